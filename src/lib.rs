@@ -1,0 +1,1 @@
+//! eternalize: Keras model → on-chain Eternal.
