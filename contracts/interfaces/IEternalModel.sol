@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerLink, WeightLayout} from "../lib/Types.sol";
+
+/// @title IEternalModel
+/// @notice The model contract of an Eternal: links its layer contracts, commits to the bundle's
+///         `hashed_model` and to every weight chunk, and stores the chunks as data contracts.
+interface IEternalModel {
+    /// @notice A call that only the owner may make came from `caller`.
+    error NotOwner(address caller);
+    /// @notice `initialize` was called twice, or by someone other than the factory.
+    error InitializeForbidden(address caller);
+    /// @notice `constructModel` was called on a model that is already constructed.
+    error AlreadyConstructed();
+    /// @notice The model must be constructed first.
+    error NotConstructed();
+    /// @notice The weight format code is not one of `WeightFormat`.
+    error UnknownWeightFormat(uint8 format);
+    /// @notice The weight layout is inconsistent (chunk size, total size, chunk count).
+    error InvalidWeightLayout(uint32 chunkBytes, uint32 chunkCount, uint64 totalBytes);
+    /// @notice Layer `index` names an input that is not an earlier layer.
+    error InputNotEarlier(uint256 index, uint16 input);
+    /// @notice Layer `index` has no contract code at its address.
+    error LayerNotDeployed(uint256 index, address layer);
+    /// @notice Layer `index` is a clone bound to another model.
+    error LayerOfAnotherModel(uint256 index, address layerModel);
+    /// @notice Layer `index` was declared with `declared` kind but its contract is `actual`.
+    error LayerKindMismatch(uint256 index, uint16 declared, uint16 actual);
+    /// @notice More layers than the 16-bit input indices can address.
+    error TooManyLayers(uint256 count);
+    /// @notice A layer index at or past the end of the layer list.
+    error LayerIndexOutOfRange(uint256 index, uint256 count);
+    /// @notice Chunk `index` does not exist: the model has `count` chunks.
+    error ChunkIndexOutOfRange(uint256 index, uint256 count);
+    /// @notice Chunk `index` has already been stored; chunks are stored exactly once.
+    error ChunkAlreadyStored(uint256 index);
+    /// @notice Chunk `index` must be `expected` bytes long, got `actual`.
+    error ChunkSizeMismatch(uint256 index, uint256 expected, uint256 actual);
+    /// @notice The Merkle proof of chunk `index` has `actual` nodes; the tree has depth `expected`.
+    error ProofLengthMismatch(uint256 index, uint256 expected, uint256 actual);
+    /// @notice The content of chunk `index` is not what was committed at construction.
+    error ChunkContentMismatch(uint256 index);
+    /// @notice Chunk `index` is needed for a read but has not been stored yet.
+    error ChunkMissing(uint256 index);
+    /// @notice A read of weight bytes past the end of the blob.
+    error WeightRangeOutOfBounds(uint256 start, uint256 length, uint256 totalBytes);
+
+    /// @notice Chunk `index` was stored as the data contract `pointer`.
+    event ChunkStored(uint256 indexed index, address pointer);
+    /// @notice Every chunk is in: the model is complete and its weights match the commitment.
+    event ModelReady(bytes32 graphHash, bytes32 weightsHash);
+    /// @notice The model was constructed: layers linked, hashes and weight commitment recorded.
+    event ModelConstructed(bytes32 graphHash, bytes32 weightsHash, uint256 layerCount, WeightLayout layout);
+
+    /// @notice Sets the owner of a fresh clone. Called once, by the factory, in the creating tx.
+    /// @param owner_ The account that may construct the model and store its chunks.
+    function initialize(address owner_) external;
+
+    /// @notice Links the layers, records the bundle hashes and commits to the weight chunks. Once.
+    /// @param graphHash First half of the bundle's `hashed_model` (SHA-256 of the graph JSON).
+    /// @param weightsHash Second half of `hashed_model` (SHA-256 of the weights JSON).
+    /// @param layerLinks One entry per bundle layer, in bundle order (`idx` = position).
+    /// @param layout Weight format, chunk geometry and Merkle root of the chunk initcode hashes.
+    function constructModel(
+        bytes32 graphHash,
+        bytes32 weightsHash,
+        LayerLink[] calldata layerLinks,
+        WeightLayout calldata layout
+    ) external;
+
+    /// @notice Stores chunk `index` as a data contract (CREATE2, salt = index) if `data` is the
+    ///         committed content. Chunks may arrive in any order; each exactly once.
+    /// @param index Chunk position, `0 <= index < chunkCount`.
+    /// @param data The chunk's bytes of the weight blob (exact length, see `chunkSize`).
+    /// @param proof Merkle siblings of the chunk's leaf, from the leaf level up.
+    /// @return pointer The data contract now holding `0x00 ‖ data`.
+    function storeChunk(uint256 index, bytes calldata data, bytes32[] calldata proof)
+        external
+        returns (address pointer);
+
+    /// @notice The account allowed to construct and upload.
+    function owner() external view returns (address);
+    /// @notice The factory that created this clone (and may initialize it).
+    function factory() external view returns (address);
+    /// @notice Whether `constructModel` has run.
+    function isConstructed() external view returns (bool);
+    /// @notice True exactly when the model is constructed and every chunk is stored.
+    function isReady() external view returns (bool);
+    /// @notice The bundle's `hashed_model` as two SHA-256 digests (graph, weights).
+    function hashedModel() external view returns (bytes32 graphHash, bytes32 weightsHash);
+    /// @notice Number of linked layers.
+    function layerCount() external view returns (uint256);
+    /// @notice Layer `index` of the graph: kind, contract and input positions.
+    function layerAt(uint256 index) external view returns (LayerLink memory);
+    /// @notice The whole layer list.
+    function layers() external view returns (LayerLink[] memory);
+    /// @notice The weight format, chunk geometry and Merkle root committed at construction.
+    function weightLayout() external view returns (WeightLayout memory);
+    /// @notice Number of chunks stored so far.
+    function chunksReceived() external view returns (uint256);
+    /// @notice Expected byte length of chunk `index`.
+    function chunkSize(uint256 index) external view returns (uint256);
+    /// @notice Data contract of chunk `index`, or the zero address while it is missing.
+    function chunkAddress(uint256 index) external view returns (address);
+    /// @notice Data contract of every chunk (zero address for missing ones).
+    function chunkAddresses() external view returns (address[] memory);
+    /// @notice `length` raw bytes of the weight blob starting at byte `start`, read from the chunks.
+    function weightBytes(uint256 start, uint256 length) external view returns (bytes memory);
+}

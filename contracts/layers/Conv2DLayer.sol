@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {Activation, LayerKind, Padding} from "../lib/Types.sol";
+
+/// @title Conv2DLayer
+/// @notice Keras `Conv2D` (channels_last, dilation 1, groups 1).
+/// @dev Config: `abi.encode(uint8 activation, uint256 inputFilters, uint256 filters, uint256[2] kernelSize, uint256[2] strides, uint8 padding, bool useBias)`.
+///      Weight tensors: kernel [rows, cols, inputFilters, filters], bias [filters] if useBias.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract Conv2DLayer is LayerBase {
+    /// @notice The decoded config.
+    struct Config {
+        /// `Activation` code.
+        uint8 activation;
+        /// Input channels.
+        uint256 inputFilters;
+        /// Output channels.
+        uint256 filters;
+        /// Kernel (rows, cols).
+        uint256[2] kernelSize;
+        /// Strides (rows, cols).
+        uint256[2] strides;
+        /// `Padding.VALID` or `Padding.SAME`.
+        uint8 padding;
+        /// Whether a bias tensor follows the kernel.
+        bool useBias;
+    }
+
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.CONV_2D;
+    }
+
+    /// @notice The layer's config, decoded and range-checked.
+    /// @return c The config (see `Config`).
+    function config() external view returns (Config memory c) {
+        c = _decode(configData());
+        _check(c);
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _check(_decode(data));
+    }
+
+    function _decode(bytes memory data) internal pure returns (Config memory c) {
+        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias) = abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool));
+    }
+
+    function _check(Config memory c) internal pure {
+        _requireConfig(c.activation < Activation.COUNT && c.inputFilters > 0 && c.filters > 0 && c.kernelSize[0] > 0 && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME);
+    }
+}

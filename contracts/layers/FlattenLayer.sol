@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title FlattenLayer
+/// @notice Keras `Flatten`.
+/// @dev Config: empty bytes.
+///      Weight tensors: none.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract FlattenLayer is LayerBase {
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.FLATTEN;
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _requireConfig(data.length == 0);
+    }
+}

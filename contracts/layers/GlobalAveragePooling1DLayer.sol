@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title GlobalAveragePooling1DLayer
+/// @notice Keras `GlobalAveragePooling1D` (channels_last).
+/// @dev Config: empty bytes.
+///      Weight tensors: none.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract GlobalAveragePooling1DLayer is LayerBase {
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.GLOBAL_AVERAGE_POOLING_1D;
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _requireConfig(data.length == 0);
+    }
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title ReLULayer
+/// @notice Keras `ReLU` (or `Activation('relu')`).
+/// @dev Config: `abi.encode(bool hasMaxValue, int64 maxValue, int64 negativeSlope, int64 threshold)`.
+///      Weight tensors: none.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract ReLULayer is LayerBase {
+    /// @notice The decoded config.
+    struct Config {
+        /// Whether `maxValue` caps the output.
+        bool hasMaxValue;
+        /// Q32.32 cap, used when `hasMaxValue`.
+        int64 maxValue;
+        /// Q32.32 slope below `threshold`.
+        int64 negativeSlope;
+        /// Q32.32 threshold.
+        int64 threshold;
+    }
+
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.RELU;
+    }
+
+    /// @notice The layer's config, decoded and range-checked.
+    /// @return c The config (see `Config`).
+    function config() external view returns (Config memory c) {
+        c = _decode(configData());
+        _check(c);
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _check(_decode(data));
+    }
+
+    function _decode(bytes memory data) internal pure returns (Config memory c) {
+        (c.hasMaxValue, c.maxValue, c.negativeSlope, c.threshold) = abi.decode(data, (bool, int64, int64, int64));
+    }
+
+    function _check(Config memory c) internal pure {
+        _requireConfig(!c.hasMaxValue || c.maxValue >= 0);
+    }
+}

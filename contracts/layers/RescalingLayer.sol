@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title RescalingLayer
+/// @notice Keras `Rescaling`: y = x * scale + offset.
+/// @dev Config: `abi.encode(int64 scale, int64 offset)`.
+///      Weight tensors: none.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract RescalingLayer is LayerBase {
+    /// @notice The decoded config.
+    struct Config {
+        /// Q32.32, `trunc(scale * 2^32)`.
+        int64 scale;
+        /// Q32.32, `trunc(offset * 2^32)`.
+        int64 offset;
+    }
+
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.RESCALING;
+    }
+
+    /// @notice The layer's config, decoded and range-checked.
+    /// @return c The config (see `Config`).
+    function config() external view returns (Config memory c) {
+        c = _decode(configData());
+        _check(c);
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _check(_decode(data));
+    }
+
+    function _decode(bytes memory data) internal pure returns (Config memory c) {
+        (c.scale, c.offset) = abi.decode(data, (int64, int64));
+    }
+
+    /// @dev Every value of every field is meaningful.
+    function _check(Config memory) internal pure {}
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title ReshapeLayer
+/// @notice Keras `Reshape`.
+/// @dev Config: `abi.encode(int256[] targetShape)`.
+///      Weight tensors: none.
+///      Inference (`forward`) is not implemented yet (issue 6).
+contract ReshapeLayer is LayerBase {
+    /// @notice The decoded config.
+    struct Config {
+        /// `target_shape` without the batch dimension; at most one -1.
+        int256[] targetShape;
+    }
+
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.RESHAPE;
+    }
+
+    /// @notice The layer's config, decoded and range-checked.
+    /// @return c The config (see `Config`).
+    function config() external view returns (Config memory c) {
+        c = _decode(configData());
+        _check(c);
+    }
+
+    function _validate(bytes memory data) internal pure override {
+        _check(_decode(data));
+    }
+
+    function _decode(bytes memory data) internal pure returns (Config memory c) {
+        c.targetShape = abi.decode(data, (int256[]));
+    }
+
+    function _check(Config memory c) internal pure {
+        _requireConfig(_validTargetShape(c.targetShape));
+    }
+
+    function _validTargetShape(int256[] memory dims) internal pure returns (bool) {
+        uint256 unknown;
+        for (uint256 i; i < dims.length; ++i) {
+            if (dims[i] == -1) ++unknown;
+            else if (dims[i] <= 0) return false;
+        }
+        return unknown <= 1;
+    }
+}
