@@ -5,4 +5,5 @@
 pub mod atomic;
 pub mod bundle;
 pub mod cli;
+pub mod infer;
 pub mod keras;
