@@ -6,4 +6,5 @@ pub mod atomic;
 pub mod bundle;
 pub mod cli;
 pub mod infer;
+pub mod journal;
 pub mod keras;
