@@ -1,1 +1,4 @@
 //! eternalize: Keras model → on-chain Eternal.
+
+pub mod chain;
+pub mod tools;
