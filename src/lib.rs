@@ -1,4 +1,10 @@
-//! eternalize: Keras model → on-chain Eternal.
+//! eternalize: turn a trained Keras model into an Eternal — a model that lives on an EVM
+//! chain. Stages, each usable without the next: `keras` (read model files) → `bundle`
+//! (eai-compatible export with hashes) → contracts, deployment and the TUI.
 
+pub mod atomic;
+pub mod bundle;
 pub mod chain;
+pub mod cli;
+pub mod keras;
 pub mod tools;

@@ -1,0 +1,313 @@
+//! The `model_graph` exactly as the EternalAI `eai` exporter (commit 18539248) writes it,
+//! so that `hashed_model` is byte-identical to eai's.
+//!
+//! This mirrors eai's own walk over `model.to_json()`, quirks included, because the hash
+//! commits to them:
+//! - a layer's inbound shapes come from its `build_config`; a layer without one (an
+//!   InputLayer, a Keras 3 Softmax) gets `"inbound_nodes": []`;
+//! - a reference to a nested Functional model points at the index *after* its last layer;
+//! - inside a Sequential model each layer links to the previous one.
+//!
+//! The links eternalize itself deploys and runs come from [`crate::keras::Model::layers`],
+//! which follow the file; the README lists where the two differ.
+
+use crate::keras::layers::{LayerCtx, batchnorm_axis};
+use crate::keras::model::{
+    Body, Container, ContainerKind, Layer, Member, Model, SourceFormat, shape_to_json,
+};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// Builds eai's `{"layers": [...]}` for a model.
+pub fn model_graph(model: &Model) -> Value {
+    let mut w = Walker {
+        model,
+        keras2: model.keras_major() < 3,
+        next: 0,
+        names: Vec::new(),
+        nested_end: HashMap::new(),
+        out: Vec::new(),
+    };
+    w.container(&model.root);
+    json!({ "layers": w.out })
+}
+
+struct Walker<'m> {
+    model: &'m Model,
+    keras2: bool,
+    /// eai's `self.layer_idx`: the flat index of the next leaf layer.
+    next: usize,
+    /// eai's `self.layer_indices`: names of the leaf layers so far.
+    names: Vec<String>,
+    /// eai's `self.last_functional_layer_indices`.
+    nested_end: HashMap<String, usize>,
+    out: Vec<Value>,
+}
+
+impl<'m> Walker<'m> {
+    fn layer(&self, idx: usize) -> &'m Layer {
+        &self.model.layers[idx]
+    }
+
+    /// Output shapes of a container's `model.layers` (a Sequential's excludes its InputLayer),
+    /// computed from the flat graph: a nested model's output is its last layer's.
+    fn keras_layer_outputs(&self, c: &Container, first_flat: usize) -> Vec<Value> {
+        let mut flat = first_flat;
+        let mut out = Vec::new();
+        for m in &c.members {
+            let n = leaf_count(m);
+            let is_input = m.class_name == "InputLayer";
+            if n > 0 && !(c.kind == ContainerKind::Sequential && is_input) {
+                out.push(shape_to_json(&self.layer(flat + n - 1).output_shape));
+            }
+            flat += n;
+        }
+        out
+    }
+
+    fn container(&mut self, c: &Container) {
+        let keras_outputs = self.keras_layer_outputs(c, self.next);
+        let mut prev_shape = Value::Null;
+        let mut index_layer = 0usize;
+        for (pos, m) in c.members.iter().enumerate() {
+            match &m.body {
+                Body::Nested(inner) => {
+                    self.container(inner);
+                    // Off by one in eai: the index *after* the nested model's last layer.
+                    // eai cannot export a nested Sequential at all; for one we link its
+                    // last layer, which is what the model computes.
+                    let end = match inner.kind {
+                        ContainerKind::Functional => self.next,
+                        ContainerKind::Sequential => self.next.saturating_sub(1),
+                    };
+                    self.nested_end.insert(m.name.clone(), end);
+                }
+                Body::Leaf => {
+                    let flat = self.next;
+                    let layer = self.layer(flat);
+                    self.names.push(layer.name.clone());
+                    let mut inbound = match c.kind {
+                        ContainerKind::Functional => self.functional_inbound(m, layer),
+                        ContainerKind::Sequential => {
+                            if pos == 0 {
+                                prev_shape = if layer.keras_class == "InputLayer" {
+                                    index_layer = 0;
+                                    input_shape_json(layer)
+                                } else {
+                                    keras_outputs
+                                        .get(index_layer)
+                                        .cloned()
+                                        .unwrap_or(Value::Null)
+                                };
+                                Vec::new()
+                            } else {
+                                let node = link(
+                                    &self.names[flat - 1],
+                                    flat - 1,
+                                    prev_shape.clone(),
+                                    Map::new(),
+                                );
+                                prev_shape = keras_outputs
+                                    .get(index_layer)
+                                    .cloned()
+                                    .unwrap_or(Value::Null);
+                                index_layer += 1;
+                                vec![node]
+                            }
+                        }
+                    };
+                    if layer.keras_class == "InputLayer" && flat > 0 {
+                        let shape = match c.kind {
+                            ContainerKind::Functional => keras_outputs
+                                .get(index_layer)
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                            // Beyond eai (which rejects nested Sequentials): the input's own shape.
+                            ContainerKind::Sequential => input_shape_json(layer),
+                        };
+                        inbound = vec![link(&self.names[flat - 1], flat - 1, shape, Map::new())];
+                    }
+                    self.out.push(json!({
+                        "idx": flat,
+                        "name": layer.name,
+                        "class_name": layer.class_name,
+                        "layer_config": layer_config(layer),
+                        "inbound_nodes": inbound,
+                    }));
+                    self.next += 1;
+                }
+            }
+        }
+    }
+
+    /// The `build_config.input_shape` Keras reports for a layer after loading the file.
+    fn build_input_shape(&self, m: &Member, layer: &Layer) -> Option<Value> {
+        if self.model.format == SourceFormat::KerasZip {
+            return m.build_input_shape.clone();
+        }
+        // Legacy files carry no build_config; Keras adds one on load for every layer it
+        // builds: Keras 2 builds all but InputLayers, Keras 3 skips Softmax too.
+        let unbuilt =
+            layer.keras_class == "InputLayer" || (!self.keras2 && layer.keras_class == "Softmax");
+        if unbuilt {
+            return None;
+        }
+        Some(match layer.input_shapes.as_slice() {
+            [one] => shape_to_json(one),
+            many => Value::Array(many.iter().map(|s| shape_to_json(s)).collect()),
+        })
+    }
+
+    fn functional_inbound(&self, m: &Member, layer: &Layer) -> Vec<Value> {
+        let Some(inputs) = self.build_input_shape(m, layer) else {
+            return Vec::new();
+        };
+        let Some(inputs) = inputs.as_array().cloned() else {
+            return Vec::new();
+        };
+        if inputs.len() <= 1 {
+            return Vec::new();
+        }
+        let Some(call) = m.calls.first() else {
+            return Vec::new();
+        };
+        let kwargs = if self.keras2 {
+            Map::new()
+        } else {
+            call.kwargs.clone()
+        };
+        if inputs[0].is_array() {
+            inputs
+                .iter()
+                .zip(&call.args)
+                .map(|(shape, arg)| {
+                    let (name, idx) = self.resolve(&arg.layer);
+                    link(&name, idx, shape.clone(), kwargs.clone())
+                })
+                .collect()
+        } else {
+            let shape = Value::Array(inputs);
+            let args: Vec<&crate::keras::model::TensorRef> = if self.keras2 {
+                call.args.iter().take(1).collect()
+            } else {
+                call.args.iter().collect()
+            };
+            let args: Vec<Value> = args
+                .into_iter()
+                .map(|arg| {
+                    let (name, idx) = self.resolve(&arg.layer);
+                    json!({ "name": name, "idx": idx, "shape": shape })
+                })
+                .collect();
+            // eai builds this node as {"kwargs", "args"} in its Keras 2 path, {"args", "kwargs"}
+            // in its Keras 3 path; the order shows in the file, not in the hash.
+            let mut node = Map::new();
+            if self.keras2 {
+                node.insert("kwargs".into(), Value::Object(kwargs));
+                node.insert("args".into(), Value::Array(args));
+            } else {
+                node.insert("args".into(), Value::Array(args));
+                node.insert("kwargs".into(), Value::Object(kwargs));
+            }
+            vec![Value::Object(node)]
+        }
+    }
+
+    /// eai's lookup of an inbound layer name: a nested model resolves to the (off-by-one)
+    /// index after it; anything else to the first leaf of that name.
+    fn resolve(&self, name: &str) -> (String, usize) {
+        if let Some(&idx) = self.nested_end.get(name) {
+            let resolved = self
+                .names
+                .get(idx)
+                .cloned()
+                .unwrap_or_else(|| name.to_string());
+            return (resolved, idx);
+        }
+        let idx = self.names.iter().position(|n| n == name).unwrap_or(0);
+        (name.to_string(), idx)
+    }
+}
+
+fn leaf_count(m: &Member) -> usize {
+    match &m.body {
+        Body::Leaf => 1,
+        Body::Nested(c) => c.members.iter().map(leaf_count).sum(),
+    }
+}
+
+fn link(name: &str, idx: usize, shape: Value, kwargs: Map<String, Value>) -> Value {
+    json!({ "args": [{ "name": name, "idx": idx, "shape": shape }], "kwargs": kwargs })
+}
+
+fn input_shape_json(layer: &Layer) -> Value {
+    for field in ["batch_shape", "batch_input_shape"] {
+        if let Some(v) = layer.config.get(field) {
+            return v.clone();
+        }
+    }
+    layer
+        .input_shapes
+        .first()
+        .map(|s| shape_to_json(s))
+        .unwrap_or(Value::Null)
+}
+
+/// The per-class subset of the Keras config that eai keeps (and ours for classes eai lacks).
+pub fn layer_config(layer: &Layer) -> Value {
+    let c = &layer.config;
+    let pick = |keys: &[&str]| -> Value {
+        let mut m = Map::new();
+        for k in keys {
+            m.insert((*k).to_string(), c.get(*k).cloned().unwrap_or(Value::Null));
+        }
+        Value::Object(m)
+    };
+    match layer.class_name.as_str() {
+        "InputLayer" => json!({ "batch_input_shape": input_shape_json(layer) }),
+        "Dense" => pick(&["units", "activation", "use_bias"]),
+        "Conv2D" | "Conv1D" => pick(&[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "activation",
+            "use_bias",
+        ]),
+        "MaxPooling2D" | "AveragePooling2D" => pick(&["pool_size", "strides", "padding"]),
+        "Rescaling" => pick(&["scale", "offset"]),
+        "Embedding" => pick(&["input_dim", "output_dim"]),
+        "SimpleRNN" => pick(&["units", "activation"]),
+        "LSTM" => pick(&["units", "activation", "recurrent_activation"]),
+        "GRU" => pick(&["units", "activation", "recurrent_activation", "reset_after"]),
+        "Softmax" | "Concatenate" => pick(&["axis"]),
+        "Reshape" => pick(&["target_shape"]),
+        "BatchNormalization" => {
+            let ctx = LayerCtx {
+                name: &layer.name,
+                class: &layer.keras_class,
+                config: c,
+            };
+            let dim = layer
+                .input_shapes
+                .first()
+                .and_then(|s| batchnorm_axis(&ctx, s.len()).ok().and_then(|a| s[a]))
+                .map_or(Value::Null, Value::from);
+            json!({
+                "input_dim": dim,
+                "momentum": c.get("momentum").cloned().unwrap_or(Value::Null),
+                "epsilon": c.get("epsilon").cloned().unwrap_or(Value::Null),
+            })
+        }
+        "ZeroPadding2D" => {
+            let ctx = LayerCtx {
+                name: &layer.name,
+                class: &layer.keras_class,
+                config: c,
+            };
+            let padding = ctx.zero_padding().map_or(Value::Null, |p| json!(p));
+            json!({ "padding": padding, "data_format": c.get("data_format").cloned().unwrap_or(json!("channels_last")) })
+        }
+        _ => json!({}),
+    }
+}

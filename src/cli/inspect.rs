@@ -1,0 +1,325 @@
+//! `eternalize inspect PATH [--json]`: a model file or a bundle, as a layer table or JSON.
+
+use super::Reported;
+use crate::bundle::{self, Bundle, Hashes};
+use crate::keras::{self, model::shape_to_json, model::shape_to_string};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// What `inspect` reports, whatever the input was.
+pub struct Summary {
+    pub format: &'static str,
+    pub keras_version: Option<String>,
+    pub model_class: Option<String>,
+    pub layers: Vec<LayerRow>,
+    pub total_params: Option<usize>,
+    pub weight_words: usize,
+    pub hashes: Hashes,
+    /// For bundles: whether the stored `hashed_model` holds, and if not, why.
+    pub verified: Option<Result<(), String>>,
+}
+
+pub struct LayerRow {
+    pub idx: usize,
+    pub name: String,
+    pub class_name: String,
+    pub output_shape: Option<Value>,
+    pub params: Option<usize>,
+    pub inbound: Vec<String>,
+}
+
+pub fn run(path: &Path, as_json: bool) -> anyhow::Result<()> {
+    let summary = summarize(path)?;
+    if as_json {
+        println!("{}", to_json(&summary));
+    } else {
+        print!("{}", to_table(path, &summary));
+    }
+    match &summary.verified {
+        Some(Err(why)) => Err(Reported(format!(
+            "{}: the stored hashed_model does not match the contents: {why}. The bundle was altered after export.",
+            path.display()
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+pub fn summarize(path: &Path) -> anyhow::Result<Summary> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", path.display()))?;
+    if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
+        let read = bundle::read_bytes(&bytes, path)?;
+        return Ok(from_bundle(read));
+    }
+    let model = keras::load_bytes(&bytes, path)?;
+    let b = Bundle::from_model(&model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let layers = model
+        .layers
+        .iter()
+        .map(|l| LayerRow {
+            idx: l.idx,
+            name: l.name.clone(),
+            class_name: l.class_name.clone(),
+            output_shape: Some(shape_to_json(&l.output_shape)),
+            params: Some(l.params()),
+            inbound: l
+                .inputs
+                .iter()
+                .map(|&i| model.layers[i].name.clone())
+                .collect(),
+        })
+        .collect();
+    Ok(Summary {
+        format: model.format.as_str(),
+        keras_version: model.keras_version.clone(),
+        model_class: Some(model.model_class().to_string()),
+        layers,
+        total_params: Some(model.total_params()),
+        weight_words: b.weights.len(),
+        hashes: b.hashes(),
+        verified: None,
+    })
+}
+
+fn from_bundle(read: bundle::ReadBundle) -> Summary {
+    let b = &read.bundle;
+    let meta_layers = b.meta_layers();
+    let graph_layers = b
+        .graph
+        .get("layers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let layers: Vec<LayerRow> = match meta_layers {
+        Some(ml) => {
+            let names: Vec<String> = ml
+                .iter()
+                .map(|l| {
+                    l.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string()
+                })
+                .collect();
+            ml.iter()
+                .enumerate()
+                .map(|(i, l)| LayerRow {
+                    idx: i,
+                    name: names[i].clone(),
+                    class_name: l
+                        .get("class_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string(),
+                    output_shape: l.get("output_shape").cloned(),
+                    params: l.get("params").and_then(Value::as_u64).map(|p| p as usize),
+                    inbound: l
+                        .get("inputs")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_u64)
+                                .map(|j| {
+                                    names
+                                        .get(j as usize)
+                                        .cloned()
+                                        .unwrap_or_else(|| format!("#{j}"))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        }
+        // A bundle from eai: only its graph's view (no shapes of outputs, no per-layer counts).
+        None => graph_layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LayerRow {
+                idx: i,
+                name: l
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
+                class_name: l
+                    .get("class_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
+                output_shape: None,
+                params: None,
+                inbound: l
+                    .get("inbound_nodes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|n| {
+                        n.get("args")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .filter_map(|a| a.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect(),
+            })
+            .collect(),
+    };
+    let total_params = meta_layers.map(|_| layers.iter().filter_map(|l| l.params).sum());
+    let source = b.meta.get("source");
+    Summary {
+        format: "bundle",
+        keras_version: source
+            .and_then(|s| s.get("keras_version"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        model_class: source
+            .and_then(|s| s.get("model_class"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        layers,
+        total_params,
+        weight_words: b.weights.len(),
+        verified: Some(read.mismatch().map_or(Ok(()), Err)),
+        hashes: read.hashes,
+    }
+}
+
+pub fn to_json(s: &Summary) -> Value {
+    json!({
+        "format": s.format,
+        "keras_version": s.keras_version,
+        "model_class": s.model_class,
+        "layers": s.layers.iter().map(|l| json!({
+            "idx": l.idx,
+            "name": l.name,
+            "class_name": l.class_name,
+            "output_shape": l.output_shape,
+            "params": l.params,
+            "inbound": l.inbound,
+        })).collect::<Vec<_>>(),
+        "total_params": s.total_params,
+        "weight_words": s.weight_words,
+        "graph_hash": s.hashes.graph,
+        "weights_hash": s.hashes.weights,
+        "hashed_model": s.hashes.hashed_model(),
+        "hash_verified": s.verified.as_ref().map(Result::is_ok),
+    })
+}
+
+fn shape_text(v: &Option<Value>) -> String {
+    match v.as_ref().and_then(keras::layers::parse_shape) {
+        Some(s) => shape_to_string(&s),
+        None => "?".into(),
+    }
+}
+
+/// Thousands separators for counts people read.
+pub fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn to_table(path: &Path, s: &Summary) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let what = match s.format {
+        "keras" => "Keras 3 archive (.keras)",
+        "h5" => "legacy HDF5 (.h5)",
+        _ => "bundle (.json)",
+    };
+    let _ = writeln!(
+        out,
+        "{}: {what}{}{}",
+        path.display(),
+        s.keras_version
+            .as_ref()
+            .map(|v| format!(", written by Keras {v}"))
+            .unwrap_or_default(),
+        s.model_class
+            .as_ref()
+            .map(|c| format!(", {c} model"))
+            .unwrap_or_default(),
+    );
+    let rows: Vec<[String; 6]> = s
+        .layers
+        .iter()
+        .map(|l| {
+            [
+                l.idx.to_string(),
+                l.name.clone(),
+                l.class_name.clone(),
+                shape_text(&l.output_shape),
+                l.params.map(group_digits).unwrap_or_else(|| "?".into()),
+                if l.inbound.is_empty() {
+                    "-".into()
+                } else {
+                    l.inbound.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let header = ["idx", "name", "class", "output shape", "params", "inputs"];
+    let mut width: [usize; 6] = header.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        format!(
+            "{:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}  {}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3],
+            w4 = width[4]
+        )
+    };
+    out.push('\n');
+    out.push_str(&line(header));
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "total params   {}",
+        s.total_params
+            .map(group_digits)
+            .unwrap_or_else(|| "? (bundle has no eternalize section)".into())
+    );
+    let _ = writeln!(
+        out,
+        "weight words   {} ({} bytes as Q32.32)",
+        group_digits(s.weight_words),
+        group_digits(s.weight_words * 32)
+    );
+    let _ = writeln!(out, "graph hash     {}", s.hashes.graph);
+    let _ = writeln!(out, "weights hash   {}", s.hashes.weights);
+    let _ = writeln!(out, "hashed_model   {}", s.hashes.hashed_model());
+    match &s.verified {
+        Some(Ok(())) => {
+            let _ = writeln!(out, "stored hash    verified: matches the contents");
+        }
+        Some(Err(why)) => {
+            let _ = writeln!(out, "stored hash    MISMATCH: {why}");
+        }
+        None => {}
+    }
+    out
+}

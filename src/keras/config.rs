@@ -1,0 +1,218 @@
+//! Parses a Keras model config (the JSON in `config.json` or the `model_config` attribute)
+//! into a [`Container`] tree. Handles both dialects: Keras 2 (inbound nodes as nested lists,
+//! no `module`) and Keras 3 (inbound nodes as `{"args", "kwargs"}` with `keras_history`).
+
+use super::error::Problem;
+use super::layers::is_container;
+use super::model::{Body, Call, Container, ContainerKind, Member, TensorRef};
+use serde_json::{Map, Value};
+
+/// Parses the top-level model config.
+pub fn parse_model(config: &Value) -> Result<Container, Problem> {
+    let obj = config
+        .as_object()
+        .ok_or_else(|| Problem::config("(root)", "expected a JSON object"))?;
+    let class = obj
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Problem::config("class_name", "missing"))?;
+    let inner = obj
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Problem::config("config", "missing or not an object"))?;
+    parse_container(class, inner, "config")
+}
+
+fn parse_container(class: &str, cfg: &Map<String, Value>, at: &str) -> Result<Container, Problem> {
+    let kind = match class {
+        "Sequential" => ContainerKind::Sequential,
+        "Functional" | "Model" => ContainerKind::Functional,
+        other => {
+            return Err(Problem::config(
+                format!("{at}.class_name"),
+                format!("'{other}' is not a Sequential or Functional model"),
+            ));
+        }
+    };
+    let name = cfg
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("model")
+        .to_string();
+    let layers = cfg
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Problem::config(format!("{at}.layers"), "missing or not a list"))?;
+    let mut members = Vec::with_capacity(layers.len());
+    for (i, layer) in layers.iter().enumerate() {
+        members.push(parse_member(layer, &format!("{at}.layers[{i}]"))?);
+    }
+    let (inputs, outputs) = if kind == ContainerKind::Functional {
+        (
+            parse_endpoints(cfg.get("input_layers"), &format!("{at}.input_layers"))?,
+            parse_endpoints(cfg.get("output_layers"), &format!("{at}.output_layers"))?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut seen = std::collections::HashSet::new();
+    for m in &members {
+        if !seen.insert(m.name.as_str()) {
+            return Err(Problem::config(
+                format!("{at}.layers"),
+                format!("two layers are named '{}'", m.name),
+            ));
+        }
+    }
+    Ok(Container {
+        kind,
+        name,
+        members,
+        inputs,
+        outputs,
+    })
+}
+
+fn parse_member(layer: &Value, at: &str) -> Result<Member, Problem> {
+    let obj = layer
+        .as_object()
+        .ok_or_else(|| Problem::config(at, "expected a layer object"))?;
+    let class_name = obj
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Problem::config(format!("{at}.class_name"), "missing"))?
+        .to_string();
+    let config = obj
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| Problem::config(format!("{at}.config"), "missing or not an object"))?;
+    let name = obj
+        .get("name")
+        .and_then(Value::as_str)
+        .or_else(|| config.get("name").and_then(Value::as_str))
+        .ok_or_else(|| Problem::config(format!("{at}.name"), "missing"))?
+        .to_string();
+    let build_input_shape = obj
+        .get("build_config")
+        .and_then(Value::as_object)
+        .and_then(|b| b.get("input_shape"))
+        .cloned();
+    let mut calls = Vec::new();
+    if let Some(nodes) = obj.get("inbound_nodes") {
+        let nodes = nodes
+            .as_array()
+            .ok_or_else(|| Problem::config(format!("{at}.inbound_nodes"), "expected a list"))?;
+        for (i, node) in nodes.iter().enumerate() {
+            calls.push(parse_call(node, &format!("{at}.inbound_nodes[{i}]"))?);
+        }
+    }
+    let body = if is_container(&class_name) && config.contains_key("layers") {
+        Body::Nested(Box::new(parse_container(
+            &class_name,
+            &config,
+            &format!("{at}.config"),
+        )?))
+    } else {
+        Body::Leaf
+    };
+    Ok(Member {
+        name,
+        class_name,
+        config,
+        build_input_shape,
+        calls,
+        body,
+    })
+}
+
+/// One inbound node, in either dialect.
+fn parse_call(node: &Value, at: &str) -> Result<Call, Problem> {
+    match node {
+        // Keras 3: {"args": [...], "kwargs": {...}}
+        Value::Object(o) => {
+            let mut args = Vec::new();
+            if let Some(a) = o.get("args") {
+                collect_tensors(a, &mut args, at)?;
+            }
+            let kwargs = o
+                .get("kwargs")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            Ok(Call { args, kwargs })
+        }
+        // Keras 2: [["name", node, tensor, {kwargs}], ...]
+        Value::Array(items) => {
+            let mut args = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                args.push(tensor_ref(item, &format!("{at}[{i}]"))?);
+            }
+            Ok(Call {
+                args,
+                kwargs: Map::new(),
+            })
+        }
+        _ => Err(Problem::config(at, "expected an object or a list")),
+    }
+}
+
+/// Keras tensors anywhere inside a Keras 3 `args` value, in order.
+fn collect_tensors(v: &Value, out: &mut Vec<TensorRef>, at: &str) -> Result<(), Problem> {
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                collect_tensors(item, out, at)?;
+            }
+        }
+        Value::Object(o)
+            if o.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") =>
+        {
+            let hist = o
+                .get("config")
+                .and_then(|c| c.get("keras_history"))
+                .ok_or_else(|| Problem::config(at, "a keras tensor without keras_history"))?;
+            out.push(tensor_ref(hist, at)?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `["name", node, tensor, ...]`.
+fn tensor_ref(v: &Value, at: &str) -> Result<TensorRef, Problem> {
+    let items = v
+        .as_array()
+        .filter(|a| a.len() >= 3)
+        .ok_or_else(|| Problem::config(at, format!("expected [layer, node, tensor], found {v}")))?;
+    let layer = items[0]
+        .as_str()
+        .ok_or_else(|| Problem::config(at, "the layer name is not a string"))?
+        .to_string();
+    let idx = |x: &Value| {
+        x.as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| Problem::config(at, format!("expected a non-negative index, found {x}")))
+    };
+    Ok(TensorRef {
+        layer,
+        node: idx(&items[1])?,
+        tensor: idx(&items[2])?,
+    })
+}
+
+/// `input_layers` / `output_layers`: a list of refs, or one ref written flat.
+fn parse_endpoints(v: Option<&Value>, at: &str) -> Result<Vec<TensorRef>, Problem> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let items = v
+        .as_array()
+        .ok_or_else(|| Problem::config(at, "expected a list"))?;
+    if items.first().is_some_and(Value::is_string) {
+        return Ok(vec![tensor_ref(v, at)?]);
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| tensor_ref(item, &format!("{at}[{i}]")))
+        .collect()
+}

@@ -1,0 +1,644 @@
+//! What eternalize knows about each Keras layer class: whether it is supported, its name in
+//! the exported graph, the output shape it produces and the weight tensors it must carry.
+//!
+//! Owns the per-class rules. Must not touch: files, the bundle format.
+
+use super::error::Problem;
+use super::model::{Dim, Shape};
+use serde_json::{Map, Value};
+
+/// Keras classes eternalize reads, in the order they are listed to users.
+pub const SUPPORTED: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Flatten",
+    "Rescaling",
+    "Conv1D",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "ZeroPadding2D",
+    "BatchNormalization",
+    "Embedding",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "Softmax",
+    "ReLU",
+    "Activation",
+    "Add",
+    "Multiply",
+    "Concatenate",
+    "Dropout",
+    "Reshape",
+];
+
+/// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
+/// an `Activation(x)` layer becomes in the graph.
+pub const ACTIVATIONS: &[(&str, &str)] = &[
+    ("relu", "ReLU"),
+    ("sigmoid", "Sigmoid"),
+    ("softmax", "Softmax"),
+    ("linear", "Linear"),
+    ("tanh", "Tanh"),
+];
+
+/// Classes that hold nested layers rather than being layers themselves.
+pub fn is_container(class: &str) -> bool {
+    matches!(class, "Functional" | "Sequential" | "Model")
+}
+
+/// Reads fields of one layer's config, naming the layer in every error.
+pub struct LayerCtx<'a> {
+    pub name: &'a str,
+    pub class: &'a str,
+    pub config: &'a Map<String, Value>,
+}
+
+impl LayerCtx<'_> {
+    pub fn err(&self, field: &str, reason: impl Into<String>) -> Problem {
+        Problem::LayerConfig {
+            layer: self.name.to_string(),
+            class: self.class.to_string(),
+            field: field.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn layer_err(&self, reason: impl Into<String>) -> Problem {
+        Problem::Layer {
+            layer: self.name.to_string(),
+            class: self.class.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.config.get(field).filter(|v| !v.is_null())
+    }
+
+    pub fn usize(&self, field: &str) -> Result<usize, Problem> {
+        match self.get(field) {
+            Some(v) => v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                self.err(field, format!("expected a non-negative integer, found {v}"))
+            }),
+            None => Err(self.err(field, "missing")),
+        }
+    }
+
+    pub fn i64_or(&self, field: &str, default: i64) -> Result<i64, Problem> {
+        match self.get(field) {
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| self.err(field, format!("expected an integer, found {v}"))),
+            None => Ok(default),
+        }
+    }
+
+    pub fn bool_or(&self, field: &str, default: bool) -> Result<bool, Problem> {
+        match self.get(field) {
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.err(field, format!("expected true or false, found {v}"))),
+            None => Ok(default),
+        }
+    }
+
+    pub fn str_or<'b>(&'b self, field: &str, default: &'b str) -> Result<&'b str, Problem> {
+        match self.get(field) {
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| self.err(field, format!("expected a string, found {v}"))),
+            None => Ok(default),
+        }
+    }
+
+    /// An int or a list of `n` ints (Keras accepts both for kernel sizes and strides).
+    pub fn tuple(&self, field: &str, n: usize) -> Result<Vec<usize>, Problem> {
+        let v = self.get(field).ok_or_else(|| self.err(field, "missing"))?;
+        self.tuple_of(field, v, n)
+    }
+
+    fn tuple_of(&self, field: &str, v: &Value, n: usize) -> Result<Vec<usize>, Problem> {
+        if let Some(k) = v.as_u64() {
+            return Ok(vec![k as usize; n]);
+        }
+        let items = v.as_array().ok_or_else(|| {
+            self.err(
+                field,
+                format!("expected an integer or a list of {n}, found {v}"),
+            )
+        })?;
+        if items.len() != n {
+            return Err(self.err(field, format!("expected {n} values, found {}", items.len())));
+        }
+        items
+            .iter()
+            .map(|x| {
+                x.as_u64().map(|k| k as usize).ok_or_else(|| {
+                    self.err(field, format!("expected non-negative integers, found {x}"))
+                })
+            })
+            .collect()
+    }
+
+    /// An activation name this tool can evaluate.
+    pub fn activation(&self, field: &str) -> Result<&str, Problem> {
+        let name = self.str_or(field, "linear")?;
+        if ACTIVATIONS.iter().any(|(a, _)| *a == name) {
+            Ok(name)
+        } else {
+            Err(self.err(
+                field,
+                format!(
+                    "activation '{name}' is not supported; supported: {}",
+                    ACTIVATIONS
+                        .iter()
+                        .map(|(a, _)| *a)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+    }
+
+    fn channels_last(&self) -> Result<(), Problem> {
+        match self.str_or("data_format", "channels_last")? {
+            "channels_last" => Ok(()),
+            other => Err(self.err(
+                "data_format",
+                format!("'{other}' is not supported; only channels_last"),
+            )),
+        }
+    }
+
+    fn padding(&self) -> Result<&str, Problem> {
+        match self.str_or("padding", "valid")? {
+            p @ ("valid" | "same") => Ok(p),
+            "causal" if self.class == "Conv1D" => Ok("causal"),
+            other => Err(self.err(
+                "padding",
+                format!("'{other}' is not supported; use valid or same"),
+            )),
+        }
+    }
+
+    /// `ZeroPadding2D.padding` as `[top, bottom, left, right]`.
+    pub fn zero_padding(&self) -> Result<[usize; 4], Problem> {
+        let v = self
+            .get("padding")
+            .ok_or_else(|| self.err("padding", "missing"))?;
+        if let Some(k) = v.as_u64() {
+            let k = k as usize;
+            return Ok([k, k, k, k]);
+        }
+        let items = v.as_array().filter(|a| a.len() == 2).ok_or_else(|| {
+            self.err(
+                "padding",
+                format!("expected [[top, bottom], [left, right]], found {v}"),
+            )
+        })?;
+        let h = self.tuple_of("padding", &items[0], 2)?;
+        let w = self.tuple_of("padding", &items[1], 2)?;
+        Ok([h[0], h[1], w[0], w[1]])
+    }
+}
+
+/// The class a layer has in the exported graph: `Activation(x)` becomes the class named for
+/// its activation (eai's mapping); every other class keeps its name.
+pub fn graph_class(ctx: &LayerCtx) -> Result<String, Problem> {
+    if ctx.class == "Activation" {
+        let act = ctx.activation("activation")?;
+        let mapped = ACTIVATIONS
+            .iter()
+            .find(|(a, _)| *a == act)
+            .map(|(_, c)| *c)
+            .unwrap_or("Linear");
+        return Ok(mapped.to_string());
+    }
+    if SUPPORTED.contains(&ctx.class) {
+        Ok(ctx.class.to_string())
+    } else {
+        Err(Problem::Unsupported {
+            layer: ctx.name.to_string(),
+            class: ctx.class.to_string(),
+            supported: SUPPORTED.join(", "),
+        })
+    }
+}
+
+/// The shape a model input declares (`batch_shape` in Keras 3, `batch_input_shape` in 2).
+pub fn declared_input_shape(ctx: &LayerCtx) -> Result<Option<Shape>, Problem> {
+    for field in ["batch_shape", "batch_input_shape"] {
+        if let Some(v) = ctx.config.get(field).filter(|v| !v.is_null()) {
+            return parse_shape(v).map(Some).ok_or_else(|| {
+                ctx.err(
+                    field,
+                    format!("expected a list of integers or nulls, found {v}"),
+                )
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// `[null, 28, 28, 1]` → shape.
+pub fn parse_shape(v: &Value) -> Option<Shape> {
+    v.as_array()?
+        .iter()
+        .map(|d| {
+            if d.is_null() {
+                Some(None)
+            } else {
+                d.as_u64().map(|n| Some(n as usize))
+            }
+        })
+        .collect()
+}
+
+fn known(ctx: &LayerCtx, shape: &Shape, axis: usize, what: &str) -> Result<usize, Problem> {
+    shape.get(axis).copied().flatten().ok_or_else(|| {
+        ctx.layer_err(format!(
+            "needs a known {what} (axis {axis}) in its input shape {}",
+            super::model::shape_to_string(shape)
+        ))
+    })
+}
+
+fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
+    if shape.len() == want {
+        Ok(())
+    } else {
+        Err(ctx.layer_err(format!(
+            "expects inputs of rank {want} (batch included), got {}",
+            super::model::shape_to_string(shape)
+        )))
+    }
+}
+
+/// Output length of a sliding window (convolution or pooling) along one axis.
+fn window_out(
+    ctx: &LayerCtx,
+    len: Dim,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    padding: &str,
+) -> Result<Dim, Problem> {
+    let Some(len) = len else { return Ok(None) };
+    if stride == 0 {
+        return Err(ctx.err("strides", "must be at least 1"));
+    }
+    let span = dilation.max(1) * (k.max(1) - 1) + 1;
+    Ok(Some(match padding {
+        "same" | "causal" => len.div_ceil(stride),
+        _ => {
+            if len < span {
+                return Err(ctx.layer_err(format!(
+                    "window of {span} does not fit an input of length {len} with padding 'valid'"
+                )));
+            }
+            (len - span) / stride + 1
+        }
+    }))
+}
+
+/// The single input shape of a one-input layer.
+fn one<'s>(ctx: &LayerCtx, inputs: &'s [Shape]) -> Result<&'s Shape, Problem> {
+    match inputs {
+        [s] => Ok(s),
+        _ => Err(ctx.layer_err(format!("takes one input, got {}", inputs.len()))),
+    }
+}
+
+/// Output shape of a layer given its input shapes.
+pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> {
+    let class = if ctx.class == "Activation" {
+        "ReLU"
+    } else {
+        ctx.class
+    };
+    match class {
+        "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "Softmax" | "BatchNormalization" => {
+            Ok(one(ctx, inputs)?.clone())
+        }
+        "Dense" => {
+            let s = one(ctx, inputs)?;
+            ctx.activation("activation")?;
+            if s.len() < 2 {
+                return Err(ctx.layer_err("needs inputs of rank ≥ 2"));
+            }
+            let mut out = s.clone();
+            *out.last_mut().unwrap_or(&mut None) = Some(ctx.usize("units")?);
+            Ok(out)
+        }
+        "Flatten" => {
+            let s = one(ctx, inputs)?;
+            let mut n: Option<usize> = Some(1);
+            for d in &s[1..] {
+                n = match (n, d) {
+                    (Some(a), Some(b)) => a.checked_mul(*b),
+                    _ => None,
+                };
+            }
+            Ok(vec![s.first().copied().flatten(), n])
+        }
+        "Conv2D" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, 4)?;
+            ctx.channels_last()?;
+            ctx.activation("activation")?;
+            let k = ctx.tuple("kernel_size", 2)?;
+            let st = ctx.tuple("strides", 2)?;
+            let dil = if ctx.config.contains_key("dilation_rate") {
+                ctx.tuple("dilation_rate", 2)?
+            } else {
+                vec![1, 1]
+            };
+            if ctx.i64_or("groups", 1)? != 1 {
+                return Err(ctx.err("groups", "grouped convolutions are not supported"));
+            }
+            let p = ctx.padding()?;
+            Ok(vec![
+                s[0],
+                window_out(ctx, s[1], k[0], st[0], dil[0], p)?,
+                window_out(ctx, s[2], k[1], st[1], dil[1], p)?,
+                Some(ctx.usize("filters")?),
+            ])
+        }
+        "Conv1D" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, 3)?;
+            ctx.channels_last()?;
+            ctx.activation("activation")?;
+            let k = ctx.tuple("kernel_size", 1)?;
+            let st = ctx.tuple("strides", 1)?;
+            let dil = if ctx.config.contains_key("dilation_rate") {
+                ctx.tuple("dilation_rate", 1)?
+            } else {
+                vec![1]
+            };
+            if ctx.i64_or("groups", 1)? != 1 {
+                return Err(ctx.err("groups", "grouped convolutions are not supported"));
+            }
+            let p = ctx.padding()?;
+            Ok(vec![
+                s[0],
+                window_out(ctx, s[1], k[0], st[0], dil[0], p)?,
+                Some(ctx.usize("filters")?),
+            ])
+        }
+        "MaxPooling2D" | "AveragePooling2D" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, 4)?;
+            ctx.channels_last()?;
+            let k = ctx.tuple("pool_size", 2)?;
+            let st = if ctx.get("strides").is_some() {
+                ctx.tuple("strides", 2)?
+            } else {
+                k.clone()
+            };
+            let p = ctx.padding()?;
+            Ok(vec![
+                s[0],
+                window_out(ctx, s[1], k[0], st[0], 1, p)?,
+                window_out(ctx, s[2], k[1], st[1], 1, p)?,
+                s[3],
+            ])
+        }
+        "GlobalAveragePooling2D" | "GlobalAveragePooling1D" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, if class.ends_with("2D") { 4 } else { 3 })?;
+            ctx.channels_last()?;
+            let c = s[s.len() - 1];
+            if ctx.bool_or("keepdims", false)? {
+                let mut out = vec![s[0]];
+                out.extend(std::iter::repeat_n(Some(1), s.len() - 2));
+                out.push(c);
+                Ok(out)
+            } else {
+                Ok(vec![s[0], c])
+            }
+        }
+        "ZeroPadding2D" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, 4)?;
+            ctx.channels_last()?;
+            let [t, b, l, r] = ctx.zero_padding()?;
+            Ok(vec![
+                s[0],
+                s[1].map(|h| h + t + b),
+                s[2].map(|w| w + l + r),
+                s[3],
+            ])
+        }
+        "Embedding" => {
+            let s = one(ctx, inputs)?;
+            ctx.usize("input_dim")?;
+            let mut out = s.clone();
+            out.push(Some(ctx.usize("output_dim")?));
+            Ok(out)
+        }
+        "SimpleRNN" | "LSTM" | "GRU" => {
+            let s = one(ctx, inputs)?;
+            rank(ctx, s, 3)?;
+            ctx.activation("activation")?;
+            if class != "SimpleRNN" {
+                ctx.activation("recurrent_activation")?;
+            }
+            for unsupported in ["return_state", "go_backwards", "stateful"] {
+                if ctx.bool_or(unsupported, false)? {
+                    return Err(ctx.err(unsupported, "true is not supported"));
+                }
+            }
+            let units = Some(ctx.usize("units")?);
+            if ctx.bool_or("return_sequences", false)? {
+                Ok(vec![s[0], s[1], units])
+            } else {
+                Ok(vec![s[0], units])
+            }
+        }
+        "Add" | "Multiply" => {
+            if inputs.len() < 2 {
+                return Err(ctx.layer_err(format!("needs at least 2 inputs, got {}", inputs.len())));
+            }
+            let first = &inputs[0];
+            for s in &inputs[1..] {
+                if s.len() != first.len()
+                    || s.iter()
+                        .zip(first)
+                        .any(|(a, b)| a.is_some() && b.is_some() && a != b)
+                {
+                    return Err(ctx.layer_err(format!(
+                        "inputs must have equal shapes, got {} and {}",
+                        super::model::shape_to_string(first),
+                        super::model::shape_to_string(s)
+                    )));
+                }
+            }
+            Ok(first.clone())
+        }
+        "Concatenate" => {
+            if inputs.len() < 2 {
+                return Err(ctx.layer_err(format!("needs at least 2 inputs, got {}", inputs.len())));
+            }
+            let r = inputs[0].len();
+            let axis = ctx.i64_or("axis", -1)?;
+            let ax = if axis < 0 { r as i64 + axis } else { axis };
+            if ax <= 0 || ax >= r as i64 {
+                return Err(ctx.err(
+                    "axis",
+                    format!("{axis} is not a non-batch axis of inputs of rank {r}"),
+                ));
+            }
+            let ax = ax as usize;
+            let mut out = inputs[0].clone();
+            let mut total = Some(0usize);
+            for s in inputs {
+                if s.len() != r {
+                    return Err(ctx.layer_err("inputs must have the same rank"));
+                }
+                total = match (total, s[ax]) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            out[ax] = total;
+            Ok(out)
+        }
+        "Reshape" => {
+            let s = one(ctx, inputs)?;
+            let target = ctx
+                .get("target_shape")
+                .and_then(Value::as_array)
+                .ok_or_else(|| ctx.err("target_shape", "missing or not a list"))?;
+            let mut dims: Vec<i64> = Vec::with_capacity(target.len());
+            for d in target {
+                dims.push(d.as_i64().ok_or_else(|| {
+                    ctx.err("target_shape", format!("expected integers, found {d}"))
+                })?);
+            }
+            let total: Option<usize> = s[1..]
+                .iter()
+                .try_fold(1usize, |a, d| d.and_then(|d| a.checked_mul(d)));
+            let known_prod: i64 = dims.iter().filter(|d| **d > 0).product();
+            let mut out = vec![s[0]];
+            for d in &dims {
+                out.push(if *d > 0 {
+                    Some(*d as usize)
+                } else if *d == -1 {
+                    total.and_then(|t| {
+                        usize::try_from(known_prod)
+                            .ok()
+                            .filter(|p| *p > 0 && t % p == 0)
+                            .map(|p| t / p)
+                    })
+                } else {
+                    return Err(ctx.err("target_shape", format!("dimension {d} is invalid")));
+                });
+            }
+            if let Some(t) = total {
+                let prod: Option<usize> = out[1..]
+                    .iter()
+                    .try_fold(1usize, |a, d| d.and_then(|d| a.checked_mul(d)));
+                if prod != Some(t) {
+                    return Err(ctx.err(
+                        "target_shape",
+                        format!("{:?} does not hold the {t} values of the input", dims),
+                    ));
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(Problem::Unsupported {
+            layer: ctx.name.to_string(),
+            class: ctx.class.to_string(),
+            supported: SUPPORTED.join(", "),
+        }),
+    }
+}
+
+/// The weight tensors a layer must carry, in `get_weights()` order, given its input shapes.
+pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usize>>, Problem> {
+    let last = |s: &Shape, what: &str| known(ctx, s, s.len().saturating_sub(1), what);
+    let bias = |units: usize, out: &mut Vec<Vec<usize>>| -> Result<(), Problem> {
+        if ctx.bool_or("use_bias", true)? {
+            out.push(vec![units]);
+        }
+        Ok(())
+    };
+    let mut out = Vec::new();
+    match ctx.class {
+        "Dense" => {
+            let s = one(ctx, inputs)?;
+            let units = ctx.usize("units")?;
+            out.push(vec![last(s, "feature size")?, units]);
+            bias(units, &mut out)?;
+        }
+        "Conv2D" => {
+            let s = one(ctx, inputs)?;
+            let k = ctx.tuple("kernel_size", 2)?;
+            let f = ctx.usize("filters")?;
+            out.push(vec![k[0], k[1], last(s, "channel count")?, f]);
+            bias(f, &mut out)?;
+        }
+        "Conv1D" => {
+            let s = one(ctx, inputs)?;
+            let k = ctx.tuple("kernel_size", 1)?;
+            let f = ctx.usize("filters")?;
+            out.push(vec![k[0], last(s, "channel count")?, f]);
+            bias(f, &mut out)?;
+        }
+        "BatchNormalization" => {
+            let s = one(ctx, inputs)?;
+            let axis = batchnorm_axis(ctx, s.len())?;
+            let dim = known(ctx, s, axis, "feature size")?;
+            let n = usize::from(ctx.bool_or("scale", true)?)
+                + usize::from(ctx.bool_or("center", true)?)
+                + 2;
+            out.extend(std::iter::repeat_n(vec![dim], n));
+        }
+        "Embedding" => out.push(vec![ctx.usize("input_dim")?, ctx.usize("output_dim")?]),
+        "SimpleRNN" | "LSTM" | "GRU" => {
+            let s = one(ctx, inputs)?;
+            let u = ctx.usize("units")?;
+            let gates = match ctx.class {
+                "SimpleRNN" => 1,
+                "LSTM" => 4,
+                _ => 3,
+            };
+            let f = last(s, "feature size")?;
+            out.push(vec![f, gates * u]);
+            out.push(vec![u, gates * u]);
+            if ctx.bool_or("use_bias", true)? {
+                if ctx.class == "GRU" && ctx.bool_or("reset_after", true)? {
+                    out.push(vec![2, gates * u]);
+                } else {
+                    out.push(vec![gates * u]);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// The normalised feature axis of a BatchNormalization over inputs of rank `rank`.
+pub fn batchnorm_axis(ctx: &LayerCtx, rank: usize) -> Result<usize, Problem> {
+    let v = ctx.get("axis").cloned().unwrap_or(Value::from(-1));
+    let axis = match &v {
+        Value::Array(a) if a.len() == 1 => a[0].as_i64(),
+        other => other.as_i64(),
+    }
+    .ok_or_else(|| ctx.err("axis", format!("expected one integer axis, found {v}")))?;
+    let ax = if axis < 0 { rank as i64 + axis } else { axis };
+    if ax <= 0 || ax >= rank as i64 {
+        return Err(ctx.err(
+            "axis",
+            format!("{axis} is not a feature axis of inputs of rank {rank}"),
+        ));
+    }
+    Ok(ax as usize)
+}
