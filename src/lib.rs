@@ -1,8 +1,10 @@
 //! eternalize: turn a trained Keras model into an Eternal — a model that lives on an EVM
 //! chain. Stages, each usable without the next: `keras` (read model files) → `bundle`
-//! (eai-compatible export with hashes) → contracts, deployment and the TUI.
+//! (eai-compatible export with hashes) → contracts, deployment and the TUI (`tui`, the only
+//! module that imports ratatui).
 
 pub mod atomic;
 pub mod bundle;
 pub mod cli;
 pub mod keras;
+pub mod tui;
