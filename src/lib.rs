@@ -1,6 +1,7 @@
 //! eternalize: turn a trained Keras model into an Eternal — a model that lives on an EVM
 //! chain. Stages, each usable without the next: `keras` (read model files) → `bundle`
-//! (eai-compatible export with hashes) → contracts, deployment and the TUI.
+//! (eai-compatible export with hashes) → contracts, deployment and the TUI (`tui`, the only
+//! module that imports ratatui).
 
 pub mod atomic;
 pub mod bundle;
@@ -10,3 +11,4 @@ pub mod infer;
 pub mod journal;
 pub mod keras;
 pub mod tools;
+pub mod tui;

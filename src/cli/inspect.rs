@@ -50,10 +50,15 @@ pub fn summarize(path: &Path) -> anyhow::Result<Summary> {
         .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", path.display()))?;
     if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
         let read = bundle::read_bytes(&bytes, path)?;
-        return Ok(from_bundle(read));
+        return Ok(from_bundle(&read));
     }
     let model = keras::load_bytes(&bytes, path)?;
     let b = Bundle::from_model(&model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(from_model(&model, &b))
+}
+
+/// The summary of a model read from a file and the bundle exported from it.
+pub fn from_model(model: &keras::Model, b: &Bundle) -> Summary {
     let layers = model
         .layers
         .iter()
@@ -70,7 +75,7 @@ pub fn summarize(path: &Path) -> anyhow::Result<Summary> {
                 .collect(),
         })
         .collect();
-    Ok(Summary {
+    Summary {
         format: model.format.as_str(),
         keras_version: model.keras_version.clone(),
         model_class: Some(model.model_class().to_string()),
@@ -79,10 +84,11 @@ pub fn summarize(path: &Path) -> anyhow::Result<Summary> {
         weight_words: b.weights.len(),
         hashes: b.hashes(),
         verified: None,
-    })
+    }
 }
 
-fn from_bundle(read: bundle::ReadBundle) -> Summary {
+/// The summary of a bundle read from a file, with what its stored hash says.
+pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
     let b = &read.bundle;
     let meta_layers = b.meta_layers();
     let graph_layers = b
@@ -182,7 +188,7 @@ fn from_bundle(read: bundle::ReadBundle) -> Summary {
         total_params,
         weight_words: b.weights.len(),
         verified: Some(read.mismatch().map_or(Ok(()), Err)),
-        hashes: read.hashes,
+        hashes: read.hashes.clone(),
     }
 }
 
@@ -208,7 +214,8 @@ pub fn to_json(s: &Summary) -> Value {
     })
 }
 
-fn shape_text(v: &Option<Value>) -> String {
+/// An output shape as `(None, 28, 28, 1)`, or `?` when unknown.
+pub fn shape_text(v: &Option<Value>) -> String {
     match v.as_ref().and_then(keras::layers::parse_shape) {
         Some(s) => shape_to_string(&s),
         None => "?".into(),

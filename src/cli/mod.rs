@@ -3,7 +3,7 @@
 //! Exit codes: 0 success, 1 failure (one message on stderr), 2 usage error.
 
 mod export;
-mod inspect;
+pub mod inspect;
 mod predict;
 
 use clap::{Parser, Subcommand};
@@ -15,11 +15,14 @@ use std::path::PathBuf;
     version,
     about = "Turn a trained Keras model into an Eternal: a model that lives on an EVM chain",
     long_about = None,
-    arg_required_else_help = true
+    after_help = "With no command on a terminal, opens the terminal app (as `eternalize tui`)."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Configuration file [default: the platform config folder's eternalize/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,24 +64,33 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the terminal app: browse to a model file, preview its layers and weights, confirm its hash
+    Tui {
+        /// A folder to browse, or a model file or bundle to preview [default: the working directory]
+        path: Option<PathBuf>,
+    },
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line. With no command the binary's edge decides (TUI on a terminal,
+/// help otherwise); here it is the TUI.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_deref();
     match cli.command {
-        Command::Inspect { path, json } => inspect::run(&path, json),
-        Command::Export {
+        Some(Command::Inspect { path, json }) => inspect::run(&path, json),
+        Some(Command::Export {
             model,
             output,
             eai,
             json,
-        } => export::run(&model, &output, eai, json),
-        Command::Predict {
+        }) => export::run(&model, &output, eai, json),
+        Some(Command::Predict {
             model,
             input,
             format,
             json,
-        } => predict::run(&model, &input, format, json),
+        }) => predict::run(&model, &input, format, json),
+        Some(Command::Tui { path }) => crate::tui::run(path.as_deref(), config),
+        None => crate::tui::run(None, config),
     }
 }
 

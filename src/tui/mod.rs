@@ -1,0 +1,162 @@
+//! The terminal app: pick a model file, preview its layers and weights, confirm its hash.
+//! (The deployment dashboard joins when the engine exists; look for `ENGINE:` markers.)
+//!
+//! Elm-like: one [`Action`] enum for everything that happens, [`update`] the only place the
+//! [`State`] changes, [`render::draw`] reads `&State`. Slow work (listing, sniffing, loading)
+//! runs on worker threads ([`work`]) that send actions back; this loop never waits on them.
+//!
+//! Owns: the terminal while it runs. Must not be imported by the core stages.
+
+pub mod action;
+pub mod config;
+pub mod keymap;
+mod log_file;
+pub mod model_view;
+pub mod render;
+pub mod state;
+pub mod theme;
+pub mod work;
+
+pub use action::{Action, Effect};
+pub use state::{State, update};
+
+use anyhow::Context;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use state::Start;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::Duration;
+use theme::Theme;
+
+/// How often the spinner turns while work is on its way.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Runs the TUI at `path` (a folder, or a file to preview; the working directory if `None`)
+/// until the user quits. The terminal is restored on every way out.
+pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()> {
+    // Everything that can fail with a message for the user happens before the screen is taken.
+    let keymap = config::keymap(config_file).map_err(anyhow::Error::msg)?;
+    let base = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .context("cannot read the working directory")?;
+    let start = match path {
+        None => Start::Folder(base.clone()),
+        Some(p) => {
+            let abs = p.canonicalize().map_err(|e| {
+                anyhow::anyhow!("{}: cannot open: {e} (give a folder, a .keras/.h5 model file or a bundle .json)", p.display())
+            })?;
+            if abs.is_dir() {
+                Start::Folder(abs)
+            } else {
+                Start::File(abs)
+            }
+        }
+    };
+    if let Some(log) = config::log_path()
+        && let Err(e) = log_file::init(&log)
+    {
+        eprintln!(
+            "warning: {}: cannot open the log file: {e}; running without a log",
+            log.display()
+        );
+    }
+    install_panic_log();
+    log::info!("tui start at {start:?}");
+
+    let (tx, rx) = mpsc::channel::<Action>();
+    let workers = work::Workers::spawn(tx.clone()).context("cannot start worker threads")?;
+    let stop_input = Arc::new(AtomicBool::new(false));
+
+    let mut terminal = ratatui::try_init().context("cannot take over the terminal")?;
+    let _restore = RestoreOnDrop; // error returns and panics restore the terminal too
+    let size = terminal.size().context("cannot read the terminal size")?;
+    let input = spawn_input(tx, stop_input.clone()).context("cannot start the input thread")?;
+
+    let theme = Theme::from_env();
+    let (mut state, effects) = State::new(base, start, keymap, (size.width, size.height));
+    effects.into_iter().for_each(|e| workers.submit(e));
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| render::draw(f, &state, theme))?;
+            dirty = false;
+        }
+        let first = match rx.recv_timeout(TICK) {
+            Ok(a) => a,
+            Err(RecvTimeoutError::Timeout) => Action::Tick,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Handle everything that has arrived before drawing again.
+        for action in std::iter::once(first).chain(rx.try_iter()) {
+            let is_tick = matches!(action, Action::Tick);
+            if !is_tick || state.busy() {
+                dirty = true;
+            }
+            for effect in update(&mut state, action) {
+                workers.submit(effect);
+            }
+        }
+        if state.quit {
+            break;
+        }
+    }
+    stop_input.store(true, Ordering::Relaxed);
+    let _ = input.join();
+    log::info!("tui quit");
+    Ok(())
+}
+
+/// Restores the terminal when dropped: after a normal quit, an error, or during a panic's
+/// unwinding (ratatui's panic hook restores it before the message is printed, too).
+struct RestoreOnDrop;
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Puts a panic's message in the log as well; installed before ratatui's hook, which restores
+/// the terminal first and then calls this one (and the default printer).
+fn install_panic_log() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        log::error!("panic: {info}");
+        previous(info);
+    }));
+}
+
+/// Reads keys and resizes on a thread of its own; polls so that it can be told to stop.
+fn spawn_input(
+    tx: Sender<Action>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("tui-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(e) => {
+                        log::error!("terminal input: {e}");
+                        return;
+                    }
+                }
+                let action = match event::read() {
+                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+                    Ok(Event::Resize(width, height)) => Action::Resize { width, height },
+                    Ok(_) => continue,
+                    Err(e) => {
+                        log::error!("terminal input: {e}");
+                        return;
+                    }
+                };
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        })
+}

@@ -1,0 +1,103 @@
+//! The Pick screen's filter line and folder listing: folders first, then model files and
+//! bundles with their kind in words and their size.
+
+use super::{clip, panel};
+use crate::tui::model_view::size_text;
+use crate::tui::state::{Loadable, State};
+use crate::tui::theme::{Role, Theme};
+use crate::tui::work::EntryKind;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let pick = &state.pick;
+    let visible = pick.visible();
+    let title = match &pick.listing {
+        Loadable::Ready(all) => {
+            let files = all.iter().filter(|e| e.kind.is_file()).count();
+            let shown = visible.iter().filter(|e| e.kind.is_file()).count();
+            if pick.filter.is_empty() {
+                format!("{} · {files} model files", state.show_path(&pick.dir))
+            } else {
+                format!(
+                    "{} · {shown} of {files} model files",
+                    state.show_path(&pick.dir)
+                )
+            }
+        }
+        _ => state.show_path(&pick.dir),
+    };
+    let block = panel(title, true, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [filter_area, list_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+
+    let filter = if pick.filter.is_empty() {
+        Line::from(vec![
+            Span::styled(" filter ", theme.style(Role::Dim)),
+            Span::styled("▏", theme.style(Role::Accent)),
+            Span::styled("type to filter by name", theme.style(Role::Dim)),
+        ])
+    } else {
+        Line::from(vec![
+            Span::styled(" filter ", theme.style(Role::Dim)),
+            Span::styled(pick.filter.clone(), theme.style(Role::Accent)),
+            Span::styled("▏", theme.style(Role::Accent)),
+        ])
+    };
+    frame.render_widget(Paragraph::new(filter), filter_area);
+
+    let lines: Vec<Line> = match &pick.listing {
+        Loadable::Loading => vec![Line::styled(" listing…", theme.style(Role::Dim))],
+        Loadable::Failed(e) => vec![Line::styled(format!(" ✗ {e}"), theme.style(Role::Bad))],
+        Loadable::Ready(_) if visible.is_empty() => vec![Line::styled(
+            if pick.filter.is_empty() {
+                " no folders, .keras, .h5 or bundle .json files here"
+            } else {
+                " nothing matches the filter (Esc clears it)"
+            },
+            theme.style(Role::Dim),
+        )],
+        Loadable::Ready(_) => {
+            let rows = usize::from(list_area.height).max(1);
+            let offset = pick.selected.saturating_sub(rows - 1);
+            let width = usize::from(list_area.width);
+            visible
+                .iter()
+                .enumerate()
+                .skip(offset)
+                .take(rows)
+                .map(|(i, e)| {
+                    let selected = i == pick.selected;
+                    let marker = if selected { " › " } else { "   " };
+                    let (name, role) = match e.kind {
+                        EntryKind::Parent => ("../".to_string(), Role::Folder),
+                        EntryKind::Dir => (format!("{}/", e.name), Role::Folder),
+                        _ => (e.name.clone(), Role::Accent),
+                    };
+                    let right = if e.kind.is_file() {
+                        format!("{:>7} {:>10} ", e.kind.label(), size_text(e.size))
+                    } else {
+                        format!("{:>7} {:>10} ", e.kind.label(), "")
+                    };
+                    let name_width =
+                        width.saturating_sub(marker.chars().count() + right.chars().count());
+                    let name = format!("{:<name_width$}", clip(&name, name_width));
+                    let mut line = Line::from(vec![
+                        Span::raw(marker),
+                        Span::styled(name, theme.style(role)),
+                        Span::styled(right, theme.style(Role::Dim)),
+                    ]);
+                    if selected {
+                        line = line.style(theme.style(Role::Selected));
+                    }
+                    line
+                })
+                .collect()
+        }
+    };
+    frame.render_widget(Paragraph::new(lines), list_area);
+}

@@ -1,0 +1,74 @@
+//! The `?` overlay: every command with all its keys, from the same table as the hint bar.
+
+use crate::tui::keymap::{Command, ScreenKind};
+use crate::tui::state::State;
+use crate::tui::theme::{Role, Theme};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let key_width = state
+        .keymap
+        .bindings
+        .iter()
+        .map(|b| keys_text(&b.keys).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(20);
+    let mut lines: Vec<Line> = Vec::new();
+    for b in &state.keymap.bindings {
+        let on_this_screen = b.command.screens().contains(&state.screen);
+        let where_ = if on_this_screen {
+            String::new()
+        } else {
+            format!(" ({})", screens_text(b.command))
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {:<key_width$}  ", keys_text(&b.keys)),
+                theme.style(if on_this_screen { Role::Key } else { Role::Dim }),
+            ),
+            Span::raw(b.command.describe()),
+            Span::styled(where_, theme.style(Role::Dim)),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        " On Pick and Confirm, letters are typed into the field: quit there with ^C.",
+    ));
+    lines.push(Line::from(
+        " Keys can be changed in the [keys] table of the config file (--config).",
+    ));
+    let width = area.width.saturating_sub(4).min(84);
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(super::panel("Keys — ? or Esc closes", true, theme)),
+        popup,
+    );
+}
+
+fn keys_text(keys: &[crate::tui::keymap::Key]) -> String {
+    keys.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn screens_text(c: Command) -> String {
+    c.screens()
+        .iter()
+        .map(|s: &ScreenKind| s.title())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,167 @@
+//! The Preview screen's totals: parameters, weight words, what the weights take on-chain in
+//! both formats (bytes, chunks, estimated gas), the hashes, and the network, which arrives
+//! with the deployment engine.
+
+use super::panel;
+use crate::cli::inspect::group_digits;
+use crate::tui::model_view::{CHUNK_BYTES, ModelView, short_count};
+use crate::tui::state::{Loadable, State};
+use crate::tui::theme::{Role, Theme};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// The full panel, for beside the layer table on a wide terminal.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let Some(Loadable::Ready(model)) = state.preview.as_ref().map(|p| &p.model) else {
+        frame.render_widget(panel("Totals", false, theme), area);
+        return;
+    };
+    let dim = theme.style(Role::Dim);
+    let label = |s: &str| Span::styled(format!(" {s:<13}"), dim);
+    let mut lines = vec![
+        Line::from(vec![
+            label("params"),
+            Span::raw(match model.total_params {
+                Some(p) => group_digits(p),
+                None => "? (eai bundle: not recorded)".into(),
+            }),
+        ]),
+        Line::from(vec![
+            label("weight words"),
+            Span::raw(format!(
+                "{} ({} values, 4 per word)",
+                group_digits(model.weight_words),
+                group_digits(model.weight_words * 4)
+            )),
+        ]),
+        Line::styled(
+            format!(
+                " {:<16}{:>9} {:>6} {:>9}",
+                "on-chain as", "bytes", "chunks", "gas est."
+            ),
+            dim,
+        ),
+    ];
+    for s in model.on_chain() {
+        lines.push(Line::from(format!(
+            " {:<16}{:>9} {:>6} {:>9}",
+            s.format.name,
+            if s.bytes >= 1_000_000 {
+                short_count(s.bytes)
+            } else {
+                group_digits(s.bytes)
+            },
+            s.chunks,
+            format!("≈{}", short_count(s.gas_estimate))
+        )));
+    }
+    let (verdict, role) = verdict(model);
+    lines.push(Line::from(vec![
+        label("stored hash"),
+        Span::styled(verdict, theme.style(role)),
+    ]));
+    let short = |h: &str| format!("{}…", h.chars().take(16).collect::<String>());
+    lines.push(Line::from(vec![
+        label("hashed_model"),
+        Span::raw(short(&model.hashes.hashed_model())),
+    ]));
+    lines.push(Line::from(vec![
+        label("network"),
+        Span::styled("not connected", theme.style(Role::Warn)),
+    ]));
+    lines.push(Line::styled(
+        format!(" {:<13}(arrives with the engine)", ""),
+        dim,
+    ));
+    lines.push(Line::from(vec![
+        label("graph hash"),
+        Span::raw(short(&model.hashes.graph)),
+    ]));
+    lines.push(Line::from(vec![
+        label("weights hash"),
+        Span::raw(short(&model.hashes.weights)),
+    ]));
+    lines.push(Line::from(vec![label("signer"), Span::styled("—", dim)]));
+    lines.push(Line::from(vec![label("balance"), Span::styled("—", dim)]));
+    lines.push(Line::styled(
+        format!(
+            " chunk: {} bytes; gas: estimate from",
+            group_digits(CHUNK_BYTES)
+        ),
+        dim,
+    ));
+    lines.push(Line::styled(" the contracts' measured ~220 gas/byte", dim));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(panel("Totals", false, theme)),
+        area,
+    );
+}
+
+/// What the stored hash says, in words and with the state's role.
+fn verdict(model: &ModelView) -> (String, Role) {
+    match model.hash_check {
+        None => ("— (a model file)".to_string(), Role::Dim),
+        Some(c) if c.verified() => ("✓ verified".to_string(), Role::Good),
+        Some(c) => {
+            let which = match (c.graph_ok, c.weights_ok) {
+                (false, false) => "graph and weights halves",
+                (false, true) => "graph half",
+                _ => "weights half",
+            };
+            (format!("✗ MISMATCH: {which}"), Role::Bad)
+        }
+    }
+}
+
+/// Rows [`draw_compact`] needs, borders included.
+pub const COMPACT_HEIGHT: u16 = 6;
+
+/// Four lines under the layer table, for a narrow terminal.
+pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let Some(Loadable::Ready(model)) = state.preview.as_ref().map(|p| &p.model) else {
+        frame.render_widget(panel("Totals", false, theme), area);
+        return;
+    };
+    let dim = theme.style(Role::Dim);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" params ", dim),
+        Span::raw(match model.total_params {
+            Some(p) => group_digits(p),
+            None => "?".into(),
+        }),
+        Span::styled(" · weight words ", dim),
+        Span::raw(group_digits(model.weight_words)),
+        Span::styled(" · network ", dim),
+        Span::styled("not connected", theme.style(Role::Warn)),
+    ])];
+    for s in model.on_chain() {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<16}", s.format.name), dim),
+            Span::raw(format!(
+                "{} bytes · {} chunk{} · ≈{} gas (estimate)",
+                group_digits(s.bytes),
+                s.chunks,
+                if s.chunks == 1 { "" } else { "s" },
+                short_count(s.gas_estimate)
+            )),
+        ]));
+    }
+    let (verdict, role) = verdict(model);
+    lines.push(Line::from(vec![
+        Span::styled(" stored hash ", dim),
+        Span::styled(verdict, theme.style(role)),
+        Span::styled(" · hashed_model ", dim),
+        Span::raw(format!(
+            "{}…",
+            &model.hashes.graph.chars().take(8).collect::<String>()
+        )),
+    ]));
+    frame.render_widget(
+        Paragraph::new(lines).block(panel("Totals", false, theme)),
+        area,
+    );
+}
