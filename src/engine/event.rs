@@ -1,0 +1,203 @@
+//! The engine's two channels: the [`DeployEvent`]s it emits and the [`Command`]s it accepts.
+//! The TUI dashboard, the plain line-per-event reporter and `--json` (NDJSON) are three
+//! consumers of the same events; none of them is known to the engine.
+//!
+//! Every event is plain data (serialisable, no handles), so `--json` prints it as it is and a
+//! test can synthesise any sequence.
+
+use serde::{Deserialize, Serialize};
+
+/// A step of a deployment that the engine sends one or more transactions for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// The factory, once per chain.
+    Factory,
+    /// A layer or model implementation, once per chain and contract.
+    Implementation { contract: String },
+    /// The model contract (a clone).
+    Model,
+    /// Layer clones `first .. first + count` (layer indices of the graph).
+    Layers { first: usize, count: usize },
+    /// `constructModel`: links, hashes, chunk commitment.
+    Construct,
+    /// Weight chunk `index`.
+    Chunk { index: usize },
+}
+
+/// Why a transaction failed, classified so the engine (and the operator) know what helps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum Failure {
+    /// Left the pool without a receipt; re-sent with the same nonce.
+    Dropped,
+    /// Mined and reverted; `reason` is the decoded custom error or revert string.
+    Reverted {
+        reason: String,
+    },
+    /// The node refused the fee; bumped and re-sent within the configured cap.
+    Underpriced,
+    OutOfGas {
+        gas_limit: u64,
+    },
+    /// Balance below what the transaction can cost, both in wei (decimal strings: u256).
+    InsufficientFunds {
+        balance: String,
+        need: String,
+    },
+    /// The node rate-limited us (HTTP 429 or equivalent); retried after a pause.
+    RateLimited,
+    /// Any other JSON-RPC or transport error.
+    Rpc {
+        message: String,
+    },
+}
+
+impl Failure {
+    /// Whether retrying without the operator doing anything can help.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Failure::Dropped | Failure::Underpriced | Failure::RateLimited | Failure::Rpc { .. }
+        )
+    }
+}
+
+/// Where a step stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepState {
+    Queued,
+    /// Signed, written to the journal, being broadcast.
+    Sending {
+        nonce: u64,
+        tx_hash: String,
+    },
+    /// In the node's pool.
+    Pending {
+        nonce: u64,
+        tx_hash: String,
+    },
+    Mined {
+        tx_hash: String,
+        block: u64,
+        gas_used: u64,
+        address: Option<String>,
+    },
+    /// Already on chain before this run (found by resume or by its code being present).
+    Skipped {
+        address: Option<String>,
+    },
+    Failed {
+        failure: Failure,
+        attempts: u32,
+    },
+}
+
+/// Everything the engine reports. One deployment emits `Planned` first and `Finished` or
+/// `Stopped` last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeployEvent {
+    /// What will be sent, before anything is.
+    Planned {
+        model_address: String,
+        chain_id: u64,
+        steps: Vec<Step>,
+        layer_names: Vec<String>,
+        chunks: usize,
+        /// Estimated total gas and cost at the current fees (cost in wei, decimal string).
+        gas_estimate: u64,
+        cost_estimate: String,
+        journal: String,
+    },
+    /// A step changed state.
+    Step {
+        step: Step,
+        state: StepState,
+    },
+    /// Totals so far, at least once a second while anything is in flight.
+    Progress {
+        transactions_mined: usize,
+        transactions_total: usize,
+        chunks_stored: usize,
+        chunks_total: usize,
+        gas_used: u64,
+        /// Wei spent so far (decimal string).
+        cost_wei: String,
+        in_flight: usize,
+        elapsed_ms: u64,
+    },
+    /// Sending is paused (by command or because the balance ran out) or resumed.
+    Paused {
+        reason: String,
+    },
+    Resumed,
+    /// A line worth showing in an event log (fee bumps, re-sends, reconciliation findings).
+    Note {
+        message: String,
+    },
+    /// The model is ready on chain.
+    Finished {
+        model_address: String,
+        chain_id: u64,
+        transactions: usize,
+        gas_used: u64,
+        cost_wei: String,
+        seconds: f64,
+        journal: String,
+    },
+    /// Stopped before the end; `resumable` tells whether `eternalize resume <id>` can finish it.
+    Stopped {
+        reason: String,
+        resumable: bool,
+        resume_command: Option<String>,
+    },
+}
+
+/// What a consumer can ask of a running deployment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Retry one failed step (a chunk, a layer batch, …).
+    Retry(Step),
+    /// Retry every failed step.
+    RetryAllFailed,
+    /// Stop sending new transactions; those in flight still complete.
+    Pause,
+    Resume,
+    /// Stop after the transactions in flight; the deployment stays resumable.
+    Abort,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_as_tagged_ndjson() {
+        let e = DeployEvent::Step {
+            step: Step::Chunk { index: 3 },
+            state: StepState::Failed {
+                failure: Failure::InsufficientFunds {
+                    balance: "1".into(),
+                    need: "2".into(),
+                },
+                attempts: 1,
+            },
+        };
+        let s = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"step","step":{"kind":"chunk","index":3},"state":{"state":"failed","failure":{"class":"insufficient_funds","balance":"1","need":"2"},"attempts":1}}"#
+        );
+        assert_eq!(serde_json::from_str::<DeployEvent>(&s).unwrap(), e);
+        assert!(
+            !Failure::Reverted {
+                reason: "ChunkContentMismatch".into()
+            }
+            .retryable()
+        );
+        assert!(Failure::Dropped.retryable());
+    }
+}
