@@ -345,50 +345,30 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             }
             Ok(vec![s.first().copied().flatten(), n])
         }
-        "Conv2D" => {
+        "Conv1D" | "Conv2D" => {
+            // One spatial axis for Conv1D, two for Conv2D; channels last.
+            let n = if class == "Conv1D" { 1 } else { 2 };
             let s = one(ctx, inputs)?;
-            rank(ctx, s, 4)?;
+            rank(ctx, s, n + 2)?;
             ctx.channels_last()?;
             ctx.activation("activation")?;
-            let k = ctx.tuple("kernel_size", 2)?;
-            let st = ctx.tuple("strides", 2)?;
+            let k = ctx.tuple("kernel_size", n)?;
+            let st = ctx.tuple("strides", n)?;
             let dil = if ctx.config.contains_key("dilation_rate") {
-                ctx.tuple("dilation_rate", 2)?
+                ctx.tuple("dilation_rate", n)?
             } else {
-                vec![1, 1]
+                vec![1; n]
             };
             if ctx.i64_or("groups", 1)? != 1 {
                 return Err(ctx.err("groups", "grouped convolutions are not supported"));
             }
             let p = ctx.padding()?;
-            Ok(vec![
-                s[0],
-                window_out(ctx, s[1], k[0], st[0], dil[0], p)?,
-                window_out(ctx, s[2], k[1], st[1], dil[1], p)?,
-                Some(ctx.usize("filters")?),
-            ])
-        }
-        "Conv1D" => {
-            let s = one(ctx, inputs)?;
-            rank(ctx, s, 3)?;
-            ctx.channels_last()?;
-            ctx.activation("activation")?;
-            let k = ctx.tuple("kernel_size", 1)?;
-            let st = ctx.tuple("strides", 1)?;
-            let dil = if ctx.config.contains_key("dilation_rate") {
-                ctx.tuple("dilation_rate", 1)?
-            } else {
-                vec![1]
-            };
-            if ctx.i64_or("groups", 1)? != 1 {
-                return Err(ctx.err("groups", "grouped convolutions are not supported"));
+            let mut out = vec![s[0]];
+            for a in 0..n {
+                out.push(window_out(ctx, s[a + 1], k[a], st[a], dil[a], p)?);
             }
-            let p = ctx.padding()?;
-            Ok(vec![
-                s[0],
-                window_out(ctx, s[1], k[0], st[0], dil[0], p)?,
-                Some(ctx.usize("filters")?),
-            ])
+            out.push(Some(ctx.usize("filters")?));
+            Ok(out)
         }
         "MaxPooling2D" | "AveragePooling2D" => {
             let s = one(ctx, inputs)?;
