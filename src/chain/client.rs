@@ -153,15 +153,26 @@ impl Chain {
         pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
     ) -> Result<Sent, ChainError> {
         let tx_hash = *pending.tx_hash();
-        let receipt = pending
-            .with_timeout(Some(self.receipt_timeout))
-            .get_receipt()
+        // On an automining node the receipt exists as soon as the send returns; asking once
+        // saves the watcher's first poll interval on every transaction.
+        let ready = self
+            .provider
+            .get_transaction_receipt(tx_hash)
             .await
-            .map_err(|source| ChainError::Pending {
-                action: action(),
-                tx: tx_hash,
-                source: Box::new(source),
-            })?;
+            .ok()
+            .flatten();
+        let receipt = match ready {
+            Some(r) => r,
+            None => pending
+                .with_timeout(Some(self.receipt_timeout))
+                .get_receipt()
+                .await
+                .map_err(|source| ChainError::Pending {
+                    action: action(),
+                    tx: tx_hash,
+                    source: Box::new(source),
+                })?,
+        };
         if !receipt.inner.status() {
             return Err(ChainError::Failed {
                 action: action(),
