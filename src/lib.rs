@@ -6,5 +6,7 @@ pub mod atomic;
 pub mod bundle;
 pub mod chain;
 pub mod cli;
+pub mod infer;
+pub mod journal;
 pub mod keras;
 pub mod tools;

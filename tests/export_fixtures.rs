@@ -331,3 +331,29 @@ fn our_section_follows_the_file_where_eai_does_not() {
     }
     assert_eq!(next as usize, b.weights.len());
 }
+
+/// A re-zipped archive may deflate its entries; the export must not change.
+#[test]
+fn deflated_keras_archive_exports_the_same() {
+    use std::io::{Read, Write};
+    let src = fixtures().join("keras3_4/lenet_cnn.keras");
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(&src).unwrap())).unwrap();
+    let mut out = Vec::new();
+    {
+        let mut zout = zip::ZipWriter::new(std::io::Cursor::new(&mut out));
+        for i in 0..zin.len() {
+            let mut f = zin.by_index(i).unwrap();
+            let name = f.name().unwrap().into_owned();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            zout.start_file(name, opts).unwrap();
+            zout.write_all(&data).unwrap();
+        }
+        zout.finish().unwrap();
+    }
+    let original = Bundle::from_model(&keras::load(&src).unwrap()).unwrap();
+    let deflated = keras::load_bytes(&out, std::path::Path::new("deflated.keras")).unwrap();
+    assert!(out.len() < std::fs::read(&src).unwrap().len(), "the entries really are deflated");
+    assert_eq!(Bundle::from_model(&deflated).unwrap().hashes(), original.hashes());
+}

@@ -90,12 +90,27 @@ impl Word {
                 start += 1;
             }
         }
-        let mut buf = itoa_buf(groups[n - 1]);
-        out.extend_from_slice(buf.as_bytes());
-        for g in groups[..n - 1].iter().rev() {
-            buf = format_nine(*g);
-            out.extend_from_slice(buf.as_bytes());
+        // Leading group without padding, the rest as exactly nine digits each.
+        let mut digits = [0u8; 81];
+        let mut pos = digits.len();
+        for g in &groups[..n - 1] {
+            let mut g = *g;
+            for _ in 0..9 {
+                pos -= 1;
+                digits[pos] = b'0' + (g % 10) as u8;
+                g /= 10;
+            }
         }
+        let mut g = groups[n - 1];
+        loop {
+            pos -= 1;
+            digits[pos] = b'0' + (g % 10) as u8;
+            g /= 10;
+            if g == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[pos..]);
     }
 
     /// Parses the decimal digits of a uint256; `None` if not digits or ≥ 2^256.
@@ -129,14 +144,6 @@ impl Word {
         }
         Some(Word { lanes })
     }
-}
-
-fn itoa_buf(v: u32) -> String {
-    v.to_string()
-}
-
-fn format_nine(v: u32) -> String {
-    format!("{v:09}")
 }
 
 /// Packs values into words, padding the tail with zeros to a whole word.

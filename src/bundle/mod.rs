@@ -10,6 +10,7 @@
 //!
 //! Owns: building, writing, reading and verifying bundles. Must not touch: the chain, the screen.
 
+pub mod compact;
 pub mod eai;
 pub mod fixed;
 pub mod pyjson;
@@ -115,6 +116,8 @@ impl Bundle {
                 "idx": layer.idx,
                 "name": layer.name,
                 "class_name": layer.class_name,
+                "keras_class": layer.keras_class,
+                "config": layer.config,
                 "inputs": layer.inputs,
                 "input_shapes": layer.input_shapes.iter().map(|s| shape_to_json(s)).collect::<Vec<_>>(),
                 "output_shape": shape_to_json(&layer.output_shape),

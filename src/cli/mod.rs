@@ -4,6 +4,7 @@
 
 mod export;
 mod inspect;
+mod predict;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +46,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a model offline with eternalize's fixed-point reference (what the chain computes)
+    Predict {
+        /// A .keras or .h5 model file, or a bundle .json exported by eternalize
+        model: PathBuf,
+        /// Input: .npy, or JSON (a nested list, or an object of input name → nested list);
+        /// a leading batch dimension is optional
+        #[arg(short, long, value_name = "FILE")]
+        input: PathBuf,
+        /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
+        #[arg(long, value_enum, default_value_t = predict::Format::Compact)]
+        format: predict::Format,
+        /// Print {"shape": [...], "values": [...]} instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a parsed command line.
@@ -57,6 +73,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             eai,
             json,
         } => export::run(&model, &output, eai, json),
+        Command::Predict {
+            model,
+            input,
+            format,
+            json,
+        } => predict::run(&model, &input, format, json),
     }
 }
 

@@ -1,0 +1,192 @@
+//! The fixed-point arithmetic of on-chain inference, operation for operation.
+//!
+//! Every value is a signed Q32.32 number held in an `i128` (the chain holds it in an int256;
+//! values never come near either bound in practice, and every operation here checks). The
+//! rules, which the Solidity layers mirror exactly:
+//!
+//! - products are exact, then shifted right by 32 with an **arithmetic shift** (rounds toward
+//!   −∞, EVM `SAR`); a dot product shifts **once**, after summing the exact products and the
+//!   bias (`bias << 32`);
+//! - divisions **truncate toward zero** (EVM `SDIV`);
+//! - `exp`, `sigmoid`, `tanh`, `softmax` and `sqrt` are defined below with their domains and
+//!   error bounds.
+
+/// 1.0 in Q32.32.
+pub const ONE: i128 = 1 << 32;
+/// ln 2 in Q32.32, rounded to nearest: 0.693147180559945 · 2^32 = 2977044471.82.
+pub const LN2: i128 = 2_977_044_472;
+/// Taylor terms used for e^r, r ∈ [0, ln 2): the first omitted term is below 2^-40.
+pub const EXP_TERMS: i128 = 13;
+
+/// Where an operation left the representable range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fixed-point overflow in {0}")]
+pub struct Overflow(pub &'static str);
+
+/// `(a · b) >> 32`, rounding toward −∞.
+#[inline]
+pub fn mul(a: i128, b: i128) -> Result<i128, Overflow> {
+    a.checked_mul(b)
+        .map(|p| p >> 32)
+        .ok_or(Overflow("a product"))
+}
+
+/// `(a << 32) / b`, truncating toward zero.
+#[inline]
+pub fn div(a: i128, b: i128) -> Result<i128, Overflow> {
+    if b == 0 {
+        return Err(Overflow("a division by zero"));
+    }
+    a.checked_mul(ONE)
+        .map(|n| n / b)
+        .ok_or(Overflow("a division"))
+}
+
+/// e^x for x ≤ 0 (every caller passes a non-positive argument: softmax subtracts the maximum,
+/// sigmoid uses e^{-|x|}).
+///
+/// x = k·ln2 + r with k = ⌊x / ln2⌋ (floor) and r ∈ [0, ln2); e^r by its Taylor series,
+/// term_n = (term_{n-1} · r >> 32) / n for n = 1..13; then shifted right by −k. The result is
+/// within 16 ulp (16 · 2^-32) of e^x; for x < −44·ln2 it is 0.
+pub fn exp_neg(x: i128) -> i128 {
+    debug_assert!(x <= 0);
+    let x = x.min(0);
+    // floor division of a non-positive number by a positive one
+    let k = (x - (LN2 - 1)) / LN2;
+    let r = x - k * LN2;
+    let mut sum = ONE;
+    let mut term = ONE;
+    for n in 1..=EXP_TERMS {
+        term = ((term * r) >> 32) / n;
+        sum += term;
+    }
+    let shift = -k;
+    if shift >= 64 { 0 } else { sum >> shift }
+}
+
+/// σ(x) = 1 / (1 + e^{-x}): with e = e^{-|x|}, s = (1 << 64) / (1 + e) truncated, and
+/// σ(x) = s for x ≥ 0, 1 − s for x < 0 (so σ(−x) = 1 − σ(x) exactly).
+pub fn sigmoid(x: i128) -> i128 {
+    let e = exp_neg(-x.abs());
+    let s = (ONE * ONE) / (ONE + e);
+    if x >= 0 { s } else { ONE - s }
+}
+
+/// tanh(x) = 2σ(2x) − 1.
+pub fn tanh(x: i128) -> Result<i128, Overflow> {
+    let two_x = x.checked_mul(2).ok_or(Overflow("tanh"))?;
+    Ok(2 * sigmoid(two_x) - ONE)
+}
+
+/// softmax over `v` in place: m = max, e_i = e^{v_i − m}, S = Σ e_i (≥ 1), y_i = (e_i << 32) / S.
+pub fn softmax(v: &mut [i128]) -> Result<(), Overflow> {
+    let Some(&m) = v.iter().max() else {
+        return Ok(());
+    };
+    let mut sum: i128 = 0;
+    for x in v.iter_mut() {
+        *x = exp_neg(*x - m);
+        sum = sum.checked_add(*x).ok_or(Overflow("softmax"))?;
+    }
+    for x in v.iter_mut() {
+        *x = div(*x, sum)?;
+    }
+    Ok(())
+}
+
+/// √x in Q32.32 for x ≥ 0: ⌊√(x << 32)⌋ (an integer square root, exact floor).
+pub fn sqrt(x: i128) -> Result<i128, Overflow> {
+    if x < 0 {
+        return Err(Overflow("a square root of a negative number"));
+    }
+    let n = (x as u128)
+        .checked_mul(ONE as u128)
+        .ok_or(Overflow("a square root"))?;
+    Ok(isqrt(n) as i128)
+}
+
+/// ⌊√n⌋ by Newton's iteration from above.
+pub fn isqrt(n: u128) -> u128 {
+    if n < 2 {
+        return n;
+    }
+    let bits = 128 - n.leading_zeros();
+    let mut x: u128 = 1 << bits.div_ceil(2);
+    loop {
+        let y = (x + n / x) >> 1;
+        if y >= x {
+            return x;
+        }
+        x = y;
+    }
+}
+
+/// Q32.32 of a float, truncated toward zero (the bundle's conversion).
+pub fn from_f64(x: f64) -> Option<i128> {
+    let v = (x * 4_294_967_296.0).trunc();
+    if v.is_finite() && v.abs() < 1.7e38 {
+        Some(v as i128)
+    } else {
+        None
+    }
+}
+
+pub fn to_f64(v: i128) -> f64 {
+    v as f64 / 4_294_967_296.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(x: f64) -> i128 {
+        from_f64(x).unwrap()
+    }
+
+    #[test]
+    fn exp_is_within_its_bound() {
+        let mut worst = 0.0f64;
+        for i in 0..4000 {
+            let x = -(i as f64) * 0.01;
+            let got = to_f64(exp_neg(q(x)));
+            let err = (got - x.exp()).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 16.0 / 4_294_967_296.0, "worst {worst}");
+        assert_eq!(exp_neg(0), ONE);
+        assert_eq!(exp_neg(-100 * ONE), 0);
+    }
+
+    #[test]
+    fn sigmoid_tanh_softmax_sqrt() {
+        for x in [-12.0, -3.5, -0.1, 0.0, 0.1, 2.0, 9.0] {
+            assert!(
+                (to_f64(sigmoid(q(x))) - 1.0 / (1.0 + (-x).exp())).abs() < 1e-8,
+                "sigmoid {x}"
+            );
+            assert!(
+                (to_f64(tanh(q(x)).unwrap()) - x.tanh()).abs() < 1e-8,
+                "tanh {x}"
+            );
+            if x != 0.0 {
+                assert_eq!(sigmoid(q(x)) + sigmoid(-q(x)), ONE, "symmetry at {x}");
+            }
+        }
+        let mut v = vec![q(1.0), q(2.0), q(3.0)];
+        softmax(&mut v).unwrap();
+        let want = [0.09003057, 0.24472847, 0.66524096];
+        for (a, b) in v.iter().zip(want) {
+            assert!((to_f64(*a) - b).abs() < 1e-7);
+        }
+        assert_eq!(sqrt(4 * ONE).unwrap(), 2 * ONE);
+        assert!((to_f64(sqrt(q(2.0)).unwrap()) - 2f64.sqrt()).abs() < 1e-9);
+        assert_eq!(isqrt(u128::MAX), u64::MAX as u128);
+    }
+
+    #[test]
+    fn rounding_is_floor_for_products_and_trunc_for_divisions() {
+        assert_eq!(mul(-1, 1), Ok(-1)); // -2^-64 floors to -2^-32
+        assert_eq!(mul(1, 1), Ok(0));
+        assert_eq!(div(-1, 3 * ONE).unwrap(), 0); // truncates toward zero
+    }
+}

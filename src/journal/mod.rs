@@ -1,0 +1,361 @@
+//! The deployment journal: an append-only, fsync'd record of everything a deployment intends
+//! and everything that happened, so that a deployment killed at any instant can be resumed
+//! without sending anything twice.
+//!
+//! One file per deployment, `<data dir>/deployments/<id>.jsonl`, keyed by model hash, chain id
+//! and deployer. Every *intent* (nonce, transaction hash, purpose, the signed transaction) is
+//! written and synced **before** the transaction is broadcast; every *outcome* after. A crash
+//! while writing leaves at most a partial last line, which reading ignores.
+//!
+//! Owns: the file format and its durability. Must not touch: the chain, keys (a journal never
+//! holds a secret: signed transactions are public once broadcast, and nothing else is kept).
+
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Where eternalize keeps its data: `ETERNALIZE_DATA_DIR`, else the platform data dir
+/// (Linux: `~/.local/share/eternalize`).
+pub fn data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ETERNALIZE_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    directories::ProjectDirs::from("", "", "eternalize")
+        .map(|p| p.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".eternalize"))
+}
+
+/// Identifies a deployment: the same model on the same chain by the same deployer is the same
+/// deployment, whatever the file or the RPC endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentKey {
+    /// `hashed_model` of the bundle (128 hex digits).
+    pub model_hash: String,
+    pub chain_id: u64,
+    /// `0x…` address of the deployer.
+    pub deployer: String,
+}
+
+impl DeploymentKey {
+    /// File-name-safe id: first 16 hex digits of the hash, chain id, deployer.
+    pub fn id(&self) -> String {
+        let hash: String = self.model_hash.chars().take(16).collect();
+        let who = self.deployer.trim_start_matches("0x").to_ascii_lowercase();
+        format!("{hash}-{}-{who}", self.chain_id)
+    }
+}
+
+/// What a transaction is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Purpose {
+    Factory,
+    Implementation { contract: String },
+    Model,
+    Layers { first: usize, count: usize },
+    Construct,
+    Chunk { index: usize },
+}
+
+/// How a transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Mined {
+        block: u64,
+        gas_used: u64,
+    },
+    Reverted {
+        block: u64,
+        gas_used: u64,
+        reason: String,
+    },
+    /// Gone from the node's pool without a receipt; its nonce is free again.
+    Dropped,
+    /// Another transaction with the same nonce was mined instead.
+    Replaced {
+        by: String,
+    },
+}
+
+/// One line of the journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// First line: what is being deployed where.
+    Started {
+        key: DeploymentKey,
+        /// The bundle or model file, for `resume` to re-read.
+        source: String,
+        /// Network name and RPC host with any secret in the URL redacted.
+        network: String,
+        /// On-chain weight format, `compact` or `exact`.
+        format: String,
+        /// Model contract address, known before it is created (CREATE2).
+        model_address: String,
+        unix_time: u64,
+    },
+    /// Written and synced before broadcasting.
+    Intent {
+        purpose: Purpose,
+        nonce: u64,
+        tx_hash: String,
+        /// The signed transaction (0x…), so a dropped one can be re-broadcast as it was.
+        raw: String,
+    },
+    Outcome {
+        tx_hash: String,
+        outcome: Outcome,
+    },
+    /// The model is ready on chain.
+    Finished {
+        model_address: String,
+        unix_time: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("journal {}, line {line}: {reason}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// An open journal, appending.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+pub fn deployments_dir(data: &Path) -> PathBuf {
+    data.join("deployments")
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal of `key` under `data`.
+    pub fn open(data: &Path, key: &DeploymentKey) -> Result<Journal, JournalError> {
+        let dir = deployments_dir(data);
+        let path = dir.join(format!("{}.jsonl", key.id()));
+        let io_err = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err)?;
+        Ok(Journal { path, file })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry and syncs it to disk before returning.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(entry).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let io_err = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(&line).map_err(io_err)?;
+        self.file.sync_data().map_err(io_err)
+    }
+}
+
+/// Reads every complete entry of a journal file. A partial last line (a crash mid-write) is
+/// ignored; a damaged line elsewhere is an error naming it.
+pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let complete = bytes.last().is_none_or(|b| *b == b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Entry>(line) {
+            Ok(e) => out.push(e),
+            Err(_) if i == lines.len() - 1 && !complete => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A deployment found in the data dir.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub id: String,
+    pub path: PathBuf,
+    pub key: Option<DeploymentKey>,
+    pub source: Option<String>,
+    pub network: Option<String>,
+    pub model_address: Option<String>,
+    pub finished: bool,
+    pub transactions: usize,
+    pub chunks_done: usize,
+}
+
+/// Every journal under `data`, newest first.
+pub fn list(data: &Path) -> Result<Vec<Summary>, JournalError> {
+    let dir = deployments_dir(data);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(JournalError::Io { path: dir, source }),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let entries = read(&path)?;
+        let mut s = Summary {
+            id,
+            path: path.clone(),
+            key: None,
+            source: None,
+            network: None,
+            model_address: None,
+            finished: false,
+            transactions: 0,
+            chunks_done: 0,
+        };
+        let mut chunk_tx = std::collections::HashMap::new();
+        for entry in entries {
+            match entry {
+                Entry::Started {
+                    key,
+                    source,
+                    network,
+                    model_address,
+                    ..
+                } => {
+                    s.key = Some(key);
+                    s.source = Some(source);
+                    s.network = Some(network);
+                    s.model_address = Some(model_address);
+                }
+                Entry::Intent {
+                    purpose, tx_hash, ..
+                } => {
+                    s.transactions += 1;
+                    if let Purpose::Chunk { index } = purpose {
+                        chunk_tx.insert(tx_hash, index);
+                    }
+                }
+                Entry::Outcome {
+                    tx_hash,
+                    outcome: Outcome::Mined { .. },
+                } => {
+                    if chunk_tx.contains_key(&tx_hash) {
+                        s.chunks_done += 1;
+                    }
+                }
+                Entry::Outcome { .. } => {}
+                Entry::Finished { .. } => s.finished = true,
+            }
+        }
+        out.push((e.metadata().and_then(|m| m.modified()).ok(), s));
+    }
+    out.sort_by_key(|e| std::cmp::Reverse(e.0));
+    Ok(out.into_iter().map(|(_, s)| s).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> DeploymentKey {
+        DeploymentKey {
+            model_hash: "ab".repeat(64),
+            chain_id: 31337,
+            deployer: "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+        }
+    }
+
+    #[test]
+    fn appends_reads_and_survives_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), &key()).unwrap();
+        let intent = Entry::Intent {
+            purpose: Purpose::Chunk { index: 3 },
+            nonce: 7,
+            tx_hash: "0x01".into(),
+            raw: "0xf8".into(),
+        };
+        j.append(&intent).unwrap();
+        j.append(&Entry::Outcome {
+            tx_hash: "0x01".into(),
+            outcome: Outcome::Mined {
+                block: 5,
+                gas_used: 21000,
+            },
+        })
+        .unwrap();
+        let path = j.path().to_path_buf();
+        assert!(
+            path.ends_with("abababababababab-31337-f39fd6e51aad88f6f4ce6ab8827279cfffb92266.jsonl")
+        );
+        // A crash in the middle of the next write.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"kind\":\"intent\",\"pur")
+            .unwrap();
+        let entries = read(&path).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0], intent);
+        let listed = list(dir.path()).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (
+                listed[0].transactions,
+                listed[0].chunks_done,
+                listed[0].finished
+            ),
+            (1, 1, false)
+        );
+    }
+
+    #[test]
+    fn a_damaged_line_in_the_middle_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), &key()).unwrap();
+        std::fs::write(
+            j.path(),
+            "{\"kind\":\"finished\",\"model_address\":\"0x1\",\"unix_time\":1}\nnot json\n{}\n",
+        )
+        .unwrap();
+        let err = read(j.path()).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}
