@@ -119,7 +119,7 @@ fn n(x: u64) -> String {
     let s = x.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -275,8 +275,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (q32, _) = deploy(&chain, &spec, WeightFormat::Q32_32, 2).await?;
 
     // The rest of the implementations, to price "all of them" once per chain.
-    let mut all_impls = Tally::default();
-    all_impls.gas = int32.implementations.gas;
+    let mut all_impls = Tally {
+        gas: int32.implementations.gas,
+        ..Tally::default()
+    };
     for kind in LayerKind::ALL {
         if let Some(s) = chain
             .deploy_implementation(Implementation::Layer(kind))

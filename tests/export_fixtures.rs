@@ -346,7 +346,8 @@ fn deflated_keras_archive_exports_the_same() {
             let name = f.name().unwrap().into_owned();
             let mut data = Vec::new();
             f.read_to_end(&mut data).unwrap();
-            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
             zout.start_file(name, opts).unwrap();
             zout.write_all(&data).unwrap();
         }
@@ -354,6 +355,12 @@ fn deflated_keras_archive_exports_the_same() {
     }
     let original = Bundle::from_model(&keras::load(&src).unwrap()).unwrap();
     let deflated = keras::load_bytes(&out, std::path::Path::new("deflated.keras")).unwrap();
-    assert!(out.len() < std::fs::read(&src).unwrap().len(), "the entries really are deflated");
-    assert_eq!(Bundle::from_model(&deflated).unwrap().hashes(), original.hashes());
+    assert!(
+        out.len() < std::fs::read(&src).unwrap().len(),
+        "the entries really are deflated"
+    );
+    assert_eq!(
+        Bundle::from_model(&deflated).unwrap().hashes(),
+        original.hashes()
+    );
 }
