@@ -10,7 +10,6 @@
 //!
 //! Owns: building, writing, reading and verifying bundles. Must not touch: the chain, the screen.
 
-pub mod compact;
 pub mod eai;
 pub mod fixed;
 pub mod pyjson;

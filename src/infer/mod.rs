@@ -8,7 +8,8 @@ pub mod fixed;
 pub mod forward;
 pub mod input;
 
-use crate::bundle::{Bundle, compact, fixed as q32};
+use crate::bundle::{Bundle, fixed as q32};
+use crate::chain::weights::{decode_int32, encode_int32, shift_of};
 use crate::keras::layers::parse_shape;
 use crate::keras::model::{Model, Shape};
 use serde_json::{Map, Value};
@@ -82,10 +83,11 @@ fn apply_format(values: &[i64], format: WeightFormat) -> Vec<i128> {
     match format {
         WeightFormat::Exact => values.iter().map(|&v| i128::from(v)).collect(),
         WeightFormat::Compact => {
-            let s = compact::shift(values);
+            // Exactly what the chain decodes: q = a >> (32 - s), then q << (32 - s).
+            let s = shift_of(values.iter().copied());
             values
                 .iter()
-                .map(|&v| i128::from(compact::round_trip(v, s)))
+                .map(|&v| i128::from(decode_int32(encode_int32(v, s), s)))
                 .collect()
         }
     }
