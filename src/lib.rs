@@ -4,6 +4,8 @@
 
 pub mod atomic;
 pub mod bundle;
+pub mod chain;
 pub mod cli;
 pub mod infer;
 pub mod keras;
+pub mod tools;

@@ -1,0 +1,234 @@
+//! Typed bindings generated from the committed artifacts (`artifacts/*.json`), and the creation
+//! code of every implementation. The artifacts test guarantees these are what `contracts/`
+//! compiles to.
+
+#![allow(clippy::too_many_arguments, missing_docs)]
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::sol;
+use std::sync::OnceLock;
+
+use super::ChainError;
+use super::kind::LayerKind;
+use super::weights::create2_address;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    EternalFactory,
+    "artifacts/EternalFactory.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    EternalModel,
+    "artifacts/EternalModel.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    ILayer,
+    "artifacts/ILayer.json"
+);
+
+/// The deterministic CREATE2 deployer (Arachnid's), present on anvil and most chains.
+pub const CREATE2_DEPLOYER: Address =
+    alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
+
+/// `(contract name, artifact JSON)` of every implementation the factory deploys.
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
+    (
+        "EternalModel",
+        include_str!("../../artifacts/EternalModel.json"),
+    ),
+    (
+        "InputLayer",
+        include_str!("../../artifacts/InputLayer.json"),
+    ),
+    (
+        "DenseLayer",
+        include_str!("../../artifacts/DenseLayer.json"),
+    ),
+    (
+        "FlattenLayer",
+        include_str!("../../artifacts/FlattenLayer.json"),
+    ),
+    (
+        "RescalingLayer",
+        include_str!("../../artifacts/RescalingLayer.json"),
+    ),
+    (
+        "MaxPooling2DLayer",
+        include_str!("../../artifacts/MaxPooling2DLayer.json"),
+    ),
+    (
+        "AveragePooling2DLayer",
+        include_str!("../../artifacts/AveragePooling2DLayer.json"),
+    ),
+    (
+        "Conv2DLayer",
+        include_str!("../../artifacts/Conv2DLayer.json"),
+    ),
+    (
+        "BatchNormalizationLayer",
+        include_str!("../../artifacts/BatchNormalizationLayer.json"),
+    ),
+    (
+        "EmbeddingLayer",
+        include_str!("../../artifacts/EmbeddingLayer.json"),
+    ),
+    (
+        "SimpleRNNLayer",
+        include_str!("../../artifacts/SimpleRNNLayer.json"),
+    ),
+    ("LSTMLayer", include_str!("../../artifacts/LSTMLayer.json")),
+    (
+        "SoftmaxLayer",
+        include_str!("../../artifacts/SoftmaxLayer.json"),
+    ),
+    (
+        "SigmoidLayer",
+        include_str!("../../artifacts/SigmoidLayer.json"),
+    ),
+    ("ReLULayer", include_str!("../../artifacts/ReLULayer.json")),
+    (
+        "LinearLayer",
+        include_str!("../../artifacts/LinearLayer.json"),
+    ),
+    ("AddLayer", include_str!("../../artifacts/AddLayer.json")),
+    (
+        "DropoutLayer",
+        include_str!("../../artifacts/DropoutLayer.json"),
+    ),
+    (
+        "GlobalAveragePooling2DLayer",
+        include_str!("../../artifacts/GlobalAveragePooling2DLayer.json"),
+    ),
+    (
+        "ZeroPadding2DLayer",
+        include_str!("../../artifacts/ZeroPadding2DLayer.json"),
+    ),
+    (
+        "ConcatenateLayer",
+        include_str!("../../artifacts/ConcatenateLayer.json"),
+    ),
+    ("TanhLayer", include_str!("../../artifacts/TanhLayer.json")),
+    ("GRULayer", include_str!("../../artifacts/GRULayer.json")),
+    (
+        "Conv1DLayer",
+        include_str!("../../artifacts/Conv1DLayer.json"),
+    ),
+    (
+        "GlobalAveragePooling1DLayer",
+        include_str!("../../artifacts/GlobalAveragePooling1DLayer.json"),
+    ),
+    (
+        "ReshapeLayer",
+        include_str!("../../artifacts/ReshapeLayer.json"),
+    ),
+    (
+        "MultiplyLayer",
+        include_str!("../../artifacts/MultiplyLayer.json"),
+    ),
+];
+
+/// What the factory deploys: the model implementation or one layer kind's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Implementation {
+    Model,
+    Layer(LayerKind),
+}
+
+impl Implementation {
+    pub fn contract_name(self) -> &'static str {
+        match self {
+            Implementation::Model => "EternalModel",
+            Implementation::Layer(k) => k.contract_name(),
+        }
+    }
+
+    /// Creation code from the artifact.
+    pub fn bytecode(self) -> Result<&'static Bytes, ChainError> {
+        let name = self.contract_name();
+        let table = bytecodes();
+        table
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b)
+            .ok_or_else(|| ChainError::Artifact {
+                name: name.into(),
+                why: "not among the embedded artifacts".into(),
+            })?
+            .as_ref()
+            .map_err(|why| ChainError::Artifact {
+                name: name.into(),
+                why: why.clone(),
+            })
+    }
+
+    /// Where the factory deploys it: `create2(factory, 0, keccak256(bytecode))`.
+    pub fn address(self) -> Result<Address, ChainError> {
+        Ok(create2_address(
+            factory_address(),
+            B256::ZERO,
+            keccak256(self.bytecode()?),
+        ))
+    }
+}
+
+type Table = Vec<(&'static str, Result<Bytes, String>)>;
+
+fn bytecodes() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        IMPLEMENTATION_ARTIFACTS
+            .iter()
+            .map(|(name, json)| {
+                let code = serde_json::from_str::<serde_json::Value>(json)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| {
+                        v.get("bytecode")
+                            .and_then(|b| b.as_str())
+                            .map(str::to_string)
+                            .ok_or_else(|| "no \"bytecode\" string".to_string())
+                    })
+                    .and_then(|hex| hex.parse::<Bytes>().map_err(|e| e.to_string()))
+                    .and_then(|b| {
+                        if b.is_empty() {
+                            Err("empty bytecode".into())
+                        } else {
+                            Ok(b)
+                        }
+                    });
+                (*name, code)
+            })
+            .collect()
+    })
+}
+
+/// The factory's address on every chain that has the CREATE2 deployer:
+/// `create2(0x4e59…, 0, keccak256(EternalFactory.bytecode))`.
+pub fn factory_address() -> Address {
+    create2_address(
+        CREATE2_DEPLOYER,
+        B256::ZERO,
+        keccak256(&EternalFactory::BYTECODE),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implementation_has_code() {
+        for kind in LayerKind::ALL {
+            let b = Implementation::Layer(kind).bytecode().unwrap();
+            assert!(b.len() > 100, "{kind:?}");
+        }
+        assert!(Implementation::Model.bytecode().unwrap().len() > 1000);
+        assert!(!EternalFactory::BYTECODE.is_empty());
+    }
+}

@@ -1,0 +1,454 @@
+//! Talking to a chain: an alloy HTTP provider with a local signer, and typed wrappers for each
+//! step of the deployment sequence (contracts/README.md) plus reads of what landed.
+//!
+//! Sends one transaction at a time and waits for its receipt; the engine (src/engine) will
+//! pipeline. Never logs or returns the key.
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use std::time::Duration;
+
+use super::bindings::{
+    CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, factory_address,
+};
+use super::image::{ModelImage, model_address};
+use super::{ChainError, Revert};
+
+/// Layer clones per `createLayers` transaction: ~130k gas each, so a batch stays far below the
+/// 16,777,216 per-transaction cap.
+pub const LAYERS_PER_TX: usize = 32;
+
+/// A mined, successful transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub tx_hash: B256,
+    pub gas_used: u64,
+}
+
+/// A contract that is there now, with the transaction that put it there (`None` when it was
+/// already deployed and nothing was sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deployed {
+    pub address: Address,
+    pub sent: Option<Sent>,
+}
+
+/// What a model contract reports about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelState {
+    pub owner: Address,
+    pub constructed: bool,
+    pub ready: bool,
+    pub chunks_received: u64,
+    pub layout: EternalModel::WeightLayout,
+    pub graph_hash: B256,
+    pub weights_hash: B256,
+    pub layers: Vec<EternalModel::LayerLink>,
+}
+
+/// A connection to one chain as one account.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    provider: DynProvider,
+    sender: Address,
+    receipt_timeout: Duration,
+}
+
+/// Parses a hex private key. The error never contains the key.
+pub fn signer_from_hex(key: &str) -> Result<PrivateKeySigner, ChainError> {
+    key.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|_| ChainError::Key)
+}
+
+fn call_error(action: String, e: alloy::contract::Error) -> ChainError {
+    match e.as_revert_data() {
+        Some(data) => ChainError::Reverted {
+            action,
+            revert: Box::new(Revert::decode(&data)),
+        },
+        None => ChainError::Call {
+            action,
+            source: Box::new(e),
+        },
+    }
+}
+
+impl Chain {
+    /// Connects to the JSON-RPC endpoint at `url`, signing locally with `signer`.
+    pub fn connect(url: &str, signer: PrivateKeySigner) -> Result<Chain, ChainError> {
+        let parsed = url.parse().map_err(|_| ChainError::Url(url.to_string()))?;
+        let sender = signer.address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(parsed)
+            .erased();
+        Ok(Chain {
+            provider,
+            sender,
+            receipt_timeout: Duration::from_secs(120),
+        })
+    }
+
+    pub fn sender(&self) -> Address {
+        self.sender
+    }
+
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// How long to wait for a receipt before giving up on a transaction.
+    pub fn with_receipt_timeout(mut self, timeout: Duration) -> Chain {
+        self.receipt_timeout = timeout;
+        self
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(|source| ChainError::Rpc {
+                action: "read the chain id".into(),
+                source: Box::new(source),
+            })
+    }
+
+    pub async fn has_code(&self, address: Address) -> Result<bool, ChainError> {
+        let code = self
+            .provider
+            .get_code_at(address)
+            .await
+            .map_err(|source| ChainError::Rpc {
+                action: format!("read the code at {address}"),
+                source: Box::new(source),
+            })?;
+        Ok(!code.is_empty())
+    }
+
+    /// Sends a prepared contract call and waits for a successful receipt.
+    async fn send<C: SolCall>(
+        &self,
+        action: impl Fn() -> String,
+        call: alloy::contract::SolCallBuilder<&DynProvider, C>,
+    ) -> Result<Sent, ChainError> {
+        let pending = call.send().await.map_err(|e| call_error(action(), e))?;
+        self.wait(action, pending).await
+    }
+
+    async fn wait(
+        &self,
+        action: impl Fn() -> String,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<Sent, ChainError> {
+        let tx_hash = *pending.tx_hash();
+        let receipt = pending
+            .with_timeout(Some(self.receipt_timeout))
+            .get_receipt()
+            .await
+            .map_err(|source| ChainError::Pending {
+                action: action(),
+                tx: tx_hash,
+                source: Box::new(source),
+            })?;
+        if !receipt.inner.status() {
+            return Err(ChainError::Failed {
+                action: action(),
+                tx: tx_hash,
+                gas_used: receipt.gas_used,
+            });
+        }
+        Ok(Sent {
+            tx_hash,
+            gas_used: receipt.gas_used,
+        })
+    }
+
+    /// Deploys the factory through the CREATE2 deployer unless it is already there.
+    pub async fn deploy_factory(&self) -> Result<Deployed, ChainError> {
+        let address = factory_address();
+        if self.has_code(address).await? {
+            return Ok(Deployed {
+                address,
+                sent: None,
+            });
+        }
+        if !self.has_code(CREATE2_DEPLOYER).await? {
+            return Err(ChainError::NoCreate2Deployer);
+        }
+        let mut data = vec![0u8; 32];
+        data.extend_from_slice(&EternalFactory::BYTECODE);
+        let tx = TransactionRequest::default()
+            .with_to(CREATE2_DEPLOYER)
+            .with_input(Bytes::from(data));
+        let action = || format!("deploy the factory at {address}");
+        let pending = self.provider.send_transaction(tx).await.map_err(|source| {
+            match source.as_error_resp().and_then(|r| r.as_revert_data()) {
+                Some(data) => ChainError::Reverted {
+                    action: action(),
+                    revert: Box::new(Revert::decode(&data)),
+                },
+                None => ChainError::Rpc {
+                    action: action(),
+                    source: Box::new(source),
+                },
+            }
+        })?;
+        let sent = self.wait(action, pending).await?;
+        if !self.has_code(address).await? {
+            return Err(ChainError::Mismatch(format!(
+                "the factory transaction {} succeeded but {address} has no code; the CREATE2 deployer on this chain is not the standard one",
+                sent.tx_hash
+            )));
+        }
+        Ok(Deployed {
+            address,
+            sent: Some(sent),
+        })
+    }
+
+    /// Deploys an implementation through the factory unless its code is already there.
+    pub async fn deploy_implementation(
+        &self,
+        implementation: Implementation,
+    ) -> Result<Deployed, ChainError> {
+        let address = implementation.address()?;
+        if self.has_code(address).await? {
+            return Ok(Deployed {
+                address,
+                sent: None,
+            });
+        }
+        let factory = EternalFactory::new(factory_address(), self.provider.clone());
+        let bytecode = implementation.bytecode()?.clone();
+        let sent = self
+            .send(
+                || {
+                    format!(
+                        "deploy the {} implementation",
+                        implementation.contract_name()
+                    )
+                },
+                factory.deployImplementation(bytecode),
+            )
+            .await?;
+        Ok(Deployed {
+            address,
+            sent: Some(sent),
+        })
+    }
+
+    /// Creates the model clone owned by this account for `salt` (or finds it).
+    pub async fn create_model(&self, salt: B256) -> Result<Deployed, ChainError> {
+        let address = model_address(self.sender, salt)?;
+        if self.has_code(address).await? {
+            return Ok(Deployed {
+                address,
+                sent: None,
+            });
+        }
+        let factory = EternalFactory::new(factory_address(), self.provider.clone());
+        let implementation = Implementation::Model.address()?;
+        let sent = self
+            .send(
+                || format!("create the model clone {address}"),
+                factory.createModel(implementation, salt),
+            )
+            .await?;
+        Ok(Deployed {
+            address,
+            sent: Some(sent),
+        })
+    }
+
+    /// Creates the image's layer clones that are not deployed yet, [`LAYERS_PER_TX`] per
+    /// transaction.
+    pub async fn create_layers(&self, image: &ModelImage) -> Result<Vec<Sent>, ChainError> {
+        let mut missing = Vec::new();
+        for (i, l) in image.layers.iter().enumerate() {
+            if !self.has_code(l.address).await? {
+                missing.push(i);
+            }
+        }
+        let clones = image.clones();
+        let factory = EternalFactory::new(factory_address(), self.provider.clone());
+        let mut sent = Vec::new();
+        for batch in missing.chunks(LAYERS_PER_TX) {
+            let list = batch.iter().map(|&i| clones[i].clone()).collect();
+            let (first, last) = (batch[0], batch[batch.len() - 1]);
+            sent.push(
+                self.send(
+                    || format!("create layers #{first}..#{last}"),
+                    factory.createLayers(list),
+                )
+                .await?,
+            );
+        }
+        Ok(sent)
+    }
+
+    /// `constructModel` with the image's hashes, links and weight layout.
+    pub async fn construct_model(&self, image: &ModelImage) -> Result<Sent, ChainError> {
+        let model = EternalModel::new(image.model, self.provider.clone());
+        let call = model.constructModel(
+            image.graph_hash,
+            image.weights_hash,
+            image.links(),
+            image.layout(),
+        );
+        self.send(|| format!("construct the model {}", image.model), call)
+            .await
+    }
+
+    /// Stores chunk `index` of the image with its Merkle proof.
+    pub async fn store_chunk(&self, image: &ModelImage, index: usize) -> Result<Sent, ChainError> {
+        let data = Bytes::copy_from_slice(image.chunk(index));
+        self.store_chunk_raw(
+            image.model,
+            U256::from(index),
+            data,
+            image.chunks.proof(index),
+        )
+        .await
+    }
+
+    /// `storeChunk(index, data, proof)` exactly as given (tests send wrong ones on purpose).
+    pub async fn store_chunk_raw(
+        &self,
+        model: Address,
+        index: U256,
+        data: Bytes,
+        proof: Vec<B256>,
+    ) -> Result<Sent, ChainError> {
+        let contract = EternalModel::new(model, self.provider.clone());
+        self.send(
+            || format!("store chunk {index} of {model}"),
+            contract.storeChunk(index, data, proof),
+        )
+        .await
+    }
+
+    // ---- reads ----
+
+    fn read_error(action: &str) -> impl Fn(alloy::contract::Error) -> ChainError + '_ {
+        move |e| call_error(action.to_string(), e)
+    }
+
+    /// Everything the model contract says about itself.
+    pub async fn model_state(&self, model: Address) -> Result<ModelState, ChainError> {
+        let m = EternalModel::new(model, self.provider.clone());
+        let e = Self::read_error("read the model state");
+        let hashes = m.hashedModel().call().await.map_err(&e)?;
+        Ok(ModelState {
+            owner: m.owner().call().await.map_err(&e)?,
+            constructed: m.isConstructed().call().await.map_err(&e)?,
+            ready: m.isReady().call().await.map_err(&e)?,
+            chunks_received: u64::try_from(m.chunksReceived().call().await.map_err(&e)?)
+                .unwrap_or(u64::MAX),
+            layout: m.weightLayout().call().await.map_err(&e)?,
+            graph_hash: hashes.graphHash,
+            weights_hash: hashes.weightsHash,
+            layers: m.layers().call().await.map_err(&e)?,
+        })
+    }
+
+    pub async fn is_ready(&self, model: Address) -> Result<bool, ChainError> {
+        EternalModel::new(model, self.provider.clone())
+            .isReady()
+            .call()
+            .await
+            .map_err(Self::read_error("read isReady"))
+    }
+
+    pub async fn chunks_received(&self, model: Address) -> Result<u64, ChainError> {
+        let n = EternalModel::new(model, self.provider.clone())
+            .chunksReceived()
+            .call()
+            .await
+            .map_err(Self::read_error("read chunksReceived"))?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    /// Data contract of chunk `index` (zero while missing).
+    pub async fn chunk_address(&self, model: Address, index: usize) -> Result<Address, ChainError> {
+        EternalModel::new(model, self.provider.clone())
+            .chunkAddress(U256::from(index))
+            .call()
+            .await
+            .map_err(Self::read_error("read a chunk address"))
+    }
+
+    /// Raw bytes `[start, start + length)` of the stored weight blob.
+    pub async fn weight_bytes(
+        &self,
+        model: Address,
+        start: usize,
+        length: usize,
+    ) -> Result<Bytes, ChainError> {
+        EternalModel::new(model, self.provider.clone())
+            .weightBytes(U256::from(start), U256::from(length))
+            .call()
+            .await
+            .map_err(Self::read_error("read weight bytes"))
+    }
+
+    /// A layer's tensor list as deployed.
+    pub async fn layer_tensors(
+        &self,
+        layer: Address,
+    ) -> Result<Vec<ILayer::WeightTensor>, ChainError> {
+        ILayer::new(layer, self.provider.clone())
+            .tensors()
+            .call()
+            .await
+            .map_err(Self::read_error("read layer tensors"))
+    }
+
+    /// A layer's ABI-encoded config as deployed.
+    pub async fn layer_config(&self, layer: Address) -> Result<Bytes, ChainError> {
+        ILayer::new(layer, self.provider.clone())
+            .configData()
+            .call()
+            .await
+            .map_err(Self::read_error("read a layer config"))
+    }
+
+    /// Asks the layer to decode and range-check its own config.
+    pub async fn check_layer_config(&self, layer: Address) -> Result<bool, ChainError> {
+        ILayer::new(layer, self.provider.clone())
+            .checkConfig()
+            .call()
+            .await
+            .map_err(Self::read_error("check a layer config"))
+    }
+
+    /// Values `[start, start + count)` of tensor `tensor` of `layer`, decoded to Q32.32 by the
+    /// layer contract.
+    pub async fn layer_weights(
+        &self,
+        layer: Address,
+        tensor: usize,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<i64>, ChainError> {
+        let values = ILayer::new(layer, self.provider.clone())
+            .weightSlice(U256::from(tensor), U256::from(start), U256::from(count))
+            .call()
+            .await
+            .map_err(Self::read_error("read layer weights"))?;
+        values
+            .into_iter()
+            .map(|v| {
+                i64::try_from(v).map_err(|_| {
+                    ChainError::Mismatch(format!(
+                        "layer {layer} returned a weight outside int64: {v}"
+                    ))
+                })
+            })
+            .collect()
+    }
+}

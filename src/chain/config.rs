@@ -1,0 +1,513 @@
+//! Layer configs as the layer contracts decode them: `abi.encode(...)` per kind, exactly as
+//! specified in `contracts/README.md` ("Config encodings").
+//!
+//! The source is the bundle's per-layer `layer_config` (eai's subset of the Keras config), the
+//! layer's input shapes, and — for the fields eai drops (`return_sequences`, `reset_after`,
+//! BatchNormalization `scale`/`center`, ReLU parameters) — the same keys from the Keras config
+//! when the caller merged them in; Keras defaults otherwise. Pure: no chain, no files.
+
+use alloy::primitives::{I256, U256};
+use alloy::sol_types::SolValue;
+use serde_json::Value;
+
+use super::ChainError;
+use super::kind::LayerKind;
+
+/// A dimension of a shape; `None` is Keras's unknown size (the batch axis, a free sequence length).
+pub type Shape = Vec<Option<u64>>;
+
+/// What a layer's config is built from.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerSource<'a> {
+    /// The layer's name, for messages.
+    pub name: &'a str,
+    /// The bundle's `class_name`.
+    pub class_name: &'a str,
+    /// eai's `layer_config`, optionally with extra Keras config keys merged in.
+    pub config: &'a Value,
+    /// Shapes of the layer's inputs, batch axis included.
+    pub input_shapes: &'a [Shape],
+    /// The layer's output shape, batch axis included, when known (decides RNN
+    /// `return_sequences` when the config does not say).
+    pub output_shape: Option<&'a [Option<u64>]>,
+}
+
+/// eai's activation numbering.
+pub fn activation_code(name: &str) -> Option<u8> {
+    match name {
+        "leaky_relu" | "leakyrelu" | "LeakyReLU" => Some(0),
+        "linear" => Some(1),
+        "relu" => Some(2),
+        "sigmoid" => Some(3),
+        "tanh" => Some(4),
+        "softmax" => Some(5),
+        _ => None,
+    }
+}
+
+/// `trunc(x * 2^32)`, the Q32.32 of a config float (eai's `fromFloat`).
+pub fn q32(x: f64) -> Option<i64> {
+    (x.is_finite() && x.abs() < 2_147_483_648.0).then(|| (x * 4_294_967_296.0).trunc() as i64)
+}
+
+struct Reader<'a> {
+    src: LayerSource<'a>,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, why: String) -> ChainError {
+        ChainError::LayerConfig {
+            layer: self.src.name.to_string(),
+            class: self.src.class_name.to_string(),
+            why,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.src.config.get(key).filter(|v| !v.is_null())
+    }
+
+    fn uint(&self, key: &str) -> Result<u64, ChainError> {
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.err(format!("`{key}` is missing from its layer_config")))?;
+        as_uint(v)
+            .ok_or_else(|| self.err(format!("`{key}` must be a non-negative integer, found {v}")))
+    }
+
+    fn int_or(&self, key: &str, default: i64) -> Result<i64, ChainError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| self.err(format!("`{key}` must be an integer, found {v}"))),
+        }
+    }
+
+    fn bool_or(&self, key: &str, default: bool) -> Result<bool, ChainError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.err(format!("`{key}` must be true or false, found {v}"))),
+        }
+    }
+
+    fn fixed_or(&self, key: &str, default: f64) -> Result<i64, ChainError> {
+        let x = match self.get(key) {
+            None => default,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| self.err(format!("`{key}` must be a number, found {v}")))?,
+        };
+        q32(x).ok_or_else(|| {
+            self.err(format!(
+                "`{key}` = {x} has no Q32.32 value (|x| must be below 2^31)"
+            ))
+        })
+    }
+
+    /// An integer or a list of `n` integers (Keras accepts `3` for `(3, 3)`).
+    fn tuple<const N: usize>(&self, key: &str) -> Result<[u64; N], ChainError> {
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.err(format!("`{key}` is missing from its layer_config")))?;
+        let bad = || {
+            self.err(format!(
+                "`{key}` must be an integer or a list of {N} integers, found {v}"
+            ))
+        };
+        if let Some(x) = as_uint(v) {
+            return Ok([x; N]);
+        }
+        let list = v.as_array().filter(|l| l.len() == N).ok_or_else(bad)?;
+        let mut out = [0u64; N];
+        for (o, x) in out.iter_mut().zip(list) {
+            *o = as_uint(x).ok_or_else(bad)?;
+        }
+        Ok(out)
+    }
+
+    /// `uint8` fields are encoded as the uint256 word they occupy (identical ABI bytes).
+    fn activation(&self, key: &str, default: &str) -> Result<U256, ChainError> {
+        let name = match self.get(key) {
+            None => default,
+            Some(v) => v.as_str().ok_or_else(|| {
+                self.err(format!("`{key}` must be an activation name, found {v}"))
+            })?,
+        };
+        activation_code(name).map(U256::from).ok_or_else(|| {
+            self.err(format!(
+                "activation `{name}` has no on-chain implementation (supported: linear, relu, leaky_relu, sigmoid, tanh, softmax)"
+            ))
+        })
+    }
+
+    fn padding(&self, allow_causal: bool) -> Result<U256, ChainError> {
+        let name = self
+            .get("padding")
+            .and_then(Value::as_str)
+            .unwrap_or("valid");
+        match name {
+            "valid" => Ok(U256::ZERO),
+            "same" => Ok(U256::from(1)),
+            "causal" if allow_causal => Ok(U256::from(2)),
+            other => Err(self.err(format!("padding `{other}` is not supported"))),
+        }
+    }
+
+    fn input(&self, k: usize) -> Result<&'a Shape, ChainError> {
+        self.src.input_shapes.get(k).ok_or_else(|| {
+            self.err(format!(
+                "needs the shape of input #{k}, but the bundle gives {}",
+                self.src.input_shapes.len()
+            ))
+        })
+    }
+
+    /// Size of the last axis of the first input.
+    fn last_dim(&self) -> Result<u64, ChainError> {
+        let shape = self.input(0)?;
+        match shape.last() {
+            Some(Some(d)) if *d > 0 => Ok(*d),
+            _ => Err(self.err(format!(
+                "the last axis of its input must have a known size, found {shape:?}"
+            ))),
+        }
+    }
+
+    fn return_sequences(&self) -> Result<bool, ChainError> {
+        let inferred = self.src.output_shape.map(|s| s.len() == 3);
+        self.bool_or("return_sequences", inferred.unwrap_or(false))
+    }
+}
+
+fn as_uint(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 9e15)
+            .map(|x| x as u64)
+    })
+}
+
+fn u(x: u64) -> U256 {
+    U256::from(x)
+}
+
+fn u2(x: [u64; 2]) -> [U256; 2] {
+    x.map(U256::from)
+}
+
+/// The layer's kind and its ABI-encoded config.
+pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), ChainError> {
+    let r = Reader { src };
+    let kind = LayerKind::from_class_name(src.class_name).ok_or_else(|| {
+        r.err(
+            "this layer class has no contract (see contracts/README.md for the 26 supported kinds)"
+                .into(),
+        )
+    })?;
+    let bytes = match kind {
+        LayerKind::Input => {
+            let shape = r
+                .get("batch_input_shape")
+                .or_else(|| r.get("batch_shape"))
+                .and_then(Value::as_array)
+                .ok_or_else(|| r.err("`batch_input_shape` is missing".into()))?;
+            let dims = shape
+                .iter()
+                .skip(1)
+                .map(|d| as_uint(d).filter(|&d| d > 0).map(U256::from))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    r.err(format!(
+                        "every input dimension after the batch axis must be a known positive size, found {}",
+                        Value::Array(shape.clone())
+                    ))
+                })?;
+            (dims,).abi_encode_params()
+        }
+        LayerKind::Dense => (
+            r.activation("activation", "linear")?,
+            u(r.uint("units")?),
+            u(r.last_dim()?),
+            r.bool_or("use_bias", true)?,
+        )
+            .abi_encode_params(),
+        LayerKind::Rescaling => {
+            (r.fixed_or("scale", 1.0)?, r.fixed_or("offset", 0.0)?).abi_encode_params()
+        }
+        LayerKind::MaxPooling2D | LayerKind::AveragePooling2D => {
+            let pool = r.tuple::<2>("pool_size")?;
+            let strides = if r.get("strides").is_some() {
+                r.tuple::<2>("strides")?
+            } else {
+                pool
+            };
+            (u2(pool), u2(strides), r.padding(false)?).abi_encode_params()
+        }
+        LayerKind::Conv2D => (
+            r.activation("activation", "linear")?,
+            u(r.last_dim()?),
+            u(r.uint("filters")?),
+            u2(r.tuple::<2>("kernel_size")?),
+            u2(if r.get("strides").is_some() {
+                r.tuple::<2>("strides")?
+            } else {
+                [1, 1]
+            }),
+            r.padding(false)?,
+            r.bool_or("use_bias", true)?,
+        )
+            .abi_encode_params(),
+        LayerKind::Conv1D => (
+            r.activation("activation", "linear")?,
+            u(r.last_dim()?),
+            u(r.uint("filters")?),
+            u(r.tuple::<1>("kernel_size")?[0]),
+            u(if r.get("strides").is_some() {
+                r.tuple::<1>("strides")?[0]
+            } else {
+                1
+            }),
+            r.padding(true)?,
+            r.bool_or("use_bias", true)?,
+        )
+            .abi_encode_params(),
+        LayerKind::BatchNormalization => {
+            let dim = match r.get("input_dim") {
+                Some(_) => r.uint("input_dim")?,
+                None => r.last_dim()?,
+            };
+            (
+                u(dim),
+                r.fixed_or("momentum", 0.99)?,
+                r.fixed_or("epsilon", 0.001)?,
+                r.bool_or("scale", true)?,
+                r.bool_or("center", true)?,
+            )
+                .abi_encode_params()
+        }
+        LayerKind::Embedding => {
+            (u(r.uint("input_dim")?), u(r.uint("output_dim")?)).abi_encode_params()
+        }
+        LayerKind::SimpleRnn => (
+            r.activation("activation", "tanh")?,
+            u(r.uint("units")?),
+            u(r.last_dim()?),
+            r.return_sequences()?,
+        )
+            .abi_encode_params(),
+        LayerKind::Lstm => (
+            r.activation("activation", "tanh")?,
+            r.activation("recurrent_activation", "sigmoid")?,
+            u(r.uint("units")?),
+            u(r.last_dim()?),
+            r.return_sequences()?,
+        )
+            .abi_encode_params(),
+        LayerKind::Gru => (
+            r.activation("activation", "tanh")?,
+            r.activation("recurrent_activation", "sigmoid")?,
+            u(r.uint("units")?),
+            u(r.last_dim()?),
+            r.bool_or("reset_after", true)?,
+            r.return_sequences()?,
+        )
+            .abi_encode_params(),
+        LayerKind::Softmax | LayerKind::Concatenate => (I256::try_from(r.int_or("axis", -1)?)
+            .map_err(|_| r.err("`axis` is out of range".into()))?,)
+            .abi_encode_params(),
+        LayerKind::Relu => {
+            let max = match r.get("max_value") {
+                None => None,
+                Some(v) => Some(
+                    v.as_f64()
+                        .ok_or_else(|| r.err(format!("`max_value` must be a number, found {v}")))?,
+                ),
+            };
+            let max_fixed = match max {
+                None => 0,
+                Some(m) => {
+                    q32(m).ok_or_else(|| r.err(format!("`max_value` = {m} has no Q32.32 value")))?
+                }
+            };
+            (
+                max.is_some(),
+                max_fixed,
+                r.fixed_or("negative_slope", 0.0)?,
+                r.fixed_or("threshold", 0.0)?,
+            )
+                .abi_encode_params()
+        }
+        LayerKind::ZeroPadding2D => {
+            let p = r.tuple::<4>("padding")?.map(U256::from);
+            let format = match r
+                .get("data_format")
+                .and_then(Value::as_str)
+                .unwrap_or("channels_last")
+            {
+                "channels_first" => U256::ZERO,
+                "channels_last" => U256::from(1),
+                other => return Err(r.err(format!("data_format `{other}` is not supported"))),
+            };
+            (p, format).abi_encode_params()
+        }
+        LayerKind::Reshape => {
+            let target = r
+                .get("target_shape")
+                .and_then(Value::as_array)
+                .ok_or_else(|| r.err("`target_shape` must be a list of integers".into()))?;
+            let dims = target
+                .iter()
+                .map(|d| d.as_i64().map(I256::try_from))
+                .collect::<Option<Result<Vec<_>, _>>>()
+                .and_then(Result::ok)
+                .ok_or_else(|| {
+                    r.err(format!(
+                        "`target_shape` must be a list of integers, found {target:?}"
+                    ))
+                })?;
+            (dims,).abi_encode_params()
+        }
+        LayerKind::Flatten
+        | LayerKind::Sigmoid
+        | LayerKind::Linear
+        | LayerKind::Add
+        | LayerKind::Dropout
+        | LayerKind::GlobalAveragePooling2D
+        | LayerKind::Tanh
+        | LayerKind::GlobalAveragePooling1D
+        | LayerKind::Multiply => Vec::new(),
+    };
+    Ok((kind, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn enc(class: &str, config: Value, inputs: &[Shape]) -> Vec<u8> {
+        let src = LayerSource {
+            name: "l",
+            class_name: class,
+            config: &config,
+            input_shapes: inputs,
+            output_shape: None,
+        };
+        encode_config(src).unwrap().1
+    }
+
+    fn word(x: u64) -> [u8; 32] {
+        U256::from(x).to_be_bytes()
+    }
+
+    #[test]
+    fn dense_by_hand() {
+        let b = enc(
+            "Dense",
+            json!({"units": 24, "activation": "relu", "use_bias": false}),
+            &[vec![None, Some(16)]],
+        );
+        assert_eq!(b, [word(2), word(24), word(16), word(0)].concat());
+    }
+
+    #[test]
+    fn input_is_a_dynamic_array() {
+        let b = enc(
+            "InputLayer",
+            json!({"batch_input_shape": [null, 28, 28, 1]}),
+            &[],
+        );
+        assert_eq!(b, [word(32), word(3), word(28), word(28), word(1)].concat());
+        let src = LayerSource {
+            name: "seq",
+            class_name: "InputLayer",
+            config: &json!({"batch_input_shape": [null, null, 8]}),
+            input_shapes: &[],
+            output_shape: None,
+        };
+        let e = encode_config(src).unwrap_err().to_string();
+        assert!(
+            e.contains("layer 'seq' (InputLayer)") && e.contains("known positive size"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn conv_pool_and_fixed_point_by_hand() {
+        let b = enc(
+            "Conv2D",
+            json!({"filters": 4, "kernel_size": [5, 5], "strides": [1, 1], "padding": "same", "activation": "relu", "use_bias": true}),
+            &[vec![None, Some(28), Some(28), Some(3)]],
+        );
+        assert_eq!(
+            b,
+            [
+                word(2),
+                word(3),
+                word(4),
+                word(5),
+                word(5),
+                word(1),
+                word(1),
+                word(1),
+                word(1)
+            ]
+            .concat()
+        );
+        let b = enc(
+            "MaxPooling2D",
+            json!({"pool_size": [2, 2], "strides": null, "padding": "valid"}),
+            &[],
+        );
+        assert_eq!(b, [word(2), word(2), word(2), word(2), word(0)].concat());
+        let b = enc(
+            "Rescaling",
+            json!({"scale": 0.00392156862745098, "offset": -1.0}),
+            &[],
+        );
+        assert_eq!(&b[24..32], &16_843_009i64.to_be_bytes()); // trunc(2^32 / 255)
+        assert_eq!(
+            &b[32..64],
+            &I256::try_from(-(1i64 << 32)).unwrap().to_be_bytes::<32>()
+        );
+    }
+
+    #[test]
+    fn empty_and_relu_and_axis() {
+        assert!(enc("Flatten", json!({}), &[]).is_empty());
+        assert_eq!(
+            enc("ReLU", json!({}), &[]),
+            [word(0), word(0), word(0), word(0)].concat()
+        );
+        let b = enc("ReLU", json!({"max_value": 6.0}), &[]);
+        assert_eq!(&b[..32], &word(1));
+        assert_eq!(&b[32..64], &word(6 << 32));
+        assert_eq!(enc("Softmax", json!({"axis": -1}), &[]), [0xffu8; 32]);
+    }
+
+    #[test]
+    fn unknown_things_are_named() {
+        let src = LayerSource {
+            name: "act",
+            class_name: "Dense",
+            config: &json!({"units": 3, "activation": "gelu"}),
+            input_shapes: &[vec![None, Some(4)]],
+            output_shape: None,
+        };
+        let e = encode_config(src).unwrap_err().to_string();
+        assert!(e.contains("gelu"), "{e}");
+        let src = LayerSource {
+            class_name: "Attention",
+            ..src
+        };
+        assert!(
+            encode_config(src)
+                .unwrap_err()
+                .to_string()
+                .contains("Attention")
+        );
+    }
+}

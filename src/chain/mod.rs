@@ -1,0 +1,122 @@
+//! The chain side of an Eternal: bindings to the contracts (from `artifacts/`), the pure
+//! computation of what goes on chain (weight blob, chunks, Merkle commitment, layer configs,
+//! CREATE2 addresses), and typed wrappers that send each step and read state back.
+//!
+//! Owns: the byte-exact encodings of contracts/README.md and the RPC calls. Must not touch:
+//! the screen, the journal, retries and pipelining (the engine's), and never a key in a message.
+
+pub mod bindings;
+pub mod client;
+pub mod config;
+pub mod image;
+pub mod kind;
+pub mod weights;
+
+pub use bindings::{
+    CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, factory_address,
+};
+pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
+pub use config::{LayerSource, Shape, encode_config};
+pub use image::{LayerEntry, LayerImage, LayerSpec, ModelImage, ModelSpec, model_address};
+pub use kind::LayerKind;
+pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
+
+use alloy::primitives::{B256, Bytes};
+use alloy::sol_types::SolInterface;
+
+/// A revert, decoded against every contract's custom errors.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revert {
+    Model(EternalModel::EternalModelErrors),
+    Factory(EternalFactory::EternalFactoryErrors),
+    Layer(ILayer::ILayerErrors),
+    /// Revert data no contract of ours produces (or none at all).
+    Other(Bytes),
+}
+
+impl Revert {
+    pub fn decode(data: &[u8]) -> Revert {
+        if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
+            return Revert::Model(e);
+        }
+        if let Ok(e) = EternalFactory::EternalFactoryErrors::abi_decode(data) {
+            return Revert::Factory(e);
+        }
+        if let Ok(e) = ILayer::ILayerErrors::abi_decode(data) {
+            return Revert::Layer(e);
+        }
+        Revert::Other(Bytes::copy_from_slice(data))
+    }
+}
+
+impl std::fmt::Display for Revert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Revert::Model(e) => write!(f, "{e:?}"),
+            Revert::Factory(e) => write!(f, "{e:?}"),
+            Revert::Layer(e) => write!(f, "{e:?}"),
+            Revert::Other(data) if data.is_empty() => write!(f, "a revert without data"),
+            Revert::Other(data) => write!(f, "unknown revert data {data}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("weight layout: {0}")]
+    Layout(String),
+    #[error("layer '{layer}' ({class}): {why}")]
+    LayerConfig {
+        layer: String,
+        class: String,
+        why: String,
+    },
+    #[error("bundle: {0}")]
+    Bundle(String),
+    #[error("artifact {name}: {why}; rebuild with `node scripts/build-contracts.mjs`")]
+    Artifact { name: String, why: String },
+    #[error("the private key is not 32 bytes of hex (the key itself is not shown)")]
+    Key,
+    #[error("`{0}` is not a valid RPC URL (expected e.g. http://127.0.0.1:8545)")]
+    Url(String),
+    #[error(
+        "this chain has no CREATE2 deployer at {CREATE2_DEPLOYER}; deploy it first (https://github.com/Arachnid/deterministic-deployment-proxy) — the factory's address depends on it"
+    )]
+    NoCreate2Deployer,
+    #[error("could not {action}: RPC error: {source}")]
+    Rpc {
+        action: String,
+        source: Box<alloy::transports::TransportError>,
+    },
+    #[error("could not {action}: {source}")]
+    Call {
+        action: String,
+        source: Box<alloy::contract::Error>,
+    },
+    #[error("could not {action}: the contract reverted with {revert}")]
+    Reverted { action: String, revert: Box<Revert> },
+    #[error("could not {action}: transaction {tx} reverted after using {gas_used} gas")]
+    Failed {
+        action: String,
+        tx: B256,
+        gas_used: u64,
+    },
+    #[error("could not {action}: no receipt for transaction {tx}: {source}")]
+    Pending {
+        action: String,
+        tx: B256,
+        source: Box<alloy::providers::PendingTransactionError>,
+    },
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+impl ChainError {
+    /// The decoded revert, if this is one.
+    pub fn revert(&self) -> Option<&Revert> {
+        match self {
+            ChainError::Reverted { revert, .. } => Some(revert.as_ref()),
+            _ => None,
+        }
+    }
+}
