@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IEternalModel} from "./interfaces/IEternalModel.sol";
+import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
 import {ILayer} from "./interfaces/ILayer.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
 import {LayerLink, WeightLayout, WeightFormat} from "./lib/Types.sol";
@@ -272,5 +273,238 @@ contract EternalModel is IEternalModel {
     /// @dev Depth of the Merkle tree over `count` leaves: ceil(log2(count)), 0 for one leaf.
     function _depth(uint256 count) internal pure returns (uint256 depth) {
         while ((uint256(1) << depth) < count) ++depth;
+    }
+
+    // ------------------------------------------------------------------ inference
+
+    /// @inheritdoc IEternalModel
+    function predict(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks)
+    {
+        (uint256[] memory data, uint256[] memory dims, bool[] memory read) = _run(inputs, shapes, ranks);
+        uint256 sinks;
+        for (uint256 i; i < read.length; ++i) {
+            if (!read[i]) ++sinks;
+        }
+        uint256[] memory picked = new uint256[](sinks);
+        uint256 k;
+        for (uint256 i; i < read.length; ++i) {
+            if (!read[i]) picked[k++] = i;
+        }
+        return _gather(data, dims, picked);
+    }
+
+    /// @inheritdoc IEternalModel
+    function predictLayers(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
+        uint256 count = _layers.length;
+        for (uint256 k; k < outputLayers.length; ++k) {
+            if (outputLayers[k] >= count) revert LayerIndexOutOfRange(outputLayers[k], count);
+        }
+        (uint256[] memory data, uint256[] memory dims,) = _run(inputs, shapes, ranks);
+        return _gather(data, dims, outputLayers);
+    }
+
+    /// @dev Evaluates every layer in order. `data[i]` and `dims[i]` are memory pointers to layer
+    ///      i's output values (int256[]) and shape (uint256[]); `read[i]` says whether a later
+    ///      layer takes it as input.
+    function _run(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        internal
+        view
+        returns (uint256[] memory data, uint256[] memory dims, bool[] memory read)
+    {
+        if (!_constructed || _received != _chunkCount) revert NotReady();
+        uint256 n = _layers.length;
+        data = new uint256[](n);
+        dims = new uint256[](n);
+        read = new bool[](n);
+        uint256 inputLayers;
+        for (uint256 i; i < n; ++i) {
+            if (_layers[i].inputsCount == 0) ++inputLayers;
+        }
+        if (inputLayers != ranks.length) revert ModelInputCountMismatch(inputLayers, ranks.length);
+        // Cursors into the model inputs: next input, its first value, its first shape entry.
+        uint256[3] memory cursor;
+        for (uint256 i; i < n; ++i) {
+            LayerSlot memory slot = _layers[i];
+            uint256 count = slot.inputsCount == 0 ? 1 : slot.inputsCount;
+            uint256[] memory srcData = new uint256[](count);
+            uint256[] memory srcDims = new uint256[](count);
+            if (slot.inputsCount == 0) {
+                (srcData[0], srcDims[0]) = _modelInput(inputs, shapes, ranks, cursor);
+            } else {
+                for (uint256 k; k < count; ++k) {
+                    uint256 j = _inputs[slot.inputsStart + k];
+                    srcData[k] = data[j];
+                    srcDims[k] = dims[j];
+                    read[j] = true;
+                }
+            }
+            (data[i], dims[i]) = _forward(i, slot.layer, srcData, srcDims);
+        }
+        if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
+    }
+
+    /// @dev Copies the next model input and its shape into memory; advances `cursor`.
+    function _modelInput(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[3] memory cursor
+    ) internal pure returns (uint256 values, uint256 shape) {
+        uint256 rank = ranks[cursor[0]];
+        uint256 at = cursor[2];
+        if (at + rank > shapes.length) revert ModelInputShapeMismatch();
+        uint256 size = 1;
+        for (uint256 d; d < rank; ++d) {
+            size *= shapes[at + d];
+        }
+        uint256 from = cursor[1];
+        if (from + size > inputs.length) revert ModelInputShapeMismatch();
+        int256[] memory v = inputs[from:from + size];
+        uint256[] memory s = shapes[at:at + rank];
+        assembly ("memory-safe") {
+            values := v
+            shape := s
+        }
+        cursor[0] += 1;
+        cursor[1] = from + size;
+        cursor[2] = at + rank;
+    }
+
+    /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
+    ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape.
+    ///      Memory at the free pointer p during the call (the calldata, built in place):
+    ///        p: selector | 0x60 | o2 | o3 | total | values of every input | ranksum | shapes | k | ranks
+    ///      The returned ABI data (head: two offsets) is then copied over p, where its two arrays
+    ///      already have Solidity's memory layout (length word, then elements): the output is
+    ///      p + offset1, its shape p + offset2 — no decoding, no copy.
+    function _forward(uint256 index, address layer, uint256[] memory srcData, uint256[] memory srcDims)
+        internal
+        view
+        returns (uint256 values, uint256 shape)
+    {
+        bytes4 forwardSelector = IForwardLayer.forward.selector;
+        bytes4 failed = LayerFailed.selector;
+        bytes4 bad = BadLayerOutput.selector;
+        assembly ("memory-safe") {
+            let k := mload(srcData)
+            let total := 0
+            let rankSum := 0
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
+                rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
+            }
+            let p := mload(0x40)
+            mstore(p, forwardSelector)
+            let b := add(p, 4)
+            let o2 := add(0x80, shl(5, total))
+            let o3 := add(add(o2, 0x20), shl(5, rankSum))
+            mstore(b, 0x60)
+            mstore(add(b, 0x20), o2)
+            mstore(add(b, 0x40), o3)
+            let q := add(b, 0x60)
+            mstore(q, total)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let a := mload(add(srcData, shl(5, add(i, 1))))
+                let len := shl(5, mload(a))
+                mcopy(q, add(a, 0x20), len)
+                q := add(q, len)
+            }
+            mstore(q, rankSum)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let a := mload(add(srcDims, shl(5, add(i, 1))))
+                let len := shl(5, mload(a))
+                mcopy(q, add(a, 0x20), len)
+                q := add(q, len)
+            }
+            mstore(q, k)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                mstore(q, mload(mload(add(srcDims, shl(5, add(i, 1))))))
+                q := add(q, 0x20)
+            }
+            let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
+            let rs := returndatasize()
+            if iszero(ok) {
+                // LayerFailed(index, reason)
+                mstore(p, failed)
+                mstore(add(p, 0x04), index)
+                mstore(add(p, 0x24), 0x40)
+                mstore(add(p, 0x44), rs)
+                returndatacopy(add(p, 0x64), 0, rs)
+                revert(p, add(0x64, and(add(rs, 31), not(31))))
+            }
+            returndatacopy(p, 0, rs)
+            // Both arrays must lie inside the returned data.
+            let valid := gt(rs, 0x3f)
+            if valid {
+                let o := mload(p)
+                let s := mload(add(p, 0x20))
+                valid := and(lt(o, rs), lt(s, rs))
+                if valid {
+                    let n1 := mload(add(p, o))
+                    let n2 := mload(add(p, s))
+                    valid := and(
+                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
+                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
+                    )
+                    values := add(p, o)
+                    shape := add(p, s)
+                }
+            }
+            if iszero(valid) {
+                mstore(p, bad)
+                mstore(add(p, 0x04), index)
+                revert(p, 0x24)
+            }
+            mstore(0x40, add(p, and(add(rs, 31), not(31))))
+        }
+    }
+
+    /// @dev Concatenates the outputs of the layers `picked` into the ABI result of `predict`.
+    function _gather(uint256[] memory data, uint256[] memory dims, uint256[] memory picked)
+        internal
+        pure
+        returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks)
+    {
+        uint256 total;
+        uint256 rankSum;
+        outputRanks = new uint256[](picked.length);
+        for (uint256 k; k < picked.length; ++k) {
+            (int256[] memory v, uint256[] memory s) = _tensorAt(data[picked[k]], dims[picked[k]]);
+            total += v.length;
+            rankSum += s.length;
+            outputRanks[k] = s.length;
+        }
+        outputs = new int256[](total);
+        outputShapes = new uint256[](rankSum);
+        uint256 at;
+        uint256 sat;
+        for (uint256 k; k < picked.length; ++k) {
+            (int256[] memory v, uint256[] memory s) = _tensorAt(data[picked[k]], dims[picked[k]]);
+            for (uint256 i; i < v.length; ++i) {
+                outputs[at++] = v[i];
+            }
+            for (uint256 i; i < s.length; ++i) {
+                outputShapes[sat++] = s[i];
+            }
+        }
+    }
+
+    /// @dev The arrays at two memory pointers.
+    function _tensorAt(uint256 values, uint256 shape) internal pure returns (int256[] memory v, uint256[] memory s) {
+        assembly ("memory-safe") {
+            v := values
+            s := shape
+        }
     }
 }

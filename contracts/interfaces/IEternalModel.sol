@@ -46,6 +46,18 @@ interface IEternalModel {
     /// @notice A read of weight bytes past the end of the blob.
     error WeightRangeOutOfBounds(uint256 start, uint256 length, uint256 totalBytes);
 
+    /// @notice `predict` needs every chunk: the model is not ready yet.
+    error NotReady();
+    /// @notice The model has `expected` input layers; `actual` inputs were given.
+    error ModelInputCountMismatch(uint256 expected, uint256 actual);
+    /// @notice The inputs' `shapes`/`ranks` do not describe exactly the values given.
+    error ModelInputShapeMismatch();
+    /// @notice Layer `index` reverted during `predict`; `reason` is its revert data (a layer
+    ///         error such as `IForwardLayer.InputShapeMismatch`, or `Fixed.FixedPointDomain`).
+    error LayerFailed(uint256 index, bytes reason);
+    /// @notice Layer `index` returned data that is not an `(int256[], uint256[])` encoding.
+    error BadLayerOutput(uint256 index);
+
     /// @notice Chunk `index` was stored as the data contract `pointer`.
     event ChunkStored(uint256 indexed index, address pointer);
     /// @notice Every chunk is in: the model is complete and its weights match the commitment.
@@ -107,4 +119,37 @@ interface IEternalModel {
     function chunkAddresses() external view returns (address[] memory);
     /// @notice `length` raw bytes of the weight blob starting at byte `start`, read from the chunks.
     function weightBytes(uint256 start, uint256 length) external view returns (bytes memory);
+
+    /// @notice Runs the model on one sample and returns the outputs of its sink layers (those no
+    ///         other layer reads), in layer order. Reverts with `NotReady` until every chunk is in.
+    /// @dev Input k feeds the k-th InputLayer in layer order. Tensors are flat row-major Q32.32
+    ///      (1.0 = 2^32), batch dimension dropped, shapes concatenated (see `IForwardLayer`).
+    ///      Each layer is evaluated by a STATICCALL to its clone's `forward`; intermediate tensors
+    ///      stay in memory. The result equals the Rust reference (`src/infer`) bit for bit.
+    /// @param inputs The inputs concatenated.
+    /// @param shapes Each input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @return outputs The outputs concatenated.
+    /// @return outputShapes Each output's shape, concatenated.
+    /// @return outputRanks Each output's rank.
+    function predict(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks);
+
+    /// @notice As `predict`, returning the outputs of the layers `outputLayers` (any layers, e.g.
+    ///         the Keras model's outputs when one of them also feeds another layer).
+    /// @param inputs The inputs concatenated.
+    /// @param shapes Each input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @param outputLayers Positions of the layers whose outputs to return, in the order wanted.
+    /// @return outputs The outputs concatenated.
+    /// @return outputShapes Each output's shape, concatenated.
+    /// @return outputRanks Each output's rank.
+    function predictLayers(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks);
 }

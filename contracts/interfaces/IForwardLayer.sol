@@ -2,11 +2,24 @@
 pragma solidity 0.8.30;
 
 /// @title IForwardLayer
-/// @notice The inference interface layers will implement in issue 6. No layer implements it yet:
-///         nothing in contracts/ computes a forward pass today. Tensors travel flat (row-major,
-///         Q32.32 in int256) with a separate shape array, because nested dynamic arrays push solc
-///         into "stack too deep".
+/// @notice The inference interface every layer implements. Tensors travel flat (row-major,
+///         Q32.32 in int256, batch dimension dropped) with a separate shape array, because nested
+///         dynamic arrays push solc into "stack too deep". Arithmetic: `contracts/lib/Fixed.sol`,
+///         mirrored exactly by the Rust reference `src/infer/`.
 interface IForwardLayer {
+    /// @notice The layer takes `expected` inputs (0 = any number ≥ 1), `actual` were given.
+    error InputCountMismatch(uint256 expected, uint256 actual);
+    /// @notice Input `input` has a shape the layer's config cannot take (or shapes and values
+    ///         disagree in size).
+    error InputShapeMismatch(uint256 input);
+    /// @notice The config is valid but has no fixed-point implementation (e.g. ReLU with a cap,
+    ///         channels_first padding, softmax over an inner axis), as in the Rust reference.
+    error UnsupportedConfig(uint16 kind);
+    /// @notice Token `position` of an Embedding input is `index`, outside the table's `rows` rows.
+    error EmbeddingIndexOutOfRange(uint256 position, int256 index, uint256 rows);
+    /// @notice Chunk `index` of the model's weights is needed but not stored yet.
+    error WeightsMissing(uint256 index);
+
     /// @notice Evaluates the layer on its inputs.
     /// @param inputs The inputs concatenated, each flattened row-major, batch dimension dropped.
     /// @param shapes Each input's shape, concatenated.

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ConvBase} from "./ConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind, Padding} from "../lib/Types.sol";
+import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Conv2DLayer
 /// @notice Keras `Conv2D` (channels_last, dilation 1, groups 1).
 /// @dev Config: `abi.encode(uint8 activation, uint256 inputFilters, uint256 filters, uint256[2] kernelSize, uint256[2] strides, uint8 padding, bool useBias)`.
 ///      Weight tensors: kernel [rows, cols, inputFilters, filters], bias [filters] if useBias.
-///      Inference (`forward`) is not implemented yet (issue 6).
-contract Conv2DLayer is LayerBase {
+contract Conv2DLayer is ConvBase {
     /// @notice The decoded config.
     struct Config {
         /// `Activation` code.
@@ -50,5 +50,32 @@ contract Conv2DLayer is LayerBase {
 
     function _check(Config memory c) internal pure {
         _requireConfig(c.activation < Activation.COUNT && c.inputFilters > 0 && c.filters > 0 && c.kernelSize[0] > 0 && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME);
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        uint256[] memory s = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        _check(c);
+        if (s.length != 3 || s[2] != c.inputFilters) revert InputShapeMismatch(0);
+        if (list.length != (c.useBias ? 2 : 1)) revert InvalidConfig(LayerKind.CONV_2D);
+        Geometry memory g;
+        (g.h, g.w, g.cin, g.f) = (s[0], s[1], c.inputFilters, c.filters);
+        (g.kh, g.kw, g.sh, g.sw) = (c.kernelSize[0], c.kernelSize[1], c.strides[0], c.strides[1]);
+        g.oh = _convOutLen(g.h, g.kh, g.sh, c.padding);
+        g.ow = _convOutLen(g.w, g.kw, g.sw, c.padding);
+        g.pt = _convPadBefore(g.h, g.oh, g.kh, g.sh, c.padding);
+        g.pl = _convPadBefore(g.w, g.ow, g.kw, g.sw, c.padding);
+        int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
+        out = _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
+        shape = new uint256[](3);
+        (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
     }
 }

@@ -2,13 +2,12 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title EmbeddingLayer
 /// @notice Keras `Embedding`.
 /// @dev Config: `abi.encode(uint256 inputDim, uint256 outputDim)`.
 ///      Weight tensors: embeddings [inputDim, outputDim].
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract EmbeddingLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -40,5 +39,37 @@ contract EmbeddingLayer is LayerBase {
 
     function _check(Config memory c) internal pure {
         _requireConfig(c.inputDim > 0 && c.outputDim > 0);
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        uint256[] memory s = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        _check(c);
+        (uint256 rows, uint256 dim) = (c.inputDim, c.outputDim);
+        if (list.length != 1 || list[0].length != rows * dim) revert InvalidConfig(LayerKind.EMBEDDING);
+        Raw memory table = _raw(m, list[0]);
+        shape = new uint256[](s.length + 1);
+        for (uint256 i; i < s.length; ++i) {
+            shape[i] = s[i];
+        }
+        shape[s.length] = dim;
+        out = new int256[](inputs.length * dim);
+        for (uint256 p; p < inputs.length; ++p) {
+            // The token is the integer part of the Q32.32 input (floor).
+            int256 index = inputs[p] >> 32;
+            if (index < 0 || uint256(index) >= rows) revert EmbeddingIndexOutOfRange(p, index, rows);
+            uint256 row = uint256(index) * dim;
+            for (uint256 d; d < dim; ++d) {
+                out[p * dim + d] = _at(table, row + d);
+            }
+        }
     }
 }

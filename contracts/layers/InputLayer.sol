@@ -2,13 +2,12 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title InputLayer
 /// @notice Keras `InputLayer`: declares a model input.
 /// @dev Config: `abi.encode(uint256[] shape)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract InputLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -45,5 +44,23 @@ contract InputLayer is LayerBase {
             if (dims[i] == 0) return false;
         }
         return true;
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        shape = _single(shapes, ranks);
+        uint256[] memory want = _decode(cfg).shape;
+        if (want.length != shape.length) revert InputShapeMismatch(0);
+        for (uint256 i; i < want.length; ++i) {
+            if (want[i] != shape[i]) revert InputShapeMismatch(0);
+        }
+        out = _copy(inputs);
     }
 }

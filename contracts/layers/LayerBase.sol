@@ -2,18 +2,20 @@
 pragma solidity 0.8.30;
 
 import {IEternalModel} from "../interfaces/IEternalModel.sol";
+import {IForwardLayer} from "../interfaces/IForwardLayer.sol";
 import {ILayer} from "../interfaces/ILayer.sol";
 import {CodeStore} from "../lib/CodeStore.sol";
 import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
 /// @title LayerBase
-/// @notice What all layer implementations share: reading the clone's immutable arguments and
-///         decoding the layer's weights from the model's data contracts.
+/// @notice What all layer implementations share: reading the clone's immutable arguments,
+///         decoding the layer's weights from the model's data contracts, and the plumbing of
+///         `forward` (input checks, weight loading, returning a tensor without re-encoding it).
 /// @dev A layer is an EIP-1167 clone (`CodeStore.cloneInitcode`) whose code ends with
 ///      `abi.encode(address model, bytes config, WeightTensor[] tensors)`, starting at code offset 45.
 ///      Implementations have no storage and no constructor state, so one implementation per kind
 ///      serves every layer of that kind on the chain.
-abstract contract LayerBase is ILayer {
+abstract contract LayerBase is ILayer, IForwardLayer {
     /// @inheritdoc ILayer
     function layerKind() public pure virtual returns (uint16);
 
@@ -131,6 +133,181 @@ abstract contract LayerBase is ILayer {
                     mstore(add(dst, shl(5, i)), shl(up, q))
                 }
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ inference plumbing
+
+    /// @dev A weight tensor copied from the data contracts into memory, still in its stored
+    ///      format: value `i` is the big-endian `width`-byte integer at `ptr + i * width`, and its
+    ///      Q32.32 value is that integer sign-extended and shifted left by `up` (0 in Q32_32,
+    ///      `32 - shift` in INT32_SHIFTED).
+    struct Raw {
+        uint256 ptr;
+        uint256 width;
+        uint256 up;
+        uint256 length;
+    }
+
+    /// @inheritdoc IForwardLayer
+    /// @dev Checks that `shapes`/`ranks` describe exactly `inputs.length` values, decodes the
+    ///      clone's arguments and hands over to `_forward`. The result is returned by `_emit`.
+    function forward(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (int256[] memory, uint256[] memory)
+    {
+        uint256 at;
+        uint256 total;
+        for (uint256 k; k < ranks.length; ++k) {
+            uint256 size = 1;
+            uint256 end = at + ranks[k];
+            if (end > shapes.length) revert InputShapeMismatch(k);
+            for (; at < end; ++at) {
+                size *= shapes[at];
+            }
+            total += size;
+        }
+        if (at != shapes.length || total != inputs.length) revert InputShapeMismatch(ranks.length);
+        (address m, bytes memory config, WeightTensor[] memory list) = _decodeArgs();
+        (int256[] memory out, uint256[] memory shape) = _forward(inputs, shapes, ranks, m, config, list);
+        _emit(out, shape);
+    }
+
+    /// @dev The layer's forward pass: every kind implements it.
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view virtual returns (int256[] memory out, uint256[] memory shape);
+
+    /// @dev The shape of the only input, after checking there is exactly one.
+    function _single(uint256[] calldata shapes, uint256[] calldata ranks) internal pure returns (uint256[] memory) {
+        if (ranks.length != 1) revert InputCountMismatch(1, ranks.length);
+        return shapes;
+    }
+
+    /// @dev ABI-returns `(out, shape)` directly: one MCOPY each instead of solc's per-element
+    ///      encoder. Memory at the free pointer: [0x40][offset of shape][out as laid out in
+    ///      memory: length, values][shape: length, values].
+    function _emit(int256[] memory out, uint256[] memory shape) internal pure {
+        assembly ("memory-safe") {
+            let n := mload(out)
+            let r := mload(shape)
+            let p := mload(0x40)
+            mstore(p, 0x40)
+            mstore(add(p, 0x20), add(0x60, shl(5, n)))
+            mcopy(add(p, 0x40), out, add(0x20, shl(5, n)))
+            let q := add(add(p, 0x60), shl(5, n))
+            mcopy(q, shape, add(0x20, shl(5, r)))
+            return(p, add(sub(q, p), add(0x20, shl(5, r))))
+        }
+    }
+
+    /// @dev Copies tensor `t`'s stored values from the model's data contracts into memory
+    ///      (EXTCODECOPY, never SLOAD). Data byte `k` of a chunk is at code offset `k + 1`.
+    function _raw(address m, WeightTensor memory t) internal view returns (Raw memory w) {
+        WeightLayout memory layout = IEternalModel(m).weightLayout();
+        w.width = WeightFormat.width(layout.format);
+        _requireConfig(w.width != 0 && t.shift <= 32);
+        w.up = w.width == 8 ? 0 : 32 - uint256(t.shift);
+        w.length = t.length;
+        uint256 start = uint256(t.offset) * w.width;
+        uint256 length = uint256(t.length) * w.width;
+        uint256 chunkBytes = layout.chunkBytes;
+        // One spare word so the last value can be read with a full-word MLOAD.
+        bytes memory buf = new bytes(length + 32);
+        uint256 dst;
+        assembly ("memory-safe") {
+            dst := add(buf, 0x20)
+        }
+        w.ptr = dst;
+        uint256 done;
+        while (done < length) {
+            uint256 pos = start + done;
+            uint256 index = pos / chunkBytes;
+            uint256 within = pos % chunkBytes;
+            uint256 take = chunkBytes - within;
+            if (take > length - done) take = length - done;
+            address pointer = IEternalModel(m).chunkAddress(index);
+            if (pointer == address(0)) revert WeightsMissing(index);
+            assembly ("memory-safe") {
+                extcodecopy(pointer, add(dst, done), add(within, 1), take)
+            }
+            done += take;
+        }
+    }
+
+    /// @dev The stored integer of value `i` (sign-extended, before the `up` shift).
+    function _q(Raw memory w, uint256 i) internal pure returns (int256 q) {
+        uint256 ptr = w.ptr;
+        uint256 width = w.width;
+        assembly ("memory-safe") {
+            q := signextend(sub(width, 1), shr(sub(256, shl(3, width)), mload(add(ptr, mul(i, width)))))
+        }
+    }
+
+    /// @dev The Q32.32 value of value `i`.
+    function _at(Raw memory w, uint256 i) internal pure returns (int256) {
+        return _q(w, i) << w.up;
+    }
+
+    /// @dev Every value of `w` as Q32.32 (for small tensors: memory is quadratic in size).
+    function _values(Raw memory w) internal pure returns (int256[] memory v) {
+        v = new int256[](w.length);
+        for (uint256 i; i < v.length; ++i) {
+            v[i] = _at(w, i);
+        }
+    }
+
+    /// @dev Tensor `index` of the layer as Q32.32 values, or an empty array when absent.
+    function _tensorValues(address m, WeightTensor[] memory list, uint256 index)
+        internal
+        view
+        returns (int256[] memory)
+    {
+        if (index >= list.length) return new int256[](0);
+        return _values(_raw(m, list[index]));
+    }
+
+    /// @dev Product of `dims`.
+    function _size(uint256[] memory dims) internal pure returns (uint256 n) {
+        n = 1;
+        for (uint256 i; i < dims.length; ++i) {
+            n *= dims[i];
+        }
+    }
+
+    /// @dev A copy of `inputs` in memory.
+    function _copy(int256[] calldata inputs) internal pure returns (int256[] memory out) {
+        out = inputs;
+    }
+
+    /// @dev Memory address of element 0 of `a`.
+    function _ptr(int256[] memory a) internal pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := add(a, 0x20)
+        }
+    }
+
+    /// @dev `a[start : start + n]` copied to memory.
+    function _sliceU(uint256[] calldata a, uint256 start, uint256 n) internal pure returns (uint256[] memory out) {
+        if (start + n > a.length) revert InputShapeMismatch(0);
+        out = new uint256[](n);
+        assembly ("memory-safe") {
+            calldatacopy(add(out, 0x20), add(a.offset, shl(5, start)), shl(5, n))
+        }
+    }
+
+    /// @dev `a[start : start + n]` copied to memory.
+    function _sliceI(int256[] calldata a, uint256 start, uint256 n) internal pure returns (int256[] memory out) {
+        if (start + n > a.length) revert InputShapeMismatch(0);
+        out = new int256[](n);
+        assembly ("memory-safe") {
+            calldatacopy(add(out, 0x20), add(a.offset, shl(5, start)), shl(5, n))
         }
     }
 }

@@ -2,13 +2,13 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {Fixed} from "../lib/Fixed.sol";
+import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title ReLULayer
 /// @notice Keras `ReLU` (or `Activation('relu')`).
 /// @dev Config: `abi.encode(bool hasMaxValue, int64 maxValue, int64 negativeSlope, int64 threshold)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract ReLULayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -44,5 +44,24 @@ contract ReLULayer is LayerBase {
 
     function _check(Config memory c) internal pure {
         _requireConfig(!c.hasMaxValue || c.maxValue >= 0);
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        shape = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        // As the reference: a cap of 0 counts as no cap; any other parameter is unsupported.
+        if ((c.hasMaxValue && c.maxValue != 0) || c.negativeSlope != 0 || c.threshold != 0) {
+            revert UnsupportedConfig(LayerKind.RELU);
+        }
+        out = _copy(inputs);
+        Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
     }
 }

@@ -2,13 +2,12 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title RescalingLayer
 /// @notice Keras `Rescaling`: y = x * scale + offset.
 /// @dev Config: `abi.encode(int64 scale, int64 offset)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract RescalingLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -40,4 +39,29 @@ contract RescalingLayer is LayerBase {
 
     /// @dev Every value of every field is meaningful.
     function _check(Config memory) internal pure {}
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        shape = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        int256 scale = c.scale;
+        int256 offset = c.offset;
+        out = _copy(inputs);
+        uint256 p = _ptr(out);
+        uint256 n = out.length;
+        assembly ("memory-safe") {
+            // y = ((x · scale) >> 32) + offset, SAR as in Fixed.mul.
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let at := add(p, shl(5, i))
+                mstore(at, add(sar(32, mul(mload(at), scale)), offset))
+            }
+        }
+    }
 }

@@ -2,13 +2,12 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title ReshapeLayer
 /// @notice Keras `Reshape`.
 /// @dev Config: `abi.encode(int256[] targetShape)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract ReshapeLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -47,5 +46,39 @@ contract ReshapeLayer is LayerBase {
             else if (dims[i] <= 0) return false;
         }
         return unknown <= 1;
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        _check(c);
+        uint256 rank = c.targetShape.length;
+        shape = new uint256[](rank);
+        uint256 known = 1;
+        uint256 free = type(uint256).max;
+        for (uint256 i; i < rank; ++i) {
+            if (c.targetShape[i] == -1) {
+                free = i;
+            } else {
+                shape[i] = uint256(c.targetShape[i]);
+                known *= shape[i];
+            }
+        }
+        uint256 n = inputs.length;
+        if (free != type(uint256).max) {
+            if (known == 0 || n % known != 0) revert InputShapeMismatch(0);
+            shape[free] = n / known;
+        } else if (known != n) {
+            revert InputShapeMismatch(0);
+        }
+        out = _copy(inputs);
     }
 }

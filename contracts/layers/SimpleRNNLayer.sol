@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {RecurrentBase} from "./RecurrentBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind} from "../lib/Types.sol";
+import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title SimpleRNNLayer
 /// @notice Keras `SimpleRNN`.
 /// @dev Config: `abi.encode(uint8 activation, uint256 units, uint256 inputUnits, bool returnSequences)`.
 ///      Weight tensors: kernel [inputUnits, units], recurrent_kernel [units, units], bias [units].
-///      Inference (`forward`) is not implemented yet (issue 6).
-contract SimpleRNNLayer is LayerBase {
+contract SimpleRNNLayer is RecurrentBase {
     /// @notice The decoded config.
     struct Config {
         /// `Activation` code.
@@ -44,5 +44,34 @@ contract SimpleRNNLayer is LayerBase {
 
     function _check(Config memory c) internal pure {
         _requireConfig(c.activation < Activation.COUNT && c.units > 0 && c.inputUnits > 0);
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        Config memory c = _decode(cfg);
+        _check(c);
+        uint256 steps = _steps(shapes, ranks, c.inputUnits);
+        int256[] memory w = _tensorValues(m, list, 0);
+        int256[] memory u = _tensorValues(m, list, 1);
+        int256[] memory b = _tensorValues(m, list, 2);
+        uint256 units = c.units;
+        int256[] memory h = new int256[](units);
+        out = new int256[](c.returnSequences ? steps * units : units);
+        for (uint256 s; s < steps; ++s) {
+            int256[] memory z = _gates(_step(inputs, s, c.inputUnits), w, h, u, b, 0, b.length, units);
+            for (uint256 j; j < units; ++j) {
+                h[j] = _act(c.activation, z[j]);
+                if (c.returnSequences) out[s * units + j] = h[j];
+            }
+        }
+        if (!c.returnSequences) out = h;
+        shape = _shape(steps, units, c.returnSequences);
     }
 }

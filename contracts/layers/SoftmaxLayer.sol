@@ -2,13 +2,13 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {Fixed} from "../lib/Fixed.sol";
+import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title SoftmaxLayer
 /// @notice Keras `Softmax` (or `Activation('softmax')`).
 /// @dev Config: `abi.encode(int256 axis)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract SoftmaxLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -38,4 +38,22 @@ contract SoftmaxLayer is LayerBase {
 
     /// @dev Every value of every field is meaningful.
     function _check(Config memory) internal pure {}
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        shape = _single(shapes, ranks);
+        int256 axis = _decode(cfg).axis;
+        // Only the last axis (-1, or the rank counting the batch axis), as the reference.
+        if (axis != -1 && axis != int256(shape.length)) revert UnsupportedConfig(LayerKind.SOFTMAX);
+        out = _copy(inputs);
+        uint256 last = shape.length == 0 ? 1 : shape[shape.length - 1];
+        Fixed.activate(_ptr(out), out.length, Activation.SOFTMAX, last);
+    }
 }

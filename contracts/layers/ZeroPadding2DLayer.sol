@@ -2,13 +2,12 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title ZeroPadding2DLayer
 /// @notice Keras `ZeroPadding2D`.
 /// @dev Config: `abi.encode(uint256[4] padding, uint8 dataFormat)`.
 ///      Weight tensors: none.
-///      Inference (`forward`) is not implemented yet (issue 6).
 contract ZeroPadding2DLayer is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -40,5 +39,36 @@ contract ZeroPadding2DLayer is LayerBase {
 
     function _check(Config memory c) internal pure {
         _requireConfig(c.dataFormat <= 1);
+    }
+
+    /// @dev The forward pass (see `IForwardLayer.forward`).
+    function _forward(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        uint256[] memory s = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        if (c.dataFormat != 1) revert UnsupportedConfig(LayerKind.ZERO_PADDING_2D);
+        if (s.length != 3) revert InputShapeMismatch(0);
+        (uint256 h, uint256 w, uint256 ch) = (s[0], s[1], s[2]);
+        uint256 ow = w + c.padding[2] + c.padding[3];
+        shape = new uint256[](3);
+        shape[0] = h + c.padding[0] + c.padding[1];
+        shape[1] = ow;
+        shape[2] = ch;
+        out = new int256[](shape[0] * ow * ch);
+        uint256 dst = _ptr(out);
+        uint256 rowBytes = w * ch * 32;
+        for (uint256 y; y < h; ++y) {
+            uint256 to = dst + ((y + c.padding[0]) * ow + c.padding[2]) * ch * 32;
+            uint256 from = y * w * ch;
+            assembly ("memory-safe") {
+                calldatacopy(to, add(inputs.offset, shl(5, from)), rowBytes)
+            }
+        }
     }
 }

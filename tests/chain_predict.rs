@@ -1,0 +1,350 @@
+//! On-chain inference equals the Rust fixed-point reference, bit for bit: every fixture model
+//! with Keras predictions (and fashion_mnist on its sample input) is deployed once to one real
+//! anvil in the default format, `predictLayers` is called on every sample, and each output value
+//! and shape must equal `Graph::from_model(.., Compact).run(..)` exactly. The gas of each call
+//! (`eth_estimateGas`) is printed with the model's multiply-accumulate count; fashion_mnist must
+//! fit anvil's default 30M call gas.
+
+mod common;
+
+use alloy::primitives::{B256, I256, U256};
+use common::*;
+use eternalize::bundle::Bundle;
+use eternalize::chain::{
+    Chain, EternalModel, Implementation, LayerEntry, LayerSource, ModelImage, ModelSpec,
+    model_address, signer_from_hex,
+};
+use eternalize::infer::{Graph, Tensor, WeightFormat, input};
+use eternalize::keras::{self, model::Model};
+use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
+use serde_json::Value;
+use std::path::Path;
+
+fn array(v: &Value) -> input::Array {
+    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
+    let mut values = Vec::new();
+    fn flat(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+            Value::Number(n) => out.push(n.as_f64().unwrap()),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    flat(&v["data"], &mut values);
+    input::Array { shape, values }
+}
+
+/// The chain's view of a model read from a Keras file.
+fn spec_of(model: &Model, bundle: &Bundle) -> ModelSpec {
+    let configs: Vec<Value> = model
+        .layers
+        .iter()
+        .map(|l| {
+            let mut c = l.config.clone();
+            // src/chain's encoder takes ZeroPadding2D `padding` as an int or 4 ints; Keras also
+            // writes ((top, bottom), (left, right)). Flatten it (same order) until it does.
+            if l.class_name == "ZeroPadding2D"
+                && let Some(Value::Array(rows)) = c.get("padding").cloned()
+                && rows.iter().all(Value::is_array)
+            {
+                let flat: Vec<Value> = rows
+                    .iter()
+                    .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                    .collect();
+                c.insert("padding".into(), Value::Array(flat));
+            }
+            Value::Object(c)
+        })
+        .collect();
+    let shapes: Vec<Vec<Vec<Option<u64>>>> = model
+        .layers
+        .iter()
+        .map(|l| {
+            l.input_shapes
+                .iter()
+                .map(|s| s.iter().map(|d| d.map(|x| x as u64)).collect())
+                .collect()
+        })
+        .collect();
+    let outs: Vec<Vec<Option<u64>>> = model
+        .layers
+        .iter()
+        .map(|l| l.output_shape.iter().map(|d| d.map(|x| x as u64)).collect())
+        .collect();
+    let entries: Vec<LayerEntry<'_>> = model
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LayerEntry {
+            source: LayerSource {
+                name: &l.name,
+                class_name: &l.class_name,
+                config: &configs[i],
+                input_shapes: &shapes[i],
+                output_shape: Some(&outs[i]),
+            },
+            inputs: l.inputs.iter().map(|&j| j as u16).collect(),
+            tensor_lengths: l.weights.iter().map(|t| t.len() as u64).collect(),
+        })
+        .collect();
+    let words = bundle.weights.iter().map(|w| w.lanes).collect();
+    ModelSpec::build(&entries, words, &bundle.hashes().hashed_model()).unwrap()
+}
+
+/// Multiply-accumulates of one sample through the model's Dense, convolution and recurrent layers.
+fn macs(model: &Model) -> u64 {
+    let mut total = 0u64;
+    for l in &model.layers {
+        let out: u64 = l.output_shape[1..]
+            .iter()
+            .map(|d| d.unwrap_or(1) as u64)
+            .product();
+        let w = |i: usize| l.weights.get(i).map_or(0, |t| t.len() as u64);
+        let last_out = l.output_shape.last().copied().flatten().unwrap_or(1) as u64;
+        total += match l.class_name.as_str() {
+            "Dense" => out * l.weights[0].shape[0] as u64,
+            // kernel values per output channel × output positions
+            "Conv2D" | "Conv1D" => out / last_out.max(1) * w(0),
+            "SimpleRNN" | "LSTM" | "GRU" => {
+                let steps = l.input_shapes[0][1].unwrap_or(1) as u64;
+                steps * (w(0) + w(1))
+            }
+            _ => 0,
+        };
+    }
+    total
+}
+
+alloy::sol!(
+    #[sol(rpc)]
+    IForwardLayer,
+    "artifacts/IForwardLayer.json"
+);
+
+/// Gas of each layer inside `predict` (set ETERNALIZE_PROFILE_LAYERS=1): the model's calls to its
+/// layers, from a `debug_traceCall` with the call tracer.
+async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
+    use alloy::providers::Provider;
+    let call = d.model.predictLayers(
+        input
+            .data
+            .iter()
+            .map(|&v| I256::try_from(v).unwrap())
+            .collect(),
+        input.shape.iter().map(|&x| U256::from(x)).collect(),
+        vec![U256::from(input.shape.len())],
+        vec![U256::from(graph.nodes.len() - 1)],
+    );
+    let tx = serde_json::json!({
+        "to": d.model.address(),
+        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+        "gas": "0x3b9aca00",
+    });
+    let trace: Value = d
+        .model
+        .provider()
+        .raw_request(
+            "debug_traceCall".into(),
+            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+        )
+        .await
+        .unwrap();
+    let gas =
+        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    eprintln!("predict: {} gas", gas(&trace["gasUsed"]));
+    let calls = trace["calls"][0]["calls"].as_array().unwrap();
+    for (i, c) in calls.iter().enumerate() {
+        eprintln!(
+            "layer {i} {}: {} gas",
+            graph.nodes[i].class_name,
+            gas(&c["gasUsed"])
+        );
+    }
+}
+
+struct Deployed {
+    model: eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
+    layers: usize,
+}
+
+async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
+    let bundle = Bundle::from_model(model).unwrap();
+    let spec = spec_of(model, &bundle);
+    for implementation in spec.implementations() {
+        chain.deploy_implementation(implementation).await.unwrap();
+    }
+    let salt = B256::from(U256::from(salt));
+    let address = model_address(chain.sender(), salt).unwrap();
+    let image = ModelImage::default_for(&spec, address).unwrap();
+    chain.create_model(salt).await.unwrap();
+    chain.create_layers(&image).await.unwrap();
+    chain.construct_model(&image).await.unwrap();
+    for i in 0..image.chunks.count() {
+        chain.store_chunk(&image, i).await.unwrap();
+    }
+    assert!(chain.is_ready(address).await.unwrap());
+    Deployed {
+        model: EternalModel::new(address, chain.provider().clone()),
+        layers: image.layers.len(),
+    }
+}
+
+/// Runs one sample on chain; returns the outputs (values, shape) in `graph.outputs` order and
+/// the call's gas.
+async fn predict_on_chain(
+    d: &Deployed,
+    graph: &Graph,
+    ins: &[Tensor],
+) -> (Vec<(Vec<i128>, Vec<usize>)>, u64) {
+    // The contract feeds its k-th InputLayer (layer order) with input k.
+    let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let mut values = Vec::new();
+    let mut shapes = Vec::new();
+    let mut ranks = Vec::new();
+    for (_, t) in order {
+        values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+        shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+        ranks.push(U256::from(t.shape.len()));
+    }
+    let outputs: Vec<U256> = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    assert!(graph.outputs.iter().all(|&o| o < d.layers));
+    let call = d.model.predictLayers(values, shapes, ranks, outputs);
+    let gas = call.estimate_gas().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = call.call().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    let (mut at, mut sat) = (0usize, 0usize);
+    for rank in &r.outputRanks {
+        let rank = rank.to::<usize>();
+        let shape: Vec<usize> = r.outputShapes[sat..sat + rank]
+            .iter()
+            .map(|d| d.to::<usize>())
+            .collect();
+        sat += rank;
+        let n: usize = shape.iter().product();
+        let v: Vec<i128> = r.outputs[at..at + n]
+            .iter()
+            .map(|x| i128::try_from(*x).unwrap())
+            .collect();
+        at += n;
+        out.push((v, shape));
+    }
+    assert_eq!(at, r.outputs.len());
+    (out, gas)
+}
+
+fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, Vec<usize>)]) {
+    assert_eq!(got.len(), want.len(), "{}: output count", path.display());
+    for (k, (w, (v, s))) in want.iter().zip(got).enumerate() {
+        assert_eq!(
+            s,
+            &w.shape,
+            "{} sample {b} output {k}: shape",
+            path.display()
+        );
+        if let Some(i) = (0..v.len()).find(|&i| v[i] != w.data[i]) {
+            panic!(
+                "{} sample {b} output {k}: value {i} is {} on chain, {} in the reference",
+                path.display(),
+                v[i],
+                w.data[i]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_chain_predict_equals_the_reference_bit_for_bit() {
+    let anvil = AnvilProcess::spawn(
+        &Tools::in_repo().anvil().unwrap(),
+        // Blocks (and so eth_call) of 500M gas: cnn_500k needs more than the default 30M; the
+        // fashion_mnist bar is checked on its estimated gas instead.
+        &["--gas-limit", "500000000"],
+    )
+    .unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    for implementation in [Implementation::Model] {
+        chain.deploy_implementation(implementation).await.unwrap();
+    }
+    let mut report = Vec::new();
+    let mut salt = 0u64;
+    let mut checked = 0;
+    let mut fm_gas = 0;
+
+    // fashion_mnist on its sample input: the gas benchmark of issue 6.
+    let fm = fixtures().join("eai_example/fashion_mnist.keras");
+    let model = keras::load(&fm).unwrap();
+    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+    let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+    let samples = input::samples(&arr[0].1, &graph.input_shapes()[0]).unwrap();
+    salt += 1;
+    let d = deploy(&chain, &model, salt).await;
+    for (b, s) in samples.iter().enumerate() {
+        let want = graph.run(std::slice::from_ref(s)).unwrap();
+        let (got, gas) = predict_on_chain(&d, &graph, std::slice::from_ref(s)).await;
+        check(&fm, b, &want, &got);
+        report.push((
+            "eai_example/fashion_mnist.keras".to_string(),
+            gas,
+            macs(&model),
+        ));
+        fm_gas = fm_gas.max(gas);
+    }
+    checked += 1;
+    if std::env::var_os("ETERNALIZE_PROFILE_LAYERS").is_some() {
+        profile_layers(&d, &graph, &samples[0]).await;
+    }
+
+    for path in model_files(&["keras2_15", "keras3_4", "keras3_15", "generated"]) {
+        let truth = read_json(&sidecar(&path, ".truth.json"));
+        let Some(pred) = truth.get("predict").filter(|p| !p.is_null()) else {
+            continue;
+        };
+        let Ok(model) = keras::load(&path) else {
+            continue;
+        };
+        if Bundle::from_model(&model).is_err() {
+            continue; // NaN / out-of-range weights: the exporter refuses them
+        }
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        let per_input: Vec<Vec<Tensor>> = pred["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(graph.input_shapes())
+            .map(|(v, s)| input::samples(&array(v), &s).unwrap())
+            .collect();
+        salt += 1;
+        eprintln!("deploying {}", path.display());
+        let d = deploy(&chain, &model, salt).await;
+        let name = path.strip_prefix(fixtures()).unwrap().display().to_string();
+        for b in 0..per_input[0].len() {
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();
+            let want = graph.run(&ins).unwrap();
+            let (got, gas) = predict_on_chain(&d, &graph, &ins).await;
+            check(&path, b, &want, &got);
+            if b == 0 {
+                report.push((name.clone(), gas, macs(&model)));
+            }
+        }
+        checked += 1;
+    }
+
+    eprintln!("| model | predict gas | MACs | gas/MAC |");
+    eprintln!("|---|---:|---:|---:|");
+    for (name, gas, m) in &report {
+        let per = if *m > 0 {
+            format!("{:.1}", *gas as f64 / *m as f64)
+        } else {
+            "–".into()
+        };
+        eprintln!("| {name} | {gas} | {m} | {per} |");
+    }
+    eprintln!("checked {checked} models on chain");
+    assert!(checked >= 25, "only {checked} models checked");
+    assert!(
+        fm_gas <= 30_000_000,
+        "fashion_mnist predict needs {fm_gas} gas, over anvil's 30M call limit"
+    );
+}
