@@ -478,6 +478,47 @@ fn q_asks_while_transactions_are_in_flight() {
     assert!(effects.is_empty() && dash(&state).confirm_quit);
     assert_eq!(ch(&mut state, 'y'), vec![Effect::Command(Command::Abort)]);
     assert!(state.quit);
+    // what is printed once the terminal is back
+    assert_eq!(
+        state.exit_summary().as_deref(),
+        Some(
+            "The deployment was left unfinished; 12 transactions were in flight and still land.\n  journal       /home/op/.local/share/eternalize/deployments/8e3b0c44298fc1c1-31337-f39fd6e51aad88f6f4ce6ab8827279cfffb92266.jsonl\n  resume        open eternalize again: Pick lists it and Enter resumes it\n"
+        )
+    );
+}
+
+#[test]
+fn a_resumable_stop_shows_and_prints_its_resume_command() {
+    let mut state = deploying((120, 40));
+    event(
+        &mut state,
+        DeployEvent::Stopped {
+            reason: "the RPC endpoint stopped answering (3 tries in 30 s)".into(),
+            resumable: true,
+            resume_command: Some("eternalize resume 8e3b0c44298fc1c1-31337-f39fd6e5".into()),
+        },
+    );
+    assert_eq!(
+        dash(&state).in_flight(),
+        0,
+        "nothing is in flight once stopped"
+    );
+    let text = screen(&state, 120, 40);
+    assert!(
+        text.contains("resume with `eternalize resume 8e3b0c44298fc1c1-31337-f39fd6e5`"),
+        "{text}"
+    );
+    assert!(
+        ch(&mut state, 'r').is_empty(),
+        "nothing to retry once stopped"
+    );
+    assert!(ch(&mut state, 'q').is_empty());
+    assert!(state.quit);
+    let summary = state.exit_summary().expect("summary");
+    assert!(
+        summary.ends_with("  resume with   eternalize resume 8e3b0c44298fc1c1-31337-f39fd6e5\n"),
+        "{summary}"
+    );
 }
 
 #[test]

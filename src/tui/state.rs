@@ -226,8 +226,30 @@ impl State {
         Effect::ListDeployments(data_dir)
     }
 
-    /// What to print once the terminal is restored.
+    /// What to print once the terminal is restored: what was deployed, or how to resume a
+    /// deployment left unfinished.
     pub fn exit_summary(&self) -> Option<String> {
+        if let Some(d) = &self.dashboard
+            && d.finished.is_none()
+            && let Some(plan) = &d.plan
+            && d.stopped.as_ref().is_none_or(|s| s.resumable)
+        {
+            let mut out = String::from("The deployment was left unfinished");
+            match d.in_flight() {
+                0 => out.push_str(".\n"),
+                n => out.push_str(&format!(
+                    "; {n} transactions were in flight and still land.\n"
+                )),
+            }
+            out.push_str(&format!("  journal       {}\n", plan.journal));
+            match d.stopped.as_ref().and_then(|s| s.resume_command.as_ref()) {
+                Some(cmd) => out.push_str(&format!("  resume with   {cmd}\n")),
+                None => out.push_str(
+                    "  resume        open eternalize again: Pick lists it and Enter resumes it\n",
+                ),
+            }
+            return Some(out);
+        }
         self.finished.as_ref().map(Finished::summary)
     }
 

@@ -92,8 +92,22 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme) {
     }
 }
 
-/// Two lines: the selected item in full, and where the deployment stands (paused, stopped).
+/// Two lines: the selected item in full and where the deployment stands (sending, paused);
+/// once stopped, why and how to resume instead.
 fn draw_selection(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
+    if let Some(s) = &d.stopped {
+        let next = match (&s.resume_command, s.resumable) {
+            (Some(cmd), _) => format!(" resume with `{cmd}` · Esc goes back"),
+            (None, true) => " it can be resumed: Pick lists it · Esc goes back".to_string(),
+            (None, false) => " Esc goes back".to_string(),
+        };
+        let lines = vec![
+            Line::styled(format!(" ■ stopped: {}", s.reason), theme.style(Role::Bad)),
+            Line::styled(next, theme.style(Role::Accent)),
+        ];
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
     let mut lines = Vec::with_capacity(2);
     let selected = match d.focus {
         Panel::Log => Line::styled(
@@ -141,16 +155,6 @@ fn draw_selection(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
 }
 
 fn state_line(d: &Dashboard, theme: Theme) -> Line<'static> {
-    if let Some(s) = &d.stopped {
-        let mut text = format!(" ■ stopped: {}", s.reason);
-        match (&s.resume_command, s.resumable) {
-            (Some(cmd), _) => text.push_str(&format!(" · resume with `{cmd}`")),
-            (None, true) => text.push_str(" · it can be resumed from Pick"),
-            (None, false) => {}
-        }
-        text.push_str(" · Esc goes back");
-        return Line::styled(text, theme.style(Role::Bad));
-    }
     if d.finished.is_some() {
         return Line::styled(" ✓ finished", theme.style(Role::Good));
     }
