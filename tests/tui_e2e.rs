@@ -1,6 +1,8 @@
 //! End to end: the real binary in a real pseudo-terminal (tmux), driven by keys as a person
 //! would: open the Pick screen on the fixtures, filter to lenet, preview it, quit with `q`,
 //! and check the terminal came back (alternate screen left, cooked mode, the shell works).
+//! A second run goes from an unfinished journal on Pick and from a confirmed hash to the
+//! deploy dashboard, which (no engine linked in this build) says so.
 //!
 //! tmux is required, not optional: `.ci/run` installs it; on a machine without it this test
 //! fails and says how to install it.
@@ -21,8 +23,11 @@ impl Tmux {
                 "tmux is needed for the end-to-end TUI test and was not found: install it with `apt-get install tmux` (.ci/run does this)"
             );
         }
+        // One server per test: tests run on parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
-            socket: format!("eternalize-e2e-{}", std::process::id()),
+            socket: format!("eternalize-e2e-{}-{n}", std::process::id()),
         };
         let mut cmd = vec![
             "new-session".to_string(),
@@ -187,4 +192,84 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         text.contains("tui start") && text.contains("tui quit"),
         "{text}"
     );
+}
+
+#[test]
+fn confirm_and_resume_reach_the_dashboard_which_says_no_engine_is_linked() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let data: PathBuf = home.path().join("data");
+    let config: PathBuf = home.path().join("config");
+    // An unfinished deployment in the data dir, as a killed run would leave it.
+    let lenet = root.join("tests/fixtures/keras3_4/lenet_cnn.keras");
+    let key = eternalize::journal::DeploymentKey {
+        model_hash: "8e".repeat(64),
+        chain_id: 31337,
+        deployer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+    };
+    let mut j =
+        eternalize::journal::Journal::open(&data.join("eternalize"), &key).expect("journal");
+    j.append(&eternalize::journal::Entry::Started {
+        key,
+        source: lenet.display().to_string(),
+        network: "local".into(),
+        format: "compact".into(),
+        model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
+        unix_time: 1,
+    })
+    .expect("append");
+    let bytes = std::fs::read(&lenet).expect("fixture");
+    let hashed_model = eternalize::tui::model_view::load(&bytes, &lenet)
+        .expect("lenet")
+        .hashes
+        .hashed_model();
+
+    let t = Tmux::start(
+        120,
+        40,
+        &[
+            ("HOME", home.path()),
+            ("XDG_DATA_HOME", &data),
+            ("XDG_CONFIG_HOME", &config),
+            ("ETERNALIZE_DATA_DIR", &data.join("eternalize")),
+        ],
+    );
+    let bin = env!("CARGO_BIN_EXE_eternalize");
+    t.text(&format!(
+        "cd '{}' && '{bin}' tui tests/fixtures/keras3_4; echo \"exit=$?\"",
+        root.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("the unfinished deployment on Pick", |s| {
+        s.contains("unfinished deployments (1)")
+            && s.contains("↻ tests/fixtures/keras3_4/lenet_cnn.keras")
+    });
+    t.keys(&["Home", "Enter"]);
+    t.wait_for("the dashboard of the resumed deployment", |s| {
+        s.contains("Deploy │ tests/fixtures/keras3_4/lenet_cnn.keras")
+            && s.contains("stopped: deployment engine not linked in this build")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("Pick again", |s| {
+        s.contains("Pick │ tests/fixtures/keras3_4")
+    });
+
+    t.text("lenet_cnn.keras");
+    t.wait_for("the filtered list", |s| s.contains("2 of 28 model files"));
+    t.keys(&["Enter"]);
+    t.wait_for("the Preview screen", |s| s.contains("Layers 1/10"));
+    t.keys(&["d"]);
+    t.wait_for("the Confirm screen", |s| {
+        s.contains("Type the first 4 characters")
+    });
+    t.text(&hashed_model[..4]);
+    t.wait_for("the hash confirmed", |s| s.contains("confirmed"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the dashboard", |s| {
+        s.contains("stopped: deployment engine not linked in this build")
+    });
+    assert!(s.contains("nothing was sent"), "{s}");
+    t.keys(&["q"]);
+    let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
+    assert!(!s.contains("Eternal deployed"), "nothing was deployed: {s}");
 }

@@ -89,9 +89,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             json,
         }) => predict::run(&model, &input, format, json),
-        Some(Command::Tui { path }) => crate::tui::run(path.as_deref(), config),
-        None => crate::tui::run(None, config),
+        Some(Command::Tui { path }) => print_summary(crate::tui::run(path.as_deref(), config)?),
+        None => print_summary(crate::tui::run(None, config)?),
     }
+}
+
+/// The TUI has given the terminal back; what it deployed goes to stdout, where it stays.
+fn print_summary(summary: Option<String>) -> anyhow::Result<()> {
+    if let Some(s) = summary {
+        print!("{s}");
+    }
+    Ok(())
 }
 
 /// An error already reported to the user in full; the binary only sets the exit code.

@@ -4,6 +4,8 @@
 
 use super::model_view::ModelView;
 use super::work::{Entry, Sniff};
+use crate::engine::{Command, DeployEvent};
+use crate::journal;
 use ratatui::crossterm::event::KeyEvent;
 use std::path::PathBuf;
 
@@ -28,8 +30,11 @@ pub enum Action {
         path: PathBuf,
         result: Result<Box<ModelView>, String>,
     },
-    // ENGINE: the deployment engine's events join here as `Deploy(DeployEvent)`, drained from
-    // its channel by the runtime exactly like the workers' results.
+    /// The deployments found in the data dir that have not finished.
+    Deployments(Result<Vec<journal::Summary>, String>),
+    /// What the deployment engine reports, drained from its channel by the runtime exactly
+    /// like the workers' results.
+    Deploy(DeployEvent),
 }
 
 /// Work `update` asks the runtime to do off the UI thread.
@@ -38,5 +43,26 @@ pub enum Effect {
     List(PathBuf),
     Sniff(PathBuf),
     Load(PathBuf),
-    // ENGINE: `StartDeploy(..)` and the engine's commands (retry, pause, abort) join here.
+    /// List the unfinished deployments under this data dir.
+    ListDeployments(PathBuf),
+    /// Deploy this model file or bundle, whose `hashed_model` the operator has just confirmed
+    /// (the engine checks the file still hashes to it).
+    StartDeploy {
+        path: PathBuf,
+        hashed_model: String,
+    },
+    /// Resume the deployment with this journal id.
+    Resume(String),
+    /// Pass a command to the running deployment.
+    Command(Command),
+}
+
+impl Effect {
+    /// Whether the deployment engine, rather than a worker thread, carries it out.
+    pub fn is_for_engine(&self) -> bool {
+        matches!(
+            self,
+            Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_)
+        )
+    }
 }

@@ -14,7 +14,10 @@ pub enum ScreenKind {
     Pick,
     Preview,
     Confirm,
-    // ENGINE: `Dashboard` and `Done` join here with the deployment engine.
+    /// The deployment in progress.
+    Dashboard,
+    /// The deployment has finished.
+    Done,
 }
 
 impl ScreenKind {
@@ -29,6 +32,8 @@ impl ScreenKind {
             ScreenKind::Pick => "Pick",
             ScreenKind::Preview => "Preview",
             ScreenKind::Confirm => "Confirm",
+            ScreenKind::Dashboard => "Deploy",
+            ScreenKind::Done => "Done",
         }
     }
 }
@@ -42,10 +47,16 @@ pub enum Command {
     PageDown,
     Top,
     Bottom,
+    Left,
+    Right,
     Open,
     Back,
     SwitchPane,
     Deploy,
+    Retry,
+    RetryAll,
+    Pause,
+    Yes,
     Help,
     Quit,
 }
@@ -53,17 +64,25 @@ pub enum Command {
 use ScreenKind::*;
 
 impl Command {
-    pub const ALL: [Command; 12] = [
+    /// In the order of the help overlay and the hint bar. Where two commands share a key on a
+    /// screen (`left`: grid move and back), the earlier one wins.
+    pub const ALL: [Command; 18] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
         Command::PageDown,
         Command::Top,
         Command::Bottom,
+        Command::Left,
+        Command::Right,
         Command::Open,
         Command::Back,
         Command::SwitchPane,
         Command::Deploy,
+        Command::Retry,
+        Command::RetryAll,
+        Command::Pause,
+        Command::Yes,
         Command::Help,
         Command::Quit,
     ];
@@ -77,10 +96,16 @@ impl Command {
             Command::PageDown => "page_down",
             Command::Top => "top",
             Command::Bottom => "bottom",
+            Command::Left => "left",
+            Command::Right => "right",
             Command::Open => "open",
             Command::Back => "back",
             Command::SwitchPane => "switch_pane",
             Command::Deploy => "deploy",
+            Command::Retry => "retry",
+            Command::RetryAll => "retry_all",
+            Command::Pause => "pause",
+            Command::Yes => "yes",
             Command::Help => "help",
             Command::Quit => "quit",
         }
@@ -95,10 +120,16 @@ impl Command {
             Command::PageDown => "page down",
             Command::Top => "first row",
             Command::Bottom => "last row",
-            Command::Open => "open folder / preview file; confirm",
+            Command::Left => "move left in the chunk grid",
+            Command::Right => "move right in the chunk grid",
+            Command::Open => "open folder, preview file, resume deployment; confirm",
             Command::Back => "back: clear filter, folder up, previous screen",
-            Command::SwitchPane => "switch between layer table and detail",
+            Command::SwitchPane => "next panel (table/detail; contracts/chunks/log)",
             Command::Deploy => "deploy: confirm the hash",
+            Command::Retry => "retry the selected failed chunk or contract",
+            Command::RetryAll => "retry every failed step",
+            Command::Pause => "pause / resume sending (sent ones still land)",
+            Command::Yes => "yes: quit with transactions in flight",
             Command::Help => "this help",
             Command::Quit => "quit",
         }
@@ -110,9 +141,16 @@ impl Command {
             Command::Up | Command::Down => Some("move"),
             Command::Open if screen == Confirm => Some("continue"),
             Command::Open => Some("open"),
+            Command::Left | Command::Right => Some("move"),
+            // Esc on the dashboard only closes questions and leaves a stopped deployment.
+            Command::Back if screen == Dashboard => None,
             Command::Back => Some("back"),
+            Command::SwitchPane if screen == Dashboard => Some("panel"),
             Command::SwitchPane => Some("pane"),
             Command::Deploy => Some("deploy"),
+            Command::Retry => Some("retry"),
+            Command::RetryAll => Some("retry all"),
+            Command::Pause => Some("pause"),
             Command::Help => Some("help"),
             Command::Quit => Some("quit"),
             _ => None,
@@ -127,11 +165,14 @@ impl Command {
             | Command::PageUp
             | Command::PageDown
             | Command::Top
-            | Command::Bottom => &[Pick, Preview],
+            | Command::Bottom => &[Pick, Preview, Dashboard],
+            Command::Left | Command::Right => &[Dashboard],
             Command::Open => &[Pick, Confirm],
-            Command::Back => &[Pick, Preview, Confirm],
-            Command::SwitchPane | Command::Deploy => &[Preview],
-            Command::Help | Command::Quit => &[Pick, Preview, Confirm],
+            Command::Back => &[Pick, Preview, Confirm, Dashboard, Done],
+            Command::SwitchPane => &[Preview, Dashboard],
+            Command::Deploy => &[Preview],
+            Command::Retry | Command::RetryAll | Command::Pause | Command::Yes => &[Dashboard],
+            Command::Help | Command::Quit => &[Pick, Preview, Confirm, Dashboard, Done],
         }
     }
 
@@ -143,10 +184,16 @@ impl Command {
             Command::PageDown => &["pagedown"],
             Command::Top => &["home", "g"],
             Command::Bottom => &["end", "G"],
+            Command::Left => &["left", "h"],
+            Command::Right => &["right", "l"],
             Command::Open => &["enter", "right"],
             Command::Back => &["esc", "backspace", "left"],
             Command::SwitchPane => &["tab"],
             Command::Deploy => &["d"],
+            Command::Retry => &["r"],
+            Command::RetryAll => &["R"],
+            Command::Pause => &["p"],
+            Command::Yes => &["y"],
             Command::Help => &["?", "f1"],
             Command::Quit => &["q", "ctrl-c"],
         }

@@ -1,5 +1,6 @@
-//! The terminal app: pick a model file, preview its layers and weights, confirm its hash.
-//! (The deployment dashboard joins when the engine exists; look for `ENGINE:` markers.)
+//! The terminal app: pick a model file (or an unfinished deployment), preview its layers and
+//! weights, confirm its hash, watch the deployment on the dashboard, and see it done.
+//! The deployment engine is reached through one function, [`engine_link`] (`ENGINE:`).
 //!
 //! Elm-like: one [`Action`] enum for everything that happens, [`update`] the only place the
 //! [`State`] changes, [`render::draw`] reads `&State`. Slow work (listing, sniffing, loading)
@@ -9,6 +10,7 @@
 
 pub mod action;
 pub mod config;
+pub mod dashboard;
 pub mod keymap;
 mod log_file;
 pub mod model_view;
@@ -34,8 +36,9 @@ use theme::Theme;
 const TICK: Duration = Duration::from_millis(250);
 
 /// Runs the TUI at `path` (a folder, or a file to preview; the working directory if `None`)
-/// until the user quits. The terminal is restored on every way out.
-pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()> {
+/// until the user quits. The terminal is restored on every way out. Returns the summary of a
+/// deployment that finished, for the caller to print once the terminal is back.
+pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Option<String>> {
     // Everything that can fail with a message for the user happens before the screen is taken.
     let keymap = config::keymap(config_file).map_err(anyhow::Error::msg)?;
     let base = std::env::current_dir()
@@ -67,6 +70,7 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()
 
     let (tx, rx) = mpsc::channel::<Action>();
     let workers = work::Workers::spawn(tx.clone()).context("cannot start worker threads")?;
+    let engine_tx = tx.clone();
     let stop_input = Arc::new(AtomicBool::new(false));
 
     let mut terminal = ratatui::try_init().context("cannot take over the terminal")?;
@@ -75,8 +79,17 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()
     let input = spawn_input(tx, stop_input.clone()).context("cannot start the input thread")?;
 
     let theme = Theme::from_env();
-    let (mut state, effects) = State::new(base, start, keymap, (size.width, size.height));
-    effects.into_iter().for_each(|e| workers.submit(e));
+    let (mut state, mut effects) = State::new(base, start, keymap, (size.width, size.height));
+    effects.push(state.watch_deployments(crate::journal::data_dir()));
+    let mut engine = EngineLink::default();
+    let mut carry_out = |effect: Effect| {
+        if effect.is_for_engine() {
+            engine_link(&mut engine, effect, &engine_tx);
+        } else {
+            workers.submit(effect);
+        }
+    };
+    effects.into_iter().for_each(&mut carry_out);
     let mut dirty = true;
     loop {
         if dirty {
@@ -94,9 +107,9 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()
             if !is_tick || state.busy() {
                 dirty = true;
             }
-            for effect in update(&mut state, action) {
-                workers.submit(effect);
-            }
+            update(&mut state, action)
+                .into_iter()
+                .for_each(&mut carry_out);
         }
         if state.quit {
             break;
@@ -105,7 +118,50 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<()
     stop_input.store(true, Ordering::Relaxed);
     let _ = input.join();
     log::info!("tui quit");
-    Ok(())
+    Ok(state.exit_summary())
+}
+
+/// What the runtime holds of the deployment engine between effects.
+///
+/// ENGINE: keep here whatever [`engine_link`] needs to reach a running deployment — the
+/// sending half of its `Command` channel and the tokio runtime (or its handle) it runs on.
+#[derive(Debug, Default)]
+pub struct EngineLink {}
+
+/// ENGINE: the one place the TUI calls the deployment engine. Fill this in to link it.
+///
+/// Receives every effect for which [`Effect::is_for_engine`] holds:
+/// - `Effect::StartDeploy { path, hashed_model }`: start deploying `path` (after checking it
+///   still hashes to the `hashed_model` the operator confirmed);
+/// - `Effect::Resume(journal_id)`: resume that deployment;
+/// - `Effect::Command(command)`: pass `command` (retry, pause, resume, abort) to the running
+///   deployment.
+///
+/// The engine's `DeployEvent`s come back as `Action::Deploy(event)` sent on `actions`, e.g. by
+/// a task draining the engine's tokio channel with `actions.send(Action::Deploy(e))`. It must
+/// not block: the UI loop calls it between frames.
+///
+/// This build has no engine linked, so it pretends nothing: a start or a resume is answered
+/// at once with a `Stopped` event saying so (the dashboard shows it), and commands have no
+/// deployment to reach.
+pub fn engine_link(_link: &mut EngineLink, effect: Effect, actions: &Sender<Action>) {
+    match effect {
+        Effect::StartDeploy { .. } | Effect::Resume(_) => {
+            log::warn!("{effect:?}: no deployment engine in this build");
+            let stopped = crate::engine::DeployEvent::Stopped {
+                reason: "deployment engine not linked in this build".into(),
+                resumable: false,
+                resume_command: None,
+            };
+            if actions.send(Action::Deploy(stopped)).is_err() {
+                log::error!("the UI has gone; the engine's answer is dropped");
+            }
+        }
+        Effect::Command(command) => {
+            log::warn!("{command:?}: no deployment engine to pass it to in this build");
+        }
+        other => log::error!("not an engine effect: {other:?}"),
+    }
 }
 
 /// Restores the terminal when dropped: after a normal quit, an error, or during a panic's

@@ -3,10 +3,14 @@
 //! [`Action`], so `update` is pure and tests drive it with keys and results alone.
 
 use super::action::{Action, Effect};
+use super::dashboard::{Dashboard, Finished, LogKind, Panel, Phase, step_label};
 use super::keymap::{Command, Key, Keymap, ScreenKind, is_text_key};
 use super::model_view::ModelView;
+use super::render::dashboard::{DashboardAreas, dashboard_areas};
 use super::work::{Entry, EntryKind, Sniff};
 use crate::bundle::Hashes;
+use crate::engine::{Command as EngineCommand, StepState};
+use crate::journal;
 use ratatui::crossterm::event::KeyCode;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,13 +37,13 @@ pub struct Notice {
     pub is_error: bool,
 }
 
-/// The Pick screen: a folder's model files.
-///
-/// ENGINE: unfinished deployments from the journal will be listed above the folder, as
-/// `unfinished: Loadable<Vec<journal::Unfinished>>` filled by an `Effect::ListJournal`;
-/// selecting one resumes it on the dashboard. Nothing is listed until the journal exists.
+/// The Pick screen: unfinished deployments from the journal (above), a folder's model files.
 #[derive(Clone, Debug)]
 pub struct Pick {
+    /// Deployments under the data dir that have not finished; hidden while filtering.
+    pub deployments: Vec<journal::Summary>,
+    /// The highlighted deployment, when the highlight is above the folder.
+    pub on_deployment: Option<usize>,
     pub dir: PathBuf,
     pub listing: Loadable<Vec<Entry>>,
     pub filter: String,
@@ -79,7 +83,19 @@ impl Pick {
     }
 
     pub fn highlighted(&self) -> Option<&Entry> {
+        if self.on_deployment.is_some() {
+            return None;
+        }
         self.visible().get(self.selected).copied()
+    }
+
+    /// The deployments shown: none while filtering by name.
+    pub fn shown_deployments(&self) -> &[journal::Summary] {
+        if self.filter.is_empty() {
+            &self.deployments
+        } else {
+            &[]
+        }
     }
 }
 
@@ -134,6 +150,12 @@ pub struct State {
     pub pick: Pick,
     pub preview: Option<Preview>,
     pub confirm: Option<Confirm>,
+    /// The deployment on the dashboard (and, once it has finished, on Done).
+    pub dashboard: Option<Dashboard>,
+    /// The last deployment that finished in this session: printed to stdout at exit.
+    pub finished: Option<Finished>,
+    /// Where the journals are; `None` lists no deployments (tests, benchmarks).
+    pub data_dir: Option<PathBuf>,
     pub help: bool,
     pub quit: bool,
     pub notice: Option<Notice>,
@@ -171,6 +193,8 @@ impl State {
             size,
             screen: ScreenKind::Pick,
             pick: Pick {
+                deployments: Vec::new(),
+                on_deployment: None,
                 dir,
                 listing: Loadable::Loading,
                 filter: String::new(),
@@ -181,6 +205,9 @@ impl State {
             },
             preview: None,
             confirm: None,
+            dashboard: None,
+            finished: None,
+            data_dir: None,
             help: false,
             quit: false,
             notice: None,
@@ -190,6 +217,40 @@ impl State {
             effects.push(open_preview(&mut state, f));
         }
         (state, effects)
+    }
+
+    /// Lists the unfinished deployments of this data dir on Pick, now and whenever Pick is
+    /// shown again after a deployment.
+    pub fn watch_deployments(&mut self, data_dir: PathBuf) -> Effect {
+        self.data_dir = Some(data_dir.clone());
+        Effect::ListDeployments(data_dir)
+    }
+
+    /// What to print once the terminal is restored: what was deployed, or how to resume a
+    /// deployment left unfinished.
+    pub fn exit_summary(&self) -> Option<String> {
+        if let Some(d) = &self.dashboard
+            && d.finished.is_none()
+            && let Some(plan) = &d.plan
+            && d.stopped.as_ref().is_none_or(|s| s.resumable)
+        {
+            let mut out = String::from("The deployment was left unfinished");
+            match d.in_flight() {
+                0 => out.push_str(".\n"),
+                n => out.push_str(&format!(
+                    "; {n} transactions were in flight and still land.\n"
+                )),
+            }
+            out.push_str(&format!("  journal       {}\n", plan.journal));
+            match d.stopped.as_ref().and_then(|s| s.resume_command.as_ref()) {
+                Some(cmd) => out.push_str(&format!("  resume with   {cmd}\n")),
+                None => out.push_str(
+                    "  resume        open eternalize again: Pick lists it and Enter resumes it\n",
+                ),
+            }
+            return Some(out);
+        }
+        self.finished.as_ref().map(Finished::summary)
     }
 
     pub fn too_small(&self) -> bool {
@@ -204,6 +265,10 @@ impl State {
                 .preview
                 .as_ref()
                 .is_some_and(|p| matches!(p.model, Loadable::Loading))
+            || self
+                .dashboard
+                .as_ref()
+                .is_some_and(|d| d.running() && self.screen == ScreenKind::Dashboard)
     }
 
     /// `tests/fixtures` for paths under the start folder, else the absolute path.
@@ -269,6 +334,39 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Deployments(result) => {
+            match result {
+                Ok(all) => {
+                    state.pick.deployments = all.into_iter().filter(|d| !d.finished).collect();
+                }
+                Err(e) => {
+                    state.pick.deployments.clear();
+                    state.notice = Some(Notice {
+                        text: format!("unfinished deployments cannot be listed: {e}"),
+                        is_error: true,
+                    });
+                }
+            }
+            let n = state.pick.deployments.len();
+            if state.pick.on_deployment.is_some_and(|i| i >= n) {
+                state.pick.on_deployment = n.checked_sub(1);
+            }
+            Vec::new()
+        }
+        Action::Deploy(event) => {
+            let Some(d) = state.dashboard.as_mut() else {
+                log::warn!("deployment event with no deployment on screen: {event:?}");
+                return Vec::new();
+            };
+            if d.apply(event) {
+                state.finished = d.finished.clone();
+                if state.screen == ScreenKind::Dashboard {
+                    state.screen = ScreenKind::Done;
+                    state.help = false;
+                }
+            }
+            Vec::new()
+        }
         Action::Key(event) => {
             state.notice = None;
             on_key(state, Key::from_event(&event))
@@ -282,10 +380,29 @@ fn on_key(state: &mut State, key: Key) -> Vec<Effect> {
         if !(screen.takes_text() && is_text_key(key)) {
             match state.keymap.command(screen, key) {
                 Some(Command::Help | Command::Back) => state.help = false,
-                Some(Command::Quit) => state.quit = true,
+                Some(Command::Quit) => {
+                    state.help = false;
+                    return request_quit(state);
+                }
                 _ => {}
             }
         }
+        return Vec::new();
+    }
+    if state.screen == ScreenKind::Dashboard
+        && let Some(d) = state.dashboard.as_mut()
+        && d.confirm_quit
+    {
+        // The question takes the next key: yes quits, anything else stays.
+        d.confirm_quit = false;
+        if state.keymap.command(screen, key) == Some(Command::Yes) {
+            state.quit = true;
+            return vec![Effect::Command(EngineCommand::Abort)];
+        }
+        state.notice = Some(Notice {
+            text: "still deploying".into(),
+            is_error: false,
+        });
         return Vec::new();
     }
     if screen.takes_text() {
@@ -303,14 +420,13 @@ fn on_key(state: &mut State, key: Key) -> Vec<Effect> {
             state.help = true;
             Vec::new()
         }
-        Some(Command::Quit) => {
-            state.quit = true;
-            Vec::new()
-        }
+        Some(Command::Quit) => request_quit(state),
         Some(command) => match screen {
             ScreenKind::Pick => pick_command(state, command),
             ScreenKind::Preview => preview_command(state, command),
             ScreenKind::Confirm => confirm_command(state, command),
+            ScreenKind::Dashboard => dashboard_command(state, command),
+            ScreenKind::Done => done_command(state, command),
         },
         None => Vec::new(),
     }
@@ -320,7 +436,7 @@ fn text_field(state: &State) -> &str {
     match state.screen {
         ScreenKind::Pick => &state.pick.filter,
         ScreenKind::Confirm => state.confirm.as_ref().map_or("", |c| c.typed.as_str()),
-        ScreenKind::Preview => "",
+        ScreenKind::Preview | ScreenKind::Dashboard | ScreenKind::Done => "",
     }
 }
 
@@ -329,6 +445,7 @@ fn type_char(state: &mut State, c: char) -> Vec<Effect> {
         ScreenKind::Pick => {
             state.pick.filter.push(c);
             state.pick.selected = 0;
+            state.pick.on_deployment = None;
             request_sniff(state).into_iter().collect()
         }
         ScreenKind::Confirm => {
@@ -347,7 +464,7 @@ fn type_char(state: &mut State, c: char) -> Vec<Effect> {
             }
             Vec::new()
         }
-        ScreenKind::Preview => Vec::new(),
+        ScreenKind::Preview | ScreenKind::Dashboard | ScreenKind::Done => Vec::new(),
     }
 }
 
@@ -367,7 +484,7 @@ fn delete_char(state: &mut State) -> Vec<Effect> {
             }
             Vec::new()
         }
-        ScreenKind::Preview => Vec::new(),
+        ScreenKind::Preview | ScreenKind::Dashboard | ScreenKind::Done => Vec::new(),
     }
 }
 
@@ -401,10 +518,35 @@ fn is_move(command: Command) -> bool {
 fn pick_command(state: &mut State, command: Command) -> Vec<Effect> {
     if is_move(command) {
         let len = state.pick.visible().len();
-        state.pick.selected = moved(command, state.pick.selected, len, state.page());
+        let deployments = state.pick.shown_deployments().len();
+        // One list: the deployments, then the folder.
+        let at = match state.pick.on_deployment {
+            Some(i) => i,
+            None => deployments + state.pick.selected,
+        };
+        let to = moved(command, at, deployments + len, state.page());
+        if to < deployments {
+            state.pick.on_deployment = Some(to);
+        } else {
+            state.pick.on_deployment = None;
+            state.pick.selected = to - deployments;
+        }
         return request_sniff(state).into_iter().collect();
     }
     match command {
+        Command::Open if state.pick.on_deployment.is_some() => {
+            let Some(d) = state
+                .pick
+                .on_deployment
+                .and_then(|i| state.pick.shown_deployments().get(i))
+                .cloned()
+            else {
+                return Vec::new();
+            };
+            let source = d.source.map(PathBuf::from).unwrap_or(d.path);
+            open_dashboard(state, source);
+            vec![Effect::Resume(d.id)]
+        }
         Command::Open => {
             let Some(entry) = state.pick.highlighted().cloned() else {
                 return Vec::new();
@@ -445,6 +587,7 @@ fn enter_dir(state: &mut State, dir: PathBuf, reselect: Option<PathBuf>) -> Effe
     pick.listing = Loadable::Loading;
     pick.filter.clear();
     pick.selected = 0;
+    pick.on_deployment = None;
     pick.reselect = reselect;
     Effect::List(dir)
 }
@@ -562,15 +705,15 @@ fn confirm_command(state: &mut State, command: Command) -> Vec<Effect> {
             state.screen = ScreenKind::Preview;
         }
         Command::Open => match confirm.stage {
-            // ENGINE: a confirmed hash starts the deployment here (`Effect::StartDeploy`) and
-            // moves to the dashboard; this build has no engine, so it says so and goes back.
+            // The hash confirmed is the one the engine must find in the file again.
             ConfirmStage::Confirmed => {
+                let hashed_model = confirm.hashes.hashed_model();
+                let Some(path) = state.preview.as_ref().map(|p| p.path.clone()) else {
+                    return Vec::new();
+                };
                 state.confirm = None;
-                state.screen = ScreenKind::Preview;
-                state.notice = Some(Notice {
-                    text: "Nothing was sent: deployment is not available in this build yet.".into(),
-                    is_error: false,
-                });
+                open_dashboard(state, path.clone());
+                return vec![Effect::StartDeploy { path, hashed_model }];
             }
             ConfirmStage::Typing | ConfirmStage::Wrong => {
                 state.notice = Some(Notice {
@@ -584,4 +727,202 @@ fn confirm_command(state: &mut State, command: Command) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+fn open_dashboard(state: &mut State, source: PathBuf) {
+    state.dashboard = Some(Dashboard::new(source));
+    state.screen = ScreenKind::Dashboard;
+    state.help = false;
+}
+
+/// `q`: quits at once unless transactions are in flight, in which case it asks first. A
+/// deployment still running is told to stop after what is in flight, so it stays resumable.
+fn request_quit(state: &mut State) -> Vec<Effect> {
+    let running = state.screen == ScreenKind::Dashboard
+        && state.dashboard.as_ref().is_some_and(Dashboard::running);
+    if !running {
+        state.quit = true;
+        return Vec::new();
+    }
+    let Some(d) = state.dashboard.as_mut() else {
+        return Vec::new();
+    };
+    if d.in_flight() > 0 {
+        d.confirm_quit = true;
+        return Vec::new();
+    }
+    state.quit = true;
+    vec![Effect::Command(EngineCommand::Abort)]
+}
+
+/// The dashboard's geometry on the current terminal (the chunk grid's columns decide what
+/// up and down mean there).
+fn dashboard_geometry(state: &State) -> DashboardAreas {
+    dashboard_areas(state.size)
+}
+
+fn dashboard_command(state: &mut State, command: Command) -> Vec<Effect> {
+    let geometry = dashboard_geometry(state);
+    let Some(d) = state.dashboard.as_mut() else {
+        return Vec::new();
+    };
+    let notice = |text: String, is_error: bool| Some(Notice { text, is_error });
+    match command {
+        Command::SwitchPane => {
+            d.focus = d.focus.next();
+            Vec::new()
+        }
+        Command::Up
+        | Command::Down
+        | Command::Left
+        | Command::Right
+        | Command::PageUp
+        | Command::PageDown
+        | Command::Top
+        | Command::Bottom => {
+            match d.focus {
+                Panel::Contracts => {
+                    let page = geometry.contract_rows.max(1);
+                    d.selected_row = moved(command, d.selected_row, d.rows.len(), page);
+                }
+                Panel::Chunks => {
+                    let cols = geometry.grid_columns.max(1);
+                    let last = d.chunks.len().saturating_sub(1);
+                    let at = d.selected_chunk;
+                    let page = cols * geometry.grid_rows.max(1);
+                    d.selected_chunk = match command {
+                        Command::Left => at.saturating_sub(1),
+                        Command::Right => at + 1,
+                        Command::Up => at.checked_sub(cols).unwrap_or(at),
+                        Command::Down if at + cols <= last => at + cols,
+                        Command::Down => at,
+                        Command::PageUp => at.saturating_sub(page),
+                        Command::PageDown => at + page,
+                        Command::Top => 0,
+                        Command::Bottom => last,
+                        _ => at,
+                    }
+                    .min(last);
+                }
+                Panel::Log => {
+                    let page = geometry.log_rows.max(1);
+                    let top = d.log.len().saturating_sub(geometry.log_rows);
+                    // Up scrolls back in time: the offset counts lines above the newest.
+                    d.log_scroll = match command {
+                        Command::Up => d.log_scroll + 1,
+                        Command::Down => d.log_scroll.saturating_sub(1),
+                        Command::PageUp => d.log_scroll + page,
+                        Command::PageDown => d.log_scroll.saturating_sub(page),
+                        Command::Top => top,
+                        Command::Bottom => 0,
+                        _ => d.log_scroll,
+                    }
+                    .min(top);
+                }
+            }
+            Vec::new()
+        }
+        Command::Retry => {
+            if !d.running() {
+                state.notice = notice(
+                    "the deployment is not running; nothing to retry".into(),
+                    true,
+                );
+                return Vec::new();
+            }
+            let Some((step, step_state)) = d.selected_step() else {
+                state.notice = notice(
+                    "select a failed contract or chunk to retry it (Tab moves between panels); R retries all".into(),
+                    true,
+                );
+                return Vec::new();
+            };
+            let label = step_label(&step, &d.layer_names);
+            if Phase::of(step_state) != Phase::Failed {
+                state.notice = notice(
+                    format!(
+                        "{label} is {}: only a failed step can be retried",
+                        Phase::of(step_state).word()
+                    ),
+                    true,
+                );
+                return Vec::new();
+            }
+            let attempts = match step_state {
+                StepState::Failed { attempts, .. } => *attempts,
+                _ => 0,
+            };
+            d.say(
+                LogKind::Info,
+                format!("retry of {label} asked for (after {attempts} attempts)"),
+            );
+            state.notice = notice(format!("retrying {label}"), false);
+            vec![Effect::Command(EngineCommand::Retry(step))]
+        }
+        Command::RetryAll => {
+            let failed = d.failed();
+            if !d.running() || failed == 0 {
+                state.notice = notice("nothing has failed: nothing to retry".into(), true);
+                return Vec::new();
+            }
+            d.say(
+                LogKind::Info,
+                format!("retry of all {failed} failed steps asked for"),
+            );
+            state.notice = notice(format!("retrying {failed} failed steps"), false);
+            vec![Effect::Command(EngineCommand::RetryAllFailed)]
+        }
+        Command::Pause => {
+            if !d.running() {
+                state.notice = notice("the deployment is not running".into(), true);
+                return Vec::new();
+            }
+            d.pause_wanted = !d.pause_wanted;
+            if d.pause_wanted {
+                d.say(
+                    LogKind::Info,
+                    "pause asked for: no new transactions; those in flight still land",
+                );
+                vec![Effect::Command(EngineCommand::Pause)]
+            } else {
+                d.say(LogKind::Info, "resume asked for");
+                vec![Effect::Command(EngineCommand::Resume)]
+            }
+        }
+        Command::Back => {
+            if d.running() {
+                state.notice = notice(
+                    "the deployment is running: q stops it (it can be resumed later)".into(),
+                    false,
+                );
+                return Vec::new();
+            }
+            leave_deployment(state)
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn done_command(state: &mut State, command: Command) -> Vec<Effect> {
+    match command {
+        Command::Back => leave_deployment(state),
+        _ => Vec::new(),
+    }
+}
+
+/// From a finished or stopped deployment back to where it was started (Preview) or Pick,
+/// listing the unfinished deployments again.
+fn leave_deployment(state: &mut State) -> Vec<Effect> {
+    state.dashboard = None;
+    state.screen = if state.preview.is_some() {
+        ScreenKind::Preview
+    } else {
+        ScreenKind::Pick
+    };
+    state
+        .data_dir
+        .clone()
+        .map(Effect::ListDeployments)
+        .into_iter()
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! Background work: listing a folder, sniffing a file, loading a model for preview. Each kind
+//! Background work: listing a folder, sniffing a file, loading a model for preview, listing
+//! the unfinished deployments. Each kind
 //! runs on its own thread and sends its result back as an [`Action`]; the UI loop never
 //! waits for it. When requests pile up (scrolling fast past big files) only the newest of
 //! each kind is done — the state asks again for anything it still wants.
@@ -8,6 +9,7 @@
 use super::action::{Action, Effect};
 use super::model_view::{self, ModelView};
 use crate::bundle;
+use crate::journal;
 use crate::keras;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -177,9 +179,10 @@ pub fn load(path: &Path) -> Result<ModelView, String> {
     model_view::load(&bytes, path)
 }
 
-/// Does the work an effect asks for, on the calling thread.
-pub fn perform(effect: Effect) -> Action {
-    match effect {
+/// Does the work an effect asks for, on the calling thread. The deployment engine's effects
+/// are not a worker's: `None`.
+pub fn perform(effect: Effect) -> Option<Action> {
+    Some(match effect {
         Effect::List(dir) => {
             let result = list_dir(&dir);
             Action::Listed { dir, result }
@@ -192,7 +195,11 @@ pub fn perform(effect: Effect) -> Action {
             let result = load(&path).map(Box::new);
             Action::Loaded { path, result }
         }
-    }
+        Effect::ListDeployments(dir) => {
+            Action::Deployments(journal::list(&dir).map_err(|e| e.to_string()))
+        }
+        Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_) => return None,
+    })
 }
 
 /// The threads doing [`perform`] for the UI loop.
@@ -200,6 +207,7 @@ pub struct Workers {
     list: Sender<Effect>,
     sniff: Sender<Effect>,
     load: Sender<Effect>,
+    journal: Sender<Effect>,
 }
 
 impl Workers {
@@ -207,15 +215,22 @@ impl Workers {
         Ok(Workers {
             list: worker("list", out.clone())?,
             sniff: worker("sniff", out.clone())?,
-            load: worker("load", out)?,
+            load: worker("load", out.clone())?,
+            journal: worker("journal", out)?,
         })
     }
 
+    /// Queues a worker's effect; the engine's effects go to `super::engine_link` instead.
     pub fn submit(&self, effect: Effect) {
         let queue = match effect {
             Effect::List(_) => &self.list,
             Effect::Sniff(_) => &self.sniff,
             Effect::Load(_) => &self.load,
+            Effect::ListDeployments(_) => &self.journal,
+            Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_) => {
+                log::error!("not a worker's effect: {effect:?}");
+                return;
+            }
         };
         if queue.send(effect).is_err() {
             log::error!("a worker thread has stopped; its request is dropped");
@@ -238,7 +253,10 @@ fn run_worker(rx: Receiver<Effect>, out: Sender<Action>) {
             effect = newer;
         }
         log::debug!("work: {effect:?}");
-        if out.send(perform(effect)).is_err() {
+        let Some(action) = perform(effect) else {
+            continue;
+        };
+        if out.send(action).is_err() {
             return; // the UI has gone
         }
     }

@@ -1,4 +1,4 @@
-//! The confirm-hash widget (the future Confirm screen's core): graph hash, weights hash,
+//! The Confirm screen: graph hash, weights hash,
 //! `hashed_model`, and the characters the operator types to confirm it, judged as typed.
 
 use super::panel;
@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Line::from(vec![
             Span::styled(" network       ", dim),
             Span::styled(
-                "not connected — deployment arrives with the engine",
+                "chosen by the deployment engine when it starts",
                 theme.style(Role::Warn),
             ),
         ]),
@@ -75,13 +75,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 " ✓ confirmed: the hash is the one shown above.",
                 theme.style(Role::Good),
             ));
-            for text in [
-                " Deployment is not available in this build yet: it arrives with the",
-                " deployment engine (network, signer, gas, upload). Nothing was sent.",
-                " Enter or Esc returns to Preview.",
-            ] {
-                lines.push(Line::styled(text, theme.style(Role::Warn)));
-            }
+            lines.push(Line::from(vec![
+                Span::raw(" "),
+                Span::styled("Enter", theme.style(Role::Key)),
+                Span::raw(" starts the deployment and opens the dashboard; Esc goes back."),
+            ]));
         }
     }
     frame.render_widget(

@@ -32,8 +32,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let block = panel(title, true, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [filter_area, list_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let deployments = pick.shown_deployments();
+    // At most a third of the list goes to unfinished deployments; the selection scrolls them.
+    let deployment_rows = if deployments.is_empty() {
+        0
+    } else {
+        (deployments.len() as u16 + 1).min((inner.height.saturating_sub(1) / 3).max(2))
+    };
+    let [filter_area, deployments_area, list_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(deployment_rows),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    if deployment_rows > 0 {
+        draw_deployments(frame, deployments_area, state, theme);
+    }
 
     let filter = if pick.filter.is_empty() {
         Line::from(vec![
@@ -63,7 +77,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         )],
         Loadable::Ready(_) => {
             let rows = usize::from(list_area.height).max(1);
-            let offset = pick.selected.saturating_sub(rows - 1);
+            let at = if pick.on_deployment.is_some() {
+                0
+            } else {
+                pick.selected
+            };
+            let offset = at.saturating_sub(rows - 1);
             let width = usize::from(list_area.width);
             visible
                 .iter()
@@ -71,7 +90,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 .skip(offset)
                 .take(rows)
                 .map(|(i, e)| {
-                    let selected = i == pick.selected;
+                    let selected = i == pick.selected && pick.on_deployment.is_none();
                     let marker = if selected { " › " } else { "   " };
                     let (name, role) = match e.kind {
                         EntryKind::Parent => ("../".to_string(), Role::Folder),
@@ -100,4 +119,50 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         }
     };
     frame.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// Unfinished deployments, newest first: Enter resumes one on the dashboard.
+fn draw_deployments(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let pick = &state.pick;
+    let deployments = pick.shown_deployments();
+    let rows = usize::from(area.height.saturating_sub(1)).max(1);
+    let at = pick.on_deployment.unwrap_or(0);
+    let offset = at.saturating_sub(rows - 1);
+    let width = usize::from(area.width);
+    let mut lines = vec![Line::styled(
+        format!(
+            " unfinished deployments ({}) · Enter resumes",
+            deployments.len()
+        ),
+        theme.style(Role::Warn),
+    )];
+    for (i, d) in deployments.iter().enumerate().skip(offset).take(rows) {
+        let selected = pick.on_deployment == Some(i);
+        let marker = if selected { " › " } else { "   " };
+        let what = d.source.as_deref().map_or_else(
+            || d.id.clone(),
+            |s| state.show_path(std::path::Path::new(s)),
+        );
+        let right = format!(
+            "{} · {} tx · {} chunks ",
+            d.network.as_deref().unwrap_or("?"),
+            d.transactions,
+            d.chunks_done
+        );
+        let name_width = width.saturating_sub(marker.chars().count() + 2 + right.chars().count());
+        let mut line = Line::from(vec![
+            Span::raw(marker),
+            Span::styled("↻ ", theme.style(Role::Warn)),
+            Span::styled(
+                format!("{:<name_width$}", clip(&what, name_width)),
+                theme.style(Role::Accent),
+            ),
+            Span::styled(right, theme.style(Role::Dim)),
+        ]);
+        if selected {
+            line = line.style(theme.style(Role::Selected));
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }

@@ -18,8 +18,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             .as_ref()
             .map(|p| state.show_path(&p.path))
             .unwrap_or_default(),
+        ScreenKind::Dashboard | ScreenKind::Done => state
+            .dashboard
+            .as_ref()
+            .map(|d| state.show_path(&d.source))
+            .unwrap_or_default(),
     };
-    let busy = if state.busy() {
+    let in_flight = state.dashboard.as_ref().map_or(0, |d| d.in_flight());
+    let busy = if state.screen == ScreenKind::Dashboard && in_flight > 0 {
+        format!("{} {in_flight} in flight ", spinner(state.ticks))
+    } else if state.busy() {
         format!("{} working ", spinner(state.ticks))
     } else {
         String::new()

@@ -1,4 +1,5 @@
-//! The `?` overlay: every command with all its keys, from the same table as the hint bar.
+//! The `?` overlay: every command of the screen in front with all its keys, then the keys of
+//! the other screens in one line each — from the same table as the hint bar.
 
 use crate::tui::keymap::{Command, ScreenKind};
 use crate::tui::state::State;
@@ -18,21 +19,31 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         .unwrap_or(0)
         .min(20);
     let mut lines: Vec<Line> = Vec::new();
+    // Commands of other screens, grouped by where they apply: `(screens, keys)`.
+    let mut elsewhere: Vec<(String, Vec<String>)> = Vec::new();
     for b in &state.keymap.bindings {
-        let on_this_screen = b.command.screens().contains(&state.screen);
-        let where_ = if on_this_screen {
-            String::new()
-        } else {
-            format!(" ({})", screens_text(b.command))
-        };
+        if !b.command.screens().contains(&state.screen) {
+            let screens = screens_text(b.command);
+            let key = b.keys.first().map(ToString::to_string).unwrap_or_default();
+            match elsewhere.iter_mut().find(|(s, _)| *s == screens) {
+                Some((_, keys)) => keys.push(key),
+                None => elsewhere.push((screens, vec![key])),
+            }
+            continue;
+        }
         lines.push(Line::from(vec![
             Span::styled(
                 format!(" {:<key_width$}  ", keys_text(&b.keys)),
-                theme.style(if on_this_screen { Role::Key } else { Role::Dim }),
+                theme.style(Role::Key),
             ),
             Span::raw(b.command.describe()),
-            Span::styled(where_, theme.style(Role::Dim)),
         ]));
+    }
+    for (screens, keys) in elsewhere {
+        lines.push(Line::styled(
+            format!(" on {screens}: {}", keys.join(" ")),
+            theme.style(Role::Dim),
+        ));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(

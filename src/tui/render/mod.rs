@@ -27,12 +27,20 @@
 //! └────────────────────────────────┘   └──────────────────────┘│ histogram                │
 //!                                                              └──────────────────────────┘
 //! Confirm: hashes, network, the typed characters and what they mean.
+//! Deploy: status, contracts beside the chunk grid, the selection, the log (see `dashboard`).
+//! Done: the model's address and what the deployment took.
 //! ```
 //!
 //! The help overlay is drawn over any screen; below the minimum size only a message saying
 //! which size is needed is drawn.
 
 mod confirm_hash;
+pub mod dashboard;
+mod dashboard_chunks;
+mod dashboard_contracts;
+mod dashboard_log;
+mod dashboard_status;
+mod done;
 mod file_list;
 mod header;
 mod help;
@@ -57,24 +65,36 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme) {
         too_small::draw(frame, area, theme);
         return;
     }
-    let [head, body, notice, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [head, body, notice, hints] = frame_areas(area);
     header::draw(frame, head, state, theme);
     match state.screen {
         ScreenKind::Pick => pick(frame, body, state, theme),
         ScreenKind::Preview => preview(frame, body, state, theme),
         ScreenKind::Confirm => confirm_hash::draw(frame, body, state, theme),
+        ScreenKind::Dashboard => dashboard::draw(frame, state, theme),
+        ScreenKind::Done => done::draw(frame, body, state, theme),
     }
     hint_bar::draw_notice(frame, notice, state, theme);
     hint_bar::draw(frame, hints, state, theme);
     if state.help {
         help::draw(frame, area, state, theme);
     }
+}
+
+/// Header, body, notice, hint bar.
+fn frame_areas(area: Rect) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// Where a screen's body goes on a terminal of this area.
+pub(crate) fn body_area(area: Rect) -> Rect {
+    frame_areas(area)[1]
 }
 
 fn pick(frame: &mut Frame, body: Rect, state: &State, theme: Theme) {

@@ -1,0 +1,699 @@
+//! What the deploy dashboard knows of a running deployment: the contracts and the chunks with
+//! their states, the latest totals, pauses, the event log and how it ended. Built only from
+//! the engine's [`DeployEvent`]s (`Dashboard::apply`, called by `update`), so a test can drive
+//! it with any synthetic sequence.
+//!
+//! Owns: folding events into this picture, and the words and numbers the screens show for it
+//! (failures, wei, durations). Must not touch: the terminal, the engine, the network.
+
+use crate::cli::inspect::group_digits;
+use crate::engine::{DeployEvent, Failure, Step, StepState};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+
+/// The log keeps this many lines; older ones fall off the top.
+pub const LOG_LINES: usize = 500;
+
+/// Which dashboard panel has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Contracts,
+    Chunks,
+    Log,
+}
+
+impl Panel {
+    pub fn next(self) -> Panel {
+        match self {
+            Panel::Contracts => Panel::Chunks,
+            Panel::Chunks => Panel::Log,
+            Panel::Log => Panel::Contracts,
+        }
+    }
+}
+
+/// A step reduced to what the grid and the counters need: one byte per chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Queued,
+    Sending,
+    Pending,
+    Mined,
+    Skipped,
+    Failed,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Queued,
+        Phase::Sending,
+        Phase::Pending,
+        Phase::Mined,
+        Phase::Skipped,
+        Phase::Failed,
+    ];
+
+    pub fn of(state: &StepState) -> Phase {
+        match state {
+            StepState::Queued => Phase::Queued,
+            StepState::Sending { .. } => Phase::Sending,
+            StepState::Pending { .. } => Phase::Pending,
+            StepState::Mined { .. } => Phase::Mined,
+            StepState::Skipped { .. } => Phase::Skipped,
+            StepState::Failed { .. } => Phase::Failed,
+        }
+    }
+
+    /// The word shown beside a contract and in the legend.
+    pub fn word(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Sending => "sending",
+            Phase::Pending => "pending",
+            Phase::Mined => "mined",
+            Phase::Skipped => "on chain",
+            Phase::Failed => "failed",
+        }
+    }
+
+    /// One column wide, distinct without colour.
+    pub fn glyph(self) -> char {
+        match self {
+            Phase::Queued => '·',
+            Phase::Sending => '↑',
+            Phase::Pending => '○',
+            Phase::Mined => '●',
+            Phase::Skipped => '◎',
+            Phase::Failed => '✗',
+        }
+    }
+
+    pub fn in_flight(self) -> bool {
+        matches!(self, Phase::Sending | Phase::Pending)
+    }
+
+    pub fn done(self) -> bool {
+        matches!(self, Phase::Mined | Phase::Skipped)
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// How many steps are in each phase; kept up to date event by event so that neither drawing
+/// nor a key has to walk 5,000 chunks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally([usize; 6]);
+
+impl Tally {
+    pub fn get(&self, phase: Phase) -> usize {
+        self.0[phase.slot()]
+    }
+
+    pub fn total(&self) -> usize {
+        self.0.iter().sum()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.get(Phase::Sending) + self.get(Phase::Pending)
+    }
+
+    pub fn done(&self) -> usize {
+        self.get(Phase::Mined) + self.get(Phase::Skipped)
+    }
+
+    fn moved(&mut self, from: Option<Phase>, to: Phase) {
+        if let Some(f) = from {
+            self.0[f.slot()] = self.0[f.slot()].saturating_sub(1);
+        }
+        self.0[to.slot()] += 1;
+    }
+}
+
+/// One row of the contracts panel. A batch of layer clones is one transaction, so each layer
+/// of a batch shows the batch's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractRow {
+    pub step: Step,
+    /// The layer this row stands for, when the step is a batch of layers.
+    pub layer: Option<usize>,
+}
+
+impl ContractRow {
+    /// `factory`, `impl Dense`, `model`, `layer 3 conv_valid`, `construct`.
+    pub fn label(&self, layer_names: &[String]) -> String {
+        match self.layer {
+            Some(i) => layer_label(i, layer_names),
+            None => step_label(&self.step, layer_names),
+        }
+    }
+}
+
+fn layer_label(i: usize, layer_names: &[String]) -> String {
+    match layer_names.get(i) {
+        Some(name) => format!("layer {i} {name}"),
+        None => format!("layer {i}"),
+    }
+}
+
+/// A step in words, for the log and notices.
+pub fn step_label(step: &Step, layer_names: &[String]) -> String {
+    match step {
+        Step::Factory => "factory".into(),
+        Step::Implementation { contract } => format!("impl {contract}"),
+        Step::Model => "model".into(),
+        Step::Layers { first, count: 1 } => layer_label(*first, layer_names),
+        Step::Layers { first, count } => {
+            format!("layers {first}–{}", first + count.saturating_sub(1))
+        }
+        Step::Construct => "construct".into(),
+        Step::Chunk { index } => format!("chunk {index}"),
+    }
+}
+
+/// The latest `Progress` event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub transactions_mined: usize,
+    pub transactions_total: usize,
+    pub chunks_stored: usize,
+    pub chunks_total: usize,
+    pub gas_used: u64,
+    pub cost_wei: String,
+    pub in_flight: usize,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    Info,
+    Good,
+    Warn,
+    Bad,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub kind: LogKind,
+    pub text: String,
+}
+
+/// What `Planned` said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub model_address: String,
+    pub chain_id: u64,
+    pub gas_estimate: u64,
+    pub cost_estimate: String,
+    pub journal: String,
+}
+
+/// What `Finished` said: the Done screen, and the summary printed after the TUI exits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finished {
+    pub model_address: String,
+    pub chain_id: u64,
+    pub transactions: usize,
+    pub gas_used: u64,
+    pub cost_wei: String,
+    pub seconds: f64,
+    pub journal: String,
+}
+
+impl Finished {
+    /// `(label, value)` rows, the same on the Done screen and on stdout.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("model", self.model_address.clone()),
+            ("chain id", self.chain_id.to_string()),
+            ("transactions", group_digits(self.transactions)),
+            ("gas used", group_digits(self.gas_used as usize)),
+            (
+                "cost",
+                format!("{} ({} wei)", eth(&self.cost_wei), self.cost_wei),
+            ),
+            ("time", duration(self.seconds)),
+            ("journal", self.journal.clone()),
+        ]
+    }
+
+    /// Printed to stdout once the terminal is restored.
+    pub fn summary(&self) -> String {
+        let mut out = String::from("Eternal deployed.\n");
+        for (label, value) in self.rows() {
+            out.push_str(&format!("  {label:<13} {value}\n"));
+        }
+        out
+    }
+}
+
+/// How a deployment ended early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    pub reason: String,
+    pub resumable: bool,
+    pub resume_command: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    /// The model file or bundle being deployed, or the journal being resumed.
+    pub source: PathBuf,
+    pub plan: Option<Plan>,
+    pub layer_names: Vec<String>,
+    pub rows: Vec<ContractRow>,
+    /// States of every step but chunks.
+    pub steps: HashMap<Step, StepState>,
+    pub step_tally: Tally,
+    pub chunks: Vec<StepState>,
+    pub chunk_tally: Tally,
+    pub totals: Option<Totals>,
+    /// Set by the engine's `Paused` (with its reason), cleared by `Resumed`.
+    pub paused: Option<String>,
+    /// What the operator last asked for with `p`; shows "pausing…" until the engine agrees.
+    pub pause_wanted: bool,
+    pub log: VecDeque<LogLine>,
+    pub stopped: Option<Stopped>,
+    pub finished: Option<Finished>,
+    pub focus: Panel,
+    pub selected_row: usize,
+    pub selected_chunk: usize,
+    /// Lines scrolled up from the newest; 0 follows the log.
+    pub log_scroll: usize,
+    /// The "quit while transactions are in flight?" question is open.
+    pub confirm_quit: bool,
+}
+
+impl Dashboard {
+    pub fn new(source: PathBuf) -> Dashboard {
+        Dashboard {
+            source,
+            plan: None,
+            layer_names: Vec::new(),
+            rows: Vec::new(),
+            steps: HashMap::new(),
+            step_tally: Tally::default(),
+            chunks: Vec::new(),
+            chunk_tally: Tally::default(),
+            totals: None,
+            paused: None,
+            pause_wanted: false,
+            log: VecDeque::new(),
+            stopped: None,
+            finished: None,
+            focus: Panel::Contracts,
+            selected_row: 0,
+            selected_chunk: 0,
+            log_scroll: 0,
+            confirm_quit: false,
+        }
+    }
+
+    /// Whether the engine is still working on it (neither finished nor stopped).
+    pub fn running(&self) -> bool {
+        self.stopped.is_none() && self.finished.is_none()
+    }
+
+    /// Transactions sent and not yet mined or failed.
+    pub fn in_flight(&self) -> usize {
+        if !self.running() {
+            return 0;
+        }
+        self.chunk_tally.in_flight() + self.step_tally.in_flight()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.chunk_tally.get(Phase::Failed) + self.step_tally.get(Phase::Failed)
+    }
+
+    pub fn row_state(&self, row: &ContractRow) -> &StepState {
+        self.steps.get(&row.step).unwrap_or(&StepState::Queued)
+    }
+
+    pub fn say(&mut self, kind: LogKind, text: impl Into<String>) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(LogLine {
+            kind,
+            text: text.into(),
+        });
+    }
+
+    /// Folds one event in. Returns true when the deployment has just finished.
+    pub fn apply(&mut self, event: DeployEvent) -> bool {
+        match event {
+            DeployEvent::Planned {
+                model_address,
+                chain_id,
+                steps,
+                layer_names,
+                chunks,
+                gas_estimate,
+                cost_estimate,
+                journal,
+            } => {
+                self.say(
+                    LogKind::Info,
+                    format!(
+                        "planned: {} transactions, {} chunks, ≈{} gas, ≈{}; model at {model_address} on chain {chain_id}",
+                        group_digits(steps.len()),
+                        group_digits(chunks),
+                        group_digits(gas_estimate as usize),
+                        eth(&cost_estimate)
+                    ),
+                );
+                self.plan = Some(Plan {
+                    model_address,
+                    chain_id,
+                    gas_estimate,
+                    cost_estimate,
+                    journal,
+                });
+                self.layer_names = layer_names;
+                self.rows.clear();
+                for step in steps {
+                    self.add_step(step);
+                }
+                if self.chunks.len() < chunks {
+                    self.chunk_tally.0[Phase::Queued.slot()] += chunks - self.chunks.len();
+                    self.chunks.resize(chunks, StepState::Queued);
+                }
+            }
+            DeployEvent::Step { step, state } => self.step(step, state),
+            DeployEvent::Progress {
+                transactions_mined,
+                transactions_total,
+                chunks_stored,
+                chunks_total,
+                gas_used,
+                cost_wei,
+                in_flight,
+                elapsed_ms,
+            } => {
+                self.totals = Some(Totals {
+                    transactions_mined,
+                    transactions_total,
+                    chunks_stored,
+                    chunks_total,
+                    gas_used,
+                    cost_wei,
+                    in_flight,
+                    elapsed_ms,
+                });
+            }
+            DeployEvent::Paused { reason } => {
+                self.say(LogKind::Warn, format!("paused: {reason}"));
+                self.paused = Some(reason);
+                self.pause_wanted = true;
+            }
+            DeployEvent::Resumed => {
+                self.say(LogKind::Info, "resumed sending");
+                self.paused = None;
+                self.pause_wanted = false;
+            }
+            DeployEvent::Note { message } => self.say(LogKind::Info, message),
+            DeployEvent::Finished {
+                model_address,
+                chain_id,
+                transactions,
+                gas_used,
+                cost_wei,
+                seconds,
+                journal,
+            } => {
+                self.say(
+                    LogKind::Good,
+                    format!("finished: the model is ready at {model_address}"),
+                );
+                self.confirm_quit = false;
+                self.finished = Some(Finished {
+                    model_address,
+                    chain_id,
+                    transactions,
+                    gas_used,
+                    cost_wei,
+                    seconds,
+                    journal,
+                });
+                return true;
+            }
+            DeployEvent::Stopped {
+                reason,
+                resumable,
+                resume_command,
+            } => {
+                let mut text = format!("stopped: {reason}");
+                if let Some(cmd) = &resume_command {
+                    text.push_str(&format!(" — resume with `{cmd}`"));
+                }
+                self.say(LogKind::Bad, text);
+                self.confirm_quit = false;
+                self.stopped = Some(Stopped {
+                    reason,
+                    resumable,
+                    resume_command,
+                });
+            }
+        }
+        false
+    }
+
+    /// Adds the rows of a step not seen before (in `Planned`, or in a `Step` event that came
+    /// without one, as after a resume).
+    fn add_step(&mut self, step: Step) {
+        match step {
+            Step::Chunk { index } => {
+                if index >= self.chunks.len() {
+                    self.chunk_tally.0[Phase::Queued.slot()] += index + 1 - self.chunks.len();
+                    self.chunks.resize(index + 1, StepState::Queued);
+                }
+            }
+            Step::Layers { first, count } => {
+                for i in first..first + count {
+                    self.rows.push(ContractRow {
+                        step: step.clone(),
+                        layer: Some(i),
+                    });
+                }
+                self.track(step);
+            }
+            other => {
+                self.rows.push(ContractRow {
+                    step: other.clone(),
+                    layer: None,
+                });
+                self.track(other);
+            }
+        }
+    }
+
+    fn track(&mut self, step: Step) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.steps.entry(step) {
+            e.insert(StepState::Queued);
+            self.step_tally.moved(None, Phase::Queued);
+        }
+    }
+
+    fn step(&mut self, step: Step, state: StepState) {
+        let to = Phase::of(&state);
+        if let StepState::Failed { failure, attempts } = &state {
+            let label = step_label(&step, &self.layer_names);
+            let again = if failure.retryable() {
+                "the engine retries it"
+            } else {
+                "r retries it"
+            };
+            self.say(
+                LogKind::Bad,
+                format!(
+                    "{label} failed (attempt {attempts}): {} — {again}",
+                    describe(failure)
+                ),
+            );
+        }
+        match step {
+            Step::Chunk { index } => {
+                if index >= self.chunks.len() {
+                    self.add_step(Step::Chunk { index });
+                }
+                let from = Phase::of(&self.chunks[index]);
+                self.chunk_tally.moved(Some(from), to);
+                self.chunks[index] = state;
+            }
+            other => {
+                if !self.steps.contains_key(&other) {
+                    self.add_step(other.clone());
+                }
+                if let StepState::Mined {
+                    block,
+                    address: Some(a),
+                    ..
+                } = &state
+                {
+                    let label = step_label(&other, &self.layer_names);
+                    self.say(
+                        LogKind::Good,
+                        format!("{label} mined in block {block} at {a}"),
+                    );
+                }
+                let from = self.steps.get(&other).map(Phase::of);
+                self.step_tally.moved(from, to);
+                self.steps.insert(other, state);
+            }
+        }
+    }
+
+    /// The step under the selection of the focused panel.
+    pub fn selected_step(&self) -> Option<(Step, &StepState)> {
+        match self.focus {
+            Panel::Contracts => {
+                let row = self.rows.get(self.selected_row)?;
+                Some((row.step.clone(), self.row_state(row)))
+            }
+            Panel::Chunks => {
+                let state = self.chunks.get(self.selected_chunk)?;
+                Some((
+                    Step::Chunk {
+                        index: self.selected_chunk,
+                    },
+                    state,
+                ))
+            }
+            Panel::Log => None,
+        }
+    }
+}
+
+/// What went wrong, with the numbers, in words an operator can act on.
+pub fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::Dropped => "dropped from the node's pool without a receipt".into(),
+        Failure::Reverted { reason } => format!("reverted: {reason}"),
+        Failure::Underpriced => "fee too low for the node (underpriced)".into(),
+        Failure::OutOfGas { gas_limit } => {
+            format!(
+                "out of gas at the limit of {}",
+                group_digits(*gas_limit as usize)
+            )
+        }
+        Failure::InsufficientFunds { balance, need } => {
+            let short = match (balance.parse::<u128>(), need.parse::<u128>()) {
+                (Ok(b), Ok(n)) if n > b => format!(", short by {}", eth(&(n - b).to_string())),
+                _ => String::new(),
+            };
+            format!(
+                "insufficient funds: balance {}, needs {}{short}; top up the deployer",
+                eth(balance),
+                eth(need)
+            )
+        }
+        Failure::RateLimited => "rate-limited by the node".into(),
+        Failure::Rpc { message } => format!("RPC error: {message}"),
+    }
+}
+
+/// Wei (a decimal string, up to 2^256) as `0.012345 ETH`: six decimals, rounded down; amounts
+/// below that are `<0.000001 ETH`, and a string that is not a number is shown as it is.
+pub fn eth(wei: &str) -> String {
+    let wei = wei.trim();
+    if wei.is_empty() || !wei.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("{wei} wei");
+    }
+    let digits = wei.trim_start_matches('0');
+    if digits.is_empty() {
+        return "0 ETH".into();
+    }
+    let padded = format!("{digits:0>19}");
+    let (whole, frac) = padded.split_at(padded.len() - 18);
+    let frac6 = &frac[..6];
+    if whole.trim_start_matches('0').is_empty() && frac6 == "000000" {
+        return "<0.000001 ETH".into();
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let whole = match whole.parse::<usize>() {
+        Ok(n) => group_digits(n),
+        Err(_) => whole.to_string(),
+    };
+    format!("{whole}.{frac6} ETH")
+}
+
+/// `42s`, `3m 07s`, `1h 02m`.
+pub fn duration(seconds: f64) -> String {
+    let s = if seconds.is_finite() && seconds > 0.0 {
+        seconds.round() as u64
+    } else {
+        0
+    };
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wei_reads_as_eth() {
+        assert_eq!(eth("0"), "0 ETH");
+        assert_eq!(eth("1"), "<0.000001 ETH");
+        assert_eq!(eth("1000000000000000000"), "1.000000 ETH");
+        assert_eq!(eth("12345678901234567"), "0.012345 ETH");
+        assert_eq!(eth("1234000000000000000000"), "1,234.000000 ETH");
+        assert_eq!(eth("0x10"), "0x10 wei");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(4.4), "4s");
+        assert_eq!(duration(187.0), "3m 07s");
+        assert_eq!(duration(3720.0), "1h 02m");
+        assert_eq!(duration(f64::NAN), "0s");
+    }
+
+    #[test]
+    fn insufficient_funds_names_both_numbers_and_the_gap() {
+        let f = Failure::InsufficientFunds {
+            balance: "1000000000000000".into(),
+            need: "3500000000000000".into(),
+        };
+        assert_eq!(
+            describe(&f),
+            "insufficient funds: balance 0.001000 ETH, needs 0.003500 ETH, short by 0.002500 ETH; top up the deployer"
+        );
+    }
+
+    #[test]
+    fn tallies_follow_steps() {
+        let mut d = Dashboard::new(PathBuf::from("m.keras"));
+        d.apply(DeployEvent::Step {
+            step: Step::Chunk { index: 2 },
+            state: StepState::Pending {
+                nonce: 1,
+                tx_hash: "0x1".into(),
+            },
+        });
+        assert_eq!(d.chunks.len(), 3);
+        assert_eq!(d.chunk_tally.get(Phase::Queued), 2);
+        assert_eq!(d.in_flight(), 1);
+        d.apply(DeployEvent::Step {
+            step: Step::Chunk { index: 2 },
+            state: StepState::Mined {
+                tx_hash: "0x1".into(),
+                block: 3,
+                gas_used: 10,
+                address: None,
+            },
+        });
+        assert_eq!(d.in_flight(), 0);
+        assert_eq!(d.chunk_tally.done(), 1);
+        assert_eq!(d.chunk_tally.total(), 3);
+    }
+}
