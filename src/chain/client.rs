@@ -83,7 +83,14 @@ impl Chain {
     pub fn connect(url: &str, signer: PrivateKeySigner) -> Result<Chain, ChainError> {
         let parsed = url.parse().map_err(|_| ChainError::Url(url.to_string()))?;
         let sender = signer.address();
+        // Not `ProviderBuilder::new()`: its cached nonce manager counts a nonce for a call whose
+        // gas estimate reverted, and every later transaction then waits forever behind the gap
+        // (alloy issue 2385). Asking the node each time costs one request and cannot drift.
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))
             .connect_http(parsed)
             .erased();
@@ -146,15 +153,26 @@ impl Chain {
         pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
     ) -> Result<Sent, ChainError> {
         let tx_hash = *pending.tx_hash();
-        let receipt = pending
-            .with_timeout(Some(self.receipt_timeout))
-            .get_receipt()
+        // On an automining node the receipt exists as soon as the send returns; asking once
+        // saves the watcher's first poll interval on every transaction.
+        let ready = self
+            .provider
+            .get_transaction_receipt(tx_hash)
             .await
-            .map_err(|source| ChainError::Pending {
-                action: action(),
-                tx: tx_hash,
-                source: Box::new(source),
-            })?;
+            .ok()
+            .flatten();
+        let receipt = match ready {
+            Some(r) => r,
+            None => pending
+                .with_timeout(Some(self.receipt_timeout))
+                .get_receipt()
+                .await
+                .map_err(|source| ChainError::Pending {
+                    action: action(),
+                    tx: tx_hash,
+                    source: Box::new(source),
+                })?,
+        };
         if !receipt.inner.status() {
             return Err(ChainError::Failed {
                 action: action(),
@@ -450,5 +468,45 @@ impl Chain {
                 })
             })
             .collect()
+    }
+}
+
+/// Gas of everything [`Chain::prepare`] sent, by step.
+#[derive(Clone, Debug, Default)]
+pub struct Prepared {
+    pub factory: Option<Sent>,
+    /// Implementations sent now (already deployed ones are absent).
+    pub implementations: Vec<(Implementation, Sent)>,
+    pub model: Option<Sent>,
+    pub layers: Vec<Sent>,
+    pub construct: Option<Sent>,
+}
+
+impl Chain {
+    /// Steps 1–5 of the deployment sequence for `spec`: factory and implementations (when
+    /// missing), the model clone for `salt`, its layer clones, `constructModel`. What remains is
+    /// storing the image's chunks.
+    pub async fn prepare(
+        &self,
+        spec: &super::ModelSpec,
+        format: super::WeightFormat,
+        chunk_bytes: usize,
+        salt: B256,
+    ) -> Result<(ModelImage, Prepared), ChainError> {
+        let mut done = Prepared {
+            factory: self.deploy_factory().await?.sent,
+            ..Prepared::default()
+        };
+        for implementation in spec.implementations() {
+            if let Some(sent) = self.deploy_implementation(implementation).await?.sent {
+                done.implementations.push((implementation, sent));
+            }
+        }
+        let model = self.create_model(salt).await?;
+        done.model = model.sent;
+        let image = ModelImage::new(spec, format, chunk_bytes, model.address)?;
+        done.layers = self.create_layers(&image).await?;
+        done.construct = Some(self.construct_model(&image).await?);
+        Ok((image, done))
     }
 }

@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod client;
 pub mod config;
+pub mod from_bundle;
 pub mod image;
 pub mod kind;
 pub mod weights;

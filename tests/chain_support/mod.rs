@@ -1,0 +1,128 @@
+//! Shared by the tests that run against a real anvil: start one (installing it when missing),
+//! connect as anvil's dev accounts, and turn fixture models into specs with the real exporter.
+#![allow(dead_code)]
+
+use eternalize::bundle::Bundle;
+use eternalize::chain::{Chain, ModelImage, ModelSpec, signer_from_hex};
+use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
+use std::path::Path;
+
+/// A fresh anvil that enforces the Osaka per-transaction gas cap (16,777,216), killed on drop.
+pub fn anvil() -> AnvilProcess {
+    let path = Tools::in_repo().anvil().unwrap_or_else(|e| panic!("{e}"));
+    AnvilProcess::spawn(&path, &["--enable-tx-gas-limit"]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A connection as anvil dev account `account` (0 deploys, 1 is a stranger).
+pub fn connect(node: &AnvilProcess, account: usize) -> Chain {
+    Chain::connect(
+        &node.url(),
+        signer_from_hex(ANVIL_DEV_KEYS[account]).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Exports a fixture model with the real exporter and builds its chain spec.
+pub fn spec(relative: &str) -> ModelSpec {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative);
+    let model = eternalize::keras::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let bundle = Bundle::from_model(&model).unwrap_or_else(|e| panic!("{e}"));
+    ModelSpec::from_bundle(&bundle, Some(&model)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// Checks everything a verifier would: hashes, links, layer configs and tensors, the raw blob,
+/// and every weight value read back through the layer contracts — exactly the bundle's in
+/// Q32_32, exactly the deterministic int32 decoding in INT32_SHIFTED.
+pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage) {
+    let state = chain.model_state(image.model).await.unwrap();
+    assert!(state.ready && state.constructed);
+    assert_eq!(state.owner, chain.sender());
+    assert_eq!(
+        (state.graph_hash, state.weights_hash),
+        (spec.graph_hash, spec.weights_hash)
+    );
+    assert_eq!(state.chunks_received, image.chunks.count() as u64);
+    assert_eq!(state.layout, image.layout());
+    assert_eq!(state.layers, image.links());
+    for i in 0..image.chunks.count() {
+        assert_eq!(
+            chain.chunk_address(image.model, i).await.unwrap(),
+            image.chunk_address(i),
+            "chunk {i}"
+        );
+    }
+    let total = image.blob.bytes.len();
+    let mut at = 0;
+    while at < total {
+        let n = (total - at).min(64 * 1024);
+        let got = chain.weight_bytes(image.model, at, n).await.unwrap();
+        assert_eq!(
+            got.as_ref(),
+            &image.blob.bytes[at..at + n],
+            "blob bytes {at}..{}",
+            at + n
+        );
+        at += n;
+    }
+    for (layer, l) in image.layers.iter().zip(&spec.layers) {
+        assert!(
+            chain.check_layer_config(layer.address).await.unwrap(),
+            "{}",
+            l.name
+        );
+        assert_eq!(
+            chain.layer_config(layer.address).await.unwrap().as_ref(),
+            l.config.as_slice(),
+            "{}",
+            l.name
+        );
+        assert_eq!(
+            chain.layer_tensors(layer.address).await.unwrap(),
+            layer.tensors,
+            "{}",
+            l.name
+        );
+        for (t, tensor) in layer.tensors.iter().enumerate() {
+            let mut start = 0;
+            while start < tensor.length {
+                let count = (tensor.length - start).min(4096);
+                let got = chain
+                    .layer_weights(layer.address, t, start, count)
+                    .await
+                    .unwrap();
+                for (k, value) in got.iter().enumerate() {
+                    let slot = tensor.offset + start + k as u64;
+                    let exact = eternalize::chain::weights::slot(&spec.words, slot);
+                    let expected = match image.format() {
+                        eternalize::chain::WeightFormat::Q32_32 => exact,
+                        eternalize::chain::WeightFormat::Int32Shifted => {
+                            let s = tensor.shift;
+                            let q = eternalize::chain::weights::encode_int32(exact, s);
+                            let back = eternalize::chain::weights::decode_int32(q, s);
+                            // Floor rounding: a - 2^(32-s) < a' <= a.
+                            assert!(back <= exact && exact - back < (1i64 << (32 - s)));
+                            back
+                        }
+                    };
+                    assert_eq!(
+                        *value,
+                        expected,
+                        "layer {} tensor {t} value {}",
+                        l.name,
+                        start + k as u64
+                    );
+                }
+                start += count;
+            }
+        }
+    }
+}
