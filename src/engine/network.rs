@@ -208,10 +208,19 @@ pub fn resolve(
     })
 }
 
-/// A network ready to talk to: its URL, and the local anvil kept alive while this lives.
+/// A network ready to talk to: its URL, and the local anvil kept alive while this lives (and
+/// stopped gracefully, writing its state, when this is dropped).
 pub struct Connected {
     pub url: String,
     pub local: Option<AnvilProcess>,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        if let Some(node) = self.local.take() {
+            node.stop(std::time::Duration::from_secs(5));
+        }
+    }
 }
 
 impl Connected {

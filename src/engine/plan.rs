@@ -395,6 +395,10 @@ pub async fn plan(
                     gas_limit = g + g / 20;
                     estimated = true;
                 }
+                Err(RpcFailure::Node { .. }) if step_done_now(rpc, step, spec, &image).await => {
+                    // Created between the code check and the estimate (a pending transaction
+                    // of this deployment was mined meanwhile): resume tracks it.
+                }
                 Err(RpcFailure::Node { message, data, .. }) => {
                     let reason = data
                         .as_deref()
@@ -478,6 +482,15 @@ pub async fn plan(
         block_gas_limit,
         network,
     })
+}
+
+async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelImage) -> bool {
+    match calls::step_address(step, spec, image) {
+        Some(list) => have_code(rpc, &list)
+            .await
+            .is_ok_and(|c| c.iter().all(|x| *x)),
+        None => false,
+    }
 }
 
 /// A step in words, for messages.

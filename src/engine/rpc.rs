@@ -278,7 +278,9 @@ impl Rpc {
         let v: U256 = self
             .request(
                 "eth_estimateGas",
-                json!([{"from": from, "to": to, "data": data}]),
+                // Against mined state: some nodes (anvil) default to `pending`, where this
+                // deployment's own pending transactions already created what the step creates.
+                json!([{"from": from, "to": to, "data": data}, "latest"]),
             )
             .await?;
         Ok(v.saturating_to())

@@ -470,6 +470,18 @@ impl Engine {
                 .iter()
                 .any(|(_, n, h, _)| *n == nonce && finals.contains_key(h))
         };
+        // A step whose journaled transaction succeeded is done, whatever the plan read a moment
+        // before (it may have been mined in between).
+        for (purpose, _, hash, _) in &intents {
+            if matches!(finals.get(hash), Some(Outcome::Mined { .. })) {
+                let step = step_of(purpose);
+                if let Some(r) = self.runs.iter_mut().find(|r| r.step == step)
+                    && r.status == Status::Queued
+                {
+                    r.status = Status::Skipped;
+                }
+            }
+        }
         // Live candidates: unresolved intents at nonces not yet used; the last one per nonce.
         let mut live: BTreeMap<u64, (Purpose, B256, Bytes)> = BTreeMap::new();
         let mut dead = Vec::new();
