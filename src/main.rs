@@ -18,6 +18,10 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(exit) = e.downcast_ref::<cli::Exit>() {
+                eprintln!("error: {}", exit.message);
+                return ExitCode::from(exit.code);
+            }
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }

@@ -349,6 +349,25 @@ impl AnvilProcess {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Stops anvil with SIGINT so it writes its `--state` file, waiting up to `grace` before
+    /// killing it.
+    pub fn stop(mut self, grace: Duration) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid, which is not reaped before this returns.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+            }
+            let until = Instant::now() + grace;
+            while Instant::now() < until {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // Drop kills and reaps it.
+    }
 }
 
 impl Drop for AnvilProcess {

@@ -634,6 +634,7 @@ fn journal_in(data: &Path, hash: &str, finished: bool) -> String {
         format: "compact".into(),
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
+        chunk_bytes: None,
     })
     .expect("append");
     if finished {

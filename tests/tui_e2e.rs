@@ -216,6 +216,7 @@ fn confirm_and_resume_reach_the_dashboard_which_says_no_engine_is_linked() {
         format: "compact".into(),
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
+        chunk_bytes: None,
     })
     .expect("append");
     let bytes = std::fs::read(&lenet).expect("fixture");

@@ -6,6 +6,7 @@
 //! the screen, the journal, retries and pipelining (the engine's), and never a key in a message.
 
 pub mod bindings;
+pub mod calls;
 pub mod client;
 pub mod config;
 pub mod from_bundle;

@@ -1,7 +1,9 @@
 //! The command line: one subcommand per action, plain or `--json` output.
 //!
-//! Exit codes: 0 success, 1 failure (one message on stderr), 2 usage error.
+//! Exit codes: 0 success, 1 failure (one message on stderr), 2 usage error, 3 a deployment
+//! stopped but resumable.
 
+pub mod deploy;
 mod export;
 pub mod inspect;
 mod predict;
@@ -64,6 +66,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what deploying a model would send: steps, gas, fees, balance, chain id
+    Plan(deploy::PlanArgs),
+    /// Deploy a model file or bundle to a chain (default: the local anvil eternalize runs)
+    Deploy(deploy::DeployArgs),
+    /// Finish a stopped deployment from its journal, without sending anything twice
+    Resume(deploy::ResumeArgs),
+    /// List the deployments in the journal folder
+    Deployments {
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the terminal app: browse to a model file, preview its layers and weights, confirm its hash
     Tui {
         /// A folder to browse, or a model file or bundle to preview [default: the working directory]
@@ -89,6 +103,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             json,
         }) => predict::run(&model, &input, format, json),
+        Some(Command::Plan(a)) => deploy::run_plan(config, a),
+        Some(Command::Deploy(a)) => deploy::run_deploy(config, a),
+        Some(Command::Resume(a)) => deploy::run_resume(config, a),
+        Some(Command::Deployments { json }) => deploy::run_deployments(json),
         Some(Command::Tui { path }) => print_summary(crate::tui::run(path.as_deref(), config)?),
         None => print_summary(crate::tui::run(None, config)?),
     }
@@ -106,3 +124,11 @@ fn print_summary(summary: Option<String>) -> anyhow::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Reported(pub String);
+
+/// An error with its own exit code (2 usage, 3 stopped but resumable).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}

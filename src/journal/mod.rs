@@ -95,6 +95,9 @@ pub enum Entry {
         /// Model contract address, known before it is created (CREATE2).
         model_address: String,
         unix_time: u64,
+        /// Bytes per weight chunk (absent in journals that predate it: the default size).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chunk_bytes: Option<usize>,
     },
     /// Written and synced before broadcasting.
     Intent {
@@ -171,7 +174,32 @@ impl Journal {
             source,
         };
         self.file.write_all(&line).map_err(io_err)?;
-        self.file.sync_data().map_err(io_err)
+        self.file.sync_data().map_err(io_err)?;
+        crash_hook();
+        Ok(())
+    }
+}
+
+/// Test hook: `ETERNALIZE_TEST_CRASH_AFTER=<n>` kills the process with SIGKILL right after its
+/// n-th journal append is on disk (no destructors, no flushing: exactly `kill -9`). The crash
+/// tests use it to stop a deployment at a chosen point — after an intent and before its
+/// broadcast, after an outcome — and then check that `resume` finishes without duplicates.
+fn crash_hook() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var("ETERNALIZE_TEST_CRASH_AFTER")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    });
+    if let Some(n) = *limit
+        && APPENDS.fetch_add(1, Ordering::SeqCst) + 1 == n
+    {
+        // SAFETY: getpid and kill have no preconditions; SIGKILL does not return.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
     }
 }
 

@@ -1,0 +1,746 @@
+//! `plan`, `deploy`, `resume` and `deployments`: the engine without the TUI. Progress goes to
+//! stderr one line per event (plain) or to stdout one JSON object per event (`--json`), ending
+//! with `{"type": "done", …}`.
+//!
+//! Exit codes: 0 done, 1 failed, 2 usage, 3 stopped but resumable (the resume command is
+//! printed).
+
+use alloy::primitives::U256;
+use clap::Args;
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::Exit;
+use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
+use crate::engine::network::{self, Config, Network};
+use crate::engine::plan::{Plan, PlanOptions, Source, describe};
+use crate::engine::signer::{self, SignerChoice};
+use crate::engine::{self, DeployEvent, End, Rpc, StepState};
+use crate::journal::{self, Entry};
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct NetworkArgs {
+    /// A network of the config file (`local`, the default, is an anvil eternalize runs itself)
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// A JSON-RPC endpoint for this run only (also read from ETH_RPC_URL)
+    #[arg(long, value_name = "URL", conflicts_with = "network")]
+    pub rpc_url: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SignerArgs {
+    /// A Foundry keystore file (encrypted JSON)
+    #[arg(long, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+    /// A Foundry keystore by name, from ~/.foundry/keystores
+    #[arg(long, value_name = "NAME", conflicts_with = "keystore")]
+    pub account: Option<String>,
+    /// File holding the keystore's password (else a hidden prompt)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Hex private key — visible to other users; prefer a keystore or ETERNALIZE_PRIVATE_KEY
+    #[arg(long, value_name = "HEX")]
+    pub private_key: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum Format {
+    /// int32 per weight with a per-tensor shift (half the gas)
+    #[default]
+    Compact,
+    /// Q32.32 per weight, bit-exact with the bundle
+    Exact,
+}
+
+impl Format {
+    fn weight_format(self) -> WeightFormat {
+        match self {
+            Format::Compact => WeightFormat::Int32Shifted,
+            Format::Exact => WeightFormat::Q32_32,
+        }
+    }
+}
+
+/// Engine tuning, hidden from `--help` (tests and benchmarks).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TuningArgs {
+    /// Bytes per weight chunk
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<usize>,
+    /// Transactions in flight at most
+    #[arg(long, hide = true)]
+    pub window: Option<usize>,
+    /// Milliseconds before a transaction without receipt is looked up (pending or dropped)
+    #[arg(long, hide = true)]
+    pub pending_check_ms: Option<u64>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DeployArgs {
+    /// A .keras or .h5 model file, or a bundle .json exported by eternalize
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Do not ask for confirmation (non-local networks ask, default No)
+    #[arg(long)]
+    pub yes: bool,
+    /// Refuse unless the model's hashed_model starts with this prefix
+    #[arg(long, value_name = "PREFIX")]
+    pub confirm_hash: Option<String>,
+    /// One JSON object per event on stdout, then {"type": "done", …}
+    #[arg(long)]
+    pub json: bool,
+    /// On-chain weight format
+    #[arg(long, value_enum, default_value_t = Format::Compact)]
+    pub format: Format,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// A .keras or .h5 model file, or a bundle .json exported by eternalize
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// On-chain weight format
+    #[arg(long, value_enum, default_value_t = Format::Compact)]
+    pub format: Format,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResumeArgs {
+    /// Deployment id (see `eternalize deployments`); default: the newest unfinished one
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// One JSON object per event on stdout
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn fail(message: impl std::fmt::Display) -> anyhow::Error {
+    Exit {
+        code: 1,
+        message: message.to_string(),
+    }
+    .into()
+}
+
+fn usage(message: impl std::fmt::Display) -> anyhow::Error {
+    Exit {
+        code: 2,
+        message: message.to_string(),
+    }
+    .into()
+}
+
+fn signer_choice(a: &SignerArgs) -> SignerChoice {
+    SignerChoice {
+        private_key: a.private_key.clone(),
+        keystore: a.keystore.clone(),
+        account: a.account.clone(),
+        password_file: a.password_file.clone(),
+    }
+}
+
+/// Everything a command needs to talk to the chain; the local anvil lives as long as this.
+struct Session {
+    network: Network,
+    connected: network::Connected,
+    rpc: Rpc,
+    signer: alloy::signers::local::PrivateKeySigner,
+}
+
+fn open_session(
+    config_path: Option<&Path>,
+    net: &NetworkArgs,
+    signer_args: &SignerArgs,
+    data_dir: &Path,
+) -> anyhow::Result<Session> {
+    let config = Config::load(config_path).map_err(fail)?;
+    let network =
+        network::resolve(&config, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
+    // The signer first: a bad keystore password must not start a chain or send anything.
+    let signer = signer::resolve(
+        &signer_choice(signer_args),
+        &network.name,
+        network.is_local(),
+        &mut |w| eprintln!("warning: {w}"),
+    )
+    .map_err(fail)?;
+    let connected = network::connect(&network, data_dir).map_err(fail)?;
+    let rpc = Rpc::connect(&connected.url).map_err(fail)?;
+    Ok(Session {
+        network,
+        connected,
+        rpc,
+        signer,
+    })
+}
+
+fn plan_options(network: &Network, format: WeightFormat, tuning: &TuningArgs) -> PlanOptions {
+    PlanOptions {
+        format,
+        chunk_bytes: tuning.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
+        expected_chain_id: network.chain_id,
+        max_fee_cap: network.max_fee_cap,
+    }
+}
+
+fn gwei(wei: u128) -> String {
+    format!("{:.3} gwei", wei as f64 / 1e9)
+}
+
+fn eth(wei: U256) -> String {
+    let w: f64 = wei.to_string().parse().unwrap_or(f64::NAN);
+    format!("{:.6} ETH", w / 1e18)
+}
+
+fn plan_json(plan: &Plan) -> serde_json::Value {
+    json!({
+        "model_address": plan.model().to_checksum(None),
+        "hashed_model": plan.source.hashed_model,
+        "chain_id": plan.chain_id,
+        "network": plan.network,
+        "deployer": plan.sender.to_checksum(None),
+        "format": plan.format.name(),
+        "chunk_bytes": plan.image.chunks.chunk_bytes,
+        "chunks": plan.image.chunks.count(),
+        "steps": plan.steps.iter().map(|s| json!({
+            "step": s.step,
+            "to": s.call.to.to_checksum(None),
+            "calldata_bytes": s.call.data.len(),
+            "gas_limit": s.gas_limit,
+            "gas_source": if s.estimated { "eth_estimateGas" } else { "bound" },
+            "done": s.done,
+            "address": s.address.map(|a| a.to_checksum(None)),
+        })).collect::<Vec<_>>(),
+        "transactions": plan.transactions_to_send(),
+        "gas_total": plan.gas_to_send(),
+        "base_fee_wei": plan.fees.base_fee.map(|b| b.to_string()),
+        "max_fee_wei": plan.fees.max_fee.to_string(),
+        "priority_fee_wei": plan.fees.priority_fee.to_string(),
+        "cost_estimate_wei": plan.cost_estimate().to_string(),
+        "worst_case_wei": plan.worst_case().to_string(),
+        "balance_wei": plan.balance.to_string(),
+        "balance_sufficient": plan.balance >= plan.worst_case(),
+        "block_gas_limit": plan.block_gas_limit,
+    })
+}
+
+fn print_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "model {} → {} on chain {} ({}) as {}",
+        &plan.source.hashed_model[..16],
+        plan.model(),
+        plan.chain_id,
+        plan.network,
+        plan.sender
+    )?;
+    writeln!(
+        out,
+        "weights: {} format, {} chunks of ≤ {} bytes",
+        plan.format.name(),
+        plan.image.chunks.count(),
+        plan.image.chunks.chunk_bytes
+    )?;
+    writeln!(out, "{:<40} {:>12}  {:<8} state", "step", "gas", "source")?;
+    for s in &plan.steps {
+        writeln!(
+            out,
+            "{:<40} {:>12}  {:<8} {}",
+            describe(&s.step),
+            s.gas_limit,
+            if s.estimated { "estimate" } else { "bound" },
+            if s.done { "on chain" } else { "to send" }
+        )?;
+    }
+    writeln!(
+        out,
+        "{} transactions, {} gas; at {} base fee (+{} tip): ≈ {} ({} wei); up to {} wei at the max fee of {}",
+        plan.transactions_to_send(),
+        plan.gas_to_send(),
+        plan.fees.base_fee.map_or("legacy".into(), gwei),
+        gwei(plan.fees.priority_fee),
+        eth(plan.cost_estimate()),
+        plan.cost_estimate(),
+        plan.worst_case(),
+        gwei(plan.fees.max_fee),
+    )?;
+    writeln!(
+        out,
+        "balance {} wei ({}): {}",
+        plan.balance,
+        eth(plan.balance),
+        if plan.balance >= plan.worst_case() {
+            "enough"
+        } else {
+            "NOT enough"
+        }
+    )
+}
+
+pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
+    let source = Source::load(&a.path).map_err(fail)?;
+    let data_dir = journal::data_dir();
+    let session = open_session(config, &a.network, &a.signer, &data_dir)?;
+    let rt = runtime()?;
+    let opts = plan_options(&session.network, a.format.weight_format(), &a.tuning);
+    let sender = session.signer.address();
+    let plan = rt
+        .block_on(engine::plan(
+            &session.rpc,
+            source,
+            sender,
+            session.connected.describe(&session.network),
+            &opts,
+        ))
+        .map_err(fail)?;
+    if a.json {
+        println!("{}", plan_json(&plan));
+    } else {
+        print_plan(&plan, &mut std::io::stdout())?;
+    }
+    plan.check_balance().map_err(fail)?;
+    Ok(())
+}
+
+pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
+    let source = Source::load(&a.path).map_err(fail)?;
+    if let Some(prefix) = &a.confirm_hash {
+        let p = prefix.trim().to_ascii_lowercase();
+        if p.is_empty() || !source.hashed_model.starts_with(&p) {
+            return Err(fail(format!(
+                "--confirm-hash {prefix} does not match this model's hashed_model {}…; nothing was sent",
+                &source.hashed_model[..16]
+            )));
+        }
+    }
+    let format = a.format.weight_format();
+    execute(
+        config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    config: Option<&Path>,
+    source: Source,
+    net: &NetworkArgs,
+    signer_args: &SignerArgs,
+    format: WeightFormat,
+    tuning: &TuningArgs,
+    yes: bool,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let data_dir = journal::data_dir();
+    let session = open_session(config, net, signer_args, &data_dir)?;
+    let rt = runtime()?;
+    let opts = plan_options(&session.network, format, tuning);
+    let sender = session.signer.address();
+    let plan = rt
+        .block_on(engine::plan(
+            &session.rpc,
+            source,
+            sender,
+            session.connected.describe(&session.network),
+            &opts,
+        ))
+        .map_err(fail)?;
+    plan.check_balance().map_err(fail)?;
+    if !session.network.is_local() && !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(format!(
+                "deploying to `{}` needs confirmation: pass --yes (no terminal to ask on); nothing was sent",
+                session.network.name
+            )));
+        }
+        print_plan(&plan, &mut std::io::stderr())?;
+        eprint!("deploy to {}? [y/N] ", session.network.name);
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+            return Err(fail("not confirmed; nothing was sent"));
+        }
+    }
+    let id = engine::run::deployment_key(&plan).id();
+    let resume_command = resume_command(&id, &session.network, net);
+    let mut engine_opts = engine::Options {
+        resume_command: Some(resume_command.clone()),
+        ..engine::Options::default()
+    };
+    if let Some(w) = tuning.window {
+        engine_opts.window = w.max(1);
+    }
+    if let Some(ms) = tuning.pending_check_ms {
+        engine_opts.pending_check = Duration::from_millis(ms);
+    }
+    let rpc = session.rpc.clone();
+    let signer = session.signer.clone();
+    let end = rt.block_on(async move {
+        let mut running = engine::spawn(plan, rpc, signer, data_dir, engine_opts);
+        let mut reporter = Reporter::new(as_json);
+        while let Some(e) = running.events.recv().await {
+            reporter.event(&e);
+        }
+        running.done.await
+    });
+    let end = match end {
+        Ok(Ok(end)) => end,
+        Ok(Err(e)) => {
+            return Err(Exit {
+                code: 3,
+                message: format!("{e}\nresume with: {resume_command}"),
+            }
+            .into());
+        }
+        Err(e) => return Err(fail(format!("the engine task failed: {e}"))),
+    };
+    match end {
+        End::Finished(s) => {
+            if as_json {
+                println!(
+                    "{}",
+                    json!({
+                        "type": "done",
+                        "model_address": s.model_address.to_checksum(None),
+                        "chain_id": s.chain_id,
+                        "transactions": s.transactions,
+                        "gas_used": s.gas_used,
+                        "cost_wei": s.cost_wei.to_string(),
+                        "seconds": s.seconds,
+                        "rpc_requests": s.rpc_requests,
+                        "blocks": s.blocks.map(|(a, b)| json!([a, b])),
+                        "journal": s.journal.display().to_string(),
+                        "id": id,
+                    })
+                );
+            }
+            drop(session);
+            Ok(())
+        }
+        End::Stopped { reason, resumable } => {
+            if resumable {
+                Err(Exit {
+                    code: 3,
+                    message: format!("stopped: {reason}\nresume with: {resume_command}"),
+                }
+                .into())
+            } else {
+                Err(fail(format!("stopped: {reason}")))
+            }
+        }
+    }
+}
+
+fn resume_command(id: &str, network: &Network, net: &NetworkArgs) -> String {
+    let mut c = format!("eternalize resume {id}");
+    if net.rpc_url.is_some() || network.name == "ETH_RPC_URL" {
+        c.push_str(" --rpc-url URL");
+    } else if network.name != network::LOCAL {
+        c.push_str(&format!(" --network {}", network.name));
+    }
+    c
+}
+
+/// Plain lines on stderr, or NDJSON on stdout.
+struct Reporter {
+    json: bool,
+    last_progress: Option<Instant>,
+}
+
+impl Reporter {
+    fn new(json: bool) -> Reporter {
+        Reporter {
+            json,
+            last_progress: None,
+        }
+    }
+
+    fn event(&mut self, e: &DeployEvent) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(e) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            return;
+        }
+        let line = match e {
+            DeployEvent::Planned {
+                model_address,
+                chain_id,
+                steps,
+                chunks,
+                gas_estimate,
+                cost_estimate,
+                journal,
+                ..
+            } => format!(
+                "plan: model {model_address} on chain {chain_id}: {} steps, {chunks} chunks, ≈ {gas_estimate} gas, ≈ {cost_estimate} wei; journal {journal}",
+                steps.len()
+            ),
+            DeployEvent::Step { step, state } => match state {
+                StepState::Queued | StepState::Sending { .. } => return,
+                StepState::Pending { nonce, tx_hash } => {
+                    format!("sent    {} (nonce {nonce}, {tx_hash})", describe(step))
+                }
+                StepState::Mined {
+                    block,
+                    gas_used,
+                    address,
+                    ..
+                } => format!(
+                    "mined   {} in block {block}, {gas_used} gas{}",
+                    describe(step),
+                    address
+                        .as_ref()
+                        .map(|a| format!(", at {a}"))
+                        .unwrap_or_default()
+                ),
+                StepState::Skipped { address } => format!(
+                    "skip    {} (already on chain{})",
+                    describe(step),
+                    address
+                        .as_ref()
+                        .map(|a| format!(" at {a}"))
+                        .unwrap_or_default()
+                ),
+                StepState::Failed { failure, attempts } => format!(
+                    "FAILED  {} (attempt {attempts}): {}",
+                    describe(step),
+                    failure_text(failure)
+                ),
+            },
+            DeployEvent::Progress {
+                transactions_mined,
+                transactions_total,
+                chunks_stored,
+                chunks_total,
+                gas_used,
+                in_flight,
+                elapsed_ms,
+                ..
+            } => {
+                if self
+                    .last_progress
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+                {
+                    return;
+                }
+                self.last_progress = Some(Instant::now());
+                format!(
+                    "progress {transactions_mined}/{transactions_total} transactions, {chunks_stored}/{chunks_total} chunks, {gas_used} gas, {in_flight} in flight, {:.1} s",
+                    *elapsed_ms as f64 / 1000.0
+                )
+            }
+            DeployEvent::Paused { reason } => format!("paused: {reason}"),
+            DeployEvent::Resumed => "resumed".into(),
+            DeployEvent::Note { message } => format!("note: {message}"),
+            DeployEvent::Finished {
+                model_address,
+                chain_id,
+                transactions,
+                gas_used,
+                cost_wei,
+                seconds,
+                ..
+            } => format!(
+                "done: model {model_address} is ready on chain {chain_id}: {transactions} transactions, {gas_used} gas, {cost_wei} wei, {seconds:.2} s"
+            ),
+            DeployEvent::Stopped { reason, .. } => format!("stopped: {reason}"),
+        };
+        eprintln!("{line}");
+    }
+}
+
+fn failure_text(f: &engine::Failure) -> String {
+    use engine::Failure as F;
+    match f {
+        F::Dropped => "dropped from the node's pool; re-sent".into(),
+        F::Reverted { reason } => format!("reverted: {reason}"),
+        F::Underpriced => "fee too low for the node".into(),
+        F::OutOfGas { gas_limit } => format!("out of gas (limit {gas_limit})"),
+        F::InsufficientFunds { balance, need } => {
+            format!("insufficient funds: balance {balance} wei, needs up to {need} wei")
+        }
+        F::RateLimited => "rate limited by the node".into(),
+        F::Rpc { message } => format!("RPC error: {message}"),
+    }
+}
+
+/// Started entry of a journal: source, network, format, chunk size.
+struct Started {
+    source: String,
+    network: String,
+    format: String,
+    chunk_bytes: Option<usize>,
+    deployer: String,
+    chain_id: u64,
+}
+
+fn started_of(entries: &[Entry]) -> Option<Started> {
+    entries.iter().rev().find_map(|e| match e {
+        Entry::Started {
+            key,
+            source,
+            network,
+            format,
+            chunk_bytes,
+            ..
+        } => Some(Started {
+            source: source.clone(),
+            network: network.clone(),
+            format: format.clone(),
+            chunk_bytes: *chunk_bytes,
+            deployer: key.deployer.clone(),
+            chain_id: key.chain_id,
+        }),
+        _ => None,
+    })
+}
+
+pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
+    let data_dir = journal::data_dir();
+    let list = journal::list(&data_dir).map_err(fail)?;
+    let summary = match &a.id {
+        Some(id) => list
+            .iter()
+            .find(|s| &s.id == id || s.id.starts_with(id.as_str()))
+            .ok_or_else(|| {
+                usage(format!(
+                    "no deployment `{id}` in {}; see `eternalize deployments`",
+                    journal::deployments_dir(&data_dir).display()
+                ))
+            })?,
+        None => list.iter().find(|s| !s.finished).ok_or_else(|| {
+            usage("no unfinished deployment to resume; see `eternalize deployments`")
+        })?,
+    };
+    let entries = journal::read(&summary.path).map_err(fail)?;
+    let started = started_of(&entries).ok_or_else(|| {
+        fail(format!(
+            "{}: the journal has no start entry",
+            summary.path.display()
+        ))
+    })?;
+    let source = Source::load(Path::new(&started.source)).map_err(fail)?;
+    let mut net = a.network.clone();
+    if net.network.is_none() && net.rpc_url.is_none() {
+        let name = started.network.split_whitespace().next().unwrap_or("");
+        if name == "rpc-url" || name == "ETH_RPC_URL" {
+            if std::env::var("ETH_RPC_URL").map_or(true, |v| v.is_empty()) {
+                return Err(usage(format!(
+                    "this deployment ran on a one-off RPC URL ({}); pass it again with --rpc-url",
+                    started.network
+                )));
+            }
+        } else {
+            net.network = Some(name.to_string());
+        }
+    }
+    let format = match started.format.as_str() {
+        "exact" | "Q32_32" | "q32_32" => WeightFormat::Q32_32,
+        _ => WeightFormat::Int32Shifted,
+    };
+    // Signer and chain must be the journal's.
+    let choice = signer_choice(&a.signer);
+    let cfg = Config::load(config).map_err(fail)?;
+    let network =
+        network::resolve(&cfg, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
+    let signer =
+        signer::resolve(&choice, &network.name, network.is_local(), &mut |_| {}).map_err(fail)?;
+    if !signer
+        .address()
+        .to_checksum(None)
+        .eq_ignore_ascii_case(&started.deployer)
+    {
+        return Err(fail(format!(
+            "this deployment was signed by {}, but the signer given is {}; pass that account's keystore",
+            started.deployer,
+            signer.address()
+        )));
+    }
+    let _ = started.chain_id;
+    let mut tuning = a.tuning.clone();
+    if tuning.chunk_bytes.is_none() {
+        tuning.chunk_bytes = started.chunk_bytes;
+    }
+    execute(
+        config, source, &net, &a.signer, format, &tuning, a.yes, a.json,
+    )
+}
+
+pub fn run_deployments(json_out: bool) -> anyhow::Result<()> {
+    let data_dir = journal::data_dir();
+    let list = journal::list(&data_dir).map_err(fail)?;
+    if json_out {
+        let items: Vec<_> = list
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "finished": s.finished,
+                    "model_hash": s.key.as_ref().map(|k| k.model_hash.clone()),
+                    "chain_id": s.key.as_ref().map(|k| k.chain_id),
+                    "deployer": s.key.as_ref().map(|k| k.deployer.clone()),
+                    "model_address": s.model_address,
+                    "network": s.network,
+                    "source": s.source,
+                    "transactions": s.transactions,
+                    "chunks_done": s.chunks_done,
+                    "journal": s.path.display().to_string(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!(
+            "no deployments in {}",
+            journal::deployments_dir(&data_dir).display()
+        );
+        return Ok(());
+    }
+    for s in &list {
+        println!(
+            "{}  {:<11} {} tx, {} chunks  {}  {}",
+            s.id,
+            if s.finished { "finished" } else { "unfinished" },
+            s.transactions,
+            s.chunks_done,
+            s.network.as_deref().unwrap_or("?"),
+            s.source.as_deref().unwrap_or("?"),
+        );
+    }
+    Ok(())
+}

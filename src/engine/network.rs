@@ -1,0 +1,328 @@
+//! Networks: the config file's `[networks.NAME]` tables, `--rpc-url`/`ETH_RPC_URL` one-offs, and
+//! `local` — an anvil eternalize starts itself on a free loopback port, with its state in the
+//! data dir (local deployments survive restarts), stopped when the command ends.
+//!
+//! Owns: reading the networks part of the config and running the local chain. Must not touch:
+//! keys (src/engine/signer.rs), the screen.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::rpc::redact_url;
+use crate::tools::{AnvilProcess, ToolError, Tools};
+
+/// The name of the embedded network.
+pub const LOCAL: &str = "local";
+/// anvil's chain id.
+pub const LOCAL_CHAIN_ID: u64 = 31337;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct NetworkConfig {
+    pub rpc_url: Option<String>,
+    pub chain_id: Option<u64>,
+    /// Cap on the fee per gas, in gwei.
+    pub max_fee_gwei: Option<f64>,
+    /// anvil binary for `local` (else PATH, else installed into the data dir).
+    pub anvil: Option<PathBuf>,
+}
+
+/// The parts of the config file the engine reads; other tables are other readers'.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Config {
+    pub default_network: Option<String>,
+    #[serde(default)]
+    pub networks: BTreeMap<String, NetworkConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("config file {}: {why}", path.display())]
+    Config { path: PathBuf, why: String },
+    #[error(
+        "no network named `{name}` in {where_}; known: {known}. Add a [networks.{name}] table or pass --rpc-url"
+    )]
+    Unknown {
+        name: String,
+        where_: String,
+        known: String,
+    },
+    #[error("network `{name}`: rpc_url uses ${{{var}}}, which is not set in the environment")]
+    MissingVar { name: String, var: String },
+    #[error("network `{name}` has no rpc_url")]
+    NoUrl { name: String },
+    #[error("the local chain: {0}")]
+    Tool(#[from] ToolError),
+    #[error("the local chain: cannot create {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// `~/.config/eternalize/config.toml` on Linux.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "eternalize").map(|d| d.config_dir().join("config.toml"))
+}
+
+impl Config {
+    /// The given file (which must exist) or the default one (which may be absent).
+    pub fn load(explicit: Option<&Path>) -> Result<Config, NetworkError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_config_path() {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| NetworkError::Config {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| NetworkError::Config {
+            path,
+            why: e.to_string(),
+        })
+    }
+}
+
+/// Where the chain is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Endpoint {
+    /// The anvil eternalize runs.
+    Local {
+        anvil: Option<PathBuf>,
+    },
+    Remote {
+        url: String,
+    },
+}
+
+/// A resolved network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub chain_id: Option<u64>,
+    /// Fee cap in wei per gas.
+    pub max_fee_cap: Option<u128>,
+}
+
+impl Network {
+    pub fn is_local(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Local { .. })
+    }
+}
+
+/// Replaces `${VAR}` with the environment's value.
+fn expand(name: &str, url: &str) -> Result<String, NetworkError> {
+    let mut out = String::new();
+    let mut rest = url;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let var = &after[..end];
+        let value = std::env::var(var).map_err(|_| NetworkError::MissingVar {
+            name: name.into(),
+            var: var.into(),
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Picks the network: `--rpc-url`, else `--network`, else `ETH_RPC_URL`, else the config's
+/// default network, else `local`.
+pub fn resolve(
+    config: &Config,
+    network: Option<&str>,
+    rpc_url: Option<&str>,
+) -> Result<Network, NetworkError> {
+    if let Some(url) = rpc_url {
+        return Ok(Network {
+            name: "rpc-url".into(),
+            endpoint: Endpoint::Remote { url: url.into() },
+            chain_id: None,
+            max_fee_cap: None,
+        });
+    }
+    if network.is_none()
+        && let Ok(url) = std::env::var("ETH_RPC_URL")
+        && !url.is_empty()
+    {
+        return Ok(Network {
+            name: "ETH_RPC_URL".into(),
+            endpoint: Endpoint::Remote { url },
+            chain_id: None,
+            max_fee_cap: None,
+        });
+    }
+    let name = network
+        .map(str::to_string)
+        .or_else(|| config.default_network.clone())
+        .unwrap_or_else(|| LOCAL.into());
+    let entry = match config.networks.get(&name) {
+        Some(e) => e.clone(),
+        None if name == LOCAL => NetworkConfig::default(),
+        None => {
+            let mut known: Vec<&str> = config.networks.keys().map(String::as_str).collect();
+            if !known.contains(&LOCAL) {
+                known.push(LOCAL);
+            }
+            return Err(NetworkError::Unknown {
+                name,
+                where_: default_config_path()
+                    .map_or("the config".into(), |p| p.display().to_string()),
+                known: known.join(", "),
+            });
+        }
+    };
+    let max_fee_cap = entry.max_fee_gwei.map(|g| (g * 1e9) as u128);
+    let endpoint = match (&entry.rpc_url, name == LOCAL) {
+        (Some(url), _) => Endpoint::Remote {
+            url: expand(&name, url)?,
+        },
+        (None, true) => Endpoint::Local {
+            anvil: entry.anvil.clone(),
+        },
+        (None, false) => return Err(NetworkError::NoUrl { name }),
+    };
+    let chain_id = entry
+        .chain_id
+        .or(if name == LOCAL && entry.rpc_url.is_none() {
+            Some(LOCAL_CHAIN_ID)
+        } else {
+            None
+        });
+    Ok(Network {
+        name,
+        endpoint,
+        chain_id,
+        max_fee_cap,
+    })
+}
+
+/// A network ready to talk to: its URL, and the local anvil kept alive while this lives (and
+/// stopped gracefully, writing its state, when this is dropped).
+pub struct Connected {
+    pub url: String,
+    pub local: Option<AnvilProcess>,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        if let Some(node) = self.local.take() {
+            node.stop(std::time::Duration::from_secs(5));
+        }
+    }
+}
+
+impl Connected {
+    /// `name url` with secrets redacted, as the journal records it.
+    pub fn describe(&self, network: &Network) -> String {
+        format!("{} {}", network.name, redact_url(&self.url))
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The anvil binary for `local`: `ETERNALIZE_ANVIL`, the config's path, PATH, or the pinned npm
+/// package installed into the data dir.
+pub fn local_anvil(configured: Option<&Path>, data_dir: &Path) -> Result<PathBuf, NetworkError> {
+    if std::env::var_os(crate::tools::ANVIL_ENV).is_some_and(|v| !v.is_empty()) {
+        return Ok(Tools::in_repo().anvil()?);
+    }
+    if let Some(p) = configured {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = on_path("anvil") {
+        return Ok(p);
+    }
+    Ok(Tools::at(&data_dir.join("tools"))?.anvil()?)
+}
+
+/// Connects to `network`, starting the local anvil when it is `local`.
+pub fn connect(network: &Network, data_dir: &Path) -> Result<Connected, NetworkError> {
+    match &network.endpoint {
+        Endpoint::Remote { url } => Ok(Connected {
+            url: url.clone(),
+            local: None,
+        }),
+        Endpoint::Local { anvil } => {
+            let bin = local_anvil(anvil.as_deref(), data_dir)?;
+            let dir = data_dir.join("local-chain");
+            std::fs::create_dir_all(&dir).map_err(|source| NetworkError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let state = dir.join("anvil-state.json");
+            let state_arg = state.display().to_string();
+            let node = AnvilProcess::spawn(
+                &bin,
+                &[
+                    "--chain-id",
+                    &LOCAL_CHAIN_ID.to_string(),
+                    "--state",
+                    &state_arg,
+                    "--state-interval",
+                    "2",
+                ],
+            )?;
+            Ok(Connected {
+                url: node.url(),
+                local: Some(node),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_resolve_from_flags_and_config() {
+        let config: Config = toml::from_str(
+            r#"
+default_network = "local"
+[networks.local]
+chain_id = 31337
+[networks.sepolia]
+rpc_url = "https://rpc.example/v1/${ETERNALIZE_TEST_NO_SUCH_VAR}"
+chain_id = 11155111
+max_fee_gwei = 50
+"#,
+        )
+        .unwrap();
+        let local = resolve(&config, Some("local"), None).unwrap();
+        assert!(local.is_local());
+        assert_eq!(local.chain_id, Some(31337));
+        let e = resolve(&config, Some("sepolia"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ETERNALIZE_TEST_NO_SUCH_VAR"), "{e}");
+        let e = resolve(&config, Some("mainnet"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("known: local, sepolia"), "{e}");
+        let one_off = resolve(&config, Some("sepolia"), Some("http://127.0.0.1:1")).unwrap();
+        assert_eq!(
+            one_off.endpoint,
+            Endpoint::Remote {
+                url: "http://127.0.0.1:1".into()
+            }
+        );
+    }
+}

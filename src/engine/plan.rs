@@ -1,0 +1,508 @@
+//! The plan: everything a deployment will send, before anything is sent — the steps and their
+//! calldata, which of them the chain already has, gas per transaction (`eth_estimateGas` where
+//! the contracts it touches exist, a calibrated bound otherwise), fees at the current base fee,
+//! the balance against the worst case, and the chain id.
+
+use alloy::primitives::{Address, B256, U256};
+use std::path::{Path, PathBuf};
+
+use super::event::Step;
+use super::rpc::{Rpc, RpcFailure};
+use crate::bundle::{self, Bundle};
+use crate::chain::calls::{self, Call};
+use crate::chain::{
+    CREATE2_DEPLOYER, ChainError, MAX_CHUNK_BYTES, ModelImage, ModelSpec, Revert, WeightFormat,
+    model_address,
+};
+use crate::keras;
+
+/// A model to deploy, read from a model file or a bundle.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub spec: ModelSpec,
+    /// 128 hex digits.
+    pub hashed_model: String,
+}
+
+impl Source {
+    /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle written by eternalize
+    /// (its stored hash must match its contents).
+    pub fn load(path: &Path) -> Result<Source, PlanError> {
+        let bytes = std::fs::read(path).map_err(|e| PlanError::Source {
+            path: path.to_path_buf(),
+            why: format!("cannot read the file: {e}"),
+        })?;
+        let bad = |why: String| PlanError::Source {
+            path: path.to_path_buf(),
+            why,
+        };
+        let (bundle, model) = if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
+            let read = bundle::read_bytes(&bytes, path).map_err(|e| bad(e.to_string()))?;
+            if let Some(why) = read.mismatch() {
+                return Err(bad(format!(
+                    "the stored hashed_model does not match the contents: {why}"
+                )));
+            }
+            (read.bundle, None)
+        } else {
+            let model = keras::load_bytes(&bytes, path).map_err(|e| bad(e.to_string()))?;
+            let b = Bundle::from_model(&model).map_err(|e| bad(e.to_string()))?;
+            (b, Some(model))
+        };
+        let spec =
+            ModelSpec::from_bundle(&bundle, model.as_ref()).map_err(|e| bad(e.to_string()))?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            spec,
+            hashed_model: bundle.hashes().hashed_model(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}: {why}", path.display())]
+    Source { path: PathBuf, why: String },
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("could not {action} at {url}: {failure}")]
+    Rpc {
+        action: String,
+        url: String,
+        failure: RpcFailure,
+    },
+    #[error(
+        "the node at {url} is chain {node}, but the network is configured as chain {expected}; fix the network's chain_id or the RPC URL"
+    )]
+    WrongChain {
+        url: String,
+        expected: u64,
+        node: u64,
+    },
+    #[error(
+        "{} holds {} wei but the deployment can cost up to {} wei ({} gas at up to {} wei per gas; expected cost at the current base fee: {} wei); top up at least {} wei and run again",
+        .0.address, .0.balance, .0.need, .0.gas, .0.max_fee, .0.expected, .0.short
+    )]
+    InsufficientFunds(Box<Shortfall>),
+    #[error(
+        "the base fee is {base} wei per gas, above the network's cap of {cap} wei (max_fee_gwei); wait for lower fees or raise the cap"
+    )]
+    FeeCap { base: u128, cap: u128 },
+    #[error(
+        "this chain has no CREATE2 deployer at {CREATE2_DEPLOYER}; deploy it first (https://github.com/Arachnid/deterministic-deployment-proxy) — the factory's address depends on it"
+    )]
+    NoCreate2Deployer,
+    #[error("{step} would revert: {reason}")]
+    WouldRevert { step: String, reason: String },
+}
+
+/// A balance below what a deployment can cost, with the numbers.
+#[derive(Debug)]
+pub struct Shortfall {
+    pub address: Address,
+    pub balance: U256,
+    pub need: U256,
+    pub gas: u64,
+    pub max_fee: u128,
+    pub expected: U256,
+    pub short: U256,
+}
+
+/// A step with its transaction.
+#[derive(Clone, Debug)]
+pub struct PlannedStep {
+    pub step: Step,
+    pub call: Call,
+    pub gas_limit: u64,
+    /// From `eth_estimateGas` (otherwise the calibrated bound of `chain::calls`).
+    pub estimated: bool,
+    /// Already on chain.
+    pub done: bool,
+    /// The contract the step creates, when it creates one at a known address.
+    pub address: Option<Address>,
+}
+
+/// Fees every transaction of the plan is signed with (EIP-1559, or legacy before London).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fees {
+    /// `None` on chains without EIP-1559: `max_fee` is then the legacy gas price.
+    pub base_fee: Option<u128>,
+    pub priority_fee: u128,
+    pub max_fee: u128,
+    /// The configured cap on `max_fee` (fee bumps stop there).
+    pub cap: Option<u128>,
+}
+
+impl Fees {
+    pub fn legacy(&self) -> bool {
+        self.base_fee.is_none()
+    }
+
+    /// What a unit of gas is expected to cost now.
+    pub fn expected_price(&self) -> u128 {
+        match self.base_fee {
+            Some(b) => (b + self.priority_fee).min(self.max_fee),
+            None => self.max_fee,
+        }
+    }
+}
+
+/// What [`plan`] needs besides the model.
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    pub format: WeightFormat,
+    pub chunk_bytes: usize,
+    /// The chain id the network is configured with (checked against the node's).
+    pub expected_chain_id: Option<u64>,
+    /// Cap on the fee per gas, in wei.
+    pub max_fee_cap: Option<u128>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            format: WeightFormat::Int32Shifted,
+            chunk_bytes: MAX_CHUNK_BYTES,
+            expected_chain_id: None,
+            max_fee_cap: None,
+        }
+    }
+}
+
+/// Everything to send, and what the chain already has.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub source: Source,
+    pub chain_id: u64,
+    pub sender: Address,
+    pub salt: B256,
+    pub format: WeightFormat,
+    pub image: ModelImage,
+    pub steps: Vec<PlannedStep>,
+    pub fees: Fees,
+    pub balance: U256,
+    pub block_gas_limit: u64,
+    /// Network name and redacted RPC URL.
+    pub network: String,
+}
+
+impl Plan {
+    pub fn model(&self) -> Address {
+        self.image.model
+    }
+
+    /// Gas limits of the steps still to send.
+    pub fn gas_to_send(&self) -> u64 {
+        self.steps
+            .iter()
+            .filter(|s| !s.done)
+            .map(|s| s.gas_limit)
+            .sum()
+    }
+
+    /// Expected cost at the current fees, in wei.
+    pub fn cost_estimate(&self) -> U256 {
+        U256::from(self.gas_to_send()) * U256::from(self.fees.expected_price())
+    }
+
+    /// What the node requires the balance to cover: every gas limit at the maximum fee.
+    pub fn worst_case(&self) -> U256 {
+        U256::from(self.gas_to_send()) * U256::from(self.fees.max_fee)
+    }
+
+    pub fn transactions_to_send(&self) -> usize {
+        self.steps.iter().filter(|s| !s.done).count()
+    }
+
+    /// Refuses when the balance cannot cover the worst case.
+    pub fn check_balance(&self) -> Result<(), PlanError> {
+        let need = self.worst_case();
+        if self.balance < need {
+            return Err(PlanError::InsufficientFunds(Box::new(Shortfall {
+                address: self.sender,
+                balance: self.balance,
+                need,
+                gas: self.gas_to_send(),
+                max_fee: self.fees.max_fee,
+                expected: self.cost_estimate(),
+                short: need - self.balance,
+            })));
+        }
+        Ok(())
+    }
+
+    pub fn layer_names(&self) -> Vec<String> {
+        self.source
+            .spec
+            .layers
+            .iter()
+            .map(|l| l.name.clone())
+            .collect()
+    }
+}
+
+fn rpc_err(rpc: &Rpc, action: impl Into<String>) -> impl FnOnce(RpcFailure) -> PlanError + '_ {
+    let action = action.into();
+    move |failure| PlanError::Rpc {
+        action,
+        url: rpc.display_url(),
+        failure,
+    }
+}
+
+/// Which of `addresses` have code, asked concurrently.
+pub async fn have_code(rpc: &Rpc, addresses: &[Address]) -> Result<Vec<bool>, RpcFailure> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, &a) in addresses.iter().enumerate() {
+        let rpc = rpc.clone();
+        set.spawn(async move { (i, rpc.code(a).await) });
+    }
+    let mut out = vec![false; addresses.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, code) =
+            joined.map_err(|e| RpcFailure::Transport(format!("a code lookup failed: {e}")))?;
+        out[i] = !code?.is_empty();
+    }
+    Ok(out)
+}
+
+/// Which steps the chain already has: contract code for factory, implementations, model and
+/// layers; `isConstructed()` and `chunkAddresses()` of the model for the rest.
+pub async fn done_on_chain(
+    rpc: &Rpc,
+    spec: &ModelSpec,
+    image: &ModelImage,
+    steps: &[Step],
+) -> Result<Vec<bool>, RpcFailure> {
+    let mut addresses = Vec::new();
+    let mut owners = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(list) = calls::step_address(s, spec, image) {
+            for a in list {
+                addresses.push(a);
+                owners.push(i);
+            }
+        }
+    }
+    let codes = have_code(rpc, &addresses).await?;
+    let mut done = vec![true; steps.len()];
+    for (s, d) in steps.iter().enumerate() {
+        if calls::step_address(d, spec, image).is_none() {
+            done[s] = false;
+        }
+    }
+    for (k, &i) in owners.iter().enumerate() {
+        done[i] &= codes[k];
+    }
+    let model_there = addresses
+        .iter()
+        .zip(&codes)
+        .any(|(a, c)| *a == image.model && *c);
+    if model_there {
+        let constructed =
+            calls::decode_bool(&rpc.call(image.model, &calls::is_constructed_call()).await?)
+                .unwrap_or(false);
+        let stored = if constructed {
+            calls::decode_addresses(
+                &rpc.call(image.model, &calls::chunk_addresses_call())
+                    .await?,
+            )
+            .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for (i, s) in steps.iter().enumerate() {
+            match s {
+                Step::Construct => done[i] = constructed,
+                Step::Chunk { index } => {
+                    done[i] = stored.get(*index).is_some_and(|a| *a != Address::ZERO)
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Builds the plan of deploying `source` from `sender` over `rpc`.
+pub async fn plan(
+    rpc: &Rpc,
+    source: Source,
+    sender: Address,
+    network: String,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let chain_id = rpc
+        .chain_id()
+        .await
+        .map_err(rpc_err(rpc, "read the chain id"))?;
+    if let Some(expected) = opts.expected_chain_id
+        && expected != chain_id
+    {
+        return Err(PlanError::WrongChain {
+            url: rpc.display_url(),
+            expected,
+            node: chain_id,
+        });
+    }
+    let spec = &source.spec;
+    let salt = calls::model_salt_for(spec, opts.format);
+    let model = model_address(sender, salt)?;
+    let image = ModelImage::new(spec, opts.format, opts.chunk_bytes, model)?;
+    let steps = calls::all_steps(spec, &image);
+    let done = done_on_chain(rpc, spec, &image, &steps)
+        .await
+        .map_err(rpc_err(rpc, "read what is already deployed"))?;
+    let is_done = |s: &Step| steps.iter().position(|x| x == s).is_some_and(|i| done[i]);
+    if !is_done(&Step::Factory) {
+        let c = rpc
+            .code(CREATE2_DEPLOYER)
+            .await
+            .map_err(rpc_err(rpc, "read the CREATE2 deployer's code"))?;
+        if c.is_empty() {
+            return Err(PlanError::NoCreate2Deployer);
+        }
+    }
+    let factory_there = is_done(&Step::Factory);
+    let imps_there = spec.implementations().iter().all(|i| {
+        is_done(&Step::Implementation {
+            contract: i.contract_name().to_string(),
+        })
+    });
+    let constructed = is_done(&Step::Construct);
+    let mut planned = Vec::with_capacity(steps.len());
+    for (step, &d) in steps.iter().zip(&done) {
+        let call = calls::call_for(step, spec, &image, salt)?;
+        let bound = calls::gas_bound(step, &call, spec, &image);
+        let estimable = !d
+            && match step {
+                Step::Factory => true,
+                Step::Implementation { .. } => factory_there,
+                Step::Model | Step::Layers { .. } => factory_there && imps_there,
+                Step::Construct => false,
+                // Chunks are estimable once the model is constructed (a resumed upload); a
+                // few dozen estimates at most, the calibrated bound beyond.
+                Step::Chunk { index } => constructed && *index < 32,
+            };
+        let mut gas_limit = bound;
+        let mut estimated = false;
+        if estimable {
+            match rpc.estimate_gas(sender, call.to, &call.data).await {
+                Ok(g) => {
+                    // The estimate is the least that succeeds now; leave room for what the
+                    // transactions before it change (warm vs cold slots).
+                    gas_limit = g + g / 20;
+                    estimated = true;
+                }
+                Err(RpcFailure::Node { .. }) if step_done_now(rpc, step, spec, &image).await => {
+                    // Created between the code check and the estimate (a pending transaction
+                    // of this deployment was mined meanwhile): resume tracks it.
+                }
+                Err(RpcFailure::Node { message, data, .. }) => {
+                    let reason = data
+                        .as_deref()
+                        .and_then(|d| d.parse::<alloy::primitives::Bytes>().ok())
+                        .map(|b| Revert::decode(&b).to_string())
+                        .unwrap_or(message);
+                    return Err(PlanError::WouldRevert {
+                        step: describe(step),
+                        reason,
+                    });
+                }
+                Err(e) => return Err(rpc_err(rpc, "estimate gas")(e)),
+            }
+        }
+        let address = calls::step_address(step, spec, &image).and_then(|v| {
+            if v.len() == 1 {
+                v.first().copied()
+            } else {
+                None
+            }
+        });
+        planned.push(PlannedStep {
+            step: step.clone(),
+            call,
+            gas_limit,
+            estimated,
+            done: d,
+            address,
+        });
+    }
+    let (base_fee, block_gas_limit) = rpc
+        .latest_fees()
+        .await
+        .map_err(rpc_err(rpc, "read the latest block"))?;
+    let fees = match base_fee {
+        Some(base) => {
+            let priority = rpc.max_priority_fee().await.unwrap_or(1_000_000_000);
+            let mut max_fee = 2 * base + priority;
+            if let Some(cap) = opts.max_fee_cap {
+                if cap < base {
+                    return Err(PlanError::FeeCap { base, cap });
+                }
+                max_fee = max_fee.min(cap);
+            }
+            Fees {
+                base_fee: Some(base),
+                priority_fee: priority.min(max_fee),
+                max_fee,
+                cap: opts.max_fee_cap,
+            }
+        }
+        None => {
+            let price = rpc
+                .gas_price()
+                .await
+                .map_err(rpc_err(rpc, "read the gas price"))?;
+            let price = price + price / 10;
+            let price = opts.max_fee_cap.map_or(price, |c| price.min(c));
+            Fees {
+                base_fee: None,
+                priority_fee: 0,
+                max_fee: price,
+                cap: opts.max_fee_cap,
+            }
+        }
+    };
+    let balance = rpc
+        .balance(sender)
+        .await
+        .map_err(rpc_err(rpc, "read the balance"))?;
+    Ok(Plan {
+        source,
+        chain_id,
+        sender,
+        salt,
+        format: opts.format,
+        image,
+        steps: planned,
+        fees,
+        balance,
+        block_gas_limit,
+        network,
+    })
+}
+
+async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelImage) -> bool {
+    match calls::step_address(step, spec, image) {
+        Some(list) => have_code(rpc, &list)
+            .await
+            .is_ok_and(|c| c.iter().all(|x| *x)),
+        None => false,
+    }
+}
+
+/// A step in words, for messages.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Factory => "the factory".into(),
+        Step::Implementation { contract } => format!("the {contract} implementation"),
+        Step::Model => "the model clone".into(),
+        Step::Layers { first, count } => {
+            format!("layers #{first}..#{}", first + count.saturating_sub(1))
+        }
+        Step::Construct => "constructModel".into(),
+        Step::Chunk { index } => format!("chunk {index}"),
+    }
+}

@@ -1,0 +1,152 @@
+//! Who signs: `--private-key` (accepted with a warning), a Foundry keystore (`--keystore PATH` or
+//! `--account NAME` from `~/.foundry/keystores`, password from `--password-file` or a hidden
+//! prompt), `ETERNALIZE_PRIVATE_KEY`, or — on the local chain only — anvil's funded dev account.
+//!
+//! No key or password ever reaches a message: errors name the source, never its contents.
+
+use alloy::signers::local::PrivateKeySigner;
+use std::path::{Path, PathBuf};
+
+/// The environment variable CI passes a key in.
+pub const KEY_ENV: &str = "ETERNALIZE_PRIVATE_KEY";
+
+#[derive(Clone, Debug, Default)]
+pub struct SignerChoice {
+    pub private_key: Option<String>,
+    pub keystore: Option<PathBuf>,
+    pub account: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    #[error("{source_name} is not a 32-byte hex private key (the value is not shown)")]
+    BadKey { source_name: String },
+    #[error("keystore {}: cannot read it: {why}", path.display())]
+    KeystoreRead { path: PathBuf, why: String },
+    #[error(
+        "keystore {}: cannot decrypt it — wrong password, or not an Ethereum keystore",
+        path.display()
+    )]
+    KeystoreDecrypt { path: PathBuf },
+    #[error("password file {}: cannot read it: {why}", path.display())]
+    PasswordFile { path: PathBuf, why: String },
+    #[error(
+        "keystore {} needs a password: pass --password-file FILE (no terminal to prompt on)",
+        path.display()
+    )]
+    NoPassword { path: PathBuf },
+    #[error("no Foundry keystore named `{name}` in {}", dir.display())]
+    NoAccount { name: String, dir: PathBuf },
+    #[error(
+        "no signer for network `{network}`: pass --keystore PATH or --account NAME (Foundry keystores), or set {KEY_ENV}"
+    )]
+    None { network: String },
+}
+
+fn parse_key(text: &str, source_name: &str) -> Result<PrivateKeySigner, SignerError> {
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|_| SignerError::BadKey {
+            source_name: source_name.into(),
+        })
+}
+
+/// `~/.foundry/keystores`.
+pub fn foundry_keystores() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|b| b.home_dir().join(".foundry").join("keystores"))
+}
+
+/// Reads a line from the terminal without echoing it.
+fn prompt_hidden(prompt: &str) -> Option<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return None;
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    // SAFETY: plain termios calls on fd 0, which is a terminal (checked above); the saved
+    // settings are restored before returning.
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut t) != 0 {
+            return None;
+        }
+        let saved = t;
+        t.c_lflag &= !libc::ECHO;
+        libc::tcsetattr(0, libc::TCSANOW, &t);
+        saved
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    unsafe {
+        libc::tcsetattr(0, libc::TCSANOW, &saved);
+    }
+    eprintln!();
+    read.ok()?;
+    Some(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn decrypt(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner, SignerError> {
+    if !path.is_file() {
+        return Err(SignerError::KeystoreRead {
+            path: path.into(),
+            why: "no such file".into(),
+        });
+    }
+    let password = match password_file {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| SignerError::PasswordFile {
+                path: f.into(),
+                why: e.kind().to_string(),
+            })?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        None => prompt_hidden(&format!("password for {}: ", path.display()))
+            .ok_or_else(|| SignerError::NoPassword { path: path.into() })?,
+    };
+    PrivateKeySigner::decrypt_keystore(path, password)
+        .map_err(|_| SignerError::KeystoreDecrypt { path: path.into() })
+}
+
+/// The signer the flags, the environment and the network call for. `warn` receives warnings
+/// (never secrets).
+pub fn resolve(
+    choice: &SignerChoice,
+    network: &str,
+    local: bool,
+    warn: &mut dyn FnMut(&str),
+) -> Result<PrivateKeySigner, SignerError> {
+    if let Some(k) = &choice.private_key {
+        warn(
+            "a private key on the command line is visible to other users (ps, shell history); prefer a keystore (--keystore/--account) or ETERNALIZE_PRIVATE_KEY",
+        );
+        return parse_key(k, "--private-key");
+    }
+    if let Some(path) = &choice.keystore {
+        return decrypt(path, choice.password_file.as_deref());
+    }
+    if let Some(name) = &choice.account {
+        let dir = foundry_keystores().unwrap_or_else(|| PathBuf::from(".foundry/keystores"));
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(SignerError::NoAccount {
+                name: name.clone(),
+                dir,
+            });
+        }
+        return decrypt(&path, choice.password_file.as_deref());
+    }
+    if let Ok(k) = std::env::var(KEY_ENV)
+        && !k.trim().is_empty()
+    {
+        return parse_key(&k, KEY_ENV);
+    }
+    if local {
+        return parse_key(crate::tools::ANVIL_DEV_KEYS[0], "anvil's dev account");
+    }
+    Err(SignerError::None {
+        network: network.into(),
+    })
+}
