@@ -130,6 +130,9 @@ fn verify_and_predict_by_address_on_one_anvil() {
     assert_eq!(v["graph"]["ok"], false, "{v}");
     assert!(err.contains("hash:") && err.contains("graph:"), "{err}");
 
+    let rt = runtime();
+    let chain = Chain::read_only(&node.anvil.url()).unwrap();
+
     // predict ADDRESS prints what the offline predict prints, for a batch of two.
     let dir = tempfile::tempdir().unwrap();
     for (address, file, shape) in [
@@ -144,8 +147,38 @@ fn verify_and_predict_by_address_on_one_anvil() {
         assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
     }
 
-    let rt = runtime();
-    let chain = Chain::read_only(&node.anvil.url()).unwrap();
+    // A node whose call gas is too low for the model: the message says so.
+    let gas_limit = |g: u64| {
+        rt.block_on(async {
+            let _: Value = chain
+                .provider()
+                .raw_request("evm_setBlockGasLimit".into(), (format!("{g:#x}"),))
+                .await
+                .unwrap();
+            let _: Value = chain
+                .provider()
+                .raw_request("evm_mine".into(), ())
+                .await
+                .unwrap();
+        })
+    };
+    gas_limit(2_000_000);
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, nested(&[1, 28, 28, 1], &mut 0).to_string()).unwrap();
+    let (url, addr, input) = (
+        node.anvil.url(),
+        lenet.to_string(),
+        input.display().to_string(),
+    );
+    let o = node.run(&["predict", &addr, "--input", &input, "--rpc-url", &url]);
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    eprintln!("{err}");
+    assert!(
+        err.contains("gas cap may be too low") && err.contains("2000000 gas"),
+        "{err}"
+    );
+    gas_limit(30_000_000);
 
     // One weight byte changed in a chunk's data contract: named by chunk, byte, word and layer.
     let chunk0 = rt.block_on(chain.chunk_address(lenet, 0)).unwrap();
@@ -168,6 +201,7 @@ fn verify_and_predict_by_address_on_one_anvil() {
         err.contains(&format!("chunk 0 ({chunk0}) byte {byte}")) && err.contains("layer #"),
         "{err}"
     );
+    eprintln!("{err}");
     // Put it back: verifies again.
     rt.block_on(set_code(&chain, chunk0, &original));
     let (ok, v, _) = node.verify(lenet, LENET);
@@ -199,13 +233,11 @@ fn verify_and_predict_by_address_on_one_anvil() {
     let mm = &v["graph"]["mismatches"][0];
     assert_eq!(mm["layer"], i, "{v}");
     assert_eq!(mm["name"], name.as_str(), "{v}");
-    assert!(
-        mm["field"].as_str().unwrap().starts_with("config"),
-        "{v}"
-    );
+    assert!(mm["field"].as_str().unwrap().starts_with("config"), "{v}");
     assert!(
         err.contains(&format!("graph: layer #{i} '{name}': config")),
         "{err}"
     );
+    eprintln!("{err}");
     eprintln!("verify tests: {:.1}s", started.elapsed().as_secs_f64());
 }

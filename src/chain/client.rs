@@ -136,9 +136,9 @@ impl Chain {
                 action: "read the latest block".into(),
                 source: Box::new(source),
             })?;
-        block.map(|b| b.header.gas_limit).ok_or_else(|| {
-            ChainError::Mismatch("the node returned no latest block".into())
-        })
+        block
+            .map(|b| b.header.gas_limit)
+            .ok_or_else(|| ChainError::Mismatch("the node returned no latest block".into()))
     }
 
     pub fn sender(&self) -> Address {

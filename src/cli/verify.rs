@@ -104,9 +104,16 @@ impl Reader {
 
 /// The text of a failed inference `eth_call`, with a hint when gas ran out.
 fn call_failure(e: &ChainError, gas: u64) -> String {
+    use crate::chain::Revert;
+    use crate::chain::bindings::EternalModel::EternalModelErrors;
     let text = e.to_string();
+    // A layer that runs out of gas reverts without data; the model wraps it as LayerFailed.
+    let silent_layer = matches!(
+        e.revert(),
+        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
+    );
     let lower = text.to_lowercase();
-    if lower.contains("gas") && !lower.contains("layerfailed") {
+    if silent_layer || (lower.contains("gas") && !lower.contains("layerfailed")) {
         format!(
             "{text} — the call was given {gas} gas (the latest block's gas limit); the node's eth_call gas cap may be too low for this model: raise it (anvil --gas-limit, geth --rpc.gascap) or use another RPC"
         )
@@ -122,7 +129,9 @@ fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>
     let mut ranks = Vec::new();
     for t in ins {
         for &v in &t.data {
-            values.push(I256::try_from(v).map_err(|_| fail(format!("input value {v} overflows int256")))?);
+            values.push(
+                I256::try_from(v).map_err(|_| fail(format!("input value {v} overflows int256")))?,
+            );
         }
         shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
         ranks.push(U256::from(t.shape.len()));
@@ -134,7 +143,9 @@ type Outputs = Vec<(Vec<usize>, Vec<i128>)>;
 
 /// Splits the model's flat `(outputs, outputShapes, outputRanks)` into tensors.
 fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Outputs, String> {
-    let small = |x: &U256| usize::try_from(*x).map_err(|_| format!("the chain returned a dimension of {x}"));
+    let small = |x: &U256| {
+        usize::try_from(*x).map_err(|_| format!("the chain returned a dimension of {x}"))
+    };
     let mut out = Vec::new();
     let (mut at, mut sat) = (0usize, 0usize);
     for rank in ranks {
@@ -150,7 +161,9 @@ fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Out
             .ok_or("the chain returned fewer values than its shapes say")?;
         let vals = vals
             .iter()
-            .map(|v| i128::try_from(*v).map_err(|_| format!("the chain returned {v}, beyond int128")))
+            .map(|v| {
+                i128::try_from(*v).map_err(|_| format!("the chain returned {v}, beyond int128"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         at += n;
         out.push((shape, vals));
@@ -403,14 +416,19 @@ async fn verify(
     // (b) graph
     let mut mismatches: Vec<Value> = Vec::new();
     let mut graph_msgs: Vec<String> = Vec::new();
-    let mut mismatch = |index: Option<usize>, name: &str, field: &str, chain: String, file: String| {
-        let at = match index {
-            Some(i) => format!("layer #{i} '{name}'"),
-            None => "model".to_string(),
+    let mut mismatch =
+        |index: Option<usize>, name: &str, field: &str, chain: String, file: String| {
+            let at = match index {
+                Some(i) => format!("layer #{i} '{name}'"),
+                None => "model".to_string(),
+            };
+            graph_msgs.push(format!(
+                "graph: {at}: {field} is {chain} on chain, {file} in the file"
+            ));
+            mismatches.push(
+                json!({"layer": index, "name": name, "field": field, "chain": chain, "file": file}),
+            );
         };
-        graph_msgs.push(format!("graph: {at}: {field} is {chain} on chain, {file} in the file"));
-        mismatches.push(json!({"layer": index, "name": name, "field": field, "chain": chain, "file": file}));
-    };
     if state.layers.len() != image.layers.len() {
         mismatch(
             None,
@@ -464,12 +482,23 @@ async fn verify(
                     format!("0x{}", alloy::primitives::hex::encode(file_config)),
                 );
             }
-            Err(e) => mismatch(Some(i), name, "config", format!("unreadable ({e})"), "readable".into()),
+            Err(e) => mismatch(
+                Some(i),
+                name,
+                "config",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
         }
         match chain.layer_tensors(link.layer).await {
             Ok(t) => {
-                let got: Vec<(u64, u64, u8)> = t.iter().map(|t| (t.offset, t.length, t.shift)).collect();
-                let want: Vec<(u64, u64, u8)> = want.tensors.iter().map(|t| (t.offset, t.length, t.shift)).collect();
+                let got: Vec<(u64, u64, u8)> =
+                    t.iter().map(|t| (t.offset, t.length, t.shift)).collect();
+                let want: Vec<(u64, u64, u8)> = want
+                    .tensors
+                    .iter()
+                    .map(|t| (t.offset, t.length, t.shift))
+                    .collect();
                 if got != want {
                     mismatch(
                         Some(i),
@@ -480,12 +509,19 @@ async fn verify(
                     );
                 }
             }
-            Err(e) => mismatch(Some(i), name, "tensors", format!("unreadable ({e})"), "readable".into()),
+            Err(e) => mismatch(
+                Some(i),
+                name,
+                "tensors",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
         }
     }
     let graph_ok = mismatches.is_empty();
     failures.extend(graph_msgs);
-    let graph_json = json!({"ok": graph_ok, "layers": state.layers.len(), "mismatches": mismatches});
+    let graph_json =
+        json!({"ok": graph_ok, "layers": state.layers.len(), "mismatches": mismatches});
 
     // (c) weights: the layout, then every chunk's bytes.
     let want_layout = image.layout();
@@ -508,7 +544,11 @@ async fn verify(
         };
         first = Some((
             json!({"what": "layout", "chain": show(l), "file": show(&want_layout)}),
-            format!("weights: layout is {} on chain, {} for the file", show(l), show(&want_layout)),
+            format!(
+                "weights: layout is {} on chain, {} for the file",
+                show(l),
+                show(&want_layout)
+            ),
         ));
     }
     let width = format.width() as u64;
@@ -547,7 +587,10 @@ async fn verify(
             ),
             _ => "no tensor".to_string(),
         };
-        let byte = |d: &[u8]| d.get(b).map_or("none".to_string(), |x| format!("0x{x:02x}"));
+        let byte = |d: &[u8]| {
+            d.get(b)
+                .map_or("none".to_string(), |x| format!("0x{x:02x}"))
+        };
         first = Some((
             json!({
                 "chunk": i, "chunk_address": at.to_string(), "byte": b, "blob_byte": global,
@@ -561,7 +604,11 @@ async fn verify(
                 byte(data),
                 byte(want),
                 if data.len() != want.len() {
-                    format!(" (chunk is {} bytes on chain, {} in the file)", data.len(), want.len())
+                    format!(
+                        " (chunk is {} bytes on chain, {} in the file)",
+                        data.len(),
+                        want.len()
+                    )
                 } else {
                     String::new()
                 }
@@ -631,13 +678,19 @@ async fn compare_predict(
     chain_layers: usize,
 ) -> (bool, Option<f64>, Option<String>) {
     if !ready {
-        return (false, None, Some("the model is not ready (weight chunks missing)".into()));
+        return (
+            false,
+            None,
+            Some("the model is not ready (weight chunks missing)".into()),
+        );
     }
     if let Some(&o) = graph.outputs.iter().find(|&&o| o >= chain_layers) {
         return (
             false,
             None,
-            Some(format!("output layer #{o} does not exist on chain ({chain_layers} layers)")),
+            Some(format!(
+                "output layer #{o} does not exist on chain ({chain_layers} layers)"
+            )),
         );
     }
     let gas = match chain.block_gas_limit().await {
@@ -719,11 +772,12 @@ async fn compare_predict(
 }
 
 pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
-    let address = parse_address(&a.address).ok_or_else(|| {
-        Exit {
-            code: 2,
-            message: format!("`{}` is not a contract address (0x and 40 hex digits)", a.address),
-        }
+    let address = parse_address(&a.address).ok_or_else(|| Exit {
+        code: 2,
+        message: format!(
+            "`{}` is not a contract address (0x and 40 hex digits)",
+            a.address
+        ),
     })?;
     let reader = open_reader(config, &a.network)?;
     let rt = runtime()?;
@@ -738,7 +792,13 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", report.json);
     } else {
-        let part = |k: &str| if report.json[k]["ok"] == true { "ok" } else { "DIFFERS" };
+        let part = |k: &str| {
+            if report.json[k]["ok"] == true {
+                "ok"
+            } else {
+                "DIFFERS"
+            }
+        };
         println!(
             "{} on chain {} against {}:",
             report.address,
@@ -746,7 +806,11 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
             a.path.display()
         );
         println!("  hash     {}", part("hash"));
-        println!("  graph    {} ({} layers)", part("graph"), report.json["graph"]["layers"]);
+        println!(
+            "  graph    {} ({} layers)",
+            part("graph"),
+            report.json["graph"]["layers"]
+        );
         println!(
             "  weights  {} ({} chunks, {} bytes, {})",
             part("weights"),
@@ -754,7 +818,11 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
             report.json["weights"]["bytes"],
             report.json["weights"]["format"].as_str().unwrap_or("")
         );
-        println!("  predict  {} ({SAMPLES} samples, max |Δ| {})", part("predict"), report.json["predict"]["max_abs_diff"]);
+        println!(
+            "  predict  {} ({SAMPLES} samples, max |Δ| {})",
+            part("predict"),
+            report.json["predict"]["max_abs_diff"]
+        );
     }
     if report.failures.is_empty() {
         Ok(())
