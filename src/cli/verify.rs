@@ -835,3 +835,46 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_told_from_paths() {
+        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
+        assert_eq!(
+            parse_address(a).map(|x| x.to_checksum(None)),
+            Some(a.into())
+        );
+        assert!(parse_address("model.keras").is_none());
+        assert!(parse_address("0x1234").is_none());
+        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
+    }
+
+    #[test]
+    fn flat_outputs_split_by_ranks_and_shapes() {
+        let v = |x: i64| I256::try_from(x).unwrap();
+        let u = |x: u64| U256::from(x);
+        let got = split_outputs(
+            &[v(1), v(2), v(3), v(-4)],
+            &[u(1), u(3), u(1)],
+            &[u(2), u(1)],
+        )
+        .unwrap();
+        assert_eq!(got, vec![(vec![1, 3], vec![1, 2, 3]), (vec![1], vec![-4])]);
+        let e = split_outputs(&[v(1)], &[u(2)], &[u(1)]).unwrap_err();
+        assert!(e.contains("fewer values"), "{e}");
+        let e = split_outputs(&[v(1), v(2)], &[u(1)], &[u(1)]).unwrap_err();
+        assert!(e.contains("2 values but its shapes account for 1"), "{e}");
+    }
+
+    #[test]
+    fn sample_values_are_deterministic_and_small() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        let xs: Vec<u64> = (0..4).map(|_| a.next()).collect();
+        assert_eq!(xs, (0..4).map(|_| b.next()).collect::<Vec<_>>());
+        assert_ne!(xs[0], xs[1]);
+    }
+}
