@@ -2,8 +2,10 @@
 //! with `eternalize deploy` verify; one weight byte changed with `anvil_setCode` on a chunk data
 //! contract fails naming the chunk, byte and layer; one layer's config changed with
 //! `anvil_setCode` on its clone (the config is in the clone's appended args) fails naming the
-//! layer; another model's file fails the hash; and `predict ADDRESS` prints exactly what the
-//! offline `predict MODEL` prints.
+//! layer; another model's file fails the hash; an exact-format deployment verifies and fails
+//! the layout when `--format compact` is demanded; `predict ADDRESS` prints exactly what the
+//! offline `predict MODEL` prints, says when the node's call gas is too low, and says when
+//! there is no contract at the address.
 
 mod chain_support;
 mod deploy_support;
@@ -123,6 +125,43 @@ fn verify_and_predict_by_address_on_one_anvil() {
         );
     }
 
+    // The exact (Q32.32) format verifies too; asking for the other format fails the layout.
+    let path = fixture(MLP).display().to_string();
+    let url = node.anvil.url();
+    let o = node.run(&[
+        "deploy",
+        &path,
+        "--rpc-url",
+        &url,
+        "--yes",
+        "--json",
+        "--format",
+        "exact",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let exact: Address = done_line(&o)["model_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (ok, v, err) = node.verify(exact, MLP);
+    assert!(ok, "{v}\n{err}");
+    assert_eq!(v["weights"]["format"], "Q32_32", "{v}");
+    let addr = exact.to_string();
+    let o = node.run(&[
+        "verify",
+        &addr,
+        &path,
+        "--rpc-url",
+        &url,
+        "--json",
+        "--format",
+        "compact",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["weights"]["first_mismatch"]["what"], "layout", "{v}");
+
     // Another model's file: the hash and the graph differ.
     let (ok, v, err) = node.verify(lenet, MLP);
     assert!(!ok);
@@ -179,6 +218,15 @@ fn verify_and_predict_by_address_on_one_anvil() {
         "{err}"
     );
     gas_limit(30_000_000);
+    // No contract at the address: said so, with the chain.
+    let nobody = Address::repeat_byte(0x42).to_string();
+    let o = node.run(&["predict", &nobody, "--input", &input, "--rpc-url", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr_of(&o);
+    assert!(
+        err.contains(&format!("there is no contract at {nobody} on chain 31337")),
+        "{err}"
+    );
 
     // One weight byte changed in a chunk's data contract: named by chunk, byte, word and layer.
     let chunk0 = rt.block_on(chain.chunk_address(lenet, 0)).unwrap();
