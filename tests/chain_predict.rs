@@ -11,8 +11,7 @@ use alloy::primitives::{B256, I256, U256};
 use common::*;
 use eternalize::bundle::Bundle;
 use eternalize::chain::{
-    Chain, EternalModel, Implementation, LayerEntry, LayerSource, ModelImage, ModelSpec,
-    model_address, signer_from_hex,
+    Chain, EternalModel, Implementation, ModelImage, ModelSpec, model_address, signer_from_hex,
 };
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras::{self, model::Model};
@@ -32,63 +31,6 @@ fn array(v: &Value) -> input::Array {
     }
     flat(&v["data"], &mut values);
     input::Array { shape, values }
-}
-
-/// The chain's view of a model read from a Keras file.
-fn spec_of(model: &Model, bundle: &Bundle) -> ModelSpec {
-    let configs: Vec<Value> = model
-        .layers
-        .iter()
-        .map(|l| {
-            let mut c = l.config.clone();
-            // src/chain's encoder takes ZeroPadding2D `padding` as an int or 4 ints; Keras also
-            // writes ((top, bottom), (left, right)). Flatten it (same order) until it does.
-            if l.class_name == "ZeroPadding2D"
-                && let Some(Value::Array(rows)) = c.get("padding").cloned()
-                && rows.iter().all(Value::is_array)
-            {
-                let flat: Vec<Value> = rows
-                    .iter()
-                    .flat_map(|r| r.as_array().cloned().unwrap_or_default())
-                    .collect();
-                c.insert("padding".into(), Value::Array(flat));
-            }
-            Value::Object(c)
-        })
-        .collect();
-    let shapes: Vec<Vec<Vec<Option<u64>>>> = model
-        .layers
-        .iter()
-        .map(|l| {
-            l.input_shapes
-                .iter()
-                .map(|s| s.iter().map(|d| d.map(|x| x as u64)).collect())
-                .collect()
-        })
-        .collect();
-    let outs: Vec<Vec<Option<u64>>> = model
-        .layers
-        .iter()
-        .map(|l| l.output_shape.iter().map(|d| d.map(|x| x as u64)).collect())
-        .collect();
-    let entries: Vec<LayerEntry<'_>> = model
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| LayerEntry {
-            source: LayerSource {
-                name: &l.name,
-                class_name: &l.class_name,
-                config: &configs[i],
-                input_shapes: &shapes[i],
-                output_shape: Some(&outs[i]),
-            },
-            inputs: l.inputs.iter().map(|&j| j as u16).collect(),
-            tensor_lengths: l.weights.iter().map(|t| t.len() as u64).collect(),
-        })
-        .collect();
-    let words = bundle.weights.iter().map(|w| w.lanes).collect();
-    ModelSpec::build(&entries, words, &bundle.hashes().hashed_model()).unwrap()
 }
 
 /// Multiply-accumulates of one sample through the model's Dense, convolution and recurrent layers.
@@ -169,7 +111,7 @@ struct Deployed {
 
 async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
     let bundle = Bundle::from_model(model).unwrap();
-    let spec = spec_of(model, &bundle);
+    let spec = ModelSpec::from_model(model, &bundle).unwrap();
     for implementation in spec.implementations() {
         chain.deploy_implementation(implementation).await.unwrap();
     }

@@ -44,3 +44,13 @@ fn no_command_without_a_terminal_prints_help_and_exits_2() {
     );
     assert!(stdout(&o).is_empty());
 }
+
+#[test]
+fn help_of_predict() {
+    insta::assert_snapshot!("predict_help", help(&["predict", "--help"]));
+}
+
+#[test]
+fn help_of_verify() {
+    insta::assert_snapshot!("verify_help", help(&["verify", "--help"]));
+}

@@ -101,6 +101,46 @@ impl Chain {
         })
     }
 
+    /// Connects to `url` for reads and calls only: nothing can be signed or sent.
+    pub fn read_only(url: &str) -> Result<Chain, ChainError> {
+        let parsed = url.parse().map_err(|_| ChainError::Url(url.to_string()))?;
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(parsed)
+            .erased();
+        Ok(Chain {
+            provider,
+            sender: Address::ZERO,
+            receipt_timeout: Duration::from_secs(120),
+        })
+    }
+
+    /// The runtime code at `address` (empty when there is none).
+    pub async fn code_at(&self, address: Address) -> Result<Bytes, ChainError> {
+        self.provider
+            .get_code_at(address)
+            .await
+            .map_err(|source| ChainError::Rpc {
+                action: format!("read the code at {address}"),
+                source: Box::new(source),
+            })
+    }
+
+    /// The gas limit of the latest block: the gas `eth_call`s for inference are given.
+    pub async fn block_gas_limit(&self) -> Result<u64, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|source| ChainError::Rpc {
+                action: "read the latest block".into(),
+                source: Box::new(source),
+            })?;
+        block
+            .map(|b| b.header.gas_limit)
+            .ok_or_else(|| ChainError::Mismatch("the node returned no latest block".into()))
+    }
+
     pub fn sender(&self) -> Address {
         self.sender
     }

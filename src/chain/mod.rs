@@ -10,6 +10,7 @@ pub mod calls;
 pub mod client;
 pub mod config;
 pub mod from_bundle;
+pub mod from_model;
 pub mod image;
 pub mod kind;
 pub mod weights;

@@ -7,6 +7,7 @@ pub mod deploy;
 mod export;
 pub mod inspect;
 mod predict;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,9 +52,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a model offline with eternalize's fixed-point reference (what the chain computes)
+    /// Run a model offline with eternalize's fixed-point reference (what the chain computes), or
+    /// call a deployed model's `predict` when given its 0x address
     Predict {
-        /// A .keras or .h5 model file, or a bundle .json exported by eternalize
+        /// A .keras or .h5 model file, a bundle .json exported by eternalize, or a deployed
+        /// model's 0x address
         model: PathBuf,
         /// Input: .npy, or JSON (a nested list, or an object of input name → nested list);
         /// a leading batch dimension is optional
@@ -65,7 +68,12 @@ pub enum Command {
         /// Print {"shape": [...], "values": [...]} instead of text
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        network: deploy::NetworkArgs,
     },
+    /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
+    /// against the Rust reference (exit 1 naming each difference)
+    Verify(verify::VerifyArgs),
     /// Show what deploying a model would send: steps, gas, fees, balance, chain id
     Plan(deploy::PlanArgs),
     /// Deploy a model file or bundle to a chain (default: the local anvil eternalize runs)
@@ -102,7 +110,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             input,
             format,
             json,
-        }) => predict::run(&model, &input, format, json),
+            network,
+        }) => {
+            let as_address = model
+                .to_str()
+                .filter(|_| !model.exists())
+                .and_then(verify::parse_address);
+            match as_address {
+                Some(address) => verify::run_predict(config, address, &input, &network, json),
+                None if network.network.is_some() || network.rpc_url.is_some() => Err(Exit {
+                    code: 2,
+                    message: format!(
+                        "--network/--rpc-url apply to a deployed model's 0x address, not to the file {}",
+                        model.display()
+                    ),
+                }
+                .into()),
+                None => predict::run(&model, &input, format, json),
+            }
+        }
+        Some(Command::Verify(a)) => verify::run_verify(config, a),
         Some(Command::Plan(a)) => deploy::run_plan(config, a),
         Some(Command::Deploy(a)) => deploy::run_deploy(config, a),
         Some(Command::Resume(a)) => deploy::run_resume(config, a),

@@ -1,4 +1,5 @@
-//! `eternalize predict MODEL|BUNDLE --input FILE`: the fixed-point reference, offline.
+//! `eternalize predict MODEL|BUNDLE --input FILE`: the fixed-point reference, offline; and
+//! `eternalize predict ADDRESS --input FILE`: the deployed model's `predict`, by `eth_call`.
 
 use crate::bundle;
 use crate::infer::{Graph, WeightFormat, fixed, input};
@@ -13,19 +14,20 @@ pub enum Format {
     Exact,
 }
 
-pub fn run(
-    model_path: &Path,
-    input_path: &Path,
-    format: Format,
-    as_json: bool,
-) -> anyhow::Result<()> {
-    let format = match format {
-        Format::Compact => WeightFormat::Compact,
-        Format::Exact => WeightFormat::Exact,
-    };
+impl Format {
+    pub fn infer(self) -> WeightFormat {
+        match self {
+            Format::Compact => WeightFormat::Compact,
+            Format::Exact => WeightFormat::Exact,
+        }
+    }
+}
+
+/// The reference graph of a model file or an eternalize bundle, computing with `format`.
+pub fn load_graph(model_path: &Path, format: WeightFormat) -> anyhow::Result<Graph> {
     let bytes = std::fs::read(model_path)
         .with_context(|| format!("{}: cannot read the file", model_path.display()))?;
-    let (graph, names) = if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
+    if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
         let read = bundle::read_bytes(&bytes, model_path)?;
         if let Some(why) = read.mismatch() {
             anyhow::bail!(
@@ -33,17 +35,76 @@ pub fn run(
                 model_path.display()
             );
         }
-        let g = Graph::from_bundle(&read.bundle, format)
-            .with_context(|| model_path.display().to_string())?;
-        let names = g.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>();
-        (g, names)
+        Graph::from_bundle(&read.bundle, format).with_context(|| model_path.display().to_string())
     } else {
         let model = keras::load_bytes(&bytes, model_path)?;
-        let g =
-            Graph::from_model(&model, format).with_context(|| model_path.display().to_string())?;
-        let names = g.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>();
-        (g, names)
+        Graph::from_model(&model, format).with_context(|| model_path.display().to_string())
+    }
+}
+
+/// One output over the whole batch: its name (offline only), per-sample shape, values.
+pub struct Output {
+    pub name: Option<String>,
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+/// Prints outputs as text, or as `{"shape", "values"}` (one output) / `{"outputs": [...]}`.
+pub fn print_outputs(outputs: &[Output], batch: usize, as_json: bool) {
+    let with_batch = |s: &[usize]| {
+        std::iter::once(batch)
+            .chain(s.iter().copied())
+            .collect::<Vec<_>>()
     };
+    if as_json {
+        let objs: Vec<_> = outputs
+            .iter()
+            .map(|o| {
+                let mut v = json!({ "shape": with_batch(&o.shape), "values": o.values });
+                if let Some(n) = &o.name {
+                    v["name"] = json!(n);
+                }
+                v
+            })
+            .collect();
+        let out = match objs.as_slice() {
+            [one] => json!({ "shape": one["shape"], "values": one["values"] }),
+            _ => json!({ "outputs": objs }),
+        };
+        println!("{out}");
+        return;
+    }
+    for (k, o) in outputs.iter().enumerate() {
+        let name = o.name.clone().unwrap_or_else(|| format!("#{k}"));
+        println!("output '{name}', shape {:?}:", with_batch(&o.shape));
+        let per = o.values.len() / batch.max(1);
+        for (b, row) in o.values.chunks(per.max(1)).enumerate() {
+            let text: Vec<String> = row.iter().map(|x| format!("{x:.6}")).collect();
+            let argmax = row
+                .iter()
+                .enumerate()
+                .fold(0, |m, (i, x)| if *x > row[m] { i } else { m });
+            if per > 1 {
+                println!("  [{b}] {}  (argmax {argmax})", text.join(" "));
+            } else {
+                println!("  [{b}] {}", text.join(" "));
+            }
+        }
+    }
+}
+
+pub fn run(
+    model_path: &Path,
+    input_path: &Path,
+    format: Format,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let graph = load_graph(model_path, format.infer())?;
+    let names = graph
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect::<Vec<_>>();
     let arrays = input::read(input_path)?;
     let shapes = graph.input_shapes();
     if arrays.len() != graph.inputs.len() {
@@ -81,52 +142,27 @@ pub fn run(
             input_path.display()
         );
     }
-    let mut outputs: Vec<(Vec<usize>, Vec<f64>)> = Vec::new();
+    let mut outputs: Vec<Output> = Vec::new();
     for b in 0..batch {
         let ins: Vec<_> = per_input.iter().map(|s| s[b].clone()).collect();
         let got = graph
             .run(&ins)
             .with_context(|| model_path.display().to_string())?;
         if outputs.is_empty() {
-            outputs = got.iter().map(|t| (t.shape.clone(), Vec::new())).collect();
+            outputs = got
+                .iter()
+                .zip(&graph.outputs)
+                .map(|(t, &o)| Output {
+                    name: Some(names[o].clone()),
+                    shape: t.shape.clone(),
+                    values: Vec::new(),
+                })
+                .collect();
         }
-        for ((_, vals), t) in outputs.iter_mut().zip(&got) {
-            vals.extend(t.data.iter().map(|&v| fixed::to_f64(v)));
-        }
-    }
-    let with_batch = |s: &[usize]| {
-        std::iter::once(batch)
-            .chain(s.iter().copied())
-            .collect::<Vec<_>>()
-    };
-    if as_json {
-        let objs: Vec<_> = outputs
-            .iter()
-            .zip(&graph.outputs)
-            .map(|((s, v), &o)| json!({ "name": names[o], "shape": with_batch(s), "values": v }))
-            .collect();
-        let out = match objs.as_slice() {
-            [one] => json!({ "shape": one["shape"], "values": one["values"] }),
-            _ => json!({ "outputs": objs }),
-        };
-        println!("{out}");
-    } else {
-        for ((s, v), &o) in outputs.iter().zip(&graph.outputs) {
-            println!("output '{}', shape {:?}:", names[o], with_batch(s));
-            let per = v.len() / batch.max(1);
-            for (b, row) in v.chunks(per.max(1)).enumerate() {
-                let text: Vec<String> = row.iter().map(|x| format!("{x:.6}")).collect();
-                let argmax = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |m, (i, x)| if *x > row[m] { i } else { m });
-                if per > 1 {
-                    println!("  [{b}] {}  (argmax {argmax})", text.join(" "));
-                } else {
-                    println!("  [{b}] {}", text.join(" "));
-                }
-            }
+        for (o, t) in outputs.iter_mut().zip(&got) {
+            o.values.extend(t.data.iter().map(|&v| fixed::to_f64(v)));
         }
     }
+    print_outputs(&outputs, batch, as_json);
     Ok(())
 }

@@ -1,0 +1,880 @@
+//! Reading a deployed model back: `eternalize predict ADDRESS` (the model's `predict` by
+//! `eth_call`) and `eternalize verify ADDRESS MODEL|BUNDLE`, which proves the deployment equals
+//! the file — hashes, graph, every weight byte, and `predict` against the Rust reference.
+
+use alloy::primitives::{Address, B256, I256, U256};
+use alloy::sol_types::SolValue;
+use clap::Args;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+use super::Exit;
+use super::deploy::NetworkArgs;
+use super::predict::{self, Output};
+use crate::chain::{Chain, ChainError, EternalModel, LayerKind, ModelImage, WeightFormat};
+use crate::engine::Source;
+use crate::engine::network::{self, Config};
+use crate::infer::{Graph, Tensor, fixed, input};
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The deployed model contract (0x…)
+    pub address: String,
+    /// The .keras/.h5 model file or eternalize bundle it should equal
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Weight format the deployment must use [default: whatever the chain holds]
+    #[arg(long, value_enum)]
+    pub format: Option<predict::Format>,
+}
+
+/// Sample inputs `verify` runs through both the chain and the reference.
+pub const SAMPLES: usize = 2;
+
+fn fail(message: impl std::fmt::Display) -> anyhow::Error {
+    Exit {
+        code: 1,
+        message: message.to_string(),
+    }
+    .into()
+}
+
+/// Parses a `0x` + 40 hex digits address, or `None` when `s` is not one.
+pub fn parse_address(s: &str) -> Option<Address> {
+    if s.len() == 42 && (s.starts_with("0x") || s.starts_with("0X")) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A read-only connection to the network the flags name; the local anvil lives as long as this.
+struct Reader {
+    _connected: network::Connected,
+    chain: Chain,
+    url: String,
+    expected_chain_id: Option<u64>,
+}
+
+fn open_reader(config: Option<&Path>, net: &NetworkArgs) -> anyhow::Result<Reader> {
+    let cfg = Config::load(config).map_err(fail)?;
+    let network =
+        network::resolve(&cfg, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
+    let connected = network::connect(&network, &crate::journal::data_dir()).map_err(fail)?;
+    let chain = Chain::read_only(&connected.url).map_err(fail)?;
+    Ok(Reader {
+        url: crate::engine::rpc::redact_url(&connected.url),
+        _connected: connected,
+        chain,
+        expected_chain_id: network.chain_id,
+    })
+}
+
+impl Reader {
+    /// The chain id, checked against the network's configured one; and that `address` has code.
+    async fn check(&self, address: Address) -> anyhow::Result<u64> {
+        let id = self.chain.chain_id().await.map_err(fail)?;
+        if let Some(want) = self.expected_chain_id
+            && want != id
+        {
+            return Err(fail(format!(
+                "the node at {} is chain {id}, but the network is configured as chain {want}",
+                self.url
+            )));
+        }
+        if !self.chain.has_code(address).await.map_err(fail)? {
+            return Err(fail(format!(
+                "there is no contract at {address} on chain {id} ({})",
+                self.url
+            )));
+        }
+        Ok(id)
+    }
+}
+
+/// The text of a failed inference `eth_call`, with a hint when gas ran out.
+fn call_failure(e: &ChainError, gas: u64) -> String {
+    use crate::chain::Revert;
+    use crate::chain::bindings::EternalModel::EternalModelErrors;
+    let text = e.to_string();
+    // A layer that runs out of gas reverts without data; the model wraps it as LayerFailed.
+    let silent_layer = matches!(
+        e.revert(),
+        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
+    );
+    let lower = text.to_lowercase();
+    if silent_layer || (lower.contains("gas") && !lower.contains("layerfailed")) {
+        format!(
+            "{text} — the call was given {gas} gas (the latest block's gas limit); the node's eth_call gas cap may be too low for this model: raise it (anvil --gas-limit, geth --rpc.gascap) or use another RPC"
+        )
+    } else {
+        text
+    }
+}
+
+/// Inputs in the contract's order (the k-th InputLayer in layer order takes input k).
+fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>)> {
+    let mut values = Vec::new();
+    let mut shapes = Vec::new();
+    let mut ranks = Vec::new();
+    for t in ins {
+        for &v in &t.data {
+            values.push(
+                I256::try_from(v).map_err(|_| fail(format!("input value {v} overflows int256")))?,
+            );
+        }
+        shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+        ranks.push(U256::from(t.shape.len()));
+    }
+    Ok((values, shapes, ranks))
+}
+
+type Outputs = Vec<(Vec<usize>, Vec<i128>)>;
+
+/// Splits the model's flat `(outputs, outputShapes, outputRanks)` into tensors.
+fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Outputs, String> {
+    let small = |x: &U256| {
+        usize::try_from(*x).map_err(|_| format!("the chain returned a dimension of {x}"))
+    };
+    let mut out = Vec::new();
+    let (mut at, mut sat) = (0usize, 0usize);
+    for rank in ranks {
+        let rank = small(rank)?;
+        let dims = shapes
+            .get(sat..sat + rank)
+            .ok_or("the chain returned fewer shape entries than its ranks say")?;
+        let shape = dims.iter().map(small).collect::<Result<Vec<_>, _>>()?;
+        sat += rank;
+        let n: usize = shape.iter().product();
+        let vals = values
+            .get(at..at + n)
+            .ok_or("the chain returned fewer values than its shapes say")?;
+        let vals = vals
+            .iter()
+            .map(|v| {
+                i128::try_from(*v).map_err(|_| format!("the chain returned {v}, beyond int128"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        at += n;
+        out.push((shape, vals));
+    }
+    if at != values.len() {
+        return Err(format!(
+            "the chain returned {} values but its shapes account for {at}",
+            values.len()
+        ));
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ predict ADDRESS
+
+pub fn run_predict(
+    config: Option<&Path>,
+    address: Address,
+    input_path: &Path,
+    net: &NetworkArgs,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let reader = open_reader(config, net)?;
+    let arrays = input::read(input_path)?;
+    let rt = runtime()?;
+    let (outputs, batch) = rt.block_on(async {
+        let chain_id = reader.check(address).await?;
+        let state = reader.chain.model_state(address).await.map_err(fail)?;
+        if !state.ready {
+            return Err(fail(format!(
+                "the model at {address} on chain {chain_id} is not ready: {} of {} weight chunks stored{}",
+                state.chunks_received,
+                state.layout.chunkCount,
+                if state.constructed { "" } else { ", not constructed" }
+            )));
+        }
+        // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`.
+        let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
+        for (i, link) in state.layers.iter().enumerate() {
+            if link.kind != LayerKind::Input.code() {
+                continue;
+            }
+            let cfg = reader.chain.layer_config(link.layer).await.map_err(fail)?;
+            let (dims,) = <(Vec<U256>,)>::abi_decode_params(&cfg).map_err(|e| {
+                fail(format!("layer #{i} (InputLayer) at {}: its config does not decode as uint256[]: {e}", link.layer))
+            })?;
+            let mut shape = vec![None];
+            for d in dims {
+                shape.push(Some(usize::try_from(d).map_err(|_| {
+                    fail(format!("layer #{i} (InputLayer): dimension {d} is too large"))
+                })?));
+            }
+            shapes.push(shape);
+        }
+        if arrays.len() != shapes.len() {
+            return Err(fail(format!(
+                "{}: holds {} input arrays, but the model at {address} takes {}",
+                input_path.display(),
+                arrays.len(),
+                shapes.len()
+            )));
+        }
+        let mut per_input = Vec::new();
+        for (k, ((_, a), want)) in arrays.iter().zip(&shapes).enumerate() {
+            per_input.push(
+                input::samples(a, want)
+                    .map_err(|e| fail(format!("{}: input {k} {e}", input_path.display())))?,
+            );
+        }
+        let batch = per_input.first().map_or(0, Vec::len);
+        if per_input.iter().any(|s| s.len() != batch) {
+            return Err(fail(format!(
+                "{}: the inputs hold different numbers of samples",
+                input_path.display()
+            )));
+        }
+        let gas = reader.chain.block_gas_limit().await.map_err(fail)?;
+        let model = EternalModel::new(address, reader.chain.provider().clone());
+        let mut outputs: Vec<Output> = Vec::new();
+        for b in 0..batch {
+            let ins: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
+            let (values, shapes, ranks) = call_args(&ins)?;
+            let r = model
+                .predict(values, shapes, ranks)
+                .gas(gas)
+                .call()
+                .await
+                .map_err(|e| {
+                    let e = chain_call_error(format!("call predict on {address} (sample {b})"), e);
+                    fail(call_failure(&e, gas))
+                })?;
+            let got = split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks)
+                .map_err(|e| fail(format!("{address} sample {b}: {e}")))?;
+            if outputs.is_empty() {
+                outputs = got
+                    .iter()
+                    .map(|(s, _)| Output {
+                        name: None,
+                        shape: s.clone(),
+                        values: Vec::new(),
+                    })
+                    .collect();
+            }
+            for (o, (_, v)) in outputs.iter_mut().zip(&got) {
+                o.values.extend(v.iter().map(|&x| fixed::to_f64(x)));
+            }
+        }
+        Ok((outputs, batch))
+    })?;
+    predict::print_outputs(&outputs, batch, as_json);
+    Ok(())
+}
+
+fn chain_call_error(action: String, e: alloy::contract::Error) -> ChainError {
+    match e.as_revert_data() {
+        Some(data) => ChainError::Reverted {
+            action,
+            revert: Box::new(crate::chain::Revert::decode(&data)),
+        },
+        None => ChainError::Call {
+            action,
+            source: Box::new(e),
+        },
+    }
+}
+
+// ------------------------------------------------------------------ verify
+
+/// Deterministic pseudo-random numbers (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Sample `s` for every model input (graph order): Q32.32 values in [-0.5, 0.5), or integer
+/// indices below `input_dim` for inputs feeding an Embedding.
+fn sample_inputs(graph: &Graph, s: usize) -> Vec<Tensor> {
+    let mut rng = Rng(0x5EED_0000 + s as u64);
+    let shapes = graph.input_shapes();
+    graph
+        .inputs
+        .iter()
+        .zip(&shapes)
+        .map(|(&i, shape)| {
+            let dims: Vec<usize> = shape.iter().skip(1).map(|d| d.unwrap_or(1)).collect();
+            let n: usize = dims.iter().product();
+            let vocab = graph
+                .nodes
+                .iter()
+                .filter(|node| node.class_name == "Embedding" && node.inputs.contains(&i))
+                .filter_map(|node| node.config.get("input_dim").and_then(Value::as_u64))
+                .min();
+            let data = (0..n)
+                .map(|_| match vocab {
+                    Some(v) => i128::from((rng.next() % v.max(1)) as i64) << 32,
+                    None => i128::from((rng.next() >> 32) as i64) - (1i128 << 31),
+                })
+                .collect();
+            Tensor { shape: dims, data }
+        })
+        .collect()
+}
+
+struct Report {
+    address: Address,
+    chain_id: u64,
+    json: Value,
+    failures: Vec<String>,
+}
+
+fn hex(b: &B256) -> String {
+    alloy::primitives::hex::encode(b)
+}
+
+/// Which layer and tensor blob value `j` belongs to.
+fn place_of_value(image: &ModelImage, j: u64) -> (Option<usize>, Option<usize>, u64) {
+    for (l, layer) in image.layers.iter().enumerate() {
+        for (t, tensor) in layer.tensors.iter().enumerate() {
+            let end = tensor.offset + tensor.length.div_ceil(4) * 4;
+            if j >= tensor.offset && j < end {
+                return (Some(l), Some(t), j - tensor.offset);
+            }
+        }
+    }
+    (None, None, 0)
+}
+
+async fn verify(
+    chain: &Chain,
+    chain_id: u64,
+    address: Address,
+    path: &Path,
+    format: Option<WeightFormat>,
+) -> anyhow::Result<Report> {
+    let source = Source::load(path).map_err(fail)?;
+    let spec = &source.spec;
+    let state = chain.model_state(address).await.map_err(fail)?;
+    let mut failures = Vec::new();
+
+    // (a) hashes
+    let hash_ok = state.graph_hash == spec.graph_hash && state.weights_hash == spec.weights_hash;
+    let chain_hash = format!("{}{}", hex(&state.graph_hash), hex(&state.weights_hash));
+    if !hash_ok {
+        let which = match (
+            state.graph_hash == spec.graph_hash,
+            state.weights_hash == spec.weights_hash,
+        ) {
+            (false, false) => "graph and weights hashes differ",
+            (false, true) => "the graph hash differs",
+            _ => "the weights hash differs",
+        };
+        failures.push(format!(
+            "hash: {which}: on chain hashed_model {chain_hash}, {} has {}",
+            path.display(),
+            source.hashed_model
+        ));
+    }
+    let hash = json!({"ok": hash_ok, "chain": chain_hash, "file": source.hashed_model});
+
+    // The image the file gives at this address, in the chain's (or the asked) format.
+    let chain_format = WeightFormat::from_code(state.layout.format);
+    let format = match format.or(chain_format) {
+        Some(f) => f,
+        None => {
+            return Err(fail(format!(
+                "the model at {address} has weight format code {} (constructed: {}), which eternalize does not know",
+                state.layout.format, state.constructed
+            )));
+        }
+    };
+    let chunk_bytes = match state.layout.chunkBytes as usize {
+        0 => crate::chain::MAX_CHUNK_BYTES,
+        n => n,
+    };
+    let image = ModelImage::new(spec, format, chunk_bytes, address).map_err(|e| {
+        fail(format!(
+            "{}: cannot lay the weights out in {}-byte chunks as on chain: {e}",
+            path.display(),
+            chunk_bytes
+        ))
+    })?;
+
+    // (b) graph
+    let mut mismatches: Vec<Value> = Vec::new();
+    let mut graph_msgs: Vec<String> = Vec::new();
+    let mut mismatch =
+        |index: Option<usize>, name: &str, field: &str, chain: String, file: String| {
+            let at = match index {
+                Some(i) => format!("layer #{i} '{name}'"),
+                None => "model".to_string(),
+            };
+            graph_msgs.push(format!(
+                "graph: {at}: {field} is {chain} on chain, {file} in the file"
+            ));
+            mismatches.push(
+                json!({"layer": index, "name": name, "field": field, "chain": chain, "file": file}),
+            );
+        };
+    if state.layers.len() != image.layers.len() {
+        mismatch(
+            None,
+            "",
+            "layer count",
+            state.layers.len().to_string(),
+            image.layers.len().to_string(),
+        );
+    }
+    for (i, (link, want)) in state.layers.iter().zip(&image.layers).enumerate() {
+        let name = want.name.as_str();
+        if link.kind != want.kind.code() {
+            let k = |c: u16| {
+                LayerKind::from_code(c).map_or(format!("kind {c}"), |k| format!("{k:?} ({c})"))
+            };
+            mismatch(Some(i), name, "kind", k(link.kind), k(want.kind.code()));
+        }
+        if link.inputs != want.inputs {
+            mismatch(
+                Some(i),
+                name,
+                "inputs",
+                format!("{:?}", link.inputs),
+                format!("{:?}", want.inputs),
+            );
+        }
+        if link.layer != want.address {
+            mismatch(
+                Some(i),
+                name,
+                "contract address",
+                link.layer.to_string(),
+                want.address.to_string(),
+            );
+        }
+        let file_config = &spec.layers[i].config;
+        match chain.layer_config(link.layer).await {
+            Ok(c) if c.as_ref() == file_config.as_slice() => {}
+            Ok(c) => {
+                let word = c
+                    .iter()
+                    .zip(file_config)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(c.len().min(file_config.len()))
+                    / 32;
+                mismatch(
+                    Some(i),
+                    name,
+                    &format!("config (first difference in word {word})"),
+                    format!("0x{}", alloy::primitives::hex::encode(&c)),
+                    format!("0x{}", alloy::primitives::hex::encode(file_config)),
+                );
+            }
+            Err(e) => mismatch(
+                Some(i),
+                name,
+                "config",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
+        }
+        match chain.layer_tensors(link.layer).await {
+            Ok(t) => {
+                let got: Vec<(u64, u64, u8)> =
+                    t.iter().map(|t| (t.offset, t.length, t.shift)).collect();
+                let want: Vec<(u64, u64, u8)> = want
+                    .tensors
+                    .iter()
+                    .map(|t| (t.offset, t.length, t.shift))
+                    .collect();
+                if got != want {
+                    mismatch(
+                        Some(i),
+                        name,
+                        "tensors (offset, length, shift)",
+                        format!("{got:?}"),
+                        format!("{want:?}"),
+                    );
+                }
+            }
+            Err(e) => mismatch(
+                Some(i),
+                name,
+                "tensors",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
+        }
+    }
+    let graph_ok = mismatches.is_empty();
+    failures.extend(graph_msgs);
+    let graph_json =
+        json!({"ok": graph_ok, "layers": state.layers.len(), "mismatches": mismatches});
+
+    // (c) weights: the layout, then every chunk's bytes.
+    let want_layout = image.layout();
+    let mut first: Option<(Value, String)> = None;
+    let l = &state.layout;
+    if (l.format, l.chunkBytes, l.chunkCount, l.totalBytes, l.root)
+        != (
+            want_layout.format,
+            want_layout.chunkBytes,
+            want_layout.chunkCount,
+            want_layout.totalBytes,
+            want_layout.root,
+        )
+    {
+        let show = |l: &EternalModel::WeightLayout| {
+            format!(
+                "format {} chunkBytes {} chunkCount {} totalBytes {} root {}",
+                l.format, l.chunkBytes, l.chunkCount, l.totalBytes, l.root
+            )
+        };
+        first = Some((
+            json!({"what": "layout", "chain": show(l), "file": show(&want_layout)}),
+            format!(
+                "weights: layout is {} on chain, {} for the file",
+                show(l),
+                show(&want_layout)
+            ),
+        ));
+    }
+    let width = format.width() as u64;
+    let count = image.chunks.count().min(l.chunkCount as usize);
+    for i in 0..count {
+        if first.is_some() {
+            break;
+        }
+        let at = chain.chunk_address(address, i).await.map_err(fail)?;
+        let want = image.chunk(i);
+        if at == Address::ZERO {
+            first = Some((
+                json!({"chunk": i, "what": "missing"}),
+                format!("weights: chunk {i} is not stored on chain"),
+            ));
+            break;
+        }
+        let code = chain.code_at(at).await.map_err(fail)?;
+        let data = code.get(1..).unwrap_or_default();
+        if data == want {
+            continue;
+        }
+        let b = data
+            .iter()
+            .zip(want)
+            .position(|(x, y)| x != y)
+            .unwrap_or(data.len().min(want.len()));
+        let global = (image.chunks.range(i).start + b) as u64;
+        let j = global / width;
+        let (layer, tensor, element) = place_of_value(&image, j);
+        let lname = layer.map(|l| image.layers[l].name.clone());
+        let place = match (layer, tensor) {
+            (Some(l), Some(t)) => format!(
+                "layer #{l} '{}' tensor {t} element {element}",
+                image.layers[l].name
+            ),
+            _ => "no tensor".to_string(),
+        };
+        let byte = |d: &[u8]| {
+            d.get(b)
+                .map_or("none".to_string(), |x| format!("0x{x:02x}"))
+        };
+        first = Some((
+            json!({
+                "chunk": i, "chunk_address": at.to_string(), "byte": b, "blob_byte": global,
+                "value": j, "word": j / 4, "layer": layer, "layer_name": lname, "tensor": tensor,
+                "element": element, "chain": byte(data), "file": byte(want),
+                "chain_len": data.len(), "file_len": want.len(),
+            }),
+            format!(
+                "weights: chunk {i} ({at}) byte {b} (blob byte {global}, weight value {j}, bundle word {}: {place}) is {} on chain, {} in the file{}",
+                j / 4,
+                byte(data),
+                byte(want),
+                if data.len() != want.len() {
+                    format!(
+                        " (chunk is {} bytes on chain, {} in the file)",
+                        data.len(),
+                        want.len()
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    if first.is_none() && (l.chunkCount as usize) != image.chunks.count() {
+        first = Some((
+            json!({"what": "chunk count", "chain": l.chunkCount, "file": image.chunks.count()}),
+            format!(
+                "weights: {} chunks on chain, {} for the file",
+                l.chunkCount,
+                image.chunks.count()
+            ),
+        ));
+    }
+    let weights_ok = first.is_none();
+    let weights_json = json!({
+        "ok": weights_ok,
+        "format": format.name(),
+        "chunks": image.chunks.count(),
+        "bytes": image.blob.bytes.len(),
+        "first_mismatch": first.as_ref().map(|(v, _)| v.clone()),
+    });
+    if let Some((_, m)) = first {
+        failures.push(m);
+    }
+
+    // (d) predict on deterministic samples vs the reference.
+    let infer_format = match format {
+        WeightFormat::Q32_32 => crate::infer::WeightFormat::Exact,
+        WeightFormat::Int32Shifted => crate::infer::WeightFormat::Compact,
+    };
+    let graph = predict::load_graph(path, infer_format).map_err(fail)?;
+    let (predict_ok, max_diff, predict_msg) =
+        compare_predict(chain, address, &graph, state.ready, state.layers.len()).await;
+    if let Some(m) = predict_msg {
+        failures.push(format!("predict: {m}"));
+    }
+    let predict_json = json!({"ok": predict_ok, "samples": SAMPLES, "max_abs_diff": max_diff});
+
+    let ok = failures.is_empty();
+    Ok(Report {
+        address,
+        chain_id,
+        json: json!({
+            "address": address.to_checksum(None),
+            "chain_id": chain_id,
+            "file": path.display().to_string(),
+            "hash": hash,
+            "graph": graph_json,
+            "weights": weights_json,
+            "predict": predict_json,
+            "ok": ok,
+        }),
+        failures,
+    })
+}
+
+/// Runs [`SAMPLES`] deterministic samples on chain (`predictLayers` on the graph's outputs) and
+/// through the reference; `(ok, max |Δ| as a float, first failure)`.
+async fn compare_predict(
+    chain: &Chain,
+    address: Address,
+    graph: &Graph,
+    ready: bool,
+    chain_layers: usize,
+) -> (bool, Option<f64>, Option<String>) {
+    if !ready {
+        return (
+            false,
+            None,
+            Some("the model is not ready (weight chunks missing)".into()),
+        );
+    }
+    if let Some(&o) = graph.outputs.iter().find(|&&o| o >= chain_layers) {
+        return (
+            false,
+            None,
+            Some(format!(
+                "output layer #{o} does not exist on chain ({chain_layers} layers)"
+            )),
+        );
+    }
+    let gas = match chain.block_gas_limit().await {
+        Ok(g) => g,
+        Err(e) => return (false, None, Some(e.to_string())),
+    };
+    let model = EternalModel::new(address, chain.provider().clone());
+    let outputs: Vec<U256> = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    let mut max_diff = 0f64;
+    let mut problem = None;
+    for s in 0..SAMPLES {
+        let ins = sample_inputs(graph, s);
+        let want = match graph.run(&ins) {
+            Ok(w) => w,
+            Err(e) => {
+                problem.get_or_insert(format!("sample {s}: the reference failed: {e}"));
+                continue;
+            }
+        };
+        // The contract feeds its k-th InputLayer (layer order) with input k.
+        let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(&ins).collect();
+        order.sort_by_key(|(i, _)| *i);
+        let ordered: Vec<&Tensor> = order.into_iter().map(|(_, t)| t).collect();
+        let (values, shapes, ranks) = match call_args(&ordered) {
+            Ok(a) => a,
+            Err(e) => return (false, None, Some(e.to_string())),
+        };
+        let r = match model
+            .predictLayers(values, shapes, ranks, outputs.clone())
+            .gas(gas)
+            .call()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let e = chain_call_error(format!("call predictLayers (sample {s})"), e);
+                problem.get_or_insert(format!("sample {s}: {}", call_failure(&e, gas)));
+                continue;
+            }
+        };
+        let got = match split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks) {
+            Ok(g) => g,
+            Err(e) => {
+                problem.get_or_insert(format!("sample {s}: {e}"));
+                continue;
+            }
+        };
+        if got.len() != want.len() {
+            problem.get_or_insert(format!(
+                "sample {s}: {} outputs on chain, {} in the reference",
+                got.len(),
+                want.len()
+            ));
+            continue;
+        }
+        for (k, ((shape, v), w)) in got.iter().zip(&want).enumerate() {
+            let name = &graph.nodes[graph.outputs[k]].name;
+            if shape != &w.shape {
+                problem.get_or_insert(format!(
+                    "sample {s} output {k} ('{name}'): shape {shape:?} on chain, {:?} in the reference",
+                    w.shape
+                ));
+                continue;
+            }
+            for (i, (a, b)) in v.iter().zip(&w.data).enumerate() {
+                let d = (fixed::to_f64(*a) - fixed::to_f64(*b)).abs();
+                max_diff = max_diff.max(d);
+                if a != b {
+                    problem.get_or_insert(format!(
+                        "sample {s} output {k} ('{name}') value {i}: {} on chain, {} in the reference (Q32.32 {a} vs {b})",
+                        fixed::to_f64(*a),
+                        fixed::to_f64(*b)
+                    ));
+                }
+            }
+        }
+    }
+    (problem.is_none(), Some(max_diff), problem)
+}
+
+pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
+    let address = parse_address(&a.address).ok_or_else(|| Exit {
+        code: 2,
+        message: format!(
+            "`{}` is not a contract address (0x and 40 hex digits)",
+            a.address
+        ),
+    })?;
+    let reader = open_reader(config, &a.network)?;
+    let rt = runtime()?;
+    let format = a.format.map(|f| match f {
+        predict::Format::Compact => WeightFormat::Int32Shifted,
+        predict::Format::Exact => WeightFormat::Q32_32,
+    });
+    let report = rt.block_on(async {
+        let chain_id = reader.check(address).await?;
+        verify(&reader.chain, chain_id, address, &a.path, format).await
+    })?;
+    if a.json {
+        println!("{}", report.json);
+    } else {
+        let part = |k: &str| {
+            if report.json[k]["ok"] == true {
+                "ok"
+            } else {
+                "DIFFERS"
+            }
+        };
+        println!(
+            "{} on chain {} against {}:",
+            report.address,
+            report.chain_id,
+            a.path.display()
+        );
+        println!("  hash     {}", part("hash"));
+        println!(
+            "  graph    {} ({} layers)",
+            part("graph"),
+            report.json["graph"]["layers"]
+        );
+        println!(
+            "  weights  {} ({} chunks, {} bytes, {})",
+            part("weights"),
+            report.json["weights"]["chunks"],
+            report.json["weights"]["bytes"],
+            report.json["weights"]["format"].as_str().unwrap_or("")
+        );
+        println!(
+            "  predict  {} ({SAMPLES} samples, max |Δ| {})",
+            part("predict"),
+            report.json["predict"]["max_abs_diff"]
+        );
+    }
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} does not equal {}:\n{}",
+            report.address,
+            a.path.display(),
+            report.failures.join("\n")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_told_from_paths() {
+        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
+        assert_eq!(
+            parse_address(a).map(|x| x.to_checksum(None)),
+            Some(a.into())
+        );
+        assert!(parse_address("model.keras").is_none());
+        assert!(parse_address("0x1234").is_none());
+        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
+    }
+
+    #[test]
+    fn flat_outputs_split_by_ranks_and_shapes() {
+        let v = |x: i64| I256::try_from(x).unwrap();
+        let u = |x: u64| U256::from(x);
+        let got = split_outputs(
+            &[v(1), v(2), v(3), v(-4)],
+            &[u(1), u(3), u(1)],
+            &[u(2), u(1)],
+        )
+        .unwrap();
+        assert_eq!(got, vec![(vec![1, 3], vec![1, 2, 3]), (vec![1], vec![-4])]);
+        let e = split_outputs(&[v(1)], &[u(2)], &[u(1)]).unwrap_err();
+        assert!(e.contains("fewer values"), "{e}");
+        let e = split_outputs(&[v(1), v(2)], &[u(1)], &[u(1)]).unwrap_err();
+        assert!(e.contains("2 values but its shapes account for 1"), "{e}");
+    }
+
+    #[test]
+    fn sample_values_are_deterministic_and_small() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        let xs: Vec<u64> = (0..4).map(|_| a.next()).collect();
+        assert_eq!(xs, (0..4).map(|_| b.next()).collect::<Vec<_>>());
+        assert_ne!(xs[0], xs[1]);
+    }
+}

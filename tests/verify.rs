@@ -1,0 +1,291 @@
+//! `eternalize verify` and `eternalize predict ADDRESS` against one real anvil: models deployed
+//! with `eternalize deploy` verify; one weight byte changed with `anvil_setCode` on a chunk data
+//! contract fails naming the chunk, byte and layer; one layer's config changed with
+//! `anvil_setCode` on its clone (the config is in the clone's appended args) fails naming the
+//! layer; another model's file fails the hash; an exact-format deployment verifies and fails
+//! the layout when `--format compact` is demanded; `predict ADDRESS` prints exactly what the
+//! offline `predict MODEL` prints, says when the node's call gas is too low, and says when
+//! there is no contract at the address.
+
+mod chain_support;
+mod deploy_support;
+
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::Provider;
+use deploy_support::*;
+use eternalize::chain::Chain;
+use eternalize::engine::Source;
+use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const LENET: &str = "keras3_4/lenet_cnn.keras";
+const FUNCTIONAL: &str = "keras3_4/functional_add_concat.keras";
+const MLP: &str = "keras3_4/mlp_basic.keras";
+
+struct Node {
+    anvil: AnvilProcess,
+    data: tempfile::TempDir,
+}
+
+impl Node {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        eternalize(
+            self.data.path(),
+            args,
+            &[("ETERNALIZE_PRIVATE_KEY", ANVIL_DEV_KEYS[0])],
+        )
+    }
+
+    fn deploy(&self, relative: &str) -> Address {
+        let path = fixture(relative).display().to_string();
+        let url = self.anvil.url();
+        let o = self.run(&["deploy", &path, "--rpc-url", &url, "--yes", "--json"]);
+        assert!(o.status.success(), "{relative}:\n{}", text(&o));
+        done_line(&o)["model_address"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn verify(&self, address: Address, relative: &str) -> (bool, Value, String) {
+        let path = fixture(relative).display().to_string();
+        let url = self.anvil.url();
+        let addr = address.to_string();
+        let o = self.run(&["verify", &addr, &path, "--rpc-url", &url, "--json"]);
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("verify --json printed no JSON ({e}):\n{}", text(&o)));
+        (o.status.success(), v, stderr_of(&o))
+    }
+}
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn set_code(chain: &Chain, at: Address, code: &[u8]) {
+    let _: Value = chain
+        .provider()
+        .raw_request(
+            "anvil_setCode".into(),
+            (at, alloy::primitives::hex::encode_prefixed(code)),
+        )
+        .await
+        .unwrap();
+}
+
+/// A nested JSON list of `shape` filled with a deterministic pattern in [-1, 1).
+fn nested(shape: &[usize], at: &mut u64) -> Value {
+    match shape.split_first() {
+        None => {
+            *at += 1;
+            json!(((*at * 37) % 200) as f64 / 100.0 - 1.0)
+        }
+        Some((&n, rest)) => Value::Array((0..n).map(|_| nested(rest, at)).collect()),
+    }
+}
+
+fn predict_json(node: &Node, model: &str, input: &Path, chain: bool) -> Value {
+    let url = node.anvil.url();
+    let input = input.display().to_string();
+    let mut args = vec!["predict", model, "--input", &input, "--json"];
+    if chain {
+        args.extend(["--rpc-url", &url]);
+    }
+    let o = node.run(&args);
+    assert!(o.status.success(), "predict {model}:\n{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn verify_and_predict_by_address_on_one_anvil() {
+    let started = std::time::Instant::now();
+    let node = Node {
+        anvil: AnvilProcess::spawn(&anvil_path(), &[]).unwrap(),
+        data: tempfile::tempdir().unwrap(),
+    };
+    let lenet = node.deploy(LENET);
+    let functional = node.deploy(FUNCTIONAL);
+
+    // Fresh deployments verify, every part ok.
+    for (address, file) in [(lenet, LENET), (functional, FUNCTIONAL)] {
+        let (ok, v, err) = node.verify(address, file);
+        assert!(ok, "{file}: {v}\n{err}");
+        for part in ["hash", "graph", "weights", "predict"] {
+            assert_eq!(v[part]["ok"], true, "{file} {part}: {v}");
+        }
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["chain_id"], 31337);
+        assert_eq!(v["predict"]["samples"], 2);
+        assert_eq!(v["predict"]["max_abs_diff"], 0.0);
+        assert_eq!(
+            v["address"].as_str().unwrap().to_lowercase(),
+            address.to_string().to_lowercase()
+        );
+    }
+
+    // The exact (Q32.32) format verifies too; asking for the other format fails the layout.
+    let path = fixture(MLP).display().to_string();
+    let url = node.anvil.url();
+    let o = node.run(&[
+        "deploy",
+        &path,
+        "--rpc-url",
+        &url,
+        "--yes",
+        "--json",
+        "--format",
+        "exact",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let exact: Address = done_line(&o)["model_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (ok, v, err) = node.verify(exact, MLP);
+    assert!(ok, "{v}\n{err}");
+    assert_eq!(v["weights"]["format"], "Q32_32", "{v}");
+    let addr = exact.to_string();
+    let o = node.run(&[
+        "verify",
+        &addr,
+        &path,
+        "--rpc-url",
+        &url,
+        "--json",
+        "--format",
+        "compact",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["weights"]["first_mismatch"]["what"], "layout", "{v}");
+
+    // Another model's file: the hash and the graph differ.
+    let (ok, v, err) = node.verify(lenet, MLP);
+    assert!(!ok);
+    assert_eq!(v["hash"]["ok"], false, "{v}");
+    assert_eq!(v["graph"]["ok"], false, "{v}");
+    assert!(err.contains("hash:") && err.contains("graph:"), "{err}");
+
+    let rt = runtime();
+    let chain = Chain::read_only(&node.anvil.url()).unwrap();
+
+    // predict ADDRESS prints what the offline predict prints, for a batch of two.
+    let dir = tempfile::tempdir().unwrap();
+    for (address, file, shape) in [
+        (lenet, LENET, vec![2, 28, 28, 1]),
+        (functional, FUNCTIONAL, vec![2, 10]),
+    ] {
+        let input = dir.path().join("input.json");
+        std::fs::write(&input, nested(&shape, &mut 0).to_string()).unwrap();
+        let offline = predict_json(&node, &fixture(file).display().to_string(), &input, false);
+        let on_chain = predict_json(&node, &address.to_string(), &input, true);
+        assert_eq!(on_chain, offline, "{file}");
+        assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
+    }
+
+    // A node whose call gas is too low for the model: the message says so.
+    let gas_limit = |g: u64| {
+        rt.block_on(async {
+            let _: Value = chain
+                .provider()
+                .raw_request("evm_setBlockGasLimit".into(), (format!("{g:#x}"),))
+                .await
+                .unwrap();
+            let _: Value = chain
+                .provider()
+                .raw_request("evm_mine".into(), ())
+                .await
+                .unwrap();
+        })
+    };
+    gas_limit(2_000_000);
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, nested(&[1, 28, 28, 1], &mut 0).to_string()).unwrap();
+    let (url, addr, input) = (
+        node.anvil.url(),
+        lenet.to_string(),
+        input.display().to_string(),
+    );
+    let o = node.run(&["predict", &addr, "--input", &input, "--rpc-url", &url]);
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    eprintln!("{err}");
+    assert!(
+        err.contains("gas cap may be too low") && err.contains("2000000 gas"),
+        "{err}"
+    );
+    gas_limit(30_000_000);
+    // No contract at the address: said so, with the chain.
+    let nobody = Address::repeat_byte(0x42).to_string();
+    let o = node.run(&["predict", &nobody, "--input", &input, "--rpc-url", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr_of(&o);
+    assert!(
+        err.contains(&format!("there is no contract at {nobody} on chain 31337")),
+        "{err}"
+    );
+
+    // One weight byte changed in a chunk's data contract: named by chunk, byte, word and layer.
+    let chunk0 = rt.block_on(chain.chunk_address(lenet, 0)).unwrap();
+    let original = rt.block_on(chain.code_at(chunk0)).unwrap();
+    let mut bad = original.to_vec();
+    let byte = 1000usize;
+    bad[1 + byte] ^= 0x01;
+    rt.block_on(set_code(&chain, chunk0, &bad));
+    let (ok, v, err) = node.verify(lenet, LENET);
+    assert!(!ok, "{v}");
+    assert_eq!(v["weights"]["ok"], false, "{v}");
+    assert_eq!(v["hash"]["ok"], true, "{v}");
+    let m = &v["weights"]["first_mismatch"];
+    assert_eq!(m["chunk"], 0, "{m}");
+    assert_eq!(m["byte"], byte, "{m}");
+    assert_eq!(m["value"], byte / 4, "{m}"); // compact: 4 bytes per value
+    assert_eq!(m["word"], byte / 16, "{m}");
+    assert!(m["layer_name"].is_string(), "{m}");
+    assert!(
+        err.contains(&format!("chunk 0 ({chunk0}) byte {byte}")) && err.contains("layer #"),
+        "{err}"
+    );
+    eprintln!("{err}");
+    // Put it back: verifies again.
+    rt.block_on(set_code(&chain, chunk0, &original));
+    let (ok, v, _) = node.verify(lenet, LENET);
+    assert!(ok, "{v}");
+
+    // One layer's config changed in its clone's appended args: named by layer.
+    let spec = Source::load(&fixture(LENET)).unwrap().spec;
+    let links = rt.block_on(chain.model_state(lenet)).unwrap().layers;
+    let i = spec
+        .layers
+        .iter()
+        .rposition(|l| !l.config.is_empty())
+        .unwrap();
+    let name = spec.layers[i].name.clone();
+    let config = &spec.layers[i].config;
+    let layer = links[i].layer;
+    let code: Bytes = rt.block_on(chain.code_at(layer)).unwrap();
+    let at = code
+        .windows(config.len())
+        .position(|w| w == config.as_slice())
+        .expect("the layer clone's code holds its config");
+    let mut bad = code.to_vec();
+    bad[at + 31] ^= 0x01; // the last byte of the config's first word
+    rt.block_on(set_code(&chain, layer, &bad));
+    let (ok, v, err) = node.verify(lenet, LENET);
+    assert!(!ok, "{v}");
+    assert_eq!(v["graph"]["ok"], false, "{v}");
+    assert_eq!(v["weights"]["ok"], true, "{v}");
+    let mm = &v["graph"]["mismatches"][0];
+    assert_eq!(mm["layer"], i, "{v}");
+    assert_eq!(mm["name"], name.as_str(), "{v}");
+    assert!(mm["field"].as_str().unwrap().starts_with("config"), "{v}");
+    assert!(
+        err.contains(&format!("graph: layer #{i} '{name}': config")),
+        "{err}"
+    );
+    eprintln!("{err}");
+    eprintln!("verify tests: {:.1}s", started.elapsed().as_secs_f64());
+}
