@@ -391,7 +391,7 @@ fn confirm_hash_right_wrong_and_escape() {
     update(
         &mut state,
         Action::Deploy(eternalize::engine::DeployEvent::Stopped {
-            reason: "deployment engine not linked in this build".into(),
+            reason: "no network named `sepolia` in the config; known: local. Add a [networks.sepolia] table or pass --rpc-url; nothing was sent".into(),
             resumable: false,
             resume_command: None,
         }),

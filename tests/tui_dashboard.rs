@@ -260,7 +260,7 @@ fn select_chunk(state: &mut State, target: usize) {
 // ---- update(): into the dashboard ----
 
 #[test]
-fn a_confirmed_hash_starts_the_deployment_and_an_unlinked_engine_says_so() {
+fn a_confirmed_hash_starts_the_deployment_and_a_refusal_before_sending_is_shown() {
     let (mut state, effects) = confirmed((120, 40));
     assert_eq!(state.screen, ScreenKind::Dashboard);
     let [Effect::StartDeploy { path, hashed_model }] = effects.as_slice() else {
@@ -268,11 +268,11 @@ fn a_confirmed_hash_starts_the_deployment_and_an_unlinked_engine_says_so() {
     };
     assert_eq!(path, &lenet());
     assert_eq!(hashed_model.len(), 128);
-    // what src/tui/mod.rs's engine_link answers in a build without the engine
+    // what src/tui/link.rs answers when the deployment is refused before anything is sent
     event(
         &mut state,
         DeployEvent::Stopped {
-            reason: "deployment engine not linked in this build".into(),
+            reason: "no network named `sepolia` in the config; known: local. Add a [networks.sepolia] table or pass --rpc-url; nothing was sent".into(),
             resumable: false,
             resume_command: None,
         },
@@ -282,10 +282,10 @@ fn a_confirmed_hash_starts_the_deployment_and_an_unlinked_engine_says_so() {
     assert_eq!(d.chunk_tally.total(), 0, "nothing was pretended");
     let text = screen(&state, 120, 40);
     assert!(
-        text.contains("stopped: deployment engine not linked in this build"),
+        text.contains("stopped: no network named `sepolia` in the config"),
         "{text}"
     );
-    snapshot_both("dashboard_engine_not_linked", &state);
+    snapshot_both("dashboard_refused_before_sending", &state);
     // nothing in flight: q quits at once, and there is nothing to abort
     assert!(ch(&mut state, 'q').is_empty());
     assert!(state.quit);

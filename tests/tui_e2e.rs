@@ -1,12 +1,22 @@
 //! End to end: the real binary in a real pseudo-terminal (tmux), driven by keys as a person
 //! would: open the Pick screen on the fixtures, filter to lenet, preview it, quit with `q`,
 //! and check the terminal came back (alternate screen left, cooked mode, the shell works).
-//! A second run goes from an unfinished journal on Pick and from a confirmed hash to the
-//! deploy dashboard, which (no engine linked in this build) says so.
+//! A second run resumes an unfinished journal from Pick, whose network the config does not
+//! know: the dashboard says so, exactly, and nothing is sent. A third deploys lenet to a real
+//! anvil the test runs: preview, confirm the hash, deploy; mid-upload the deployer's balance is
+//! drained so chunks fail with the numbers on screen; after a top-up `r` and `R` retry them,
+//! the Done screen shows the model address, and the model is read back from the chain.
 //!
 //! tmux is required, not optional: `.ci/run` installs it; on a machine without it this test
 //! fails and says how to install it.
 
+mod chain_support;
+mod deploy_support;
+
+use deploy_support::{KEY1, anvil, assert_deployed, fixture, image_of, runtime};
+use eternalize::chain::WeightFormat;
+use eternalize::engine::Rpc;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -18,6 +28,16 @@ struct Tmux {
 
 impl Tmux {
     fn start(width: u16, height: u16, env: &[(&str, &Path)]) -> Tmux {
+        Tmux::start_with(width, height, env, &[])
+    }
+
+    /// `secrets` reach the shell's environment only (never a command line on the screen).
+    fn start_with(
+        width: u16,
+        height: u16,
+        env: &[(&str, &Path)],
+        secrets: &[(&str, &str)],
+    ) -> Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!(
                 "tmux is needed for the end-to-end TUI test and was not found: install it with `apt-get install tmux` (.ci/run does this)"
@@ -37,9 +57,17 @@ impl Tmux {
             "-y".into(),
             height.to_string(),
             "env".into(),
+            // The chain and the signer are the test's alone.
+            "-u".into(),
+            "ETH_RPC_URL".into(),
+            "-u".into(),
+            "ETERNALIZE_PRIVATE_KEY".into(),
         ];
         for (k, v) in env {
             cmd.push(format!("{k}={}", v.display()));
+        }
+        for (k, v) in secrets {
+            cmd.push(format!("{k}={v}"));
         }
         cmd.extend([
             "PS1=e2e$ ".into(),
@@ -86,13 +114,18 @@ impl Tmux {
 
     /// Polls the screen until `ok` holds (10 s at most); returns that screen.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_up_to(Duration::from_secs(10), what, ok)
+    }
+
+    /// Polls the screen until `ok` holds (`limit` at most); returns that screen.
+    fn wait_up_to(&self, limit: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen();
             if ok(&s) {
                 return s;
             }
-            if start.elapsed() > Duration::from_secs(10) {
+            if start.elapsed() > limit {
                 panic!("timed out waiting for {what}; the screen is:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -195,12 +228,13 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
 }
 
 #[test]
-fn confirm_and_resume_reach_the_dashboard_which_says_no_engine_is_linked() {
+fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let home = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = home.path().join("data");
     let config: PathBuf = home.path().join("config");
-    // An unfinished deployment in the data dir, as a killed run would leave it.
+    // An unfinished deployment in the data dir, as a killed run would leave it, on a network
+    // this machine's config does not have.
     let lenet = root.join("tests/fixtures/keras3_4/lenet_cnn.keras");
     let key = eternalize::journal::DeploymentKey {
         model_hash: "8e".repeat(64),
@@ -212,18 +246,13 @@ fn confirm_and_resume_reach_the_dashboard_which_says_no_engine_is_linked() {
     j.append(&eternalize::journal::Entry::Started {
         key,
         source: lenet.display().to_string(),
-        network: "local".into(),
+        network: "elsewhere http://127.0.0.1:9".into(),
         format: "compact".into(),
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
         chunk_bytes: None,
     })
     .expect("append");
-    let bytes = std::fs::read(&lenet).expect("fixture");
-    let hashed_model = eternalize::tui::model_view::load(&bytes, &lenet)
-        .expect("lenet")
-        .hashes
-        .hashed_model();
 
     let t = Tmux::start(
         120,
@@ -246,31 +275,185 @@ fn confirm_and_resume_reach_the_dashboard_which_says_no_engine_is_linked() {
             && s.contains("↻ tests/fixtures/keras3_4/lenet_cnn.keras")
     });
     t.keys(&["Home", "Enter"]);
-    t.wait_for("the dashboard of the resumed deployment", |s| {
+    let s = t.wait_for("the dashboard of the resumed deployment", |s| {
         s.contains("Deploy │ tests/fixtures/keras3_4/lenet_cnn.keras")
-            && s.contains("stopped: deployment engine not linked in this build")
+            && s.contains("stopped: no network named `elsewhere` in ")
     });
+    assert!(s.contains("nothing was sent"), "{s}");
     t.keys(&["Escape"]);
     t.wait_for("Pick again", |s| {
         s.contains("Pick │ tests/fixtures/keras3_4")
     });
+    t.keys(&["C-c"]);
+    t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
+}
 
+/// The number after `label` on the screen (`"✗ "` → the failed count of "✗ 2 failed").
+fn count_after(screen: &str, label: &str, word: &str) -> Option<usize> {
+    screen.lines().find_map(|l| {
+        let at = l.find(label)? + label.len();
+        let rest = &l[at..];
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        rest[n.len()..]
+            .trim_start()
+            .starts_with(word)
+            .then(|| n.parse().ok())
+            .flatten()
+    })
+}
+
+#[test]
+fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
+    let started = Instant::now();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // One-second blocks and two transactions in flight: the upload takes many blocks, so
+    // there is a "mid-upload" to drain the balance in.
+    let node = anvil(&["--block-time", "1"]);
+    let url = node.url();
+    let home = tempfile::tempdir().expect("tempdir");
+    let data: PathBuf = home.path().join("data");
+    let config_dir: PathBuf = home.path().join("config");
+    let config = home.path().join("eternalize.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_network = \"e2e\"\n[networks.e2e]\nrpc_url = \"{url}\"\nchain_id = 31337\n[deploy]\nchunk_bytes = 256\nwindow = 2\n"
+        ),
+    )
+    .expect("config");
+    let lenet = fixture("keras3_4/lenet_cnn.keras");
+    let (source, image) = image_of(&lenet, KEY1, WeightFormat::Int32Shifted, 256);
+    let hashed_model = source.hashed_model.clone();
+    let deployer = eternalize::chain::signer_from_hex(KEY1).unwrap().address();
+    let rpc = Rpc::connect(&url).expect("rpc");
+    let set_balance = |wei: &str| {
+        runtime().block_on(async {
+            let _: Value = rpc
+                .request("anvil_setBalance", json!([deployer, wei]))
+                .await
+                .expect("anvil_setBalance");
+        })
+    };
+
+    let t = Tmux::start_with(
+        120,
+        40,
+        &[
+            ("HOME", home.path()),
+            ("XDG_DATA_HOME", &data),
+            ("XDG_CONFIG_HOME", &config_dir),
+            ("ETERNALIZE_DATA_DIR", &data.join("eternalize")),
+        ],
+        &[("ETERNALIZE_PRIVATE_KEY", KEY1)],
+    );
+    let bin = env!("CARGO_BIN_EXE_eternalize");
+    t.text(&format!(
+        "cd '{}' && '{bin}' --config '{}' tui tests/fixtures/keras3_4; echo \"exit=$?\"",
+        root.display(),
+        config.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("the Pick screen", |s| s.contains("28 model files"));
     t.text("lenet_cnn.keras");
     t.wait_for("the filtered list", |s| s.contains("2 of 28 model files"));
     t.keys(&["Enter"]);
-    t.wait_for("the Preview screen", |s| s.contains("Layers 1/10"));
+    let s = t.wait_for("the Preview screen", |s| s.contains("Layers 1/10"));
+    assert!(
+        s.contains(&hashed_model[..16]),
+        "hashed_model on Preview: {s}"
+    );
     t.keys(&["d"]);
     t.wait_for("the Confirm screen", |s| {
         s.contains("Type the first 4 characters")
     });
     t.text(&hashed_model[..4]);
-    t.wait_for("the hash confirmed", |s| s.contains("confirmed"));
+    t.wait_for("the hash confirmed", |s| s.contains("✓ confirmed"));
     t.keys(&["Enter"]);
+    let chunks = image.chunks.count();
     let s = t.wait_for("the dashboard", |s| {
-        s.contains("stopped: deployment engine not linked in this build")
+        s.contains("Deploying · chain 31337") && s.contains(&format!("Chunks 0/{chunks}"))
     });
-    assert!(s.contains("nothing was sent"), "{s}");
+    assert!(s.contains("Contracts "), "{s}");
+
+    // Mid-upload: with chunks waiting in the pool for the next block, the deployer is left
+    // with 0.00001 ETH; the node drops them when the block comes, and re-sending them fails.
+    t.wait_up_to(Duration::from_secs(60), "chunks in the pool", |s| {
+        count_after(s, "○ ", "pending").is_some_and(|n| n >= 2)
+    });
+    set_balance("0x9184e72a000");
+    let s = t.wait_up_to(
+        Duration::from_secs(30),
+        "chunks failed for lack of funds",
+        |s| s.contains("⏸ paused") && count_after(s, "✗ ", "failed").is_some_and(|n| n >= 1),
+    );
+    let failed = count_after(&s, "✗ ", "failed").unwrap();
+    assert!(
+        failed >= 2,
+        "{failed} failed chunk(s): one for `r`, the rest for `R`: {s}"
+    );
+    assert!(
+        s.contains("insufficient funds: balance 0.000010 ETH, needs 0.000"),
+        "the numbers of the failure: {s}"
+    );
+    assert!(
+        s.contains(&format!("the balance of {deployer} is 10000000000000 wei")),
+        "the paused reason with the balance in wei: {s}"
+    );
+    assert!(s.contains("✗"), "a failed cell in the chunk grid: {s}");
+
+    // Top up, select a failed chunk in the grid, retry it with `r`, then the rest with `R`.
+    set_balance("0x21e19e0c9bab2400000");
+    t.keys(&["Tab"]);
+    let mut selected = String::new();
+    for _ in 0..=chunks {
+        let s = t.screen();
+        if s.lines()
+            .any(|l| l.starts_with(" chunk ") && l.contains("✗ insufficient funds"))
+        {
+            selected = s;
+            break;
+        }
+        t.keys(&["Right"]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    assert!(!selected.is_empty(), "no failed chunk could be selected");
+    t.keys(&["r"]);
+    t.wait_for("the retry asked for", |s| {
+        s.contains("retry of chunk ") && s.contains("asked for")
+    });
+    t.keys(&["R"]);
+    let s = t.wait_up_to(Duration::from_secs(90), "the Done screen", |s| {
+        s.contains("Done │ tests/fixtures/keras3_4/lenet_cnn.keras")
+    });
+    let model = image.model.to_checksum(None);
+    assert!(
+        s.contains("The Eternal is deployed: its model contract is ready."),
+        "{s}"
+    );
+    assert!(s.contains(&format!("model         {model}")), "{s}");
+    assert!(s.contains("chain id      31337"), "{s}");
+    assert!(
+        !s.contains(KEY1.trim_start_matches("0x")),
+        "no key on screen"
+    );
+
+    // The chain agrees: the model is ready and every weight reads back.
+    assert_deployed(&url, &lenet, KEY1, WeightFormat::Int32Shifted, 256);
+
     t.keys(&["q"]);
     let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
-    assert!(!s.contains("Eternal deployed"), "nothing was deployed: {s}");
+    assert!(
+        s.contains("Eternal deployed."),
+        "the summary on stdout: {s}"
+    );
+    let log = data.join("eternalize/logs/tui.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !text.contains(KEY1.trim_start_matches("0x")),
+        "no key in the log"
+    );
+    eprintln!(
+        "tui e2e deploy: {failed} chunk(s) failed for lack of funds, retried; {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }

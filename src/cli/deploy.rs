@@ -16,9 +16,10 @@ use super::Exit;
 use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
 use crate::engine::network::{self, Config, Network};
 use crate::engine::plan::{Plan, PlanOptions, Source, describe};
+use crate::engine::session::{self, ResumeError, ResumeTarget, Session};
 use crate::engine::signer::{self, SignerChoice};
-use crate::engine::{self, DeployEvent, End, Rpc, StepState};
-use crate::journal::{self, Entry};
+use crate::engine::{self, DeployEvent, End, StepState};
+use crate::journal;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct NetworkArgs {
@@ -169,45 +170,35 @@ fn signer_choice(a: &SignerArgs) -> SignerChoice {
     }
 }
 
-/// Everything a command needs to talk to the chain; the local anvil lives as long as this.
-struct Session {
-    network: Network,
-    connected: network::Connected,
-    rpc: Rpc,
-    signer: alloy::signers::local::PrivateKeySigner,
-}
-
 fn open_session(
-    config_path: Option<&Path>,
+    config: &Config,
     net: &NetworkArgs,
     signer_args: &SignerArgs,
     data_dir: &Path,
 ) -> anyhow::Result<Session> {
-    let config = Config::load(config_path).map_err(fail)?;
-    let network =
-        network::resolve(&config, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
-    // The signer first: a bad keystore password must not start a chain or send anything.
-    let signer = signer::resolve(
+    Session::open(
+        config,
+        net.network.as_deref(),
+        net.rpc_url.as_deref(),
         &signer_choice(signer_args),
-        &network.name,
-        network.is_local(),
+        data_dir,
         &mut |w| eprintln!("warning: {w}"),
     )
-    .map_err(fail)?;
-    let connected = network::connect(&network, data_dir).map_err(fail)?;
-    let rpc = Rpc::connect(&connected.url).map_err(fail)?;
-    Ok(Session {
-        network,
-        connected,
-        rpc,
-        signer,
-    })
+    .map_err(fail)
 }
 
-fn plan_options(network: &Network, format: WeightFormat, tuning: &TuningArgs) -> PlanOptions {
+fn plan_options(
+    network: &Network,
+    format: WeightFormat,
+    tuning: &TuningArgs,
+    config: &Config,
+) -> PlanOptions {
     PlanOptions {
         format,
-        chunk_bytes: tuning.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
+        chunk_bytes: tuning
+            .chunk_bytes
+            .or(config.deploy.chunk_bytes)
+            .unwrap_or(MAX_CHUNK_BYTES),
         expected_chain_id: network.chain_id,
         max_fee_cap: network.max_fee_cap,
     }
@@ -310,16 +301,22 @@ fn print_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
 pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let source = Source::load(&a.path).map_err(fail)?;
     let data_dir = journal::data_dir();
-    let session = open_session(config, &a.network, &a.signer, &data_dir)?;
+    let config = Config::load(config).map_err(fail)?;
+    let session = open_session(&config, &a.network, &a.signer, &data_dir)?;
     let rt = runtime()?;
-    let opts = plan_options(&session.network, a.format.weight_format(), &a.tuning);
+    let opts = plan_options(
+        &session.network,
+        a.format.weight_format(),
+        &a.tuning,
+        &config,
+    );
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
             &session.rpc,
             source,
             sender,
-            session.connected.describe(&session.network),
+            session.describe(),
             &opts,
         ))
         .map_err(fail)?;
@@ -361,16 +358,17 @@ fn execute(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let data_dir = journal::data_dir();
-    let session = open_session(config, net, signer_args, &data_dir)?;
+    let config = Config::load(config).map_err(fail)?;
+    let session = open_session(&config, net, signer_args, &data_dir)?;
     let rt = runtime()?;
-    let opts = plan_options(&session.network, format, tuning);
+    let opts = plan_options(&session.network, format, tuning, &config);
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
             &session.rpc,
             source,
             sender,
-            session.connected.describe(&session.network),
+            session.describe(),
             &opts,
         ))
         .map_err(fail)?;
@@ -392,12 +390,12 @@ fn execute(
         }
     }
     let id = engine::run::deployment_key(&plan).id();
-    let resume_command = resume_command(&id, &session.network, net);
+    let resume_command = session::resume_command(&id, &session.network, net.rpc_url.is_some());
     let mut engine_opts = engine::Options {
         resume_command: Some(resume_command.clone()),
         ..engine::Options::default()
     };
-    if let Some(w) = tuning.window {
+    if let Some(w) = tuning.window.or(config.deploy.window) {
         engine_opts.window = w.max(1);
     }
     if let Some(ms) = tuning.pending_check_ms {
@@ -459,16 +457,6 @@ fn execute(
             }
         }
     }
-}
-
-fn resume_command(id: &str, network: &Network, net: &NetworkArgs) -> String {
-    let mut c = format!("eternalize resume {id}");
-    if net.rpc_url.is_some() || network.name == "ETH_RPC_URL" {
-        c.push_str(" --rpc-url URL");
-    } else if network.name != network::LOCAL {
-        c.push_str(&format!(" --network {}", network.name));
-    }
-    c
 }
 
 /// Plain lines on stderr, or NDJSON on stdout.
@@ -597,80 +585,20 @@ fn failure_text(f: &engine::Failure) -> String {
     }
 }
 
-/// Started entry of a journal: source, network, format, chunk size.
-struct Started {
-    source: String,
-    network: String,
-    format: String,
-    chunk_bytes: Option<usize>,
-    deployer: String,
-    chain_id: u64,
-}
-
-fn started_of(entries: &[Entry]) -> Option<Started> {
-    entries.iter().rev().find_map(|e| match e {
-        Entry::Started {
-            key,
-            source,
-            network,
-            format,
-            chunk_bytes,
-            ..
-        } => Some(Started {
-            source: source.clone(),
-            network: network.clone(),
-            format: format.clone(),
-            chunk_bytes: *chunk_bytes,
-            deployer: key.deployer.clone(),
-            chain_id: key.chain_id,
-        }),
-        _ => None,
-    })
-}
-
 pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
     let data_dir = journal::data_dir();
-    let list = journal::list(&data_dir).map_err(fail)?;
-    let summary = match &a.id {
-        Some(id) => list
-            .iter()
-            .find(|s| &s.id == id || s.id.starts_with(id.as_str()))
-            .ok_or_else(|| {
-                usage(format!(
-                    "no deployment `{id}` in {}; see `eternalize deployments`",
-                    journal::deployments_dir(&data_dir).display()
-                ))
-            })?,
-        None => list.iter().find(|s| !s.finished).ok_or_else(|| {
-            usage("no unfinished deployment to resume; see `eternalize deployments`")
-        })?,
+    let usage_or_fail = |e: ResumeError| match e {
+        ResumeError::NoSuchDeployment { .. }
+        | ResumeError::NothingUnfinished
+        | ResumeError::NeedsRpcUrl { .. } => usage(e),
+        _ => fail(e),
     };
-    let entries = journal::read(&summary.path).map_err(fail)?;
-    let started = started_of(&entries).ok_or_else(|| {
-        fail(format!(
-            "{}: the journal has no start entry",
-            summary.path.display()
-        ))
-    })?;
-    let source = Source::load(Path::new(&started.source)).map_err(fail)?;
+    let target = ResumeTarget::find(&data_dir, a.id.as_deref()).map_err(usage_or_fail)?;
+    let source = Source::load(&target.source).map_err(fail)?;
     let mut net = a.network.clone();
     if net.network.is_none() && net.rpc_url.is_none() {
-        let name = started.network.split_whitespace().next().unwrap_or("");
-        if name == "rpc-url" || name == "ETH_RPC_URL" {
-            if std::env::var("ETH_RPC_URL").map_or(true, |v| v.is_empty()) {
-                return Err(usage(format!(
-                    "this deployment ran on a one-off RPC URL ({}); pass it again with --rpc-url",
-                    started.network
-                )));
-            }
-        } else {
-            net.network = Some(name.to_string());
-        }
+        net.network = target.network_or_env().map_err(usage_or_fail)?;
     }
-    let format = match started.format.as_str() {
-        "exact" | "Q32_32" | "q32_32" => WeightFormat::Q32_32,
-        _ => WeightFormat::Int32Shifted,
-    };
     // Signer and chain must be the journal's.
     let choice = signer_choice(&a.signer);
     let cfg = Config::load(config).map_err(fail)?;
@@ -678,24 +606,20 @@ pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
         network::resolve(&cfg, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
     let signer =
         signer::resolve(&choice, &network.name, network.is_local(), &mut |_| {}).map_err(fail)?;
-    if !signer
-        .address()
-        .to_checksum(None)
-        .eq_ignore_ascii_case(&started.deployer)
-    {
-        return Err(fail(format!(
-            "this deployment was signed by {}, but the signer given is {}; pass that account's keystore",
-            started.deployer,
-            signer.address()
-        )));
-    }
-    let _ = started.chain_id;
+    target.check_signer(&signer).map_err(fail)?;
     let mut tuning = a.tuning.clone();
     if tuning.chunk_bytes.is_none() {
-        tuning.chunk_bytes = started.chunk_bytes;
+        tuning.chunk_bytes = target.chunk_bytes;
     }
     execute(
-        config, source, &net, &a.signer, format, &tuning, a.yes, a.json,
+        config,
+        source,
+        &net,
+        &a.signer,
+        target.format,
+        &tuning,
+        a.yes,
+        a.json,
     )
 }
 

@@ -11,12 +11,14 @@ pub mod network;
 pub mod plan;
 pub mod rpc;
 pub mod run;
+pub mod session;
 pub mod signer;
 
 pub use event::{Command, DeployEvent, Failure, Step, StepState};
 pub use plan::{Plan, PlanError, PlanOptions, Source, plan};
 pub use rpc::Rpc;
 pub use run::{End, EngineError, Options, Summary};
+pub use session::{ResumeTarget, Session, SessionError};
 
 use alloy::signers::local::PrivateKeySigner;
 use std::path::PathBuf;

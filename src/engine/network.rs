@@ -33,6 +33,9 @@ pub struct Config {
     pub default_network: Option<String>,
     #[serde(default)]
     pub networks: BTreeMap<String, NetworkConfig>,
+    /// `[deploy]`: engine tuning (chunk size, window); flags override it.
+    #[serde(default)]
+    pub deploy: super::session::DeployTuning,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! The terminal app: pick a model file (or an unfinished deployment), preview its layers and
 //! weights, confirm its hash, watch the deployment on the dashboard, and see it done.
-//! The deployment engine is reached through one function, [`engine_link`] (`ENGINE:`).
+//! The deployment engine is reached through one function, [`engine_link`] (in `link`).
 //!
 //! Elm-like: one [`Action`] enum for everything that happens, [`update`] the only place the
 //! [`State`] changes, [`render::draw`] reads `&State`. Slow work (listing, sniffing, loading)
@@ -12,6 +12,7 @@ pub mod action;
 pub mod config;
 pub mod dashboard;
 pub mod keymap;
+mod link;
 mod log_file;
 pub mod model_view;
 pub mod render;
@@ -20,6 +21,7 @@ pub mod theme;
 pub mod work;
 
 pub use action::{Action, Effect};
+pub use link::{EngineLink, engine_link};
 pub use state::{State, update};
 
 use anyhow::Context;
@@ -81,7 +83,7 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Op
     let theme = Theme::from_env();
     let (mut state, mut effects) = State::new(base, start, keymap, (size.width, size.height));
     effects.push(state.watch_deployments(crate::journal::data_dir()));
-    let mut engine = EngineLink::default();
+    let mut engine = EngineLink::new(config_file);
     let mut carry_out = |effect: Effect| {
         if effect.is_for_engine() {
             engine_link(&mut engine, effect, &engine_tx);
@@ -117,51 +119,11 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Op
     }
     stop_input.store(true, Ordering::Relaxed);
     let _ = input.join();
+    // A deployment still running was told to abort by `update`; wait for it so that the
+    // local anvil is stopped and its state written before the process exits.
+    engine.wind_down();
     log::info!("tui quit");
     Ok(state.exit_summary())
-}
-
-/// What the runtime holds of the deployment engine between effects.
-///
-/// ENGINE: keep here whatever [`engine_link`] needs to reach a running deployment — the
-/// sending half of its `Command` channel and the tokio runtime (or its handle) it runs on.
-#[derive(Debug, Default)]
-pub struct EngineLink {}
-
-/// ENGINE: the one place the TUI calls the deployment engine. Fill this in to link it.
-///
-/// Receives every effect for which [`Effect::is_for_engine`] holds:
-/// - `Effect::StartDeploy { path, hashed_model }`: start deploying `path` (after checking it
-///   still hashes to the `hashed_model` the operator confirmed);
-/// - `Effect::Resume(journal_id)`: resume that deployment;
-/// - `Effect::Command(command)`: pass `command` (retry, pause, resume, abort) to the running
-///   deployment.
-///
-/// The engine's `DeployEvent`s come back as `Action::Deploy(event)` sent on `actions`, e.g. by
-/// a task draining the engine's tokio channel with `actions.send(Action::Deploy(e))`. It must
-/// not block: the UI loop calls it between frames.
-///
-/// This build has no engine linked, so it pretends nothing: a start or a resume is answered
-/// at once with a `Stopped` event saying so (the dashboard shows it), and commands have no
-/// deployment to reach.
-pub fn engine_link(_link: &mut EngineLink, effect: Effect, actions: &Sender<Action>) {
-    match effect {
-        Effect::StartDeploy { .. } | Effect::Resume(_) => {
-            log::warn!("{effect:?}: no deployment engine in this build");
-            let stopped = crate::engine::DeployEvent::Stopped {
-                reason: "deployment engine not linked in this build".into(),
-                resumable: false,
-                resume_command: None,
-            };
-            if actions.send(Action::Deploy(stopped)).is_err() {
-                log::error!("the UI has gone; the engine's answer is dropped");
-            }
-        }
-        Effect::Command(command) => {
-            log::warn!("{command:?}: no deployment engine to pass it to in this build");
-        }
-        other => log::error!("not an engine effect: {other:?}"),
-    }
 }
 
 /// Restores the terminal when dropped: after a normal quit, an error, or during a panic's
