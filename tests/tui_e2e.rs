@@ -123,7 +123,11 @@ impl Tmux {
         loop {
             let s = self.screen();
             if ok(&s) {
-                return s;
+                // tmux can capture a frame half-drawn; the frame that matched is complete once
+                // the terminal has had a moment, so read it again (still matching) to return it.
+                std::thread::sleep(Duration::from_millis(150));
+                let again = self.screen();
+                return if ok(&again) { again } else { s };
             }
             if start.elapsed() > limit {
                 panic!("timed out waiting for {what}; the screen is:\n{s}");
@@ -167,7 +171,11 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     t.keys(&["Enter"]);
 
     let s = t.wait_for("the Pick screen", |s| {
-        s.contains("Pick │ tests/fixtures/keras3_4") && s.contains("28 model files")
+        // Wait for the whole frame: tmux may capture one half-drawn.
+        s.contains("Pick │ tests/fixtures/keras3_4")
+            && s.contains("28 model files")
+            && s.contains("lenet_cnn.keras")
+            && s.contains("^C quit")
     });
     assert!(s.contains("lenet_cnn.keras"), "{s}");
     assert!(s.contains("^C quit"), "the hint bar: {s}");

@@ -199,38 +199,6 @@ fn classify_send(e: &RpcFailure) -> SendError {
     }
 }
 
-fn purpose_of(step: &Step) -> Purpose {
-    match step {
-        Step::Factory => Purpose::Factory,
-        Step::Implementation { contract } => Purpose::Implementation {
-            contract: contract.clone(),
-        },
-        Step::Model => Purpose::Model,
-        Step::Layers { first, count } => Purpose::Layers {
-            first: *first,
-            count: *count,
-        },
-        Step::Construct => Purpose::Construct,
-        Step::Chunk { index } => Purpose::Chunk { index: *index },
-    }
-}
-
-fn step_of(p: &Purpose) -> Step {
-    match p {
-        Purpose::Factory => Step::Factory,
-        Purpose::Implementation { contract } => Step::Implementation {
-            contract: contract.clone(),
-        },
-        Purpose::Model => Step::Model,
-        Purpose::Layers { first, count } => Step::Layers {
-            first: *first,
-            count: *count,
-        },
-        Purpose::Construct => Step::Construct,
-        Purpose::Chunk { index } => Step::Chunk { index: *index },
-    }
-}
-
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -474,7 +442,7 @@ impl Engine {
         // before (it may have been mined in between).
         for (purpose, _, hash, _) in &intents {
             if matches!(finals.get(hash), Some(Outcome::Mined { .. })) {
-                let step = step_of(purpose);
+                let step = purpose.clone();
                 if let Some(r) = self.runs.iter_mut().find(|r| r.step == step)
                     && r.status == Status::Queued
                 {
@@ -505,7 +473,7 @@ impl Engine {
             })?;
             self.note(format!(
                 "{} (nonce {nonce}) was never mined and its nonce is used by another transaction",
-                describe(&step_of(&purpose))
+                describe(&purpose)
             ));
         }
         // Our live nonces must run without gaps from the account's nonce; anything else pending
@@ -530,7 +498,7 @@ impl Engine {
         self.next_nonce = expect.max(pending);
         let now = Instant::now();
         for (nonce, (purpose, hash, raw)) in live {
-            let step = step_of(&purpose);
+            let step = purpose.clone();
             let Some(i) = self.runs.iter().position(|r| r.step == step) else {
                 continue;
             };
@@ -678,7 +646,7 @@ impl Engine {
             self.sign(&r.call, nonce, r.gas_limit, max_fee, priority)?
         };
         self.journal.append(&Entry::Intent {
-            purpose: purpose_of(&self.runs[i].step),
+            purpose: self.runs[i].step.clone(),
             nonce,
             tx_hash: format!("{hash:#x}"),
             raw: format!("{raw}"),
@@ -959,7 +927,7 @@ impl Engine {
         if self.runs[i].status != Status::InFlight {
             return Ok(());
         }
-        let purpose = purpose_of(&self.runs[i].step);
+        let purpose = self.runs[i].step.clone();
         let mut outcome = self.outcome_of(&r, &purpose).await;
         let gas_limit = self.runs[i].gas_limit;
         let failure = if r.success {

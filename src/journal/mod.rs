@@ -46,17 +46,8 @@ impl DeploymentKey {
     }
 }
 
-/// What a transaction is for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Purpose {
-    Factory,
-    Implementation { contract: String },
-    Model,
-    Layers { first: usize, count: usize },
-    Construct,
-    Chunk { index: usize },
-}
+/// What a transaction is for: the engine's [`Step`](crate::engine::Step), recorded as it is.
+pub use crate::engine::event::Step as Purpose;
 
 /// How a transaction ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
