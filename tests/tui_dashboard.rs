@@ -618,6 +618,55 @@ fn finished_shows_done_and_the_summary_is_kept_for_stdout() {
     assert!(state.exit_summary().is_some());
 }
 
+#[test]
+fn v_on_done_verifies_the_deployed_model_against_the_file() {
+    use eternalize::tui::dashboard::Verification;
+    let mut state = deploying((120, 40));
+    finish(&mut state);
+    let effects = ch(&mut state, 'v');
+    assert_eq!(
+        effects,
+        vec![Effect::Verify {
+            address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
+            path: lenet(),
+        }]
+    );
+    assert_eq!(dash(&state).verify, Some(Verification::Running));
+    assert!(ch(&mut state, 'v').is_empty(), "one verify at a time");
+    let lines = vec![
+        "hash     ok".to_string(),
+        "graph    ok".into(),
+        "weights  ok".into(),
+        "predict  ok".into(),
+    ];
+    let _ = update(&mut state, Action::Verified(Ok((true, lines.clone()))));
+    assert_eq!(
+        dash(&state).verify,
+        Some(Verification::Done { ok: true, lines })
+    );
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✓ verified: the chain holds exactly this file"),
+        "{s}"
+    );
+    assert!(s.contains("predict  ok"), "{s}");
+    let _ = update(
+        &mut state,
+        Action::Verified(Ok((
+            false,
+            vec![
+                "weights  DIFFERS".into(),
+                "weights: chunk 0 byte 1000 is 0xd1 on chain, 0xd0 in the file".into(),
+            ],
+        ))),
+    );
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✗ verify: the chain differs from this file") && s.contains("chunk 0 byte 1000"),
+        "{s}"
+    );
+}
+
 // ---- Pick: unfinished deployments ----
 
 fn journal_in(data: &Path, hash: &str, finished: bool) -> String {

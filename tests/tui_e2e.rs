@@ -448,6 +448,19 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
     // The chain agrees: the model is ready and every weight reads back.
     assert_deployed(&url, &lenet, KEY1, WeightFormat::Int32Shifted, 256);
 
+    // `v` runs verify from the Done screen against the same chain.
+    t.keys(&["v"]);
+    let s = t.wait_up_to(Duration::from_secs(60), "the verify verdict", |s| {
+        s.contains("verified: the chain holds exactly this file") || s.contains("✗ verify")
+    });
+    assert!(
+        s.contains("✓ verified: the chain holds exactly this file"),
+        "{s}"
+    );
+    for part in ["hash     ok", "graph    ok", "weights  ok", "predict  ok"] {
+        assert!(s.contains(part), "{part:?} missing from:\n{s}");
+    }
+
     t.keys(&["q"]);
     let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
     assert!(

@@ -771,6 +771,31 @@ async fn compare_predict(
     (problem.is_none(), Some(max_diff), problem)
 }
 
+/// Verifies `address` against `path` on the config's default network (what the TUI deploys
+/// to): whether every part holds, and one line per part for the Done screen.
+pub fn verify_summary(
+    config: Option<&Path>,
+    address: &str,
+    path: &Path,
+) -> Result<(bool, Vec<String>), String> {
+    let address = parse_address(address).ok_or_else(|| format!("`{address}` is not an address"))?;
+    let reader = open_reader(config, &NetworkArgs::default()).map_err(|e| format!("{e:#}"))?;
+    let rt = runtime().map_err(|e| e.to_string())?;
+    let report = rt
+        .block_on(async {
+            let chain_id = reader.check(address).await?;
+            verify(&reader.chain, chain_id, address, path, None).await
+        })
+        .map_err(|e| format!("{e:#}"))?;
+    let mut lines = Vec::new();
+    for part in ["hash", "graph", "weights", "predict"] {
+        let ok = report.json[part]["ok"] == true;
+        lines.push(format!("{part:<8} {}", if ok { "ok" } else { "DIFFERS" }));
+    }
+    lines.extend(report.failures.iter().cloned());
+    Ok((report.failures.is_empty(), lines))
+}
+
 pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     let address = parse_address(&a.address).ok_or_else(|| Exit {
         code: 2,

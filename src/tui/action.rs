@@ -35,6 +35,9 @@ pub enum Action {
     /// What the deployment engine reports, drained from its channel by the runtime exactly
     /// like the workers' results.
     Deploy(DeployEvent),
+    /// The answer of `verify` for the deployed model: whether every part holds, and a line a
+    /// part (or why it could not run).
+    Verified(Result<(bool, Vec<String>), String>),
 }
 
 /// Work `update` asks the runtime to do off the UI thread.
@@ -55,6 +58,11 @@ pub enum Effect {
     Resume(String),
     /// Pass a command to the running deployment.
     Command(Command),
+    /// Prove the deployed model at `address` equals the file at `path` (`eternalize verify`).
+    Verify {
+        address: String,
+        path: PathBuf,
+    },
 }
 
 impl Effect {
@@ -62,7 +70,10 @@ impl Effect {
     pub fn is_for_engine(&self) -> bool {
         matches!(
             self,
-            Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_)
+            Effect::StartDeploy { .. }
+                | Effect::Resume(_)
+                | Effect::Command(_)
+                | Effect::Verify { .. }
         )
     }
 }

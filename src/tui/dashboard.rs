@@ -283,6 +283,21 @@ pub struct Dashboard {
     pub log_scroll: usize,
     /// The "quit while transactions are in flight?" question is open.
     pub confirm_quit: bool,
+    /// `v` on Done: `verify` of the deployed model against the file.
+    pub verify: Option<Verification>,
+}
+
+/// Where a `verify` asked for on the Done screen stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Running,
+    /// Whether every part holds, and a line a part.
+    Done {
+        ok: bool,
+        lines: Vec<String>,
+    },
+    /// It could not run (network unreachable, …).
+    Failed(String),
 }
 
 impl Dashboard {
@@ -307,6 +322,7 @@ impl Dashboard {
             selected_chunk: 0,
             log_scroll: 0,
             confirm_quit: false,
+            verify: None,
         }
     }
 

@@ -57,6 +57,7 @@ pub enum Command {
     RetryAll,
     Pause,
     Yes,
+    Verify,
     Help,
     Quit,
 }
@@ -66,7 +67,7 @@ use ScreenKind::*;
 impl Command {
     /// In the order of the help overlay and the hint bar. Where two commands share a key on a
     /// screen (`left`: grid move and back), the earlier one wins.
-    pub const ALL: [Command; 18] = [
+    pub const ALL: [Command; 19] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -83,6 +84,7 @@ impl Command {
         Command::RetryAll,
         Command::Pause,
         Command::Yes,
+        Command::Verify,
         Command::Help,
         Command::Quit,
     ];
@@ -106,6 +108,7 @@ impl Command {
             Command::RetryAll => "retry_all",
             Command::Pause => "pause",
             Command::Yes => "yes",
+            Command::Verify => "verify",
             Command::Help => "help",
             Command::Quit => "quit",
         }
@@ -130,6 +133,9 @@ impl Command {
             Command::RetryAll => "retry every failed step",
             Command::Pause => "pause / resume sending (sent ones still land)",
             Command::Yes => "yes: quit with transactions in flight",
+            Command::Verify => {
+                "verify: the chain holds exactly the file (hash, graph, weights, predict)"
+            }
             Command::Help => "this help",
             Command::Quit => "quit",
         }
@@ -151,6 +157,7 @@ impl Command {
             Command::Retry => Some("retry"),
             Command::RetryAll => Some("retry all"),
             Command::Pause => Some("pause"),
+            Command::Verify => Some("verify"),
             Command::Help => Some("help"),
             Command::Quit => Some("quit"),
             _ => None,
@@ -172,6 +179,7 @@ impl Command {
             Command::SwitchPane => &[Preview, Dashboard],
             Command::Deploy => &[Preview],
             Command::Retry | Command::RetryAll | Command::Pause | Command::Yes => &[Dashboard],
+            Command::Verify => &[Done],
             Command::Help | Command::Quit => &[Pick, Preview, Confirm, Dashboard, Done],
         }
     }
@@ -194,6 +202,7 @@ impl Command {
             Command::RetryAll => &["R"],
             Command::Pause => &["p"],
             Command::Yes => &["y"],
+            Command::Verify => &["v"],
             Command::Help => &["?", "f1"],
             Command::Quit => &["q", "ctrl-c"],
         }

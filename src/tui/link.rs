@@ -93,6 +93,15 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
             }
             None => log::info!("{command:?}: no deployment is running"),
         },
+        Effect::Verify { address, path } => {
+            let config = link.config.clone();
+            let out = actions.clone();
+            // Reads the chain for a few seconds: never on the UI thread.
+            std::thread::spawn(move || {
+                let result = crate::cli::verify::verify_summary(config.as_deref(), &address, &path);
+                let _ = out.send(Action::Verified(result));
+            });
+        }
         other => log::error!("not an engine effect: {other:?}"),
     }
 }

@@ -334,6 +334,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Verified(result) => {
+            if let Some(d) = state.dashboard.as_mut() {
+                d.verify = Some(match result {
+                    Ok((ok, lines)) => crate::tui::dashboard::Verification::Done { ok, lines },
+                    Err(e) => crate::tui::dashboard::Verification::Failed(e),
+                });
+            }
+            Vec::new()
+        }
         Action::Deployments(result) => {
             match result {
                 Ok(all) => {
@@ -906,6 +915,22 @@ fn dashboard_command(state: &mut State, command: Command) -> Vec<Effect> {
 fn done_command(state: &mut State, command: Command) -> Vec<Effect> {
     match command {
         Command::Back => leave_deployment(state),
+        Command::Verify => {
+            let Some(d) = state.dashboard.as_mut() else {
+                return Vec::new();
+            };
+            let Some(f) = d.finished.as_ref() else {
+                return Vec::new();
+            };
+            if d.verify == Some(crate::tui::dashboard::Verification::Running) {
+                return Vec::new();
+            }
+            d.verify = Some(crate::tui::dashboard::Verification::Running);
+            vec![Effect::Verify {
+                address: f.model_address.clone(),
+                path: d.source.clone(),
+            }]
+        }
         _ => Vec::new(),
     }
 }

@@ -198,7 +198,10 @@ pub fn perform(effect: Effect) -> Option<Action> {
         Effect::ListDeployments(dir) => {
             Action::Deployments(journal::list(&dir).map_err(|e| e.to_string()))
         }
-        Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_) => return None,
+        Effect::StartDeploy { .. }
+        | Effect::Resume(_)
+        | Effect::Command(_)
+        | Effect::Verify { .. } => return None,
     })
 }
 
@@ -227,7 +230,10 @@ impl Workers {
             Effect::Sniff(_) => &self.sniff,
             Effect::Load(_) => &self.load,
             Effect::ListDeployments(_) => &self.journal,
-            Effect::StartDeploy { .. } | Effect::Resume(_) | Effect::Command(_) => {
+            Effect::StartDeploy { .. }
+            | Effect::Resume(_)
+            | Effect::Command(_)
+            | Effect::Verify { .. } => {
                 log::error!("not a worker's effect: {effect:?}");
                 return;
             }

@@ -2,6 +2,7 @@
 //! printed to stdout once the terminal is restored.
 
 use super::panel;
+use crate::tui::dashboard::Verification;
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -35,6 +36,33 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         ]));
     }
     lines.push(Line::from(""));
+    let verify = state.dashboard.as_ref().and_then(|d| d.verify.as_ref());
+    match verify {
+        None => lines.push(Line::styled(
+            " v verifies the chain against this file: hash, graph, every weight, predict.",
+            dim,
+        )),
+        Some(Verification::Running) => {
+            lines.push(Line::styled(" verify: reading the chain…", dim));
+        }
+        Some(Verification::Failed(e)) => {
+            lines.push(Line::styled(
+                format!(" ✗ verify could not run: {e}"),
+                theme.style(Role::Bad),
+            ));
+        }
+        Some(Verification::Done { ok, lines: parts }) => {
+            let (text, role) = if *ok {
+                (" ✓ verified: the chain holds exactly this file", Role::Good)
+            } else {
+                (" ✗ verify: the chain differs from this file", Role::Bad)
+            };
+            lines.push(Line::styled(text, theme.style(role)));
+            for p in parts {
+                lines.push(Line::raw(format!("   {p}")));
+            }
+        }
+    }
     lines.push(Line::styled(
         " This summary is printed again when eternalize exits. Esc goes back; q quits.",
         dim,
