@@ -2,60 +2,18 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind, WeightTensor} from "../lib/Types.sol";
+import {ElementwiseBase} from "./ElementwiseBase.sol";
+import {LayerKind} from "../lib/Types.sol";
 
 /// @title AddLayer
-/// @notice Keras `Add`.
-/// @dev Config: empty bytes.
-///      Weight tensors: none.
-contract AddLayer is LayerBase {
+/// @notice Keras `Add`; see `ElementwiseBase`.
+contract AddLayer is ElementwiseBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.ADD;
     }
 
-    function _validate(bytes memory data) internal pure override {
-        _requireConfig(data.length == 0);
-    }
-
-    /// @dev The forward pass (see `IForwardLayer.forward`).
-    function _forward(
-        int256[] calldata inputs,
-        uint256[] calldata shapes,
-        uint256[] calldata ranks,
-        address,
-        bytes memory,
-        WeightTensor[] memory
-    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        uint256 k = ranks.length;
-        if (k == 0) revert InputCountMismatch(0, 0);
-        shape = _sliceU(shapes, 0, ranks[0]);
-        uint256 n = _size(shape);
-        uint256 at;
-        for (uint256 j; j < k; ++j) {
-            uint256 size = 1;
-            for (uint256 d; d < ranks[j]; ++d) {
-                size *= shapes[at + d];
-            }
-            at += ranks[j];
-            if (size != n) revert InputShapeMismatch(j);
-        }
-        out = _sliceI(inputs, 0, n);
-        uint256 p = _ptr(out);
-        for (uint256 j = 1; j < k; ++j) {
-            uint256 src;
-            assembly ("memory-safe") {
-                src := add(inputs.offset, shl(5, mul(j, n)))
-            }
-            assembly ("memory-safe") {
-                // out[i] = Add(out[i], input_j[i]); input j is at calldata src.
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let at_ := add(p, shl(5, i))
-                    let a := mload(at_)
-                    let b := calldataload(add(src, shl(5, i)))
-                    mstore(at_, add(a, b))
-                }
-            }
-        }
+    function _product() internal pure override returns (bool) {
+        return false;
     }
 }

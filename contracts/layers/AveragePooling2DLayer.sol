@@ -2,112 +2,15 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
+import {Pooling2DBase} from "./Pooling2DBase.sol";
+import {LayerKind} from "../lib/Types.sol";
 
 /// @title AveragePooling2DLayer
-/// @notice Keras `AveragePooling2D` (channels_last).
-/// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`.
-///      Weight tensors: none.
-contract AveragePooling2DLayer is LayerBase {
-    /// @notice The decoded config.
-    struct Config {
-        /// Window (rows, cols).
-        uint256[2] poolSize;
-        /// Strides (rows, cols).
-        uint256[2] strides;
-        /// `Padding.VALID` or `Padding.SAME`.
-        uint8 padding;
-    }
-
+/// @notice Keras `AveragePooling2D` (channels_last); config and geometry in `Pooling2DBase`.
+contract AveragePooling2DLayer is Pooling2DBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.AVERAGE_POOLING_2D;
-    }
-
-    /// @notice The layer's config, decoded and range-checked.
-    /// @return c The config (see `Config`).
-    function config() external view returns (Config memory c) {
-        c = _decode(configData());
-        _check(c);
-    }
-
-    function _validate(bytes memory data) internal pure override {
-        _check(_decode(data));
-    }
-
-    function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.poolSize, c.strides, c.padding) = abi.decode(data, (uint256[2], uint256[2], uint8));
-    }
-
-    function _check(Config memory c) internal pure {
-        _requireConfig(c.poolSize[0] > 0 && c.poolSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME);
-    }
-
-    /// @dev The forward pass (see `IForwardLayer.forward`).
-    function _forward(
-        int256[] calldata inputs,
-        uint256[] calldata shapes,
-        uint256[] calldata ranks,
-        address,
-        bytes memory cfg,
-        WeightTensor[] memory
-    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        uint256[] memory s = _single(shapes, ranks);
-        Config memory c = _decode(cfg);
-        _check(c);
-        if (s.length != 3) revert InputShapeMismatch(0);
-        Pool memory p;
-        (p.h, p.w, p.ch) = (s[0], s[1], s[2]);
-        p.oh = _outLen(p.h, c.poolSize[0], c.strides[0], c.padding);
-        p.ow = _outLen(p.w, c.poolSize[1], c.strides[1], c.padding);
-        p.pt = _padBefore(p.h, p.oh, c.poolSize[0], c.strides[0], c.padding);
-        p.pl = _padBefore(p.w, p.ow, c.poolSize[1], c.strides[1], c.padding);
-        shape = new uint256[](3);
-        (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
-        out = new int256[](p.oh * p.ow * p.ch);
-        for (uint256 oy; oy < p.oh; ++oy) {
-            (uint256 ys, uint256 ye) = _span(oy * c.strides[0], c.poolSize[0], p.pt, p.h);
-            for (uint256 ox; ox < p.ow; ++ox) {
-                (uint256 xs, uint256 xe) = _span(ox * c.strides[1], c.poolSize[1], p.pl, p.w);
-                _pixel(inputs, p, ys, ye, xs, xe, _ptr(out) + (oy * p.ow + ox) * p.ch * 32);
-            }
-        }
-    }
-
-    /// @dev Geometry of one pooling pass (a struct keeps the stack shallow).
-    struct Pool {
-        uint256 h;
-        uint256 w;
-        uint256 ch;
-        uint256 oh;
-        uint256 ow;
-        uint256 pt;
-        uint256 pl;
-    }
-
-    /// @dev Output length along one axis, as Keras: valid ⌊(n − k) / s⌋ + 1, same ⌈n / s⌉.
-    function _outLen(uint256 n, uint256 k, uint256 s, uint8 padding) internal pure returns (uint256) {
-        if (padding == Padding.VALID) {
-            if (n < k) revert InputShapeMismatch(0);
-            return (n - k) / s + 1;
-        }
-        return (n + s - 1) / s;
-    }
-
-    /// @dev Leading padding of "same" (TensorFlow's: the extra pixel goes after).
-    function _padBefore(uint256 n, uint256 out, uint256 k, uint256 s, uint8 padding) internal pure returns (uint256) {
-        if (padding == Padding.VALID) return 0;
-        uint256 span = (out - 1) * s + k;
-        return span > n ? (span - n) / 2 : 0;
-    }
-
-    /// @dev Real input rows (or columns) [start, end) under a window starting at padded index
-    ///      `from`: padding is skipped, as the reference does.
-    function _span(uint256 from, uint256 k, uint256 pad, uint256 n) internal pure returns (uint256 start, uint256 end) {
-        start = from < pad ? 0 : from - pad;
-        end = from + k < pad ? 0 : from + k - pad;
-        if (end > n) end = n;
-        if (end < start) end = start;
     }
 
     /// @dev Every channel of one output pixel: the sum of the window's real pixels (padding not
@@ -116,6 +19,7 @@ contract AveragePooling2DLayer is LayerBase {
     function _pixel(int256[] calldata inputs, Pool memory p, uint256 ys, uint256 ye, uint256 xs, uint256 xe, uint256 o)
         internal
         pure
+        override
     {
         uint256 w = p.w;
         uint256 ch = p.ch;

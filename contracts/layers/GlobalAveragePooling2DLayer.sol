@@ -2,46 +2,14 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind, WeightTensor} from "../lib/Types.sol";
+import {GlobalAveragePoolingBase} from "./GlobalAveragePoolingBase.sol";
+import {LayerKind} from "../lib/Types.sol";
 
 /// @title GlobalAveragePooling2DLayer
-/// @notice Keras `GlobalAveragePooling2D` (channels_last).
-/// @dev Config: empty bytes.
-///      Weight tensors: none.
-contract GlobalAveragePooling2DLayer is LayerBase {
+/// @notice Keras `GlobalAveragePooling2D` (channels_last); see `GlobalAveragePoolingBase`.
+contract GlobalAveragePooling2DLayer is GlobalAveragePoolingBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.GLOBAL_AVERAGE_POOLING_2D;
-    }
-
-    function _validate(bytes memory data) internal pure override {
-        _requireConfig(data.length == 0);
-    }
-
-    /// @dev The forward pass (see `IForwardLayer.forward`).
-    function _forward(
-        int256[] calldata inputs,
-        uint256[] calldata shapes,
-        uint256[] calldata ranks,
-        address,
-        bytes memory,
-        WeightTensor[] memory
-    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        uint256[] memory inShape = _single(shapes, ranks);
-        if (inShape.length == 0) revert InputShapeMismatch(0);
-        uint256 ch = inShape[inShape.length - 1];
-        if (ch == 0) revert InputShapeMismatch(0);
-        int256 count = int256(inputs.length / ch);
-        if (count == 0) count = 1;
-        out = new int256[](ch);
-        for (uint256 i; i < inputs.length; ++i) {
-            out[i % ch] += inputs[i];
-        }
-        for (uint256 c; c < ch; ++c) {
-            // Truncating division (SDIV), as the reference.
-            out[c] = out[c] / count;
-        }
-        shape = new uint256[](1);
-        shape[0] = ch;
     }
 }
