@@ -2,32 +2,19 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {LayerKind, WeightTensor} from "../lib/Types.sol";
+import {ActivationBase} from "./ActivationBase.sol";
+import {Activation, LayerKind} from "../lib/Types.sol";
 
 /// @title LinearLayer
 /// @notice `Activation('linear')`.
-/// @dev Config: empty bytes.
-///      Weight tensors: none.
-contract LinearLayer is LayerBase {
+/// @dev Config: empty bytes. Weight tensors: none. See `ActivationBase`.
+contract LinearLayer is ActivationBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.LINEAR;
     }
 
-    function _validate(bytes memory data) internal pure override {
-        _requireConfig(data.length == 0);
-    }
-
-    /// @dev The forward pass (see `IForwardLayer.forward`).
-    function _forward(
-        int256[] calldata inputs,
-        uint256[] calldata shapes,
-        uint256[] calldata ranks,
-        address,
-        bytes memory,
-        WeightTensor[] memory
-    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        shape = _single(shapes, ranks);
-        out = _copy(inputs);
+    function _activation() internal pure override returns (uint8) {
+        return Activation.LINEAR;
     }
 }
