@@ -93,7 +93,8 @@ pub enum EngineError {
         failure: RpcFailure,
     },
     #[error(
-        "the account {account} has transactions pending at nonces {from}..{to} that this deployment did not send; wait until they are mined (or replace them), then resume"
+        "the account {account} has pending transactions (at {}) that this deployment did not send; wait until they are mined (or replace them), then resume",
+        nonces(*from, *to)
     )]
     ForeignPending {
         account: Address,
@@ -111,6 +112,15 @@ pub enum EngineError {
         journal_model: String,
         plan_model: String,
     },
+}
+
+/// `nonce 4` or `nonces 4..=6`.
+fn nonces(from: u64, to: u64) -> String {
+    if from == to {
+        format!("nonce {from}")
+    } else {
+        format!("nonces {from}..={to}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -495,6 +505,28 @@ impl Engine {
                 to: pending - 1,
             });
         }
+        let mut known = BTreeMap::new();
+        for (&nonce, (_, hash, _)) in &live {
+            let k = self
+                .rpc
+                .knows_transaction(*hash)
+                .await
+                .map_err(self.rpc_err("look up a journaled transaction"))?;
+            known.insert(nonce, k);
+        }
+        // A nonce of ours the node does not know, below the account's pending nonce, with none
+        // of our later transactions in the pool to explain that count: another transaction
+        // holds it. Re-sending ours would fail or, with a higher fee, evict it.
+        if let Some(&held) = known.iter().find_map(|(n, k)| {
+            let ours_after = known.range(n + 1..).any(|(_, k)| *k);
+            (!k && *n < pending && !ours_after).then_some(n)
+        }) {
+            return Err(EngineError::ForeignPending {
+                account: sender,
+                from: held,
+                to: pending - 1,
+            });
+        }
         self.next_nonce = expect.max(pending);
         let now = Instant::now();
         for (nonce, (purpose, hash, raw)) in live {
@@ -502,11 +534,7 @@ impl Engine {
             let Some(i) = self.runs.iter().position(|r| r.step == step) else {
                 continue;
             };
-            let known = self
-                .rpc
-                .knows_transaction(hash)
-                .await
-                .map_err(self.rpc_err("look up a journaled transaction"))?;
+            let known = known.get(&nonce).copied().unwrap_or(false);
             let run = &mut self.runs[i];
             run.status = Status::InFlight;
             run.attempts = 1;
