@@ -22,6 +22,15 @@ fn mlp() -> String {
     fixture(MLP).display().to_string()
 }
 
+/// Whether the pane shows `marker=N` (a command's exit status echoed), not just the typed
+/// `marker=$?`.
+fn ended(screen: &str, marker: &str) -> bool {
+    let tag = format!("{marker}=");
+    screen
+        .match_indices(&tag)
+        .any(|(i, _)| screen[i + tag.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// A tmux server of our own with one 120×30 pane running bash, killed on drop.
 struct Pane {
     socket: String,
@@ -137,7 +146,7 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
     ]);
     let bin = env!("CARGO_BIN_EXE_eternalize");
     pane.run(&format!(
-        "clear; '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo exit=$?",
+        "clear; '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo end1=$?",
         mlp(),
         node.url()
     ));
@@ -164,12 +173,10 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
     let mid = pane.wait_for("bytes, a rate and an ETA", Duration::from_secs(60), |s| {
         s.lines()
             .any(|l| l.starts_with("chunks    [") && l.contains(" B/s") && l.contains("ETA"))
-            || s.contains("exit=")
+            || ended(s, "end1")
     });
-    let end = pane.wait_for("the summary", Duration::from_secs(90), |s| {
-        s.contains("exit=")
-    });
-    assert!(end.contains("exit=0"), "{end}");
+    let end = pane.wait_for("the summary", Duration::from_secs(90), |s| ended(s, "end1"));
+    assert!(end.contains("end1=0"), "{end}");
     assert!(
         end.contains("done: model 0x1b26e2E2e722efdc13A8CcB01e24F54610a932F4 is ready on chain 31337: 21 transactions"),
         "{end}"
@@ -180,14 +187,14 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
         "the bars are erased at the end:\n{end}"
     );
     // The rate line may be skipped only if the run ended between two looks.
-    assert!(mid.contains("ETA") || mid.contains("exit=0"), "{mid}");
+    assert!(mid.contains("ETA") || mid.contains("end1=0"), "{mid}");
 
     // NO_COLOR: the same bars without colour; TERM=dumb: plain lines.
     // Each run on a fresh chain gets a fresh data dir (a journal belongs to one chain).
     let (data2, data3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let node2 = anvil(&["--block-time", "1"]);
     pane.run(&format!(
-        "clear; ETERNALIZE_DATA_DIR='{}' NO_COLOR=1 '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo exit=$?",
+        "clear; ETERNALIZE_DATA_DIR='{}' NO_COLOR=1 '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo end2=$?",
         data2.path().display(),
         mlp(),
         node2.url()
@@ -207,16 +214,16 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
             .all(|l| !l.contains("\x1b[32m") && !l.contains("\x1b[36m")),
         "NO_COLOR still coloured: {bar_lines:?}"
     );
-    pane.wait_for("the end", Duration::from_secs(90), |s| s.contains("exit="));
+    pane.wait_for("the end", Duration::from_secs(90), |s| ended(s, "end2"));
     let node3 = anvil(&[]);
     pane.run(&format!(
-        "clear; ETERNALIZE_DATA_DIR='{}' TERM=dumb '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 512; echo exit=$?",
+        "clear; ETERNALIZE_DATA_DIR='{}' TERM=dumb '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 512; echo end3=$?",
         data3.path().display(),
         mlp(),
         node3.url()
     ));
-    let dumb = pane.wait_for("the end", Duration::from_secs(60), |s| s.contains("exit="));
-    assert!(dumb.contains("exit=0"), "{dumb}");
+    let dumb = pane.wait_for("the end", Duration::from_secs(60), |s| ended(s, "end3"));
+    assert!(dumb.contains("end3=0"), "{dumb}");
     assert!(
         dumb.contains("mined   "),
         "TERM=dumb gets plain lines:\n{dumb}"
@@ -331,9 +338,7 @@ fn a_missing_anvil_is_installed_only_with_consent_and_never_without_npm() {
         "{asked}"
     );
     pane.run("n");
-    let declined = pane.wait_for("the refusal", Duration::from_secs(10), |s| {
-        s.contains("exit=")
-    });
+    let declined = pane.wait_for("the refusal", Duration::from_secs(10), |s| ended(s, "exit"));
     assert!(declined.contains("exit=1"), "{declined}");
     assert!(
         declined.contains("error: anvil was not installed (declined)"),
