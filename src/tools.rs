@@ -208,6 +208,15 @@ impl Tools {
         Ok(())
     }
 
+    /// The pinned anvil in this folder when it is installed (nothing is installed here).
+    pub fn installed_anvil(&self) -> Result<Option<PathBuf>, ToolError> {
+        let anvil = self.anvil_in_package();
+        Ok(
+            (self.installed(ANVIL_PACKAGE)? && self.installed(SOLC_PACKAGE)? && anvil.is_file())
+                .then_some(anvil),
+        )
+    }
+
     fn anvil_in_package(&self) -> PathBuf {
         self.package_dir(ANVIL_PACKAGE).join("bin").join("anvil")
     }
@@ -237,7 +246,8 @@ impl Tools {
     }
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// `name` in a folder of PATH.
+pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .map(|paths| {
             std::env::split_paths(&paths)
@@ -280,18 +290,18 @@ impl AnvilProcess {
                 path: anvil.into(),
                 source,
             })?;
-            let mut child = Command::new(anvil)
+            let mut command = Command::new(anvil);
+            command
                 .args(["--host", "127.0.0.1", "--port", &port.to_string()])
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|source| ToolError::Io {
-                    what: "start",
-                    path: anvil.into(),
-                    source,
-                })?;
+                .stderr(Stdio::piped());
+            let mut child = spawn_tied_to_us(command).map_err(|source| ToolError::Io {
+                what: "start",
+                path: anvil.into(),
+                source,
+            })?;
             let started = Instant::now();
             let limit = Duration::from_secs(20);
             while started.elapsed() < limit {
@@ -375,6 +385,80 @@ impl Drop for AnvilProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `command` in its own process group so that the child gets SIGTERM when this process
+/// dies, however it dies (kill -9 included): an anvil must not outlive the eternalize that
+/// started it. anvil writes its `--state` file on SIGTERM, so even then the local chain keeps
+/// what was mined.
+///
+/// Linux delivers the parent-death signal when the *thread* that forked the child exits, not the
+/// process; so every child is forked by one thread that lives as long as the process (a thread
+/// of a TUI job or a test would take its anvil with it when it ends).
+fn spawn_tied_to_us(command: Command) -> std::io::Result<Child> {
+    use std::sync::OnceLock;
+    use std::sync::mpsc::{Sender, channel};
+    type Request = (Command, Sender<std::io::Result<Child>>);
+    static SPAWNER: OnceLock<Sender<Request>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = channel::<Request>();
+        let spawned = std::thread::Builder::new()
+            .name("child-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in rx {
+                    let _ = reply.send(spawn_with_parent_death_signal(&mut command));
+                }
+            });
+        if let Err(e) = spawned {
+            log::warn!("no spawner thread ({e}); children are forked by their caller's thread");
+        }
+        tx
+    });
+    let (reply, answer) = channel();
+    let sent = spawner.send((command, reply));
+    match sent {
+        Ok(()) => answer
+            .recv()
+            .map_err(|_| std::io::Error::other("the child spawner thread is gone"))?,
+        // No spawner thread: fork from this one (the signal then follows this thread).
+        Err(std::sync::mpsc::SendError((mut command, _))) => {
+            spawn_with_parent_death_signal(&mut command)
+        }
+    }
+}
+
+fn spawn_with_parent_death_signal(command: &mut Command) -> std::io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: between fork and exec only async-signal-safe calls: prctl, setpgid, getppid.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Its own process group: a Ctrl-C at the terminal goes to eternalize, which stops
+            // the deployment cleanly while the chain keeps running; anvil ends with us.
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody sends the signal,
+            // and the child has been re-parented to init or a subreaper.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other(
+                    "eternalize exited while starting anvil",
+                ));
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
 }
 
 fn free_port() -> std::io::Result<u16> {

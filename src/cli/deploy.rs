@@ -12,11 +12,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::Exit;
+use super::{Exit, progress};
 use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
-use crate::engine::network::{self, Config, Network};
+use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, Network, NetworkError};
 use crate::engine::plan::{Plan, PlanOptions, Source, describe};
-use crate::engine::session::{self, ResumeError, ResumeTarget, Session};
+use crate::engine::session::{self, ResumeError, ResumeTarget, Session, SessionError};
 use crate::engine::signer::{self, SignerChoice};
 use crate::engine::{self, DeployEvent, End, StepState};
 use crate::journal;
@@ -87,7 +87,8 @@ pub struct DeployArgs {
     pub network: NetworkArgs,
     #[command(flatten)]
     pub signer: SignerArgs,
-    /// Do not ask for confirmation (non-local networks ask, default No)
+    /// Do not ask: deploy to a non-local network (which otherwise asks, default No), and
+    /// install anvil from npm if the local chain needs it
     #[arg(long)]
     pub yes: bool,
     /// Refuse unless the model's hashed_model starts with this prefix
@@ -111,6 +112,9 @@ pub struct PlanArgs {
     pub network: NetworkArgs,
     #[command(flatten)]
     pub signer: SignerArgs,
+    /// Install anvil from npm without asking if the local chain needs it
+    #[arg(long)]
+    pub yes: bool,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -129,7 +133,8 @@ pub struct ResumeArgs {
     pub network: NetworkArgs,
     #[command(flatten)]
     pub signer: SignerArgs,
-    /// Do not ask for confirmation
+    /// Do not ask: resume on a non-local network, and install anvil from npm if the local
+    /// chain needs it
     #[arg(long)]
     pub yes: bool,
     /// One JSON object per event on stdout
@@ -175,16 +180,56 @@ fn open_session(
     net: &NetworkArgs,
     signer_args: &SignerArgs,
     data_dir: &Path,
+    yes: bool,
 ) -> anyhow::Result<Session> {
-    Session::open(
+    Session::open_with_consent(
         config,
         net.network.as_deref(),
         net.rpc_url.as_deref(),
         &signer_choice(signer_args),
         data_dir,
         &mut |w| eprintln!("warning: {w}"),
+        &mut |offer| install_consent(offer, yes),
     )
-    .map_err(fail)
+    .map_err(|e| match e {
+        SessionError::Network(NetworkError::InstallNeedsYes { .. }) => usage(e),
+        _ => fail(e),
+    })
+}
+
+/// Whether to install a missing anvil into the data dir: `--yes` agrees (and says so), a
+/// terminal is asked — default yes: it is a local development tool going into eternalize's own
+/// folder, nothing system-wide — and without either nobody can agree.
+fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
+    let installing = || {
+        eprintln!(
+            "installing {} (and {}, pinned with it) from npm into {} …",
+            offer.package_at_version(),
+            offer.also,
+            offer.dir.display()
+        );
+    };
+    if yes {
+        installing();
+        return InstallAnswer::Install;
+    }
+    if !std::io::stdin().is_terminal() {
+        return InstallAnswer::CannotAsk;
+    }
+    eprint!(
+        "anvil is not installed. Install {} from npm into {}? [Y/n] ",
+        offer.package_at_version(),
+        offer.dir.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    match std::io::stdin().read_line(&mut answer) {
+        Ok(n) if n > 0 && matches!(answer.trim(), "" | "y" | "Y" | "yes" | "YES" | "Yes") => {
+            installing();
+            InstallAnswer::Install
+        }
+        _ => InstallAnswer::Declined,
+    }
 }
 
 fn plan_options(
@@ -302,7 +347,7 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let source = Source::load(&a.path).map_err(fail)?;
     let data_dir = journal::data_dir();
     let config = Config::load(config).map_err(fail)?;
-    let session = open_session(&config, &a.network, &a.signer, &data_dir)?;
+    let session = open_session(&config, &a.network, &a.signer, &data_dir, a.yes)?;
     let rt = runtime()?;
     let opts = plan_options(
         &session.network,
@@ -342,7 +387,7 @@ pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
     }
     let format = a.format.weight_format();
     execute(
-        config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json,
+        config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json, None,
     )
 }
 
@@ -356,11 +401,25 @@ fn execute(
     tuning: &TuningArgs,
     yes: bool,
     as_json: bool,
+    resuming: Option<&ResumeTarget>,
 ) -> anyhow::Result<()> {
     let data_dir = journal::data_dir();
     let config = Config::load(config).map_err(fail)?;
-    let session = open_session(&config, net, signer_args, &data_dir)?;
+    let session = open_session(&config, net, signer_args, &data_dir, yes)?;
     let rt = runtime()?;
+    if let Some(target) = resuming {
+        let chain_id = rt.block_on(session.rpc.chain_id()).map_err(|e| {
+            fail(format!(
+                "could not read the chain id at {}: {e}",
+                session.rpc.display_url()
+            ))
+        })?;
+        let node = match session.network.name.as_str() {
+            "rpc-url" | "ETH_RPC_URL" => format!("the node at {}", session.rpc.display_url()),
+            name => format!("network `{name}` ({})", session.rpc.display_url()),
+        };
+        target.check_chain(chain_id, &node).map_err(fail)?;
+    }
     let opts = plan_options(&session.network, format, tuning, &config);
     let sender = session.signer.address();
     let plan = rt
@@ -403,12 +462,41 @@ fn execute(
     }
     let rpc = session.rpc.clone();
     let signer = session.signer.clone();
+    let mut reporter = Reporter::pick(as_json, &plan);
     let end = rt.block_on(async move {
         let mut running = engine::spawn(plan, rpc, signer, data_dir, engine_opts);
-        let mut reporter = Reporter::new(as_json);
-        while let Some(e) = running.events.recv().await {
-            reporter.event(&e);
+        let mut tick = tokio::time::interval(progress::REDRAW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Ctrl-C: the first stops sending (the deployment stays resumable), the second quits.
+        let mut sigint =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        let mut interrupts = 0;
+        loop {
+            tokio::select! {
+                e = running.events.recv() => match e {
+                    Some(e) => reporter.event(&e),
+                    None => break,
+                },
+                _ = tick.tick() => reporter.tick(),
+                Some(()) = async {
+                    match sigint.as_mut() {
+                        Some(s) => s.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    interrupts += 1;
+                    if interrupts > 1 {
+                        reporter.close();
+                        eprintln!("interrupted twice: quitting now; the journal has every transaction sent, `eternalize resume` finishes it");
+                        // The local anvil gets SIGTERM from the kernel as we exit (it writes its state).
+                        std::process::exit(130);
+                    }
+                    let _ = running.commands.send(engine::Command::Abort);
+                    reporter.line("interrupted (Ctrl-C again quits now)");
+                }
+            }
         }
+        reporter.close();
         running.done.await
     });
     let end = match end {
@@ -459,114 +547,181 @@ fn execute(
     }
 }
 
-/// Plain lines on stderr, or NDJSON on stdout.
-struct Reporter {
-    json: bool,
-    last_progress: Option<Instant>,
+/// The three ways to report a run: progress bars on a terminal's stderr, plain lines on
+/// stderr otherwise, NDJSON on stdout with `--json`.
+enum Reporter {
+    Json,
+    Plain { last_progress: Option<Instant> },
+    Bars(Box<progress::Bars>),
 }
 
 impl Reporter {
-    fn new(json: bool) -> Reporter {
-        Reporter {
-            json,
-            last_progress: None,
+    fn pick(json: bool, plan: &Plan) -> Reporter {
+        if json {
+            Reporter::Json
+        } else if progress::stderr_can_draw() {
+            Reporter::Bars(Box::new(progress::Bars::new(progress::Tally::new(
+                plan.image.chunks.chunk_bytes,
+                plan.image.chunks.total_bytes,
+            ))))
+        } else {
+            Reporter::Plain {
+                last_progress: None,
+            }
         }
     }
 
     fn event(&mut self, e: &DeployEvent) {
-        if self.json {
-            if let Ok(line) = serde_json::to_string(e) {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
+        match self {
+            Reporter::Json => {
+                if let Ok(line) = serde_json::to_string(e) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}");
+                    let _ = out.flush();
+                }
             }
-            return;
+            Reporter::Plain { last_progress } => {
+                match e {
+                    DeployEvent::Step {
+                        state: StepState::Queued | StepState::Sending { .. },
+                        ..
+                    } => return,
+                    DeployEvent::Progress { .. } => {
+                        if last_progress.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+                            return;
+                        }
+                        *last_progress = Some(Instant::now());
+                    }
+                    _ => {}
+                }
+                eprintln!("{}", plain_line(e));
+            }
+            Reporter::Bars(bars) => {
+                bars.tally.update(e, Instant::now());
+                // Only what an operator must see scrolls above the bars; sends and receipts
+                // are what the bars count.
+                let notable = match e {
+                    DeployEvent::Step { state, .. } => matches!(state, StepState::Failed { .. }),
+                    DeployEvent::Progress { .. } => false,
+                    _ => true,
+                };
+                if matches!(
+                    e,
+                    DeployEvent::Finished { .. } | DeployEvent::Stopped { .. }
+                ) {
+                    bars.close();
+                }
+                if notable {
+                    bars.println(&plain_line(e));
+                } else {
+                    bars.maybe_draw();
+                }
+            }
         }
-        let line = match e {
-            DeployEvent::Planned {
-                model_address,
-                chain_id,
-                steps,
-                chunks,
-                gas_estimate,
-                cost_estimate,
-                journal,
-                ..
-            } => format!(
-                "plan: model {model_address} on chain {chain_id}: {} steps, {chunks} chunks, ≈ {gas_estimate} gas, ≈ {cost_estimate} wei; journal {journal}",
-                steps.len()
-            ),
-            DeployEvent::Step { step, state } => match state {
-                StepState::Queued | StepState::Sending { .. } => return,
-                StepState::Pending { nonce, tx_hash } => {
-                    format!("sent    {} (nonce {nonce}, {tx_hash})", describe(step))
-                }
-                StepState::Mined {
-                    block,
-                    gas_used,
-                    address,
-                    ..
-                } => format!(
-                    "mined   {} in block {block}, {gas_used} gas{}",
-                    describe(step),
-                    address
-                        .as_ref()
-                        .map(|a| format!(", at {a}"))
-                        .unwrap_or_default()
-                ),
-                StepState::Skipped { address } => format!(
-                    "skip    {} (already on chain{})",
-                    describe(step),
-                    address
-                        .as_ref()
-                        .map(|a| format!(" at {a}"))
-                        .unwrap_or_default()
-                ),
-                StepState::Failed { failure, attempts } => format!(
-                    "FAILED  {} (attempt {attempts}): {}",
-                    describe(step),
-                    failure_text(failure)
-                ),
-            },
-            DeployEvent::Progress {
-                transactions_mined,
-                transactions_total,
-                chunks_stored,
-                chunks_total,
-                gas_used,
-                in_flight,
-                elapsed_ms,
-                ..
-            } => {
-                if self
-                    .last_progress
-                    .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
-                {
-                    return;
-                }
-                self.last_progress = Some(Instant::now());
-                format!(
-                    "progress {transactions_mined}/{transactions_total} transactions, {chunks_stored}/{chunks_total} chunks, {gas_used} gas, {in_flight} in flight, {:.1} s",
-                    *elapsed_ms as f64 / 1000.0
-                )
+    }
+
+    /// A timer tick: the bars' clock and rate move on even when no event comes.
+    fn tick(&mut self) {
+        if let Reporter::Bars(bars) = self {
+            bars.maybe_draw();
+        }
+    }
+
+    /// A line of our own on stderr (above the bars when they are shown).
+    fn line(&mut self, text: &str) {
+        match self {
+            Reporter::Bars(bars) => bars.println(text),
+            _ => eprintln!("{text}"),
+        }
+    }
+
+    /// The run is over: the bars are erased.
+    fn close(&mut self) {
+        if let Reporter::Bars(bars) = self {
+            bars.close();
+        }
+    }
+}
+
+/// An event as one line of text (the plain reporter's, and the bars' notable lines).
+fn plain_line(e: &DeployEvent) -> String {
+    match e {
+        DeployEvent::Planned {
+            model_address,
+            chain_id,
+            steps,
+            chunks,
+            gas_estimate,
+            cost_estimate,
+            journal,
+            ..
+        } => format!(
+            "plan: model {model_address} on chain {chain_id}: {} steps, {chunks} chunks, ≈ {gas_estimate} gas, ≈ {cost_estimate} wei; journal {journal}",
+            steps.len()
+        ),
+        DeployEvent::Step { step, state } => match state {
+            StepState::Queued => format!("queued  {}", describe(step)),
+            StepState::Sending { nonce, .. } => {
+                format!("sending {} (nonce {nonce})", describe(step))
             }
-            DeployEvent::Paused { reason } => format!("paused: {reason}"),
-            DeployEvent::Resumed => "resumed".into(),
-            DeployEvent::Note { message } => format!("note: {message}"),
-            DeployEvent::Finished {
-                model_address,
-                chain_id,
-                transactions,
+            StepState::Pending { nonce, tx_hash } => {
+                format!("sent    {} (nonce {nonce}, {tx_hash})", describe(step))
+            }
+            StepState::Mined {
+                block,
                 gas_used,
-                cost_wei,
-                seconds,
+                address,
                 ..
             } => format!(
-                "done: model {model_address} is ready on chain {chain_id}: {transactions} transactions, {gas_used} gas, {cost_wei} wei, {seconds:.2} s"
+                "mined   {} in block {block}, {gas_used} gas{}",
+                describe(step),
+                address
+                    .as_ref()
+                    .map(|a| format!(", at {a}"))
+                    .unwrap_or_default()
             ),
-            DeployEvent::Stopped { reason, .. } => format!("stopped: {reason}"),
-        };
-        eprintln!("{line}");
+            StepState::Skipped { address } => format!(
+                "skip    {} (already on chain{})",
+                describe(step),
+                address
+                    .as_ref()
+                    .map(|a| format!(" at {a}"))
+                    .unwrap_or_default()
+            ),
+            StepState::Failed { failure, attempts } => format!(
+                "FAILED  {} (attempt {attempts}): {}",
+                describe(step),
+                failure_text(failure)
+            ),
+        },
+        DeployEvent::Progress {
+            transactions_mined,
+            transactions_total,
+            chunks_stored,
+            chunks_total,
+            gas_used,
+            in_flight,
+            elapsed_ms,
+            ..
+        } => format!(
+            "progress {transactions_mined}/{transactions_total} transactions, {chunks_stored}/{chunks_total} chunks, {gas_used} gas, {in_flight} in flight, {:.1} s",
+            *elapsed_ms as f64 / 1000.0
+        ),
+        DeployEvent::Paused { reason } => format!("paused: {reason}"),
+        DeployEvent::Resumed => "resumed".into(),
+        DeployEvent::Note { message } => format!("note: {message}"),
+        DeployEvent::Finished {
+            model_address,
+            chain_id,
+            transactions,
+            gas_used,
+            cost_wei,
+            seconds,
+            ..
+        } => format!(
+            "done: model {model_address} is ready on chain {chain_id}: {transactions} transactions, {gas_used} gas, {cost_wei} wei, {seconds:.2} s"
+        ),
+        DeployEvent::Stopped { reason, .. } => format!("stopped: {reason}"),
     }
 }
 
@@ -620,6 +775,7 @@ pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
         &tuning,
         a.yes,
         a.json,
+        Some(&target),
     )
 }
 

@@ -7,6 +7,7 @@ pub mod deploy;
 mod export;
 pub mod inspect;
 mod predict;
+mod progress;
 pub mod verify;
 
 use clap::{Parser, Subcommand};

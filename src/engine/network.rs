@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::rpc::redact_url;
-use crate::tools::{AnvilProcess, ToolError, Tools};
+use crate::tools::{ANVIL_ENV, ANVIL_PACKAGE, AnvilProcess, SOLC_PACKAGE, ToolError, Tools};
 
 /// The name of the embedded network.
 pub const LOCAL: &str = "local";
@@ -56,6 +56,18 @@ pub enum NetworkError {
     NoUrl { name: String },
     #[error("the local chain: {0}")]
     Tool(#[from] ToolError),
+    #[error(
+        "npm is not on PATH; install Node.js/npm (https://nodejs.org), or put Foundry's anvil on PATH / set {ANVIL_ENV} to an anvil binary"
+    )]
+    NpmMissing,
+    #[error(
+        "anvil is not installed and there is no terminal to ask on: pass --yes to install {} from npm into {}, or put Foundry's anvil on PATH / set {ANVIL_ENV} to an anvil binary", offer.package_at_version(), offer.dir.display()
+    )]
+    InstallNeedsYes { offer: AnvilInstall },
+    #[error(
+        "anvil was not installed (declined); put Foundry's anvil on PATH or set {ANVIL_ENV} to an anvil binary, or answer y to install {} into {}", offer.package_at_version(), offer.dir.display()
+    )]
+    InstallDeclined { offer: AnvilInstall },
     #[error("the local chain: cannot create {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -233,38 +245,92 @@ impl Connected {
     }
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
+/// Installing anvil into the data dir, as the operator is asked to agree to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnvilInstall {
+    pub package: &'static str,
+    pub version: String,
+    /// solc-js comes with it: `npm ci` installs the whole pinned lock file.
+    pub also: String,
+    pub dir: PathBuf,
+}
+
+impl AnvilInstall {
+    pub fn package_at_version(&self) -> String {
+        format!("{}@{}", self.package, self.version)
+    }
+}
+
+/// The operator's answer to an [`AnvilInstall`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstallAnswer {
+    Install,
+    Declined,
+    /// Nobody to ask (no terminal, no `--yes`).
+    CannotAsk,
 }
 
 /// The anvil binary for `local`: `ETERNALIZE_ANVIL`, the config's path, PATH, or the pinned npm
-/// package installed into the data dir.
-pub fn local_anvil(configured: Option<&Path>, data_dir: &Path) -> Result<PathBuf, NetworkError> {
-    if std::env::var_os(crate::tools::ANVIL_ENV).is_some_and(|v| !v.is_empty()) {
+/// package in the data dir — installed there when missing if `consent` agrees (and npm exists).
+pub fn local_anvil(
+    configured: Option<&Path>,
+    data_dir: &Path,
+    consent: &mut dyn FnMut(&AnvilInstall) -> InstallAnswer,
+) -> Result<PathBuf, NetworkError> {
+    if std::env::var_os(ANVIL_ENV).is_some_and(|v| !v.is_empty()) {
         return Ok(Tools::in_repo().anvil()?);
     }
     if let Some(p) = configured {
         return Ok(p.to_path_buf());
     }
-    if let Some(p) = on_path("anvil") {
+    if let Some(p) = crate::tools::on_path("anvil") {
         return Ok(p);
     }
-    Ok(Tools::at(&data_dir.join("tools"))?.anvil()?)
+    let tools = Tools::at(&data_dir.join("tools"))?;
+    if let Some(p) = tools.installed_anvil()? {
+        return Ok(p);
+    }
+    // Asking first would be pointless: the answer could not be acted on.
+    if crate::tools::on_path("npm").is_none() {
+        return Err(NetworkError::NpmMissing);
+    }
+    let offer = AnvilInstall {
+        package: ANVIL_PACKAGE,
+        version: crate::tools::pinned_version(ANVIL_PACKAGE)?,
+        also: format!(
+            "{SOLC_PACKAGE} {}",
+            crate::tools::pinned_version(SOLC_PACKAGE)?
+        ),
+        dir: tools.dir().to_path_buf(),
+    };
+    match consent(&offer) {
+        InstallAnswer::Install => Ok(tools.anvil()?),
+        InstallAnswer::Declined => Err(NetworkError::InstallDeclined { offer }),
+        InstallAnswer::CannotAsk => Err(NetworkError::InstallNeedsYes { offer }),
+    }
 }
 
-/// Connects to `network`, starting the local anvil when it is `local`.
+/// Connects to `network`, starting the local anvil when it is `local` and installing it into
+/// the data dir without asking when it is missing (the TUI's deploy is an explicit request;
+/// the CLI asks first, see [`connect_with_consent`]).
 pub fn connect(network: &Network, data_dir: &Path) -> Result<Connected, NetworkError> {
+    connect_with_consent(network, data_dir, &mut |_| InstallAnswer::Install)
+}
+
+/// Connects to `network`, starting the local anvil when it is `local`; a missing anvil is
+/// installed into the data dir only if `consent` agrees.
+pub fn connect_with_consent(
+    network: &Network,
+    data_dir: &Path,
+    consent: &mut dyn FnMut(&AnvilInstall) -> InstallAnswer,
+) -> Result<Connected, NetworkError> {
     match &network.endpoint {
         Endpoint::Remote { url } => Ok(Connected {
             url: url.clone(),
             local: None,
         }),
         Endpoint::Local { anvil } => {
-            let bin = local_anvil(anvil.as_deref(), data_dir)?;
+            let bin = local_anvil(anvil.as_deref(), data_dir, consent)?;
             let dir = data_dir.join("local-chain");
             std::fs::create_dir_all(&dir).map_err(|source| NetworkError::Io {
                 path: dir.clone(),

@@ -62,6 +62,23 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// An error and the chain of errors under it (`error sending request: client error (Connect):
+/// tcp connect error: Connection refused`): reqwest's top line alone does not say whether the
+/// port was closed, the name did not resolve or the TLS handshake failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 /// A connection to one node.
 #[derive(Clone, Debug)]
 pub struct Rpc {
@@ -162,7 +179,7 @@ impl Rpc {
             }
             RpcError::Transport(kind) => {
                 let retry = !matches!(kind, TransportErrorKind::PubsubUnavailable);
-                (RpcFailure::Transport(self.scrub(kind.to_string())), retry)
+                (RpcFailure::Transport(self.scrub(with_causes(&kind))), retry)
             }
             RpcError::DeserError { err, text } => {
                 let text: String = text.chars().take(200).collect();

@@ -10,7 +10,7 @@
 use alloy::signers::local::PrivateKeySigner;
 use std::path::{Path, PathBuf};
 
-use super::network::{self, Config, Network, NetworkError};
+use super::network::{self, AnvilInstall, Config, InstallAnswer, Network, NetworkError};
 use super::rpc::{Rpc, RpcFailure};
 use super::signer::{self, SignerChoice, SignerError};
 use crate::chain::WeightFormat;
@@ -53,6 +53,7 @@ pub struct Session {
 impl Session {
     /// Resolves the network and the signer (before anything starts: a bad key must not start
     /// a chain or send anything), then connects, starting the local anvil for `local`.
+    /// A missing local anvil is installed without asking (see [`Session::open_with_consent`]).
     pub fn open(
         config: &Config,
         network_name: Option<&str>,
@@ -61,9 +62,30 @@ impl Session {
         data_dir: &Path,
         warn: &mut dyn FnMut(&str),
     ) -> Result<Session, SessionError> {
+        Session::open_with_consent(
+            config,
+            network_name,
+            rpc_url,
+            choice,
+            data_dir,
+            warn,
+            &mut |_| InstallAnswer::Install,
+        )
+    }
+
+    /// As [`Session::open`]; a missing local anvil is installed only if `consent` agrees.
+    pub fn open_with_consent(
+        config: &Config,
+        network_name: Option<&str>,
+        rpc_url: Option<&str>,
+        choice: &SignerChoice,
+        data_dir: &Path,
+        warn: &mut dyn FnMut(&str),
+        consent: &mut dyn FnMut(&AnvilInstall) -> InstallAnswer,
+    ) -> Result<Session, SessionError> {
         let network = network::resolve(config, network_name, rpc_url)?;
         let signer = signer::resolve(choice, &network.name, network.is_local(), warn)?;
-        let connected = network::connect(&network, data_dir)?;
+        let connected = network::connect_with_consent(&network, data_dir, consent)?;
         let rpc = Rpc::connect(&connected.url)?;
         Ok(Session {
             network,
@@ -107,6 +129,14 @@ pub enum ResumeError {
         "this deployment was signed by {journal}, but the signer given is {given}; pass that account's keystore"
     )]
     OtherSigner { journal: String, given: String },
+    #[error(
+        "this deployment ran on chain {journal}, but {network} is chain {given}; resume it on chain {journal} (pass that network with --network or --rpc-url); nothing was sent"
+    )]
+    OtherChain {
+        journal: u64,
+        given: u64,
+        network: String,
+    },
 }
 
 /// What a journal says a deployment was: enough to run it again and reach the same addresses.
@@ -122,6 +152,8 @@ pub struct ResumeTarget {
     pub format: WeightFormat,
     pub chunk_bytes: Option<usize>,
     pub deployer: String,
+    /// The chain the journal's transactions went to.
+    pub chain_id: u64,
 }
 
 impl ResumeTarget {
@@ -164,6 +196,7 @@ impl ResumeTarget {
                     },
                     chunk_bytes: *chunk_bytes,
                     deployer: key.deployer.clone(),
+                    chain_id: key.chain_id,
                 }),
                 _ => None,
             })
@@ -193,6 +226,20 @@ impl ResumeTarget {
             None => Err(ResumeError::NeedsRpcUrl {
                 network: self.described.clone(),
             }),
+        }
+    }
+
+    /// Refuses a chain other than the journal's: there the deployment would start over under
+    /// a new journal instead of finishing.
+    pub fn check_chain(&self, chain_id: u64, network: &str) -> Result<(), ResumeError> {
+        if chain_id == self.chain_id {
+            Ok(())
+        } else {
+            Err(ResumeError::OtherChain {
+                journal: self.chain_id,
+                given: chain_id,
+                network: network.into(),
+            })
         }
     }
 
