@@ -79,6 +79,33 @@ impl Session {
     }
 }
 
+/// A network connected, without a signer: what the TUI keeps open across previews and the
+/// deployment that follows, so that one local anvil serves them all. The local anvil lives as
+/// long as this (and is stopped gracefully, writing its state, when this is dropped).
+pub struct Chain {
+    pub network: Network,
+    pub connected: network::Connected,
+    pub rpc: Rpc,
+}
+
+impl Chain {
+    /// Connects to `network`, starting the local anvil for `local`.
+    pub fn open(network: Network, data_dir: &Path) -> Result<Chain, SessionError> {
+        let connected = network::connect(&network, data_dir)?;
+        let rpc = Rpc::connect(&connected.url)?;
+        Ok(Chain {
+            network,
+            connected,
+            rpc,
+        })
+    }
+
+    /// `name url` with secrets redacted, as the journal records it.
+    pub fn describe(&self) -> String {
+        self.connected.describe(&self.network)
+    }
+}
+
 /// The command that finishes a stopped deployment `id` on `network` (`one_off_url`: the run
 /// was given its URL with `--rpc-url`).
 pub fn resume_command(id: &str, network: &Network, one_off_url: bool) -> String {
