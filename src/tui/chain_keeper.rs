@@ -5,7 +5,7 @@
 //! twice on one state directory. Probes answer as `Action::Probed`; a pile of them is served
 //! newest only.
 //!
-//! Owns: the open chains ([`Chain`]: the local anvil process), unlocked keys, the choices found
+//! Owns: the open chains ([`Connection`]s: the local anvil process), unlocked keys, the choices found
 //! at start. Must not touch: the state or the screen; no key, password or secret URL ever goes
 //! into a message or the log.
 
@@ -14,7 +14,7 @@ use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOpt
 use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
 use crate::engine::network::{self, Config, LOCAL, Network};
 use crate::engine::plan::{PlanOptions, Source};
-use crate::engine::session::Chain;
+use crate::engine::session::Connection;
 use crate::engine::signer::{self, KEY_ENV, SignerError};
 use alloy::signers::local::PrivateKeySigner;
 use std::collections::HashMap;
@@ -93,7 +93,7 @@ pub fn discover(config: &Config, keystores: &[PathBuf]) -> Choices {
 
 /// A chain and a signer handed to a deployment.
 pub struct Lease {
-    pub chain: Arc<Chain>,
+    pub chain: Arc<Connection>,
     pub signer: Option<PrivateKeySigner>,
 }
 
@@ -204,10 +204,10 @@ struct Keeper {
     config: Option<PathBuf>,
     data_dir: PathBuf,
     /// The chain of the network chosen last.
-    current: Option<Arc<Chain>>,
+    current: Option<Arc<Connection>>,
     /// Every chain opened, while someone (a deployment) still holds it: reused rather than
     /// opened again, so a local anvil is never started twice.
-    seen: HashMap<String, Weak<Chain>>,
+    seen: HashMap<String, Weak<Connection>>,
     unlocked: HashMap<PathBuf, PrivateKeySigner>,
 }
 
@@ -265,7 +265,7 @@ impl Keeper {
     }
 
     /// The chain of `name` (`None` or `ETH_RPC_URL`: the default resolution), opened if needed.
-    fn chain(&mut self, config: &Config, name: Option<&str>) -> Result<Arc<Chain>, String> {
+    fn chain(&mut self, config: &Config, name: Option<&str>) -> Result<Arc<Connection>, String> {
         let name = name.filter(|n| *n != ENV_NETWORK);
         let network = network::resolve(config, name, None).map_err(|e| one_line(&e.to_string()))?;
         if let Some(c) = &self.current
@@ -347,9 +347,16 @@ impl Keeper {
             expected_chain_id: chain.network.chain_id,
             max_fee_cap: chain.network.max_fee_cap,
         };
+        // A preview: a node that does not answer is reported in seconds, not retried for
+        // minutes (quitting waits for the probe in progress).
+        let rpc = chain
+            .rpc()
+            .map_err(|e| failure(one_line(&e.to_string())))?
+            .with_attempts(2)
+            .with_timeout(Duration::from_secs(10));
         let plan = rt
             .block_on(crate::engine::plan(
-                &chain.rpc,
+                &rpc,
                 source,
                 signer.address(),
                 chain.describe(),
@@ -359,7 +366,7 @@ impl Keeper {
         Ok(ProbeReport {
             network: chain.network.name.clone(),
             chain_id: plan.chain_id,
-            rpc: chain.rpc.display_url(),
+            rpc: rpc.display_url(),
             deployer: plan.sender.to_checksum(None),
             balance_wei: plan.balance.to_string(),
             gas: plan.gas_to_send(),
@@ -396,9 +403,9 @@ impl Keeper {
     }
 }
 
-fn open(network: Network, data_dir: &Path) -> Result<Chain, String> {
+fn open(network: Network, data_dir: &Path) -> Result<Connection, String> {
     let name = network.name.clone();
-    Chain::open(network, data_dir).map_err(|e| one_line(&format!("network `{name}`: {e}")))
+    Connection::open(network, data_dir).map_err(|e| one_line(&format!("network `{name}`: {e}")))
 }
 
 fn failure(message: String) -> ProbeFailure {
@@ -411,4 +418,47 @@ fn failure(message: String) -> ProbeFailure {
 /// Messages are shown on one line.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_network_comes_first_then_local_then_the_others() {
+        let config: Config = toml::from_str(
+            r#"
+default_network = "sepolia"
+[networks.local]
+chain_id = 31337
+[networks.mainnet]
+rpc_url = "https://mainnet.example/${KEY}"
+[networks.sepolia]
+rpc_url = "https://sepolia.example/${KEY}"
+"#,
+        )
+        .unwrap();
+        let keystore = PathBuf::from("/keys/deployer.json");
+        let choices = discover(&config, std::slice::from_ref(&keystore));
+        let networks: Vec<(&str, bool)> = choices
+            .networks
+            .iter()
+            .filter(|n| n.name != ENV_NETWORK)
+            .map(|n| (n.name.as_str(), n.local))
+            .collect();
+        assert_eq!(
+            networks,
+            [("sepolia", false), ("local", true), ("mainnet", false)]
+        );
+        assert!(choices.signers.contains(&SignerOption::DevAccount));
+        assert!(choices.signers.contains(&SignerOption::Keystore {
+            name: keystore.display().to_string(),
+            path: keystore,
+        }));
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+    }
 }

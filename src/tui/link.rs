@@ -270,6 +270,7 @@ fn deploy(
         t.check_signer(&signer)
             .map_err(|e| format!("{e}; nothing was sent"))?;
     }
+    let rpc = chain.rpc().map_err(|e| format!("{e}; nothing was sent"))?;
     if let Ok(mut on) = deployed_on.lock() {
         *on = Some(chain.network.name.clone());
     }
@@ -287,15 +288,9 @@ fn deploy(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
     let result = rt.block_on(async {
-        let plan = engine::plan(
-            &chain.rpc,
-            source,
-            signer.address(),
-            chain.describe(),
-            &opts,
-        )
-        .await
-        .map_err(|e| format!("{e}; nothing was sent"))?;
+        let plan = engine::plan(&rpc, source, signer.address(), chain.describe(), &opts)
+            .await
+            .map_err(|e| format!("{e}; nothing was sent"))?;
         plan.check_balance()
             .map_err(|e| format!("{e}; nothing was sent"))?;
         if let Ok(Command::Abort) = commands.try_recv() {
@@ -311,13 +306,7 @@ fn deploy(
         if let Some(w) = cfg.deploy.window {
             engine_opts.window = w.max(1);
         }
-        let mut running = engine::spawn(
-            plan,
-            chain.rpc.clone(),
-            signer.clone(),
-            data_dir,
-            engine_opts,
-        );
+        let mut running = engine::spawn(plan, rpc.clone(), signer.clone(), data_dir, engine_opts);
         let mut commands_open = true;
         loop {
             tokio::select! {
