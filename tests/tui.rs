@@ -7,6 +7,9 @@ use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::keymap::{Keymap, ScreenKind};
 use eternalize::tui::render;
 use eternalize::tui::state::{ConfirmStage, Loadable, Pane, Start, State, update};
+use eternalize::tui::target::{
+    Choices, NetworkOption, Probe, ProbeFailure, ProbeReport, SignerOption,
+};
 use eternalize::tui::theme::Theme;
 use eternalize::tui::work;
 use ratatui::Terminal;
@@ -227,9 +230,10 @@ fn answers_for_places_we_left_are_ignored() {
     assert_eq!(state.pick.visible().len(), before);
     type_text(&mut state, "lenet_cnn.keras");
     let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
-    assert_eq!(
-        effects,
-        vec![Effect::Load(fixtures().join("lenet_cnn.keras"))]
+    assert_eq!(effects[0], Effect::Load(fixtures().join("lenet_cnn.keras")));
+    assert!(
+        matches!(&effects[1..], [Effect::Probe(p)] if p.network == "local"),
+        "the chain is probed alongside: {effects:?}"
     );
     update(
         &mut state,
@@ -377,7 +381,11 @@ fn confirm_hash_right_wrong_and_escape() {
     let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(state.screen, ScreenKind::Dashboard);
     let hashed_model = match effects.as_slice() {
-        [Effect::StartDeploy { path, hashed_model }] => {
+        [
+            Effect::StartDeploy {
+                path, hashed_model, ..
+            },
+        ] => {
             assert_eq!(path, &fixtures().join("lenet_cnn.keras"));
             hashed_model.clone()
         }
@@ -572,4 +580,297 @@ fn snapshot_help() {
     let mut state = preview_of("tests/fixtures/keras3_4/lenet_cnn.keras");
     press(&mut state, KeyCode::Char('?'));
     snapshot_both("help_over_preview", &state);
+}
+
+// ---- update(): the network and signer, and their probe ----
+
+/// A probe's answer as the keeper would send it for lenet on a fresh anvil (fixed numbers).
+fn synthetic_report() -> ProbeReport {
+    let gas: u64 = 2_417_306;
+    let (fee, max) = (1_875_000_000u128, 2_750_000_001u128);
+    ProbeReport {
+        network: "local".into(),
+        chain_id: 31337,
+        rpc: "http://127.0.0.1:8545".into(),
+        deployer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+        balance_wei: "10000000000000000000000".into(),
+        gas,
+        transactions: 7,
+        already_deployed: 0,
+        fee_per_gas: fee,
+        max_fee_per_gas: max,
+        cost_wei: (u128::from(gas) * fee).to_string(),
+        worst_case_wei: (u128::from(gas) * max).to_string(),
+        sufficient: true,
+    }
+}
+
+fn test_choices() -> Choices {
+    Choices {
+        networks: vec![
+            NetworkOption {
+                name: "local".into(),
+                local: true,
+            },
+            NetworkOption {
+                name: "sepolia".into(),
+                local: false,
+            },
+        ],
+        signers: vec![
+            SignerOption::EnvKey,
+            SignerOption::DevAccount,
+            SignerOption::Keystore {
+                name: "deployer".into(),
+                path: PathBuf::from("/keys/deployer"),
+            },
+        ],
+    }
+}
+
+/// Preview of lenet with `test_choices`; returns the probe asked for at start.
+fn preview_with_choices() -> (State, eternalize::tui::action::ProbeRequest) {
+    let (mut state, effects) = State::with_choices(
+        root(),
+        Start::File(fixtures().join("lenet_cnn.keras")),
+        Keymap::default(),
+        (120, 40),
+        test_choices(),
+    );
+    let probe = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Probe(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("a probe at start");
+    settle(&mut state, effects);
+    (state, probe)
+}
+
+fn probes(effects: &[Effect]) -> Vec<eternalize::tui::action::ProbeRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Probe(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(state: &mut State, generation: u64, result: Result<ProbeReport, ProbeFailure>) {
+    let effects = update(
+        state,
+        Action::Probed {
+            generation,
+            result: result.map(Box::new),
+        },
+    );
+    assert!(effects.is_empty(), "an answer asks for nothing");
+}
+
+#[test]
+fn a_probe_answer_fills_preview_and_a_stale_one_is_ignored() {
+    let (mut state, first) = preview_with_choices();
+    assert_eq!(first.network, "local");
+    assert_eq!(
+        first.signer,
+        SignerOption::EnvKey,
+        "the environment's key first"
+    );
+    assert_eq!(first.password, None);
+    assert_eq!(state.target.probe, Probe::Connecting);
+    assert!(state.busy(), "the spinner turns while connecting");
+    // `n` asks again: the first answer is now stale
+    let effects = key_with(&mut state, KeyCode::Char('n'), KeyModifiers::NONE);
+    let [second] = probes(&effects)
+        .try_into()
+        .unwrap_or_else(|v: Vec<_>| panic!("one probe: {v:?}"));
+    assert_eq!(second.network, "sepolia");
+    assert!(second.generation > first.generation);
+    answer(&mut state, first.generation, Ok(synthetic_report()));
+    assert_eq!(state.target.probe, Probe::Connecting, "stale: ignored");
+    let mut report = synthetic_report();
+    report.network = "sepolia".into();
+    report.chain_id = 11155111;
+    answer(&mut state, second.generation, Ok(report.clone()));
+    assert_eq!(state.target.probe, Probe::Ready(Box::new(report)));
+    assert!(!state.busy());
+    let text = screen(&state, 120, 40);
+    assert!(text.contains("sepolia · chain 11155111"), "{text}");
+}
+
+#[test]
+fn n_and_s_cycle_the_choices_and_probe_again() {
+    let (mut state, _) = preview_with_choices();
+    let choose = |state: &mut State, c: char| {
+        let e = key_with(state, KeyCode::Char(c), KeyModifiers::NONE);
+        probes(&e)
+    };
+    // local: env key → dev account → keystore (locked: the prompt opens, no probe yet)
+    let p = choose(&mut state, 's');
+    assert_eq!(p[0].signer, SignerOption::DevAccount);
+    assert!(
+        choose(&mut state, 's').is_empty(),
+        "a locked keystore waits for its password"
+    );
+    assert_eq!(state.target.probe, Probe::Locked);
+    assert!(state.target.password.is_some());
+    // Esc in the prompt: back to the dev account, probed again
+    let e = key_with(&mut state, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(probes(&e)[0].signer, SignerOption::DevAccount);
+    assert_eq!(
+        state.screen,
+        ScreenKind::Preview,
+        "Esc closed the prompt only"
+    );
+    // sepolia has no dev account: the signer moves to the first that works there
+    let p = choose(&mut state, 'n');
+    assert_eq!(
+        (p[0].network.as_str(), &p[0].signer),
+        ("sepolia", &SignerOption::EnvKey)
+    );
+    let p = choose(&mut state, 'n');
+    assert_eq!(p[0].network, "local", "round the list");
+    assert!(choose(&mut state, 'd').is_empty());
+    assert_eq!(state.screen, ScreenKind::Confirm);
+    assert!(choose(&mut state, 'n').is_empty(), "n is text on Confirm");
+    assert_eq!(state.confirm.as_ref().unwrap().typed, "n");
+}
+
+#[test]
+fn a_keystore_password_is_masked_sent_once_and_asked_again_when_wrong() {
+    let (mut state, _) = preview_with_choices();
+    press(&mut state, KeyCode::Char('s'));
+    press(&mut state, KeyCode::Char('s'));
+    assert_eq!(state.target.probe, Probe::Locked);
+    type_text(&mut state, "hunter2 q?x");
+    press(&mut state, KeyCode::Backspace);
+    assert!(
+        !state.quit && !state.help,
+        "every character is the password's"
+    );
+    let shown = screen(&state, 80, 24);
+    assert!(shown.contains("password ••••••••••"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        !format!("{state:?}").contains("hunter2"),
+        "not in Debug output"
+    );
+    let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
+    let [probe] = probes(&effects)
+        .try_into()
+        .unwrap_or_else(|v: Vec<_>| panic!("one probe: {v:?}"));
+    assert_eq!(
+        probe.password.as_ref().map(|p| p.expose()),
+        Some("hunter2 q?")
+    );
+    assert!(
+        state.target.password.is_none(),
+        "the prompt (and the password) left the state"
+    );
+    answer(
+        &mut state,
+        probe.generation,
+        Err(ProbeFailure {
+            message: "keystore /keys/deployer: cannot decrypt it — wrong password, or not an Ethereum keystore".into(),
+            wrong_password: true,
+        }),
+    );
+    let prompt = state.target.password.as_ref().expect("asked again");
+    assert!(prompt.typed.is_empty());
+    assert_eq!(
+        prompt.error.as_deref(),
+        Some("wrong password for keystore deployer; try again")
+    );
+    snapshot_both("preview_keystore_password_wrong", &state);
+    type_text(&mut state, "right");
+    let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
+    let probe = probes(&effects).remove(0);
+    answer(&mut state, probe.generation, Ok(synthetic_report()));
+    assert!(state.target.report().is_some());
+    // unlocked: choosing it again probes without asking
+    press(&mut state, KeyCode::Char('s'));
+    let effects = key_with(&mut state, KeyCode::Char('s'), KeyModifiers::NONE);
+    let effects = [
+        effects,
+        key_with(&mut state, KeyCode::Char('s'), KeyModifiers::NONE),
+    ]
+    .concat();
+    assert!(
+        probes(&effects)
+            .iter()
+            .any(|p| matches!(p.signer, SignerOption::Keystore { .. }) && p.password.is_none()),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_failed_probe_is_one_line_and_the_deploy_goes_where_chosen() {
+    let (mut state, first) = preview_with_choices();
+    answer(
+        &mut state,
+        first.generation,
+        Err(ProbeFailure {
+            message: "could not read the chain id at https://rpc.example/…: connection refused"
+                .into(),
+            wrong_password: false,
+        }),
+    );
+    assert!(matches!(&state.target.probe, Probe::Failed(m) if m.contains("connection refused")));
+    let text = screen(&state, 80, 24);
+    assert!(
+        text.contains("✗ could not read the chain id at https://rpc.example/…"),
+        "{text}"
+    );
+    // The deploy takes the network and signer chosen, whatever the probe said.
+    press(&mut state, KeyCode::Char('s'));
+    press(&mut state, KeyCode::Char('d'));
+    let expected = state.confirm.as_ref().unwrap().expected();
+    type_text(&mut state, &expected);
+    let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
+    match effects.as_slice() {
+        [
+            Effect::StartDeploy {
+                network, signer, ..
+            },
+        ] => {
+            assert_eq!(network, "local");
+            assert_eq!(signer, &SignerOption::DevAccount);
+        }
+        other => panic!("expected StartDeploy, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_locked_keystore_cannot_go_on_to_confirm() {
+    let (mut state, _) = preview_with_choices();
+    press(&mut state, KeyCode::Char('n')); // sepolia: env key, keystore
+    press(&mut state, KeyCode::Char('s'));
+    assert_eq!(state.target.probe, Probe::Locked);
+    press(&mut state, KeyCode::Esc); // back to the env key
+    assert_eq!(state.target.signer(), Some(&SignerOption::EnvKey));
+    press(&mut state, KeyCode::Char('s'));
+    assert_eq!(state.target.probe, Probe::Locked);
+    // With the prompt open `d` is the password's; a locked target refuses once it is closed
+    // without another signer to go back to.
+    state.target.password = None;
+    press(&mut state, KeyCode::Char('d'));
+    assert_eq!(state.screen, ScreenKind::Preview);
+    let n = state.notice.clone().expect("refused");
+    assert!(n.text.starts_with("keystore deployer is locked"), "{n:?}");
+}
+
+#[test]
+fn snapshot_preview_and_confirm_with_the_probe() {
+    let (mut state, first) = preview_with_choices();
+    press(&mut state, KeyCode::Char('s')); // the dev account
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Down);
+    snapshot_both("preview_lenet_connecting", &state);
+    answer(&mut state, first.generation + 1, Ok(synthetic_report()));
+    snapshot_both("preview_lenet_probed", &state);
+    press(&mut state, KeyCode::Char('d'));
+    type_text(&mut state, "8e");
+    snapshot_both("confirm_probed", &state);
 }

@@ -263,7 +263,12 @@ fn select_chunk(state: &mut State, target: usize) {
 fn a_confirmed_hash_starts_the_deployment_and_a_refusal_before_sending_is_shown() {
     let (mut state, effects) = confirmed((120, 40));
     assert_eq!(state.screen, ScreenKind::Dashboard);
-    let [Effect::StartDeploy { path, hashed_model }] = effects.as_slice() else {
+    let [
+        Effect::StartDeploy {
+            path, hashed_model, ..
+        },
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}");
     };
     assert_eq!(path, &lenet());

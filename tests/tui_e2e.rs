@@ -1,10 +1,13 @@
 //! End to end: the real binary in a real pseudo-terminal (tmux), driven by keys as a person
-//! would: open the Pick screen on the fixtures, filter to lenet, preview it, quit with `q`,
-//! and check the terminal came back (alternate screen left, cooked mode, the shell works).
+//! would: open the Pick screen on the fixtures, filter to lenet, preview it (the probe starts
+//! the local anvil and shows its chain, the dev account and its balance), quit with `q`, and
+//! check the terminal came back (alternate screen left, cooked mode, the shell works) and the
+//! local anvil was stopped.
 //! A second run resumes an unfinished journal from Pick, whose network the config does not
 //! know: the dashboard says so, exactly, and nothing is sent. A third deploys lenet to a real
 //! anvil the test runs: preview, confirm the hash, deploy; mid-upload the deployer's balance is
-//! drained so chunks fail with the numbers on screen; after a top-up `r` and `R` retry them,
+//! drained so chunks fail with the numbers on screen (Confirm showed the chain id, the deployer
+//! and its balance first); after a top-up `r` and `R` retry them,
 //! the Done screen shows the model address, and the model is read back from the chain.
 //!
 //! tmux is required, not optional: `.ci/run` installs it; on a machine without it this test
@@ -13,7 +16,7 @@
 mod chain_support;
 mod deploy_support;
 
-use deploy_support::{KEY1, anvil, assert_deployed, fixture, image_of, runtime};
+use deploy_support::{KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime};
 use eternalize::chain::WeightFormat;
 use eternalize::engine::Rpc;
 use serde_json::{Value, json};
@@ -154,6 +157,19 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     let home = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = home.path().join("data");
     let config: PathBuf = home.path().join("config");
+    let anvil = anvil_path();
+    // A Foundry keystore of the second dev account, offered as a signer after the dev account.
+    let password = "correct horse battery staple";
+    let keystores = home.path().join(".foundry/keystores");
+    std::fs::create_dir_all(&keystores).expect("keystores dir");
+    alloy::signers::local::PrivateKeySigner::encrypt_keystore(
+        &keystores,
+        &mut rand::thread_rng(),
+        eternalize::chain::signer_from_hex(KEY1).unwrap().to_bytes(),
+        password,
+        Some("deployer"),
+    )
+    .expect("keystore");
     let t = Tmux::start(
         120,
         40,
@@ -161,6 +177,7 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
             ("HOME", home.path()),
             ("XDG_DATA_HOME", &data),
             ("XDG_CONFIG_HOME", &config),
+            ("ETERNALIZE_ANVIL", &anvil),
         ],
     );
     let bin = env!("CARGO_BIN_EXE_eternalize");
@@ -194,6 +211,7 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         "{s}"
     );
 
+    let entered = Instant::now();
     t.keys(&["Enter"]);
     let s = t.wait_for("the Preview screen", |s| {
         s.contains("Preview │ tests/fixtures/keras3_4/lenet_cnn.keras") && s.contains("Layers 1/10")
@@ -202,11 +220,65 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         "conv_valid",
         "MaxPooling2D",
         "(None, 24, 24, 4)",
-        "not connected",
         "d deploy",
+        "n network",
+        "s signer",
     ] {
         assert!(s.contains(expect), "{expect:?} missing from:\n{s}");
     }
+    // The probe runs beside the UI: the local anvil it started answers with its chain, the
+    // dev account and its 10,000 ETH.
+    let s = t.wait_up_to(
+        Duration::from_secs(30),
+        "the probe of the local chain",
+        |s| s.contains("balance      10,000.000000 ETH ✓ enough"),
+    );
+    eprintln!(
+        "tui e2e probe of local (anvil started): {:.2} s",
+        entered.elapsed().as_secs_f64()
+    );
+    for expect in [
+        "local · chain 31337",
+        "anvil dev account",
+        "0xf39Fd6e5…fFb92266",
+    ] {
+        assert!(s.contains(expect), "{expect:?} missing from:\n{s}");
+    }
+    let port: u16 = s
+        .lines()
+        .find_map(|l| l.split("http://127.0.0.1:").nth(1))
+        .and_then(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("the local anvil's RPC URL on screen:\n{s}"));
+
+    // `s`: the keystore, which asks for its password in a masked box; a wrong one says so and
+    // asks again, the right one unlocks it and the probe shows its account on the same chain.
+    t.keys(&["s"]);
+    t.wait_for("the password box", |s| {
+        s.contains("Unlock keystore deployer") && s.contains("type the password")
+    });
+    t.text("hunter2");
+    let s = t.wait_for("seven bullets", |s| s.contains("password •••••••▏"));
+    assert!(!s.contains("hunter2"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_up_to(Duration::from_secs(20), "the wrong password refused", |s| {
+        s.contains("✗ wrong password for keystore deployer; try again")
+    });
+    t.text(password);
+    t.keys(&["Enter"]);
+    let s = t.wait_up_to(Duration::from_secs(20), "the keystore's account", |s| {
+        s.contains("signer       keystore deployer") && s.contains("0x70997970…17dc79C8")
+    });
+    assert!(
+        s.contains(&format!("http://127.0.0.1:{port}")),
+        "the same anvil: {s}"
+    );
+    assert!(!s.contains(password), "{s}");
     t.keys(&["Down", "Down"]);
     t.wait_for("the detail of layer 2", |s| {
         s.contains("Layers 3/10") && s.contains("Weights of conv_valid")
@@ -216,6 +288,16 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
     assert!(!t.alternate_screen_on(), "alternate screen left");
     assert!(!s.contains("Layers 3/10"), "the TUI's screen is gone: {s}");
+    // Quitting stopped the local anvil gracefully: it wrote its state and listens no more.
+    assert!(
+        data.join("eternalize/local-chain/anvil-state.json")
+            .is_file(),
+        "the local chain's state was written"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the local anvil on port {port} was stopped"
+    );
 
     // The terminal is back in cooked mode and the shell runs commands.
     // (The answers are computed, so the typed command line cannot match them.)
@@ -232,6 +314,10 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     assert!(
         text.contains("tui start") && text.contains("tui quit"),
         "{text}"
+    );
+    assert!(
+        !text.contains(password) && !text.contains("hunter2"),
+        "no password in the log"
     );
 }
 
@@ -371,9 +457,18 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
         "hashed_model on Preview: {s}"
     );
     t.keys(&["d"]);
-    t.wait_for("the Confirm screen", |s| {
-        s.contains("Type the first 4 characters")
+    // Confirm names where and as whom: chain id, the deployer and its balance, from the probe.
+    let s = t.wait_for("the Confirm screen with the probe's answer", |s| {
+        s.contains("Type the first 4 characters") && s.contains("✓ covers the worst case")
     });
+    for expect in [
+        "e2e · chain id 31337 · http://127.0.0.1:".to_string(),
+        format!("deployer      {deployer}"),
+        "signer        ETERNALIZE_PRIVATE_KEY".into(),
+        "balance       10,000.000000 ETH".into(),
+    ] {
+        assert!(s.contains(&expect), "{expect:?} missing from:\n{s}");
+    }
     t.text(&hashed_model[..4]);
     t.wait_for("the hash confirmed", |s| s.contains("✓ confirmed"));
     t.keys(&["Enter"]);

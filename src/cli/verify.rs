@@ -778,8 +778,32 @@ pub fn verify_summary(
     address: &str,
     path: &Path,
 ) -> Result<(bool, Vec<String>), String> {
-    let address = parse_address(address).ok_or_else(|| format!("`{address}` is not an address"))?;
     let reader = open_reader(config, &NetworkArgs::default()).map_err(|e| format!("{e:#}"))?;
+    summary(reader, address, path)
+}
+
+/// [`verify_summary`] on a chain that is already connected at `url` (the TUI's, whose local
+/// anvil it keeps running; a second anvil on the same state would be another chain).
+pub fn verify_summary_at(
+    url: &str,
+    expected_chain_id: Option<u64>,
+    address: &str,
+    path: &Path,
+) -> Result<(bool, Vec<String>), String> {
+    let reader = Reader {
+        url: crate::engine::rpc::redact_url(url),
+        _connected: network::Connected {
+            url: url.to_string(),
+            local: None,
+        },
+        chain: Chain::read_only(url).map_err(|e| e.to_string())?,
+        expected_chain_id,
+    };
+    summary(reader, address, path)
+}
+
+fn summary(reader: Reader, address: &str, path: &Path) -> Result<(bool, Vec<String>), String> {
+    let address = parse_address(address).ok_or_else(|| format!("`{address}` is not an address"))?;
     let rt = runtime().map_err(|e| e.to_string())?;
     let report = rt
         .block_on(async {

@@ -101,6 +101,34 @@ impl Session {
     }
 }
 
+/// A network connected, without a signer: what the TUI keeps open across previews and the
+/// deployment that follows, so that one local anvil serves them all. The local anvil lives as
+/// long as this (and is stopped gracefully, writing its state, when this is dropped).
+pub struct Connection {
+    pub network: Network,
+    pub connected: network::Connected,
+}
+
+impl Connection {
+    /// Connects to `network`, starting the local anvil for `local`.
+    pub fn open(network: Network, data_dir: &Path) -> Result<Connection, SessionError> {
+        let connected = network::connect(&network, data_dir)?;
+        Ok(Connection { network, connected })
+    }
+
+    /// A client for the calling thread's tokio runtime. A `Connection` is shared between threads
+    /// with runtimes of their own, and an HTTP client's pooled connections belong to the
+    /// runtime that opened them (they stall when used from another), so each user makes its own.
+    pub fn rpc(&self) -> Result<Rpc, SessionError> {
+        Ok(Rpc::connect(&self.connected.url)?)
+    }
+
+    /// `name url` with secrets redacted, as the journal records it.
+    pub fn describe(&self) -> String {
+        self.connected.describe(&self.network)
+    }
+}
+
 /// The command that finishes a stopped deployment `id` on `network` (`one_off_url`: the run
 /// was given its URL with `--rpc-url`).
 pub fn resume_command(id: &str, network: &Network, one_off_url: bool) -> String {

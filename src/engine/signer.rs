@@ -106,8 +106,26 @@ fn decrypt(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner
         None => prompt_hidden(&format!("password for {}: ", path.display()))
             .ok_or_else(|| SignerError::NoPassword { path: path.into() })?,
     };
+    unlock(path, &password)
+}
+
+/// Decrypts the keystore at `path` with `password` (given by a front end that asked for it).
+pub fn unlock(path: &Path, password: &str) -> Result<PrivateKeySigner, SignerError> {
     PrivateKeySigner::decrypt_keystore(path, password)
         .map_err(|_| SignerError::KeystoreDecrypt { path: path.into() })
+}
+
+/// The signer in `ETERNALIZE_PRIVATE_KEY`, when it is set.
+pub fn from_env() -> Option<Result<PrivateKeySigner, SignerError>> {
+    std::env::var(KEY_ENV)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| parse_key(&k, KEY_ENV))
+}
+
+/// anvil's first funded dev account (public knowledge; for the local chain only).
+pub fn dev_account() -> Result<PrivateKeySigner, SignerError> {
+    parse_key(crate::tools::ANVIL_DEV_KEYS[0], "anvil's dev account")
 }
 
 /// The signer the flags, the environment and the network call for. `warn` receives warnings

@@ -3,6 +3,7 @@
 //! out and feeds their results back as actions.
 
 use super::model_view::ModelView;
+use super::target::{Password, ProbeFailure, ProbeReport, SignerOption};
 use super::work::{Entry, Sniff};
 use crate::engine::{Command, DeployEvent};
 use crate::journal;
@@ -38,6 +39,23 @@ pub enum Action {
     /// The answer of `verify` for the deployed model: whether every part holds, and a line a
     /// part (or why it could not run).
     Verified(Result<(bool, Vec<String>), String>),
+    /// What the probe of a network and signer found; `generation` says which request it
+    /// answers (an older one is ignored).
+    Probed {
+        generation: u64,
+        result: Result<Box<ProbeReport>, ProbeFailure>,
+    },
+}
+
+/// Connect to `network`, resolve `signer` (unlocking a keystore with `password`), and plan the
+/// deployment of `path` without sending anything: balance, gas, fees, cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRequest {
+    pub generation: u64,
+    pub path: PathBuf,
+    pub network: String,
+    pub signer: SignerOption,
+    pub password: Option<Password>,
 }
 
 /// Work `update` asks the runtime to do off the UI thread.
@@ -49,10 +67,13 @@ pub enum Effect {
     /// List the unfinished deployments under this data dir.
     ListDeployments(PathBuf),
     /// Deploy this model file or bundle, whose `hashed_model` the operator has just confirmed
-    /// (the engine checks the file still hashes to it).
+    /// (the engine checks the file still hashes to it), on the network and with the signer
+    /// chosen on Preview.
     StartDeploy {
         path: PathBuf,
         hashed_model: String,
+        network: String,
+        signer: SignerOption,
     },
     /// Resume the deployment with this journal id.
     Resume(String),
@@ -63,6 +84,8 @@ pub enum Effect {
         address: String,
         path: PathBuf,
     },
+    /// Probe the chosen network and signer for this model (see [`ProbeRequest`]).
+    Probe(ProbeRequest),
 }
 
 impl Effect {
@@ -74,6 +97,7 @@ impl Effect {
                 | Effect::Resume(_)
                 | Effect::Command(_)
                 | Effect::Verify { .. }
+                | Effect::Probe(_)
         )
     }
 }

@@ -1,7 +1,8 @@
-//! The TUI's part of the config file: the `[keys]` table. Other tables (networks, which
-//! arrive with the deployment engine) are left to their readers.
+//! The TUI's part of the config file: the `[keys]` table, and the `[tui]` table's `keystores`
+//! (keystore files offered as signers besides `~/.foundry/keystores`). Other tables
+//! (networks, `[deploy]`) are left to their readers.
 //!
-//! Owns: where the config file and the log file live, reading `[keys]`.
+//! Owns: where the config file and the log file live, reading `[keys]` and `[tui]`.
 //! Must not touch: the terminal.
 
 use super::keymap::{KeyList, Keymap};
@@ -13,6 +14,14 @@ use std::path::{Path, PathBuf};
 struct File {
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
+    #[serde(default)]
+    tui: Tui,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Tui {
+    #[serde(default)]
+    keystores: Vec<PathBuf>,
 }
 
 fn dirs() -> Option<ProjectDirs> {
@@ -32,16 +41,34 @@ pub fn log_path() -> Option<PathBuf> {
 /// The keymap: defaults, with the `[keys]` of the given file (which must exist) or of the
 /// default file (which may be absent).
 pub fn keymap(explicit: Option<&Path>) -> Result<Keymap, String> {
+    let Some((path, text)) = read(explicit)? else {
+        return Ok(Keymap::default());
+    };
+    parse_keymap(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The `[tui] keystores` list of the given or default file (none when there is no file).
+pub fn keystores(explicit: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+    let Some((path, text)) = read(explicit)? else {
+        return Ok(Vec::new());
+    };
+    let file: File = toml::from_str(&text)
+        .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
+    Ok(file.tui.keystores)
+}
+
+/// The given file (which must exist) or the default one, if there is one.
+fn read(explicit: Option<&Path>) -> Result<Option<(PathBuf, String)>, String> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => match default_path() {
             Some(p) if p.exists() => p,
-            _ => return Ok(Keymap::default()),
+            _ => return Ok(None),
         },
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("{}: cannot read the config file: {e}", path.display()))?;
-    parse_keymap(&text).map_err(|e| format!("{}: {e}", path.display()))
+    Ok(Some((path, text)))
 }
 
 pub fn parse_keymap(text: &str) -> Result<Keymap, String> {

@@ -1,21 +1,26 @@
 //! The link between the TUI and the deployment engine: a start or a resume runs on a thread
-//! of its own with its own tokio runtime (network, signer, plan, then the engine); its
+//! of its own with its own tokio runtime (plan, then the engine) on the chain and signer the
+//! chain keeper hands it — the same chain, and local anvil, the Preview's probe used; its
 //! `DeployEvent`s come back to the UI channel as `Action::Deploy`, and the operator's commands
-//! go to it through an unbounded channel. Nothing here blocks the UI loop.
+//! go to it through an unbounded channel. Probes go to the keeper. Nothing here blocks the UI
+//! loop.
 //!
-//! Owns: the running deployment's thread and command channel. Must not touch: the screen, or
-//! prompts — a signer that needs a password is refused with a message saying what to do.
+//! Owns: the running deployment's thread and command channel, the keeper's handle. Must not
+//! touch: the screen, or prompts (the password of a keystore is asked for by the state's
+//! prompt and reaches the keeper with a probe).
 
+use super::chain_keeper::{ChainKeeper, Leaser, SignerPick};
+use super::target::SignerOption;
 use super::{Action, Effect};
 use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
 use crate::engine::network::Config;
 use crate::engine::plan::{PlanOptions, Source};
-use crate::engine::session::{self, ResumeTarget, Session, SessionError};
-use crate::engine::signer::{KEY_ENV, SignerChoice};
+use crate::engine::session::{self, ResumeTarget};
 use crate::engine::{self, Command, DeployEvent};
 use crate::journal;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -25,25 +30,38 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 const WIND_DOWN: Duration = Duration::from_secs(40);
 
 /// What the runtime holds of the deployment engine between effects: the config file the
-/// network comes from, and the running deployment's command channel and thread.
-#[derive(Debug, Default)]
+/// network comes from, the chain keeper, the running deployment's command channel and thread,
+/// and the network the last deployment ran on (where `verify` reads).
 pub struct EngineLink {
     config: Option<PathBuf>,
+    keeper: ChainKeeper,
     commands: Option<UnboundedSender<Command>>,
     thread: Option<JoinHandle<()>>,
+    deployed_on: Arc<Mutex<Option<String>>>,
 }
 
 impl EngineLink {
-    pub fn new(config: Option<&Path>) -> EngineLink {
-        EngineLink {
-            config: config.map(Path::to_path_buf),
-            ..EngineLink::default()
-        }
+    /// Starts the chain keeper, which answers probes on `actions`.
+    pub fn new(config: Option<&Path>, actions: &Sender<Action>) -> std::io::Result<EngineLink> {
+        let config = config.map(Path::to_path_buf);
+        Ok(EngineLink {
+            keeper: ChainKeeper::spawn(config.clone(), actions.clone())?,
+            config,
+            commands: None,
+            thread: None,
+            deployed_on: Arc::default(),
+        })
     }
 
     /// Asks the running deployment to stop and waits (boundedly) for it, so that the local
     /// anvil it started is stopped and its state written before the process exits.
+    /// Then the keeper lets go of its chains (and stops the local anvil).
     pub fn wind_down(&mut self) {
+        self.wind_down_deployment();
+        self.keeper.wind_down();
+    }
+
+    fn wind_down_deployment(&mut self) {
         if let Some(commands) = self.commands.take() {
             let _ = commands.send(Command::Abort);
         }
@@ -67,23 +85,42 @@ impl EngineLink {
 
 /// What to run.
 enum Job {
-    Start { path: PathBuf, hashed_model: String },
+    Start {
+        path: PathBuf,
+        hashed_model: String,
+        network: String,
+        signer: SignerOption,
+    },
     Resume(String),
 }
 
 /// The one place the TUI calls the deployment engine.
 ///
-/// - `Effect::StartDeploy { path, hashed_model }`: deploys `path` after checking it still
-///   hashes to the `hashed_model` the operator confirmed;
+/// - `Effect::StartDeploy { path, hashed_model, network, signer }`: deploys `path` there, as
+///   that signer, after checking it still hashes to the `hashed_model` the operator confirmed;
+/// - `Effect::Probe(request)`: the keeper probes a network and signer for Preview;
 /// - `Effect::Resume(journal_id)`: resumes that deployment as `eternalize resume` does;
 /// - `Effect::Command(command)`: passes `command` to the running deployment.
 ///
 /// Returns at once: the work happens on the deployment's thread.
 pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Action>) {
     match effect {
-        Effect::StartDeploy { path, hashed_model } => {
-            start(link, Job::Start { path, hashed_model }, actions)
-        }
+        Effect::StartDeploy {
+            path,
+            hashed_model,
+            network,
+            signer,
+        } => start(
+            link,
+            Job::Start {
+                path,
+                hashed_model,
+                network,
+                signer,
+            },
+            actions,
+        ),
+        Effect::Probe(request) => link.keeper.probe(request),
         Effect::Resume(id) => start(link, Job::Resume(id), actions),
         Effect::Command(command) => match &link.commands {
             Some(tx) => {
@@ -94,11 +131,23 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
             None => log::info!("{command:?}: no deployment is running"),
         },
         Effect::Verify { address, path } => {
-            let config = link.config.clone();
             let out = actions.clone();
-            // Reads the chain for a few seconds: never on the UI thread.
+            let leaser = link.keeper.leaser();
+            let network = link.deployed_on.lock().ok().and_then(|n| n.clone());
+            // Reads the chain for a few seconds: never on the UI thread. The chain is the
+            // keeper's (a second local anvil on the same state would be a different chain).
             std::thread::spawn(move || {
-                let result = crate::cli::verify::verify_summary(config.as_deref(), &address, &path);
+                let result = leaser
+                    .ok_or_else(|| "the chain keeper has stopped".to_string())
+                    .and_then(|l| l.lease(network, SignerPick::Nothing))
+                    .and_then(|lease| {
+                        crate::cli::verify::verify_summary_at(
+                            &lease.chain.connected.url,
+                            lease.chain.network.chain_id,
+                            &address,
+                            &path,
+                        )
+                    });
                 let _ = out.send(Action::Verified(result));
             });
         }
@@ -124,13 +173,21 @@ fn start(link: &mut EngineLink, job: Job, actions: &Sender<Action>) {
     let previous = link.thread.take();
     let config = link.config.clone();
     let out = actions.clone();
+    let Some(leaser) = link.keeper.leaser() else {
+        link.commands = None;
+        let _ = actions.send(stopped(
+            "the chain keeper has stopped; nothing was sent".into(),
+        ));
+        return;
+    };
+    let deployed_on = link.deployed_on.clone();
     let spawned = std::thread::Builder::new()
         .name("deployment".into())
         .spawn(move || {
             if let Some(p) = previous {
                 let _ = p.join();
             }
-            if let Err(reason) = deploy(job, config.as_deref(), rx, &out) {
+            if let Err(reason) = deploy(job, config.as_deref(), &leaser, &deployed_on, rx, &out) {
                 log::warn!("deployment not started: {reason}");
                 let _ = out.send(stopped(reason));
             }
@@ -146,28 +203,25 @@ fn start(link: &mut EngineLink, job: Job, actions: &Sender<Action>) {
     }
 }
 
-/// A signer error, with what to do in the TUI, which never asks for a password.
-fn session_error(e: SessionError) -> String {
-    match e {
-        SessionError::Signer(s) => format!(
-            "{s}. The TUI does not ask for keystore passwords: set {KEY_ENV}, or deploy from the shell with `eternalize deploy PATH --keystore …`; nothing was sent"
-        ),
-        other => format!("{other}; nothing was sent"),
-    }
-}
-
 /// Everything before the engine runs; an `Err` is the exact reason shown on the dashboard.
 /// Once the engine runs, its own `Stopped`/`Finished` events end the story.
 fn deploy(
     job: Job,
     config: Option<&Path>,
+    leaser: &Leaser,
+    deployed_on: &Mutex<Option<String>>,
     mut commands: UnboundedReceiver<Command>,
     actions: &Sender<Action>,
 ) -> Result<(), String> {
     let data_dir = journal::data_dir();
     let cfg = Config::load(config).map_err(|e| format!("{e}; nothing was sent"))?;
-    let (source, network, format, chunk_bytes, target) = match job {
-        Job::Start { path, hashed_model } => {
+    let (source, network, signer, format, chunk_bytes, target) = match job {
+        Job::Start {
+            path,
+            hashed_model,
+            network,
+            signer,
+        } => {
             let source = Source::load(&path).map_err(|e| format!("{e}; nothing was sent"))?;
             if source.hashed_model != hashed_model {
                 return Err(format!(
@@ -177,7 +231,14 @@ fn deploy(
                     &hashed_model[..16.min(hashed_model.len())]
                 ));
             }
-            (source, None, WeightFormat::Int32Shifted, None, None)
+            (
+                source,
+                Some(network),
+                SignerPick::Chosen(signer),
+                WeightFormat::Int32Shifted,
+                None,
+                None,
+            )
         }
         Job::Resume(id) => {
             let t = ResumeTarget::find(&data_dir, Some(&id))
@@ -188,56 +249,55 @@ fn deploy(
                     "{e} (from the shell: `eternalize resume {id} --rpc-url URL`); nothing was sent"
                 )
             })?;
-            (source, network, t.format, t.chunk_bytes, Some(t))
+            (
+                source,
+                network,
+                SignerPick::Default,
+                t.format,
+                t.chunk_bytes,
+                Some(t),
+            )
         }
     };
-    let session = Session::open(
-        &cfg,
-        network.as_deref(),
-        None,
-        &SignerChoice::default(),
-        &data_dir,
-        &mut |w| log::warn!("{w}"),
-    )
-    .map_err(session_error)?;
+    let lease = leaser
+        .lease(network, signer)
+        .map_err(|e| format!("{e}; nothing was sent"))?;
+    let chain = lease.chain;
+    let signer = lease
+        .signer
+        .ok_or_else(|| "no signer; nothing was sent".to_string())?;
     if let Some(t) = &target {
-        t.check_signer(&session.signer)
+        t.check_signer(&signer)
             .map_err(|e| format!("{e}; nothing was sent"))?;
     }
-    log::info!(
-        "deploying on {} as {}",
-        session.describe(),
-        session.signer.address()
-    );
+    let rpc = chain.rpc().map_err(|e| format!("{e}; nothing was sent"))?;
+    if let Ok(mut on) = deployed_on.lock() {
+        *on = Some(chain.network.name.clone());
+    }
+    log::info!("deploying on {} as {}", chain.describe(), signer.address());
     let opts = PlanOptions {
         format,
         chunk_bytes: chunk_bytes
             .or(cfg.deploy.chunk_bytes)
             .unwrap_or(MAX_CHUNK_BYTES),
-        expected_chain_id: session.network.chain_id,
-        max_fee_cap: session.network.max_fee_cap,
+        expected_chain_id: chain.network.chain_id,
+        max_fee_cap: chain.network.max_fee_cap,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
     let result = rt.block_on(async {
-        let plan = engine::plan(
-            &session.rpc,
-            source,
-            session.signer.address(),
-            session.describe(),
-            &opts,
-        )
-        .await
-        .map_err(|e| format!("{e}; nothing was sent"))?;
+        let plan = engine::plan(&rpc, source, signer.address(), chain.describe(), &opts)
+            .await
+            .map_err(|e| format!("{e}; nothing was sent"))?;
         plan.check_balance()
             .map_err(|e| format!("{e}; nothing was sent"))?;
         if let Ok(Command::Abort) = commands.try_recv() {
             return Err("aborted before anything was sent".to_string());
         }
         let id = engine::run::deployment_key(&plan).id();
-        let resume_command = session::resume_command(&id, &session.network, false);
+        let resume_command = session::resume_command(&id, &chain.network, false);
         let mut engine_opts = engine::Options {
             interactive: true,
             resume_command: Some(resume_command.clone()),
@@ -246,13 +306,7 @@ fn deploy(
         if let Some(w) = cfg.deploy.window {
             engine_opts.window = w.max(1);
         }
-        let mut running = engine::spawn(
-            plan,
-            session.rpc.clone(),
-            session.signer.clone(),
-            data_dir,
-            engine_opts,
-        );
+        let mut running = engine::spawn(plan, rpc.clone(), signer.clone(), data_dir, engine_opts);
         let mut commands_open = true;
         loop {
             tokio::select! {
@@ -292,7 +346,7 @@ fn deploy(
         }
         Ok(())
     });
-    // Stops the local anvil (if this deployment started one) gracefully, writing its state.
-    drop(session);
+    // The chain stays with the keeper (the local anvil is stopped when the TUI quits).
+    drop(chain);
     result
 }

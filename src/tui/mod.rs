@@ -9,6 +9,7 @@
 //! Owns: the terminal while it runs. Must not be imported by the core stages.
 
 pub mod action;
+mod chain_keeper;
 pub mod config;
 pub mod dashboard;
 pub mod keymap;
@@ -17,6 +18,7 @@ mod log_file;
 pub mod model_view;
 pub mod render;
 pub mod state;
+pub mod target;
 pub mod theme;
 pub mod work;
 
@@ -43,6 +45,10 @@ const TICK: Duration = Duration::from_millis(250);
 pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Option<String>> {
     // Everything that can fail with a message for the user happens before the screen is taken.
     let keymap = config::keymap(config_file).map_err(anyhow::Error::msg)?;
+    let keystores = config::keystores(config_file).map_err(anyhow::Error::msg)?;
+    // A config the engine cannot read is reported when the probe or a deployment reads it.
+    let engine_config = crate::engine::network::Config::load(config_file).unwrap_or_default();
+    let choices = chain_keeper::discover(&engine_config, &keystores);
     let base = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .context("cannot read the working directory")?;
@@ -73,6 +79,8 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Op
     let (tx, rx) = mpsc::channel::<Action>();
     let workers = work::Workers::spawn(tx.clone()).context("cannot start worker threads")?;
     let engine_tx = tx.clone();
+    let mut engine =
+        EngineLink::new(config_file, &tx).context("cannot start the chain keeper thread")?;
     let stop_input = Arc::new(AtomicBool::new(false));
 
     let mut terminal = ratatui::try_init().context("cannot take over the terminal")?;
@@ -81,9 +89,9 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Op
     let input = spawn_input(tx, stop_input.clone()).context("cannot start the input thread")?;
 
     let theme = Theme::from_env();
-    let (mut state, mut effects) = State::new(base, start, keymap, (size.width, size.height));
+    let (mut state, mut effects) =
+        State::with_choices(base, start, keymap, (size.width, size.height), choices);
     effects.push(state.watch_deployments(crate::journal::data_dir()));
-    let mut engine = EngineLink::new(config_file);
     let mut carry_out = |effect: Effect| {
         if effect.is_for_engine() {
             engine_link(&mut engine, effect, &engine_tx);
@@ -119,8 +127,9 @@ pub fn run(path: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Op
     }
     stop_input.store(true, Ordering::Relaxed);
     let _ = input.join();
-    // A deployment still running was told to abort by `update`; wait for it so that the
-    // local anvil is stopped and its state written before the process exits.
+    // A deployment still running was told to abort by `update`; wait for it, then for the
+    // chain keeper, so that the local anvil is stopped and its state written before the
+    // process exits.
     engine.wind_down();
     log::info!("tui quit");
     Ok(state.exit_summary())

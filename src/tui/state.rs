@@ -7,6 +7,7 @@ use super::dashboard::{Dashboard, Finished, LogKind, Panel, Phase, step_label};
 use super::keymap::{Command, Key, Keymap, ScreenKind, is_text_key};
 use super::model_view::ModelView;
 use super::render::dashboard::{DashboardAreas, dashboard_areas};
+use super::target::{Choices, Probe, Target};
 use super::work::{Entry, EntryKind, Sniff};
 use crate::bundle::Hashes;
 use crate::engine::{Command as EngineCommand, StepState};
@@ -150,6 +151,8 @@ pub struct State {
     pub pick: Pick,
     pub preview: Option<Preview>,
     pub confirm: Option<Confirm>,
+    /// The network and signer chosen on Preview, and what their probe found.
+    pub target: Target,
     /// The deployment on the dashboard (and, once it has finished, on Done).
     pub dashboard: Option<Dashboard>,
     /// The last deployment that finished in this session: printed to stdout at exit.
@@ -170,12 +173,24 @@ pub enum Start {
 }
 
 impl State {
-    /// The state at start and the work to do first. Paths should be absolute.
+    /// The state at start and the work to do first, with the local chain and anvil's dev
+    /// account as the only target (see [`State::with_choices`]). Paths should be absolute.
     pub fn new(
         base: PathBuf,
         start: Start,
         keymap: Keymap,
         size: (u16, u16),
+    ) -> (State, Vec<Effect>) {
+        State::with_choices(base, start, keymap, size, Choices::default())
+    }
+
+    /// The state at start, the networks and signers to choose from (the default first).
+    pub fn with_choices(
+        base: PathBuf,
+        start: Start,
+        keymap: Keymap,
+        size: (u16, u16),
+        choices: Choices,
     ) -> (State, Vec<Effect>) {
         let (dir, file) = match start {
             Start::Folder(d) => (d, None),
@@ -205,6 +220,7 @@ impl State {
             },
             preview: None,
             confirm: None,
+            target: Target::new(choices),
             dashboard: None,
             finished: None,
             data_dir: None,
@@ -214,7 +230,7 @@ impl State {
             ticks: 0,
         };
         if let Some(f) = file {
-            effects.push(open_preview(&mut state, f));
+            effects.extend(open_preview(&mut state, f));
         }
         (state, effects)
     }
@@ -269,6 +285,8 @@ impl State {
                 .dashboard
                 .as_ref()
                 .is_some_and(|d| d.running() && self.screen == ScreenKind::Dashboard)
+            || (self.target.connecting()
+                && matches!(self.screen, ScreenKind::Preview | ScreenKind::Confirm))
     }
 
     /// `tests/fixtures` for paths under the start folder, else the absolute path.
@@ -343,6 +361,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Probed { generation, result } => {
+            if !state.target.probed(generation, result) {
+                log::debug!("probe {generation}: stale, ignored");
+            }
+            Vec::new()
+        }
         Action::Deployments(result) => {
             match result {
                 Ok(all) => {
@@ -413,6 +437,9 @@ fn on_key(state: &mut State, key: Key) -> Vec<Effect> {
             is_error: false,
         });
         return Vec::new();
+    }
+    if screen == ScreenKind::Preview && state.target.password.is_some() {
+        return password_key(state, key);
     }
     if screen.takes_text() {
         if is_text_key(key)
@@ -563,10 +590,7 @@ fn pick_command(state: &mut State, command: Command) -> Vec<Effect> {
             match entry.kind {
                 EntryKind::Parent => vec![go_up(state)],
                 EntryKind::Dir => vec![enter_dir(state, entry.path, None)],
-                _ => {
-                    let effect = open_preview(state, entry.path);
-                    vec![effect]
-                }
+                _ => open_preview(state, entry.path),
             }
         }
         Command::Back => {
@@ -601,7 +625,8 @@ fn enter_dir(state: &mut State, dir: PathBuf, reselect: Option<PathBuf>) -> Effe
     Effect::List(dir)
 }
 
-fn open_preview(state: &mut State, path: PathBuf) -> Effect {
+/// Opens Preview of `path`: loads it, and probes the chosen network and signer for it.
+fn open_preview(state: &mut State, path: PathBuf) -> Vec<Effect> {
     state.screen = ScreenKind::Preview;
     state.preview = Some(Preview {
         path: path.clone(),
@@ -610,7 +635,38 @@ fn open_preview(state: &mut State, path: PathBuf) -> Effect {
         focus: Pane::Layers,
         detail_scroll: 0,
     });
-    Effect::Load(path)
+    let probe = state.target.request_probe(&path);
+    std::iter::once(Effect::Load(path)).chain(probe).collect()
+}
+
+/// A key while the keystore's password prompt is open: every character is the password's
+/// (Ctrl-C still quits), Enter unlocks, Esc goes back to the signer chosen before.
+fn password_key(state: &mut State, key: Key) -> Vec<Effect> {
+    let Some(path) = state.preview.as_ref().map(|p| p.path.clone()) else {
+        state.target.password = None;
+        return Vec::new();
+    };
+    if state.keymap.command(ScreenKind::Preview, key) == Some(Command::Quit) && key.text().is_none()
+    {
+        return request_quit(state);
+    }
+    let Some(prompt) = state.target.password.as_mut() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Enter => state.target.submit_password(&path).into_iter().collect(),
+        KeyCode::Esc => state.target.cancel_password(&path).into_iter().collect(),
+        KeyCode::Backspace => {
+            prompt.typed.pop();
+            Vec::new()
+        }
+        _ => {
+            if let Some(c) = key.text() {
+                prompt.typed.push(c);
+            }
+            Vec::new()
+        }
+    }
 }
 
 /// Asks for the sniff of the highlighted file unless it is known or on its way.
@@ -657,6 +713,15 @@ fn preview_command(state: &mut State, command: Command) -> Vec<Effect> {
         return Vec::new();
     }
     match command {
+        Command::Network => {
+            let path = preview.path.clone();
+            state.target.next_network();
+            state.target.request_probe(&path).into_iter().collect()
+        }
+        Command::Signer => {
+            let path = preview.path.clone();
+            state.target.cycle_signer(&path).into_iter().collect()
+        }
         Command::SwitchPane => {
             preview.focus = match preview.focus {
                 Pane::Layers => Pane::Detail,
@@ -677,6 +742,16 @@ fn preview_command(state: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Deploy => {
             let refusal = match &preview.model {
+                _ if state.target.probe == Probe::Locked => format!(
+                    "{} is locked: s chooses it again to type its password, or another signer",
+                    state
+                        .target
+                        .signer()
+                        .map_or_else(|| "the keystore".into(), |s| s.label())
+                ),
+                _ if state.target.signer().is_none() => {
+                    "no signer works on this network: n picks another network".into()
+                }
                 Loadable::Ready(model) => match model.deployable() {
                     Ok(()) => {
                         state.confirm = Some(Confirm {
@@ -717,12 +792,21 @@ fn confirm_command(state: &mut State, command: Command) -> Vec<Effect> {
             // The hash confirmed is the one the engine must find in the file again.
             ConfirmStage::Confirmed => {
                 let hashed_model = confirm.hashes.hashed_model();
-                let Some(path) = state.preview.as_ref().map(|p| p.path.clone()) else {
+                let (Some(path), Some(network), Some(signer)) = (
+                    state.preview.as_ref().map(|p| p.path.clone()),
+                    state.target.network().map(|n| n.name.clone()),
+                    state.target.signer().cloned(),
+                ) else {
                     return Vec::new();
                 };
                 state.confirm = None;
                 open_dashboard(state, path.clone());
-                return vec![Effect::StartDeploy { path, hashed_model }];
+                return vec![Effect::StartDeploy {
+                    path,
+                    hashed_model,
+                    network,
+                    signer,
+                }];
             }
             ConfirmStage::Typing | ConfirmStage::Wrong => {
                 state.notice = Some(Notice {
@@ -935,19 +1019,23 @@ fn done_command(state: &mut State, command: Command) -> Vec<Effect> {
     }
 }
 
-/// From a finished or stopped deployment back to where it was started (Preview) or Pick,
-/// listing the unfinished deployments again.
+/// From a finished or stopped deployment back to where it was started (Preview, probed again:
+/// the balance and what the chain has changed) or Pick, listing the unfinished deployments
+/// again.
 fn leave_deployment(state: &mut State) -> Vec<Effect> {
     state.dashboard = None;
-    state.screen = if state.preview.is_some() {
-        ScreenKind::Preview
-    } else {
-        ScreenKind::Pick
-    };
-    state
+    let mut effects: Vec<Effect> = state
         .data_dir
         .clone()
         .map(Effect::ListDeployments)
         .into_iter()
-        .collect()
+        .collect();
+    match state.preview.as_ref().map(|p| p.path.clone()) {
+        Some(path) => {
+            state.screen = ScreenKind::Preview;
+            effects.extend(state.target.request_probe(&path));
+        }
+        None => state.screen = ScreenKind::Pick,
+    }
+    effects
 }

@@ -201,7 +201,8 @@ pub fn perform(effect: Effect) -> Option<Action> {
         Effect::StartDeploy { .. }
         | Effect::Resume(_)
         | Effect::Command(_)
-        | Effect::Verify { .. } => return None,
+        | Effect::Verify { .. }
+        | Effect::Probe(_) => return None,
     })
 }
 
@@ -233,7 +234,8 @@ impl Workers {
             Effect::StartDeploy { .. }
             | Effect::Resume(_)
             | Effect::Command(_)
-            | Effect::Verify { .. } => {
+            | Effect::Verify { .. }
+            | Effect::Probe(_) => {
                 log::error!("not a worker's effect: {effect:?}");
                 return;
             }

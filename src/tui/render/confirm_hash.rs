@@ -1,7 +1,8 @@
-//! The Confirm screen: graph hash, weights hash,
-//! `hashed_model`, and the characters the operator types to confirm it, judged as typed.
+//! The Confirm screen: graph hash, weights hash, `hashed_model`, where and as whom it will be
+//! deployed (network, chain id, RPC host, signer, deployer, balance, estimated cost), and the
+//! characters the operator types to confirm the hash, judged as typed.
 
-use super::panel;
+use super::{panel, target};
 use crate::tui::state::{CONFIRM_CHARS, ConfirmStage, State};
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -30,15 +31,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         ]),
         Line::from(format!("   {}", c.hashes.weights)),
         Line::from(""),
-        Line::from(vec![
-            Span::styled(" network       ", dim),
-            Span::styled(
-                "chosen by the deployment engine when it starts",
-                theme.style(Role::Warn),
-            ),
-        ]),
-        Line::from(""),
     ];
+    lines.extend(target::confirm(&state.target, theme));
+    lines.push(Line::from(""));
     let boxes: String = (0..CONFIRM_CHARS)
         .map(|i| c.typed.chars().nth(i).unwrap_or('_'))
         .collect();

@@ -1,7 +1,7 @@
 //! The bottom two lines: the last action's message, and the keys of the screen in front,
 //! taken from the same key table as the help overlay.
 
-use crate::tui::keymap::ScreenKind;
+use crate::tui::keymap::{Command, ScreenKind};
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -30,6 +30,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     if state.help {
         spans.push(Span::styled("Esc", theme.style(Role::Key)));
         spans.push(Span::raw(" close help"));
+    } else if state.screen == ScreenKind::Preview && state.target.password.is_some() {
+        // Every character is the password's: only the keys that are not text work.
+        spans.push(Span::styled("type", theme.style(Role::Key)));
+        spans.push(Span::raw(" the password  "));
+        spans.push(Span::styled("Enter", theme.style(Role::Key)));
+        spans.push(Span::raw(" unlock  "));
+        spans.push(Span::styled("Esc", theme.style(Role::Key)));
+        spans.push(Span::raw(" back  "));
+        if let Some(quit) = state
+            .keymap
+            .keys_on(ScreenKind::Preview, Command::Quit)
+            .find(|k| k.text().is_none())
+        {
+            spans.push(Span::styled(quit.to_string(), theme.style(Role::Key)));
+            spans.push(Span::raw(" quit"));
+        }
     } else {
         if state.screen == ScreenKind::Pick {
             spans.push(Span::styled("type", theme.style(Role::Key)));

@@ -26,7 +26,8 @@
 //! │ Keras 3 archive · 61,706 params│   │ pretty JSON          ││ tensors, min/max/mean,   │
 //! └────────────────────────────────┘   └──────────────────────┘│ histogram                │
 //!                                                              └──────────────────────────┘
-//! Confirm: hashes, network, the typed characters and what they mean.
+//! Confirm: hashes, network, signer, balance and cost, the typed characters and what they mean.
+//! Preview with a keystore chosen and locked: a password box over the body (one • a character).
 //! Deploy: status, contracts beside the chunk grid, the selection, the log (see `dashboard`).
 //! Done: the model's address and what the deployment took.
 //! ```
@@ -47,7 +48,9 @@ mod help;
 mod hint_bar;
 mod layer_detail;
 mod layer_table;
+mod password;
 mod sniff;
+mod target;
 mod too_small;
 mod totals;
 
@@ -76,6 +79,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme) {
     }
     hint_bar::draw_notice(frame, notice, state, theme);
     hint_bar::draw(frame, hints, state, theme);
+    if state.screen == ScreenKind::Preview && state.target.password.is_some() {
+        password::draw(frame, body, state, theme);
+    }
     if state.help {
         help::draw(frame, area, state, theme);
     }

@@ -1,8 +1,8 @@
 //! The Preview screen's totals: parameters, weight words, what the weights take on-chain in
-//! both formats (bytes, chunks, estimated gas), the hashes, and the network, which arrives
-//! with the deployment engine.
+//! both formats (bytes, chunks, estimated gas), the hashes, and the chosen network and signer
+//! with what their probe found (see `target`).
 
-use super::panel;
+use super::{panel, target};
 use crate::cli::inspect::group_digits;
 use crate::tui::model_view::{CHUNK_BYTES, ModelView, short_count};
 use crate::tui::state::{Loadable, State};
@@ -68,14 +68,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Span::raw(short(&model.hashes.hashed_model())),
     ]));
     lines.push(Line::from(vec![
-        label("network"),
-        Span::styled("not connected", theme.style(Role::Warn)),
-    ]));
-    lines.push(Line::styled(
-        format!(" {:<13}(arrives with the engine)", ""),
-        dim,
-    ));
-    lines.push(Line::from(vec![
         label("graph hash"),
         Span::raw(short(&model.hashes.graph)),
     ]));
@@ -83,16 +75,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         label("weights hash"),
         Span::raw(short(&model.hashes.weights)),
     ]));
-    lines.push(Line::from(vec![label("signer"), Span::styled("—", dim)]));
-    lines.push(Line::from(vec![label("balance"), Span::styled("—", dim)]));
+    lines.extend(target::wide(&state.target, theme, 13));
     lines.push(Line::styled(
         format!(
-            " chunk: {} bytes; gas: estimate from",
+            " gas est.: ~220 gas/byte, {}-byte chunks",
             group_digits(CHUNK_BYTES)
         ),
         dim,
     ));
-    lines.push(Line::styled(" the contracts' measured ~220 gas/byte", dim));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
@@ -118,15 +108,17 @@ fn verdict(model: &ModelView) -> (String, Role) {
 }
 
 /// Rows [`draw_compact`] needs, borders included.
-pub const COMPACT_HEIGHT: u16 = 6;
+pub const COMPACT_HEIGHT: u16 = 7;
 
-/// Four lines under the layer table, for a narrow terminal.
+/// Five lines under the layer table, for a narrow terminal.
 pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Some(Loadable::Ready(model)) = state.preview.as_ref().map(|p| &p.model) else {
         frame.render_widget(panel("Totals", false, theme), area);
         return;
     };
     let dim = theme.style(Role::Dim);
+    let (verdict, role) = verdict(model);
+    // hashed_model is on Confirm in full; here the stored hash's verdict is what matters.
     let mut lines = vec![Line::from(vec![
         Span::styled(" params ", dim),
         Span::raw(match model.total_params {
@@ -135,8 +127,8 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
         }),
         Span::styled(" · weight words ", dim),
         Span::raw(group_digits(model.weight_words)),
-        Span::styled(" · network ", dim),
-        Span::styled("not connected", theme.style(Role::Warn)),
+        Span::styled(" · stored hash ", dim),
+        Span::styled(verdict, theme.style(role)),
     ])];
     for s in model.on_chain() {
         lines.push(Line::from(vec![
@@ -150,16 +142,11 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
             )),
         ]));
     }
-    let (verdict, role) = verdict(model);
-    lines.push(Line::from(vec![
-        Span::styled(" stored hash ", dim),
-        Span::styled(verdict, theme.style(role)),
-        Span::styled(" · hashed_model ", dim),
-        Span::raw(format!(
-            "{}…",
-            &model.hashes.graph.chars().take(8).collect::<String>()
-        )),
-    ]));
+    lines.extend(target::compact(
+        &state.target,
+        theme,
+        usize::from(area.width.saturating_sub(2)),
+    ));
     frame.render_widget(
         Paragraph::new(lines).block(panel("Totals", false, theme)),
         area,

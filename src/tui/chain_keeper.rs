@@ -1,0 +1,464 @@
+//! The chains the TUI has open and the keystore signers unlocked in this run, kept on one
+//! thread of their own. Probes (connect, resolve the signer, plan without sending) and the
+//! deployment's request for its chain and signer are served there one at a time, so that the
+//! local anvil is started once, shared by the probe and the deployment that follows, and never
+//! twice on one state directory. Probes answer as `Action::Probed`; a pile of them is served
+//! newest only.
+//!
+//! Owns: the open chains ([`Connection`]s: the local anvil process), unlocked keys, the choices found
+//! at start. Must not touch: the state or the screen; no key, password or secret URL ever goes
+//! into a message or the log.
+
+use super::action::{Action, ProbeRequest};
+use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOption};
+use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
+use crate::engine::network::{self, Config, LOCAL, Network};
+use crate::engine::plan::{PlanOptions, Source};
+use crate::engine::session::Connection;
+use crate::engine::signer::{self, KEY_ENV, SignerError};
+use alloy::signers::local::PrivateKeySigner;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The name the network list gives a one-off `ETH_RPC_URL`.
+pub const ENV_NETWORK: &str = "ETH_RPC_URL";
+
+/// How long quitting waits for the keeper (a probe in progress, then the local anvil's 5 s to
+/// write its state).
+const WIND_DOWN: Duration = Duration::from_secs(30);
+
+/// The networks and signers the operator can cycle through: `ETH_RPC_URL` when set (the
+/// command line's default), the config's default network, `local`, the config's others; the
+/// environment's key, anvil's dev account, the keystores of `~/.foundry/keystores` and of the
+/// `[tui] keystores` list.
+pub fn discover(config: &Config, keystores: &[PathBuf]) -> Choices {
+    let mut networks: Vec<NetworkOption> = Vec::new();
+    let mut add = |name: &str, local: bool| {
+        if !networks.iter().any(|n| n.name == name) {
+            networks.push(NetworkOption {
+                name: name.into(),
+                local,
+            });
+        }
+    };
+    if std::env::var("ETH_RPC_URL").is_ok_and(|v| !v.is_empty()) {
+        add(ENV_NETWORK, false);
+    }
+    let is_local = |name: &str| {
+        config
+            .networks
+            .get(name)
+            .map_or(name == LOCAL, |n| name == LOCAL && n.rpc_url.is_none())
+    };
+    let default = config.default_network.as_deref().unwrap_or(LOCAL);
+    add(default, is_local(default));
+    add(LOCAL, is_local(LOCAL));
+    for name in config.networks.keys() {
+        add(name, is_local(name));
+    }
+    let mut signers = Vec::new();
+    if std::env::var(KEY_ENV).is_ok_and(|k| !k.trim().is_empty()) {
+        signers.push(SignerOption::EnvKey);
+    }
+    signers.push(SignerOption::DevAccount);
+    let mut found: Vec<SignerOption> = Vec::new();
+    if let Some(dir) = signer::foundry_keystores()
+        && let Ok(read) = std::fs::read_dir(&dir)
+    {
+        for e in read.flatten() {
+            let path = e.path();
+            if path.is_file() {
+                found.push(SignerOption::Keystore {
+                    name: e.file_name().to_string_lossy().into_owned(),
+                    path,
+                });
+            }
+        }
+    }
+    for path in keystores {
+        found.push(SignerOption::Keystore {
+            name: path.display().to_string(),
+            path: path.clone(),
+        });
+    }
+    found.sort();
+    found.dedup();
+    signers.extend(found);
+    Choices { networks, signers }
+}
+
+/// A chain and a signer handed to a deployment.
+pub struct Lease {
+    pub chain: Arc<Connection>,
+    pub signer: Option<PrivateKeySigner>,
+}
+
+/// Which signer a lease asks for.
+pub enum SignerPick {
+    /// None: reading the chain only.
+    Nothing,
+    /// What the command line would pick without flags (the environment's key, or anvil's dev
+    /// account on the local chain).
+    Default,
+    Chosen(SignerOption),
+}
+
+enum Request {
+    Probe(ProbeRequest),
+    Lease {
+        /// `None`: the default network (`ETH_RPC_URL`, else the config's default).
+        network: Option<String>,
+        signer: SignerPick,
+        reply: Sender<Result<Lease, String>>,
+    },
+}
+
+/// The runtime's handle on the keeper thread.
+pub struct ChainKeeper {
+    requests: Option<Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A handle that deployment threads use to ask for their chain.
+#[derive(Clone)]
+pub struct Leaser(Sender<Request>);
+
+impl Leaser {
+    /// The chain of `network` and the signer asked for; waits for probes before it.
+    pub fn lease(&self, network: Option<String>, signer: SignerPick) -> Result<Lease, String> {
+        let (reply, answer) = mpsc::channel();
+        self.0
+            .send(Request::Lease {
+                network,
+                signer,
+                reply,
+            })
+            .map_err(|_| "the chain keeper has stopped".to_string())?;
+        answer
+            .recv()
+            .map_err(|_| "the chain keeper has stopped".to_string())?
+    }
+}
+
+impl ChainKeeper {
+    pub fn spawn(config: Option<PathBuf>, actions: Sender<Action>) -> std::io::Result<ChainKeeper> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("chain-keeper".into())
+            .spawn(move || {
+                Keeper {
+                    config,
+                    data_dir: crate::journal::data_dir(),
+                    current: None,
+                    seen: HashMap::new(),
+                    unlocked: HashMap::new(),
+                }
+                .serve(rx, &actions)
+            })?;
+        Ok(ChainKeeper {
+            requests: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn probe(&self, request: ProbeRequest) {
+        if let Some(tx) = &self.requests
+            && tx.send(Request::Probe(request)).is_err()
+        {
+            log::error!("the chain keeper has stopped; the probe is dropped");
+        }
+    }
+
+    pub fn leaser(&self) -> Option<Leaser> {
+        self.requests.clone().map(Leaser)
+    }
+
+    /// Closes the keeper and waits (boundedly) for it to drop its chains: the local anvil is
+    /// stopped and writes its state, unless a deployment still holds it.
+    pub fn wind_down(&mut self) {
+        self.requests = None;
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let start = Instant::now();
+        while !thread.is_finished() && start.elapsed() < WIND_DOWN {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+        } else {
+            log::error!(
+                "the chain keeper did not stop within {} s; leaving it",
+                WIND_DOWN.as_secs()
+            );
+        }
+    }
+}
+
+/// The keeper thread's own state.
+struct Keeper {
+    config: Option<PathBuf>,
+    data_dir: PathBuf,
+    /// The chain of the network chosen last.
+    current: Option<Arc<Connection>>,
+    /// Every chain opened, while someone (a deployment) still holds it: reused rather than
+    /// opened again, so a local anvil is never started twice.
+    seen: HashMap<String, Weak<Connection>>,
+    unlocked: HashMap<PathBuf, PrivateKeySigner>,
+}
+
+impl Keeper {
+    fn serve(mut self, rx: Receiver<Request>, actions: &Sender<Action>) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                log::error!("chain keeper: cannot start the async runtime: {e}");
+                return;
+            }
+        };
+        while let Ok(first) = rx.recv() {
+            let mut batch: Vec<Request> = std::iter::once(first).chain(rx.try_iter()).collect();
+            // Only the newest probe matters; every lease is answered.
+            let last_probe = batch.iter().rposition(|r| matches!(r, Request::Probe(_)));
+            for (i, request) in batch.drain(..).enumerate() {
+                match request {
+                    Request::Probe(p) if Some(i) == last_probe => {
+                        let generation = p.generation;
+                        let started = Instant::now();
+                        let result = self.probe(&rt, p).map(Box::new);
+                        match &result {
+                            Ok(r) => log::info!(
+                                "probe {generation}: {} chain {} as {} in {:.2} s",
+                                r.network,
+                                r.chain_id,
+                                r.deployer,
+                                started.elapsed().as_secs_f64()
+                            ),
+                            Err(f) => log::warn!("probe {generation}: {}", f.message),
+                        }
+                        if actions.send(Action::Probed { generation, result }).is_err() {
+                            return;
+                        }
+                    }
+                    Request::Probe(_) => {}
+                    Request::Lease {
+                        network,
+                        signer,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.lease(network.as_deref(), signer));
+                    }
+                }
+            }
+        }
+    }
+
+    fn config(&self) -> Result<Config, String> {
+        Config::load(self.config.as_deref()).map_err(|e| e.to_string())
+    }
+
+    /// The chain of `name` (`None` or `ETH_RPC_URL`: the default resolution), opened if needed.
+    fn chain(&mut self, config: &Config, name: Option<&str>) -> Result<Arc<Connection>, String> {
+        let name = name.filter(|n| *n != ENV_NETWORK);
+        let network = network::resolve(config, name, None).map_err(|e| one_line(&e.to_string()))?;
+        if let Some(c) = &self.current
+            && c.network == network
+        {
+            return Ok(c.clone());
+        }
+        // Our hold on the previous network ends here (its local anvil stops unless a
+        // deployment still runs on it).
+        self.current = None;
+        let reusable = self
+            .seen
+            .get(&network.name)
+            .and_then(Weak::upgrade)
+            .filter(|c| c.network == network || (c.network.is_local() && network.is_local()));
+        let chain = match reusable {
+            Some(c) => c,
+            None => {
+                let c = Arc::new(open(network, &self.data_dir)?);
+                self.seen.insert(c.network.name.clone(), Arc::downgrade(&c));
+                c
+            }
+        };
+        self.seen.retain(|_, w| w.strong_count() > 0);
+        self.current = Some(chain.clone());
+        Ok(chain)
+    }
+
+    fn signer(
+        &mut self,
+        pick: &SignerOption,
+        network: &Network,
+        password: Option<&str>,
+    ) -> Result<PrivateKeySigner, ProbeFailure> {
+        let fail = |e: SignerError| ProbeFailure {
+            wrong_password: matches!(e, SignerError::KeystoreDecrypt { .. }),
+            message: one_line(&e.to_string()),
+        };
+        match pick {
+            SignerOption::EnvKey => match signer::from_env() {
+                Some(r) => r.map_err(fail),
+                None => Err(failure(format!("{KEY_ENV} is no longer set"))),
+            },
+            SignerOption::DevAccount if network.is_local() => signer::dev_account().map_err(fail),
+            SignerOption::DevAccount => Err(failure(format!(
+                "anvil's dev account signs on the local chain only, not on `{}`",
+                network.name
+            ))),
+            SignerOption::Keystore { name, path } => {
+                if let Some(password) = password {
+                    let s = signer::unlock(path, password).map_err(fail)?;
+                    self.unlocked.insert(path.clone(), s);
+                }
+                self.unlocked.get(path).cloned().ok_or_else(|| {
+                    failure(format!(
+                        "keystore {name} is locked: choose it with s and type its password"
+                    ))
+                })
+            }
+        }
+    }
+
+    fn probe(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        request: ProbeRequest,
+    ) -> Result<ProbeReport, ProbeFailure> {
+        let config = self.config().map_err(failure)?;
+        let chain = self
+            .chain(&config, Some(&request.network))
+            .map_err(failure)?;
+        let password = request.password.as_ref().map(|p| p.expose());
+        let signer = self.signer(&request.signer, &chain.network, password)?;
+        drop(request.password);
+        let source = Source::load(&request.path).map_err(|e| failure(one_line(&e.to_string())))?;
+        let opts = PlanOptions {
+            format: WeightFormat::Int32Shifted,
+            chunk_bytes: config.deploy.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
+            expected_chain_id: chain.network.chain_id,
+            max_fee_cap: chain.network.max_fee_cap,
+        };
+        // A preview: a node that does not answer is reported in seconds, not retried for
+        // minutes (quitting waits for the probe in progress).
+        let rpc = chain
+            .rpc()
+            .map_err(|e| failure(one_line(&e.to_string())))?
+            .with_attempts(2)
+            .with_timeout(Duration::from_secs(10));
+        let plan = rt
+            .block_on(crate::engine::plan(
+                &rpc,
+                source,
+                signer.address(),
+                chain.describe(),
+                &opts,
+            ))
+            .map_err(|e| failure(one_line(&e.to_string())))?;
+        Ok(ProbeReport {
+            network: chain.network.name.clone(),
+            chain_id: plan.chain_id,
+            rpc: rpc.display_url(),
+            deployer: plan.sender.to_checksum(None),
+            balance_wei: plan.balance.to_string(),
+            gas: plan.gas_to_send(),
+            transactions: plan.transactions_to_send(),
+            already_deployed: plan.steps.iter().filter(|s| s.done).count(),
+            fee_per_gas: plan.fees.expected_price(),
+            max_fee_per_gas: plan.fees.max_fee,
+            cost_wei: plan.cost_estimate().to_string(),
+            worst_case_wei: plan.worst_case().to_string(),
+            sufficient: plan.check_balance().is_ok(),
+        })
+    }
+
+    fn lease(&mut self, network: Option<&str>, pick: SignerPick) -> Result<Lease, String> {
+        let config = self.config()?;
+        let chain = self.chain(&config, network)?;
+        let signer = match pick {
+            SignerPick::Nothing => None,
+            SignerPick::Default => Some(
+                signer::resolve(
+                    &signer::SignerChoice::default(),
+                    &chain.network.name,
+                    chain.network.is_local(),
+                    &mut |w| log::warn!("{w}"),
+                )
+                .map_err(|e| e.to_string())?,
+            ),
+            SignerPick::Chosen(s) => Some(
+                self.signer(&s, &chain.network, None)
+                    .map_err(|f| f.message)?,
+            ),
+        };
+        Ok(Lease { chain, signer })
+    }
+}
+
+fn open(network: Network, data_dir: &Path) -> Result<Connection, String> {
+    let name = network.name.clone();
+    Connection::open(network, data_dir).map_err(|e| one_line(&format!("network `{name}`: {e}")))
+}
+
+fn failure(message: String) -> ProbeFailure {
+    ProbeFailure {
+        message,
+        wrong_password: false,
+    }
+}
+
+/// Messages are shown on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_network_comes_first_then_local_then_the_others() {
+        let config: Config = toml::from_str(
+            r#"
+default_network = "sepolia"
+[networks.local]
+chain_id = 31337
+[networks.mainnet]
+rpc_url = "https://mainnet.example/${KEY}"
+[networks.sepolia]
+rpc_url = "https://sepolia.example/${KEY}"
+"#,
+        )
+        .unwrap();
+        let keystore = PathBuf::from("/keys/deployer.json");
+        let choices = discover(&config, std::slice::from_ref(&keystore));
+        let networks: Vec<(&str, bool)> = choices
+            .networks
+            .iter()
+            .filter(|n| n.name != ENV_NETWORK)
+            .map(|n| (n.name.as_str(), n.local))
+            .collect();
+        assert_eq!(
+            networks,
+            [("sepolia", false), ("local", true), ("mainnet", false)]
+        );
+        assert!(choices.signers.contains(&SignerOption::DevAccount));
+        assert!(choices.signers.contains(&SignerOption::Keystore {
+            name: keystore.display().to_string(),
+            path: keystore,
+        }));
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+    }
+}
