@@ -101,10 +101,11 @@ pub struct Lease {
 pub enum SignerPick {
     /// None: reading the chain only.
     Nothing,
-    /// What the command line would pick without flags (the environment's key, or anvil's dev
-    /// account on the local chain).
-    Default,
     Chosen(SignerOption),
+    /// The signer of address `0`: a keystore unlocked in this run, else what the command line
+    /// would pick without flags (the environment's key, or anvil's dev account on the local
+    /// chain). A deployment resumes only as the account that started it.
+    Deployer(String),
 }
 
 enum Request {
@@ -383,9 +384,18 @@ impl Keeper {
     fn lease(&mut self, network: Option<&str>, pick: SignerPick) -> Result<Lease, String> {
         let config = self.config()?;
         let chain = self.chain(&config, network)?;
+        let unlocked_as = |address: &str| {
+            self.unlocked
+                .values()
+                .find(|k| k.address().to_checksum(None).eq_ignore_ascii_case(address))
+                .cloned()
+        };
         let signer = match pick {
             SignerPick::Nothing => None,
-            SignerPick::Default => Some(
+            SignerPick::Deployer(address) if unlocked_as(&address).is_some() => {
+                unlocked_as(&address)
+            }
+            SignerPick::Deployer(_) => Some(
                 signer::resolve(
                     &signer::SignerChoice::default(),
                     &chain.network.name,

@@ -249,10 +249,11 @@ fn deploy(
                     "{e} (from the shell: `eternalize resume {id} --rpc-url URL`); nothing was sent"
                 )
             })?;
+            let deployer = t.deployer.clone();
             (
                 source,
                 network,
-                SignerPick::Default,
+                SignerPick::Deployer(deployer),
                 t.format,
                 t.chunk_bytes,
                 Some(t),
@@ -271,6 +272,21 @@ fn deploy(
             .map_err(|e| format!("{e}; nothing was sent"))?;
     }
     let rpc = chain.rpc().map_err(|e| format!("{e}; nothing was sent"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
+    if let Some(t) = &target {
+        let chain_id = rt.block_on(rpc.chain_id()).map_err(|e| {
+            format!(
+                "could not read the chain id at {}: {e}; nothing was sent",
+                rpc.display_url()
+            )
+        })?;
+        let node = format!("network `{}` ({})", chain.network.name, rpc.display_url());
+        t.check_chain(chain_id, &node)
+            .map_err(|e| format!("{e}; nothing was sent"))?;
+    }
     if let Ok(mut on) = deployed_on.lock() {
         *on = Some(chain.network.name.clone());
     }
@@ -283,10 +299,6 @@ fn deploy(
         expected_chain_id: chain.network.chain_id,
         max_fee_cap: chain.network.max_fee_cap,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
     let result = rt.block_on(async {
         let plan = engine::plan(&rpc, source, signer.address(), chain.describe(), &opts)
             .await
