@@ -443,3 +443,26 @@ fn a_deploy_does_not_start_behind_another_senders_pending_transaction() {
     assert_finished_once(&url, 1);
     assert_no_secret(&format!("{out}{}", text(&o)), &[KEY0]);
 }
+
+#[test]
+fn a_resume_on_a_chain_reset_under_the_same_chain_id_sends_everything_it_lacks_again() {
+    let data = tempfile::tempdir().unwrap();
+    let first = {
+        let node = anvil(&[]);
+        // Killed after 24 of its 29 journal writes: several steps mined and journaled so.
+        let out = deploy_killed_after(data.path(), &node.url(), 24);
+        let from = signer_from_hex(KEY0).unwrap().address().to_checksum(None);
+        let mined = transactions_from(&node.url(), &from).len();
+        assert!(mined >= 1, "{mined} mined");
+        out
+    };
+    // The same chain id (31337), none of its state.
+    let node = anvil(&[]);
+    let url = node.url();
+    let r = resume(data.path(), &url);
+    let out = text(&r);
+    assert!(r.status.success(), "{out}");
+    assert!(out.contains("the chain was reset"), "{out}");
+    assert_finished_once(&url, 0);
+    assert_no_secret(&format!("{first}{out}"), &[KEY0]);
+}

@@ -443,23 +443,56 @@ impl Engine {
                 finals.insert(*hash, outcome);
             }
         }
+        // A step whose journaled transaction succeeded is done, whatever the plan read a moment
+        // before (a node behind a load balancer may lag) — if the chain still has it. A chain
+        // that has neither its receipt nor the transaction, and whose account nonce has not
+        // reached it, is not the chain the journal ran on (a dev chain restarted without its
+        // state, under the same chain id): the journal's transactions are void there and every
+        // step the plan finds missing is sent again.
+        let disputed: Vec<(usize, u64, B256)> = intents
+            .iter()
+            .filter(|(_, _, hash, _)| matches!(finals.get(hash), Some(Outcome::Mined { .. })))
+            .filter_map(|(purpose, nonce, hash, _)| {
+                self.runs
+                    .iter()
+                    .position(|r| r.step == *purpose && r.status == Status::Queued)
+                    .map(|i| (i, *nonce, *hash))
+            })
+            .collect();
+        let mut reset = None;
+        for &(i, _, hash) in disputed.iter().filter(|(_, n, _)| *n >= latest) {
+            let receipt = self
+                .rpc
+                .receipt(hash)
+                .await
+                .map_err(self.rpc_err("read a journaled transaction's receipt"))?;
+            if receipt.is_none()
+                && !self
+                    .rpc
+                    .knows_transaction(hash)
+                    .await
+                    .map_err(self.rpc_err("look up a journaled transaction"))?
+            {
+                reset = Some((i, hash));
+                break;
+            }
+        }
+        if let Some((i, hash)) = reset {
+            self.note(format!(
+                "the journal says {} was mined in {hash:#x}, but this chain has no such transaction and the account's nonce is {latest}: the chain was reset; sending what it lacks again",
+                describe(&self.runs[i].step)
+            ));
+            intents.clear();
+        } else {
+            for (i, _, _) in disputed {
+                self.runs[i].status = Status::Skipped;
+            }
+        }
         let settled = |nonce: u64, finals: &HashMap<B256, Outcome>| {
             intents
                 .iter()
                 .any(|(_, n, h, _)| *n == nonce && finals.contains_key(h))
         };
-        // A step whose journaled transaction succeeded is done, whatever the plan read a moment
-        // before (it may have been mined in between).
-        for (purpose, _, hash, _) in &intents {
-            if matches!(finals.get(hash), Some(Outcome::Mined { .. })) {
-                let step = purpose.clone();
-                if let Some(r) = self.runs.iter_mut().find(|r| r.step == step)
-                    && r.status == Status::Queued
-                {
-                    r.status = Status::Skipped;
-                }
-            }
-        }
         // Live candidates: unresolved intents at nonces not yet used; the last one per nonce.
         let mut live: BTreeMap<u64, (Purpose, B256, Bytes)> = BTreeMap::new();
         let mut dead = Vec::new();
