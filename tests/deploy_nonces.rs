@@ -74,6 +74,32 @@ async fn call(rpc: &Rpc, method: &'static str, params: Value) -> Value {
     rpc.request(method, params).await.unwrap()
 }
 
+/// The base fee every later block starts from after `set_base_fee`: far above what the plan
+/// offers (anvil starts at 1 gwei; plans offer twice the base fee plus the tip).
+const HIGH_BASE: u128 = 1_000_000_000_000;
+
+/// Mines one block with base fee `wei`: transactions offering less stay out of it.
+async fn set_base_fee(rpc: &Rpc, wei: u128) {
+    call(
+        rpc,
+        "anvil_setNextBlockBaseFeePerGas",
+        json!([format!("{wei:#x}")]),
+    )
+    .await;
+    call(rpc, "evm_mine", json!([])).await;
+}
+
+/// The engine as the fee tests run it: it looks at what it sent often and soon calls it stuck.
+fn impatient(window: usize, interactive: bool) -> Options {
+    Options {
+        window,
+        interactive,
+        pending_check: Duration::from_millis(200),
+        stuck_after: Duration::from_millis(500),
+        ..Options::default()
+    }
+}
+
 fn notes(events: &[DeployEvent]) -> Vec<&str> {
     events
         .iter()
@@ -93,13 +119,7 @@ fn a_transaction_stuck_below_the_base_fee_is_re_signed_with_a_higher_fee_and_min
         chunk_bytes: 512,
         ..PlanOptions::default()
     };
-    let opts = Options {
-        window: 4,
-        pending_check: Duration::from_millis(200),
-        stuck_after: Duration::from_millis(600),
-        ..Options::default()
-    };
-    const HIGH_BASE: u128 = 1_000_000_000_000;
+    let opts = impatient(4, false);
     let mut raised = false;
     let mut mining = false;
     let (events, end) = run_engine(&url, data.path(), plan_opts, opts, async |rpc, e| {
@@ -111,13 +131,7 @@ fn a_transaction_stuck_below_the_base_fee_is_re_signed_with_a_higher_fee_and_min
                 state: StepState::Pending { .. },
             } if !raised => {
                 raised = true;
-                call(
-                    rpc,
-                    "anvil_setNextBlockBaseFeePerGas",
-                    json!([format!("{HIGH_BASE:#x}")]),
-                )
-                .await;
-                call(rpc, "evm_mine", json!([])).await;
+                set_base_fee(rpc, HIGH_BASE).await;
                 let block = call(rpc, "eth_getBlockByNumber", json!(["latest", false])).await;
                 assert_eq!(block["transactions"].as_array().map(Vec::len), Some(0));
             }
@@ -199,13 +213,7 @@ fn fee_bumps_stop_at_the_configured_cap_and_the_deployment_waits_for_lower_fees(
     };
     // With an operator, a step the node refuses at the cap waits for a retry; a transaction
     // stuck in the pool at the cap waits for the base fee to fall.
-    let opts = Options {
-        window: 1,
-        interactive: true,
-        pending_check: Duration::from_millis(200),
-        stuck_after: Duration::from_millis(500),
-        ..Options::default()
-    };
+    let opts = impatient(1, true);
     let mut raised = false;
     let mut lowered = false;
     let (events, end) = run_engine(&url, data.path(), plan_opts, opts, async |rpc, e| {
@@ -215,24 +223,12 @@ fn fee_bumps_stop_at_the_configured_cap_and_the_deployment_waits_for_lower_fees(
                 state: StepState::Pending { .. },
             } if !raised => {
                 raised = true;
-                call(
-                    rpc,
-                    "anvil_setNextBlockBaseFeePerGas",
-                    json!(["0xe8d4a51000"]),
-                )
-                .await;
-                call(rpc, "evm_mine", json!([])).await;
+                set_base_fee(rpc, HIGH_BASE).await;
             }
             // Once the cap is reached fees fall again.
             DeployEvent::Note { message } if message.contains("cannot raise") && !lowered => {
                 lowered = true;
-                call(
-                    rpc,
-                    "anvil_setNextBlockBaseFeePerGas",
-                    json!(["0x3b9aca00"]),
-                )
-                .await;
-                call(rpc, "evm_mine", json!([])).await;
+                set_base_fee(rpc, 1_000_000_000).await;
                 call(rpc, "evm_setAutomine", json!([true])).await;
             }
             DeployEvent::Paused { reason } if lowered => {
