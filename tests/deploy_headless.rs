@@ -4,18 +4,21 @@
 //! kill -9 of a local deploy takes its anvil along and `resume` finishes it; `resume` on a chain
 //! other than the journal's refuses; `https://` RPC URLs go through TLS.
 //!
-//! The terminal is a pty read through a VT100 parser (no tmux); openssl is still required for the
-//! TLS test: `.ci/run` installs it.
+//! Nothing beyond Rust and Node/npm is needed: the terminal is a pty read through a VT100 parser,
+//! and the TLS server is rustls in the test with a certificate rcgen makes.
 
 mod chain_support;
 mod deploy_support;
 mod terminal_support;
 
 use deploy_support::*;
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::Value;
+use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use terminal_support::Terminal;
 use vt100::Color;
@@ -470,64 +473,47 @@ fn https_rpc_urls_go_through_tls() {
         !err.contains("scheme") && !err.contains("invalid URL"),
         "{err}"
     );
-    // A real TLS server (openssl s_server, a self-signed leaf certificate): the handshake runs
-    // and the certificate is refused as unknown — TLS works, and it verifies.
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is needed (apt-get install openssl; .ci/run does this)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("openssl")
-        .args(["s_server", "-quiet", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "openssl s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // A real TLS server with a self-signed leaf certificate: the handshake runs and the
+    // certificate is refused as unknown — TLS works, and it verifies.
+    let port = tls_server_with_a_self_signed_certificate();
     let url = format!("https://127.0.0.1:{port}");
     let o = eternalize(data.path(), &["plan", &mlp(), "--rpc-url", &url], &env);
-    let _ = server.kill();
-    let _ = server.wait();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("invalid peer certificate: UnknownIssuer"),
         "{err}"
     );
+}
+
+/// The port of a TLS server (rustls, on a thread of the test) for 127.0.0.1 whose certificate is
+/// self-signed and marked as no CA, so a verifying client refuses it as `UnknownIssuer` (not as a
+/// CA used as an end entity). It serves until the test process ends.
+fn tls_server_with_a_self_signed_certificate() -> u16 {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            if let Ok(mut tls) = rustls::ServerConnection::new(Arc::clone(&config)) {
+                // Runs the handshake until the client's alert (or its hang-up) ends it.
+                let _ = tls.complete_io(&mut tcp);
+            }
+        }
+    });
+    port
 }
