@@ -1,20 +1,27 @@
 //! Headless `deploy`/`resume` as an operator meets them, against real anvil processes: progress
-//! bars on a terminal (tmux) and plain lines without one; asking before installing anvil (and
-//! refusing without a terminal or without npm, exactly); a kill -9 of a local deploy takes its
-//! anvil along and `resume` finishes it; `resume` on a chain other than the journal's refuses;
-//! `https://` RPC URLs go through TLS.
+//! bars on a terminal (a pty of the test's own, `terminal_support`) and plain lines without one;
+//! asking before installing anvil (and refusing without a terminal or without npm, exactly); a
+//! kill -9 of a local deploy takes its anvil along and `resume` finishes it; `resume` on a chain
+//! other than the journal's refuses; `https://` RPC URLs go through TLS.
 //!
-//! tmux and openssl are required, not optional: `.ci/run` installs them.
+//! Nothing beyond Rust and Node/npm is needed: the terminal is a pty read through a VT100 parser,
+//! and the TLS server is rustls in the test with a certificate rcgen makes.
 
 mod chain_support;
 mod deploy_support;
+mod terminal_support;
 
 use deploy_support::*;
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::Value;
+use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use terminal_support::Terminal;
+use vt100::Color;
 
 const MLP: &str = "keras3_4/mlp_basic.keras";
 
@@ -22,116 +29,27 @@ fn mlp() -> String {
     fixture(MLP).display().to_string()
 }
 
-/// Whether the pane shows `marker=N` (a command's exit status echoed), not just the typed
-/// `marker=$?`.
-fn ended(screen: &str, marker: &str) -> bool {
-    let tag = format!("{marker}=");
-    screen
-        .match_indices(&tag)
-        .any(|(i, _)| screen[i + tag.len()..].starts_with(|c: char| c.is_ascii_digit()))
+/// `eternalize` with `args` in a 120×30 terminal, with `env` on top of the test's environment
+/// less the chain, `NO_COLOR` and the crash hook.
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Terminal {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eternalize"));
+    command
+        .args(args)
+        .env_remove("ETH_RPC_URL")
+        .env_remove("NO_COLOR")
+        .env_remove("ETERNALIZE_TEST_CRASH_AFTER")
+        .envs(env.iter().copied());
+    Terminal::start(120, 30, command)
 }
 
-/// A tmux server of our own with one 120×30 pane running bash, killed on drop.
-struct Pane {
-    socket: String,
-}
-
-impl Pane {
-    fn start(env: &[(&str, String)]) -> Pane {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let pane = Pane {
-            socket: format!("eternalize-headless-{}-{n}", std::process::id()),
-        };
-        let mut args: Vec<String> = [
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            "env",
-            "-u",
-            "ETH_RPC_URL",
-            "-u",
-            "NO_COLOR",
-            "-u",
-            "ETERNALIZE_TEST_CRASH_AFTER",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-        // bash by its full path: the pane's PATH may be the test's own.
-        let bash = which("bash").expect("bash");
-        args.extend(["PS1=e2e$ ".into(), "TERM=xterm-256color".into()]);
-        args.extend([
-            bash.display().to_string(),
-            "--norc".into(),
-            "--noprofile".into(),
-        ]);
-        let o = pane.tmux(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(
-            o.status.success(),
-            "tmux is needed (apt-get install tmux; .ci/run does this): {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        pane.wait_for("the prompt", Duration::from_secs(10), |s| {
-            s.contains("e2e$")
-        });
-        pane
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux is needed (apt-get install tmux; .ci/run does this)")
-    }
-
-    /// The pane's text; with `escapes`, its colours as escape sequences too.
-    fn screen(&self, escapes: bool) -> String {
-        let args: &[&str] = if escapes {
-            &["capture-pane", "-p", "-e", "-J"]
-        } else {
-            &["capture-pane", "-p", "-J"]
-        };
-        String::from_utf8_lossy(&self.tmux(args).stdout).into_owned()
-    }
-
-    fn run(&self, line: &str) {
-        assert!(
-            self.tmux(&["send-keys", "-t", "0", "-l", line])
-                .status
-                .success()
-        );
-        assert!(
-            self.tmux(&["send-keys", "-t", "0", "Enter"])
-                .status
-                .success()
-        );
-    }
-
-    fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen(false);
-            if ok(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "timed out waiting for {what}; the pane shows:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(40));
-        }
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
+/// Whether a progress bar's row on the screen is drawn in cyan or green (SGR 36 or 32).
+fn a_bar_coloured(t: &Terminal) -> bool {
+    t.foreground_colours().iter().any(|(row, colours)| {
+        (row.contains("chunks    [") || row.contains("contracts ["))
+            && colours
+                .iter()
+                .any(|c| [Color::Idx(6), Color::Idx(2)].contains(c))
+    })
 }
 
 #[test]
@@ -139,18 +57,31 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
     // 1-second blocks and two transactions in flight: the bars are on screen for seconds.
     let node = anvil(&["--block-time", "1"]);
     let data = tempfile::tempdir().unwrap();
-    let pane = Pane::start(&[
-        ("ETERNALIZE_DATA_DIR", data.path().display().to_string()),
-        ("ETERNALIZE_ANVIL", anvil_path().display().to_string()),
-        ("ETERNALIZE_PRIVATE_KEY", KEY0.to_string()),
-    ]);
-    let bin = env!("CARGO_BIN_EXE_eternalize");
-    pane.run(&format!(
-        "clear; '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo end1=$?",
-        mlp(),
-        node.url()
-    ));
-    let bars = pane.wait_for("the bars", Duration::from_secs(30), |s| {
+    let (data_dir, anvil_bin) = (
+        data.path().display().to_string(),
+        anvil_path().display().to_string(),
+    );
+    let env = [
+        ("ETERNALIZE_DATA_DIR", data_dir.as_str()),
+        ("ETERNALIZE_ANVIL", anvil_bin.as_str()),
+        ("ETERNALIZE_PRIVATE_KEY", KEY0),
+    ];
+    let (model, url) = (mlp(), node.url());
+    let t = on_a_terminal(
+        &[
+            "deploy",
+            &model,
+            "--rpc-url",
+            &url,
+            "--yes",
+            "--chunk-bytes",
+            "256",
+            "--window",
+            "2",
+        ],
+        &env,
+    );
+    let bars = t.wait_up_to(Duration::from_secs(30), "the bars", |s| {
         s.lines()
             .any(|l| l.starts_with("chunks    [") && l.contains('%'))
             && s.lines().any(|l| l.starts_with("contracts ["))
@@ -162,21 +93,22 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
         !bars.contains("mined   "),
         "per-transaction lines are the bars' business on a terminal:\n{bars}"
     );
-    pane.wait_for("a bar with progress", Duration::from_secs(30), |s| {
+    t.wait_up_to(Duration::from_secs(30), "a bar with progress", |s| {
         s.contains("contracts [#")
     });
-    let coloured = pane.screen(true);
     assert!(
-        coloured.contains("\x1b[36m") || coloured.contains("\x1b[32m"),
-        "colour without NO_COLOR:\n{coloured:?}"
+        a_bar_coloured(&t),
+        "colour without NO_COLOR:\n{:?}",
+        t.foreground_colours()
     );
-    let mid = pane.wait_for("bytes, a rate and an ETA", Duration::from_secs(60), |s| {
+    let mid = t.wait_up_to(Duration::from_secs(60), "bytes, a rate and an ETA", |s| {
         s.lines()
             .any(|l| l.starts_with("chunks    [") && l.contains(" B/s") && l.contains("ETA"))
-            || ended(s, "end1")
+            || t.exited().is_some()
     });
-    let end = pane.wait_for("the summary", Duration::from_secs(90), |s| ended(s, "end1"));
-    assert!(end.contains("end1=0"), "{end}");
+    let status = t.wait_exit(Duration::from_secs(90));
+    let end = t.screen();
+    assert!(status.success(), "{status}: {end}");
     assert!(
         end.contains("done: model 0x1b26e2E2e722efdc13A8CcB01e24F54610a932F4 is ready on chain 31337: 21 transactions"),
         "{end}"
@@ -187,43 +119,76 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
         "the bars are erased at the end:\n{end}"
     );
     // The rate line may be skipped only if the run ended between two looks.
-    assert!(mid.contains("ETA") || mid.contains("end1=0"), "{mid}");
+    assert!(mid.contains("ETA") || t.exited().is_some(), "{mid}");
+    drop(t);
 
     // NO_COLOR: the same bars without colour; TERM=dumb: plain lines.
     // Each run on a fresh chain gets a fresh data dir (a journal belongs to one chain).
     let (data2, data3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (data2_dir, data3_dir) = (
+        data2.path().display().to_string(),
+        data3.path().display().to_string(),
+    );
     let node2 = anvil(&["--block-time", "1"]);
-    pane.run(&format!(
-        "clear; ETERNALIZE_DATA_DIR='{}' NO_COLOR=1 '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 256 --window 2; echo end2=$?",
-        data2.path().display(),
-        mlp(),
-        node2.url()
-    ));
-    pane.wait_for("the bars", Duration::from_secs(30), |s| {
+    let url = node2.url();
+    let mut env2 = env.to_vec();
+    env2.extend([
+        ("ETERNALIZE_DATA_DIR", data2_dir.as_str()),
+        ("NO_COLOR", "1"),
+    ]);
+    let t = on_a_terminal(
+        &[
+            "deploy",
+            &model,
+            "--rpc-url",
+            &url,
+            "--yes",
+            "--chunk-bytes",
+            "256",
+            "--window",
+            "2",
+        ],
+        &env2,
+    );
+    let plain = t.wait_up_to(Duration::from_secs(30), "the bars", |s| {
         s.lines().any(|l| l.starts_with("chunks    ["))
     });
-    let plain = pane.screen(true);
-    let bar_lines: Vec<&str> = plain
-        .lines()
-        .filter(|l| l.contains("chunks    [") || l.contains("contracts ["))
-        .collect();
-    assert!(!bar_lines.is_empty(), "{plain}");
     assert!(
-        bar_lines
-            .iter()
-            .all(|l| !l.contains("\x1b[32m") && !l.contains("\x1b[36m")),
-        "NO_COLOR still coloured: {bar_lines:?}"
+        plain
+            .lines()
+            .any(|l| l.contains("chunks    [") || l.contains("contracts [")),
+        "{plain}"
     );
-    pane.wait_for("the end", Duration::from_secs(90), |s| ended(s, "end2"));
+    assert!(
+        !a_bar_coloured(&t),
+        "NO_COLOR still coloured: {:?}",
+        t.foreground_colours()
+    );
+    let status = t.wait_exit(Duration::from_secs(90));
+    assert!(status.success(), "{status}: {}", t.screen());
+    drop(t);
     let node3 = anvil(&[]);
-    pane.run(&format!(
-        "clear; ETERNALIZE_DATA_DIR='{}' TERM=dumb '{bin}' deploy '{}' --rpc-url {} --yes --chunk-bytes 512; echo end3=$?",
-        data3.path().display(),
-        mlp(),
-        node3.url()
-    ));
-    let dumb = pane.wait_for("the end", Duration::from_secs(60), |s| ended(s, "end3"));
-    assert!(dumb.contains("end3=0"), "{dumb}");
+    let url = node3.url();
+    let mut env3 = env.to_vec();
+    env3.extend([
+        ("ETERNALIZE_DATA_DIR", data3_dir.as_str()),
+        ("TERM", "dumb"),
+    ]);
+    let t = on_a_terminal(
+        &[
+            "deploy",
+            &model,
+            "--rpc-url",
+            &url,
+            "--yes",
+            "--chunk-bytes",
+            "512",
+        ],
+        &env3,
+    );
+    let status = t.wait_exit(Duration::from_secs(60));
+    let dumb = t.screen();
+    assert!(status.success(), "{status}: {dumb}");
     assert!(
         dumb.contains("mined   "),
         "TERM=dumb gets plain lines:\n{dumb}"
@@ -313,21 +278,22 @@ fn a_missing_anvil_is_installed_only_with_consent_and_never_without_npm() {
     assert!(!data.join("deployments").exists());
 
     // On a terminal it asks, default yes; `n` declines and nothing is installed.
-    let pane = Pane::start(&[
-        ("ETERNALIZE_DATA_DIR", data.display().to_string()),
-        ("HOME", home.path().display().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join("config").display().to_string(),
-        ),
-        ("PATH", bin.display().to_string()),
-    ]);
-    pane.run(&format!(
-        "'{}' deploy '{}'; echo exit=$?",
-        env!("CARGO_BIN_EXE_eternalize"),
-        mlp()
-    ));
-    let asked = pane.wait_for("the question", Duration::from_secs(20), |s| {
+    let (data_dir, home_dir, config_dir, path) = (
+        data.display().to_string(),
+        home.path().display().to_string(),
+        home.path().join("config").display().to_string(),
+        bin.display().to_string(),
+    );
+    let t = on_a_terminal(
+        &["deploy", &mlp()],
+        &[
+            ("ETERNALIZE_DATA_DIR", &data_dir),
+            ("HOME", &home_dir),
+            ("XDG_CONFIG_HOME", &config_dir),
+            ("PATH", &path),
+        ],
+    );
+    let asked = t.wait_up_to(Duration::from_secs(20), "the question", |s| {
         s.contains("[Y/n]")
     });
     assert!(
@@ -337,9 +303,11 @@ fn a_missing_anvil_is_installed_only_with_consent_and_never_without_npm() {
         )),
         "{asked}"
     );
-    pane.run("n");
-    let declined = pane.wait_for("the refusal", Duration::from_secs(10), |s| ended(s, "exit"));
-    assert!(declined.contains("exit=1"), "{declined}");
+    t.text("n");
+    t.keys(&["Enter"]);
+    let status = t.wait_exit(Duration::from_secs(10));
+    let declined = t.screen();
+    assert_eq!(status.code(), Some(1), "{declined}");
     assert!(
         declined.contains("error: anvil was not installed (declined)"),
         "{declined}"
@@ -505,64 +473,47 @@ fn https_rpc_urls_go_through_tls() {
         !err.contains("scheme") && !err.contains("invalid URL"),
         "{err}"
     );
-    // A real TLS server (openssl s_server, a self-signed leaf certificate): the handshake runs
-    // and the certificate is refused as unknown — TLS works, and it verifies.
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is needed (apt-get install openssl; .ci/run does this)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("openssl")
-        .args(["s_server", "-quiet", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "openssl s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // A real TLS server with a self-signed leaf certificate: the handshake runs and the
+    // certificate is refused as unknown — TLS works, and it verifies.
+    let port = tls_server_with_a_self_signed_certificate();
     let url = format!("https://127.0.0.1:{port}");
     let o = eternalize(data.path(), &["plan", &mlp(), "--rpc-url", &url], &env);
-    let _ = server.kill();
-    let _ = server.wait();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("invalid peer certificate: UnknownIssuer"),
         "{err}"
     );
+}
+
+/// The port of a TLS server (rustls, on a thread of the test) for 127.0.0.1 whose certificate is
+/// self-signed and marked as no CA, so a verifying client refuses it as `UnknownIssuer` (not as a
+/// CA used as an end entity). It serves until the test process ends.
+fn tls_server_with_a_self_signed_certificate() -> u16 {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            if let Ok(mut tls) = rustls::ServerConnection::new(Arc::clone(&config)) {
+                // Runs the handshake until the client's alert (or its hang-up) ends it.
+                let _ = tls.complete_io(&mut tcp);
+            }
+        }
+    });
+    port
 }

@@ -1,8 +1,8 @@
-//! End to end: the real binary in a real pseudo-terminal (tmux), driven by keys as a person
-//! would: open the Pick screen on the fixtures, filter to lenet, preview it (the probe starts
-//! the local anvil and shows its chain, the dev account and its balance), quit with `q`, and
-//! check the terminal came back (alternate screen left, cooked mode, the shell works) and the
-//! local anvil was stopped.
+//! End to end: the real binary in a real pseudo-terminal (`terminal_support`), driven by keys
+//! as a person would: open the Pick screen on the fixtures, filter to lenet, preview it (the
+//! probe starts the local anvil and shows its chain, the dev account and its balance), quit with
+//! `q`, and check the terminal came back (alternate screen left, cooked mode, exit status 0) and
+//! the local anvil was stopped.
 //! A second run resumes an unfinished journal from Pick, whose network the config does not
 //! know: the dashboard says so, exactly, and nothing is sent. A third deploys lenet to a real
 //! anvil the test runs: preview, confirm the hash, deploy; mid-upload the deployer's balance is
@@ -10,150 +10,38 @@
 //! and its balance first); after a top-up `r` and `R` retry them,
 //! the Done screen shows the model address, and the model is read back from the chain.
 //!
-//! tmux is required, not optional: `.ci/run` installs it; on a machine without it this test
-//! fails and says how to install it.
+//! The terminal is the test's own (a pty and a VT100 parser): nothing to install.
 
 mod chain_support;
 mod deploy_support;
+mod terminal_support;
 
 use deploy_support::{KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime};
 use eternalize::chain::WeightFormat;
 use eternalize::engine::Rpc;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use terminal_support::Terminal;
 
-/// A tmux server of our own (its own socket), killed when the test ends, pass or fail.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(width: u16, height: u16, env: &[(&str, &Path)]) -> Tmux {
-        Tmux::start_with(width, height, env, &[])
-    }
-
-    /// `secrets` reach the shell's environment only (never a command line on the screen).
-    fn start_with(
-        width: u16,
-        height: u16,
-        env: &[(&str, &Path)],
-        secrets: &[(&str, &str)],
-    ) -> Tmux {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            panic!(
-                "tmux is needed for the end-to-end TUI test and was not found: install it with `apt-get install tmux` (.ci/run does this)"
-            );
-        }
-        // One server per test: tests run on parallel threads of one process.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let t = Tmux {
-            socket: format!("eternalize-e2e-{}-{n}", std::process::id()),
-        };
-        let mut cmd = vec![
-            "new-session".to_string(),
-            "-d".into(),
-            "-x".into(),
-            width.to_string(),
-            "-y".into(),
-            height.to_string(),
-            "env".into(),
-            // The chain and the signer are the test's alone.
-            "-u".into(),
-            "ETH_RPC_URL".into(),
-            "-u".into(),
-            "ETERNALIZE_PRIVATE_KEY".into(),
-        ];
-        for (k, v) in env {
-            cmd.push(format!("{k}={}", v.display()));
-        }
-        for (k, v) in secrets {
-            cmd.push(format!("{k}={v}"));
-        }
-        cmd.extend([
-            "PS1=e2e$ ".into(),
-            "bash".into(),
-            "--norc".into(),
-            "--noprofile".into(),
-        ]);
-        let o = t.tmux(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(
-            o.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        t.wait_for("the shell prompt", |s| s.contains("e2e$"));
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned()
-    }
-
-    /// Sends keys by tmux name (`Enter`, `Down`) or as literal text with `literal`.
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success());
-    }
-
-    fn text(&self, text: &str) {
-        assert!(
-            self.tmux(&["send-keys", "-t", "0", "-l", text])
-                .status
-                .success()
-        );
-    }
-
-    /// Polls the screen until `ok` holds (10 s at most); returns that screen.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_up_to(Duration::from_secs(10), what, ok)
-    }
-
-    /// Polls the screen until `ok` holds (`limit` at most); returns that screen.
-    fn wait_up_to(&self, limit: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                // tmux can capture a frame half-drawn; the frame that matched is complete once
-                // the terminal has had a moment, so read it again (still matching) to return it.
-                std::thread::sleep(Duration::from_millis(150));
-                let again = self.screen();
-                return if ok(&again) { again } else { s };
-            }
-            if start.elapsed() > limit {
-                panic!("timed out waiting for {what}; the screen is:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn alternate_screen_on(&self) -> bool {
-        let o = self.tmux(&["display-message", "-p", "-t", "0", "#{alternate_on}"]);
-        String::from_utf8_lossy(&o.stdout).trim() == "1"
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
+/// The TUI (`eternalize` with `args`, from the repo root) in a 120×40 terminal. `env` and
+/// `secrets` reach its environment only, never a command line; the chain and the signer are the
+/// test's alone.
+fn tui(args: &[&str], env: &[(&str, &Path)], secrets: &[(&str, &str)]) -> Terminal {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eternalize"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env_remove("ETH_RPC_URL")
+        .env_remove("ETERNALIZE_PRIVATE_KEY")
+        .envs(env.iter().copied())
+        .envs(secrets.iter().copied());
+    Terminal::start(120, 40, command)
 }
 
 #[test]
 fn pick_filter_preview_quit_in_a_real_terminal() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let home = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = home.path().join("data");
     let config: PathBuf = home.path().join("config");
@@ -170,25 +58,19 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         Some("deployer"),
     )
     .expect("keystore");
-    let t = Tmux::start(
-        120,
-        40,
+    let t = tui(
+        &["tui", "tests/fixtures/keras3_4"],
         &[
             ("HOME", home.path()),
             ("XDG_DATA_HOME", &data),
             ("XDG_CONFIG_HOME", &config),
             ("ETERNALIZE_ANVIL", &anvil),
         ],
+        &[],
     );
-    let bin = env!("CARGO_BIN_EXE_eternalize");
-    t.text(&format!(
-        "cd '{}' && '{bin}' tui tests/fixtures/keras3_4; echo \"exit=$?\"",
-        root.display()
-    ));
-    t.keys(&["Enter"]);
 
     let s = t.wait_for("the Pick screen", |s| {
-        // Wait for the whole frame: tmux may capture one half-drawn.
+        // Wait for the whole frame: the screen may be read with one half-drawn.
         s.contains("Pick │ tests/fixtures/keras3_4")
             && s.contains("28 model files")
             && s.contains("lenet_cnn.keras")
@@ -200,6 +82,7 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         t.alternate_screen_on(),
         "the TUI runs in the alternate screen"
     );
+    assert!(!t.cooked_mode(), "the TUI runs in raw mode");
 
     t.text("lenet_cnn.keras");
     let s = t.wait_for("the filtered list and its sniff", |s| {
@@ -285,7 +168,9 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     });
 
     t.keys(&["q"]);
-    let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
+    let status = t.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    let s = t.screen();
     assert!(!t.alternate_screen_on(), "alternate screen left");
     assert!(!s.contains("Layers 3/10"), "the TUI's screen is gone: {s}");
     // Quitting stopped the local anvil gracefully: it wrote its state and listens no more.
@@ -298,15 +183,8 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the local anvil on port {port} was stopped"
     );
-
-    // The terminal is back in cooked mode and the shell runs commands.
-    // (The answers are computed, so the typed command line cannot match them.)
-    t.text("stty -a | grep -q -- ' icanon' && echo mode=cooked$((1+1)) || echo mode=raw$((1+1))");
-    t.keys(&["Enter"]);
-    let s = t.wait_for("stty's answer", |s| {
-        s.contains("mode=cooked2") || s.contains("mode=raw2")
-    });
-    assert!(s.contains("mode=cooked2"), "raw mode left on: {s}");
+    // The terminal is back in cooked mode, as the shell that started it needs it.
+    assert!(t.cooked_mode(), "raw mode left on: {s}");
 
     // Logs went to the data dir, not the screen.
     let log = data.join("eternalize/logs/tui.log");
@@ -348,22 +226,16 @@ fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
     })
     .expect("append");
 
-    let t = Tmux::start(
-        120,
-        40,
+    let t = tui(
+        &["tui", "tests/fixtures/keras3_4"],
         &[
             ("HOME", home.path()),
             ("XDG_DATA_HOME", &data),
             ("XDG_CONFIG_HOME", &config),
             ("ETERNALIZE_DATA_DIR", &data.join("eternalize")),
         ],
+        &[],
     );
-    let bin = env!("CARGO_BIN_EXE_eternalize");
-    t.text(&format!(
-        "cd '{}' && '{bin}' tui tests/fixtures/keras3_4; echo \"exit=$?\"",
-        root.display()
-    ));
-    t.keys(&["Enter"]);
     t.wait_for("the unfinished deployment on Pick", |s| {
         s.contains("unfinished deployments (1)")
             && s.contains("↻ tests/fixtures/keras3_4/lenet_cnn.keras")
@@ -379,7 +251,8 @@ fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
         s.contains("Pick │ tests/fixtures/keras3_4")
     });
     t.keys(&["C-c"]);
-    t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
+    let status = t.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
 }
 
 /// The number after `label` on the screen (`"✗ "` → the failed count of "✗ 2 failed").
@@ -399,7 +272,6 @@ fn count_after(screen: &str, label: &str, word: &str) -> Option<usize> {
 #[test]
 fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
     let started = Instant::now();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // One-second blocks and two transactions in flight: the upload takes many blocks, so
     // there is a "mid-upload" to drain the balance in.
     let node = anvil(&["--block-time", "1"]);
@@ -429,9 +301,13 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
         })
     };
 
-    let t = Tmux::start_with(
-        120,
-        40,
+    let t = tui(
+        &[
+            "--config",
+            config.to_str().expect("a UTF-8 temp dir"),
+            "tui",
+            "tests/fixtures/keras3_4",
+        ],
         &[
             ("HOME", home.path()),
             ("XDG_DATA_HOME", &data),
@@ -440,13 +316,6 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
         ],
         &[("ETERNALIZE_PRIVATE_KEY", KEY1)],
     );
-    let bin = env!("CARGO_BIN_EXE_eternalize");
-    t.text(&format!(
-        "cd '{}' && '{bin}' --config '{}' tui tests/fixtures/keras3_4; echo \"exit=$?\"",
-        root.display(),
-        config.display()
-    ));
-    t.keys(&["Enter"]);
     t.wait_for("the Pick screen", |s| s.contains("28 model files"));
     t.text("lenet_cnn.keras");
     t.wait_for("the filtered list", |s| s.contains("2 of 28 model files"));
@@ -557,7 +426,9 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
     }
 
     t.keys(&["q"]);
-    let s = t.wait_for("the shell after quitting", |s| s.contains("exit=0"));
+    let status = t.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    let s = t.screen();
     assert!(
         s.contains("Eternal deployed."),
         "the summary on stdout: {s}"
