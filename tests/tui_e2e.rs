@@ -3,8 +3,9 @@
 //! probe starts the local anvil and shows its chain, the dev account and its balance), quit with
 //! `q`, and check the terminal came back (alternate screen left, cooked mode, exit status 0) and
 //! the local anvil was stopped.
-//! A second run resumes an unfinished journal from Pick, whose network the config does not
-//! know: the dashboard says so, exactly, and nothing is sent. A third deploys lenet to a real
+//! Two runs resume an unfinished journal from Pick: one whose network the config does not
+//! know, one whose network is now a node of another chain id; the dashboard says so, exactly,
+//! and nothing is sent. A third deploys lenet to a real
 //! anvil the test runs: preview, confirm the hash, deploy; mid-upload the deployer's balance is
 //! drained so chunks fail with the numbers on screen (Confirm showed the chain id, the deployer
 //! and its balance first); after a top-up `r` and `R` retry them,
@@ -16,7 +17,7 @@ mod chain_support;
 mod deploy_support;
 mod terminal_support;
 
-use deploy_support::{KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime};
+use deploy_support::{KEY0, KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime};
 use eternalize::chain::WeightFormat;
 use eternalize::engine::Rpc;
 use serde_json::{Value, json};
@@ -199,26 +200,29 @@ fn pick_filter_preview_quit_in_a_real_terminal() {
     );
 }
 
-#[test]
-fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
+/// Pick lists the one unfinished deployment — lenet on chain 31337 by the first dev account,
+/// journaled on the network `network` (`name url`) — and Enter resumes it; returns the
+/// dashboard once it shows `stopped`. `config` is the config file's text.
+fn resume_from_pick(network: &str, config_text: &str, key: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let home = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = home.path().join("data");
     let config: PathBuf = home.path().join("config");
-    // An unfinished deployment in the data dir, as a killed run would leave it, on a network
-    // this machine's config does not have.
+    std::fs::create_dir_all(config.join("eternalize")).expect("config dir");
+    std::fs::write(config.join("eternalize/config.toml"), config_text).expect("config");
+    // An unfinished deployment in the data dir, as a killed run would leave it.
     let lenet = root.join("tests/fixtures/keras3_4/lenet_cnn.keras");
-    let key = eternalize::journal::DeploymentKey {
+    let journal_key = eternalize::journal::DeploymentKey {
         model_hash: "8e".repeat(64),
         chain_id: 31337,
         deployer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
     };
-    let mut j =
-        eternalize::journal::Journal::open(&data.join("eternalize"), &key).expect("journal");
+    let mut j = eternalize::journal::Journal::open(&data.join("eternalize"), &journal_key)
+        .expect("journal");
     j.append(&eternalize::journal::Entry::Started {
-        key,
+        key: journal_key,
         source: lenet.display().to_string(),
-        network: "elsewhere http://127.0.0.1:9".into(),
+        network: network.into(),
         format: "compact".into(),
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
@@ -234,18 +238,16 @@ fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
             ("XDG_CONFIG_HOME", &config),
             ("ETERNALIZE_DATA_DIR", &data.join("eternalize")),
         ],
-        &[],
+        &[("ETERNALIZE_PRIVATE_KEY", key)],
     );
     t.wait_for("the unfinished deployment on Pick", |s| {
         s.contains("unfinished deployments (1)")
             && s.contains("↻ tests/fixtures/keras3_4/lenet_cnn.keras")
     });
     t.keys(&["Home", "Enter"]);
-    let s = t.wait_for("the dashboard of the resumed deployment", |s| {
-        s.contains("Deploy │ tests/fixtures/keras3_4/lenet_cnn.keras")
-            && s.contains("stopped: no network named `elsewhere` in ")
+    let s = t.wait_for("the dashboard of the resumed deployment, stopped", |s| {
+        s.contains("Deploy │ tests/fixtures/keras3_4/lenet_cnn.keras") && s.contains("stopped: ")
     });
-    assert!(s.contains("nothing was sent"), "{s}");
     t.keys(&["Escape"]);
     t.wait_for("Pick again", |s| {
         s.contains("Pick │ tests/fixtures/keras3_4")
@@ -253,6 +255,36 @@ fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
     t.keys(&["C-c"]);
     let status = t.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "{status}");
+    s
+}
+
+#[test]
+fn resuming_a_deployment_on_an_unknown_network_says_so_and_sends_nothing() {
+    let s = resume_from_pick("elsewhere http://127.0.0.1:9", "", KEY0);
+    assert!(
+        s.contains("stopped: no network named `elsewhere` in "),
+        "{s}"
+    );
+    assert!(s.contains("nothing was sent"), "{s}");
+}
+
+#[test]
+fn resuming_a_deployment_on_a_node_of_another_chain_says_so_and_sends_nothing() {
+    // The journal's network name now points at a node of chain 1337.
+    let node = anvil(&["--chain-id", "1337"]);
+    let config = format!("[networks.moved]\nrpc_url = \"{}\"\n", node.url());
+    let s = resume_from_pick(&format!("moved {}", node.url()), &config, KEY0);
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("stopped: this deployment ran on chain 31337, but network `moved`"),
+        "{s}"
+    );
+    assert!(flat.contains("is chain 1337"), "{s}");
+    assert!(flat.contains("nothing was sent"), "{s}");
+    assert!(!flat.contains("sent; nothing was sent"), "said twice: {s}");
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let sent = runtime().block_on(rpc.block_number()).unwrap();
+    assert_eq!(sent, 0, "a block was mined: something was sent");
 }
 
 /// The number after `label` on the screen (`"✗ "` → the failed count of "✗ 2 failed").

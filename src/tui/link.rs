@@ -284,8 +284,8 @@ fn deploy(
             )
         })?;
         let node = format!("network `{}` ({})", chain.network.name, rpc.display_url());
-        t.check_chain(chain_id, &node)
-            .map_err(|e| format!("{e}; nothing was sent"))?;
+        // Its message says that nothing was sent.
+        t.check_chain(chain_id, &node).map_err(|e| e.to_string())?;
     }
     if let Ok(mut on) = deployed_on.lock() {
         *on = Some(chain.network.name.clone());
