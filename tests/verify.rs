@@ -287,5 +287,57 @@ fn verify_and_predict_by_address_on_one_anvil() {
         "{err}"
     );
     eprintln!("{err}");
+    rt.block_on(set_code(&chain, layer, &code));
+
+    // The clone delegating to another implementation (the pointer in its EIP-1167 code), its
+    // arguments untouched: named by layer, with both implementations.
+    let other = links
+        .iter()
+        .map(|l| rt.block_on(chain.code_at(l.layer)).unwrap())
+        .map(|c| Address::from_slice(&c[10..30]))
+        .find(|a| *a != Address::from_slice(&code[10..30]))
+        .unwrap();
+    let mut swapped = code.to_vec();
+    swapped[10..30].copy_from_slice(other.as_slice());
+    rt.block_on(set_code(&chain, layer, &swapped));
+    let (ok, v, err) = node.verify(lenet, LENET);
+    assert!(!ok, "{v}");
+    assert_eq!(v["graph"]["ok"], false, "{v}");
+    let mm = &v["graph"]["mismatches"][0];
+    assert_eq!(mm["layer"], i, "{v}");
+    assert_eq!(mm["field"], "clone code", "{v}");
+    assert_eq!(
+        mm["chain"],
+        format!("a clone of {other} ({} bytes)", code.len()),
+        "{v}"
+    );
+    assert!(
+        err.contains(&format!(
+            "graph: layer #{i} '{name}': clone code is a clone of {other}"
+        )),
+        "{err}"
+    );
+    rt.block_on(set_code(&chain, layer, &code));
+
+    // One byte of a layer implementation's code changed: the implementation is named.
+    let imp = Address::from_slice(&code[10..30]);
+    let imp_code = rt.block_on(chain.code_at(imp)).unwrap();
+    let mut bad = imp_code.to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    rt.block_on(set_code(&chain, imp, &bad));
+    let (ok, v, err) = node.verify(lenet, LENET);
+    assert!(!ok, "{v}");
+    assert_eq!(v["graph"]["ok"], false, "{v}");
+    assert!(
+        err.contains(&format!(
+            "implementation code at {imp} is {} bytes",
+            bad.len()
+        )),
+        "{err}"
+    );
+    rt.block_on(set_code(&chain, imp, &imp_code));
+    let (ok, v, _) = node.verify(lenet, LENET);
+    assert!(ok, "{v}");
     eprintln!("verify tests: {:.1}s", started.elapsed().as_secs_f64());
 }

@@ -151,6 +151,16 @@ impl Implementation {
 
     /// Creation code from the artifact.
     pub fn bytecode(self) -> Result<&'static Bytes, ChainError> {
+        self.artifact().map(|c| &c.creation)
+    }
+
+    /// The code the deployed implementation runs (the artifact's `deployedBytecode`): what
+    /// `eth_getCode` returns at [`Implementation::address`].
+    pub fn runtime_code(self) -> Result<&'static Bytes, ChainError> {
+        self.artifact().map(|c| &c.runtime)
+    }
+
+    fn artifact(self) -> Result<&'static Code, ChainError> {
         let name = self.contract_name();
         let table = bytecodes();
         table
@@ -178,7 +188,13 @@ impl Implementation {
     }
 }
 
-type Table = Vec<(&'static str, Result<Bytes, String>)>;
+/// An implementation's creation and runtime code.
+struct Code {
+    creation: Bytes,
+    runtime: Bytes,
+}
+
+type Table = Vec<(&'static str, Result<Code, String>)>;
 
 fn bytecodes() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
@@ -189,23 +205,29 @@ fn bytecodes() -> &'static Table {
                 let code = serde_json::from_str::<serde_json::Value>(json)
                     .map_err(|e| e.to_string())
                     .and_then(|v| {
-                        v.get("bytecode")
-                            .and_then(|b| b.as_str())
-                            .map(str::to_string)
-                            .ok_or_else(|| "no \"bytecode\" string".to_string())
-                    })
-                    .and_then(|hex| hex.parse::<Bytes>().map_err(|e| e.to_string()))
-                    .and_then(|b| {
-                        if b.is_empty() {
-                            Err("empty bytecode".into())
-                        } else {
-                            Ok(b)
-                        }
+                        Ok(Code {
+                            creation: hex_field(&v, "bytecode")?,
+                            runtime: hex_field(&v, "deployedBytecode")?,
+                        })
                     });
                 (*name, code)
             })
             .collect()
     })
+}
+
+/// A non-empty hex string field of an artifact.
+fn hex_field(artifact: &serde_json::Value, field: &str) -> Result<Bytes, String> {
+    let hex = artifact
+        .get(field)
+        .and_then(|b| b.as_str())
+        .ok_or_else(|| format!("no \"{field}\" string"))?;
+    let b = hex.parse::<Bytes>().map_err(|e| format!("{field}: {e}"))?;
+    if b.is_empty() {
+        Err(format!("empty {field}"))
+    } else {
+        Ok(b)
+    }
 }
 
 /// The factory's address on every chain that has the CREATE2 deployer:

@@ -212,6 +212,9 @@ pub fn data_initcode(data: &[u8]) -> Result<Vec<u8>, ChainError> {
     Ok(out)
 }
 
+/// The EIP-1167 runtime up to the implementation's address (which is `PUSH20`'s argument).
+pub const CLONE_PREFIX: [u8; 10] = [0x36, 0x3d, 0x3d, 0x37, 0x3d, 0x3d, 0x3d, 0x36, 0x3d, 0x73];
+
 /// Initcode of an EIP-1167 clone of `implementation` with `args` appended to its runtime.
 pub fn clone_initcode(implementation: Address, args: &[u8]) -> Result<Vec<u8>, ChainError> {
     let runtime = CLONE_RUNTIME_BYTES + args.len();
@@ -224,13 +227,21 @@ pub fn clone_initcode(implementation: Address, args: &[u8]) -> Result<Vec<u8>, C
     }
     let mut out = Vec::with_capacity(10 + runtime);
     out.extend_from_slice(&deployer_prefix(runtime));
-    out.extend_from_slice(&[0x36, 0x3d, 0x3d, 0x37, 0x3d, 0x3d, 0x3d, 0x36, 0x3d, 0x73]);
+    out.extend_from_slice(&clone_runtime(implementation, args));
+    Ok(out)
+}
+
+/// The code an EIP-1167 clone of `implementation` with `args` appended runs: what
+/// `eth_getCode` returns at the clone.
+pub fn clone_runtime(implementation: Address, args: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(CLONE_RUNTIME_BYTES + args.len());
+    out.extend_from_slice(&CLONE_PREFIX);
     out.extend_from_slice(implementation.as_slice());
     out.extend_from_slice(&[
         0x5a, 0xf4, 0x3d, 0x82, 0x80, 0x3e, 0x90, 0x3d, 0x91, 0x60, 0x2b, 0x57, 0xfd, 0x5b, 0xf3,
     ]);
     out.extend_from_slice(args);
-    Ok(out)
+    out
 }
 
 /// `create2(deployer, salt, initcode_hash)`.

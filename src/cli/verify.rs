@@ -2,7 +2,7 @@
 //! `eth_call`) and `eternalize verify ADDRESS MODEL|BUNDLE`, which proves the deployment equals
 //! the file — hashes, graph, every weight byte, and `predict` against the Rust reference.
 
-use alloy::primitives::{Address, B256, I256, U256};
+use alloy::primitives::{Address, B256, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
 use clap::Args;
 use serde_json::{Value, json};
@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use super::Exit;
 use super::deploy::NetworkArgs;
 use super::predict::{self, Output};
-use crate::chain::{Chain, ChainError, EternalModel, LayerKind, ModelImage, WeightFormat};
+use crate::chain::weights::{CLONE_PREFIX, clone_runtime};
+use crate::chain::{
+    Chain, ChainError, EternalModel, Implementation, LayerKind, ModelImage, WeightFormat,
+};
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
 use crate::infer::{Graph, Tensor, fixed, input};
@@ -277,6 +280,51 @@ pub fn run_predict(
     Ok(())
 }
 
+/// Whether deployed code equals an artifact's `deployedBytecode`, whose immutables are zero
+/// words until the constructor fills them: the only immutable the implementations have is
+/// `EternalModel.factory`, so every difference must be a zero word of the artifact holding the
+/// factory's address on chain.
+fn same_but_factory(code: &[u8], want: &[u8]) -> bool {
+    if code.len() != want.len() {
+        return false;
+    }
+    let word = crate::chain::factory_address().into_word();
+    let mut i = 0;
+    while i < code.len() {
+        if code[i] == want[i] {
+            i += 1;
+            continue;
+        }
+        let filled = (i.saturating_sub(31)..=i).find(|&p| {
+            p + 32 <= code.len()
+                && want[p..p + 32].iter().all(|&b| b == 0)
+                && code[p..p + 32] == word[..]
+        });
+        match filled {
+            Some(p) => i = p + 32,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What a clone's code on chain is, for a mismatch message: the implementation it delegates
+/// to when it is an EIP-1167 clone, and its length.
+fn describe_clone(code: &[u8], want_len: usize) -> String {
+    let delegate = (code.len() >= 30 && code[..10] == CLONE_PREFIX)
+        .then(|| Address::from_slice(&code[10..30]));
+    match delegate {
+        Some(imp) if code.len() == want_len => {
+            format!("a clone of {imp} ({} bytes)", code.len())
+        }
+        Some(imp) => format!(
+            "a clone of {imp} ({} bytes, arguments differ in length)",
+            code.len()
+        ),
+        None => format!("not a clone ({} bytes)", code.len()),
+    }
+}
+
 fn chain_call_error(action: String, e: alloy::contract::Error) -> ChainError {
     match e.as_revert_data() {
         Some(data) => ChainError::Reverted {
@@ -513,6 +561,73 @@ async fn verify(
                 Some(i),
                 name,
                 "tensors",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
+        }
+        // The clone's code: which implementation it delegates to, and its arguments.
+        let want_code = clone_runtime(want.implementation, &want.args);
+        match chain.code_at(link.layer).await {
+            Ok(code) if code.as_ref() == want_code.as_slice() => {}
+            Ok(code) => mismatch(
+                Some(i),
+                name,
+                "clone code",
+                describe_clone(&code, want_code.len()),
+                format!(
+                    "a clone of {} ({} bytes)",
+                    want.implementation,
+                    want_code.len()
+                ),
+            ),
+            Err(e) => mismatch(
+                Some(i),
+                name,
+                "clone code",
+                format!("unreadable ({e})"),
+                "readable".into(),
+            ),
+        }
+    }
+    // The model clone and every implementation the clones delegate to: the code compiled
+    // from eternalize's contracts (the artifacts), byte for byte.
+    let model_code = Implementation::Model
+        .address()
+        .map(|imp| (imp, clone_runtime(imp, &[])));
+    match (model_code, chain.code_at(address).await) {
+        (Ok((_, want)), Ok(code)) if code.as_ref() == want.as_slice() => {}
+        (Ok((imp, want)), Ok(code)) => mismatch(
+            None,
+            "",
+            "model clone code",
+            describe_clone(&code, want.len()),
+            format!("a clone of {imp} ({} bytes)", want.len()),
+        ),
+        (Err(e), _) | (_, Err(e)) => mismatch(
+            None,
+            "",
+            "model clone code",
+            format!("unreadable ({e})"),
+            "readable".into(),
+        ),
+    }
+    for imp in spec.implementations() {
+        let (Ok(at), Ok(want)) = (imp.address(), imp.runtime_code()) else {
+            continue;
+        };
+        match chain.code_at(at).await {
+            Ok(code) if same_but_factory(&code, want) => {}
+            Ok(code) => mismatch(
+                None,
+                "",
+                &format!("{} implementation code at {at}", imp.contract_name()),
+                format!("{} bytes, keccak {}", code.len(), keccak256(&code)),
+                format!("{} bytes, keccak {}", want.len(), keccak256(want)),
+            ),
+            Err(e) => mismatch(
+                None,
+                "",
+                &format!("{} implementation code at {at}", imp.contract_name()),
                 format!("unreadable ({e})"),
                 "readable".into(),
             ),
