@@ -10,6 +10,7 @@
 //! into a message or the log.
 
 use super::action::{Action, ProbeRequest};
+use super::link::join_within;
 use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOption};
 use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
 use crate::engine::network::{self, Config, LOCAL, Network};
@@ -185,18 +186,7 @@ impl ChainKeeper {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let start = Instant::now();
-        while !thread.is_finished() && start.elapsed() < WIND_DOWN {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if thread.is_finished() {
-            let _ = thread.join();
-        } else {
-            log::error!(
-                "the chain keeper did not stop within {} s; leaving it",
-                WIND_DOWN.as_secs()
-            );
-        }
+        join_within(thread, WIND_DOWN, "the chain keeper");
     }
 }
 

@@ -68,18 +68,24 @@ impl EngineLink {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let start = Instant::now();
-        while !thread.is_finished() && start.elapsed() < WIND_DOWN {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if thread.is_finished() {
-            let _ = thread.join();
-        } else {
-            log::error!(
-                "the deployment did not stop within {} s; leaving it",
-                WIND_DOWN.as_secs()
-            );
-        }
+        join_within(thread, WIND_DOWN, "the deployment");
+    }
+}
+
+/// Joins `thread` if it ends within `limit`; otherwise logs that `what` is left running (the
+/// process is about to exit, which ends it).
+pub(super) fn join_within(thread: JoinHandle<()>, limit: Duration, what: &str) {
+    let start = Instant::now();
+    while !thread.is_finished() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if thread.is_finished() {
+        let _ = thread.join();
+    } else {
+        log::error!(
+            "{what} did not stop within {} s; leaving it",
+            limit.as_secs()
+        );
     }
 }
 

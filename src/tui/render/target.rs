@@ -69,19 +69,24 @@ fn pending(t: &Target, theme: Theme) -> Option<Span<'static>> {
     }
 }
 
+/// Before a probe answers: the chosen network and signer, and what the probe is doing.
+fn unprobed(t: &Target, theme: Theme, label: &dyn Fn(&str) -> Span<'static>) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![label("network"), Span::raw(network_name(t))]),
+        Line::from(vec![label("signer"), Span::raw(signer_name(t))]),
+    ];
+    if let Some(p) = pending(t, theme) {
+        lines.push(Line::from(vec![label(""), p]));
+    }
+    lines
+}
+
 /// Lines for the wide totals panel, labels `width` columns wide.
 pub fn wide(t: &Target, theme: Theme, width: usize) -> Vec<Line<'static>> {
     let dim = theme.style(Role::Dim);
     let label = |s: &str| Span::styled(format!(" {s:<width$}"), dim);
     let Some(r) = t.report() else {
-        let mut lines = vec![
-            Line::from(vec![label("network"), Span::raw(network_name(t))]),
-            Line::from(vec![label("signer"), Span::raw(signer_name(t))]),
-        ];
-        if let Some(p) = pending(t, theme) {
-            lines.push(Line::from(vec![label(""), p]));
-        }
-        return lines;
+        return unprobed(t, theme, &label);
     };
     vec![
         Line::from(vec![
@@ -173,14 +178,7 @@ pub fn confirm(t: &Target, theme: Theme) -> Vec<Line<'static>> {
     let dim = theme.style(Role::Dim);
     let label = |s: &str| Span::styled(format!(" {s:<13} "), dim);
     let Some(r) = t.report() else {
-        let mut lines = vec![
-            Line::from(vec![label("network"), Span::raw(network_name(t))]),
-            Line::from(vec![label("signer"), Span::raw(signer_name(t))]),
-        ];
-        if let Some(p) = pending(t, theme) {
-            lines.push(Line::from(vec![label(""), p]));
-        }
-        return lines;
+        return unprobed(t, theme, &label);
     };
     vec![
         Line::from(vec![
