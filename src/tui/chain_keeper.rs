@@ -158,6 +158,7 @@ impl ChainKeeper {
                     current: None,
                     seen: HashMap::new(),
                     unlocked: HashMap::new(),
+                    source: None,
                 }
                 .serve(rx, &actions)
             })?;
@@ -200,9 +201,29 @@ struct Keeper {
     /// opened again, so a local anvil is never started twice.
     seen: HashMap<String, Weak<Connection>>,
     unlocked: HashMap<PathBuf, PrivateKeySigner>,
+    /// The model file read last, with its length and modification time: choosing another
+    /// network or signer probes again without reading a large model again.
+    source: Option<(PathBuf, u64, Option<std::time::SystemTime>, Source)>,
 }
 
 impl Keeper {
+    /// `path` read as a deployment source, from the cache while the file is unchanged.
+    fn source(&mut self, path: &Path) -> Result<Source, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (len, modified) = (meta.len(), meta.modified().ok());
+        if let Some((p, l, m, s)) = &self.source
+            && p == path
+            && *l == len
+            && *m == modified
+            && modified.is_some()
+        {
+            return Ok(s.clone());
+        }
+        let source = Source::load(path).map_err(|e| one_line(&e.to_string()))?;
+        self.source = Some((path.to_path_buf(), len, modified, source.clone()));
+        Ok(source)
+    }
+
     fn serve(mut self, rx: Receiver<Request>, actions: &Sender<Action>) {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -331,7 +352,7 @@ impl Keeper {
         let password = request.password.as_ref().map(|p| p.expose());
         let signer = self.signer(&request.signer, &chain.network, password)?;
         drop(request.password);
-        let source = Source::load(&request.path).map_err(|e| failure(one_line(&e.to_string())))?;
+        let source = self.source(&request.path).map_err(failure)?;
         let opts = PlanOptions {
             format: WeightFormat::Int32Shifted,
             chunk_bytes: config.deploy.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
