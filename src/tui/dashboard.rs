@@ -636,8 +636,11 @@ pub fn eth(wei: &str) -> String {
     format!("{whole}.{frac6} ETH")
 }
 
-/// `42s`, `3m 07s`, `1h 02m`.
+/// `0.3s`, `42s`, `3m 07s`, `1h 02m`.
 pub fn duration(seconds: f64) -> String {
+    if seconds.is_finite() && seconds > 0.0 && seconds < 0.95 {
+        return format!("{seconds:.1}s");
+    }
     let s = if seconds.is_finite() && seconds > 0.0 {
         seconds.round() as u64
     } else {
@@ -669,6 +672,8 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(duration(4.4), "4s");
+        assert_eq!(duration(0.28), "0.3s");
+        assert_eq!(duration(0.0), "0s");
         assert_eq!(duration(187.0), "3m 07s");
         assert_eq!(duration(3720.0), "1h 02m");
         assert_eq!(duration(f64::NAN), "0s");

@@ -18,13 +18,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Loadable::Ready(all) => {
             let files = all.iter().filter(|e| e.kind.is_file()).count();
             let shown = visible.iter().filter(|e| e.kind.is_file()).count();
-            if pick.filter.is_empty() {
-                format!("{} · {files} model files", state.show_path(&pick.dir))
+            let noun = if files == 1 {
+                "model file"
             } else {
-                format!(
-                    "{} · {shown} of {files} model files",
-                    state.show_path(&pick.dir)
-                )
+                "model files"
+            };
+            if pick.filter.is_empty() {
+                format!("{} · {files} {noun}", state.show_path(&pick.dir))
+            } else {
+                format!("{} · {shown} of {files} {noun}", state.show_path(&pick.dir))
             }
         }
         _ => state.show_path(&pick.dir),
