@@ -354,6 +354,9 @@ fn confirm_hash_right_wrong_and_escape() {
     let expected = state.confirm.as_ref().expect("confirm").expected();
     assert_eq!(expected.len(), 4);
 
+    // not hex: not typed at all
+    type_text(&mut state, "xyz ");
+    assert_eq!(state.confirm.as_ref().unwrap().typed, "");
     // wrong: flip the last character
     let last = expected.chars().last().unwrap();
     let wrong = format!("{}{}", &expected[..3], if last == '0' { '1' } else { '0' });

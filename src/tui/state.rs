@@ -485,7 +485,9 @@ fn type_char(state: &mut State, c: char) -> Vec<Effect> {
             request_sniff(state).into_iter().collect()
         }
         ScreenKind::Confirm => {
+            // The hash is hex: other characters are not typed at all.
             if let Some(confirm) = state.confirm.as_mut()
+                && c.is_ascii_hexdigit()
                 && confirm.stage != ConfirmStage::Confirmed
                 && confirm.typed.chars().count() < CONFIRM_CHARS
             {
