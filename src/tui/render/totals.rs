@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Line::styled(
             format!(
                 " {:<16}{:>9} {:>6} {:>9}",
-                "on-chain as", "bytes", "chunks", "gas est."
+                "on-chain as", "bytes", "chunks", "wt. gas"
             ),
             dim,
         ),
@@ -134,7 +134,7 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
         lines.push(Line::from(vec![
             Span::styled(format!(" {:<16}", s.format.name), dim),
             Span::raw(format!(
-                "{} bytes · {} chunk{} · ≈{} gas (estimate)",
+                "{} bytes · {} chunk{} · ≈{} gas for the weights",
                 group_digits(s.bytes),
                 s.chunks,
                 if s.chunks == 1 { "" } else { "s" },
