@@ -43,17 +43,19 @@ abstract contract ConvBase is LayerBase {
         return (n + s - 1) / s;
     }
 
-    /// @dev Leading padding, as the reference's `pad_before`: valid 0; total = max(0, (out − 1)·s
-    ///      + k − n); same total / 2 (the extra pixel goes after, as TensorFlow); causal total.
+    /// @dev Leading padding, as the reference's `pad_before`: valid 0; same half of total =
+    ///      max(0, (out − 1)·s + k − n) (the extra pixel goes after, as TensorFlow); causal k − 1
+    ///      whatever the stride (Keras left-pads, then convolves "valid").
     function _convPadBefore(uint256 n, uint256 out, uint256 k, uint256 s, uint8 padding)
         internal
         pure
         returns (uint256)
     {
         if (padding == 0) return 0;
+        if (padding == 2) return k - 1;
         uint256 span = (out - 1) * s + k;
         uint256 total = span > n ? span - n : 0;
-        return padding == 2 ? total : total / 2;
+        return total / 2;
     }
 
     /// @dev The convolution of `inputs` ([h, w, cin], calldata) with the kernel `kernel`

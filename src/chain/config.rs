@@ -143,6 +143,22 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Refuses a dilation other than 1 on every axis: the contracts convolve undilated kernels
+    /// (the offline reference and the exported bundle handle any dilation).
+    fn undilated<const N: usize>(&self) -> Result<(), ChainError> {
+        if self.get("dilation_rate").is_none() {
+            return Ok(());
+        }
+        let d = self.tuple::<N>("dilation_rate")?;
+        if d.iter().all(|&x| x == 1) {
+            Ok(())
+        } else {
+            Err(self.err(format!(
+                "dilation_rate {d:?} has no on-chain implementation (only 1); `export` and the offline `predict` handle it, `deploy` cannot"
+            )))
+        }
+    }
+
     fn padding(&self, allow_causal: bool) -> Result<U256, ChainError> {
         let name = self
             .get("padding")
@@ -247,7 +263,10 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
             (u2(pool), u2(strides), r.padding(false)?).abi_encode_params()
         }
         LayerKind::Conv2D => (
-            r.activation("activation", "linear")?,
+            {
+                r.undilated::<2>()?;
+                r.activation("activation", "linear")?
+            },
             u(r.last_dim()?),
             u(r.uint("filters")?),
             u2(r.tuple::<2>("kernel_size")?),
@@ -261,7 +280,10 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         )
             .abi_encode_params(),
         LayerKind::Conv1D => (
-            r.activation("activation", "linear")?,
+            {
+                r.undilated::<1>()?;
+                r.activation("activation", "linear")?
+            },
             u(r.last_dim()?),
             u(r.uint("filters")?),
             u(r.tuple::<1>("kernel_size")?[0]),
@@ -486,6 +508,42 @@ mod tests {
         assert_eq!(&b[..32], &word(1));
         assert_eq!(&b[32..64], &word(6 << 32));
         assert_eq!(enc("Softmax", json!({"axis": -1}), &[]), [0xffu8; 32]);
+    }
+
+    #[test]
+    fn dilated_convolutions_are_refused_with_the_rate() {
+        let config =
+            json!({"filters": 2, "kernel_size": [3], "dilation_rate": [2], "padding": "causal"});
+        let src = LayerSource {
+            name: "causal_d2",
+            class_name: "Conv1D",
+            config: &config,
+            input_shapes: &[vec![None, Some(12), Some(3)]],
+            output_shape: None,
+        };
+        let e = encode_config(src).unwrap_err().to_string();
+        assert!(
+            e.contains("causal_d2") && e.contains("dilation_rate [2]"),
+            "{e}"
+        );
+        let undilated = json!({"filters": 2, "kernel_size": [3], "dilation_rate": [1]});
+        assert!(
+            encode_config(LayerSource {
+                config: &undilated,
+                ..src
+            })
+            .is_ok()
+        );
+        let config2 = json!({"filters": 2, "kernel_size": [3, 3], "dilation_rate": [1, 2]});
+        let e = encode_config(LayerSource {
+            class_name: "Conv2D",
+            config: &config2,
+            input_shapes: &[vec![None, Some(8), Some(8), Some(3)]],
+            ..src
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dilation_rate [1, 2]"), "{e}");
     }
 
     #[test]

@@ -13,8 +13,10 @@ use super::image::{LayerEntry, ModelSpec};
 use crate::bundle::Bundle;
 use crate::keras::model::Model;
 
-/// Keras config keys the layer contracts need but eai's `layer_config` subset leaves out.
-const EXTRA_KEYS: [&str; 7] = [
+/// Keras config keys the layer contracts need (or must refuse) but eai's `layer_config` subset
+/// leaves out.
+const EXTRA_KEYS: [&str; 8] = [
+    "dilation_rate",
     "return_sequences",
     "reset_after",
     "scale",

@@ -268,7 +268,9 @@ fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
     Ok(out)
 }
 
-/// Start offset of "same" padding along one axis (TensorFlow's: the extra pixel goes after).
+/// Leading padding along one axis: "same" pads half the total (TensorFlow's: the extra pixel
+/// goes after); "causal" pads `dilation·(k − 1)` before, whatever the stride (Keras left-pads
+/// and then convolves "valid").
 fn pad_before(
     len: usize,
     out: usize,
@@ -281,12 +283,10 @@ fn pad_before(
         return 0;
     }
     let span = dilation * (k - 1) + 1;
-    let total = ((out - 1) * stride + span).saturating_sub(len);
     if padding == "causal" {
-        total
-    } else {
-        total / 2
+        return span - 1;
     }
+    ((out - 1) * stride + span).saturating_sub(len) / 2
 }
 
 fn conv2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
