@@ -71,8 +71,15 @@ abstract contract ConvBase is LayerBase {
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = _padInto(inputs, g, x, hp, wp);
         (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX);
-        out = new int256[](g.oh * g.ow * g.f);
-        int256[] memory biasShifted = new int256[](g.f);
+        // Two spare words after the output and the bias: `_pixels` writes all three lanes of a
+        // group, so a last group with fewer filters spills into the next pixel (written over
+        // later) or, at the last pixel, into the spare words; it reads bias words likewise.
+        uint256 outLen = g.oh * g.ow * g.f;
+        out = new int256[](outLen + 2);
+        assembly ("memory-safe") {
+            mstore(out, outLen)
+        }
+        int256[] memory biasShifted = new int256[](g.f + 2);
         for (uint256 i; i < bias.length && i < g.f; ++i) {
             biasShifted[i] = bias[i] << 32;
         }
@@ -227,9 +234,10 @@ abstract contract ConvBase is LayerBase {
                     }
                 }
             }
-            // y = ((S << up) + bias << 32) >> 32 for the (up to) `lanes` filters of one group
+            // y = ((S << up) + bias << 32) >> 32 for the `lanes` filters of one group
             // accumulator from filter fi on: S_0 = the low 80 bits sign-extended, then an exact
-            // SAR by 80 (every |S_l| < 2^79, see `_pack`).
+            // SAR by 80 (every |S_l| < 2^79, see `_pack`). All three lanes are written even past
+            // the last filter (see the spare words in `_convolve`).
             function emit(acc, fi, outp, s) {
                 let up := mload(add(s, 0x160))
                 let bp := add(mload(add(s, 0x180)), shl(5, fi))
@@ -240,15 +248,9 @@ abstract contract ConvBase is LayerBase {
                     let v := signextend(9, acc)
                     acc := sar(80, sub(acc, v))
                     mstore(o, sar(32, add(shl(up, v), mload(bp))))
-                    let f := mload(add(s, 0x120))
-                    if lt(add(fi, 1), f) {
-                        v := signextend(9, acc)
-                        acc := sar(80, sub(acc, v))
-                        mstore(add(o, 0x20), sar(32, add(shl(up, v), mload(add(bp, 0x20)))))
-                        if lt(add(fi, 2), f) {
-                            mstore(add(o, 0x40), sar(32, add(shl(up, acc), mload(add(bp, 0x40)))))
-                        }
-                    }
+                    v := signextend(9, acc)
+                    mstore(add(o, 0x20), sar(32, add(shl(up, v), mload(add(bp, 0x20)))))
+                    mstore(add(o, 0x40), sar(32, add(shl(up, sar(80, sub(acc, v))), mload(add(bp, 0x40)))))
                 }
             }
             function pixel(xp, outp, s) {
