@@ -127,32 +127,38 @@ abstract contract ConvBase is LayerBase {
     ///      - x (padded input, int256 words) from `x0`: pixel (r, c) channel ci at
     ///        ((r·wp + c)·cin + ci)·32; a window row is `runBytes` contiguous bytes and the next
     ///        window row starts `gap` bytes after it ends;
-    ///      - packed kernel from p0 (see `_pack`): groups in blocks of up to four; inside a block
+    ///      - packed kernel from p0 (see `_pack`): groups in blocks of six, then the rest as a
+    ///        block of three and a block of what is left (B = 6, 3, 2 or 1); inside a block
     ///        of B groups, tap after tap in the window's (ky, kx, ci) order, each tap B words
     ///        (one per group) — so a block's pointer only ever moves forward, B words per input
     ///        word, and a block of B groups starts at (first group)·groupBytes;
     ///      - bias0: f words, bias << 32 (zeros without bias).
     ///      Each input word is loaded once per block and multiplied into the B accumulators of
-    ///      the block (dotB), which live on the stack; two input words per loop iteration.
+    ///      the block (dotB), which live on the stack (six is the most that fits the 16 reachable
+    ///      slots without via-IR moving them to memory); two input words per loop iteration.
     function _pixels(Pass memory pass, uint256 x0, uint256 out0) internal pure {
         assembly ("memory-safe") {
-            function dot4(a, b, s) -> c0, c1, c2, c3 {
-                for { let end := add(b, mul(4, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+            function dot6(a, b, s) -> c0, c1, c2, c3, c4, c5 {
+                for { let end := add(b, mul(6, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
                     for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
                         a := add(a, 0x40)
-                        b := add(b, 0x100)
+                        b := add(b, 0x180)
                     } {
                         let x := mload(a)
                         c0 := add(c0, mul(x, mload(b)))
                         c1 := add(c1, mul(x, mload(add(b, 0x20))))
                         c2 := add(c2, mul(x, mload(add(b, 0x40))))
                         c3 := add(c3, mul(x, mload(add(b, 0x60))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
+                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
                         x := mload(add(a, 0x20))
-                        c0 := add(c0, mul(x, mload(add(b, 0x80))))
-                        c1 := add(c1, mul(x, mload(add(b, 0xa0))))
-                        c2 := add(c2, mul(x, mload(add(b, 0xc0))))
-                        c3 := add(c3, mul(x, mload(add(b, 0xe0))))
+                        c0 := add(c0, mul(x, mload(add(b, 0xc0))))
+                        c1 := add(c1, mul(x, mload(add(b, 0xe0))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x100))))
+                        c3 := add(c3, mul(x, mload(add(b, 0x120))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x140))))
+                        c5 := add(c5, mul(x, mload(add(b, 0x160))))
                     }
                     if lt(a, e) {
                         let x := mload(a)
@@ -160,8 +166,10 @@ abstract contract ConvBase is LayerBase {
                         c1 := add(c1, mul(x, mload(add(b, 0x20))))
                         c2 := add(c2, mul(x, mload(add(b, 0x40))))
                         c3 := add(c3, mul(x, mload(add(b, 0x60))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
+                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
                         a := add(a, 0x20)
-                        b := add(b, 0x80)
+                        b := add(b, 0xc0)
                     }
                 }
             }
@@ -259,32 +267,39 @@ abstract contract ConvBase is LayerBase {
                 let gb := mload(add(s, 0x100))
                 let b := mload(s)
                 for { let gr := 0 } lt(gr, groups) {} {
-                    switch sub(groups, gr)
-                    case 1 {
-                        let c0 := dot1(xp, b, s)
-                        emit(c0, mul(gr, lanes), outp, s)
-                        gr := add(gr, 1)
-                    }
-                    case 2 {
-                        let c0, c1 := dot2(xp, b, s)
-                        emit(c0, mul(gr, lanes), outp, s)
-                        emit(c1, mul(add(gr, 1), lanes), outp, s)
-                        gr := add(gr, 2)
-                    }
-                    case 3 {
-                        let c0, c1, c2 := dot3(xp, b, s)
-                        emit(c0, mul(gr, lanes), outp, s)
-                        emit(c1, mul(add(gr, 1), lanes), outp, s)
-                        emit(c2, mul(add(gr, 2), lanes), outp, s)
-                        gr := add(gr, 3)
-                    }
-                    default {
-                        let c0, c1, c2, c3 := dot4(xp, b, s)
+                    // Blocks as `_pack` lays them out: six, then three, then what is left.
+                    let left := sub(groups, gr)
+                    switch lt(left, 6)
+                    case 0 {
+                        let c0, c1, c2, c3, c4, c5 := dot6(xp, b, s)
                         emit(c0, mul(gr, lanes), outp, s)
                         emit(c1, mul(add(gr, 1), lanes), outp, s)
                         emit(c2, mul(add(gr, 2), lanes), outp, s)
                         emit(c3, mul(add(gr, 3), lanes), outp, s)
-                        gr := add(gr, 4)
+                        emit(c4, mul(add(gr, 4), lanes), outp, s)
+                        emit(c5, mul(add(gr, 5), lanes), outp, s)
+                        gr := add(gr, 6)
+                    }
+                    default {
+                        switch left
+                        case 1 {
+                            let c0 := dot1(xp, b, s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            gr := add(gr, 1)
+                        }
+                        case 2 {
+                            let c0, c1 := dot2(xp, b, s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            emit(c1, mul(add(gr, 1), lanes), outp, s)
+                            gr := add(gr, 2)
+                        }
+                        default {
+                            let c0, c1, c2 := dot3(xp, b, s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            emit(c1, mul(add(gr, 1), lanes), outp, s)
+                            emit(c2, mul(add(gr, 2), lanes), outp, s)
+                            gr := add(gr, 3)
+                        }
                     }
                     b := add(mload(s), mul(gr, gb))
                 }
@@ -333,8 +348,8 @@ abstract contract ConvBase is LayerBase {
 
     /// @dev Repacks the kernel for `_pixels`: group gr holds filters gr·lanes + l (l < lanes) in
     ///      80-bit lanes, Σ_l q_l · 2^(80 l) (two's complement, mod 2^256). Groups come in blocks
-    ///      of four (the last block holds the rest, B = min(4, groups − gr0)); the word of group
-    ///      gr at tap t = (ky·kw + kx)·cin + ci is gr0·taps + t·B + (gr − gr0), gr0 = gr − gr mod 4.
+    ///      of six, then the rest as a block of three and a block of what is left; the word of
+    ///      group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps + t·B + k.
     ///      Three lanes when no lane sum can reach 2^79 (max|x| · max|q| · kh·kw·cin < 2^79),
     ///      else one.
     function _pack(Raw memory kernel, Geometry memory g, uint256 maxX)
@@ -368,26 +383,35 @@ abstract contract ConvBase is LayerBase {
         uint256 groups = (f + lanes - 1) / lanes;
         packed = new int256[](groups * taps);
         assembly ("memory-safe") {
+            // Word by word in the packed order: block by block (six groups, then the rest as three
+            // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
+            // stored values of filters fi.. at tap t start at ptr + (t·f + fi)·width, so one MLOAD
+            // holds a group's three (the buffer has a spare word for the last one).
             let se := sub(width, 1)
-            let sh := sub(256, shl(3, width))
-            // Filter by filter: its words are at a fixed stride (B words) in its block, and its
-            // stored values at a fixed stride (f values) in the kernel.
-            let srcStep := mul(f, width)
-            let srcEnd := add(ptr, mul(taps, srcStep))
-            for { let fi := 0 } lt(fi, f) { fi := add(fi, 1) } {
-                let gr := div(fi, lanes)
-                let lane := mul(sub(fi, mul(gr, lanes)), 80)
-                let gr0 := and(gr, not(3))
+            let bits := shl(3, width)
+            let sh := sub(256, bits)
+            let at := add(packed, 0x20)
+            for { let gr0 := 0 } lt(gr0, groups) {} {
                 let blockGroups := sub(groups, gr0)
-                if gt(blockGroups, 4) { blockGroups := 4 }
-                let at := add(add(packed, 0x20), shl(5, add(mul(gr0, taps), sub(gr, gr0))))
-                let step := shl(5, blockGroups)
-                for { let src := add(ptr, mul(fi, width)) } lt(src, srcEnd) { src := add(src, srcStep) } {
-                    // Two's complement lane add: a negative q borrows from the lanes above, and
-                    // the extraction in `_pixels` gives it back exactly.
-                    mstore(at, add(mload(at), shl(lane, signextend(se, shr(sh, mload(src))))))
-                    at := add(at, step)
+                switch lt(blockGroups, 6)
+                case 0 { blockGroups := 6 }
+                default { if gt(blockGroups, 2) { blockGroups := 3 } }
+                for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
+                    let row := add(ptr, mul(mul(t, f), width))
+                    for { let fi := mul(gr0, lanes) } lt(fi, mul(add(gr0, blockGroups), lanes)) { fi := add(fi, lanes) } {
+                        let w := mload(add(row, mul(fi, width)))
+                        let word := signextend(se, shr(sh, w))
+                        // Two's complement lane add: a negative q borrows from the lanes above,
+                        // and the extraction in `_pixels` gives it back exactly.
+                        if gt(lanes, 1) {
+                            if lt(add(fi, 1), f) { word := add(word, shl(80, signextend(se, shr(sub(sh, bits), w)))) }
+                            if lt(add(fi, 2), f) { word := add(word, shl(160, signextend(se, shr(sub(sh, shl(1, bits)), w)))) }
+                        }
+                        mstore(at, word)
+                        at := add(at, 0x20)
+                    }
                 }
+                gr0 := add(gr0, blockGroups)
             }
         }
     }
