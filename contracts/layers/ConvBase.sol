@@ -98,7 +98,13 @@ abstract contract ConvBase is LayerBase {
             f: g.f,
             lanes: lanes,
             up: kernel.up,
-            bias0: _ptr(biasShifted)
+            bias0: _ptr(biasShifted),
+            span: 0,
+            skip: 0,
+            pt: g.pt,
+            h: g.h,
+            sh: g.sh,
+            kh: g.kh
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
@@ -120,6 +126,14 @@ abstract contract ConvBase is LayerBase {
         uint256 lanes;
         uint256 up;
         uint256 bias0;
+        // Per output row: the window rows on real input (not padding) are [ky0, ky1); `skip` =
+        // ky0 · runBytes and `span` = (ky1 − ky0) · runBytes of each group's kernel.
+        uint256 span;
+        uint256 skip;
+        uint256 pt;
+        uint256 h;
+        uint256 sh;
+        uint256 kh;
     }
 
     /// @dev Every output pixel, every filter, written from `outp` on (f words per pixel, filter
@@ -139,7 +153,7 @@ abstract contract ConvBase is LayerBase {
     function _pixels(Pass memory pass, uint256 x0, uint256 out0) internal pure {
         assembly ("memory-safe") {
             function dot6(a, b, s) -> c0, c1, c2, c3, c4, c5 {
-                for { let end := add(b, mul(6, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                for { let end := add(b, mul(6, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
                     for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
                         a := add(a, 0x40)
@@ -174,7 +188,7 @@ abstract contract ConvBase is LayerBase {
                 }
             }
             function dot3(a, b, s) -> c0, c1, c2 {
-                for { let end := add(b, mul(3, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                for { let end := add(b, mul(3, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
                     for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
                         a := add(a, 0x40)
@@ -200,7 +214,7 @@ abstract contract ConvBase is LayerBase {
                 }
             }
             function dot2(a, b, s) -> c0, c1 {
-                for { let end := add(b, mul(2, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
                     for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
                         a := add(a, 0x40)
@@ -223,7 +237,7 @@ abstract contract ConvBase is LayerBase {
                 }
             }
             function dot1(a, b, s) -> c0 {
-                for { let end := add(b, mul(1, mload(add(s, 0x100)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                for { let end := add(b, mul(1, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
                     for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
                         a := add(a, 0x40)
@@ -271,7 +285,7 @@ abstract contract ConvBase is LayerBase {
                     let left := sub(groups, gr)
                     switch lt(left, 6)
                     case 0 {
-                        let c0, c1, c2, c3, c4, c5 := dot6(xp, b, s)
+                        let c0, c1, c2, c3, c4, c5 := dot6(xp, add(b, mul(6, mload(add(s, 0x1c0)))), s)
                         emit(c0, mul(gr, lanes), outp, s)
                         emit(c1, mul(add(gr, 1), lanes), outp, s)
                         emit(c2, mul(add(gr, 2), lanes), outp, s)
@@ -283,18 +297,18 @@ abstract contract ConvBase is LayerBase {
                     default {
                         switch left
                         case 1 {
-                            let c0 := dot1(xp, b, s)
+                            let c0 := dot1(xp, add(b, mload(add(s, 0x1c0))), s)
                             emit(c0, mul(gr, lanes), outp, s)
                             gr := add(gr, 1)
                         }
                         case 2 {
-                            let c0, c1 := dot2(xp, b, s)
+                            let c0, c1 := dot2(xp, add(b, mul(2, mload(add(s, 0x1c0)))), s)
                             emit(c0, mul(gr, lanes), outp, s)
                             emit(c1, mul(add(gr, 1), lanes), outp, s)
                             gr := add(gr, 2)
                         }
                         default {
-                            let c0, c1, c2 := dot3(xp, b, s)
+                            let c0, c1, c2 := dot3(xp, add(b, mul(3, mload(add(s, 0x1c0)))), s)
                             emit(c0, mul(gr, lanes), outp, s)
                             emit(c1, mul(add(gr, 1), lanes), outp, s)
                             emit(c2, mul(add(gr, 2), lanes), outp, s)
@@ -307,7 +321,22 @@ abstract contract ConvBase is LayerBase {
             let pixOut := shl(5, mload(add(pass, 0x120)))
             let outp := out0
             for { let oy := 0 } lt(oy, mload(add(pass, 0xc0))) { oy := add(oy, 1) } {
-                let xp := add(x0, mul(oy, mload(add(pass, 0x80))))
+                // Window rows that fall on padding multiply zeros: skip them (the first ky0 and
+                // those from ky1 on, for this output row).
+                let top := mul(oy, mload(add(pass, 0x220)))
+                let pt := mload(add(pass, 0x1e0))
+                let ky0 := 0
+                if gt(pt, top) { ky0 := sub(pt, top) }
+                let ky1 := mload(add(pass, 0x240))
+                let realEnd := add(pt, mload(add(pass, 0x200)))
+                switch gt(realEnd, top)
+                case 0 { ky1 := ky0 }
+                default { if lt(sub(realEnd, top), ky1) { ky1 := sub(realEnd, top) } }
+                if lt(ky1, ky0) { ky1 := ky0 }
+                let run := mload(add(pass, 0x20))
+                mstore(add(pass, 0x1a0), mul(sub(ky1, ky0), run))
+                mstore(add(pass, 0x1c0), mul(ky0, run))
+                let xp := add(add(x0, mul(oy, mload(add(pass, 0x80)))), mul(ky0, add(run, mload(add(pass, 0x40)))))
                 for { let ox := 0 } lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
                     pixel(xp, outp, pass)
                     xp := add(xp, mload(add(pass, 0x60)))
