@@ -38,7 +38,7 @@ library Fixed {
     ///      step truncated), the middle one a four-entry Q62 table, and the result
     ///      (table · p) >> (92 + ⌊t⌋). Within 1.1 ulp (1.1 · 2^-32) of e^x, exactly ONE at 0,
     ///      never negative or above ONE; 0 once e^x < 2^-32 (x below about −22.2). Mirrored by
-    ///      `exp_neg` in src/infer/fixed.rs, constant for constant. Gas ≈ 190.
+    ///      `exp_neg` in src/infer/fixed.rs, constant for constant. Gas ≈ 250.
     function expNeg(int256 x) internal pure returns (int256 y) {
         assembly ("memory-safe") {
             if sgt(x, 0) { x := 0 }
