@@ -236,6 +236,26 @@ abstract contract ConvBase is LayerBase {
                     }
                 }
             }
+            // Two groups for two horizontally adjacent output pixels (the second one's window
+            // starts pixStep bytes later): each weight word is loaded once for both pixels.
+            function dot2x2(a, b, s) -> c0, c1, c2, c3 {
+                let ps := mload(add(s, 0x60))
+                for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    for { let e := add(a, mload(add(s, 0x20))) } lt(a, e) {
+                        a := add(a, 0x20)
+                        b := add(b, 0x40)
+                    } {
+                        let w0 := mload(b)
+                        let w1 := mload(add(b, 0x20))
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, w0))
+                        c1 := add(c1, mul(x, w1))
+                        x := mload(add(a, ps))
+                        c2 := add(c2, mul(x, w0))
+                        c3 := add(c3, mul(x, w1))
+                    }
+                }
+            }
             function dot1(a, b, s) -> c0 {
                 for { let end := add(b, mul(1, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
@@ -337,7 +357,22 @@ abstract contract ConvBase is LayerBase {
                 mstore(add(pass, 0x1a0), mul(sub(ky1, ky0), run))
                 mstore(add(pass, 0x1c0), mul(ky0, run))
                 let xp := add(add(x0, mul(oy, mload(add(pass, 0x80)))), mul(ky0, add(run, mload(add(pass, 0x40)))))
-                for { let ox := 0 } lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
+                let ox := 0
+                // Exactly two groups (4–6 filters, as a first layer often has): pixels in pairs.
+                if eq(mload(add(pass, 0xe0)), 2) {
+                    for {} lt(add(ox, 1), mload(add(pass, 0xa0))) { ox := add(ox, 2) } {
+                        let c0, c1, c2, c3 := dot2x2(xp, add(mload(pass), mul(2, mload(add(pass, 0x1c0)))), pass)
+                        let lanes := mload(add(pass, 0x140))
+                        emit(c0, 0, outp, pass)
+                        emit(c1, lanes, outp, pass)
+                        outp := add(outp, pixOut)
+                        emit(c2, 0, outp, pass)
+                        emit(c3, lanes, outp, pass)
+                        outp := add(outp, pixOut)
+                        xp := add(xp, shl(1, mload(add(pass, 0x60))))
+                    }
+                }
+                for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
                     pixel(xp, outp, pass)
                     xp := add(xp, mload(add(pass, 0x60)))
                     outp := add(outp, pixOut)
