@@ -73,8 +73,15 @@ abstract contract ConvBase is LayerBase {
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = _padInto(inputs, g, x, hp, wp);
         (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX);
-        out = new int256[](g.oh * g.ow * g.f);
-        int256[] memory biasShifted = new int256[](g.f);
+        // Two spare words after the output and the bias: `_pixels` writes all three lanes of a
+        // group, so a last group with fewer filters spills into the next pixel (written over
+        // later) or, at the last pixel, into the spare words; it reads bias words likewise.
+        uint256 outLen = g.oh * g.ow * g.f;
+        out = new int256[](outLen + 2);
+        assembly ("memory-safe") {
+            mstore(out, outLen)
+        }
+        int256[] memory biasShifted = new int256[](g.f + 2);
         for (uint256 i; i < bias.length && i < g.f; ++i) {
             biasShifted[i] = bias[i] << 32;
         }
@@ -83,113 +90,297 @@ abstract contract ConvBase is LayerBase {
         Pass memory pass = Pass({
             p0: _ptr(packed),
             runBytes: runBytes,
-            run4Bytes: runBytes & ~uint256(0x7f),
             gap: rowBytes - runBytes,
-            groupBytes: g.kh * runBytes,
             pixStep: g.sw * g.cin * 32,
+            rowStep: g.sh * rowBytes,
             ow: g.ow,
+            oh: g.oh,
+            groups: (g.f + lanes - 1) / lanes,
+            groupBytes: g.kh * runBytes,
             f: g.f,
             lanes: lanes,
             up: kernel.up,
             bias0: _ptr(biasShifted),
-            remBytes: runBytes & 0x7f
+            span: 0,
+            skip: 0,
+            pt: g.pt,
+            h: g.h,
+            sh: g.sh,
+            kh: g.kh
         });
-        uint256 outp = _ptr(out);
-        for (uint256 oy; oy < g.oh; ++oy) {
-            outp = _outputRow(pass, _ptr(x) + oy * g.sh * rowBytes, outp);
-        }
+        _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
     }
 
-    /// @dev Loop invariants of one convolution, read by `_outputRow`'s assembly from memory
+    /// @dev Loop invariants of one convolution, read by `_pixels`'s assembly from memory
     ///      (field k at byte 32·k) so its loops stay within the EVM's 16 reachable stack slots.
     struct Pass {
         uint256 p0;
         uint256 runBytes;
-        uint256 run4Bytes;
         uint256 gap;
-        uint256 groupBytes;
         uint256 pixStep;
+        uint256 rowStep;
         uint256 ow;
+        uint256 oh;
+        uint256 groups;
+        uint256 groupBytes;
         uint256 f;
         uint256 lanes;
         uint256 up;
         uint256 bias0;
-        uint256 remBytes;
+        // Per output row: the window rows on real input (not padding) are [ky0, ky1); `skip` =
+        // ky0 · runBytes and `span` = (ky1 − ky0) · runBytes of each group's kernel.
+        uint256 span;
+        uint256 skip;
+        uint256 pt;
+        uint256 h;
+        uint256 sh;
+        uint256 kh;
     }
 
-    /// @dev One row of output pixels, every filter, written from `outp` on; returns the next
-    ///      output pointer. Memory layout assumed:
-    ///      - x (padded input, int256 words): pixel (r, c) channel ci at
-    ///        xrow-relative offset (c·cin + ci)·32; a window row is `runBytes` contiguous bytes and
-    ///        the next window row starts `gap` bytes after it ends;
-    ///      - packed kernel from p0: group after group (`groupBytes` each), inside a group window
-    ///        row after window row (`runBytes` each) in the same (kx, ci) order as x — so the
-    ///        kernel pointer only ever moves forward within a pixel;
-    ///      - bias0: f words, bias << 32 (zeros without bias); out: f words per pixel, filter order.
-    function _outputRow(Pass memory s, uint256 xp, uint256 outp) internal pure returns (uint256) {
-        // Few live variables on purpose: with more than 16, via-IR moves a, b and acc to memory
-        // and every product pays two extra MLOADs. Invariants are read from `s` instead.
+    /// @dev Every output pixel, every filter, written from `outp` on (f words per pixel, filter
+    ///      order). Memory layout assumed:
+    ///      - x (padded input, int256 words) from `x0`: pixel (r, c) channel ci at
+    ///        ((r·wp + c)·cin + ci)·32; a window row is `runBytes` contiguous bytes and the next
+    ///        window row starts `gap` bytes after it ends;
+    ///      - packed kernel from p0 (see `_pack`): groups in blocks of six, then the rest as a
+    ///        block of three and a block of what is left (B = 6, 3, 2 or 1); inside a block
+    ///        of B groups, tap after tap in the window's (ky, kx, ci) order, each tap B words
+    ///        (one per group) — so a block's pointer only ever moves forward, B words per input
+    ///        word, and a block of B groups starts at (first group)·groupBytes;
+    ///      - bias0: f words, bias << 32 (zeros without bias).
+    ///      Each input word is loaded once per block and multiplied into the B accumulators of
+    ///      the block (dotB), which live on the stack (six is the most that fits the 16 reachable
+    ///      slots without via-IR moving them to memory); two input words per loop iteration.
+    function _pixels(Pass memory pass, uint256 x0, uint256 out0) internal pure {
         assembly ("memory-safe") {
-            let xEnd := add(xp, mul(mload(add(s, 0xc0)), mload(add(s, 0xa0))))
-            for {} lt(xp, xEnd) { xp := add(xp, mload(add(s, 0xa0))) } {
-                let b := mload(s)
-                let left := mload(add(s, 0xe0))
-                for {} left {} {
-                    let acc := 0
-                    let a := xp
-                    let bEnd := add(b, mload(add(s, 0x80)))
-                    for {} lt(b, bEnd) {} {
-                        let e := add(a, mload(add(s, 0x40)))
-                        // Four packed products (up to 12 MACs) per iteration, then the rest.
-                        for {} lt(a, e) {} {
-                            acc := add(acc, mul(mload(a), mload(b)))
-                            acc := add(acc, mul(mload(add(a, 0x20)), mload(add(b, 0x20))))
-                            acc := add(acc, mul(mload(add(a, 0x40)), mload(add(b, 0x40))))
-                            acc := add(acc, mul(mload(add(a, 0x60)), mload(add(b, 0x60))))
-                            a := add(a, 0x80)
-                            b := add(b, 0x80)
-                        }
-                        e := add(e, mload(add(s, 0x160)))
-                        for {} lt(a, e) {} {
-                            acc := add(acc, mul(mload(a), mload(b)))
-                            a := add(a, 0x20)
-                            b := add(b, 0x20)
-                        }
-                        a := add(a, mload(add(s, 0x60)))
+            function dot6(a, b, s) -> c0, c1, c2, c3, c4, c5 {
+                for { let end := add(b, mul(6, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    let e := add(a, mload(add(s, 0x20)))
+                    for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
+                        a := add(a, 0x40)
+                        b := add(b, 0x180)
+                    } {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
+                        c3 := add(c3, mul(x, mload(add(b, 0x60))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
+                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0xc0))))
+                        c1 := add(c1, mul(x, mload(add(b, 0xe0))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x100))))
+                        c3 := add(c3, mul(x, mload(add(b, 0x120))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x140))))
+                        c5 := add(c5, mul(x, mload(add(b, 0x160))))
                     }
-                    // Split the lanes: S_0 = low 80 bits sign-extended, then an exact SAR by 80
-                    // (every |S_l| < 2^79, see `_pack`); y = ((S << up) + bias << 32) >> 32.
-                    let bp := add(mload(add(s, 0x140)), shl(5, sub(mload(add(s, 0xe0)), left)))
-                    switch mload(add(s, 0x100))
-                    case 1 {
-                        mstore(outp, sar(32, add(shl(mload(add(s, 0x120)), acc), mload(bp))))
-                        outp := add(outp, 0x20)
-                        left := sub(left, 1)
-                    }
-                    default {
-                        let v := signextend(9, acc)
-                        acc := sar(80, sub(acc, v))
-                        mstore(outp, sar(32, add(shl(mload(add(s, 0x120)), v), mload(bp))))
-                        outp := add(outp, 0x20)
-                        left := sub(left, 1)
-                        if left {
-                            v := signextend(9, acc)
-                            acc := sar(80, sub(acc, v))
-                            mstore(outp, sar(32, add(shl(mload(add(s, 0x120)), v), mload(add(bp, 0x20)))))
-                            outp := add(outp, 0x20)
-                            left := sub(left, 1)
-                            if left {
-                                mstore(outp, sar(32, add(shl(mload(add(s, 0x120)), acc), mload(add(bp, 0x40)))))
-                                outp := add(outp, 0x20)
-                                left := sub(left, 1)
-                            }
-                        }
+                    if lt(a, e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
+                        c3 := add(c3, mul(x, mload(add(b, 0x60))))
+                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
+                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
+                        a := add(a, 0x20)
+                        b := add(b, 0xc0)
                     }
                 }
             }
+            function dot3(a, b, s) -> c0, c1, c2 {
+                for { let end := add(b, mul(3, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    let e := add(a, mload(add(s, 0x20)))
+                    for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
+                        a := add(a, 0x40)
+                        b := add(b, 0xc0)
+                    } {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0x60))))
+                        c1 := add(c1, mul(x, mload(add(b, 0x80))))
+                        c2 := add(c2, mul(x, mload(add(b, 0xa0))))
+                    }
+                    if lt(a, e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
+                        a := add(a, 0x20)
+                        b := add(b, 0x60)
+                    }
+                }
+            }
+            function dot2(a, b, s) -> c0, c1 {
+                for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    let e := add(a, mload(add(s, 0x20)))
+                    for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
+                        a := add(a, 0x40)
+                        b := add(b, 0x80)
+                    } {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0x40))))
+                        c1 := add(c1, mul(x, mload(add(b, 0x60))))
+                    }
+                    if lt(a, e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        a := add(a, 0x20)
+                        b := add(b, 0x40)
+                    }
+                }
+            }
+            // Two groups for two horizontally adjacent output pixels (the second one's window
+            // starts pixStep bytes later): each weight word is loaded once for both pixels.
+            function dot2x2(a, b, s) -> c0, c1, c2, c3 {
+                let ps := mload(add(s, 0x60))
+                for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    for { let e := add(a, mload(add(s, 0x20))) } lt(a, e) {
+                        a := add(a, 0x20)
+                        b := add(b, 0x40)
+                    } {
+                        let w0 := mload(b)
+                        let w1 := mload(add(b, 0x20))
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, w0))
+                        c1 := add(c1, mul(x, w1))
+                        x := mload(add(a, ps))
+                        c2 := add(c2, mul(x, w0))
+                        c3 := add(c3, mul(x, w1))
+                    }
+                }
+            }
+            function dot1(a, b, s) -> c0 {
+                for { let end := add(b, mul(1, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
+                    let e := add(a, mload(add(s, 0x20)))
+                    for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
+                        a := add(a, 0x40)
+                        b := add(b, 0x40)
+                    } {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0x20))))
+                    }
+                    if lt(a, e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        a := add(a, 0x20)
+                        b := add(b, 0x20)
+                    }
+                }
+            }
+            // y = ((S << up) + bias << 32) >> 32 for the `lanes` filters of one group
+            // accumulator from filter fi on: S_0 = the low 80 bits sign-extended, then an exact
+            // SAR by 80 (every |S_l| < 2^79, see `_pack`). All three lanes are written even past
+            // the last filter (see the spare words in `_convolve`).
+            function emit(acc, fi, outp, s) {
+                let up := mload(add(s, 0x160))
+                let bp := add(mload(add(s, 0x180)), shl(5, fi))
+                let o := add(outp, shl(5, fi))
+                switch mload(add(s, 0x140))
+                case 1 { mstore(o, sar(32, add(shl(up, acc), mload(bp)))) }
+                default {
+                    let v := signextend(9, acc)
+                    acc := sar(80, sub(acc, v))
+                    mstore(o, sar(32, add(shl(up, v), mload(bp))))
+                    v := signextend(9, acc)
+                    mstore(add(o, 0x20), sar(32, add(shl(up, v), mload(add(bp, 0x20)))))
+                    mstore(add(o, 0x40), sar(32, add(shl(up, sar(80, sub(acc, v))), mload(add(bp, 0x40)))))
+                }
+            }
+            function pixel(xp, outp, s) {
+                let groups := mload(add(s, 0xe0))
+                let lanes := mload(add(s, 0x140))
+                let gb := mload(add(s, 0x100))
+                let b := mload(s)
+                for { let gr := 0 } lt(gr, groups) {} {
+                    // Blocks as `_pack` lays them out: six, then three, then what is left.
+                    let left := sub(groups, gr)
+                    switch lt(left, 6)
+                    case 0 {
+                        let c0, c1, c2, c3, c4, c5 := dot6(xp, add(b, mul(6, mload(add(s, 0x1c0)))), s)
+                        emit(c0, mul(gr, lanes), outp, s)
+                        emit(c1, mul(add(gr, 1), lanes), outp, s)
+                        emit(c2, mul(add(gr, 2), lanes), outp, s)
+                        emit(c3, mul(add(gr, 3), lanes), outp, s)
+                        emit(c4, mul(add(gr, 4), lanes), outp, s)
+                        emit(c5, mul(add(gr, 5), lanes), outp, s)
+                        gr := add(gr, 6)
+                    }
+                    default {
+                        switch left
+                        case 1 {
+                            let c0 := dot1(xp, add(b, mload(add(s, 0x1c0))), s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            gr := add(gr, 1)
+                        }
+                        case 2 {
+                            let c0, c1 := dot2(xp, add(b, mul(2, mload(add(s, 0x1c0)))), s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            emit(c1, mul(add(gr, 1), lanes), outp, s)
+                            gr := add(gr, 2)
+                        }
+                        default {
+                            let c0, c1, c2 := dot3(xp, add(b, mul(3, mload(add(s, 0x1c0)))), s)
+                            emit(c0, mul(gr, lanes), outp, s)
+                            emit(c1, mul(add(gr, 1), lanes), outp, s)
+                            emit(c2, mul(add(gr, 2), lanes), outp, s)
+                            gr := add(gr, 3)
+                        }
+                    }
+                    b := add(mload(s), mul(gr, gb))
+                }
+            }
+            let pixOut := shl(5, mload(add(pass, 0x120)))
+            let outp := out0
+            for { let oy := 0 } lt(oy, mload(add(pass, 0xc0))) { oy := add(oy, 1) } {
+                // Window rows that fall on padding multiply zeros: skip them (the first ky0 and
+                // those from ky1 on, for this output row).
+                let top := mul(oy, mload(add(pass, 0x220)))
+                let pt := mload(add(pass, 0x1e0))
+                let ky0 := 0
+                if gt(pt, top) { ky0 := sub(pt, top) }
+                let ky1 := mload(add(pass, 0x240))
+                let realEnd := add(pt, mload(add(pass, 0x200)))
+                switch gt(realEnd, top)
+                case 0 { ky1 := ky0 }
+                default { if lt(sub(realEnd, top), ky1) { ky1 := sub(realEnd, top) } }
+                if lt(ky1, ky0) { ky1 := ky0 }
+                let run := mload(add(pass, 0x20))
+                mstore(add(pass, 0x1a0), mul(sub(ky1, ky0), run))
+                mstore(add(pass, 0x1c0), mul(ky0, run))
+                let xp := add(add(x0, mul(oy, mload(add(pass, 0x80)))), mul(ky0, add(run, mload(add(pass, 0x40)))))
+                let ox := 0
+                // Exactly two groups (4–6 filters, as a first layer often has): pixels in pairs.
+                if eq(mload(add(pass, 0xe0)), 2) {
+                    for {} lt(add(ox, 1), mload(add(pass, 0xa0))) { ox := add(ox, 2) } {
+                        let c0, c1, c2, c3 := dot2x2(xp, add(mload(pass), mul(2, mload(add(pass, 0x1c0)))), pass)
+                        let lanes := mload(add(pass, 0x140))
+                        emit(c0, 0, outp, pass)
+                        emit(c1, lanes, outp, pass)
+                        outp := add(outp, pixOut)
+                        emit(c2, 0, outp, pass)
+                        emit(c3, lanes, outp, pass)
+                        outp := add(outp, pixOut)
+                        xp := add(xp, shl(1, mload(add(pass, 0x60))))
+                    }
+                }
+                for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
+                    pixel(xp, outp, pass)
+                    xp := add(xp, mload(add(pass, 0x60)))
+                    outp := add(outp, pixOut)
+                }
+            }
         }
-        return outp;
     }
 
     /// @dev Copies the input rows into the zero buffer `x` ([hp, wp, cin]) at (pt, pl) and
@@ -221,36 +412,72 @@ abstract contract ConvBase is LayerBase {
         }
     }
 
-    /// @dev Repacks the kernel: word ((grp·kh + ky)·kw + kx)·cin + ci holds, in lane l, the q of
-    ///      filter grp·lanes + l at (ky, kx, ci). Three lanes when no lane sum can reach 2^79
-    ///      (max|x| · max|q| · kh·kw·cin < 2^79), else one.
+    /// @dev Repacks the kernel for `_pixels`: group gr holds filters gr·lanes + l (l < lanes) in
+    ///      80-bit lanes, Σ_l q_l · 2^(80 l) (two's complement, mod 2^256). Groups come in blocks
+    ///      of six, then the rest as a block of three and a block of what is left; the word of
+    ///      group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps + t·B + k.
+    ///      Three lanes when no lane sum can reach 2^79 (max|x| · max|q| · kh·kw·cin < 2^79),
+    ///      else one.
     function _pack(Raw memory kernel, Geometry memory g, uint256 maxX)
         internal
         pure
         returns (uint256 lanes, int256[] memory packed)
     {
         uint256 taps = g.kh * g.kw * g.cin;
-        if (kernel.length != taps * g.f) revert InvalidConfig(layerKind());
-        uint256 maxQ;
-        for (uint256 i; i < kernel.length; ++i) {
-            int256 q = _q(kernel, i);
-            uint256 a = uint256(q < 0 ? -q : q);
-            if (a > maxQ) maxQ = a;
+        uint256 f = g.f;
+        if (kernel.length != taps * f) revert InvalidConfig(layerKind());
+        uint256 ptr = kernel.ptr;
+        uint256 width = kernel.width;
+        // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
+        // bound is too loose for three lanes (the result is the same either way, only slower).
+        uint256 maxQ = 1 << (8 * width - 1);
+        if (!(maxX < 2 ** 100 && taps < 2 ** 64 && maxX * maxQ * taps < 2 ** 79)) {
+            maxQ = 0;
+            uint256 n = kernel.length;
+            assembly ("memory-safe") {
+                // Value i is the big-endian `width`-byte integer at ptr + i·width.
+                let se := sub(width, 1)
+                let sh := sub(256, shl(3, width))
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let q := signextend(se, shr(sh, mload(add(ptr, mul(i, width)))))
+                    if slt(q, 0) { q := sub(0, q) }
+                    if gt(q, maxQ) { maxQ := q }
+                }
+            }
         }
         lanes = (maxX < 2 ** 100 && taps < 2 ** 64 && maxX * maxQ * taps < 2 ** 79) ? 3 : 1;
-        uint256 groups = (g.f + lanes - 1) / lanes;
+        uint256 groups = (f + lanes - 1) / lanes;
         packed = new int256[](groups * taps);
-        uint256 p0 = _ptr(packed);
-        for (uint256 t; t < taps; ++t) {
-            for (uint256 fi; fi < g.f; ++fi) {
-                int256 q = _q(kernel, t * g.f + fi);
-                uint256 at = p0 + ((fi / lanes) * taps + t) * 32;
-                uint256 lane = (fi % lanes) * 80;
-                assembly ("memory-safe") {
-                    // Two's complement lane add: a negative q borrows from the lanes above, and
-                    // the extraction in `_unpack` gives it back exactly.
-                    mstore(at, add(mload(at), shl(lane, q)))
+        assembly ("memory-safe") {
+            // Word by word in the packed order: block by block (six groups, then the rest as three
+            // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
+            // stored values of filters fi.. at tap t start at ptr + (t·f + fi)·width, so one MLOAD
+            // holds a group's three (the buffer has a spare word for the last one).
+            let se := sub(width, 1)
+            let bits := shl(3, width)
+            let sh := sub(256, bits)
+            let at := add(packed, 0x20)
+            for { let gr0 := 0 } lt(gr0, groups) {} {
+                let blockGroups := sub(groups, gr0)
+                switch lt(blockGroups, 6)
+                case 0 { blockGroups := 6 }
+                default { if gt(blockGroups, 2) { blockGroups := 3 } }
+                for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
+                    let row := add(ptr, mul(mul(t, f), width))
+                    for { let fi := mul(gr0, lanes) } lt(fi, mul(add(gr0, blockGroups), lanes)) { fi := add(fi, lanes) } {
+                        let w := mload(add(row, mul(fi, width)))
+                        let word := signextend(se, shr(sh, w))
+                        // Two's complement lane add: a negative q borrows from the lanes above,
+                        // and the extraction in `_pixels` gives it back exactly.
+                        if gt(lanes, 1) {
+                            if lt(add(fi, 1), f) { word := add(word, shl(80, signextend(se, shr(sub(sh, bits), w)))) }
+                            if lt(add(fi, 2), f) { word := add(word, shl(160, signextend(se, shr(sub(sh, shl(1, bits)), w)))) }
+                        }
+                        mstore(at, word)
+                        at := add(at, 0x20)
+                    }
                 }
+                gr0 := add(gr0, blockGroups)
             }
         }
     }

@@ -66,14 +66,17 @@ contract DenseLayer is LayerBase {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
         uint256 rows = inputs.length / c.inputUnits;
         out = new int256[](rows * c.units);
+        // Two columns per multiplication (see `_dot8`) needs every |x| < 2^64.
+        bool paired = kernel.width == 4 && c.inputUnits < 2 ** 30 && _maxAbs(inputs) < 2 ** 64;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
-            if (kernel.width == 4) {
-                // Eight columns at a time: one MLOAD gives the eight int32 of a kernel row.
-                for (; j + 8 <= c.units; j += 8) {
-                    _dot8(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units, _ptr(out) + (r * c.units + j) * 32);
+            if (paired) {
+                int256 sx = _sum(inputs, r * c.inputUnits, c.inputUnits);
+                for (; j < c.units; j += 8) {
+                    uint256 count = c.units - j < 8 ? c.units - j : 8;
+                    _dot8(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units, sx, count, _ptr(out) + (r * c.units + j) * 32);
                 }
-                for (uint256 k = r * c.units; k < r * c.units + j; ++k) {
+                for (uint256 k = r * c.units; k < r * c.units + c.units; ++k) {
                     int256 b = bias.length == 0 ? int256(0) : bias[k - r * c.units] << 32;
                     uint256 up = kernel.up;
                     int256 acc = out[k];
@@ -137,10 +140,38 @@ contract DenseLayer is LayerBase {
         }
     }
 
-    /// @dev Σ_i x[from + i] · q[i · units + j + k] for k < 8, written (unshifted) to the eight
-    ///      words at memory `dst`. INT32_SHIFTED only: the 32 bytes at kernel.ptr + (i · units + j)·4
-    ///      are the eight big-endian int32 of row i, columns j..j+7; lane k is bits
-    ///      [224 − 32k, 256 − 32k). x is read straight from calldata.
+    /// @dev max |x| over `inputs`.
+    function _maxAbs(int256[] calldata inputs) internal pure returns (uint256 m) {
+        assembly ("memory-safe") {
+            let end := add(inputs.offset, shl(5, inputs.length))
+            for { let p := inputs.offset } lt(p, end) { p := add(p, 0x20) } {
+                let v := calldataload(p)
+                if slt(v, 0) { v := sub(0, v) }
+                if gt(v, m) { m := v }
+            }
+        }
+    }
+
+    /// @dev Σ_i x[from + i] for i < n (|x| < 2^64, n < 2^30: no overflow).
+    function _sum(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (int256 s) {
+        assembly ("memory-safe") {
+            let p := add(inputs.offset, shl(5, from))
+            for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
+                s := add(s, calldataload(p))
+            }
+        }
+    }
+
+    /// @dev Σ_i x[from + i] · q[i · units + j + k] for k < count (≤ 8), written (unshifted) to
+    ///      the words at memory `dst`; `sx` = Σ_i x[from + i]. INT32_SHIFTED only, every |x| < 2^64
+    ///      and n < 2^30. The 32 bytes at kernel.ptr + (i · units + j)·4 are the eight big-endian
+    ///      int32 of row i, columns j..j+7 (lane k is bits [224 − 32k, 256 − 32k); lanes past
+    ///      `units` read the next row or the buffer's spare word and are never written). XOR with
+    ///      2^31 in every lane makes each one u = q + 2^31 ∈ [0, 2^32), so one AND picks columns
+    ///      k and k + 4 as u_k · 2^128 + u_(k+4), and one MUL by x adds x·u_k and x·u_(k+4) to the
+    ///      two 128-bit halves of an accumulator (two's complement, mod 2^256: exact while every
+    ///      |Σ x·u| < 2^127, which |x| < 2^64, u < 2^32 and n < 2^30 guarantee). At the end
+    ///      Σ x·q = Σ x·u − 2^31 · sx.
     function _dot8(
         int256[] calldata inputs,
         uint256 from,
@@ -148,6 +179,8 @@ contract DenseLayer is LayerBase {
         Raw memory kernel,
         uint256 j,
         uint256 units,
+        int256 sx,
+        uint256 count,
         uint256 dst
     ) internal pure {
         uint256 wp = kernel.ptr + j * 4;
@@ -159,32 +192,28 @@ contract DenseLayer is LayerBase {
             let a1 := 0
             let a2 := 0
             let a3 := 0
-            let a4 := 0
-            let a5 := 0
-            let a6 := 0
-            let a7 := 0
-            for {} lt(xp, end) {} {
-                let x := calldataload(xp)
-                let w := mload(wp)
-                a0 := add(a0, mul(x, signextend(3, shr(224, w))))
-                a1 := add(a1, mul(x, signextend(3, shr(192, w))))
-                a2 := add(a2, mul(x, signextend(3, shr(160, w))))
-                a3 := add(a3, mul(x, signextend(3, shr(128, w))))
-                a4 := add(a4, mul(x, signextend(3, shr(96, w))))
-                a5 := add(a5, mul(x, signextend(3, shr(64, w))))
-                a6 := add(a6, mul(x, signextend(3, shr(32, w))))
-                a7 := add(a7, mul(x, signextend(3, w)))
+            for {} lt(xp, end) {
                 xp := add(xp, 0x20)
                 wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8000000080000000800000008000000080000000800000008000000080000000)
+                a0 := add(a0, mul(x, and(shr(96, w), 0xffffffff000000000000000000000000ffffffff)))
+                a1 := add(a1, mul(x, and(shr(64, w), 0xffffffff000000000000000000000000ffffffff)))
+                a2 := add(a2, mul(x, and(shr(32, w), 0xffffffff000000000000000000000000ffffffff)))
+                a3 := add(a3, mul(x, and(w, 0xffffffff000000000000000000000000ffffffff)))
             }
-            mstore(dst, a0)
-            mstore(add(dst, 0x20), a1)
-            mstore(add(dst, 0x40), a2)
-            mstore(add(dst, 0x60), a3)
-            mstore(add(dst, 0x80), a4)
-            mstore(add(dst, 0xa0), a5)
-            mstore(add(dst, 0xc0), a6)
-            mstore(add(dst, 0xe0), a7)
+            let c := shl(31, sx)
+            // Accumulator k: column k in the high half, column k + 4 in the low half.
+            function put(acc, k, n_, p_, c_) {
+                let lo := signextend(15, acc)
+                if lt(k, n_) { mstore(add(p_, shl(5, k)), sub(sar(128, sub(acc, lo)), c_)) }
+                if lt(add(k, 4), n_) { mstore(add(p_, shl(5, add(k, 4))), sub(lo, c_)) }
+            }
+            put(a0, 0, count, dst, c)
+            put(a1, 1, count, dst, c)
+            put(a2, 2, count, dst, c)
+            put(a3, 3, count, dst, c)
         }
     }
 }

@@ -190,20 +190,24 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         return shapes;
     }
 
-    /// @dev ABI-returns `(out, shape)` directly: one MCOPY each instead of solc's per-element
-    ///      encoder. Memory at the free pointer: [0x40][offset of shape][out as laid out in
-    ///      memory: length, values][shape: length, values].
+    /// @dev ABI-returns `(out, shape)` directly, without copying `out`: the two head words
+    ///      (offsets 0x40 and 0x60 + 32n) are written over the two words before `out`, and the
+    ///      shape right after out's last value. Nothing there is needed any more (this returns),
+    ///      except the shape itself, which may lie in either place: it is first copied past the
+    ///      free pointer. Returned bytes from out − 0x40: [0x40][offset of shape][out: length,
+    ///      values][shape: length, values].
     function _emit(int256[] memory out, uint256[] memory shape) internal pure {
         assembly ("memory-safe") {
             let n := mload(out)
-            let r := mload(shape)
-            let p := mload(0x40)
+            let shapeBytes := add(0x20, shl(5, mload(shape)))
+            let tmp := mload(0x40)
+            mcopy(tmp, shape, shapeBytes)
+            let p := sub(out, 0x40)
             mstore(p, 0x40)
             mstore(add(p, 0x20), add(0x60, shl(5, n)))
-            mcopy(add(p, 0x40), out, add(0x20, shl(5, n)))
-            let q := add(add(p, 0x60), shl(5, n))
-            mcopy(q, shape, add(0x20, shl(5, r)))
-            return(p, add(sub(q, p), add(0x20, shl(5, r))))
+            let q := add(add(out, 0x20), shl(5, n))
+            mcopy(q, tmp, shapeBytes)
+            return(p, add(sub(q, p), shapeBytes))
         }
     }
 

@@ -22,8 +22,6 @@ library Fixed {
 
     /// @dev 1.0 in Q32.32.
     int256 internal constant ONE = 1 << 32;
-    /// @dev ln 2 in Q32.32 rounded to nearest: 0.693147180559945 · 2^32 = 2977044471.82.
-    int256 internal constant LN2 = 2_977_044_472;
 
     /// @notice `(a · b) >> 32`, rounding toward −∞ (SAR).
     /// @dev Domain: |a|, |b| < 2^127. Error: < 2^-32 (one ulp), always downward.
@@ -34,50 +32,40 @@ library Fixed {
     }
 
     /// @notice e^x for x ≤ 0 (positive x is clamped to 0: callers pass x − max or −|x|).
-    /// @dev x = k·ln2 + r with k = ⌊x / ln2⌋ and r ∈ [0, ln2); e^r by its Taylor series with 13
-    ///      terms, term_n = ((term_{n−1} · r) >> 32) / n, each truncated; then the sum is shifted
-    ///      right by −k (0 when −k ≥ 64). Result within 16 ulp (16 · 2^-32) of e^x, never
-    ///      negative, exactly ONE at 0. Gas ≈ 330.
+    /// @dev With a = min(−x, 64) and t = a · log2(e) in Q96 (a · ⌊log2(e) · 2^64⌉, exact):
+    ///      e^x = 2^(−⌊t⌋) · 2^(−j/4) · e^(−g·ln2), j = ⌊4·frac(t)⌋, g = frac(t) − j/4 ∈ [0, 1/4)
+    ///      truncated to Q62. The last factor is its Taylor series to the 7th power (Horner, each
+    ///      step truncated), the middle one a four-entry Q62 table, and the result
+    ///      (table · p) >> (92 + ⌊t⌋). Within 1.1 ulp (1.1 · 2^-32) of e^x, exactly ONE at 0,
+    ///      never negative or above ONE; 0 once e^x < 2^-32 (x below about −22.2). Mirrored by
+    ///      `exp_neg` in src/infer/fixed.rs, constant for constant. Gas ≈ 250.
     function expNeg(int256 x) internal pure returns (int256 y) {
         assembly ("memory-safe") {
-            y := _expNeg(x)
+            if sgt(x, 0) { x := 0 }
+            y := _expNegAbs(sub(0, x))
             // See `expNeg`; this Yul body is repeated in `activate`'s loop so it inlines there.
-            function _expNeg(v) -> out {
-                if sgt(v, 0) { v := 0 }
-                // floor(v / LN2) for v ≤ 0: SDIV truncates toward zero, so bias the numerator.
-                let k := sdiv(sub(v, 2977044471), 2977044472)
-                let r := sub(v, mul(k, 2977044472))
-                // term_n = ((term_{n-1} · r) >> 32) / n = (term_{n-1} · r) / (n << 32): nested
-                // floor divisions of a non-negative number compose, so one DIV per term.
-                let term := r
-                let sum := add(0x100000000, term)
-                term := div(mul(term, r), 0x200000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x300000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x400000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x500000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x600000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x700000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x800000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0x900000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0xa00000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0xb00000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0xc00000000)
-                sum := add(sum, term)
-                term := div(mul(term, r), 0xd00000000)
-                sum := add(sum, term)
-                let s := sub(0, k)
-                out := 0
-                if lt(s, 64) { out := shr(s, sum) }
+            function _expNegAbs(a) -> out {
+                // a = −x ≥ 0 in Q32.32, clamped at 64 (the result is 0 from about 22.2 on; the
+                // clamp keeps every product below 2^128). t = a · log2(e) in Q96 (exact).
+                if gt(a, 0x4000000000) { a := 0x4000000000 }
+                let t := mul(a, 0x171547652b82fe177)
+                // g = frac(t) − j/4 ∈ [0, 1/4) in Q62; e^(−g·ln2) = Σ (−1)^n ln2^n/n! g^n to n = 7,
+                // Horner from the top: p ← c_n − ((p · g) >> 62), every p positive.
+                let g := shr(34, and(t, 0x3fffffffffffffffffffffff))
+                let p := sub(710362457495793, shr(62, mul(70340819226978, g)))
+                p := sub(6149018367977265, shr(62, mul(p, g)))
+                p := sub(44355791529079737, shr(62, mul(p, g)))
+                p := sub(255967521894832113, shr(62, mul(p, g)))
+                p := sub(1107849223398934356, shr(62, mul(p, g)))
+                p := sub(3196577161300663915, shr(62, mul(p, g)))
+                p := sub(0x4000000000000000, shr(62, mul(p, g)))
+                // 2^(−j/4) in Q62 for j = ⌊4·frac(t)⌋: 64-bit entry j of the table word.
+                let tj := and(
+                    shr(and(shr(88, t), 0xc0), 0x260dfc14636e2a5c2d413cccfe77992135d13f32b5a75abd4000000000000000),
+                    0xffffffffffffffff
+                )
+                // Q124 → Q32 and 2^(−⌊t⌋) in one shift (a shift of 256 or more gives 0).
+                out := shr(add(92, shr(96, t)), mul(tj, p))
             }
         }
     }
@@ -85,7 +73,7 @@ library Fixed {
     /// @notice σ(x) = 1 / (1 + e^−x).
     /// @dev With e = expNeg(−|x|): s = (2^64) / (ONE + e) truncated; σ(x) = s for x ≥ 0 and
     ///      ONE − s for x < 0, so σ(−x) = ONE − σ(x) exactly. Domain: all x. Result in [0, ONE],
-    ///      within 17 ulp of σ(x).
+    ///      within 3 ulp of σ(x).
     function sigmoid(int256 x) internal pure returns (int256 y) {
         int256 a = x < 0 ? -x : x;
         int256 e = expNeg(-a);
@@ -96,14 +84,14 @@ library Fixed {
     }
 
     /// @notice tanh(x) = 2σ(2x) − ONE.
-    /// @dev Domain: all x. Result in [−ONE, ONE], within 36 ulp of tanh(x).
+    /// @dev Domain: all x. Result in [−ONE, ONE], within 6 ulp of tanh(x).
     function tanh(int256 x) internal pure returns (int256) {
         return 2 * sigmoid(2 * x) - ONE;
     }
 
     /// @notice Softmax in place over `n` values starting at memory word `ptr`.
     /// @dev m = max; e_i = expNeg(v_i − m); S = Σ e_i (≥ ONE); y_i = (e_i << 32) / S truncated.
-    ///      Each output within 2^-31 + 16 ulp·(1 + n) of the real softmax.
+    ///      Each output within 2^-31 + 1.1 ulp·(1 + n) of the real softmax.
     function softmaxAt(uint256 ptr, uint256 n) internal pure {
         if (n == 0) return;
         int256 m;
@@ -169,52 +157,54 @@ library Fixed {
             bool isTanh = code == Activation.TANH;
             assembly ("memory-safe") {
                 // The n words at ptr, in place: σ(x), or tanh(x) = 2σ(2x) − ONE. Same steps as
-                // `sigmoid`/`tanh`, inlined: ~350 gas a value instead of ~1,000 through calls.
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let at := add(ptr, shl(5, i))
-                    let v := mload(at)
-                    if isTanh { v := add(v, v) }
-                    let a := v
-                    if slt(v, 0) { a := sub(0, v) }
-                    let e := _expNeg(sub(0, a))
-                    let s := div(0x10000000000000000, add(0x100000000, e))
-                    if slt(v, 0) { s := sub(0x100000000, s) }
-                    if isTanh { s := sub(add(s, s), 0x100000000) }
-                    mstore(at, s)
+                // `sigmoid`/`tanh`, inlined, one loop per function (no per-value branch on it).
+                // With s = 2^64 / (ONE + e^−|y|): σ(y) = s, or ONE − s for y < 0; and for tanh
+                // (y = 2x) 2σ(y) − ONE = 2s − ONE, or its negation for x < 0.
+                let end := add(ptr, shl(5, n))
+                switch isTanh
+                case 0 {
+                    for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
+                        let v := mload(at)
+                        let a := v
+                        if slt(v, 0) { a := sub(0, v) }
+                        let y := div(0x10000000000000000, add(0x100000000, _expNegAbs(a)))
+                        if slt(v, 0) { y := sub(0x100000000, y) }
+                        mstore(at, y)
+                    }
                 }
-                function _expNeg(v) -> out {
-                    if sgt(v, 0) { v := 0 }
-                    let k := sdiv(sub(v, 2977044471), 2977044472)
-                    let r := sub(v, mul(k, 2977044472))
-                    let term := r
-                    let sum := add(0x100000000, term)
-                    term := div(mul(term, r), 0x200000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x300000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x400000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x500000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x600000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x700000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x800000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0x900000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0xa00000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0xb00000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0xc00000000)
-                    sum := add(sum, term)
-                    term := div(mul(term, r), 0xd00000000)
-                    sum := add(sum, term)
-                    let sh := sub(0, k)
-                    out := 0
-                    if lt(sh, 64) { out := shr(sh, sum) }
+                default {
+                    for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
+                        let v := mload(at)
+                        let a := add(v, v)
+                        if slt(v, 0) { a := sub(0, a) }
+                        let y := div(0x10000000000000000, add(0x100000000, _expNegAbs(a)))
+                        y := sub(add(y, y), 0x100000000)
+                        if slt(v, 0) { y := sub(0, y) }
+                        mstore(at, y)
+                    }
+                }
+                function _expNegAbs(a) -> out {
+                    // a = −x ≥ 0 in Q32.32, clamped at 64 (the result is 0 from about 22.2 on; the
+                    // clamp keeps every product below 2^128). t = a · log2(e) in Q96 (exact).
+                    if gt(a, 0x4000000000) { a := 0x4000000000 }
+                    let t := mul(a, 0x171547652b82fe177)
+                    // g = frac(t) − j/4 ∈ [0, 1/4) in Q62; e^(−g·ln2) = Σ (−1)^n ln2^n/n! g^n to n = 7,
+                    // Horner from the top: p ← c_n − ((p · g) >> 62), every p positive.
+                    let g := shr(34, and(t, 0x3fffffffffffffffffffffff))
+                    let p := sub(710362457495793, shr(62, mul(70340819226978, g)))
+                    p := sub(6149018367977265, shr(62, mul(p, g)))
+                    p := sub(44355791529079737, shr(62, mul(p, g)))
+                    p := sub(255967521894832113, shr(62, mul(p, g)))
+                    p := sub(1107849223398934356, shr(62, mul(p, g)))
+                    p := sub(3196577161300663915, shr(62, mul(p, g)))
+                    p := sub(0x4000000000000000, shr(62, mul(p, g)))
+                    // 2^(−j/4) in Q62 for j = ⌊4·frac(t)⌋: 64-bit entry j of the table word.
+                    let tj := and(
+                        shr(and(shr(88, t), 0xc0), 0x260dfc14636e2a5c2d413cccfe77992135d13f32b5a75abd4000000000000000),
+                        0xffffffffffffffff
+                    )
+                    // Q124 → Q32 and 2^(−⌊t⌋) in one shift (a shift of 256 or more gives 0).
+                    out := shr(add(92, shr(96, t)), mul(tj, p))
                 }
             }
         } else if (code == Activation.SOFTMAX) {

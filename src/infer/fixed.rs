@@ -13,10 +13,29 @@
 
 /// 1.0 in Q32.32.
 pub const ONE: i128 = 1 << 32;
-/// ln 2 in Q32.32, rounded to nearest: 0.693147180559945 · 2^32 = 2977044471.82.
-pub const LN2: i128 = 2_977_044_472;
-/// Taylor terms used for e^r, r ∈ [0, ln 2): the first omitted term is below 2^-40.
-pub const EXP_TERMS: i128 = 13;
+/// log2(e) · 2^64, rounded to nearest (65 bits): the range reduction of [`exp_neg`].
+pub const LOG2E_Q64: u128 = 26_613_026_195_688_644_983;
+/// ln2^n / n! · 2^62, rounded to nearest, n = 0..=7: e^{−z·ln2} = Σ (−1)^n c_n z^n for
+/// z ∈ [0, 1/4); the first omitted term is below 2.1·10^-11 (0.09 ulp).
+pub const EXP_COEFFS: [u128; 8] = [
+    4_611_686_018_427_387_904,
+    3_196_577_161_300_663_915,
+    1_107_849_223_398_934_356,
+    255_967_521_894_832_113,
+    44_355_791_529_079_737,
+    6_149_018_367_977_265,
+    710_362_457_495_793,
+    70_340_819_226_978,
+];
+/// 2^{−j/4} · 2^62, rounded to nearest, j = 0..=3 (entry 0 is exactly 2^62).
+pub const EXP_TABLE: [u128; 4] = [
+    4_611_686_018_427_387_904,
+    3_877_950_241_171_266_237,
+    3_260_954_456_333_195_553,
+    2_742_124_912_636_209_756,
+];
+/// Arguments beyond −64 give 0 anyway; clamping there keeps every product below 2^128.
+const EXP_CLAMP: i128 = 64 << 32;
 
 /// Where an operation left the representable range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,25 +62,33 @@ pub fn div(a: i128, b: i128) -> Result<i128, Overflow> {
 }
 
 /// e^x for x ≤ 0 (every caller passes a non-positive argument: softmax subtracts the maximum,
-/// sigmoid uses e^{-|x|}).
+/// sigmoid uses e^{-|x|}); positive x is clamped to 0.
 ///
-/// x = k·ln2 + r with k = ⌊x / ln2⌋ (floor) and r ∈ [0, ln2); e^r by its Taylor series,
-/// term_n = (term_{n-1} · r >> 32) / n for n = 1..13; then shifted right by −k. The result is
-/// within 16 ulp (16 · 2^-32) of e^x; for x < −44·ln2 it is 0.
+/// With a = min(−x, 64) and t = a · log2(e) in Q96 (`a · LOG2E_Q64`, exact): k = ⌊t⌋,
+/// j = ⌊4·frac(t)⌋ and g = frac(t) − j/4 ∈ [0, 1/4), truncated to Q62. Then
+/// e^x = 2^{−t} = 2^{−k} · 2^{−j/4} · e^{−g·ln2}: the last factor by its Taylor series to the
+/// 7th power in Horner form, p ← c_n − ((p · g) >> 62) (every p stays positive), the middle one
+/// from [`EXP_TABLE`], and the result is (table · p) >> (92 + k) (0 when that shift is 128 or
+/// more). Within 1.1 ulp (1.1 · 2^-32) of e^x (the final floor, plus under 0.09 ulp from the
+/// series and the roundings), exactly ONE at 0, never negative or above ONE; 0 once
+/// e^x is below 2^-32 (x below about −22.2).
 pub fn exp_neg(x: i128) -> i128 {
     debug_assert!(x <= 0);
-    let x = x.min(0);
-    // floor division of a non-positive number by a positive one
-    let k = (x - (LN2 - 1)) / LN2;
-    let r = x - k * LN2;
-    let mut sum = ONE;
-    let mut term = ONE;
-    for n in 1..=EXP_TERMS {
-        term = ((term * r) >> 32) / n;
-        sum += term;
+    let a = (-x.min(0)).min(EXP_CLAMP) as u128;
+    let t = a * LOG2E_Q64;
+    let k = (t >> 96) as u32;
+    let j = ((t >> 94) & 3) as usize;
+    let g = (t & ((1 << 94) - 1)) >> 34;
+    let mut p = EXP_COEFFS[7];
+    for c in EXP_COEFFS[..7].iter().rev() {
+        p = c - ((p * g) >> 62);
     }
-    let shift = -k;
-    if shift >= 64 { 0 } else { sum >> shift }
+    let shift = 92 + k;
+    if shift >= 128 {
+        0
+    } else {
+        ((EXP_TABLE[j] * p) >> shift) as i128
+    }
 }
 
 /// σ(x) = 1 / (1 + e^{-x}): with e = e^{-|x|}, s = (1 << 64) / (1 + e) truncated, and
@@ -152,9 +179,25 @@ mod tests {
             let err = (got - x.exp()).abs();
             worst = worst.max(err);
         }
-        assert!(worst < 16.0 / 4_294_967_296.0, "worst {worst}");
+        assert!(worst < 1.0 / 4_294_967_296.0, "worst {worst}");
         assert_eq!(exp_neg(0), ONE);
+        assert_eq!(exp_neg(-1), ONE - 1);
         assert_eq!(exp_neg(-100 * ONE), 0);
+        assert_eq!(exp_neg(i128::MIN / 2), 0);
+        // Every argument on a fine grid, and both sides of each table and power-of-two step.
+        let mut x: i128 = 0;
+        while x > -24 * ONE {
+            for d in [-1, 0, 1] {
+                let v = (x + d).min(0);
+                let want = (v as f64 / 4_294_967_296.0).exp();
+                let got = to_f64(exp_neg(v));
+                worst = worst.max((got - want).abs());
+                assert!((0..=ONE).contains(&exp_neg(v)));
+            }
+            x -= 744_261_117; // ≈ ln2 / 4 in Q32.32
+        }
+        eprintln!("exp_neg: worst error {} ulp", worst * 4_294_967_296.0);
+        assert!(worst < 1.1 / 4_294_967_296.0, "worst {worst}");
     }
 
     #[test]
