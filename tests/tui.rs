@@ -737,9 +737,19 @@ fn n_and_s_cycle_the_choices_and_probe_again() {
     assert_eq!(p[0].network, "local", "round the list");
     assert!(choose(&mut state, 'd').is_empty());
     assert_eq!(state.screen, ScreenKind::Confirm);
-    assert!(choose(&mut state, 'n').is_empty(), "n is no command on Confirm");
-    assert_eq!(state.confirm.as_ref().unwrap().typed, "", "nor hex: not typed");
-    assert!(choose(&mut state, 'd').is_empty(), "d is no command on Confirm");
+    assert!(
+        choose(&mut state, 'n').is_empty(),
+        "n is no command on Confirm"
+    );
+    assert_eq!(
+        state.confirm.as_ref().unwrap().typed,
+        "",
+        "nor hex: not typed"
+    );
+    assert!(
+        choose(&mut state, 'd').is_empty(),
+        "d is no command on Confirm"
+    );
     assert_eq!(state.confirm.as_ref().unwrap().typed, "d", "but hex: typed");
 }
 
