@@ -2,7 +2,7 @@
 //! `eth_call`) and `eternalize verify ADDRESS MODEL|BUNDLE`, which proves the deployment equals
 //! the file — hashes, graph, every weight byte, and `predict` against the Rust reference.
 
-use alloy::primitives::{Address, B256, I256, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
 use clap::Args;
 use serde_json::{Value, json};
@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use super::Exit;
 use super::deploy::NetworkArgs;
 use super::predict::{self, Output};
-use crate::chain::weights::{CLONE_PREFIX, clone_runtime};
+use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::{
-    Chain, ChainError, EternalModel, Implementation, LayerKind, ModelImage, WeightFormat,
+    Chain, ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, WeightFormat,
 };
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
@@ -512,10 +512,22 @@ async fn verify(
                 want.address.to_string(),
             );
         }
+        // One read of the clone's code: its arguments (`abi.encode(model, config, tensors)`,
+        // appended to the EIP-1167 runtime) are what `configData()` and `tensors()` return.
+        let code = chain.code_at(link.layer).await;
+        let args = match &code {
+            Ok(c) => c
+                .get(CLONE_RUNTIME_BYTES..)
+                .and_then(|a| {
+                    <(Address, Bytes, Vec<ILayer::WeightTensor>)>::abi_decode_params(a).ok()
+                })
+                .ok_or_else(|| "the clone's arguments do not decode".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         let file_config = &spec.layers[i].config;
-        match chain.layer_config(link.layer).await {
-            Ok(c) if c.as_ref() == file_config.as_slice() => {}
-            Ok(c) => {
+        match &args {
+            Ok((_, c, _)) if c.as_ref() == file_config.as_slice() => {}
+            Ok((_, c, _)) => {
                 let word = c
                     .iter()
                     .zip(file_config)
@@ -526,7 +538,7 @@ async fn verify(
                     Some(i),
                     name,
                     &format!("config (first difference in word {word})"),
-                    format!("0x{}", alloy::primitives::hex::encode(&c)),
+                    format!("0x{}", alloy::primitives::hex::encode(c)),
                     format!("0x{}", alloy::primitives::hex::encode(file_config)),
                 );
             }
@@ -538,8 +550,8 @@ async fn verify(
                 "readable".into(),
             ),
         }
-        match chain.layer_tensors(link.layer).await {
-            Ok(t) => {
+        match &args {
+            Ok((_, _, t)) => {
                 let got: Vec<(u64, u64, u8)> =
                     t.iter().map(|t| (t.offset, t.length, t.shift)).collect();
                 let want: Vec<(u64, u64, u8)> = want
@@ -565,9 +577,9 @@ async fn verify(
                 "readable".into(),
             ),
         }
-        // The clone's code: which implementation it delegates to, and its arguments.
+        // The whole code: which implementation it delegates to, and every argument byte.
         let want_code = clone_runtime(want.implementation, &want.args);
-        match chain.code_at(link.layer).await {
+        match code {
             Ok(code) if code.as_ref() == want_code.as_slice() => {}
             Ok(code) => mismatch(
                 Some(i),
