@@ -19,20 +19,6 @@ use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
 use serde_json::Value;
 use std::path::Path;
 
-fn array(v: &Value) -> input::Array {
-    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
-    let mut values = Vec::new();
-    fn flat(v: &Value, out: &mut Vec<f64>) {
-        match v {
-            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
-            Value::Number(n) => out.push(n.as_f64().unwrap()),
-            other => panic!("unexpected {other}"),
-        }
-    }
-    flat(&v["data"], &mut values);
-    input::Array { shape, values }
-}
-
 /// Multiply-accumulates of one sample through the model's Dense, convolution and recurrent layers.
 fn macs(model: &Model) -> u64 {
     let mut total = 0u64;

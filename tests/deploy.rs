@@ -107,10 +107,6 @@ fn deploys_fixtures_on_automine_and_reads_every_weight_back() {
     assert_no_secret(&all_files(data.path()), &[KEY0]);
 }
 
-fn fixture_str(relative: &str) -> String {
-    fixture(relative).display().to_string()
-}
-
 #[test]
 fn deploys_on_interval_mining_in_few_blocks() {
     let node = anvil(&["--block-time", "1"]);

@@ -17,10 +17,6 @@ use std::time::Duration;
 
 const MLP: &str = "keras3_4/mlp_basic.keras";
 
-fn fixture_str(relative: &str) -> String {
-    fixture(relative).display().to_string()
-}
-
 fn hex_u128(v: &Value) -> u128 {
     let s = v
         .as_str()

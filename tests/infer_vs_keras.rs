@@ -9,20 +9,6 @@ use eternalize::infer::{Graph, WeightFormat, fixed, input};
 use eternalize::keras;
 use serde_json::Value;
 
-fn array(v: &Value) -> input::Array {
-    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
-    let mut values = Vec::new();
-    fn flat(v: &Value, out: &mut Vec<f64>) {
-        match v {
-            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
-            Value::Number(n) => out.push(n.as_f64().unwrap()),
-            other => panic!("unexpected {other}"),
-        }
-    }
-    flat(&v["data"], &mut values);
-    input::Array { shape, values }
-}
-
 #[test]
 fn reference_matches_keras_within_tolerance() {
     let mut checked = 0;

@@ -51,3 +51,19 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// A truth file's `{"shape": [...], "data": nested lists}` array, as `predict` reads inputs.
+pub fn array(v: &serde_json::Value) -> eternalize::infer::input::Array {
+    use serde_json::Value;
+    fn flat(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+            Value::Number(n) => out.push(n.as_f64().unwrap()),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
+    let mut values = Vec::new();
+    flat(&v["data"], &mut values);
+    eternalize::infer::input::Array { shape, values }
+}

@@ -37,6 +37,11 @@ pub fn fixture(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// A fixture's path as a command-line argument.
+pub fn fixture_str(relative: &str) -> String {
+    fixture(relative).display().to_string()
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
