@@ -30,7 +30,7 @@ use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 /// Where each part goes, and how many rows and columns the scrolling parts show. Computed
 /// from the terminal size alone, so `update` moves through the chunk grid exactly as drawn.
@@ -287,17 +287,5 @@ fn draw_quit_question(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme
         Span::raw(" quits · any other key keeps deploying"),
     ]));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(super::panel("Quit?", true, theme)),
-        popup,
-    );
+    super::popup(frame, area, (width, height), "Quit?", lines, theme);
 }

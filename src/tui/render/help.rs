@@ -7,7 +7,6 @@ use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let key_width = state
@@ -54,18 +53,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     ));
     let width = area.width.saturating_sub(4).min(84);
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(super::panel("Keys — ? or Esc closes", true, theme)),
-        popup,
+    super::popup(
+        frame,
+        area,
+        (width, height),
+        "Keys — ? or Esc closes",
+        lines,
+        theme,
     );
 }
 

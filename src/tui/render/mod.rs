@@ -136,6 +136,31 @@ fn preview(frame: &mut Frame, body: Rect, state: &State, theme: Theme) {
     }
 }
 
+/// A focused panel titled `title` holding `lines`, `width` × `height`, centred in `area` over
+/// whatever is drawn there (help, the quit question, the password box).
+pub(crate) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    (width, height): (u16, u16),
+    title: impl Into<String>,
+    lines: Vec<ratatui::text::Line<'static>>,
+    theme: Theme,
+) {
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(panel(title, true, theme)),
+        popup,
+    );
+}
+
 /// A bordered panel; the focused one has a thick border (seen without colour too).
 pub(crate) fn panel<'a>(title: impl Into<String>, focused: bool, theme: Theme) -> Block<'a> {
     let block = Block::default()

@@ -4,13 +4,12 @@
 //!
 //! Owns: that box. Must not touch: the password beyond counting its characters.
 
-use super::panel;
+use super::popup;
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 /// Bullets shown at most (a longer password scrolls out of the box on the left).
 const MAX_BULLETS: usize = 40;
@@ -21,12 +20,6 @@ pub fn draw(frame: &mut Frame, body: Rect, state: &State, theme: Theme) {
     };
     let width = body.width.saturating_sub(4).min(64);
     let height = 7u16.min(body.height);
-    let area = Rect {
-        x: body.x + (body.width - width) / 2,
-        y: body.y + body.height.saturating_sub(height) / 2,
-        width,
-        height,
-    };
     let dim = theme.style(Role::Dim);
     let bullets = "•".repeat(prompt.typed.len().min(MAX_BULLETS));
     let lines = vec![
@@ -47,11 +40,12 @@ pub fn draw(frame: &mut Frame, body: Rect, state: &State, theme: Theme) {
         ]),
         Line::styled(" The key stays in memory until eternalize quits.", dim),
     ];
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(panel(format!("Unlock {}", prompt.keystore), true, theme)),
-        area,
+    popup(
+        frame,
+        body,
+        (width, height),
+        format!("Unlock {}", prompt.keystore),
+        lines,
+        theme,
     );
 }
