@@ -77,20 +77,7 @@ fn deploys_fixtures_on_automine_and_reads_every_weight_back() {
     }
     assert_no_duplicates(&url, &address_of(KEY0), sent);
     // Deploying again finds everything on chain and sends nothing.
-    let o = eternalize(
-        data.path(),
-        &[
-            "deploy",
-            fixture_str(MLP).as_str(),
-            "--rpc-url",
-            &url,
-            "--yes",
-            "--json",
-            "--chunk-bytes",
-            "512",
-        ],
-        &env,
-    );
+    let o = deploy_json(data.path(), MLP, &url, 512, &env);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(done_line(&o)["transactions"], 0);
     outputs.push_str(&text(&o));
@@ -112,18 +99,11 @@ fn deploys_on_interval_mining_in_few_blocks() {
     let node = anvil(&["--block-time", "1"]);
     let data = tempfile::tempdir().unwrap();
     let url = node.url();
-    let o = eternalize(
+    let o = deploy_json(
         data.path(),
-        &[
-            "deploy",
-            fixture_str(MLP).as_str(),
-            "--rpc-url",
-            &url,
-            "--yes",
-            "--json",
-            "--chunk-bytes",
-            "1024",
-        ],
+        MLP,
+        &url,
+        1024,
         &[("ETERNALIZE_PRIVATE_KEY", KEY0)],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -144,18 +124,11 @@ fn crash_then_resume(n: u64, mining: &[&str]) {
     let data = tempfile::tempdir().unwrap();
     let url = node.url();
     let crash = n.to_string();
-    let o = eternalize(
+    let o = deploy_json(
         data.path(),
-        &[
-            "deploy",
-            fixture_str(MLP).as_str(),
-            "--rpc-url",
-            &url,
-            "--yes",
-            "--json",
-            "--chunk-bytes",
-            "512",
-        ],
+        MLP,
+        &url,
+        512,
         &[
             ("ETERNALIZE_PRIVATE_KEY", KEY0),
             ("ETERNALIZE_TEST_CRASH_AFTER", &crash),
@@ -204,18 +177,11 @@ fn deploy_completes_through_a_flaky_rpc() {
     let node = anvil(&[]);
     let proxy = FlakyProxy::start(node.port(), 7);
     let data = tempfile::tempdir().unwrap();
-    let o = eternalize(
+    let o = deploy_json(
         data.path(),
-        &[
-            "deploy",
-            fixture_str(MLP).as_str(),
-            "--rpc-url",
-            &proxy.url(),
-            "--yes",
-            "--json",
-            "--chunk-bytes",
-            "512",
-        ],
+        MLP,
+        &proxy.url(),
+        512,
         &[("ETERNALIZE_PRIVATE_KEY", KEY0)],
     );
     assert!(o.status.success(), "{}", text(&o));

@@ -284,18 +284,11 @@ fn fee_bumps_stop_at_the_configured_cap_and_the_deployment_waits_for_lower_fees(
 /// the writes are the start and one intent per transaction, each written before its
 /// broadcast: after `n` writes, intents 1..n-1 exist and 1..n-2 reached the node.
 fn deploy_killed_after(data: &std::path::Path, url: &str, n: u64) -> String {
-    let o = eternalize(
+    let o = deploy_json(
         data,
-        &[
-            "deploy",
-            fixture_str(MLP).as_str(),
-            "--rpc-url",
-            url,
-            "--yes",
-            "--json",
-            "--chunk-bytes",
-            "512",
-        ],
+        MLP,
+        url,
+        512,
         &[
             ("ETERNALIZE_PRIVATE_KEY", KEY0),
             ("ETERNALIZE_TEST_CRASH_AFTER", &n.to_string()),

@@ -65,6 +65,29 @@ pub fn eternalize(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
+/// `eternalize deploy MODEL --rpc-url URL --yes --json --chunk-bytes CHUNK` (MODEL relative to
+/// tests/fixtures), with a data dir and extra environment.
+pub fn deploy_json(
+    data: &Path,
+    model: &str,
+    url: &str,
+    chunk: usize,
+    env: &[(&str, &str)],
+) -> Output {
+    let chunk = chunk.to_string();
+    let args = [
+        "deploy",
+        &fixture_str(model),
+        "--rpc-url",
+        url,
+        "--yes",
+        "--json",
+        "--chunk-bytes",
+        &chunk,
+    ];
+    eternalize(data, &args, env)
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
