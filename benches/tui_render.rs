@@ -5,7 +5,7 @@
 //! numbers go to BENCHMARKS.md. The bar for the dashboard is ≤ 2 ms per frame.
 
 use eternalize::bundle::Hashes;
-use eternalize::engine::{DeployEvent, Failure, Step, StepState};
+use eternalize::engine::{DeployEvent, Failure, Progress, Step, StepState};
 use eternalize::tui::action::Action;
 use eternalize::tui::dashboard::Dashboard;
 use eternalize::tui::keymap::{Keymap, ScreenKind};
@@ -200,7 +200,7 @@ fn dashboard_state() -> State {
     .chain((0..600).map(|i| DeployEvent::Note {
         message: format!("fee bumped to 2.{i} gwei for nonce {i}"),
     }))
-    .chain(std::iter::once(DeployEvent::Progress {
+    .chain(std::iter::once(DeployEvent::Progress(Progress {
         transactions_mined: 2_000,
         transactions_total: CHUNKS + contract_steps.len(),
         chunks_stored: 1_980,
@@ -209,7 +209,7 @@ fn dashboard_state() -> State {
         cost_wei: "400000000000000000".into(),
         in_flight: IN_FLIGHT,
         elapsed_ms: 600_000,
-    }));
+    })));
     for e in events {
         update(&mut state, Action::Deploy(e));
     }

@@ -3,7 +3,7 @@
 //! numbers, retries, pauses, quitting with transactions in flight), and insta snapshots at
 //! 80×24 and 120×40. Unfinished deployments on Pick come from a real journal in a temp dir.
 
-use eternalize::engine::{Command, DeployEvent, Failure, Step, StepState};
+use eternalize::engine::{Command, DeployEvent, Failure, Progress, Step, StepState};
 use eternalize::journal::{self, DeploymentKey, Journal};
 use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::dashboard::{Panel, Phase};
@@ -202,7 +202,7 @@ fn mid_deploy(state: &mut State) {
     );
     event(
         state,
-        DeployEvent::Progress {
+        DeployEvent::Progress(Progress {
             transactions_mined: 153,
             transactions_total: 247,
             chunks_stored: 148,
@@ -211,7 +211,7 @@ fn mid_deploy(state: &mut State) {
             cost_wei: "15100000000000000".into(),
             in_flight: 12,
             elapsed_ms: 95_000,
-        },
+        }),
     );
 }
 

@@ -18,7 +18,7 @@ use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, Network,
 use crate::engine::plan::{Plan, PlanOptions, Source, describe};
 use crate::engine::session::{self, ResumeError, ResumeTarget, Session, SessionError};
 use crate::engine::signer::{self, SignerChoice};
-use crate::engine::{self, DeployEvent, End, StepState};
+use crate::engine::{self, DeployEvent, End, Progress, StepState};
 use crate::journal;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -586,7 +586,7 @@ impl Reporter {
                         state: StepState::Queued | StepState::Sending { .. },
                         ..
                     } => return,
-                    DeployEvent::Progress { .. } => {
+                    DeployEvent::Progress(_) => {
                         if last_progress.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
                             return;
                         }
@@ -602,7 +602,7 @@ impl Reporter {
                 // are what the bars count.
                 let notable = match e {
                     DeployEvent::Step { state, .. } => matches!(state, StepState::Failed { .. }),
-                    DeployEvent::Progress { .. } => false,
+                    DeployEvent::Progress(_) => false,
                     _ => true,
                 };
                 if matches!(
@@ -694,7 +694,7 @@ fn plain_line(e: &DeployEvent) -> String {
                 failure_text(failure)
             ),
         },
-        DeployEvent::Progress {
+        DeployEvent::Progress(Progress {
             transactions_mined,
             transactions_total,
             chunks_stored,
@@ -703,7 +703,7 @@ fn plain_line(e: &DeployEvent) -> String {
             in_flight,
             elapsed_ms,
             ..
-        } => format!(
+        }) => format!(
             "progress {transactions_mined}/{transactions_total} transactions, {chunks_stored}/{chunks_total} chunks, {gas_used} gas, {in_flight} in flight, {:.1} s",
             *elapsed_ms as f64 / 1000.0
         ),

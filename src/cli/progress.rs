@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::engine::{DeployEvent, Step, StepState};
+use crate::engine::{DeployEvent, Progress, Step, StepState};
 
 /// The fastest the bars are redrawn.
 pub const REDRAW_EVERY: Duration = Duration::from_millis(100);
@@ -120,13 +120,13 @@ impl Tally {
                     }
                 }
             }
-            DeployEvent::Progress {
+            DeployEvent::Progress(Progress {
                 gas_used,
                 cost_wei,
                 in_flight,
                 elapsed_ms,
                 ..
-            } => {
+            }) => {
                 self.gas_used = *gas_used;
                 self.cost_wei = cost_wei.parse().unwrap_or(self.cost_wei);
                 self.in_flight = *in_flight;

@@ -94,6 +94,20 @@ pub enum StepState {
     },
 }
 
+/// A deployment's totals so far (the `progress` event; the dashboard keeps the last one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub transactions_mined: usize,
+    pub transactions_total: usize,
+    pub chunks_stored: usize,
+    pub chunks_total: usize,
+    pub gas_used: u64,
+    /// Wei spent so far (decimal string).
+    pub cost_wei: String,
+    pub in_flight: usize,
+    pub elapsed_ms: u64,
+}
+
 /// Everything the engine reports. One deployment emits `Planned` first and `Finished` or
 /// `Stopped` last.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,17 +131,7 @@ pub enum DeployEvent {
         state: StepState,
     },
     /// Totals so far, at least once a second while anything is in flight.
-    Progress {
-        transactions_mined: usize,
-        transactions_total: usize,
-        chunks_stored: usize,
-        chunks_total: usize,
-        gas_used: u64,
-        /// Wei spent so far (decimal string).
-        cost_wei: String,
-        in_flight: usize,
-        elapsed_ms: u64,
-    },
+    Progress(Progress),
     /// Sending is paused (by command or because the balance ran out) or resumed.
     Paused {
         reason: String,

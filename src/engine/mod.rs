@@ -14,7 +14,7 @@ pub mod run;
 pub mod session;
 pub mod signer;
 
-pub use event::{Command, DeployEvent, Failure, Step, StepState};
+pub use event::{Command, DeployEvent, Failure, Progress, Step, StepState};
 pub use plan::{Plan, PlanError, PlanOptions, Source, plan};
 pub use rpc::Rpc;
 pub use run::{End, EngineError, Options, Summary};

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use super::event::{Command, DeployEvent, Failure, Step, StepState};
+use super::event::{Command, DeployEvent, Failure, Progress, Step, StepState};
 use super::plan::{Plan, describe};
 use super::rpc::{Receipt, Rpc, RpcFailure};
 use crate::chain::Revert;
@@ -1206,7 +1206,7 @@ impl Engine {
         self.last_progress = now;
         self.progress_dirty = false;
         let chunk = |r: &&Run| matches!(r.step, Step::Chunk { .. });
-        self.emit(DeployEvent::Progress {
+        self.emit(DeployEvent::Progress(Progress {
             transactions_mined: self
                 .runs
                 .iter()
@@ -1228,7 +1228,7 @@ impl Engine {
             cost_wei: self.cost.to_string(),
             in_flight: self.in_flight(),
             elapsed_ms: self.started.elapsed().as_millis() as u64,
-        });
+        }));
     }
 
     fn command(&mut self, c: Command) {

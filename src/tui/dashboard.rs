@@ -7,7 +7,7 @@
 //! (failures, wei, durations). Must not touch: the terminal, the engine, the network.
 
 use crate::cli::inspect::group_digits;
-use crate::engine::{DeployEvent, Failure, Step, StepState};
+use crate::engine::{DeployEvent, Failure, Progress, Step, StepState};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
@@ -172,19 +172,6 @@ pub fn step_label(step: &Step, layer_names: &[String]) -> String {
     }
 }
 
-/// The latest `Progress` event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub transactions_mined: usize,
-    pub transactions_total: usize,
-    pub chunks_stored: usize,
-    pub chunks_total: usize,
-    pub gas_used: u64,
-    pub cost_wei: String,
-    pub in_flight: usize,
-    pub elapsed_ms: u64,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogKind {
     Info,
@@ -268,7 +255,7 @@ pub struct Dashboard {
     pub step_tally: Tally,
     pub chunks: Vec<StepState>,
     pub chunk_tally: Tally,
-    pub totals: Option<Totals>,
+    pub totals: Option<Progress>,
     /// Set by the engine's `Paused` (with its reason), cleared by `Resumed`.
     pub paused: Option<String>,
     /// What the operator last asked for with `p`; shows "pausing…" until the engine agrees.
@@ -398,27 +385,7 @@ impl Dashboard {
                 }
             }
             DeployEvent::Step { step, state } => self.step(step, state),
-            DeployEvent::Progress {
-                transactions_mined,
-                transactions_total,
-                chunks_stored,
-                chunks_total,
-                gas_used,
-                cost_wei,
-                in_flight,
-                elapsed_ms,
-            } => {
-                self.totals = Some(Totals {
-                    transactions_mined,
-                    transactions_total,
-                    chunks_stored,
-                    chunks_total,
-                    gas_used,
-                    cost_wei,
-                    in_flight,
-                    elapsed_ms,
-                });
-            }
+            DeployEvent::Progress(p) => self.totals = Some(p),
             DeployEvent::Paused { reason } => {
                 self.say(LogKind::Warn, format!("paused: {reason}"));
                 self.paused = Some(reason);
