@@ -408,17 +408,8 @@ fn execute(
     let session = open_session(&config, net, signer_args, &data_dir, yes)?;
     let rt = runtime()?;
     if let Some(target) = resuming {
-        let chain_id = rt.block_on(session.rpc.chain_id()).map_err(|e| {
-            fail(format!(
-                "could not read the chain id at {}: {e}",
-                session.rpc.display_url()
-            ))
-        })?;
-        let node = match session.network.name.as_str() {
-            "rpc-url" | "ETH_RPC_URL" => format!("the node at {}", session.rpc.display_url()),
-            name => format!("network `{name}` ({})", session.rpc.display_url()),
-        };
-        target.check_chain(chain_id, &node).map_err(fail)?;
+        rt.block_on(target.check_chain(&session.rpc, &session.network))
+            .map_err(fail)?;
     }
     let opts = plan_options(&session.network, format, tuning, &config);
     let sender = session.signer.address();

@@ -157,6 +157,8 @@ pub enum ResumeError {
         "this deployment was signed by {journal}, but the signer given is {given}; pass that account's keystore"
     )]
     OtherSigner { journal: String, given: String },
+    #[error("could not read the chain id at {url}: {why}; nothing was sent")]
+    ChainId { url: String, why: String },
     #[error(
         "this deployment ran on chain {journal}, but {network} is chain {given}; resume it on chain {journal} (pass that network with --network or --rpc-url); nothing was sent"
     )]
@@ -257,18 +259,25 @@ impl ResumeTarget {
         }
     }
 
-    /// Refuses a chain other than the journal's: there the deployment would start over under
-    /// a new journal instead of finishing.
-    pub fn check_chain(&self, chain_id: u64, network: &str) -> Result<(), ResumeError> {
+    /// Refuses a node (`rpc` of `network`) whose chain is not the journal's: there the
+    /// deployment would start over under a new journal instead of finishing.
+    pub async fn check_chain(&self, rpc: &Rpc, network: &Network) -> Result<(), ResumeError> {
+        let chain_id = rpc.chain_id().await.map_err(|e| ResumeError::ChainId {
+            url: rpc.display_url(),
+            why: e.to_string(),
+        })?;
         if chain_id == self.chain_id {
-            Ok(())
-        } else {
-            Err(ResumeError::OtherChain {
-                journal: self.chain_id,
-                given: chain_id,
-                network: network.into(),
-            })
+            return Ok(());
         }
+        let node = match network.name.as_str() {
+            "rpc-url" | "ETH_RPC_URL" => format!("the node at {}", rpc.display_url()),
+            name => format!("network `{name}` ({})", rpc.display_url()),
+        };
+        Err(ResumeError::OtherChain {
+            journal: self.chain_id,
+            given: chain_id,
+            network: node,
+        })
     }
 
     /// Refuses a signer other than the journal's (a different deployer means other addresses).

@@ -283,15 +283,9 @@ fn deploy(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
     if let Some(t) = &target {
-        let chain_id = rt.block_on(rpc.chain_id()).map_err(|e| {
-            format!(
-                "could not read the chain id at {}: {e}; nothing was sent",
-                rpc.display_url()
-            )
-        })?;
-        let node = format!("network `{}` ({})", chain.network.name, rpc.display_url());
-        // Its message says that nothing was sent.
-        t.check_chain(chain_id, &node).map_err(|e| e.to_string())?;
+        // Its messages say that nothing was sent.
+        rt.block_on(t.check_chain(&rpc, &chain.network))
+            .map_err(|e| e.to_string())?;
     }
     if let Ok(mut on) = deployed_on.lock() {
         *on = Some(chain.network.name.clone());
