@@ -77,33 +77,44 @@ fn preview() {
         p.model = Loadable::Ready(Box::new(model));
         p.selected = 150; // mid-table: the view is scrolled
     }
+    // Move the selection as a user would, so every frame differs.
+    let (med, min, max) = time_frames(&mut state, |state, round, i| {
+        if let Some(p) = state.preview.as_mut() {
+            p.selected = (150 + round * 7 + i % 40) % 300;
+        }
+    });
+    println!(
+        "Preview, 300 layers, 120x40 TestBackend: median {med:.1} µs/frame (min {min:.1}, max {max:.1}; 5 rounds of {FRAMES} frames)"
+    );
+}
+
+const FRAMES: usize = 2_000;
+
+/// Draws `state` into a 120×40 test terminal: 50 frames to warm up, then 5 rounds of
+/// [`FRAMES`] frames, `change` applied before each; (median, min, max) µs per frame.
+fn time_frames(
+    state: &mut State,
+    mut change: impl FnMut(&mut State, usize, usize),
+) -> (f64, f64, f64) {
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let theme = Theme { color: true };
     for _ in 0..50 {
         terminal
-            .draw(|f| render::draw(f, &state, theme))
+            .draw(|f| render::draw(f, state, theme))
             .expect("draw");
     }
-    let frames = 2_000;
     let mut per_frame = Vec::new();
     for round in 0..5 {
         let start = Instant::now();
-        for i in 0..frames {
-            // Move the selection as a user would, so every frame differs.
-            if let Some(p) = state.preview.as_mut() {
-                p.selected = (150 + round * 7 + i % 40) % 300;
-            }
+        for i in 0..FRAMES {
+            change(state, round, i);
             terminal
-                .draw(|f| render::draw(f, &state, theme))
+                .draw(|f| render::draw(f, state, theme))
                 .expect("draw");
         }
-        per_frame.push(start.elapsed().as_secs_f64() * 1e6 / frames as f64);
+        per_frame.push(start.elapsed().as_secs_f64() * 1e6 / FRAMES as f64);
     }
-    per_frame.sort_by(f64::total_cmp);
-    println!(
-        "Preview, 300 layers, 120x40 TestBackend: median {:.1} µs/frame (min {:.1}, max {:.1}; 5 rounds of {frames} frames)",
-        per_frame[2], per_frame[0], per_frame[4]
-    );
+    median_of_5(per_frame)
 }
 
 const LAYERS: usize = 300;
@@ -227,34 +238,17 @@ fn median_of_5(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn dashboard() {
     let mut state = dashboard_state();
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    let theme = Theme { color: true };
     let focus_chunks = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
     update(&mut state, Action::Key(focus_chunks));
-    for _ in 0..50 {
-        terminal
-            .draw(|f| render::draw(f, &state, theme))
-            .expect("draw");
-    }
-    let frames = 2_000;
-    let mut per_frame = Vec::new();
-    for round in 0..5 {
-        let start = Instant::now();
-        for i in 0..frames {
-            // The selection walks through the grid (which scrolls) and the contracts.
-            if let Some(d) = state.dashboard.as_mut() {
-                d.selected_chunk = (round * 997 + i * 13) % CHUNKS;
-                d.selected_row = (round * 7 + i) % (LAYERS + 7);
-            }
-            terminal
-                .draw(|f| render::draw(f, &state, theme))
-                .expect("draw");
+    // The selection walks through the grid (which scrolls) and the contracts.
+    let (med, min, max) = time_frames(&mut state, |state, round, i| {
+        if let Some(d) = state.dashboard.as_mut() {
+            d.selected_chunk = (round * 997 + i * 13) % CHUNKS;
+            d.selected_row = (round * 7 + i) % (LAYERS + 7);
         }
-        per_frame.push(start.elapsed().as_secs_f64() * 1e6 / frames as f64);
-    }
-    let (med, min, max) = median_of_5(per_frame);
+    });
     println!(
-        "Dashboard, {LAYERS} layers, {CHUNKS} chunks, 120x40 TestBackend: median {med:.1} µs/frame (min {min:.1}, max {max:.1}; 5 rounds of {frames} frames)"
+        "Dashboard, {LAYERS} layers, {CHUNKS} chunks, 120x40 TestBackend: median {med:.1} µs/frame (min {min:.1}, max {max:.1}; 5 rounds of {FRAMES} frames)"
     );
 
     // Keys as an operator presses them while 64 transactions are in flight: moves in the
