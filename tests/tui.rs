@@ -3,17 +3,16 @@
 //! snapshots of every screen drawn into ratatui's `TestBackend` at 80×24 and 120×40, from the
 //! real fixture files. Paths are shown relative to the crate root, so snapshots are stable.
 
+mod common;
+
+use common::screen;
 use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::keymap::{Keymap, ScreenKind};
-use eternalize::tui::render;
 use eternalize::tui::state::{ConfirmStage, Loadable, Pane, Start, State, update};
 use eternalize::tui::target::{
     Choices, NetworkOption, Probe, ProbeFailure, ProbeReport, SignerOption,
 };
-use eternalize::tui::theme::Theme;
 use eternalize::tui::work;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -71,16 +70,6 @@ fn highlighted_name(state: &State) -> String {
         .highlighted()
         .map(|e| e.name.clone())
         .unwrap_or_default()
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let mut state = state.clone();
-    update(&mut state, Action::Resize { width, height });
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| render::draw(f, &state, Theme { color: false }))
-        .expect("draw");
-    terminal.backend().to_string()
 }
 
 fn snapshot_both(name: &str, state: &State) {

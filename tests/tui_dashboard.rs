@@ -3,17 +3,17 @@
 //! numbers, retries, pauses, quitting with transactions in flight), and insta snapshots at
 //! 80×24 and 120×40. Unfinished deployments on Pick come from a real journal in a temp dir.
 
+mod common;
+
+use common::screen;
 use eternalize::engine::{Command, DeployEvent, Failure, Progress, Step, StepState};
 use eternalize::journal::{self, DeploymentKey, Journal};
 use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::dashboard::{Panel, Phase};
 use eternalize::tui::keymap::{Keymap, ScreenKind};
-use eternalize::tui::render::{self, dashboard::dashboard_areas};
+use eternalize::tui::render::dashboard::dashboard_areas;
 use eternalize::tui::state::{Start, State, update};
-use eternalize::tui::theme::Theme;
 use eternalize::tui::work;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -224,16 +224,6 @@ fn deploying(size: (u16, u16)) -> State {
 
 fn dash(state: &State) -> &eternalize::tui::dashboard::Dashboard {
     state.dashboard.as_ref().expect("dashboard")
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let mut state = state.clone();
-    update(&mut state, Action::Resize { width, height });
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| render::draw(f, &state, Theme { color: false }))
-        .expect("draw");
-    terminal.backend().to_string()
 }
 
 fn snapshot_both(name: &str, state: &State) {

@@ -67,3 +67,16 @@ pub fn array(v: &serde_json::Value) -> eternalize::infer::input::Array {
     flat(&v["data"], &mut values);
     eternalize::infer::input::Array { shape, values }
 }
+
+/// What the TUI shows for `state` in a `width`×`height` terminal without colour, as text.
+pub fn screen(state: &eternalize::tui::state::State, width: u16, height: u16) -> String {
+    use eternalize::tui::{action::Action, render, state::update, theme::Theme};
+    let mut state = state.clone();
+    update(&mut state, Action::Resize { width, height });
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("test terminal");
+    terminal
+        .draw(|f| render::draw(f, &state, Theme { color: false }))
+        .expect("draw");
+    terminal.backend().to_string()
+}
