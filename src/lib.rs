@@ -13,3 +13,4 @@ pub mod journal;
 pub mod keras;
 pub mod tools;
 pub mod tui;
+pub mod units;

@@ -5,7 +5,6 @@
 //! Exit codes: 0 done, 1 failed, 2 usage, 3 stopped but resumable (the resume command is
 //! printed).
 
-use alloy::primitives::U256;
 use clap::Args;
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -20,6 +19,7 @@ use crate::engine::session::{self, ResumeError, ResumeTarget, Session, SessionEr
 use crate::engine::signer::{self, SignerChoice};
 use crate::engine::{self, DeployEvent, End, Progress, StepState};
 use crate::journal;
+use crate::units;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct NetworkArgs {
@@ -249,15 +249,6 @@ fn plan_options(
     }
 }
 
-fn gwei(wei: u128) -> String {
-    format!("{:.3} gwei", wei as f64 / 1e9)
-}
-
-fn eth(wei: U256) -> String {
-    let w: f64 = wei.to_string().parse().unwrap_or(f64::NAN);
-    format!("{:.6} ETH", w / 1e18)
-}
-
 fn plan_json(plan: &Plan) -> serde_json::Value {
     json!({
         "model_address": plan.model().to_checksum(None),
@@ -323,18 +314,18 @@ fn print_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         "{} transactions, {} gas; at {} base fee (+{} tip): ≈ {} ({} wei); up to {} wei at the max fee of {}",
         plan.transactions_to_send(),
         plan.gas_to_send(),
-        plan.fees.base_fee.map_or("legacy".into(), gwei),
-        gwei(plan.fees.priority_fee),
-        eth(plan.cost_estimate()),
+        plan.fees.base_fee.map_or("legacy".into(), units::gwei),
+        units::gwei(plan.fees.priority_fee),
+        units::eth(plan.cost_estimate()),
         plan.cost_estimate(),
         plan.worst_case(),
-        gwei(plan.fees.max_fee),
+        units::gwei(plan.fees.max_fee),
     )?;
     writeln!(
         out,
         "balance {} wei ({}): {}",
         plan.balance,
-        eth(plan.balance),
+        units::eth(plan.balance),
         if plan.balance >= plan.worst_case() {
             "enough"
         } else {

@@ -222,19 +222,6 @@ pub fn shape_text(v: &Option<Value>) -> String {
     }
 }
 
-/// Thousands separators for counts people read.
-pub fn group_digits(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 pub fn to_table(path: &Path, s: &Summary) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -265,7 +252,9 @@ pub fn to_table(path: &Path, s: &Summary) -> String {
                 l.name.clone(),
                 l.class_name.clone(),
                 shape_text(&l.output_shape),
-                l.params.map(group_digits).unwrap_or_else(|| "?".into()),
+                l.params
+                    .map(crate::units::thousands)
+                    .unwrap_or_else(|| "?".into()),
                 if l.inbound.is_empty() {
                     "-".into()
                 } else {
@@ -307,14 +296,14 @@ pub fn to_table(path: &Path, s: &Summary) -> String {
         out,
         "total params   {}",
         s.total_params
-            .map(group_digits)
+            .map(crate::units::thousands)
             .unwrap_or_else(|| "? (bundle has no eternalize section)".into())
     );
     let _ = writeln!(
         out,
         "weight words   {} ({} bytes as Q32.32)",
-        group_digits(s.weight_words),
-        group_digits(s.weight_words * 32)
+        crate::units::thousands(s.weight_words),
+        crate::units::thousands(s.weight_words * 32)
     );
     let _ = writeln!(out, "graph hash     {}", s.hashes.graph);
     let _ = writeln!(out, "weights hash   {}", s.hashes.weights);

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::engine::{DeployEvent, Progress, Step, StepState};
+use crate::units;
 
 /// The fastest the bars are redrawn.
 pub const REDRAW_EVERY: Duration = Duration::from_millis(100);
@@ -180,23 +181,23 @@ impl Tally {
         let mut chunks = format!(
             "{chunks_done}/{} {pct:>3}% · {}/{}",
             self.chunks_total,
-            human_bytes(bytes_done),
-            human_bytes(self.total_bytes)
+            units::bytes(bytes_done),
+            units::bytes(self.total_bytes)
         );
         if let Some(rate) = self.rate(now) {
-            chunks.push_str(&format!(" · {}/s", human_bytes(rate as usize)));
+            chunks.push_str(&format!(" · {}/s", units::bytes(rate as usize)));
             let left = self.total_bytes.saturating_sub(bytes_done);
             if left > 0 && rate > 0.0 {
                 chunks.push_str(&format!(
                     " · ETA {}",
-                    human_duration(Duration::from_secs_f64(left as f64 / rate))
+                    units::duration(Duration::from_secs_f64(left as f64 / rate))
                 ));
             }
         }
         let mut totals = format!(
-            "gas {} · {} ETH · {} in flight · {:.1} s",
-            thousands(self.gas_used),
-            eth(self.cost_wei),
+            "gas {} · {} · {} in flight · {:.1} s",
+            units::thousands(self.gas_used),
+            units::eth(self.cost_wei),
             self.in_flight,
             self.elapsed.as_secs_f64()
         );
@@ -247,45 +248,6 @@ fn fit(text: &str, width: usize) -> String {
         s.push('…');
     }
     s
-}
-
-pub fn human_bytes(n: usize) -> String {
-    let n = n as f64;
-    if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} B")
-    }
-}
-
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{} h {} min", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{} min {} s", s / 60, s % 60)
-    } else {
-        format!("{s} s")
-    }
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn eth(wei: U256) -> String {
-    let w: f64 = wei.to_string().parse().unwrap_or(f64::NAN);
-    format!("{:.6}", w / 1e18)
 }
 
 /// Whether bars can be drawn on stderr: a terminal that understands cursor movement.
@@ -456,9 +418,9 @@ mod tests {
         let lines = t.render(100, false, t0 + Duration::from_secs(1));
         assert_eq!(lines.len(), 3);
         assert!(lines[0].contains("1/4 steps · layers 4/4"), "{lines:?}");
-        assert!(lines[1].contains("2/3  66% · 1.5 kB/2.5 kB"), "{lines:?}");
-        assert!(lines[1].contains("452 B/s · ETA 2 s"), "{lines:?}");
-        assert!(lines[2].starts_with("gas 0 · 0.000000 ETH"), "{lines:?}");
+        assert!(lines[1].contains("2/3  66% · 1.4 KiB/2.4 KiB"), "{lines:?}");
+        assert!(lines[1].contains("452 B/s · ETA 2s"), "{lines:?}");
+        assert!(lines[2].starts_with("gas 0 · 0 ETH"), "{lines:?}");
     }
 
     #[test]
@@ -484,13 +446,5 @@ mod tests {
         }
         assert!(t.render(80, false, t0)[2].contains("1 FAILED"));
         assert!(t.render(80, true, t0).iter().any(|l| l.contains("\x1b[")));
-    }
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(thousands(12345678), "12,345,678");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(human_bytes(1_900_000), "1.9 MB");
-        assert_eq!(human_duration(Duration::from_secs(125)), "2 min 5 s");
     }
 }

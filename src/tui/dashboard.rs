@@ -6,8 +6,8 @@
 //! Owns: folding events into this picture, and the words and numbers the screens show for it
 //! (failures, wei, durations). Must not touch: the terminal, the engine, the network.
 
-use crate::cli::inspect::group_digits;
 use crate::engine::{DeployEvent, Failure, Progress, Step, StepState};
+use crate::units::thousands;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
@@ -214,13 +214,17 @@ impl Finished {
         vec![
             ("model", self.model_address.clone()),
             ("chain id", self.chain_id.to_string()),
-            ("transactions", group_digits(self.transactions)),
-            ("gas used", group_digits(self.gas_used as usize)),
+            ("transactions", thousands(self.transactions)),
+            ("gas used", thousands(self.gas_used as usize)),
             (
                 "cost",
-                format!("{} ({} wei)", eth(&self.cost_wei), self.cost_wei),
+                format!(
+                    "{} ({} wei)",
+                    crate::units::eth_str(&self.cost_wei),
+                    self.cost_wei
+                ),
             ),
-            ("time", duration(self.seconds)),
+            ("time", crate::units::seconds(self.seconds)),
             ("journal", self.journal.clone()),
         ]
     }
@@ -361,10 +365,10 @@ impl Dashboard {
                     LogKind::Info,
                     format!(
                         "planned: {} transactions, {} chunks, ≈{} gas, ≈{}; model at {model_address} on chain {chain_id}",
-                        group_digits(steps.len()),
-                        group_digits(chunks),
-                        group_digits(gas_estimate as usize),
-                        eth(&cost_estimate)
+                        thousands(steps.len()),
+                        thousands(chunks),
+                        thousands(gas_estimate as usize),
+                        crate::units::eth_str(&cost_estimate)
                     ),
                 );
                 self.plan = Some(Plan {
@@ -558,18 +562,20 @@ pub fn describe(failure: &Failure) -> String {
         Failure::OutOfGas { gas_limit } => {
             format!(
                 "out of gas at the limit of {}",
-                group_digits(*gas_limit as usize)
+                thousands(*gas_limit as usize)
             )
         }
         Failure::InsufficientFunds { balance, need } => {
             let short = match (balance.parse::<u128>(), need.parse::<u128>()) {
-                (Ok(b), Ok(n)) if n > b => format!(", short by {}", eth(&(n - b).to_string())),
+                (Ok(b), Ok(n)) if n > b => {
+                    format!(", short by {}", crate::units::eth_str(&(n - b).to_string()))
+                }
                 _ => String::new(),
             };
             format!(
                 "insufficient funds: balance {}, needs {}{short}; top up the deployer",
-                eth(balance),
-                eth(need)
+                crate::units::eth_str(balance),
+                crate::units::eth_str(need)
             )
         }
         Failure::RateLimited => "rate-limited by the node".into(),
@@ -577,74 +583,9 @@ pub fn describe(failure: &Failure) -> String {
     }
 }
 
-/// Wei (a decimal string, up to 2^256) as `0.012345 ETH`: six decimals, rounded down; amounts
-/// below that are `<0.000001 ETH`, and a string that is not a number is shown as it is.
-pub fn eth(wei: &str) -> String {
-    let wei = wei.trim();
-    if wei.is_empty() || !wei.bytes().all(|b| b.is_ascii_digit()) {
-        return format!("{wei} wei");
-    }
-    let digits = wei.trim_start_matches('0');
-    if digits.is_empty() {
-        return "0 ETH".into();
-    }
-    let padded = format!("{digits:0>19}");
-    let (whole, frac) = padded.split_at(padded.len() - 18);
-    let frac6 = &frac[..6];
-    if whole.trim_start_matches('0').is_empty() && frac6 == "000000" {
-        return "<0.000001 ETH".into();
-    }
-    let whole = whole.trim_start_matches('0');
-    let whole = if whole.is_empty() { "0" } else { whole };
-    let whole = match whole.parse::<usize>() {
-        Ok(n) => group_digits(n),
-        Err(_) => whole.to_string(),
-    };
-    format!("{whole}.{frac6} ETH")
-}
-
-/// `0.3s`, `42s`, `3m 07s`, `1h 02m`.
-pub fn duration(seconds: f64) -> String {
-    if seconds.is_finite() && seconds > 0.0 && seconds < 0.95 {
-        return format!("{seconds:.1}s");
-    }
-    let s = if seconds.is_finite() && seconds > 0.0 {
-        seconds.round() as u64
-    } else {
-        0
-    };
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wei_reads_as_eth() {
-        assert_eq!(eth("0"), "0 ETH");
-        assert_eq!(eth("1"), "<0.000001 ETH");
-        assert_eq!(eth("1000000000000000000"), "1.000000 ETH");
-        assert_eq!(eth("12345678901234567"), "0.012345 ETH");
-        assert_eq!(eth("1234000000000000000000"), "1,234.000000 ETH");
-        assert_eq!(eth("0x10"), "0x10 wei");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(4.4), "4s");
-        assert_eq!(duration(0.28), "0.3s");
-        assert_eq!(duration(0.0), "0s");
-        assert_eq!(duration(187.0), "3m 07s");
-        assert_eq!(duration(3720.0), "1h 02m");
-        assert_eq!(duration(f64::NAN), "0s");
-    }
 
     #[test]
     fn insufficient_funds_names_both_numbers_and_the_gap() {

@@ -8,7 +8,7 @@
 
 use crate::bundle::fixed::q32_to_f64;
 use crate::bundle::{self, Bundle, Hashes, ReadBundle};
-use crate::cli::inspect::{self, Summary, group_digits};
+use crate::cli::inspect::{self, Summary};
 use crate::keras::{self, Model};
 use serde_json::Value;
 use std::path::Path;
@@ -367,36 +367,7 @@ pub fn histogram<I: Iterator<Item = f64>>(
 
 /// `12,345` or `?`.
 pub fn count_text(n: Option<usize>) -> String {
-    n.map(group_digits).unwrap_or_else(|| "?".into())
-}
-
-/// `1.2M`, `34.5k`, `999` — for gas and sizes in tight columns.
-pub fn short_count(n: usize) -> String {
-    let f = n as f64;
-    if n >= 1_000_000_000 {
-        format!("{:.1}G", f / 1e9)
-    } else if n >= 1_000_000 {
-        format!("{:.1}M", f / 1e6)
-    } else if n >= 10_000 {
-        format!("{:.1}k", f / 1e3)
-    } else {
-        n.to_string()
-    }
-}
-
-/// `59.0 KiB` for file sizes.
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
+    n.map(crate::units::thousands).unwrap_or_else(|| "?".into())
 }
 
 #[cfg(test)]
@@ -424,12 +395,5 @@ mod tests {
         assert_eq!((compact.bytes, compact.chunks), (12_272, 1));
         assert_eq!(on_chain_sizes(768)[1].chunks, 2);
         assert_eq!(on_chain_sizes(0)[0].chunks, 0);
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(size_text(59_026), "57.6 KiB");
-        assert_eq!(size_text(512), "512 B");
-        assert_eq!(short_count(109_312_000), "109.3M");
     }
 }

@@ -206,10 +206,7 @@ pub(crate) fn detail_words(state: &StepState, long: bool) -> String {
             gas_used,
             address,
         } => {
-            let mut s = format!(
-                "mined #{block} {} gas",
-                crate::tui::model_view::short_count(*gas_used as usize)
-            );
+            let mut s = format!("mined #{block} {} gas", crate::units::short(*gas_used));
             if let Some(a) = address {
                 s.push_str(&format!(" at {}", hash(a)));
             } else if long {

@@ -5,9 +5,9 @@
 
 use super::dashboard::phase_role;
 use super::panel;
-use crate::cli::inspect::group_digits;
 use crate::tui::dashboard::{Dashboard, Panel, Phase};
 use crate::tui::theme::{Role, Theme};
+use crate::units::thousands;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -24,8 +24,8 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
     let first_row = selected_row.saturating_sub(rows - 1);
     let mut title = format!(
         "Chunks {}/{}",
-        group_digits(d.chunk_tally.done()),
-        group_digits(total)
+        thousands(d.chunk_tally.done()),
+        thousands(total)
     );
     if all_rows > rows {
         title.push_str(&format!(

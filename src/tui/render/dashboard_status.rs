@@ -4,10 +4,10 @@
 
 use super::dashboard::phase_role;
 use super::panel;
-use crate::cli::inspect::group_digits;
-use crate::tui::dashboard::{Dashboard, Phase, duration, eth};
-use crate::tui::model_view::short_count;
+use crate::tui::dashboard::{Dashboard, Phase};
 use crate::tui::theme::{Role, Theme};
+use crate::units::thousands;
+use crate::units::{eth_str as eth, seconds as duration};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -50,8 +50,8 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
     let counts = format!(
         " {:>5.1}% · chunks {}/{} · contracts {}/{}",
         fraction * 100.0,
-        group_digits(chunks_done),
-        group_digits(chunks_total),
+        thousands(chunks_done),
+        thousands(chunks_total),
         steps_done,
         steps_total
     );
@@ -78,7 +78,7 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
             continue;
         }
         legend.push(Span::styled(
-            format!(" {} {}", phase.glyph(), group_digits(n)),
+            format!(" {} {}", phase.glyph(), thousands(n)),
             theme.style(phase_role(phase)),
         ));
         legend.push(Span::styled(format!(" {}", phase.word()), dim));
@@ -99,7 +99,7 @@ fn speed_line(d: &Dashboard, theme: Theme) -> Line<'static> {
             return Line::styled(" nothing was sent", dim);
         }
         let estimate = d.plan.as_ref().map_or(String::new(), |p| {
-            format!(" · estimated ≈{} gas", short_count(p.gas_estimate as usize))
+            format!(" · estimated ≈{} gas", crate::units::short(p.gas_estimate))
         });
         return Line::styled(format!(" waiting for the first transaction{estimate}"), dim);
     };
@@ -123,9 +123,9 @@ fn speed_line(d: &Dashboard, theme: Theme) -> Line<'static> {
         Span::styled(" · ", dim),
         value(format!("{:.1}", rate(t.chunks_stored as f64))),
         Span::styled(" chunks/s · ", dim),
-        value(short_count(rate(t.gas_used as f64) as usize)),
+        value(crate::units::short(rate(t.gas_used as f64) as u64)),
         Span::styled(" gas/s · ", dim),
-        value(short_count(t.gas_used as usize)),
+        value(crate::units::short(t.gas_used)),
         Span::styled(" gas", dim),
     ])
 }

@@ -2,7 +2,6 @@
 //! bundles with their kind in words and their size.
 
 use super::{clip, panel};
-use crate::tui::model_view::size_text;
 use crate::tui::state::{Loadable, State};
 use crate::tui::theme::{Role, Theme};
 use crate::tui::work::EntryKind;
@@ -100,7 +99,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                         _ => (e.name.clone(), Role::Accent),
                     };
                     let right = if e.kind.is_file() {
-                        format!("{:>7} {:>10} ", e.kind.label(), size_text(e.size))
+                        format!("{:>7} {:>10} ", e.kind.label(), crate::units::bytes(e.size))
                     } else {
                         format!("{:>7} {:>10} ", e.kind.label(), "")
                     };

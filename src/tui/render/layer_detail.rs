@@ -159,7 +159,7 @@ fn histogram_lines(h: &Histogram, width: usize, theme: Theme) -> Vec<Line<'stati
             " {} … {}  ({} values)",
             num(h.min),
             num(h.max),
-            crate::cli::inspect::group_digits(count)
+            crate::units::thousands(count)
         ),
         theme.style(Role::Dim),
     ));

@@ -2,9 +2,9 @@
 //! and for a bundle whether its stored hash holds. Computed off the UI thread and cached.
 
 use super::panel;
-use crate::cli::inspect::group_digits;
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
+use crate::units::thousands;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 }
                 parts.push(format!("{} layers", s.layers));
                 parts.push(match s.params {
-                    Some(p) => format!("{} params", group_digits(p)),
+                    Some(p) => format!("{} params", thousands(p)),
                     None => "params unknown (eai bundle)".into(),
                 });
                 let mut spans = vec![Span::raw(format!(" {}", parts.join(" · ")))];

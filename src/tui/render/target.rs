@@ -6,26 +6,11 @@
 //! Owns: the wording of those lines. Must not touch: the state (reads `&Target`).
 
 use super::clip;
-use crate::cli::inspect::group_digits;
-use crate::tui::dashboard::eth;
 use crate::tui::target::{Probe, ProbeReport, Target};
 use crate::tui::theme::{Role, Theme};
+use crate::units::thousands;
+use crate::units::{eth_str as eth, gwei};
 use ratatui::text::{Line, Span};
-
-/// Wei per gas in gwei (`1.875 gwei`), or in wei below a millionth of a gwei.
-pub fn gwei(wei: u128) -> String {
-    if wei < 1_000_000 {
-        return format!("{wei} wei");
-    }
-    let whole = wei / 1_000_000_000;
-    let frac = format!("{:09}", wei % 1_000_000_000);
-    let frac = frac[..3].trim_end_matches('0');
-    if frac.is_empty() {
-        format!("{} gwei", group_digits(whole as usize))
-    } else {
-        format!("{}.{frac} gwei", group_digits(whole as usize))
-    }
-}
 
 /// `0xf39F…2266`.
 fn short_address(a: &str) -> String {
@@ -112,7 +97,7 @@ pub fn wide(t: &Target, theme: Theme, width: usize) -> Vec<Line<'static>> {
             label("gas to send"),
             Span::raw(format!(
                 "{} · {} tx{}",
-                group_digits(r.gas as usize),
+                thousands(r.gas as usize),
                 r.transactions,
                 if r.transactions == 1 { "" } else { "s" }
             )),
@@ -196,27 +181,10 @@ pub fn confirm(t: &Target, theme: Theme) -> Vec<Line<'static>> {
             Span::raw(format!(
                 "{} · {} gas at {} · max {}",
                 eth(&r.cost_wei),
-                group_digits(r.gas as usize),
+                thousands(r.gas as usize),
                 gwei(r.fee_per_gas),
                 eth(&r.worst_case_wei)
             )),
         ]),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fees_read_in_gwei() {
-        assert_eq!(gwei(1_875_000_000), "1.875 gwei");
-        assert_eq!(gwei(2_000_000_000), "2 gwei");
-        assert_eq!(gwei(1_000_000), "0.001 gwei");
-        assert_eq!(gwei(7), "7 wei");
-        assert_eq!(
-            short_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
-            "0xf39F…2266"
-        );
-    }
 }

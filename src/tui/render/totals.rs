@@ -3,10 +3,10 @@
 //! with what their probe found (see `target`).
 
 use super::{panel, target};
-use crate::cli::inspect::group_digits;
-use crate::tui::model_view::{CHUNK_BYTES, ModelView, short_count};
+use crate::tui::model_view::{CHUNK_BYTES, ModelView};
 use crate::tui::state::{Loadable, State};
 use crate::tui::theme::{Role, Theme};
+use crate::units::thousands;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Line::from(vec![
             label("params"),
             Span::raw(match model.total_params {
-                Some(p) => group_digits(p),
+                Some(p) => thousands(p),
                 None => "? (eai bundle: not recorded)".into(),
             }),
         ]),
@@ -32,8 +32,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             label("weight words"),
             Span::raw(format!(
                 "{} ({} values, 4 per word)",
-                group_digits(model.weight_words),
-                group_digits(model.weight_words * 4)
+                thousands(model.weight_words),
+                thousands(model.weight_words * 4)
             )),
         ]),
         Line::styled(
@@ -49,12 +49,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             " {:<16}{:>9} {:>6} {:>9}",
             s.format.name,
             if s.bytes >= 1_000_000 {
-                short_count(s.bytes)
+                crate::units::short(s.bytes)
             } else {
-                group_digits(s.bytes)
+                thousands(s.bytes)
             },
             s.chunks,
-            format!("≈{}", short_count(s.gas_estimate))
+            format!("≈{}", crate::units::short(s.gas_estimate))
         )));
     }
     let (verdict, role) = verdict(model);
@@ -79,7 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     lines.push(Line::styled(
         format!(
             " gas est.: ~220 gas/byte, {}-byte chunks",
-            group_digits(CHUNK_BYTES)
+            thousands(CHUNK_BYTES)
         ),
         dim,
     ));
@@ -122,11 +122,11 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
     let mut lines = vec![Line::from(vec![
         Span::styled(" params ", dim),
         Span::raw(match model.total_params {
-            Some(p) => group_digits(p),
+            Some(p) => thousands(p),
             None => "?".into(),
         }),
         Span::styled(" · weight words ", dim),
-        Span::raw(group_digits(model.weight_words)),
+        Span::raw(thousands(model.weight_words)),
         Span::styled(" · stored hash ", dim),
         Span::styled(verdict, theme.style(role)),
     ])];
@@ -135,10 +135,10 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
             Span::styled(format!(" {:<16}", s.format.name), dim),
             Span::raw(format!(
                 "{} bytes · {} chunk{} · ≈{} gas for the weights",
-                group_digits(s.bytes),
+                thousands(s.bytes),
                 s.chunks,
                 if s.chunks == 1 { "" } else { "s" },
-                short_count(s.gas_estimate)
+                crate::units::short(s.gas_estimate)
             )),
         ]));
     }
