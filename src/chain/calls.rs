@@ -7,11 +7,11 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::{SolCall, SolValue};
 
 use super::ChainError;
+use super::Step;
 use super::bindings::{
     CREATE2_DEPLOYER, EternalFactory, EternalModel, Implementation, factory_address,
 };
 use super::image::{ModelImage, ModelSpec};
-use crate::engine::event::Step;
 
 /// Layer clones per `createLayers` transaction (same as the one-at-a-time client).
 pub use super::client::LAYERS_PER_TX;

@@ -13,6 +13,7 @@ pub mod from_bundle;
 pub mod from_model;
 pub mod image;
 pub mod kind;
+pub mod step;
 pub mod weights;
 
 pub use bindings::{
@@ -22,6 +23,7 @@ pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
 pub use image::{LayerEntry, LayerImage, LayerSpec, ModelImage, ModelSpec, model_address};
 pub use kind::LayerKind;
+pub use step::Step;
 pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
 
 use alloy::primitives::{B256, Bytes};

@@ -673,7 +673,7 @@ fn plain_line(e: &DeployEvent) -> String {
             StepState::Failed { failure, attempts } => format!(
                 "FAILED  {} (attempt {attempts}): {}",
                 describe(step),
-                failure_text(failure)
+                failure
             ),
         },
         DeployEvent::Progress(Progress {
@@ -704,21 +704,6 @@ fn plain_line(e: &DeployEvent) -> String {
             "done: model {model_address} is ready on chain {chain_id}: {transactions} transactions, {gas_used} gas, {cost_wei} wei, {seconds:.2} s"
         ),
         DeployEvent::Stopped { reason, .. } => format!("stopped: {reason}"),
-    }
-}
-
-fn failure_text(f: &engine::Failure) -> String {
-    use engine::Failure as F;
-    match f {
-        F::Dropped => "dropped from the node's pool; re-sent".into(),
-        F::Reverted { reason } => format!("reverted: {reason}"),
-        F::Underpriced => "fee too low for the node".into(),
-        F::OutOfGas { gas_limit } => format!("out of gas (limit {gas_limit})"),
-        F::InsufficientFunds { balance, need } => {
-            format!("insufficient funds: balance {balance} wei, needs up to {need} wei")
-        }
-        F::RateLimited => "rate limited by the node".into(),
-        F::Rpc { message } => format!("RPC error: {message}"),
     }
 }
 

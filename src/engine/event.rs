@@ -7,23 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A step of a deployment that the engine sends one or more transactions for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Step {
-    /// The factory, once per chain.
-    Factory,
-    /// A layer or model implementation, once per chain and contract.
-    Implementation { contract: String },
-    /// The model contract (a clone).
-    Model,
-    /// Layer clones `first .. first + count` (layer indices of the graph).
-    Layers { first: usize, count: usize },
-    /// `constructModel`: links, hashes, chunk commitment.
-    Construct,
-    /// Weight chunk `index`.
-    Chunk { index: usize },
-}
+pub use crate::chain::Step;
 
 /// Why a transaction failed, classified so the engine (and the operator) know what helps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +44,38 @@ impl Failure {
             self,
             Failure::Dropped | Failure::Underpriced | Failure::RateLimited | Failure::Rpc { .. }
         )
+    }
+}
+
+/// What went wrong, with the numbers, in words an operator can act on (amounts in ETH).
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::units::{eth_str, thousands};
+        match self {
+            Failure::Dropped => f.write_str("dropped from the node's pool without a receipt"),
+            Failure::Reverted { reason } => write!(f, "reverted: {reason}"),
+            Failure::Underpriced => f.write_str("fee too low for the node (underpriced)"),
+            Failure::OutOfGas { gas_limit } => {
+                write!(f, "out of gas at the limit of {}", thousands(*gas_limit))
+            }
+            Failure::InsufficientFunds { balance, need } => {
+                let short = match (
+                    alloy::primitives::U256::from_str_radix(balance, 10),
+                    alloy::primitives::U256::from_str_radix(need, 10),
+                ) {
+                    (Ok(b), Ok(n)) if n > b => format!(", short by {}", crate::units::eth(n - b)),
+                    _ => String::new(),
+                };
+                write!(
+                    f,
+                    "insufficient funds: balance {}, needs {}{short}; top up the deployer",
+                    eth_str(balance),
+                    eth_str(need)
+                )
+            }
+            Failure::RateLimited => f.write_str("rate-limited by the node"),
+            Failure::Rpc { message } => write!(f, "RPC error: {message}"),
+        }
     }
 }
 
@@ -177,6 +193,18 @@ pub enum Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insufficient_funds_names_both_numbers_and_the_gap() {
+        let f = Failure::InsufficientFunds {
+            balance: "1000000000000000".into(),
+            need: "3500000000000000".into(),
+        };
+        assert_eq!(
+            f.to_string(),
+            "insufficient funds: balance 0.001000 ETH, needs 0.003500 ETH, short by 0.002500 ETH; top up the deployer"
+        );
+    }
 
     #[test]
     fn events_serialise_as_tagged_ndjson() {

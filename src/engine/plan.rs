@@ -493,16 +493,7 @@ async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelIm
     }
 }
 
-/// A step in words, for messages.
+/// A step in words, for messages (its `Display`).
 pub fn describe(step: &Step) -> String {
-    match step {
-        Step::Factory => "the factory".into(),
-        Step::Implementation { contract } => format!("the {contract} implementation"),
-        Step::Model => "the model clone".into(),
-        Step::Layers { first, count } => {
-            format!("layers #{first}..#{}", first + count.saturating_sub(1))
-        }
-        Step::Construct => "constructModel".into(),
-        Step::Chunk { index } => format!("chunk {index}"),
-    }
+    step.to_string()
 }

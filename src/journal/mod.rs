@@ -46,8 +46,8 @@ impl DeploymentKey {
     }
 }
 
-/// What a transaction is for: the engine's [`Step`](crate::engine::Step), recorded as it is.
-pub use crate::engine::event::Step as Purpose;
+/// What a transaction is for: the deployment [`Step`](crate::chain::Step), recorded as it is.
+pub use crate::chain::Step as Purpose;
 
 /// How a transaction ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! Owns: folding events into this picture, and the words and numbers the screens show for it
 //! (failures, wei, durations). Must not touch: the terminal, the engine, the network.
 
-use crate::engine::{DeployEvent, Failure, Progress, Step, StepState};
+use crate::engine::{DeployEvent, Progress, Step, StepState};
 use crate::units::thousands;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -496,7 +496,7 @@ impl Dashboard {
                 LogKind::Bad,
                 format!(
                     "{label} failed (attempt {attempts}): {} — {again}",
-                    describe(failure)
+                    failure.to_string()
                 ),
             );
         }
@@ -553,51 +553,9 @@ impl Dashboard {
     }
 }
 
-/// What went wrong, with the numbers, in words an operator can act on.
-pub fn describe(failure: &Failure) -> String {
-    match failure {
-        Failure::Dropped => "dropped from the node's pool without a receipt".into(),
-        Failure::Reverted { reason } => format!("reverted: {reason}"),
-        Failure::Underpriced => "fee too low for the node (underpriced)".into(),
-        Failure::OutOfGas { gas_limit } => {
-            format!(
-                "out of gas at the limit of {}",
-                thousands(*gas_limit as usize)
-            )
-        }
-        Failure::InsufficientFunds { balance, need } => {
-            let short = match (balance.parse::<u128>(), need.parse::<u128>()) {
-                (Ok(b), Ok(n)) if n > b => {
-                    format!(", short by {}", crate::units::eth_str(&(n - b).to_string()))
-                }
-                _ => String::new(),
-            };
-            format!(
-                "insufficient funds: balance {}, needs {}{short}; top up the deployer",
-                crate::units::eth_str(balance),
-                crate::units::eth_str(need)
-            )
-        }
-        Failure::RateLimited => "rate-limited by the node".into(),
-        Failure::Rpc { message } => format!("RPC error: {message}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insufficient_funds_names_both_numbers_and_the_gap() {
-        let f = Failure::InsufficientFunds {
-            balance: "1000000000000000".into(),
-            need: "3500000000000000".into(),
-        };
-        assert_eq!(
-            describe(&f),
-            "insufficient funds: balance 0.001000 ETH, needs 0.003500 ETH, short by 0.002500 ETH; top up the deployer"
-        );
-    }
 
     #[test]
     fn tallies_follow_steps() {

@@ -24,7 +24,7 @@
 
 use super::{body_area, dashboard_chunks, dashboard_contracts, dashboard_log, dashboard_status};
 use crate::engine::StepState;
-use crate::tui::dashboard::{Dashboard, Panel, Phase, describe, step_label};
+use crate::tui::dashboard::{Dashboard, Panel, Phase, step_label};
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -134,7 +134,7 @@ fn draw_selection(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
                     StepState::Failed { failure, attempts } => (
                         format!(
                             "{} · attempt {attempts}{}",
-                            describe(failure),
+                            failure.to_string(),
                             if d.running() { " · r retries" } else { "" }
                         ),
                         Role::Bad,
@@ -218,7 +218,7 @@ pub(crate) fn detail_words(state: &StepState, long: bool) -> String {
             Some(a) => format!("already on chain at {}", hash(a)),
             None => "already on chain".into(),
         },
-        StepState::Failed { failure, .. } => describe(failure),
+        StepState::Failed { failure, .. } => failure.to_string(),
     }
 }
 
