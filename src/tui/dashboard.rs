@@ -496,7 +496,7 @@ impl Dashboard {
                 LogKind::Bad,
                 format!(
                     "{label} failed (attempt {attempts}): {} — {again}",
-                    failure.to_string()
+                    failure
                 ),
             );
         }

@@ -134,7 +134,7 @@ fn draw_selection(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
                     StepState::Failed { failure, attempts } => (
                         format!(
                             "{} · attempt {attempts}{}",
-                            failure.to_string(),
+                            failure,
                             if d.running() { " · r retries" } else { "" }
                         ),
                         Role::Bad,
