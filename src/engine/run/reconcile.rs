@@ -285,3 +285,255 @@ impl<R: ChainRpc> Engine<R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Options;
+    use super::super::fake::{self, Chain, mined, mined_outcome, notes};
+    use super::*;
+    use crate::engine::event::Step;
+
+    fn two_steps() -> crate::engine::plan::Plan {
+        fake::plan(&[Step::Factory, Step::Model], fake::fees(None))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_mined_journaled_transaction_is_recognised_and_not_sent_again() {
+        let (mut e, mut events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (intent, h0, _) = e.intent(0, 0);
+        {
+            let mut c = e.chain();
+            c.latest = 1;
+            c.pending = 1;
+            c.receipts.insert(h0, mined(h0, 5));
+        }
+        let previous = vec![e.started(), intent];
+        e.reconcile(&previous).await.unwrap();
+        assert_eq!(e.runs[0].status, Status::Skipped);
+        assert_eq!(e.runs[1].status, Status::Queued);
+        assert_eq!(e.next_nonce, 1);
+        assert!(e.journaled().contains(&Entry::Outcome {
+            tx_hash: format!("{h0:#x}"),
+            outcome: Outcome::Mined {
+                block: 5,
+                gas_used: 50_000
+            },
+        }));
+        assert!(notes(&mut events)[0].contains("resuming: 1 journaled transactions"));
+        // Only the step the chain lacks goes out, at the next nonce.
+        e.send_due().await.unwrap();
+        let (_, _, model_raw) = e.intent(1, 1);
+        assert_eq!(e.chain().sent, vec![model_raw]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_journaled_transaction_the_node_never_got_is_sent_once_as_signed() {
+        let opts = Options {
+            window: 1,
+            ..Options::default()
+        };
+        let (mut e, mut events, _dir) = fake::engine(two_steps(), Chain::default(), opts);
+        let (intent, h0, raw0) = e.intent(0, 0);
+        e.reconcile(&[e.started(), intent]).await.unwrap();
+        assert_eq!(e.runs[0].status, Status::InFlight);
+        assert_eq!(
+            e.runs[0].live().map(|t| (t.hash, t.broadcast)),
+            Some((h0, false))
+        );
+        assert_eq!(e.next_nonce, 1);
+        assert!(
+            notes(&mut events).iter().any(
+                |n| n.contains("was journaled but is not on the node; re-sending it as signed")
+            )
+        );
+        e.send_due().await.unwrap();
+        e.send_due().await.unwrap();
+        assert_eq!(e.chain().sent, vec![raw0], "sent twice, or re-signed");
+        // Nothing new was journaled for it: the intent it was sent under is the old one.
+        assert!(
+            !e.journaled()
+                .iter()
+                .any(|x| matches!(x, Entry::Intent { .. }))
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_journaled_transaction_still_pending_is_waited_for() {
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (intent, h0, _) = e.intent(0, 0);
+        {
+            let mut c = e.chain();
+            c.pending = 1;
+            c.known.insert(h0);
+        }
+        e.reconcile(&[e.started(), intent]).await.unwrap();
+        assert_eq!(e.runs[0].live().map(|t| t.broadcast), Some(true));
+        assert_eq!(e.next_nonce, 1);
+        // The window has room: only the next step is sent.
+        e.send_due().await.unwrap();
+        assert_eq!(e.chain().sent.len(), 1);
+        assert_eq!(e.runs[1].live().map(|t| t.nonce), Some(1));
+    }
+
+    /// Mirrors `deploy_nonces::resume_stops_when_another_transaction_took_a_journaled_nonce_then_finishes`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_nonce_taken_by_a_foreign_transaction_stops_the_run_then_its_step_goes_out_again() {
+        // Intent 1 (nonce 0) reached the node; intent 2 (nonce 1) was journaled, never sent; a
+        // foreign transfer took nonce 1.
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i0, h0, _) = e.intent(0, 0);
+        let (i1, h1, _) = e.intent(1, 1);
+        {
+            let mut c = e.chain();
+            c.pending = 2;
+            c.known.insert(h0);
+        }
+        let previous = vec![e.started(), i0, i1];
+        let err = e.reconcile(&previous).await.unwrap_err();
+        assert!(
+            matches!(err, EngineError::ForeignPending { from: 1, to: 1, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(
+                "has pending transactions (at nonce 1) that this deployment did not send"
+            ),
+            "{err}"
+        );
+        assert!(e.chain().sent.is_empty(), "sent something");
+
+        // The foreign transaction is mined: nonce 1 is dead, its step is sent again, once, at 2.
+        let (mut e, mut events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        {
+            let mut c = e.chain();
+            c.latest = 2;
+            c.pending = 2;
+            c.receipts.insert(h0, mined(h0, 3));
+        }
+        e.reconcile(&previous).await.unwrap();
+        assert!(
+            notes(&mut events)
+                .iter()
+                .any(|n| n.contains("its nonce is used by another transaction"))
+        );
+        assert!(e.journaled().contains(&Entry::Outcome {
+            tx_hash: format!("{h1:#x}"),
+            outcome: Outcome::Replaced {
+                by: "another transaction with the same nonce".into()
+            },
+        }));
+        assert_eq!(e.runs[0].status, Status::Skipped);
+        assert_eq!(e.runs[1].status, Status::Queued);
+        e.send_due().await.unwrap();
+        assert_eq!(e.chain().sent.len(), 1);
+        assert_eq!(e.runs[1].live().map(|t| t.nonce), Some(2));
+    }
+
+    /// Mirrors `deploy_nonces::a_deploy_does_not_start_behind_another_senders_pending_transaction`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_fresh_deploy_does_not_start_behind_a_foreign_pending_transaction() {
+        let chain = Chain {
+            pending: 1,
+            ..Chain::default()
+        };
+        let (mut e, _events, _dir) = fake::engine(two_steps(), chain, Options::default());
+        let err = e.reconcile(&[]).await.unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "has pending transactions (at nonce 0) that this deployment did not send"
+            ),
+            "{err}"
+        );
+        // It started its journal, and sent nothing.
+        assert!(matches!(e.journaled()[..], [Entry::Started { .. }]));
+        assert!(e.chain().sent.is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn journaled_nonces_that_leave_a_gap_stop_the_run() {
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i1, _, _) = e.intent(1, 1);
+        let err = e.reconcile(&[e.started(), i1]).await.unwrap_err();
+        assert!(
+            matches!(err, EngineError::NonceGap { nonce: 0, chain: 0 }),
+            "{err:?}"
+        );
+    }
+
+    /// Mirrors `deploy_nonces::a_resume_on_a_chain_reset_under_the_same_chain_id_sends_everything_it_lacks_again`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_chain_reset_voids_the_journal_and_everything_is_sent_again() {
+        let (mut e, mut events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i0, h0, _) = e.intent(0, 0);
+        let previous = vec![e.started(), i0, mined_outcome(h0)];
+        e.reconcile(&previous).await.unwrap();
+        assert!(
+            notes(&mut events)
+                .iter()
+                .any(|n| n.contains("the chain was reset")),
+        );
+        assert_eq!(e.runs[0].status, Status::Queued);
+        assert_eq!(e.next_nonce, 0);
+        e.send_due().await.unwrap();
+        assert_eq!(e.chain().sent.len(), 2);
+        assert_eq!(e.runs[0].live().map(|t| t.nonce), Some(0));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_step_mined_on_this_chain_stays_done_even_when_the_plan_read_a_lagging_node() {
+        // The journal says mined; this chain has the receipt and the account's nonce is past it.
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i0, h0, _) = e.intent(0, 0);
+        {
+            let mut c = e.chain();
+            c.latest = 1;
+            c.pending = 1;
+            c.receipts.insert(h0, mined(h0, 2));
+        }
+        e.reconcile(&[e.started(), i0, mined_outcome(h0)])
+            .await
+            .unwrap();
+        assert_eq!(e.runs[0].status, Status::Skipped);
+        assert_eq!(e.next_nonce, 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn another_models_journal_segment_is_ignored() {
+        // An earlier segment of the journal deployed another model at this key's file.
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i0, _, _) = e.intent(0, 0);
+        let other = match e.started() {
+            Entry::Started {
+                key,
+                source,
+                network,
+                format,
+                unix_time,
+                chunk_bytes,
+                ..
+            } => Entry::Started {
+                key,
+                source,
+                network,
+                format,
+                model_address: format!("{:#x}", alloy::primitives::Address::repeat_byte(0x55)),
+                unix_time,
+                chunk_bytes,
+            },
+            _ => unreachable!(),
+        };
+        e.reconcile(&[other, i0]).await.unwrap();
+        assert_eq!(e.runs[0].status, Status::Queued);
+        assert_eq!(e.next_nonce, 0);
+        // A new segment was started for this model.
+        assert!(matches!(e.journaled()[..], [Entry::Started { .. }]));
+    }
+}
