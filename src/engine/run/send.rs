@@ -355,3 +355,177 @@ impl<R: ChainRpc> Engine<R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Options;
+    use super::super::fake::{self, Chain, GWEI, notes};
+    use super::*;
+    use crate::engine::event::Step;
+    use crate::engine::rpc::RpcFailure;
+
+    fn refusal(message: &str) -> RpcFailure {
+        RpcFailure::Node {
+            code: -32000,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// A chain at base fee 1 gwei that answers the first broadcasts with `refusals`.
+    fn refusing(refusals: &[RpcFailure]) -> Chain {
+        Chain {
+            base_fee: Some(GWEI),
+            refusals: refusals.iter().cloned().collect(),
+            ..Chain::default()
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_underpriced_transaction_is_re_signed_at_the_same_nonce_with_a_higher_fee() {
+        let plan = fake::plan(&[Step::Factory], fake::fees(None));
+        let chain = refusing(&[refusal("replacement transaction underpriced")]);
+        let (mut e, mut events, _dir) = fake::engine(plan, chain, Options::default());
+        e.send_due().await.unwrap();
+        let txs = &e.runs[0].txs;
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].nonce, txs[1].nonce);
+        assert!(txs[1].max_fee * 8 >= txs[0].max_fee * 9, "{txs:?}");
+        assert!(txs[1].broadcast);
+        assert_eq!(e.chain().sent, vec![txs[0].raw.clone(), txs[1].raw.clone()]);
+        // Both versions were journaled before they went out.
+        let intents = e
+            .journaled()
+            .iter()
+            .filter(|x| matches!(x, Entry::Intent { .. }))
+            .count();
+        assert_eq!(intents, 2);
+        assert!(
+            notes(&mut events)
+                .iter()
+                .any(|n| n.contains("raising the fee from 3000000000 to"))
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn at_the_fee_cap_an_underpriced_step_fails_and_waits_for_the_operator() {
+        let cap = 3 * GWEI;
+        let plan = fake::plan(&[Step::Factory], fake::fees(Some(cap)));
+        let chain = refusing(&[refusal("transaction underpriced")]);
+        let (mut e, mut events, _dir) = fake::engine(plan, chain, Options::default());
+        e.send_due().await.unwrap();
+        assert_eq!(e.runs[0].status, Status::Failed);
+        assert_eq!(e.runs[0].failure, Some(Failure::Underpriced));
+        assert_eq!(e.runs[0].txs.len(), 1, "re-signed above the cap");
+        assert!(
+            e.paused_for
+                .as_deref()
+                .is_some_and(|r| r.contains("the fee cap is reached")),
+            "{:?}",
+            e.paused_for
+        );
+        assert!(notes(&mut events).iter().any(|n| n.contains(&format!(
+            "cannot raise the fee above the cap of {cap} wei per gas"
+        ))));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stuck_bump_never_signs_above_the_cap() {
+        let cap = 4 * GWEI;
+        let plan = fake::plan(&[Step::Factory], fake::fees(Some(cap)));
+        let (mut e, _events, _dir) = fake::engine(plan, refusing(&[]), Options::default());
+        e.send_due().await.unwrap();
+        e.chain().base_fee = Some(1000 * GWEI);
+        assert!(e.bump(0).await.unwrap());
+        assert_eq!(e.runs[0].live().map(|t| t.max_fee), Some(cap));
+        assert!(!e.bump(0).await.unwrap(), "bumped past the cap");
+        assert!(e.runs[0].txs.iter().all(|t| t.max_fee <= cap));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_gas_limit_above_the_eip_7825_cap_fails_the_step_and_says_so() {
+        let plan = fake::plan(&[Step::Factory], fake::fees(None));
+        let chain = refusing(&[refusal(
+            "transaction gas limit too high (cap: 16777216, tx: 30000000)",
+        )]);
+        let (mut e, _events, _dir) = fake::engine(plan, chain, Options::default());
+        e.send_due().await.unwrap();
+        assert_eq!(e.runs[0].status, Status::Failed);
+        let Some(Failure::Rpc { message }) = &e.runs[0].failure else {
+            panic!("{:?}", e.runs[0].failure);
+        };
+        assert!(
+            message.contains("the gas limit of 100000 exceeds the chain's per-transaction gas cap (EIP-7825 allows 16777216 gas per transaction)"),
+            "{message}"
+        );
+        assert!(message.contains("the node said: transaction gas limit too high"));
+        assert!(e.paused_for.is_some());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_rate_limited_broadcast_is_retried_after_a_backoff_as_signed() {
+        let plan = fake::plan(&[Step::Factory, Step::Model], fake::fees(None));
+        let alchemy = RpcFailure::Node {
+            code: 429,
+            message: "Your app has exceeded its compute units per second capacity.".into(),
+            data: None,
+        };
+        let (mut e, mut events, _dir) =
+            fake::engine(plan, refusing(&[alchemy]), Options::default());
+        e.send_due().await.unwrap();
+        let run = &e.runs[0];
+        assert_eq!(run.status, Status::InFlight);
+        assert_eq!(run.attempts, 2);
+        let tx = run.live().unwrap();
+        assert!(!tx.broadcast && tx.retry_at > Instant::now());
+        // Sending stopped for now: the next step waits behind the retry.
+        assert_eq!(e.runs[1].status, Status::Queued);
+        assert!(
+            notes(&mut events)
+                .iter()
+                .any(|n| n.contains("rate limited — sending again in 400 ms"))
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn already_known_counts_as_sent_and_other_refusals_wait_for_the_operator() {
+        let plan = fake::plan(&[Step::Factory, Step::Model], fake::fees(None));
+        let chain = refusing(&[refusal("already known"), refusal("intrinsic gas too low")]);
+        let (mut e, _events, _dir) = fake::engine(plan, chain, Options::default());
+        e.send_due().await.unwrap();
+        assert!(e.runs[0].live().is_some_and(|t| t.broadcast));
+        assert_eq!(e.runs[1].status, Status::Failed);
+        assert_eq!(
+            e.runs[1].failure,
+            Some(Failure::Rpc {
+                message: "intrinsic gas too low".into()
+            })
+        );
+        assert_eq!(
+            e.paused_for.as_deref(),
+            Some("the model clone: the node refused the transaction: intrinsic gas too low")
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_nonce_taken_meanwhile_sends_the_step_again_at_a_later_nonce() {
+        let plan = fake::plan(&[Step::Factory], fake::fees(None));
+        let mut chain = refusing(&[refusal("nonce too low: next nonce 1, tx nonce 0")]);
+        chain.pending = 1;
+        let (mut e, _events, _dir) = fake::engine(plan, chain, Options::default());
+        e.send_due().await.unwrap();
+        // Re-queued and, the window having room, signed again at the next free nonce.
+        let run = &e.runs[0];
+        assert_eq!(run.status, Status::InFlight);
+        assert_eq!(run.txs.len(), 1);
+        assert_eq!(run.live().map(|t| (t.nonce, t.broadcast)), Some((1, true)));
+        assert_eq!(e.next_nonce, 2);
+        assert!(e.journaled().iter().any(|x| matches!(
+            x,
+            Entry::Outcome {
+                outcome: Outcome::Replaced { .. },
+                ..
+            }
+        )));
+    }
+}
