@@ -82,3 +82,99 @@ impl<R: ChainRpc> Engine<R> {
         self.progress_dirty = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Options;
+    use super::super::fake::{self, Chain};
+    use super::*;
+    use crate::engine::event::Step;
+
+    fn events_of(rx: &mut tokio::sync::mpsc::UnboundedReceiver<DeployEvent>) -> Vec<DeployEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn retrying_a_step_that_ran_out_of_gas_queues_it_with_half_again_the_gas() {
+        let plan = fake::plan(&[Step::Factory, Step::Model], fake::fees(None));
+        let (mut e, mut rx, _dir) = fake::engine(plan, Chain::default(), Options::default());
+        e.fail(0, Failure::OutOfGas { gas_limit: 100_000 });
+        e.block("out of gas".into());
+        events_of(&mut rx);
+        e.command(Command::Retry(Step::Factory));
+        assert_eq!(e.runs[0].status, Status::Queued);
+        assert_eq!(e.runs[0].gas_limit, 150_000);
+        assert_eq!(e.runs[0].attempts, 0);
+        assert!(e.paused_for.is_none());
+        let ev = events_of(&mut rx);
+        assert!(ev.contains(&DeployEvent::Resumed), "{ev:?}");
+    }
+
+    #[test]
+    fn retrying_a_step_the_node_never_accepted_sends_the_same_signed_transaction() {
+        let plan = fake::plan(&[Step::Factory], fake::fees(None));
+        let (mut e, _rx, _dir) = fake::engine(plan, Chain::default(), Options::default());
+        e.sign_and_journal(0, 0, e.fees.max_fee, e.fees.priority_fee)
+            .unwrap();
+        let hash = e.runs[0].live().map(|t| t.hash);
+        e.fail(0, Failure::Underpriced);
+        e.command(Command::RetryAllFailed);
+        let run = &e.runs[0];
+        assert_eq!(run.status, Status::InFlight);
+        assert_eq!(
+            run.live().map(|t| (t.hash, t.broadcast)),
+            hash.map(|h| (h, false))
+        );
+    }
+
+    #[test]
+    fn only_failed_steps_are_retried_and_resume_waits_for_every_one() {
+        let plan = fake::plan(&[Step::Factory, Step::Model], fake::fees(None));
+        let (mut e, mut rx, _dir) = fake::engine(plan, Chain::default(), Options::default());
+        e.fail(0, Failure::RateLimited);
+        e.fail(1, Failure::RateLimited);
+        e.block("rate limited".into());
+        e.command(Command::Retry(Step::Factory));
+        assert!(e.paused_for.is_some(), "resumed with a step still failed");
+        e.command(Command::Retry(Step::Factory));
+        assert_eq!(e.runs[0].status, Status::Queued);
+        e.command(Command::RetryAllFailed);
+        assert!(e.paused_for.is_none());
+        let resumed = events_of(&mut rx)
+            .iter()
+            .filter(|x| **x == DeployEvent::Resumed)
+            .count();
+        assert_eq!(resumed, 1);
+    }
+
+    #[test]
+    fn pause_resume_and_abort_are_each_reported_once() {
+        let plan = fake::plan(&[Step::Factory], fake::fees(None));
+        let (mut e, mut rx, _dir) = fake::engine(plan, Chain::default(), Options::default());
+        for c in [
+            Command::Pause,
+            Command::Pause,
+            Command::Resume,
+            Command::Resume,
+            Command::Abort,
+            Command::Abort,
+        ] {
+            e.command(c);
+        }
+        let ev = events_of(&mut rx);
+        let paused = ev
+            .iter()
+            .filter(|x| matches!(x, DeployEvent::Paused { .. }))
+            .count();
+        let aborting = ev
+            .iter()
+            .filter(
+                |x| matches!(x, DeployEvent::Note { message } if message.starts_with("aborting")),
+            )
+            .count();
+        assert_eq!(paused, 1);
+        assert_eq!(ev.iter().filter(|x| **x == DeployEvent::Resumed).count(), 1);
+        assert_eq!(aborting, 1);
+        assert!(!e.paused && e.aborting.is_some());
+    }
+}
