@@ -231,8 +231,6 @@ impl<R: ChainRpc> Engine<R> {
         }
     }
 
-    /// Looks at new blocks for receipts of what is in flight; looks up transactions that have
-
     pub(super) async fn outcome_of(&self, r: &Receipt, _purpose: &Purpose) -> Outcome {
         if r.success {
             Outcome::Mined {
