@@ -375,6 +375,108 @@ impl Rpc {
     }
 }
 
+/// What the deployment engine asks of a node, and nothing more: the seam that lets the engine's
+/// reconciliation, fee policy and send-error handling run against a fake chain in unit tests.
+/// [`Rpc`] is the implementation that talks to a real node.
+pub trait ChainRpc: Send + Sync {
+    /// The node's URL with secrets redacted, for messages.
+    fn display_url(&self) -> String;
+    /// Requests sent so far (retries included).
+    fn requests(&self) -> u64;
+    fn block_number(&self) -> impl Future<Output = Result<u64, RpcFailure>> + Send;
+    /// Transaction count of `who` at `tag` (`latest` or `pending`).
+    fn nonce(
+        &self,
+        who: Address,
+        tag: &str,
+    ) -> impl Future<Output = Result<u64, RpcFailure>> + Send;
+    fn balance(&self, who: Address) -> impl Future<Output = Result<U256, RpcFailure>> + Send;
+    fn call(
+        &self,
+        to: Address,
+        data: &Bytes,
+    ) -> impl Future<Output = Result<Bytes, RpcFailure>> + Send;
+    /// `eth_call` as `from` (replays a transaction to read its revert).
+    fn call_from(
+        &self,
+        from: Address,
+        to: Address,
+        data: &Bytes,
+    ) -> impl Future<Output = Result<Bytes, RpcFailure>> + Send;
+    /// `(base fee of the latest block, or None before London; block gas limit)`.
+    fn latest_fees(&self) -> impl Future<Output = Result<(Option<u128>, u64), RpcFailure>> + Send;
+    /// Broadcasts a signed transaction.
+    fn send_raw(&self, raw: &Bytes) -> impl Future<Output = Result<B256, RpcFailure>> + Send;
+    /// The receipt of `tx`, `None` while it is not mined.
+    fn receipt(&self, tx: B256)
+    -> impl Future<Output = Result<Option<Receipt>, RpcFailure>> + Send;
+    /// Every receipt of block `number` (`None` when the node does not know the method).
+    fn block_receipts(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<Vec<Receipt>>, RpcFailure>> + Send;
+    /// Whether the node knows `tx` (in its pool or mined).
+    fn knows_transaction(&self, tx: B256) -> impl Future<Output = Result<bool, RpcFailure>> + Send;
+}
+
+impl ChainRpc for Rpc {
+    fn display_url(&self) -> String {
+        Rpc::display_url(self)
+    }
+    fn requests(&self) -> u64 {
+        Rpc::requests(self)
+    }
+    fn block_number(&self) -> impl Future<Output = Result<u64, RpcFailure>> + Send {
+        Rpc::block_number(self)
+    }
+    fn nonce(
+        &self,
+        who: Address,
+        tag: &str,
+    ) -> impl Future<Output = Result<u64, RpcFailure>> + Send {
+        Rpc::nonce(self, who, tag)
+    }
+    fn balance(&self, who: Address) -> impl Future<Output = Result<U256, RpcFailure>> + Send {
+        Rpc::balance(self, who)
+    }
+    fn call(
+        &self,
+        to: Address,
+        data: &Bytes,
+    ) -> impl Future<Output = Result<Bytes, RpcFailure>> + Send {
+        Rpc::call(self, to, data)
+    }
+    fn call_from(
+        &self,
+        from: Address,
+        to: Address,
+        data: &Bytes,
+    ) -> impl Future<Output = Result<Bytes, RpcFailure>> + Send {
+        Rpc::call_from(self, from, to, data)
+    }
+    fn latest_fees(&self) -> impl Future<Output = Result<(Option<u128>, u64), RpcFailure>> + Send {
+        Rpc::latest_fees(self)
+    }
+    fn send_raw(&self, raw: &Bytes) -> impl Future<Output = Result<B256, RpcFailure>> + Send {
+        Rpc::send_raw(self, raw)
+    }
+    fn receipt(
+        &self,
+        tx: B256,
+    ) -> impl Future<Output = Result<Option<Receipt>, RpcFailure>> + Send {
+        Rpc::receipt(self, tx)
+    }
+    fn block_receipts(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<Vec<Receipt>>, RpcFailure>> + Send {
+        Rpc::block_receipts(self, number)
+    }
+    fn knows_transaction(&self, tx: B256) -> impl Future<Output = Result<bool, RpcFailure>> + Send {
+        Rpc::knows_transaction(self, tx)
+    }
+}
+
 /// The part of a receipt the engine uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
