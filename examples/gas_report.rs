@@ -271,8 +271,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         bundle.hashes().hashed_model()
     );
 
-    let (int32, _) = deploy(&chain, &spec, WeightFormat::Int32Shifted, 1).await?;
-    let (q32, _) = deploy(&chain, &spec, WeightFormat::Q32_32, 2).await?;
+    let (int32, _) = deploy(&chain, &spec, WeightFormat::Compact, 1).await?;
+    let (q32, _) = deploy(&chain, &spec, WeightFormat::Exact, 2).await?;
 
     // The rest of the implementations, to price "all of them" once per chain.
     let mut all_impls = Tally {
@@ -306,7 +306,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .unwrap_or(0);
     if !skip_large {
         let big = synthetic(1000, 5000);
-        let (run, image) = deploy(&chain, &big, WeightFormat::Int32Shifted, 3).await?;
+        let (run, image) = deploy(&chain, &big, WeightFormat::Compact, 3).await?;
         println!(
             "\n### Synthetic Dense 1000→5000 ({} parameters), `INT32_SHIFTED`\n",
             n(run.params)

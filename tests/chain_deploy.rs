@@ -47,35 +47,30 @@ fn deploy_scrambled(fixture: &str, format: WeightFormat, chunk_bytes: usize, min
 
 #[test]
 fn mlp_basic_default_format_small_chunks() {
-    deploy_scrambled(
-        "keras3_4/mlp_basic.keras",
-        WeightFormat::Int32Shifted,
-        512,
-        5,
-    );
+    deploy_scrambled("keras3_4/mlp_basic.keras", WeightFormat::Compact, 512, 5);
 }
 
 #[test]
 fn mlp_basic_exact_format_small_chunks() {
-    deploy_scrambled("keras3_4/mlp_basic.keras", WeightFormat::Q32_32, 1024, 5);
+    deploy_scrambled("keras3_4/mlp_basic.keras", WeightFormat::Exact, 1024, 5);
 }
 
 #[test]
 fn lenet_cnn_both_formats() {
     deploy_scrambled(
         "keras3_4/lenet_cnn.keras",
-        WeightFormat::Int32Shifted,
+        WeightFormat::Compact,
         MAX_CHUNK_BYTES,
         1,
     );
-    deploy_scrambled("keras3_4/lenet_cnn.keras", WeightFormat::Q32_32, 4096, 3);
+    deploy_scrambled("keras3_4/lenet_cnn.keras", WeightFormat::Exact, 4096, 3);
 }
 
 #[test]
 fn fashion_mnist_default_format() {
     deploy_scrambled(
         "eai_example/fashion_mnist.keras",
-        WeightFormat::Int32Shifted,
+        WeightFormat::Compact,
         MAX_CHUNK_BYTES,
         9,
     );
@@ -92,6 +87,6 @@ fn functional_and_recurrent_fixtures() {
         "keras3_4/zeropad_gap.keras",
         "keras2_15/embedding_simplernn.h5",
     ] {
-        deploy_scrambled(fixture, WeightFormat::Int32Shifted, 512, 1);
+        deploy_scrambled(fixture, WeightFormat::Compact, 512, 1);
     }
 }

@@ -34,7 +34,7 @@ fn wrong_chunks_and_callers_revert_with_the_right_error() {
     runtime().block_on(async {
         // A model that is not constructed yet refuses chunks.
         let (image, _) = owner
-            .prepare(&spec, WeightFormat::Int32Shifted, 512, B256::repeat_byte(9))
+            .prepare(&spec, WeightFormat::Compact, 512, B256::repeat_byte(9))
             .await
             .unwrap();
         let bare = owner
@@ -186,7 +186,7 @@ fn a_model_without_weights_is_ready_at_construction() {
         let (image, _) = chain
             .prepare(
                 &spec,
-                WeightFormat::Int32Shifted,
+                WeightFormat::Compact,
                 eternalize::chain::MAX_CHUNK_BYTES,
                 B256::ZERO,
             )

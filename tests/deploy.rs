@@ -68,9 +68,9 @@ fn deploys_fixtures_on_automine_and_reads_every_weight_back() {
         assert_eq!(done["chain_id"], 31337);
         sent += done["transactions"].as_u64().unwrap() as usize;
         let wf = if format == "exact" {
-            WeightFormat::Q32_32
+            WeightFormat::Exact
         } else {
-            WeightFormat::Int32Shifted
+            WeightFormat::Compact
         };
         assert_deployed(&url, &fixture(name), KEY0, wf, chunk);
         outputs.push_str(&text(&o));
@@ -112,7 +112,7 @@ fn deploys_on_interval_mining_in_few_blocks() {
     let span = blocks[1].as_u64().unwrap() - blocks[0].as_u64().unwrap() + 1;
     // Every transaction goes out at once; a block boundary may split them in two.
     assert!(span <= 2, "used {span} blocks: {done}");
-    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Int32Shifted, 1024);
+    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Compact, 1024);
     assert_no_duplicates(&url, &address_of(KEY0), planned_steps(&o));
     assert_no_secret(&text(&o), &[KEY0]);
 }
@@ -140,7 +140,7 @@ fn crash_then_resume(n: u64, mining: &[&str]) {
         "crash point {n} was not reached:\n{}",
         text(&o)
     );
-    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Compact, 512);
     let steps = eternalize::chain::calls::all_steps(&source.spec, &image).len();
     let r = eternalize(
         data.path(),
@@ -149,7 +149,7 @@ fn crash_then_resume(n: u64, mining: &[&str]) {
     );
     assert!(r.status.success(), "resume after crash {n}:\n{}", text(&r));
     assert_no_duplicates(&url, &address_of(KEY0), steps);
-    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Compact, 512);
     assert_no_secret(&format!("{}{}", text(&o), text(&r)), &[KEY0]);
     assert_no_secret(&all_files(data.path()), &[KEY0]);
 }
@@ -188,13 +188,7 @@ fn deploy_completes_through_a_flaky_rpc() {
     let faults = proxy.faults.load(std::sync::atomic::Ordering::Relaxed);
     assert!(faults >= 5, "only {faults} faults injected");
     assert_no_duplicates(&node.url(), &address_of(KEY0), planned_steps(&o));
-    assert_deployed(
-        &node.url(),
-        &fixture(MLP),
-        KEY0,
-        WeightFormat::Int32Shifted,
-        512,
-    );
+    assert_deployed(&node.url(), &fixture(MLP), KEY0, WeightFormat::Compact, 512);
     assert_no_secret(&text(&o), &[KEY0]);
 }
 
@@ -261,13 +255,7 @@ fn a_dropped_chunk_transaction_is_detected_and_sent_again() {
     assert!(dropped.is_some());
     assert!(resent_note && failed_dropped);
     assert!(matches!(end, End::Finished(_)), "{end:?}");
-    assert_deployed(
-        &node.url(),
-        &fixture(MLP),
-        KEY0,
-        WeightFormat::Int32Shifted,
-        512,
-    );
+    assert_deployed(&node.url(), &fixture(MLP), KEY0, WeightFormat::Compact, 512);
 }
 
 #[test]
@@ -341,13 +329,7 @@ fn balance_running_out_mid_upload_is_reported_with_numbers_and_retried_after_top
         assert!(n > b, "need {n} ≤ balance {b}");
     }
     assert!(matches!(end, End::Finished(_)), "{end:?}");
-    assert_deployed(
-        &node.url(),
-        &fixture(MLP),
-        KEY1,
-        WeightFormat::Int32Shifted,
-        256,
-    );
+    assert_deployed(&node.url(), &fixture(MLP), KEY1, WeightFormat::Compact, 256);
 }
 
 #[test]

@@ -187,11 +187,11 @@ fn a_transaction_stuck_below_the_base_fee_is_re_signed_with_a_higher_fee_and_min
     assert_eq!(tx["nonce"], "0x0");
     let from = signer_from_hex(KEY0).unwrap().address().to_checksum(None);
     let txs = transactions_from(&url, &from);
-    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Compact, 512);
     let steps = eternalize::chain::calls::all_steps(&source.spec, &image).len();
     assert_eq!(txs.len(), steps, "a step was sent twice or not at all");
     assert_no_duplicates(&url, &from, steps);
-    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Compact, 512);
 }
 
 #[test]
@@ -273,10 +273,10 @@ fn fee_bumps_stop_at_the_configured_cap_and_the_deployment_waits_for_lower_fees(
             }
         }
     });
-    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Compact, 512);
     let steps = eternalize::chain::calls::all_steps(&source.spec, &image).len();
     assert_no_duplicates(&url, &from, steps);
-    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    assert_deployed(&url, &fixture(MLP), KEY0, WeightFormat::Compact, 512);
 }
 
 /// `eternalize deploy` of the MLP on `url` with 512-byte chunks, killed (SIGKILL, by the
@@ -356,10 +356,10 @@ fn assert_finished_once(url: &str, foreign: usize) {
     let txs = transactions_from(url, &from);
     let transfers = txs.iter().filter(|t| t.1 == "0x").count();
     assert_eq!(transfers, foreign, "foreign transfers mined");
-    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    let (source, image) = image_of(&fixture(MLP), KEY0, WeightFormat::Compact, 512);
     let steps = eternalize::chain::calls::all_steps(&source.spec, &image).len();
     assert_no_duplicates(url, &from, steps + foreign);
-    assert_deployed(url, &fixture(MLP), KEY0, WeightFormat::Int32Shifted, 512);
+    assert_deployed(url, &fixture(MLP), KEY0, WeightFormat::Compact, 512);
 }
 
 #[test]

@@ -675,7 +675,7 @@ fn journal_in(data: &Path, hash: &str, finished: bool) -> String {
         key: key.clone(),
         source: lenet().display().to_string(),
         network: "local (127.0.0.1:8545)".into(),
-        format: "compact".into(),
+        format: eternalize::chain::WeightFormat::Compact,
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
         chunk_bytes: None,

@@ -223,7 +223,7 @@ fn resume_from_pick(network: &str, config_text: &str, key: &str) -> String {
         key: journal_key,
         source: lenet.display().to_string(),
         network: network.into(),
-        format: "compact".into(),
+        format: eternalize::chain::WeightFormat::Compact,
         model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         unix_time: 1,
         chunk_bytes: None,
@@ -320,7 +320,7 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
     )
     .expect("config");
     let lenet = fixture("keras3_4/lenet_cnn.keras");
-    let (source, image) = image_of(&lenet, KEY1, WeightFormat::Int32Shifted, 256);
+    let (source, image) = image_of(&lenet, KEY1, WeightFormat::Compact, 256);
     let hashed_model = source.hashed_model.clone();
     let deployer = eternalize::chain::signer_from_hex(KEY1).unwrap().address();
     let rpc = Rpc::connect(&url).expect("rpc");
@@ -442,7 +442,7 @@ fn deploys_lenet_retrying_chunks_that_failed_for_lack_of_funds() {
     );
 
     // The chain agrees: the model is ready and every weight reads back.
-    assert_deployed(&url, &lenet, KEY1, WeightFormat::Int32Shifted, 256);
+    assert_deployed(&url, &lenet, KEY1, WeightFormat::Compact, 256);
 
     // `v` runs verify from the Done screen against the same chain.
     t.keys(&["v"]);

@@ -240,9 +240,9 @@ impl ModelImage {
         })
     }
 
-    /// The default: [`WeightFormat::Int32Shifted`] in full-size chunks.
+    /// The default: [`WeightFormat::Compact`] in full-size chunks.
     pub fn default_for(spec: &ModelSpec, model: Address) -> Result<ModelImage, ChainError> {
-        ModelImage::new(spec, WeightFormat::Int32Shifted, MAX_CHUNK_BYTES, model)
+        ModelImage::new(spec, WeightFormat::Compact, MAX_CHUNK_BYTES, model)
     }
 
     pub fn format(&self) -> WeightFormat {
@@ -361,8 +361,7 @@ mod tests {
     fn image_args_and_addresses() {
         let spec = tiny();
         let model = Address::repeat_byte(7);
-        let img =
-            ModelImage::new(&spec, WeightFormat::Int32Shifted, MAX_CHUNK_BYTES, model).unwrap();
+        let img = ModelImage::new(&spec, WeightFormat::Compact, MAX_CHUNK_BYTES, model).unwrap();
         assert_eq!(img.chunks.count(), 1);
         assert_eq!(img.blob.bytes.len(), 48);
         let dense = &img.layers[1];
@@ -376,13 +375,8 @@ mod tests {
         assert_eq!(decoded.2.len(), 2);
         assert_eq!((decoded.2[1].offset, decoded.2[1].length), (8, 2));
         // Another model address moves every layer.
-        let other = ModelImage::new(
-            &spec,
-            WeightFormat::Int32Shifted,
-            MAX_CHUNK_BYTES,
-            Address::ZERO,
-        )
-        .unwrap();
+        let other =
+            ModelImage::new(&spec, WeightFormat::Compact, MAX_CHUNK_BYTES, Address::ZERO).unwrap();
         assert_ne!(other.layers[1].address, dense.address);
         let layout = img.layout();
         assert_eq!(

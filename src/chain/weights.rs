@@ -17,44 +17,94 @@ pub const MAX_RUNTIME_BYTES: usize = 24_576;
 /// Length of the EIP-1167 proxy runtime; a clone's arguments start at this code offset.
 pub const CLONE_RUNTIME_BYTES: usize = 45;
 
-/// How value slots are stored in the chunks (`WeightLayout.format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The on-chain weight format: how value slots are stored in the chunks
+/// (`WeightLayout.format`) and what the reference computes with. The one format type of
+/// eternalize: flags, the journal, the TUI, inference and the chain all use it.
+///
+/// Written as `compact`/`exact` (flags, messages); [`WeightFormat::name`] is the contracts'
+/// name (`INT32_SHIFTED`/`Q32_32`), used in `--json` and in journals. Parsing accepts both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WeightFormat {
-    /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: exact.
-    Q32_32,
     /// int32 with a power-of-two scale per tensor, 4 bytes per slot: the default, half the gas.
-    Int32Shifted,
+    #[default]
+    Compact,
+    /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: bit-exact with the bundle.
+    Exact,
 }
 
 impl WeightFormat {
+    /// Every format, in the order flags and tables list them.
+    pub const ALL: [WeightFormat; 2] = [WeightFormat::Compact, WeightFormat::Exact];
+
+    /// `WeightLayout.format` on chain.
     pub fn code(self) -> u8 {
         match self {
-            WeightFormat::Q32_32 => 1,
-            WeightFormat::Int32Shifted => 2,
+            WeightFormat::Exact => 1,
+            WeightFormat::Compact => 2,
         }
     }
 
     pub fn from_code(code: u8) -> Option<WeightFormat> {
-        match code {
-            1 => Some(WeightFormat::Q32_32),
-            2 => Some(WeightFormat::Int32Shifted),
-            _ => None,
-        }
+        WeightFormat::ALL.into_iter().find(|f| f.code() == code)
     }
 
     /// Bytes per value slot.
     pub fn width(self) -> usize {
         match self {
-            WeightFormat::Q32_32 => 8,
-            WeightFormat::Int32Shifted => 4,
+            WeightFormat::Exact => 8,
+            WeightFormat::Compact => 4,
         }
     }
 
+    /// The contracts' name of the format.
     pub fn name(self) -> &'static str {
         match self {
-            WeightFormat::Q32_32 => "Q32_32",
-            WeightFormat::Int32Shifted => "INT32_SHIFTED",
+            WeightFormat::Exact => "Q32_32",
+            WeightFormat::Compact => "INT32_SHIFTED",
         }
+    }
+
+    /// The flag's name of the format.
+    pub fn flag(self) -> &'static str {
+        match self {
+            WeightFormat::Exact => "exact",
+            WeightFormat::Compact => "compact",
+        }
+    }
+}
+
+impl std::fmt::Display for WeightFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.flag())
+    }
+}
+
+/// A format name eternalize does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown weight format `{0}` (eternalize knows compact, exact)")]
+pub struct UnknownFormat(pub String);
+
+impl std::str::FromStr for WeightFormat {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<WeightFormat, UnknownFormat> {
+        WeightFormat::ALL
+            .into_iter()
+            .find(|f| s.eq_ignore_ascii_case(f.flag()) || s.eq_ignore_ascii_case(f.name()))
+            .ok_or_else(|| UnknownFormat(s.to_string()))
+    }
+}
+
+impl serde::Serialize for WeightFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WeightFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WeightFormat, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -137,7 +187,7 @@ impl WeightBlob {
             end = end.max(stop);
         }
         match format {
-            WeightFormat::Q32_32 => {
+            WeightFormat::Exact => {
                 let mut bytes = Vec::with_capacity(words.len() * 32);
                 for w in words {
                     for lane in w {
@@ -150,7 +200,7 @@ impl WeightBlob {
                     bytes,
                 })
             }
-            WeightFormat::Int32Shifted => {
+            WeightFormat::Compact => {
                 let mut bytes = vec![0u8; words.len() * 16];
                 let mut shifts = Vec::with_capacity(tensors.len());
                 for t in tensors {
@@ -178,10 +228,10 @@ impl WeightBlob {
         let at = j as usize * w;
         let b = &self.bytes[at..at + w];
         match self.format {
-            WeightFormat::Q32_32 => {
+            WeightFormat::Exact => {
                 i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
             }
-            WeightFormat::Int32Shifted => {
+            WeightFormat::Compact => {
                 decode_int32(i32::from_be_bytes([b[0], b[1], b[2], b[3]]), shift)
             }
         }
@@ -345,6 +395,27 @@ mod tests {
     }
 
     #[test]
+    fn formats_read_and_print_one_way() {
+        for f in WeightFormat::ALL {
+            assert_eq!(f.flag().parse::<WeightFormat>(), Ok(f));
+            assert_eq!(f.name().parse::<WeightFormat>(), Ok(f));
+            assert_eq!(f.to_string().parse::<WeightFormat>(), Ok(f));
+            assert_eq!(WeightFormat::from_code(f.code()), Some(f));
+            let json = serde_json::to_string(&f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.name()));
+            assert_eq!(serde_json::from_str::<WeightFormat>(&json).unwrap(), f);
+        }
+        assert_eq!("EXACT".parse::<WeightFormat>(), Ok(WeightFormat::Exact));
+        assert_eq!(WeightFormat::default(), WeightFormat::Compact);
+        let e = "int9".parse::<WeightFormat>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown weight format `int9` (eternalize knows compact, exact)"
+        );
+        assert_eq!(WeightFormat::from_code(0), None);
+    }
+
+    #[test]
     fn shift_rule_by_hand() {
         // Everything below 0.5 in magnitude keeps all 32 fraction bits.
         assert_eq!(shift_of([0i64, (1 << 31) - 1, -(1 << 31)]), 32);
@@ -379,7 +450,7 @@ mod tests {
                 length: 2,
             },
         ];
-        let q = WeightBlob::encode(&words, &tensors, WeightFormat::Q32_32).unwrap();
+        let q = WeightBlob::encode(&words, &tensors, WeightFormat::Exact).unwrap();
         assert_eq!(q.bytes.len(), 64);
         assert_eq!(&q.bytes[0..8], &(1i64 << 32).to_be_bytes());
         assert_eq!(&q.bytes[8..16], &[0xff; 8]);
@@ -390,7 +461,7 @@ mod tests {
         );
         assert_eq!(q.shifts, vec![32, 32]);
 
-        let c = WeightBlob::encode(&words, &tensors, WeightFormat::Int32Shifted).unwrap();
+        let c = WeightBlob::encode(&words, &tensors, WeightFormat::Compact).unwrap();
         assert_eq!(c.bytes.len(), 32);
         // Tensor 0: max 1.0 = 2^32 (33 bits) -> k = 2, s = 30.
         assert_eq!(c.shifts, vec![30, 29]);
@@ -409,7 +480,7 @@ mod tests {
             offset: 6,
             length: 3,
         }];
-        assert!(WeightBlob::encode(&words, &bad, WeightFormat::Int32Shifted).is_err());
+        assert!(WeightBlob::encode(&words, &bad, WeightFormat::Compact).is_err());
         let overlap = [
             TensorSpan {
                 offset: 0,
@@ -420,7 +491,7 @@ mod tests {
                 length: 1,
             },
         ];
-        assert!(WeightBlob::encode(&words, &overlap, WeightFormat::Int32Shifted).is_err());
+        assert!(WeightBlob::encode(&words, &overlap, WeightFormat::Compact).is_err());
     }
 
     #[test]

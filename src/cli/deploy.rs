@@ -47,22 +47,11 @@ pub struct SignerArgs {
     pub private_key: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum Format {
-    /// int32 per weight with a per-tensor shift (half the gas)
-    #[default]
-    Compact,
-    /// Q32.32 per weight, bit-exact with the bundle
-    Exact,
-}
-
-impl Format {
-    fn weight_format(self) -> WeightFormat {
-        match self {
-            Format::Compact => WeightFormat::Int32Shifted,
-            Format::Exact => WeightFormat::Q32_32,
-        }
-    }
+/// `--format compact|exact`, parsed into the one weight format type.
+pub fn format_parser() -> impl clap::builder::TypedValueParser<Value = WeightFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(WeightFormat::ALL.map(WeightFormat::flag))
+        .try_map(|s| s.parse::<WeightFormat>())
 }
 
 /// Engine tuning, hidden from `--help` (tests and benchmarks).
@@ -97,9 +86,10 @@ pub struct DeployArgs {
     /// One JSON object per event on stdout, then {"type": "done", …}
     #[arg(long)]
     pub json: bool,
-    /// On-chain weight format
-    #[arg(long, value_enum, default_value_t = Format::Compact)]
-    pub format: Format,
+    /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
+    /// gas) or exact (Q32.32, bit-exact with the bundle)
+    #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
+    pub format: WeightFormat,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -118,9 +108,10 @@ pub struct PlanArgs {
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
-    /// On-chain weight format
-    #[arg(long, value_enum, default_value_t = Format::Compact)]
-    pub format: Format,
+    /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
+    /// gas) or exact (Q32.32, bit-exact with the bundle)
+    #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
+    pub format: WeightFormat,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -340,12 +331,7 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let config = Config::load(config).map_err(fail)?;
     let session = open_session(&config, &a.network, &a.signer, &data_dir, a.yes)?;
     let rt = runtime()?;
-    let opts = plan_options(
-        &session.network,
-        a.format.weight_format(),
-        &a.tuning,
-        &config,
-    );
+    let opts = plan_options(&session.network, a.format, &a.tuning, &config);
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
@@ -376,7 +362,7 @@ pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
             )));
         }
     }
-    let format = a.format.weight_format();
+    let format = a.format;
     execute(
         config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json, None,
     )

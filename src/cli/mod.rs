@@ -10,6 +10,7 @@ mod predict;
 mod progress;
 pub mod verify;
 
+use crate::chain::WeightFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -64,8 +65,8 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         input: PathBuf,
         /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
-        #[arg(long, value_enum, default_value_t = predict::Format::Compact)]
-        format: predict::Format,
+        #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
+        format: WeightFormat,
         /// Print {"shape": [...], "values": [...]} instead of text
         #[arg(long)]
         json: bool,

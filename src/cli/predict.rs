@@ -8,21 +8,6 @@ use anyhow::Context;
 use serde_json::json;
 use std::path::Path;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Compact,
-    Exact,
-}
-
-impl Format {
-    pub fn infer(self) -> WeightFormat {
-        match self {
-            Format::Compact => WeightFormat::Compact,
-            Format::Exact => WeightFormat::Exact,
-        }
-    }
-}
-
 /// The reference graph of a model file or an eternalize bundle, computing with `format`.
 pub fn load_graph(model_path: &Path, format: WeightFormat) -> anyhow::Result<Graph> {
     let bytes = std::fs::read(model_path)
@@ -96,10 +81,10 @@ pub fn print_outputs(outputs: &[Output], batch: usize, as_json: bool) {
 pub fn run(
     model_path: &Path,
     input_path: &Path,
-    format: Format,
+    format: WeightFormat,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let graph = load_graph(model_path, format.infer())?;
+    let graph = load_graph(model_path, format)?;
     let names = graph
         .nodes
         .iter()

@@ -31,8 +31,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
     /// Weight format the deployment must use [default: whatever the chain holds]
-    #[arg(long, value_enum)]
-    pub format: Option<predict::Format>,
+    #[arg(long, value_parser = super::deploy::format_parser())]
+    pub format: Option<WeightFormat>,
 }
 
 /// Sample inputs `verify` runs through both the chain and the reference.
@@ -765,11 +765,7 @@ async fn verify(
     }
 
     // (d) predict on deterministic samples vs the reference.
-    let infer_format = match format {
-        WeightFormat::Q32_32 => crate::infer::WeightFormat::Exact,
-        WeightFormat::Int32Shifted => crate::infer::WeightFormat::Compact,
-    };
-    let graph = predict::load_graph(path, infer_format).map_err(fail)?;
+    let graph = predict::load_graph(path, format).map_err(fail)?;
     let (predict_ok, max_diff, predict_msg) =
         compare_predict(chain, address, &graph, state.ready, state.layers.len()).await;
     if let Some(m) = predict_msg {
@@ -957,10 +953,7 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     })?;
     let reader = open_reader(config, &a.network)?;
     let rt = runtime()?;
-    let format = a.format.map(|f| match f {
-        predict::Format::Compact => WeightFormat::Int32Shifted,
-        predict::Format::Exact => WeightFormat::Q32_32,
-    });
+    let format = a.format;
     let report = rt.block_on(async {
         let chain_id = reader.check(address).await?;
         verify(&reader.chain, chain_id, address, &a.path, format).await

@@ -162,7 +162,7 @@ pub struct PlanOptions {
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
-            format: WeightFormat::Int32Shifted,
+            format: WeightFormat::Compact,
             chunk_bytes: MAX_CHUNK_BYTES,
             expected_chain_id: None,
             max_fee_cap: None,

@@ -220,10 +220,7 @@ impl ResumeTarget {
                     source: PathBuf::from(source),
                     network: None,
                     described: network.clone(),
-                    format: match format.as_str() {
-                        "exact" | "Q32_32" | "q32_32" => WeightFormat::Q32_32,
-                        _ => WeightFormat::Int32Shifted,
-                    },
+                    format: *format,
                     chunk_bytes: *chunk_bytes,
                     deployer: key.deployer.clone(),
                     chain_id: key.chain_id,

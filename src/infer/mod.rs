@@ -14,15 +14,8 @@ use crate::keras::layers::parse_shape;
 use crate::keras::model::{Model, Shape};
 use serde_json::{Map, Value};
 
-/// The weight format the model is (or will be) stored in on chain; the reference computes
-/// with exactly the weights the chain holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightFormat {
-    /// Q32.32 as in the bundle, 8 bytes per value.
-    Exact,
-    /// int32 with a power-of-two shift per tensor, 4 bytes per value (the default).
-    Compact,
-}
+/// The reference computes with exactly the weights the chain holds, in the chain's format.
+pub use crate::chain::WeightFormat;
 
 /// A weight tensor as Q32.32 values.
 #[derive(Clone, Debug)]

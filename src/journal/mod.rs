@@ -48,6 +48,7 @@ impl DeploymentKey {
 
 /// What a transaction is for: the deployment [`Step`](crate::chain::Step), recorded as it is.
 pub use crate::chain::Step as Purpose;
+use crate::chain::WeightFormat;
 
 /// How a transaction ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,8 +82,9 @@ pub enum Entry {
         source: String,
         /// Network name and RPC host with any secret in the URL redacted.
         network: String,
-        /// On-chain weight format, `compact` or `exact`.
-        format: String,
+        /// On-chain weight format (written as the contracts name it, `INT32_SHIFTED` or
+        /// `Q32_32`; an unknown one makes the journal unreadable, naming the value).
+        format: WeightFormat,
         /// Model contract address, known before it is created (CREATE2).
         model_address: String,
         unix_time: u64,
@@ -311,6 +313,29 @@ pub fn list(data: &Path) -> Result<Vec<Summary>, JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_weight_format_names_the_journal_and_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut line = serde_json::to_value(Entry::Started {
+            key: key(),
+            source: "m.keras".into(),
+            network: "local".into(),
+            format: WeightFormat::Compact,
+            model_address: "0x0000000000000000000000000000000000000001".into(),
+            unix_time: 1,
+            chunk_bytes: None,
+        })
+        .unwrap();
+        assert_eq!(line["format"], "INT32_SHIFTED");
+        line["format"] = "int9".into();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let e = read(&path).unwrap_err().to_string();
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(e.contains("line 1"), "{e}");
+        assert!(e.contains("unknown weight format `int9`"), "{e}");
+    }
 
     fn key() -> DeploymentKey {
         DeploymentKey {

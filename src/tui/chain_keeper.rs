@@ -354,7 +354,7 @@ impl Keeper {
         drop(request.password);
         let source = self.source(&request.path).map_err(failure)?;
         let opts = PlanOptions {
-            format: WeightFormat::Int32Shifted,
+            format: WeightFormat::Compact,
             chunk_bytes: config.deploy.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
             expected_chain_id: chain.network.chain_id,
             max_fee_cap: chain.network.max_fee_cap,

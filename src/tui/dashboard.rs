@@ -494,10 +494,7 @@ impl Dashboard {
             };
             self.say(
                 LogKind::Bad,
-                format!(
-                    "{label} failed (attempt {attempts}): {} — {again}",
-                    failure
-                ),
+                format!("{label} failed (attempt {attempts}): {} — {again}", failure),
             );
         }
         match step {

@@ -241,7 +241,7 @@ fn deploy(
                 source,
                 Some(network),
                 SignerPick::Chosen(signer),
-                WeightFormat::Int32Shifted,
+                WeightFormat::Compact,
                 None,
                 None,
             )

@@ -8,6 +8,7 @@
 
 use crate::bundle::fixed::q32_to_f64;
 use crate::bundle::{self, Bundle, Hashes, ReadBundle};
+use crate::chain::WeightFormat;
 use crate::cli::inspect::{self, Summary};
 use crate::keras::{self, Model};
 use serde_json::Value;
@@ -18,47 +19,41 @@ use std::path::Path;
 /// an estimate from the same constants.
 pub const CHUNK_BYTES: usize = 24_544;
 
-/// One on-chain weight format and what it costs, as measured in `contracts/README.md`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OnChainFormat {
-    pub name: &'static str,
-    /// Bytes per bundle word (four values).
-    pub bytes_per_word: usize,
-    /// Gas per byte of chunk data measured on anvil (an estimate, not `eth_estimateGas`).
-    pub gas_per_byte: usize,
-}
-
-/// The two formats the contracts store weights in: compact (default) and exact.
-pub const FORMATS: [OnChainFormat; 2] = [
-    OnChainFormat {
-        name: "int32 (compact)",
-        bytes_per_word: 16,
-        gas_per_byte: 221,
-    },
-    OnChainFormat {
-        name: "Q32.32 (exact)",
-        bytes_per_word: 32,
-        gas_per_byte: 218,
-    },
-];
-
 /// What storing a model's weights in one format takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OnChainSize {
-    pub format: OnChainFormat,
+    pub format: WeightFormat,
     pub bytes: usize,
     pub chunks: usize,
     pub gas_estimate: usize,
 }
 
+/// How a format reads in the totals: `int32 (compact)`, `Q32.32 (exact)`.
+pub fn format_label(format: WeightFormat) -> &'static str {
+    match format {
+        WeightFormat::Compact => "int32 (compact)",
+        WeightFormat::Exact => "Q32.32 (exact)",
+    }
+}
+
+/// Gas per byte of chunk data measured on anvil (`contracts/README.md`; an estimate, not
+/// `eth_estimateGas`).
+fn gas_per_byte(format: WeightFormat) -> usize {
+    match format {
+        WeightFormat::Compact => 221,
+        WeightFormat::Exact => 218,
+    }
+}
+
+/// The weights' size, chunks and estimated gas in every format (default first).
 pub fn on_chain_sizes(weight_words: usize) -> [OnChainSize; 2] {
-    FORMATS.map(|format| {
-        let bytes = weight_words * format.bytes_per_word;
+    WeightFormat::ALL.map(|format| {
+        let bytes = weight_words * 4 * format.width();
         OnChainSize {
             format,
             bytes,
             chunks: bytes.div_ceil(CHUNK_BYTES),
-            gas_estimate: bytes * format.gas_per_byte,
+            gas_estimate: bytes * gas_per_byte(format),
         }
     })
 }

@@ -103,8 +103,8 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
                     let slot = tensor.offset + start + k as u64;
                     let exact = eternalize::chain::weights::slot(&spec.words, slot);
                     let expected = match image.format() {
-                        eternalize::chain::WeightFormat::Q32_32 => exact,
-                        eternalize::chain::WeightFormat::Int32Shifted => {
+                        eternalize::chain::WeightFormat::Exact => exact,
+                        eternalize::chain::WeightFormat::Compact => {
                             let s = tensor.shift;
                             let q = eternalize::chain::weights::encode_int32(exact, s);
                             let back = eternalize::chain::weights::decode_int32(q, s);

@@ -130,14 +130,14 @@ pub(super) fn plan(steps: &[Step], fees: Fees) -> Plan {
     let source = Source::load(&fixture).expect("fixture model");
     let model = Address::repeat_byte(0x77);
     let image =
-        ModelImage::new(&source.spec, WeightFormat::Int32Shifted, 512, model).expect("model image");
+        ModelImage::new(&source.spec, WeightFormat::Compact, 512, model).expect("model image");
     let signer = signer_from_hex(KEY).expect("test key");
     Plan {
         source,
         chain_id: 31337,
         sender: signer.address(),
         salt: B256::ZERO,
-        format: WeightFormat::Int32Shifted,
+        format: WeightFormat::Compact,
         image,
         steps: steps
             .iter()
@@ -199,7 +199,7 @@ impl Engine<FakeChain> {
             key: deployment_key(&self.plan),
             source: "model.keras".into(),
             network: "test".into(),
-            format: self.plan.format.name().to_string(),
+            format: self.plan.format,
             model_address: self.plan.model().to_checksum(None),
             unix_time: 0,
             chunk_bytes: Some(512),

@@ -22,7 +22,7 @@ impl<R: ChainRpc> Engine<R> {
     /// nonce. Steps the chain already has were marked skipped by the plan.
     pub(super) async fn reconcile(&mut self, previous: &[Entry]) -> Result<(), EngineError> {
         let model = self.plan.model().to_checksum(None);
-        let format = self.plan.format.name().to_string();
+        let format = self.plan.format;
         let started = previous.iter().rev().find_map(|e| match e {
             Entry::Started { model_address, .. } => Some(model_address.clone()),
             _ => None,

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     for s in model.on_chain() {
         lines.push(Line::from(format!(
             " {:<16}{:>9} {:>6} {:>9}",
-            s.format.name,
+            crate::tui::model_view::format_label(s.format),
             if s.bytes >= 1_000_000 {
                 crate::units::short(s.bytes)
             } else {
@@ -132,7 +132,10 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
     ])];
     for s in model.on_chain() {
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:<16}", s.format.name), dim),
+            Span::styled(
+                format!(" {:<16}", crate::tui::model_view::format_label(s.format)),
+                dim,
+            ),
             Span::raw(format!(
                 "{} bytes · {} chunk{} · ≈{} gas for the weights",
                 thousands(s.bytes),
