@@ -1,7 +1,8 @@
 //! What the deploy dashboard knows of a running deployment: the contracts and the chunks with
 //! their states, the latest totals, pauses, the event log and how it ended. Built only from
-//! the engine's [`DeployEvent`]s (`Dashboard::apply`, called by `update`), so a test can drive
-//! it with any synthetic sequence.
+//! the engine's [`DeployEvent`]s (`Dashboard::apply`, called by `update` through
+//! `screens::dashboard`, which holds the Deploy screen's keys), so a test can drive it with any
+//! synthetic sequence.
 //!
 //! Owns: folding events into this picture, and the words and numbers the screens show for it
 //! (failures, wei, durations). Must not touch: the terminal, the engine, the network.

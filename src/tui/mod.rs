@@ -3,7 +3,8 @@
 //! The deployment engine is reached through one function, [`engine_link`] (in `link`).
 //!
 //! Elm-like: one [`Action`] enum for everything that happens, [`update`] the only place the
-//! [`State`] changes, [`render::draw`] reads `&State`. Slow work (listing, sniffing, loading)
+//! [`State`] changes (it hands each action to its screen's module in `screens`),
+//! [`render::draw`] reads `&State`. Slow work (listing, sniffing, loading)
 //! runs on worker threads ([`work`]) that send actions back; this loop never waits on them.
 //!
 //! Owns: the terminal while it runs. Must not be imported by the core stages.
@@ -17,6 +18,7 @@ mod link;
 mod log_file;
 pub mod model_view;
 pub mod render;
+mod screens;
 pub mod state;
 pub mod target;
 pub mod theme;
