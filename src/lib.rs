@@ -14,3 +14,4 @@ pub mod keras;
 pub mod tools;
 pub mod tui;
 pub mod units;
+pub mod usecase;

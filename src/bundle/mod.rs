@@ -11,6 +11,7 @@
 //! Owns: building, writing, reading and verifying bundles. Must not touch: the chain, the screen.
 
 pub mod eai;
+pub mod file;
 pub mod fixed;
 pub mod pyjson;
 

@@ -4,11 +4,9 @@
 //! stopped but resumable.
 
 pub mod deploy;
-mod export;
-pub mod inspect;
-mod predict;
+
 mod progress;
-pub mod verify;
+pub mod read;
 
 use crate::chain::WeightFormat;
 use clap::{Parser, Subcommand};
@@ -75,7 +73,7 @@ pub enum Command {
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
-    Verify(verify::VerifyArgs),
+    Verify(read::VerifyArgs),
     /// Show what deploying a model would send: steps, gas, fees, balance, chain id
     Plan(deploy::PlanArgs),
     /// Deploy a model file or bundle to a chain (default: the local anvil eternalize runs)
@@ -100,13 +98,21 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
-        Some(Command::Inspect { path, json }) => inspect::run(&path, json),
+        Some(Command::Inspect { path, json }) => inspect(&path, json),
         Some(Command::Export {
             model,
             output,
             eai,
             json,
-        }) => export::run(&model, &output, eai, json),
+        }) => {
+            let done = crate::usecase::export::export(&model, &output, eai)?;
+            if json && done.bundle != "-" {
+                println!("{}", serde_json::to_string(&done)?);
+            } else {
+                eprintln!("{done}");
+            }
+            Ok(())
+        }
         Some(Command::Predict {
             model,
             input,
@@ -117,9 +123,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let as_address = model
                 .to_str()
                 .filter(|_| !model.exists())
-                .and_then(verify::parse_address);
+                .and_then(read::parse_address);
             match as_address {
-                Some(address) => verify::run_predict(config, address, &input, &network, json),
+                Some(address) => read::predict_at(config, address, &input, &network, json),
                 None if network.network.is_some() || network.rpc_url.is_some() => Err(Exit {
                     code: 2,
                     message: format!(
@@ -128,16 +134,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     ),
                 }
                 .into()),
-                None => predict::run(&model, &input, format, json),
+                None => read::predict_offline(&model, &input, format, json),
             }
         }
-        Some(Command::Verify(a)) => verify::run_verify(config, a),
+        Some(Command::Verify(a)) => read::run_verify(config, a),
         Some(Command::Plan(a)) => deploy::run_plan(config, a),
         Some(Command::Deploy(a)) => deploy::run_deploy(config, a),
         Some(Command::Resume(a)) => deploy::run_resume(config, a),
         Some(Command::Deployments { json }) => deploy::run_deployments(json),
         Some(Command::Tui { path }) => print_summary(crate::tui::run(path.as_deref(), config)?),
         None => print_summary(crate::tui::run(None, config)?),
+    }
+}
+
+/// `inspect`: the table or the JSON object; exit 1 (after printing) when a bundle's stored
+/// hash does not hold.
+fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let summary = crate::usecase::inspect::inspect(path)?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{summary}");
+    }
+    match summary.altered() {
+        Some(message) => Err(Reported(message).into()),
+        None => Ok(()),
     }
 }
 

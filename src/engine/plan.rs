@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 
 use super::event::Step;
 use super::rpc::{Rpc, RpcFailure};
-use crate::bundle::{self, Bundle};
+use crate::bundle::file::{ModelFile, OpenError};
 use crate::chain::calls::{self, Call};
 use crate::chain::{
     CREATE2_DEPLOYER, ChainError, MAX_CHUNK_BYTES, ModelImage, ModelSpec, Revert, WeightFormat,
     model_address,
 };
-use crate::keras;
 
 /// A model to deploy, read from a model file or a bundle.
 #[derive(Clone, Debug)]
@@ -29,31 +28,32 @@ impl Source {
     /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle written by eternalize
     /// (its stored hash must match its contents).
     pub fn load(path: &Path) -> Result<Source, PlanError> {
-        let bytes = std::fs::read(path).map_err(|e| PlanError::Source {
+        let file = ModelFile::open(path).map_err(|e| PlanError::Source {
             path: path.to_path_buf(),
-            why: format!("cannot read the file: {e}"),
+            why: match e {
+                OpenError::Read { io, .. } => format!("cannot read the file: {io}"),
+                OpenError::Export { why, .. } => why,
+                other => other.to_string(),
+            },
         })?;
+        Source::from_file(&file)
+    }
+
+    /// The deployable source of a file already read.
+    pub fn from_file(file: &ModelFile) -> Result<Source, PlanError> {
         let bad = |why: String| PlanError::Source {
-            path: path.to_path_buf(),
+            path: file.path.clone(),
             why,
         };
-        let (bundle, model) = if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
-            let read = bundle::read_bytes(&bytes, path).map_err(|e| bad(e.to_string()))?;
-            if let Some(why) = read.mismatch() {
-                return Err(bad(format!(
-                    "the stored hashed_model does not match the contents: {why}"
-                )));
-            }
-            (read.bundle, None)
-        } else {
-            let model = keras::load_bytes(&bytes, path).map_err(|e| bad(e.to_string()))?;
-            let b = Bundle::from_model(&model).map_err(|e| bad(e.to_string()))?;
-            (b, Some(model))
-        };
-        let spec =
-            ModelSpec::from_bundle(&bundle, model.as_ref()).map_err(|e| bad(e.to_string()))?;
+        if let Some(why) = file.mismatch() {
+            return Err(bad(format!(
+                "the stored hashed_model does not match the contents: {why}"
+            )));
+        }
+        let bundle = file.bundle();
+        let spec = ModelSpec::from_bundle(bundle, file.model()).map_err(|e| bad(e.to_string()))?;
         Ok(Source {
-            path: path.to_path_buf(),
+            path: file.path.clone(),
             spec,
             hashed_model: bundle.hashes().hashed_model(),
         })

@@ -18,6 +18,7 @@ use crate::engine::plan::{PlanOptions, Source};
 use crate::engine::session::{self, ResumeTarget};
 use crate::engine::{self, Command, DeployEvent};
 use crate::journal;
+use crate::usecase::verify;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -147,12 +148,17 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
                     .ok_or_else(|| "the chain keeper has stopped".to_string())
                     .and_then(|l| l.lease(network, SignerPick::Nothing))
                     .and_then(|lease| {
-                        crate::cli::verify::verify_summary_at(
+                        let address: alloy::primitives::Address = address
+                            .parse()
+                            .map_err(|_| format!("`{address}` is not an address"))?;
+                        let reader = verify::Reader::at(
                             &lease.chain.connected.url,
                             lease.chain.network.chain_id,
-                            &address,
-                            &path,
                         )
+                        .map_err(|e| format!("{e:#}"))?;
+                        let report = verify::verify(&reader, address, &path, None)
+                            .map_err(|e| format!("{e:#}"))?;
+                        Ok((report.ok(), report.lines()))
                     });
                 let _ = out.send(Action::Verified(result));
             });

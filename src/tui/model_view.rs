@@ -6,13 +6,13 @@
 //! Owns: turning a `keras::Model` or a `bundle::ReadBundle` into display data.
 //! Must not touch: the terminal, files (the caller hands in bytes).
 
+use crate::bundle::file::{Content, ModelFile};
 use crate::bundle::fixed::q32_to_f64;
 use crate::bundle::{self, Bundle, Hashes, ReadBundle};
 use crate::chain::WeightFormat;
-use crate::cli::inspect::{self, Summary};
-use crate::keras::{self, Model};
+use crate::keras::Model;
+use crate::usecase::inspect::{self, Summary};
 use serde_json::Value;
-use std::path::Path;
 
 /// Bytes per chunk the contracts accept (`contracts/README.md`: the largest multiple of 32 that
 /// fits a data contract). The plan stage will own this number; until it exists the TUI shows
@@ -145,15 +145,12 @@ impl ModelView {
     }
 }
 
-/// Reads a model file or a bundle from its bytes; `path` names it in errors.
-pub fn load(bytes: &[u8], path: &Path) -> Result<ModelView, String> {
-    if keras::sniff(bytes).is_none() && bundle::sniff(bytes) {
-        let read = bundle::read_bytes(bytes, path).map_err(|e| e.to_string())?;
-        return Ok(from_bundle(&read));
+/// The Preview of a model file or a bundle already read.
+pub fn of_file(file: &ModelFile) -> ModelView {
+    match &file.content {
+        Content::Keras { model, bundle } => from_model(model, bundle),
+        Content::Bundle(read) => from_bundle(read),
     }
-    let model = keras::load_bytes(bytes, path).map_err(|e| e.to_string())?;
-    let b = Bundle::from_model(&model).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(from_model(&model, &b))
 }
 
 pub fn from_model(model: &Model, b: &Bundle) -> ModelView {

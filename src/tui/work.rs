@@ -9,6 +9,7 @@
 use super::action::{Action, Effect};
 use super::model_view::{self, ModelView};
 use crate::bundle;
+use crate::bundle::file::ModelFile;
 use crate::journal;
 use crate::keras;
 use std::io::Read;
@@ -175,8 +176,8 @@ pub fn sniff(path: &Path) -> Result<Sniff, String> {
 }
 
 pub fn load(path: &Path) -> Result<ModelView, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    model_view::load(&bytes, path)
+    let file = ModelFile::open(path).map_err(|e| e.to_string())?;
+    Ok(model_view::of_file(&file))
 }
 
 /// Does the work an effect asks for, on the calling thread. The deployment engine's effects

@@ -1,58 +1,33 @@
-//! Reading a deployed model back: `eternalize predict ADDRESS` (the model's `predict` by
-//! `eth_call`) and `eternalize verify ADDRESS MODEL|BUNDLE`, which proves the deployment equals
-//! the file — hashes, graph, every weight byte, and `predict` against the Rust reference.
+//! Reading a deployed model back: [`on_chain`] calls its `predict` (an `eth_call`), and
+//! [`verify`] proves the deployment equals a file, part by part — [`check_hash`],
+//! [`check_graph`], [`check_weights`], [`check_predict`] — into one [`VerifyReport`]
+//! (`Serialize`: `verify --json`; `Display`: the plain report; [`VerifyReport::lines`]: the
+//! TUI's Done screen).
+//!
+//! Owns: what is compared and how a difference is named. Must not touch: the terminal.
 
 use alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
-use clap::Args;
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::Exit;
-use super::deploy::NetworkArgs;
-use super::predict::{self, Output};
+use super::predict::{self, Output, Prediction};
+use crate::bundle::file::ModelFile;
 use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::{
-    Chain, ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, WeightFormat,
+    Chain, ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec,
+    ModelState, WeightFormat,
 };
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
 use crate::infer::{Graph, Tensor, fixed, input};
 
-#[derive(Args, Debug, Clone)]
-pub struct VerifyArgs {
-    /// The deployed model contract (0x…)
-    pub address: String,
-    /// The .keras/.h5 model file or eternalize bundle it should equal
-    pub path: PathBuf,
-    #[command(flatten)]
-    pub network: NetworkArgs,
-    /// Print one JSON object
-    #[arg(long)]
-    pub json: bool,
-    /// Weight format the deployment must use [default: whatever the chain holds]
-    #[arg(long, value_parser = super::deploy::format_parser())]
-    pub format: Option<WeightFormat>,
-}
-
 /// Sample inputs `verify` runs through both the chain and the reference.
 pub const SAMPLES: usize = 2;
 
 fn fail(message: impl std::fmt::Display) -> anyhow::Error {
-    Exit {
-        code: 1,
-        message: message.to_string(),
-    }
-    .into()
-}
-
-/// Parses a `0x` + 40 hex digits address, or `None` when `s` is not one.
-pub fn parse_address(s: &str) -> Option<Address> {
-    if s.len() == 42 && (s.starts_with("0x") || s.starts_with("0X")) {
-        s.parse().ok()
-    } else {
-        None
-    }
+    anyhow::Error::msg(message.to_string())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -61,29 +36,47 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A read-only connection to the network the flags name; the local anvil lives as long as this.
-struct Reader {
+/// A read-only connection to a network; the local anvil lives as long as this.
+pub struct Reader {
     _connected: network::Connected,
     chain: Chain,
     url: String,
     expected_chain_id: Option<u64>,
 }
 
-fn open_reader(config: Option<&Path>, net: &NetworkArgs) -> anyhow::Result<Reader> {
-    let cfg = Config::load(config).map_err(fail)?;
-    let network =
-        network::resolve(&cfg, net.network.as_deref(), net.rpc_url.as_deref()).map_err(fail)?;
-    let connected = network::connect(&network, &crate::journal::data_dir()).map_err(fail)?;
-    let chain = Chain::read_only(&connected.url).map_err(fail)?;
-    Ok(Reader {
-        url: crate::engine::rpc::redact_url(&connected.url),
-        _connected: connected,
-        chain,
-        expected_chain_id: network.chain_id,
-    })
-}
-
 impl Reader {
+    /// Connects to the network the flags name (the config's default when neither is given).
+    pub fn open(
+        config: Option<&Path>,
+        network_name: Option<&str>,
+        rpc_url: Option<&str>,
+    ) -> anyhow::Result<Reader> {
+        let cfg = Config::load(config).map_err(fail)?;
+        let network = network::resolve(&cfg, network_name, rpc_url).map_err(fail)?;
+        let connected = network::connect(&network, &crate::journal::data_dir()).map_err(fail)?;
+        let chain = Chain::read_only(&connected.url).map_err(fail)?;
+        Ok(Reader {
+            url: crate::engine::rpc::redact_url(&connected.url),
+            _connected: connected,
+            chain,
+            expected_chain_id: network.chain_id,
+        })
+    }
+
+    /// Reads a chain that is already connected at `url` (the TUI's, whose local anvil it keeps
+    /// running; a second anvil on the same state would be another chain).
+    pub fn at(url: &str, expected_chain_id: Option<u64>) -> anyhow::Result<Reader> {
+        Ok(Reader {
+            url: crate::engine::rpc::redact_url(url),
+            _connected: network::Connected {
+                url: url.to_string(),
+                local: None,
+            },
+            chain: Chain::read_only(url).map_err(fail)?,
+            expected_chain_id,
+        })
+    }
+
     /// The chain id, checked against the network's configured one; and that `address` has code.
     async fn check(&self, address: Address) -> anyhow::Result<u64> {
         let id = self.chain.chain_id().await.map_err(fail)?;
@@ -182,17 +175,15 @@ fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Out
 
 // ------------------------------------------------------------------ predict ADDRESS
 
-pub fn run_predict(
-    config: Option<&Path>,
+/// Calls the deployed model's `predict` on every sample of `input_path`.
+pub fn on_chain(
+    reader: &Reader,
     address: Address,
     input_path: &Path,
-    net: &NetworkArgs,
-    as_json: bool,
-) -> anyhow::Result<()> {
-    let reader = open_reader(config, net)?;
+) -> anyhow::Result<Prediction> {
     let arrays = input::read(input_path)?;
     let rt = runtime()?;
-    let (outputs, batch) = rt.block_on(async {
+    rt.block_on(async {
         let chain_id = reader.check(address).await?;
         let state = reader.chain.model_state(address).await.map_err(fail)?;
         if !state.ready {
@@ -274,10 +265,8 @@ pub fn run_predict(
                 o.values.extend(v.iter().map(|&x| fixed::to_f64(x)));
             }
         }
-        Ok((outputs, batch))
-    })?;
-    predict::print_outputs(&outputs, batch, as_json);
-    Ok(())
+        Ok(Prediction { outputs, batch })
+    })
 }
 
 /// Whether deployed code equals an artifact's `deployedBytecode`, whose immutables are zero
@@ -382,11 +371,160 @@ fn sample_inputs(graph: &Graph, s: usize) -> Vec<Tensor> {
         .collect()
 }
 
-struct Report {
-    address: Address,
-    chain_id: u64,
-    json: Value,
-    failures: Vec<String>,
+/// What `verify` found: each part with its verdict, and one line per difference.
+pub struct VerifyReport {
+    pub address: Address,
+    pub chain_id: u64,
+    /// The file compared against.
+    pub file: String,
+    pub hash: HashPart,
+    pub graph: GraphPart,
+    pub weights: WeightsPart,
+    pub predict: PredictPart,
+}
+
+/// (a) `hashedModel()` on chain against the file's graph and weights hashes.
+#[derive(Debug, Clone, Serialize)]
+pub struct HashPart {
+    pub ok: bool,
+    pub chain: String,
+    pub file: String,
+    #[serde(skip)]
+    pub failures: Vec<String>,
+}
+
+/// (b) layer count, kinds, links, clone addresses and code, configs, tensor lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphPart {
+    pub ok: bool,
+    pub layers: usize,
+    pub mismatches: Vec<Mismatch>,
+    #[serde(skip)]
+    pub failures: Vec<String>,
+}
+
+/// One field of the graph that differs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    /// The layer's index, or `None` for the model as a whole.
+    pub layer: Option<usize>,
+    pub name: String,
+    pub field: String,
+    pub chain: String,
+    pub file: String,
+}
+
+/// (c) the weight layout and every byte of every chunk.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightsPart {
+    pub ok: bool,
+    pub format: &'static str,
+    pub chunks: usize,
+    pub bytes: usize,
+    /// Where the first difference is (chunk, byte, value, layer, tensor…), or `null`.
+    pub first_mismatch: Option<Value>,
+    #[serde(skip)]
+    pub failures: Vec<String>,
+}
+
+/// (d) `predictLayers` on deterministic samples against the Rust reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictPart {
+    pub ok: bool,
+    pub samples: usize,
+    pub max_abs_diff: Option<f64>,
+    #[serde(skip)]
+    pub failures: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Whether every part holds.
+    pub fn ok(&self) -> bool {
+        self.hash.ok && self.graph.ok && self.weights.ok && self.predict.ok
+    }
+
+    /// Every difference, one line each, parts in order.
+    pub fn failures(&self) -> Vec<String> {
+        [
+            &self.hash.failures,
+            &self.graph.failures,
+            &self.weights.failures,
+            &self.predict.failures,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+
+    /// One line per part (`hash     ok`, `graph    DIFFERS`, …), then every difference.
+    pub fn lines(&self) -> Vec<String> {
+        let parts = [
+            ("hash", self.hash.ok),
+            ("graph", self.graph.ok),
+            ("weights", self.weights.ok),
+            ("predict", self.predict.ok),
+        ];
+        parts
+            .into_iter()
+            .map(|(part, ok)| format!("{part:<8} {}", verdict(ok)))
+            .chain(self.failures())
+            .collect()
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "DIFFERS" }
+}
+
+/// The `--json` object, keys in the order eternalize has always printed them.
+impl Serialize for VerifyReport {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(8))?;
+        m.serialize_entry("address", &self.address.to_checksum(None))?;
+        m.serialize_entry("chain_id", &self.chain_id)?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("hash", &self.hash)?;
+        m.serialize_entry("graph", &self.graph)?;
+        m.serialize_entry("weights", &self.weights)?;
+        m.serialize_entry("predict", &self.predict)?;
+        m.serialize_entry("ok", &self.ok())?;
+        m.end()
+    }
+}
+
+/// The plain report: one line per part with its numbers.
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} on chain {} against {}:",
+            self.address, self.chain_id, self.file
+        )?;
+        writeln!(f, "  hash     {}", verdict(self.hash.ok))?;
+        writeln!(
+            f,
+            "  graph    {} ({} layers)",
+            verdict(self.graph.ok),
+            self.graph.layers
+        )?;
+        writeln!(
+            f,
+            "  weights  {} ({} chunks, {} bytes, {})",
+            verdict(self.weights.ok),
+            self.weights.chunks,
+            self.weights.bytes,
+            self.weights.format
+        )?;
+        writeln!(
+            f,
+            "  predict  {} ({} samples, max |Δ| {})",
+            verdict(self.predict.ok),
+            self.predict.samples,
+            Value::from(self.predict.max_abs_diff)
+        )
+    }
 }
 
 fn hex(b: &B256) -> String {
@@ -406,19 +544,68 @@ fn place_of_value(image: &ModelImage, j: u64) -> (Option<usize>, Option<usize>, 
     (None, None, 0)
 }
 
-async fn verify(
-    chain: &Chain,
-    chain_id: u64,
+/// Proves the deployment at `address` equals the file at `path` (read once); `format` is the
+/// weight format the deployment must use (default: the chain's).
+pub fn verify(
+    reader: &Reader,
     address: Address,
     path: &Path,
     format: Option<WeightFormat>,
-) -> anyhow::Result<Report> {
-    let source = Source::load(path).map_err(fail)?;
-    let spec = &source.spec;
-    let state = chain.model_state(address).await.map_err(fail)?;
-    let mut failures = Vec::new();
+) -> anyhow::Result<VerifyReport> {
+    let file = ModelFile::open(path).map_err(fail)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let chain_id = reader.check(address).await?;
+        let chain = &reader.chain;
+        let source = Source::from_file(&file).map_err(fail)?;
+        let spec = &source.spec;
+        let state = chain.model_state(address).await.map_err(fail)?;
+        let hash = check_hash(&state, &source);
+        // The image the file gives at this address, in the chain's (or the asked) format.
+        let chain_format = WeightFormat::from_code(state.layout.format);
+        let format = match format.or(chain_format) {
+            Some(f) => f,
+            None => {
+                return Err(fail(format!(
+                    "the model at {address} has weight format code {} (constructed: {}), which eternalize does not know",
+                    state.layout.format, state.constructed
+                )));
+            }
+        };
+        let chunk_bytes = match state.layout.chunkBytes as usize {
+            0 => crate::chain::MAX_CHUNK_BYTES,
+            n => n,
+        };
+        let image = ModelImage::new(spec, format, chunk_bytes, address).map_err(|e| {
+            fail(format!(
+                "{}: cannot lay the weights out in {}-byte chunks as on chain: {e}",
+                path.display(),
+                chunk_bytes
+            ))
+        })?;
 
-    // (a) hashes
+
+        let graph = check_graph(chain, address, &state, spec, &image).await;
+        let weights = check_weights(chain, address, &state, &image, format).await?;
+        let reference = predict::graph_of(&file, format).map_err(fail)?;
+        let predict = check_predict(chain, address, &reference, state.ready, state.layers.len()).await;
+        Ok(VerifyReport {
+            address,
+            chain_id,
+            file: path.display().to_string(),
+            hash,
+            graph,
+            weights,
+            predict,
+        })
+    })
+}
+
+/// (a) `hashedModel()` on chain against the file's hashes.
+pub fn check_hash(state: &ModelState, source: &Source) -> HashPart {
+    let spec = &source.spec;
+    let path = &source.path;
+    let mut failures = Vec::new();
     let hash_ok = state.graph_hash == spec.graph_hash && state.weights_hash == spec.weights_hash;
     let chain_hash = format!("{}{}", hex(&state.graph_hash), hex(&state.weights_hash));
     if !hash_ok {
@@ -436,33 +623,25 @@ async fn verify(
             source.hashed_model
         ));
     }
-    let hash = json!({"ok": hash_ok, "chain": chain_hash, "file": source.hashed_model});
 
-    // The image the file gives at this address, in the chain's (or the asked) format.
-    let chain_format = WeightFormat::from_code(state.layout.format);
-    let format = match format.or(chain_format) {
-        Some(f) => f,
-        None => {
-            return Err(fail(format!(
-                "the model at {address} has weight format code {} (constructed: {}), which eternalize does not know",
-                state.layout.format, state.constructed
-            )));
-        }
-    };
-    let chunk_bytes = match state.layout.chunkBytes as usize {
-        0 => crate::chain::MAX_CHUNK_BYTES,
-        n => n,
-    };
-    let image = ModelImage::new(spec, format, chunk_bytes, address).map_err(|e| {
-        fail(format!(
-            "{}: cannot lay the weights out in {}-byte chunks as on chain: {e}",
-            path.display(),
-            chunk_bytes
-        ))
-    })?;
+    HashPart {
+        ok: hash_ok,
+        chain: chain_hash,
+        file: source.hashed_model.clone(),
+        failures,
+    }
+}
 
-    // (b) graph
-    let mut mismatches: Vec<Value> = Vec::new();
+/// (b) the graph: layer count, and per layer its kind, links, clone address and code, config
+/// and tensor list; the model clone's code and every implementation's code.
+pub async fn check_graph(
+    chain: &Chain,
+    address: Address,
+    state: &ModelState,
+    spec: &ModelSpec,
+    image: &ModelImage,
+) -> GraphPart {
+    let mut mismatches: Vec<Mismatch> = Vec::new();
     let mut graph_msgs: Vec<String> = Vec::new();
     let mut mismatch =
         |index: Option<usize>, name: &str, field: &str, chain: String, file: String| {
@@ -473,9 +652,13 @@ async fn verify(
             graph_msgs.push(format!(
                 "graph: {at}: {field} is {chain} on chain, {file} in the file"
             ));
-            mismatches.push(
-                json!({"layer": index, "name": name, "field": field, "chain": chain, "file": file}),
-            );
+            mismatches.push(Mismatch {
+                layer: index,
+                name: name.to_string(),
+                field: field.to_string(),
+                chain,
+                file,
+            });
         };
     if state.layers.len() != image.layers.len() {
         mismatch(
@@ -645,12 +828,23 @@ async fn verify(
             ),
         }
     }
-    let graph_ok = mismatches.is_empty();
-    failures.extend(graph_msgs);
-    let graph_json =
-        json!({"ok": graph_ok, "layers": state.layers.len(), "mismatches": mismatches});
+    GraphPart {
+        ok: mismatches.is_empty(),
+        layers: state.layers.len(),
+        mismatches,
+        failures: graph_msgs,
+    }
+}
 
-    // (c) weights: the layout, then every chunk's bytes.
+/// (c) the weights: the layout, then every chunk's bytes; the first difference is named by
+/// chunk, byte, weight value, bundle word, layer and tensor.
+pub async fn check_weights(
+    chain: &Chain,
+    address: Address,
+    state: &ModelState,
+    image: &ModelImage,
+    format: WeightFormat,
+) -> anyhow::Result<WeightsPart> {
     let want_layout = image.layout();
     let mut first: Option<(Value, String)> = None;
     let l = &state.layout;
@@ -705,7 +899,7 @@ async fn verify(
             .unwrap_or(data.len().min(want.len()));
         let global = (image.chunks.range(i).start + b) as u64;
         let j = global / width;
-        let (layer, tensor, element) = place_of_value(&image, j);
+        let (layer, tensor, element) = place_of_value(image, j);
         let lname = layer.map(|l| image.layers[l].name.clone());
         let place = match (layer, tensor) {
             (Some(l), Some(t)) => format!(
@@ -752,47 +946,43 @@ async fn verify(
             ),
         ));
     }
-    let weights_ok = first.is_none();
-    let weights_json = json!({
-        "ok": weights_ok,
-        "format": format.name(),
-        "chunks": image.chunks.count(),
-        "bytes": image.blob.bytes.len(),
-        "first_mismatch": first.as_ref().map(|(v, _)| v.clone()),
-    });
-    if let Some((_, m)) = first {
-        failures.push(m);
-    }
-
-    // (d) predict on deterministic samples vs the reference.
-    let graph = predict::load_graph(path, format).map_err(fail)?;
-    let (predict_ok, max_diff, predict_msg) =
-        compare_predict(chain, address, &graph, state.ready, state.layers.len()).await;
-    if let Some(m) = predict_msg {
-        failures.push(format!("predict: {m}"));
-    }
-    let predict_json = json!({"ok": predict_ok, "samples": SAMPLES, "max_abs_diff": max_diff});
-
-    let ok = failures.is_empty();
-    Ok(Report {
-        address,
-        chain_id,
-        json: json!({
-            "address": address.to_checksum(None),
-            "chain_id": chain_id,
-            "file": path.display().to_string(),
-            "hash": hash,
-            "graph": graph_json,
-            "weights": weights_json,
-            "predict": predict_json,
-            "ok": ok,
-        }),
+    let (first_mismatch, failures) = match first {
+        Some((at, message)) => (Some(at), vec![message]),
+        None => (None, Vec::new()),
+    };
+    Ok(WeightsPart {
+        ok: first_mismatch.is_none(),
+        format: format.name(),
+        chunks: image.chunks.count(),
+        bytes: image.blob.bytes.len(),
+        first_mismatch,
         failures,
     })
 }
 
-/// Runs [`SAMPLES`] deterministic samples on chain (`predictLayers` on the graph's outputs) and
-/// through the reference; `(ok, max |Δ| as a float, first failure)`.
+/// (d) runs [`SAMPLES`] deterministic samples on chain (`predictLayers` on the graph's
+/// outputs) and through the reference.
+pub async fn check_predict(
+    chain: &Chain,
+    address: Address,
+    graph: &Graph,
+    ready: bool,
+    chain_layers: usize,
+) -> PredictPart {
+    let (ok, max_abs_diff, problem) =
+        compare_predict(chain, address, graph, ready, chain_layers).await;
+    PredictPart {
+        ok,
+        samples: SAMPLES,
+        max_abs_diff,
+        failures: problem
+            .map(|m| format!("predict: {m}"))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// `(ok, max |Δ| as a float, first failure)` of [`check_predict`].
 async fn compare_predict(
     chain: &Chain,
     address: Address,
@@ -894,132 +1084,9 @@ async fn compare_predict(
     (problem.is_none(), Some(max_diff), problem)
 }
 
-/// Verifies `address` against `path` on the config's default network (what the TUI deploys
-/// to): whether every part holds, and one line per part for the Done screen.
-pub fn verify_summary(
-    config: Option<&Path>,
-    address: &str,
-    path: &Path,
-) -> Result<(bool, Vec<String>), String> {
-    let reader = open_reader(config, &NetworkArgs::default()).map_err(|e| format!("{e:#}"))?;
-    summary(reader, address, path)
-}
-
-/// [`verify_summary`] on a chain that is already connected at `url` (the TUI's, whose local
-/// anvil it keeps running; a second anvil on the same state would be another chain).
-pub fn verify_summary_at(
-    url: &str,
-    expected_chain_id: Option<u64>,
-    address: &str,
-    path: &Path,
-) -> Result<(bool, Vec<String>), String> {
-    let reader = Reader {
-        url: crate::engine::rpc::redact_url(url),
-        _connected: network::Connected {
-            url: url.to_string(),
-            local: None,
-        },
-        chain: Chain::read_only(url).map_err(|e| e.to_string())?,
-        expected_chain_id,
-    };
-    summary(reader, address, path)
-}
-
-fn summary(reader: Reader, address: &str, path: &Path) -> Result<(bool, Vec<String>), String> {
-    let address = parse_address(address).ok_or_else(|| format!("`{address}` is not an address"))?;
-    let rt = runtime().map_err(|e| e.to_string())?;
-    let report = rt
-        .block_on(async {
-            let chain_id = reader.check(address).await?;
-            verify(&reader.chain, chain_id, address, path, None).await
-        })
-        .map_err(|e| format!("{e:#}"))?;
-    let mut lines = Vec::new();
-    for part in ["hash", "graph", "weights", "predict"] {
-        let ok = report.json[part]["ok"] == true;
-        lines.push(format!("{part:<8} {}", if ok { "ok" } else { "DIFFERS" }));
-    }
-    lines.extend(report.failures.iter().cloned());
-    Ok((report.failures.is_empty(), lines))
-}
-
-pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
-    let address = parse_address(&a.address).ok_or_else(|| Exit {
-        code: 2,
-        message: format!(
-            "`{}` is not a contract address (0x and 40 hex digits)",
-            a.address
-        ),
-    })?;
-    let reader = open_reader(config, &a.network)?;
-    let rt = runtime()?;
-    let format = a.format;
-    let report = rt.block_on(async {
-        let chain_id = reader.check(address).await?;
-        verify(&reader.chain, chain_id, address, &a.path, format).await
-    })?;
-    if a.json {
-        println!("{}", report.json);
-    } else {
-        let part = |k: &str| {
-            if report.json[k]["ok"] == true {
-                "ok"
-            } else {
-                "DIFFERS"
-            }
-        };
-        println!(
-            "{} on chain {} against {}:",
-            report.address,
-            report.chain_id,
-            a.path.display()
-        );
-        println!("  hash     {}", part("hash"));
-        println!(
-            "  graph    {} ({} layers)",
-            part("graph"),
-            report.json["graph"]["layers"]
-        );
-        println!(
-            "  weights  {} ({} chunks, {} bytes, {})",
-            part("weights"),
-            report.json["weights"]["chunks"],
-            report.json["weights"]["bytes"],
-            report.json["weights"]["format"].as_str().unwrap_or("")
-        );
-        println!(
-            "  predict  {} ({SAMPLES} samples, max |Δ| {})",
-            part("predict"),
-            report.json["predict"]["max_abs_diff"]
-        );
-    }
-    if report.failures.is_empty() {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "{} does not equal {}:\n{}",
-            report.address,
-            a.path.display(),
-            report.failures.join("\n")
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_told_from_paths() {
-        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
-        assert_eq!(
-            parse_address(a).map(|x| x.to_checksum(None)),
-            Some(a.into())
-        );
-        assert!(parse_address("model.keras").is_none());
-        assert!(parse_address("0x1234").is_none());
-        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
-    }
 
     #[test]
     fn flat_outputs_split_by_ranks_and_shapes() {

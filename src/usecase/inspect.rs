@@ -1,13 +1,20 @@
-//! `eternalize inspect PATH [--json]`: a model file or a bundle, as a layer table or JSON.
+//! Inspect: what a model file or a bundle holds — layers, shapes, parameter counts, weight
+//! words and hashes — as one [`Summary`] that the CLI prints (its `Display` is the table, its
+//! `Serialize` the `--json` object) and the TUI's Preview draws.
+//!
+//! Owns: the summary and its two renderings. Must not touch: the terminal, the chain.
 
-use super::Reported;
+use crate::bundle::file::{Content, ModelFile, OpenError};
 use crate::bundle::{self, Bundle, Hashes};
 use crate::keras::{self, model::shape_to_json, model::shape_to_string};
-use serde_json::{Value, json};
-use std::path::Path;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// What `inspect` reports, whatever the input was.
 pub struct Summary {
+    /// The file, for the table's first line.
+    pub path: PathBuf,
     pub format: &'static str,
     pub keras_version: Option<String>,
     pub model_class: Option<String>,
@@ -19,6 +26,7 @@ pub struct Summary {
     pub verified: Option<Result<(), String>>,
 }
 
+#[derive(serde::Serialize)]
 pub struct LayerRow {
     pub idx: usize,
     pub name: String,
@@ -28,33 +36,32 @@ pub struct LayerRow {
     pub inbound: Vec<String>,
 }
 
-pub fn run(path: &Path, as_json: bool) -> anyhow::Result<()> {
-    let summary = summarize(path)?;
-    if as_json {
-        println!("{}", to_json(&summary));
-    } else {
-        print!("{}", to_table(path, &summary));
-    }
-    match &summary.verified {
-        Some(Err(why)) => Err(Reported(format!(
-            "{}: the stored hashed_model does not match the contents: {why}. The bundle was altered after export.",
-            path.display()
-        ))
-        .into()),
-        _ => Ok(()),
-    }
+/// Reads `path` once and summarises it.
+pub fn inspect(path: &Path) -> Result<Summary, OpenError> {
+    Ok(summarize(&ModelFile::open(path)?))
 }
 
-pub fn summarize(path: &Path) -> anyhow::Result<Summary> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", path.display()))?;
-    if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
-        let read = bundle::read_bytes(&bytes, path)?;
-        return Ok(from_bundle(&read));
+/// The summary of a file already read.
+pub fn summarize(file: &ModelFile) -> Summary {
+    let mut s = match &file.content {
+        Content::Keras { model, bundle } => from_model(model, bundle),
+        Content::Bundle(read) => from_bundle(read),
+    };
+    s.path = file.path.clone();
+    s
+}
+
+impl Summary {
+    /// For a bundle whose stored hash does not hold: the message `inspect` exits 1 with.
+    pub fn altered(&self) -> Option<String> {
+        match &self.verified {
+            Some(Err(why)) => Some(format!(
+                "{}: the stored hashed_model does not match the contents: {why}. The bundle was altered after export.",
+                self.path.display()
+            )),
+            _ => None,
+        }
     }
-    let model = keras::load_bytes(&bytes, path)?;
-    let b = Bundle::from_model(&model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(from_model(&model, &b))
 }
 
 /// The summary of a model read from a file and the bundle exported from it.
@@ -76,6 +83,7 @@ pub fn from_model(model: &keras::Model, b: &Bundle) -> Summary {
         })
         .collect();
     Summary {
+        path: PathBuf::new(),
         format: model.format.as_str(),
         keras_version: model.keras_version.clone(),
         model_class: Some(model.model_class().to_string()),
@@ -175,6 +183,7 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
     let total_params = meta_layers.map(|_| layers.iter().filter_map(|l| l.params).sum());
     let source = b.meta.get("source");
     Summary {
+        path: PathBuf::new(),
         format: "bundle",
         keras_version: source
             .and_then(|s| s.get("keras_version"))
@@ -192,26 +201,22 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
     }
 }
 
-pub fn to_json(s: &Summary) -> Value {
-    json!({
-        "format": s.format,
-        "keras_version": s.keras_version,
-        "model_class": s.model_class,
-        "layers": s.layers.iter().map(|l| json!({
-            "idx": l.idx,
-            "name": l.name,
-            "class_name": l.class_name,
-            "output_shape": l.output_shape,
-            "params": l.params,
-            "inbound": l.inbound,
-        })).collect::<Vec<_>>(),
-        "total_params": s.total_params,
-        "weight_words": s.weight_words,
-        "graph_hash": s.hashes.graph,
-        "weights_hash": s.hashes.weights,
-        "hashed_model": s.hashes.hashed_model(),
-        "hash_verified": s.verified.as_ref().map(Result::is_ok),
-    })
+/// The `--json` object: keys in the order eternalize has always printed them.
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(11))?;
+        m.serialize_entry("format", self.format)?;
+        m.serialize_entry("keras_version", &self.keras_version)?;
+        m.serialize_entry("model_class", &self.model_class)?;
+        m.serialize_entry("layers", &self.layers)?;
+        m.serialize_entry("total_params", &self.total_params)?;
+        m.serialize_entry("weight_words", &self.weight_words)?;
+        m.serialize_entry("graph_hash", &self.hashes.graph)?;
+        m.serialize_entry("weights_hash", &self.hashes.weights)?;
+        m.serialize_entry("hashed_model", &self.hashes.hashed_model())?;
+        m.serialize_entry("hash_verified", &self.verified.as_ref().map(Result::is_ok))?;
+        m.end()
+    }
 }
 
 /// An output shape as `(None, 28, 28, 1)`, or `?` when unknown.
@@ -222,8 +227,16 @@ pub fn shape_text(v: &Option<Value>) -> String {
     }
 }
 
-pub fn to_table(path: &Path, s: &Summary) -> String {
+/// The table `inspect` prints.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&table(self))
+    }
+}
+
+fn table(s: &Summary) -> String {
     use std::fmt::Write;
+    let path = &s.path;
     let mut out = String::new();
     let what = match s.format {
         "keras" => "Keras 3 archive (.keras)",

@@ -1,0 +1,102 @@
+//! "Is this a model file or a bundle?", decided once: [`ModelFile::open`] reads a path once and
+//! holds either a Keras model with the bundle exported from it, or a bundle read from JSON.
+//! Every command that takes `MODEL|BUNDLE` starts here (inspect, predict, plan, deploy,
+//! verify, the TUI's Preview), so none of them sniffs or reads the file again.
+//!
+//! Owns: the choice between the readers and the one read. Must not touch: what the commands
+//! do with the model.
+
+use super::{Bundle, BundleError, ReadBundle};
+use crate::keras::{self, KerasError, Model};
+use std::path::{Path, PathBuf};
+
+/// A model file or a bundle, read.
+pub struct ModelFile {
+    pub path: PathBuf,
+    pub content: Content,
+}
+
+pub enum Content {
+    /// A `.keras`/`.h5` file and the bundle exported from it.
+    Keras { model: Box<Model>, bundle: Bundle },
+    /// A bundle `.json` (eternalize's or eai's), with what its stored hash says.
+    Bundle(ReadBundle),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{}: cannot read the file: {io}", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
+    #[error(transparent)]
+    Keras(#[from] KerasError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The model was read but cannot be exported (e.g. a weight eai's format cannot hold).
+    #[error("{}: {why}", path.display())]
+    Export { path: PathBuf, why: String },
+}
+
+impl ModelFile {
+    /// Reads `path` once: a JSON document is a bundle, anything else goes to the Keras reader
+    /// (which names what it found when it is neither).
+    pub fn open(path: &Path) -> Result<ModelFile, OpenError> {
+        let bytes = std::fs::read(path).map_err(|io| OpenError::Read {
+            path: path.to_path_buf(),
+            io,
+        })?;
+        let content = if keras::sniff(&bytes).is_none() && super::sniff(&bytes) {
+            Content::Bundle(super::read_bytes(&bytes, path)?)
+        } else {
+            let model = keras::load_bytes(&bytes, path)?;
+            let bundle = Bundle::from_model(&model).map_err(|e| OpenError::Export {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })?;
+            Content::Keras {
+                model: Box::new(model),
+                bundle,
+            }
+        };
+        Ok(ModelFile {
+            path: path.to_path_buf(),
+            content,
+        })
+    }
+
+    /// The bundle: exported from the model, or as read.
+    pub fn bundle(&self) -> &Bundle {
+        match &self.content {
+            Content::Keras { bundle, .. } => bundle,
+            Content::Bundle(read) => &read.bundle,
+        }
+    }
+
+    /// The Keras model, when the file is one.
+    pub fn model(&self) -> Option<&Model> {
+        match &self.content {
+            Content::Keras { model, .. } => Some(model),
+            Content::Bundle(_) => None,
+        }
+    }
+
+    /// For a bundle whose stored `hashed_model` does not match its contents: which half
+    /// differs. A model file always matches.
+    pub fn mismatch(&self) -> Option<String> {
+        match &self.content {
+            Content::Keras { .. } => None,
+            Content::Bundle(read) => read.mismatch(),
+        }
+    }
+
+    /// The bundle, refused when it was altered after export (what deploy, predict and verify
+    /// need: a model they can trust to be the one its hash names).
+    pub fn trusted_bundle(&self) -> Result<&Bundle, String> {
+        match self.mismatch() {
+            None => Ok(self.bundle()),
+            Some(why) => Err(format!(
+                "{}: the stored hashed_model does not match the contents: {why}",
+                self.path.display()
+            )),
+        }
+    }
+}

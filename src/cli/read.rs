@@ -1,0 +1,118 @@
+//! `eternalize verify ADDRESS MODEL|BUNDLE` and `eternalize predict …`: flags in, the use
+//! case's report out (its `Display`, or its `Serialize` with `--json`).
+
+use super::Exit;
+use super::deploy::NetworkArgs;
+use crate::chain::WeightFormat;
+use crate::usecase::{predict, verify};
+use alloy::primitives::Address;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The deployed model contract (0x…)
+    pub address: String,
+    /// The .keras/.h5 model file or eternalize bundle it should equal
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Weight format the deployment must use [default: whatever the chain holds]
+    #[arg(long, value_parser = super::deploy::format_parser())]
+    pub format: Option<WeightFormat>,
+}
+
+/// Parses a `0x` + 40 hex digits address, or `None` when `s` is not one.
+pub fn parse_address(s: &str) -> Option<Address> {
+    if s.len() == 42 && (s.starts_with("0x") || s.starts_with("0X")) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn reader(config: Option<&Path>, net: &NetworkArgs) -> anyhow::Result<verify::Reader> {
+    verify::Reader::open(config, net.network.as_deref(), net.rpc_url.as_deref())
+}
+
+fn print_prediction(p: &predict::Prediction, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        println!("{}", serde_json::to_string(p)?);
+    } else {
+        print!("{p}");
+    }
+    Ok(())
+}
+
+/// `predict ADDRESS`: the deployed model's `predict`.
+pub fn predict_at(
+    config: Option<&Path>,
+    address: Address,
+    input: &Path,
+    net: &NetworkArgs,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let reader = reader(config, net)?;
+    print_prediction(&verify::on_chain(&reader, address, input)?, as_json)
+}
+
+/// `predict MODEL|BUNDLE`: the reference, offline.
+pub fn predict_offline(
+    model: &Path,
+    input: &Path,
+    format: WeightFormat,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    print_prediction(&predict::offline(model, input, format)?, as_json)
+}
+
+pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
+    let address = parse_address(&a.address).ok_or_else(|| Exit {
+        code: 2,
+        message: format!(
+            "`{}` is not a contract address (0x and 40 hex digits)",
+            a.address
+        ),
+    })?;
+    let reader = reader(config, &a.network)?;
+    let report = verify::verify(&reader, address, &a.path, a.format)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
+    }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Exit {
+            code: 1,
+            message: format!(
+                "{} does not equal {}:\n{}",
+                report.address,
+                a.path.display(),
+                report.failures().join("\n")
+            ),
+        }
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_told_from_paths() {
+        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
+        assert_eq!(
+            parse_address(a).map(|x| x.to_checksum(None)),
+            Some(a.into())
+        );
+        assert!(parse_address("model.keras").is_none());
+        assert!(parse_address("0x1234").is_none());
+        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
+    }
+}
