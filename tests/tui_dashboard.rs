@@ -6,7 +6,9 @@
 mod common;
 
 use common::screen;
-use eternalize::engine::{Command, DeployEvent, Failure, Progress, Step, StepState};
+use eternalize::engine::{
+    Command, DeployEvent, DeploymentSummary, Failure, Progress, Step, StepState,
+};
 use eternalize::journal::{self, DeploymentKey, Journal};
 use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::dashboard::{Panel, Phase};
@@ -580,15 +582,18 @@ fn tab_and_arrows_move_through_panels_grid_and_log() {
 fn finish(state: &mut State) {
     event(
         state,
-        DeployEvent::Finished {
+        DeployEvent::Finished(DeploymentSummary {
             model_address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
             chain_id: 31337,
             transactions: 247,
             gas_used: 402_118_334,
             cost_wei: "40211833400000000".into(),
             seconds: 161.4,
+            rpc_requests: 612,
+            blocks: Some((1, 40)),
             journal: "/home/op/.local/share/eternalize/deployments/8e3b0c44298fc1c1-31337-f39fd6e51aad88f6f4ce6ab8827279cfffb92266.jsonl".into(),
-        },
+            id: "8e3b0c44298fc1c1-31337-f39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
+        }),
     );
 }
 

@@ -12,14 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{Exit, progress};
-use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
-use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, Network, NetworkError};
-use crate::engine::plan::{Plan, PlanOptions, Source, describe};
-use crate::engine::session::{self, ResumeError, ResumeTarget, Session, SessionError};
+use crate::chain::WeightFormat;
+use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, NetworkError};
+use crate::engine::plan::{Plan, Source};
+use crate::engine::session::{ResumeError, ResumeTarget, Session, SessionError};
 use crate::engine::signer::{self, SignerChoice};
-use crate::engine::{self, DeployEvent, End, Progress, StepState};
+use crate::engine::{self, DeployEvent, Progress, StepState};
 use crate::journal;
-use crate::units;
+use crate::usecase::deploy::{self, Outcome};
+use crate::usecase::plan::PlanReport;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct NetworkArgs {
@@ -223,115 +224,13 @@ fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
     }
 }
 
-fn plan_options(
-    network: &Network,
-    format: WeightFormat,
-    tuning: &TuningArgs,
-    config: &Config,
-) -> PlanOptions {
-    PlanOptions {
-        format,
-        chunk_bytes: tuning
-            .chunk_bytes
-            .or(config.deploy.chunk_bytes)
-            .unwrap_or(MAX_CHUNK_BYTES),
-        expected_chain_id: network.chain_id,
-        max_fee_cap: network.max_fee_cap,
-    }
-}
-
-fn plan_json(plan: &Plan) -> serde_json::Value {
-    json!({
-        "model_address": plan.model().to_checksum(None),
-        "hashed_model": plan.source.hashed_model,
-        "chain_id": plan.chain_id,
-        "network": plan.network,
-        "deployer": plan.sender.to_checksum(None),
-        "format": plan.format.name(),
-        "chunk_bytes": plan.image.chunks.chunk_bytes,
-        "chunks": plan.image.chunks.count(),
-        "steps": plan.steps.iter().map(|s| json!({
-            "step": s.step,
-            "to": s.call.to.to_checksum(None),
-            "calldata_bytes": s.call.data.len(),
-            "gas_limit": s.gas_limit,
-            "gas_source": if s.estimated { "eth_estimateGas" } else { "bound" },
-            "done": s.done,
-            "address": s.address.map(|a| a.to_checksum(None)),
-        })).collect::<Vec<_>>(),
-        "transactions": plan.transactions_to_send(),
-        "gas_total": plan.gas_to_send(),
-        "base_fee_wei": plan.fees.base_fee.map(|b| b.to_string()),
-        "max_fee_wei": plan.fees.max_fee.to_string(),
-        "priority_fee_wei": plan.fees.priority_fee.to_string(),
-        "cost_estimate_wei": plan.cost_estimate().to_string(),
-        "worst_case_wei": plan.worst_case().to_string(),
-        "balance_wei": plan.balance.to_string(),
-        "balance_sufficient": plan.balance >= plan.worst_case(),
-        "block_gas_limit": plan.block_gas_limit,
-    })
-}
-
-fn print_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "model {} → {} on chain {} ({}) as {}",
-        &plan.source.hashed_model[..16],
-        plan.model(),
-        plan.chain_id,
-        plan.network,
-        plan.sender
-    )?;
-    writeln!(
-        out,
-        "weights: {} format, {} chunks of ≤ {} bytes",
-        plan.format.name(),
-        plan.image.chunks.count(),
-        plan.image.chunks.chunk_bytes
-    )?;
-    writeln!(out, "{:<40} {:>12}  {:<8} state", "step", "gas", "source")?;
-    for s in &plan.steps {
-        writeln!(
-            out,
-            "{:<40} {:>12}  {:<8} {}",
-            describe(&s.step),
-            s.gas_limit,
-            if s.estimated { "estimate" } else { "bound" },
-            if s.done { "on chain" } else { "to send" }
-        )?;
-    }
-    writeln!(
-        out,
-        "{} transactions, {} gas; at {} base fee (+{} tip): ≈ {} ({} wei); up to {} wei at the max fee of {}",
-        plan.transactions_to_send(),
-        plan.gas_to_send(),
-        plan.fees.base_fee.map_or("legacy".into(), units::gwei),
-        units::gwei(plan.fees.priority_fee),
-        units::eth(plan.cost_estimate()),
-        plan.cost_estimate(),
-        plan.worst_case(),
-        units::gwei(plan.fees.max_fee),
-    )?;
-    writeln!(
-        out,
-        "balance {} wei ({}): {}",
-        plan.balance,
-        units::eth(plan.balance),
-        if plan.balance >= plan.worst_case() {
-            "enough"
-        } else {
-            "NOT enough"
-        }
-    )
-}
-
 pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let source = Source::load(&a.path).map_err(fail)?;
     let data_dir = journal::data_dir();
     let config = Config::load(config).map_err(fail)?;
     let session = open_session(&config, &a.network, &a.signer, &data_dir, a.yes)?;
     let rt = runtime()?;
-    let opts = plan_options(&session.network, a.format, &a.tuning, &config);
+    let opts = deploy::plan_options(&session.network, a.format, a.tuning.chunk_bytes, &config);
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
@@ -343,9 +242,9 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
         ))
         .map_err(fail)?;
     if a.json {
-        println!("{}", plan_json(&plan));
+        println!("{}", serde_json::to_string(&PlanReport(&plan))?);
     } else {
-        print_plan(&plan, &mut std::io::stdout())?;
+        print!("{}", PlanReport(&plan));
     }
     plan.check_balance().map_err(fail)?;
     Ok(())
@@ -384,22 +283,26 @@ fn execute(
     let config = Config::load(config).map_err(fail)?;
     let session = open_session(&config, net, signer_args, &data_dir, yes)?;
     let rt = runtime()?;
-    if let Some(target) = resuming {
-        rt.block_on(target.check_chain(&session.rpc, &session.network))
-            .map_err(fail)?;
-    }
-    let opts = plan_options(&session.network, format, tuning, &config);
-    let sender = session.signer.address();
-    let plan = rt
-        .block_on(engine::plan(
+    let request = deploy::Request {
+        source,
+        format,
+        chunk_bytes: tuning.chunk_bytes,
+        window: tuning.window,
+        pending_check: tuning.pending_check_ms.map(Duration::from_millis),
+        interactive: false,
+        one_off_url: net.rpc_url.is_some(),
+    };
+    let prepared = rt
+        .block_on(deploy::prepare(
             &session.rpc,
-            source,
-            sender,
+            &session.network,
+            session.signer.address(),
             session.describe(),
-            &opts,
+            &config,
+            request,
+            resuming,
         ))
         .map_err(fail)?;
-    plan.check_balance().map_err(fail)?;
     if !session.network.is_local() && !yes {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(
@@ -407,7 +310,7 @@ fn execute(
                 session.network.name
             )));
         }
-        print_plan(&plan, &mut std::io::stderr())?;
+        eprint!("{}", PlanReport(&prepared.plan));
         eprint!("deploy to {}? [y/N] ", session.network.name);
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -416,23 +319,12 @@ fn execute(
             return Err(fail("not confirmed; nothing was sent"));
         }
     }
-    let id = engine::run::deployment_key(&plan).id();
-    let resume_command = session::resume_command(&id, &session.network, net.rpc_url.is_some());
-    let mut engine_opts = engine::Options {
-        resume_command: Some(resume_command.clone()),
-        ..engine::Options::default()
-    };
-    if let Some(w) = tuning.window.or(config.deploy.window) {
-        engine_opts.window = w.max(1);
-    }
-    if let Some(ms) = tuning.pending_check_ms {
-        engine_opts.pending_check = Duration::from_millis(ms);
-    }
+    let resume_command = prepared.resume_command.clone();
     let rpc = session.rpc.clone();
     let signer = session.signer.clone();
-    let mut reporter = Reporter::pick(as_json, &plan);
-    let end = rt.block_on(async move {
-        let mut running = engine::spawn(plan, rpc, signer, data_dir, engine_opts);
+    let mut reporter = Reporter::pick(as_json, &prepared.plan);
+    let done = rt.block_on(async move {
+        let mut running = prepared.spawn(rpc, signer, data_dir);
         let mut tick = tokio::time::interval(progress::REDRAW_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // Ctrl-C: the first stops sending (the deployment stays resumable), the second quits.
@@ -467,49 +359,33 @@ fn execute(
         reporter.close();
         running.done.await
     });
-    let end = match end {
-        Ok(Ok(end)) => end,
-        Ok(Err(e)) => {
-            return Err(Exit {
-                code: 3,
-                message: format!("{e}\nresume with: {resume_command}"),
-            }
-            .into());
-        }
-        Err(e) => return Err(fail(format!("the engine task failed: {e}"))),
-    };
-    match end {
-        End::Finished(s) => {
+    match deploy::outcome(done, &resume_command) {
+        Outcome::Finished(summary) => {
             if as_json {
-                println!(
-                    "{}",
-                    json!({
-                        "type": "done",
-                        "model_address": s.model_address.to_checksum(None),
-                        "chain_id": s.chain_id,
-                        "transactions": s.transactions,
-                        "gas_used": s.gas_used,
-                        "cost_wei": s.cost_wei.to_string(),
-                        "seconds": s.seconds,
-                        "rpc_requests": s.rpc_requests,
-                        "blocks": s.blocks.map(|(a, b)| json!([a, b])),
-                        "journal": s.journal.display().to_string(),
-                        "id": id,
-                    })
-                );
+                println!("{}", summary.done_json());
             }
             drop(session);
             Ok(())
         }
-        End::Stopped { reason, resumable } => {
+        Outcome::Stopped {
+            reason,
+            resumable,
+            resume_command,
+            announced,
+        } => {
+            let reason = if announced {
+                format!("stopped: {reason}")
+            } else {
+                reason
+            };
             if resumable {
                 Err(Exit {
                     code: 3,
-                    message: format!("stopped: {reason}\nresume with: {resume_command}"),
+                    message: format!("{reason}\nresume with: {resume_command}"),
                 }
                 .into())
             } else {
-                Err(fail(format!("stopped: {reason}")))
+                Err(fail(reason))
             }
         }
     }
@@ -628,12 +504,12 @@ fn plain_line(e: &DeployEvent) -> String {
             steps.len()
         ),
         DeployEvent::Step { step, state } => match state {
-            StepState::Queued => format!("queued  {}", describe(step)),
+            StepState::Queued => format!("queued  {}", step),
             StepState::Sending { nonce, .. } => {
-                format!("sending {} (nonce {nonce})", describe(step))
+                format!("sending {} (nonce {nonce})", step)
             }
             StepState::Pending { nonce, tx_hash } => {
-                format!("sent    {} (nonce {nonce}, {tx_hash})", describe(step))
+                format!("sent    {} (nonce {nonce}, {tx_hash})", step)
             }
             StepState::Mined {
                 block,
@@ -642,7 +518,7 @@ fn plain_line(e: &DeployEvent) -> String {
                 ..
             } => format!(
                 "mined   {} in block {block}, {gas_used} gas{}",
-                describe(step),
+                step,
                 address
                     .as_ref()
                     .map(|a| format!(", at {a}"))
@@ -650,17 +526,15 @@ fn plain_line(e: &DeployEvent) -> String {
             ),
             StepState::Skipped { address } => format!(
                 "skip    {} (already on chain{})",
-                describe(step),
+                step,
                 address
                     .as_ref()
                     .map(|a| format!(" at {a}"))
                     .unwrap_or_default()
             ),
-            StepState::Failed { failure, attempts } => format!(
-                "FAILED  {} (attempt {attempts}): {}",
-                describe(step),
-                failure
-            ),
+            StepState::Failed { failure, attempts } => {
+                format!("FAILED  {} (attempt {attempts}): {}", step, failure)
+            }
         },
         DeployEvent::Progress(Progress {
             transactions_mined,
@@ -678,16 +552,9 @@ fn plain_line(e: &DeployEvent) -> String {
         DeployEvent::Paused { reason } => format!("paused: {reason}"),
         DeployEvent::Resumed => "resumed".into(),
         DeployEvent::Note { message } => format!("note: {message}"),
-        DeployEvent::Finished {
-            model_address,
-            chain_id,
-            transactions,
-            gas_used,
-            cost_wei,
-            seconds,
-            ..
-        } => format!(
-            "done: model {model_address} is ready on chain {chain_id}: {transactions} transactions, {gas_used} gas, {cost_wei} wei, {seconds:.2} s"
+        DeployEvent::Finished(s) => format!(
+            "done: model {} is ready on chain {}: {} transactions, {} gas, {} wei, {:.2} s",
+            s.model_address, s.chain_id, s.transactions, s.gas_used, s.cost_wei, s.seconds
         ),
         DeployEvent::Stopped { reason, .. } => format!("stopped: {reason}"),
     }

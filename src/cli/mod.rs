@@ -93,9 +93,16 @@ pub enum Command {
     },
 }
 
+/// The terminal app, as the binary wires it in (`tui::run`): browses or previews a path with a
+/// config file, and returns what to print once the terminal is restored.
+pub type TerminalApp<'a> = &'a dyn Fn(
+    Option<&std::path::Path>,
+    Option<&std::path::Path>,
+) -> anyhow::Result<Option<String>>;
+
 /// Runs a parsed command line. With no command the binary's edge decides (TUI on a terminal,
-/// help otherwise); here it is the TUI.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// help otherwise); here it is the TUI, `tui`, which the CLI does not import.
+pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
         Some(Command::Inspect { path, json }) => inspect(&path, json),
@@ -142,8 +149,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Deploy(a)) => deploy::run_deploy(config, a),
         Some(Command::Resume(a)) => deploy::run_resume(config, a),
         Some(Command::Deployments { json }) => deploy::run_deployments(json),
-        Some(Command::Tui { path }) => print_summary(crate::tui::run(path.as_deref(), config)?),
-        None => print_summary(crate::tui::run(None, config)?),
+        Some(Command::Tui { path }) => print_summary(tui(path.as_deref(), config)?),
+        None => print_summary(tui(None, config)?),
     }
 }
 

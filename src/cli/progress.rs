@@ -133,11 +133,9 @@ impl Tally {
                 self.in_flight = *in_flight;
                 self.elapsed = Duration::from_millis(*elapsed_ms);
             }
-            DeployEvent::Finished {
-                gas_used, cost_wei, ..
-            } => {
-                self.gas_used = *gas_used;
-                self.cost_wei = cost_wei.parse().unwrap_or(self.cost_wei);
+            DeployEvent::Finished(s) => {
+                self.gas_used = s.gas_used;
+                self.cost_wei = s.cost_wei.parse().unwrap_or(self.cost_wei);
                 self.in_flight = 0;
             }
             _ => {}

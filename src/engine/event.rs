@@ -158,21 +158,88 @@ pub enum DeployEvent {
         message: String,
     },
     /// The model is ready on chain.
-    Finished {
-        model_address: String,
-        chain_id: u64,
-        transactions: usize,
-        gas_used: u64,
-        cost_wei: String,
-        seconds: f64,
-        journal: String,
-    },
+    Finished(DeploymentSummary),
     /// Stopped before the end; `resumable` tells whether `eternalize resume <id>` can finish it.
     Stopped {
         reason: String,
         resumable: bool,
         resume_command: Option<String>,
     },
+}
+
+/// A finished deployment: what the engine's `finished` event carries, what `deploy --json`
+/// prints last (as `{"type": "done", …}`, [`DeploymentSummary::done_json`]), what the TUI's
+/// Done screen shows and prints on exit. The one shape of a finished deployment.
+///
+/// The `finished` event leaves out `rpc_requests`, `blocks` and `id` (as it always has); the
+/// `done` line has every field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    pub model_address: String,
+    pub chain_id: u64,
+    /// Transactions this run sent and saw mined.
+    pub transactions: usize,
+    pub gas_used: u64,
+    /// Wei spent by this run (decimal string: u256).
+    pub cost_wei: String,
+    pub seconds: f64,
+    /// JSON-RPC requests this run made.
+    #[serde(skip_serializing, default)]
+    pub rpc_requests: u64,
+    /// Blocks that held this run's transactions (first, last), when any were sent.
+    #[serde(skip_serializing, default)]
+    pub blocks: Option<(u64, u64)>,
+    pub journal: String,
+    /// The deployment's id (`eternalize resume ID`).
+    #[serde(skip_serializing, default)]
+    pub id: String,
+}
+
+impl DeploymentSummary {
+    /// `deploy --json`'s last line: `{"type": "done", …}` with every field.
+    pub fn done_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "type": "done",
+            "model_address": self.model_address,
+            "chain_id": self.chain_id,
+            "transactions": self.transactions,
+            "gas_used": self.gas_used,
+            "cost_wei": self.cost_wei,
+            "seconds": self.seconds,
+            "rpc_requests": self.rpc_requests,
+            "blocks": self.blocks,
+            "journal": self.journal,
+            "id": self.id,
+        })
+    }
+
+    /// `(label, value)` rows, the same on the Done screen and on stdout.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        use crate::units::{eth_str, seconds, thousands};
+        vec![
+            ("model", self.model_address.clone()),
+            ("chain id", self.chain_id.to_string()),
+            ("transactions", thousands(self.transactions)),
+            ("gas used", thousands(self.gas_used)),
+            (
+                "cost",
+                format!("{} ({} wei)", eth_str(&self.cost_wei), self.cost_wei),
+            ),
+            ("time", seconds(self.seconds)),
+            ("journal", self.journal.clone()),
+        ]
+    }
+}
+
+/// `Eternal deployed.` and one indented row per figure.
+impl std::fmt::Display for DeploymentSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Eternal deployed.")?;
+        for (label, value) in self.rows() {
+            writeln!(f, "  {label:<13} {value}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a consumer can ask of a running deployment.

@@ -14,10 +14,10 @@ pub mod run;
 pub mod session;
 pub mod signer;
 
-pub use event::{Command, DeployEvent, Failure, Progress, Step, StepState};
+pub use event::{Command, DeployEvent, DeploymentSummary, Failure, Progress, Step, StepState};
 pub use plan::{Plan, PlanError, PlanOptions, Source, plan};
 pub use rpc::Rpc;
-pub use run::{End, EngineError, Options, Summary};
+pub use run::{End, EngineError, Options};
 pub use session::{ResumeTarget, Session, SessionError};
 
 use alloy::signers::local::PrivateKeySigner;

@@ -12,11 +12,12 @@
 use super::action::{Action, ProbeRequest};
 use super::link::join_within;
 use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOption};
-use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
+use crate::chain::WeightFormat;
 use crate::engine::network::{self, Config, LOCAL, Network};
-use crate::engine::plan::{PlanOptions, Source};
+use crate::engine::plan::Source;
 use crate::engine::session::Connection;
 use crate::engine::signer::{self, KEY_ENV, SignerError};
+use crate::usecase::deploy::plan_options;
 use alloy::signers::local::PrivateKeySigner;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -353,12 +354,7 @@ impl Keeper {
         let signer = self.signer(&request.signer, &chain.network, password)?;
         drop(request.password);
         let source = self.source(&request.path).map_err(failure)?;
-        let opts = PlanOptions {
-            format: WeightFormat::Compact,
-            chunk_bytes: config.deploy.chunk_bytes.unwrap_or(MAX_CHUNK_BYTES),
-            expected_chain_id: chain.network.chain_id,
-            max_fee_cap: chain.network.max_fee_cap,
-        };
+        let opts = plan_options(&chain.network, WeightFormat::Compact, None, &config);
         // A preview: a node that does not answer is reported in seconds, not retried for
         // minutes (quitting waits for the probe in progress).
         let rpc = chain

@@ -7,7 +7,7 @@
 //! Owns: folding events into this picture, and the words and numbers the screens show for it
 //! (failures, wei, durations). Must not touch: the terminal, the engine, the network.
 
-use crate::engine::{DeployEvent, Progress, Step, StepState};
+use crate::engine::{DeployEvent, DeploymentSummary, Progress, Step, StepState};
 use crate::units::thousands;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -197,49 +197,6 @@ pub struct Plan {
     pub journal: String,
 }
 
-/// What `Finished` said: the Done screen, and the summary printed after the TUI exits.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Finished {
-    pub model_address: String,
-    pub chain_id: u64,
-    pub transactions: usize,
-    pub gas_used: u64,
-    pub cost_wei: String,
-    pub seconds: f64,
-    pub journal: String,
-}
-
-impl Finished {
-    /// `(label, value)` rows, the same on the Done screen and on stdout.
-    pub fn rows(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("model", self.model_address.clone()),
-            ("chain id", self.chain_id.to_string()),
-            ("transactions", thousands(self.transactions)),
-            ("gas used", thousands(self.gas_used as usize)),
-            (
-                "cost",
-                format!(
-                    "{} ({} wei)",
-                    crate::units::eth_str(&self.cost_wei),
-                    self.cost_wei
-                ),
-            ),
-            ("time", crate::units::seconds(self.seconds)),
-            ("journal", self.journal.clone()),
-        ]
-    }
-
-    /// Printed to stdout once the terminal is restored.
-    pub fn summary(&self) -> String {
-        let mut out = String::from("Eternal deployed.\n");
-        for (label, value) in self.rows() {
-            out.push_str(&format!("  {label:<13} {value}\n"));
-        }
-        out
-    }
-}
-
 /// How a deployment ended early.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stopped {
@@ -267,7 +224,7 @@ pub struct Dashboard {
     pub pause_wanted: bool,
     pub log: VecDeque<LogLine>,
     pub stopped: Option<Stopped>,
-    pub finished: Option<Finished>,
+    pub finished: Option<DeploymentSummary>,
     pub focus: Panel,
     pub selected_row: usize,
     pub selected_chunk: usize,
@@ -402,29 +359,13 @@ impl Dashboard {
                 self.pause_wanted = false;
             }
             DeployEvent::Note { message } => self.say(LogKind::Info, message),
-            DeployEvent::Finished {
-                model_address,
-                chain_id,
-                transactions,
-                gas_used,
-                cost_wei,
-                seconds,
-                journal,
-            } => {
+            DeployEvent::Finished(summary) => {
                 self.say(
                     LogKind::Good,
-                    format!("finished: the model is ready at {model_address}"),
+                    format!("finished: the model is ready at {}", summary.model_address),
                 );
                 self.confirm_quit = false;
-                self.finished = Some(Finished {
-                    model_address,
-                    chain_id,
-                    transactions,
-                    gas_used,
-                    cost_wei,
-                    seconds,
-                    journal,
-                });
+                self.finished = Some(summary);
                 return true;
             }
             DeployEvent::Stopped {

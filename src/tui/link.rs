@@ -12,12 +12,13 @@
 use super::chain_keeper::{ChainKeeper, Leaser, SignerPick};
 use super::target::SignerOption;
 use super::{Action, Effect};
-use crate::chain::{MAX_CHUNK_BYTES, WeightFormat};
+use crate::chain::WeightFormat;
 use crate::engine::network::Config;
-use crate::engine::plan::{PlanOptions, Source};
-use crate::engine::session::{self, ResumeTarget};
-use crate::engine::{self, Command, DeployEvent};
+use crate::engine::plan::Source;
+use crate::engine::session::ResumeTarget;
+use crate::engine::{Command, DeployEvent};
 use crate::journal;
+use crate::usecase::deploy::{self, Outcome, PrepareError};
 use crate::usecase::verify;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -288,43 +289,40 @@ fn deploy(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}; nothing was sent"))?;
-    if let Some(t) = &target {
-        // Its messages say that nothing was sent.
-        rt.block_on(t.check_chain(&rpc, &chain.network))
-            .map_err(|e| e.to_string())?;
-    }
     if let Ok(mut on) = deployed_on.lock() {
         *on = Some(chain.network.name.clone());
     }
     log::info!("deploying on {} as {}", chain.describe(), signer.address());
-    let opts = PlanOptions {
+    let request = deploy::Request {
+        source,
         format,
-        chunk_bytes: chunk_bytes
-            .or(cfg.deploy.chunk_bytes)
-            .unwrap_or(MAX_CHUNK_BYTES),
-        expected_chain_id: chain.network.chain_id,
-        max_fee_cap: chain.network.max_fee_cap,
+        chunk_bytes,
+        window: None,
+        pending_check: None,
+        interactive: true,
+        one_off_url: false,
     };
     let result = rt.block_on(async {
-        let plan = engine::plan(&rpc, source, signer.address(), chain.describe(), &opts)
-            .await
-            .map_err(|e| format!("{e}; nothing was sent"))?;
-        plan.check_balance()
-            .map_err(|e| format!("{e}; nothing was sent"))?;
+        let prepared = deploy::prepare(
+            &rpc,
+            &chain.network,
+            signer.address(),
+            chain.describe(),
+            &cfg,
+            request,
+            target.as_ref(),
+        )
+        .await
+        .map_err(|e| match e {
+            // Its messages say that nothing was sent.
+            PrepareError::Resume(e) => e.to_string(),
+            PrepareError::Plan(e) => format!("{e}; nothing was sent"),
+        })?;
         if let Ok(Command::Abort) = commands.try_recv() {
             return Err("aborted before anything was sent".to_string());
         }
-        let id = engine::run::deployment_key(&plan).id();
-        let resume_command = session::resume_command(&id, &chain.network, false);
-        let mut engine_opts = engine::Options {
-            interactive: true,
-            resume_command: Some(resume_command.clone()),
-            ..engine::Options::default()
-        };
-        if let Some(w) = cfg.deploy.window {
-            engine_opts.window = w.max(1);
-        }
-        let mut running = engine::spawn(plan, rpc.clone(), signer.clone(), data_dir, engine_opts);
+        let resume_command = prepared.resume_command.clone();
+        let mut running = prepared.spawn(rpc.clone(), signer.clone(), data_dir);
         let mut commands_open = true;
         loop {
             tokio::select! {
@@ -345,22 +343,19 @@ fn deploy(
                 },
             }
         }
-        match running.done.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                let _ = actions.send(Action::Deploy(DeployEvent::Stopped {
-                    reason: e.to_string(),
-                    resumable: true,
-                    resume_command: Some(resume_command),
-                }));
-            }
-            Err(e) => {
-                let _ = actions.send(Action::Deploy(DeployEvent::Stopped {
-                    reason: format!("the engine task failed: {e}"),
-                    resumable: true,
-                    resume_command: Some(resume_command),
-                }));
-            }
+        // A finished or stopped engine has said so in its events; a failed one has not.
+        if let Outcome::Stopped {
+            reason,
+            resumable,
+            resume_command,
+            announced: false,
+        } = deploy::outcome(running.done.await, &resume_command)
+        {
+            let _ = actions.send(Action::Deploy(DeployEvent::Stopped {
+                reason,
+                resumable,
+                resume_command: Some(resume_command),
+            }));
         }
         Ok(())
     });

@@ -8,11 +8,12 @@
 //! types are re-exported here so `tui::state::…` paths keep working.
 
 use super::action::{Action, Effect};
-use super::dashboard::{Dashboard, Finished};
+use super::dashboard::Dashboard;
 use super::keymap::{Command, Key, Keymap, ScreenKind, is_text_key};
 use super::screens::{confirm, dashboard, done, pick, preview};
 use super::target::{Choices, Target};
 use crate::engine::Command as EngineCommand;
+use crate::engine::DeploymentSummary;
 use ratatui::crossterm::event::KeyCode;
 use std::path::{Path, PathBuf};
 
@@ -54,7 +55,7 @@ pub struct State {
     /// The deployment on the dashboard (and, once it has finished, on Done).
     pub dashboard: Option<Dashboard>,
     /// The last deployment that finished in this session: printed to stdout at exit.
-    pub finished: Option<Finished>,
+    pub finished: Option<DeploymentSummary>,
     /// Where the journals are; `None` lists no deployments (tests, benchmarks).
     pub data_dir: Option<PathBuf>,
     pub help: bool,
@@ -154,7 +155,7 @@ impl State {
             }
             return Some(out);
         }
-        self.finished.as_ref().map(Finished::summary)
+        self.finished.as_ref().map(DeploymentSummary::to_string)
     }
 
     pub fn too_small(&self) -> bool {

@@ -13,7 +13,9 @@
 //! the terminal (no printing, no prompts — questions come in as answers or callbacks), and it
 //! imports neither front end.
 
+pub mod deploy;
 pub mod export;
 pub mod inspect;
+pub mod plan;
 pub mod predict;
 pub mod verify;

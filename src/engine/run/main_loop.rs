@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{End, Engine, EngineError, Run, Status, Summary, unix_now};
+use super::{End, Engine, EngineError, Run, Status, deployment_key, unix_now};
+use crate::engine::event::DeploymentSummary;
 use crate::engine::event::{Command, DeployEvent, Progress, Step};
 use crate::engine::rpc::ChainRpc;
 use crate::journal::Entry;
@@ -81,26 +82,19 @@ impl<R: ChainRpc> Engine<R> {
             unix_time: unix_now(),
         })?;
         self.progress(true);
-        let summary = Summary {
-            model_address: self.plan.model(),
+        let summary = DeploymentSummary {
+            model_address: self.plan.model().to_checksum(None),
             chain_id: self.plan.chain_id,
             transactions: self.mined,
             gas_used: self.gas_used,
-            cost_wei: self.cost,
+            cost_wei: self.cost.to_string(),
             seconds: self.started.elapsed().as_secs_f64(),
-            journal: self.journal.path().to_path_buf(),
             rpc_requests: self.rpc.requests(),
             blocks: self.blocks,
+            journal: self.journal.path().display().to_string(),
+            id: deployment_key(&self.plan).id(),
         };
-        self.emit(DeployEvent::Finished {
-            model_address: summary.model_address.to_checksum(None),
-            chain_id: summary.chain_id,
-            transactions: summary.transactions,
-            gas_used: summary.gas_used,
-            cost_wei: summary.cost_wei.to_string(),
-            seconds: summary.seconds,
-            journal: summary.journal.display().to_string(),
-        });
+        self.emit(DeployEvent::Finished(summary.clone()));
         Ok(End::Finished(summary))
     }
 

@@ -30,7 +30,7 @@ mod fake;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -77,23 +77,8 @@ impl Default for Options {
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum End {
-    Finished(Summary),
+    Finished(super::event::DeploymentSummary),
     Stopped { reason: String, resumable: bool },
-}
-
-/// Totals of a finished deployment (this run's transactions).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Summary {
-    pub model_address: Address,
-    pub chain_id: u64,
-    pub transactions: usize,
-    pub gas_used: u64,
-    pub cost_wei: U256,
-    pub seconds: f64,
-    pub journal: PathBuf,
-    pub rpc_requests: u64,
-    /// Blocks that held this run's transactions (first..=last), when any were sent.
-    pub blocks: Option<(u64, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
