@@ -17,8 +17,19 @@
 //! Owns: the bar lines on stderr. Must not touch: stdout, the engine.
 
 use alloy::primitives::U256;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
+use indicatif::{
+    MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle,
+    TermLike,
+};
+use ratatui::crossterm::{
+    self, cursor,
+    terminal::{Clear, ClearType},
+};
 use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::engine::{DeployEvent, Progress, Step, StepState};
@@ -252,20 +263,135 @@ pub fn color_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The style of a bar `label [####......] text`, its filled part in `colour` when `color`.
-fn bar_style(label: &str, colour: &str, width: usize, color: bool) -> ProgressStyle {
-    let colour = if color {
-        format!(".{colour}")
-    } else {
-        String::new()
-    };
-    let template = format!(
-        "{label:LABEL_WIDTH$} [{{bar:{}{colour}}}] {{msg}}",
-        bar_width(width)
-    );
+/// The terminal's columns and rows (crossterm reads them; 80×24 when it cannot, and then it is
+/// not asked again).
+fn terminal_size() -> (u16, u16) {
+    static UNREADABLE: AtomicBool = AtomicBool::new(false);
+    if !UNREADABLE.load(Ordering::Relaxed) {
+        match crossterm::terminal::size() {
+            Ok((columns, rows)) if columns > 0 && rows > 0 => return (columns, rows),
+            _ => UNREADABLE.store(true, Ordering::Relaxed),
+        }
+    }
+    (80, 24)
+}
+
+/// The style of a bar `label [####......] text`, the filled cells in SGR colour `code` when
+/// `color` (ours, not indicatif's `{bar}`: its colour follows stdout, not `NO_COLOR` on stderr).
+fn bar_style(label: &str, code: &'static str, width: usize, color: bool) -> ProgressStyle {
+    let cells = bar_width(width);
+    let template = format!("{label:LABEL_WIDTH$} [{{cells}}] {{msg}}");
     ProgressStyle::with_template(&template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("#.")
+        .with_key("cells", move |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let total = s.len().unwrap_or(0) as usize;
+            let filled = (s.pos() as usize).min(total) * cells;
+            let filled = filled.checked_div(total).unwrap_or(cells);
+            let _ = write!(
+                w,
+                "{}{}",
+                paint(color, code, &"#".repeat(filled)),
+                ".".repeat(cells - filled)
+            );
+        })
+}
+
+/// stderr as indicatif's terminal, moved about with crossterm. indicatif ends each line with
+/// spaces up to the right edge and lets the terminal wrap; here a line ends in a newline instead,
+/// so the screen's text has one line per bar (what a copy, or a test reading the screen, gets).
+#[derive(Debug, Default)]
+struct Stderr(Mutex<Pending>);
+
+#[derive(Debug, Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// indicatif writes each line as two strings, the text and then the spaces that fill it.
+    filler_next: bool,
+    /// A line was written: the next one starts on a new row.
+    newline_due: bool,
+}
+
+impl Stderr {
+    fn with(&self, f: impl FnOnce(&mut Pending) -> io::Result<()>) -> io::Result<()> {
+        let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut pending)
+    }
+
+    /// A cursor command: it ends a run of lines.
+    fn cursor(&self, command: impl crossterm::Command) -> io::Result<()> {
+        self.with(|p| {
+            p.filler_next = false;
+            p.newline_due = false;
+            crossterm::queue!(p.bytes, command)
+        })
+    }
+}
+
+impl TermLike for Stderr {
+    fn width(&self) -> u16 {
+        terminal_size().0
+    }
+    fn height(&self) -> u16 {
+        terminal_size().1
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => self.cursor(cursor::MoveUp(n.min(u16::MAX as usize) as u16)),
+        }
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => self.cursor(cursor::MoveDown(n.min(u16::MAX as usize) as u16)),
+        }
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => self.cursor(cursor::MoveRight(n.min(u16::MAX as usize) as u16)),
+        }
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => self.cursor(cursor::MoveLeft(n.min(u16::MAX as usize) as u16)),
+        }
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.with(|p| {
+            p.filler_next = false;
+            p.newline_due = false;
+            write!(p.bytes, "{s}\r\n")
+        })
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.with(|p| {
+            if std::mem::take(&mut p.filler_next) {
+                p.newline_due = true;
+                return crossterm::queue!(p.bytes, Clear(ClearType::UntilNewLine));
+            }
+            if std::mem::take(&mut p.newline_due) {
+                p.bytes.extend_from_slice(b"\r\n");
+            }
+            p.filler_next = true;
+            p.bytes.extend_from_slice(s.as_bytes());
+            Ok(())
+        })
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.cursor(cursor::MoveToColumn(0))?;
+        self.cursor(Clear(ClearType::CurrentLine))
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.with(|p| {
+            p.filler_next = false;
+            p.newline_due = false;
+            let mut err = io::stderr().lock();
+            err.write_all(&std::mem::take(&mut p.bytes))?;
+            err.flush()
+        })
+    }
 }
 
 /// The bars on stderr (indicatif draws them): lines scroll above them, and they are erased when
@@ -279,8 +405,6 @@ pub struct Bars {
     totals: ProgressBar,
     /// The terminal width the bars' styles were made for.
     styled_for: usize,
-    /// The width to use once the terminal's could not be read (it is not asked again).
-    width_fallback: Option<usize>,
     last_draw: Option<Instant>,
     /// The run has ended: nothing is drawn any more.
     closed: bool,
@@ -289,11 +413,8 @@ pub struct Bars {
 impl Bars {
     pub fn new(tally: Tally) -> Bars {
         let hz = (1000 / REDRAW_EVERY.as_millis()) as u8;
-        Bars::on(
-            tally,
-            ProgressDrawTarget::stderr_with_hz(hz),
-            color_wanted(),
-        )
+        let target = ProgressDrawTarget::term_like_with_hz(Box::<Stderr>::default(), hz);
+        Bars::on(tally, target, color_wanted())
     }
 
     fn on(tally: Tally, target: ProgressDrawTarget, color: bool) -> Bars {
@@ -311,27 +432,15 @@ impl Bars {
             chunks,
             totals,
             styled_for: 0,
-            width_fallback: None,
             last_draw: None,
             closed: false,
-        }
-    }
-
-    /// The terminal's width in columns (80 when it cannot be read).
-    fn terminal_width(&mut self) -> usize {
-        if let Some(w) = self.width_fallback {
-            return w;
-        }
-        match ratatui::crossterm::terminal::size() {
-            Ok((columns, _)) if columns > 0 => columns as usize,
-            _ => *self.width_fallback.insert(80),
         }
     }
 
     /// Prints `line` above the bars (which are redrawn under it).
     pub fn println(&mut self, line: &str) {
         let line = paint(self.color && line.starts_with("FAILED"), "31", line);
-        if self.closed || self.multi.is_hidden() {
+        if self.closed {
             eprintln!("{line}");
             return;
         }
@@ -345,16 +454,17 @@ impl Bars {
             return;
         }
         self.closed = true;
+        let _ = self.multi.clear();
+        // Nothing more reaches the screen, not even the bars' last frames as they finish.
+        self.multi.set_draw_target(ProgressDrawTarget::hidden());
         for bar in [&self.contracts, &self.chunks, &self.totals] {
             bar.finish_and_clear();
         }
-        let _ = self.multi.clear();
     }
 
     /// Brings the bars up to date; indicatif redraws them at most ten times a second.
     pub fn draw(&mut self) {
-        let width = self.terminal_width();
-        self.draw_at(width, Instant::now());
+        self.draw_at(terminal_size().0 as usize, Instant::now());
     }
 
     fn draw_at(&mut self, width: usize, now: Instant) {
@@ -364,9 +474,9 @@ impl Bars {
         if width != self.styled_for {
             self.styled_for = width;
             self.contracts
-                .set_style(bar_style("contracts", "cyan", width, self.color));
+                .set_style(bar_style("contracts", "36", width, self.color));
             self.chunks
-                .set_style(bar_style("chunks", "green", width, self.color));
+                .set_style(bar_style("chunks", "32", width, self.color));
         }
         let t = &self.tally;
         let [contracts, chunks, totals] = t.texts(width, now);
@@ -555,6 +665,29 @@ mod tests {
             }
         }
         assert!(drawn(&t, 80, false, t0)[2].contains("1 FAILED"));
-        assert!(drawn(&t, 80, true, t0)[2].contains("\x1b[31m"));
+        let coloured = drawn(&t, 80, true, t0);
+        assert!(coloured[0].contains("[\x1b[36m#"), "{coloured:?}");
+        assert!(coloured[2].starts_with("\x1b[31mgas "), "{coloured:?}");
+    }
+
+    #[test]
+    fn stderr_ends_lines_with_newlines_not_with_spaces_to_the_edge() {
+        let term = Stderr::default();
+        for s in ["plan: …", "   ", "contracts [#.]", "", "gas 1", "  "] {
+            term.write_str(s).unwrap();
+        }
+        let bytes = |t: &Stderr| String::from_utf8(t.0.lock().unwrap().bytes.clone()).unwrap();
+        assert_eq!(
+            bytes(&term),
+            "plan: …\x1b[K\r\ncontracts [#.]\x1b[K\r\ngas 1\x1b[K",
+            "the cursor stays on the last line"
+        );
+        term.move_cursor_up(2).unwrap();
+        term.write_str("x").unwrap();
+        assert!(
+            bytes(&term).ends_with("\x1b[K\x1b[2Ax"),
+            "{:?}",
+            bytes(&term)
+        );
     }
 }
