@@ -277,7 +277,8 @@ fn terminal_size() -> (u16, u16) {
 }
 
 /// The style of a bar `label [####......] text`, the filled cells in SGR colour `code` when
-/// `color` (ours, not indicatif's `{bar}`: its colour follows stdout, not `NO_COLOR` on stderr).
+/// `color` (ours, not indicatif's `{bar}`: on a target of our own its colour follows stdout's
+/// colour support, not [`color_wanted`]).
 fn bar_style(label: &str, code: &'static str, width: usize, color: bool) -> ProgressStyle {
     let cells = bar_width(width);
     let template = format!("{label:LABEL_WIDTH$} [{{cells}}] {{msg}}");
@@ -313,17 +314,23 @@ struct Pending {
 
 impl Stderr {
     fn with(&self, f: impl FnOnce(&mut Pending) -> io::Result<()>) -> io::Result<()> {
-        let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut pending)
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// A cursor command: it ends a run of lines.
+    /// A cursor command: it ends a run of lines (the cursor stays where the last one ended).
     fn cursor(&self, command: impl crossterm::Command) -> io::Result<()> {
         self.with(|p| {
-            p.filler_next = false;
-            p.newline_due = false;
+            (p.filler_next, p.newline_due) = (false, false);
             crossterm::queue!(p.bytes, command)
         })
+    }
+
+    /// `n` steps of a cursor movement (none for 0, which terminals read as 1).
+    fn steps<C: crossterm::Command>(&self, n: usize, movement: fn(u16) -> C) -> io::Result<()> {
+        match u16::try_from(n) {
+            Ok(0) => Ok(()),
+            n => self.cursor(movement(n.unwrap_or(u16::MAX))),
+        }
     }
 }
 
@@ -335,35 +342,20 @@ impl TermLike for Stderr {
         terminal_size().1
     }
     fn move_cursor_up(&self, n: usize) -> io::Result<()> {
-        match n {
-            0 => Ok(()),
-            n => self.cursor(cursor::MoveUp(n.min(u16::MAX as usize) as u16)),
-        }
+        self.steps(n, cursor::MoveUp)
     }
     fn move_cursor_down(&self, n: usize) -> io::Result<()> {
-        match n {
-            0 => Ok(()),
-            n => self.cursor(cursor::MoveDown(n.min(u16::MAX as usize) as u16)),
-        }
+        self.steps(n, cursor::MoveDown)
     }
     fn move_cursor_right(&self, n: usize) -> io::Result<()> {
-        match n {
-            0 => Ok(()),
-            n => self.cursor(cursor::MoveRight(n.min(u16::MAX as usize) as u16)),
-        }
+        self.steps(n, cursor::MoveRight)
     }
     fn move_cursor_left(&self, n: usize) -> io::Result<()> {
-        match n {
-            0 => Ok(()),
-            n => self.cursor(cursor::MoveLeft(n.min(u16::MAX as usize) as u16)),
-        }
+        self.steps(n, cursor::MoveLeft)
     }
     fn write_line(&self, s: &str) -> io::Result<()> {
-        self.with(|p| {
-            p.filler_next = false;
-            p.newline_due = false;
-            write!(p.bytes, "{s}\r\n")
-        })
+        self.write_str(s)?;
+        self.write_str("")
     }
     fn write_str(&self, s: &str) -> io::Result<()> {
         self.with(|p| {
@@ -385,8 +377,7 @@ impl TermLike for Stderr {
     }
     fn flush(&self) -> io::Result<()> {
         self.with(|p| {
-            p.filler_next = false;
-            p.newline_due = false;
+            (p.filler_next, p.newline_due) = (false, false);
             let mut err = io::stderr().lock();
             err.write_all(&std::mem::take(&mut p.bytes))?;
             err.flush()
