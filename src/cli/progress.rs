@@ -3,21 +3,33 @@
 //!
 //! ```text
 //! FAILED  chunk 7 (attempt 1): fee too low for the node      ← notable events scroll above
-//! contracts [##########..........]  5/8 steps · layers 6/10
-//! chunks    [######..............] 31/120  26% · 1.9/7.4 MB · 310 kB/s · ETA 17 s
-//! gas 12,345,678 · 0.012346 ETH · 3 in flight · 4.2 s
+//! contracts [##########..........] 5/8 steps · layers 6/10
+//! chunks    [######..............] 31/120  25% · 1.9 MiB/7.4 MiB · 310.0 KiB/s · ETA 17s
+//! gas 12,345,678 · 0.012346 ETH · 3 in flight · 4s
 //! ```
 //!
-//! The bar lines are redrawn in place, at most ten times a second, never wider than the
-//! terminal (a wrapped line would break the redraw), and erased when the run ends, is
-//! interrupted or fails (a drop guard), leaving only the notable lines and the summary.
-//! Colour only without `NO_COLOR`; every state is also a word.
+//! [`Tally`] folds events into counts and words (every number through [`crate::units`], so the
+//! bars read like the TUI); indicatif draws them: redrawn in place at most ten times a second,
+//! lines printed above them, erased when the run ends, is interrupted or fails (a drop guard),
+//! leaving only the notable lines and the summary. No line is wider than the terminal (crossterm
+//! reads its width). Colour only without `NO_COLOR`; every state is also a word.
 //!
 //! Owns: the bar lines on stderr. Must not touch: stdout, the engine.
 
 use alloy::primitives::U256;
+use indicatif::{
+    MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle,
+    TermLike,
+};
+use ratatui::crossterm::{
+    self, cursor,
+    terminal::{Clear, ClearType},
+};
 use std::collections::HashSet;
-use std::io::Write;
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::engine::{DeployEvent, Progress, Step, StepState};
@@ -149,36 +161,32 @@ impl Tally {
         (since >= 0.5 && self.bytes_this_run > 0).then(|| self.bytes_this_run as f64 / since)
     }
 
-    /// The bar lines, each at most `width` characters.
-    pub fn render(&self, width: usize, color: bool, now: Instant) -> Vec<String> {
-        let paint = |code: &str, s: String| {
-            if color {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s
-            }
-        };
-        let bar_width = width.saturating_sub(60).clamp(10, 30);
-        let contracts_done = self.contracts_done.len();
-        let mut contracts = format!(
-            "{}/{} steps",
-            contracts_done.min(self.contract_steps),
-            self.contract_steps
-        );
+    /// How far each bar is, as (done, total): contract steps, then chunks.
+    pub fn counts(&self) -> [(usize, usize); 2] {
+        [
+            (
+                self.contracts_done.len().min(self.contract_steps),
+                self.contract_steps,
+            ),
+            (self.chunks_done.len(), self.chunks_total),
+        ]
+    }
+
+    /// The text beside each of the two bars and the totals line, each cut so that its line
+    /// fits a terminal `width` columns wide.
+    pub fn texts(&self, width: usize, now: Instant) -> [String; 3] {
+        let [(steps_done, steps), (chunks_done, chunks_total)] = self.counts();
+        let mut contracts = format!("{steps_done}/{steps} steps");
         if self.layers_total > 0 {
             contracts.push_str(&format!(
                 " · layers {}/{}",
                 self.layers_done, self.layers_total
             ));
         }
-        let chunks_done = self.chunks_done.len();
-        let pct = (chunks_done * 100)
-            .checked_div(self.chunks_total)
-            .unwrap_or(100);
+        let pct = (chunks_done * 100).checked_div(chunks_total).unwrap_or(100);
         let bytes_done = self.bytes_done();
         let mut chunks = format!(
-            "{chunks_done}/{} {pct:>3}% · {}/{}",
-            self.chunks_total,
+            "{chunks_done}/{chunks_total} {pct:>3}% · {}/{}",
             units::bytes(bytes_done),
             units::bytes(self.total_bytes)
         );
@@ -193,47 +201,31 @@ impl Tally {
             }
         }
         let mut totals = format!(
-            "gas {} · {} · {} in flight · {:.1} s",
+            "gas {} · {} · {} in flight · {}",
             units::thousands(self.gas_used),
             units::eth(self.cost_wei),
             self.in_flight,
-            self.elapsed.as_secs_f64()
+            units::duration(self.elapsed)
         );
         if !self.failed.is_empty() {
             totals.push_str(&format!(" · {} FAILED", self.failed.len()));
         }
-        let lines = [
-            (
-                "contracts",
-                "36",
-                contracts_done,
-                self.contract_steps,
-                contracts,
-            ),
-            ("chunks   ", "32", chunks_done, self.chunks_total, chunks),
-        ];
-        let mut out: Vec<String> = lines
-            .into_iter()
-            .map(|(label, code, done, total, text)| {
-                let filled = (done.min(total) * bar_width)
-                    .checked_div(total)
-                    .unwrap_or(bar_width);
-                let text = fit(&text, width.saturating_sub(label.len() + 4 + bar_width));
-                format!(
-                    "{label} [{}{}] {text}",
-                    paint(code, "#".repeat(filled)),
-                    ".".repeat(bar_width - filled)
-                )
-            })
-            .collect();
-        let totals = fit(&totals, width);
-        out.push(if self.failed.is_empty() {
-            totals
-        } else {
-            paint("31", totals)
-        });
-        out
+        let beside_bar = width.saturating_sub(LABEL_WIDTH + 4 + bar_width(width));
+        [
+            fit(&contracts, beside_bar),
+            fit(&chunks, beside_bar),
+            fit(&totals, width),
+        ]
     }
+}
+
+/// The width of the bars' labels (`contracts`, `chunks   `).
+const LABEL_WIDTH: usize = 9;
+
+/// How many cells a bar takes on a terminal `width` columns wide: what is left after about 60
+/// columns of text, between 10 and 30.
+fn bar_width(width: usize) -> usize {
+    width.saturating_sub(60).clamp(10, 30)
 }
 
 /// `text` cut to `width` characters (an ellipsis marks the cut).
@@ -248,10 +240,20 @@ fn fit(text: &str, width: usize) -> String {
     s
 }
 
-/// Whether bars can be drawn on stderr: a terminal that understands cursor movement.
+/// `text` in SGR colour `code` when `color`.
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Whether bars can be drawn on stderr: a terminal that names itself and understands cursor
+/// movement (indicatif draws nothing without `TERM` or with `TERM=dumb`).
 pub fn stderr_can_draw() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    std::io::stderr().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb")
 }
 
 /// Whether colour is wanted (<https://no-color.org>: any non-empty `NO_COLOR` turns it off).
@@ -259,24 +261,139 @@ pub fn color_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The terminal's width in columns (80 when it cannot be read).
-fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills the winsize struct we pass; on failure we ignore it.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_col > 0 {
-        ws.ws_col as usize
-    } else {
-        80
+/// The terminal's columns and rows (crossterm reads them; 80×24 when it cannot, and then it is
+/// not asked again).
+fn terminal_size() -> (u16, u16) {
+    static UNREADABLE: AtomicBool = AtomicBool::new(false);
+    if !UNREADABLE.load(Ordering::Relaxed) {
+        match crossterm::terminal::size() {
+            Ok((columns, rows)) if columns > 0 && rows > 0 => return (columns, rows),
+            _ => UNREADABLE.store(true, Ordering::Relaxed),
+        }
+    }
+    (80, 24)
+}
+
+/// The style of a bar `label [####......] text`, the filled cells in SGR colour `code` when
+/// `color` (ours, not indicatif's `{bar}`: on a target of our own its colour follows stdout's
+/// colour support, not [`color_wanted`]).
+fn bar_style(label: &str, code: &'static str, width: usize, color: bool) -> ProgressStyle {
+    let cells = bar_width(width);
+    let template = format!("{label:LABEL_WIDTH$} [{{cells}}] {{msg}}");
+    ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("cells", move |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let total = s.len().unwrap_or(0) as usize;
+            let filled = (s.pos() as usize).min(total) * cells;
+            let filled = filled.checked_div(total).unwrap_or(cells);
+            let _ = write!(
+                w,
+                "{}{}",
+                paint(color, code, &"#".repeat(filled)),
+                ".".repeat(cells - filled)
+            );
+        })
+}
+
+/// stderr as indicatif's terminal, moved about with crossterm. indicatif ends each line with
+/// spaces up to the right edge and lets the terminal wrap; here a line ends in a newline instead,
+/// so the screen's text has one line per bar (what a copy, or a test reading the screen, gets).
+#[derive(Debug, Default)]
+struct Stderr(Mutex<Pending>);
+
+#[derive(Debug, Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// indicatif writes each line as two strings, the text and then the spaces that fill it.
+    filler_next: bool,
+    /// A line was written: the next one starts on a new row.
+    newline_due: bool,
+}
+
+impl Stderr {
+    fn with(&self, f: impl FnOnce(&mut Pending) -> io::Result<()>) -> io::Result<()> {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A cursor command: it ends a run of lines (the cursor stays where the last one ended).
+    fn cursor(&self, command: impl crossterm::Command) -> io::Result<()> {
+        self.with(|p| {
+            (p.filler_next, p.newline_due) = (false, false);
+            crossterm::queue!(p.bytes, command)
+        })
+    }
+
+    /// `n` steps of a cursor movement (none for 0, which terminals read as 1).
+    fn steps<C: crossterm::Command>(&self, n: usize, movement: fn(u16) -> C) -> io::Result<()> {
+        match u16::try_from(n) {
+            Ok(0) => Ok(()),
+            n => self.cursor(movement(n.unwrap_or(u16::MAX))),
+        }
     }
 }
 
-/// The bars on stderr: lines scroll above them, and they are erased on drop.
+impl TermLike for Stderr {
+    fn width(&self) -> u16 {
+        terminal_size().0
+    }
+    fn height(&self) -> u16 {
+        terminal_size().1
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.steps(n, cursor::MoveUp)
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.steps(n, cursor::MoveDown)
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.steps(n, cursor::MoveRight)
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.steps(n, cursor::MoveLeft)
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.write_str(s)?;
+        self.write_str("")
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.with(|p| {
+            if std::mem::take(&mut p.filler_next) {
+                p.newline_due = true;
+                return crossterm::queue!(p.bytes, Clear(ClearType::UntilNewLine));
+            }
+            if std::mem::take(&mut p.newline_due) {
+                p.bytes.extend_from_slice(b"\r\n");
+            }
+            p.filler_next = true;
+            p.bytes.extend_from_slice(s.as_bytes());
+            Ok(())
+        })
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.cursor(cursor::MoveToColumn(0))?;
+        self.cursor(Clear(ClearType::CurrentLine))
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.with(|p| {
+            (p.filler_next, p.newline_due) = (false, false);
+            let mut err = io::stderr().lock();
+            err.write_all(&std::mem::take(&mut p.bytes))?;
+            err.flush()
+        })
+    }
+}
+
+/// The bars on stderr (indicatif draws them): lines scroll above them, and they are erased when
+/// closed or dropped.
 pub struct Bars {
     pub tally: Tally,
     color: bool,
-    /// Bar lines on screen now; the cursor is at the end of the last one.
-    drawn: usize,
+    multi: MultiProgress,
+    contracts: ProgressBar,
+    chunks: ProgressBar,
+    totals: ProgressBar,
+    /// The terminal width the bars' styles were made for.
+    styled_for: usize,
     last_draw: Option<Instant>,
     /// The run has ended: nothing is drawn any more.
     closed: bool,
@@ -284,65 +401,91 @@ pub struct Bars {
 
 impl Bars {
     pub fn new(tally: Tally) -> Bars {
+        let hz = (1000 / REDRAW_EVERY.as_millis()) as u8;
+        let target = ProgressDrawTarget::term_like_with_hz(Box::<Stderr>::default(), hz);
+        Bars::on(tally, target, color_wanted())
+    }
+
+    fn on(tally: Tally, target: ProgressDrawTarget, color: bool) -> Bars {
+        let multi = MultiProgress::with_draw_target(target);
+        let bar = || multi.add(ProgressBar::new(0).with_finish(ProgressFinish::AndClear));
+        let (contracts, chunks, totals) = (bar(), bar(), bar());
+        totals.set_style(
+            ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         Bars {
             tally,
-            color: color_wanted(),
-            drawn: 0,
+            color,
+            multi,
+            contracts,
+            chunks,
+            totals,
+            styled_for: 0,
             last_draw: None,
             closed: false,
         }
     }
 
-    /// Erases the bar lines (the cursor goes to where the first one started).
-    pub fn clear(&mut self) {
-        if self.drawn == 0 {
-            return;
-        }
-        let mut err = std::io::stderr().lock();
-        let up = if self.drawn > 1 {
-            format!("\x1b[{}A", self.drawn - 1)
-        } else {
-            String::new()
-        };
-        let _ = write!(err, "\r{up}\x1b[J");
-        let _ = err.flush();
-        self.drawn = 0;
-    }
-
     /// Prints `line` above the bars (which are redrawn under it).
     pub fn println(&mut self, line: &str) {
-        self.clear();
-        let line = if self.color && line.starts_with("FAILED") {
-            format!("\x1b[31m{line}\x1b[0m")
-        } else {
-            line.to_string()
-        };
-        eprintln!("{line}");
+        let line = paint(self.color && line.starts_with("FAILED"), "31", line);
+        if self.closed {
+            eprintln!("{line}");
+            return;
+        }
         self.draw();
+        let _ = self.multi.println(line);
     }
 
     /// Erases the bars for good; later lines are printed as they are.
     pub fn close(&mut self) {
-        self.clear();
-        self.closed = true;
-    }
-
-    /// Redraws the bars now.
-    pub fn draw(&mut self) {
         if self.closed {
             return;
         }
-        let now = Instant::now();
-        let lines = self.tally.render(terminal_width(), self.color, now);
-        self.clear();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{}", lines.join("\n"));
-        let _ = err.flush();
-        self.drawn = lines.len();
+        self.closed = true;
+        let _ = self.multi.clear();
+        // Nothing more reaches the screen, not even the bars' last frames as they finish.
+        self.multi.set_draw_target(ProgressDrawTarget::hidden());
+        for bar in [&self.contracts, &self.chunks, &self.totals] {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Brings the bars up to date; indicatif redraws them at most ten times a second.
+    pub fn draw(&mut self) {
+        self.draw_at(terminal_size().0 as usize, Instant::now());
+    }
+
+    fn draw_at(&mut self, width: usize, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if width != self.styled_for {
+            self.styled_for = width;
+            self.contracts
+                .set_style(bar_style("contracts", "36", width, self.color));
+            self.chunks
+                .set_style(bar_style("chunks", "32", width, self.color));
+        }
+        let t = &self.tally;
+        let [contracts, chunks, totals] = t.texts(width, now);
+        let [contracts_count, chunks_count] = t.counts();
+        for (bar, (done, total), text) in [
+            (&self.contracts, contracts_count, contracts),
+            (&self.chunks, chunks_count, chunks),
+        ] {
+            bar.update(|s| {
+                s.set_len(total as u64);
+                s.set_pos(done as u64);
+            });
+            bar.set_message(text);
+        }
+        self.totals
+            .set_message(paint(self.color && !t.failed.is_empty(), "31", &totals));
         self.last_draw = Some(now);
     }
 
-    /// Redraws the bars unless they were drawn less than [`REDRAW_EVERY`] ago.
+    /// Brings the bars up to date unless that was done less than [`REDRAW_EVERY`] ago.
     pub fn maybe_draw(&mut self) {
         if self.last_draw.is_none_or(|t| t.elapsed() >= REDRAW_EVERY) {
             self.draw();
@@ -352,7 +495,7 @@ impl Bars {
 
 impl Drop for Bars {
     fn drop(&mut self) {
-        self.clear();
+        self.close();
     }
 }
 
@@ -413,12 +556,75 @@ mod tests {
         assert_eq!(t.chunks_done.len(), 2);
         assert_eq!(t.bytes_done(), 1024 + 452);
         assert_eq!(t.bytes_this_run, 452);
-        let lines = t.render(100, false, t0 + Duration::from_secs(1));
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].contains("1/4 steps · layers 4/4"), "{lines:?}");
-        assert!(lines[1].contains("2/3  66% · 1.4 KiB/2.4 KiB"), "{lines:?}");
-        assert!(lines[1].contains("452 B/s · ETA 2s"), "{lines:?}");
-        assert!(lines[2].starts_with("gas 0 · 0 ETH"), "{lines:?}");
+        let [contracts, chunks, totals] = t.texts(100, t0 + Duration::from_secs(1));
+        assert_eq!(contracts, "1/4 steps · layers 4/4");
+        assert!(chunks.starts_with("2/3  66% · 1.4 KiB/2.4 KiB"), "{chunks}");
+        assert!(chunks.ends_with("452 B/s · ETA 2s"), "{chunks}");
+        assert!(totals.starts_with("gas 0 · 0 ETH"), "{totals}");
+    }
+
+    /// A terminal `width` columns wide that keeps every line of text indicatif writes (it pads
+    /// each to the width in a write of its own).
+    #[derive(Debug)]
+    struct Recorder {
+        width: u16,
+        lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl indicatif::TermLike for Recorder {
+        fn width(&self) -> u16 {
+            self.width
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            if !s.trim().is_empty() {
+                self.lines.lock().unwrap().push(s.to_string());
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The lines indicatif draws for `tally` on a terminal `width` wide.
+    fn drawn(tally: &Tally, width: usize, color: bool, now: Instant) -> Vec<String> {
+        let lines = std::sync::Arc::default();
+        let target = ProgressDrawTarget::term_like(Box::new(Recorder {
+            width: width as u16,
+            lines: std::sync::Arc::clone(&lines),
+        }));
+        let mut bars = Bars::on(tally.clone(), target, color);
+        bars.draw_at(width, now);
+        // The last drawing holds the three lines.
+        let last = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .cloned()
+            .collect();
+        bars.close();
+        last
     }
 
     #[test]
@@ -426,6 +632,7 @@ mod tests {
         let t0 = Instant::now();
         let mut t = Tally::new(1024, 10_000_000);
         t.update(&planned(), t0);
+        t.update(&mined(Step::Factory), t0);
         t.update(
             &DeployEvent::Step {
                 step: Step::Model,
@@ -437,12 +644,39 @@ mod tests {
             t0,
         );
         for width in [20, 40, 80, 200] {
-            for line in t.render(width, false, t0) {
+            let lines = drawn(&t, width, false, t0);
+            assert!(lines[0].starts_with("contracts [#"), "{width}: {lines:?}");
+            assert!(lines[1].starts_with("chunks    [..."), "{width}: {lines:?}");
+            assert!(lines[2].starts_with("gas "), "{width}: {lines:?}");
+            for line in lines {
                 assert!(line.chars().count() <= width.max(24), "{width}: {line}");
                 assert!(!line.contains('\x1b'));
             }
         }
-        assert!(t.render(80, false, t0)[2].contains("1 FAILED"));
-        assert!(t.render(80, true, t0).iter().any(|l| l.contains("\x1b[")));
+        assert!(drawn(&t, 80, false, t0)[2].contains("1 FAILED"));
+        let coloured = drawn(&t, 80, true, t0);
+        assert!(coloured[0].contains("[\x1b[36m#"), "{coloured:?}");
+        assert!(coloured[2].starts_with("\x1b[31mgas "), "{coloured:?}");
+    }
+
+    #[test]
+    fn stderr_ends_lines_with_newlines_not_with_spaces_to_the_edge() {
+        let term = Stderr::default();
+        for s in ["plan: …", "   ", "contracts [#.]", "", "gas 1", "  "] {
+            term.write_str(s).unwrap();
+        }
+        let bytes = |t: &Stderr| String::from_utf8(t.0.lock().unwrap().bytes.clone()).unwrap();
+        assert_eq!(
+            bytes(&term),
+            "plan: …\x1b[K\r\ncontracts [#.]\x1b[K\r\ngas 1\x1b[K",
+            "the cursor stays on the last line"
+        );
+        term.move_cursor_up(2).unwrap();
+        term.write_str("x").unwrap();
+        assert!(
+            bytes(&term).ends_with("\x1b[K\x1b[2Ax"),
+            "{:?}",
+            bytes(&term)
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! `--account NAME` from `~/.foundry/keystores`, password from `--password-file` or a hidden
 //! prompt), `ETERNALIZE_PRIVATE_KEY`, or — on the local chain only — anvil's funded dev account.
 //!
-//! No key or password ever reaches a message: errors name the source, never its contents.
+//! No key or password ever reaches a message: errors name the source, never its contents. A
+//! password is held in `Zeroizing` from the moment it is read, so its memory is wiped after use.
 
 use alloy::signers::local::PrivateKeySigner;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The environment variable CI passes a key in.
 pub const KEY_ENV: &str = "ETERNALIZE_PRIVATE_KEY";
@@ -57,35 +59,10 @@ pub fn foundry_keystores() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|b| b.home_dir().join(".foundry").join("keystores"))
 }
 
-/// Reads a line from the terminal without echoing it.
-fn prompt_hidden(prompt: &str) -> Option<String> {
-    use std::io::{BufRead, IsTerminal, Write};
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return None;
-    }
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
-    // SAFETY: plain termios calls on fd 0, which is a terminal (checked above); the saved
-    // settings are restored before returning.
-    let saved = unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(0, &mut t) != 0 {
-            return None;
-        }
-        let saved = t;
-        t.c_lflag &= !libc::ECHO;
-        libc::tcsetattr(0, libc::TCSANOW, &t);
-        saved
-    };
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    unsafe {
-        libc::tcsetattr(0, libc::TCSANOW, &saved);
-    }
-    eprintln!();
-    read.ok()?;
-    Some(line.trim_end_matches(['\n', '\r']).to_string())
+/// Reads a password on the terminal (`/dev/tty`, so it works with stdin piped) without echoing
+/// it; `None` when there is no terminal to ask on.
+fn prompt_hidden(prompt: &str) -> Option<Zeroizing<String>> {
+    rpassword::prompt_password(prompt).ok().map(Zeroizing::new)
 }
 
 fn decrypt(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner, SignerError> {
@@ -96,13 +73,15 @@ fn decrypt(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner
         });
     }
     let password = match password_file {
-        Some(f) => std::fs::read_to_string(f)
-            .map_err(|e| SignerError::PasswordFile {
-                path: f.into(),
-                why: e.kind().to_string(),
-            })?
-            .trim_end_matches(['\n', '\r'])
-            .to_string(),
+        Some(f) => {
+            let text = Zeroizing::new(std::fs::read_to_string(f).map_err(|e| {
+                SignerError::PasswordFile {
+                    path: f.into(),
+                    why: e.kind().to_string(),
+                }
+            })?);
+            Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string())
+        }
         None => prompt_hidden(&format!("password for {}: ", path.display()))
             .ok_or_else(|| SignerError::NoPassword { path: path.into() })?,
     };
