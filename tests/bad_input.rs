@@ -1,9 +1,7 @@
 //! Bad input: each gets one specific message naming the file and what is wrong, exit code 1,
 //! and never a panic.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,8 @@
 //! Fixture models deployed to a real anvil: chunks out of order, ready exactly at the last one,
 //! every weight read back.
 
-mod chain_support;
-
+use crate::chain_support::{anvil, assert_on_chain, connect, runtime, spec};
 use alloy::primitives::B256;
-use chain_support::{anvil, assert_on_chain, connect, runtime, spec};
 use eternalize::chain::{MAX_CHUNK_BYTES, WeightFormat};
 
 /// Deploys `fixture` in `format` with `chunk_bytes`, storing chunks in a scrambled order, and

@@ -5,10 +5,8 @@
 //! (`eth_estimateGas`) is printed with the model's multiply-accumulate count; fashion_mnist must
 //! fit anvil's default 30M call gas.
 
-mod common;
-
+use crate::common::*;
 use alloy::primitives::{B256, I256, U256};
-use common::*;
 use eternalize::bundle::Bundle;
 use eternalize::chain::{
     Chain, EternalModel, Implementation, ModelImage, ModelSpec, model_address, signer_from_hex,

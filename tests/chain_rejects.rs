@@ -1,10 +1,8 @@
 //! Every wrong call to a model reverts with the custom error that names the problem, decoded
 //! from the revert data; and nothing wrong is ever stored.
 
-mod chain_support;
-
+use crate::chain_support::{anvil, connect, runtime, spec};
 use alloy::primitives::{Address, B256, Bytes, U256};
-use chain_support::{anvil, connect, runtime, spec};
 use eternalize::chain::EternalModel::EternalModelErrors as E;
 use eternalize::chain::{ChainError, Revert, WeightFormat};
 

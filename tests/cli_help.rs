@@ -1,9 +1,7 @@
 //! The command line's surface, pinned: `--help` of the binary and of each subcommand. A change
 //! here is a change users see; review the snapshot diff like an API change.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn help(args: &[&str]) -> String {
     let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();

@@ -3,11 +3,8 @@
 //! balance that runs out mid-upload, refusals before anything is sent, the local chain — and no
 //! private key or password in any output or file of these runs.
 
-mod chain_support;
-mod deploy_support;
-
+use crate::deploy_support::*;
 use alloy::primitives::U256;
-use deploy_support::*;
 use eternalize::chain::{MAX_CHUNK_BYTES, WeightFormat, signer_from_hex};
 use eternalize::engine::{
     self, Command, DeployEvent, End, Failure, Options, PlanOptions, Rpc, Source, Step, StepState,

@@ -7,11 +7,8 @@
 //! Nothing beyond Rust and Node/npm is needed: the terminal is a pty read through a VT100 parser,
 //! and the TLS server is rustls in the test with a certificate rcgen makes.
 
-mod chain_support;
-mod deploy_support;
-mod terminal_support;
-
-use deploy_support::*;
+use crate::deploy_support::*;
+use crate::terminal_support::Terminal;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::Value;
 use std::net::TcpListener;
@@ -20,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use terminal_support::Terminal;
 use vt100::Color;
 
 const MLP: &str = "keras3_4/mlp_basic.keras";

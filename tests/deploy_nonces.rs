@@ -3,10 +3,7 @@
 //! resume stops with an explanation — sending nothing — when another sender's transactions
 //! hold the account's nonces, then finishes once they are mined.
 
-mod chain_support;
-mod deploy_support;
-
-use deploy_support::*;
+use crate::deploy_support::*;
 use eternalize::chain::{WeightFormat, signer_from_hex};
 use eternalize::engine::{
     self, Command, DeployEvent, End, Options, PlanOptions, Rpc, Source, Step, StepState,

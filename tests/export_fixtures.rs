@@ -1,8 +1,6 @@
 //! Export of every real Keras fixture against what eai and Keras themselves say.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eternalize::bundle::{self, Bundle};
 use eternalize::keras;
 use serde_json::Value;

@@ -2,9 +2,7 @@
 //! 1e-3·max(1, |y|) for every output, and the same argmax for classifiers — in both on-chain
 //! weight formats.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eternalize::infer::{Graph, WeightFormat, fixed, input};
 use eternalize::keras;
 use serde_json::Value;

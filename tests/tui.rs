@@ -3,9 +3,7 @@
 //! snapshots of every screen drawn into ratatui's `TestBackend` at 80×24 and 120×40, from the
 //! real fixture files. Paths are shown relative to the crate root, so snapshots are stable.
 
-mod common;
-
-use common::screen;
+use crate::common::screen;
 use eternalize::tui::action::{Action, Effect};
 use eternalize::tui::keymap::{Keymap, ScreenKind};
 use eternalize::tui::state::{ConfirmStage, Loadable, Pane, Start, State, update};

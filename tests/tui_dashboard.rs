@@ -3,9 +3,7 @@
 //! numbers, retries, pauses, quitting with transactions in flight), and insta snapshots at
 //! 80×24 and 120×40. Unfinished deployments on Pick come from a real journal in a temp dir.
 
-mod common;
-
-use common::screen;
+use crate::common::screen;
 use eternalize::engine::{
     Command, DeployEvent, DeploymentSummary, Failure, Progress, Step, StepState,
 };

@@ -13,18 +13,16 @@
 //!
 //! The terminal is the test's own (a pty and a VT100 parser): nothing to install.
 
-mod chain_support;
-mod deploy_support;
-mod terminal_support;
-
-use deploy_support::{KEY0, KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime};
+use crate::deploy_support::{
+    KEY0, KEY1, anvil, anvil_path, assert_deployed, fixture, image_of, runtime,
+};
+use crate::terminal_support::Terminal;
 use eternalize::chain::WeightFormat;
 use eternalize::engine::Rpc;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use terminal_support::Terminal;
 
 /// The TUI (`eternalize` with `args`, from the repo root) in a 120×40 terminal. `env` and
 /// `secrets` reach its environment only, never a command line; the chain and the signer are the

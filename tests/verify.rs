@@ -7,12 +7,9 @@
 //! offline `predict MODEL` prints, says when the node's call gas is too low, and says when
 //! there is no contract at the address.
 
-mod chain_support;
-mod deploy_support;
-
+use crate::deploy_support::*;
 use alloy::primitives::{Address, Bytes};
 use alloy::providers::Provider;
-use deploy_support::*;
 use eternalize::chain::Chain;
 use eternalize::engine::Source;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
