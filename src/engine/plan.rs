@@ -406,7 +406,7 @@ pub async fn plan(
                         .map(|b| Revert::decode(&b).to_string())
                         .unwrap_or(message);
                     return Err(PlanError::WouldRevert {
-                        step: describe(step),
+                        step: step.to_string(),
                         reason,
                     });
                 }
@@ -491,9 +491,4 @@ async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelIm
             .is_ok_and(|c| c.iter().all(|x| *x)),
         None => false,
     }
-}
-
-/// A step in words, for messages (its `Display`).
-pub fn describe(step: &Step) -> String {
-    step.to_string()
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use super::{Engine, EngineError, Status, Tx, deployment_key, unix_now};
 use crate::engine::event::StepState;
-use crate::engine::plan::describe;
 use crate::engine::rpc::ChainRpc;
 use crate::journal::{Entry, Outcome, Purpose};
 
@@ -146,7 +145,7 @@ impl<R: ChainRpc> Engine<R> {
         if let Some((i, hash)) = reset {
             self.note(format!(
                 "the journal says {} was mined in {hash:#x}, but this chain has no such transaction and the account's nonce is {latest}: the chain was reset; sending what it lacks again",
-                describe(&self.runs[i].step)
+                self.runs[i].step
             ));
             intents.clear();
         } else {
@@ -182,7 +181,7 @@ impl<R: ChainRpc> Engine<R> {
             })?;
             self.note(format!(
                 "{} (nonce {nonce}) was never mined and its nonce is used by another transaction",
-                describe(&purpose)
+                purpose
             ));
         }
         // Our live nonces must run without gaps from the account's nonce; anything else pending
@@ -251,7 +250,7 @@ impl<R: ChainRpc> Engine<R> {
             self.by_hash.insert(hash, i);
             self.note(format!(
                 "{} (nonce {nonce}) {}",
-                describe(&step),
+                step,
                 if known {
                     "is pending; waiting for it"
                 } else {

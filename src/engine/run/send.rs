@@ -18,7 +18,6 @@ use super::fees::{Bump, bumped};
 use super::{Engine, EngineError, Status, Tx};
 use crate::chain::calls::Call;
 use crate::engine::event::{Failure, StepState};
-use crate::engine::plan::describe;
 use crate::engine::rpc::ChainRpc;
 use crate::journal::{Entry, Outcome};
 
@@ -144,9 +143,7 @@ impl<R: ChainRpc> Engine<R> {
                     self.next_nonce = self.next_nonce.max(chain);
                     self.note(format!(
                         "nonce {} of {} was used by another transaction; it gets nonce {} or later",
-                        tx.nonce,
-                        describe(&self.runs[i].step),
-                        self.next_nonce
+                        tx.nonce, self.runs[i].step, self.next_nonce
                     ));
                     let run = &mut self.runs[i];
                     run.txs.clear();
@@ -157,7 +154,7 @@ impl<R: ChainRpc> Engine<R> {
                     let balance = self.rpc.balance(self.plan.sender).await.unwrap_or_default();
                     let need = U256::from(self.runs[i].gas_limit) * U256::from(tx.max_fee)
                         + self.runs[i].call.value;
-                    let step = describe(&self.runs[i].step);
+                    let step = self.runs[i].step.to_string();
                     self.fail(
                         i,
                         Failure::InsufficientFunds {
@@ -178,7 +175,7 @@ impl<R: ChainRpc> Engine<R> {
                     self.fail(i, Failure::Underpriced);
                     self.block(format!(
                         "{}: the node refuses the fee and the fee cap is reached",
-                        describe(&self.runs[i].step)
+                        self.runs[i].step
                     ));
                     return Ok(false);
                 }
@@ -188,7 +185,7 @@ impl<R: ChainRpc> Engine<R> {
                     return Ok(self.auto_retry(i, Failure::Rpc { message }));
                 }
                 SendError::GasCap => {
-                    let step = describe(&self.runs[i].step);
+                    let step = self.runs[i].step.to_string();
                     let message = format!(
                         "the gas limit of {} exceeds the chain's per-transaction gas cap (EIP-7825 allows {MAX_TX_GAS_LIMIT_OSAKA} gas per transaction); the node said: {}",
                         self.runs[i].gas_limit,
@@ -216,7 +213,7 @@ impl<R: ChainRpc> Engine<R> {
                     );
                     self.block(format!(
                         "{}: the node refused the transaction: {message}",
-                        describe(&self.runs[i].step)
+                        self.runs[i].step
                     ));
                     return Ok(false);
                 }
@@ -247,10 +244,10 @@ impl<R: ChainRpc> Engine<R> {
         let run = &mut self.runs[i];
         run.attempts += 1;
         if run.attempts > self.opts.max_auto_attempts {
-            let step = describe(&run.step);
+            let step = run.step.to_string();
             self.fail(i, failure.clone());
             self.block(format!(
-                "{step}: gave up after {} attempts: {failure:?}",
+                "{step}: gave up after {} attempts: {failure}",
                 self.opts.max_auto_attempts
             ));
             return false;
@@ -260,13 +257,13 @@ impl<R: ChainRpc> Engine<R> {
             t.broadcast = false;
             t.retry_at = Instant::now() + backoff;
         }
-        let step = describe(&run.step);
+        let step = run.step.to_string();
         self.note(format!(
             "{step}: {} — sending again in {} ms",
             match &failure {
                 Failure::RateLimited => "rate limited".to_string(),
                 Failure::Rpc { message } => message.clone(),
-                other => format!("{other:?}"),
+                other => other.to_string(),
             },
             backoff.as_millis()
         ));
@@ -295,16 +292,14 @@ impl<R: ChainRpc> Engine<R> {
                     Bump::CapReached { cap } => {
                         self.note(format!(
                             "{}: cannot raise the fee above the cap of {cap} wei per gas",
-                            describe(&self.runs[i].step),
+                            self.runs[i].step,
                         ));
                         return Ok(false);
                     }
                 };
             self.note(format!(
                 "{}: raising the fee from {} to {max_fee} wei per gas (same nonce {})",
-                describe(&self.runs[i].step),
-                tx.max_fee,
-                tx.nonce
+                self.runs[i].step, tx.max_fee, tx.nonce
             ));
             self.fees.max_fee = self.fees.max_fee.max(max_fee);
             self.fees.priority_fee = self.fees.priority_fee.max(priority);

@@ -12,7 +12,6 @@ use std::time::Instant;
 use super::{Engine, EngineError, Status};
 use crate::chain::Revert;
 use crate::engine::event::{Failure, StepState};
-use crate::engine::plan::describe;
 use crate::engine::rpc::{ChainRpc, Receipt, RpcFailure};
 use crate::journal::{Entry, Outcome, Purpose};
 
@@ -112,7 +111,7 @@ impl<R: ChainRpc> Engine<R> {
                         tx_hash: format!("{:#x}", tx.hash),
                         outcome: Outcome::Dropped,
                     })?;
-                    let step = describe(&self.runs[i].step);
+                    let step = self.runs[i].step.to_string();
                     self.note(format!(
                         "{step}: transaction {:#x} (nonce {}) left the node's pool without a receipt; re-sending it as signed",
                         tx.hash, tx.nonce
@@ -201,11 +200,11 @@ impl<R: ChainRpc> Engine<R> {
                 );
             }
             Some(f) => {
-                let step = describe(&self.runs[i].step);
+                let step = self.runs[i].step.to_string();
                 // Its nonce is used: a retry is a new transaction.
                 self.runs[i].txs.clear();
                 self.fail(i, f.clone());
-                self.block(format!("{step} failed on chain: {f:?}"));
+                self.block(format!("{step} failed on chain: {f}"));
             }
         }
         Ok(())
