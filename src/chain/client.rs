@@ -54,8 +54,8 @@ pub struct ModelState {
 }
 
 /// A connection to one chain as one account: sends through alloy's provider, reads through
-/// [`Rpc`].
-#[derive(Clone, Debug)]
+/// [`Rpc`]. No `Debug`: alloy's provider would print the URL with its key.
+#[derive(Clone)]
 pub struct Chain {
     provider: DynProvider,
     rpc: Rpc,

@@ -92,8 +92,8 @@ impl Rpc {
             .request("eth_getBlockByNumber", json!(["latest", false]))
             .await
             .map_err(|f| read_error("read the latest block".into(), f))?;
-        let block =
-            block.ok_or_else(|| ChainError::Mismatch("the node returned no latest block".into()))?;
+        let block = block
+            .ok_or_else(|| ChainError::Mismatch("the node returned no latest block".into()))?;
         block
             .get("gasLimit")
             .and_then(Value::as_str)
@@ -115,7 +115,9 @@ impl Rpc {
             constructed: self
                 .sol_call(model, &M::isConstructedCall {}, None, action)
                 .await?,
-            ready: self.sol_call(model, &M::isReadyCall {}, None, action).await?,
+            ready: self
+                .sol_call(model, &M::isReadyCall {}, None, action)
+                .await?,
             chunks_received: u64::try_from(
                 self.sol_call(model, &M::chunksReceivedCall {}, None, action)
                     .await?,
@@ -255,6 +257,9 @@ mod tests {
         assert_eq!(e.revert(), Some(&Revert::Other(Bytes::new())));
         let e = read_error("read it".into(), node("out of gas", Some("0x")));
         assert!(e.revert().is_none());
-        assert_eq!(e.to_string(), "could not read it: RPC error: out of gas (code 3)");
+        assert_eq!(
+            e.to_string(),
+            "could not read it: RPC error: out of gas (code 3)"
+        );
     }
 }

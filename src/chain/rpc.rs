@@ -60,9 +60,8 @@ pub fn redact_url(url: &str) -> String {
         if let Some(port) = u.port() {
             out.push_str(&format!(":{port}"));
         }
-        let tail = !u.path().trim_matches('/').is_empty()
-            || u.query().is_some()
-            || u.fragment().is_some();
+        let tail =
+            !u.path().trim_matches('/').is_empty() || u.query().is_some() || u.fragment().is_some();
         if tail {
             out.push_str("/…");
         }
@@ -131,13 +130,26 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 /// A connection to one node.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Rpc {
     provider: DynProvider,
     url: String,
     requests: Arc<AtomicU64>,
     timeout: Duration,
     attempts: u32,
+}
+
+/// Shows the URL redacted: a `{:?}` of a connection (or of anything holding one) must not print
+/// its API key.
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rpc")
+            .field("url", &self.display_url())
+            .field("requests", &self.requests())
+            .field("timeout", &self.timeout)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
 }
 
 impl Rpc {
@@ -637,7 +649,7 @@ mod tests {
         for url in LEAKY {
             let rpc = Rpc::connect(url).unwrap().with_attempts(1);
             let e = rt.block_on(rpc.chain_id()).unwrap_err();
-            let text = format!("{e} {e:?} {}", rpc.display_url());
+            let text = format!("{e} {e:?} {} {rpc:?}", rpc.display_url());
             assert!(matches!(e, RpcFailure::Transport(_)), "{url}: {e:?}");
             assert!(!text.contains("SECRET"), "{url}: {text}");
             assert!(text.contains("error sending request"), "{url}: {text}");

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use super::predict::{self, Output, Prediction};
 use crate::bundle::file::ModelFile;
-use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::read::read_error;
+use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::{
     ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState,
     Rpc, WeightFormat, redact_url,
@@ -81,9 +81,11 @@ impl Reader {
 
     /// The chain id, checked against the network's configured one; and that `address` has code.
     async fn check(&self, address: Address) -> anyhow::Result<u64> {
-        let id = self.rpc.chain_id().await.map_err(|f| {
-            fail(read_error(format!("read the chain id at {}", self.url), f))
-        })?;
+        let id = self
+            .rpc
+            .chain_id()
+            .await
+            .map_err(|f| fail(read_error(format!("read the chain id at {}", self.url), f)))?;
         if let Some(want) = self.expected_chain_id
             && want != id
         {
