@@ -263,8 +263,8 @@ fn missing_file_and_usage_errors() {
 }
 
 /// An RPC URL with an API key in it (path, query, user info, upper-case scheme) at a closed
-/// port: `verify` and `predict ADDRESS`, plain and `--json`, fail with exit 1 and never print
-/// the key (reqwest's errors carry the URL it was sending to).
+/// port: `verify`, `predict ADDRESS` and `deploy`, plain and `--json`, fail with exit 1 and never
+/// print the key (reqwest's errors carry the URL it was sending to, normalised).
 #[test]
 fn rpc_url_secrets_never_reach_the_user() {
     let model = fixtures().join("eai_example/fashion_mnist.keras");
@@ -289,14 +289,21 @@ fn rpc_url_secrets_never_reach_the_user() {
                 "--input".into(),
                 input.display().to_string(),
             ];
-            for args in [&mut verify, &mut predict] {
+            // anvil's first dev key: deploy stops at the chain id, before anything is signed.
+            let mut deploy = vec![
+                "deploy".to_string(),
+                model.display().to_string(),
+                "--yes".into(),
+                "--private-key".into(),
+                "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".into(),
+            ];
+            for args in [&mut verify, &mut predict, &mut deploy] {
                 args.extend(["--rpc-url".to_string(), url.to_string()]);
                 if json {
                     args.push("--json".into());
                 }
             }
-            runs.push(verify);
-            runs.push(predict);
+            runs.extend([verify, predict, deploy]);
         }
     }
     // In parallel: each run retries the closed port for a few seconds before it gives up.
