@@ -80,6 +80,20 @@ fn the_local_chain_answers_no_cross_origin_request() {
         !post.to_lowercase().contains("access-control-allow-origin"),
         "{post}"
     );
+    // A page may still send a "simple" request without preflight (text/plain, answer unread):
+    // it must not reach a method that writes.
+    let blind = http(
+        &connected.url,
+        "POST / HTTP/1.1\r\nOrigin: https://evil.example\r\nContent-Type: text/plain\r\n",
+        r#"{"jsonrpc":"2.0","id":1,"method":"anvil_setCode","params":["0x0000000000000000000000000000000000000bad","0x6001"]}"#,
+    );
+    assert!(!blind.contains("\"result\""), "{blind}");
+    let code = http(
+        &connected.url,
+        "POST / HTTP/1.1\r\nContent-Type: application/json\r\n",
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x0000000000000000000000000000000000000bad","latest"]}"#,
+    );
+    assert!(code.contains(r#""result":"0x""#), "{code}");
 }
 
 /// The pids whose command line mentions `needle`, with their arguments.
