@@ -26,6 +26,7 @@ mod deploy_headless;
 mod deploy_nonces;
 mod export_fixtures;
 mod infer_vs_keras;
+mod local_chain;
 mod tui;
 mod tui_dashboard;
 mod tui_e2e;

@@ -192,7 +192,7 @@ fn open_session(
 /// Whether to install a missing anvil into the data dir: `--yes` agrees (and says so), a
 /// terminal is asked — default yes: it is a local development tool going into eternalize's own
 /// folder, nothing system-wide — and without either nobody can agree.
-fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
+pub(super) fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
     let installing = || {
         eprintln!(
             "installing {} (and {}, pinned with it) from npm into {} …",

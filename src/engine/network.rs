@@ -1,6 +1,7 @@
 //! Networks: the config file's `[networks.NAME]` tables, `--rpc-url`/`ETH_RPC_URL` one-offs, and
-//! `local` — an anvil eternalize starts itself on a free loopback port, with its state in the
-//! data dir (local deployments survive restarts), stopped when the command ends.
+//! `local` — an anvil eternalize starts itself on loopback (on a port anvil binds and reports,
+//! with CORS off), with its state in the data dir (local deployments survive restarts), stopped
+//! when the command ends. A missing anvil is installed from npm only with the operator's consent.
 //!
 //! Owns: reading the networks part of the config and running the local chain. Must not touch:
 //! keys (src/engine/signer.rs), the screen.

@@ -47,15 +47,19 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Connects to the network the flags name (the config's default when neither is given).
+    /// Connects to the network the flags name (the config's default when neither is given); a
+    /// missing local anvil is installed only if `consent` agrees.
     pub fn open(
         config: Option<&Path>,
         network_name: Option<&str>,
         rpc_url: Option<&str>,
+        consent: &mut dyn FnMut(&network::AnvilInstall) -> network::InstallAnswer,
     ) -> anyhow::Result<Reader> {
         let cfg = Config::load(config).map_err(fail)?;
         let network = network::resolve(&cfg, network_name, rpc_url).map_err(fail)?;
-        let connected = network::connect(&network, &crate::journal::data_dir()).map_err(fail)?;
+        let connected =
+            network::connect_with_consent(&network, &crate::journal::data_dir(), consent)
+                .map_err(fail)?;
         let rpc = Rpc::connect(&connected.url).map_err(fail)?;
         Ok(Reader {
             url: redact_url(&connected.url),
