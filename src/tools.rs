@@ -130,6 +130,37 @@ pub enum ToolError {
     UnsupportedPlatform { os: String, arch: String },
 }
 
+/// Environment variables eternalize reads secrets from: the deployer's key and an RPC URL (which
+/// may carry an API key). No child process gets them, nor any variable a config's `rpc_url`
+/// read a value from (`${VAR}`, see [`keep_from_children`]): anvil and npm run third-party code
+/// that needs none of them, and a process's environment is readable from `/proc/PID/environ`.
+const SECRET_ENV: [&str; 2] = [crate::engine::signer::KEY_ENV, "ETH_RPC_URL"];
+
+/// Names read from the environment for a secret at run time (a config's `${VAR}`).
+static SECRETS_READ: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records that `var` held a secret eternalize used, so children are started without it.
+pub fn keep_from_children(var: &str) {
+    if let Ok(mut read) = SECRETS_READ.lock()
+        && !read.iter().any(|v| v == var)
+    {
+        read.push(var.to_string());
+    }
+}
+
+/// `command` without any environment variable eternalize reads a secret from.
+pub(crate) fn without_secrets(command: &mut Command) -> &mut Command {
+    for var in SECRET_ENV {
+        command.env_remove(var);
+    }
+    if let Ok(read) = SECRETS_READ.lock() {
+        for var in read.iter() {
+            command.env_remove(var);
+        }
+    }
+    command
+}
+
 /// The version `tools/package.json` pins for `package`.
 pub fn pinned_version(package: &'static str) -> Result<String, ToolError> {
     let manifest: serde_json::Value =
@@ -259,7 +290,7 @@ impl Tools {
             pinned_version(ANVIL_PACKAGE)?,
             pinned_version(SOLC_PACKAGE)?
         );
-        let output = Command::new("npm")
+        let output = without_secrets(&mut Command::new("npm"))
             .args(NPM_CI_ARGS)
             .arg("--prefix")
             .arg(&self.dir)
@@ -372,7 +403,7 @@ impl AnvilProcess {
     /// CORS is off: no web page the operator visits may call it.
     pub fn spawn(anvil: &Path, extra: &[&str]) -> Result<AnvilProcess, ToolError> {
         let mut command = Command::new(anvil);
-        command
+        without_secrets(&mut command)
             .args(["--host", "127.0.0.1", "--port", "0", "--no-cors"])
             .args(extra)
             .stdin(Stdio::null())

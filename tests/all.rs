@@ -25,6 +25,7 @@ mod deploy;
 mod deploy_headless;
 mod deploy_nonces;
 mod export_fixtures;
+mod hardening;
 mod infer_vs_keras;
 mod local_chain;
 mod tui;

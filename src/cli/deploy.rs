@@ -10,6 +10,7 @@ use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 use super::{Exit, progress};
 use crate::chain::WeightFormat;
@@ -32,7 +33,7 @@ pub struct NetworkArgs {
     pub rpc_url: Option<String>,
 }
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct SignerArgs {
     /// A Foundry keystore file (encrypted JSON)
     #[arg(long, value_name = "PATH")]
@@ -44,8 +45,27 @@ pub struct SignerArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Hex private key — visible to other users; prefer a keystore or ETERNALIZE_PRIVATE_KEY
-    #[arg(long, value_name = "HEX")]
-    pub private_key: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = secret)]
+    pub private_key: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for SignerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerArgs")
+            .field("keystore", &self.keystore)
+            .field("account", &self.account)
+            .field("password_file", &self.password_file)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| signer::Redacted),
+            )
+            .finish()
+    }
+}
+
+/// A secret argument, held so that its memory is wiped when dropped.
+fn secret(text: &str) -> Result<Zeroizing<String>, std::convert::Infallible> {
+    Ok(Zeroizing::new(text.to_string()))
 }
 
 /// `--format compact|exact`, parsed into the one weight format type.

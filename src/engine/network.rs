@@ -146,6 +146,7 @@ fn expand(name: &str, url: &str) -> Result<String, NetworkError> {
             name: name.into(),
             var: var.into(),
         })?;
+        crate::tools::keep_from_children(var);
         out.push_str(&value);
         rest = &after[end + 1..];
     }

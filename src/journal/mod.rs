@@ -115,6 +115,12 @@ pub enum Entry {
 pub enum JournalError {
     #[error("journal {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error(
+        "journal {} is in use by another eternalize ({}): wait for it to finish or stop it, then resume",
+        path.display(),
+        holder.map_or("a process that did not say which".into(), |p| format!("process {p}"))
+    )]
+    Locked { path: PathBuf, holder: Option<u32> },
     #[error("journal {}, line {line}: {reason}", path.display())]
     Corrupt {
         path: PathBuf,
