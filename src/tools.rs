@@ -196,7 +196,8 @@ impl Tools {
     /// A tools folder anywhere (e.g. the data dir); writes the pinned manifest and lock file into
     /// it when they are absent or differ.
     pub fn at(dir: &Path) -> Result<Tools, ToolError> {
-        std::fs::create_dir_all(dir).map_err(|source| ToolError::Io {
+        // Under the data dir, which it may be the first to create: 0700 (src/atomic.rs).
+        crate::atomic::private_dir(dir).map_err(|source| ToolError::Io {
             what: "create",
             path: dir.into(),
             source,
@@ -521,7 +522,8 @@ fn spawn_tied_to_us(command: Command) -> std::io::Result<Child> {
 fn spawn_with_parent_death_signal(command: &mut Command) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id();
-    // SAFETY: between fork and exec only async-signal-safe calls: prctl, setpgid, getppid.
+    // SAFETY: between fork and exec only async-signal-safe calls: prctl, umask, setpgid,
+    // getppid.
     unsafe {
         command.pre_exec(move || {
             if libc::prctl(
@@ -534,6 +536,8 @@ fn spawn_with_parent_death_signal(command: &mut Command) -> std::io::Result<Chil
             {
                 return Err(std::io::Error::last_os_error());
             }
+            // What the child writes (anvil's --state) is its owner's only, whatever our umask.
+            libc::umask(0o077);
             // Its own process group: a Ctrl-C at the terminal goes to eternalize, which stops
             // the deployment cleanly while the chain keeps running; anvil ends with us.
             if libc::setpgid(0, 0) != 0 {

@@ -333,12 +333,24 @@ pub fn connect_with_consent(
         }),
         Endpoint::Local { anvil } => {
             let bin = local_anvil(anvil.as_deref(), data_dir, consent)?;
+            // The chain's state is the operator's only: its folder is 0700 and anvil runs with
+            // umask 077, so the file it writes itself is 0600 (one an older eternalize left
+            // 0644 is closed here).
             let dir = data_dir.join("local-chain");
-            std::fs::create_dir_all(&dir).map_err(|source| NetworkError::Io {
+            let io = |source| NetworkError::Io {
                 path: dir.clone(),
                 source,
-            })?;
+            };
+            crate::atomic::private_dir(&dir).map_err(io)?;
             let state = dir.join("anvil-state.json");
+            if state.exists() {
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    &state,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .map_err(io)?;
+            }
             let state_arg = state.display().to_string();
             let node = AnvilProcess::spawn(
                 &bin,
