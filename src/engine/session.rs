@@ -11,6 +11,7 @@ use alloy::signers::local::PrivateKeySigner;
 use std::path::{Path, PathBuf};
 
 use super::network::{self, AnvilInstall, Config, InstallAnswer, Network, NetworkError};
+use super::plan::Source;
 use super::rpc::{Rpc, RpcFailure};
 use super::signer::{self, SignerChoice, SignerError};
 use crate::chain::WeightFormat;
@@ -160,6 +161,15 @@ pub enum ResumeError {
     #[error("could not read the chain id at {url}: {why}; nothing was sent")]
     ChainId { url: String, why: String },
     #[error(
+        "{} is not the model this deployment started with: the journal has hashed_model {journal}, the file now has {file}; put the original back at that path (or deploy the new model with `eternalize deploy`); nothing was sent",
+        path.display()
+    )]
+    ModelChanged {
+        path: PathBuf,
+        journal: String,
+        file: String,
+    },
+    #[error(
         "this deployment ran on chain {journal}, but {network} is chain {given}; resume it on chain {journal} (pass that network with --network or --rpc-url); nothing was sent"
     )]
     OtherChain {
@@ -184,6 +194,8 @@ pub struct ResumeTarget {
     pub deployer: String,
     /// The chain the journal's transactions went to.
     pub chain_id: u64,
+    /// The `hashed_model` the deployment was started with.
+    pub model_hash: String,
 }
 
 impl ResumeTarget {
@@ -224,6 +236,7 @@ impl ResumeTarget {
                     chunk_bytes: *chunk_bytes,
                     deployer: key.deployer.clone(),
                     chain_id: key.chain_id,
+                    model_hash: key.model_hash.clone(),
                 }),
                 _ => None,
             })
@@ -274,6 +287,19 @@ impl ResumeTarget {
             journal: self.chain_id,
             given: chain_id,
             network: node,
+        })
+    }
+
+    /// Refuses a model file whose contents are not the journal's model any more (replaced or
+    /// edited since): resuming would deploy another model, at another address, and pay for it.
+    pub fn check_source(&self, source: &Source) -> Result<(), ResumeError> {
+        if source.hashed_model.eq_ignore_ascii_case(&self.model_hash) {
+            return Ok(());
+        }
+        Err(ResumeError::ModelChanged {
+            path: source.path.clone(),
+            journal: self.model_hash.clone(),
+            file: source.hashed_model.clone(),
         })
     }
 

@@ -301,6 +301,7 @@ fn deploy(
         pending_check: None,
         interactive: true,
         one_off_url: false,
+        chain_id: None,
     };
     let result = rt.block_on(async {
         let prepared = deploy::prepare(
