@@ -78,13 +78,19 @@ pub enum PlanError {
         url: String,
         failure: RpcFailure,
     },
-    #[error("the node at {url} is chain {node}, {pinned_by} says {expected}; nothing was sent")]
+    #[error(
+        "the node at {url} is chain {node}, but the network is configured as chain {expected}; fix the network's chain_id or the RPC URL; nothing was sent"
+    )]
     WrongChain {
         url: String,
         expected: u64,
         node: u64,
-        /// `--chain-id` or the network's configured `chain_id`.
-        pinned_by: String,
+    },
+    #[error("the node at {url} is chain {node}, --chain-id says {expected}; nothing was sent")]
+    NotPinnedChain {
+        url: String,
+        expected: u64,
+        node: u64,
     },
     #[error(transparent)]
     Capability(#[from] CapabilityError),
@@ -172,8 +178,8 @@ pub struct PlanOptions {
     pub chunk_bytes: usize,
     /// The chain id the node must have (`--chain-id`, else the network's configured one).
     pub expected_chain_id: Option<u64>,
-    /// Who pinned it, for the refusal: `--chain-id` or the network's `chain_id`.
-    pub chain_id_pinned_by: String,
+    /// The pin is `--chain-id`'s (else the network's configured `chain_id`).
+    pub chain_id_from_flag: bool,
     /// Cap on the fee per gas, in wei.
     pub max_fee_cap: Option<u128>,
 }
@@ -183,7 +189,7 @@ impl PlanOptions {
     pub fn pin_chain_id(mut self, flag: Option<u64>) -> PlanOptions {
         if let Some(id) = flag {
             self.expected_chain_id = Some(id);
-            self.chain_id_pinned_by = "--chain-id".into();
+            self.chain_id_from_flag = true;
         }
         self
     }
@@ -195,7 +201,7 @@ impl Default for PlanOptions {
             format: WeightFormat::Compact,
             chunk_bytes: MAX_CHUNK_BYTES,
             expected_chain_id: None,
-            chain_id_pinned_by: "the network's chain_id".into(),
+            chain_id_from_flag: false,
             max_fee_cap: None,
         }
     }
@@ -375,11 +381,19 @@ pub async fn plan(
     if let Some(expected) = opts.expected_chain_id
         && expected != chain_id
     {
-        return Err(PlanError::WrongChain {
-            url: rpc.display_url(),
-            expected,
-            node: chain_id,
-            pinned_by: opts.chain_id_pinned_by.clone(),
+        let url = rpc.display_url();
+        return Err(if opts.chain_id_from_flag {
+            PlanError::NotPinnedChain {
+                url,
+                expected,
+                node: chain_id,
+            }
+        } else {
+            PlanError::WrongChain {
+                url,
+                expected,
+                node: chain_id,
+            }
         });
     }
     let spec = &source.spec;

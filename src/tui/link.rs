@@ -317,6 +317,7 @@ fn deploy(
         .map_err(|e| match e {
             // Its messages say that nothing was sent.
             PrepareError::Resume(e) => e.to_string(),
+            PrepareError::Plan(e) if e.to_string().contains("nothing was sent") => e.to_string(),
             PrepareError::Plan(e) => format!("{e}; nothing was sent"),
         })?;
         if let Ok(Command::Abort) = commands.try_recv() {

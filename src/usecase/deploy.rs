@@ -50,7 +50,7 @@ pub fn plan_options(
             .or(config.deploy.chunk_bytes)
             .unwrap_or(MAX_CHUNK_BYTES),
         expected_chain_id: network.chain_id,
-        chain_id_pinned_by: format!("network `{}`'s chain_id", network.name),
+        chain_id_from_flag: false,
         max_fee_cap: network.max_fee_cap,
     }
 }
@@ -88,8 +88,8 @@ pub async fn prepare(
     resuming: Option<&ResumeTarget>,
 ) -> Result<Prepared, PrepareError> {
     if let Some(target) = resuming {
-        target.check_source(&request.source)?;
         target.check_chain(rpc, network).await?;
+        target.check_source(&request.source)?;
     }
     let opts = plan_options(network, request.format, request.chunk_bytes, config)
         .pin_chain_id(request.chain_id);
