@@ -368,3 +368,39 @@ fn deploying_again_with_another_chunk_size_reuses_the_chains_layout() {
     let txs = transactions_from(&url, &deployer().to_string());
     assert!(txs.iter().all(|t| t.2), "a transaction reverted");
 }
+
+#[test]
+fn a_smaller_contract_size_limit_gets_smaller_chunks() {
+    let node = anvil(&["--code-size-limit", "16384"]);
+    let url = node.url();
+    let data = tempfile::tempdir().unwrap();
+    let model = fixture_str(FASHION);
+    let o = run(
+        data.path(),
+        &["deploy", &model, "--rpc-url", &url, "--yes", "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let chunk = chain_chunk_bytes(&url, model_address_of(&o));
+    // A chunk is a data contract of one byte more, cut in whole words.
+    assert_eq!(chunk, 16_352);
+    assert_deployed(&url, &fixture(FASHION), KEY0, WeightFormat::Compact, chunk);
+}
+
+#[test]
+fn a_chain_too_small_for_an_implementation_is_refused_before_any_transaction() {
+    let node = anvil(&["--code-size-limit", "4096"]);
+    let url = node.url();
+    let data = tempfile::tempdir().unwrap();
+    let o = run(
+        data.path(),
+        &["deploy", &fixture_str(LENET), "--rpc-url", &url, "--yes"],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("this chain accepts contracts of at most 4,096 bytes; eternalize's Conv2DLayer is"),
+        "{out}"
+    );
+    assert!(out.contains("nothing was sent"), "{out}");
+    assert_eq!(nonce(&url, deployer()), 0);
+}
