@@ -398,7 +398,9 @@ fn a_chain_too_small_for_an_implementation_is_refused_before_any_transaction() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(
-        out.contains("this chain accepts contracts of at most 4,096 bytes; eternalize's Conv2DLayer is"),
+        out.contains(
+            "this chain accepts contracts of at most 4,096 bytes; eternalize's Conv2DLayer is"
+        ),
         "{out}"
     );
     assert!(out.contains("nothing was sent"), "{out}");

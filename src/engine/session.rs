@@ -160,9 +160,13 @@ pub enum ResumeError {
     OtherSigner { journal: String, given: String },
     #[error("could not read the chain id at {url}: {why}; nothing was sent")]
     ChainId { url: String, why: String },
+    /// Hashes are shown by their first 16 hex digits (as deployment ids are), so that the
+    /// TUI's one status line shows them.
     #[error(
-        "{} is not the model this deployment started with: the journal has hashed_model {journal}, the file now has {file}; put the original back at that path (or deploy the new model with `eternalize deploy`); nothing was sent",
-        path.display()
+        "the model file changed since this deployment started: the journal's hashed_model is {}…, {} now has {}…; put the original back there (or deploy the new model with `eternalize deploy`); nothing was sent",
+        short(journal),
+        path.display(),
+        short(file)
     )]
     ModelChanged {
         path: PathBuf,
@@ -177,6 +181,11 @@ pub enum ResumeError {
         given: u64,
         network: String,
     },
+}
+
+/// The first 16 hex digits of a `hashed_model`.
+fn short(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
 }
 
 /// What a journal says a deployment was: enough to run it again and reach the same addresses.
