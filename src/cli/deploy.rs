@@ -111,6 +111,9 @@ pub struct DeployArgs {
     /// gas) or exact (Q32.32, bit-exact with the bundle)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -133,6 +136,9 @@ pub struct PlanArgs {
     /// gas) or exact (Q32.32, bit-exact with the bundle)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -152,6 +158,9 @@ pub struct ResumeArgs {
     /// One JSON object per event on stdout
     #[arg(long)]
     pub json: bool,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -250,7 +259,8 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let config = Config::load(config).map_err(fail)?;
     let session = open_session(&config, &a.network, &a.signer, &data_dir, a.yes)?;
     let rt = runtime()?;
-    let opts = deploy::plan_options(&session.network, a.format, a.tuning.chunk_bytes, &config);
+    let opts = deploy::plan_options(&session.network, a.format, a.tuning.chunk_bytes, &config)
+        .pin_chain_id(a.chain_id);
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
@@ -283,7 +293,7 @@ pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
     }
     let format = a.format;
     execute(
-        config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json, None,
+        config, source, &a.network, &a.signer, format, &a.tuning, a.chain_id, a.yes, a.json, None,
     )
 }
 
@@ -295,6 +305,7 @@ fn execute(
     signer_args: &SignerArgs,
     format: WeightFormat,
     tuning: &TuningArgs,
+    chain_id: Option<u64>,
     yes: bool,
     as_json: bool,
     resuming: Option<&ResumeTarget>,
@@ -311,6 +322,7 @@ fn execute(
         pending_check: tuning.pending_check_ms.map(Duration::from_millis),
         interactive: false,
         one_off_url: net.rpc_url.is_some(),
+        chain_id,
     };
     let prepared = rt
         .block_on(deploy::prepare(
@@ -323,6 +335,18 @@ fn execute(
             resuming,
         ))
         .map_err(fail)?;
+    // Without a pin, the chain is whatever the node says it is: say which it is.
+    let unpinned =
+        !session.network.is_local() && chain_id.is_none() && session.network.chain_id.is_none();
+    let chain_line = format!(
+        "the node at {} is chain {}, and no --chain-id (nor the network's chain_id) pins it; pass --chain-id {} to refuse any other chain",
+        session.rpc.display_url(),
+        prepared.plan.chain_id,
+        prepared.plan.chain_id
+    );
+    if unpinned && yes {
+        eprintln!("warning: {chain_line}");
+    }
     if !session.network.is_local() && !yes {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(
@@ -331,7 +355,13 @@ fn execute(
             )));
         }
         eprint!("{}", PlanReport(&prepared.plan));
-        eprint!("deploy to {}? [y/N] ", session.network.name);
+        if unpinned {
+            eprintln!("{chain_line}");
+        }
+        eprint!(
+            "deploy to {} (chain {})? [y/N] ",
+            session.network.name, prepared.plan.chain_id
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
@@ -613,6 +643,7 @@ pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
         &a.signer,
         target.format,
         &tuning,
+        a.chain_id,
         a.yes,
         a.json,
         Some(&target),

@@ -6,6 +6,7 @@
 //! networks and signers (`network`, `signer`). Must not touch: ratatui, terminal output, the
 //! contracts' encodings and the JSON-RPC client (`chain`'s; `rpc` re-exports it).
 
+pub mod capabilities;
 pub mod event;
 pub mod network;
 pub mod plan;
