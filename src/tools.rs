@@ -261,11 +261,10 @@ impl Tools {
 
     /// Runs `npm ci` unless every pinned package is already there. Holds an exclusive lock on
     /// `<dir>/.install.lock` meanwhile, so concurrent test processes install once and never see
-    /// a half-written `node_modules`.
+    /// a half-written `node_modules`. The check itself is made under the lock: a package's
+    /// `package.json` lands before its binary is whole, and running a binary npm is still
+    /// writing fails with "Text file busy".
     pub fn ensure_installed(&self) -> Result<(), ToolError> {
-        if self.all_installed()? {
-            return Ok(());
-        }
         let lock_path = self.dir.join(".install.lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -282,7 +281,7 @@ impl Tools {
             path: lock_path.clone(),
             source,
         })?;
-        // Another process may have finished installing while we waited for the lock.
+        // Installed already, or by another process while we waited for the lock.
         if self.all_installed()? {
             return Ok(());
         }
