@@ -132,12 +132,11 @@ impl Archive {
                 H5File::from_region(bytes, start as usize..end as usize)
             }
             None => {
-                let mut zip = zip::ZipArchive::new(Cursor::new(&bytes)).map_err(|e| {
-                    Problem::Zip {
+                let mut zip =
+                    zip::ZipArchive::new(Cursor::new(&bytes)).map_err(|e| Problem::Zip {
                         size,
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 let data = read_index(&mut zip, size, w.index, "model.weights.h5", limit)?;
                 drop(zip);
                 drop(bytes);
@@ -162,7 +161,9 @@ impl Budget {
     /// The most a weights file (zip entry) may claim: the weights, room for an optimizer's
     /// state beside them (Adam keeps two more copies), and the margin.
     pub fn file_bytes(&self) -> u64 {
-        self.declared.saturating_mul(3).saturating_add(super::MARGIN)
+        self.declared
+            .saturating_mul(3)
+            .saturating_add(super::MARGIN)
     }
 
     /// The most weight values read from the file may take: the declared weights and the

@@ -669,11 +669,19 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
     let [s] = inputs else { return None };
     let last = s.last().copied().flatten();
     match ctx.class {
-        "LeakyReLU" | "ELU" | "ThresholdedReLU" | "GaussianNoise" | "GaussianDropout"
-        | "AlphaDropout" | "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D"
-        | "ActivityRegularization" | "Masking" | "UnitNormalization" | "Identity" => {
-            Some((s.clone(), Vec::new()))
-        }
+        "LeakyReLU"
+        | "ELU"
+        | "ThresholdedReLU"
+        | "GaussianNoise"
+        | "GaussianDropout"
+        | "AlphaDropout"
+        | "SpatialDropout1D"
+        | "SpatialDropout2D"
+        | "SpatialDropout3D"
+        | "ActivityRegularization"
+        | "Masking"
+        | "UnitNormalization"
+        | "Identity" => Some((s.clone(), Vec::new())),
         "PReLU" => {
             let mut alpha: Vec<usize> = s.get(1..)?.iter().copied().collect::<Option<_>>()?;
             if let Some(axes) = ctx.get("shared_axes").and_then(Value::as_array) {
@@ -690,7 +698,11 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
                 Value::Array(a) if a.len() == 1 => a[0].as_i64(),
                 other => other.as_i64(),
             }?;
-            let ax = if axis < 0 { s.len() as i64 + axis } else { axis };
+            let ax = if axis < 0 {
+                s.len() as i64 + axis
+            } else {
+                axis
+            };
             let dim = s.get(usize::try_from(ax).ok()?).copied().flatten()?;
             let n = usize::from(ctx.bool_or("scale", true).ok()?)
                 + usize::from(ctx.bool_or("center", true).ok()?);
@@ -701,7 +713,10 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
         }
         "RepeatVector" => {
             let n = ctx.usize("n").ok()?;
-            Some((vec![s.first().copied().flatten(), Some(n), last], Vec::new()))
+            Some((
+                vec![s.first().copied().flatten(), Some(n), last],
+                Vec::new(),
+            ))
         }
         _ => None,
     }

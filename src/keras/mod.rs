@@ -140,10 +140,7 @@ pub fn budget(model: &Model) -> archive::Budget {
         .iter()
         .filter(|l| l.inferred)
         .flat_map(|l| &l.expected_weights)
-        .map(|s| {
-            s.iter()
-                .fold(1u128, |a, &d| a.saturating_mul(d as u128))
-        })
+        .map(|s| s.iter().fold(1u128, |a, &d| a.saturating_mul(d as u128)))
         .fold(0u128, u128::saturating_add);
     archive::Budget {
         declared: u64::try_from(values.saturating_mul(4)).unwrap_or(u64::MAX),

@@ -7,11 +7,11 @@
 //! Must not touch: the terminal, files (the caller hands in bytes).
 
 use crate::bundle::file::{Content, Described, ModelFile};
-use crate::keras::error::printable;
 use crate::bundle::fixed::q32_to_f64;
 use crate::bundle::{self, Bundle, Hashes, ReadBundle};
 use crate::chain::WeightFormat;
 use crate::keras::Model;
+use crate::keras::error::printable;
 use crate::usecase::inspect::{self, Summary};
 use serde_json::Value;
 
