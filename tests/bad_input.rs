@@ -401,9 +401,12 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// A zip written byte by byte, so an entry can claim any size: (name, method, data, claimed
-/// uncompressed size, crc).
-fn raw_zip(entries: &[(&[u8], u16, &[u8], u32, u32)]) -> Vec<u8> {
+/// One entry of [`raw_zip`]: name, method (0 stored, 8 deflated), data, claimed uncompressed
+/// size, crc.
+type RawEntry<'a> = (&'a [u8], u16, &'a [u8], u32, u32);
+
+/// A zip written byte by byte, so an entry can claim any size.
+fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for &(name, method, data, size, crc) in entries {
@@ -583,7 +586,7 @@ fn edited_mlp(edit: impl Fn(String) -> String, extra: &[&str], weights: bool) ->
     for e in extra {
         entries.push((e.to_string(), b"x".to_vec()));
     }
-    let refs: Vec<(&[u8], u16, &[u8], u32, u32)> = entries
+    let refs: Vec<RawEntry> = entries
         .iter()
         .map(|(n, d)| (n.as_bytes(), 0, d.as_slice(), d.len() as u32, crc32(d)))
         .collect();
