@@ -691,3 +691,31 @@ fn fuzz_findings_are_clean_errors() {
         }
     }
 }
+
+/// The TUI's Preview of a file it cannot deploy: every layer, the unsupported one marked with
+/// its reason, and `d` refused with the words `export` uses.
+#[test]
+fn preview_marks_unsupported_layers_and_refuses_deploy() {
+    let p = fixtures().join("bad/unsupported_layernorm.keras");
+    let view = eternalize::tui::work::load(&p).unwrap();
+    assert_eq!(view.layers.len(), 4);
+    let marked: Vec<&str> = view
+        .layers
+        .iter()
+        .filter(|l| l.unsupported.is_some())
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(marked, ["norm"]);
+    assert_eq!(view.total_params, Some(46));
+    let refusal = view.deployable().unwrap_err();
+    assert!(
+        refusal.contains("layer 'norm' is a LayerNormalization, which eternalize cannot export"),
+        "{refusal}"
+    );
+    let nan = eternalize::tui::work::load(&fixtures().join("generated/nan_weight.h5")).unwrap();
+    assert!(
+        nan.deployable()
+            .unwrap_err()
+            .contains("is NaN: not a finite number")
+    );
+}
