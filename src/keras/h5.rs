@@ -822,6 +822,18 @@ mod tests {
     }
 
     #[test]
+    fn reads_past_the_budget_are_refused_before_they_allocate() {
+        let mut h5 =
+            H5File::from_bytes(h5_bytes(&fixtures().join("keras3_15/mlp_basic.keras"))).unwrap();
+        // The kernel is 16x24 f32 = 1,536 bytes; the bias 96.
+        h5.set_budget(1_536 + 95);
+        h5.read_f32("/layers/dense/vars/0").unwrap();
+        let e = h5.read_f32("/layers/dense/vars/1").unwrap_err();
+        assert!(matches!(e, H5Error::OverBudget { used: 1_536, .. }), "{e}");
+        assert!(e.to_string().contains("refusing to read it"), "{e}");
+    }
+
+    #[test]
     fn deep_paths_are_refused() {
         let h5 = H5File::from_bytes(h5_bytes(&fixtures().join("keras3_4/mlp_basic.h5"))).unwrap();
         let deep = "/a".repeat(MAX_DEPTH + 1);
