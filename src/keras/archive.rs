@@ -1,5 +1,8 @@
 //! Keras 3 `.keras` files: a zip of `config.json`, `metadata.json` and `model.weights.h5`,
 //! whose weight groups are named by class and position (`layers/dense_1/vars/0`).
+//!
+//! The config is read first (bounded by [`MAX_CONFIG_BYTES`]); the weights entry only once the
+//! config has said how large it may be, and a stored entry is parsed in place, not copied.
 
 use super::error::Problem;
 use super::h5::{H5File, NodeKind};

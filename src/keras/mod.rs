@@ -1,8 +1,13 @@
 //! The Keras reader: `.keras` (Keras 3) and legacy `.h5` (Keras 2 and 3) files, with no
 //! Python and no C library. Produces a [`Model`]: the layer graph with shapes and weights.
 //!
-//! Owns: file formats, config dialects, shape inference. Must not touch: the bundle format,
-//! the chain, the screen.
+//! Two readings: [`load`] (export, plan, deploy) refuses a model with a layer it cannot
+//! deploy; [`describe_vec`] (inspect, the Preview) keeps such layers, marked. Both read a file
+//! within the budget its config sets ([`Budget`]: the declared weights plus [`MARGIN`]), refusing
+//! anything that claims more before reading it; [`header`] reads the config only.
+//!
+//! Owns: file formats, config dialects, shape inference, the read budget. Must not touch: the
+//! bundle format, the chain, the screen.
 
 pub mod archive;
 pub mod config;
