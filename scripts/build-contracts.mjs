@@ -10,6 +10,8 @@
 //
 // Needs `npm ci --prefix tools` first.
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, unlinkSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,74 +75,133 @@ function definitions(ast) {
     .map((n) => ({ name: n.name, kind: n.contractKind, abstract: Boolean(n.abstract) }));
 }
 
-function compile(solc) {
+function readSources() {
   const sources = {};
   for (const file of solidityFiles(contractsDir).sort()) {
     const name = relative(root, file).split(sep).join("/");
     sources[name] = { content: readFileSync(file, "utf8") };
   }
-  const input = {
-    language: "Solidity",
-    sources,
-    settings: {
-      ...SETTINGS,
-      outputSelection: {
-        "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"], "": ["ast"] },
-      },
-    },
-  };
+  return sources;
+}
+
+function run(solc, sources, outputSelection) {
+  const input = { language: "Solidity", sources, settings: { ...SETTINGS, outputSelection } };
   const output = JSON.parse(solc.compile(JSON.stringify(input)));
   const errors = (output.errors || []).filter((e) => e.severity === "error");
   for (const e of output.errors || []) process.stderr.write(`${e.formattedMessage}\n`);
   if (errors.length > 0) fail(`${errors.length} compiler error(s)`);
+  return output;
+}
 
-  const compiler = { version: solc.version(), settings: sortKeys(SETTINGS) };
-  const files = new Map();
+// The deployable contracts of each source: libraries are internal-only and abstract contracts
+// are never deployed, so they get no artifact. Parsing and analysis only (no code generation).
+function deployables(solc, sources) {
+  const output = run(solc, sources, { "*": { "": ["ast"] } });
+  const out = [];
   for (const sourceName of Object.keys(sources)) {
     for (const def of definitions(output.sources[sourceName].ast)) {
-      // Libraries are internal-only and abstract contracts are never deployed: no artifact.
       if (def.kind === "library" || def.abstract) continue;
-      const c = output.contracts[sourceName][def.name];
-      const file = `${def.name}.json`;
-      if (files.has(file)) fail(`two contracts named ${def.name}; artifact names must be unique`);
-      const artifact = {
-        contractName: def.name,
-        sourceName,
-        abi: sortKeys(c.abi),
-        bytecode: `0x${c.evm.bytecode.object}`,
-        deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
-        compiler,
-      };
-      files.set(file, `${JSON.stringify(artifact, null, 2)}\n`);
+      out.push({ sourceName, name: def.name });
     }
+  }
+  return out;
+}
+
+// Code generation (viaIR) for `jobs` only: the expensive part, split across worker threads.
+// A contract's bytecode does not depend on which others are selected with it.
+function generate(solc, sources, jobs) {
+  const selection = {};
+  for (const { sourceName, name } of jobs) {
+    (selection[sourceName] ||= {})[name] = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"];
+  }
+  const output = run(solc, sources, selection);
+  return jobs.map(({ sourceName, name }) => {
+    const c = output.contracts[sourceName][name];
+    return {
+      contractName: name,
+      sourceName,
+      abi: sortKeys(c.abi),
+      bytecode: `0x${c.evm.bytecode.object}`,
+      deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
+    };
+  });
+}
+
+async function compile() {
+  const solc = loadSolc();
+  const sources = readSources();
+  const jobs = deployables(solc, sources);
+  const names = new Set();
+  for (const { name } of jobs) {
+    if (names.has(name)) fail(`two contracts named ${name}; artifact names must be unique`);
+    names.add(name);
+  }
+  // Largest sources first, dealt to the least loaded worker.
+  const workers = Math.max(1, Math.min(availableParallelism(), 4, jobs.length));
+  const bins = Array.from({ length: workers }, () => ({ size: 0, jobs: [] }));
+  const size = (j) => sources[j.sourceName].content.length;
+  for (const job of [...jobs].sort((a, b) => size(b) - size(a))) {
+    const bin = bins.reduce((a, b) => (b.size < a.size ? b : a));
+    bin.size += size(job);
+    bin.jobs.push(job);
+  }
+  const parts = await Promise.all(
+    bins.map(
+      (bin) =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(fileURLToPath(import.meta.url), { workerData: { jobs: bin.jobs } });
+          w.once("message", resolve);
+          w.once("error", reject);
+          w.once("exit", (code) => code !== 0 && reject(new Error(`a compiler worker exited with ${code}`)));
+        }),
+    ),
+  );
+  const compiler = { version: solc.version(), settings: sortKeys(SETTINGS) };
+  const files = new Map();
+  for (const c of parts.flat().sort((a, b) => a.contractName.localeCompare(b.contractName))) {
+    const artifact = {
+      contractName: c.contractName,
+      sourceName: c.sourceName,
+      abi: c.abi,
+      bytecode: c.bytecode,
+      deployedBytecode: c.deployedBytecode,
+      compiler,
+    };
+    files.set(`${c.contractName}.json`, `${JSON.stringify(artifact, null, 2)}\n`);
   }
   return files;
 }
 
-const check = process.argv.includes("--check");
-const files = compile(loadSolc());
-const existing = existsSync(artifactsDir)
-  ? readdirSync(artifactsDir).filter((f) => f.endsWith(".json")).sort()
-  : [];
+if (!isMainThread) {
+  parentPort.postMessage(generate(loadSolc(), readSources(), workerData.jobs));
+}
 
-if (check) {
-  const problems = [];
-  for (const [file, text] of [...files].sort()) {
-    const path = join(artifactsDir, file);
-    if (!existsSync(path)) problems.push(`artifacts/${file}: missing`);
-    else if (readFileSync(path, "utf8") !== text) problems.push(`artifacts/${file}: differs from a fresh compile`);
+if (isMainThread) {
+  const check = process.argv.includes("--check");
+  const files = await compile();
+  const existing = existsSync(artifactsDir)
+    ? readdirSync(artifactsDir).filter((f) => f.endsWith(".json")).sort()
+    : [];
+
+  if (check) {
+    const problems = [];
+    for (const [file, text] of [...files].sort()) {
+      const path = join(artifactsDir, file);
+      if (!existsSync(path)) problems.push(`artifacts/${file}: missing`);
+      else if (readFileSync(path, "utf8") !== text) problems.push(`artifacts/${file}: differs from a fresh compile`);
+    }
+    for (const file of existing) {
+      if (!files.has(file)) problems.push(`artifacts/${file}: no contract compiles to it (stale)`);
+    }
+    if (problems.length > 0) {
+      for (const p of problems) process.stderr.write(`${p}\n`);
+      fail("artifacts/ is out of date; run `node scripts/build-contracts.mjs` and commit the result");
+    }
+    process.stdout.write(`artifacts/ matches contracts/ (${files.size} artifacts)\n`);
+  } else {
+    mkdirSync(artifactsDir, { recursive: true });
+    for (const file of existing) if (!files.has(file)) unlinkSync(join(artifactsDir, file));
+    for (const [file, text] of files) writeFileSync(join(artifactsDir, file), text);
+    process.stdout.write(`wrote ${files.size} artifacts to artifacts/\n`);
   }
-  for (const file of existing) {
-    if (!files.has(file)) problems.push(`artifacts/${file}: no contract compiles to it (stale)`);
-  }
-  if (problems.length > 0) {
-    for (const p of problems) process.stderr.write(`${p}\n`);
-    fail("artifacts/ is out of date; run `node scripts/build-contracts.mjs` and commit the result");
-  }
-  process.stdout.write(`artifacts/ matches contracts/ (${files.size} artifacts)\n`);
-} else {
-  mkdirSync(artifactsDir, { recursive: true });
-  for (const file of existing) if (!files.has(file)) unlinkSync(join(artifactsDir, file));
-  for (const [file, text] of files) writeFileSync(join(artifactsDir, file), text);
-  process.stdout.write(`wrote ${files.size} artifacts to artifacts/\n`);
 }

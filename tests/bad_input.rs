@@ -718,4 +718,74 @@ fn preview_marks_unsupported_layers_and_refuses_deploy() {
             .unwrap_err()
             .contains("is NaN: not a finite number")
     );
+
+/// An RPC URL with an API key in it (path, query, user info, upper-case scheme) at a closed
+/// port: `verify`, `predict ADDRESS` and `deploy`, plain and `--json`, fail with exit 1 and never
+/// print the key (reqwest's errors carry the URL it was sending to, normalised).
+#[test]
+fn rpc_url_secrets_never_reach_the_user() {
+    let model = fixtures().join("eai_example/fashion_mnist.keras");
+    let input = fixtures().join("eai_example/fashion_mnist_input.npy");
+    let address = format!("0x{}", "11".repeat(20));
+    let urls = [
+        "http://127.0.0.1:1/v2/SECRETKEY",
+        "http://127.0.0.1:1?apikey=SECRETKEY",
+        "HTTP://user:SECRETKEY@127.0.0.1:1/?apikey=SECRETKEY",
+    ];
+    let mut runs = Vec::new();
+    for url in urls {
+        for json in [false, true] {
+            let mut verify = vec![
+                "verify".to_string(),
+                address.clone(),
+                model.display().to_string(),
+            ];
+            let mut predict = vec![
+                "predict".to_string(),
+                address.clone(),
+                "--input".into(),
+                input.display().to_string(),
+            ];
+            // anvil's first dev key: deploy stops at the chain id, before anything is signed.
+            let mut deploy = vec![
+                "deploy".to_string(),
+                model.display().to_string(),
+                "--yes".into(),
+                "--private-key".into(),
+                "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".into(),
+            ];
+            for args in [&mut verify, &mut predict, &mut deploy] {
+                args.extend(["--rpc-url".to_string(), url.to_string()]);
+                if json {
+                    args.push("--json".into());
+                }
+            }
+            runs.extend([verify, predict, deploy]);
+        }
+    }
+    // In parallel: each run retries the closed port for a few seconds before it gives up.
+    let handles: Vec<_> = runs
+        .into_iter()
+        .map(|args| {
+            std::thread::spawn(move || {
+                let os: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+                let o = run(&os);
+                (args.clone(), o)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (args, o) = h.join().unwrap();
+        let (out, err) = (stdout(&o), stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {out}{err}");
+        assert!(
+            !out.contains("SECRETKEY") && !err.contains("SECRETKEY"),
+            "{args:?} printed the key:\n{out}{err}"
+        );
+        assert!(
+            err.contains("could not read the chain id at http://127.0.0.1:1"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
 }

@@ -283,3 +283,42 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
         "fashion_mnist predict needs {fm_gas} gas, over anvil's 30M call limit"
     );
 }
+
+/// The writer suite's eai-specific cases run on chain as Keras computes them: a Softmax layer
+/// whose file says axis 1 (eai's graph says -1; the contract takes the file's), Activation
+/// softmax (no axis in its config), and Keras 2 files with nested models.
+#[tokio::test]
+async fn writer_suite_softmax_and_nested_models_on_chain() {
+    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    for (salt, file) in [
+        "generated/keras3_15/layer_classes_fn.keras",
+        "generated/keras3_4/act_softmax_fn.h5",
+        "generated/keras2_15/nested_fn_in_fn.h5",
+        "generated/keras2_15/nested_seq_in_fn.keras",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = fixtures().join(file);
+        let truth = read_json(&sidecar(&path, ".truth.json"));
+        let model = keras::load(&path).unwrap();
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        let samples = input::samples(
+            &array(&truth["predict"]["inputs"][0]),
+            &graph.input_shapes()[0],
+        )
+        .unwrap();
+        let d = deploy(&chain, &model, 1000 + salt as u64).await;
+        for (b, s) in samples.iter().enumerate() {
+            let want = graph.run(std::slice::from_ref(s)).unwrap();
+            let (got, _) = predict_on_chain(&d, &graph, std::slice::from_ref(s)).await;
+            check(&path, b, &want, &got);
+        }
+    }
+}

@@ -264,7 +264,7 @@ fn a_missing_anvil_is_installed_only_with_consent_and_never_without_npm() {
     for args in [["deploy", &model], ["plan", &model]] {
         let o = without_anvil(&data, &bin, &args);
         let want = format!(
-            "error: anvil is not installed and there is no terminal to ask on: pass --yes to install @foundry-rs/anvil-linux-amd64@{version} from npm into {}, or put Foundry's anvil on PATH / set ETERNALIZE_ANVIL to an anvil binary\n",
+            "error: anvil is not installed and there is no terminal to ask on: pass --yes to install @foundry-rs/anvil@{version} from npm into {}, or put Foundry's anvil on PATH / set ETERNALIZE_ANVIL to an anvil binary\n",
             data.join("tools").display()
         );
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -294,7 +294,7 @@ fn a_missing_anvil_is_installed_only_with_consent_and_never_without_npm() {
     });
     assert!(
         asked.contains(&format!(
-            "anvil is not installed. Install @foundry-rs/anvil-linux-amd64@{version} from npm into {}? [Y/n]",
+            "anvil is not installed. Install @foundry-rs/anvil@{version} from npm into {}? [Y/n]",
             data.join("tools").display()
         )),
         "{asked}"

@@ -6,9 +6,18 @@ use eternalize::keras;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Fixtures written by Keras 2.15 or 3.4 with an eai export: the compatibility bar.
+/// Our writer suite (`generate.py --writers`): activations and nested models from each writer.
+const WRITERS: [&str; 3] = [
+    "generated/keras2_15",
+    "generated/keras3_4",
+    "generated/keras3_15",
+];
+
+/// Fixtures written by Keras 2.15, 3.4 or 3.15 with an eai export: the compatibility bar.
 fn eai_fixtures() -> Vec<std::path::PathBuf> {
-    let all = model_files(&["keras2_15", "keras3_4", "keras3_15"]);
+    let mut dirs = vec!["keras2_15", "keras3_4", "keras3_15"];
+    dirs.extend(WRITERS);
+    let all = model_files(&dirs);
     let with: Vec<_> = all
         .into_iter()
         .filter(|p| sidecar(p, ".eai.json").exists())
@@ -64,13 +73,15 @@ fn truth_leaves(layers: &[Value], out: &mut Vec<Value>) {
 
 #[test]
 fn layers_shapes_params_and_weights_match_keras() {
-    let files = model_files(&[
+    let mut dirs = vec![
         "keras2_15",
         "keras3_4",
         "keras3_15",
         "generated",
         "eai_example",
-    ]);
+    ];
+    dirs.extend(WRITERS);
+    let files = model_files(&dirs);
     let mut checked = 0;
     for model_path in files {
         let truth_path = sidecar(&model_path, ".truth.json");
@@ -138,7 +149,9 @@ fn layers_shapes_params_and_weights_match_keras() {
 
 #[test]
 fn inspect_json_reports_keras_params_and_shapes() {
-    for model_path in model_files(&["keras2_15", "keras3_4", "keras3_15", "generated"]) {
+    let mut dirs = vec!["keras2_15", "keras3_4", "keras3_15", "generated"];
+    dirs.extend(WRITERS);
+    for model_path in model_files(&dirs) {
         let truth = read_json(&sidecar(&model_path, ".truth.json"));
         if model_path.to_string_lossy().contains("nan_weight")
             || model_path.to_string_lossy().contains("huge_weight")
@@ -361,4 +374,43 @@ fn deflated_keras_archive_exports_the_same() {
         Bundle::from_model(&deflated).unwrap().hashes(),
         original.hashes()
     );
+}
+
+/// Every writer wrote the whole suite; eai exported exactly the files it can (not Activation
+/// tanh, which it maps to a class it lacks, nor a nested Sequential), and ours links nested
+/// models as the file does whatever the writer numbered their calls (Keras 2 from 1).
+#[test]
+fn writer_suite_is_complete_and_nested_models_link_as_the_file_does() {
+    for dir in WRITERS {
+        let files = model_files(&[dir]);
+        assert_eq!(files.len(), 28, "{dir}: 14 models × .keras/.h5");
+        for f in &files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let eai_refuses = name.starts_with("act_tanh_") || name.starts_with("nested_seq_");
+            assert_eq!(
+                sidecar(f, ".eai.json").exists(),
+                !eai_refuses,
+                "{}: eai.json",
+                f.display()
+            );
+            let model = keras::load(f).unwrap_or_else(|e| panic!("{e}"));
+            let b = Bundle::from_model(&model).unwrap();
+            if !name.starts_with("nested_") {
+                continue;
+            }
+            let names: Vec<&str> = model.layers.iter().map(|l| l.name.as_str()).collect();
+            let inputs_of = |n: &str| -> Vec<&str> {
+                let l = model.layers.iter().find(|l| l.name == n).unwrap();
+                l.inputs.iter().map(|&i| names[i]).collect()
+            };
+            assert_eq!(
+                inputs_of("outer_dense"),
+                ["inner_dense2"],
+                "{}",
+                f.display()
+            );
+            assert_eq!(inputs_of("inner_dense1").len(), 1, "{}", f.display());
+            assert_eq!(b.meta["layers"].as_array().unwrap().len(), names.len());
+        }
+    }
 }

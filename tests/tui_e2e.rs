@@ -285,6 +285,24 @@ fn resuming_a_deployment_on_a_node_of_another_chain_says_so_and_sends_nothing() 
     assert_eq!(sent, 0, "a block was mined: something was sent");
 }
 
+#[test]
+fn resuming_a_deployment_whose_model_file_changed_says_so_and_sends_nothing() {
+    // The journal's model hash (8e…) is not what lenet_cnn.keras hashes to now.
+    let node = anvil(&[]);
+    let config = format!("[networks.here]\nrpc_url = \"{}\"\n", node.url());
+    let s = resume_from_pick(&format!("here {}", node.url()), &config, KEY0);
+    let flat = s.split_whitespace().collect::<Vec<_>>().join("");
+    assert!(
+        flat.contains("stopped:themodelfilechangedsincethisdeploymentstarted"),
+        "{s}"
+    );
+    assert!(flat.contains("8e8e8e8e"), "{s}");
+    assert!(flat.contains("nothingwassent"), "{s}");
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let sent = runtime().block_on(rpc.block_number()).unwrap();
+    assert_eq!(sent, 0, "a block was mined: something was sent");
+}
+
 /// The number after `label` on the screen (`"✗ "` → the failed count of "✗ 2 failed").
 fn count_after(screen: &str, label: &str, word: &str) -> Option<usize> {
     screen.lines().find_map(|l| {

@@ -9,8 +9,7 @@
 
 use crate::deploy_support::*;
 use alloy::primitives::{Address, Bytes};
-use alloy::providers::Provider;
-use eternalize::chain::Chain;
+use eternalize::chain::Rpc;
 use eternalize::engine::Source;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
 use serde_json::{Value, json};
@@ -61,12 +60,11 @@ fn stderr_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-async fn set_code(chain: &Chain, at: Address, code: &[u8]) {
+async fn set_code(chain: &Rpc, at: Address, code: &[u8]) {
     let _: Value = chain
-        .provider()
-        .raw_request(
-            "anvil_setCode".into(),
-            (at, alloy::primitives::hex::encode_prefixed(code)),
+        .request(
+            "anvil_setCode",
+            json!([at, alloy::primitives::hex::encode_prefixed(code)]),
         )
         .await
         .unwrap();
@@ -167,7 +165,7 @@ fn verify_and_predict_by_address_on_one_anvil() {
     assert!(err.contains("hash:") && err.contains("graph:"), "{err}");
 
     let rt = runtime();
-    let chain = Chain::read_only(&node.anvil.url()).unwrap();
+    let chain = Rpc::connect(&node.anvil.url()).unwrap();
 
     // predict ADDRESS prints what the offline predict prints, for a batch of two.
     let dir = tempfile::tempdir().unwrap();
@@ -187,15 +185,10 @@ fn verify_and_predict_by_address_on_one_anvil() {
     let gas_limit = |g: u64| {
         rt.block_on(async {
             let _: Value = chain
-                .provider()
-                .raw_request("evm_setBlockGasLimit".into(), (format!("{g:#x}"),))
+                .request("evm_setBlockGasLimit", json!([format!("{g:#x}")]))
                 .await
                 .unwrap();
-            let _: Value = chain
-                .provider()
-                .raw_request("evm_mine".into(), ())
-                .await
-                .unwrap();
+            let _: Value = chain.request("evm_mine", json!([])).await.unwrap();
         })
     };
     gas_limit(2_000_000);

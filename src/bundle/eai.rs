@@ -146,10 +146,12 @@ impl<'m> Walker<'m> {
             return m.build_input_shape.clone();
         }
         // Legacy files carry no build_config; Keras adds one on load for every layer it
-        // builds: Keras 2 builds all but InputLayers, Keras 3 skips Softmax too.
-        let unbuilt =
-            layer.keras_class == "InputLayer" || (!self.keras2 && layer.keras_class == "Softmax");
-        if unbuilt {
+        // builds, which is not every layer (see `built_at_init`).
+        if built_at_init(
+            self.keras2,
+            self.model.keras_version.as_deref(),
+            &layer.keras_class,
+        ) {
             return None;
         }
         Some(match layer.input_shapes.as_slice() {
@@ -229,6 +231,39 @@ impl<'m> Walker<'m> {
     }
 }
 
+/// Whether the Keras that wrote a file (and that eai runs in) writes no `build_config` for a
+/// layer class: InputLayers never have one; Keras 3.0–3.4 marks Softmax built when it is made;
+/// Keras 3.5+ does so for every layer without a `build` of its own (activations, pooling,
+/// Dropout). Keras 2 builds all the others.
+fn built_at_init(keras2: bool, keras_version: Option<&str>, class: &str) -> bool {
+    if class == "InputLayer" {
+        return true;
+    }
+    if keras2 {
+        return false;
+    }
+    let mut parts = keras_version
+        .unwrap_or("")
+        .split('.')
+        .map(|p| p.parse::<u32>().ok());
+    let (major, minor) = (parts.next().flatten(), parts.next().flatten());
+    match (major, minor) {
+        (Some(3), Some(minor)) if minor >= 5 => matches!(
+            class,
+            "Activation"
+                | "ReLU"
+                | "Softmax"
+                | "MaxPooling2D"
+                | "AveragePooling2D"
+                | "GlobalAveragePooling1D"
+                | "GlobalAveragePooling2D"
+                | "Dropout"
+        ),
+        // Keras 3.0–3.4, or a Keras 3 file that does not say which.
+        _ => class == "Softmax",
+    }
+}
+
 fn leaf_count(m: &Member) -> usize {
     match &m.body {
         Body::Leaf => 1,
@@ -253,7 +288,18 @@ fn input_shape_json(layer: &Layer) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The per-class subset of the Keras config that eai keeps (and ours for classes eai lacks).
+/// The per-class subset of the Keras config that eai keeps (eai's `layers.py`), and ours for
+/// classes eai lacks (it refuses their files: Conv1D, GRU, Multiply, Reshape,
+/// GlobalAveragePooling1D, and `Activation('tanh')`, which it maps to a `Tanh` class it does
+/// not have). eai's rules, as they change the hash:
+/// - `Activation(x)` becomes class `ReLU`, `Sigmoid`, `Softmax` or `Linear` (see
+///   `keras::layers::graph_class`); ReLU, Sigmoid, Linear, Add, Flatten, Dropout and
+///   GlobalAveragePooling2D keep `{}` (a ReLU layer's `max_value` too);
+/// - Softmax keeps `{"axis": -1}` whatever the file says;
+/// - Concatenate keeps `{"axis": min(axis, 2)}`;
+/// - InputLayer keeps `batch_shape` (Keras 3) or `batch_input_shape` (Keras 2) as
+///   `batch_input_shape`; BatchNormalization the size of its axis as `input_dim`;
+///   ZeroPadding2D its padding as `[top, bottom, left, right]`.
 pub fn layer_config(layer: &Layer) -> Value {
     let c = &layer.config;
     let pick = |keys: &[&str]| -> Value {
@@ -280,7 +326,13 @@ pub fn layer_config(layer: &Layer) -> Value {
         "SimpleRNN" => pick(&["units", "activation"]),
         "LSTM" => pick(&["units", "activation", "recurrent_activation"]),
         "GRU" => pick(&["units", "activation", "recurrent_activation", "reset_after"]),
-        "Softmax" | "Concatenate" => pick(&["axis"]),
+        // eai's Softmax ignores the file: always the last axis (so also for Activation('softmax'),
+        // whose config has no axis at all).
+        "Softmax" => json!({ "axis": -1 }),
+        // eai's Concatenate caps the axis at 2: `min(axis, 2)`.
+        "Concatenate" => {
+            json!({ "axis": c.get("axis").and_then(Value::as_i64).map_or(Value::Null, |a| a.min(2).into()) })
+        }
         "Reshape" => pick(&["target_shape"]),
         "BatchNormalization" => {
             let ctx = LayerCtx {
@@ -309,5 +361,123 @@ pub fn layer_config(layer: &Layer) -> Value {
             json!({ "padding": padding, "data_format": c.get("data_format").cloned().unwrap_or(json!("channels_last")) })
         }
         _ => json!({}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{built_at_init, layer_config};
+    use crate::keras::layers::{LayerCtx, graph_class};
+    use crate::keras::model::{Layer, WeightSource};
+    use serde_json::{Value, json};
+
+    /// A layer as the reader makes it from a Keras class and config.
+    fn layer(class: &str, config: Value) -> Layer {
+        let config = config.as_object().cloned().unwrap_or_default();
+        let class_name = graph_class(&LayerCtx {
+            name: "l",
+            class,
+            config: &config,
+        })
+        .unwrap();
+        Layer {
+            idx: 1,
+            name: "l".into(),
+            keras_class: class.into(),
+            class_name,
+            config,
+            inputs: vec![0],
+            input_shapes: vec![vec![None, Some(4)]],
+            output_shape: vec![None, Some(4)],
+            expected_weights: Vec::new(),
+            weights: Vec::new(),
+            source: WeightSource::default(),
+        }
+    }
+
+    /// eai's class and `layer_config` for `Activation(name)`.
+    fn activation(name: &str) -> (String, Value) {
+        let l = layer(
+            "Activation",
+            json!({"name": "act", "trainable": true, "activation": name}),
+        );
+        let cfg = layer_config(&l);
+        (l.class_name, cfg)
+    }
+
+    #[test]
+    fn activation_relu_is_relu_with_no_config() {
+        assert_eq!(activation("relu"), ("ReLU".into(), json!({})));
+    }
+
+    #[test]
+    fn activation_sigmoid_is_sigmoid_with_no_config() {
+        assert_eq!(activation("sigmoid"), ("Sigmoid".into(), json!({})));
+    }
+
+    #[test]
+    fn activation_linear_is_linear_with_no_config() {
+        assert_eq!(activation("linear"), ("Linear".into(), json!({})));
+    }
+
+    #[test]
+    fn activation_softmax_is_softmax_over_the_last_axis() {
+        // The Activation's config has no axis; eai writes -1, not null.
+        assert_eq!(
+            activation("softmax"),
+            ("Softmax".into(), json!({"axis": -1}))
+        );
+    }
+
+    #[test]
+    fn activation_tanh_is_ours_since_eai_has_no_tanh_class() {
+        assert_eq!(activation("tanh"), ("Tanh".into(), json!({})));
+    }
+
+    #[test]
+    fn softmax_layer_writes_axis_minus_one_whatever_the_file_says() {
+        for axis in [json!(-1), json!(1), json!(2), Value::Null] {
+            let l = layer("Softmax", json!({"name": "s", "axis": axis}));
+            assert_eq!(layer_config(&l), json!({"axis": -1}), "axis {axis}");
+        }
+    }
+
+    #[test]
+    fn relu_layer_keeps_nothing_of_its_config() {
+        let l = layer(
+            "ReLU",
+            json!({"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}),
+        );
+        assert_eq!(layer_config(&l), json!({}));
+    }
+
+    #[test]
+    fn concatenate_axis_is_capped_at_two() {
+        for (axis, want) in [(-1, -1), (1, 1), (2, 2), (3, 2), (4, 2)] {
+            let l = layer("Concatenate", json!({"axis": axis}));
+            assert_eq!(layer_config(&l), json!({"axis": want}), "axis {axis}");
+        }
+    }
+
+    #[test]
+    fn build_config_is_missing_as_each_keras_writes_it() {
+        for class in ["Dense", "Activation", "Softmax", "MaxPooling2D", "Dropout"] {
+            assert!(!built_at_init(true, Some("2.15.0"), class), "{class}");
+        }
+        assert!(built_at_init(true, Some("2.15.0"), "InputLayer"));
+        assert!(built_at_init(false, Some("3.4.1"), "Softmax"));
+        assert!(!built_at_init(false, Some("3.4.1"), "Activation"));
+        for class in ["Activation", "ReLU", "Softmax", "MaxPooling2D", "Dropout"] {
+            assert!(built_at_init(false, Some("3.15.1"), class), "{class}");
+        }
+        for class in [
+            "Dense",
+            "Flatten",
+            "Reshape",
+            "Concatenate",
+            "BatchNormalization",
+        ] {
+            assert!(!built_at_init(false, Some("3.15.1"), class), "{class}");
+        }
     }
 }

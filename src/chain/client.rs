@@ -1,8 +1,9 @@
-//! Talking to a chain: an alloy HTTP provider with a local signer, and typed wrappers for each
-//! step of the deployment sequence (contracts/README.md) plus reads of what landed.
+//! Deploying one transaction at a time, for tests: an alloy HTTP provider with a local signer and
+//! typed wrappers for each step of the deployment sequence (contracts/README.md). Reads of what
+//! landed go through the one JSON-RPC client ([`Rpc`], `chain::read`), as every command's do.
 //!
-//! Sends one transaction at a time and waits for its receipt; the engine (src/engine) will
-//! pipeline. Never logs or returns the key.
+//! Sends one transaction at a time and waits for its receipt; the engine (src/engine) pipelines,
+//! and no user command sends through this. Never logs or returns the key.
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -16,6 +17,8 @@ use super::bindings::{
     CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, factory_address,
 };
 use super::image::{ModelImage, model_address};
+use super::read::read_error;
+use super::rpc::{Rpc, redact_url};
 use super::{ChainError, Revert};
 
 /// Layer clones per `createLayers` transaction: ~130k gas each, so a batch stays far below the
@@ -50,10 +53,12 @@ pub struct ModelState {
     pub layers: Vec<EternalModel::LayerLink>,
 }
 
-/// A connection to one chain as one account.
-#[derive(Clone, Debug)]
+/// A connection to one chain as one account: sends through alloy's provider, reads through
+/// [`Rpc`]. No `Debug`: alloy's provider would print the URL with its key.
+#[derive(Clone)]
 pub struct Chain {
     provider: DynProvider,
+    rpc: Rpc,
     sender: Address,
     receipt_timeout: Duration,
 }
@@ -81,7 +86,8 @@ fn call_error(action: String, e: alloy::contract::Error) -> ChainError {
 impl Chain {
     /// Connects to the JSON-RPC endpoint at `url`, signing locally with `signer`.
     pub fn connect(url: &str, signer: PrivateKeySigner) -> Result<Chain, ChainError> {
-        let parsed = url.parse().map_err(|_| ChainError::Url(url.to_string()))?;
+        let parsed = url.parse().map_err(|_| ChainError::Url(redact_url(url)))?;
+        let rpc = Rpc::connect(url).map_err(|_| ChainError::Url(redact_url(url)))?;
         let sender = signer.address();
         // Not `ProviderBuilder::new()`: its cached nonce manager counts a nonce for a call whose
         // gas estimate reverted, and every later transaction then waits forever behind the gap
@@ -96,49 +102,10 @@ impl Chain {
             .erased();
         Ok(Chain {
             provider,
+            rpc,
             sender,
             receipt_timeout: Duration::from_secs(120),
         })
-    }
-
-    /// Connects to `url` for reads and calls only: nothing can be signed or sent.
-    pub fn read_only(url: &str) -> Result<Chain, ChainError> {
-        let parsed = url.parse().map_err(|_| ChainError::Url(url.to_string()))?;
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .connect_http(parsed)
-            .erased();
-        Ok(Chain {
-            provider,
-            sender: Address::ZERO,
-            receipt_timeout: Duration::from_secs(120),
-        })
-    }
-
-    /// The runtime code at `address` (empty when there is none).
-    pub async fn code_at(&self, address: Address) -> Result<Bytes, ChainError> {
-        self.provider
-            .get_code_at(address)
-            .await
-            .map_err(|source| ChainError::Rpc {
-                action: format!("read the code at {address}"),
-                source: Box::new(source),
-            })
-    }
-
-    /// The gas limit of the latest block: the gas `eth_call`s for inference are given.
-    pub async fn block_gas_limit(&self) -> Result<u64, ChainError> {
-        let block = self
-            .provider
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-            .await
-            .map_err(|source| ChainError::Rpc {
-                action: "read the latest block".into(),
-                source: Box::new(source),
-            })?;
-        block
-            .map(|b| b.header.gas_limit)
-            .ok_or_else(|| ChainError::Mismatch("the node returned no latest block".into()))
     }
 
     pub fn sender(&self) -> Address {
@@ -149,6 +116,11 @@ impl Chain {
         &self.provider
     }
 
+    /// The JSON-RPC client reads go through.
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
     /// How long to wait for a receipt before giving up on a transaction.
     pub fn with_receipt_timeout(mut self, timeout: Duration) -> Chain {
         self.receipt_timeout = timeout;
@@ -156,25 +128,14 @@ impl Chain {
     }
 
     pub async fn chain_id(&self) -> Result<u64, ChainError> {
-        self.provider
-            .get_chain_id()
+        self.rpc
+            .chain_id()
             .await
-            .map_err(|source| ChainError::Rpc {
-                action: "read the chain id".into(),
-                source: Box::new(source),
-            })
+            .map_err(|f| read_error("read the chain id".into(), f))
     }
 
     pub async fn has_code(&self, address: Address) -> Result<bool, ChainError> {
-        let code = self
-            .provider
-            .get_code_at(address)
-            .await
-            .map_err(|source| ChainError::Rpc {
-                action: format!("read the code at {address}"),
-                source: Box::new(source),
-            })?;
-        Ok(!code.is_empty())
+        self.rpc.has_code(address).await
     }
 
     /// Sends a prepared contract call and waits for a successful receipt.
@@ -390,54 +351,29 @@ impl Chain {
         .await
     }
 
-    // ---- reads ----
+    // ---- reads, through the one JSON-RPC client (`chain::read`) ----
 
-    fn read_error(action: &str) -> impl Fn(alloy::contract::Error) -> ChainError + '_ {
-        move |e| call_error(action.to_string(), e)
+    /// The runtime code at `address` (empty when there is none).
+    pub async fn code_at(&self, address: Address) -> Result<Bytes, ChainError> {
+        self.rpc.code_at(address).await
     }
 
     /// Everything the model contract says about itself.
     pub async fn model_state(&self, model: Address) -> Result<ModelState, ChainError> {
-        let m = EternalModel::new(model, self.provider.clone());
-        let e = Self::read_error("read the model state");
-        let hashes = m.hashedModel().call().await.map_err(&e)?;
-        Ok(ModelState {
-            owner: m.owner().call().await.map_err(&e)?,
-            constructed: m.isConstructed().call().await.map_err(&e)?,
-            ready: m.isReady().call().await.map_err(&e)?,
-            chunks_received: u64::try_from(m.chunksReceived().call().await.map_err(&e)?)
-                .unwrap_or(u64::MAX),
-            layout: m.weightLayout().call().await.map_err(&e)?,
-            graph_hash: hashes.graphHash,
-            weights_hash: hashes.weightsHash,
-            layers: m.layers().call().await.map_err(&e)?,
-        })
+        self.rpc.model_state(model).await
     }
 
     pub async fn is_ready(&self, model: Address) -> Result<bool, ChainError> {
-        EternalModel::new(model, self.provider.clone())
-            .isReady()
-            .call()
-            .await
-            .map_err(Self::read_error("read isReady"))
+        self.rpc.is_ready(model).await
     }
 
     pub async fn chunks_received(&self, model: Address) -> Result<u64, ChainError> {
-        let n = EternalModel::new(model, self.provider.clone())
-            .chunksReceived()
-            .call()
-            .await
-            .map_err(Self::read_error("read chunksReceived"))?;
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+        self.rpc.chunks_received(model).await
     }
 
     /// Data contract of chunk `index` (zero while missing).
     pub async fn chunk_address(&self, model: Address, index: usize) -> Result<Address, ChainError> {
-        EternalModel::new(model, self.provider.clone())
-            .chunkAddress(U256::from(index))
-            .call()
-            .await
-            .map_err(Self::read_error("read a chunk address"))
+        self.rpc.chunk_address(model, index).await
     }
 
     /// Raw bytes `[start, start + length)` of the stored weight blob.
@@ -447,11 +383,7 @@ impl Chain {
         start: usize,
         length: usize,
     ) -> Result<Bytes, ChainError> {
-        EternalModel::new(model, self.provider.clone())
-            .weightBytes(U256::from(start), U256::from(length))
-            .call()
-            .await
-            .map_err(Self::read_error("read weight bytes"))
+        self.rpc.weight_bytes(model, start, length).await
     }
 
     /// A layer's tensor list as deployed.
@@ -459,29 +391,17 @@ impl Chain {
         &self,
         layer: Address,
     ) -> Result<Vec<ILayer::WeightTensor>, ChainError> {
-        ILayer::new(layer, self.provider.clone())
-            .tensors()
-            .call()
-            .await
-            .map_err(Self::read_error("read layer tensors"))
+        self.rpc.layer_tensors(layer).await
     }
 
     /// A layer's ABI-encoded config as deployed.
     pub async fn layer_config(&self, layer: Address) -> Result<Bytes, ChainError> {
-        ILayer::new(layer, self.provider.clone())
-            .configData()
-            .call()
-            .await
-            .map_err(Self::read_error("read a layer config"))
+        self.rpc.layer_config(layer).await
     }
 
     /// Asks the layer to decode and range-check its own config.
     pub async fn check_layer_config(&self, layer: Address) -> Result<bool, ChainError> {
-        ILayer::new(layer, self.provider.clone())
-            .checkConfig()
-            .call()
-            .await
-            .map_err(Self::read_error("check a layer config"))
+        self.rpc.check_layer_config(layer).await
     }
 
     /// Values `[start, start + count)` of tensor `tensor` of `layer`, decoded to Q32.32 by the
@@ -493,21 +413,7 @@ impl Chain {
         start: u64,
         count: u64,
     ) -> Result<Vec<i64>, ChainError> {
-        let values = ILayer::new(layer, self.provider.clone())
-            .weightSlice(U256::from(tensor), U256::from(start), U256::from(count))
-            .call()
-            .await
-            .map_err(Self::read_error("read layer weights"))?;
-        values
-            .into_iter()
-            .map(|v| {
-                i64::try_from(v).map_err(|_| {
-                    ChainError::Mismatch(format!(
-                        "layer {layer} returned a weight outside int64: {v}"
-                    ))
-                })
-            })
-            .collect()
+        self.rpc.layer_weights(layer, tensor, start, count).await
     }
 }
 

@@ -127,6 +127,18 @@ impl ModelSpec {
                 .get("layer_config")
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new()));
+            // eai's `axis` is not the file's (Softmax: always -1; Concatenate: capped at 2): the
+            // contracts take the axis the model computes with, from the Keras config we keep.
+            let eai_axis = matches!(class_name.as_str(), "Softmax" | "Concatenate");
+            if let (true, Some(axis), Some(obj)) = (
+                eai_axis,
+                m.get("config")
+                    .and_then(|c| c.get("axis"))
+                    .filter(|a| a.is_i64()),
+                config.as_object_mut(),
+            ) {
+                obj.insert("axis".into(), axis.clone());
+            }
             if let (Some(keras), Some(obj)) = (
                 model.and_then(|md| md.layers.get(i)),
                 config.as_object_mut(),

@@ -1,9 +1,12 @@
 //! The chain side of an Eternal: bindings to the contracts (from `artifacts/`), the pure
 //! computation of what goes on chain (weight blob, chunks, Merkle commitment, layer configs,
-//! CREATE2 addresses), and typed wrappers that send each step and read state back.
+//! CREATE2 addresses), the JSON-RPC client every command uses (`rpc`), typed reads through it
+//! (`read`), and typed wrappers that send each step (`client`, for tests).
 //!
-//! Owns: the byte-exact encodings of contracts/README.md and the RPC calls. Must not touch:
-//! the screen, the journal, retries and pipelining (the engine's), and never a key in a message.
+//! Owns: the byte-exact encodings of contracts/README.md and the RPC calls, with their transport
+//! retries and URL redaction. Must not touch: the screen, the journal, the retrying and
+//! pipelining of transactions (the engine's), and never a key or an RPC URL's secret in a
+//! message.
 
 pub mod bindings;
 pub mod calls;
@@ -13,6 +16,8 @@ pub mod from_bundle;
 pub mod from_model;
 pub mod image;
 pub mod kind;
+pub mod read;
+pub mod rpc;
 pub mod step;
 pub mod weights;
 
@@ -23,6 +28,7 @@ pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
 pub use image::{LayerEntry, LayerImage, LayerSpec, ModelImage, ModelSpec, model_address};
 pub use kind::LayerKind;
+pub use rpc::{Rpc, RpcFailure, redact_url};
 pub use step::Step;
 pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
 
@@ -92,6 +98,11 @@ pub enum ChainError {
     Rpc {
         action: String,
         source: Box<alloy::transports::TransportError>,
+    },
+    #[error("could not {action}: RPC error: {failure}")]
+    Read {
+        action: String,
+        failure: rpc::RpcFailure,
     },
     #[error("could not {action}: {source}")]
     Call {

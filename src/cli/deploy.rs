@@ -10,6 +10,7 @@ use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 use super::{Exit, progress};
 use crate::chain::WeightFormat;
@@ -32,7 +33,7 @@ pub struct NetworkArgs {
     pub rpc_url: Option<String>,
 }
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct SignerArgs {
     /// A Foundry keystore file (encrypted JSON)
     #[arg(long, value_name = "PATH")]
@@ -44,8 +45,27 @@ pub struct SignerArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Hex private key — visible to other users; prefer a keystore or ETERNALIZE_PRIVATE_KEY
-    #[arg(long, value_name = "HEX")]
-    pub private_key: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = secret)]
+    pub private_key: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for SignerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerArgs")
+            .field("keystore", &self.keystore)
+            .field("account", &self.account)
+            .field("password_file", &self.password_file)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| signer::Redacted),
+            )
+            .finish()
+    }
+}
+
+/// A secret argument, held so that its memory is wiped when dropped.
+fn secret(text: &str) -> Result<Zeroizing<String>, std::convert::Infallible> {
+    Ok(Zeroizing::new(text.to_string()))
 }
 
 /// `--format compact|exact`, parsed into the one weight format type.
@@ -91,6 +111,9 @@ pub struct DeployArgs {
     /// gas) or exact (Q32.32, bit-exact with the bundle)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -113,6 +136,9 @@ pub struct PlanArgs {
     /// gas) or exact (Q32.32, bit-exact with the bundle)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -132,6 +158,9 @@ pub struct ResumeArgs {
     /// One JSON object per event on stdout
     #[arg(long)]
     pub json: bool,
+    /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
+    #[arg(long, value_name = "N")]
+    pub chain_id: Option<u64>,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -192,7 +221,7 @@ fn open_session(
 /// Whether to install a missing anvil into the data dir: `--yes` agrees (and says so), a
 /// terminal is asked — default yes: it is a local development tool going into eternalize's own
 /// folder, nothing system-wide — and without either nobody can agree.
-fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
+pub(super) fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer {
     let installing = || {
         eprintln!(
             "installing {} (and {}, pinned with it) from npm into {} …",
@@ -230,7 +259,8 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
     let config = Config::load(config).map_err(fail)?;
     let session = open_session(&config, &a.network, &a.signer, &data_dir, a.yes)?;
     let rt = runtime()?;
-    let opts = deploy::plan_options(&session.network, a.format, a.tuning.chunk_bytes, &config);
+    let opts = deploy::plan_options(&session.network, a.format, a.tuning.chunk_bytes, &config)
+        .pin_chain_id(a.chain_id);
     let sender = session.signer.address();
     let plan = rt
         .block_on(engine::plan(
@@ -263,7 +293,7 @@ pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
     }
     let format = a.format;
     execute(
-        config, source, &a.network, &a.signer, format, &a.tuning, a.yes, a.json, None,
+        config, source, &a.network, &a.signer, format, &a.tuning, a.chain_id, a.yes, a.json, None,
     )
 }
 
@@ -275,6 +305,7 @@ fn execute(
     signer_args: &SignerArgs,
     format: WeightFormat,
     tuning: &TuningArgs,
+    chain_id: Option<u64>,
     yes: bool,
     as_json: bool,
     resuming: Option<&ResumeTarget>,
@@ -291,6 +322,7 @@ fn execute(
         pending_check: tuning.pending_check_ms.map(Duration::from_millis),
         interactive: false,
         one_off_url: net.rpc_url.is_some(),
+        chain_id,
     };
     let prepared = rt
         .block_on(deploy::prepare(
@@ -303,6 +335,18 @@ fn execute(
             resuming,
         ))
         .map_err(fail)?;
+    // Without a pin, the chain is whatever the node says it is: say which it is.
+    let unpinned =
+        !session.network.is_local() && chain_id.is_none() && session.network.chain_id.is_none();
+    let chain_line = format!(
+        "the node at {} is chain {}, and no --chain-id (nor the network's chain_id) pins it; pass --chain-id {} to refuse any other chain",
+        session.rpc.display_url(),
+        prepared.plan.chain_id,
+        prepared.plan.chain_id
+    );
+    if unpinned && yes {
+        eprintln!("warning: {chain_line}");
+    }
     if !session.network.is_local() && !yes {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(
@@ -311,7 +355,13 @@ fn execute(
             )));
         }
         eprint!("{}", PlanReport(&prepared.plan));
-        eprint!("deploy to {}? [y/N] ", session.network.name);
+        if unpinned {
+            eprintln!("{chain_line}");
+        }
+        eprint!(
+            "deploy to {} (chain {})? [y/N] ",
+            session.network.name, prepared.plan.chain_id
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
@@ -593,6 +643,7 @@ pub fn run_resume(config: Option<&Path>, a: ResumeArgs) -> anyhow::Result<()> {
         &a.signer,
         target.format,
         &tuning,
+        a.chain_id,
         a.yes,
         a.json,
         Some(&target),

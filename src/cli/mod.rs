@@ -70,6 +70,9 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         network: deploy::NetworkArgs,
+        /// Do not ask: install anvil from npm if the local chain needs it (with a 0x address)
+        #[arg(long)]
+        yes: bool,
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
@@ -126,13 +129,14 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
             format,
             json,
             network,
+            yes,
         }) => {
             let as_address = model
                 .to_str()
                 .filter(|_| !model.exists())
                 .and_then(read::parse_address);
             match as_address {
-                Some(address) => read::predict_at(config, address, &input, &network, json),
+                Some(address) => read::predict_at(config, address, &input, &network, yes, json),
                 None if network.network.is_some() || network.rpc_url.is_some() => Err(Exit {
                     code: 2,
                     message: format!(

@@ -4,6 +4,7 @@
 use super::Exit;
 use super::deploy::NetworkArgs;
 use crate::chain::WeightFormat;
+use crate::engine::network::InstallAnswer;
 use crate::usecase::{predict, verify};
 use alloy::primitives::Address;
 use clap::Args;
@@ -23,6 +24,9 @@ pub struct VerifyArgs {
     /// Weight format the deployment must use [default: whatever the chain holds]
     #[arg(long, value_parser = super::deploy::format_parser())]
     pub format: Option<WeightFormat>,
+    /// Do not ask: install anvil from npm if the local chain needs it
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Parses a `0x` + 40 hex digits address, or `None` when `s` is not one.
@@ -34,8 +38,32 @@ pub fn parse_address(s: &str) -> Option<Address> {
     }
 }
 
-fn reader(config: Option<&Path>, net: &NetworkArgs) -> anyhow::Result<verify::Reader> {
-    verify::Reader::open(config, net.network.as_deref(), net.rpc_url.as_deref())
+/// Opens the chain to read; a missing local anvil is installed as `plan`/`deploy` install it (a
+/// terminal is asked, `--yes` agrees, and without either nothing is installed: a usage error
+/// naming `--yes`).
+fn reader(config: Option<&Path>, net: &NetworkArgs, yes: bool) -> anyhow::Result<verify::Reader> {
+    let mut nobody_to_ask = false;
+    verify::Reader::open(
+        config,
+        net.network.as_deref(),
+        net.rpc_url.as_deref(),
+        &mut |offer| {
+            let answer = super::deploy::install_consent(offer, yes);
+            nobody_to_ask = answer == InstallAnswer::CannotAsk;
+            answer
+        },
+    )
+    .map_err(|e| {
+        if nobody_to_ask {
+            Exit {
+                code: 2,
+                message: e.to_string(),
+            }
+            .into()
+        } else {
+            e
+        }
+    })
 }
 
 fn print_prediction(p: &predict::Prediction, as_json: bool) -> anyhow::Result<()> {
@@ -47,15 +75,17 @@ fn print_prediction(p: &predict::Prediction, as_json: bool) -> anyhow::Result<()
     Ok(())
 }
 
-/// `predict ADDRESS`: the deployed model's `predict`.
+/// `predict ADDRESS`: the deployed model's `predict` (`yes`: install a missing local anvil
+/// without asking).
 pub fn predict_at(
     config: Option<&Path>,
     address: Address,
     input: &Path,
     net: &NetworkArgs,
+    yes: bool,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let reader = reader(config, net)?;
+    let reader = reader(config, net, yes)?;
     print_prediction(&verify::on_chain(&reader, address, input)?, as_json)
 }
 
@@ -77,7 +107,7 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
             a.address
         ),
     })?;
-    let reader = reader(config, &a.network)?;
+    let reader = reader(config, &a.network, a.yes)?;
     let report = verify::verify(&reader, address, &a.path, a.format)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);

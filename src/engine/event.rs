@@ -31,6 +31,16 @@ pub enum Failure {
     },
     /// The node rate-limited us (HTTP 429 or equivalent); retried after a pause.
     RateLimited,
+    /// The node refused the gas limit: above what one transaction may use on this chain
+    /// (`block`: the block's gas limit, else EIP-7825's per-transaction cap of `cap`). The plan
+    /// sizes every transaction to fit, so the chain's limits changed since it was made.
+    GasCap {
+        gas_limit: u64,
+        cap: u64,
+        block: bool,
+        /// The node's words.
+        node: String,
+    },
     /// Any other JSON-RPC or transport error.
     Rpc {
         message: String,
@@ -74,6 +84,26 @@ impl std::fmt::Display for Failure {
                 )
             }
             Failure::RateLimited => f.write_str("rate-limited by the node"),
+            Failure::GasCap {
+                gas_limit,
+                cap,
+                block,
+                node,
+            } => {
+                let what = if *block {
+                    format!("the block gas limit of {}", thousands(*cap))
+                } else {
+                    format!(
+                        "the chain's per-transaction gas cap (EIP-7825 allows {} gas per transaction)",
+                        thousands(*cap)
+                    )
+                };
+                write!(
+                    f,
+                    "the gas limit of {} exceeds {what}; run `plan` again to size the transactions to the chain's limits; the node said: {node}",
+                    thousands(*gas_limit)
+                )
+            }
             Failure::Rpc { message } => write!(f, "RPC error: {message}"),
         }
     }

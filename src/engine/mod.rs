@@ -3,9 +3,10 @@
 //! screen: the TUI, the plain reporter and `--json` all consume the same events.
 //!
 //! Owns: planning (`plan`), execution with nonces, signing, the journal and retries (`run`),
-//! the JSON-RPC client (`rpc`), networks and signers (`network`, `signer`). Must not touch:
-//! ratatui, terminal output, the contracts' encodings (`chain`'s).
+//! networks and signers (`network`, `signer`). Must not touch: ratatui, terminal output, the
+//! contracts' encodings and the JSON-RPC client (`chain`'s; `rpc` re-exports it).
 
+pub mod capabilities;
 pub mod event;
 pub mod network;
 pub mod plan;

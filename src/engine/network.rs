@@ -1,6 +1,7 @@
 //! Networks: the config file's `[networks.NAME]` tables, `--rpc-url`/`ETH_RPC_URL` one-offs, and
-//! `local` — an anvil eternalize starts itself on a free loopback port, with its state in the
-//! data dir (local deployments survive restarts), stopped when the command ends.
+//! `local` — an anvil eternalize starts itself on loopback (on a port anvil binds and reports,
+//! with CORS off), with its state in the data dir (local deployments survive restarts), stopped
+//! when the command ends. A missing anvil is installed from npm only with the operator's consent.
 //!
 //! Owns: reading the networks part of the config and running the local chain. Must not touch:
 //! keys (src/engine/signer.rs), the screen.
@@ -145,6 +146,7 @@ fn expand(name: &str, url: &str) -> Result<String, NetworkError> {
             name: name.into(),
             var: var.into(),
         })?;
+        crate::tools::keep_from_children(var);
         out.push_str(&value);
         rest = &after[end + 1..];
     }
@@ -331,12 +333,24 @@ pub fn connect_with_consent(
         }),
         Endpoint::Local { anvil } => {
             let bin = local_anvil(anvil.as_deref(), data_dir, consent)?;
+            // The chain's state is the operator's only: its folder is 0700 and anvil runs with
+            // umask 077, so the file it writes itself is 0600 (one an older eternalize left
+            // 0644 is closed here).
             let dir = data_dir.join("local-chain");
-            std::fs::create_dir_all(&dir).map_err(|source| NetworkError::Io {
+            let io = |source| NetworkError::Io {
                 path: dir.clone(),
                 source,
-            })?;
+            };
+            crate::atomic::private_dir(&dir).map_err(io)?;
             let state = dir.join("anvil-state.json");
+            if state.exists() {
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    &state,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .map_err(io)?;
+            }
             let state_arg = state.display().to_string();
             let node = AnvilProcess::spawn(
                 &bin,

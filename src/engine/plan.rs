@@ -2,10 +2,16 @@
 //! calldata, which of them the chain already has, gas per transaction (`eth_estimateGas` where
 //! the contracts it touches exist, a calibrated bound otherwise), fees at the current base fee,
 //! the balance against the worst case, and the chain id.
+//!
+//! Before any of that it asks the chain what it can do ([`super::capabilities`]): a chain
+//! without our opcodes is refused, chunks are sized so that each transaction fits the gas one
+//! transaction may use, and a model already constructed on chain keeps the chunk layout it was
+//! constructed with (the layout is not part of its address).
 
 use alloy::primitives::{Address, B256, U256};
 use std::path::{Path, PathBuf};
 
+use super::capabilities::{self, CapabilityError, Limits};
 use super::event::Step;
 use super::rpc::{Rpc, RpcFailure};
 use crate::bundle::file::{ModelFile, OpenError};
@@ -73,12 +79,29 @@ pub enum PlanError {
         failure: RpcFailure,
     },
     #[error(
-        "the node at {url} is chain {node}, but the network is configured as chain {expected}; fix the network's chain_id or the RPC URL"
+        "the node at {url} is chain {node}, but the network is configured as chain {expected}; fix the network's chain_id or the RPC URL; nothing was sent"
     )]
     WrongChain {
         url: String,
         expected: u64,
         node: u64,
+    },
+    #[error("the node at {url} is chain {node}, --chain-id says {expected}; nothing was sent")]
+    NotPinnedChain {
+        url: String,
+        expected: u64,
+        node: u64,
+    },
+    #[error(transparent)]
+    Capability(#[from] CapabilityError),
+    #[error(
+        "{step} needs up to {} gas, above {budget}; this chain cannot take it in one transaction; nothing was sent",
+        crate::units::thousands(*gas)
+    )]
+    TooMuchGas {
+        step: String,
+        gas: u64,
+        budget: String,
     },
     #[error(
         "{} holds {} wei but the deployment can cost up to {} wei ({} gas at up to {} wei per gas; expected cost at the current base fee: {} wei); top up at least {} wei and run again",
@@ -153,10 +176,23 @@ impl Fees {
 pub struct PlanOptions {
     pub format: WeightFormat,
     pub chunk_bytes: usize,
-    /// The chain id the network is configured with (checked against the node's).
+    /// The chain id the node must have (`--chain-id`, else the network's configured one).
     pub expected_chain_id: Option<u64>,
+    /// The pin is `--chain-id`'s (else the network's configured `chain_id`).
+    pub chain_id_from_flag: bool,
     /// Cap on the fee per gas, in wei.
     pub max_fee_cap: Option<u128>,
+}
+
+impl PlanOptions {
+    /// Pins the chain id with `--chain-id` (over the network's configured one) when given.
+    pub fn pin_chain_id(mut self, flag: Option<u64>) -> PlanOptions {
+        if let Some(id) = flag {
+            self.expected_chain_id = Some(id);
+            self.chain_id_from_flag = true;
+        }
+        self
+    }
 }
 
 impl Default for PlanOptions {
@@ -165,6 +201,7 @@ impl Default for PlanOptions {
             format: WeightFormat::Compact,
             chunk_bytes: MAX_CHUNK_BYTES,
             expected_chain_id: None,
+            chain_id_from_flag: false,
             max_fee_cap: None,
         }
     }
@@ -183,6 +220,10 @@ pub struct Plan {
     pub fees: Fees,
     pub balance: U256,
     pub block_gas_limit: u64,
+    /// What the chain allows, as probed before planning.
+    pub limits: Limits,
+    /// Where the plan departs from what was asked, and why (chunk size).
+    pub notes: Vec<String>,
     /// Network name and redacted RPC URL.
     pub network: String,
 }
@@ -340,16 +381,53 @@ pub async fn plan(
     if let Some(expected) = opts.expected_chain_id
         && expected != chain_id
     {
-        return Err(PlanError::WrongChain {
-            url: rpc.display_url(),
-            expected,
-            node: chain_id,
+        let url = rpc.display_url();
+        return Err(if opts.chain_id_from_flag {
+            PlanError::NotPinnedChain {
+                url,
+                expected,
+                node: chain_id,
+            }
+        } else {
+            PlanError::WrongChain {
+                url,
+                expected,
+                node: chain_id,
+            }
         });
     }
     let spec = &source.spec;
     let salt = calls::model_salt_for(spec, opts.format);
     let model = model_address(sender, salt)?;
-    let image = ModelImage::new(spec, opts.format, opts.chunk_bytes, model)?;
+    let asked = ModelImage::new(spec, opts.format, opts.chunk_bytes, model)?;
+    let (code, what) = largest_code(spec, &asked)?;
+    let limits = capabilities::probe(rpc, (code, &what)).await?;
+    let mut notes = Vec::new();
+    let image = match chain_layout(rpc, model)
+        .await
+        .map_err(rpc_err(rpc, "read the model's weight layout"))?
+    {
+        Some(on_chain) if on_chain != opts.chunk_bytes => {
+            notes.push(format!(
+                "chunks of {on_chain} bytes, the layout the model on chain was constructed with ({} asked)",
+                opts.chunk_bytes
+            ));
+            ModelImage::new(spec, opts.format, on_chain, model)?
+        }
+        Some(_) => asked,
+        None => {
+            let image = fit_chunks(spec, opts.format, asked, salt, &limits)?;
+            if image.chunks.chunk_bytes != opts.chunk_bytes {
+                notes.push(format!(
+                    "chunks of {} bytes so that each fits {} ({} asked)",
+                    image.chunks.chunk_bytes,
+                    limits.describe_budget(),
+                    opts.chunk_bytes
+                ));
+            }
+            image
+        }
+    };
     let steps = calls::all_steps(spec, &image);
     let done = done_on_chain(rpc, spec, &image, &steps)
         .await
@@ -429,6 +507,14 @@ pub async fn plan(
             address,
         });
     }
+    let (budget, _) = limits.tx_budget();
+    if let Some(s) = planned.iter().find(|s| !s.done && s.gas_limit > budget) {
+        return Err(PlanError::TooMuchGas {
+            step: s.step.to_string(),
+            gas: s.gas_limit,
+            budget: limits.describe_budget(),
+        });
+    }
     let (base_fee, block_gas_limit) = rpc
         .latest_fees()
         .await
@@ -480,8 +566,98 @@ pub async fn plan(
         fees,
         balance,
         block_gas_limit,
+        limits,
+        notes,
         network,
     })
+}
+
+/// The largest code the deployment needs besides its chunks, and what it is: an
+/// implementation (its initcode bounds its runtime) or a layer clone with its arguments.
+fn largest_code(spec: &ModelSpec, image: &ModelImage) -> Result<(usize, String), ChainError> {
+    let mut out = (0, String::new());
+    for imp in spec.implementations() {
+        let n = imp.bytecode()?.len();
+        if n > out.0 {
+            out = (n, imp.contract_name().to_string());
+        }
+    }
+    for l in &image.layers {
+        let n = crate::chain::weights::CLONE_RUNTIME_BYTES + l.args.len();
+        if n > out.0 {
+            out = (n, format!("layer clone of {}", l.name));
+        }
+    }
+    Ok(out)
+}
+
+/// The chunk size of the model at `model` when it is constructed (its layout is fixed then).
+async fn chain_layout(rpc: &Rpc, model: Address) -> Result<Option<usize>, RpcFailure> {
+    use crate::chain::EternalModel;
+    use alloy::sol_types::SolCall;
+    if rpc.code(model).await?.is_empty() {
+        return Ok(None);
+    }
+    let constructed =
+        calls::decode_bool(&rpc.call(model, &calls::is_constructed_call()).await?).unwrap_or(false);
+    if !constructed {
+        return Ok(None);
+    }
+    let data: alloy::primitives::Bytes = EternalModel::weightLayoutCall {}.abi_encode().into();
+    let ret = rpc.call(model, &data).await?;
+    let layout = EternalModel::weightLayoutCall::abi_decode_returns(&ret).map_err(|e| {
+        RpcFailure::Decode {
+            method: "weightLayout".into(),
+            why: e.to_string(),
+        }
+    })?;
+    Ok(match layout.chunkBytes as usize {
+        0 => None,
+        n => Some(n),
+    })
+}
+
+/// `image` with its chunks cut so that every chunk transaction fits the chain: within the
+/// largest contract the chain accepts (a chunk is a data contract of one more byte) and under
+/// [`Limits::chunk_target`] gas by the calibrated bound. Never larger than asked.
+fn fit_chunks(
+    spec: &ModelSpec,
+    format: WeightFormat,
+    image: ModelImage,
+    salt: B256,
+    limits: &Limits,
+) -> Result<ModelImage, PlanError> {
+    let target = limits.chunk_target();
+    let by_code = (limits.code_size.saturating_sub(1)) / 32 * 32;
+    let mut size = image.chunks.chunk_bytes.min(by_code);
+    let mut image = if size == image.chunks.chunk_bytes {
+        image
+    } else {
+        ModelImage::new(spec, format, size, image.model)?
+    };
+    loop {
+        let mut most = 0u64;
+        for index in 0..image.chunks.count() {
+            let step = Step::Chunk { index };
+            let call = calls::call_for(&step, spec, &image, salt)?;
+            most = most.max(calls::gas_bound(&step, &call, spec, &image));
+        }
+        if most <= target {
+            return Ok(image);
+        }
+        // The bound grows about linearly with the size: scale down, at least one word.
+        let scaled = (size as u128 * target as u128 / most as u128) as usize / 32 * 32;
+        let next = scaled.min(size - 32);
+        if next < 32 {
+            return Err(PlanError::TooMuchGas {
+                step: "a chunk of 32 bytes".into(),
+                gas: most,
+                budget: limits.describe_budget(),
+            });
+        }
+        size = next;
+        image = ModelImage::new(spec, format, size, image.model)?;
+    }
 }
 
 async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelImage) -> bool {

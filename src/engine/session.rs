@@ -11,6 +11,7 @@ use alloy::signers::local::PrivateKeySigner;
 use std::path::{Path, PathBuf};
 
 use super::network::{self, AnvilInstall, Config, InstallAnswer, Network, NetworkError};
+use super::plan::Source;
 use super::rpc::{Rpc, RpcFailure};
 use super::signer::{self, SignerChoice, SignerError};
 use crate::chain::WeightFormat;
@@ -159,6 +160,19 @@ pub enum ResumeError {
     OtherSigner { journal: String, given: String },
     #[error("could not read the chain id at {url}: {why}; nothing was sent")]
     ChainId { url: String, why: String },
+    /// Hashes are shown by their first 16 hex digits (as deployment ids are), so that the
+    /// TUI's one status line shows them.
+    #[error(
+        "the model file changed since this deployment started: the journal's hashed_model is {}…, {} now has {}…; put the original back there (or deploy the new model with `eternalize deploy`); nothing was sent",
+        short(journal),
+        path.display(),
+        short(file)
+    )]
+    ModelChanged {
+        path: PathBuf,
+        journal: String,
+        file: String,
+    },
     #[error(
         "this deployment ran on chain {journal}, but {network} is chain {given}; resume it on chain {journal} (pass that network with --network or --rpc-url); nothing was sent"
     )]
@@ -167,6 +181,11 @@ pub enum ResumeError {
         given: u64,
         network: String,
     },
+}
+
+/// The first 16 hex digits of a `hashed_model`.
+fn short(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
 }
 
 /// What a journal says a deployment was: enough to run it again and reach the same addresses.
@@ -184,6 +203,8 @@ pub struct ResumeTarget {
     pub deployer: String,
     /// The chain the journal's transactions went to.
     pub chain_id: u64,
+    /// The `hashed_model` the deployment was started with.
+    pub model_hash: String,
 }
 
 impl ResumeTarget {
@@ -224,6 +245,7 @@ impl ResumeTarget {
                     chunk_bytes: *chunk_bytes,
                     deployer: key.deployer.clone(),
                     chain_id: key.chain_id,
+                    model_hash: key.model_hash.clone(),
                 }),
                 _ => None,
             })
@@ -274,6 +296,19 @@ impl ResumeTarget {
             journal: self.chain_id,
             given: chain_id,
             network: node,
+        })
+    }
+
+    /// Refuses a model file whose contents are not the journal's model any more (replaced or
+    /// edited since): resuming would deploy another model, at another address, and pay for it.
+    pub fn check_source(&self, source: &Source) -> Result<(), ResumeError> {
+        if source.hashed_model.eq_ignore_ascii_case(&self.model_hash) {
+            return Ok(());
+        }
+        Err(ResumeError::ModelChanged {
+            path: source.path.clone(),
+            journal: self.model_hash.clone(),
+            file: source.hashed_model.clone(),
         })
     }
 

@@ -2,22 +2,45 @@
 //! `--account NAME` from `~/.foundry/keystores`, password from `--password-file` or a hidden
 //! prompt), `ETERNALIZE_PRIVATE_KEY`, or — on the local chain only — anvil's funded dev account.
 //!
-//! No key or password ever reaches a message: errors name the source, never its contents. A
-//! password is held in `Zeroizing` from the moment it is read, so its memory is wiped after use.
+//! No key or password ever reaches a message: errors name the source, never its contents, and
+//! `Debug` prints `<redacted>` in their place. A key or password is held in `Zeroizing` from the
+//! moment it is read (flag, environment, password file, hidden prompt), so its memory is wiped
+//! when dropped; once a key is loaded the process writes no core dump (Linux).
 
 use alloy::signers::local::PrivateKeySigner;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// The environment variable CI passes a key in.
 pub const KEY_ENV: &str = "ETERNALIZE_PRIVATE_KEY";
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct SignerChoice {
-    pub private_key: Option<String>,
+    pub private_key: Option<Zeroizing<String>>,
     pub keystore: Option<PathBuf>,
     pub account: Option<String>,
     pub password_file: Option<PathBuf>,
+}
+
+/// Prints `<redacted>`: what `Debug` shows in place of a secret that is present.
+pub struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Debug for SignerChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignerChoice")
+            .field("private_key", &self.private_key.as_ref().map(|_| Redacted))
+            .field("keystore", &self.keystore)
+            .field("account", &self.account)
+            .field("password_file", &self.password_file)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +70,37 @@ pub enum SignerError {
 }
 
 fn parse_key(text: &str, source_name: &str) -> Result<PrivateKeySigner, SignerError> {
-    text.trim()
+    let signer = text
+        .trim()
         .parse::<PrivateKeySigner>()
         .map_err(|_| SignerError::BadKey {
             source_name: source_name.into(),
-        })
+        })?;
+    keep_out_of_core_dumps();
+    Ok(signer)
+}
+
+/// Once a key is in memory this process writes no core file, and other processes of the same
+/// user can no longer read its memory (`PR_SET_DUMPABLE` 0 also closes ptrace and
+/// `/proc/PID/mem` to them). It stays so until the process exits: a signer, once handed out, is
+/// not tracked. Linux only; elsewhere nothing is done.
+fn keep_out_of_core_dumps() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE) and get/setrlimit(RLIMIT_CORE) take plain values and a
+    // pointer to a local; they change only this process's settings.
+    unsafe {
+        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+            log::warn!(
+                "could not turn core dumps off: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 && limit.rlim_cur != 0 {
+            limit.rlim_cur = 0;
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+        }
+    }
 }
 
 /// `~/.foundry/keystores`.
@@ -90,16 +139,24 @@ fn decrypt(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner
 
 /// Decrypts the keystore at `path` with `password` (given by a front end that asked for it).
 pub fn unlock(path: &Path, password: &str) -> Result<PrivateKeySigner, SignerError> {
-    PrivateKeySigner::decrypt_keystore(path, password)
-        .map_err(|_| SignerError::KeystoreDecrypt { path: path.into() })
+    let signer = PrivateKeySigner::decrypt_keystore(path, password)
+        .map_err(|_| SignerError::KeystoreDecrypt { path: path.into() })?;
+    keep_out_of_core_dumps();
+    Ok(signer)
+}
+
+/// `ETERNALIZE_PRIVATE_KEY`, held so that this copy is wiped when dropped (the process's own
+/// environment block keeps the original: changing it is unsound once threads run).
+fn env_key() -> Option<Zeroizing<String>> {
+    std::env::var(KEY_ENV)
+        .ok()
+        .map(Zeroizing::new)
+        .filter(|k| !k.trim().is_empty())
 }
 
 /// The signer in `ETERNALIZE_PRIVATE_KEY`, when it is set.
 pub fn from_env() -> Option<Result<PrivateKeySigner, SignerError>> {
-    std::env::var(KEY_ENV)
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-        .map(|k| parse_key(&k, KEY_ENV))
+    env_key().map(|k| parse_key(&k, KEY_ENV))
 }
 
 /// anvil's first funded dev account (public knowledge; for the local chain only).
@@ -135,9 +192,7 @@ pub fn resolve(
         }
         return decrypt(&path, choice.password_file.as_deref());
     }
-    if let Ok(k) = std::env::var(KEY_ENV)
-        && !k.trim().is_empty()
-    {
+    if let Some(k) = env_key() {
         return parse_key(&k, KEY_ENV);
     }
     if local {

@@ -11,7 +11,7 @@
 //! holds a secret: signed transactions are public once broadcast, and nothing else is kept).
 
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -115,6 +115,12 @@ pub enum Entry {
 pub enum JournalError {
     #[error("journal {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error(
+        "journal {} is in use by another eternalize ({}): wait for it to finish or stop it, then resume",
+        path.display(),
+        holder.map_or("a process that did not say which".into(), |p| format!("process {p}"))
+    )]
+    Locked { path: PathBuf, holder: Option<u32> },
     #[error("journal {}, line {line}: {reason}", path.display())]
     Corrupt {
         path: PathBuf,
@@ -123,7 +129,7 @@ pub enum JournalError {
     },
 }
 
-/// An open journal, appending.
+/// An open journal, appending, with its lock held: one process at a time appends to it.
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -133,8 +139,46 @@ pub fn deployments_dir(data: &Path) -> PathBuf {
     data.join("deployments")
 }
 
+/// `<journal>.lock`: the process id of whoever holds the journal, for the next one's message.
+fn holder_path(journal: &Path) -> PathBuf {
+    let mut p = journal.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Takes the journal's exclusive lock without waiting; `false` when another holds it.
+///
+/// Unix: `flock(2)`, which belongs to the open file description: a second open, even in this
+/// process, is refused, and the kernel releases it when the holder exits however it exits
+/// (kill -9 included). Elsewhere nothing is locked: Windows' byte-range locks are mandatory and
+/// would stop the TUI from reading a journal that is being written, so there two processes
+/// deploying the same model at once could interleave their lines (each line stays whole).
+fn try_lock(file: &File) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this `File` owns and keeps open.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(true)
+    }
+}
+
 impl Journal {
-    /// Opens (creating if needed) the journal of `key` under `data`.
+    /// Opens (creating if needed) the journal of `key` under `data`, and locks it: while this
+    /// lives, another open of it fails with [`JournalError::Locked`] naming this process.
+    /// Folders are created 0700 and the journal 0600; a new journal's folder is synced.
     pub fn open(data: &Path, key: &DeploymentKey) -> Result<Journal, JournalError> {
         let dir = deployments_dir(data);
         let path = dir.join(format!("{}.jsonl", key.id()));
@@ -142,12 +186,19 @@ impl Journal {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&dir).map_err(io_err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err)?;
+        crate::atomic::private_dir(&dir).map_err(io_err)?;
+        let (file, created) = crate::atomic::open_private_append(&path).map_err(io_err)?;
+        if !try_lock(&file).map_err(io_err)? {
+            let holder = std::fs::read_to_string(holder_path(&path))
+                .ok()
+                .and_then(|t| t.trim().parse().ok());
+            return Err(JournalError::Locked { path, holder });
+        }
+        if created {
+            crate::atomic::sync_dir(&dir).map_err(io_err)?;
+        }
+        let pid = std::process::id();
+        crate::atomic::write(&holder_path(&path), |w| writeln!(w, "{pid}")).map_err(io_err)?;
         Ok(Journal { path, file })
     }
 
@@ -168,8 +219,16 @@ impl Journal {
         };
         self.file.write_all(&line).map_err(io_err)?;
         self.file.sync_data().map_err(io_err)?;
+        #[cfg(feature = "test-hooks")]
         crash_hook();
         Ok(())
+    }
+}
+
+impl Drop for Journal {
+    /// Removes the holder's note while the lock is still held (the file closes after this).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(holder_path(&self.path));
     }
 }
 
@@ -177,6 +236,9 @@ impl Journal {
 /// n-th journal append is on disk (no destructors, no flushing: exactly `kill -9`). The crash
 /// tests use it to stop a deployment at a chosen point — after an intent and before its
 /// broadcast, after an outcome — and then check that `resume` finishes without duplicates.
+/// Only in builds with the `test-hooks` feature (`cargo test` turns it on, see Cargo.toml): a
+/// release binary cannot be killed through its environment.
+#[cfg(feature = "test-hooks")]
 fn crash_hook() {
     use std::sync::atomic::{AtomicU64, Ordering};
     static APPENDS: AtomicU64 = AtomicU64::new(0);

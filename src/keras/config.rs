@@ -47,7 +47,13 @@ fn parse_container(class: &str, cfg: &Map<String, Value>, at: &str) -> Result<Co
     for (i, layer) in layers.iter().enumerate() {
         members.push(parse_member(layer, &format!("{at}.layers[{i}]"))?);
     }
-    let (inputs, outputs) = if kind == ContainerKind::Functional {
+    let keras2_nodes = layers.iter().any(|l| {
+        l.get("inbound_nodes")
+            .and_then(Value::as_array)
+            .and_then(|n| n.first())
+            .is_some_and(Value::is_array)
+    });
+    let (inputs, mut outputs) = if kind == ContainerKind::Functional {
         (
             parse_endpoints(cfg.get("input_layers"), &format!("{at}.input_layers"))?,
             parse_endpoints(cfg.get("output_layers"), &format!("{at}.output_layers"))?,
@@ -55,6 +61,9 @@ fn parse_container(class: &str, cfg: &Map<String, Value>, at: &str) -> Result<Co
     } else {
         (Vec::new(), Vec::new())
     };
+    if keras2_nodes {
+        renumber_keras2_calls(&mut members, &mut outputs);
+    }
     let mut seen = std::collections::HashSet::new();
     for m in &members {
         if !seen.insert(m.name.as_str()) {
@@ -215,4 +224,117 @@ fn parse_endpoints(v: Option<&Value>, at: &str) -> Result<Vec<TensorRef>, Proble
         .enumerate()
         .map(|(i, item)| tensor_ref(item, &format!("{at}[{i}]")))
         .collect()
+}
+
+/// Whether Keras 2 counts a nested model's own construction as its node 0, so that its first
+/// call from the outer graph is node 1 (Keras 2's `_should_skip_first_node`): a Functional model,
+/// or a Sequential that starts with an InputLayer of its own. Keras 3 numbers calls from 0.
+fn keras2_skips_first_node(m: &Member) -> bool {
+    match &m.body {
+        Body::Leaf => false,
+        Body::Nested(c) => {
+            c.kind == ContainerKind::Functional
+                || c.members
+                    .first()
+                    .is_some_and(|f| f.class_name == "InputLayer")
+        }
+    }
+}
+
+/// Renumbers references to nested models in a Keras 2 config as Keras 3 numbers them (the
+/// first call is node 0), so that the rest of the reader sees one dialect.
+fn renumber_keras2_calls(members: &mut [Member], outputs: &mut [TensorRef]) {
+    let skips: std::collections::HashSet<String> = members
+        .iter()
+        .filter(|m| keras2_skips_first_node(m))
+        .map(|m| m.name.clone())
+        .collect();
+    if skips.is_empty() {
+        return;
+    }
+    let fix = |r: &mut TensorRef| {
+        if r.node > 0 && skips.contains(&r.layer) {
+            r.node -= 1;
+        }
+    };
+    for m in members.iter_mut() {
+        for call in &mut m.calls {
+            call.args.iter_mut().for_each(fix);
+        }
+    }
+    outputs.iter_mut().for_each(fix);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_model;
+    use serde_json::json;
+
+    /// A Keras 2 config of `outer_in -> inner -> outer_dense`, `inner` given as a member.
+    fn keras2_outer(inner: serde_json::Value) -> serde_json::Value {
+        json!({"class_name": "Functional", "config": {
+            "name": "outer",
+            "layers": [
+                {"class_name": "InputLayer", "name": "outer_in",
+                 "config": {"name": "outer_in", "batch_input_shape": [null, 5]}, "inbound_nodes": []},
+                inner,
+                {"class_name": "Dense", "name": "outer_dense", "config": {"name": "outer_dense", "units": 2},
+                 "inbound_nodes": [[["inner", 1, 0, {}]]]}
+            ],
+            "input_layers": [["outer_in", 0, 0]],
+            "output_layers": [["outer_dense", 0, 0]]
+        }})
+    }
+
+    fn inner_dense() -> serde_json::Value {
+        json!({"class_name": "Dense", "name": "inner_dense",
+               "config": {"name": "inner_dense", "units": 3}, "inbound_nodes": [[["inner_in", 0, 0, {}]]]})
+    }
+
+    fn inner_input() -> serde_json::Value {
+        json!({"class_name": "InputLayer", "name": "inner_in",
+               "config": {"name": "inner_in", "batch_input_shape": [null, 5]}, "inbound_nodes": []})
+    }
+
+    fn node_of_outer_dense(config: &serde_json::Value) -> usize {
+        let root = parse_model(config).unwrap();
+        root.members[2].calls[0].args[0].node
+    }
+
+    #[test]
+    fn keras2_nested_functional_first_call_is_node_zero() {
+        let inner = json!({"class_name": "Functional", "name": "inner",
+            "config": {"name": "inner", "layers": [inner_input(), inner_dense()],
+                       "input_layers": [["inner_in", 0, 0]], "output_layers": [["inner_dense", 0, 0]]},
+            "inbound_nodes": [[["outer_in", 0, 0, {}]]]});
+        assert_eq!(node_of_outer_dense(&keras2_outer(inner)), 0);
+    }
+
+    #[test]
+    fn keras2_nested_sequential_with_its_input_first_call_is_node_zero() {
+        let inner = json!({"class_name": "Sequential", "name": "inner",
+            "config": {"name": "inner", "layers": [inner_input(), inner_dense()]},
+            "inbound_nodes": [[["outer_in", 0, 0, {}]]]});
+        assert_eq!(node_of_outer_dense(&keras2_outer(inner)), 0);
+    }
+
+    #[test]
+    fn keras2_nested_sequential_without_input_keeps_its_numbering() {
+        // No InputLayer of its own: Keras 2 numbers its calls from 0, so node 1 is a second call.
+        let inner = json!({"class_name": "Sequential", "name": "inner",
+            "config": {"name": "inner", "layers": [inner_dense()]},
+            "inbound_nodes": [[["outer_in", 0, 0, {}]]]});
+        assert_eq!(node_of_outer_dense(&keras2_outer(inner)), 1);
+    }
+
+    #[test]
+    fn keras3_nested_model_numbering_is_kept() {
+        let mut config = keras2_outer(json!({"class_name": "Functional", "name": "inner",
+            "config": {"name": "inner", "layers": [inner_input(), inner_dense()],
+                       "input_layers": [["inner_in", 0, 0]], "output_layers": [["inner_dense", 0, 0]]},
+            "inbound_nodes": [{"args": [], "kwargs": {}}]}));
+        config["config"]["layers"][2]["inbound_nodes"] = json!([{"args": [{"class_name": "__keras_tensor__",
+            "config": {"keras_history": ["inner", 1, 0]}}], "kwargs": {}}]);
+        assert_eq!(node_of_outer_dense(&config), 1);
+    }
 }

@@ -3,7 +3,8 @@
 //! deployment's request for its chain and signer are served there one at a time, so that the
 //! local anvil is started once, shared by the probe and the deployment that follows, and never
 //! twice on one state directory. Probes answer as `Action::Probed`; a pile of them is served
-//! newest only.
+//! newest only. A probe never installs anvil: a missing one is reported with the key that
+//! installs it, deploying (`d`, then confirming the hash), the operator's explicit request.
 //!
 //! Owns: the open chains ([`Connection`]s: the local anvil process), unlocked keys, the choices found
 //! at start. Must not touch: the state or the screen; no key, password or secret URL ever goes
@@ -13,7 +14,7 @@ use super::action::{Action, ProbeRequest};
 use super::link::join_within;
 use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOption};
 use crate::chain::WeightFormat;
-use crate::engine::network::{self, Config, LOCAL, Network};
+use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, LOCAL, Network};
 use crate::engine::plan::Source;
 use crate::engine::session::Connection;
 use crate::engine::signer::{self, KEY_ENV, SignerError};
@@ -277,8 +278,14 @@ impl Keeper {
         Config::load(self.config.as_deref()).map_err(|e| e.to_string())
     }
 
-    /// The chain of `name` (`None` or `ETH_RPC_URL`: the default resolution), opened if needed.
-    fn chain(&mut self, config: &Config, name: Option<&str>) -> Result<Arc<Connection>, String> {
+    /// The chain of `name` (`None` or `ETH_RPC_URL`: the default resolution), opened if needed;
+    /// a missing local anvil is installed only when `install`.
+    fn chain(
+        &mut self,
+        config: &Config,
+        name: Option<&str>,
+        install: bool,
+    ) -> Result<Arc<Connection>, String> {
         let name = name.filter(|n| *n != ENV_NETWORK);
         let network = network::resolve(config, name, None).map_err(|e| one_line(&e.to_string()))?;
         if let Some(c) = &self.current
@@ -297,7 +304,7 @@ impl Keeper {
         let chain = match reusable {
             Some(c) => c,
             None => {
-                let c = Arc::new(open(network, &self.data_dir)?);
+                let c = Arc::new(open(network, &self.data_dir, install)?);
                 self.seen.insert(c.network.name.clone(), Arc::downgrade(&c));
                 c
             }
@@ -348,7 +355,7 @@ impl Keeper {
     ) -> Result<ProbeReport, ProbeFailure> {
         let config = self.config().map_err(failure)?;
         let chain = self
-            .chain(&config, Some(&request.network))
+            .chain(&config, Some(&request.network), false)
             .map_err(failure)?;
         let password = request.password.as_ref().map(|p| p.expose());
         let signer = self.signer(&request.signer, &chain.network, password)?;
@@ -390,7 +397,7 @@ impl Keeper {
 
     fn lease(&mut self, network: Option<&str>, pick: SignerPick) -> Result<Lease, String> {
         let config = self.config()?;
-        let chain = self.chain(&config, network)?;
+        let chain = self.chain(&config, network, true)?;
         let unlocked_as = |address: &str| {
             self.unlocked
                 .values()
@@ -420,9 +427,40 @@ impl Keeper {
     }
 }
 
-fn open(network: Network, data_dir: &Path) -> Result<Connection, String> {
+/// Opens `network`; a missing local anvil is installed when `install` (a deployment asked for
+/// the chain), and otherwise named with the key that installs it.
+fn open(network: Network, data_dir: &Path, install: bool) -> Result<Connection, String> {
     let name = network.name.clone();
-    Connection::open(network, data_dir).map_err(|e| one_line(&format!("network `{name}`: {e}")))
+    let mut offered: Option<AnvilInstall> = None;
+    let connected = network::connect_with_consent(&network, data_dir, &mut |offer| {
+        if install {
+            log::info!(
+                "installing {} (and {}) from npm into {}",
+                offer.package_at_version(),
+                offer.also,
+                offer.dir.display()
+            );
+            InstallAnswer::Install
+        } else {
+            offered = Some(offer.clone());
+            InstallAnswer::Declined
+        }
+    });
+    match (connected, offered) {
+        (Ok(connected), _) => Ok(Connection { network, connected }),
+        (Err(_), Some(offer)) => Err(not_installed(&offer)),
+        (Err(e), None) => Err(one_line(&format!("network `{name}`: {e}"))),
+    }
+}
+
+/// What Preview says when the local chain's anvil is missing.
+fn not_installed(offer: &AnvilInstall) -> String {
+    format!(
+        "anvil is not installed: d (deploy) installs {} from npm into {} first; or put Foundry's anvil on PATH / set {}",
+        offer.package_at_version(),
+        offer.dir.display(),
+        crate::tools::ANVIL_ENV
+    )
 }
 
 fn failure(message: String) -> ProbeFailure {
@@ -472,6 +510,56 @@ rpc_url = "https://sepolia.example/${KEY}"
             name: keystore.display().to_string(),
             path: keystore,
         }));
+    }
+
+    /// Preview's probe of `local` installs nothing: with no anvil anywhere it says which key
+    /// installs it (deploying is the explicit request) and npm does not run.
+    #[test]
+    fn the_probe_of_a_missing_local_anvil_installs_nothing_and_names_the_key() {
+        if std::env::var_os(crate::tools::ANVIL_ENV).is_some()
+            || crate::tools::on_path("anvil").is_some()
+            || crate::tools::on_path("npm").is_none()
+        {
+            eprintln!("skipped: an anvil is on PATH or in ETERNALIZE_ANVIL, or npm is missing");
+            return;
+        }
+        let data = tempfile::tempdir().unwrap();
+        let mut keeper = Keeper {
+            config: None,
+            data_dir: data.path().to_path_buf(),
+            current: None,
+            seen: HashMap::new(),
+            unlocked: HashMap::new(),
+            source: None,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let model =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras3_4/mlp_basic.keras");
+        let failure = keeper
+            .probe(
+                &rt,
+                ProbeRequest {
+                    generation: 1,
+                    path: model,
+                    network: LOCAL.into(),
+                    signer: SignerOption::DevAccount,
+                    password: None,
+                },
+            )
+            .map(|r| r.network)
+            .unwrap_err();
+        assert!(
+            failure
+                .message
+                .starts_with("anvil is not installed: d (deploy) installs @foundry-rs/anvil@"),
+            "{}",
+            failure.message
+        );
+        assert!(!data.path().join("tools/node_modules").exists(), "npm ran");
+        assert!(!data.path().join("local-chain").exists());
     }
 
     #[test]

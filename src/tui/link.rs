@@ -301,6 +301,7 @@ fn deploy(
         pending_check: None,
         interactive: true,
         one_off_url: false,
+        chain_id: None,
     };
     let result = rt.block_on(async {
         let prepared = deploy::prepare(
@@ -316,6 +317,7 @@ fn deploy(
         .map_err(|e| match e {
             // Its messages say that nothing was sent.
             PrepareError::Resume(e) => e.to_string(),
+            PrepareError::Plan(e) if e.to_string().contains("nothing was sent") => e.to_string(),
             PrepareError::Plan(e) => format!("{e}; nothing was sent"),
         })?;
         if let Ok(Command::Abort) = commands.try_recv() {

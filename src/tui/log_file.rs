@@ -3,7 +3,7 @@
 //! the default is `info`.
 
 use log::{LevelFilter, Log, Metadata, Record};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
@@ -39,13 +39,19 @@ impl Log for FileLog {
     }
 }
 
+/// The log file at `path`, appending: its folder created 0700, the file 0600 (a log names
+/// files, networks and addresses — never a secret, but nobody else's business either).
+fn open(path: &Path) -> std::io::Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::atomic::private_dir(dir)?;
+    }
+    Ok(crate::atomic::open_private_append(path)?.0)
+}
+
 /// Starts logging to `path` (its folder is created). Fails only if the file cannot be opened;
 /// a second call in the same process keeps the first logger.
 pub fn init(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = open(path)?;
     let level = std::env::var("ETERNALIZE_LOG")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -58,4 +64,23 @@ pub fn init(path: &Path) -> std::io::Result<()> {
         log::set_max_level(level);
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_log_and_its_folder_are_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("logs").join("tui.log");
+        super::open(&path).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // One an older eternalize left open is closed.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+    }
 }

@@ -78,12 +78,34 @@ impl Default for Choices {
 
 /// A keystore password as it is typed. Prints as `Password(hidden)` (the state's `Debug`
 /// output, logs and test failures never show it) and is overwritten with zeros when dropped.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Its buffer is allocated once, [`Password::CAPACITY`] bytes, and never grows: a growing
+/// `String` would leave copies of the first characters in freed, unwiped memory.
+#[derive(PartialEq, Eq)]
 pub struct Password(Zeroizing<String>);
 
+impl Default for Password {
+    fn default() -> Password {
+        Password(Zeroizing::new(String::with_capacity(Password::CAPACITY)))
+    }
+}
+
+impl Clone for Password {
+    /// A copy with the same fixed room (a `String`'s clone would hold only what is typed).
+    fn clone(&self) -> Password {
+        let mut copy = Password::default();
+        copy.0.push_str(&self.0);
+        copy
+    }
+}
+
 impl Password {
+    /// Bytes a password may have; characters typed beyond it are not taken.
+    pub const CAPACITY: usize = 1024;
+
     pub fn push(&mut self, c: char) {
-        self.0.push(c);
+        if self.0.len() + c.len_utf8() <= self.0.capacity() {
+            self.0.push(c);
+        }
     }
 
     pub fn pop(&mut self) {

@@ -1,5 +1,5 @@
 //! Deploy: one preparation of a deployment for every front end. [`prepare`] checks a resumed
-//! deployment's chain, plans, checks the balance and settles the engine's options; the front
+//! deployment's model file and chain, plans (which probes what the chain can do), checks the balance and settles the engine's options; the front
 //! end may then ask its operator (the CLI on non-local networks; the TUI already did) and calls
 //! [`Prepared::spawn`]; when the engine's task ends, [`outcome`] says how, as one [`Outcome`]
 //! whose finished form is the one [`DeploymentSummary`].
@@ -32,6 +32,8 @@ pub struct Request {
     pub interactive: bool,
     /// The network was a one-off `--rpc-url` (the resume command must say so).
     pub one_off_url: bool,
+    /// `--chain-id`: the chain the node must be (over the network's configured `chain_id`).
+    pub chain_id: Option<u64>,
 }
 
 /// The plan options for `format` on `network`: chunk size from the request, the config or the
@@ -48,6 +50,7 @@ pub fn plan_options(
             .or(config.deploy.chunk_bytes)
             .unwrap_or(MAX_CHUNK_BYTES),
         expected_chain_id: network.chain_id,
+        chain_id_from_flag: false,
         max_fee_cap: network.max_fee_cap,
     }
 }
@@ -86,8 +89,10 @@ pub async fn prepare(
 ) -> Result<Prepared, PrepareError> {
     if let Some(target) = resuming {
         target.check_chain(rpc, network).await?;
+        target.check_source(&request.source)?;
     }
-    let opts = plan_options(network, request.format, request.chunk_bytes, config);
+    let opts = plan_options(network, request.format, request.chunk_bytes, config)
+        .pin_chain_id(request.chain_id);
     let plan = engine::plan(rpc, request.source, sender, described, &opts).await?;
     plan.check_balance()?;
     let id = engine::run::deployment_key(&plan).id();

@@ -42,6 +42,10 @@ impl PlanReport<'_> {
             "balance_wei": plan.balance.to_string(),
             "balance_sufficient": plan.balance >= plan.worst_case(),
             "block_gas_limit": plan.block_gas_limit,
+            "tx_gas_budget": plan.limits.tx_budget().0,
+            "call_gas": plan.limits.call_gas,
+            "code_size_limit": plan.limits.code_size,
+            "notes": plan.notes,
         })
     }
 }
@@ -72,6 +76,16 @@ impl std::fmt::Display for PlanReport<'_> {
             plan.format.name(),
             plan.image.chunks.count(),
             plan.image.chunks.chunk_bytes
+        )?;
+        for note in &plan.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        writeln!(
+            f,
+            "chain allows: {} gas per transaction ({}), contracts up to {} bytes",
+            units::thousands(plan.limits.tx_budget().0),
+            plan.limits.describe_budget(),
+            units::thousands(plan.limits.code_size as u64)
         )?;
         writeln!(f, "{:<40} {:>12}  {:<8} state", "step", "gas", "source")?;
         for s in &plan.steps {

@@ -14,10 +14,11 @@ use std::path::Path;
 
 use super::predict::{self, Output, Prediction};
 use crate::bundle::file::ModelFile;
+use crate::chain::read::read_error;
 use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::{
-    Chain, ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec,
-    ModelState, WeightFormat,
+    ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState,
+    Rpc, WeightFormat, redact_url,
 };
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
@@ -36,29 +37,34 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A read-only connection to a network; the local anvil lives as long as this.
+/// A read-only connection to a network through the one JSON-RPC client; the local anvil lives
+/// as long as this.
 pub struct Reader {
     _connected: network::Connected,
-    chain: Chain,
+    rpc: Rpc,
     url: String,
     expected_chain_id: Option<u64>,
 }
 
 impl Reader {
-    /// Connects to the network the flags name (the config's default when neither is given).
+    /// Connects to the network the flags name (the config's default when neither is given); a
+    /// missing local anvil is installed only if `consent` agrees.
     pub fn open(
         config: Option<&Path>,
         network_name: Option<&str>,
         rpc_url: Option<&str>,
+        consent: &mut dyn FnMut(&network::AnvilInstall) -> network::InstallAnswer,
     ) -> anyhow::Result<Reader> {
         let cfg = Config::load(config).map_err(fail)?;
         let network = network::resolve(&cfg, network_name, rpc_url).map_err(fail)?;
-        let connected = network::connect(&network, &crate::journal::data_dir()).map_err(fail)?;
-        let chain = Chain::read_only(&connected.url).map_err(fail)?;
+        let connected =
+            network::connect_with_consent(&network, &crate::journal::data_dir(), consent)
+                .map_err(fail)?;
+        let rpc = Rpc::connect(&connected.url).map_err(fail)?;
         Ok(Reader {
-            url: crate::engine::rpc::redact_url(&connected.url),
+            url: redact_url(&connected.url),
             _connected: connected,
-            chain,
+            rpc,
             expected_chain_id: network.chain_id,
         })
     }
@@ -67,19 +73,23 @@ impl Reader {
     /// running; a second anvil on the same state would be another chain).
     pub fn at(url: &str, expected_chain_id: Option<u64>) -> anyhow::Result<Reader> {
         Ok(Reader {
-            url: crate::engine::rpc::redact_url(url),
+            url: redact_url(url),
             _connected: network::Connected {
                 url: url.to_string(),
                 local: None,
             },
-            chain: Chain::read_only(url).map_err(fail)?,
+            rpc: Rpc::connect(url).map_err(fail)?,
             expected_chain_id,
         })
     }
 
     /// The chain id, checked against the network's configured one; and that `address` has code.
     async fn check(&self, address: Address) -> anyhow::Result<u64> {
-        let id = self.chain.chain_id().await.map_err(fail)?;
+        let id = self
+            .rpc
+            .chain_id()
+            .await
+            .map_err(|f| fail(read_error(format!("read the chain id at {}", self.url), f)))?;
         if let Some(want) = self.expected_chain_id
             && want != id
         {
@@ -88,7 +98,7 @@ impl Reader {
                 self.url
             )));
         }
-        if !self.chain.has_code(address).await.map_err(fail)? {
+        if !self.rpc.has_code(address).await.map_err(fail)? {
             return Err(fail(format!(
                 "there is no contract at {address} on chain {id} ({})",
                 self.url
@@ -185,7 +195,7 @@ pub fn on_chain(
     let rt = runtime()?;
     rt.block_on(async {
         let chain_id = reader.check(address).await?;
-        let state = reader.chain.model_state(address).await.map_err(fail)?;
+        let state = reader.rpc.model_state(address).await.map_err(fail)?;
         if !state.ready {
             return Err(fail(format!(
                 "the model at {address} on chain {chain_id} is not ready: {} of {} weight chunks stored{}",
@@ -200,7 +210,7 @@ pub fn on_chain(
             if link.kind != LayerKind::Input.code() {
                 continue;
             }
-            let cfg = reader.chain.layer_config(link.layer).await.map_err(fail)?;
+            let cfg = reader.rpc.layer_config(link.layer).await.map_err(fail)?;
             let (dims,) = <(Vec<U256>,)>::abi_decode_params(&cfg).map_err(|e| {
                 fail(format!("layer #{i} (InputLayer) at {}: its config does not decode as uint256[]: {e}", link.layer))
             })?;
@@ -234,21 +244,23 @@ pub fn on_chain(
                 input_path.display()
             )));
         }
-        let gas = reader.chain.block_gas_limit().await.map_err(fail)?;
-        let model = EternalModel::new(address, reader.chain.provider().clone());
+        let gas = reader.rpc.block_gas_limit().await.map_err(fail)?;
         let mut outputs: Vec<Output> = Vec::new();
         for b in 0..batch {
             let ins: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
             let (values, shapes, ranks) = call_args(&ins)?;
-            let r = model
-                .predict(values, shapes, ranks)
-                .gas(gas)
-                .call()
+            let call = EternalModel::predictCall {
+                inputs: values,
+                shapes,
+                ranks,
+            };
+            let r = reader
+                .rpc
+                .sol_call(address, &call, Some(gas), || {
+                    format!("call predict on {address} (sample {b})")
+                })
                 .await
-                .map_err(|e| {
-                    let e = chain_call_error(format!("call predict on {address} (sample {b})"), e);
-                    fail(call_failure(&e, gas))
-                })?;
+                .map_err(|e| fail(call_failure(&e, gas)))?;
             let got = split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks)
                 .map_err(|e| fail(format!("{address} sample {b}: {e}")))?;
             if outputs.is_empty() {
@@ -311,19 +323,6 @@ fn describe_clone(code: &[u8], want_len: usize) -> String {
             code.len()
         ),
         None => format!("not a clone ({} bytes)", code.len()),
-    }
-}
-
-fn chain_call_error(action: String, e: alloy::contract::Error) -> ChainError {
-    match e.as_revert_data() {
-        Some(data) => ChainError::Reverted {
-            action,
-            revert: Box::new(crate::chain::Revert::decode(&data)),
-        },
-        None => ChainError::Call {
-            action,
-            source: Box::new(e),
-        },
     }
 }
 
@@ -556,7 +555,7 @@ pub fn verify(
     let rt = runtime()?;
     rt.block_on(async {
         let chain_id = reader.check(address).await?;
-        let chain = &reader.chain;
+        let chain = &reader.rpc;
         let source = Source::from_file(&file).map_err(fail)?;
         let spec = &source.spec;
         let state = chain.model_state(address).await.map_err(fail)?;
@@ -635,7 +634,7 @@ pub fn check_hash(state: &ModelState, source: &Source) -> HashPart {
 /// (b) the graph: layer count, and per layer its kind, links, clone address and code, config
 /// and tensor list; the model clone's code and every implementation's code.
 pub async fn check_graph(
-    chain: &Chain,
+    chain: &Rpc,
     address: Address,
     state: &ModelState,
     spec: &ModelSpec,
@@ -839,7 +838,7 @@ pub async fn check_graph(
 /// (c) the weights: the layout, then every chunk's bytes; the first difference is named by
 /// chunk, byte, weight value, bundle word, layer and tensor.
 pub async fn check_weights(
-    chain: &Chain,
+    chain: &Rpc,
     address: Address,
     state: &ModelState,
     image: &ModelImage,
@@ -963,7 +962,7 @@ pub async fn check_weights(
 /// (d) runs [`SAMPLES`] deterministic samples on chain (`predictLayers` on the graph's
 /// outputs) and through the reference.
 pub async fn check_predict(
-    chain: &Chain,
+    chain: &Rpc,
     address: Address,
     graph: &Graph,
     ready: bool,
@@ -984,7 +983,7 @@ pub async fn check_predict(
 
 /// `(ok, max |Δ| as a float, first failure)` of [`check_predict`].
 async fn compare_predict(
-    chain: &Chain,
+    chain: &Rpc,
     address: Address,
     graph: &Graph,
     ready: bool,
@@ -1010,7 +1009,6 @@ async fn compare_predict(
         Ok(g) => g,
         Err(e) => return (false, None, Some(e.to_string())),
     };
-    let model = EternalModel::new(address, chain.provider().clone());
     let outputs: Vec<U256> = graph.outputs.iter().map(|&o| U256::from(o)).collect();
     let mut max_diff = 0f64;
     let mut problem = None;
@@ -1031,15 +1029,20 @@ async fn compare_predict(
             Ok(a) => a,
             Err(e) => return (false, None, Some(e.to_string())),
         };
-        let r = match model
-            .predictLayers(values, shapes, ranks, outputs.clone())
-            .gas(gas)
-            .call()
+        let call = EternalModel::predictLayersCall {
+            inputs: values,
+            shapes,
+            ranks,
+            outputLayers: outputs.clone(),
+        };
+        let r = match chain
+            .sol_call(address, &call, Some(gas), || {
+                format!("call predictLayers (sample {s})")
+            })
             .await
         {
             Ok(r) => r,
             Err(e) => {
-                let e = chain_call_error(format!("call predictLayers (sample {s})"), e);
                 problem.get_or_insert(format!("sample {s}: {}", call_failure(&e, gas)));
                 continue;
             }

@@ -59,7 +59,9 @@ impl<R: ChainRpc> Engine<R> {
         let failure = run.failure.take();
         run.attempts = 0;
         if let Some(Failure::OutOfGas { gas_limit }) = failure {
-            run.gas_limit = gas_limit + gas_limit / 2;
+            // More gas, but never more than one transaction may use on this chain.
+            let budget = self.plan.limits.tx_budget().0;
+            run.gas_limit = (gas_limit + gas_limit / 2).min(budget.max(gas_limit));
         }
         if run.txs.is_empty() {
             // Mined and failed: its nonce is spent; a new transaction is signed.

@@ -157,6 +157,8 @@ pub(super) fn plan(steps: &[Step], fees: Fees) -> Plan {
         fees,
         balance: U256::MAX,
         block_gas_limit: 30_000_000,
+        limits: crate::engine::capabilities::Limits::default(),
+        notes: Vec::new(),
         network: "test".into(),
     }
 }

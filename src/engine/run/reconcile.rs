@@ -184,17 +184,18 @@ impl<R: ChainRpc> Engine<R> {
                 purpose
             ));
         }
-        // Our live nonces must run without gaps from the account's nonce; anything else pending
-        // on the account is someone else's.
+        // Our nonces — live, or settled by a receipt read just now (a block may have been mined
+        // since `latest` and `pending` were read) — must run without gaps from the account's
+        // nonce; anything else pending on the account is someone else's.
         let mut expect = latest;
-        for &n in live.keys() {
-            if n != expect {
-                return Err(EngineError::NonceGap {
-                    nonce: expect,
-                    chain: latest,
-                });
-            }
+        while live.contains_key(&expect) || settled(expect, &finals) {
             expect += 1;
+        }
+        if live.range(expect..).next().is_some() {
+            return Err(EngineError::NonceGap {
+                nonce: expect,
+                chain: latest,
+            });
         }
         if pending > expect {
             return Err(EngineError::ForeignPending {
@@ -324,6 +325,29 @@ mod tests {
         e.send_due().await.unwrap();
         let (_, _, model_raw) = e.intent(1, 1);
         assert_eq!(e.chain().sent, vec![model_raw]);
+    }
+
+    /// A block mined between reading the account's nonces and reading the receipts: the
+    /// journaled transactions it holds are ours, not someone else's pending ones (seen under load
+    /// in `deploy::kill_9_with_transactions_pending_then_resume_completes`).
+    #[tokio::test(flavor = "current_thread")]
+    async fn transactions_mined_while_reconciling_are_ours_not_foreign() {
+        let (mut e, _events, _dir) =
+            fake::engine(two_steps(), Chain::default(), Options::default());
+        let (i0, h0, _) = e.intent(0, 0);
+        let (i1, h1, _) = e.intent(1, 1);
+        {
+            // The nonces as read first (both pending); the receipts as read a moment later.
+            let mut c = e.chain();
+            c.latest = 0;
+            c.pending = 2;
+            c.receipts.insert(h0, mined(h0, 5));
+            c.receipts.insert(h1, mined(h1, 5));
+        }
+        e.reconcile(&[e.started(), i0, i1]).await.unwrap();
+        assert_eq!(e.next_nonce, 2);
+        e.send_due().await.unwrap();
+        assert!(e.chain().sent.is_empty());
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -184,26 +184,25 @@ impl<R: ChainRpc> Engine<R> {
                     let message = e.message();
                     return Ok(self.auto_retry(i, Failure::Rpc { message }));
                 }
-                SendError::GasCap => {
+                class @ (SendError::GasCap | SendError::BlockGasLimit) => {
                     let step = self.runs[i].step.to_string();
-                    let message = format!(
-                        "the gas limit of {} exceeds the chain's per-transaction gas cap (EIP-7825 allows {MAX_TX_GAS_LIMIT_OSAKA} gas per transaction); the node said: {}",
-                        self.runs[i].gas_limit,
-                        refusal_text(&e)
-                    );
-                    self.fail(
-                        i,
-                        Failure::Rpc {
-                            message: message.clone(),
+                    let block = class == SendError::BlockGasLimit;
+                    let failure = Failure::GasCap {
+                        gas_limit: self.runs[i].gas_limit,
+                        cap: if block {
+                            self.plan.limits.block_gas_limit
+                        } else {
+                            MAX_TX_GAS_LIMIT_OSAKA
                         },
-                    );
+                        block,
+                        node: refusal_text(&e),
+                    };
+                    let message = failure.to_string();
+                    self.fail(i, failure);
                     self.block(format!("{step}: {message}"));
                     return Ok(false);
                 }
-                SendError::NonceTooHigh
-                | SendError::BlockGasLimit
-                | SendError::IntrinsicGas
-                | SendError::Other => {
+                SendError::NonceTooHigh | SendError::IntrinsicGas | SendError::Other => {
                     let message = refusal_text(&e);
                     self.fail(
                         i,
@@ -446,11 +445,12 @@ mod tests {
         let (mut e, _events, _dir) = fake::engine(plan, chain, Options::default());
         e.send_due().await.unwrap();
         assert_eq!(e.runs[0].status, Status::Failed);
-        let Some(Failure::Rpc { message }) = &e.runs[0].failure else {
+        let Some(failure @ Failure::GasCap { .. }) = &e.runs[0].failure else {
             panic!("{:?}", e.runs[0].failure);
         };
+        let message = failure.to_string();
         assert!(
-            message.contains("the gas limit of 100000 exceeds the chain's per-transaction gas cap (EIP-7825 allows 16777216 gas per transaction)"),
+            message.contains("the gas limit of 100,000 exceeds the chain's per-transaction gas cap (EIP-7825 allows 16,777,216 gas per transaction)"),
             "{message}"
         );
         assert!(message.contains("the node said: transaction gas limit too high"));
