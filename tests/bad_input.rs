@@ -718,6 +718,7 @@ fn preview_marks_unsupported_layers_and_refuses_deploy() {
             .unwrap_err()
             .contains("is NaN: not a finite number")
     );
+}
 
 /// An RPC URL with an API key in it (path, query, user info, upper-case scheme) at a closed
 /// port: `verify`, `predict ADDRESS` and `deploy`, plain and `--json`, fail with exit 1 and never
