@@ -42,6 +42,7 @@ fn synthetic_model(layers: usize) -> ModelView {
                 TensorView { name: format!("layers/dense_{i}/vars/1"), shape: vec![64], stats: model_view::stats((0..64).map(|k| k as f64)) },
             ]),
             histogram: model_view::histogram(values, HISTOGRAM_BINS),
+            unsupported: None,
         });
     }
     ModelView {
@@ -56,6 +57,7 @@ fn synthetic_model(layers: usize) -> ModelView {
             weights: "cd".repeat(32),
         },
         hash_check: None,
+        not_exportable: None,
     }
 }
 

@@ -392,6 +392,8 @@ mod tests {
             expected_weights: Vec::new(),
             weights: Vec::new(),
             source: WeightSource::default(),
+            unsupported: None,
+            inferred: true,
         }
     }
 

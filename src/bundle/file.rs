@@ -32,14 +32,40 @@ pub enum OpenError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
     /// The model was read but cannot be exported (e.g. a weight eai's format cannot hold).
-    #[error("{}: {why}", path.display())]
+    #[error("{}: {}", path.display(), keras::error::printable(why))]
     Export { path: PathBuf, why: String },
+}
+
+/// A file read to be described (`inspect`, the TUI's Preview), deployable or not.
+pub enum Described {
+    File(ModelFile),
+    /// A Keras model read whole that cannot be exported: a layer eternalize cannot deploy, or
+    /// a weight the bundle format cannot hold.
+    Undeployable(Undeployable),
+}
+
+pub struct Undeployable {
+    pub path: PathBuf,
+    pub model: Box<Model>,
+    /// Why, without the path: the words `export`, `plan` and `deploy` refuse it with.
+    pub why: String,
+    /// That refusal.
+    pub error: OpenError,
 }
 
 impl ModelFile {
     /// Reads `path` once: a JSON document is a bundle, anything else goes to the Keras reader
     /// (which names what it found when it is neither).
+    /// Refused, with the reason, when the file is a model that cannot be exported.
     pub fn open(path: &Path) -> Result<ModelFile, OpenError> {
+        match ModelFile::describe(path)? {
+            Described::File(f) => Ok(f),
+            Described::Undeployable(u) => Err(u.error),
+        }
+    }
+
+    /// Reads `path` once, keeping a model that cannot be exported (to say why).
+    pub fn describe(path: &Path) -> Result<Described, OpenError> {
         let bytes = std::fs::read(path).map_err(|io| OpenError::Read {
             path: path.to_path_buf(),
             io,
@@ -47,20 +73,45 @@ impl ModelFile {
         let content = if keras::sniff(&bytes).is_none() && super::sniff(&bytes) {
             Content::Bundle(super::read_bytes(&bytes, path)?)
         } else {
-            let model = keras::load_bytes(&bytes, path)?;
-            let bundle = Bundle::from_model(&model).map_err(|e| OpenError::Export {
-                path: path.to_path_buf(),
-                why: e.to_string(),
-            })?;
-            Content::Keras {
-                model: Box::new(model),
-                bundle,
+            let model = keras::describe_vec(bytes, path)?;
+            let refusal = match keras::refuse_undeployable(&model) {
+                Err(problem) => Err((
+                    keras::error::printable(&problem.to_string()).into_owned(),
+                    OpenError::Keras(KerasError {
+                        path: path.to_path_buf(),
+                        problem,
+                    }),
+                )),
+                Ok(()) => Bundle::from_model(&model).map_err(|e| {
+                    let why = e.to_string();
+                    (
+                        keras::error::printable(&why).into_owned(),
+                        OpenError::Export {
+                            path: path.to_path_buf(),
+                            why,
+                        },
+                    )
+                }),
+            };
+            match refusal {
+                Ok(bundle) => Content::Keras {
+                    model: Box::new(model),
+                    bundle,
+                },
+                Err((why, error)) => {
+                    return Ok(Described::Undeployable(Undeployable {
+                        path: path.to_path_buf(),
+                        model: Box::new(model),
+                        why,
+                        error,
+                    }));
+                }
             }
         };
-        Ok(ModelFile {
+        Ok(Described::File(ModelFile {
             path: path.to_path_buf(),
             content,
-        })
+        }))
     }
 
     /// The bundle: exported from the model, or as read.

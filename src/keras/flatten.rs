@@ -215,7 +215,6 @@ impl Flattener {
             class: &m.class_name,
             config: &m.config,
         };
-        let class_name = layers::graph_class(&ctx)?;
         let mut input_shapes: Vec<Shape> = inputs
             .iter()
             .map(|&i| self.layers[i].output_shape.clone())
@@ -233,14 +232,16 @@ impl Flattener {
             input_shapes.push(declared);
             self.inputs.push(self.layers.len());
         }
-        let output_shape = layers::output_shape(&ctx, &input_shapes)?;
-        let expected_weights = layers::expected_weights(&ctx, &input_shapes)?;
+        // A layer eternalize cannot deploy is kept, marked, so the file can still be described.
+        let inputs_known = inputs.iter().all(|&i| self.layers[i].inferred);
+        let d = layers::describe(&ctx, &input_shapes, inputs_known);
+        let (output_shape, expected_weights) = d.shapes.clone().unwrap_or_default();
         let idx = self.layers.len();
         self.layers.push(Layer {
             idx,
             name: m.name.clone(),
             keras_class: m.class_name.clone(),
-            class_name,
+            class_name: d.class_name,
             config: m.config.clone(),
             inputs,
             input_shapes,
@@ -248,6 +249,8 @@ impl Flattener {
             expected_weights,
             weights: Vec::new(),
             source,
+            unsupported: d.unsupported,
+            inferred: d.shapes.is_some(),
         });
         Ok(idx)
     }

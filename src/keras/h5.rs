@@ -8,6 +8,9 @@
 //! Hardening on top of the crate's own bounds checks:
 //! - one read may allocate at most [`H5File::read_limit`] bytes (4 × file length + 1 MiB;
 //!   Keras never compresses weights, so real data is never larger than the file);
+//! - all reads together may keep at most the file's budget ([`H5File::set_budget`]: what the
+//!   model config declares plus a margin), checked before each read allocates, so one dataset
+//!   linked a thousand times is refused after the budget, not read a thousand times;
 //! - object headers are capped at the file length;
 //! - paths deeper than [`MAX_DEPTH`] components are refused, so a recursive walk over a file
 //!   whose groups link back to an ancestor (legal in HDF5) ends with an error;
@@ -56,6 +59,16 @@ pub enum H5Error {
         "{path}: dataset has element type {dtype}, expected a float (float32, float64 or float16)"
     )]
     Dtype { path: String, dtype: String },
+    /// Reading this dataset would pass the budget the model config sets.
+    #[error(
+        "{path}: dataset of {bytes} bytes (as f32) would take the weights read from this file past {budget} bytes, what its model config declares plus the margin ({used} bytes already read); refusing to read it"
+    )]
+    OverBudget {
+        path: String,
+        bytes: u128,
+        budget: u64,
+        used: u64,
+    },
     /// The dataset's declared size is impossible for this file.
     #[error(
         "{path}: dataset declares shape {shape:?} of {elem_size}-byte elements ({bytes} bytes), more than the {limit} bytes a read of this {file_len}-byte file may take"
@@ -99,10 +112,26 @@ pub struct ArrayF32 {
     pub data: Vec<f32>,
 }
 
-/// An HDF5 file held in memory.
+/// An HDF5 file held in memory (or read from disk on demand, see [`H5File::open`]).
 pub struct H5File {
     file: Hdf5File,
     len: usize,
+    /// Most bytes of f32 values all reads together may return, and how many they have.
+    budget: u64,
+    used: std::cell::Cell<u64>,
+}
+
+/// A byte range of an owned buffer: a zip entry stored in place, read without a copy.
+struct Region {
+    bytes: Vec<u8>,
+    range: std::ops::Range<usize>,
+}
+
+impl AsRef<[u8]> for Region {
+    fn as_ref(&self) -> &[u8] {
+        // The range was checked against the buffer when the region was made.
+        self.bytes.get(self.range.clone()).unwrap_or(&[])
+    }
 }
 
 enum Node {
@@ -114,16 +143,56 @@ impl H5File {
     /// Parses the superblock and root group of an in-memory HDF5 file.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, H5Error> {
         let len = bytes.len();
+        Self::with(len, |o| Hdf5File::from_vec_with_options(bytes, o))
+    }
+
+    /// Parses the HDF5 file held in `bytes[range]` (a zip entry stored uncompressed) without
+    /// copying it. A range outside `bytes` is an empty file.
+    pub fn from_region(bytes: Vec<u8>, range: std::ops::Range<usize>) -> Result<Self, H5Error> {
+        let range = if range.start <= range.end && range.end <= bytes.len() {
+            range
+        } else {
+            0..0
+        };
+        let len = range.len();
+        Self::with(len, |o| Hdf5File::from_owner(Region { bytes, range }, o))
+    }
+
+    /// Opens the HDF5 file at `path`, reading from disk only what is asked for (the Pick
+    /// screen's sniff reads the config attribute, never the weights).
+    pub fn open(path: &std::path::Path) -> Result<Self, H5Error> {
+        let len = std::fs::metadata(path)
+            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+            .map_err(|e| H5Error::Open {
+                len: 0,
+                source: LibError::Io(e),
+            })?;
+        Self::with(len, |o| Hdf5File::open_with_options(path, o))
+    }
+
+    fn with(
+        len: usize,
+        open: impl FnOnce(OpenOptions) -> Result<Hdf5File, LibError>,
+    ) -> Result<Self, H5Error> {
         let limit = read_limit(len);
         let options = OpenOptions::default()
             .with_max_read_bytes(limit)
             .with_max_chunk_bytes(limit)
             .with_max_object_header_bytes(len.max(4096));
-        let file = Hdf5File::from_vec_with_options(bytes, options)
-            .map_err(|source| H5Error::Open { len, source })?;
+        let file = open(options).map_err(|source| H5Error::Open { len, source })?;
         file.root_group()
             .map_err(|source| H5Error::Open { len, source })?;
-        Ok(H5File { file, len })
+        Ok(H5File {
+            file,
+            len,
+            budget: u64::MAX,
+            used: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Caps what all later reads together may return, in bytes of f32 values.
+    pub fn set_budget(&mut self, bytes: u64) {
+        self.budget = bytes;
     }
 
     /// Length of the file in bytes.
@@ -233,6 +302,18 @@ impl H5File {
         if bytes > limit as u128 {
             return Err(too_large());
         }
+        let kept = count.saturating_mul(4);
+        let used = self.used.get();
+        if kept > u128::from(self.budget.saturating_sub(used)) {
+            return Err(H5Error::OverBudget {
+                path: shown,
+                bytes: kept,
+                budget: self.budget,
+                used,
+            });
+        }
+        // `kept` fits in the budget, a u64.
+        self.used.set(used.saturating_add(kept as u64));
         let n = usize::try_from(count).map_err(|_| too_large())?;
         let shape = dims
             .iter()
@@ -738,6 +819,18 @@ mod tests {
                 let _ = walk(&h5, "/", &mut HashSet::new(), &mut 0);
             }
         }
+    }
+
+    #[test]
+    fn reads_past_the_budget_are_refused_before_they_allocate() {
+        let mut h5 =
+            H5File::from_bytes(h5_bytes(&fixtures().join("keras3_15/mlp_basic.keras"))).unwrap();
+        // The kernel is 16x24 f32 = 1,536 bytes; the bias 96.
+        h5.set_budget(1_536 + 95);
+        h5.read_f32("/layers/dense/vars/0").unwrap();
+        let e = h5.read_f32("/layers/dense/vars/1").unwrap_err();
+        assert!(matches!(e, H5Error::OverBudget { used: 1_536, .. }), "{e}");
+        assert!(e.to_string().contains("refusing to read it"), "{e}");
     }
 
     #[test]

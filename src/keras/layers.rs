@@ -622,3 +622,102 @@ pub fn batchnorm_axis(ctx: &LayerCtx, rank: usize) -> Result<usize, Problem> {
     }
     Ok(ax as usize)
 }
+
+/// What eternalize makes of one layer of a file that may not be deployable: its graph class,
+/// why it cannot be deployed (if so), and its output shape and weight shapes when they follow
+/// from the config.
+pub struct Described {
+    pub class_name: String,
+    pub unsupported: Option<String>,
+    pub shapes: Option<(Shape, Vec<Vec<usize>>)>,
+}
+
+/// Describes a layer without refusing it: the first rule it breaks becomes its `unsupported`
+/// reason (the words `export` refuses the file with); shapes come from the deployable rules,
+/// else from Keras's rules for classes eternalize cannot deploy ([`other_class`]), else are
+/// unknown. `inputs_known` is false past a layer of unknown shape.
+pub fn describe(ctx: &LayerCtx, inputs: &[Shape], inputs_known: bool) -> Described {
+    let (class_name, mut unsupported) = match graph_class(ctx) {
+        Ok(c) => (c, None),
+        Err(p) => (ctx.class.to_string(), Some(p.to_string())),
+    };
+    if !inputs_known {
+        return Described {
+            class_name,
+            unsupported,
+            shapes: None,
+        };
+    }
+    let rules = output_shape(ctx, inputs).and_then(|o| Ok((o, expected_weights(ctx, inputs)?)));
+    let shapes = match rules {
+        Ok(s) => Some(s),
+        Err(p) => {
+            unsupported.get_or_insert(p.to_string());
+            other_class(ctx, inputs)
+        }
+    };
+    Described {
+        class_name,
+        unsupported,
+        shapes,
+    }
+}
+
+/// Output shape and weight shapes, as Keras computes them, of classes eternalize reads but
+/// cannot deploy; `None` for any other class, or when the config does not say enough.
+fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize>>)> {
+    let [s] = inputs else { return None };
+    let last = s.last().copied().flatten();
+    match ctx.class {
+        "LeakyReLU"
+        | "ELU"
+        | "ThresholdedReLU"
+        | "GaussianNoise"
+        | "GaussianDropout"
+        | "AlphaDropout"
+        | "SpatialDropout1D"
+        | "SpatialDropout2D"
+        | "SpatialDropout3D"
+        | "ActivityRegularization"
+        | "Masking"
+        | "UnitNormalization"
+        | "Identity" => Some((s.clone(), Vec::new())),
+        "PReLU" => {
+            let mut alpha: Vec<usize> = s.get(1..)?.iter().copied().collect::<Option<_>>()?;
+            if let Some(axes) = ctx.get("shared_axes").and_then(Value::as_array) {
+                for a in axes {
+                    let a = usize::try_from(a.as_u64()?).ok()?;
+                    *alpha.get_mut(a.checked_sub(1)?)? = 1;
+                }
+            }
+            Some((s.clone(), vec![alpha]))
+        }
+        "LayerNormalization" | "GroupNormalization" => {
+            let axis = ctx.get("axis").cloned().unwrap_or(Value::from(-1));
+            let axis = match &axis {
+                Value::Array(a) if a.len() == 1 => a[0].as_i64(),
+                other => other.as_i64(),
+            }?;
+            let ax = if axis < 0 {
+                s.len() as i64 + axis
+            } else {
+                axis
+            };
+            let dim = s.get(usize::try_from(ax).ok()?).copied().flatten()?;
+            let n = usize::from(ctx.bool_or("scale", true).ok()?)
+                + usize::from(ctx.bool_or("center", true).ok()?);
+            Some((s.clone(), vec![vec![dim]; n]))
+        }
+        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" if !ctx.bool_or("keepdims", false).ok()? => {
+            Some((vec![s.first().copied().flatten(), last], Vec::new()))
+        }
+        "RepeatVector" => {
+            let n = ctx.usize("n").ok()?;
+            Some((
+                vec![s.first().copied().flatten(), Some(n), last],
+                Vec::new(),
+            ))
+        }
+        _ => None,
+    }
+}

@@ -60,8 +60,11 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
         let members = &mut layers[i..j];
         let needed: usize = members.iter().map(|l| l.expected_weights.len()).sum();
         let group = format!("{root}/{group_name}");
+        // A layer whose weight shapes are unknown (a class eternalize cannot follow) takes what
+        // its own group holds.
+        let uninferred = members.len() == 1 && !members[0].inferred;
         let tensors = if h5.exists(&group) {
-            read_group(h5, &group)?
+            read_group(h5, &group, (!uninferred).then_some(needed))?
         } else {
             Vec::new()
         };
@@ -77,7 +80,7 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
                 expected: needed,
             });
         }
-        if tensors.len() != needed {
+        if tensors.len() != needed && !uninferred {
             let what = if members.len() == 1 {
                 format!("layer '{}' ({})", members[0].name, members[0].keras_class)
             } else {
@@ -93,14 +96,20 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
         }
         let mut it = tensors.into_iter();
         for layer in members.iter_mut() {
-            layer.weights = it.by_ref().take(layer.expected_weights.len()).collect();
+            let n = if layer.inferred {
+                layer.expected_weights.len()
+            } else {
+                usize::MAX
+            };
+            layer.weights = it.by_ref().take(n).collect();
         }
         i = j;
     }
     Ok(())
 }
 
-fn read_group(h5: &H5File, group: &str) -> Result<Vec<Tensor>, Problem> {
+/// The tensors `weight_names` lists; more than `needed` is refused before any is read.
+fn read_group(h5: &H5File, group: &str, needed: Option<usize>) -> Result<Vec<Tensor>, Problem> {
     let what = || format!("{}: attribute weight_names", group.trim_start_matches('/'));
     let names = match h5.attr(group, "weight_names").map_err(|e| Problem::Hdf5 {
         what: what(),
@@ -119,6 +128,15 @@ fn read_group(h5: &H5File, group: &str) -> Result<Vec<Tensor>, Problem> {
             });
         }
     };
+    if let Some(needed) = needed.filter(|&n| names.len() > n) {
+        return Err(Problem::Hdf5 {
+            what: what(),
+            reason: format!(
+                "lists {} weights, but the config needs {needed}; refusing to read more than the config declares",
+                names.len()
+            ),
+        });
+    }
     names
         .into_iter()
         .map(|name| {

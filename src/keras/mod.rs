@@ -1,8 +1,13 @@
 //! The Keras reader: `.keras` (Keras 3) and legacy `.h5` (Keras 2 and 3) files, with no
 //! Python and no C library. Produces a [`Model`]: the layer graph with shapes and weights.
 //!
-//! Owns: file formats, config dialects, shape inference. Must not touch: the bundle format,
-//! the chain, the screen.
+//! Two readings: [`load`] (export, plan, deploy) refuses a model with a layer it cannot
+//! deploy; [`describe_vec`] (inspect, the Preview) keeps such layers, marked. Both read a file
+//! within the budget its config sets ([`Budget`]: the declared weights plus [`MARGIN`]), refusing
+//! anything that claims more before reading it; [`header`] reads the config only.
+//!
+//! Owns: file formats, config dialects, shape inference, the read budget. Must not touch: the
+//! bundle format, the chain, the screen.
 
 pub mod archive;
 pub mod config;
@@ -32,45 +37,149 @@ pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     }
 }
 
-/// Reads a model file.
+/// Margin of every file's memory budget above the weights its config declares: config,
+/// metadata, HDF5 structure, and the weights of layers whose shapes cannot be inferred.
+pub const MARGIN: u64 = 64 << 20;
+
+/// Reads a model file to export it: refused when a layer cannot be deployed.
 pub fn load(path: &Path) -> Result<Model, KerasError> {
     let bytes = std::fs::read(path).map_err(|e| KerasError {
         path: path.to_path_buf(),
         problem: e.into(),
     })?;
-    load_bytes(&bytes, path)
+    load_vec(bytes, path)
 }
 
 /// Reads a model from the bytes of a file; `path` names it in errors.
 pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<Model, KerasError> {
+    load_vec(bytes.to_vec(), path)
+}
+
+/// [`load_bytes`] taking the bytes, so a `.keras` file's stored weights are read in place and
+/// a `.h5` file is not copied: a file is read within its budget (see [`Budget`]).
+pub fn load_vec(bytes: Vec<u8>, path: &Path) -> Result<Model, KerasError> {
+    let model = describe_vec(bytes, path)?;
+    refuse_undeployable(&model).map_err(|problem| KerasError {
+        path: path.to_path_buf(),
+        problem,
+    })?;
+    Ok(model)
+}
+
+/// Reads a model to describe it (`inspect`): layers eternalize cannot deploy are kept and
+/// marked ([`Layer::unsupported`]) instead of refused.
+pub fn describe_vec(bytes: Vec<u8>, path: &Path) -> Result<Model, KerasError> {
     read(bytes).map_err(|problem| KerasError {
         path: path.to_path_buf(),
         problem,
     })
 }
 
-fn read(bytes: &[u8]) -> Result<Model, Problem> {
-    if bytes.is_empty() {
-        return Err(Problem::Empty);
+/// The first layer that cannot be deployed, as the error `export` gives.
+pub fn refuse_undeployable(model: &Model) -> Result<(), Problem> {
+    match model.layers.iter().find_map(|l| l.unsupported.as_ref()) {
+        Some(reason) => Err(Problem::Undeployable(reason.clone())),
+        None => Ok(()),
     }
-    let format = sniff(bytes).ok_or_else(|| Problem::UnknownFormat {
-        head: describe_head(bytes),
+}
+
+/// A model file's header and config, with no weights read: what the Pick screen shows while
+/// browsing. Reads from disk only the zip directory and config (`.keras`) or the root
+/// attributes (`.h5`).
+pub fn header(path: &Path) -> Result<Model, KerasError> {
+    let err = |problem: Problem| KerasError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path).map_err(|e| err(e.into()))?;
+    let size = file.metadata().map_err(|e| err(e.into()))?.len();
+    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| err(e.into()))?;
+    if n == 0 {
+        return Err(err(Problem::Empty));
+    }
+    let format = sniff(&head[..n]).ok_or_else(|| {
+        err(Problem::UnknownFormat {
+            head: describe_head(&head[..n]),
+        })
     })?;
     match format {
         SourceFormat::KerasZip => {
-            let a = archive::open(bytes)?;
-            let mut model = build(format, &a.config, a.keras_version)?;
-            archive::load_weights(&a.weights, &mut model.layers)?;
+            let a = archive::open_from(std::io::BufReader::new(file), size).map_err(err)?;
+            build(format, &a.config, a.keras_version).map_err(err)
+        }
+        SourceFormat::LegacyH5 => {
+            let h5 = h5::H5File::open(path).map_err(|e| {
+                err(Problem::Hdf5 {
+                    what: "HDF5 structure".into(),
+                    reason: e.to_string(),
+                })
+            })?;
+            let l = legacy::open(&h5).map_err(err)?;
+            build(format, &l.config, l.keras_version).map_err(err)
+        }
+    }
+}
+
+/// Parameters the config declares (every weight shape's product), when every layer's
+/// shapes are known.
+pub fn declared_params(model: &Model) -> Option<usize> {
+    model
+        .layers
+        .iter()
+        .map(|l| {
+            l.inferred.then(|| {
+                l.expected_weights
+                    .iter()
+                    .map(|s| s.iter().product::<usize>())
+                    .sum::<usize>()
+            })
+        })
+        .sum()
+}
+
+/// The memory budget a model's config sets for reading its file.
+pub fn budget(model: &Model) -> archive::Budget {
+    let values: u128 = model
+        .layers
+        .iter()
+        .filter(|l| l.inferred)
+        .flat_map(|l| &l.expected_weights)
+        .map(|s| s.iter().fold(1u128, |a, &d| a.saturating_mul(d as u128)))
+        .fold(0u128, u128::saturating_add);
+    archive::Budget {
+        declared: u64::try_from(values.saturating_mul(4)).unwrap_or(u64::MAX),
+    }
+}
+
+pub use archive::Budget;
+
+fn read(bytes: Vec<u8>) -> Result<Model, Problem> {
+    if bytes.is_empty() {
+        return Err(Problem::Empty);
+    }
+    let format = sniff(&bytes).ok_or_else(|| Problem::UnknownFormat {
+        head: describe_head(&bytes),
+    })?;
+    match format {
+        SourceFormat::KerasZip => {
+            let a = archive::open(&bytes)?;
+            let mut model = build(format, &a.config, a.keras_version.clone())?;
+            let budget = budget(&model);
+            let mut h5 = a.weights(bytes, &budget)?;
+            h5.set_budget(budget.read_bytes());
+            archive::load_weights(&h5, &mut model.layers)?;
             check_weights(&model)?;
             Ok(model)
         }
         SourceFormat::LegacyH5 => {
-            let h5 = h5::H5File::from_bytes(bytes.to_vec()).map_err(|e| Problem::Hdf5 {
+            let mut h5 = h5::H5File::from_bytes(bytes).map_err(|e| Problem::Hdf5 {
                 what: "HDF5 structure".into(),
                 reason: e.to_string(),
             })?;
             let l = legacy::open(&h5)?;
             let mut model = build(format, &l.config, l.keras_version)?;
+            h5.set_budget(budget(&model).read_bytes());
             legacy::load_weights(&h5, &mut model.layers)?;
             check_weights(&model)?;
             Ok(model)
@@ -97,7 +206,7 @@ fn build(
 
 /// Every layer carries exactly the tensors its config implies, with matching shapes.
 fn check_weights(model: &Model) -> Result<(), Problem> {
-    for layer in &model.layers {
+    for layer in model.layers.iter().filter(|l| l.inferred) {
         let err = |reason: String| Problem::Layer {
             layer: layer.name.clone(),
             class: layer.keras_class.clone(),

@@ -133,6 +133,13 @@ pub struct Layer {
     pub weights: Vec<Tensor>,
     /// Where its weights live in either file format.
     pub source: WeightSource,
+    /// Why this layer cannot be deployed (its class, or its config), in the words `export`
+    /// refuses the file with; `None` when it can. Such a model can be described, not exported.
+    pub unsupported: Option<String>,
+    /// Whether `output_shape` and `expected_weights` follow from the config. False for a layer
+    /// whose class or config eternalize cannot follow and for the layers it feeds: their
+    /// shapes are unknown (empty) and their weights are taken as the file holds them.
+    pub inferred: bool,
 }
 
 /// Where a layer's weights are stored.

@@ -6,11 +6,12 @@
 //! Owns: turning a `keras::Model` or a `bundle::ReadBundle` into display data.
 //! Must not touch: the terminal, files (the caller hands in bytes).
 
-use crate::bundle::file::{Content, ModelFile};
+use crate::bundle::file::{Content, Described, ModelFile};
 use crate::bundle::fixed::q32_to_f64;
 use crate::bundle::{self, Bundle, Hashes, ReadBundle};
 use crate::chain::WeightFormat;
 use crate::keras::Model;
+use crate::keras::error::printable;
 use crate::usecase::inspect::{self, Summary};
 use serde_json::Value;
 
@@ -113,6 +114,8 @@ pub struct LayerView {
     pub tensors: Option<Vec<TensorView>>,
     /// Over all of the layer's weight values.
     pub histogram: Option<Histogram>,
+    /// Why eternalize cannot deploy this layer, when it cannot.
+    pub unsupported: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +130,8 @@ pub struct ModelView {
     pub hashes: Hashes,
     /// For bundles: what the stored hash says.
     pub hash_check: Option<HashCheck>,
+    /// Why the model cannot be exported (then `hashes` are placeholders).
+    pub not_exportable: Option<String>,
 }
 
 impl ModelView {
@@ -136,12 +141,24 @@ impl ModelView {
 
     /// Whether this model may go on to the Confirm screen.
     pub fn deployable(&self) -> Result<(), String> {
+        if let Some(why) = &self.not_exportable {
+            return Err(format!("cannot be deployed: {why}"));
+        }
         match self.hash_check {
             Some(c) if !c.verified() => Err(
                 "the stored hash does not match the contents: re-export before deploying".into(),
             ),
             _ => Ok(()),
         }
+    }
+}
+
+/// The Preview of a file read to be described: a model that cannot be exported shows its
+/// layers, the ones eternalize cannot deploy marked.
+pub fn of_described(d: &Described) -> ModelView {
+    match d {
+        Described::File(f) => of_file(f),
+        Described::Undeployable(u) => from_model_with(&u.model, None, Some(u.why.clone())),
     }
 }
 
@@ -154,7 +171,11 @@ pub fn of_file(file: &ModelFile) -> ModelView {
 }
 
 pub fn from_model(model: &Model, b: &Bundle) -> ModelView {
-    let summary = inspect::from_model(model, b);
+    from_model_with(model, Some(b), None)
+}
+
+fn from_model_with(model: &Model, b: Option<&Bundle>, not_exportable: Option<String>) -> ModelView {
+    let summary = inspect::from_model(model, b, not_exportable);
     let layers = summary
         .layers
         .iter()
@@ -164,7 +185,7 @@ pub fn from_model(model: &Model, b: &Bundle) -> ModelView {
                 .weights
                 .iter()
                 .map(|t| TensorView {
-                    name: t.name.clone(),
+                    name: printable(&t.name).into_owned(),
                     shape: t.shape.clone(),
                     stats: stats(t.data.iter().map(|&x| f64::from(x))),
                 })
@@ -277,21 +298,24 @@ fn decode_tensor(t: &Value, words: &[bundle::fixed::Word]) -> (TensorView, Vec<f
         .map(q32_to_f64)
         .collect();
     let view = TensorView {
-        name,
+        name: printable(&name).into_owned(),
         shape,
         stats: stats(values.iter().copied()),
     };
     (view, values)
 }
 
+/// Strings from the file are escaped here, once, so no panel can print a control character.
 fn row_view(row: &inspect::LayerRow) -> LayerView {
+    let p = |s: &str| printable(s).into_owned();
     LayerView {
         idx: row.idx,
-        name: row.name.clone(),
-        class_name: row.class_name.clone(),
+        name: p(&row.name),
+        class_name: p(&row.class_name),
         output_shape: inspect::shape_text(&row.output_shape),
         params: row.params,
-        inputs: row.inbound.clone(),
+        inputs: row.inbound.iter().map(|s| p(s)).collect(),
+        unsupported: row.reason.as_deref().map(p),
         config_source: "",
         config: String::new(),
         tensors: None,
@@ -307,8 +331,12 @@ fn view(summary: &Summary, layers: Vec<LayerView>, hash_check: Option<HashCheck>
         layers,
         total_params: summary.total_params,
         weight_words: summary.weight_words,
-        hashes: summary.hashes.clone(),
+        hashes: summary.hashes.clone().unwrap_or_else(|| Hashes {
+            graph: "none (not exportable)".into(),
+            weights: "none (not exportable)".into(),
+        }),
         hash_check,
+        not_exportable: summary.not_exportable.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::bundle;
 use crate::bundle::file::ModelFile;
 use crate::journal;
 use crate::keras;
+use crate::keras::error::printable;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -131,9 +132,32 @@ fn looks_like_bundle(path: &Path) -> bool {
     text.starts_with(b"{\"model_graph\"")
 }
 
+/// The Pick screen's one line. A model file's header and config only, never its weights
+/// (browsing a downloads folder must not load every model in it); the parameter count is what
+/// the config declares. A bundle is read whole: its hash check is part of the line.
 pub fn sniff(path: &Path) -> Result<Sniff, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    if keras::sniff(&bytes).is_none() && bundle::sniff(&bytes) {
+    let cannot = |e: std::io::Error| format!("{}: cannot read: {e}", path.display());
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(cannot)?;
+    if keras::sniff(&head[..n]).is_some() {
+        let model = keras::header(path).map_err(|e| e.to_string())?;
+        let text = |s: &Option<String>| s.as_deref().map(|s| printable(s).into_owned());
+        return Ok(Sniff {
+            format: match model.format {
+                keras::SourceFormat::KerasZip => "Keras 3 archive",
+                keras::SourceFormat::LegacyH5 => "legacy HDF5",
+            },
+            keras_version: text(&model.keras_version),
+            model_class: Some(model.model_class().to_string()),
+            layers: model.layers.len(),
+            params: keras::declared_params(&model),
+            hash_verified: None,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    if bundle::sniff(&bytes) {
         let read = bundle::read_bytes(&bytes, path).map_err(|e| e.to_string())?;
         let meta = read.bundle.meta_layers();
         let source = read.bundle.meta.get("source");
@@ -141,7 +165,7 @@ pub fn sniff(path: &Path) -> Result<Sniff, String> {
             source
                 .and_then(|s| s.get(k))
                 .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
+                .map(|s| printable(s).into_owned())
         };
         return Ok(Sniff {
             format: "bundle",
@@ -161,23 +185,16 @@ pub fn sniff(path: &Path) -> Result<Sniff, String> {
             hash_verified: Some(read.verified()),
         });
     }
-    let model = keras::load_bytes(&bytes, path).map_err(|e| e.to_string())?;
-    Ok(Sniff {
-        format: match model.format {
-            keras::SourceFormat::KerasZip => "Keras 3 archive",
-            keras::SourceFormat::LegacyH5 => "legacy HDF5",
-        },
-        keras_version: model.keras_version.clone(),
-        model_class: Some(model.model_class().to_string()),
-        layers: model.layers.len(),
-        params: Some(model.total_params()),
-        hash_verified: None,
-    })
+    // Neither: the reader names what it found (it refuses these bytes).
+    match keras::load_bytes(&head[..n], path) {
+        Err(e) => Err(e.to_string()),
+        Ok(_) => Err(format!("{}: not a model file or a bundle", path.display())),
+    }
 }
 
 pub fn load(path: &Path) -> Result<ModelView, String> {
-    let file = ModelFile::open(path).map_err(|e| e.to_string())?;
-    Ok(model_view::of_file(&file))
+    let file = ModelFile::describe(path).map_err(|e| e.to_string())?;
+    Ok(model_view::of_described(&file))
 }
 
 /// Does the work an effect asks for, on the calling thread. The deployment engine's effects

@@ -2,10 +2,14 @@
 //! words and hashes — as one [`Summary`] that the CLI prints (its `Display` is the table, its
 //! `Serialize` the `--json` object) and the TUI's Preview draws.
 //!
+//! A model eternalize cannot deploy is still described: every layer, with the ones it cannot
+//! deploy marked and the reason, and `not_exportable` saying why there are no hashes.
+//!
 //! Owns: the summary and its two renderings. Must not touch: the terminal, the chain.
 
-use crate::bundle::file::{Content, ModelFile, OpenError};
+use crate::bundle::file::{Content, Described, ModelFile, OpenError};
 use crate::bundle::{self, Bundle, Hashes};
+use crate::keras::error::printable;
 use crate::keras::{self, model::shape_to_json, model::shape_to_string};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
@@ -21,9 +25,12 @@ pub struct Summary {
     pub layers: Vec<LayerRow>,
     pub total_params: Option<usize>,
     pub weight_words: usize,
-    pub hashes: Hashes,
+    /// `None` when the model cannot be exported (see `not_exportable`).
+    pub hashes: Option<Hashes>,
     /// For bundles: whether the stored `hashed_model` holds, and if not, why.
     pub verified: Option<Result<(), String>>,
+    /// Why the model cannot be exported: the refusal `export`, `plan` and `deploy` give.
+    pub not_exportable: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -34,17 +41,36 @@ pub struct LayerRow {
     pub output_shape: Option<Value>,
     pub params: Option<usize>,
     pub inbound: Vec<String>,
+    /// `Some(false)` for a layer eternalize cannot deploy; absent (not `true`) otherwise, so the
+    /// JSON of deployable files is what it always was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported: Option<bool>,
+    /// Why it cannot be deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
-/// Reads `path` once and summarises it.
+/// Reads `path` once and summarises it, deployable or not.
 pub fn inspect(path: &Path) -> Result<Summary, OpenError> {
-    Ok(summarize(&ModelFile::open(path)?))
+    Ok(of_described(&ModelFile::describe(path)?))
+}
+
+/// The summary of a file read to be described.
+pub fn of_described(d: &Described) -> Summary {
+    match d {
+        Described::File(f) => summarize(f),
+        Described::Undeployable(u) => {
+            let mut s = from_model(&u.model, None, Some(u.why.clone()));
+            s.path = u.path.clone();
+            s
+        }
+    }
 }
 
 /// The summary of a file already read.
 pub fn summarize(file: &ModelFile) -> Summary {
     let mut s = match &file.content {
-        Content::Keras { model, bundle } => from_model(model, bundle),
+        Content::Keras { model, bundle } => from_model(model, Some(bundle), None),
         Content::Bundle(read) => from_bundle(read),
     };
     s.path = file.path.clone();
@@ -64,8 +90,13 @@ impl Summary {
     }
 }
 
-/// The summary of a model read from a file and the bundle exported from it.
-pub fn from_model(model: &keras::Model, b: &Bundle) -> Summary {
+/// The summary of a model read from a file and the bundle exported from it; with no bundle,
+/// `not_exportable` says why.
+pub fn from_model(
+    model: &keras::Model,
+    b: Option<&Bundle>,
+    not_exportable: Option<String>,
+) -> Summary {
     let layers = model
         .layers
         .iter()
@@ -73,15 +104,29 @@ pub fn from_model(model: &keras::Model, b: &Bundle) -> Summary {
             idx: l.idx,
             name: l.name.clone(),
             class_name: l.class_name.clone(),
-            output_shape: Some(shape_to_json(&l.output_shape)),
+            output_shape: l.inferred.then(|| shape_to_json(&l.output_shape)),
             params: Some(l.params()),
             inbound: l
                 .inputs
                 .iter()
                 .map(|&i| model.layers[i].name.clone())
                 .collect(),
+            supported: l.unsupported.as_ref().map(|_| false),
+            reason: l.unsupported.clone(),
         })
         .collect();
+    // Without a bundle, the words it would take: four values per word, per tensor.
+    let weight_words = b.map_or_else(
+        || {
+            model
+                .layers
+                .iter()
+                .flat_map(|l| &l.weights)
+                .map(|t| t.len().div_ceil(crate::bundle::fixed::LANES))
+                .sum()
+        },
+        |b| b.weights.len(),
+    );
     Summary {
         path: PathBuf::new(),
         format: model.format.as_str(),
@@ -89,9 +134,10 @@ pub fn from_model(model: &keras::Model, b: &Bundle) -> Summary {
         model_class: Some(model.model_class().to_string()),
         layers,
         total_params: Some(model.total_params()),
-        weight_words: b.weights.len(),
-        hashes: b.hashes(),
+        weight_words,
+        hashes: b.map(Bundle::hashes),
         verified: None,
+        not_exportable,
     }
 }
 
@@ -143,6 +189,8 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    supported: None,
+                    reason: None,
                 })
                 .collect()
         }
@@ -177,6 +225,8 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
                     })
                     .filter_map(|a| a.get("name").and_then(Value::as_str).map(str::to_string))
                     .collect(),
+                supported: None,
+                reason: None,
             })
             .collect(),
     };
@@ -197,24 +247,29 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
         total_params,
         weight_words: b.weights.len(),
         verified: Some(read.mismatch().map_or(Ok(()), Err)),
-        hashes: read.hashes.clone(),
+        hashes: Some(read.hashes.clone()),
+        not_exportable: None,
     }
 }
 
 /// The `--json` object: keys in the order eternalize has always printed them.
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut m = ser.serialize_map(Some(11))?;
+        let mut m = ser.serialize_map(Some(10 + usize::from(self.not_exportable.is_some())))?;
         m.serialize_entry("format", self.format)?;
         m.serialize_entry("keras_version", &self.keras_version)?;
         m.serialize_entry("model_class", &self.model_class)?;
         m.serialize_entry("layers", &self.layers)?;
         m.serialize_entry("total_params", &self.total_params)?;
         m.serialize_entry("weight_words", &self.weight_words)?;
-        m.serialize_entry("graph_hash", &self.hashes.graph)?;
-        m.serialize_entry("weights_hash", &self.hashes.weights)?;
-        m.serialize_entry("hashed_model", &self.hashes.hashed_model())?;
+        let h = self.hashes.as_ref();
+        m.serialize_entry("graph_hash", &h.map(|h| &h.graph))?;
+        m.serialize_entry("weights_hash", &h.map(|h| &h.weights))?;
+        m.serialize_entry("hashed_model", &h.map(Hashes::hashed_model))?;
         m.serialize_entry("hash_verified", &self.verified.as_ref().map(Result::is_ok))?;
+        if let Some(why) = &self.not_exportable {
+            m.serialize_entry("not_exportable", why)?;
+        }
         m.end()
     }
 }
@@ -236,6 +291,7 @@ impl std::fmt::Display for Summary {
 
 fn table(s: &Summary) -> String {
     use std::fmt::Write;
+    let p = |t: &str| printable(t).into_owned();
     let path = &s.path;
     let mut out = String::new();
     let what = match s.format {
@@ -249,11 +305,11 @@ fn table(s: &Summary) -> String {
         path.display(),
         s.keras_version
             .as_ref()
-            .map(|v| format!(", written by Keras {v}"))
+            .map(|v| format!(", written by Keras {}", p(v)))
             .unwrap_or_default(),
         s.model_class
             .as_ref()
-            .map(|c| format!(", {c} model"))
+            .map(|c| format!(", {} model", p(c)))
             .unwrap_or_default(),
     );
     let rows: Vec<[String; 6]> = s
@@ -262,16 +318,22 @@ fn table(s: &Summary) -> String {
         .map(|l| {
             [
                 l.idx.to_string(),
-                l.name.clone(),
-                l.class_name.clone(),
-                shape_text(&l.output_shape),
+                p(&l.name),
+                match l.supported {
+                    Some(false) => format!("{} {UNSUPPORTED_MARK}", p(&l.class_name)),
+                    _ => p(&l.class_name),
+                },
+                match (&l.output_shape, s.format) {
+                    (None, "keras" | "h5") => "unknown".into(),
+                    (shape, _) => shape_text(shape),
+                },
                 l.params
                     .map(crate::units::thousands)
                     .unwrap_or_else(|| "?".into()),
                 if l.inbound.is_empty() {
                     "-".into()
                 } else {
-                    l.inbound.join(", ")
+                    p(&l.inbound.join(", "))
                 },
             ]
         })
@@ -318,17 +380,50 @@ fn table(s: &Summary) -> String {
         crate::units::thousands(s.weight_words),
         crate::units::thousands(s.weight_words * 32)
     );
-    let _ = writeln!(out, "graph hash     {}", s.hashes.graph);
-    let _ = writeln!(out, "weights hash   {}", s.hashes.weights);
-    let _ = writeln!(out, "hashed_model   {}", s.hashes.hashed_model());
+    match &s.hashes {
+        Some(h) => {
+            let _ = writeln!(out, "graph hash     {}", h.graph);
+            let _ = writeln!(out, "weights hash   {}", h.weights);
+            let _ = writeln!(out, "hashed_model   {}", h.hashed_model());
+        }
+        None => {
+            let _ = writeln!(out, "hashes         none: the model cannot be exported");
+        }
+    }
     match &s.verified {
         Some(Ok(())) => {
             let _ = writeln!(out, "stored hash    verified: matches the contents");
         }
         Some(Err(why)) => {
-            let _ = writeln!(out, "stored hash    MISMATCH: {why}");
+            let _ = writeln!(out, "stored hash    MISMATCH: {}", p(why));
         }
         None => {}
     }
+    let marked: Vec<&LayerRow> = s.layers.iter().filter(|l| l.reason.is_some()).collect();
+    if !marked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{UNSUPPORTED_MARK} {} of {} layers cannot be deployed:",
+            marked.len(),
+            s.layers.len()
+        );
+        for l in marked {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                p(&l.name),
+                p(&l.class_name),
+                p(l.reason.as_deref().unwrap_or_default())
+            );
+        }
+    }
+    if let Some(why) = &s.not_exportable
+        && !s.layers.iter().any(|l| l.reason.as_ref() == Some(why))
+    {
+        let _ = writeln!(out, "\nnot exportable: {why}");
+    }
     out
 }
+
+/// Marks a layer eternalize cannot deploy, in the table and the TUI.
+pub const UNSUPPORTED_MARK: &str = "✗";

@@ -1,5 +1,6 @@
 //! The Preview screen's layer table: idx, name, class, output shape, params, inputs. Only
 //! the rows in view are built, so a model with thousands of layers draws as fast as a small one.
+//! A layer eternalize cannot deploy has its class marked `✗` (a glyph, not only a colour).
 
 use super::panel;
 use crate::tui::model_view::{LayerView, count_text};
@@ -59,7 +60,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let widths = [
         Constraint::Length(col(|l| l.idx.to_string().len(), "idx", 6)),
         Constraint::Length(col(|l| l.name.chars().count(), "name", 28)),
-        Constraint::Length(col(|l| l.class_name.chars().count(), "class", 22)),
+        Constraint::Length(col(|l| class_text(l).chars().count(), "class", 24)),
         Constraint::Length(col(|l| l.output_shape.chars().count(), "output shape", 22)),
         Constraint::Length(col(|l| count_text(l.params).len(), "params", 12)),
         Constraint::Fill(1),
@@ -67,10 +68,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let header = Row::new(["idx", "name", "class", "output shape", "params", "inputs"])
         .style(theme.style(Role::Dim));
     let rows = shown.iter().map(|l| {
+        let class = match l.unsupported {
+            Some(_) => Cell::from(Line::styled(class_text(l), theme.style(Role::Bad))),
+            None => Cell::from(class_text(l)),
+        };
         Row::new([
             Cell::from(Line::from(l.idx.to_string()).right_aligned()),
             Cell::from(l.name.clone()),
-            Cell::from(l.class_name.clone()),
+            class,
             Cell::from(l.output_shape.clone()),
             Cell::from(Line::from(count_text(l.params)).right_aligned()),
             Cell::from(if l.inputs.is_empty() {
@@ -90,4 +95,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let mut view = TableState::default().with_selected(Some(preview.selected - offset));
     // A throwaway TableState: the selection lives in `State`, this only tells the widget.
     frame.render_stateful_widget(table, area, &mut view);
+}
+
+/// The class, marked when eternalize cannot deploy the layer.
+fn class_text(l: &LayerView) -> String {
+    match l.unsupported {
+        Some(_) => format!(
+            "{} {}",
+            l.class_name,
+            crate::usecase::inspect::UNSUPPORTED_MARK
+        ),
+        None => l.class_name.clone(),
+    }
 }
