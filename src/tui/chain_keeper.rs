@@ -64,7 +64,10 @@ pub fn discover(config: &Config, keystores: &[PathBuf]) -> Choices {
         add(name, is_local(name));
     }
     let mut signers = Vec::new();
-    if std::env::var(KEY_ENV).is_ok_and(|k| !k.trim().is_empty()) {
+    // Whether it is set; the copy the check needs is wiped when dropped.
+    let env_key =
+        std::env::var_os(KEY_ENV).map(|k| zeroize::Zeroizing::new(k.into_encoded_bytes()));
+    if env_key.is_some_and(|k| !k.trim_ascii().is_empty()) {
         signers.push(SignerOption::EnvKey);
     }
     signers.push(SignerOption::DevAccount);
