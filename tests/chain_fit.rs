@@ -9,7 +9,6 @@ use crate::deploy_support::*;
 use alloy::primitives::Address;
 use eternalize::chain::{Chain, WeightFormat, signer_from_hex};
 use eternalize::engine::Rpc;
-use serde_json::{Value, json};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
@@ -28,29 +27,13 @@ fn nonce(url: &str, who: Address) -> u64 {
 
 /// The gas limit of every transaction `from` sent.
 fn gas_limits_from(url: &str, from: Address) -> Vec<u64> {
-    let rpc = Rpc::connect(url).unwrap();
-    let from = from.to_string().to_ascii_lowercase();
-    runtime().block_on(async {
-        let head = rpc.block_number().await.unwrap();
-        let mut out = Vec::new();
-        for b in 0..=head {
-            let block: Value = rpc
-                .request("eth_getBlockByNumber", json!([format!("0x{b:x}"), true]))
-                .await
-                .unwrap();
-            for tx in block["transactions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                if tx["from"].as_str().map(str::to_ascii_lowercase) == Some(from.clone()) {
-                    let gas = tx["gas"].as_str().unwrap().trim_start_matches("0x");
-                    out.push(u64::from_str_radix(gas, 16).unwrap());
-                }
-            }
-        }
-        out
-    })
+    sent_by(url, &from.to_string())
+        .iter()
+        .map(|tx| {
+            let gas = tx["gas"].as_str().unwrap().trim_start_matches("0x");
+            u64::from_str_radix(gas, 16).unwrap()
+        })
+        .collect()
 }
 
 /// The chunk size the model at `model` was constructed with.

@@ -135,8 +135,8 @@ pub fn assert_deployed(
     });
 }
 
-/// Every transaction `from` sent, in order: (to, input, success).
-pub fn transactions_from(node_url: &str, from: &str) -> Vec<(String, String, bool)> {
+/// Every transaction `from` sent, in order, as the node returns it (`eth_getBlockByNumber`).
+pub fn sent_by(node_url: &str, from: &str) -> Vec<Value> {
     let rpc = Rpc::connect(node_url).unwrap();
     let from = from.to_ascii_lowercase();
     runtime().block_on(async {
@@ -147,28 +147,38 @@ pub fn transactions_from(node_url: &str, from: &str) -> Vec<(String, String, boo
                 .request("eth_getBlockByNumber", json!([format!("0x{b:x}"), true]))
                 .await
                 .unwrap();
-            for tx in block["transactions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                if tx["from"].as_str().map(str::to_ascii_lowercase) != Some(from.clone()) {
-                    continue;
-                }
-                let hash = tx["hash"].as_str().unwrap().to_string();
-                let receipt: Value = rpc
-                    .request("eth_getTransactionReceipt", json!([hash]))
-                    .await
-                    .unwrap();
-                out.push((
-                    tx["to"].as_str().unwrap_or("").to_string(),
-                    tx["input"].as_str().unwrap_or("").to_string(),
-                    receipt["status"] == "0x1",
-                ));
-            }
+            out.extend(
+                block["transactions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|tx| {
+                        tx["from"].as_str().map(str::to_ascii_lowercase) == Some(from.clone())
+                    }),
+            );
         }
         out
     })
+}
+
+/// Every transaction `from` sent, in order: (to, input, success).
+pub fn transactions_from(node_url: &str, from: &str) -> Vec<(String, String, bool)> {
+    let rpc = Rpc::connect(node_url).unwrap();
+    sent_by(node_url, from)
+        .into_iter()
+        .map(|tx| {
+            let hash = tx["hash"].as_str().unwrap().to_string();
+            let receipt: Value = runtime()
+                .block_on(rpc.request("eth_getTransactionReceipt", json!([hash])))
+                .unwrap();
+            (
+                tx["to"].as_str().unwrap_or("").to_string(),
+                tx["input"].as_str().unwrap_or("").to_string(),
+                receipt["status"] == "0x1",
+            )
+        })
+        .collect()
 }
 
 /// No transaction sent twice, none failed, exactly `steps` of them.
