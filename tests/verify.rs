@@ -181,6 +181,45 @@ fn verify_and_predict_by_address_on_one_anvil() {
         assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
     }
 
+    // The TUI's `p` on Done: the input found next to the model, through the chain and the
+    // reference side by side, bit for bit.
+    let folder = tempfile::tempdir().unwrap();
+    let model = folder.path().join("lenet_cnn.keras");
+    std::fs::copy(fixture(LENET), &model).unwrap();
+    let own = folder.path().join("lenet_cnn_input.json");
+    std::fs::write(&own, nested(&[3, 28, 28, 1], &mut 7).to_string()).unwrap();
+    std::fs::write(folder.path().join("another.npy.json"), "[[1]]").unwrap();
+    std::fs::write(folder.path().join("lenet_cnn.keras.truth.json"), "{}").unwrap();
+    std::fs::write(
+        folder.path().join("bundle.json"),
+        r#"{"hashed_model": "x"}"#,
+    )
+    .unwrap();
+    let found = eternalize::usecase::predict::sample_inputs(&model).unwrap();
+    assert_eq!(
+        found,
+        vec![own.clone(), folder.path().join("another.npy.json")],
+        "the model's own input first; truth files and bundles are not inputs"
+    );
+    let reader = eternalize::usecase::verify::Reader::at(&node.anvil.url(), Some(31337)).unwrap();
+    let both = eternalize::usecase::verify::side_by_side(&reader, lenet, &model, &own).unwrap();
+    assert_eq!(both.samples, 3);
+    assert_eq!(both.outputs.len(), 3, "one output, three samples");
+    assert!(both.bit_exact(), "{both}");
+    assert!(both.outputs.iter().all(|o| o.chain.len() == 10), "{both}");
+    let text = both.to_string();
+    assert!(
+        text.contains("on-chain equals offline bit for bit"),
+        "{text}"
+    );
+    // Another model's file: its reference cannot take the input, and says which file.
+    let other = folder.path().join("mlp_basic.keras");
+    std::fs::copy(fixture(MLP), &other).unwrap();
+    let e = eternalize::usecase::verify::side_by_side(&reader, lenet, &other, &own)
+        .map(|b| b.to_string())
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("lenet_cnn_input.json"), "{e:#}");
+
     // A node whose call gas is too low for the model: the message says so.
     let gas_limit = |g: u64| {
         rt.block_on(async {

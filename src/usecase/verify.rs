@@ -281,6 +281,29 @@ pub fn on_chain(
     })
 }
 
+/// The input file through the deployed model and through the reference of `model_path` (in
+/// the weight format the chain holds), side by side: the TUI's `p` on Done.
+pub fn side_by_side(
+    reader: &Reader,
+    address: Address,
+    model_path: &Path,
+    input_path: &Path,
+) -> anyhow::Result<predict::SideBySide> {
+    let chain = on_chain(reader, address, input_path)?;
+    let format = runtime()?.block_on(async {
+        let state = reader.rpc.model_state(address).await.map_err(fail)?;
+        WeightFormat::from_code(state.layout.format).ok_or_else(|| {
+            fail(format!(
+                "the model at {address} holds weight format code {}, which this version does not know",
+                state.layout.format
+            ))
+        })
+    })?;
+    let offline = predict::offline(model_path, input_path, format)?;
+    // One `predict` eth_call per sample.
+    predict::SideBySide::of(input_path, &chain, &offline, chain.batch, None)
+}
+
 /// Whether deployed code equals an artifact's `deployedBytecode`, whose immutables are zero
 /// words until the constructor fills them: the only immutable the implementations have is
 /// `EternalModel.factory`, so every difference must be a zero word of the artifact holding the
