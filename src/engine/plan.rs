@@ -56,6 +56,9 @@ impl Source {
                 "the stored hashed_model does not match the contents: {why}"
             )));
         }
+        if let Some(gap) = file.gap() {
+            return Err(bad(gap.to_string()));
+        }
         let bundle = file.bundle();
         let spec = ModelSpec::from_bundle(bundle, file.model()).map_err(|e| bad(e.to_string()))?;
         Ok(Source {
