@@ -128,16 +128,24 @@ impl ModelSpec {
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new()));
             // eai's `axis` is not the file's (Softmax: always -1; Concatenate: capped at 2): the
-            // contracts take the axis the model computes with, from the Keras config we keep.
+            // contracts take the axis the model computes with, from the Keras config we keep,
+            // counted from the end (axis 1 of a rank-2 input is -1), so that one computation
+            // has one encoding whether the file or eai's graph says it.
             let eai_axis = matches!(class_name.as_str(), "Softmax" | "Concatenate");
             if let (true, Some(axis), Some(obj)) = (
                 eai_axis,
                 m.get("config")
                     .and_then(|c| c.get("axis"))
-                    .filter(|a| a.is_i64()),
+                    .and_then(Value::as_i64),
                 config.as_object_mut(),
             ) {
-                obj.insert("axis".into(), axis.clone());
+                let rank = input_shapes.first().map_or(0, Vec::len) as i64;
+                let axis = if axis >= 0 && axis < rank {
+                    axis - rank
+                } else {
+                    axis
+                };
+                obj.insert("axis".into(), Value::from(axis));
             }
             if let (Some(keras), Some(obj)) = (
                 model.and_then(|md| md.layers.get(i)),
