@@ -54,7 +54,7 @@ impl std::fmt::Display for Gap {
         f.write_str(&self.what)?;
         if self.needs_model_file {
             f.write_str(
-                "; the bundle cannot tell, so the model file it was exported from is needed (plan, deploy or predict that .keras/.h5 file, or `eternalize export` it)",
+                "; the model file it was exported from is needed (plan, deploy or predict that .keras/.h5 file, or `eternalize export` it)",
             )?;
         }
         Ok(())
