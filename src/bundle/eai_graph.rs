@@ -471,3 +471,131 @@ impl EaiGraph {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read;
+    use serde_json::{Value, json};
+
+    /// eai's graph of a chain of layers, each linked to the one before with `shapes[i]` (the
+    /// input shape eai records for layer i; layer 0 is the InputLayer of `shapes[0]`).
+    fn chain(layers: &[(&str, Value)], shapes: &[Value]) -> Value {
+        let mut out = vec![json!({"idx": 0, "name": "x", "class_name": "InputLayer",
+            "layer_config": {"batch_input_shape": shapes[0]}, "inbound_nodes": []})];
+        let mut prev = "x".to_string();
+        for (i, (class, config)) in layers.iter().enumerate() {
+            let name = format!("l{}", i + 1);
+            out.push(json!({"idx": i + 1, "name": name, "class_name": class, "layer_config": config,
+                "inbound_nodes": [{"args": [{"name": prev, "idx": i, "shape": shapes[i + 1]}], "kwargs": {}}]}));
+            prev = name;
+        }
+        json!({ "layers": out })
+    }
+
+    fn words(g: &Value) -> usize {
+        // What the layers need when the graph tells: read once to count.
+        read(g, 0)
+            .layers
+            .iter()
+            .flat_map(|l| &l.expected_weights)
+            .map(|s| s.iter().product::<usize>().div_ceil(4))
+            .sum()
+    }
+
+    #[test]
+    fn an_rnn_returns_sequences_when_its_consumer_records_a_sequence() {
+        let g = chain(
+            &[
+                ("LSTM", json!({"units": 3, "activation": "tanh", "recurrent_activation": "sigmoid"})),
+                ("Dense", json!({"units": 2, "activation": "linear", "use_bias": true})),
+            ],
+            &[json!([null, 5, 4]), json!([null, 5, 4]), json!([null, 5, 3])],
+        );
+        let r = read(&g, words(&g));
+        assert_eq!(r.gap, None);
+        assert_eq!(r.layers[1].output_shape, vec![None, Some(5), Some(3)]);
+        assert_eq!(r.layers[2].output_shape, vec![None, Some(5), Some(2)]);
+    }
+
+    #[test]
+    fn an_rnn_the_model_ends_with_is_refused() {
+        let g = chain(
+            &[("SimpleRNN", json!({"units": 3, "activation": "tanh"}))],
+            &[json!([null, 5, 4]), json!([null, 5, 4])],
+        );
+        let gap = read(&g, words(&g)).gap.unwrap();
+        assert_eq!(gap.layer, Some(("l1".into(), "SimpleRNN".into())));
+        assert!(gap.what.contains("return_sequences"), "{}", gap.what);
+        assert!(gap.to_string().contains("the model file"));
+    }
+
+    #[test]
+    fn a_recorded_shape_the_config_does_not_give_is_refused_at_its_producer() {
+        // GlobalAveragePooling2D(keepdims=True): eai keeps `{}`, the next layer records rank 4.
+        let g = chain(
+            &[
+                ("GlobalAveragePooling2D", json!({})),
+                ("Flatten", json!({})),
+            ],
+            &[json!([null, 4, 4, 2]), json!([null, 4, 4, 2]), json!([null, 1, 1, 2])],
+        );
+        let gap = read(&g, 0).gap.unwrap();
+        assert_eq!(gap.layer, Some(("l1".into(), "GlobalAveragePooling2D".into())));
+        assert!(gap.what.contains("(None, 1, 1, 2)"), "{}", gap.what);
+    }
+
+    #[test]
+    fn a_batchnorm_over_another_axis_is_refused() {
+        let g = chain(
+            &[(
+                "BatchNormalization",
+                json!({"input_dim": 5, "momentum": 0.99, "epsilon": 0.001}),
+            )],
+            &[json!([null, 5, 3]), json!([null, 5, 3])],
+        );
+        let gap = read(&g, 4).gap.unwrap();
+        assert!(gap.what.contains("input_dim 5"), "{}", gap.what);
+    }
+
+    #[test]
+    fn a_second_input_is_told_from_a_nested_models_input_by_its_shape() {
+        let two = |b_shape: Value| {
+            json!({"layers": [
+                {"idx": 0, "name": "a", "class_name": "InputLayer", "layer_config": {"batch_input_shape": [null, 4]}, "inbound_nodes": []},
+                {"idx": 1, "name": "b", "class_name": "InputLayer", "layer_config": {"batch_input_shape": b_shape},
+                 "inbound_nodes": [{"args": [{"name": "a", "idx": 0, "shape": [null, 4]}], "kwargs": {}}]},
+                {"idx": 2, "name": "add", "class_name": "Add", "layer_config": {},
+                 "inbound_nodes": [{"args": [{"name": "a", "idx": 0, "shape": [null, 4]}], "kwargs": {}},
+                                   {"args": [{"name": "b", "idx": 1, "shape": [null, 4]}], "kwargs": {}}]}
+            ]})
+        };
+        // Its own shape differs from what eai records on the link: a second model input.
+        let g = json!({"layers": [
+            {"idx": 0, "name": "a", "class_name": "InputLayer", "layer_config": {"batch_input_shape": [null, 4]}, "inbound_nodes": []},
+            {"idx": 1, "name": "b", "class_name": "InputLayer", "layer_config": {"batch_input_shape": [null, 3]},
+             "inbound_nodes": [{"args": [{"name": "a", "idx": 0, "shape": [null, 4]}], "kwargs": {}}]},
+            {"idx": 2, "name": "d", "class_name": "Dense", "layer_config": {"units": 4, "activation": "linear", "use_bias": false},
+             "inbound_nodes": [{"args": [{"name": "b", "idx": 1, "shape": [null, 3]}], "kwargs": {}}]},
+            {"idx": 3, "name": "add", "class_name": "Add", "layer_config": {},
+             "inbound_nodes": [{"args": [{"name": "a", "idx": 0, "shape": [null, 4]}], "kwargs": {}},
+                               {"args": [{"name": "d", "idx": 2, "shape": [null, 4]}], "kwargs": {}}]}
+        ]});
+        let r = read(&g, 3);
+        assert_eq!(r.gap, None);
+        assert_eq!((r.inputs, r.outputs), (vec![0, 1], vec![3]));
+        // The same shape: the bundle cannot tell.
+        let gap = read(&two(json!([null, 4])), 0).gap.unwrap();
+        assert_eq!(gap.layer, Some(("b".into(), "InputLayer".into())));
+    }
+
+    #[test]
+    fn the_weights_must_be_what_the_configs_need() {
+        let g = chain(
+            &[("Dense", json!({"units": 2, "activation": "linear", "use_bias": true}))],
+            &[json!([null, 3]), json!([null, 3])],
+        );
+        assert_eq!(read(&g, 3).gap, None);
+        let gap = read(&g, 4).gap.unwrap();
+        assert!(gap.what.contains("hold 4 words"), "{}", gap.what);
+    }
+}
