@@ -79,7 +79,10 @@ fn every_eai_export_rebuilds_to_the_model_files_export_or_is_refused_by_name() {
         let shown = path.display().to_string();
         let model_path = PathBuf::from(shown.trim_end_matches(".eai.json"));
         let eai = ModelFile::open(path).unwrap_or_else(|e| panic!("{shown}: {e}"));
-        assert!(eai.mismatch().is_none(), "{shown}: eai's own hash must hold");
+        assert!(
+            eai.mismatch().is_none(),
+            "{shown}: eai's own hash must hold"
+        );
         let summary = inspect::summarize(&eai);
         if let Some(gap) = eai.gap() {
             // Refused everywhere with the same words, naming the file, the layer and the fix.
@@ -165,10 +168,7 @@ fn an_eai_bundle_deploys_and_verifies_against_its_keras_file() {
         &env,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let address = done_line(&o)["model_address"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let address = done_line(&o)["model_address"].as_str().unwrap().to_string();
     // The address is the one the Keras file's plan names: the same model.
     let keras = fixture_str("keras3_4/functional_add_concat.keras");
     let o = eternalize(
@@ -215,7 +215,10 @@ fn a_cut_eai_bundle_is_refused_by_deploy_with_the_layer_and_the_fix() {
         err.contains("layer 'softmax' (Softmax): has empty inbound_nodes"),
         "{err}"
     );
-    assert!(err.contains("the model file it was exported from is needed"), "{err}");
+    assert!(
+        err.contains("the model file it was exported from is needed"),
+        "{err}"
+    );
     // inspect still describes it, exit 0.
     let o = eternalize(data.path(), &["inspect", &bundle, "--json"], &[]);
     assert!(o.status.success(), "{}", text(&o));

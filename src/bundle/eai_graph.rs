@@ -403,16 +403,17 @@ pub fn read(graph: &Value, words: usize) -> EaiGraph {
             l.unsupported.get_or_insert_with(|| what.clone());
         }
     }
-    let mut gap = problems
-        .into_iter()
-        .min_by_key(|p| (p.0, p.1))
-        .map(|(_, j, what, needs_model_file)| Gap {
-            layer: layers
-                .get(j)
-                .map(|l| (l.name.clone(), entries[j].class.clone())),
-            what,
-            needs_model_file,
-        });
+    let mut gap =
+        problems
+            .into_iter()
+            .min_by_key(|p| (p.0, p.1))
+            .map(|(_, j, what, needs_model_file)| Gap {
+                layer: layers
+                    .get(j)
+                    .map(|l| (l.name.clone(), entries[j].class.clone())),
+                what,
+                needs_model_file,
+            });
     if gap.is_none() {
         let need: usize = layers
             .iter()
@@ -506,10 +507,20 @@ mod tests {
     fn an_rnn_returns_sequences_when_its_consumer_records_a_sequence() {
         let g = chain(
             &[
-                ("LSTM", json!({"units": 3, "activation": "tanh", "recurrent_activation": "sigmoid"})),
-                ("Dense", json!({"units": 2, "activation": "linear", "use_bias": true})),
+                (
+                    "LSTM",
+                    json!({"units": 3, "activation": "tanh", "recurrent_activation": "sigmoid"}),
+                ),
+                (
+                    "Dense",
+                    json!({"units": 2, "activation": "linear", "use_bias": true}),
+                ),
             ],
-            &[json!([null, 5, 4]), json!([null, 5, 4]), json!([null, 5, 3])],
+            &[
+                json!([null, 5, 4]),
+                json!([null, 5, 4]),
+                json!([null, 5, 3]),
+            ],
         );
         let r = read(&g, words(&g));
         assert_eq!(r.gap, None);
@@ -537,10 +548,17 @@ mod tests {
                 ("GlobalAveragePooling2D", json!({})),
                 ("Flatten", json!({})),
             ],
-            &[json!([null, 4, 4, 2]), json!([null, 4, 4, 2]), json!([null, 1, 1, 2])],
+            &[
+                json!([null, 4, 4, 2]),
+                json!([null, 4, 4, 2]),
+                json!([null, 1, 1, 2]),
+            ],
         );
         let gap = read(&g, 0).gap.unwrap();
-        assert_eq!(gap.layer, Some(("l1".into(), "GlobalAveragePooling2D".into())));
+        assert_eq!(
+            gap.layer,
+            Some(("l1".into(), "GlobalAveragePooling2D".into()))
+        );
         assert!(gap.what.contains("(None, 1, 1, 2)"), "{}", gap.what);
     }
 
@@ -591,7 +609,10 @@ mod tests {
     #[test]
     fn the_weights_must_be_what_the_configs_need() {
         let g = chain(
-            &[("Dense", json!({"units": 2, "activation": "linear", "use_bias": true}))],
+            &[(
+                "Dense",
+                json!({"units": 2, "activation": "linear", "use_bias": true}),
+            )],
             &[json!([null, 3]), json!([null, 3])],
         );
         assert_eq!(read(&g, 3).gap, None);

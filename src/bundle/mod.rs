@@ -249,7 +249,7 @@ pub struct ReadBundle {
     pub hashes: Hashes,
     /// For a bundle eai wrote (no `eternalize` section): its graph read back. When that tells
     /// enough, `bundle.meta` holds the section it implies; else `gap` says what is missing.
-    pub eai: Option<eai_graph::EaiGraph>,
+    pub eai: Option<Box<eai_graph::EaiGraph>>,
 }
 
 impl ReadBundle {
@@ -343,7 +343,7 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<ReadBundle, BundleError> 
         if let Some(meta) = g.meta() {
             bundle.meta = meta;
         }
-        g
+        Box::new(g)
     });
     Ok(ReadBundle {
         bundle,

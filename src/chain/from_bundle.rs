@@ -2,8 +2,9 @@
 //!
 //! Links, shapes and tensor sizes come from the bundle's own `eternalize` section — the graph as
 //! the file defines it, not eai's `inbound_nodes` (which are off by one around nested models and
-//! empty for some Keras 3 layers). Configs come from eai's `layer_config`, plus the Keras config
-//! keys eai drops when the model is given.
+//! empty for some Keras 3 layers); for a bundle eai wrote, the section rebuilt from its graph
+//! where that tells enough (`bundle::eai_graph`). Configs come from eai's `layer_config`, plus
+//! the Keras config keys eai drops when the model is given.
 
 use serde_json::{Map, Value};
 
@@ -57,7 +58,7 @@ impl ModelSpec {
     pub fn from_bundle(bundle: &Bundle, model: Option<&Model>) -> Result<ModelSpec, ChainError> {
         let meta_layers = bundle.meta_layers().ok_or_else(|| {
             ChainError::Bundle(
-                "the bundle has no \"eternalize\" section (links, shapes, tensor offsets): it was written by another exporter; export the model file with `eternalize export` and deploy that"
+                "the bundle has no \"eternalize\" section (links, shapes, tensor offsets) and its model_graph could not be read back; export the model file with `eternalize export` and deploy that"
                     .into(),
             )
         })?;

@@ -31,8 +31,8 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle written by eternalize
-    /// (its stored hash must match its contents).
+    /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle (its stored hash must
+    /// match its contents; one written by eai must have a graph that tells enough).
     pub fn load(path: &Path) -> Result<Source, PlanError> {
         let file = ModelFile::open(path).map_err(|e| PlanError::Source {
             path: path.to_path_buf(),

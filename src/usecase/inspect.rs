@@ -204,8 +204,12 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
         None if read.eai.as_ref().is_some_and(|g| !g.layers.is_empty()) => {
             let layers = read.eai.as_ref().map_or(&[][..], |g| g.layers.as_slice());
             rows(layers, |l| {
-                l.inferred
-                    .then(|| l.expected_weights.iter().map(|s| s.iter().product::<usize>()).sum())
+                l.inferred.then(|| {
+                    l.expected_weights
+                        .iter()
+                        .map(|s| s.iter().product::<usize>())
+                        .sum()
+                })
             })
         }
         // An unreadable graph: the names and classes it lists.
