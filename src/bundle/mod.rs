@@ -6,7 +6,8 @@
 //! - `hashed_model` = SHA-256 hex of `json.dumps(model_graph, sort_keys=True)` followed by
 //!   SHA-256 hex of `json.dumps(weights)`;
 //! - `eternalize` holds the graph as the file defines it (links, shapes) and where each
-//!   tensor's words start, which deployment and inference use.
+//!   tensor's words start, which deployment and inference use. A bundle eai wrote has none; it
+//!   is rebuilt from eai's graph on reading when that graph tells enough ([`eai_graph`]).
 //!
 //! Owns: building, writing, reading and verifying bundles. Must not touch: the chain, the screen.
 
