@@ -173,6 +173,18 @@ fn an_eai_bundle_deploys_and_verifies_against_its_keras_file() {
     let keras = fixture_str("keras3_4/functional_add_concat.keras");
     let o = eternalize(
         data.path(),
+        &["plan", &keras, "--rpc-url", &url, "--json"],
+        &env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        plan["model_address"].as_str().map(str::to_lowercase),
+        Some(address.to_lowercase()),
+        "{plan}"
+    );
+    let o = eternalize(
+        data.path(),
         &["verify", &address, &keras, "--rpc-url", &url, "--json"],
         &env,
     );
@@ -200,25 +212,27 @@ fn an_eai_bundle_deploys_and_verifies_against_its_keras_file() {
 }
 
 #[test]
-fn a_cut_eai_bundle_is_refused_by_deploy_with_the_layer_and_the_fix() {
+fn a_cut_eai_bundle_is_refused_by_plan_and_deploy_with_the_layer_and_the_fix() {
     let data = tempfile::tempdir().unwrap();
     let bundle = fixture_str("keras3_4/batchnorm_mlp.keras.eai.json");
-    let o = eternalize(
-        data.path(),
-        &["plan", &bundle, "--rpc-url", "http://127.0.0.1:9"],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&bundle), "{err}");
-    assert!(
-        err.contains("layer 'softmax' (Softmax): has empty inbound_nodes"),
-        "{err}"
-    );
-    assert!(
-        err.contains("the model file it was exported from is needed"),
-        "{err}"
-    );
+    for command in ["plan", "deploy"] {
+        let o = eternalize(
+            data.path(),
+            &[command, &bundle, "--rpc-url", "http://127.0.0.1:9", "--yes"],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{command}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&bundle), "{err}");
+        assert!(
+            err.contains("layer 'softmax' (Softmax): has empty inbound_nodes"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the model file it was exported from is needed"),
+            "{err}"
+        );
+    }
     // inspect still describes it, exit 0.
     let o = eternalize(data.path(), &["inspect", &bundle, "--json"], &[]);
     assert!(o.status.success(), "{}", text(&o));
