@@ -25,6 +25,7 @@ mod cli_help;
 mod deploy;
 mod deploy_headless;
 mod deploy_nonces;
+mod eai_bundles;
 mod export_fixtures;
 mod hardening;
 mod infer_vs_keras;

@@ -139,15 +139,28 @@ impl ModelFile {
         }
     }
 
-    /// The bundle, refused when it was altered after export (what deploy, predict and verify
-    /// need: a model they can trust to be the one its hash names).
+    /// For an eai bundle whose graph does not tell enough to deploy or run it: what is
+    /// missing, and where. A model file, or a bundle of ours, always tells.
+    pub fn gap(&self) -> Option<&super::eai_graph::Gap> {
+        match &self.content {
+            Content::Keras { .. } => None,
+            Content::Bundle(read) => read.gap(),
+        }
+    }
+
+    /// The bundle, refused when it was altered after export or when it is an eai bundle whose
+    /// graph does not tell enough (what deploy, predict and verify need: a model they can
+    /// trust to be the one its hash names, and can run).
     pub fn trusted_bundle(&self) -> Result<&Bundle, String> {
-        match self.mismatch() {
-            None => Ok(self.bundle()),
-            Some(why) => Err(format!(
+        if let Some(why) = self.mismatch() {
+            return Err(format!(
                 "{}: the stored hashed_model does not match the contents: {why}",
                 self.path.display()
-            )),
+            ));
+        }
+        match self.gap() {
+            None => Ok(self.bundle()),
+            Some(gap) => Err(format!("{}: {gap}", self.path.display())),
         }
     }
 }
