@@ -81,38 +81,40 @@ impl Bundle {
             .sum();
         let mut weights = Vec::with_capacity(total);
         let mut meta_layers = Vec::with_capacity(model.layers.len());
-        let mut values: Vec<i64> = Vec::new();
         for layer in &model.layers {
             let mut tensors = Vec::new();
             for t in &layer.weights {
-                values.clear();
-                values.reserve(t.len());
-                for (index, &x) in t.data.iter().enumerate() {
-                    let v = fixed::to_q32(x).map_err(|e| BundleError::BadWeight {
-                        layer: layer.name.clone(),
-                        tensor: t.name.clone(),
-                        index,
-                        value: x,
-                        why: match e {
-                            FixedError::NotFinite => "not a finite number",
-                            FixedError::OutOfRange => {
-                                "outside Q32.32's range (|x| < 2^31 = 2147483648)"
-                            }
-                        },
-                        eai: match e {
-                            FixedError::NotFinite => "crash on it",
-                            FixedError::OutOfRange => "silently write a corrupt word",
-                        },
-                    })?;
-                    values.push(v);
-                }
                 tensors.push(json!({
                     "name": t.name,
                     "shape": t.shape,
                     "offset": weights.len(),
                     "words": t.len().div_ceil(fixed::LANES),
                 }));
-                fixed::pack(&values, &mut weights);
+                // Word by word: no second copy of a tensor (a 16M-value kernel would take
+                // 128 MB more as i64s).
+                for (w, chunk) in t.data.chunks(fixed::LANES).enumerate() {
+                    let mut lanes = [0i64; fixed::LANES];
+                    for (lane, &x) in chunk.iter().enumerate() {
+                        let index = w * fixed::LANES + lane;
+                        lanes[lane] = fixed::to_q32(x).map_err(|e| BundleError::BadWeight {
+                            layer: layer.name.clone(),
+                            tensor: t.name.clone(),
+                            index,
+                            value: x,
+                            why: match e {
+                                FixedError::NotFinite => "not a finite number",
+                                FixedError::OutOfRange => {
+                                    "outside Q32.32's range (|x| < 2^31 = 2147483648)"
+                                }
+                            },
+                            eai: match e {
+                                FixedError::NotFinite => "crash on it",
+                                FixedError::OutOfRange => "silently write a corrupt word",
+                            },
+                        })?;
+                    }
+                    weights.push(Word::from_values(lanes));
+                }
             }
             meta_layers.push(meta_layer(layer, layer.params(), tensors));
         }
