@@ -23,6 +23,9 @@ interface IEternalModel {
     error InputNotEarlier(uint256 index, uint16 input);
     /// @notice Layer `index` has no contract code at its address.
     error LayerNotDeployed(uint256 index, address layer);
+    /// @notice Layer `index` is not a layer clone made by this model's factory (its code, behind our
+    ///         clone-creation prefix, does not hash to its address as the factory's CREATE2).
+    error LayerNotFromFactory(uint256 index, address layer);
     /// @notice Layer `index` is a clone bound to another model.
     error LayerOfAnotherModel(uint256 index, address layerModel);
     /// @notice Layer `index` was declared with `declared` kind but its contract is `actual`.
