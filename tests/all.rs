@@ -21,6 +21,7 @@ mod chain_deploy;
 mod chain_fit;
 mod chain_predict;
 mod chain_rejects;
+mod chain_trust;
 mod cli_help;
 mod deploy;
 mod deploy_headless;
