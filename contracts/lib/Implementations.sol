@@ -175,7 +175,14 @@ library Implementations {
     }
 
     /// @notice Whether `hash` is the creation-code hash of one of our implementations.
+    /// @dev Walks `layer` instead of comparing with each constant again: the constants are then
+    ///      in the code once (~200 gas of deployment per byte saved, against ~2k gas per call —
+    ///      it runs once per implementation and chain).
     function isImplementation(bytes32 hash) internal pure returns (bool) {
-        return hash == MODEL || hash == INPUT_LAYER || hash == DENSE || hash == FLATTEN || hash == RESCALING || hash == MAX_POOLING_2D || hash == AVERAGE_POOLING_2D || hash == CONV_2D || hash == BATCH_NORMALIZATION || hash == EMBEDDING || hash == SIMPLE_RNN || hash == LSTM || hash == SOFTMAX || hash == SIGMOID || hash == RELU || hash == LINEAR || hash == ADD || hash == DROPOUT || hash == GLOBAL_AVERAGE_POOLING_2D || hash == ZERO_PADDING_2D || hash == CONCATENATE || hash == TANH || hash == GRU || hash == CONV_1D || hash == GLOBAL_AVERAGE_POOLING_1D || hash == RESHAPE || hash == MULTIPLY;
+        if (hash == MODEL) return true;
+        for (uint256 kind; kind < LAYER_KINDS; ++kind) {
+            if (layer(kind) == hash) return true;
+        }
+        return false;
     }
 }
