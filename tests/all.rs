@@ -30,6 +30,7 @@ mod export_fixtures;
 mod hardening;
 mod infer_vs_keras;
 mod local_chain;
+mod secrets;
 mod tui;
 mod tui_dashboard;
 mod tui_e2e;
