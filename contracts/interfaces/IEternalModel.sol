@@ -73,6 +73,9 @@ interface IEternalModel {
     function initialize(address owner_) external;
 
     /// @notice Links the layers, records the bundle hashes and commits to the weight chunks. Once.
+    ///         Each linked layer must be a clone the factory made of the declared kind's
+    ///         implementation, bound to this model (`LayerNotFromFactory`, `LayerKindMismatch`,
+    ///         `LayerOfAnotherModel`).
     /// @param graphHash First half of the bundle's `hashed_model` (SHA-256 of the graph JSON).
     /// @param weightsHash Second half of `hashed_model` (SHA-256 of the weights JSON).
     /// @param layerLinks One entry per bundle layer, in bundle order (`idx` = position).
