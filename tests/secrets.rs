@@ -241,7 +241,7 @@ fn the_tui_probe_shows_and_logs_no_api_key() {
         });
         t.keys(&["n"]);
         let s = t.wait_up_to(Duration::from_secs(60), "the probe of gone", |s| {
-            s.contains("gone") && s.contains("✗")
+            s.contains("network      gone") && s.contains("✗ could not read the chain id at")
         });
         assert!(!s.contains(KEY), "[{how}] the key on screen:\n{s}");
         t.keys(&["q"]);
