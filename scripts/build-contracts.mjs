@@ -167,6 +167,7 @@ const FACTORY = "EternalFactory";
 const IMPORTS_IMPLEMENTATIONS = /import[^;]*Implementations\.sol/;
 const ZERO = `0x${"0".repeat(64)}`;
 
+// keccak256 from js-sha3, which solc-js itself depends on (pinned by tools/package-lock.json).
 function keccakHex(hex) {
   const { keccak256 } = createRequire(createRequire(join(toolsDir, "package.json")).resolve("solc"))("js-sha3");
   return `0x${keccak256(Buffer.from(hex.slice(2), "hex"))}`;
@@ -277,10 +278,15 @@ async function compile() {
   const rest = jobs.filter((j) => !layerJobs.includes(j) && !modelJob.includes(j) && !factoryJob.includes(j));
   if (modelJob.length !== 1 || factoryJob.length !== 1) fail(`need exactly one ${MODEL} and one ${FACTORY}`);
 
-  // Pass 1: the layers (and the interfaces, which need no hash).
+  // Pass 1: the layers (and the interfaces, which need no hash). Implementations.sol is a zero
+  // placeholder of its final shape: its values cannot reach a layer's bytecode, but its node
+  // count shifts every later source's AST ids, which viaIR code generation can depend on — so
+  // the layers compile against the same shape in every build, whatever the committed file holds.
+  const zeros = layerKinds(sources, layerJobs).map((k) => ({ ...k, hash: ZERO }));
+  sources[IMPLEMENTATIONS] = { content: implementationsSource(zeros, ZERO) };
   const first = await generateParallel(sources, [...layerJobs, ...rest]);
   const byName = new Map(first.map((c) => [c.contractName, c]));
-  const kinds = layerKinds(sources, layerJobs).map((k) => ({ ...k, hash: keccakHex(byName.get(k.name).bytecode) }));
+  const kinds = zeros.map((k) => ({ ...k, hash: keccakHex(byName.get(k.name).bytecode) }));
   // Pass 2: the model, against the layers' hashes.
   sources[IMPLEMENTATIONS] = { content: implementationsSource(kinds, ZERO) };
   const [model] = await generateParallel(sources, modelJob);
