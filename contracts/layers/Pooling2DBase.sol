@@ -6,7 +6,7 @@ import {Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Pooling2DBase
 /// @notice What MaxPooling2D and AveragePooling2D share: config, output geometry, the window
-///         walk over real (unpadded) pixels. Each layer supplies only `_pixel`.
+///         rule that windows cover only real (unpadded) pixels. Each layer supplies `_pool`.
 /// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`.
 ///      Weight tensors: none.
 abstract contract Pooling2DBase is LayerBase {
