@@ -31,28 +31,19 @@ library Fixed {
         }
     }
 
-    /// @dev 2^(−i/4) in Q62, rounded to nearest, i = 0..3: entry i in bits [64i, 64i + 64).
-    uint256 internal constant EXP_STEP_4 = 0x260dfc14636e2a5c2d413cccfe77992135d13f32b5a75abd4000000000000000;
-    /// @dev 2^(−i/16) in Q62, as `EXP_STEP_4`.
-    uint256 internal constant EXP_STEP_16 = 0x383337bb0aa538443ab031b9f7490e4c3d495f454921b30b4000000000000000;
-    /// @dev 2^(−i/64) in Q62, as `EXP_STEP_4`.
-    uint256 internal constant EXP_STEP_64 = 0x3df437dcc2b44eee3ea0ecb6dc8a80cf3f4f83033d21b05d4000000000000000;
-    /// @dev 2^(−i/256) in Q62, as `EXP_STEP_4`.
-    uint256 internal constant EXP_STEP_256 = 0x3f7b746d25aa27cd3fa784571ee3e2133fd3b2d65447b2294000000000000000;
-
-    /// @notice e^x for x ≤ 0 (positive x is clamped to 0: callers pass x − max or −|x|).
+    /// @notice e^x for x ≤ 0 (positive x is clamped to 0: callers pass x − max or −|x|), with
+    ///         the table `expTable` returned at memory `tbl`.
     /// @dev With a = min(−x, 64) and t = a · log2(e) in Q96 (a · ⌊log2(e) · 2^64⌉, exact):
     ///      k = ⌊t⌋, j = ⌊256·frac(t)⌋ and g = frac(t) − j/256 ∈ [0, 1/256) truncated to Q62;
-    ///      e^x = 2^(−k) · T[j] · e^(−g·ln2). T[j] ≈ 2^(−j/256) in Q62 is the product of four
-    ///      two-bit steps, 2^(−j₃/4) · 2^(−j₂/16) · 2^(−j₁/64) · 2^(−j₀/256) (j = j₃j₂j₁j₀ in base
-    ///      4; each factor from a word above, each product truncated back to Q62: within 3 units
-    ///      of Q62 of 2^(−j/256)); `activate` reads the same 256 entries from a table it writes to
-    ///      memory (`_expTable`). e^(−g·ln2) is its Taylor series to the cube (Horner, each step
+    ///      e^x = 2^(−k) · T[j] · e^(−g·ln2). T[j] ≈ 2^(−j/256) in Q62 is the table `expTable`
+    ///      writes (within 3 units of Q62; how its words are made: `EXP_TABLE` in
+    ///      src/infer/fixed.rs). e^(−g·ln2) is its Taylor series to the cube (Horner, each step
     ///      truncated; the first omitted term is below 2.2·10^-12, 0.01 ulp), and the result
     ///      (T[j] · p) >> (92 + k). Within 1.1 ulp (1.1 · 2^-32) of e^x, exactly ONE at 0, never
     ///      negative or above ONE; 0 once e^x < 2^-32 (x below about −22.2). Mirrored by
-    ///      `exp_neg` in src/infer/fixed.rs, constant for constant.
-    function expNeg(int256 x) internal pure returns (int256 y) {
+    ///      `exp_neg` in src/infer/fixed.rs, constant for constant. The loops of `activate` and
+    ///      `_softmaxAt` repeat these steps inline.
+    function expNeg(int256 x, uint256 tbl) internal pure returns (int256 y) {
         assembly ("memory-safe") {
             if sgt(x, 0) { x := 0 }
             // a = −x ≥ 0 in Q32.32, clamped at 64 (the result is 0 from about 22.2 on; the clamp
@@ -66,40 +57,33 @@ library Fixed {
             let p := sub(1107849223398934356, shr(62, mul(255967521894832113, g)))
             p := sub(3196577161300663915, shr(62, mul(p, g)))
             p := sub(0x4000000000000000, shr(62, mul(p, g)))
-            // T[j], j = bits 88..95 of t, from its four base-4 digits (64-bit entry i of a word
-            // is bits [64i, 64i + 64)).
-            let j := and(shr(88, t), 0xff)
-            let m := 0xffffffffffffffff
-            let tj := and(shr(shl(6, shr(6, j)), EXP_STEP_4), m)
-            tj := shr(62, mul(tj, and(shr(shl(6, and(shr(4, j), 3)), EXP_STEP_16), m)))
-            tj := shr(62, mul(tj, and(shr(shl(6, and(shr(2, j), 3)), EXP_STEP_64), m)))
-            tj := shr(62, mul(tj, and(shr(shl(6, and(j, 3)), EXP_STEP_256), m)))
-            // Q124 → Q32 and 2^(−k) in one shift (a shift of 256 or more gives 0).
-            y := shr(add(92, shr(96, t)), mul(tj, p))
+            // T[j], j = bits 88..95 of t: the 64 bits at tbl + 8j. Q124 → Q32 and 2^(−k) in
+            // one shift (a shift of 256 or more gives 0).
+            y := shr(add(92, shr(96, t)), mul(shr(192, mload(add(tbl, and(shr(85, t), 0x7f8)))), p))
         }
     }
 
-    /// @notice σ(x) = 1 / (1 + e^−x).
+    /// @notice σ(x) = 1 / (1 + e^−x) (`tbl`: see `expNeg`).
     /// @dev With e = expNeg(−|x|): s = (2^64) / (ONE + e) truncated; σ(x) = s for x ≥ 0 and
     ///      ONE − s for x < 0, so σ(−x) = ONE − σ(x) exactly. Domain: all x. Result in [0, ONE],
     ///      within 3 ulp of σ(x).
-    function sigmoid(int256 x) internal pure returns (int256 y) {
+    function sigmoid(int256 x, uint256 tbl) internal pure returns (int256 y) {
         int256 a = x < 0 ? -x : x;
-        int256 e = expNeg(-a);
+        int256 e = expNeg(-a, tbl);
         assembly ("memory-safe") {
             y := div(0x10000000000000000, add(0x100000000, e))
             if slt(x, 0) { y := sub(0x100000000, y) }
         }
     }
 
-    /// @notice tanh(x) = 2σ(2x) − ONE.
+    /// @notice tanh(x) = 2σ(2x) − ONE (`tbl`: see `expNeg`).
     /// @dev Domain: all x. Result in [−ONE, ONE], within 6 ulp of tanh(x).
-    function tanh(int256 x) internal pure returns (int256) {
-        return 2 * sigmoid(2 * x) - ONE;
+    function tanh(int256 x, uint256 tbl) internal pure returns (int256) {
+        return 2 * sigmoid(2 * x, tbl) - ONE;
     }
 
     /// @notice Softmax in place over `n` values starting at memory word `ptr`, with the exp
-    ///         table at memory `tbl` (see `_expTable`).
+    ///         table at memory `tbl` (see `expTable`).
     /// @dev m = max; e_i = expNeg(v_i − m); S = Σ e_i (≥ ONE); y_i = (e_i << 32) / S truncated.
     ///      Each output within 2^-31 + 1.1 ulp·(1 + n) of the real softmax.
     function _softmaxAt(uint256 ptr, uint256 n, uint256 tbl) private pure {
@@ -133,13 +117,16 @@ library Fixed {
         }
     }
 
-    /// @dev Writes T[j] (see `expNeg`), j = 0..255, as big-endian 64-bit entries from the free
-    ///      memory pointer on (entry j at byte 8j; 2,048 bytes, not allocated: valid until the next
-    ///      allocation) and returns that address. The words are the products `expNeg` computes,
-    ///      precomputed; src/infer/fixed.rs checks them against its own table.
-    function _expTable() private pure returns (uint256 tbl) {
+    /// @notice Allocates and writes the table of `expNeg`: T[j] ≈ 2^(−j/256) in Q62, j = 0..255,
+    ///         as big-endian 64-bit entries (entry j at byte 8j of the returned address; 2,048
+    ///         bytes and a spare word, so the last entry can be read with a full-word MLOAD).
+    /// @dev The words are `EXP_TABLE` of src/infer/fixed.rs (each entry the product of four
+    ///      rounded 2^(−i/4^k) steps), and a test there checks them against this source. ≈ 1.2k
+    ///      gas: once per `activate` call, once per recurrent `forward`.
+    function expTable() internal pure returns (uint256 tbl) {
         assembly ("memory-safe") {
             tbl := mload(0x40)
+            mstore(0x40, add(tbl, 0x820))
             // EXP_TABLE begin
                 mstore(tbl, 0x40000000000000003fd3b2d65447b2293fa784571ee3e2133f7b746d25aa27cd)
                 mstore(add(tbl, 0x20), 0x3f4f83033d21b05d3f23b004487911ee3ef7fb5b397c27123ecc64f31089f0fc)
@@ -240,7 +227,7 @@ library Fixed {
             }
         } else if (code == Activation.SIGMOID || code == Activation.TANH) {
             bool isTanh = code == Activation.TANH;
-            uint256 tbl = _expTable();
+            uint256 tbl = expTable();
             assembly ("memory-safe") {
                 // The n words at ptr, in place: σ(x), or tanh(x) = 2σ(2x) − ONE. Same steps as
                 // `sigmoid`/`tanh` and `expNeg`, inlined, T[j] read from the table; one loop per
@@ -287,7 +274,7 @@ library Fixed {
             }
         } else if (code == Activation.SOFTMAX) {
             if (last == 0) last = 1;
-            uint256 tbl = _expTable();
+            uint256 tbl = expTable();
             for (uint256 o; o < n; o += last) {
                 _softmaxAt(ptr + o * 32, last, tbl);
             }
@@ -296,12 +283,13 @@ library Fixed {
         }
     }
 
-    /// @notice Activation `code` of one value (softmax of a single value is ONE).
-    function activate1(int256 x, uint8 code) internal pure returns (int256) {
+    /// @notice Activation `code` of one value (softmax of a single value is ONE), with the
+    ///         table `expTable` returned at memory `tbl`.
+    function activate1(int256 x, uint8 code, uint256 tbl) internal pure returns (int256) {
         if (code == Activation.LINEAR) return x;
         if (code == Activation.RELU) return x > 0 ? x : int256(0);
-        if (code == Activation.SIGMOID) return sigmoid(x);
-        if (code == Activation.TANH) return tanh(x);
+        if (code == Activation.SIGMOID) return sigmoid(x, tbl);
+        if (code == Activation.TANH) return tanh(x, tbl);
         if (code == Activation.SOFTMAX) return ONE;
         revert UnsupportedActivation(code);
     }
