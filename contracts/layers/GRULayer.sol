@@ -67,6 +67,7 @@ contract GRULayer is RecurrentBase {
         p.w = _tensorValues(m, list, 0);
         p.u = _tensorValues(m, list, 1);
         p.b = _tensorValues(m, list, 2);
+        p.tbl = Fixed.expTable();
         uint256 n = 3 * c.units;
         // reset_after keeps two bias rows (input, recurrent); otherwise one.
         if (c.resetAfter && p.b.length == 2 * n) (p.inCount, p.recStart, p.recCount) = (n, n, n);
@@ -93,6 +94,8 @@ contract GRULayer is RecurrentBase {
         uint256 inCount;
         uint256 recStart;
         uint256 recCount;
+        /// `Fixed.expTable()`, made once per forward pass.
+        uint256 tbl;
     }
 
     /// @dev One step with reset_after: z, r from x·W + b_in + h·U + b_rec; candidate
@@ -109,9 +112,9 @@ contract GRULayer is RecurrentBase {
         int256[] memory hu = _gates(none, p.w, prev, p.u, p.b, p.recStart, p.recCount, n);
         h = new int256[](units);
         for (uint256 j; j < units; ++j) {
-            int256 z = _act(c.recurrentActivation, xw[j] + hu[j]);
-            int256 r = _act(c.recurrentActivation, xw[units + j] + hu[units + j]);
-            int256 hh = _act(c.activation, xw[2 * units + j] + Fixed.mul(r, hu[2 * units + j]));
+            int256 z = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
+            int256 r = _act(c.recurrentActivation, xw[units + j] + hu[units + j], p.tbl);
+            int256 hh = _act(c.activation, xw[2 * units + j] + Fixed.mul(r, hu[2 * units + j]), p.tbl);
             h[j] = Fixed.mul(z, prev[j]) + Fixed.mul(Fixed.ONE - z, hh);
         }
     }
@@ -129,7 +132,7 @@ contract GRULayer is RecurrentBase {
         int256[] memory hu = _gates(none, p.w, prev, p.u, none, 0, 0, n);
         int256[] memory zr = new int256[](2 * units);
         for (uint256 j; j < 2 * units; ++j) {
-            zr[j] = _act(c.recurrentActivation, xw[j] + hu[j]);
+            zr[j] = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
         }
         int256[] memory rh = new int256[](units);
         for (uint256 j; j < units; ++j) {
@@ -141,7 +144,7 @@ contract GRULayer is RecurrentBase {
             for (uint256 i; i < units; ++i) {
                 acc += rh[i] * p.u[i * n + 2 * units + j];
             }
-            int256 hh = _act(c.activation, xw[2 * units + j] + (acc >> 32));
+            int256 hh = _act(c.activation, xw[2 * units + j] + (acc >> 32), p.tbl);
             h[j] = Fixed.mul(zr[j], prev[j]) + Fixed.mul(Fixed.ONE - zr[j], hh);
         }
     }

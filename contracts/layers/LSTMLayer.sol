@@ -68,16 +68,17 @@ contract LSTMLayer is RecurrentBase {
         int256[] memory h = new int256[](units);
         int256[] memory cell = new int256[](units);
         out = new int256[](c.returnSequences ? steps * units : units);
+        uint256 tbl = Fixed.expTable();
         for (uint256 s; s < steps; ++s) {
             // Keras gate order: input, forget, cell, output.
             int256[] memory z = _gates(_step(inputs, s, c.inputUnits), w, h, u, b, 0, b.length, 4 * units);
             for (uint256 j; j < units; ++j) {
-                int256 ig = _act(c.recurrentActivation, z[j]);
-                int256 fg = _act(c.recurrentActivation, z[units + j]);
-                int256 cg = _act(c.activation, z[2 * units + j]);
-                int256 og = _act(c.recurrentActivation, z[3 * units + j]);
+                int256 ig = _act(c.recurrentActivation, z[j], tbl);
+                int256 fg = _act(c.recurrentActivation, z[units + j], tbl);
+                int256 cg = _act(c.activation, z[2 * units + j], tbl);
+                int256 og = _act(c.recurrentActivation, z[3 * units + j], tbl);
                 cell[j] = Fixed.mul(fg, cell[j]) + Fixed.mul(ig, cg);
-                h[j] = Fixed.mul(og, _act(c.activation, cell[j]));
+                h[j] = Fixed.mul(og, _act(c.activation, cell[j], tbl));
                 if (c.returnSequences) out[s * units + j] = h[j];
             }
         }

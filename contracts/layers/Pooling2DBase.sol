@@ -6,7 +6,7 @@ import {Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Pooling2DBase
 /// @notice What MaxPooling2D and AveragePooling2D share: config, output geometry, the window
-///         walk over real (unpadded) pixels. Each layer supplies only `_pixel`.
+///         rule that windows cover only real (unpadded) pixels. Each layer supplies `_pool`.
 /// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`.
 ///      Weight tensors: none.
 abstract contract Pooling2DBase is LayerBase {
@@ -58,23 +58,11 @@ abstract contract Pooling2DBase is LayerBase {
         p.ow = _outLen(p.w, c.poolSize[1], c.strides[1], c.padding);
         p.pt = _padBefore(p.h, p.oh, c.poolSize[0], c.strides[0], c.padding);
         p.pl = _padBefore(p.w, p.ow, c.poolSize[1], c.strides[1], c.padding);
+        (p.ky, p.kx, p.sy, p.sx) = (c.poolSize[0], c.poolSize[1], c.strides[0], c.strides[1]);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
         out = new int256[](p.oh * p.ow * p.ch);
-        // Unchecked: oh·ow·ch words were just allocated and h·w·ch = inputs.length (checked by
-        // `forward`), so no index below overflows; checked arithmetic cost ~25% of the layer.
-        unchecked {
-            uint256 o = _ptr(out);
-            uint256 pixBytes = p.ch * 32;
-            for (uint256 oy; oy < p.oh; ++oy) {
-                (uint256 ys, uint256 ye) = _span(oy * c.strides[0], c.poolSize[0], p.pt, p.h);
-                for (uint256 ox; ox < p.ow; ++ox) {
-                    (uint256 xs, uint256 xe) = _span(ox * c.strides[1], c.poolSize[1], p.pl, p.w);
-                    _pixel(inputs, p, ys, ye, xs, xe, o);
-                    o += pixBytes;
-                }
-            }
-        }
+        _pool(inputs, p, _ptr(out));
     }
 
     /// @dev Geometry of one pooling pass (a struct keeps the stack shallow).
@@ -86,6 +74,10 @@ abstract contract Pooling2DBase is LayerBase {
         uint256 ow;
         uint256 pt;
         uint256 pl;
+        uint256 ky;
+        uint256 kx;
+        uint256 sy;
+        uint256 sx;
     }
 
     /// @dev Output length along one axis, as Keras: valid ⌊(n − k) / s⌋ + 1, same ⌈n / s⌉.
@@ -117,11 +109,9 @@ abstract contract Pooling2DBase is LayerBase {
         }
     }
 
-    /// @dev Every channel of one output pixel from the window's real pixels rows [ys, ye) and
-    ///      columns [xs, xe), written to the `ch` words at memory `o` (zero on entry). The input
-    ///      is [h, w, ch] in calldata.
-    function _pixel(int256[] calldata inputs, Pool memory p, uint256 ys, uint256 ye, uint256 xs, uint256 xe, uint256 o)
-        internal
-        pure
-        virtual;
+    /// @dev Every output pixel, channels last, written from memory `o` on (oh·ow·ch words, zero
+    ///      on entry). The input is [h, w, ch] in calldata; oh·ow·ch words were allocated and
+    ///      h·w·ch = inputs.length (checked by `forward`). Windows cover only real pixels (rows
+    ///      and columns from `_span`).
+    function _pool(int256[] calldata inputs, Pool memory p, uint256 o) internal pure virtual;
 }

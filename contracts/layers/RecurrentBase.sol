@@ -71,8 +71,9 @@ abstract contract RecurrentBase is LayerBase {
         else shape[0] = units;
     }
 
-    /// @dev Fixed.activate1, kept here so the layers read like the reference.
-    function _act(uint8 code, int256 x) internal pure returns (int256) {
-        return Fixed.activate1(x, code);
+    /// @dev Fixed.activate1, kept here so the layers read like the reference; `tbl` is
+    ///      `Fixed.expTable()`, made once per forward pass.
+    function _act(uint8 code, int256 x, uint256 tbl) internal pure returns (int256) {
+        return Fixed.activate1(x, code, tbl);
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Fixed} from "../lib/Fixed.sol";
 import {RecurrentBase} from "./RecurrentBase.sol";
 import {LayerBase} from "./LayerBase.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
@@ -64,10 +65,11 @@ contract SimpleRNNLayer is RecurrentBase {
         uint256 units = c.units;
         int256[] memory h = new int256[](units);
         out = new int256[](c.returnSequences ? steps * units : units);
+        uint256 tbl = Fixed.expTable();
         for (uint256 s; s < steps; ++s) {
             int256[] memory z = _gates(_step(inputs, s, c.inputUnits), w, h, u, b, 0, b.length, units);
             for (uint256 j; j < units; ++j) {
-                h[j] = _act(c.activation, z[j]);
+                h[j] = _act(c.activation, z[j], tbl);
                 if (c.returnSequences) out[s * units + j] = h[j];
             }
         }

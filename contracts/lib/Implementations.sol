@@ -13,33 +13,33 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x9f9eae79a048814243e0da327124f6ab838d0aaa233142720c4e544a1286006f;
+    bytes32 internal constant MODEL = 0x1cde2c6d082644a232e7f2e497a769f648d2b80835d9678a1881b672dd0580ed;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x91a1fd1f15897ad95542a0ace5bcaef2d582d002dc4c5d5f47b2ee19462fa969;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x4b01c48b08dc19b2a3dcc2bf0fc8f1150d3d6d1506dbff7d42f92a42947b1a7b;
+    bytes32 internal constant DENSE = 0x471e17cda0829aa078cccf550963ada83776ccd2d958433e969faa5a77ca3a08;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x59458981355f3e32a69d5aca145691d8ce360836daea7f7d7e522beb33a39f3b;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x99f903a31e65b9afabb1581a46030888588255c31d96ee69ce1afa282fbaa234;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xe254d98e8524a71d6761fc53ccadfff025ac247da7fe80cd6dd16cc0346a33ba;
+    bytes32 internal constant MAX_POOLING_2D = 0xd0cae8db5708c2ac97aabed3fead18aabb28e3599cb8f2020402c919d26d4592;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x2e8401f1a41b2419226e6134f710b4c4529ccf78cc8ae750a8b092bd1447921a;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x61df7f140c59b47fe27d6b19b59868c2c9fe85353b87b9a9774c15aaa2e81609;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x0cffd86ab61917e1517155e15939ebf238f1d87e1d1bf704bb6a3809ff3e1f0b;
+    bytes32 internal constant CONV_2D = 0xdfd4b7586805446a60f4bd92dc40203316998087b3614965392d437f36c71fb9;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x866e6a5f93983bd7a95245d07f8b4a275cebb4c6b67245f84560a6386ade1bac;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0xd760644d7fffeec87bea000a7f56752bfeee8323f1302e287b9ef96b07106636;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0xe6ad012fad082da34ebaae851abdf5141e4070b74209ce66a55987b1eea9efde;
+    bytes32 internal constant SIMPLE_RNN = 0x8ec62b4463a873a137105632357d9f597179446eb0abde0ca42d3e4f321b691e;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0xbb3dbe6d7221d6aa5145e4936999978c68beb18099afea2e8f7deca6a24d3308;
+    bytes32 internal constant LSTM = 0x5b4bf80c81e378dbfc199376f13b9b4a1e4eefcdd0edb2450585b05b14c2d539;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xc4900529c716e2340c25d4de271c6c94d6b1cd4dfaa7ecd00ec7296d5e7e33e5;
+    bytes32 internal constant SOFTMAX = 0x80a517bb5292edce41d36d611958bee03ea8a50d69bf68559905a9341bf442d7;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x72562479f6ec21895b9a94606a3978f9cf18acbc43767e091f1d07d3540058da;
+    bytes32 internal constant SIGMOID = 0x94c638ca195e3fbaf76e3dda3e19be433cf9874c4126facc48f49e3a1a821f16;
     /// @dev ReLULayer, kind 13.
     bytes32 internal constant RELU = 0x8bc81d9b9831f34fdad37634c87ceede3da50a8405fcb5fc814b92c7e9763c1e;
     /// @dev LinearLayer, kind 14.
@@ -55,11 +55,11 @@ library Implementations {
     /// @dev ConcatenateLayer, kind 19.
     bytes32 internal constant CONCATENATE = 0x692e512fe1408149092e41a96760ccbf3cf1852e37c328fecbd39e375b5f9517;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x822c470ee2172bcf4c70fe66bcfe73ea6480c5fd52b177ed19cad9017bc9440d;
+    bytes32 internal constant TANH = 0x6c4d6f07729820aacee75339085369aabeb224d606437fe26beb2542f372fccb;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x0e9373bb073ade659566d3aa1ab3630b181c85b844bcc8e9e39e6881f41e7fb6;
+    bytes32 internal constant GRU = 0xa3726a305ad6ce96886dbdff74ac57f0b82a8e1d0e75c6fe4241166a7ef4626c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xc8e39a061ab4dc92326dbd27ceff37cbcaaae5de714ae28865c45096b7b44433;
+    bytes32 internal constant CONV_1D = 0x46c1ace8d5f214e0c3cf18ffb9240dcb42dc49d48bc81a1a6505a58fd3dfce12;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x0d155171132e47b1b6369e632347451b503a5473a1135c54b2c9d57dab8459d8;
     /// @dev ReshapeLayer, kind 24.

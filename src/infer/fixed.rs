@@ -9,31 +9,69 @@
 //!   bias (`bias << 32`);
 //! - divisions **truncate toward zero** (EVM `SDIV`);
 //! - `exp`, `sigmoid`, `tanh`, `softmax` and `sqrt` are defined below with their domains and
-//!   error bounds.
+//!   error bounds. e^x (x ≤ 0, the only exponential; sigmoid, tanh, softmax and the recurrent
+//!   gates go through it) is 2^{−k} · T[j] · p(g): k the integer part of −x·log2(e), T a
+//!   256-entry table of 2^{−j/256} (built from four 4-entry tables, see [`EXP_TABLE`]) and p a
+//!   cubic for the last 1/256 — within 1.1 ulp (1.1 · 2^-32) of e^x, measured under 1.0 ulp.
 
 /// 1.0 in Q32.32.
 pub const ONE: i128 = 1 << 32;
 /// log2(e) · 2^64, rounded to nearest (65 bits): the range reduction of [`exp_neg`].
 pub const LOG2E_Q64: u128 = 26_613_026_195_688_644_983;
-/// ln2^n / n! · 2^62, rounded to nearest, n = 0..=7: e^{−z·ln2} = Σ (−1)^n c_n z^n for
-/// z ∈ [0, 1/4); the first omitted term is below 2.1·10^-11 (0.09 ulp).
-pub const EXP_COEFFS: [u128; 8] = [
+/// ln2^n / n! · 2^62, rounded to nearest, n = 0..=3: e^{−z·ln2} = Σ (−1)^n c_n z^n for
+/// z ∈ [0, 1/256); the first omitted term is below 2.2·10^-12 (0.01 ulp).
+pub const EXP_COEFFS: [u128; 4] = [
     4_611_686_018_427_387_904,
     3_196_577_161_300_663_915,
     1_107_849_223_398_934_356,
     255_967_521_894_832_113,
-    44_355_791_529_079_737,
-    6_149_018_367_977_265,
-    710_362_457_495_793,
-    70_340_819_226_978,
 ];
-/// 2^{−j/4} · 2^62, rounded to nearest, j = 0..=3 (entry 0 is exactly 2^62).
-pub const EXP_TABLE: [u128; 4] = [
-    4_611_686_018_427_387_904,
-    3_877_950_241_171_266_237,
-    3_260_954_456_333_195_553,
-    2_742_124_912_636_209_756,
+/// 2^{−i/4^{k+1}} · 2^62, rounded to nearest, i = 0..=3 (row k = 0..=3; entry 0 is exactly
+/// 2^62): the four base-4 digits of [`EXP_TABLE`]'s index.
+pub const EXP_STEPS: [[u128; 4]; 4] = [
+    [
+        4_611_686_018_427_387_904,
+        3_877_950_241_171_266_237,
+        3_260_954_456_333_195_553,
+        2_742_124_912_636_209_756,
+    ],
+    [
+        4_611_686_018_427_387_904,
+        4_416_165_660_797_809_419,
+        4_228_934_724_888_366_668,
+        4_049_641_766_413_219_908,
+    ],
+    [
+        4_611_686_018_427_387_904,
+        4_562_008_997_483_360_349,
+        4_512_867_096_753_504_463,
+        4_464_254_551_929_933_550,
+    ],
+    [
+        4_611_686_018_427_387_904,
+        4_599_216_278_082_138_665,
+        4_586_780_255_215_411_731,
+        4_574_377_858_657_036_237,
+    ],
 ];
+/// T[j] ≈ 2^{−j/256} · 2^62, j = 0..=255: with j = j₃j₂j₁j₀ in base 4, the product
+/// `EXP_STEPS[0][j₃] · EXP_STEPS[1][j₂] · EXP_STEPS[2][j₁] · EXP_STEPS[3][j₀]`, each product
+/// shifted right by 62 (truncated) before the next; within 3 units of 2^{−j/256} · 2^62. The
+/// contract writes this table, precomputed, to memory once per activation or recurrent forward
+/// pass (`Fixed.expTable`; a test checks its words against Fixed.sol).
+pub const EXP_TABLE: [u128; 256] = exp_table();
+
+const fn exp_table() -> [u128; 256] {
+    let mut t = [0u128; 256];
+    let mut j = 0;
+    while j < 256 {
+        let mut p = (EXP_STEPS[0][j >> 6] * EXP_STEPS[1][(j >> 4) & 3]) >> 62;
+        p = (p * EXP_STEPS[2][(j >> 2) & 3]) >> 62;
+        t[j] = (p * EXP_STEPS[3][j & 3]) >> 62;
+        j += 1;
+    }
+    t
+}
 /// Arguments beyond −64 give 0 anyway; clamping there keeps every product below 2^128.
 const EXP_CLAMP: i128 = 64 << 32;
 
@@ -65,22 +103,22 @@ pub fn div(a: i128, b: i128) -> Result<i128, Overflow> {
 /// sigmoid uses e^{-|x|}); positive x is clamped to 0.
 ///
 /// With a = min(−x, 64) and t = a · log2(e) in Q96 (`a · LOG2E_Q64`, exact): k = ⌊t⌋,
-/// j = ⌊4·frac(t)⌋ and g = frac(t) − j/4 ∈ [0, 1/4), truncated to Q62. Then
-/// e^x = 2^{−t} = 2^{−k} · 2^{−j/4} · e^{−g·ln2}: the last factor by its Taylor series to the
-/// 7th power in Horner form, p ← c_n − ((p · g) >> 62) (every p stays positive), the middle one
+/// j = ⌊256·frac(t)⌋ and g = frac(t) − j/256 ∈ [0, 1/256), truncated to Q62. Then
+/// e^x = 2^{−t} = 2^{−k} · 2^{−j/256} · e^{−g·ln2}: the last factor by its Taylor series to the
+/// cube in Horner form, p ← c_n − ((p · g) >> 62) (every p stays positive), the middle one
 /// from [`EXP_TABLE`], and the result is (table · p) >> (92 + k) (0 when that shift is 128 or
-/// more). Within 1.1 ulp (1.1 · 2^-32) of e^x (the final floor, plus under 0.09 ulp from the
-/// series and the roundings), exactly ONE at 0, never negative or above ONE; 0 once
+/// more). Within 1.1 ulp (1.1 · 2^-32) of e^x (the final floor, plus under 0.02 ulp from the
+/// series, the table and the roundings), exactly ONE at 0, never negative or above ONE; 0 once
 /// e^x is below 2^-32 (x below about −22.2).
 pub fn exp_neg(x: i128) -> i128 {
     debug_assert!(x <= 0);
     let a = (-x.min(0)).min(EXP_CLAMP) as u128;
     let t = a * LOG2E_Q64;
     let k = (t >> 96) as u32;
-    let j = ((t >> 94) & 3) as usize;
-    let g = (t & ((1 << 94) - 1)) >> 34;
-    let mut p = EXP_COEFFS[7];
-    for c in EXP_COEFFS[..7].iter().rev() {
+    let j = ((t >> 88) & 0xff) as usize;
+    let g = (t >> 34) & ((1 << 54) - 1);
+    let mut p = EXP_COEFFS[3];
+    for c in EXP_COEFFS[..3].iter().rev() {
         p = c - ((p * g) >> 62);
     }
     let shift = 92 + k;
@@ -194,10 +232,37 @@ mod tests {
                 worst = worst.max((got - want).abs());
                 assert!((0..=ONE).contains(&exp_neg(v)));
             }
-            x -= 744_261_117; // ≈ ln2 / 4 in Q32.32
+            x -= 11_629_080; // ≈ ln2 / 256 in Q32.32: each table entry
         }
         eprintln!("exp_neg: worst error {} ulp", worst * 4_294_967_296.0);
         assert!(worst < 1.1 / 4_294_967_296.0, "worst {worst}");
+    }
+
+    #[test]
+    fn exp_table_is_the_contracts_and_near_its_powers_of_two() {
+        for (j, &t) in EXP_TABLE.iter().enumerate() {
+            let want = (-(j as f64) / 256.0).exp2() * 2f64.powi(62);
+            // f64 holds 53 bits: the entries are checked to 2^-50 here and to 3 units of Q62
+            // when the table was generated (50-digit arithmetic).
+            assert!((t as f64 - want).abs() / want < 1e-15, "entry {j}");
+        }
+        // The words `expTable` writes: four big-endian 64-bit entries each, in order.
+        let sol = include_str!("../../contracts/lib/Fixed.sol");
+        let body =
+            &sol[sol.find("// EXP_TABLE begin").unwrap()..sol.find("// EXP_TABLE end").unwrap()];
+        let words: Vec<&str> = body
+            .split("0x")
+            .skip(1)
+            .map(|w| &w[..w.find(')').unwrap()])
+            .filter(|w| w.len() == 64)
+            .collect();
+        assert_eq!(words.len(), 64);
+        for (w, hex) in words.iter().enumerate() {
+            for i in 0..4 {
+                let entry = u128::from_str_radix(&hex[16 * i..16 * i + 16], 16).unwrap();
+                assert_eq!(entry, EXP_TABLE[4 * w + i], "table entry {}", 4 * w + i);
+            }
+        }
     }
 
     #[test]
