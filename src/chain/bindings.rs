@@ -29,6 +29,13 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
+    EternalJobs,
+    "artifacts/EternalJobs.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
     ILayer,
     "artifacts/ILayer.json"
 );
@@ -38,10 +45,14 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 28] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
+    ),
+    (
+        "EternalJobs",
+        include_str!("../../artifacts/EternalJobs.json"),
     ),
     (
         "InputLayer",
@@ -134,11 +145,13 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
     ),
 ];
 
-/// What the factory deploys: the model implementation or one layer kind's.
+/// What the factory deploys: the model implementation, one layer kind's, or the job contract
+/// (one per chain, not a template: jobs run on it directly).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Implementation {
     Model,
     Layer(LayerKind),
+    Jobs,
 }
 
 impl Implementation {
@@ -146,6 +159,7 @@ impl Implementation {
         match self {
             Implementation::Model => "EternalModel",
             Implementation::Layer(k) => k.contract_name(),
+            Implementation::Jobs => "EternalJobs",
         }
     }
 

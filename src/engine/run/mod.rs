@@ -21,7 +21,7 @@ mod command;
 mod fees;
 mod main_loop;
 mod reconcile;
-mod send;
+pub mod send;
 mod watch;
 
 #[cfg(test)]
