@@ -130,23 +130,6 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_told_from_paths() {
-        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
-        assert_eq!(
-            parse_address(a).map(|x| x.to_checksum(None)),
-            Some(a.into())
-        );
-        assert!(parse_address("model.keras").is_none());
-        assert!(parse_address("0x1234").is_none());
-        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
-    }
-}
-
 /// `predict ADDRESS --send`: the inference as an on-chain job. Plans every transaction first
 /// and shows it; a non-local network asks on a terminal unless `--yes` (as `deploy`); then sends
 /// them pipelined and prints the result read on chain (with `"job"`, `"transactions"` and
@@ -208,5 +191,22 @@ pub fn predict_send(
             print!("{}", done.report);
         }
         return Ok(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_told_from_paths() {
+        let a = "0x2ECc737f84439EC6CA0516DDAAe4e850a93B25e6";
+        assert_eq!(
+            parse_address(a).map(|x| x.to_checksum(None)),
+            Some(a.into())
+        );
+        assert!(parse_address("model.keras").is_none());
+        assert!(parse_address("0x1234").is_none());
+        assert!(parse_address(&format!("0x{}", "g".repeat(40))).is_none());
     }
 }
