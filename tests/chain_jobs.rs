@@ -85,11 +85,16 @@ async fn run_job(
     chain: &Chain,
     model: Address,
     graph: &Graph,
-    sample: &Tensor,
+    sample: &[Tensor],
     name: &str,
+    budget: u64,
 ) -> (usize, u64, u64) {
-    let want = job::reference_states(graph, std::slice::from_ref(sample)).unwrap();
-    let plan = job::plan(rpc, chain.sender(), model, &[sample], TX_GAS_CAP)
+    let want = job::reference_states(graph, sample).unwrap();
+    // The contract takes the inputs in layer order of their InputLayers.
+    let mut ordered: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(sample).collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    let ordered: Vec<&Tensor> = ordered.into_iter().map(|(_, t)| t).collect();
+    let plan = job::plan(rpc, chain.sender(), model, &ordered, budget)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(plan.layer_count, graph.nodes.len());
@@ -134,13 +139,29 @@ async fn run_job(
         last.as_slice(),
         "{name}: result differs from the reference"
     );
+    // The result is the sink layers' outputs in layer order (as `predict`): each one that is
+    // a Keras output must equal what `Graph::run` gives for it.
     let got = job::read_result(rpc, plan.jobs, plan.job_id).await.unwrap();
-    let reference = graph.run(std::slice::from_ref(sample)).unwrap();
-    assert_eq!(got.len(), reference.len());
-    for ((shape, values), r) in got.iter().zip(&reference) {
-        assert_eq!(shape, &r.shape, "{name}");
-        assert_eq!(values, &r.data, "{name}: outputs differ from the reference");
+    let sinks = jobs::decode(last).unwrap();
+    assert_eq!(got.len(), sinks.len());
+    let reference = graph.run(sample).unwrap();
+    let mut matched = 0;
+    for ((shape, values), sink) in got.iter().zip(&sinks) {
+        let widened: Vec<i128> = sink.values.iter().map(|&v| i128::from(v)).collect();
+        assert_eq!(values, &widened, "{name}");
+        if let Some(k) = graph.outputs.iter().position(|&o| o == sink.tag as usize) {
+            assert_eq!(shape, &reference[k].shape, "{name}");
+            assert_eq!(
+                values, &reference[k].data,
+                "{name}: outputs differ from the reference"
+            );
+            matched += 1;
+        }
     }
+    assert!(
+        matched >= 1,
+        "{name}: no Keras output among the job's outputs"
+    );
     eprintln!(
         "{name}: {} layers in {} steps (+ start), {} transactions, largest {} gas, total {} gas",
         plan.layer_count,
@@ -160,33 +181,50 @@ async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_c
 
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
-    let (txs, largest, total) =
-        run_job(&rpc, &chain, fm, &graph, &samples[0], "fashion_mnist").await;
+    let (txs, largest, total) = run_job(
+        &rpc,
+        &chain,
+        fm,
+        &graph,
+        &samples[..1],
+        "fashion_mnist",
+        TX_GAS_CAP,
+    )
+    .await;
     // Its predict needs ~17M gas in one call: a job must split it.
     assert!(txs >= 3, "fashion_mnist ran in {txs} transactions");
     assert!(largest <= TX_GAS_CAP);
     assert!(total > TX_GAS_CAP);
 
-    // A graph with branches (Add, Concatenate, Multiply…): tensors stay live across layers.
-    let path = fixtures().join("generated/keras3_15/layer_classes_fn.keras");
+    // A graph with branches and two outputs, under a small budget so that it takes several
+    // steps: tensors stay live across steps until their last reader, and the result holds both
+    // outputs.
+    let path = fixtures().join("generated/functional_multi_out_merge.keras");
     let truth = read_json(&sidecar(&path, ".truth.json"));
     let model = keras::load(&path).unwrap();
     let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-    let samples = input::samples(
-        &array(&truth["predict"]["inputs"][0]),
-        &graph.input_shapes()[0],
-    )
-    .unwrap();
+    let first: Vec<Tensor> = truth["predict"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(graph.input_shapes())
+        .map(|(v, s)| input::samples(&array(v), &s).unwrap().remove(0))
+        .collect();
     let branchy = deploy(&chain, &model, 2).await;
-    run_job(
+    let (txs, _, _) = run_job(
         &rpc,
         &chain,
         branchy,
         &graph,
-        &samples[0],
-        "layer_classes_fn",
+        &first,
+        "functional_multi_out_merge",
+        450_000,
     )
     .await;
+    assert!(
+        txs >= 4,
+        "functional_multi_out_merge ran in {txs} transactions"
+    );
 }
 
 #[tokio::test]
