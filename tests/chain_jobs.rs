@@ -163,12 +163,13 @@ async fn run_job(
         "{name}: no Keras output among the job's outputs"
     );
     eprintln!(
-        "{name}: {} layers in {} steps (+ start), {} transactions, largest {} gas, total {} gas",
+        "{name}: {} layers in {} steps (+ start), {} transactions, largest {} gas, total {} gas, each {:?}",
         plan.layer_count,
         plan.steps.len(),
         sent.transactions,
         sent.largest,
         sent.gas_used,
+        sent.each,
     );
     (sent.transactions, sent.largest, sent.gas_used)
 }

@@ -342,6 +342,8 @@ pub struct Sent {
     pub transactions: usize,
     pub gas_used: u64,
     pub largest: u64,
+    /// Each transaction's gas, in the order sent.
+    pub each: Vec<u64>,
 }
 
 /// Sends `calls` (call, gas limit) pipelined: signed up front at consecutive nonces from the
@@ -407,6 +409,7 @@ pub async fn send_pipelined(
         sent.transactions += 1;
         sent.gas_used += receipt.gas_used;
         sent.largest = sent.largest.max(receipt.gas_used);
+        sent.each.push(receipt.gas_used);
     }
     Ok(sent)
 }
