@@ -239,6 +239,16 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
         .await
         .unwrap();
     assert!(plan.steps.len() >= 2);
+    // A budget under one layer's gas: refused before anything is sent, with the numbers.
+    let small = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], 3_000_000)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        small.starts_with(&format!("layer #1 of {fm} needs "))
+            && small.contains(" gas in one step, over the 3000000 gas a transaction may use here"),
+        "{small}"
+    );
     let (fees, _) = current_fees(&rpc, None).await.unwrap();
     let chain_id = rpc.chain_id().await.unwrap();
     let signer = signer_from_hex(KEY0).unwrap();

@@ -226,16 +226,24 @@ pub async fn plan(
     let mut states: Vec<Bytes> = vec![initial.clone()];
     for c in 0..layer_count {
         let call = advance(c, &states[c], 1);
-        let next = rpc
+        let next = match rpc
             .sol_call(jobs, &call, Some(budget), || {
                 format!("compute layer #{c} of {model}")
             })
             .await
-            .map_err(|e| {
-                fail(format!(
-                    "layer #{c} of {model} does not run within {budget} gas in one transaction: {e}"
-                ))
-            })?;
+        {
+            Ok(next) => next,
+            Err(e) => {
+                // Out of gas, or a real failure: the estimate (under the node's own cap) tells.
+                let data = Bytes::from(call.abi_encode());
+                return Err(match rpc.estimate_gas(from, jobs, &data).await {
+                    Ok(need) => fail(format!(
+                        "layer #{c} of {model} needs {need} gas in one step, over the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
+                    )),
+                    Err(_) => fail(format!("layer #{c} of {model} fails as a job step: {e}")),
+                });
+            }
+        };
         states.push(next);
     }
     let estimate = |call: EternalJobs::advanceCall| async move {
@@ -526,6 +534,7 @@ impl Planned {
                     .map(|s| s.gas_limit)
                     .chain(p.start.as_ref().map(|(_, g)| *g))
             })
+            .chain(self.place.as_ref().map(|(_, g)| *g))
             .max()
             .unwrap_or(0)
     }
@@ -534,6 +543,19 @@ impl Planned {
 /// The plan in words: transactions, gas, cost, and the steps of each job.
 impl std::fmt::Display for Planned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.transactions() == 0 {
+            let ids: Vec<String> = self
+                .plans
+                .iter()
+                .map(|p| format!("{:#x}", p.job_id))
+                .collect();
+            return writeln!(
+                f,
+                "nothing to send: job {} is done on chain {}; reading its result",
+                ids.join(", "),
+                self.chain_id
+            );
+        }
         let cost = U256::from(self.gas_limits()) * U256::from(self.fees.expected_price());
         writeln!(
             f,
@@ -554,11 +576,17 @@ impl std::fmt::Display for Planned {
                 .iter()
                 .map(|s| format!("#{}..#{}", s.cursor, s.cursor + s.count - 1))
                 .collect();
+            let resumed = if p.start.is_some() {
+                String::new()
+            } else if p.steps.is_empty() {
+                " (done)".into()
+            } else {
+                format!(" (resumed: {} step(s) already on chain)", p.steps_done)
+            };
             writeln!(
                 f,
-                "  sample {b}: job {:#x}{}, {} step(s) [{}]",
+                "  sample {b}: job {:#x}{resumed}, {} step(s) [{}]",
                 p.job_id,
-                if p.start.is_some() { "" } else { " (resumed)" },
                 p.steps.len(),
                 layers.join(" ")
             )?;
