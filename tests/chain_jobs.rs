@@ -382,6 +382,11 @@ async fn predict_send_killed_mid_job_finishes_on_a_second_run_without_repeating_
     let chain = crate::chain_support::connect(&node, 0);
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
+    let sent_before = chain
+        .provider()
+        .get_transaction_count(chain.sender())
+        .await
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let url = node.url();
     let address = format!("{fm:#x}");
@@ -400,6 +405,24 @@ async fn predict_send_killed_mid_job_finishes_on_a_second_run_without_repeating_
         "--yes",
         "--json",
     ];
+    // A non-local network without --yes and without a terminal: refused, nothing sent.
+    let unconfirmed: Vec<&str> = args.iter().copied().filter(|a| *a != "--yes").collect();
+    let refused = eternalize(data.path(), &unconfirmed, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("needs confirmation: pass --yes (no terminal to ask on); nothing was sent"),
+        "{said}"
+    );
+    assert_eq!(
+        chain
+            .provider()
+            .get_transaction_count(chain.sender())
+            .await
+            .unwrap(),
+        sent_before,
+    );
+
     let first = eternalize(data.path(), &args, &[("ETERNALIZE_TEST_CRASH_AFTER", "2")]);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
