@@ -148,6 +148,15 @@ fn rpc_fail(action: &str) -> impl FnOnce(ChainError) -> anyhow::Error + '_ {
     move |e| fail(format!("could not {action}: {e}"))
 }
 
+/// Whether a failed inference call ran out of gas: a layer's silent revert, wrapped.
+fn ran_out_of_gas(e: &ChainError) -> bool {
+    use crate::chain::bindings::EternalModel::EternalModelErrors;
+    matches!(
+        e.revert(),
+        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
+    ) || e.to_string().to_lowercase().contains("out of gas")
+}
+
 /// `factory.deployImplementation(EternalJobs)`: places the job contract (once per chain; anyone
 /// may, and the address is the same for everyone).
 pub fn placement_call() -> Result<Call, ChainError> {
@@ -239,6 +248,10 @@ pub async fn plan(
                 return Err(match rpc.estimate_gas(from, jobs, &data).await {
                     Ok(need) => fail(format!(
                         "layer #{c} of {model} needs {need} gas in one step, over the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
+                    )),
+                    // A layer out of gas reverts without data, wrapped as LayerFailed.
+                    Err(_) if ran_out_of_gas(&e) => fail(format!(
+                        "layer #{c} of {model} needs more than the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
                     )),
                     Err(_) => fail(format!("layer #{c} of {model} fails as a job step: {e}")),
                 });
