@@ -503,13 +503,15 @@ pub struct PredictionJson(pub serde_json::Map<String, serde_json::Value>);
 
 impl std::fmt::Display for JobReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = match &self.job {
+            serde_json::Value::Array(ids) => ids.iter().filter_map(|v| v.as_str()).collect(),
+            v => v.as_str().into_iter().collect(),
+        };
         writeln!(
             f,
-            "job {}: {} transaction(s), {} gas used (largest {})",
-            match &self.job {
-                serde_json::Value::String(s) => s.clone(),
-                v => v.to_string(),
-            },
+            "{} {}: {} transaction(s), {} gas used (largest {})",
+            if ids.len() == 1 { "job" } else { "jobs" },
+            ids.join(", "),
             self.transactions,
             crate::units::thousands(self.gas_used),
             crate::units::thousands(self.largest_gas_used)
