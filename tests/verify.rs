@@ -3,12 +3,13 @@
 //! contract fails naming the chunk, byte and layer; one layer's config changed with
 //! `anvil_setCode` on its clone (the config is in the clone's appended args) fails naming the
 //! layer; another model's file fails the hash; an exact-format deployment verifies and fails
-//! the layout when `--format compact` is demanded; `predict ADDRESS` prints exactly what the
+//! the layout when `--format compact` is demanded; the same model made by the factory at another
+//! salt than eternalize's fails the model address; `predict ADDRESS` prints exactly what the
 //! offline `predict MODEL` prints, says when the node's call gas is too low, and says when
 //! there is no contract at the address.
 
 use crate::deploy_support::*;
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, B256, Bytes};
 use eternalize::chain::Rpc;
 use eternalize::engine::Source;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
@@ -166,6 +167,32 @@ fn verify_and_predict_by_address_on_one_anvil() {
 
     let rt = runtime();
     let chain = Rpc::connect(&node.anvil.url()).unwrap();
+
+    // The same model, made by the factory with the same code, hashes, layers and chunks, but
+    // at another salt than eternalize's: the factory's clone is only proven by its address.
+    let other_salt = rt.block_on(async {
+        use eternalize::chain::{Chain, MAX_CHUNK_BYTES, WeightFormat, signer_from_hex};
+        let sender = Chain::connect(
+            &node.anvil.url(),
+            signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap(),
+        )
+        .unwrap();
+        let spec = crate::chain_support::spec(MLP);
+        let (image, _) = sender
+            .prepare(&spec, WeightFormat::Compact, MAX_CHUNK_BYTES, B256::ZERO)
+            .await
+            .unwrap();
+        for i in 0..image.chunks.count() {
+            sender.store_chunk(&image, i).await.unwrap();
+        }
+        image.model
+    });
+    let (ok, v, err) = node.verify(other_salt, MLP);
+    assert!(!ok, "{v}");
+    assert_eq!(v["hash"]["ok"], true, "{v}");
+    assert_eq!(v["weights"]["ok"], true, "{v}");
+    assert_eq!(v["graph"]["mismatches"][0]["field"], "model address", "{v}");
+    assert!(err.contains("graph: model: model address is"), "{err}");
 
     // predict ADDRESS prints what the offline predict prints, for a batch of two.
     let dir = tempfile::tempdir().unwrap();

@@ -836,6 +836,35 @@ pub async fn check_graph(
             ),
         }
     }
+    // The model is this factory's clone: at the CREATE2 address the factory gives its owner for
+    // the hashes and format it reports (eternalize's salt). Its code alone would not say so:
+    // anyone can deploy the same 45 bytes.
+    let salt = crate::chain::calls::model_salt_of(
+        state.graph_hash,
+        state.weights_hash,
+        state.layout.format,
+    );
+    match crate::chain::model_address(state.owner, salt) {
+        Ok(want) if want == address => {}
+        Ok(want) => mismatch(
+            None,
+            "",
+            "model address",
+            format!("{address}, not where the factory puts the clone"),
+            format!(
+                "{want} (the factory {}'s clone for owner {} and the hashes and format on chain)",
+                crate::chain::factory_address(),
+                state.owner
+            ),
+        ),
+        Err(e) => mismatch(
+            None,
+            "",
+            "model address",
+            format!("not computable ({e})"),
+            "computable".into(),
+        ),
+    }
     // The model clone and every implementation the clones delegate to: the code compiled
     // from eternalize's contracts (the artifacts), byte for byte.
     let model_code = Implementation::Model
