@@ -31,10 +31,7 @@ alloy::sol!(
 /// Deploys `model` (every implementation it needs, the job contract too) and returns its address.
 async fn deploy(chain: &Chain, model: &keras::model::Model, salt: u64) -> Address {
     chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Jobs)
-        .await
-        .unwrap();
+    chain.deploy_jobs().await.unwrap();
     let bundle = Bundle::from_model(model).unwrap();
     let spec = ModelSpec::from_model(model, &bundle).unwrap();
     for implementation in spec.implementations() {

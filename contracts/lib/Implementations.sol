@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x9f9eae79a048814243e0da327124f6ab838d0aaa233142720c4e544a1286006f;
+    bytes32 internal constant MODEL = 0xc491be307074a34628def867cfaeac05f9c2a955e058268780221f4f27d2e1dd;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x91a1fd1f15897ad95542a0ace5bcaef2d582d002dc4c5d5f47b2ee19462fa969;
     /// @dev DenseLayer, kind 1.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x822c470ee2172bcf4c70fe66bcfe73ea6480c5fd52b177ed19cad9017bc9440d;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x0e9373bb073ade659566d3aa1ab3630b181c85b844bcc8e9e39e6881f41e7fb6;
+    bytes32 internal constant GRU = 0xc6045a46da2d24422a558bb03f60472e77acc52b721ea385addb100d8dcc8ea5;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xc8e39a061ab4dc92326dbd27ceff37cbcaaae5de714ae28865c45096b7b44433;
     /// @dev GlobalAveragePooling1DLayer, kind 23.

@@ -45,14 +45,10 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 28] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
-    ),
-    (
-        "EternalJobs",
-        include_str!("../../artifacts/EternalJobs.json"),
     ),
     (
         "InputLayer",
@@ -145,13 +141,11 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 28] = [
     ),
 ];
 
-/// What the factory deploys: the model implementation, one layer kind's, or the job contract
-/// (one per chain, not a template: jobs run on it directly).
+/// What the factory deploys: the model implementation or one layer kind's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Implementation {
     Model,
     Layer(LayerKind),
-    Jobs,
 }
 
 impl Implementation {
@@ -159,7 +153,6 @@ impl Implementation {
         match self {
             Implementation::Model => "EternalModel",
             Implementation::Layer(k) => k.contract_name(),
-            Implementation::Jobs => "EternalJobs",
         }
     }
 
@@ -242,6 +235,18 @@ fn hex_field(artifact: &serde_json::Value, field: &str) -> Result<Bytes, String>
     } else {
         Ok(b)
     }
+}
+
+/// The job contract's address on every chain that has the CREATE2 deployer:
+/// `create2(0x4e59…, 0, keccak256(EternalJobs.bytecode))`. Placed like the factory, not by it:
+/// the factory deploys only the implementations it clones (their hashes are fixed in
+/// `Implementations.sol`), and the job contract is used directly, never cloned.
+pub fn jobs_address() -> Address {
+    create2_address(
+        CREATE2_DEPLOYER,
+        B256::ZERO,
+        keccak256(&EternalJobs::BYTECODE),
+    )
 }
 
 /// The factory's address on every chain that has the CREATE2 deployer:

@@ -9,7 +9,6 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
 
 use super::ChainError;
-use super::bindings::Implementation;
 
 /// Tag bit of a model input still waiting for its InputLayer (the low bits name that layer).
 pub const INPUT_TAG: u32 = 1 << 31;
@@ -130,9 +129,9 @@ pub fn job_id(starter: Address, salt: B256) -> U256 {
     U256::from_be_bytes(keccak256((starter, salt).abi_encode_params()).0)
 }
 
-/// The job contract's address on every chain the factory is on.
+/// The job contract's address on every chain that has the CREATE2 deployer.
 pub fn jobs_address() -> Result<Address, ChainError> {
-    Implementation::Jobs.address()
+    Ok(super::bindings::jobs_address())
 }
 
 /// Calldata gas of `bytes` before EIP-7623: 16 per nonzero byte, 4 per zero byte.

@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use super::predict::{Output, Prediction};
 use super::verify::{Reader, call_args, split_outputs};
-use crate::chain::bindings::{EternalFactory, EternalJobs, factory_address};
+use crate::chain::bindings::{CREATE2_DEPLOYER, EternalJobs};
 use crate::chain::calls::Call;
 use crate::chain::jobs::{self, Entry, INPUT_TAG, still_live};
-use crate::chain::{ChainError, Implementation, Revert, Rpc};
+use crate::chain::{ChainError, Revert, Rpc};
 use crate::engine::plan::{Fees, current_fees};
 use crate::engine::run::send::{Signing, sign_call};
 use crate::infer::{Graph, Tensor, fixed, forward};
@@ -157,16 +157,14 @@ fn ran_out_of_gas(e: &ChainError) -> bool {
     ) || e.to_string().to_lowercase().contains("out of gas")
 }
 
-/// `factory.deployImplementation(EternalJobs)`: places the job contract (once per chain; anyone
-/// may, and the address is the same for everyone).
+/// Places the job contract through the deterministic CREATE2 deployer (salt 0), as the factory
+/// itself is placed: once per chain, anyone may, the address is the same for everyone.
 pub fn placement_call() -> Result<Call, ChainError> {
+    let mut data = vec![0u8; 32];
+    data.extend_from_slice(&EternalJobs::BYTECODE);
     Ok(Call {
-        to: factory_address(),
-        data: EternalFactory::deployImplementationCall {
-            initcode: Implementation::Jobs.bytecode()?.clone(),
-        }
-        .abi_encode()
-        .into(),
+        to: CREATE2_DEPLOYER,
+        data: data.into(),
         value: U256::ZERO,
     })
 }
