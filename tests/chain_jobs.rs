@@ -14,7 +14,7 @@ use alloy::sol_types::SolCall;
 use eternalize::bundle::Bundle;
 use eternalize::chain::jobs::{self, jobs_address};
 use eternalize::chain::{
-    Chain, EternalJobs, Implementation, ModelImage, ModelSpec, Rpc, model_address, signer_from_hex,
+    Chain, EternalJobs, ModelImage, ModelSpec, Rpc, model_address, signer_from_hex,
 };
 use eternalize::engine::plan::current_fees;
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
