@@ -390,9 +390,7 @@ pub async fn send_pipelined(
     let mut hashes = Vec::with_capacity(calls.len());
     for (what, call, gas) in calls {
         let (hash, raw) = sign_call(signer, &signing, call, nonce, *gas).map_err(fail)?;
-        rpc.send_raw(&raw)
-            .await
-            .map_err(|e| fail(format!("the node refused {what}: {}", e.message())))?;
+        broadcast(rpc, &raw, what).await?;
         hashes.push(hash);
         nonce += 1;
         crash_hook(hashes.len());
@@ -431,6 +429,32 @@ pub async fn send_pipelined(
         sent.each.push(receipt.gas_used);
     }
     Ok(sent)
+}
+
+/// Broadcasts one signed transaction, reading a refusal as the deployment engine does
+/// (`engine::run::classify`): "already known" is as good as sent; rate limits and transport
+/// failures are retried a few times after a backoff; anything else stops the run, in the node's
+/// words (running the same command again continues the job).
+async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<()> {
+    use crate::engine::run::classify::{SendError, classify_send, refusal_text};
+    let mut attempt = 0u32;
+    loop {
+        let e = match rpc.send_raw(raw).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        match classify_send(&e) {
+            SendError::AlreadyKnown => return Ok(()),
+            SendError::RateLimited | SendError::Transport if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+            class => anyhow::bail!(
+                "the node refused {what} ({class:?}): {}; run the same command again to continue the job",
+                refusal_text(&e)
+            ),
+        }
+    }
 }
 
 /// Waits (up to `timeout`) until no transaction of `who` is pending, so the job read next is

@@ -16,7 +16,7 @@
 //! Owns: the run of one deployment. Must not touch: the screen, the contracts' encodings
 //! (`chain`'s), the transport (`rpc`'s).
 
-mod classify;
+pub(crate) mod classify;
 mod command;
 mod fees;
 mod main_loop;
