@@ -127,6 +127,8 @@ pub struct JobPlan {
     pub layer_count: usize,
     /// Steps already on chain (a resumed job).
     pub steps_done: usize,
+    /// The sample of the batch whose job this is too (the same input twice).
+    pub same_as: Option<usize>,
 }
 
 impl JobPlan {
@@ -334,6 +336,7 @@ pub async fn plan(
         steps,
         layer_count,
         steps_done,
+        same_as: None,
     })
 }
 
@@ -613,7 +616,9 @@ impl std::fmt::Display for Planned {
                 .iter()
                 .map(|s| format!("#{}..#{}", s.cursor, s.cursor + s.count - 1))
                 .collect();
-            let resumed = if p.start.is_some() {
+            let resumed = if let Some(earlier) = p.same_as {
+                format!(" (the same input as sample {earlier})")
+            } else if p.start.is_some() {
                 String::new()
             } else if p.steps.is_empty() {
                 " (done)".into()
@@ -669,7 +674,18 @@ pub fn plan_all(
         let mut plans = Vec::new();
         for b in 0..batch {
             let sample: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
-            plans.push(plan(rpc, from, address, &sample, budget).await?);
+            let p = plan(rpc, from, address, &sample, budget).await?;
+            // The same sample twice is the same job: run once, read twice.
+            let p = match plans.iter().position(|q: &JobPlan| q.job_id == p.job_id) {
+                Some(earlier) => JobPlan {
+                    start: None,
+                    steps: Vec::new(),
+                    same_as: Some(earlier),
+                    ..p
+                },
+                None => p,
+            };
+            plans.push(p);
         }
         Ok(Planned {
             plans,
