@@ -19,6 +19,7 @@ mod artifacts;
 mod bad_input;
 mod chain_deploy;
 mod chain_fit;
+mod chain_jobs;
 mod chain_predict;
 mod chain_rejects;
 mod chain_trust;

@@ -721,7 +721,7 @@ fn preview_marks_unsupported_layers_and_refuses_deploy() {
 }
 
 /// An RPC URL with an API key in it (path, query, user info, upper-case scheme) at a closed
-/// port: `verify`, `predict ADDRESS` and `deploy`, plain and `--json`, fail with exit 1 and never
+/// port: `verify`, `predict ADDRESS` (by call and `--send`) and `deploy`, plain and `--json`, fail with exit 1 and never
 /// print the key (reqwest's errors carry the URL it was sending to, normalised).
 #[test]
 fn rpc_url_secrets_never_reach_the_user() {
@@ -755,13 +755,21 @@ fn rpc_url_secrets_never_reach_the_user() {
                 "--private-key".into(),
                 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".into(),
             ];
-            for args in [&mut verify, &mut predict, &mut deploy] {
+            // The job form signs: it stops at the chain id too, before planning anything.
+            let mut send = predict.clone();
+            send.extend([
+                "--send".to_string(),
+                "--yes".into(),
+                "--private-key".into(),
+                "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".into(),
+            ]);
+            for args in [&mut verify, &mut predict, &mut deploy, &mut send] {
                 args.extend(["--rpc-url".to_string(), url.to_string()]);
                 if json {
                     args.push("--json".into());
                 }
             }
-            runs.extend([verify, predict, deploy]);
+            runs.extend([verify, predict, deploy, send]);
         }
     }
     // In parallel: each run retries the closed port for a few seconds before it gives up.

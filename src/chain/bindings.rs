@@ -29,6 +29,13 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
+    EternalJobs,
+    "artifacts/EternalJobs.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
     ILayer,
     "artifacts/ILayer.json"
 );
@@ -228,6 +235,18 @@ fn hex_field(artifact: &serde_json::Value, field: &str) -> Result<Bytes, String>
     } else {
         Ok(b)
     }
+}
+
+/// The job contract's address on every chain that has the CREATE2 deployer:
+/// `create2(0x4e59…, 0, keccak256(EternalJobs.bytecode))`. Placed like the factory, not by it:
+/// the factory deploys only the implementations it clones (their hashes are fixed in
+/// `Implementations.sol`), and the job contract is used directly, never cloned.
+pub fn jobs_address() -> Address {
+    create2_address(
+        CREATE2_DEPLOYER,
+        B256::ZERO,
+        keccak256(&EternalJobs::BYTECODE),
+    )
 }
 
 /// The factory's address on every chain that has the CREATE2 deployer:

@@ -189,7 +189,27 @@ impl Chain {
 
     /// Deploys the factory through the CREATE2 deployer unless it is already there.
     pub async fn deploy_factory(&self) -> Result<Deployed, ChainError> {
-        let address = factory_address();
+        self.deploy_by_create2_deployer(&EternalFactory::BYTECODE, factory_address(), "the factory")
+            .await
+    }
+
+    /// Places the job contract (`EternalJobs`) through the CREATE2 deployer unless it is there.
+    pub async fn deploy_jobs(&self) -> Result<Deployed, ChainError> {
+        self.deploy_by_create2_deployer(
+            &super::bindings::EternalJobs::BYTECODE,
+            super::bindings::jobs_address(),
+            "the job contract",
+        )
+        .await
+    }
+
+    /// Sends `bytecode` to the CREATE2 deployer with salt 0 unless `address` has code already.
+    async fn deploy_by_create2_deployer(
+        &self,
+        bytecode: &[u8],
+        address: Address,
+        what: &str,
+    ) -> Result<Deployed, ChainError> {
         if self.has_code(address).await? {
             return Ok(Deployed {
                 address,
@@ -200,11 +220,11 @@ impl Chain {
             return Err(ChainError::NoCreate2Deployer);
         }
         let mut data = vec![0u8; 32];
-        data.extend_from_slice(&EternalFactory::BYTECODE);
+        data.extend_from_slice(bytecode);
         let tx = TransactionRequest::default()
             .with_to(CREATE2_DEPLOYER)
             .with_input(Bytes::from(data));
-        let action = || format!("deploy the factory at {address}");
+        let action = || format!("deploy {what} at {address}");
         let pending = self.provider.send_transaction(tx).await.map_err(|source| {
             match source.as_error_resp().and_then(|r| r.as_revert_data()) {
                 Some(data) => ChainError::Reverted {
@@ -220,7 +240,7 @@ impl Chain {
         let sent = self.wait(action, pending).await?;
         if !self.has_code(address).await? {
             return Err(ChainError::Mismatch(format!(
-                "the factory transaction {} succeeded but {address} has no code; the CREATE2 deployer on this chain is not the standard one",
+                "the transaction placing {what} ({}) succeeded but {address} has no code; the CREATE2 deployer on this chain is not the standard one",
                 sent.tx_hash
             )));
         }

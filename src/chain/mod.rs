@@ -15,6 +15,7 @@ pub mod config;
 pub mod from_bundle;
 pub mod from_model;
 pub mod image;
+pub mod jobs;
 pub mod kind;
 pub mod read;
 pub mod rpc;
@@ -22,7 +23,8 @@ pub mod step;
 pub mod weights;
 
 pub use bindings::{
-    CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, factory_address,
+    CREATE2_DEPLOYER, EternalFactory, EternalJobs, EternalModel, ILayer, Implementation,
+    factory_address,
 };
 pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
@@ -39,6 +41,7 @@ use alloy::sol_types::SolInterface;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Revert {
     Model(EternalModel::EternalModelErrors),
+    Jobs(EternalJobs::EternalJobsErrors),
     Factory(EternalFactory::EternalFactoryErrors),
     Layer(ILayer::ILayerErrors),
     /// Revert data no contract of ours produces (or none at all).
@@ -49,6 +52,9 @@ impl Revert {
     pub fn decode(data: &[u8]) -> Revert {
         if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
             return Revert::Model(e);
+        }
+        if let Ok(e) = EternalJobs::EternalJobsErrors::abi_decode(data) {
+            return Revert::Jobs(e);
         }
         if let Ok(e) = EternalFactory::EternalFactoryErrors::abi_decode(data) {
             return Revert::Factory(e);
@@ -65,6 +71,7 @@ impl std::fmt::Display for Revert {
         match self {
             Revert::Model(e) => write!(f, "{e:?}"),
             Revert::Factory(e) => write!(f, "{e:?}"),
+            Revert::Jobs(e) => write!(f, "{e:?}"),
             Revert::Layer(e) => write!(f, "{e:?}"),
             Revert::Other(data) if data.is_empty() => write!(f, "a revert without data"),
             Revert::Other(data) => write!(f, "unknown revert data {data}"),

@@ -218,6 +218,17 @@ fn open_session(
     })
 }
 
+/// A network and a signer for commands that send besides `deploy` (`predict --send`).
+pub(super) fn open_signer_session(
+    config: Option<&Path>,
+    net: &NetworkArgs,
+    signer_args: &SignerArgs,
+    yes: bool,
+) -> anyhow::Result<Session> {
+    let config = Config::load(config).map_err(fail)?;
+    open_session(&config, net, signer_args, &journal::data_dir(), yes)
+}
+
 /// Whether to install a missing anvil into the data dir: `--yes` agrees (and says so), a
 /// terminal is asked — default yes: it is a local development tool going into eternalize's own
 /// folder, nothing system-wide — and without either nobody can agree.

@@ -70,9 +70,16 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         network: deploy::NetworkArgs,
-        /// Do not ask: install anvil from npm if the local chain needs it (with a 0x address)
+        /// Do not ask: install anvil from npm if the local chain needs it (with a 0x address),
+        /// and send a job's transactions to a non-local network
         #[arg(long)]
         yes: bool,
+        /// Run the inference on chain as a job of transactions (each under 2^24 gas), paid by
+        /// the signer: the result is read on chain (with a 0x address)
+        #[arg(long)]
+        send: bool,
+        #[command(flatten)]
+        signer: deploy::SignerArgs,
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
@@ -130,13 +137,26 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
             json,
             network,
             yes,
+            send,
+            signer,
         }) => {
             let as_address = model
                 .to_str()
                 .filter(|_| !model.exists())
                 .and_then(read::parse_address);
             match as_address {
+                Some(address) if send => {
+                    read::predict_send(config, address, &input, &network, &signer, yes, json)
+                }
                 Some(address) => read::predict_at(config, address, &input, &network, yes, json),
+                None if send => Err(Exit {
+                    code: 2,
+                    message: format!(
+                        "--send runs a deployed model as an on-chain job: give its 0x address, not the file {}",
+                        model.display()
+                    ),
+                }
+                .into()),
                 None if network.network.is_some() || network.rpc_url.is_some() => Err(Exit {
                     code: 2,
                     message: format!(

@@ -130,6 +130,70 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `predict ADDRESS --send`: the inference as an on-chain job. Plans every transaction first
+/// and shows it; a non-local network asks on a terminal unless `--yes` (as `deploy`); then sends
+/// them pipelined and prints the result read on chain (with `"job"`, `"transactions"` and
+/// `"gas_used"` in `--json`). Running it again after an interruption continues the same job.
+pub fn predict_send(
+    config: Option<&Path>,
+    address: Address,
+    input: &Path,
+    net: &NetworkArgs,
+    signer_args: &super::deploy::SignerArgs,
+    yes: bool,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    use crate::usecase::job;
+    use std::io::{IsTerminal, Write};
+    let session = super::deploy::open_signer_session(config, net, signer_args, yes)?;
+    let reader = verify::Reader::at(&session.connected.url, session.network.chain_id)?;
+    let signer = session.signer.clone();
+    let from = signer.address();
+    let mut total = job::Sent::default();
+    loop {
+        let planned = job::plan_all(&reader, address, input, from)?;
+        eprint!("{planned}");
+        if !session.network.is_local() && !yes {
+            if !std::io::stdin().is_terminal() {
+                return Err(Exit {
+                    code: 2,
+                    message: format!(
+                        "sending a job to `{}` needs confirmation: pass --yes (no terminal to ask on); nothing was sent",
+                        session.network.name
+                    ),
+                }
+                .into());
+            }
+            eprint!(
+                "send to {} (chain {})? [y/N] ",
+                session.network.name, planned.chain_id
+            );
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+                anyhow::bail!("not confirmed; nothing was sent");
+            }
+        }
+        let (sent, done) = job::send_all(&reader, &planned, &signer)?;
+        total.transactions += sent.transactions;
+        total.gas_used += sent.gas_used;
+        total.largest = total.largest.max(sent.largest);
+        // The job contract was placed first: plan the jobs themselves now.
+        let Some(mut done) = done else { continue };
+        done.report.transactions = total.transactions;
+        done.report.gas_used = total.gas_used;
+        done.report.largest_gas_used = total.largest;
+        if as_json {
+            println!("{}", serde_json::to_string(&done.report)?);
+        } else {
+            print!("{}", done.prediction);
+            print!("{}", done.report);
+        }
+        return Ok(());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

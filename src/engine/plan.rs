@@ -518,42 +518,7 @@ pub async fn plan(
             budget: limits.describe_budget(),
         });
     }
-    let (base_fee, block_gas_limit) = rpc
-        .latest_fees()
-        .await
-        .map_err(rpc_err(rpc, "read the latest block"))?;
-    let fees = match base_fee {
-        Some(base) => {
-            let priority = rpc.max_priority_fee().await.unwrap_or(1_000_000_000);
-            let mut max_fee = 2 * base + priority;
-            if let Some(cap) = opts.max_fee_cap {
-                if cap < base {
-                    return Err(PlanError::FeeCap { base, cap });
-                }
-                max_fee = max_fee.min(cap);
-            }
-            Fees {
-                base_fee: Some(base),
-                priority_fee: priority.min(max_fee),
-                max_fee,
-                cap: opts.max_fee_cap,
-            }
-        }
-        None => {
-            let price = rpc
-                .gas_price()
-                .await
-                .map_err(rpc_err(rpc, "read the gas price"))?;
-            let price = price + price / 10;
-            let price = opts.max_fee_cap.map_or(price, |c| price.min(c));
-            Fees {
-                base_fee: None,
-                priority_fee: 0,
-                max_fee: price,
-                cap: opts.max_fee_cap,
-            }
-        }
-    };
+    let (fees, block_gas_limit) = current_fees(rpc, opts.max_fee_cap).await?;
     let balance = rpc
         .balance(sender)
         .await
@@ -670,4 +635,46 @@ async fn step_done_now(rpc: &Rpc, step: &Step, spec: &ModelSpec, image: &ModelIm
             .is_ok_and(|c| c.iter().all(|x| *x)),
         None => false,
     }
+}
+
+/// The fees to sign with now (EIP-1559: twice the base fee plus the tip, within `cap`; legacy:
+/// the gas price plus a tenth) and the block gas limit: shared by deployments and jobs.
+pub async fn current_fees(rpc: &Rpc, cap: Option<u128>) -> Result<(Fees, u64), PlanError> {
+    let (base_fee, block_gas_limit) = rpc
+        .latest_fees()
+        .await
+        .map_err(rpc_err(rpc, "read the latest block"))?;
+    let fees = match base_fee {
+        Some(base) => {
+            let priority = rpc.max_priority_fee().await.unwrap_or(1_000_000_000);
+            let mut max_fee = 2 * base + priority;
+            if let Some(cap) = cap {
+                if cap < base {
+                    return Err(PlanError::FeeCap { base, cap });
+                }
+                max_fee = max_fee.min(cap);
+            }
+            Fees {
+                base_fee: Some(base),
+                priority_fee: priority.min(max_fee),
+                max_fee,
+                cap,
+            }
+        }
+        None => {
+            let price = rpc
+                .gas_price()
+                .await
+                .map_err(rpc_err(rpc, "read the gas price"))?;
+            let price = price + price / 10;
+            let price = cap.map_or(price, |c| price.min(c));
+            Fees {
+                base_fee: None,
+                priority_fee: 0,
+                max_fee: price,
+                cap,
+            }
+        }
+    };
+    Ok((fees, block_gas_limit))
 }

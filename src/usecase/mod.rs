@@ -7,6 +7,7 @@
 //! - [`predict`]: the fixed-point reference offline, or a deployed model by `eth_call`;
 //! - [`plan`] and [`deploy`]: what a deployment sends, and one preparation of a deployment
 //!   for every front end, ending in one [`crate::engine::DeploymentSummary`];
+//! - [`job`]: an inference run on chain as a job of transactions (`predict ADDRESS --send`);
 //! - [`verify`]: a deployment proved equal to a file, part by part.
 //!
 //! Owns: the order of work inside each command and the shape of its result. Must not touch:
@@ -16,6 +17,7 @@
 pub mod deploy;
 pub mod export;
 pub mod inspect;
+pub mod job;
 pub mod plan;
 pub mod predict;
 pub mod verify;

@@ -83,8 +83,13 @@ impl Reader {
         })
     }
 
+    /// The JSON-RPC client.
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
     /// The chain id, checked against the network's configured one; and that `address` has code.
-    async fn check(&self, address: Address) -> anyhow::Result<u64> {
+    pub(crate) async fn check(&self, address: Address) -> anyhow::Result<u64> {
         let id = self
             .rpc
             .chain_id()
@@ -129,7 +134,7 @@ fn call_failure(e: &ChainError, gas: u64) -> String {
 }
 
 /// Inputs in the contract's order (the k-th InputLayer in layer order takes input k).
-fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>)> {
+pub(crate) fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>)> {
     let mut values = Vec::new();
     let mut shapes = Vec::new();
     let mut ranks = Vec::new();
@@ -145,10 +150,14 @@ fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>
     Ok((values, shapes, ranks))
 }
 
-type Outputs = Vec<(Vec<usize>, Vec<i128>)>;
+pub(crate) type Outputs = Vec<(Vec<usize>, Vec<i128>)>;
 
 /// Splits the model's flat `(outputs, outputShapes, outputRanks)` into tensors.
-fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Outputs, String> {
+pub(crate) fn split_outputs(
+    values: &[I256],
+    shapes: &[U256],
+    ranks: &[U256],
+) -> Result<Outputs, String> {
     let small = |x: &U256| {
         usize::try_from(*x).map_err(|_| format!("the chain returned a dimension of {x}"))
     };
@@ -185,65 +194,86 @@ fn split_outputs(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Out
 
 // ------------------------------------------------------------------ predict ADDRESS
 
+/// Reads `input_path` and cuts it into samples for the model at `address` (ready, with its
+/// input shapes from its InputLayers' configs): `(batch, per input: its samples)`, inputs in
+/// the contract's order.
+pub(crate) async fn samples_for(
+    reader: &Reader,
+    address: Address,
+    input_path: &Path,
+) -> anyhow::Result<(usize, Vec<Vec<Tensor>>)> {
+    let arrays = input::read(input_path)?;
+    let chain_id = reader.check(address).await?;
+    let state = reader.rpc.model_state(address).await.map_err(fail)?;
+    if !state.ready {
+        return Err(fail(format!(
+            "the model at {address} on chain {chain_id} is not ready: {} of {} weight chunks stored{}",
+            state.chunks_received,
+            state.layout.chunkCount,
+            if state.constructed {
+                ""
+            } else {
+                ", not constructed"
+            }
+        )));
+    }
+    // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`.
+    let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
+    for (i, link) in state.layers.iter().enumerate() {
+        if link.kind != LayerKind::Input.code() {
+            continue;
+        }
+        let cfg = reader.rpc.layer_config(link.layer).await.map_err(fail)?;
+        let (dims,) = <(Vec<U256>,)>::abi_decode_params(&cfg).map_err(|e| {
+            fail(format!(
+                "layer #{i} (InputLayer) at {}: its config does not decode as uint256[]: {e}",
+                link.layer
+            ))
+        })?;
+        let mut shape = vec![None];
+        for d in dims {
+            shape.push(Some(usize::try_from(d).map_err(|_| {
+                fail(format!(
+                    "layer #{i} (InputLayer): dimension {d} is too large"
+                ))
+            })?));
+        }
+        shapes.push(shape);
+    }
+    if arrays.len() != shapes.len() {
+        return Err(fail(format!(
+            "{}: holds {} input arrays, but the model at {address} takes {}",
+            input_path.display(),
+            arrays.len(),
+            shapes.len()
+        )));
+    }
+    let mut per_input = Vec::new();
+    for (k, ((_, a), want)) in arrays.iter().zip(&shapes).enumerate() {
+        per_input.push(
+            input::samples(a, want)
+                .map_err(|e| fail(format!("{}: input {k} {e}", input_path.display())))?,
+        );
+    }
+    let batch = per_input.first().map_or(0, Vec::len);
+    if per_input.iter().any(|s| s.len() != batch) {
+        return Err(fail(format!(
+            "{}: the inputs hold different numbers of samples",
+            input_path.display()
+        )));
+    }
+    Ok((batch, per_input))
+}
+
 /// Calls the deployed model's `predict` on every sample of `input_path`.
 pub fn on_chain(
     reader: &Reader,
     address: Address,
     input_path: &Path,
 ) -> anyhow::Result<Prediction> {
-    let arrays = input::read(input_path)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let chain_id = reader.check(address).await?;
-        let state = reader.rpc.model_state(address).await.map_err(fail)?;
-        if !state.ready {
-            return Err(fail(format!(
-                "the model at {address} on chain {chain_id} is not ready: {} of {} weight chunks stored{}",
-                state.chunks_received,
-                state.layout.chunkCount,
-                if state.constructed { "" } else { ", not constructed" }
-            )));
-        }
-        // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`.
-        let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
-        for (i, link) in state.layers.iter().enumerate() {
-            if link.kind != LayerKind::Input.code() {
-                continue;
-            }
-            let cfg = reader.rpc.layer_config(link.layer).await.map_err(fail)?;
-            let (dims,) = <(Vec<U256>,)>::abi_decode_params(&cfg).map_err(|e| {
-                fail(format!("layer #{i} (InputLayer) at {}: its config does not decode as uint256[]: {e}", link.layer))
-            })?;
-            let mut shape = vec![None];
-            for d in dims {
-                shape.push(Some(usize::try_from(d).map_err(|_| {
-                    fail(format!("layer #{i} (InputLayer): dimension {d} is too large"))
-                })?));
-            }
-            shapes.push(shape);
-        }
-        if arrays.len() != shapes.len() {
-            return Err(fail(format!(
-                "{}: holds {} input arrays, but the model at {address} takes {}",
-                input_path.display(),
-                arrays.len(),
-                shapes.len()
-            )));
-        }
-        let mut per_input = Vec::new();
-        for (k, ((_, a), want)) in arrays.iter().zip(&shapes).enumerate() {
-            per_input.push(
-                input::samples(a, want)
-                    .map_err(|e| fail(format!("{}: input {k} {e}", input_path.display())))?,
-            );
-        }
-        let batch = per_input.first().map_or(0, Vec::len);
-        if per_input.iter().any(|s| s.len() != batch) {
-            return Err(fail(format!(
-                "{}: the inputs hold different numbers of samples",
-                input_path.display()
-            )));
-        }
+        let (batch, per_input) = samples_for(reader, address, input_path).await?;
         let gas = reader.rpc.block_gas_limit().await.map_err(fail)?;
         let mut outputs: Vec<Output> = Vec::new();
         for b in 0..batch {

@@ -9,7 +9,7 @@ use crate::engine::rpc::RpcFailure;
 
 /// The class of a refused broadcast.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum SendError {
+pub(crate) enum SendError {
     /// The node has this very transaction already: as good as accepted.
     AlreadyKnown,
     /// The nonce is used: ours was mined, or another transaction took it.
@@ -101,7 +101,7 @@ pub(super) fn classify_message(message: &str) -> Option<SendError> {
 }
 
 /// The class of a failed broadcast.
-pub(super) fn classify_send(e: &RpcFailure) -> SendError {
+pub(crate) fn classify_send(e: &RpcFailure) -> SendError {
     match e {
         RpcFailure::RateLimited(_) => SendError::RateLimited,
         RpcFailure::Transport(_) | RpcFailure::Decode { .. } => SendError::Transport,
@@ -114,7 +114,7 @@ pub(super) fn classify_send(e: &RpcFailure) -> SendError {
 }
 
 /// The node's own words for a refusal (without the code), or the failure as text.
-pub(super) fn refusal_text(e: &RpcFailure) -> String {
+pub(crate) fn refusal_text(e: &RpcFailure) -> String {
     match e {
         RpcFailure::Node { message, .. } => message.clone(),
         other => other.message(),

@@ -16,12 +16,12 @@
 //! Owns: the run of one deployment. Must not touch: the screen, the contracts' encodings
 //! (`chain`'s), the transport (`rpc`'s).
 
-mod classify;
+pub(crate) mod classify;
 mod command;
 mod fees;
 mod main_loop;
 mod reconcile;
-mod send;
+pub mod send;
 mod watch;
 
 #[cfg(test)]

@@ -21,6 +21,57 @@ use crate::engine::event::{Failure, StepState};
 use crate::engine::rpc::ChainRpc;
 use crate::journal::{Entry, Outcome};
 
+/// What a transaction is signed with besides its call, nonce and gas limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Signing {
+    pub chain_id: u64,
+    /// Before London: a legacy transaction whose gas price is `max_fee`.
+    pub legacy: bool,
+    pub max_fee: u128,
+    pub priority: u128,
+}
+
+/// Signs `call` locally (EIP-1559, or legacy), returning its hash and raw bytes: the one signing
+/// routine of the deployment engine, also used by the job driver (`usecase::job`).
+pub fn sign_call(
+    signer: &alloy::signers::local::PrivateKeySigner,
+    fees: &Signing,
+    call: &Call,
+    nonce: u64,
+    gas_limit: u64,
+) -> Result<(B256, Bytes), String> {
+    let sign_err = |e: alloy::signers::Error| e.to_string();
+    let envelope: TxEnvelope = if fees.legacy {
+        let mut tx = TxLegacy {
+            chain_id: Some(fees.chain_id),
+            nonce,
+            gas_price: fees.max_fee,
+            gas_limit,
+            to: TxKind::Call(call.to),
+            value: call.value,
+            input: call.data.clone(),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).map_err(sign_err)?;
+        tx.into_signed(sig).into()
+    } else {
+        let mut tx = TxEip1559 {
+            chain_id: fees.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: fees.max_fee,
+            max_priority_fee_per_gas: fees.priority.min(fees.max_fee),
+            to: TxKind::Call(call.to),
+            value: call.value,
+            access_list: Default::default(),
+            input: call.data.clone(),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).map_err(sign_err)?;
+        tx.into_signed(sig).into()
+    };
+    let hash = *envelope.tx_hash();
+    Ok((hash, envelope.encoded_2718().into()))
+}
+
 impl<R: ChainRpc> Engine<R> {
     pub(super) fn sign(
         &self,
@@ -30,42 +81,13 @@ impl<R: ChainRpc> Engine<R> {
         max_fee: u128,
         priority: u128,
     ) -> Result<(B256, Bytes), EngineError> {
-        let sign_err = |e: alloy::signers::Error| EngineError::Sign(e.to_string());
-        let envelope: TxEnvelope = if self.fees.legacy() {
-            let mut tx = TxLegacy {
-                chain_id: Some(self.plan.chain_id),
-                nonce,
-                gas_price: max_fee,
-                gas_limit,
-                to: TxKind::Call(call.to),
-                value: call.value,
-                input: call.data.clone(),
-            };
-            let sig = self
-                .signer
-                .sign_transaction_sync(&mut tx)
-                .map_err(sign_err)?;
-            tx.into_signed(sig).into()
-        } else {
-            let mut tx = TxEip1559 {
-                chain_id: self.plan.chain_id,
-                nonce,
-                gas_limit,
-                max_fee_per_gas: max_fee,
-                max_priority_fee_per_gas: priority.min(max_fee),
-                to: TxKind::Call(call.to),
-                value: call.value,
-                access_list: Default::default(),
-                input: call.data.clone(),
-            };
-            let sig = self
-                .signer
-                .sign_transaction_sync(&mut tx)
-                .map_err(sign_err)?;
-            tx.into_signed(sig).into()
+        let fees = Signing {
+            chain_id: self.plan.chain_id,
+            legacy: self.fees.legacy(),
+            max_fee,
+            priority,
         };
-        let hash = *envelope.tx_hash();
-        Ok((hash, envelope.encoded_2718().into()))
+        sign_call(&self.signer, &fees, call, nonce, gas_limit).map_err(EngineError::Sign)
     }
 
     /// Signs `run` at `nonce` with the given fees and journals the intent (before any broadcast).

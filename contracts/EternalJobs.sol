@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IEternalModel} from "./interfaces/IEternalModel.sol";
+import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
+import {LayerLink} from "./lib/Types.sol";
+
+/// @title EternalJobs
+/// @notice Inference of any size as transactions: `startJob` takes a model and its input,
+///         `step` runs the next layers (anyone may send it and pay for it), `result` reads the
+///         outputs once the last layer ran. Each step is one transaction of the caller's size, so
+///         a model whose `predict` needs far more than one transaction's gas (2^24 since
+///         EIP-7825) still runs on chain, one group of layers per transaction.
+/// @dev One per chain, deployed through `EternalFactory.deployImplementation` (CREATE2, salt 0),
+///      so its address is a function of its code. It keeps no activation in storage: between
+///      steps the live tensors travel as the step's calldata (the *state*, packed int64, see
+///      below) and the job stores only `keccak256(state)`. A step whose state does not hash to
+///      the commitment is refused, so nobody can feed a job forged activations; a step carries
+///      its index, so a step can never run twice.
+///
+///      State encoding (bytes, big-endian, no padding), one entry per live tensor, in order:
+///        tag    4 bytes  layer index whose output this is; `INPUT_TAG | i` for the model input
+///                        that the InputLayer at index i takes
+///        rank   1 byte
+///        dims   rank × 4 bytes
+///        values size × 8 bytes, each a Q32.32 activation as int64 two's complement
+///      After the layers `[0, cursor)` ran, the live tensors are those a layer at or after
+///      `cursor` reads, plus the outputs no layer reads (the model's outputs, as `predict` returns
+///      them); layer outputs are appended in layer order, so when the job is done the state is
+///      exactly the outputs, in layer order. The state after each cursor is a function of the
+///      model and the input only, not of how steps group layers, so any driver (or the Rust
+///      reference) can compute every state in advance and sign every step up front.
+contract EternalJobs {
+    /// @dev Tag bit of a model input waiting for its InputLayer.
+    uint256 internal constant INPUT_TAG = 1 << 31;
+    /// @dev Bytes before an entry's dims: tag (4) and rank (1).
+    uint256 internal constant _ENTRY_HEAD = 5;
+    /// @dev A finished job keeps its outputs (the final state) in storage up to this size;
+    ///      above it only their hash (a 32-byte word of storage costs ~22k gas: 8 KiB ≈ 5.7M).
+    uint256 public constant MAX_STORED_RESULT = 8192;
+
+    /// @dev Slot 0 of a job: model, cursor (next layer to run), steps done, layer count.
+    ///      Slot 1: keccak256 of the state the next step must present (the result's hash once done).
+    struct Job {
+        address model;
+        uint32 cursor;
+        uint32 steps;
+        uint32 layerCount;
+        bytes32 stateHash;
+    }
+
+    /// @dev A live tensor while a step runs: memory pointers to its values and shape arrays.
+    struct Tensor {
+        uint256 tag;
+        int256[] values;
+        uint256[] shape;
+    }
+
+    /// @notice What a job is at, as `job` returns it.
+    struct JobInfo {
+        address model;
+        uint256 cursor;
+        uint256 steps;
+        uint256 layerCount;
+        bytes32 stateHash;
+        bool done;
+    }
+
+    mapping(uint256 => Job) internal _jobs;
+    mapping(uint256 => bytes) internal _results;
+
+    /// @notice No job has id `jobId`.
+    error UnknownJob(uint256 jobId);
+    /// @notice Job `jobId` already exists (the same starter used the same salt).
+    error JobExists(uint256 jobId);
+    /// @notice The model is not constructed with every weight chunk stored.
+    error ModelNotReady(address model);
+    /// @notice The model has `expected` input layers; `actual` inputs were given.
+    error ModelInputCountMismatch(uint256 expected, uint256 actual);
+    /// @notice The inputs' `shapes`/`ranks` do not describe exactly the values given.
+    error ModelInputShapeMismatch();
+    /// @notice Job `jobId` has run every layer; there is no next step.
+    error JobAlreadyDone(uint256 jobId);
+    /// @notice Job `jobId` is not done: `result` has nothing to return yet.
+    error JobNotDone(uint256 jobId);
+    /// @notice Job `jobId`'s next step is `expected`; step `given` was sent (a step runs once).
+    error StepOutOfOrder(uint256 jobId, uint256 expected, uint256 given);
+    /// @notice The state sent hashes to `given`; the job committed to `expected`.
+    error StateMismatch(uint256 jobId, bytes32 expected, bytes32 given);
+    /// @notice A step of `count` layers from `cursor` does not fit a model of `layerCount` layers.
+    error BadStepSize(uint256 cursor, uint256 count, uint256 layerCount);
+    /// @notice The state bytes are not entries as documented (the entry at byte `offset`).
+    error MalformedState(uint256 offset);
+    /// @notice Layer `layer` needs the tensor tagged `tag`, which the state does not hold.
+    error LiveTensorMissing(uint256 layer, uint256 tag);
+    /// @notice Value `index` of the tensor tagged `tag` does not fit the state's int64.
+    error ActivationOutOfRange(uint256 tag, uint256 index);
+    /// @notice A tensor of rank or dimension beyond the state's one-byte rank / four-byte dims.
+    error ShapeOutOfRange(uint256 tag);
+    /// @notice The finished job's outputs were larger than `MAX_STORED_RESULT`: only their hash
+    ///         is kept; `checkResult` tells whether given outputs are the job's.
+    error ResultNotStored(uint256 jobId, uint256 bytesLength);
+    /// @notice Layer `index` reverted; `reason` is its revert data.
+    error LayerFailed(uint256 index, bytes reason);
+    /// @notice Layer `index` returned data that is not an `(int256[], uint256[])` encoding.
+    error BadLayerOutput(uint256 index);
+
+    /// @notice Job `jobId` on `model` was started by `starter`; `state` is its initial state
+    ///         (the input, packed), so anyone can drive the job from the logs alone.
+    event JobStarted(
+        uint256 indexed jobId, address indexed model, address indexed starter, uint256 layerCount, bytes state
+    );
+    /// @notice Step `stepIndex` of job `jobId` ran the layers up to `cursor` (exclusive), paid by
+    ///         `payer`; the next step must present a state hashing to `stateHash`.
+    event JobStepped(uint256 indexed jobId, uint256 stepIndex, uint256 cursor, bytes32 stateHash, address payer);
+    /// @notice Job `jobId` ran its last layer in `steps` steps; its outputs (the final state)
+    ///         hash to `resultHash` and are stored when `stored`.
+    event JobDone(uint256 indexed jobId, uint256 steps, bytes32 resultHash, bool stored);
+
+    // ------------------------------------------------------------------ jobs
+
+    /// @notice The id of the job `starter` starts with `salt`: known before the start is mined.
+    function jobIdOf(address starter, bytes32 salt) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(starter, salt)));
+    }
+
+    /// @notice Starts a job: `model` will run on `inputs` (the arguments of `predict`).
+    /// @dev Stores two slots (model and cursor; the state commitment). The input is not stored:
+    ///      it is the first step's calldata and this call's `JobStarted` log.
+    /// @param model A ready `EternalModel`.
+    /// @param salt Any value; the job id is `jobIdOf(msg.sender, salt)`.
+    /// @param inputs Flat Q32.32 values of every input (input k feeds the k-th InputLayer).
+    /// @param shapes Each input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @return jobId The new job's id.
+    function startJob(
+        address model,
+        bytes32 salt,
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks
+    ) external returns (uint256 jobId) {
+        jobId = jobIdOf(msg.sender, salt);
+        if (_jobs[jobId].model != address(0)) revert JobExists(jobId);
+        if (!IEternalModel(model).isReady()) revert ModelNotReady(model);
+        LayerLink[] memory links = IEternalModel(model).layers();
+        bytes memory state = _initialState(links, inputs, shapes, ranks);
+        _jobs[jobId] = Job({
+            model: model,
+            cursor: 0,
+            steps: 0,
+            layerCount: uint32(links.length),
+            stateHash: keccak256(state)
+        });
+        emit JobStarted(jobId, model, msg.sender, links.length, state);
+    }
+
+    /// @notice Runs the next `count` layers of job `jobId`. Anyone may call it.
+    /// @param jobId The job.
+    /// @param stepIndex The job's next step (`job(jobId).steps`): a step is accepted once.
+    /// @param state The live tensors after the layers run so far; must hash to the commitment.
+    /// @param count Layers to run in this step (≥ 1).
+    /// @return done Whether this step ran the model's last layer.
+    function step(uint256 jobId, uint256 stepIndex, bytes calldata state, uint256 count)
+        external
+        returns (bool done)
+    {
+        Job storage job_ = _jobs[jobId];
+        Job memory j = job_;
+        if (j.model == address(0)) revert UnknownJob(jobId);
+        if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
+        if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
+        bytes32 given = keccak256(state);
+        if (given != j.stateHash) revert StateMismatch(jobId, j.stateHash, given);
+
+        bytes memory next = _advance(IEternalModel(j.model).layers(), j.cursor, state, count);
+        bytes32 nextHash = keccak256(next);
+        uint32 cursor = uint32(j.cursor + count);
+        job_.cursor = cursor;
+        job_.steps = j.steps + 1;
+        job_.stateHash = nextHash;
+        emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
+        done = cursor == j.layerCount;
+        if (done) {
+            bool stored = next.length <= MAX_STORED_RESULT;
+            if (stored) _results[jobId] = next;
+            emit JobDone(jobId, stepIndex + 1, nextHash, stored);
+        }
+    }
+
+    /// @notice Where job `jobId` is.
+    function job(uint256 jobId) external view returns (JobInfo memory info) {
+        Job memory j = _jobs[jobId];
+        if (j.model == address(0)) revert UnknownJob(jobId);
+        return JobInfo({
+            model: j.model,
+            cursor: j.cursor,
+            steps: j.steps,
+            layerCount: j.layerCount,
+            stateHash: j.stateHash,
+            done: j.cursor == j.layerCount
+        });
+    }
+
+    /// @notice Whether job `jobId` has run its last layer.
+    function isDone(uint256 jobId) external view returns (bool) {
+        Job memory j = _jobs[jobId];
+        return j.model != address(0) && j.cursor == j.layerCount;
+    }
+
+    /// @notice The outputs of finished job `jobId`, as `predict` returns them (sink layers in
+    ///         layer order). Reverts `JobNotDone` before, `ResultNotStored` for outputs over
+    ///         `MAX_STORED_RESULT` bytes (then use `checkResult`).
+    function result(uint256 jobId)
+        external
+        view
+        returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks)
+    {
+        bytes memory packed = resultState(jobId);
+        return this.unpack(packed);
+    }
+
+    /// @notice The finished job's outputs as a packed state (see the contract's notes).
+    function resultState(uint256 jobId) public view returns (bytes memory packed) {
+        Job memory j = _jobs[jobId];
+        if (j.model == address(0)) revert UnknownJob(jobId);
+        if (j.cursor != j.layerCount) revert JobNotDone(jobId);
+        packed = _results[jobId];
+        if (packed.length == 0 || keccak256(packed) != j.stateHash) {
+            revert ResultNotStored(jobId, packed.length);
+        }
+    }
+
+    /// @notice Whether `packed` (a packed state) is the result of finished job `jobId`.
+    function checkResult(uint256 jobId, bytes calldata packed) external view returns (bool) {
+        Job memory j = _jobs[jobId];
+        return j.model != address(0) && j.cursor == j.layerCount && keccak256(packed) == j.stateHash;
+    }
+
+    // ------------------------------------------------------------------ pure steps (for drivers)
+
+    /// @notice The initial state of a job of `model` on these inputs (what `startJob` commits to).
+    function initialState(address model, int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (bytes memory)
+    {
+        return _initialState(IEternalModel(model).layers(), inputs, shapes, ranks);
+    }
+
+    /// @notice The state after running layers `[cursor, cursor + count)` of `model` on `state`:
+    ///         exactly what `step` computes and commits to, without a job. Drivers `eth_call` it
+    ///         to know every state in advance, and `eth_estimateGas` it to size the steps.
+    function advance(address model, uint256 cursor, bytes calldata state, uint256 count)
+        external
+        view
+        returns (bytes memory)
+    {
+        return _advance(IEternalModel(model).layers(), cursor, state, count);
+    }
+
+    /// @notice A packed state as `predict`'s three arrays (values, shapes, ranks), in entry order.
+    function unpack(bytes calldata state)
+        external
+        pure
+        returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks)
+    {
+        Tensor[] memory live = _decode(state);
+        uint256 total;
+        uint256 rankSum;
+        outputRanks = new uint256[](live.length);
+        for (uint256 k; k < live.length; ++k) {
+            total += live[k].values.length;
+            rankSum += live[k].shape.length;
+            outputRanks[k] = live[k].shape.length;
+        }
+        outputs = new int256[](total);
+        outputShapes = new uint256[](rankSum);
+        uint256 at;
+        uint256 sat;
+        for (uint256 k; k < live.length; ++k) {
+            int256[] memory v = live[k].values;
+            for (uint256 i; i < v.length; ++i) {
+                outputs[at++] = v[i];
+            }
+            uint256[] memory s = live[k].shape;
+            for (uint256 i; i < s.length; ++i) {
+                outputShapes[sat++] = s[i];
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Packs the model inputs, tagged for the InputLayers they feed (k-th input, k-th
+    ///      InputLayer in layer order), checking that shapes and ranks describe the values.
+    function _initialState(
+        LayerLink[] memory links,
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks
+    ) internal pure returns (bytes memory) {
+        uint256 inputLayers;
+        for (uint256 i; i < links.length; ++i) {
+            if (links[i].inputs.length == 0) ++inputLayers;
+        }
+        if (inputLayers != ranks.length) revert ModelInputCountMismatch(inputLayers, ranks.length);
+        Tensor[] memory live = new Tensor[](ranks.length);
+        uint256 k;
+        uint256 from;
+        uint256 at;
+        for (uint256 i; i < links.length; ++i) {
+            if (links[i].inputs.length != 0) continue;
+            uint256 rank = ranks[k];
+            if (at + rank > shapes.length) revert ModelInputShapeMismatch();
+            uint256 size = 1;
+            for (uint256 d; d < rank; ++d) {
+                size *= shapes[at + d];
+            }
+            if (from + size > inputs.length) revert ModelInputShapeMismatch();
+            live[k] = Tensor({tag: INPUT_TAG | i, values: inputs[from:from + size], shape: shapes[at:at + rank]});
+            from += size;
+            at += rank;
+            ++k;
+        }
+        if (from != inputs.length || at != shapes.length) revert ModelInputShapeMismatch();
+        return _encode(live, new bool[](live.length));
+    }
+
+    /// @dev Runs layers `[cursor, cursor + count)` on the decoded `state` and packs what stays live.
+    function _advance(LayerLink[] memory links, uint256 cursor, bytes calldata state, uint256 count)
+        internal
+        view
+        returns (bytes memory)
+    {
+        uint256 n = links.length;
+        if (count == 0 || cursor >= n || count > n - cursor) revert BadStepSize(cursor, count, n);
+        uint256 end = cursor + count;
+        Tensor[] memory decoded = _decode(state);
+        // Live tensors: the decoded ones, then one per layer run here.
+        Tensor[] memory live = new Tensor[](decoded.length + count);
+        for (uint256 k; k < decoded.length; ++k) {
+            live[k] = decoded[k];
+        }
+        uint256 size = decoded.length;
+        for (uint256 i = cursor; i < end; ++i) {
+            uint16[] memory ins = links[i].inputs;
+            uint256 m = ins.length == 0 ? 1 : ins.length;
+            uint256[] memory srcData = new uint256[](m);
+            uint256[] memory srcDims = new uint256[](m);
+            for (uint256 k; k < m; ++k) {
+                uint256 tag = ins.length == 0 ? INPUT_TAG | i : ins[k];
+                Tensor memory t = _find(live, size, tag, i);
+                (srcData[k], srcDims[k]) = _pointers(t);
+            }
+            (uint256 values, uint256 shape) = _forward(i, links[i].layer, srcData, srcDims);
+            live[size++] = _tensorAt(i, values, shape);
+        }
+        // Drop what no layer from `end` on reads, except outputs no layer reads at all.
+        bool[] memory dropped = new bool[](size);
+        for (uint256 k; k < size; ++k) {
+            uint256 tag = live[k].tag;
+            dropped[k] = tag & INPUT_TAG != 0 ? (tag ^ INPUT_TAG) < end : !_stillRead(links, tag, end);
+        }
+        assembly ("memory-safe") {
+            mstore(live, size)
+        }
+        return _encode(live, dropped);
+    }
+
+    /// @dev Whether layer `j`'s output is read by a layer at or after `end`, or by none at all.
+    function _stillRead(LayerLink[] memory links, uint256 j, uint256 end) internal pure returns (bool) {
+        bool readAtAll;
+        for (uint256 k = j + 1; k < links.length; ++k) {
+            uint16[] memory ins = links[k].inputs;
+            for (uint256 q; q < ins.length; ++q) {
+                if (ins[q] == j) {
+                    if (k >= end) return true;
+                    readAtAll = true;
+                }
+            }
+        }
+        return !readAtAll;
+    }
+
+    function _find(Tensor[] memory live, uint256 size, uint256 tag, uint256 layer)
+        internal
+        pure
+        returns (Tensor memory)
+    {
+        for (uint256 k; k < size; ++k) {
+            if (live[k].tag == tag) return live[k];
+        }
+        revert LiveTensorMissing(layer, tag);
+    }
+
+    function _pointers(Tensor memory t) internal pure returns (uint256 values, uint256 shape) {
+        int256[] memory v = t.values;
+        uint256[] memory s = t.shape;
+        assembly ("memory-safe") {
+            values := v
+            shape := s
+        }
+    }
+
+    function _tensorAt(uint256 tag, uint256 values, uint256 shape) internal pure returns (Tensor memory t) {
+        int256[] memory v;
+        uint256[] memory s;
+        assembly ("memory-safe") {
+            v := values
+            s := shape
+        }
+        t = Tensor({tag: tag, values: v, shape: s});
+    }
+
+    /// @dev Unpacks a state into int256 tensors. Two passes: count the entries (checking every
+    ///      header and length against the bytes), then copy each value, sign-extending its int64.
+    function _decode(bytes calldata state) internal pure returns (Tensor[] memory live) {
+        uint256 entries;
+        uint256 at;
+        while (at < state.length) {
+            (, , , uint256 next) = _entry(state, at);
+            at = next;
+            ++entries;
+        }
+        live = new Tensor[](entries);
+        at = 0;
+        for (uint256 k; k < entries; ++k) {
+            (uint256 tag, uint256 rank, uint256 size, uint256 next) = _entry(state, at);
+            uint256[] memory shape = new uint256[](rank);
+            int256[] memory values = new int256[](size);
+            uint256 dims = _calldataOffset(state) + at + _ENTRY_HEAD;
+            uint256 src = dims + 4 * rank;
+            assembly ("memory-safe") {
+                for { let d := 0 } lt(d, rank) { d := add(d, 1) } {
+                    mstore(add(add(shape, 0x20), shl(5, d)), shr(224, calldataload(add(dims, shl(2, d)))))
+                }
+                let dst := add(values, 0x20)
+                for { let i := 0 } lt(i, size) { i := add(i, 1) } {
+                    mstore(add(dst, shl(5, i)), signextend(7, shr(192, calldataload(add(src, shl(3, i))))))
+                }
+            }
+            live[k] = Tensor({tag: tag, values: values, shape: shape});
+            at = next;
+        }
+    }
+
+    /// @dev Where `state`'s bytes start in calldata.
+    function _calldataOffset(bytes calldata state) internal pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := state.offset
+        }
+    }
+
+    /// @dev Header of the entry at byte `at`: its tag, rank, value count and where the next starts.
+    function _entry(bytes calldata state, uint256 at)
+        internal
+        pure
+        returns (uint256 tag, uint256 rank, uint256 size, uint256 next)
+    {
+        if (state.length - at < _ENTRY_HEAD) revert MalformedState(at);
+        uint256 p = _calldataOffset(state) + at;
+        assembly ("memory-safe") {
+            let w := calldataload(p)
+            tag := shr(224, w)
+            rank := byte(4, w)
+        }
+        uint256 dims = at + _ENTRY_HEAD;
+        if (state.length - dims < 4 * rank) revert MalformedState(at);
+        size = 1;
+        for (uint256 d; d < rank; ++d) {
+            uint256 dim;
+            assembly ("memory-safe") {
+                dim := shr(224, calldataload(add(add(p, _ENTRY_HEAD), shl(2, d))))
+            }
+            size *= dim;
+            if (size > state.length) revert MalformedState(at);
+        }
+        uint256 values = dims + 4 * rank;
+        if ((state.length - values) / 8 < size) revert MalformedState(at);
+        next = values + 8 * size;
+    }
+
+    /// @dev Packs the tensors not `dropped` into a state. Writes each field with one MSTORE of a
+    ///      left-aligned word (the bytes after it are overwritten by the next field), so the
+    ///      buffer is allocated with a word of slack.
+    function _encode(Tensor[] memory live, bool[] memory dropped) internal pure returns (bytes memory out) {
+        uint256 length;
+        for (uint256 k; k < live.length; ++k) {
+            if (dropped[k]) continue;
+            length += _ENTRY_HEAD + 4 * live[k].shape.length + 8 * live[k].values.length;
+        }
+        out = new bytes(length + 32);
+        assembly ("memory-safe") {
+            mstore(out, length)
+        }
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(out, 0x20)
+        }
+        for (uint256 k; k < live.length; ++k) {
+            if (dropped[k]) continue;
+            Tensor memory t = live[k];
+            uint256 tag = t.tag;
+            uint256[] memory shape = t.shape;
+            int256[] memory values = t.values;
+            uint256 rank = shape.length;
+            if (rank > 0xff) revert ShapeOutOfRange(tag);
+            uint256 bad = type(uint256).max;
+            assembly ("memory-safe") {
+                mstore(p, or(shl(224, tag), shl(216, rank)))
+                p := add(p, 5)
+                for { let d := 0 } lt(d, rank) { d := add(d, 1) } {
+                    let dim := mload(add(add(shape, 0x20), shl(5, d)))
+                    if gt(dim, 0xffffffff) { bad := sub(0, 2) }
+                    mstore(p, shl(224, dim))
+                    p := add(p, 4)
+                }
+                let n := mload(values)
+                let src := add(values, 0x20)
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let x := mload(add(src, shl(5, i)))
+                    if iszero(eq(signextend(7, x), x)) { if eq(bad, not(0)) { bad := i } }
+                    mstore(p, shl(192, x))
+                    p := add(p, 8)
+                }
+            }
+            if (bad == type(uint256).max - 1) revert ShapeOutOfRange(tag);
+            if (bad != type(uint256).max) revert ActivationOutOfRange(tag, bad);
+        }
+    }
+
+    /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
+    ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape — the same
+    ///      in-place calldata and return handling as `EternalModel._forward` (see there).
+    function _forward(uint256 index, address layer, uint256[] memory srcData, uint256[] memory srcDims)
+        internal
+        view
+        returns (uint256 values, uint256 shape)
+    {
+        bytes4 forwardSelector = IForwardLayer.forward.selector;
+        bytes4 failed = LayerFailed.selector;
+        bytes4 badOutput = BadLayerOutput.selector;
+        assembly ("memory-safe") {
+            let k := mload(srcData)
+            let total := 0
+            let rankSum := 0
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
+                rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
+            }
+            let p := mload(0x40)
+            mstore(p, forwardSelector)
+            let b := add(p, 4)
+            let o2 := add(0x80, shl(5, total))
+            let o3 := add(add(o2, 0x20), shl(5, rankSum))
+            mstore(b, 0x60)
+            mstore(add(b, 0x20), o2)
+            mstore(add(b, 0x40), o3)
+            let q := add(b, 0x60)
+            mstore(q, total)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let a := mload(add(srcData, shl(5, add(i, 1))))
+                let len := shl(5, mload(a))
+                mcopy(q, add(a, 0x20), len)
+                q := add(q, len)
+            }
+            mstore(q, rankSum)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let a := mload(add(srcDims, shl(5, add(i, 1))))
+                let len := shl(5, mload(a))
+                mcopy(q, add(a, 0x20), len)
+                q := add(q, len)
+            }
+            mstore(q, k)
+            q := add(q, 0x20)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                mstore(q, mload(mload(add(srcDims, shl(5, add(i, 1))))))
+                q := add(q, 0x20)
+            }
+            let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
+            let rs := returndatasize()
+            if iszero(ok) {
+                // LayerFailed(index, reason)
+                mstore(p, failed)
+                mstore(add(p, 0x04), index)
+                mstore(add(p, 0x24), 0x40)
+                mstore(add(p, 0x44), rs)
+                returndatacopy(add(p, 0x64), 0, rs)
+                revert(p, add(0x64, and(add(rs, 31), not(31))))
+            }
+            returndatacopy(p, 0, rs)
+            // Both arrays must lie inside the returned data.
+            let valid := gt(rs, 0x3f)
+            if valid {
+                let o := mload(p)
+                let s := mload(add(p, 0x20))
+                valid := and(lt(o, rs), lt(s, rs))
+                if valid {
+                    let n1 := mload(add(p, o))
+                    let n2 := mload(add(p, s))
+                    valid := and(
+                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
+                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
+                    )
+                    values := add(p, o)
+                    shape := add(p, s)
+                }
+            }
+            if iszero(valid) {
+                mstore(p, badOutput)
+                mstore(add(p, 0x04), index)
+                revert(p, 0x24)
+            }
+            mstore(0x40, add(p, and(add(rs, 31), not(31))))
+        }
+    }
+}

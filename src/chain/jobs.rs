@@ -1,0 +1,196 @@
+//! The byte-exact side of on-chain jobs (`contracts/EternalJobs.sol`): the packed *state* a job
+//! step carries as calldata (live tensors as int64 Q32.32), the job id, the job contract's
+//! address, the calldata gas of a state, and the state sequence the Rust reference predicts.
+//!
+//! Owns: the state encoding of contracts/README.md ("On-chain jobs") and the liveness rule.
+//! Must not touch: the network, the engine, the screen.
+
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::sol_types::SolValue;
+
+use super::ChainError;
+
+/// Tag bit of a model input still waiting for its InputLayer (the low bits name that layer).
+pub const INPUT_TAG: u32 = 1 << 31;
+
+/// One live tensor of a state: whose output it is, its shape, its Q32.32 values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub tag: u32,
+    pub shape: Vec<usize>,
+    pub values: Vec<i64>,
+}
+
+/// Why bytes are not a state, or a tensor cannot be packed into one.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateError {
+    #[error("the job state is malformed at byte {0}")]
+    Malformed(usize),
+    #[error(
+        "value {index} of tensor {tag} is {value}, outside the int64 a job state carries (|x| ≥ 2^31 in real terms)"
+    )]
+    OutOfRange { tag: u32, index: usize, value: i128 },
+    #[error("tensor {tag} has a shape a job state cannot carry (rank > 255 or a dimension ≥ 2^32)")]
+    Shape { tag: u32 },
+}
+
+/// Packs entries in order: `tag u32 ‖ rank u8 ‖ dims u32… ‖ values i64…`, big-endian.
+pub fn encode(entries: &[Entry]) -> Result<Vec<u8>, StateError> {
+    let mut out = Vec::new();
+    for e in entries {
+        let rank = u8::try_from(e.shape.len()).map_err(|_| StateError::Shape { tag: e.tag })?;
+        out.extend_from_slice(&e.tag.to_be_bytes());
+        out.push(rank);
+        for &d in &e.shape {
+            let d = u32::try_from(d).map_err(|_| StateError::Shape { tag: e.tag })?;
+            out.extend_from_slice(&d.to_be_bytes());
+        }
+        for v in &e.values {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    Ok(out)
+}
+
+/// Unpacks a state (the inverse of [`encode`], with the contract's checks).
+pub fn decode(bytes: &[u8]) -> Result<Vec<Entry>, StateError> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at < bytes.len() {
+        let bad = StateError::Malformed(at);
+        let head = bytes.get(at..at + 5).ok_or(bad.clone())?;
+        let tag = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let rank = head[4] as usize;
+        let mut p = at + 5;
+        let mut shape = Vec::with_capacity(rank);
+        for _ in 0..rank {
+            let d = bytes.get(p..p + 4).ok_or(bad.clone())?;
+            shape.push(u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize);
+            p += 4;
+        }
+        let size = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|&s| s <= bytes.len())
+            .ok_or(bad.clone())?;
+        let raw = bytes.get(p..p + 8 * size).ok_or(bad)?;
+        let values = raw
+            .chunks_exact(8)
+            .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect();
+        out.push(Entry { tag, shape, values });
+        at = p + 8 * size;
+    }
+    Ok(out)
+}
+
+/// An entry from a reference tensor (i128 Q32.32), refused when a value leaves int64.
+pub fn entry(tag: u32, shape: &[usize], data: &[i128]) -> Result<Entry, StateError> {
+    let values = data
+        .iter()
+        .enumerate()
+        .map(|(index, &v)| {
+            i64::try_from(v).map_err(|_| StateError::OutOfRange {
+                tag,
+                index,
+                value: v,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Entry {
+        tag,
+        shape: shape.to_vec(),
+        values,
+    })
+}
+
+/// Whether, after layers `[0, end)` ran, the tensor tagged `tag` is still live: a model input
+/// whose InputLayer has not run, or a layer output read at or after `end` or read by no layer
+/// (a model output). `inputs[k]` are layer k's input layers. The contract's rule exactly.
+pub fn still_live(inputs: &[Vec<usize>], tag: u32, end: usize) -> bool {
+    if tag & INPUT_TAG != 0 {
+        return ((tag ^ INPUT_TAG) as usize) >= end;
+    }
+    let j = tag as usize;
+    let mut read_at_all = false;
+    for (k, ins) in inputs.iter().enumerate().skip(j + 1) {
+        if ins.contains(&j) {
+            if k >= end {
+                return true;
+            }
+            read_at_all = true;
+        }
+    }
+    !read_at_all
+}
+
+/// The job id `startJob` gives `starter` for `salt`: `keccak256(abi.encode(starter, salt))`.
+pub fn job_id(starter: Address, salt: B256) -> U256 {
+    U256::from_be_bytes(keccak256((starter, salt).abi_encode_params()).0)
+}
+
+/// The job contract's address on every chain that has the CREATE2 deployer.
+pub fn jobs_address() -> Result<Address, ChainError> {
+    Ok(super::bindings::jobs_address())
+}
+
+/// Calldata gas of `bytes` before EIP-7623: 16 per nonzero byte, 4 per zero byte.
+pub fn calldata_gas(bytes: &[u8]) -> u64 {
+    bytes.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_round_trips_and_is_packed_as_documented() {
+        let entries = vec![
+            Entry {
+                tag: INPUT_TAG,
+                shape: vec![2],
+                values: vec![1 << 32, -1],
+            },
+            Entry {
+                tag: 3,
+                shape: vec![],
+                values: vec![7],
+            },
+        ];
+        let bytes = encode(&entries).unwrap();
+        assert_eq!(bytes.len(), (5 + 4 + 16) + (5 + 8));
+        assert_eq!(&bytes[..9], &[0x80, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(&bytes[9..17], &[0, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(&bytes[17..25], &[0xff; 8]);
+        assert_eq!(decode(&bytes).unwrap(), entries);
+        assert_eq!(
+            decode(&bytes[..bytes.len() - 1]),
+            Err(StateError::Malformed(25))
+        );
+    }
+
+    #[test]
+    fn values_outside_int64_are_refused_with_their_place() {
+        let e = entry(4, &[2], &[1, i128::from(i64::MAX) + 1]).unwrap_err();
+        assert!(matches!(
+            e,
+            StateError::OutOfRange {
+                tag: 4,
+                index: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn liveness_keeps_unread_outputs_and_drops_consumed_tensors() {
+        // 0 input → 1 → 2, and 1 → 3 (2 and 3 are outputs).
+        let inputs = vec![vec![], vec![0], vec![1], vec![1]];
+        assert!(still_live(&inputs, INPUT_TAG, 0));
+        assert!(!still_live(&inputs, INPUT_TAG, 1));
+        assert!(still_live(&inputs, 1, 3));
+        assert!(!still_live(&inputs, 1, 4));
+        assert!(!still_live(&inputs, 0, 2));
+        assert!(still_live(&inputs, 2, 4));
+    }
+}

@@ -1,0 +1,820 @@
+//! On-chain jobs (`predict ADDRESS --send`): an inference of any size run as transactions on
+//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers,
+//! each transaction under the EIP-7825 cap (2^24 gas), then `result` read on chain.
+//!
+//! Every state a step carries is known before anything is sent: the job contract's `advance`
+//! view computes it (`eth_call`), the same code `step` runs, so the start and every step are
+//! signed up front with consecutive nonces and sent pipelined. [`reference_states`] computes
+//! the same states with the Rust reference (tests hold the chain to it, bit for bit).
+//!
+//! Resuming needs no journal of its own: the job id is a function of the sender, the model and
+//! the input (`salt = keccak(model, keccak(initial state))`), and the job contract's cursor and
+//! step counter are the record of what ran. Running the same command again (after a kill -9,
+//! say) waits for this account's transactions still pending, reads the job on chain and sends
+//! only the steps after its cursor; a step sent twice is refused by the contract
+//! (`StepOutOfOrder`) anyway.
+//!
+//! Owns: planning, sending and reading back a job. Must not touch: the terminal (questions come
+//! in as a callback), the deployment engine's state.
+
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolValue};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+use super::predict::{Output, Prediction};
+use super::verify::{Reader, call_args, split_outputs};
+use crate::chain::bindings::{CREATE2_DEPLOYER, EternalJobs};
+use crate::chain::calls::Call;
+use crate::chain::jobs::{self, Entry, INPUT_TAG, still_live};
+use crate::chain::{ChainError, Revert, Rpc};
+use crate::engine::plan::{Fees, current_fees};
+use crate::engine::run::send::{Signing, sign_call};
+use crate::infer::{Graph, Tensor, fixed, forward};
+
+/// EIP-7825: no transaction may ask for more gas.
+pub const TX_GAS_CAP: u64 = 1 << 24;
+/// What a `step` costs beyond the `advance` it runs: the job's two slots (read, written), the
+/// state's hash, the event — measured ~45k on anvil; with room.
+const STEP_OVERHEAD: u64 = 80_000;
+/// Storing the result: one fresh storage word per 32 bytes, plus its length word.
+const RESULT_WORD_GAS: u64 = 22_200;
+/// Gas limits are the estimate plus this share (nodes estimate to the gas unit).
+const MARGIN_PERCENT: u64 = 15;
+
+fn fail(message: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::msg(message.to_string())
+}
+
+// ------------------------------------------------------------------ the reference
+
+/// The state before each cursor `0..=n` of a job of `graph` on one sample (`inputs` in the
+/// model's input order), computed by the Rust reference: what the job contract must commit to
+/// after each layer. The last one is the job's result.
+pub fn reference_states(graph: &Graph, inputs: &[Tensor]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let n = graph.nodes.len();
+    let links: Vec<Vec<usize>> = graph.nodes.iter().map(|n| n.inputs.clone()).collect();
+    let mut initial: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(inputs).collect();
+    initial.sort_by_key(|(i, _)| *i);
+    let initial: Vec<Entry> = initial
+        .iter()
+        .map(|(i, t)| jobs::entry(INPUT_TAG | *i as u32, &t.shape, &t.data))
+        .collect::<Result<_, _>>()?;
+    let mut outputs: Vec<Option<Entry>> = vec![None; n];
+    let mut values: Vec<Option<Tensor>> = vec![None; n];
+    let state_at = |c: usize, outputs: &[Option<Entry>]| -> anyhow::Result<Vec<u8>> {
+        let live: Vec<Entry> = initial
+            .iter()
+            .chain(outputs[..c].iter().flatten())
+            .filter(|e| still_live(&links, e.tag, c))
+            .cloned()
+            .collect();
+        Ok(jobs::encode(&live)?)
+    };
+    let mut states = vec![state_at(0, &outputs)?];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let ins: Vec<Tensor> = if node.inputs.is_empty() {
+            let e = initial
+                .iter()
+                .find(|e| e.tag == INPUT_TAG | i as u32)
+                .ok_or_else(|| fail(format!("layer '{}' has no model input", node.name)))?;
+            vec![Tensor {
+                shape: e.shape.clone(),
+                data: e.values.iter().map(|&v| i128::from(v)).collect(),
+            }]
+        } else {
+            node.inputs
+                .iter()
+                .map(|&j| values[j].clone())
+                .collect::<Option<_>>()
+                .ok_or_else(|| fail(format!("layer '{}' reads a later layer", node.name)))?
+        };
+        let refs: Vec<&Tensor> = ins.iter().collect();
+        let out = forward::forward(node, &refs)
+            .map_err(|reason| fail(format!("layer '{}': {reason}", node.name)))?;
+        outputs[i] = Some(jobs::entry(i as u32, &out.shape, &out.data)?);
+        values[i] = Some(out);
+        states.push(state_at(i + 1, &outputs)?);
+    }
+    Ok(states)
+}
+
+// ------------------------------------------------------------------ planning
+
+/// One step: layers `[cursor, cursor + count)`, carrying `state`.
+#[derive(Clone, Debug)]
+pub struct StepPlan {
+    pub index: usize,
+    pub cursor: usize,
+    pub count: usize,
+    /// `eth_estimateGas` of the same computation (`advance`).
+    pub estimate: u64,
+    pub gas_limit: u64,
+    pub state: Bytes,
+}
+
+/// Everything a job of one sample will send, before anything is sent.
+#[derive(Clone, Debug)]
+pub struct JobPlan {
+    pub jobs: Address,
+    pub model: Address,
+    pub job_id: U256,
+    /// `startJob`, with its gas limit; `None` when the job is already on chain.
+    pub start: Option<(Call, u64)>,
+    /// The steps still to send (from the job's cursor on chain).
+    pub steps: Vec<StepPlan>,
+    pub layer_count: usize,
+    /// Steps already on chain (a resumed job).
+    pub steps_done: usize,
+    /// The sample of the batch whose job this is too (the same input twice).
+    pub same_as: Option<usize>,
+}
+
+impl JobPlan {
+    pub fn transactions(&self) -> usize {
+        self.steps.len() + usize::from(self.start.is_some())
+    }
+
+    pub fn gas_limits(&self) -> u64 {
+        self.steps.iter().map(|s| s.gas_limit).sum::<u64>()
+            + self.start.as_ref().map_or(0, |(_, g)| *g)
+    }
+}
+
+fn with_margin(gas: u64) -> u64 {
+    gas + gas * MARGIN_PERCENT / 100
+}
+
+fn rpc_fail(action: &str) -> impl FnOnce(ChainError) -> anyhow::Error + '_ {
+    move |e| fail(format!("could not {action}: {e}"))
+}
+
+/// Whether a failed inference call ran out of gas: a layer's silent revert, wrapped.
+fn ran_out_of_gas(e: &ChainError) -> bool {
+    use crate::chain::bindings::EternalModel::EternalModelErrors;
+    matches!(
+        e.revert(),
+        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
+    ) || e.to_string().to_lowercase().contains("out of gas")
+}
+
+/// Places the job contract through the deterministic CREATE2 deployer (salt 0), as the factory
+/// itself is placed: once per chain, anyone may, the address is the same for everyone.
+pub fn placement_call() -> Result<Call, ChainError> {
+    let mut data = vec![0u8; 32];
+    data.extend_from_slice(&EternalJobs::BYTECODE);
+    Ok(Call {
+        to: CREATE2_DEPLOYER,
+        data: data.into(),
+        value: U256::ZERO,
+    })
+}
+
+/// Plans the job of `model` on one sample, as `from` will send it, each step under `budget`.
+pub async fn plan(
+    rpc: &Rpc,
+    from: Address,
+    model: Address,
+    sample: &[&Tensor],
+    budget: u64,
+) -> anyhow::Result<JobPlan> {
+    let jobs = jobs::jobs_address()?;
+    if !rpc.has_code(jobs).await? {
+        anyhow::bail!("the job contract is not on this chain yet (it would be at {jobs})");
+    }
+    let (inputs, shapes, ranks) = call_args(sample)?;
+    let initial = rpc
+        .sol_call(
+            jobs,
+            &EternalJobs::initialStateCall {
+                model,
+                inputs: inputs.clone(),
+                shapes: shapes.clone(),
+                ranks: ranks.clone(),
+            },
+            None,
+            || format!("pack the input for {model}"),
+        )
+        .await
+        .map_err(rpc_fail("start planning the job"))?;
+    let salt = salt_for(model, &initial);
+    let job_id = jobs::job_id(from, salt);
+    let existing = match rpc
+        .sol_call(jobs, &EternalJobs::jobCall { jobId: job_id }, None, || {
+            format!("read job {job_id:#x}")
+        })
+        .await
+    {
+        Ok(info) => Some(info),
+        Err(e) if matches!(e.revert(), Some(Revert::Jobs(_))) => None,
+        Err(e) => return Err(rpc_fail("read the job")(e)),
+    };
+    let layer_count = rpc
+        .sol_call(
+            model,
+            &crate::chain::EternalModel::layerCountCall {},
+            None,
+            || format!("read the layer count of {model}"),
+        )
+        .await
+        .map_err(rpc_fail("read the model"))?
+        .to::<usize>();
+    let (cursor0, steps_done) = match &existing {
+        Some(info) => (info.cursor.to::<usize>(), info.steps.to::<usize>()),
+        None => (0, 0),
+    };
+
+    // Every state, by the chain's own `advance`, one layer at a time; and each layer's gas.
+    let advance = |cursor: usize, state: &Bytes, count: usize| EternalJobs::advanceCall {
+        model,
+        cursor: U256::from(cursor),
+        state: state.clone(),
+        count: U256::from(count),
+    };
+    let mut states: Vec<Bytes> = vec![initial.clone()];
+    for c in 0..layer_count {
+        let call = advance(c, &states[c], 1);
+        let next = match rpc
+            .sol_call(jobs, &call, Some(budget), || {
+                format!("compute layer #{c} of {model}")
+            })
+            .await
+        {
+            Ok(next) => next,
+            Err(e) => {
+                // Out of gas, or a real failure: the estimate (under the node's own cap) tells.
+                let data = Bytes::from(call.abi_encode());
+                return Err(match rpc.estimate_gas(from, jobs, &data).await {
+                    Ok(need) => fail(format!(
+                        "layer #{c} of {model} needs {need} gas in one step, over the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
+                    )),
+                    // A layer out of gas reverts without data, wrapped as LayerFailed.
+                    Err(_) if ran_out_of_gas(&e) => fail(format!(
+                        "layer #{c} of {model} needs more than the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
+                    )),
+                    Err(_) => fail(format!("layer #{c} of {model} fails as a job step: {e}")),
+                });
+            }
+        };
+        states.push(next);
+    }
+    let estimate = |call: EternalJobs::advanceCall| async move {
+        rpc.estimate_gas(from, jobs, &Bytes::from(call.abi_encode()))
+            .await
+            .ok()
+    };
+    let result_gas =
+        (states[layer_count].len() as u64).div_ceil(32) * RESULT_WORD_GAS + RESULT_WORD_GAS + 5_000;
+    let overhead = |end: usize| STEP_OVERHEAD + if end == layer_count { result_gas } else { 0 };
+    let fits = |gas: u64, end: usize| with_margin(gas + overhead(end)) <= budget;
+
+    // Whole layers, as many per step as fit (each grouping confirmed by eth_estimateGas).
+    let mut steps = Vec::new();
+    let mut c = cursor0;
+    while c < layer_count {
+        let one = estimate(advance(c, &states[c], 1)).await.ok_or_else(|| {
+            fail(format!(
+                "layer #{c} of {model} cannot be estimated within {budget} gas"
+            ))
+        })?;
+        if !fits(one, c + 1) {
+            anyhow::bail!(
+                "layer #{c} of {model} needs {} gas in one step, over the {budget} gas a transaction may use (slicing a layer across steps is not supported yet)",
+                with_margin(one + overhead(c + 1))
+            );
+        }
+        let (mut count, mut gas) = (1, one);
+        while c + count < layer_count {
+            match estimate(advance(c, &states[c], count + 1)).await {
+                Some(g) if fits(g, c + count + 1) => {
+                    count += 1;
+                    gas = g;
+                }
+                _ => break,
+            }
+        }
+        steps.push(StepPlan {
+            index: steps_done + steps.len(),
+            cursor: c,
+            count,
+            estimate: gas,
+            gas_limit: with_margin(gas + overhead(c + count)).min(budget),
+            state: states[c].clone(),
+        });
+        c += count;
+    }
+    let start = if existing.is_none() {
+        let call = EternalJobs::startJobCall {
+            model,
+            salt,
+            inputs,
+            shapes,
+            ranks,
+        };
+        let data = Bytes::from(call.abi_encode());
+        let gas = rpc
+            .estimate_gas(from, jobs, &data)
+            .await
+            .map_err(|e| fail(format!("startJob on {model} would fail: {}", e.message())))?;
+        Some((
+            Call {
+                to: jobs,
+                data,
+                value: U256::ZERO,
+            },
+            with_margin(gas).min(budget),
+        ))
+    } else {
+        None
+    };
+    Ok(JobPlan {
+        jobs,
+        model,
+        job_id,
+        start,
+        steps,
+        layer_count,
+        steps_done,
+        same_as: None,
+    })
+}
+
+/// The `step` transaction of a planned step.
+pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
+    Call {
+        to: plan.jobs,
+        data: EternalJobs::stepCall {
+            jobId: plan.job_id,
+            stepIndex: U256::from(s.index),
+            state: s.state.clone(),
+            count: U256::from(s.count),
+        }
+        .abi_encode()
+        .into(),
+        value: U256::ZERO,
+    }
+}
+
+// ------------------------------------------------------------------ sending
+
+/// What a job run sent and what it cost.
+#[derive(Clone, Debug, Default)]
+pub struct Sent {
+    pub transactions: usize,
+    pub gas_used: u64,
+    pub largest: u64,
+    /// Each transaction's gas, in the order sent.
+    pub each: Vec<u64>,
+}
+
+/// Sends `calls` (call, gas limit) pipelined: signed up front at consecutive nonces from the
+/// account's pending nonce, broadcast in order, then every receipt awaited. A reverted or
+/// missing transaction is an error naming it (and, for a revert, the contract's reason).
+pub async fn send_pipelined(
+    rpc: &Rpc,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    fees: &Fees,
+    calls: &[(String, Call, u64)],
+    timeout: Duration,
+) -> anyhow::Result<Sent> {
+    let from = signer.address();
+    let mut nonce = rpc
+        .nonce(from, "pending")
+        .await
+        .map_err(|e| fail(e.message()))?;
+    let signing = Signing {
+        chain_id,
+        legacy: fees.legacy(),
+        max_fee: fees.max_fee,
+        priority: fees.priority_fee,
+    };
+    let mut hashes = Vec::with_capacity(calls.len());
+    for (what, call, gas) in calls {
+        let (hash, raw) = sign_call(signer, &signing, call, nonce, *gas).map_err(fail)?;
+        broadcast(rpc, &raw, what).await?;
+        hashes.push(hash);
+        nonce += 1;
+        crash_hook(hashes.len());
+    }
+    let mut sent = Sent::default();
+    let deadline = Instant::now() + timeout;
+    for ((what, call, _), hash) in calls.iter().zip(&hashes) {
+        let receipt = loop {
+            if let Some(r) = rpc.receipt(*hash).await.map_err(|e| fail(e.message()))? {
+                break r;
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "{what} ({hash:#x}) is not mined after {}s; run the same command again to continue",
+                    timeout.as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        if !receipt.success {
+            let why = match rpc.call_from(from, call.to, &call.data).await {
+                Err(crate::chain::RpcFailure::Node { data: Some(d), .. }) => {
+                    match alloy::primitives::hex::decode(d.trim_matches('"')) {
+                        Ok(bytes) => Revert::decode(&bytes).to_string(),
+                        Err(_) => d,
+                    }
+                }
+                Err(e) => e.message(),
+                Ok(_) => "no reason (out of gas?)".into(),
+            };
+            anyhow::bail!("{what} ({hash:#x}) reverted: {why}");
+        }
+        sent.transactions += 1;
+        sent.gas_used += receipt.gas_used;
+        sent.largest = sent.largest.max(receipt.gas_used);
+        sent.each.push(receipt.gas_used);
+    }
+    Ok(sent)
+}
+
+/// Broadcasts one signed transaction, reading a refusal as the deployment engine does
+/// (`engine::run::classify`): "already known" is as good as sent; rate limits and transport
+/// failures are retried a few times after a backoff; anything else stops the run, in the node's
+/// words (running the same command again continues the job).
+async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<()> {
+    use crate::engine::run::classify::{SendError, classify_send, refusal_text};
+    let mut attempt = 0u32;
+    loop {
+        let e = match rpc.send_raw(raw).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        match classify_send(&e) {
+            SendError::AlreadyKnown => return Ok(()),
+            SendError::RateLimited | SendError::Transport if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+            class => anyhow::bail!(
+                "the node refused {what} ({class:?}): {}; run the same command again to continue the job",
+                refusal_text(&e)
+            ),
+        }
+    }
+}
+
+/// Waits (up to `timeout`) until no transaction of `who` is pending, so the job read next is
+/// what every transaction already sent left it.
+pub async fn settle(rpc: &Rpc, who: Address, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let pending = rpc
+            .nonce(who, "pending")
+            .await
+            .map_err(|e| fail(e.message()))?;
+        let latest = rpc
+            .nonce(who, "latest")
+            .await
+            .map_err(|e| fail(e.message()))?;
+        if pending <= latest {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "{} transaction(s) of {who} are still pending after {}s; wait, then run again",
+                pending - latest,
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The finished job's outputs, read on chain.
+pub async fn read_result(
+    rpc: &Rpc,
+    jobs: Address,
+    job_id: U256,
+) -> anyhow::Result<Vec<(Vec<usize>, Vec<i128>)>> {
+    let r = rpc
+        .sol_call(
+            jobs,
+            &EternalJobs::resultCall { jobId: job_id },
+            None,
+            || format!("read the result of job {job_id:#x}"),
+        )
+        .await
+        .map_err(rpc_fail("read the job's result"))?;
+    split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(fail)
+}
+
+// ------------------------------------------------------------------ the use case
+
+/// What `predict ADDRESS --send` did: the prediction (as the call form prints it) and the jobs.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobReport {
+    #[serde(flatten)]
+    pub prediction: PredictionJson,
+    /// The job id (hex), one per sample.
+    pub job: serde_json::Value,
+    pub transactions: usize,
+    pub gas_used: u64,
+    /// The largest transaction's gas.
+    pub largest_gas_used: u64,
+}
+
+/// The prediction's own JSON (`{"shape", "values"}` or `{"outputs"}`), kept as a value so the
+/// report can carry it flattened.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct PredictionJson(pub serde_json::Map<String, serde_json::Value>);
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = match &self.job {
+            serde_json::Value::Array(ids) => ids.iter().filter_map(|v| v.as_str()).collect(),
+            v => v.as_str().into_iter().collect(),
+        };
+        writeln!(
+            f,
+            "{} {}: {} transaction(s), {} gas used (largest {})",
+            if ids.len() == 1 { "job" } else { "jobs" },
+            ids.join(", "),
+            self.transactions,
+            crate::units::thousands(self.gas_used),
+            crate::units::thousands(self.largest_gas_used)
+        )
+    }
+}
+
+/// A planned run of every sample's job, shown before anything is sent.
+pub struct Planned {
+    pub plans: Vec<JobPlan>,
+    pub fees: Fees,
+    pub chain_id: u64,
+    pub batch: usize,
+    /// The job contract must be placed first (once per chain).
+    pub place: Option<(Call, u64)>,
+}
+
+impl Planned {
+    pub fn transactions(&self) -> usize {
+        self.plans.iter().map(JobPlan::transactions).sum::<usize>()
+            + usize::from(self.place.is_some())
+    }
+
+    pub fn gas_limits(&self) -> u64 {
+        self.plans.iter().map(JobPlan::gas_limits).sum::<u64>()
+            + self.place.as_ref().map_or(0, |(_, g)| *g)
+    }
+
+    pub fn largest(&self) -> u64 {
+        self.plans
+            .iter()
+            .flat_map(|p| {
+                p.steps
+                    .iter()
+                    .map(|s| s.gas_limit)
+                    .chain(p.start.as_ref().map(|(_, g)| *g))
+            })
+            .chain(self.place.as_ref().map(|(_, g)| *g))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The plan in words: transactions, gas, cost, and the steps of each job.
+impl std::fmt::Display for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.transactions() == 0 {
+            let ids: Vec<String> = self
+                .plans
+                .iter()
+                .map(|p| format!("{:#x}", p.job_id))
+                .collect();
+            return writeln!(
+                f,
+                "nothing to send: job {} is done on chain {}; reading its result",
+                ids.join(", "),
+                self.chain_id
+            );
+        }
+        let cost = U256::from(self.gas_limits()) * U256::from(self.fees.expected_price());
+        writeln!(
+            f,
+            "on-chain job(s) on chain {}: {} transaction(s), up to {} gas (largest {}), about {} at {}",
+            self.chain_id,
+            self.transactions(),
+            crate::units::thousands(self.gas_limits()),
+            crate::units::thousands(self.largest()),
+            crate::units::eth(cost),
+            crate::units::gwei(self.fees.expected_price()),
+        )?;
+        if self.place.is_some() {
+            writeln!(f, "  the job contract is placed first (once per chain)")?;
+        }
+        for (b, p) in self.plans.iter().enumerate() {
+            let layers: Vec<String> = p
+                .steps
+                .iter()
+                .map(|s| format!("#{}..#{}", s.cursor, s.cursor + s.count - 1))
+                .collect();
+            let resumed = if let Some(earlier) = p.same_as {
+                format!(" (the same input as sample {earlier})")
+            } else if p.start.is_some() {
+                String::new()
+            } else if p.steps.is_empty() {
+                " (done)".into()
+            } else {
+                format!(" (resumed: {} step(s) already on chain)", p.steps_done)
+            };
+            writeln!(
+                f,
+                "  sample {b}: job {:#x}{resumed}, {} step(s) [{}]",
+                p.job_id,
+                p.steps.len(),
+                layers.join(" ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Plans the job of every sample of `input_path` on the model at `address`, as `from` sends it.
+pub fn plan_all(
+    reader: &Reader,
+    address: Address,
+    input_path: &std::path::Path,
+    from: Address,
+) -> anyhow::Result<Planned> {
+    runtime()?.block_on(async {
+        let rpc = reader.rpc();
+        let chain_id = reader.check(address).await?;
+        settle(rpc, from, Duration::from_secs(120)).await?;
+        let (fees, block_gas_limit) = current_fees(rpc, None).await.map_err(fail)?;
+        let budget = TX_GAS_CAP.min(block_gas_limit);
+        let jobs = jobs::jobs_address()?;
+        if !rpc.has_code(jobs).await? {
+            let call = placement_call()?;
+            let gas = rpc
+                .estimate_gas(from, call.to, &call.data)
+                .await
+                .map_err(|e| {
+                    fail(format!(
+                        "placing the job contract would fail: {}",
+                        e.message()
+                    ))
+                })?;
+            return Ok(Planned {
+                plans: Vec::new(),
+                fees,
+                chain_id,
+                batch: 0,
+                place: Some((call, with_margin(gas).min(budget))),
+            });
+        }
+        let (batch, per_input) = super::verify::samples_for(reader, address, input_path).await?;
+        let mut plans = Vec::new();
+        for b in 0..batch {
+            let sample: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
+            let p = plan(rpc, from, address, &sample, budget).await?;
+            // The same sample twice is the same job: run once, read twice.
+            let p = match plans.iter().position(|q: &JobPlan| q.job_id == p.job_id) {
+                Some(earlier) => JobPlan {
+                    start: None,
+                    steps: Vec::new(),
+                    same_as: Some(earlier),
+                    ..p
+                },
+                None => p,
+            };
+            plans.push(p);
+        }
+        Ok(Planned {
+            plans,
+            fees,
+            chain_id,
+            batch,
+            place: None,
+        })
+    })
+}
+
+/// Sends what `planned` holds (the placement, or every job pipelined: starts and steps at
+/// consecutive nonces), then reads each job's result on chain.
+pub fn send_all(
+    reader: &Reader,
+    planned: &Planned,
+    signer: &PrivateKeySigner,
+) -> anyhow::Result<(Sent, Option<JobDone>)> {
+    runtime()?.block_on(async {
+        let rpc = reader.rpc();
+        let mut calls = Vec::new();
+        if let Some((call, gas)) = &planned.place {
+            calls.push(("placing the job contract".to_string(), call.clone(), *gas));
+        }
+        for (b, p) in planned.plans.iter().enumerate() {
+            if let Some((call, gas)) = &p.start {
+                calls.push((format!("startJob (sample {b})"), call.clone(), *gas));
+            }
+            for s in &p.steps {
+                calls.push((
+                    format!(
+                        "step {} of job {:#x} (layers #{}..)",
+                        s.index, p.job_id, s.cursor
+                    ),
+                    step_call(p, s),
+                    s.gas_limit,
+                ));
+            }
+        }
+        let sent = send_pipelined(
+            rpc,
+            signer,
+            planned.chain_id,
+            &planned.fees,
+            &calls,
+            Duration::from_secs(600),
+        )
+        .await?;
+        if planned.place.is_some() {
+            return Ok((sent, None));
+        }
+        let mut outputs: Vec<Output> = Vec::new();
+        for p in &planned.plans {
+            let got = read_result(rpc, p.jobs, p.job_id).await?;
+            if outputs.is_empty() {
+                outputs = got
+                    .iter()
+                    .map(|(s, _)| Output {
+                        name: None,
+                        shape: s.clone(),
+                        values: Vec::new(),
+                    })
+                    .collect();
+            }
+            for (o, (_, v)) in outputs.iter_mut().zip(&got) {
+                o.values.extend(v.iter().map(|&x| fixed::to_f64(x)));
+            }
+        }
+        let prediction = Prediction {
+            outputs,
+            batch: planned.batch,
+        };
+        let map = match serde_json::to_value(&prediction)? {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        let ids: Vec<String> = planned
+            .plans
+            .iter()
+            .map(|p| format!("{:#x}", p.job_id))
+            .collect();
+        let job = match ids.as_slice() {
+            [one] => serde_json::Value::String(one.clone()),
+            _ => serde_json::json!(ids),
+        };
+        let report = JobReport {
+            prediction: PredictionJson(map),
+            job,
+            transactions: sent.transactions,
+            gas_used: sent.gas_used,
+            largest_gas_used: sent.largest,
+        };
+        Ok((sent, Some(JobDone { report, prediction })))
+    })
+}
+
+/// A finished run: the report (`--json`) and the prediction (the text form).
+pub struct JobDone {
+    pub report: JobReport,
+    pub prediction: Prediction,
+}
+
+/// Test hook: with the `test-hooks` feature, `ETERNALIZE_TEST_CRASH_AFTER=N` kills the process
+/// with SIGKILL right after its N-th job transaction is broadcast (exactly `kill -9`: the
+/// resumption test stops a job mid-way with it). A release binary has no such hook.
+#[cfg(feature = "test-hooks")]
+fn crash_hook(broadcast: usize) {
+    let limit = std::env::var("ETERNALIZE_TEST_CRASH_AFTER")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if limit == Some(broadcast) {
+        // SAFETY: getpid and kill have no preconditions; SIGKILL does not return.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn crash_hook(_broadcast: usize) {}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The salt the driver uses for a job of `model` on the initial state `initial`: the same
+/// sender, model and input always name the same job, which is what makes a rerun a resume.
+pub fn salt_for(model: Address, initial: &[u8]) -> B256 {
+    keccak256((model, keccak256(initial)).abi_encode_params())
+}
