@@ -59,58 +59,76 @@ pub fn describe(path: &Path) -> Result<Model, KerasError> {
         path: path.to_path_buf(),
         problem,
     };
-    let mut head = [0u8; 8];
-    let mut file = std::fs::File::open(path).map_err(|e| err(e.into()))?;
-    let size = file.metadata().map_err(|e| err(e.into()))?.len();
-    let n = read_head(&mut file, &mut head).map_err(|e| err(e.into()))?;
-    if n == 0 {
-        return Err(err(Problem::Empty));
-    }
-    let format = sniff(&head[..n]).ok_or_else(|| {
-        err(Problem::UnknownFormat {
-            head: describe_head(&head[..n]),
-        })
-    })?;
-    let read = || -> Result<Model, Problem> {
-        match format {
-            SourceFormat::KerasZip => {
-                let a = archive::open_from(std::io::BufReader::new(file.try_clone()?), size)?;
-                let mut model = build(format, &a.config, a.keras_version.clone())?;
-                let budget = budget(&model);
-                let mut h5 = a.weights_from_file(file, size, &budget)?;
-                h5.set_budget(budget.read_bytes());
-                archive::load_weights(&h5, &mut model.layers)?;
-                check_weights(&model)?;
-                Ok(model)
-            }
-            SourceFormat::LegacyH5 => {
-                let mut h5 =
-                    h5::H5File::from_file_region(file, 0, size).map_err(|e| Problem::Hdf5 {
-                        what: "HDF5 structure".into(),
-                        reason: e.to_string(),
-                    })?;
-                let l = legacy::open(&h5)?;
-                let mut model = build(format, &l.config, l.keras_version)?;
-                h5.set_budget(budget(&model).read_bytes());
-                legacy::load_weights(&h5, &mut model.layers)?;
-                check_weights(&model)?;
-                Ok(model)
-            }
-        }
-    };
-    read().map_err(err)
+    let (file, size, format) = open_sniffed(path).map_err(err)?;
+    read_model(format, Held::Disk { file, size }).map_err(err)
 }
 
-/// Up to `head.len()` bytes from the start of `file` (fewer only at its end).
-fn read_head(file: &mut std::fs::File, head: &mut [u8]) -> std::io::Result<usize> {
+/// Opens a model file and says which format it is from its first bytes.
+fn open_sniffed(path: &Path) -> Result<(std::fs::File, u64, SourceFormat), Problem> {
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
     let mut n = 0;
     while n < head.len() {
-        match std::io::Read::read(file, &mut head[n..])? {
+        match std::io::Read::read(&mut file, &mut head[n..])? {
             0 => break,
             k => n += k,
         }
     }
-    Ok(n)
+    if n == 0 {
+        return Err(Problem::Empty);
+    }
+    let format = sniff(&head[..n]).ok_or_else(|| Problem::UnknownFormat {
+        head: describe_head(&head[..n]),
+    })?;
+    Ok((file, size, format))
+}
+
+/// Where a model file's bytes are: on disk (read in parts, never whole) or in memory.
+enum Held {
+    Disk { file: std::fs::File, size: u64 },
+    Memory(Vec<u8>),
+}
+
+/// Reads the config, then the weights it declares within the file's [`Budget`].
+fn read_model(format: SourceFormat, held: Held) -> Result<Model, Problem> {
+    let hdf5 = |e: h5::H5Error| Problem::Hdf5 {
+        what: "HDF5 structure".into(),
+        reason: e.to_string(),
+    };
+    match format {
+        SourceFormat::KerasZip => {
+            let a = match &held {
+                Held::Disk { file, size } => {
+                    archive::open_from(std::io::BufReader::new(file.try_clone()?), *size)?
+                }
+                Held::Memory(bytes) => archive::open(bytes)?,
+            };
+            let mut model = build(format, &a.config, a.keras_version.clone())?;
+            let budget = budget(&model);
+            let mut h5 = match held {
+                Held::Disk { file, size } => a.weights_from_file(file, size, &budget)?,
+                Held::Memory(bytes) => a.weights(bytes, &budget)?,
+            };
+            h5.set_budget(budget.read_bytes());
+            archive::load_weights(&h5, &mut model.layers)?;
+            check_weights(&model)?;
+            Ok(model)
+        }
+        SourceFormat::LegacyH5 => {
+            let mut h5 = match held {
+                Held::Disk { file, size } => h5::H5File::from_file_region(file, 0, size),
+                Held::Memory(bytes) => h5::H5File::from_bytes(bytes),
+            }
+            .map_err(hdf5)?;
+            let l = legacy::open(&h5)?;
+            let mut model = build(format, &l.config, l.keras_version)?;
+            h5.set_budget(budget(&model).read_bytes());
+            legacy::load_weights(&h5, &mut model.layers)?;
+            check_weights(&model)?;
+            Ok(model)
+        }
+    }
 }
 
 /// Reads a model from the bytes of a file; `path` names it in errors.
@@ -154,18 +172,7 @@ pub fn header(path: &Path) -> Result<Model, KerasError> {
         path: path.to_path_buf(),
         problem,
     };
-    let mut head = [0u8; 8];
-    let mut file = std::fs::File::open(path).map_err(|e| err(e.into()))?;
-    let size = file.metadata().map_err(|e| err(e.into()))?.len();
-    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| err(e.into()))?;
-    if n == 0 {
-        return Err(err(Problem::Empty));
-    }
-    let format = sniff(&head[..n]).ok_or_else(|| {
-        err(Problem::UnknownFormat {
-            head: describe_head(&head[..n]),
-        })
-    })?;
+    let (file, size, format) = open_sniffed(path).map_err(err)?;
     match format {
         SourceFormat::KerasZip => {
             let a = archive::open_from(std::io::BufReader::new(file), size).map_err(err)?;
@@ -224,30 +231,7 @@ fn read(bytes: Vec<u8>) -> Result<Model, Problem> {
     let format = sniff(&bytes).ok_or_else(|| Problem::UnknownFormat {
         head: describe_head(&bytes),
     })?;
-    match format {
-        SourceFormat::KerasZip => {
-            let a = archive::open(&bytes)?;
-            let mut model = build(format, &a.config, a.keras_version.clone())?;
-            let budget = budget(&model);
-            let mut h5 = a.weights(bytes, &budget)?;
-            h5.set_budget(budget.read_bytes());
-            archive::load_weights(&h5, &mut model.layers)?;
-            check_weights(&model)?;
-            Ok(model)
-        }
-        SourceFormat::LegacyH5 => {
-            let mut h5 = h5::H5File::from_bytes(bytes).map_err(|e| Problem::Hdf5 {
-                what: "HDF5 structure".into(),
-                reason: e.to_string(),
-            })?;
-            let l = legacy::open(&h5)?;
-            let mut model = build(format, &l.config, l.keras_version)?;
-            h5.set_budget(budget(&model).read_bytes());
-            legacy::load_weights(&h5, &mut model.layers)?;
-            check_weights(&model)?;
-            Ok(model)
-        }
-    }
+    read_model(format, Held::Memory(bytes))
 }
 
 fn build(
