@@ -195,32 +195,23 @@ impl Archive {
             reason: e.to_string(),
         };
         let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;
-        let mut entry = zip.by_index(w.index).map_err(zip_err)?;
-        let declared = entry.size();
-        if declared > limit {
-            return Err(Problem::Zip {
-                size,
-                reason: format!(
-                    "entry model.weights.h5 claims {declared} bytes, more than the {limit} allowed; refusing to read it"
-                ),
-            });
-        }
         let io = |e: std::io::Error| Problem::Zip {
             size,
             reason: format!("entry model.weights.h5: {e}"),
         };
-        let mut scratch = std::io::BufWriter::new(crate::atomic::scratch().map_err(io)?);
-        let copied =
-            std::io::copy(&mut entry.by_ref().take(declared + 1), &mut scratch).map_err(io)?;
-        if copied != declared {
-            return Err(Problem::Zip {
-                size,
-                reason: format!(
-                    "entry model.weights.h5 holds {copied} bytes but its header says {declared}"
-                ),
-            });
-        }
-        let scratch = scratch.into_inner().map_err(|e| io(e.into_error()))?;
+        let scratch = crate::atomic::scratch().map_err(io)?;
+        let mut declared = 0;
+        copy_index(
+            &mut zip,
+            size,
+            w.index,
+            "model.weights.h5",
+            limit,
+            |claimed| {
+                declared = claimed;
+                std::io::BufWriter::new(&scratch)
+            },
+        )?;
         H5File::from_file_region(scratch, 0, declared).map_err(hdf5)
     }
 }
@@ -280,6 +271,28 @@ fn read_index<R: Read + Seek>(
     entry: &str,
     limit: u64,
 ) -> Result<Vec<u8>, Problem> {
+    let mut out = Vec::new();
+    copy_index(zip, size, index, entry, limit, |declared| {
+        // `declared` <= `limit`, which fits in memory by construction. The header may lie:
+        // never reserve more than the entry could expand to.
+        let reserve = declared.min(size.saturating_mul(MAX_RATIO));
+        out.reserve(usize::try_from(reserve).unwrap_or(0));
+        &mut out
+    })?;
+    Ok(out)
+}
+
+/// Expands entry `index` into what `sink` returns (given the size the entry claims), once its
+/// claimed size is within `limit` and its compression ratio sane; refuses an entry holding
+/// other than the bytes its header claims.
+fn copy_index<R: Read + Seek, W: std::io::Write>(
+    zip: &mut zip::ZipArchive<R>,
+    size: u64,
+    index: usize,
+    entry: &str,
+    limit: u64,
+    sink: impl FnOnce(u64) -> W,
+) -> Result<(), Problem> {
     let zip_err = |e: zip::result::ZipError| Problem::Zip {
         size,
         reason: e.to_string(),
@@ -295,27 +308,24 @@ fn read_index<R: Read + Seek>(
         });
     }
     check_ratio(entry, declared, file.compressed_size(), size)?;
-    // `declared` <= `limit`, which fits in memory by construction.
-    // The header may lie: never reserve more than the entry could expand to.
-    let reserve = declared.min(size.saturating_mul(MAX_RATIO));
-    let mut out = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
-    file.by_ref()
-        .take(declared + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Problem::Zip {
+    let mut out = sink(declared);
+    let copied = std::io::copy(&mut file.by_ref().take(declared + 1), &mut out).map_err(|e| {
+        Problem::Zip {
             size,
             reason: format!("entry {entry}: {e}"),
-        })?;
-    if out.len() as u64 != declared {
+        }
+    })?;
+    if copied != declared {
         return Err(Problem::Zip {
             size,
-            reason: format!(
-                "entry {entry} holds {} bytes but its header says {declared}",
-                out.len()
-            ),
+            reason: format!("entry {entry} holds {copied} bytes but its header says {declared}"),
         });
     }
-    Ok(out)
+    // A buffered sink (a scratch file) must say whether its last bytes reached the disk.
+    out.flush().map_err(|e| Problem::Zip {
+        size,
+        reason: format!("entry {entry}: {e}"),
+    })
 }
 
 /// Reads every layer's weights from `model.weights.h5`: `<group>/vars/<i>` in numeric order,
