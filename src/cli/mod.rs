@@ -65,7 +65,8 @@ pub enum Command {
         /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
         #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
         format: WeightFormat,
-        /// Print {"shape": [...], "values": [...]} instead of text
+        /// Print {"shape": [...], "values": [...]} instead of text (with a 0x address, also
+        /// "calls", "gas": {"sum", "largest"} and "call_gas")
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -73,6 +74,10 @@ pub enum Command {
         /// Do not ask: install anvil from npm if the local chain needs it (with a 0x address)
         #[arg(long)]
         yes: bool,
+        /// Gas each eth_call may use (a 0x address): the model runs as chained calls under it
+        /// [default: 16777216, or the node's eth_call cap when lower]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1_000_000..))]
+        call_gas: Option<u64>,
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
@@ -130,13 +135,16 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
             json,
             network,
             yes,
+            call_gas,
         }) => {
             let as_address = model
                 .to_str()
                 .filter(|_| !model.exists())
                 .and_then(read::parse_address);
             match as_address {
-                Some(address) => read::predict_at(config, address, &input, &network, yes, json),
+                Some(address) => {
+                    read::predict_at(config, address, &input, &network, yes, json, call_gas)
+                }
                 None if network.network.is_some() || network.rpc_url.is_some() => Err(Exit {
                     code: 2,
                     message: format!(

@@ -38,7 +38,7 @@ pub enum Action {
     Deploy(DeployEvent),
     /// The answer of `verify` for the deployed model: whether every part holds, and a line a
     /// part (or why it could not run).
-    Verified(Result<(bool, Vec<String>), String>),
+    Verified(Result<(crate::usecase::verify::Verdict, Vec<String>), String>),
     /// What the probe of a network and signer found; `generation` says which request it
     /// answers (an older one is ignored).
     Probed {

@@ -157,9 +157,9 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
                             lease.chain.network.chain_id,
                         )
                         .map_err(|e| format!("{e:#}"))?;
-                        let report = verify::verify(&reader, address, &path, None)
+                        let report = verify::verify(&reader, address, &path, None, None)
                             .map_err(|e| format!("{e:#}"))?;
-                        Ok((report.ok(), report.lines()))
+                        Ok((report.verdict(), report.lines()))
                     });
                 let _ = out.send(Action::Verified(result));
             });
