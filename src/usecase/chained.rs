@@ -188,11 +188,15 @@ pub enum RunError {
 }
 
 /// Whether a failed call ran out of gas (or was refused its gas): the model wraps a layer that
-/// ran out as `LayerFailed` with empty reason; a direct call says so in the node's message.
+/// ran out as `LayerFailed` with empty reason, a layer clone reverts with no data, and a node may
+/// say so in its message.
 fn out_of_gas(e: &ChainError) -> bool {
     use crate::chain::bindings::EternalModel::EternalModelErrors;
-    if let Some(Revert::Model(EternalModelErrors::LayerFailed(f))) = e.revert() {
-        return f.reason.is_empty();
+    match e.revert() {
+        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) => return f.reason.is_empty(),
+        // A clone whose implementation ran out returns the empty revert of its DELEGATECALL.
+        Some(Revert::Other(data)) if data.is_empty() => return true,
+        _ => {}
     }
     if e.revert().is_some() {
         return false;
@@ -321,41 +325,49 @@ impl<'a> Runner<'a> {
             known.insert(i, t.clone());
         }
         let mut next = 0;
-        // Re-plans of the same position after a refusal; a plan that keeps failing stops.
-        let mut retries = 0;
         while next < n {
-            let steps = self
-                .planner()
-                .next(next, &known, &self.calibration)
-                .map_err(|e| match e {
-                    PlanError::TooBig { .. } => RunError::CouldNotRun {
-                        what: format!("layer {next}"),
-                        why: e.to_string(),
-                    },
-                    PlanError::Missing { .. } => RunError::Failed {
-                        what: format!("layer {next}"),
-                        why: e.to_string(),
-                    },
-                })?;
-            match self.run_steps(&steps, &mut known).await {
-                Ok(after) => {
-                    retries = 0;
-                    next = after;
+            let steps = self.plan(next, &known, None)?;
+            match steps.first().map(|s| &s.segment) {
+                Some(Segment::Slice { layer, of, .. }) => {
+                    let (layer, of) = (*layer, *of);
+                    let joined = self.run_slices(layer, of, steps, &known).await?;
+                    known.insert(layer, joined);
+                    next = layer + 1;
                 }
-                Err(Refused::Replan) if retries < 4 => retries += 1,
-                Err(Refused::Replan) => {
-                    return Err(RunError::CouldNotRun {
-                        what: steps.first().map_or_else(
-                            || format!("layer {next}"),
-                            |s| s.describe(&self.model.layers),
-                        ),
-                        why: format!(
-                            "the chain needs more than the budget of {} gas per call even after {retries} smaller plans",
-                            thousands(self.budget)
-                        ),
+                Some(Segment::Range { .. }) => {
+                    let mut steps = steps;
+                    let mut retries = 0;
+                    loop {
+                        match self.run_step(&steps[0], &mut known).await {
+                            Ok(_) => break,
+                            Err(Refused::Replan) if retries < 4 => {
+                                retries += 1;
+                                steps = self.plan(next, &known, None)?;
+                                if !matches!(steps[0].segment, Segment::Range { .. }) {
+                                    let Segment::Slice { layer, of, .. } = steps[0].segment else {
+                                        unreachable!()
+                                    };
+                                    let joined =
+                                        self.run_slices(layer, of, steps.clone(), &known).await?;
+                                    known.insert(layer, joined);
+                                    break;
+                                }
+                            }
+                            Err(Refused::Replan) => return Err(self.gave_up(&steps[0], retries)),
+                            Err(Refused::Error(e)) => return Err(e),
+                        }
+                    }
+                    next = match steps[0].segment {
+                        Segment::Range { to, .. } => to,
+                        Segment::Slice { layer, .. } => layer + 1,
+                    };
+                }
+                None => {
+                    return Err(RunError::Failed {
+                        what: format!("layer {next}"),
+                        why: "the planner returned no call".into(),
                     });
                 }
-                Err(Refused::Error(e)) => return Err(e),
             }
             let layers = &self.model.layers;
             let outputs = &self.outputs;
@@ -372,49 +384,113 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    /// Runs one plan's steps (a range, or every slice of one layer); returns the next layer
-    /// to plan from.
-    async fn run_steps(
+    /// The next calls from layer `next` (`slices_from`: only the slices of layer `next` from
+    /// that position on).
+    fn plan(
+        &self,
+        next: usize,
+        known: &BTreeMap<usize, Tensor>,
+        slices_from: Option<usize>,
+    ) -> Result<Vec<Step>, RunError> {
+        let planner = self.planner();
+        match slices_from {
+            None => planner.next(next, known, &self.calibration),
+            Some(start) => planner.slices(next, start, known, &self.calibration),
+        }
+        .map_err(|e| match e {
+            PlanError::TooBig { .. } => RunError::CouldNotRun {
+                what: format!("layer {next}"),
+                why: e.to_string(),
+            },
+            PlanError::Missing { .. } => RunError::Failed {
+                what: format!("layer {next}"),
+                why: e.to_string(),
+            },
+        })
+    }
+
+    fn gave_up(&self, step: &Step, retries: usize) -> RunError {
+        RunError::CouldNotRun {
+            what: step.describe(&self.model.layers),
+            why: format!(
+                "the chain needs more than the budget of {} gas per call even after {retries} smaller plans",
+                thousands(self.budget)
+            ),
+        }
+    }
+
+    /// Every slice of `layer` (`of` positions), starting with `steps`: a slice the chain has
+    /// not priced yet runs alone and the rest is planned again with what it measured.
+    async fn run_slices(
         &mut self,
-        steps: &[Step],
-        known: &mut BTreeMap<usize, Tensor>,
-    ) -> Result<usize, Refused> {
-        let mut parts: Vec<Tensor> = Vec::new();
-        let mut after = 0;
-        for step in steps {
-            let what = step.describe(&self.model.layers);
-            let (to, data) = self.encode(step, known);
-            // Confirm the first call of each kind before trusting the model with the rest.
-            let mut measured = None;
-            if self.measure_all || !self.calibration.knows(step.key) {
-                match self.rpc.estimate_gas(Address::ZERO, to, &data).await {
-                    Ok(g) => {
-                        self.calibration.record(step.key, step.estimate, g);
-                        if g > self.budget {
-                            return Err(Refused::Replan);
+        layer: usize,
+        of: usize,
+        mut steps: Vec<Step>,
+        known: &BTreeMap<usize, Tensor>,
+    ) -> Result<Tensor, RunError> {
+        let mut parts = Vec::new();
+        let mut done = 0;
+        let mut retries = 0;
+        while done < of {
+            let mut replan = false;
+            for step in &steps {
+                let fresh = !self.calibration.knows(step.key);
+                let mut scratch = known.clone();
+                match self.run_step(step, &mut scratch).await {
+                    Ok(Some(part)) => {
+                        if let Segment::Slice { from, count, .. } = step.segment {
+                            done = from + count;
                         }
-                        measured = Some(g);
+                        parts.push(part);
+                        retries = 0;
                     }
-                    Err(f) => {
-                        let e = read_error(format!("estimate {what}"), f);
-                        if out_of_gas(&e) || e.revert().is_none() && is_cap(&e) {
-                            // Over the node's cap: the model was too low, by at least this much.
-                            self.calibration.record(
-                                step.key,
-                                step.estimate,
-                                self.budget + self.budget / 4,
-                            );
-                            return Err(Refused::Replan);
-                        }
-                        return Err(Refused::Error(classify(&what, e)));
+                    Ok(None) => {}
+                    Err(Refused::Replan) if retries < 4 => {
+                        retries += 1;
+                        replan = true;
+                        break;
                     }
+                    Err(Refused::Replan) => return Err(self.gave_up(step, retries)),
+                    Err(Refused::Error(e)) => return Err(e),
+                }
+                if fresh {
+                    replan = true;
+                    break;
                 }
             }
-            let answer = match self.rpc.call_with_gas(to, &data, self.budget).await {
-                Ok(a) => a,
+            if done < of && (replan || parts.is_empty()) {
+                steps = self.plan(layer, known, Some(done))?;
+            }
+        }
+        join(&self.model.layers[layer].op, &parts).map_err(|why| RunError::Failed {
+            what: format!("layer {layer}"),
+            why,
+        })
+    }
+
+    /// Runs one step: a range's outputs go into `known`; a slice's part is returned.
+    async fn run_step(
+        &mut self,
+        step: &Step,
+        known: &mut BTreeMap<usize, Tensor>,
+    ) -> Result<Option<Tensor>, Refused> {
+        let what = step.describe(&self.model.layers);
+        let (to, data) = self.encode(step, known);
+        // Confirm the first call of each kind before trusting the model with the rest.
+        let mut measured = None;
+        if self.measure_all || !self.calibration.knows(step.key) {
+            match self.rpc.estimate_gas(Address::ZERO, to, &data).await {
+                Ok(g) => {
+                    self.calibration.record(step.key, step.estimate, g);
+                    if g > self.budget {
+                        return Err(Refused::Replan);
+                    }
+                    measured = Some(g);
+                }
                 Err(f) => {
-                    let e = read_error(format!("call {what}"), f);
-                    if out_of_gas(&e) {
+                    let e = read_error(format!("estimate {what}"), f);
+                    if out_of_gas(&e) || e.revert().is_none() && is_cap(&e) {
+                        // Over the node's cap: the model was too low, by at least this much.
                         self.calibration.record(
                             step.key,
                             step.estimate,
@@ -424,98 +500,83 @@ impl<'a> Runner<'a> {
                     }
                     return Err(Refused::Error(classify(&what, e)));
                 }
-            };
-            self.calls.push(Call {
-                what: what.clone(),
-                estimate: step.estimate,
-                measured,
-            });
-            let failed = |why: String| {
-                Refused::Error(RunError::Failed {
-                    what: what.clone(),
-                    why,
-                })
-            };
-            match &step.segment {
-                Segment::Range {
-                    from, to, keeps, ..
-                } => {
-                    let got = if *to - *from == 1 {
-                        let r = IForwardLayer::forwardCall::abi_decode_returns(&answer)
-                            .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                        vec![Tensor {
-                            shape: r
-                                .outputShape
-                                .iter()
-                                .map(|d| usize::try_from(*d).unwrap_or(usize::MAX))
-                                .collect(),
-                            data: r
-                                .output
-                                .iter()
-                                .map(|v| i128::try_from(*v).unwrap_or(i128::MAX))
-                                .collect(),
-                        }]
-                    } else if *from == 0 && *to == self.model.layers.len() {
-                        let r = EternalModel::predictLayersCall::abi_decode_returns(&answer)
-                            .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                        split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?
-                    } else {
-                        let r = EternalModel::predictRangeCall::abi_decode_returns(&answer)
-                            .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                        split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?
-                    };
-                    let names: Vec<usize> = if *to - *from == 1 {
-                        vec![*from]
-                    } else if *from == 0 && *to == self.model.layers.len() {
-                        self.outputs.clone()
-                    } else {
-                        keeps.clone()
-                    };
-                    if got.len() != names.len() {
-                        return Err(failed(format!(
-                            "{} tensors returned, {} asked for",
-                            got.len(),
-                            names.len()
-                        )));
-                    }
-                    for (j, t) in names.into_iter().zip(got) {
-                        known.insert(j, t);
-                    }
-                    after = *to;
-                }
-                Segment::Slice { layer, .. } => {
-                    let r = IForwardLayer::forwardSliceCall::abi_decode_returns(&answer)
-                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                    parts.push(Tensor {
-                        shape: r
-                            .outputShape
-                            .iter()
-                            .map(|d| usize::try_from(*d).unwrap_or(usize::MAX))
-                            .collect(),
-                        data: r
-                            .output
-                            .iter()
-                            .map(|v| i128::try_from(*v).unwrap_or(i128::MAX))
-                            .collect(),
-                    });
-                    after = layer + 1;
-                }
             }
         }
-        if let Some(Step {
-            segment: Segment::Slice { layer, .. },
-            ..
-        }) = steps.first()
-        {
-            let joined = join(&self.model.layers[*layer].op, &parts).map_err(|why| {
-                Refused::Error(RunError::Failed {
-                    what: format!("layer {layer}"),
-                    why,
-                })
-            })?;
-            known.insert(*layer, joined);
+        let answer = match self.rpc.call_with_gas(to, &data, self.budget).await {
+            Ok(a) => a,
+            Err(f) => {
+                let e = read_error(format!("call {what}"), f);
+                if out_of_gas(&e) {
+                    self.calibration
+                        .record(step.key, step.estimate, self.budget + self.budget / 4);
+                    return Err(Refused::Replan);
+                }
+                return Err(Refused::Error(classify(&what, e)));
+            }
+        };
+        self.calls.push(Call {
+            what: what.clone(),
+            estimate: step.estimate,
+            measured,
+        });
+        let failed = |why: String| {
+            Refused::Error(RunError::Failed {
+                what: what.clone(),
+                why,
+            })
+        };
+        let one = |output: &[I256], shape: &[U256]| -> Result<Tensor, Refused> {
+            Ok(Tensor {
+                shape: shape
+                    .iter()
+                    .map(|d| usize::try_from(*d))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| failed("a dimension beyond usize".into()))?,
+                data: output
+                    .iter()
+                    .map(|v| i128::try_from(*v))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| failed("a value beyond int128".into()))?,
+            })
+        };
+        match &step.segment {
+            Segment::Range {
+                from, to, keeps, ..
+            } => {
+                let whole = *from == 0 && *to == self.model.layers.len();
+                let (got, names) = if *to - *from == 1 {
+                    let r = IForwardLayer::forwardCall::abi_decode_returns(&answer)
+                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                    (vec![one(&r.output, &r.outputShape)?], vec![*from])
+                } else if whole {
+                    let r = EternalModel::predictLayersCall::abi_decode_returns(&answer)
+                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                    let got = split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?;
+                    (got, self.outputs.clone())
+                } else {
+                    let r = EternalModel::predictRangeCall::abi_decode_returns(&answer)
+                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                    let got = split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?;
+                    (got, keeps.clone())
+                };
+                if got.len() != names.len() {
+                    return Err(failed(format!(
+                        "{} tensors returned, {} asked for",
+                        got.len(),
+                        names.len()
+                    )));
+                }
+                for (j, t) in names.into_iter().zip(got) {
+                    known.insert(j, t);
+                }
+                Ok(None)
+            }
+            Segment::Slice { .. } => {
+                let r = IForwardLayer::forwardSliceCall::abi_decode_returns(&answer)
+                    .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                Ok(Some(one(&r.output, &r.outputShape)?))
+            }
         }
-        Ok(after)
     }
 
     /// The contract and calldata of one step.
@@ -613,8 +674,16 @@ fn is_cap(e: &ChainError) -> bool {
 
 fn classify(what: &str, e: ChainError) -> RunError {
     match &e {
+        // The node could not be reached, or refused the request itself (too large, malformed):
+        // nothing was computed.
         ChainError::Read {
-            failure: RpcFailure::Transport(_) | RpcFailure::RateLimited(_),
+            failure:
+                RpcFailure::Transport(_)
+                | RpcFailure::RateLimited(_)
+                | RpcFailure::Node {
+                    code: -32600 | -32700,
+                    ..
+                },
             ..
         } => RunError::CouldNotRun {
             what: what.to_string(),
