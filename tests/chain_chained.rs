@@ -151,6 +151,23 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
             assert_eq!(got, rows_of(&all[layer], from, count), "layer {layer}");
         }
         let fc1 = 7;
+        if std::env::var_os("ETERNALIZE_PROFILE_SLICES").is_some() {
+            for count in [1usize, 8, 32, 128] {
+                let (inputs, shapes, ranks) = flat(&[&all[6]]);
+                let call = IForwardLayer::forwardSliceCall {
+                    inputs,
+                    shapes,
+                    ranks,
+                    from: U256::ZERO,
+                    count: U256::from(count),
+                };
+                let data = Bytes::from(call.abi_encode());
+                let g = rpc
+                    .estimate_gas(Address::ZERO, model.clones[fc1], &data)
+                    .await;
+                eprintln!("fc1 slice of {count} units: {g:?}");
+            }
+        }
         let got = slice_on_chain(&rpc, model.clones[fc1], &all[6], None, 40, 32).await;
         let want: Vec<i128> = all[fc1].data[40..72].to_vec();
         assert_eq!(got.shape, vec![32]);
@@ -158,7 +175,7 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
 
         // The whole model: chained calls, each confirmed by eth_estimateGas and accepted by
         // the node with 2^24 gas, bit for bit the reference.
-        for (budget, seed) in [(DEFAULT_CALL_GAS, 2u64), (10_000_000, 2)] {
+        for (budget, seed) in [(DEFAULT_CALL_GAS, 2u64), (12_000_000, 2)] {
             let mut runner = Runner::new(&rpc, &model, graph.outputs.clone(), budget);
             runner.measure_all = true;
             let x = image(seed);
@@ -210,8 +227,8 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
     assert!(o.status.success(), "{}", text(&o));
     let offline: Value = serde_json::from_slice(&o.stdout).unwrap();
     let chained = predict(&[]);
-    let low = predict(&["--call-gas", "10000000"]);
-    for (v, budget) in [(&chained, DEFAULT_CALL_GAS), (&low, 10_000_000)] {
+    let low = predict(&["--call-gas", "12000000"]);
+    for (v, budget) in [(&chained, DEFAULT_CALL_GAS), (&low, 12_000_000)] {
         assert_eq!(v["values"], offline["values"], "{v}");
         assert_eq!(v["shape"], offline["shape"]);
         assert_eq!(v["call_gas"], budget);
@@ -231,6 +248,65 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
             "on chain: {} calls of at most 16,777,216 gas each",
             calls(&chained)
         )),
+        "{out}"
+    );
+
+    // A budget no slice of conv2 fits: it could not run, says why with the numbers.
+    let o = node.run(&[
+        "predict",
+        &addr,
+        "--input",
+        &input,
+        "--rpc-url",
+        &url,
+        "--call-gas",
+        "1000000",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not run layer ")
+            && err.contains("over the budget of 1,000,000 gas per call")
+            && err.contains("budget 1,000,000 gas per call, --call-gas"),
+        "{err}"
+    );
+    // verify under that budget: nothing differs, the prediction could not run — never
+    // "differs" (issue 13's false alarm).
+    let o = node.run(&[
+        "verify",
+        &addr,
+        &fixture_str(CNN),
+        "--rpc-url",
+        &url,
+        "--json",
+        "--call-gas",
+        "1000000",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for part in ["hash", "graph", "weights"] {
+        assert_eq!(v[part]["ok"], true, "{v}");
+    }
+    assert_eq!(v["predict"]["ok"], false, "{v}");
+    let why = v["predict"]["not_run"].as_str().unwrap();
+    assert!(why.contains("1,000,000"), "{why}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not be proved equal") && !err.contains("does not equal"),
+        "{err}"
+    );
+    let o = node.run(&[
+        "verify",
+        &addr,
+        &fixture_str(CNN),
+        "--rpc-url",
+        &url,
+        "--call-gas",
+        "1000000",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("predict  NOT RUN") && !out.contains("DIFFERS"),
         "{out}"
     );
 

@@ -159,6 +159,36 @@ async fn predict_on_chain(
     (out, gas)
 }
 
+/// Runs one sample through chained calls under 2^24 gas each (every call measured with
+/// `eth_estimateGas`), checks it against the reference, and returns the calls' totals.
+async fn chained_on_chain(
+    rpc: &eternalize::chain::Rpc,
+    d: &Deployed,
+    graph: &Graph,
+    ins: &[Tensor],
+    want: &[Tensor],
+) -> eternalize::usecase::chained::CallStats {
+    use eternalize::usecase::chained::{ChainModel, Runner};
+    let address = *d.model.address();
+    let state = rpc.model_state(address).await.unwrap();
+    let model = ChainModel::read(rpc, address, &state).await.unwrap();
+    let mut runner = Runner::new(
+        rpc,
+        &model,
+        graph.outputs.clone(),
+        eternalize::infer::plan::DEFAULT_CALL_GAS,
+    );
+    runner.measure_all = true;
+    let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let ordered: Vec<Tensor> = order.into_iter().map(|(_, t)| t.clone()).collect();
+    let got = runner.run(&ordered).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got, want, "chained calls differ from the reference");
+    let stats = runner.stats();
+    assert!(stats.gas.largest <= eternalize::infer::plan::DEFAULT_CALL_GAS);
+    stats
+}
+
 fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, Vec<usize>)]) {
     assert_eq!(got.len(), want.len(), "{}: output count", path.display());
     for (k, (w, (v, s))) in want.iter().zip(got).enumerate() {
@@ -198,6 +228,8 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
     let mut checked = 0;
     let mut refused = Vec::new();
     let mut fm_gas = 0;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let mut chained = Vec::new();
 
     // fashion_mnist on its sample input: the gas benchmark of issue 6.
     let fm = fixtures().join("eai_example/fashion_mnist.keras");
@@ -211,6 +243,10 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
         let want = graph.run(std::slice::from_ref(s)).unwrap();
         let (got, gas) = predict_on_chain(&d, &graph, std::slice::from_ref(s)).await;
         check(&fm, b, &want, &got);
+        if b == 0 {
+            let stats = chained_on_chain(&rpc, &d, &graph, std::slice::from_ref(s), &want).await;
+            chained.push(("eai_example/fashion_mnist.keras".to_string(), stats));
+        }
         report.push((
             "eai_example/fashion_mnist.keras".to_string(),
             gas,
@@ -260,6 +296,8 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
             check(&path, b, &want, &got);
             if b == 0 {
                 report.push((name.clone(), gas, macs(&model)));
+                let stats = chained_on_chain(&rpc, &d, &graph, &ins, &want).await;
+                chained.push((name.clone(), stats));
             }
         }
         checked += 1;
@@ -274,6 +312,22 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
             "–".into()
         };
         eprintln!("| {name} | {gas} | {m} | {per} |");
+    }
+    eprintln!("| model | MACs | one call | chained calls | largest | total |");
+    eprintln!("|---|---:|---:|---:|---:|---:|");
+    for (name, c) in &chained {
+        let Some((_, gas, m)) = report.iter().find(|(n, _, _)| n == name) else {
+            continue;
+        };
+        let one = if *gas <= eternalize::infer::plan::DEFAULT_CALL_GAS {
+            gas.to_string()
+        } else {
+            format!("({gas})")
+        };
+        eprintln!(
+            "| {name} | {m} | {one} | {} | {} | {} |",
+            c.calls, c.gas.largest, c.gas.sum
+        );
     }
     eprintln!("checked {checked} models on chain");
     assert!(checked >= 25, "only {checked} models checked");

@@ -77,8 +77,12 @@ pub enum Op {
     Reshape {
         target: Vec<i64>,
     },
-    /// A kind whose output shape is learnt by running it (Embedding, recurrent layers,
-    /// Concatenate): it ends the segment it is in.
+    /// Concatenate along `axis` (Keras's, counting the batch axis; negative from the end).
+    Concat {
+        axis: i64,
+    },
+    /// A kind whose output shape is learnt by running it (Embedding, recurrent layers): it
+    /// ends the segment it is in.
     Opaque,
 }
 
@@ -212,11 +216,15 @@ impl Op {
             | LayerKind::Rescaling
             | LayerKind::Add
             | LayerKind::Multiply => Op::Elementwise { per_value: 60 },
-            LayerKind::Embedding
-            | LayerKind::SimpleRnn
-            | LayerKind::Lstm
-            | LayerKind::Gru
-            | LayerKind::Concatenate => Op::Opaque,
+            LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
+                Op::Opaque
+            }
+            LayerKind::Concatenate => {
+                let (axis,) = <(I256,)>::abi_decode_params(config).map_err(bad)?;
+                Op::Concat {
+                    axis: i64::try_from(axis).map_err(|_| format!("axis {axis}"))?,
+                }
+            }
         })
     }
 }
@@ -326,6 +334,17 @@ impl LayerOp {
                     })
                     .collect()
             }
+            Op::Concat { axis } => {
+                let rank = first?.len() as i64;
+                let ax = if *axis < 0 { rank + axis } else { axis - 1 };
+                let ax = usize::try_from(ax).ok().filter(|&a| (a as i64) < rank)?;
+                let mut s = first?.to_vec();
+                s[ax] = ins
+                    .iter()
+                    .map(|i| i.get(ax).copied())
+                    .sum::<Option<usize>>()?;
+                Some(s)
+            }
             Op::Opaque => None,
         }
     }
@@ -416,9 +435,12 @@ pub struct GasModel {
     pub conv_mac: f64,
     /// Convolution, per output value (lane extraction, bias, store).
     pub conv_out: u64,
-    /// Dense, per multiply-accumulate (eight columns per pair of words).
+    /// Dense, per multiply-accumulate, counted in whole blocks of eight columns (one `_dot8`
+    /// pass over the inputs per block: ≈ 225 gas per input row and block, measured on
+    /// cnn_15m's fc1).
     pub dense_mac: f64,
-    /// Dense slice, per kernel row read on its own (EXTCODECOPY, chunk lookup).
+    /// Dense slice, per kernel row read on its own (`_rawColumns`: ≈ 8.2M for 4,096 rows
+    /// whatever the slice's width, measured on cnn_15m's fc1).
     pub dense_row: u64,
     /// Pooling, per window value compared or summed.
     pub pool_value: u64,
@@ -436,10 +458,10 @@ impl Default for GasModel {
             per_layer: 60_000,
             per_call: 45_000,
             per_chunk: 2_800,
-            conv_mac: 17.0,
+            conv_mac: 14.0,
             conv_out: 90,
-            dense_mac: 3.6,
-            dense_row: 1_800,
+            dense_mac: 28.0,
+            dense_row: 1_950,
             pool_value: 45,
             per_value: 12,
             weight_width: 4,
@@ -495,7 +517,8 @@ impl GasModel {
                 };
                 let rows_in = *input_units as u64;
                 let kernel_values = rows_in * cols;
-                let macs = in_values * cols;
+                // `_dot8` walks every input row once per block of eight columns.
+                let macs = in_values * cols.div_ceil(8) * 8;
                 gas += (self.dense_mac * macs as f64) as u64
                     + out_values * activation_gas(*activation)
                     + 3 * (kernel_values * self.weight_width).div_ceil(32)
@@ -575,6 +598,7 @@ impl GasModel {
                 words += in_values;
             }
             Op::Input { .. }
+            | Op::Concat { .. }
             | Op::Flatten
             | Op::GlobalPool
             | Op::ZeroPad { .. }
@@ -685,7 +709,9 @@ impl Step {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "layer {layer} ({class}) needs about {need} gas even {what}, over the budget of {budget} gas per call"
+        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call",
+        crate::units::thousands(*need),
+        crate::units::thousands(*budget)
     )]
     TooBig {
         layer: usize,
@@ -920,6 +946,13 @@ impl Planner<'_> {
             budget: self.budget,
             what,
         };
+        if !cal.knows(single.key)
+            && single.calldata_bytes <= MAX_CALLDATA_BYTES
+            && self.slice(next, 0, 1, known, cal).is_none()
+        {
+            // Not sliceable and not priced by the chain yet: one probe call.
+            return Ok(vec![single]);
+        }
         self.slices(next, 0, known, cal).map_err(|e| match e {
             PlanError::TooBig { need, what, .. } if what == "alone" => {
                 too_big(single.estimate.max(need), what)
@@ -964,6 +997,18 @@ impl Planner<'_> {
             })
         };
         if !fits(1) {
+            // The model may be wrong: a layer the chain has not priced gets one probe call,
+            // which the runner confirms with eth_estimateGas before trusting either.
+            let key = CostKey {
+                layer: i,
+                sliced: true,
+            };
+            if !cal.knows(key)
+                && let Some(probe) = self.slice(i, start, 1, known, cal)
+                && probe.calldata_bytes <= MAX_CALLDATA_BYTES
+            {
+                return Ok(vec![probe]);
+            }
             let need = (start..of)
                 .filter_map(|f| self.slice(i, f, 1, known, cal))
                 .map(|s| s.estimate)
@@ -1144,9 +1189,9 @@ mod tests {
             assert_eq!(at, of);
         }
         // A lower budget means more calls, still each under it.
-        let low = plan_all(&ops, &graph, 10_000_000);
+        let low = plan_all(&ops, &graph, 12_000_000);
         assert!(low.len() > steps.len());
-        assert!(low.iter().all(|s| s.estimate <= 9_000_000));
+        assert!(low.iter().all(|s| s.estimate <= 10_800_000));
     }
 
     #[test]
