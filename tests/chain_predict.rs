@@ -167,7 +167,7 @@ async fn chained_on_chain(
     graph: &Graph,
     ins: &[Tensor],
     want: &[Tensor],
-) -> eternalize::usecase::chained::CallStats {
+) -> Result<eternalize::usecase::chained::CallStats, String> {
     use eternalize::usecase::chained::{ChainModel, Runner};
     let address = *d.model.address();
     let state = rpc.model_state(address).await.unwrap();
@@ -182,11 +182,18 @@ async fn chained_on_chain(
     let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
     order.sort_by_key(|(i, _)| *i);
     let ordered: Vec<Tensor> = order.into_iter().map(|(_, t)| t.clone()).collect();
-    let got = runner.run(&ordered).await.unwrap_or_else(|e| panic!("{e}"));
+    let got = match runner.run(&ordered).await {
+        Ok(g) => g,
+        // Only "could not run" is allowed (a layer no slice of fits); never a wrong answer.
+        Err(e @ eternalize::usecase::chained::RunError::CouldNotRun { .. }) => {
+            return Err(e.to_string());
+        }
+        Err(e) => panic!("{e}"),
+    };
     assert_eq!(got, want, "chained calls differ from the reference");
     let stats = runner.stats();
     assert!(stats.gas.largest <= eternalize::infer::plan::DEFAULT_CALL_GAS);
-    stats
+    Ok(stats)
 }
 
 fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, Vec<usize>)]) {
@@ -324,12 +331,26 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
         } else {
             format!("({gas})")
         };
-        eprintln!(
-            "| {name} | {m} | {one} | {} | {} | {} |",
-            c.calls, c.gas.largest, c.gas.sum
-        );
+        match c {
+            Ok(c) => eprintln!(
+                "| {name} | {m} | {one} | {} | {} | {} |",
+                c.calls, c.gas.largest, c.gas.sum
+            ),
+            Err(e) => eprintln!("| {name} | {m} | {one} | {e} | | |"),
+        }
     }
     eprintln!("checked {checked} models on chain");
+    // Every fixture but cnn_500k (conv3 packs one filter per word: 10.6M of memory gas for its
+    // kernel alone, before a single output row) runs in chained calls under 2^24.
+    let stuck: Vec<&String> = chained
+        .iter()
+        .filter(|(_, c)| c.is_err())
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        stuck.iter().all(|n| n.contains("cnn_500k")),
+        "could not run chained: {stuck:?}"
+    );
     assert!(checked >= 25, "only {checked} models checked");
     assert_eq!(refused.len(), 1, "refused for dilation: {refused:?}");
     assert!(

@@ -1051,14 +1051,14 @@ pub fn still_needed(layers: &[LayerOp], outputs: &[usize], next: usize, j: usize
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use crate::bundle::Bundle;
     use crate::chain::ModelSpec;
     use crate::infer::{Graph, WeightFormat};
     use std::path::Path;
 
-    fn fixture(rel: &str) -> (Vec<LayerOp>, Graph) {
+    pub(super) fn fixture(rel: &str) -> (Vec<LayerOp>, Graph) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(rel);
@@ -1079,6 +1079,24 @@ mod tests {
             Graph::from_model(&model, WeightFormat::Compact).unwrap(),
         )
     }
+
+    /// A deterministic 32×32×3 image in [-0.5, 0.5).
+    pub(super) fn image() -> Tensor {
+        let data = (0..32 * 32 * 3)
+            .map(|i| ((((i * 7919) % 1000) as i128) - 500) << 22)
+            .collect();
+        Tensor {
+            shape: vec![32, 32, 3],
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::infer::Graph;
 
     /// Every output shape the chain configs imply is the one Keras inferred.
     #[test]
@@ -1221,5 +1239,44 @@ mod tests {
         assert_eq!(calldata_gas(&[0]), 32 * 4);
         assert_eq!(calldata_gas(&[1]), 31 * 4 + 16);
         assert_eq!(calldata_gas(&[-1]), 32 * 16);
+    }
+}
+
+#[cfg(test)]
+mod calldata_numbers {
+    use super::tests_support::*;
+    use super::*;
+
+    /// Calldata gas per activation value of cnn_15m as ABI int256 words (what chained calls
+    /// send) against int64 words packed four to a word (the alternative): BENCHMARKS.md's
+    /// numbers (`cargo test --lib calldata_numbers -- --nocapture`).
+    #[test]
+    fn int256_words_against_packed_int64() {
+        let (_, graph) = fixture("generated/cnn_15m.keras");
+        let x = image();
+        let all = graph.run_all(&[x]).unwrap();
+        let packed = |v: &[i128]| -> u64 {
+            v.iter()
+                .map(|&x| {
+                    (x as i64)
+                        .to_be_bytes()
+                        .iter()
+                        .map(|&b| if b == 0 { 4 } else { 16 })
+                        .sum::<u64>()
+                })
+                .sum()
+        };
+        for (i, t) in all.iter().enumerate() {
+            let n = t.data.len() as f64;
+            let wide = calldata_gas(&t.data) as f64 / n;
+            let tight = packed(&t.data) as f64 / n;
+            eprintln!(
+                "layer {i} {:?}: {:.0} values, int256 {wide:.1} gas/value, packed int64 {tight:.1}",
+                t.shape, n
+            );
+            // Non-negative activations (every layer after the ReLU convolutions) cost at most
+            // ~2.4x as ABI words; signed values (the input, a softmax) up to ~4.2x.
+            assert!(wide >= tight && wide <= 4.5 * tight, "layer {i}");
+        }
     }
 }
