@@ -340,8 +340,9 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
         }
     }
     eprintln!("checked {checked} models on chain");
-    // Every fixture but cnn_500k (conv3 packs one filter per word: 10.6M of memory gas for its
-    // kernel alone, before a single output row) runs in chained calls under 2^24.
+    // Every fixture but cnn_500k runs in chained calls under 2^24: its conv3 (128 filters of
+    // 3×3×64) needs ~17.7M for one output row, the whole 73,728-value kernel read and packed per
+    // call; it needs slices by output channel, which forwardSlice does not cut yet.
     let stuck: Vec<&String> = chained
         .iter()
         .filter(|(_, c)| c.is_err())
