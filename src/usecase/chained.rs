@@ -343,10 +343,14 @@ impl<'a> Runner<'a> {
                             Err(Refused::Replan) if retries < 4 => {
                                 retries += 1;
                                 steps = self.plan(next, &known, None)?;
-                                if !matches!(steps[0].segment, Segment::Range { .. }) {
-                                    let Segment::Slice { layer, of, .. } = steps[0].segment else {
-                                        unreachable!()
-                                    };
+                                if steps.is_empty() {
+                                    return Err(RunError::Failed {
+                                        what: format!("layer {next}"),
+                                        why: "the planner returned no call".into(),
+                                    });
+                                }
+                                // Planned again, the layer may now be cut into slices.
+                                if let Segment::Slice { layer, of, .. } = steps[0].segment {
                                     let joined =
                                         self.run_slices(layer, of, steps.clone(), &known).await?;
                                     known.insert(layer, joined);
@@ -433,6 +437,7 @@ impl<'a> Runner<'a> {
         let mut retries = 0;
         while done < of {
             let mut replan = false;
+            let progress = done;
             for step in &steps {
                 let fresh = !self.calibration.knows(step.key);
                 let mut scratch = known.clone();
@@ -458,7 +463,13 @@ impl<'a> Runner<'a> {
                     break;
                 }
             }
-            if done < of && (replan || parts.is_empty()) {
+            if done < of && !replan && progress == done {
+                return Err(RunError::Failed {
+                    what: format!("layer {layer}"),
+                    why: format!("the plan stopped at position {done} of {of}"),
+                });
+            }
+            if done < of {
                 steps = self.plan(layer, known, Some(done))?;
             }
         }
