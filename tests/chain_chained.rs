@@ -151,6 +151,7 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
             assert_eq!(got, rows_of(&all[layer], from, count), "layer {layer}");
         }
         let fc1 = 7;
+        // Gas of fc1 slices by width (ETERNALIZE_PROFILE_SLICES=1; BENCHMARKS.md).
         if std::env::var_os("ETERNALIZE_PROFILE_SLICES").is_some() {
             for count in [1usize, 8, 32, 128] {
                 let (inputs, shapes, ranks) = flat(&[&all[6]]);
@@ -166,6 +167,24 @@ fn the_big_cnn_predicts_by_address_through_chained_calls() {
                     .estimate_gas(Address::ZERO, model.clones[fc1], &data)
                     .await;
                 eprintln!("fc1 slice of {count} units: {g:?}");
+                let trace: Result<Value, _> = rpc
+                    .request(
+                        "debug_traceCall",
+                        serde_json::json!([
+                            {"to": model.clones[fc1], "data": data, "gas": "0x1000000"},
+                            "latest",
+                            {"tracer": "callTracer"}
+                        ]),
+                    )
+                    .await;
+                match trace {
+                    Ok(t) => {
+                        let inner = &t["calls"][0]["calls"];
+                        let n = inner.as_array().map_or(0, Vec::len);
+                        eprintln!("  {n} calls to the model (weight layout, chunk addresses)");
+                    }
+                    Err(e) => eprintln!("  trace: {e}"),
+                }
             }
         }
         let got = slice_on_chain(&rpc, model.clones[fc1], &all[6], None, 40, 32).await;
