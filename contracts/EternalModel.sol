@@ -5,6 +5,7 @@ import {IEternalModel} from "./interfaces/IEternalModel.sol";
 import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
 import {ILayer} from "./interfaces/ILayer.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
+import {Implementations} from "./lib/Implementations.sol";
 import {LayerLink, WeightLayout, WeightFormat} from "./lib/Types.sol";
 
 /// @title EternalModel
@@ -20,6 +21,11 @@ contract EternalModel is IEternalModel {
     /// @dev Largest chunk: a multiple of 32 (whole bundle words in both formats) that fits a data
     ///      contract (24,575 data bytes).
     uint256 internal constant MAX_CHUNK_BYTES = 24_544;
+    /// @dev Offsets in a layer clone's initcode (see `_checkLayer`): the runtime after the 10-byte
+    ///      prefix, the implementation address at runtime offset 10, the arguments at runtime offset 45.
+    uint256 internal constant _PREFIX = 0x0a;
+    uint256 internal constant _CLONE_IMPLEMENTATION = 0x14;
+    uint256 internal constant _CLONE_ARGS = 0x37;
 
     /// @inheritdoc IEternalModel
     address public immutable factory;
@@ -81,11 +87,7 @@ contract EternalModel is IEternalModel {
         uint256 inputsStart;
         for (uint256 i; i < layerLinks.length; ++i) {
             LayerLink calldata link = layerLinks[i];
-            if (link.layer.code.length == 0) revert LayerNotDeployed(i, link.layer);
-            address layerModel = ILayer(link.layer).model();
-            if (layerModel != address(this)) revert LayerOfAnotherModel(i, layerModel);
-            uint16 actual = ILayer(link.layer).layerKind();
-            if (actual != link.kind) revert LayerKindMismatch(i, link.kind, actual);
+            _checkLayer(i, link.kind, link.layer);
             for (uint256 k; k < link.inputs.length; ++k) {
                 uint16 input = link.inputs[k];
                 if (input >= i) revert InputNotEarlier(i, input);
@@ -248,6 +250,49 @@ contract EternalModel is IEternalModel {
                 extcodecopy(pointer, add(add(out, 0x20), done), add(within, 1), take)
             }
             done += take;
+        }
+    }
+
+    /// @dev Layer `index` must be a clone this model's factory made of the implementation of
+    ///      `kind`, bound to this model. Proven from the layer's code alone, without calling it: the
+    ///      factory CREATE2s at salt 0 only our implementations' creation code and clones of our
+    ///      layer implementations, so if `CLONE_PREFIX ‖ code` hashes to the layer's address as the
+    ///      factory's salt-0 CREATE2, the factory made it with that initcode — a clone, whose code
+    ///      names its implementation and whose first argument word is its model.
+    ///      The initcode is rebuilt at the free pointer as scratch (never kept, the pointer is not
+    ///      moved):
+    ///        p + 0x00  prefix  61 LLLL 80 600a 5f 39 5f f3       (10 bytes, L = code size)
+    ///        p + 0x0a  runtime 363d3d373d3d3d363d73            (10 bytes)
+    ///        p + 0x14          implementation                    (20 bytes)
+    ///        p + 0x28          5af43d82803e903d91602b57fd5bf3    (15 bytes)
+    ///        p + 0x37          args: model word, config, tensors (abi.encode)
+    ///      Reading the code costs less than calling `model()` and `layerKind()` on the clone
+    ///      (each a DELEGATECALL into the implementation): contracts/README.md has the numbers.
+    function _checkLayer(uint256 index, uint16 kind, address layer) internal view {
+        uint256 size = layer.code.length;
+        if (size == 0) revert LayerNotDeployed(index, layer);
+        // A clone carries at least its model word after the 45-byte proxy.
+        if (size < CodeStore.CLONE_RUNTIME_BYTES + 0x20 || size > CodeStore.MAX_RUNTIME_BYTES) {
+            revert LayerNotFromFactory(index, layer);
+        }
+        bytes32 initcodeHash;
+        address implementation;
+        uint256 modelWord;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, shl(176, or(or(shl(72, 0x61), shl(56, size)), 0x80600a5f395ff3)))
+            extcodecopy(layer, add(p, _PREFIX), 0, size)
+            initcodeHash := keccak256(p, add(size, _PREFIX))
+            implementation := shr(96, mload(add(p, _CLONE_IMPLEMENTATION)))
+            modelWord := mload(add(p, _CLONE_ARGS))
+        }
+        if (CodeStore.predict(factory, bytes32(0), initcodeHash) != layer) revert LayerNotFromFactory(index, layer);
+        if (modelWord != uint256(uint160(address(this)))) {
+            revert LayerOfAnotherModel(index, address(uint160(modelWord)));
+        }
+        bytes32 want = Implementations.layer(kind);
+        if (want == bytes32(0) || CodeStore.predict(factory, bytes32(0), want) != implementation) {
+            revert LayerKindMismatch(index, kind, ILayer(layer).layerKind());
         }
     }
 

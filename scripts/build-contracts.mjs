@@ -4,9 +4,16 @@
 //   {contractName, sourceName, abi, bytecode, deployedBytecode, compiler: {version, settings}}
 // Output is deterministic (sources sorted, object keys sorted, 2-space JSON, trailing newline).
 //
-//   node scripts/build-contracts.mjs          write artifacts/
-//   node scripts/build-contracts.mjs --check  exit 1, naming each differing file, if artifacts/
-//                                             is not exactly what the sources compile to
+// Two-pass build, because the factory and the model vouch for our implementations by the hash of
+// their creation code: (1) the layer implementations are compiled and hashed; (2) the model
+// implementation is compiled against those hashes and hashed; (3) the factory is compiled against
+// all of them. contracts/lib/Implementations.sol is generated between the passes (it is committed
+// and, like artifacts/, checked by --check). Layers must not import it, and the model must not use
+// its own hash (`Implementations.MODEL`): either would make the hashes a fixed point to chase.
+//
+//   node scripts/build-contracts.mjs          write artifacts/ and contracts/lib/Implementations.sol
+//   node scripts/build-contracts.mjs --check  exit 1, naming each differing file, if artifacts/ or
+//                                             Implementations.sol is not what the sources compile to
 //
 // Needs `npm ci --prefix tools` first.
 import { createRequire } from "node:module";
@@ -127,16 +134,9 @@ function generate(solc, sources, jobs) {
   });
 }
 
-async function compile() {
-  const solc = loadSolc();
-  const sources = readSources();
-  const jobs = deployables(solc, sources);
-  const names = new Set();
-  for (const { name } of jobs) {
-    if (names.has(name)) fail(`two contracts named ${name}; artifact names must be unique`);
-    names.add(name);
-  }
-  // Largest sources first, dealt to the least loaded worker.
+// `generate` over worker threads: largest sources first, dealt to the least loaded worker.
+async function generateParallel(sources, jobs) {
+  if (jobs.length === 0) return [];
   const workers = Math.max(1, Math.min(availableParallelism(), 4, jobs.length));
   const bins = Array.from({ length: workers }, () => ({ size: 0, jobs: [] }));
   const size = (j) => sources[j.sourceName].content.length;
@@ -146,19 +146,158 @@ async function compile() {
     bin.jobs.push(job);
   }
   const parts = await Promise.all(
-    bins.map(
-      (bin) =>
-        new Promise((resolve, reject) => {
-          const w = new Worker(fileURLToPath(import.meta.url), { workerData: { jobs: bin.jobs } });
-          w.once("message", resolve);
-          w.once("error", reject);
-          w.once("exit", (code) => code !== 0 && reject(new Error(`a compiler worker exited with ${code}`)));
-        }),
-    ),
+    bins
+      .filter((bin) => bin.jobs.length > 0)
+      .map(
+        (bin) =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(fileURLToPath(import.meta.url), { workerData: { sources, jobs: bin.jobs } });
+            w.once("message", resolve);
+            w.once("error", reject);
+            w.once("exit", (code) => code !== 0 && reject(new Error(`a compiler worker exited with ${code}`)));
+          }),
+      ),
   );
+  return parts.flat();
+}
+
+const IMPLEMENTATIONS = "contracts/lib/Implementations.sol";
+const MODEL = "EternalModel";
+const FACTORY = "EternalFactory";
+const IMPORTS_IMPLEMENTATIONS = /import[^;]*Implementations\.sol/;
+const ZERO = `0x${"0".repeat(64)}`;
+
+// keccak256 from js-sha3, which solc-js itself depends on (pinned by tools/package-lock.json).
+function keccakHex(hex) {
+  const { keccak256 } = createRequire(createRequire(join(toolsDir, "package.json")).resolve("solc"))("js-sha3");
+  return `0x${keccak256(Buffer.from(hex.slice(2), "hex"))}`;
+}
+
+// Layer kind of each layer implementation: the `LayerKind` constant its `layerKind()` returns,
+// numbered as contracts/lib/Types.sol numbers it.
+function layerKinds(sources, layerJobs) {
+  const types = sources["contracts/lib/Types.sol"].content;
+  const library = types.slice(types.indexOf("library LayerKind"));
+  const codes = new Map();
+  for (const m of library.slice(0, library.indexOf("}")).matchAll(/uint16 internal constant (\w+) = (\d+);/g)) {
+    codes.set(m[1], Number(m[2]));
+  }
+  const kinds = [];
+  for (const job of layerJobs) {
+    const m = /function layerKind\(\)[^{]*\{\s*return LayerKind\.(\w+);/.exec(sources[job.sourceName].content);
+    if (!m || !codes.has(m[1])) fail(`${job.sourceName}: no \`layerKind()\` returning a LayerKind constant`);
+    kinds.push({ ...job, constant: m[1], code: codes.get(m[1]) });
+  }
+  kinds.sort((a, b) => a.code - b.code);
+  kinds.forEach((k, i) => {
+    if (k.code !== i) fail(`layer kinds must be 0..${kinds.length - 1}, each implemented once; ${k.name} has ${k.code}`);
+  });
+  return kinds;
+}
+
+// A binary search over kinds [lo, hi) returning the kind's hash: 5 comparisons for 26 kinds.
+function kindSearch(kinds, lo, hi, indent) {
+  if (hi - lo === 1) return `${indent}return ${kinds[lo].constant};\n`;
+  const mid = (lo + hi) >> 1;
+  return (
+    `${indent}if (kind < ${mid}) {\n${kindSearch(kinds, lo, mid, `${indent}    `)}` +
+    `${indent}} else {\n${kindSearch(kinds, mid, hi, `${indent}    `)}${indent}}\n`
+  );
+}
+
+function implementationsSource(kinds, modelHash) {
+  const constants = kinds
+    .map((k) => `    /// @dev ${k.name}, kind ${k.code}.\n    bytes32 internal constant ${k.constant} = ${k.hash};\n`)
+    .join("");
+  return `// SPDX-License-Identifier: MIT
+// Generated by scripts/build-contracts.mjs from the implementations' creation code: do not edit.
+pragma solidity 0.8.30;
+
+/// @title Implementations
+/// @notice keccak256 of the creation code (the artifact's \`bytecode\`) of every implementation
+///         eternalize deploys: the model and one per layer kind. The factory deploys nothing else
+///         and clones nothing else; a model links only layers cloned from these.
+/// @dev An implementation's address is \`CodeStore.predict(factory, 0, hash)\`. The model's
+///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
+///      layers, then the model, then the factory.
+library Implementations {
+    /// @dev Number of layer kinds (\`LayerKind\` 0 .. LAYER_KINDS - 1).
+    uint256 internal constant LAYER_KINDS = ${kinds.length};
+    /// @dev EternalModel.
+    bytes32 internal constant MODEL = ${modelHash};
+${constants}
+    /// @notice The creation-code hash of the implementation of layer kind \`kind\`, or zero when
+    ///         there is no such kind.
+    function layer(uint256 kind) internal pure returns (bytes32) {
+        if (kind >= LAYER_KINDS) return bytes32(0);
+${kindSearch(kinds, 0, kinds.length, "        ")}    }
+
+    /// @notice Whether \`hash\` is the creation-code hash of one of our implementations.
+    /// @dev Walks \`layer\` instead of comparing with each constant again: the constants are then
+    ///      in the code once (~200 gas of deployment per byte saved, against ~2k gas per call —
+    ///      it runs once per implementation and chain).
+    function isImplementation(bytes32 hash) internal pure returns (bool) {
+        if (hash == MODEL) return true;
+        for (uint256 kind; kind < LAYER_KINDS; ++kind) {
+            if (layer(kind) == hash) return true;
+        }
+        return false;
+    }
+}
+`;
+}
+
+async function compile() {
+  const solc = loadSolc();
+  const sources = readSources();
+  const committed = sources[IMPLEMENTATIONS]?.content;
+  if (committed === undefined) {
+    // First build: a placeholder with zero hashes lets the importers be analysed.
+    const rest = Object.fromEntries(Object.entries(sources).filter(([, v]) => !IMPORTS_IMPLEMENTATIONS.test(v.content)));
+    const layers = deployables(solc, rest).filter((j) => j.sourceName.startsWith("contracts/layers/"));
+    const zeros = layerKinds(sources, layers).map((k) => ({ ...k, hash: ZERO }));
+    sources[IMPLEMENTATIONS] = { content: implementationsSource(zeros, ZERO) };
+  }
+  const jobs = deployables(solc, sources);
+  const names = new Set();
+  for (const { name } of jobs) {
+    if (names.has(name)) fail(`two contracts named ${name}; artifact names must be unique`);
+    names.add(name);
+  }
+  for (const [name, { content }] of Object.entries(sources)) {
+    if (name.startsWith("contracts/layers/") && IMPORTS_IMPLEMENTATIONS.test(content)) {
+      fail(`${name} uses Implementations.sol; layer implementations must not (their hashes are in it)`);
+    }
+  }
+  if (/Implementations\.MODEL\b/.test(sources[`contracts/${MODEL}.sol`].content)) {
+    fail(`contracts/${MODEL}.sol uses its own hash (Implementations.MODEL)`);
+  }
+  const layerJobs = jobs.filter((j) => j.sourceName.startsWith("contracts/layers/"));
+  const modelJob = jobs.filter((j) => j.name === MODEL);
+  const factoryJob = jobs.filter((j) => j.name === FACTORY);
+  const rest = jobs.filter((j) => !layerJobs.includes(j) && !modelJob.includes(j) && !factoryJob.includes(j));
+  if (modelJob.length !== 1 || factoryJob.length !== 1) fail(`need exactly one ${MODEL} and one ${FACTORY}`);
+
+  // Pass 1: the layers (and the interfaces, which need no hash). Implementations.sol is a zero
+  // placeholder of its final shape: its values cannot reach a layer's bytecode, but its node
+  // count shifts every later source's AST ids, which viaIR code generation can depend on — so
+  // the layers compile against the same shape in every build, whatever the committed file holds.
+  const zeros = layerKinds(sources, layerJobs).map((k) => ({ ...k, hash: ZERO }));
+  sources[IMPLEMENTATIONS] = { content: implementationsSource(zeros, ZERO) };
+  const first = await generateParallel(sources, [...layerJobs, ...rest]);
+  const byName = new Map(first.map((c) => [c.contractName, c]));
+  const kinds = zeros.map((k) => ({ ...k, hash: keccakHex(byName.get(k.name).bytecode) }));
+  // Pass 2: the model, against the layers' hashes.
+  sources[IMPLEMENTATIONS] = { content: implementationsSource(kinds, ZERO) };
+  const [model] = await generateParallel(sources, modelJob);
+  // Pass 3: the factory, against every hash.
+  const generated = implementationsSource(kinds, keccakHex(model.bytecode));
+  sources[IMPLEMENTATIONS] = { content: generated };
+  const [factory] = await generateParallel(sources, factoryJob);
+
   const compiler = { version: solc.version(), settings: sortKeys(SETTINGS) };
   const files = new Map();
-  for (const c of parts.flat().sort((a, b) => a.contractName.localeCompare(b.contractName))) {
+  for (const c of [...first, model, factory].sort((a, b) => a.contractName.localeCompare(b.contractName))) {
     const artifact = {
       contractName: c.contractName,
       sourceName: c.sourceName,
@@ -169,22 +308,23 @@ async function compile() {
     };
     files.set(`${c.contractName}.json`, `${JSON.stringify(artifact, null, 2)}\n`);
   }
-  return files;
+  return { files, generated, committed };
 }
 
 if (!isMainThread) {
-  parentPort.postMessage(generate(loadSolc(), readSources(), workerData.jobs));
+  parentPort.postMessage(generate(loadSolc(), workerData.sources, workerData.jobs));
 }
 
 if (isMainThread) {
   const check = process.argv.includes("--check");
-  const files = await compile();
+  const { files, generated, committed } = await compile();
   const existing = existsSync(artifactsDir)
     ? readdirSync(artifactsDir).filter((f) => f.endsWith(".json")).sort()
     : [];
 
   if (check) {
     const problems = [];
+    if (committed !== generated) problems.push(`${IMPLEMENTATIONS}: differs from the implementations' hashes`);
     for (const [file, text] of [...files].sort()) {
       const path = join(artifactsDir, file);
       if (!existsSync(path)) problems.push(`artifacts/${file}: missing`);
@@ -195,10 +335,11 @@ if (isMainThread) {
     }
     if (problems.length > 0) {
       for (const p of problems) process.stderr.write(`${p}\n`);
-      fail("artifacts/ is out of date; run `node scripts/build-contracts.mjs` and commit the result");
+      fail("artifacts/ or Implementations.sol is out of date; run `node scripts/build-contracts.mjs` and commit the result");
     }
     process.stdout.write(`artifacts/ matches contracts/ (${files.size} artifacts)\n`);
   } else {
+    writeFileSync(join(root, IMPLEMENTATIONS), generated);
     mkdirSync(artifactsDir, { recursive: true });
     for (const file of existing) if (!files.has(file)) unlinkSync(join(artifactsDir, file));
     for (const [file, text] of files) writeFileSync(join(artifactsDir, file), text);

@@ -59,6 +59,33 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
+/// An anonymous scratch file: created exclusively in the system's temporary folder, readable
+/// only by this user, and unlinked at once, so it holds data only while the handle lives and
+/// nothing is left behind by a crash. For data too large to keep in memory (a compressed zip
+/// entry expanded to be read in parts).
+pub fn scratch() -> io::Result<File> {
+    let dir = std::env::temp_dir();
+    let mut last = None;
+    for _ in 0..16 {
+        let tmp = dir.join(format!(".eternalize.{:016x}.scratch", random()));
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        match o.open(&tmp) {
+            Ok(file) => {
+                // Windows cannot unlink an open file; there it stays until the next reboot's
+                // cleanup of the temporary folder.
+                let _ = std::fs::remove_file(&tmp);
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+}
+
 /// 64 unpredictable bits: std's `RandomState` keys come from the operating system's random
 /// source; the counter and the clock make successive names differ within a thread.
 fn random() -> u64 {

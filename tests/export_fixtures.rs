@@ -374,6 +374,15 @@ fn deflated_keras_archive_exports_the_same() {
         Bundle::from_model(&deflated).unwrap().hashes(),
         original.hashes()
     );
+    // From disk, the deflated weights entry goes through an anonymous scratch file.
+    let dir = tempfile::tempdir().unwrap();
+    let on_disk = dir.path().join("deflated.keras");
+    std::fs::write(&on_disk, &out).unwrap();
+    let from_disk = keras::load(&on_disk).unwrap();
+    assert_eq!(
+        Bundle::from_model(&from_disk).unwrap().hashes(),
+        original.hashes()
+    );
 }
 
 /// Every writer wrote the whole suite; eai exported exactly the files it can (not Activation

@@ -148,8 +148,9 @@ fn predict_command_runs_model_files_and_bundles_alike() {
             && err.contains("has shape [1, 3], but the model takes (None, 28, 28, 1)"),
         "{err}"
     );
-    // A bundle from eai has no section of ours: it cannot be run, and says why.
-    let eai = fixtures().join("keras3_4/mlp_basic.keras.eai.json");
+    // A bundle from eai is read back from its graph: it runs, and refuses a wrong input the
+    // same way.
+    let eai = fixtures().join("keras3_4/lenet_cnn.keras.eai.json");
     let o = run(&[
         "predict".as_ref(),
         eai.as_os_str(),
@@ -157,5 +158,24 @@ fn predict_command_runs_model_files_and_bundles_alike() {
         bad.as_os_str(),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("written by eai"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has shape [1, 3], but the model takes (None, 28, 28, 1)"),
+        "{}",
+        stderr(&o)
+    );
+    // One whose graph eai cut cannot be run, and says where and why.
+    let cut = fixtures().join("keras3_4/batchnorm_mlp.keras.eai.json");
+    let o = run(&[
+        "predict".as_ref(),
+        cut.as_os_str(),
+        "-i".as_ref(),
+        bad.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("layer 'softmax' (Softmax): has empty inbound_nodes")
+            && err.contains("the model file it was exported from is needed"),
+        "{err}"
+    );
 }

@@ -542,6 +542,27 @@ fn snapshot_preview_eai_bundle() {
     snapshot_both("preview_mlp_basic_eai_bundle", &state);
 }
 
+/// An eai bundle whose graph is cut: the layer marked, the reason in the detail pane and in
+/// the totals.
+#[test]
+fn snapshot_preview_cut_eai_bundle() {
+    let mut state = preview_of("tests/fixtures/keras3_4/batchnorm_mlp.keras.eai.json");
+    for _ in 0..5 {
+        press(&mut state, KeyCode::Down);
+    }
+    snapshot_both("preview_cut_eai_bundle", &state);
+}
+
+/// A model file with a layer eternalize cannot deploy: the reason in the detail pane and in the
+/// totals.
+#[test]
+fn snapshot_preview_unsupported_layer() {
+    let mut state = preview_of("tests/fixtures/bad/unsupported_layernorm.keras");
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Down);
+    snapshot_both("preview_unsupported_layernorm", &state);
+}
+
 #[test]
 fn snapshot_preview_tampered_bundle() {
     let (_, tampered) = exported_bundles();

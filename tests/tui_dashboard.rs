@@ -690,6 +690,130 @@ fn v_on_done_verifies_the_deployed_model_against_the_file() {
     );
 }
 
+#[test]
+fn p_on_done_picks_an_input_and_shows_chain_and_reference_side_by_side() {
+    use eternalize::tui::dashboard::Sampling;
+    use eternalize::usecase::predict::{ComparedOutput, SideBySide};
+    let mut state = deploying((120, 40));
+    finish(&mut state);
+    assert_eq!(press(&mut state, 'p'), vec![Effect::FindSamples(lenet())]);
+    assert_eq!(dash(&state).sample, Some(Sampling::Finding));
+    assert!(press(&mut state, 'p').is_empty(), "one search at a time");
+
+    // Carried out for real: the fixture folder holds Keras files, their truth and eai JSON,
+    // and no input: it says where to put one.
+    let found = work::perform(Effect::FindSamples(lenet())).expect("a worker's effect");
+    let _ = update(&mut state, found);
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✗ predict: no .npy or .json input next to the model: put one in"),
+        "{s}"
+    );
+
+    let own = root().join("tests/fixtures/keras3_4/lenet_cnn_input.npy");
+    let other = root().join("tests/fixtures/keras3_4/zeros.json");
+    assert_eq!(press(&mut state, 'p'), vec![Effect::FindSamples(lenet())]);
+    let _ = update(
+        &mut state,
+        Action::Samples(Ok(vec![own.clone(), other.clone()])),
+    );
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("Predict on which input?") && s.contains("▸ lenet_cnn_input.npy"),
+        "{s}"
+    );
+    // Down, then Enter runs the second; Esc while choosing closes the list, not the screen.
+    key(&mut state, KeyCode::Down);
+    key(&mut state, KeyCode::Esc);
+    assert_eq!(state.screen, ScreenKind::Done);
+    assert_eq!(dash(&state).sample, None);
+    assert_eq!(press(&mut state, 'p'), vec![Effect::FindSamples(lenet())]);
+    let _ = update(
+        &mut state,
+        Action::Samples(Ok(vec![own.clone(), other.clone()])),
+    );
+    key(&mut state, KeyCode::Down);
+    let effects = key(&mut state, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Predict {
+            address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
+            path: lenet(),
+            input: other.clone(),
+        }]
+    );
+    assert!(
+        press(&mut state, 'p').is_empty(),
+        "one prediction at a time"
+    );
+
+    let row = |sample, chain: Vec<f64>, offline: Vec<f64>| ComparedOutput {
+        sample,
+        output: "probs".into(),
+        chain,
+        offline,
+    };
+    let both = SideBySide {
+        input: other.clone(),
+        samples: 2,
+        calls: 2,
+        gas: Some(1_234_567),
+        outputs: vec![
+            row(0, vec![0.1, 0.7, 0.2], vec![0.1, 0.7, 0.2]),
+            row(1, vec![0.6, 0.3, 0.1], vec![0.6, 0.3, 0.1]),
+        ],
+    };
+    let _ = update(&mut state, Action::Predicted(Ok(Box::new(both.clone()))));
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✓ predict on zeros.json: on-chain equals offline bit for bit")
+            && s.contains("2 sample(s) · 2 eth_calls · 1,234,567 gas"),
+        "{s}"
+    );
+    assert!(
+        s.contains("argmax 1 (0.700000)") && s.contains("argmax 0 (0.600000)"),
+        "{s}"
+    );
+    snapshot_both("done_predict", &state);
+
+    // A difference in one value is shown as one.
+    let mut off = both.clone();
+    off.outputs[1].chain[2] = 0.1000001;
+    assert_eq!(press(&mut state, 'p'), vec![Effect::FindSamples(lenet())]);
+    let _ = update(&mut state, Action::Samples(Ok(vec![other.clone()])));
+    let _ = key(&mut state, KeyCode::Enter);
+    let _ = update(&mut state, Action::Predicted(Ok(Box::new(off))));
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✗ predict on zeros.json") && s.contains("DIFFERS"),
+        "{s}"
+    );
+
+    // It could not run: why, with the file.
+    assert_eq!(press(&mut state, 'p'), vec![Effect::FindSamples(lenet())]);
+    let _ = update(&mut state, Action::Samples(Ok(vec![own.clone()])));
+    let _ = key(&mut state, KeyCode::Enter);
+    let _ = update(
+        &mut state,
+        Action::Predicted(Err(
+            "input 0 has shape [5] but the model takes [28, 28, 1]".into()
+        )),
+    );
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("✗ predict on lenet_cnn_input.npy could not run: input 0 has shape [5]"),
+        "{s}"
+    );
+}
+
+/// A key without carrying out the workers' effects: what the screen asks for.
+fn press(state: &mut State, c: char) -> Vec<Effect> {
+    update(
+        state,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
 // ---- Pick: unfinished deployments ----
 
 fn journal_in(data: &Path, hash: &str, finished: bool) -> String {

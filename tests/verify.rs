@@ -3,12 +3,13 @@
 //! contract fails naming the chunk, byte and layer; one layer's config changed with
 //! `anvil_setCode` on its clone (the config is in the clone's appended args) fails naming the
 //! layer; another model's file fails the hash; an exact-format deployment verifies and fails
-//! the layout when `--format compact` is demanded; `predict ADDRESS` prints exactly what the
+//! the layout when `--format compact` is demanded; the same model made by the factory at another
+//! salt than eternalize's fails the model address; `predict ADDRESS` prints exactly what the
 //! offline `predict MODEL` prints, says when the node's call gas is too low, and says when
 //! there is no contract at the address.
 
 use crate::deploy_support::*;
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, B256, Bytes};
 use eternalize::chain::Rpc;
 use eternalize::engine::Source;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
@@ -167,6 +168,32 @@ fn verify_and_predict_by_address_on_one_anvil() {
     let rt = runtime();
     let chain = Rpc::connect(&node.anvil.url()).unwrap();
 
+    // The same model, made by the factory with the same code, hashes, layers and chunks, but
+    // at another salt than eternalize's: the factory's clone is only proven by its address.
+    let other_salt = rt.block_on(async {
+        use eternalize::chain::{Chain, MAX_CHUNK_BYTES, WeightFormat, signer_from_hex};
+        let sender = Chain::connect(
+            &node.anvil.url(),
+            signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap(),
+        )
+        .unwrap();
+        let spec = crate::chain_support::spec(MLP);
+        let (image, _) = sender
+            .prepare(&spec, WeightFormat::Compact, MAX_CHUNK_BYTES, B256::ZERO)
+            .await
+            .unwrap();
+        for i in 0..image.chunks.count() {
+            sender.store_chunk(&image, i).await.unwrap();
+        }
+        image.model
+    });
+    let (ok, v, err) = node.verify(other_salt, MLP);
+    assert!(!ok, "{v}");
+    assert_eq!(v["hash"]["ok"], true, "{v}");
+    assert_eq!(v["weights"]["ok"], true, "{v}");
+    assert_eq!(v["graph"]["mismatches"][0]["field"], "model address", "{v}");
+    assert!(err.contains("graph: model: model address is"), "{err}");
+
     // predict ADDRESS prints what the offline predict prints, for a batch of two.
     let dir = tempfile::tempdir().unwrap();
     for (address, file, shape) in [
@@ -186,6 +213,45 @@ fn verify_and_predict_by_address_on_one_anvil() {
         assert_eq!(on_chain, offline, "{file}");
         assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
     }
+
+    // The TUI's `p` on Done: the input found next to the model, through the chain and the
+    // reference side by side, bit for bit.
+    let folder = tempfile::tempdir().unwrap();
+    let model = folder.path().join("lenet_cnn.keras");
+    std::fs::copy(fixture(LENET), &model).unwrap();
+    let own = folder.path().join("lenet_cnn_input.json");
+    std::fs::write(&own, nested(&[3, 28, 28, 1], &mut 7).to_string()).unwrap();
+    std::fs::write(folder.path().join("another.npy.json"), "[[1]]").unwrap();
+    std::fs::write(folder.path().join("lenet_cnn.keras.truth.json"), "{}").unwrap();
+    std::fs::write(
+        folder.path().join("bundle.json"),
+        r#"{"hashed_model": "x"}"#,
+    )
+    .unwrap();
+    let found = eternalize::usecase::predict::sample_inputs(&model).unwrap();
+    assert_eq!(
+        found,
+        vec![own.clone(), folder.path().join("another.npy.json")],
+        "the model's own input first; truth files and bundles are not inputs"
+    );
+    let reader = eternalize::usecase::verify::Reader::at(&node.anvil.url(), Some(31337)).unwrap();
+    let both = eternalize::usecase::verify::side_by_side(&reader, lenet, &model, &own).unwrap();
+    assert_eq!(both.samples, 3);
+    assert_eq!(both.outputs.len(), 3, "one output, three samples");
+    assert!(both.bit_exact(), "{both}");
+    assert!(both.outputs.iter().all(|o| o.chain.len() == 10), "{both}");
+    let shown = both.to_string();
+    assert!(
+        shown.contains("on-chain equals offline bit for bit"),
+        "{shown}"
+    );
+    // Another model's file: its reference cannot take the input, and says which file.
+    let other = folder.path().join("mlp_basic.keras");
+    std::fs::copy(fixture(MLP), &other).unwrap();
+    let e = eternalize::usecase::verify::side_by_side(&reader, lenet, &other, &own)
+        .map(|b| b.to_string())
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("lenet_cnn_input.json"), "{e:#}");
 
     // A call budget lower than the model's one call (`--call-gas`): chained calls under it,
     // the same values. (anvil grants an eth_call the gas it asks for whatever its block gas

@@ -23,6 +23,9 @@ interface IEternalModel {
     error InputNotEarlier(uint256 index, uint16 input);
     /// @notice Layer `index` has no contract code at its address.
     error LayerNotDeployed(uint256 index, address layer);
+    /// @notice Layer `index` is not a layer clone made by this model's factory (its code, behind our
+    ///         clone-creation prefix, does not hash to its address as the factory's CREATE2).
+    error LayerNotFromFactory(uint256 index, address layer);
     /// @notice Layer `index` is a clone bound to another model.
     error LayerOfAnotherModel(uint256 index, address layerModel);
     /// @notice Layer `index` was declared with `declared` kind but its contract is `actual`.
@@ -73,6 +76,9 @@ interface IEternalModel {
     function initialize(address owner_) external;
 
     /// @notice Links the layers, records the bundle hashes and commits to the weight chunks. Once.
+    ///         Each linked layer must be a clone the factory made of the declared kind's
+    ///         implementation, bound to this model (`LayerNotFromFactory`, `LayerKindMismatch`,
+    ///         `LayerOfAnotherModel`).
     /// @param graphHash First half of the bundle's `hashed_model` (SHA-256 of the graph JSON).
     /// @param weightsHash Second half of `hashed_model` (SHA-256 of the weights JSON).
     /// @param layerLinks One entry per bundle layer, in bundle order (`idx` = position).

@@ -66,14 +66,22 @@ impl ModelFile {
 
     /// Reads `path` once, keeping a model that cannot be exported (to say why).
     pub fn describe(path: &Path) -> Result<Described, OpenError> {
-        let bytes = std::fs::read(path).map_err(|io| OpenError::Read {
+        let read = |io| OpenError::Read {
             path: path.to_path_buf(),
             io,
-        })?;
-        let content = if keras::sniff(&bytes).is_none() && super::sniff(&bytes) {
+        };
+        // A Keras file is read from disk within its budget (never whole); a bundle is JSON.
+        let mut head = Vec::with_capacity(64);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(read)?, 64),
+            &mut head,
+        )
+        .map_err(read)?;
+        let content = if keras::sniff(&head).is_none() && super::sniff(&head) {
+            let bytes = std::fs::read(path).map_err(read)?;
             Content::Bundle(super::read_bytes(&bytes, path)?)
         } else {
-            let model = keras::describe_vec(bytes, path)?;
+            let model = keras::describe(path)?;
             let refusal = match keras::refuse_undeployable(&model) {
                 Err(problem) => Err((
                     keras::error::printable(&problem.to_string()).into_owned(),
@@ -139,15 +147,28 @@ impl ModelFile {
         }
     }
 
-    /// The bundle, refused when it was altered after export (what deploy, predict and verify
-    /// need: a model they can trust to be the one its hash names).
+    /// For an eai bundle whose graph does not tell enough to deploy or run it: what is
+    /// missing, and where. A model file, or a bundle of ours, always tells.
+    pub fn gap(&self) -> Option<&super::eai_graph::Gap> {
+        match &self.content {
+            Content::Keras { .. } => None,
+            Content::Bundle(read) => read.gap(),
+        }
+    }
+
+    /// The bundle, refused when it was altered after export or when it is an eai bundle whose
+    /// graph does not tell enough (what deploy, predict and verify need: a model they can
+    /// trust to be the one its hash names, and can run).
     pub fn trusted_bundle(&self) -> Result<&Bundle, String> {
-        match self.mismatch() {
-            None => Ok(self.bundle()),
-            Some(why) => Err(format!(
+        if let Some(why) = self.mismatch() {
+            return Err(format!(
                 "{}: the stored hashed_model does not match the contents: {why}",
                 self.path.display()
-            )),
+            ));
+        }
+        match self.gap() {
+            None => Ok(self.bundle()),
+            Some(gap) => Err(format!("{}: {gap}", self.path.display())),
         }
     }
 }

@@ -6,16 +6,18 @@
 //! - `hashed_model` = SHA-256 hex of `json.dumps(model_graph, sort_keys=True)` followed by
 //!   SHA-256 hex of `json.dumps(weights)`;
 //! - `eternalize` holds the graph as the file defines it (links, shapes) and where each
-//!   tensor's words start, which deployment and inference use.
+//!   tensor's words start, which deployment and inference use. A bundle eai wrote has none; it
+//!   is rebuilt from eai's graph on reading when that graph tells enough ([`eai_graph`]).
 //!
 //! Owns: building, writing, reading and verifying bundles. Must not touch: the chain, the screen.
 
 pub mod eai;
+pub mod eai_graph;
 pub mod file;
 pub mod fixed;
 pub mod pyjson;
 
-use crate::keras::model::{Model, shape_to_json};
+use crate::keras::model::{Layer, Model, shape_to_json};
 use fixed::{FixedError, Word};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -79,65 +81,54 @@ impl Bundle {
             .sum();
         let mut weights = Vec::with_capacity(total);
         let mut meta_layers = Vec::with_capacity(model.layers.len());
-        let mut values: Vec<i64> = Vec::new();
         for layer in &model.layers {
             let mut tensors = Vec::new();
             for t in &layer.weights {
-                values.clear();
-                values.reserve(t.len());
-                for (index, &x) in t.data.iter().enumerate() {
-                    let v = fixed::to_q32(x).map_err(|e| BundleError::BadWeight {
-                        layer: layer.name.clone(),
-                        tensor: t.name.clone(),
-                        index,
-                        value: x,
-                        why: match e {
-                            FixedError::NotFinite => "not a finite number",
-                            FixedError::OutOfRange => {
-                                "outside Q32.32's range (|x| < 2^31 = 2147483648)"
-                            }
-                        },
-                        eai: match e {
-                            FixedError::NotFinite => "crash on it",
-                            FixedError::OutOfRange => "silently write a corrupt word",
-                        },
-                    })?;
-                    values.push(v);
-                }
                 tensors.push(json!({
                     "name": t.name,
                     "shape": t.shape,
                     "offset": weights.len(),
                     "words": t.len().div_ceil(fixed::LANES),
                 }));
-                fixed::pack(&values, &mut weights);
+                // Word by word: no second copy of a tensor (a 16M-value kernel would take
+                // 128 MB more as i64s).
+                for (w, chunk) in t.data.chunks(fixed::LANES).enumerate() {
+                    let mut lanes = [0i64; fixed::LANES];
+                    for (lane, &x) in chunk.iter().enumerate() {
+                        let index = w * fixed::LANES + lane;
+                        lanes[lane] = fixed::to_q32(x).map_err(|e| BundleError::BadWeight {
+                            layer: layer.name.clone(),
+                            tensor: t.name.clone(),
+                            index,
+                            value: x,
+                            why: match e {
+                                FixedError::NotFinite => "not a finite number",
+                                FixedError::OutOfRange => {
+                                    "outside Q32.32's range (|x| < 2^31 = 2147483648)"
+                                }
+                            },
+                            eai: match e {
+                                FixedError::NotFinite => "crash on it",
+                                FixedError::OutOfRange => "silently write a corrupt word",
+                            },
+                        })?;
+                    }
+                    weights.push(Word::from_values(lanes));
+                }
             }
-            meta_layers.push(json!({
-                "idx": layer.idx,
-                "name": layer.name,
-                "class_name": layer.class_name,
-                "keras_class": layer.keras_class,
-                "config": layer.config,
-                "inputs": layer.inputs,
-                "input_shapes": layer.input_shapes.iter().map(|s| shape_to_json(s)).collect::<Vec<_>>(),
-                "output_shape": shape_to_json(&layer.output_shape),
-                "params": layer.params(),
-                "weights": tensors,
-            }));
+            meta_layers.push(meta_layer(layer, layer.params(), tensors));
         }
-        let meta = json!({
-            "version": META_VERSION,
-            "generator": concat!("eternalize ", env!("CARGO_PKG_VERSION")),
-            "source": {
+        let meta = meta_section(
+            json!({
                 "format": model.format.as_str(),
                 "keras_version": model.keras_version,
                 "model_class": model.model_class(),
                 "name": model.root.name,
-            },
-            "inputs": model.inputs,
-            "outputs": model.outputs,
-            "layers": meta_layers,
-        });
+            }),
+            &model.inputs,
+            &model.outputs,
+            meta_layers,
+        );
         Ok(Bundle {
             graph: eai::model_graph(model),
             weights,
@@ -198,6 +189,34 @@ impl Bundle {
     }
 }
 
+/// One layer of the `eternalize` section; `tensors` are `{name, shape, offset, words}`.
+fn meta_layer(layer: &Layer, params: usize, tensors: Vec<Value>) -> Value {
+    json!({
+        "idx": layer.idx,
+        "name": layer.name,
+        "class_name": layer.class_name,
+        "keras_class": layer.keras_class,
+        "config": layer.config,
+        "inputs": layer.inputs,
+        "input_shapes": layer.input_shapes.iter().map(|s| shape_to_json(s)).collect::<Vec<_>>(),
+        "output_shape": shape_to_json(&layer.output_shape),
+        "params": params,
+        "weights": tensors,
+    })
+}
+
+/// The `eternalize` section around its layers.
+fn meta_section(source: Value, inputs: &[usize], outputs: &[usize], layers: Vec<Value>) -> Value {
+    json!({
+        "version": META_VERSION,
+        "generator": concat!("eternalize ", env!("CARGO_PKG_VERSION")),
+        "source": source,
+        "inputs": inputs,
+        "outputs": outputs,
+        "layers": layers,
+    })
+}
+
 /// `json.dumps(weights)`: `[w0, w1, ...]`, streamed in blocks.
 fn write_weights(words: &[Word], mut sink: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
@@ -231,11 +250,20 @@ pub struct ReadBundle {
     pub bundle: Bundle,
     pub stored_hash: String,
     pub hashes: Hashes,
+    /// For a bundle eai wrote (no `eternalize` section): its graph read back. When that tells
+    /// enough, `bundle.meta` holds the section it implies; else `gap` says what is missing.
+    pub eai: Option<Box<eai_graph::EaiGraph>>,
 }
 
 impl ReadBundle {
     pub fn verified(&self) -> bool {
         self.stored_hash == self.hashes.hashed_model()
+    }
+
+    /// Why the bundle cannot be deployed or run as it is (an eai bundle whose graph does not
+    /// tell enough), without the path.
+    pub fn gap(&self) -> Option<&eai_graph::Gap> {
+        self.eai.as_ref().and_then(|g| g.gap.as_ref())
     }
 
     /// Which half of the stored hash disagrees, for messages.
@@ -306,16 +334,25 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<ReadBundle, BundleError> 
         )));
     }
     let weights = parse_words(raw.weights.get().as_bytes()).map_err(invalid)?;
-    let bundle = Bundle {
+    let mut bundle = Bundle {
         graph: raw.model_graph,
         weights,
         meta: raw.eternalize,
     };
     let hashes = bundle.hashes();
+    // eai's own bundle: the section is rebuilt from its graph when the graph tells enough.
+    let eai = bundle.meta.is_null().then(|| {
+        let g = eai_graph::read(&bundle.graph, bundle.weights.len());
+        if let Some(meta) = g.meta() {
+            bundle.meta = meta;
+        }
+        Box::new(g)
+    });
     Ok(ReadBundle {
         bundle,
         stored_hash: raw.hashed_model.to_ascii_lowercase(),
         hashes,
+        eai,
     })
 }
 

@@ -27,14 +27,13 @@ pub struct Call {
 /// The model's CREATE2 salt: one Eternal per model hash and on-chain weight format, so the same
 /// deployer deploying the same bundle again lands on the same address (and finds it done).
 pub fn model_salt_for(spec: &ModelSpec, format: super::WeightFormat) -> B256 {
-    keccak256(
-        (
-            spec.graph_hash,
-            spec.weights_hash,
-            U256::from(format.code()),
-        )
-            .abi_encode_params(),
-    )
+    model_salt_of(spec.graph_hash, spec.weights_hash, format.code())
+}
+
+/// [`model_salt_for`] from the hashes and format code a model reports on chain (a verifier
+/// recomputes where the factory must have put it).
+pub fn model_salt_of(graph_hash: B256, weights_hash: B256, format_code: u8) -> B256 {
+    keccak256((graph_hash, weights_hash, U256::from(format_code)).abi_encode_params())
 }
 
 /// Every step of deploying `spec` as `image`, in nonce order: factory, implementations, model,

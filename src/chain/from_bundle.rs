@@ -2,8 +2,9 @@
 //!
 //! Links, shapes and tensor sizes come from the bundle's own `eternalize` section — the graph as
 //! the file defines it, not eai's `inbound_nodes` (which are off by one around nested models and
-//! empty for some Keras 3 layers). Configs come from eai's `layer_config`, plus the Keras config
-//! keys eai drops when the model is given.
+//! empty for some Keras 3 layers); for a bundle eai wrote, the section rebuilt from its graph
+//! where that tells enough (`bundle::eai_graph`). Configs come from eai's `layer_config`, plus
+//! the Keras config keys eai drops when the model is given.
 
 use serde_json::{Map, Value};
 
@@ -57,7 +58,7 @@ impl ModelSpec {
     pub fn from_bundle(bundle: &Bundle, model: Option<&Model>) -> Result<ModelSpec, ChainError> {
         let meta_layers = bundle.meta_layers().ok_or_else(|| {
             ChainError::Bundle(
-                "the bundle has no \"eternalize\" section (links, shapes, tensor offsets): it was written by another exporter; export the model file with `eternalize export` and deploy that"
+                "the bundle has no \"eternalize\" section (links, shapes, tensor offsets) and its model_graph could not be read back; export the model file with `eternalize export` and deploy that"
                     .into(),
             )
         })?;
@@ -128,16 +129,24 @@ impl ModelSpec {
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new()));
             // eai's `axis` is not the file's (Softmax: always -1; Concatenate: capped at 2): the
-            // contracts take the axis the model computes with, from the Keras config we keep.
+            // contracts take the axis the model computes with, from the Keras config we keep,
+            // counted from the end (axis 1 of a rank-2 input is -1), so that one computation
+            // has one encoding whether the file or eai's graph says it.
             let eai_axis = matches!(class_name.as_str(), "Softmax" | "Concatenate");
             if let (true, Some(axis), Some(obj)) = (
                 eai_axis,
                 m.get("config")
                     .and_then(|c| c.get("axis"))
-                    .filter(|a| a.is_i64()),
+                    .and_then(Value::as_i64),
                 config.as_object_mut(),
             ) {
-                obj.insert("axis".into(), axis.clone());
+                let rank = input_shapes.first().map_or(0, Vec::len) as i64;
+                let axis = if axis >= 0 && axis < rank {
+                    axis - rank
+                } else {
+                    axis
+                };
+                obj.insert("axis".into(), Value::from(axis));
             }
             if let (Some(keras), Some(obj)) = (
                 model.and_then(|md| md.layers.get(i)),

@@ -31,8 +31,8 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle written by eternalize
-    /// (its stored hash must match its contents).
+    /// Reads a `.keras`/`.h5` model (exported on the fly) or a bundle (its stored hash must
+    /// match its contents; one written by eai must have a graph that tells enough).
     pub fn load(path: &Path) -> Result<Source, PlanError> {
         let file = ModelFile::open(path).map_err(|e| PlanError::Source {
             path: path.to_path_buf(),
@@ -55,6 +55,9 @@ impl Source {
             return Err(bad(format!(
                 "the stored hashed_model does not match the contents: {why}"
             )));
+        }
+        if let Some(gap) = file.gap() {
+            return Err(bad(gap.to_string()));
         }
         let bundle = file.bundle();
         let spec = ModelSpec::from_bundle(bundle, file.model()).map_err(|e| bad(e.to_string()))?;

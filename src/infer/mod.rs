@@ -125,13 +125,14 @@ impl Graph {
         })
     }
 
-    /// From a bundle's own section (bundles written by eai lack it and cannot be run).
+    /// From a bundle's own section (for a bundle eai wrote, the one rebuilt from its graph:
+    /// see `bundle::eai_graph`).
     pub fn from_bundle(b: &Bundle, format: WeightFormat) -> Result<Graph, InferError> {
         let bad =
             |what: &str| InferError::Bundle(format!("the bundle's eternalize section {what}"));
         let layers = b.meta_layers().ok_or_else(|| {
             InferError::Bundle(
-                "the bundle has no eternalize section (it was written by eai): export the model file with eternalize to run it"
+                "the bundle has no eternalize section and its model_graph could not be read back: run the model file it was exported from"
                     .into(),
             )
         })?;

@@ -108,17 +108,7 @@ impl Archive {
     pub fn weights(&self, bytes: Vec<u8>, budget: &Budget) -> Result<H5File, Problem> {
         let size = bytes.len() as u64;
         let w = &self.weights;
-        let limit = budget.file_bytes();
-        if w.size > limit {
-            return Err(Problem::OverBudget {
-                what: "zip entry model.weights.h5".into(),
-                claimed: w.size,
-                declared: budget.declared,
-                budget: limit,
-                margin: super::MARGIN >> 20,
-            });
-        }
-        check_ratio("model.weights.h5", w.size, w.compressed, size)?;
+        let limit = self.check_weights(size, budget)?;
         let h5 = match w.stored_at {
             Some(start) => {
                 let end = start.checked_add(w.size).filter(|&e| e <= size);
@@ -150,6 +140,88 @@ impl Archive {
             what: "model.weights.h5".into(),
             reason: e.to_string(),
         })
+    }
+}
+
+impl Archive {
+    /// The checks made before any byte of the weights entry is read: its claimed size within
+    /// the budget (returned), its compression ratio sane.
+    fn check_weights(&self, size: u64, budget: &Budget) -> Result<u64, Problem> {
+        let w = &self.weights;
+        let limit = budget.file_bytes();
+        if w.size > limit {
+            return Err(Problem::OverBudget {
+                what: "zip entry model.weights.h5".into(),
+                claimed: w.size,
+                declared: budget.declared,
+                budget: limit,
+                margin: super::MARGIN >> 20,
+            });
+        }
+        check_ratio("model.weights.h5", w.size, w.compressed, size)?;
+        Ok(limit)
+    }
+
+    /// [`Archive::weights`] from the `.keras` file on disk (`size` bytes): a stored entry is
+    /// read in place from the file, a compressed one expanded into an anonymous scratch file;
+    /// either way only the weights asked for are ever in memory, so a file carrying an
+    /// optimizer's state beside its weights costs no memory for it.
+    pub fn weights_from_file(
+        &self,
+        file: std::fs::File,
+        size: u64,
+        budget: &Budget,
+    ) -> Result<H5File, Problem> {
+        let w = &self.weights;
+        let limit = self.check_weights(size, budget)?;
+        let hdf5 = |e: super::h5::H5Error| Problem::Hdf5 {
+            what: "model.weights.h5".into(),
+            reason: e.to_string(),
+        };
+        if let Some(start) = w.stored_at {
+            if start.checked_add(w.size).is_none_or(|end| end > size) {
+                return Err(Problem::Zip {
+                    size,
+                    reason: format!(
+                        "entry model.weights.h5 claims {} bytes from offset {start}, past the end of the archive",
+                        w.size
+                    ),
+                });
+            }
+            return H5File::from_file_region(file, start, w.size).map_err(hdf5);
+        }
+        let zip_err = |e: zip::result::ZipError| Problem::Zip {
+            size,
+            reason: e.to_string(),
+        };
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;
+        let mut entry = zip.by_index(w.index).map_err(zip_err)?;
+        let declared = entry.size();
+        if declared > limit {
+            return Err(Problem::Zip {
+                size,
+                reason: format!(
+                    "entry model.weights.h5 claims {declared} bytes, more than the {limit} allowed; refusing to read it"
+                ),
+            });
+        }
+        let io = |e: std::io::Error| Problem::Zip {
+            size,
+            reason: format!("entry model.weights.h5: {e}"),
+        };
+        let mut scratch = std::io::BufWriter::new(crate::atomic::scratch().map_err(io)?);
+        let copied =
+            std::io::copy(&mut entry.by_ref().take(declared + 1), &mut scratch).map_err(io)?;
+        if copied != declared {
+            return Err(Problem::Zip {
+                size,
+                reason: format!(
+                    "entry model.weights.h5 holds {copied} bytes but its header says {declared}"
+                ),
+            });
+        }
+        let scratch = scratch.into_inner().map_err(|e| io(e.into_error()))?;
+        H5File::from_file_region(scratch, 0, declared).map_err(hdf5)
     }
 }
 

@@ -16,6 +16,7 @@
 //!   whose groups link back to an ancestor (legal in HDF5) ends with an error;
 //! - child names that are empty, `.` or contain `/` (only seen in damaged files) are errors.
 
+use hdf5_reader::Storage;
 use hdf5_reader::error::Error as LibError;
 use hdf5_reader::{Attribute, ByteOrder, Datatype, Hdf5File, OpenOptions, StringSize, VarLenKind};
 
@@ -134,6 +135,31 @@ impl AsRef<[u8]> for Region {
     }
 }
 
+/// Bytes `[base, base + len)` of a file on disk, addressed from 0.
+struct Window {
+    inner: hdf5_reader::FileStorage,
+    base: u64,
+    len: u64,
+}
+
+impl Storage for Window {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> Result<hdf5_reader::StorageBuffer, LibError> {
+        let needed = len as u64;
+        if offset.checked_add(needed).is_none_or(|end| end > self.len) {
+            return Err(LibError::UnexpectedEof {
+                offset,
+                needed,
+                available: self.len.saturating_sub(offset),
+            });
+        }
+        self.inner.read_range(self.base + offset, len)
+    }
+}
+
 enum Node {
     Group(hdf5_reader::group::Group),
     Dataset(Box<hdf5_reader::Dataset>),
@@ -156,6 +182,32 @@ impl H5File {
         };
         let len = range.len();
         Self::with(len, |o| Hdf5File::from_owner(Region { bytes, range }, o))
+    }
+
+    /// Parses the HDF5 file at bytes `[start, start + len)` of `file` (a zip entry stored
+    /// uncompressed in a `.keras` file, or a whole scratch file), reading from disk only what
+    /// is asked for: the file is never held in memory.
+    pub fn from_file_region(file: std::fs::File, start: u64, len: u64) -> Result<Self, H5Error> {
+        let open = |source| H5Error::Open {
+            len: usize::try_from(len).unwrap_or(usize::MAX),
+            source,
+        };
+        let inner = hdf5_reader::FileStorage::from_file(file).map_err(open)?;
+        if start.checked_add(len).is_none_or(|end| end > inner.len()) {
+            return Err(open(LibError::UnexpectedEof {
+                offset: start,
+                needed: len,
+                available: inner.len().saturating_sub(start),
+            }));
+        }
+        let window = Window {
+            inner,
+            base: start,
+            len,
+        };
+        Self::with(usize::try_from(len).unwrap_or(usize::MAX), |o| {
+            Hdf5File::from_storage_with_options(std::sync::Arc::new(window), o)
+        })
     }
 
     /// Opens the HDF5 file at `path`, reading from disk only what is asked for (the Pick

@@ -43,11 +43,74 @@ pub const MARGIN: u64 = 64 << 20;
 
 /// Reads a model file to export it: refused when a layer cannot be deployed.
 pub fn load(path: &Path) -> Result<Model, KerasError> {
-    let bytes = std::fs::read(path).map_err(|e| KerasError {
+    let model = describe(path)?;
+    refuse_undeployable(&model).map_err(|problem| KerasError {
         path: path.to_path_buf(),
-        problem: e.into(),
+        problem,
     })?;
-    load_vec(bytes, path)
+    Ok(model)
+}
+
+/// Reads a model file from disk to describe it (see [`describe_vec`]) without holding the
+/// file in memory: the config, then only the weights the config declares, within the file's
+/// [`Budget`] — whatever else the file carries (an optimizer's state) is never read.
+pub fn describe(path: &Path) -> Result<Model, KerasError> {
+    let err = |problem: Problem| KerasError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path).map_err(|e| err(e.into()))?;
+    let size = file.metadata().map_err(|e| err(e.into()))?.len();
+    let n = read_head(&mut file, &mut head).map_err(|e| err(e.into()))?;
+    if n == 0 {
+        return Err(err(Problem::Empty));
+    }
+    let format = sniff(&head[..n]).ok_or_else(|| {
+        err(Problem::UnknownFormat {
+            head: describe_head(&head[..n]),
+        })
+    })?;
+    let read = || -> Result<Model, Problem> {
+        match format {
+            SourceFormat::KerasZip => {
+                let a = archive::open_from(std::io::BufReader::new(file.try_clone()?), size)?;
+                let mut model = build(format, &a.config, a.keras_version.clone())?;
+                let budget = budget(&model);
+                let mut h5 = a.weights_from_file(file, size, &budget)?;
+                h5.set_budget(budget.read_bytes());
+                archive::load_weights(&h5, &mut model.layers)?;
+                check_weights(&model)?;
+                Ok(model)
+            }
+            SourceFormat::LegacyH5 => {
+                let mut h5 =
+                    h5::H5File::from_file_region(file, 0, size).map_err(|e| Problem::Hdf5 {
+                        what: "HDF5 structure".into(),
+                        reason: e.to_string(),
+                    })?;
+                let l = legacy::open(&h5)?;
+                let mut model = build(format, &l.config, l.keras_version)?;
+                h5.set_budget(budget(&model).read_bytes());
+                legacy::load_weights(&h5, &mut model.layers)?;
+                check_weights(&model)?;
+                Ok(model)
+            }
+        }
+    };
+    read().map_err(err)
+}
+
+/// Up to `head.len()` bytes from the start of `file` (fewer only at its end).
+fn read_head(file: &mut std::fs::File, head: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < head.len() {
+        match std::io::Read::read(file, &mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Reads a model from the bytes of a file; `path` names it in errors.

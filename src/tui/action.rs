@@ -7,6 +7,7 @@ use super::target::{Password, ProbeFailure, ProbeReport, SignerOption};
 use super::work::{Entry, Sniff};
 use crate::engine::{Command, DeployEvent};
 use crate::journal;
+use crate::usecase::predict::SideBySide;
 use ratatui::crossterm::event::KeyEvent;
 use std::path::PathBuf;
 
@@ -39,6 +40,10 @@ pub enum Action {
     /// The answer of `verify` for the deployed model: whether every part holds, and a line a
     /// part (or why it could not run).
     Verified(Result<(crate::usecase::verify::Verdict, Vec<String>), String>),
+    /// The sample inputs found next to the model (`p` on Done).
+    Samples(Result<Vec<PathBuf>, String>),
+    /// A sample input through the chain and the reference, side by side.
+    Predicted(Result<Box<SideBySide>, String>),
     /// What the probe of a network and signer found; `generation` says which request it
     /// answers (an older one is ignored).
     Probed {
@@ -84,6 +89,15 @@ pub enum Effect {
         address: String,
         path: PathBuf,
     },
+    /// Find the input files next to the model at this path that `predict` could take.
+    FindSamples(PathBuf),
+    /// Run `input` through the deployed model at `address` and through the reference of the
+    /// file at `path`, side by side.
+    Predict {
+        address: String,
+        path: PathBuf,
+        input: PathBuf,
+    },
     /// Probe the chosen network and signer for this model (see [`ProbeRequest`]).
     Probe(ProbeRequest),
 }
@@ -97,6 +111,7 @@ impl Effect {
                 | Effect::Resume(_)
                 | Effect::Command(_)
                 | Effect::Verify { .. }
+                | Effect::Predict { .. }
                 | Effect::Probe(_)
         )
     }

@@ -9,6 +9,7 @@
 
 use crate::engine::{DeployEvent, DeploymentSummary, Progress, Step, StepState};
 use crate::units::thousands;
+use crate::usecase::predict::SideBySide;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
@@ -234,6 +235,31 @@ pub struct Dashboard {
     pub confirm_quit: bool,
     /// `v` on Done: `verify` of the deployed model against the file.
     pub verify: Option<Verification>,
+    /// `p` on Done: a sample input through the chain and the reference.
+    pub sample: Option<Sampling>,
+}
+
+/// Where a prediction asked for on the Done screen stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sampling {
+    /// Looking for input files next to the model.
+    Finding,
+    /// The input files found; the operator picks one.
+    Choosing {
+        samples: Vec<PathBuf>,
+        selected: usize,
+    },
+    /// Nothing to run: no input file next to the model, or the folder could not be read.
+    Nothing(String),
+    Running {
+        input: PathBuf,
+    },
+    Done(Box<SideBySide>),
+    /// It could not run (the input does not fit the model, the chain refused the call, …).
+    Failed {
+        input: PathBuf,
+        error: String,
+    },
 }
 
 /// Where a `verify` asked for on the Done screen stands.
@@ -273,6 +299,7 @@ impl Dashboard {
             log_scroll: 0,
             confirm_quit: false,
             verify: None,
+            sample: None,
         }
     }
 

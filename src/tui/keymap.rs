@@ -60,6 +60,7 @@ pub enum Command {
     Pause,
     Yes,
     Verify,
+    Predict,
     Help,
     Quit,
 }
@@ -69,7 +70,7 @@ use ScreenKind::*;
 impl Command {
     /// In the order of the help overlay and the hint bar. Where two commands share a key on a
     /// screen (`left`: grid move and back), the earlier one wins.
-    pub const ALL: [Command; 21] = [
+    pub const ALL: [Command; 22] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -89,6 +90,7 @@ impl Command {
         Command::Pause,
         Command::Yes,
         Command::Verify,
+        Command::Predict,
         Command::Help,
         Command::Quit,
     ];
@@ -115,6 +117,7 @@ impl Command {
             Command::Pause => "pause",
             Command::Yes => "yes",
             Command::Verify => "verify",
+            Command::Predict => "predict",
             Command::Help => "help",
             Command::Quit => "quit",
         }
@@ -144,6 +147,9 @@ impl Command {
             Command::Verify => {
                 "verify: the chain holds exactly the file (hash, graph, weights, predict)"
             }
+            Command::Predict => {
+                "predict: a sample input through the chain and offline, side by side"
+            }
             Command::Help => "this help",
             Command::Quit => "quit",
         }
@@ -152,6 +158,8 @@ impl Command {
     /// A word or two for the hint bar; `None` keeps it out of the bar (help still lists it).
     pub fn hint(self, screen: ScreenKind) -> Option<&'static str> {
         match self {
+            // The sample list on Done says its own keys.
+            Command::Up | Command::Down | Command::Open if screen == Done => None,
             Command::Up | Command::Down => Some("move"),
             Command::Open if screen == Confirm => Some("continue"),
             Command::Open => Some("open"),
@@ -168,6 +176,7 @@ impl Command {
             Command::RetryAll => Some("retry all"),
             Command::Pause => Some("pause"),
             Command::Verify => Some("verify"),
+            Command::Predict => Some("predict"),
             Command::Help => Some("help"),
             Command::Quit => Some("quit"),
             _ => None,
@@ -182,14 +191,14 @@ impl Command {
             | Command::PageUp
             | Command::PageDown
             | Command::Top
-            | Command::Bottom => &[Pick, Preview, Dashboard],
+            | Command::Bottom => &[Pick, Preview, Dashboard, Done],
             Command::Left | Command::Right => &[Dashboard],
-            Command::Open => &[Pick, Confirm],
+            Command::Open => &[Pick, Confirm, Done],
             Command::Back => &[Pick, Preview, Confirm, Dashboard, Done],
             Command::SwitchPane => &[Preview, Dashboard],
             Command::Deploy | Command::Network | Command::Signer => &[Preview],
             Command::Retry | Command::RetryAll | Command::Pause | Command::Yes => &[Dashboard],
-            Command::Verify => &[Done],
+            Command::Verify | Command::Predict => &[Done],
             Command::Help | Command::Quit => &[Pick, Preview, Confirm, Dashboard, Done],
         }
     }
@@ -215,6 +224,7 @@ impl Command {
             Command::Pause => &["p"],
             Command::Yes => &["y"],
             Command::Verify => &["v"],
+            Command::Predict => &["p"],
             Command::Help => &["?", "f1"],
             Command::Quit => &["q", "ctrl-c"],
         }

@@ -138,34 +138,64 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
             }
             None => log::info!("{command:?}: no deployment is running"),
         },
-        Effect::Verify { address, path } => {
-            let out = actions.clone();
-            let leaser = link.keeper.leaser();
-            let network = link.deployed_on.lock().ok().and_then(|n| n.clone());
-            // Reads the chain for a few seconds: never on the UI thread. The chain is the
-            // keeper's (a second local anvil on the same state would be a different chain).
-            std::thread::spawn(move || {
-                let result = leaser
-                    .ok_or_else(|| "the chain keeper has stopped".to_string())
-                    .and_then(|l| l.lease(network, SignerPick::Nothing))
-                    .and_then(|lease| {
-                        let address: alloy::primitives::Address = address
-                            .parse()
-                            .map_err(|_| format!("`{address}` is not an address"))?;
-                        let reader = verify::Reader::at(
-                            &lease.chain.connected.url,
-                            lease.chain.network.chain_id,
-                        )
-                        .map_err(|e| format!("{e:#}"))?;
-                        let report = verify::verify(&reader, address, &path, None, None)
-                            .map_err(|e| format!("{e:#}"))?;
-                        Ok((report.verdict(), report.lines()))
-                    });
-                let _ = out.send(Action::Verified(result));
-            });
-        }
+        Effect::Verify { address, path } => read_chain(
+            link,
+            actions,
+            address,
+            move |reader, at| {
+                let report =
+                    verify::verify(reader, at, &path, None, None).map_err(|e| format!("{e:#}"))?;
+                Ok((report.verdict(), report.lines()))
+            },
+            Action::Verified,
+        ),
+        Effect::Predict {
+            address,
+            path,
+            input,
+        } => read_chain(
+            link,
+            actions,
+            address,
+            move |reader, at| {
+                verify::side_by_side(reader, at, &path, &input)
+                    .map(Box::new)
+                    .map_err(|e| format!("{e:#}"))
+            },
+            Action::Predicted,
+        ),
         other => log::error!("not an engine effect: {other:?}"),
     }
+}
+
+/// Runs `read` against the network the last deployment ran on, off the UI thread (it reads
+/// the chain for seconds), and sends the action it makes, or `failed(why)`. The chain is the
+/// keeper's (a second local anvil on the same state would be another chain).
+fn read_chain<T: Send + 'static>(
+    link: &EngineLink,
+    actions: &Sender<Action>,
+    address: String,
+    read: impl FnOnce(&verify::Reader, alloy::primitives::Address) -> Result<T, String> + Send + 'static,
+    done: fn(Result<T, String>) -> Action,
+) {
+    let out = actions.clone();
+    let leaser = link.keeper.leaser();
+    let network = link.deployed_on.lock().ok().and_then(|n| n.clone());
+    std::thread::spawn(move || {
+        let result = leaser
+            .ok_or_else(|| "the chain keeper has stopped".to_string())
+            .and_then(|l| l.lease(network, SignerPick::Nothing))
+            .and_then(|lease| {
+                let at: alloy::primitives::Address = address
+                    .parse()
+                    .map_err(|_| format!("`{address}` is not an address"))?;
+                let reader =
+                    verify::Reader::at(&lease.chain.connected.url, lease.chain.network.chain_id)
+                        .map_err(|e| format!("{e:#}"))?;
+                read(&reader, at)
+            });
+        let _ = out.send(done(result));
+    });
 }
 
 fn stopped(reason: String) -> Action {

@@ -216,6 +216,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Deploy(event) => dashboard::engine_event(state, event),
         Action::Verified(result) => done::verified(state, result),
+        Action::Samples(result) => done::samples(state, result),
+        Action::Predicted(result) => done::predicted(state, result),
         Action::Key(event) => {
             state.notice = None;
             on_key(state, Key::from_event(&event))

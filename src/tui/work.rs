@@ -216,10 +216,17 @@ pub fn perform(effect: Effect) -> Option<Action> {
         Effect::ListDeployments(dir) => {
             Action::Deployments(journal::list(&dir).map_err(|e| e.to_string()))
         }
+        Effect::FindSamples(model) => {
+            Action::Samples(crate::usecase::predict::sample_inputs(&model).map_err(|e| {
+                let dir = model.parent().unwrap_or(&model);
+                format!("cannot list {}: {e}", dir.display())
+            }))
+        }
         Effect::StartDeploy { .. }
         | Effect::Resume(_)
         | Effect::Command(_)
         | Effect::Verify { .. }
+        | Effect::Predict { .. }
         | Effect::Probe(_) => return None,
     })
 }
@@ -245,7 +252,7 @@ impl Workers {
     /// Queues a worker's effect; the engine's effects go to `super::engine_link` instead.
     pub fn submit(&self, effect: Effect) {
         let queue = match effect {
-            Effect::List(_) => &self.list,
+            Effect::List(_) | Effect::FindSamples(_) => &self.list,
             Effect::Sniff(_) => &self.sniff,
             Effect::Load(_) => &self.load,
             Effect::ListDeployments(_) => &self.journal,
@@ -253,6 +260,7 @@ impl Workers {
             | Effect::Resume(_)
             | Effect::Command(_)
             | Effect::Verify { .. }
+            | Effect::Predict { .. }
             | Effect::Probe(_) => {
                 log::error!("not a worker's effect: {effect:?}");
                 return;

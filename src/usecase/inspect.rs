@@ -29,7 +29,9 @@ pub struct Summary {
     pub hashes: Option<Hashes>,
     /// For bundles: whether the stored `hashed_model` holds, and if not, why.
     pub verified: Option<Result<(), String>>,
-    /// Why the model cannot be exported: the refusal `export`, `plan` and `deploy` give.
+    /// Why the model cannot be exported: the refusal `export`, `plan` and `deploy` give; for
+    /// an eai bundle whose graph does not tell enough, the refusal of `plan`, `deploy` and
+    /// `predict`.
     pub not_exportable: Option<String>,
 }
 
@@ -97,24 +99,7 @@ pub fn from_model(
     b: Option<&Bundle>,
     not_exportable: Option<String>,
 ) -> Summary {
-    let layers = model
-        .layers
-        .iter()
-        .map(|l| LayerRow {
-            idx: l.idx,
-            name: l.name.clone(),
-            class_name: l.class_name.clone(),
-            output_shape: l.inferred.then(|| shape_to_json(&l.output_shape)),
-            params: Some(l.params()),
-            inbound: l
-                .inputs
-                .iter()
-                .map(|&i| model.layers[i].name.clone())
-                .collect(),
-            supported: l.unsupported.as_ref().map(|_| false),
-            reason: l.unsupported.clone(),
-        })
-        .collect();
+    let layers = rows(&model.layers, |l| Some(l.params()));
     // Without a bundle, the words it would take: four values per word, per tensor.
     let weight_words = b.map_or_else(
         || {
@@ -139,6 +124,27 @@ pub fn from_model(
         verified: None,
         not_exportable,
     }
+}
+
+/// One row per layer of a flattened graph; `params` says how a layer's count is known.
+fn rows(layers: &[keras::Layer], params: impl Fn(&keras::Layer) -> Option<usize>) -> Vec<LayerRow> {
+    layers
+        .iter()
+        .map(|l| LayerRow {
+            idx: l.idx,
+            name: l.name.clone(),
+            class_name: l.class_name.clone(),
+            output_shape: l.inferred.then(|| shape_to_json(&l.output_shape)),
+            params: params(l),
+            inbound: l
+                .inputs
+                .iter()
+                .filter_map(|&i| layers.get(i).map(|p| p.name.clone()))
+                .collect(),
+            supported: l.unsupported.as_ref().map(|_| false),
+            reason: l.unsupported.clone(),
+        })
+        .collect()
 }
 
 /// The summary of a bundle read from a file, with what its stored hash says.
@@ -194,7 +200,19 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
                 })
                 .collect()
         }
-        // A bundle from eai: only its graph's view (no shapes of outputs, no per-layer counts).
+        // A bundle from eai whose graph does not tell enough to deploy it: what it does tell.
+        None if read.eai.as_ref().is_some_and(|g| !g.layers.is_empty()) => {
+            let layers = read.eai.as_ref().map_or(&[][..], |g| g.layers.as_slice());
+            rows(layers, |l| {
+                l.inferred.then(|| {
+                    l.expected_weights
+                        .iter()
+                        .map(|s| s.iter().product::<usize>())
+                        .sum()
+                })
+            })
+        }
+        // An unreadable graph: the names and classes it lists.
         None => graph_layers
             .iter()
             .enumerate()
@@ -230,7 +248,10 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
             })
             .collect(),
     };
-    let total_params = meta_layers.map(|_| layers.iter().filter_map(|l| l.params).sum());
+    let total_params = match meta_layers {
+        Some(_) => Some(layers.iter().filter_map(|l| l.params).sum()),
+        None => layers.iter().map(|l| l.params).sum(),
+    };
     let source = b.meta.get("source");
     Summary {
         path: PathBuf::new(),
@@ -248,7 +269,7 @@ pub fn from_bundle(read: &bundle::ReadBundle) -> Summary {
         weight_words: b.weights.len(),
         verified: Some(read.mismatch().map_or(Ok(()), Err)),
         hashes: Some(read.hashes.clone()),
-        not_exportable: None,
+        not_exportable: read.gap().map(ToString::to_string),
     }
 }
 
@@ -372,7 +393,7 @@ fn table(s: &Summary) -> String {
         "total params   {}",
         s.total_params
             .map(crate::units::thousands)
-            .unwrap_or_else(|| "? (bundle has no eternalize section)".into())
+            .unwrap_or_else(|| "? (eai's graph does not say for every layer)".into())
     );
     let _ = writeln!(
         out,
@@ -420,7 +441,12 @@ fn table(s: &Summary) -> String {
     if let Some(why) = &s.not_exportable
         && !s.layers.iter().any(|l| l.reason.as_ref() == Some(why))
     {
-        let _ = writeln!(out, "\nnot exportable: {why}");
+        let what = if s.format == "bundle" {
+            "not deployable"
+        } else {
+            "not exportable"
+        };
+        let _ = writeln!(out, "\n{what}: {}", p(why));
     }
     out
 }

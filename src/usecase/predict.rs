@@ -9,7 +9,7 @@ use crate::bundle::file::{Content, ModelFile};
 use crate::infer::{Graph, WeightFormat, fixed, input};
 use anyhow::Context;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The reference graph of a model file or an eternalize bundle, computing with `format`.
 pub fn load_graph(model_path: &Path, format: WeightFormat) -> anyhow::Result<Graph> {
@@ -214,4 +214,213 @@ pub fn offline(
         batch,
         calls: None,
     })
+}
+
+// ------------------------------------------------------------------ side by side
+
+/// One output of one sample, through the chain and through the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparedOutput {
+    pub sample: usize,
+    /// The output's name (the reference's layer name), else its position.
+    pub output: String,
+    pub chain: Vec<f64>,
+    pub offline: Vec<f64>,
+}
+
+impl ComparedOutput {
+    /// Whether the two are the same numbers, bit for bit (both come from the same fixed-point
+    /// values, so equal `f64`s are equal Q32.32 values).
+    pub fn bit_exact(&self) -> bool {
+        self.chain.len() == self.offline.len()
+            && self
+                .chain
+                .iter()
+                .zip(&self.offline)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
+    /// The largest |chain − offline|.
+    pub fn max_abs_diff(&self) -> f64 {
+        self.chain
+            .iter()
+            .zip(&self.offline)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// `argmax 3 (0.981203)` for a vector, the value itself for a scalar.
+    pub fn summary(values: &[f64]) -> String {
+        match values {
+            [] => "—".into(),
+            [x] => format!("{x:.6}"),
+            _ => {
+                let at = values
+                    .iter()
+                    .enumerate()
+                    .fold(0, |m, (i, x)| if *x > values[m] { i } else { m });
+                format!("argmax {at} ({:.6})", values[at])
+            }
+        }
+    }
+}
+
+/// The same input file through the deployed model and through the offline reference, each
+/// sample's outputs next to each other: what the TUI's Done screen shows after `p`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SideBySide {
+    pub input: PathBuf,
+    pub samples: usize,
+    /// The `eth_call`s the chain's answer took.
+    pub calls: usize,
+    /// Their gas (estimated), when the caller measured it.
+    pub gas: Option<u64>,
+    pub outputs: Vec<ComparedOutput>,
+}
+
+impl SideBySide {
+    /// Pairs the two predictions sample by sample; they must have the same outputs and shapes.
+    pub fn of(
+        input: &Path,
+        chain: &Prediction,
+        offline: &Prediction,
+        calls: usize,
+        gas: Option<u64>,
+    ) -> anyhow::Result<SideBySide> {
+        if chain.batch != offline.batch || chain.outputs.len() != offline.outputs.len() {
+            anyhow::bail!(
+                "{}: the chain returned {} output(s) for {} sample(s), the reference {} for {}",
+                input.display(),
+                chain.outputs.len(),
+                chain.batch,
+                offline.outputs.len(),
+                offline.batch
+            );
+        }
+        let mut outputs = Vec::new();
+        for b in 0..chain.batch {
+            for (k, (c, o)) in chain.outputs.iter().zip(&offline.outputs).enumerate() {
+                if c.shape != o.shape {
+                    anyhow::bail!(
+                        "{}: output {k} has shape {:?} on chain and {:?} in the reference",
+                        input.display(),
+                        c.shape,
+                        o.shape
+                    );
+                }
+                let per = o.shape.iter().product::<usize>();
+                let slice = |v: &[f64]| v.get(b * per..(b + 1) * per).unwrap_or(&[]).to_vec();
+                outputs.push(ComparedOutput {
+                    sample: b,
+                    output: o.name.clone().unwrap_or_else(|| format!("#{k}")),
+                    chain: slice(&c.values),
+                    offline: slice(&o.values),
+                });
+            }
+        }
+        Ok(SideBySide {
+            input: input.to_path_buf(),
+            samples: chain.batch,
+            calls,
+            gas,
+            outputs,
+        })
+    }
+
+    /// Whether every output of every sample is bit-exact.
+    pub fn bit_exact(&self) -> bool {
+        self.outputs.iter().all(ComparedOutput::bit_exact)
+    }
+}
+
+/// The verdict line, then one line per sample and output: on-chain, offline, |Δ|.
+impl std::fmt::Display for SideBySide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.input.file_name().map_or_else(
+            || self.input.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let verdict = if self.bit_exact() {
+            "on-chain equals offline bit for bit"
+        } else {
+            "on-chain DIFFERS from offline"
+        };
+        let gas = self
+            .gas
+            .map(|g| format!(", {} gas", crate::units::thousands(g)))
+            .unwrap_or_default();
+        let calls = if self.calls == 1 { "call" } else { "calls" };
+        writeln!(
+            f,
+            "{name}: {} sample(s), {verdict} ({} {calls}{gas})",
+            self.samples, self.calls
+        )?;
+        writeln!(
+            f,
+            "{:<7} {:<12} {:<24} {:<24} |Δ|",
+            "sample", "output", "on-chain", "offline"
+        )?;
+        for o in &self.outputs {
+            writeln!(
+                f,
+                "{:<7} {:<12} {:<24} {:<24} {:.1e}",
+                o.sample,
+                o.output,
+                ComparedOutput::summary(&o.chain),
+                ComparedOutput::summary(&o.offline),
+                o.max_abs_diff()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Input files next to `model_path` that `predict` could take: `.npy` and `.json` files in
+/// its folder, the model's own test input first (a name starting with the model's and saying
+/// input, sample or test, as `fashion_mnist_input.npy` for `fashion_mnist.keras`), then the
+/// rest by name. Bundles and Keras truth/eai files (JSON that is not an input) are left out.
+pub fn sample_inputs(model_path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let dir = match model_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let stem = model_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let is_npy = name.ends_with(".npy");
+        let is_json = name.ends_with(".json")
+            && !name.ends_with(".truth.json")
+            && !name.ends_with(".eai.json");
+        if !(is_npy || is_json) || !path.is_file() || path == model_path {
+            continue;
+        }
+        if is_json && looks_like_a_bundle(&path) {
+            continue;
+        }
+        let own =
+            name.starts_with(&stem) && ["input", "sample", "test"].iter().any(|w| name.contains(w));
+        found.push((!own, name, path));
+    }
+    found.sort();
+    Ok(found.into_iter().map(|(_, _, p)| p).collect())
+}
+
+/// A bundle names `model_graph` or `hashed_model` near its start; an input file does not.
+fn looks_like_a_bundle(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.contains("\"model_graph\"") || text.contains("\"hashed_model\"")
 }

@@ -209,6 +209,29 @@ pub fn on_chain(
     })
 }
 
+/// The input file through the deployed model and through the reference of `model_path` (in
+/// the weight format the chain holds), side by side: the TUI's `p` on Done.
+pub fn side_by_side(
+    reader: &Reader,
+    address: Address,
+    model_path: &Path,
+    input_path: &Path,
+) -> anyhow::Result<predict::SideBySide> {
+    let chain = on_chain(reader, address, input_path, None)?;
+    let format = runtime()?.block_on(async {
+        let state = reader.rpc.model_state(address).await.map_err(fail)?;
+        WeightFormat::from_code(state.layout.format).ok_or_else(|| {
+            fail(format!(
+                "the model at {address} holds weight format code {}, which this version does not know",
+                state.layout.format
+            ))
+        })
+    })?;
+    let offline = predict::offline(model_path, input_path, format)?;
+    // One `predict` eth_call per sample.
+    predict::SideBySide::of(input_path, &chain, &offline, chain.batch, None)
+}
+
 /// Whether deployed code equals an artifact's `deployedBytecode`, whose immutables are zero
 /// words until the constructor fills them: the only immutable the implementations have is
 /// `EternalModel.factory`, so every difference must be a zero word of the artifact holding the
@@ -761,6 +784,35 @@ pub async fn check_graph(
                 "readable".into(),
             ),
         }
+    }
+    // The model is this factory's clone: at the CREATE2 address the factory gives its owner for
+    // the hashes and format it reports (eternalize's salt). Its code alone would not say so:
+    // anyone can deploy the same 45 bytes.
+    let salt = crate::chain::calls::model_salt_of(
+        state.graph_hash,
+        state.weights_hash,
+        state.layout.format,
+    );
+    match crate::chain::model_address(state.owner, salt) {
+        Ok(want) if want == address => {}
+        Ok(want) => mismatch(
+            None,
+            "",
+            "model address",
+            format!("{address}, not where the factory puts the clone"),
+            format!(
+                "{want} (the factory {}'s clone for owner {} and the hashes and format on chain)",
+                crate::chain::factory_address(),
+                state.owner
+            ),
+        ),
+        Err(e) => mismatch(
+            None,
+            "",
+            "model address",
+            format!("not computable ({e})"),
+            "computable".into(),
+        ),
     }
     // The model clone and every implementation the clones delegate to: the code compiled
     // from eternalize's contracts (the artifacts), byte for byte.

@@ -231,6 +231,16 @@ pub struct FlakyProxy {
 
 impl FlakyProxy {
     pub fn start(upstream: u16, seed: u64) -> FlakyProxy {
+        FlakyProxy::spawn(upstream, Some(seed))
+    }
+
+    /// A proxy that forwards every request, whatever its path, query or user info: a node
+    /// behind a provider-style URL that carries an API key.
+    pub fn faithful(upstream: u16) -> FlakyProxy {
+        FlakyProxy::spawn(upstream, None)
+    }
+
+    fn spawn(upstream: u16, seed: Option<u64>) -> FlakyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(AtomicU64::new(0));
@@ -238,7 +248,7 @@ impl FlakyProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let (r, f, s) = (requests.clone(), faults.clone(), stop.clone());
         std::thread::spawn(move || {
-            let mut state = seed;
+            let mut state = seed.unwrap_or(0);
             for conn in listener.incoming() {
                 if s.load(Ordering::Relaxed) {
                     break;
@@ -247,7 +257,12 @@ impl FlakyProxy {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                let roll = (state >> 33) % 100;
+                // 99 forwards without fault.
+                let roll = if seed.is_some() {
+                    (state >> 33) % 100
+                } else {
+                    99
+                };
                 let (r, f) = (r.clone(), f.clone());
                 std::thread::spawn(move || serve(conn, upstream, roll, &r, &f));
             }

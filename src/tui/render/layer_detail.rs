@@ -72,16 +72,28 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 
 fn weight_lines(layer: &LayerView, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let dim = theme.style(Role::Dim);
+    // Why this layer stops the deployment comes first: it is what the user came to learn.
+    let mut lines = Vec::new();
+    if let Some(why) = &layer.unsupported {
+        let text = format!(
+            "{} cannot be deployed: {why}",
+            crate::usecase::inspect::UNSUPPORTED_MARK
+        );
+        for row in word_wrap(&text, width.saturating_sub(1)) {
+            lines.push(Line::styled(format!(" {row}"), theme.style(Role::Bad)));
+        }
+    }
     let Some(tensors) = &layer.tensors else {
-        return vec![Line::styled(
-            " this bundle has no eternalize section: tensor shapes are unknown",
+        lines.push(Line::styled(
+            " tensor shapes unknown: eai's graph does not tell enough",
             dim,
-        )];
+        ));
+        return lines;
     };
     if tensors.is_empty() {
-        return vec![Line::styled(" no weights", dim)];
+        lines.push(Line::styled(" no weights", dim));
+        return lines;
     }
-    let mut lines = Vec::new();
     for t in tensors {
         let shape = t
             .shape
@@ -103,6 +115,32 @@ fn weight_lines(layer: &LayerView, width: usize, theme: Theme) -> Vec<Line<'stat
         lines.extend(histogram_lines(h, width.saturating_sub(2), theme));
     }
     lines
+}
+
+/// `text` in rows of at most `width` characters, broken at spaces (a longer word is cut).
+fn word_wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ') {
+        let (row_len, word_len) = (row.chars().count(), word.chars().count());
+        if row_len > 0 && row_len + 1 + word_len > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+        while row.chars().count() > width {
+            let head: String = row.chars().take(width).collect();
+            row = row.chars().skip(width).collect();
+            rows.push(head);
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
 
 fn stats_text(s: Option<&Stats>) -> String {

@@ -25,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             label("params"),
             Span::raw(match model.total_params {
                 Some(p) => thousands(p),
-                None => "? (eai bundle: not recorded)".into(),
+                None => "? (eai's graph does not say for every layer)".into(),
             }),
         ]),
         Line::from(vec![
@@ -44,6 +44,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             dim,
         ),
     ];
+    if let Some(why) = &model.not_exportable {
+        lines.insert(
+            0,
+            Line::from(vec![
+                label("deployable"),
+                Span::styled(format!("✗ no: {why}"), theme.style(Role::Bad)),
+            ]),
+        );
+    }
     for s in model.on_chain() {
         lines.push(Line::from(format!(
             " {:<16}{:>9} {:>6} {:>9}",
@@ -119,7 +128,14 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
     let dim = theme.style(Role::Dim);
     let (verdict, role) = verdict(model);
     // hashed_model is on Confirm in full; here the stored hash's verdict is what matters.
-    let mut lines = vec![Line::from(vec![
+    let mut lines = Vec::new();
+    if let Some(why) = &model.not_exportable {
+        lines.push(Line::styled(
+            format!(" ✗ not deployable: {why}"),
+            theme.style(Role::Bad),
+        ));
+    }
+    lines.push(Line::from(vec![
         Span::styled(" params ", dim),
         Span::raw(match model.total_params {
             Some(p) => thousands(p),
@@ -129,7 +145,7 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
         Span::raw(thousands(model.weight_words)),
         Span::styled(" · stored hash ", dim),
         Span::styled(verdict, theme.style(role)),
-    ])];
+    ]));
     for s in model.on_chain() {
         lines.push(Line::from(vec![
             Span::styled(
@@ -150,8 +166,11 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
         theme,
         usize::from(area.width.saturating_sub(2)),
     ));
+    // Wrapped, so that a reason not to deploy is read whole (it pushes the sizes down).
     frame.render_widget(
-        Paragraph::new(lines).block(panel("Totals", false, theme)),
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(panel("Totals", false, theme)),
         area,
     );
 }
