@@ -356,6 +356,55 @@ contract EternalModel is IEternalModel {
         return _gather(data, dims, outputLayers);
     }
 
+    /// @inheritdoc IEternalModel
+    function predictRange(
+        uint256 from,
+        uint256 to,
+        uint256[] calldata known,
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
+        if (!_constructed || _received != _chunkCount) revert NotReady();
+        uint256 n = _layers.length;
+        if (from >= to || to > n) revert LayerIndexOutOfRange(to, n);
+        if (known.length != ranks.length) revert ModelInputCountMismatch(known.length, ranks.length);
+        uint256[] memory data = new uint256[](n);
+        uint256[] memory dims = new uint256[](n);
+        // Cursors into the given tensors: next tensor, its first value, its first shape entry.
+        uint256[3] memory cursor;
+        for (uint256 k; k < known.length; ++k) {
+            uint256 j = known[k];
+            if (j >= to || (j >= from && _layers[j].inputsCount != 0)) revert LayerIndexOutOfRange(j, to);
+            (data[j], dims[j]) = _modelInput(inputs, shapes, ranks, cursor);
+        }
+        if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
+        for (uint256 i = from; i < to; ++i) {
+            LayerSlot memory slot = _layers[i];
+            uint256 count = slot.inputsCount == 0 ? 1 : slot.inputsCount;
+            uint256[] memory srcData = new uint256[](count);
+            uint256[] memory srcDims = new uint256[](count);
+            if (slot.inputsCount == 0) {
+                if (data[i] == 0) revert RangeInputMissing(i, i);
+                (srcData[0], srcDims[0]) = (data[i], dims[i]);
+            } else {
+                for (uint256 k; k < count; ++k) {
+                    uint256 j = _inputs[slot.inputsStart + k];
+                    if (data[j] == 0) revert RangeInputMissing(i, j);
+                    srcData[k] = data[j];
+                    srcDims[k] = dims[j];
+                }
+            }
+            (data[i], dims[i]) = _forward(i, slot.layer, srcData, srcDims);
+        }
+        for (uint256 k; k < outputLayers.length; ++k) {
+            uint256 j = outputLayers[k];
+            if (j >= n || data[j] == 0) revert RangeInputMissing(n, j);
+        }
+        return _gather(data, dims, outputLayers);
+    }
+
     /// @dev Evaluates every layer in order. `data[i]` and `dims[i]` are memory pointers to layer
     ///      i's output values (int256[]) and shape (uint256[]); `read[i]` says whether a later
     ///      layer takes it as input.

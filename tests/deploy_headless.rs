@@ -106,7 +106,7 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
     let end = t.screen();
     assert!(status.success(), "{status}: {end}");
     assert!(
-        end.contains("done: model 0xc71f1A2df9fDebFc1797e26bA4C1864F27A49F3b is ready on chain 31337: 21 transactions"),
+        end.contains("done: model 0xaf7c9C0A731a3e7b6076Bf6FC3172d72a526C815 is ready on chain 31337: 21 transactions"),
         "{end}"
     );
     assert!(

@@ -14,6 +14,7 @@ use eternalize::tui::keymap::{Keymap, ScreenKind};
 use eternalize::tui::render::dashboard::dashboard_areas;
 use eternalize::tui::state::{Start, State, update};
 use eternalize::tui::work;
+use eternalize::usecase::verify::Verdict;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -637,10 +638,16 @@ fn v_on_done_verifies_the_deployed_model_against_the_file() {
         "weights  ok".into(),
         "predict  ok".into(),
     ];
-    let _ = update(&mut state, Action::Verified(Ok((true, lines.clone()))));
+    let _ = update(
+        &mut state,
+        Action::Verified(Ok((Verdict::Equal, lines.clone()))),
+    );
     assert_eq!(
         dash(&state).verify,
-        Some(Verification::Done { ok: true, lines })
+        Some(Verification::Done {
+            verdict: Verdict::Equal,
+            lines
+        })
     );
     let s = screen(&state, 120, 40);
     assert!(
@@ -651,7 +658,7 @@ fn v_on_done_verifies_the_deployed_model_against_the_file() {
     let _ = update(
         &mut state,
         Action::Verified(Ok((
-            false,
+            Verdict::Differs,
             vec![
                 "weights  DIFFERS".into(),
                 "weights: chunk 0 byte 1000 is 0xd1 on chain, 0xd0 in the file".into(),
@@ -661,6 +668,24 @@ fn v_on_done_verifies_the_deployed_model_against_the_file() {
     let s = screen(&state, 120, 40);
     assert!(
         s.contains("✗ verify: the chain differs from this file") && s.contains("chunk 0 byte 1000"),
+        "{s}"
+    );
+    // A prediction the chain could not run is never "differs".
+    let _ = update(
+        &mut state,
+        Action::Verified(Ok((
+            Verdict::Incomplete,
+            vec![
+                "predict  NOT RUN".into(),
+                "predict: could not run: sample 0: layer 2 (Conv2D) needs about 20,000,000 gas"
+                    .into(),
+            ],
+        ))),
+    );
+    let s = screen(&state, 120, 40);
+    assert!(
+        s.contains("verify incomplete: nothing differs, but predict could not run")
+            && !s.contains("differs from this file"),
         "{s}"
     );
 }

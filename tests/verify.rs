@@ -203,7 +203,13 @@ fn verify_and_predict_by_address_on_one_anvil() {
         let input = dir.path().join("input.json");
         std::fs::write(&input, nested(&shape, &mut 0).to_string()).unwrap();
         let offline = predict_json(&node, &fixture(file).display().to_string(), &input, false);
-        let on_chain = predict_json(&node, &address.to_string(), &input, true);
+        let mut on_chain = predict_json(&node, &address.to_string(), &input, true);
+        // By address, the calls it took come too: one call per sample for these small models.
+        let calls = on_chain.as_object_mut().unwrap();
+        assert_eq!(calls.remove("calls"), Some(json!(2)), "{file}");
+        assert_eq!(calls.remove("call_gas"), Some(json!(16_777_216)), "{file}");
+        let gas = calls.remove("gas").unwrap();
+        assert!(gas["largest"].as_u64().unwrap() <= gas["sum"].as_u64().unwrap());
         assert_eq!(on_chain, offline, "{file}");
         assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
     }
@@ -234,10 +240,10 @@ fn verify_and_predict_by_address_on_one_anvil() {
     assert_eq!(both.outputs.len(), 3, "one output, three samples");
     assert!(both.bit_exact(), "{both}");
     assert!(both.outputs.iter().all(|o| o.chain.len() == 10), "{both}");
-    let text = both.to_string();
+    let shown = both.to_string();
     assert!(
-        text.contains("on-chain equals offline bit for bit"),
-        "{text}"
+        shown.contains("on-chain equals offline bit for bit"),
+        "{shown}"
     );
     // Another model's file: its reference cannot take the input, and says which file.
     let other = folder.path().join("mlp_basic.keras");
@@ -247,17 +253,9 @@ fn verify_and_predict_by_address_on_one_anvil() {
         .unwrap_err();
     assert!(format!("{e:#}").contains("lenet_cnn_input.json"), "{e:#}");
 
-    // A node whose call gas is too low for the model: the message says so.
-    let gas_limit = |g: u64| {
-        rt.block_on(async {
-            let _: Value = chain
-                .request("evm_setBlockGasLimit", json!([format!("{g:#x}")]))
-                .await
-                .unwrap();
-            let _: Value = chain.request("evm_mine", json!([])).await.unwrap();
-        })
-    };
-    gas_limit(2_000_000);
+    // A call budget lower than the model's one call (`--call-gas`): chained calls under it,
+    // the same values. (anvil grants an eth_call the gas it asks for whatever its block gas
+    // limit; chain_chained.rs covers a budget too low for a layer.)
     let input = dir.path().join("input.json");
     std::fs::write(&input, nested(&[1, 28, 28, 1], &mut 0).to_string()).unwrap();
     let (url, addr, input) = (
@@ -265,15 +263,30 @@ fn verify_and_predict_by_address_on_one_anvil() {
         lenet.to_string(),
         input.display().to_string(),
     );
-    let o = node.run(&["predict", &addr, "--input", &input, "--rpc-url", &url]);
-    assert!(!o.status.success());
-    let err = stderr_of(&o);
-    eprintln!("{err}");
-    assert!(
-        err.contains("gas cap may be too low") && err.contains("2000000 gas"),
-        "{err}"
+    let o = node.run(&[
+        "predict",
+        &addr,
+        "--input",
+        &input,
+        "--rpc-url",
+        &url,
+        "--json",
+        "--call-gas",
+        "2000000",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut chained: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let calls = chained.as_object_mut().unwrap();
+    assert!(calls.remove("calls").unwrap().as_u64().unwrap() > 1);
+    assert_eq!(calls.remove("call_gas"), Some(json!(2_000_000)));
+    assert!(calls.remove("gas").unwrap()["largest"].as_u64().unwrap() <= 2_000_000);
+    let offline = predict_json(
+        &node,
+        &fixture(LENET).display().to_string(),
+        Path::new(&input),
+        false,
     );
-    gas_limit(30_000_000);
+    assert_eq!(chained, offline);
     // No contract at the address: said so, with the chain.
     let nobody = Address::repeat_byte(0x42).to_string();
     let o = node.run(&["predict", &nobody, "--input", &input, "--rpc-url", &url]);

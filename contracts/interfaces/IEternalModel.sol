@@ -60,6 +60,9 @@ interface IEternalModel {
     error LayerFailed(uint256 index, bytes reason);
     /// @notice Layer `index` returned data that is not an `(int256[], uint256[])` encoding.
     error BadLayerOutput(uint256 index);
+    /// @notice `predictRange`: layer `index` reads layer `input`, which is neither given nor in the
+    ///         range before it (`index` = the layer count: a requested output is missing).
+    error RangeInputMissing(uint256 index, uint256 input);
 
     /// @notice Chunk `index` was stored as the data contract `pointer`.
     event ChunkStored(uint256 indexed index, address pointer);
@@ -153,6 +156,32 @@ interface IEternalModel {
     /// @return outputShapes Each output's shape, concatenated.
     /// @return outputRanks Each output's rank.
     function predictLayers(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks);
+
+    /// @notice Runs the layers [from, to) only, given the tensors they read from outside the
+    ///         range, and returns the outputs of the layers `outputLayers`: one step of a chained
+    ///         inference, whose activations travel between calls off-chain.
+    /// @dev Tensor k of `inputs` is the output of layer `known[k]` (a layer before `from`), or, for
+    ///      an InputLayer inside the range, the model input it takes. Intermediate tensors stay in
+    ///      memory as in `predict`, so a range costs the sum of its layers plus one call.
+    /// @param from First layer to run.
+    /// @param to One past the last layer to run.
+    /// @param known The layers whose tensors are given, in the order of `inputs`.
+    /// @param inputs The given tensors concatenated (flat row-major Q32.32).
+    /// @param shapes Each given tensor's shape, concatenated.
+    /// @param ranks Each given tensor's rank.
+    /// @param outputLayers Layers whose outputs to return (given or run), in the order wanted.
+    /// @return outputs The outputs concatenated.
+    /// @return outputShapes Each output's shape, concatenated.
+    /// @return outputRanks Each output's rank.
+    function predictRange(
+        uint256 from,
+        uint256 to,
+        uint256[] calldata known,
         int256[] calldata inputs,
         uint256[] calldata shapes,
         uint256[] calldata ranks,

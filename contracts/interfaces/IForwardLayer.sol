@@ -19,6 +19,9 @@ interface IForwardLayer {
     error EmbeddingIndexOutOfRange(uint256 position, int256 index, uint256 rows);
     /// @notice Chunk `index` of the model's weights is needed but not stored yet.
     error WeightsMissing(uint256 index);
+    /// @notice A slice [from, from + count) that is empty or past the end (`length`) of the
+    ///         output's slice axis, or that the layer cannot compute apart (softmax over units).
+    error OutputSliceOutOfRange(uint256 from, uint256 count, uint256 length);
 
     /// @notice Evaluates the layer on its inputs.
     /// @param inputs The inputs concatenated, each flattened row-major, batch dimension dropped.
@@ -30,4 +33,28 @@ interface IForwardLayer {
         external
         view
         returns (int256[] memory output, uint256[] memory outputShape);
+
+    /// @notice Evaluates part of the layer's output: positions [from, from + count) of its slice
+    ///         axis — the output units (last axis) for Dense, the first axis (rows; time steps for
+    ///         Conv1D) for every other kind. Equal, value for value, to that part of `forward`'s.
+    /// @dev What to send: the whole inputs, except for Conv2D, Conv1D, MaxPooling2D and
+    ///      AveragePooling2D, which take only the input rows (first axis) the slice reads:
+    ///      [max(0, from·s − pad), min(n, (from + count − 1)·s − pad + k)) for window k, stride s,
+    ///      padding-before pad and n input rows — `shapes` still gives the whole input's shape.
+    ///      Dense, the convolutions and pooling compute only the slice; other kinds compute
+    ///      everything and return the part.
+    /// @param inputs The inputs (or the rows the slice reads) concatenated, flattened row-major.
+    /// @param shapes Each whole input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @param from First position of the slice along the slice axis.
+    /// @param count Number of positions (≥ 1).
+    /// @return output The slice of the output tensor, flattened row-major, Q32.32.
+    /// @return outputShape The output's shape with the slice axis set to `count`.
+    function forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count
+    ) external view returns (int256[] memory output, uint256[] memory outputShape);
 }

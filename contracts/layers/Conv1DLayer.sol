@@ -61,21 +61,59 @@ contract Conv1DLayer is ConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        out = _run(inputs, g, c, m, list);
+        shape = new uint256[](2);
+        (shape[0], shape[1]) = (g.ow, g.f);
+    }
+
+    /// @dev Output steps [from, from + count) from only the input steps they read (see
+    ///      `IForwardLayer.forwardSlice` and `_windowRows`; the steps are the columns of the
+    ///      one-row Conv2D this is).
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        _checkSlice(from, count, g.ow);
+        (g.w, g.pl) = _windowRows(from, count, g.kw, g.sw, g.pl, g.w);
+        g.ow = count;
+        if (inputs.length != g.w * g.cin) revert InputShapeMismatch(0);
+        out = _run(inputs, g, c, m, list);
+        shape = new uint256[](2);
+        (shape[0], shape[1]) = (g.ow, g.f);
+    }
+
+    /// @dev The whole convolution's geometry (a Conv1D is a Conv2D over one row).
+    function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg, WeightTensor[] memory list)
+        internal
+        pure
+        returns (Geometry memory g, Config memory c)
+    {
         uint256[] memory s = _single(shapes, ranks);
-        Config memory c = _decode(cfg);
+        c = _decode(cfg);
         _check(c);
         if (s.length != 2 || s[1] != c.inputFilters) revert InputShapeMismatch(0);
         if (list.length != (c.useBias ? 2 : 1)) revert InvalidConfig(LayerKind.CONV_1D);
-        // A Conv1D is a Conv2D over one row.
-        Geometry memory g;
         (g.h, g.w, g.cin, g.f) = (1, s[0], c.inputFilters, c.filters);
         (g.kh, g.kw, g.sh, g.sw) = (1, c.kernelSize, 1, c.stride);
         g.oh = 1;
         g.ow = _convOutLen(g.w, g.kw, g.sw, c.padding);
         g.pl = _convPadBefore(g.w, g.ow, g.kw, g.sw, c.padding);
+    }
+
+    function _run(int256[] calldata inputs, Geometry memory g, Config memory c, address m, WeightTensor[] memory list)
+        internal
+        view
+        returns (int256[] memory)
+    {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        out = _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
-        shape = new uint256[](2);
-        (shape[0], shape[1]) = (g.ow, g.f);
+        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
     }
 }

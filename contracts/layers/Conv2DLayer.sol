@@ -61,21 +61,59 @@ contract Conv2DLayer is ConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        out = _run(inputs, g, c, m, list);
+        shape = new uint256[](3);
+        (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
+    }
+
+    /// @dev Output rows [from, from + count) from only the input rows they read (see
+    ///      `IForwardLayer.forwardSlice` and `_windowRows`).
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        _checkSlice(from, count, g.oh);
+        (g.h, g.pt) = _windowRows(from, count, g.kh, g.sh, g.pt, g.h);
+        g.oh = count;
+        if (inputs.length != g.h * g.w * g.cin) revert InputShapeMismatch(0);
+        out = _run(inputs, g, c, m, list);
+        shape = new uint256[](3);
+        (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
+    }
+
+    /// @dev The whole convolution's geometry from the input shape and the config.
+    function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg, WeightTensor[] memory list)
+        internal
+        pure
+        returns (Geometry memory g, Config memory c)
+    {
         uint256[] memory s = _single(shapes, ranks);
-        Config memory c = _decode(cfg);
+        c = _decode(cfg);
         _check(c);
         if (s.length != 3 || s[2] != c.inputFilters) revert InputShapeMismatch(0);
         if (list.length != (c.useBias ? 2 : 1)) revert InvalidConfig(LayerKind.CONV_2D);
-        Geometry memory g;
         (g.h, g.w, g.cin, g.f) = (s[0], s[1], c.inputFilters, c.filters);
         (g.kh, g.kw, g.sh, g.sw) = (c.kernelSize[0], c.kernelSize[1], c.strides[0], c.strides[1]);
         g.oh = _convOutLen(g.h, g.kh, g.sh, c.padding);
         g.ow = _convOutLen(g.w, g.kw, g.sw, c.padding);
         g.pt = _convPadBefore(g.h, g.oh, g.kh, g.sh, c.padding);
         g.pl = _convPadBefore(g.w, g.ow, g.kw, g.sw, c.padding);
+    }
+
+    function _run(int256[] calldata inputs, Geometry memory g, Config memory c, address m, WeightTensor[] memory list)
+        internal
+        view
+        returns (int256[] memory)
+    {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        out = _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
-        shape = new uint256[](3);
-        (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
+        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
     }
 }

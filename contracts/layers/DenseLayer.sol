@@ -64,6 +64,64 @@ contract DenseLayer is LayerBase {
         }
         Raw memory kernel = _raw(m, list[0]);
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
+        out = _dense(inputs, Job(c, kernel, bias));
+        shape[shape.length - 1] = c.units;
+        Fixed.activate(_ptr(out), out.length, c.activation, c.units);
+    }
+
+    /// @dev Output units [from, from + count) (see `IForwardLayer.forwardSlice`): only those
+    ///      columns of the kernel are read (`_rawColumns`), so a slice costs its own share of the
+    ///      weight copy. Softmax needs every unit: a softmax Dense is only taken whole.
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        _checkInputs(inputs, shapes, ranks);
+        shape = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        _check(c);
+        if (shape.length == 0 || shape[shape.length - 1] != c.inputUnits) revert InputShapeMismatch(0);
+        if (list.length != (c.useBias ? 2 : 1) || list[0].length != c.inputUnits * c.units) {
+            revert InvalidConfig(LayerKind.DENSE);
+        }
+        _checkSlice(from, count, c.units);
+        if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
+        Raw memory kernel = _rawColumns(m, list[0], c.inputUnits, c.units, from, count);
+        int256[] memory bias = new int256[](0);
+        if (c.useBias) {
+            Raw memory b = _raw(m, list[1]);
+            bias = new int256[](count);
+            for (uint256 j; j < count; ++j) {
+                bias[j] = _at(b, from + j);
+            }
+        }
+        // The kernel read is [inputUnits, count]: the slice is a Dense of `count` units.
+        c.units = count;
+        out = _dense(inputs, Job(c, kernel, bias));
+        shape[shape.length - 1] = count;
+        Fixed.activate(_ptr(out), out.length, c.activation, count);
+    }
+
+    /// @dev What `_dense` multiplies: one memory pointer, so its loop variables are locals
+    ///      via-IR can move to memory (parameters it cannot).
+    struct Job {
+        Config c;
+        Raw kernel;
+        int256[] bias;
+    }
+
+    /// @dev x · kernel + bias for every row of x ([rows, c.inputUnits] in calldata), before the
+    ///      activation; `kernel` is [c.inputUnits, c.units] as stored, `bias` has c.units values or none.
+    function _dense(int256[] calldata inputs, Job memory job) internal pure returns (int256[] memory out) {
+        Config memory c = job.c;
+        Raw memory kernel = job.kernel;
+        int256[] memory bias = job.bias;
         uint256 rows = inputs.length / c.inputUnits;
         out = new int256[](rows * c.units);
         // Two columns per multiplication (see `_dot8`) needs every |x| < 2^64.
@@ -99,8 +157,6 @@ contract DenseLayer is LayerBase {
                 out[r * c.units + j] = y;
             }
         }
-        shape[shape.length - 1] = c.units;
-        Fixed.activate(_ptr(out), out.length, c.activation, c.units);
     }
 
     /// @dev Σ_i x[from + i] · q[i · units + j] for i < n: column j of the stored kernel

@@ -157,6 +157,31 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         view
         returns (int256[] memory, uint256[] memory)
     {
+        _checkInputs(inputs, shapes, ranks);
+        (address m, bytes memory config, WeightTensor[] memory list) = _decodeArgs();
+        (int256[] memory out, uint256[] memory shape) = _forward(inputs, shapes, ranks, m, config, list);
+        _emit(out, shape);
+    }
+
+    /// @inheritdoc IForwardLayer
+    /// @dev Decodes the clone's arguments and hands over to `_forwardSlice`; returned by `_emit`.
+    function forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count
+    ) external view returns (int256[] memory, uint256[] memory) {
+        (address m, bytes memory config, WeightTensor[] memory list) = _decodeArgs();
+        (int256[] memory out, uint256[] memory shape) = _forwardSlice(inputs, shapes, ranks, from, count, m, config, list);
+        _emit(out, shape);
+    }
+
+    /// @dev Reverts `InputShapeMismatch` unless `shapes`/`ranks` describe exactly `inputs.length` values.
+    function _checkInputs(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        internal
+        pure
+    {
         uint256 at;
         uint256 total;
         for (uint256 k; k < ranks.length; ++k) {
@@ -169,9 +194,58 @@ abstract contract LayerBase is ILayer, IForwardLayer {
             total += size;
         }
         if (at != shapes.length || total != inputs.length) revert InputShapeMismatch(ranks.length);
-        (address m, bytes memory config, WeightTensor[] memory list) = _decodeArgs();
-        (int256[] memory out, uint256[] memory shape) = _forward(inputs, shapes, ranks, m, config, list);
-        _emit(out, shape);
+    }
+
+    /// @dev Output rows [from, from + count) (the first axis): by default the whole forward pass on
+    ///      the whole input, then the rows cut out in place. Kinds that can compute a part only
+    ///      (Dense, the convolutions, pooling) override this.
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view virtual returns (int256[] memory out, uint256[] memory shape) {
+        _checkInputs(inputs, shapes, ranks);
+        (out, shape) = _forward(inputs, shapes, ranks, m, cfg, list);
+        if (shape.length == 0) revert OutputSliceOutOfRange(from, count, 0);
+        _checkSlice(from, count, shape[0]);
+        uint256 row = out.length / shape[0];
+        assembly ("memory-safe") {
+            // Rows [from, from + count) moved to the front, the length cut: out stays one array.
+            let data := add(out, 0x20)
+            mcopy(data, add(data, shl(5, mul(from, row))), shl(5, mul(count, row)))
+            mstore(out, mul(count, row))
+        }
+        shape[0] = count;
+    }
+
+    /// @dev Reverts `OutputSliceOutOfRange` unless [from, from + count) is a non-empty part of `length`.
+    function _checkSlice(uint256 from, uint256 count, uint256 length) internal pure {
+        if (count == 0 || from >= length || count > length - from) revert OutputSliceOutOfRange(from, count, length);
+    }
+
+    /// @dev The input rows a window slice reads, and how the slice sees them. Output rows [from,
+    ///      from + count) of a window op (kernel or pool of `k` rows, stride `s`, `pad` rows of
+    ///      padding before, `n` input rows) read input rows [first, last): first = max(0, from·s −
+    ///      pad), last = min(n, (from + count − 1)·s − pad + k). Seen from those rows alone, the
+    ///      slice is the same op over `last − first` rows with `pad + first − from·s` rows of
+    ///      padding before (≥ 0) and `count` output rows. The Rust planner computes the same rows.
+    function _windowRows(uint256 from, uint256 count, uint256 k, uint256 s, uint256 pad, uint256 n)
+        internal
+        pure
+        returns (uint256 rows, uint256 padBefore)
+    {
+        uint256 top = from * s;
+        uint256 first = top > pad ? top - pad : 0;
+        uint256 end = (from + count - 1) * s + k;
+        uint256 last = end > pad ? end - pad : 0;
+        if (last > n) last = n;
+        rows = last > first ? last - first : 0;
+        padBefore = pad + first - top;
     }
 
     /// @dev The layer's forward pass: every kind implements it.
@@ -242,6 +316,54 @@ abstract contract LayerBase is ILayer, IForwardLayer {
                 extcodecopy(pointer, add(dst, done), add(within, 1), take)
             }
             done += take;
+        }
+    }
+
+    /// @dev Columns [from, from + count) of tensor `t` read as a [rows, cols] matrix, copied from the
+    ///      data contracts into memory as a [rows, count] Raw: one EXTCODECOPY per row (and per chunk
+    ///      boundary), so a slice of a big kernel costs memory for its own columns only.
+    function _rawColumns(address m, WeightTensor memory t, uint256 rows, uint256 cols, uint256 from, uint256 count)
+        internal
+        view
+        returns (Raw memory w)
+    {
+        WeightLayout memory layout = IEternalModel(m).weightLayout();
+        w.width = WeightFormat.width(layout.format);
+        _requireConfig(w.width != 0 && t.shift <= 32 && rows * cols == t.length);
+        w.up = w.width == 8 ? 0 : 32 - uint256(t.shift);
+        w.length = rows * count;
+        uint256 rowBytes = count * w.width;
+        uint256 chunkBytes = layout.chunkBytes;
+        // One spare word so the last value can be read with a full-word MLOAD.
+        bytes memory buf = new bytes(rows * rowBytes + 32);
+        uint256 dst;
+        assembly ("memory-safe") {
+            dst := add(buf, 0x20)
+        }
+        w.ptr = dst;
+        // Rows are consecutive in the blob: the chunk of the last read is usually the next one's.
+        uint256 cached = type(uint256).max;
+        address pointer;
+        for (uint256 r; r < rows; ++r) {
+            uint256 start = (uint256(t.offset) + r * cols + from) * w.width;
+            uint256 done;
+            while (done < rowBytes) {
+                uint256 pos = start + done;
+                uint256 index = pos / chunkBytes;
+                uint256 within = pos % chunkBytes;
+                uint256 take = chunkBytes - within;
+                if (take > rowBytes - done) take = rowBytes - done;
+                if (index != cached) {
+                    pointer = IEternalModel(m).chunkAddress(index);
+                    if (pointer == address(0)) revert WeightsMissing(index);
+                    cached = index;
+                }
+                uint256 at = dst + r * rowBytes + done;
+                assembly ("memory-safe") {
+                    extcodecopy(pointer, at, add(within, 1), take)
+                }
+                done += take;
+            }
         }
     }
 

@@ -48,17 +48,54 @@ abstract contract Pooling2DBase is LayerBase {
         bytes memory cfg,
         WeightTensor[] memory
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        (Pool memory p,) = _geometry(shapes, ranks, cfg);
+        (out, shape) = _run(inputs, p);
+    }
+
+    /// @dev Output rows [from, from + count) from only the input rows they read (see
+    ///      `IForwardLayer.forwardSlice` and `_windowRows`).
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address,
+        bytes memory cfg,
+        WeightTensor[] memory
+    ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
+        (Pool memory p, Config memory c) = _geometry(shapes, ranks, cfg);
+        _checkSlice(from, count, p.oh);
+        (p.h, p.pt) = _windowRows(from, count, c.poolSize[0], c.strides[0], p.pt, p.h);
+        p.oh = count;
+        if (inputs.length != p.h * p.w * p.ch) revert InputShapeMismatch(0);
+        (out, shape) = _run(inputs, p);
+    }
+
+    /// @dev The whole pooling's geometry from the input shape and the config.
+    function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg)
+        internal
+        pure
+        returns (Pool memory p, Config memory c)
+    {
         uint256[] memory s = _single(shapes, ranks);
-        Config memory c = _decode(cfg);
+        c = _decode(cfg);
         _check(c);
         if (s.length != 3) revert InputShapeMismatch(0);
-        Pool memory p;
         (p.h, p.w, p.ch) = (s[0], s[1], s[2]);
         p.oh = _outLen(p.h, c.poolSize[0], c.strides[0], c.padding);
         p.ow = _outLen(p.w, c.poolSize[1], c.strides[1], c.padding);
         p.pt = _padBefore(p.h, p.oh, c.poolSize[0], c.strides[0], c.padding);
         p.pl = _padBefore(p.w, p.ow, c.poolSize[1], c.strides[1], c.padding);
         (p.ky, p.kx, p.sy, p.sx) = (c.poolSize[0], c.poolSize[1], c.strides[0], c.strides[1]);
+    }
+
+    /// @dev Every output pixel of the geometry `p` over the [h, w, ch] input in calldata.
+    function _run(int256[] calldata inputs, Pool memory p)
+        internal
+        pure
+        returns (int256[] memory out, uint256[] memory shape)
+    {
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
         out = new int256[](p.oh * p.ow * p.ch);

@@ -13,59 +13,59 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1cde2c6d082644a232e7f2e497a769f648d2b80835d9678a1881b672dd0580ed;
+    bytes32 internal constant MODEL = 0x3d2458d0139413d8f6b3be3f353fd370cdeb5153b888404f5ace705231772702;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x91a1fd1f15897ad95542a0ace5bcaef2d582d002dc4c5d5f47b2ee19462fa969;
+    bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x471e17cda0829aa078cccf550963ada83776ccd2d958433e969faa5a77ca3a08;
+    bytes32 internal constant DENSE = 0xcb021596cdfc0d0c2be61715ff179237520c9a96b85e4e5338de715cef55e18e;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x59458981355f3e32a69d5aca145691d8ce360836daea7f7d7e522beb33a39f3b;
+    bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x99f903a31e65b9afabb1581a46030888588255c31d96ee69ce1afa282fbaa234;
+    bytes32 internal constant RESCALING = 0x6912cad6c9011ea5cde831b7106b35dbda476bc57e3334e49bfc71ab28f97c3b;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xd0cae8db5708c2ac97aabed3fead18aabb28e3599cb8f2020402c919d26d4592;
+    bytes32 internal constant MAX_POOLING_2D = 0x28712fc8da74b81d682d35cb322ce6d82c36e5ad1cc5fcbb20ac8bd245f9456a;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x61df7f140c59b47fe27d6b19b59868c2c9fe85353b87b9a9774c15aaa2e81609;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xdfd4b7586805446a60f4bd92dc40203316998087b3614965392d437f36c71fb9;
+    bytes32 internal constant CONV_2D = 0xb4a2437568a1bfd3ff5ce2265592b6c16b8d4b86cb9ef1f058b1c176500c3b83;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x866e6a5f93983bd7a95245d07f8b4a275cebb4c6b67245f84560a6386ade1bac;
+    bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0xd760644d7fffeec87bea000a7f56752bfeee8323f1302e287b9ef96b07106636;
+    bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x8ec62b4463a873a137105632357d9f597179446eb0abde0ca42d3e4f321b691e;
+    bytes32 internal constant SIMPLE_RNN = 0x60adbe84076171e0f3d169b7e33e98fd1186d18f68457195ab46b3e9ec567b61;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x5b4bf80c81e378dbfc199376f13b9b4a1e4eefcdd0edb2450585b05b14c2d539;
+    bytes32 internal constant LSTM = 0x0f7cdcc6b687096b35b6e4cfbe7ad5701b595c3157547e93f76e22177cf331fa;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x80a517bb5292edce41d36d611958bee03ea8a50d69bf68559905a9341bf442d7;
+    bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x94c638ca195e3fbaf76e3dda3e19be433cf9874c4126facc48f49e3a1a821f16;
+    bytes32 internal constant SIGMOID = 0x7d2303b24019071e7a1703e2b208c40d2f06ca7d978f8efc96fad104912f64b3;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x8bc81d9b9831f34fdad37634c87ceede3da50a8405fcb5fc814b92c7e9763c1e;
+    bytes32 internal constant RELU = 0xf0b0886faee028b6992eab978c93532607cf2fe55976b9151778bb744f5646bc;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xbe29082f0e1c27d81b02713ce59c43c41c11568a6404b86a74f7d335838681c1;
+    bytes32 internal constant LINEAR = 0x07290d2fcc6982a26e332b9e2212c8ce86eb71cc8f24182febdd310a32c0ba33;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0xe48bdcfbe8fc6cc9f6ba9b45e1437e34d2b768efb5ec6958421de7369837b029;
+    bytes32 internal constant ADD = 0x1508ee12b22a304b6a553cd8d959e80c20ae332ea4263af4b5a701597669ea64;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x83c0ba5c125997cabc9bc285c0f1d0d06b0b8d8f033cdb8785aed65165c80fa0;
+    bytes32 internal constant DROPOUT = 0x06d21d943d7accfd77aded6035248c86c83b5980d5d9bf1fe35db3c58f92a4f9;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0xd2f9bd3b4241cdf44ce98c311f3a43df58061e8f525c9e21b2cc126ac4a02b25;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x1e81db041e3445233bb77569151c917f4966b5b585debc9e75ba64e2eaacca5d;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0xc18e31a68613f0c3b5d09a6c3495d2939e0ad2c3d520bb27f1302736760f3ed2;
+    bytes32 internal constant ZERO_PADDING_2D = 0xfff3a991630771a013c87e29740256b794132a7167b040d188fd8f08339461b2;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x692e512fe1408149092e41a96760ccbf3cf1852e37c328fecbd39e375b5f9517;
+    bytes32 internal constant CONCATENATE = 0x9a385c63b8778e85269f0523c262d689ebf182dd8169b8f7fdbbd1fb4c49e5fd;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x6c4d6f07729820aacee75339085369aabeb224d606437fe26beb2542f372fccb;
+    bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xa3726a305ad6ce96886dbdff74ac57f0b82a8e1d0e75c6fe4241166a7ef4626c;
+    bytes32 internal constant GRU = 0xd5c4c315417046fcc14b84a5e3f0247cf5daebde9b3e3349be115540faeaf771;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x46c1ace8d5f214e0c3cf18ffb9240dcb42dc49d48bc81a1a6505a58fd3dfce12;
+    bytes32 internal constant CONV_1D = 0x2638f6ac627b2ef17205d4fffca48d5e09950218a4fcd81138e21bbd57b5a687;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x0d155171132e47b1b6369e632347451b503a5473a1135c54b2c9d57dab8459d8;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0x8ca9060891809c8576f09ddc4a17d9119eb8b9521780c779ae12aa2078a03e26;
+    bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x9da9de933c707e536086f383343f713982973d3fc727b8ad20dc8be9b7243b86;
+    bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

@@ -40,6 +40,12 @@ sol!(
     "artifacts/ILayer.json"
 );
 
+sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    IForwardLayer,
+    "artifacts/IForwardLayer.json"
+);
+
 /// The deterministic CREATE2 deployer (Arachnid's), present on anvil and most chains.
 pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");

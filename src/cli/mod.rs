@@ -65,7 +65,8 @@ pub enum Command {
         /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
         #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
         format: WeightFormat,
-        /// Print {"shape": [...], "values": [...]} instead of text
+        /// Print {"shape": [...], "values": [...]} instead of text (with a 0x address, also
+        /// "calls", "gas": {"sum", "largest"} and "call_gas")
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -80,6 +81,10 @@ pub enum Command {
         send: bool,
         #[command(flatten)]
         signer: deploy::SignerArgs,
+        /// Gas each eth_call may use (a 0x address): the model runs as chained calls under it
+        /// [default: 16777216, or the node's eth_call cap when lower]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1_000_000..), conflicts_with = "send")]
+        call_gas: Option<u64>,
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
@@ -139,6 +144,7 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
             yes,
             send,
             signer,
+            call_gas,
         }) => {
             let as_address = model
                 .to_str()
@@ -148,7 +154,9 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
                 Some(address) if send => {
                     read::predict_send(config, address, &input, &network, &signer, yes, json)
                 }
-                Some(address) => read::predict_at(config, address, &input, &network, yes, json),
+                Some(address) => {
+                    read::predict_at(config, address, &input, &network, yes, json, call_gas)
+                }
                 None if send => Err(Exit {
                     code: 2,
                     message: format!(

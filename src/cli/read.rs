@@ -27,6 +27,10 @@ pub struct VerifyArgs {
     /// Do not ask: install anvil from npm if the local chain needs it
     #[arg(long)]
     pub yes: bool,
+    /// Gas each eth_call of the predict check may use: the model runs as chained calls under it
+    /// [default: 16777216, or the node's eth_call cap when lower]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1_000_000..))]
+    pub call_gas: Option<u64>,
 }
 
 /// Parses a `0x` + 40 hex digits address, or `None` when `s` is not one.
@@ -84,9 +88,13 @@ pub fn predict_at(
     net: &NetworkArgs,
     yes: bool,
     as_json: bool,
+    call_gas: Option<u64>,
 ) -> anyhow::Result<()> {
     let reader = reader(config, net, yes)?;
-    print_prediction(&verify::on_chain(&reader, address, input)?, as_json)
+    print_prediction(
+        &verify::on_chain(&reader, address, input, call_gas)?,
+        as_json,
+    )
 }
 
 /// `predict MODEL|BUNDLE`: the reference, offline.
@@ -108,26 +116,30 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
         ),
     })?;
     let reader = reader(config, &a.network, a.yes)?;
-    let report = verify::verify(&reader, address, &a.path, a.format)?;
+    let report = verify::verify(&reader, address, &a.path, a.format, a.call_gas)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{report}");
     }
-    if report.ok() {
-        Ok(())
-    } else {
-        Err(Exit {
-            code: 1,
-            message: format!(
-                "{} does not equal {}:\n{}",
-                report.address,
-                a.path.display(),
-                report.failures().join("\n")
-            ),
-        }
-        .into())
+    let (code, said) = match report.verdict() {
+        verify::Verdict::Equal => return Ok(()),
+        verify::Verdict::Differs => (1, "does not equal"),
+        verify::Verdict::Incomplete => (
+            1,
+            "could not be proved equal (nothing differs, but predict could not run) to",
+        ),
+    };
+    Err(Exit {
+        code,
+        message: format!(
+            "{} {said} {}:\n{}",
+            report.address,
+            a.path.display(),
+            report.failures().join("\n")
+        ),
     }
+    .into())
 }
 
 /// `predict ADDRESS --send`: the inference as an on-chain job. Plans every transaction first

@@ -228,16 +228,9 @@ pub async fn probe(rpc: &Rpc, largest_code: (usize, &str)) -> Result<Limits, Cap
         .latest_fees()
         .await
         .map_err(rpc_err("read the latest block"))?;
-    let call_gas = match simulate(rpc, GAS_PROBE, Some(MAX_TX_GAS_LIMIT_OSAKA)).await {
-        Ok(left) => Some(gas_seen(&left)),
-        // A node that refuses the gas asked for, rather than capping it: ask with its default.
-        Err(RpcFailure::Node { .. }) => match simulate(rpc, GAS_PROBE, None).await {
-            Ok(left) => Some(gas_seen(&left)),
-            Err(RpcFailure::Node { .. }) => None,
-            Err(e) => return Err(rpc_err("measure the node's eth_call gas")(e)),
-        },
-        Err(e) => return Err(rpc_err("measure the node's eth_call gas")(e)),
-    };
+    let call_gas = call_gas_cap(rpc)
+        .await
+        .map_err(rpc_err("measure the node's eth_call gas"))?;
     let mut limits = Limits {
         block_gas_limit,
         call_gas,
@@ -255,6 +248,21 @@ pub async fn probe(rpc: &Rpc, largest_code: (usize, &str)) -> Result<Limits, Cap
         });
     }
     Ok(limits)
+}
+
+/// The gas the node lets one `eth_call` use, up to 2^24 (what it grants when asked for 2^24,
+/// or by default when it refuses that), or `None` when it will not say.
+pub async fn call_gas_cap(rpc: &Rpc) -> Result<Option<u64>, RpcFailure> {
+    match simulate(rpc, GAS_PROBE, Some(MAX_TX_GAS_LIMIT_OSAKA)).await {
+        Ok(left) => Ok(Some(gas_seen(&left))),
+        // A node that refuses the gas asked for, rather than capping it: ask with its default.
+        Err(RpcFailure::Node { .. }) => match simulate(rpc, GAS_PROBE, None).await {
+            Ok(left) => Ok(Some(gas_seen(&left))),
+            Err(RpcFailure::Node { .. }) => Ok(None),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 /// The gas a simulation could use: what the GAS probe saw, plus what was spent before it.

@@ -7,6 +7,7 @@
 pub mod fixed;
 pub mod forward;
 pub mod input;
+pub mod plan;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};
@@ -225,6 +226,16 @@ impl Graph {
 
     /// Runs one sample through the graph.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, InferError> {
+        let values = self.run_all(inputs)?;
+        Ok(self
+            .outputs
+            .iter()
+            .filter_map(|&o| values.get(o).cloned())
+            .collect())
+    }
+
+    /// Every layer's output, in layer order (what chained calls are checked against).
+    pub fn run_all(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, InferError> {
         if inputs.len() != self.inputs.len() {
             return Err(InferError::InputCount {
                 want: self.inputs.len(),
@@ -275,10 +286,6 @@ impl Graph {
             })?;
             values[i] = Some(out);
         }
-        Ok(self
-            .outputs
-            .iter()
-            .filter_map(|&o| values[o].clone())
-            .collect())
+        Ok(values.into_iter().flatten().collect())
     }
 }

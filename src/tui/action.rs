@@ -39,7 +39,7 @@ pub enum Action {
     Deploy(DeployEvent),
     /// The answer of `verify` for the deployed model: whether every part holds, and a line a
     /// part (or why it could not run).
-    Verified(Result<(bool, Vec<String>), String>),
+    Verified(Result<(crate::usecase::verify::Verdict, Vec<String>), String>),
     /// The sample inputs found next to the model (`p` on Done).
     Samples(Result<Vec<PathBuf>, String>),
     /// A sample input through the chain and the reference, side by side.

@@ -266,9 +266,10 @@ pub enum Sampling {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verification {
     Running,
-    /// Whether every part holds, and a line a part.
+    /// Whether every part holds (or something differs, or predict could not run), and a
+    /// line a part.
     Done {
-        ok: bool,
+        verdict: crate::usecase::verify::Verdict,
         lines: Vec<String>,
     },
     /// It could not run (network unreachable, …).

@@ -144,8 +144,8 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
             address,
             move |reader, at| {
                 let report =
-                    verify::verify(reader, at, &path, None).map_err(|e| format!("{e:#}"))?;
-                Ok((report.ok(), report.lines()))
+                    verify::verify(reader, at, &path, None, None).map_err(|e| format!("{e:#}"))?;
+                Ok((report.verdict(), report.lines()))
             },
             Action::Verified,
         ),

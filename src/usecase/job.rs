@@ -757,6 +757,8 @@ pub fn send_all(
         let prediction = Prediction {
             outputs,
             batch: planned.batch,
+            // A job is transactions, reported as such below, not eth_calls.
+            calls: None,
         };
         let map = match serde_json::to_value(&prediction)? {
             serde_json::Value::Object(m) => m,

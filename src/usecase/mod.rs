@@ -14,6 +14,7 @@
 //! the terminal (no printing, no prompts — questions come in as answers or callbacks), and it
 //! imports neither front end.
 
+pub mod chained;
 pub mod deploy;
 pub mod export;
 pub mod inspect;

@@ -35,10 +35,13 @@ pub struct Output {
     pub values: Vec<f64>,
 }
 
-/// What a prediction returned: every output over the whole batch.
+/// What a prediction returned: every output over the whole batch, and for a deployed model
+/// the calls it took.
 pub struct Prediction {
     pub outputs: Vec<Output>,
     pub batch: usize,
+    /// `predict ADDRESS`: the `eth_call`s of every sample (`"calls"`, `"gas"` in `--json`).
+    pub calls: Option<super::chained::CallStats>,
 }
 
 impl Prediction {
@@ -67,18 +70,41 @@ impl Prediction {
             name: Option<&'a str>,
         }
         #[derive(Serialize)]
-        struct Many<'a> {
-            outputs: Vec<One<'a>>,
+        struct Calls<'a> {
+            calls: usize,
+            gas: &'a super::chained::GasStats,
+            call_gas: u64,
+        }
+        #[derive(Serialize)]
+        struct Top<'a> {
+            #[serde(flatten)]
+            one: Option<One<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            outputs: Option<Vec<One<'a>>>,
+            #[serde(flatten)]
+            calls: Option<Calls<'a>>,
         }
         let one = |o: &'s Output, named: bool| One {
             shape: self.with_batch(&o.shape),
             values: &o.values,
             name: o.name.as_deref().filter(|_| named),
         };
+        let calls = self.calls.as_ref().map(|c| Calls {
+            calls: c.calls,
+            gas: &c.gas,
+            call_gas: c.call_gas,
+        });
         match self.outputs.as_slice() {
-            [o] => one(o, false).serialize(ser),
-            many => Many {
-                outputs: many.iter().map(|o| one(o, true)).collect(),
+            [o] => Top {
+                one: Some(one(o, false)),
+                outputs: None,
+                calls,
+            }
+            .serialize(ser),
+            many => Top {
+                one: None,
+                outputs: Some(many.iter().map(|o| one(o, true)).collect()),
+                calls,
             }
             .serialize(ser),
         }
@@ -105,6 +131,9 @@ impl std::fmt::Display for Prediction {
                     writeln!(f, "  [{b}] {}", text.join(" "))?;
                 }
             }
+        }
+        if let Some(c) = &self.calls {
+            writeln!(f, "on chain: {c}")?;
         }
         Ok(())
     }
@@ -180,7 +209,11 @@ pub fn offline(
             o.values.extend(t.data.iter().map(|&v| fixed::to_f64(v)));
         }
     }
-    Ok(Prediction { outputs, batch })
+    Ok(Prediction {
+        outputs,
+        batch,
+        calls: None,
+    })
 }
 
 // ------------------------------------------------------------------ side by side

@@ -12,13 +12,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::Path;
 
+use super::chained::{self, ChainModel, RunError, Runner};
 use super::predict::{self, Output, Prediction};
 use crate::bundle::file::ModelFile;
 use crate::chain::read::read_error;
 use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
 use crate::chain::{
-    ChainError, EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState,
-    Rpc, WeightFormat, redact_url,
+    EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState, Rpc,
+    WeightFormat, redact_url,
 };
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
@@ -110,26 +111,6 @@ impl Reader {
             )));
         }
         Ok(id)
-    }
-}
-
-/// The text of a failed inference `eth_call`, with a hint when gas ran out.
-fn call_failure(e: &ChainError, gas: u64) -> String {
-    use crate::chain::Revert;
-    use crate::chain::bindings::EternalModel::EternalModelErrors;
-    let text = e.to_string();
-    // A layer that runs out of gas reverts without data; the model wraps it as LayerFailed.
-    let silent_layer = matches!(
-        e.revert(),
-        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
-    );
-    let lower = text.to_lowercase();
-    if silent_layer || (lower.contains("gas") && !lower.contains("layerfailed")) {
-        format!(
-            "{text} — the call was given {gas} gas (the latest block's gas limit); the node's eth_call gas cap may be too low for this model: raise it (anvil --gas-limit, geth --rpc.gascap) or use another RPC"
-        )
-    } else {
-        text
     }
 }
 
@@ -265,49 +246,52 @@ pub(crate) async fn samples_for(
     Ok((batch, per_input))
 }
 
-/// Calls the deployed model's `predict` on every sample of `input_path`.
+/// Runs the deployed model on every sample of `input_path` through chained calls, each under
+/// `call_gas` (default: 2^24, or the node's eth_call cap when lower); one call when it fits.
 pub fn on_chain(
     reader: &Reader,
     address: Address,
     input_path: &Path,
+    call_gas: Option<u64>,
 ) -> anyhow::Result<Prediction> {
     let rt = runtime()?;
     rt.block_on(async {
         let (batch, per_input) = samples_for(reader, address, input_path).await?;
-        let gas = reader.rpc.block_gas_limit().await.map_err(fail)?;
+        let state = reader.rpc.model_state(address).await.map_err(fail)?;
+        let model = ChainModel::read(&reader.rpc, address, &state)
+            .await
+            .map_err(fail)?;
+        let budget = chained::budget(&reader.rpc, call_gas).await.map_err(fail)?;
+        let mut runner = Runner::new(&reader.rpc, &model, model.sinks(), budget.gas);
         let mut outputs: Vec<Output> = Vec::new();
         for b in 0..batch {
-            let ins: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
-            let (values, shapes, ranks) = call_args(&ins)?;
-            let call = EternalModel::predictCall {
-                inputs: values,
-                shapes,
-                ranks,
-            };
-            let r = reader
-                .rpc
-                .sol_call(address, &call, Some(gas), || {
-                    format!("call predict on {address} (sample {b})")
-                })
-                .await
-                .map_err(|e| fail(call_failure(&e, gas)))?;
-            let got = split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks)
-                .map_err(|e| fail(format!("{address} sample {b}: {e}")))?;
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();
+            let got = runner.run(&ins).await.map_err(|e| {
+                fail(format!(
+                    "{address} sample {b}: {e} (budget {} gas per call, {})",
+                    crate::units::thousands(budget.gas),
+                    budget.why
+                ))
+            })?;
             if outputs.is_empty() {
                 outputs = got
                     .iter()
-                    .map(|(s, _)| Output {
+                    .map(|t| Output {
                         name: None,
-                        shape: s.clone(),
+                        shape: t.shape.clone(),
                         values: Vec::new(),
                     })
                     .collect();
             }
-            for (o, (_, v)) in outputs.iter_mut().zip(&got) {
-                o.values.extend(v.iter().map(|&x| fixed::to_f64(x)));
+            for (o, t) in outputs.iter_mut().zip(&got) {
+                o.values.extend(t.data.iter().map(|&x| fixed::to_f64(x)));
             }
         }
-        Ok(Prediction { outputs, batch })
+        Ok(Prediction {
+            outputs,
+            batch,
+            calls: Some(runner.stats()),
+        })
     })
 }
 
@@ -319,7 +303,7 @@ pub fn side_by_side(
     model_path: &Path,
     input_path: &Path,
 ) -> anyhow::Result<predict::SideBySide> {
-    let chain = on_chain(reader, address, input_path)?;
+    let chain = on_chain(reader, address, input_path, None)?;
     let format = runtime()?.block_on(async {
         let state = reader.rpc.model_state(address).await.map_err(fail)?;
         WeightFormat::from_code(state.layout.format).ok_or_else(|| {
@@ -479,12 +463,20 @@ pub struct WeightsPart {
     pub failures: Vec<String>,
 }
 
-/// (d) `predictLayers` on deterministic samples against the Rust reference.
+/// (d) the model run on chain (chained calls) on deterministic samples against the Rust
+/// reference.
 #[derive(Debug, Clone, Serialize)]
 pub struct PredictPart {
     pub ok: bool,
     pub samples: usize,
     pub max_abs_diff: Option<f64>,
+    /// Why the chain could not be asked (out of gas, the node's cap, RPC), with the numbers:
+    /// then nothing is known to differ, and `ok` is false only because nothing was proved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+    /// The calls the samples took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<chained::CallStats>,
     #[serde(skip)]
     pub failures: Vec<String>,
 }
@@ -509,20 +501,54 @@ impl VerifyReport {
         .collect()
     }
 
-    /// One line per part (`hash     ok`, `graph    DIFFERS`, …), then every difference.
+    /// Whether the chain holds exactly the file ([`Verdict::Equal`]), something differs, or
+    /// nothing differs but the prediction could not be run ([`Verdict::Incomplete`]).
+    pub fn verdict(&self) -> Verdict {
+        if self.ok() {
+            Verdict::Equal
+        } else if self.hash.ok && self.graph.ok && self.weights.ok && self.predict.not_run.is_some()
+        {
+            Verdict::Incomplete
+        } else {
+            Verdict::Differs
+        }
+    }
+
+    /// The predict part's word: `ok`, `DIFFERS`, or `NOT RUN` when the chain could not be asked.
+    fn predict_word(&self) -> &'static str {
+        if self.predict.not_run.is_some() {
+            "NOT RUN"
+        } else {
+            verdict(self.predict.ok)
+        }
+    }
+
+    /// One line per part (`hash     ok`, `graph    DIFFERS`, `predict  NOT RUN`, …), then every
+    /// difference.
     pub fn lines(&self) -> Vec<String> {
         let parts = [
-            ("hash", self.hash.ok),
-            ("graph", self.graph.ok),
-            ("weights", self.weights.ok),
-            ("predict", self.predict.ok),
+            ("hash", verdict(self.hash.ok)),
+            ("graph", verdict(self.graph.ok)),
+            ("weights", verdict(self.weights.ok)),
+            ("predict", self.predict_word()),
         ];
         parts
             .into_iter()
-            .map(|(part, ok)| format!("{part:<8} {}", verdict(ok)))
+            .map(|(part, word)| format!("{part:<8} {word}"))
             .chain(self.failures())
             .collect()
     }
+}
+
+/// What `verify` concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every part holds.
+    Equal,
+    /// Some part differs from the file.
+    Differs,
+    /// Nothing differs, but the prediction could not be run (gas, node cap, RPC).
+    Incomplete,
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -569,13 +595,21 @@ impl std::fmt::Display for VerifyReport {
             self.weights.bytes,
             self.weights.format
         )?;
-        writeln!(
+        write!(
             f,
-            "  predict  {} ({} samples, max |Δ| {})",
-            verdict(self.predict.ok),
+            "  predict  {} ({} samples, max |Δ| {}",
+            self.predict_word(),
             self.predict.samples,
             Value::from(self.predict.max_abs_diff)
-        )
+        )?;
+        match &self.predict.calls {
+            Some(c) => writeln!(f, "; {c})")?,
+            None => writeln!(f, ")")?,
+        }
+        if let Some(why) = &self.predict.not_run {
+            writeln!(f, "  predict could not run: {why}")?;
+        }
+        Ok(())
     }
 }
 
@@ -603,6 +637,7 @@ pub fn verify(
     address: Address,
     path: &Path,
     format: Option<WeightFormat>,
+    call_gas: Option<u64>,
 ) -> anyhow::Result<VerifyReport> {
     let file = ModelFile::open(path).map_err(fail)?;
     let rt = runtime()?;
@@ -640,7 +675,7 @@ pub fn verify(
         let graph = check_graph(chain, address, &state, spec, &image).await;
         let weights = check_weights(chain, address, &state, &image, format).await?;
         let reference = predict::graph_of(&file, format).map_err(fail)?;
-        let predict = check_predict(chain, address, &reference, state.ready, state.layers.len()).await;
+        let predict = check_predict(chain, address, &reference, &state, call_gas).await;
         Ok(VerifyReport {
             address,
             chain_id,
@@ -1041,57 +1076,54 @@ pub async fn check_weights(
     })
 }
 
-/// (d) runs [`SAMPLES`] deterministic samples on chain (`predictLayers` on the graph's
-/// outputs) and through the reference.
+/// (d) runs [`SAMPLES`] deterministic samples on chain (the graph's outputs, through the
+/// chained-call planner under `call_gas`) and through the reference. A sample the chain could
+/// not run (gas, node cap, RPC) makes the part "not run", never "differs".
 pub async fn check_predict(
     chain: &Rpc,
     address: Address,
     graph: &Graph,
-    ready: bool,
-    chain_layers: usize,
+    state: &ModelState,
+    call_gas: Option<u64>,
 ) -> PredictPart {
-    let (ok, max_abs_diff, problem) =
-        compare_predict(chain, address, graph, ready, chain_layers).await;
-    PredictPart {
-        ok,
+    let mut part = PredictPart {
+        ok: false,
         samples: SAMPLES,
-        max_abs_diff,
-        failures: problem
-            .map(|m| format!("predict: {m}"))
-            .into_iter()
-            .collect(),
-    }
-}
-
-/// `(ok, max |Δ| as a float, first failure)` of [`check_predict`].
-async fn compare_predict(
-    chain: &Rpc,
-    address: Address,
-    graph: &Graph,
-    ready: bool,
-    chain_layers: usize,
-) -> (bool, Option<f64>, Option<String>) {
-    if !ready {
-        return (
-            false,
-            None,
-            Some("the model is not ready (weight chunks missing)".into()),
-        );
-    }
-    if let Some(&o) = graph.outputs.iter().find(|&&o| o >= chain_layers) {
-        return (
-            false,
-            None,
-            Some(format!(
-                "output layer #{o} does not exist on chain ({chain_layers} layers)"
-            )),
-        );
-    }
-    let gas = match chain.block_gas_limit().await {
-        Ok(g) => g,
-        Err(e) => return (false, None, Some(e.to_string())),
+        max_abs_diff: None,
+        not_run: None,
+        calls: None,
+        failures: Vec::new(),
     };
-    let outputs: Vec<U256> = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    let chain_layers = state.layers.len();
+    if !state.ready {
+        part.not_run = Some("the model is not ready (weight chunks missing)".into());
+    } else if let Some(&o) = graph.outputs.iter().find(|&&o| o >= chain_layers) {
+        part.failures.push(format!(
+            "predict: output layer #{o} does not exist on chain ({chain_layers} layers)"
+        ));
+        return part;
+    }
+    if let Some(why) = &part.not_run {
+        part.failures.push(format!("predict: could not run: {why}"));
+        return part;
+    }
+    let model = match ChainModel::read(chain, address, state).await {
+        Ok(m) => m,
+        Err(e) => {
+            part.failures
+                .push(format!("predict: the layers on chain: {e}"));
+            return part;
+        }
+    };
+    let budget = match chained::budget(chain, call_gas).await {
+        Ok(b) => b,
+        Err(e) => {
+            part.not_run = Some(e.clone());
+            part.failures.push(format!("predict: could not run: {e}"));
+            return part;
+        }
+    };
+    let mut runner = Runner::new(chain, &model, graph.outputs.clone(), budget.gas);
     let mut max_diff = 0f64;
     let mut problem = None;
     for s in 0..SAMPLES {
@@ -1104,33 +1136,22 @@ async fn compare_predict(
             }
         };
         // The contract feeds its k-th InputLayer (layer order) with input k.
-        let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(&ins).collect();
+        let mut order: Vec<(usize, Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
         order.sort_by_key(|(i, _)| *i);
-        let ordered: Vec<&Tensor> = order.into_iter().map(|(_, t)| t).collect();
-        let (values, shapes, ranks) = match call_args(&ordered) {
-            Ok(a) => a,
-            Err(e) => return (false, None, Some(e.to_string())),
-        };
-        let call = EternalModel::predictLayersCall {
-            inputs: values,
-            shapes,
-            ranks,
-            outputLayers: outputs.clone(),
-        };
-        let r = match chain
-            .sol_call(address, &call, Some(gas), || {
-                format!("call predictLayers (sample {s})")
-            })
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                problem.get_or_insert(format!("sample {s}: {}", call_failure(&e, gas)));
-                continue;
-            }
-        };
-        let got = match split_outputs(&r.outputs, &r.outputShapes, &r.outputRanks) {
+        let ordered: Vec<Tensor> = order.into_iter().map(|(_, t)| t).collect();
+        let got = match runner.run(&ordered).await {
             Ok(g) => g,
+            Err(RunError::CouldNotRun { what, why }) => {
+                let why = format!(
+                    "sample {s}: {what}: {why} (budget {} gas per call, {})",
+                    crate::units::thousands(budget.gas),
+                    budget.why
+                );
+                part.failures.push(format!("predict: could not run: {why}"));
+                part.not_run = Some(why);
+                part.calls = Some(runner.stats());
+                return part;
+            }
             Err(e) => {
                 problem.get_or_insert(format!("sample {s}: {e}"));
                 continue;
@@ -1144,16 +1165,16 @@ async fn compare_predict(
             ));
             continue;
         }
-        for (k, ((shape, v), w)) in got.iter().zip(&want).enumerate() {
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
             let name = &graph.nodes[graph.outputs[k]].name;
-            if shape != &w.shape {
+            if g.shape != w.shape {
                 problem.get_or_insert(format!(
-                    "sample {s} output {k} ('{name}'): shape {shape:?} on chain, {:?} in the reference",
-                    w.shape
+                    "sample {s} output {k} ('{name}'): shape {:?} on chain, {:?} in the reference",
+                    g.shape, w.shape
                 ));
                 continue;
             }
-            for (i, (a, b)) in v.iter().zip(&w.data).enumerate() {
+            for (i, (a, b)) in g.data.iter().zip(&w.data).enumerate() {
                 let d = (fixed::to_f64(*a) - fixed::to_f64(*b)).abs();
                 max_diff = max_diff.max(d);
                 if a != b {
@@ -1166,29 +1187,19 @@ async fn compare_predict(
             }
         }
     }
-    (problem.is_none(), Some(max_diff), problem)
+    part.ok = problem.is_none();
+    part.max_abs_diff = Some(max_diff);
+    part.calls = Some(runner.stats());
+    part.failures = problem
+        .map(|m| format!("predict: {m}"))
+        .into_iter()
+        .collect();
+    part
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flat_outputs_split_by_ranks_and_shapes() {
-        let v = |x: i64| I256::try_from(x).unwrap();
-        let u = |x: u64| U256::from(x);
-        let got = split_outputs(
-            &[v(1), v(2), v(3), v(-4)],
-            &[u(1), u(3), u(1)],
-            &[u(2), u(1)],
-        )
-        .unwrap();
-        assert_eq!(got, vec![(vec![1, 3], vec![1, 2, 3]), (vec![1], vec![-4])]);
-        let e = split_outputs(&[v(1)], &[u(2)], &[u(1)]).unwrap_err();
-        assert!(e.contains("fewer values"), "{e}");
-        let e = split_outputs(&[v(1), v(2)], &[u(1)], &[u(1)]).unwrap_err();
-        assert!(e.contains("2 values but its shapes account for 1"), "{e}");
-    }
 
     #[test]
     fn sample_values_are_deterministic_and_small() {

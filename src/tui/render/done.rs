@@ -6,6 +6,7 @@ use crate::tui::dashboard::{Sampling, Verification};
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 use crate::usecase::predict::ComparedOutput;
+use crate::usecase::verify::Verdict;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -52,11 +53,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 theme.style(Role::Bad),
             ));
         }
-        Some(Verification::Done { ok, lines: parts }) => {
-            let (text, role) = if *ok {
-                (" ✓ verified: the chain holds exactly this file", Role::Good)
-            } else {
-                (" ✗ verify: the chain differs from this file", Role::Bad)
+        Some(Verification::Done {
+            verdict,
+            lines: parts,
+        }) => {
+            let (text, role) = match verdict {
+                Verdict::Equal => (" ✓ verified: the chain holds exactly this file", Role::Good),
+                Verdict::Differs => (" ✗ verify: the chain differs from this file", Role::Bad),
+                Verdict::Incomplete => (
+                    " ? verify incomplete: nothing differs, but predict could not run",
+                    Role::Warn,
+                ),
             };
             lines.push(Line::styled(text, theme.style(role)));
             for p in parts {

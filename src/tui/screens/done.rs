@@ -19,11 +19,11 @@ use std::path::PathBuf;
 /// What `verify` found for the deployed model (or why it could not run).
 pub(crate) fn verified(
     state: &mut State,
-    result: Result<(bool, Vec<String>), String>,
+    result: Result<(crate::usecase::verify::Verdict, Vec<String>), String>,
 ) -> Vec<Effect> {
     if let Some(d) = state.dashboard.as_mut() {
         d.verify = Some(match result {
-            Ok((ok, lines)) => Verification::Done { ok, lines },
+            Ok((verdict, lines)) => Verification::Done { verdict, lines },
             Err(e) => Verification::Failed(e),
         });
     }

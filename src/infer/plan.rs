@@ -1,0 +1,1282 @@
+//! Chained inference: how a model too big for one `eth_call` is cut into calls that each stay
+//! under a gas budget. A segment is a run of whole layers (`predictRange`, or the one-call
+//! `predictLayers` when the whole model fits) or a slice of one layer's outputs (`forwardSlice`
+//! on the layer's clone: output units of Dense, output rows of Conv2D and pooling, output steps
+//! of Conv1D) when one layer alone is too big. Activations travel between calls off-chain, so
+//! each segment is planned when its inputs are known: their calldata is priced exactly.
+//!
+//! The gas of a segment comes from [`GasModel`], a per-kind linear model (multiply-accumulates,
+//! values moved, activations) plus the EVM's quadratic memory and calldata costs, calibrated
+//! against `tests/chain_chained.rs` measurements; [`Calibration`] scales it per kind once the
+//! chain has answered an `eth_estimateGas`.
+//!
+//! Owns: the layer operations as read from the chain ([`LayerOp`]), their output shapes, the
+//! gas model and the choice of segments. Must not touch: the network, the screen.
+
+use crate::chain::LayerKind;
+use crate::infer::Tensor;
+use alloy::primitives::{I256, U256};
+use alloy::sol_types::SolValue;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most calldata one call sends: 512 KiB (about 1 MiB of hex in the JSON-RPC request,
+/// under the request-size limits of anvil and common nodes; anvil refuses a 2 MiB request).
+pub const MAX_CALLDATA_BYTES: u64 = 512 * 1024;
+
+/// The default budget of one call: EIP-7825's per-transaction cap, which eternalize holds every
+/// call to so that a plan fits every chain.
+pub const DEFAULT_CALL_GAS: u64 = 1 << 24;
+
+/// Padding of a window op along its sliced axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    Valid,
+    Same,
+    /// Conv1D `causal`: k − 1 before, whatever the stride.
+    Causal,
+}
+
+/// What a layer computes, as far as planning needs to know: its shape rule and its cost.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Input {
+        shape: Vec<usize>,
+    },
+    Dense {
+        units: usize,
+        input_units: usize,
+        activation: u8,
+    },
+    /// Conv2D (`rank` 2, input [h, w, cin]) or Conv1D (`rank` 1, input [w, cin]; `kernel[0]` and
+    /// `strides[0]` are 1).
+    Conv {
+        rank: usize,
+        filters: usize,
+        cin: usize,
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+        activation: u8,
+    },
+    Pool {
+        size: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+    },
+    Flatten,
+    /// Same shape as its first input; `per_value` gas for each value.
+    Elementwise {
+        per_value: u64,
+    },
+    /// GlobalAveragePooling1D/2D: the last axis.
+    GlobalPool,
+    ZeroPad {
+        /// top, bottom, left, right
+        pad: [usize; 4],
+    },
+    Reshape {
+        target: Vec<i64>,
+    },
+    /// Concatenate along `axis` (Keras's, counting the batch axis; negative from the end).
+    Concat {
+        axis: i64,
+    },
+    /// A kind whose output shape is learnt by running it (Embedding, recurrent layers): it
+    /// ends the segment it is in.
+    Opaque,
+}
+
+/// Activation codes (`contracts/lib/Types.sol`, `Activation`).
+pub mod activation {
+    pub const LEAKY_RELU: u8 = 0;
+    pub const LINEAR: u8 = 1;
+    pub const RELU: u8 = 2;
+    pub const SIGMOID: u8 = 3;
+    pub const TANH: u8 = 4;
+    pub const SOFTMAX: u8 = 5;
+}
+
+/// One layer of the model as the chain links it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerOp {
+    pub kind: LayerKind,
+    /// Positions of the layers it reads (none for an InputLayer).
+    pub inputs: Vec<usize>,
+    pub op: Op,
+}
+
+fn small(x: U256, what: &str) -> Result<usize, String> {
+    usize::try_from(x).map_err(|_| format!("{what} {x} is too large"))
+}
+
+/// A `uint8` config field (read as a word: the ABI pads it).
+fn byte(x: U256) -> Result<u8, String> {
+    u8::try_from(x).map_err(|_| format!("code {x} does not fit uint8"))
+}
+
+fn padding(code: u8) -> Result<Padding, String> {
+    match code {
+        0 => Ok(Padding::Valid),
+        1 => Ok(Padding::Same),
+        2 => Ok(Padding::Causal),
+        c => Err(format!("padding code {c} is unknown")),
+    }
+}
+
+impl Op {
+    /// The op of a layer of `kind` from its ABI-encoded config (`ILayer.configData()`; the
+    /// encodings are in contracts/README.md).
+    pub fn decode(kind: LayerKind, config: &[u8]) -> Result<Op, String> {
+        let bad = |e: alloy::sol_types::Error| {
+            format!("its {} config does not decode: {e}", kind.class_name())
+        };
+        Ok(match kind {
+            LayerKind::Input => {
+                let (dims,) = <(Vec<U256>,)>::abi_decode_params(config).map_err(bad)?;
+                Op::Input {
+                    shape: dims
+                        .into_iter()
+                        .map(|d| small(d, "dimension"))
+                        .collect::<Result<_, _>>()?,
+                }
+            }
+            LayerKind::Dense => {
+                let (act, units, input_units, _) =
+                    <(U256, U256, U256, bool)>::abi_decode_params(config).map_err(bad)?;
+                Op::Dense {
+                    units: small(units, "units")?,
+                    input_units: small(input_units, "input units")?,
+                    activation: byte(act)?,
+                }
+            }
+            LayerKind::Conv2D => {
+                let (act, cin, filters, k, s, pad, _) =
+                    <(U256, U256, U256, [U256; 2], [U256; 2], U256, bool)>::abi_decode_params(
+                        config,
+                    )
+                    .map_err(bad)?;
+                Op::Conv {
+                    rank: 2,
+                    filters: small(filters, "filters")?,
+                    cin: small(cin, "input filters")?,
+                    kernel: [small(k[0], "kernel")?, small(k[1], "kernel")?],
+                    strides: [small(s[0], "stride")?, small(s[1], "stride")?],
+                    padding: padding(byte(pad)?)?,
+                    activation: byte(act)?,
+                }
+            }
+            LayerKind::Conv1D => {
+                let (act, cin, filters, k, s, pad, _) =
+                    <(U256, U256, U256, U256, U256, U256, bool)>::abi_decode_params(config)
+                        .map_err(bad)?;
+                Op::Conv {
+                    rank: 1,
+                    filters: small(filters, "filters")?,
+                    cin: small(cin, "input filters")?,
+                    kernel: [1, small(k, "kernel")?],
+                    strides: [1, small(s, "stride")?],
+                    padding: padding(byte(pad)?)?,
+                    activation: byte(act)?,
+                }
+            }
+            LayerKind::MaxPooling2D | LayerKind::AveragePooling2D => {
+                let (size, s, pad) =
+                    <([U256; 2], [U256; 2], U256)>::abi_decode_params(config).map_err(bad)?;
+                Op::Pool {
+                    size: [small(size[0], "pool size")?, small(size[1], "pool size")?],
+                    strides: [small(s[0], "stride")?, small(s[1], "stride")?],
+                    padding: padding(byte(pad)?)?,
+                }
+            }
+            LayerKind::Flatten => Op::Flatten,
+            LayerKind::Reshape => {
+                let (target,) = <(Vec<I256>,)>::abi_decode_params(config).map_err(bad)?;
+                Op::Reshape {
+                    target: target
+                        .into_iter()
+                        .map(|d| i64::try_from(d).map_err(|_| format!("target dimension {d}")))
+                        .collect::<Result<_, _>>()?,
+                }
+            }
+            LayerKind::ZeroPadding2D => {
+                let (pad, _) = <([U256; 4], U256)>::abi_decode_params(config).map_err(bad)?;
+                let mut p = [0; 4];
+                for (d, v) in p.iter_mut().zip(pad) {
+                    *d = small(v, "padding")?;
+                }
+                Op::ZeroPad { pad: p }
+            }
+            LayerKind::GlobalAveragePooling1D | LayerKind::GlobalAveragePooling2D => Op::GlobalPool,
+            LayerKind::Sigmoid | LayerKind::Tanh => Op::Elementwise { per_value: 520 },
+            LayerKind::Softmax => Op::Elementwise { per_value: 480 },
+            LayerKind::BatchNormalization => Op::Elementwise { per_value: 160 },
+            LayerKind::Relu
+            | LayerKind::Linear
+            | LayerKind::Dropout
+            | LayerKind::Rescaling
+            | LayerKind::Add
+            | LayerKind::Multiply => Op::Elementwise { per_value: 60 },
+            LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
+                Op::Opaque
+            }
+            LayerKind::Concatenate => {
+                let (axis,) = <(I256,)>::abi_decode_params(config).map_err(bad)?;
+                Op::Concat {
+                    axis: i64::try_from(axis).map_err(|_| format!("axis {axis}"))?,
+                }
+            }
+        })
+    }
+}
+
+/// Output length of a window op along one axis, as Keras (and the contracts) compute it.
+pub fn out_len(n: usize, k: usize, s: usize, padding: Padding) -> Option<usize> {
+    match padding {
+        Padding::Valid => (n >= k).then(|| (n - k) / s + 1),
+        Padding::Same | Padding::Causal => Some(n.div_ceil(s)),
+    }
+}
+
+/// Leading padding of a window op along one axis (the contracts' `_convPadBefore`).
+pub fn pad_before(n: usize, out: usize, k: usize, s: usize, padding: Padding) -> usize {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Causal => k - 1,
+        Padding::Same => ((out.saturating_sub(1)) * s + k).saturating_sub(n) / 2,
+    }
+}
+
+/// The input rows [first, last) that output rows [from, from + count) of a window op read — the
+/// contracts' `_windowRows`, which `forwardSlice` checks the rows sent against.
+pub fn window_rows(
+    from: usize,
+    count: usize,
+    k: usize,
+    s: usize,
+    pad: usize,
+    n: usize,
+) -> (usize, usize) {
+    let top = from * s;
+    let first = top.saturating_sub(pad);
+    let end = (from + count - 1) * s + k;
+    let last = end.saturating_sub(pad).min(n);
+    (first, last.max(first))
+}
+
+impl LayerOp {
+    /// The output shape for these input shapes, or `None` when only running the layer tells.
+    pub fn output_shape(&self, ins: &[&[usize]]) -> Option<Vec<usize>> {
+        let first = ins.first().copied();
+        match &self.op {
+            Op::Input { shape } => Some(shape.clone()),
+            Op::Dense { units, .. } => {
+                let mut s = first?.to_vec();
+                *s.last_mut()? = *units;
+                Some(s)
+            }
+            Op::Conv {
+                rank,
+                filters,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => {
+                let s = first?;
+                if *rank == 2 {
+                    let [h, w, _] = s else { return None };
+                    Some(vec![
+                        out_len(*h, kernel[0], strides[0], *padding)?,
+                        out_len(*w, kernel[1], strides[1], *padding)?,
+                        *filters,
+                    ])
+                } else {
+                    let [w, _] = s else { return None };
+                    Some(vec![
+                        out_len(*w, kernel[1], strides[1], *padding)?,
+                        *filters,
+                    ])
+                }
+            }
+            Op::Pool {
+                size,
+                strides,
+                padding,
+            } => {
+                let [h, w, c] = first? else { return None };
+                Some(vec![
+                    out_len(*h, size[0], strides[0], *padding)?,
+                    out_len(*w, size[1], strides[1], *padding)?,
+                    *c,
+                ])
+            }
+            Op::Flatten => Some(vec![first?.iter().product()]),
+            Op::Elementwise { .. } => Some(first?.to_vec()),
+            Op::GlobalPool => Some(vec![*first?.last()?]),
+            Op::ZeroPad { pad } => {
+                let [h, w, c] = first? else { return None };
+                Some(vec![h + pad[0] + pad[1], w + pad[2] + pad[3], *c])
+            }
+            Op::Reshape { target } => {
+                let n: usize = first?.iter().product();
+                let known: i64 = target.iter().filter(|&&d| d > 0).product();
+                target
+                    .iter()
+                    .map(|&d| {
+                        if d > 0 {
+                            usize::try_from(d).ok()
+                        } else {
+                            usize::try_from(known)
+                                .ok()
+                                .filter(|&k| k > 0)
+                                .map(|k| n / k)
+                        }
+                    })
+                    .collect()
+            }
+            Op::Concat { axis } => {
+                let rank = first?.len() as i64;
+                let ax = if *axis < 0 { rank + axis } else { axis - 1 };
+                let ax = usize::try_from(ax).ok().filter(|&a| (a as i64) < rank)?;
+                let mut s = first?.to_vec();
+                s[ax] = ins
+                    .iter()
+                    .map(|i| i.get(ax).copied())
+                    .sum::<Option<usize>>()?;
+                Some(s)
+            }
+            Op::Opaque => None,
+        }
+    }
+
+    /// The length of the axis `forwardSlice` cuts (output units of Dense, output rows of the
+    /// window ops), when the layer can compute a part of its output for a part of the cost.
+    pub fn slice_axis(&self, out: &[usize]) -> Option<usize> {
+        match &self.op {
+            Op::Dense { activation, .. } if *activation != activation::SOFTMAX => {
+                out.last().copied()
+            }
+            Op::Conv { .. } | Op::Pool { .. } => out.first().copied(),
+            _ => None,
+        }
+        .filter(|&n| n > 1)
+    }
+
+    /// The input rows (first axis) a slice reads, or `None` when it reads the whole input.
+    pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
+        let (k, s, n, p) = match &self.op {
+            Op::Conv {
+                rank: 2,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => (kernel[0], strides[0], input[0], *padding),
+            Op::Conv {
+                rank: 1,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => (kernel[1], strides[1], input[0], *padding),
+            Op::Pool {
+                size,
+                strides,
+                padding,
+            } => (size[0], strides[0], input[0], *padding),
+            _ => return None,
+        };
+        let out = out_len(n, k, s, p)?;
+        let pad = pad_before(n, out, k, s, p);
+        Some(window_rows(from, count, k, s, pad, n))
+    }
+}
+
+/// Gas of `words` 32-byte words of memory in one frame (3 per word plus the quadratic part).
+pub fn memory_gas(words: u64) -> u64 {
+    3 * words + words * words / 512
+}
+
+/// Calldata gas of values sent as ABI `int256` words: 16 per non-zero byte, 4 per zero byte
+/// (negative values are sign-filled with 0xff).
+pub fn calldata_gas(values: &[i128]) -> u64 {
+    values
+        .iter()
+        .map(|&v| {
+            let word = I256::try_from(v).unwrap_or(I256::ZERO).to_be_bytes::<32>();
+            word.iter()
+                .map(|&b| if b == 0 { 4 } else { 16 })
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// What one layer costs, split by where the gas goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Work {
+    /// Computation, weight reads and the layer's fixed cost.
+    pub gas: u64,
+    /// Memory words the layer's own frame grows to.
+    pub frame_words: u64,
+}
+
+/// The per-kind linear model of a layer's gas. The defaults were fitted to `eth_estimateGas`
+/// of single layers and slices on anvil (BENCHMARKS.md, "Chained calls"); they err high, and
+/// [`Calibration`] corrects them per kind as a run goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GasModel {
+    /// One layer call: cold clone and implementation, argument decoding, weight layout.
+    pub per_layer: u64,
+    /// An `eth_call` on top of its calldata: 21,000 intrinsic and the callee's setup.
+    pub per_call: u64,
+    /// Per chunk contract a layer reads weights from (cold account, lookup).
+    pub per_chunk: u64,
+    /// Convolution, per multiply-accumulate (three filters share one EVM multiplication).
+    pub conv_mac: f64,
+    /// Convolution, per output value (lane extraction, bias, store).
+    pub conv_out: u64,
+    /// Dense, per multiply-accumulate, counted in whole blocks of eight columns (one `_dot8`
+    /// pass over the inputs per block: ≈ 225 gas per input row and block, measured on
+    /// cnn_15m's fc1).
+    pub dense_mac: f64,
+    /// Dense slice, per kernel row read on its own (`_rawColumns`: ≈ 8.2M for 4,096 rows
+    /// whatever the slice's width, measured on cnn_15m's fc1).
+    pub dense_row: u64,
+    /// Pooling, per window value compared or summed.
+    pub pool_value: u64,
+    /// Any layer, per input or output value moved (calldata copies, returns).
+    pub per_value: u64,
+    /// Bytes per stored weight value (4 in the default format, 8 in Q32_32).
+    pub weight_width: u64,
+    /// Bytes per chunk contract.
+    pub chunk_bytes: u64,
+}
+
+impl Default for GasModel {
+    fn default() -> Self {
+        GasModel {
+            per_layer: 60_000,
+            per_call: 45_000,
+            per_chunk: 2_800,
+            conv_mac: 14.0,
+            conv_out: 90,
+            dense_mac: 28.0,
+            dense_row: 1_950,
+            pool_value: 45,
+            per_value: 12,
+            weight_width: 4,
+            chunk_bytes: 24_544,
+        }
+    }
+}
+
+/// Gas per output value of an activation inside Dense or a convolution.
+fn activation_gas(code: u8) -> u64 {
+    match code {
+        activation::LINEAR => 0,
+        activation::RELU | activation::LEAKY_RELU => 20,
+        activation::SIGMOID | activation::TANH => 520,
+        _ => 480,
+    }
+}
+
+fn prod(s: &[usize]) -> u64 {
+    s.iter().map(|&d| d as u64).product()
+}
+
+impl GasModel {
+    /// The work of `layer` on inputs of shapes `ins` giving `out`, or of its output positions
+    /// [from, from + count) along the slice axis when `slice` is given.
+    pub fn work(
+        &self,
+        layer: &LayerOp,
+        ins: &[&[usize]],
+        out: &[usize],
+        slice: Option<(usize, usize)>,
+    ) -> Work {
+        let in_values: u64 = ins.iter().map(|s| prod(s)).sum();
+        let out_all = prod(out);
+        // Output values this call computes.
+        let out_values = match (slice, layer.slice_axis(out)) {
+            (Some((_, count)), Some(axis)) => out_all / axis.max(1) as u64 * count as u64,
+            _ => out_all,
+        };
+        let chunks = |values: u64| (values * self.weight_width).div_ceil(self.chunk_bytes) + 1;
+        let mut gas = self.per_layer + self.per_value * (in_values + out_values);
+        let mut words = out_values + 64;
+        match &layer.op {
+            Op::Dense {
+                input_units,
+                activation,
+                ..
+            } => {
+                let units = out.last().copied().unwrap_or(1) as u64;
+                let cols = match slice {
+                    Some((_, count)) => count as u64,
+                    None => units,
+                };
+                let rows_in = *input_units as u64;
+                let kernel_values = rows_in * cols;
+                // `_dot8` walks every input row once per block of eight columns.
+                let macs = in_values * cols.div_ceil(8) * 8;
+                gas += (self.dense_mac * macs as f64) as u64
+                    + out_values * activation_gas(*activation)
+                    + 3 * (kernel_values * self.weight_width).div_ceil(32)
+                    + self.per_chunk * chunks(kernel_values);
+                if slice.is_some() {
+                    gas += self.dense_row * rows_in;
+                }
+                words += (kernel_values * self.weight_width).div_ceil(32) + units;
+            }
+            Op::Conv {
+                rank,
+                filters,
+                cin,
+                kernel,
+                strides,
+                padding,
+                activation,
+            } => {
+                let taps = (kernel[0] * kernel[1] * cin) as u64;
+                let f = *filters as u64;
+                let positions = out_values / f.max(1);
+                // Window rows on padding are skipped: count the real ones (Conv2D).
+                let real = match (rank, ins.first()) {
+                    (2, Some([h, _, _])) => {
+                        let (from, count) = slice.unwrap_or((0, out[0]));
+                        let [kh, sh] = [kernel[0], strides[0]];
+                        let n = out_len(*h, kh, sh, *padding).unwrap_or(0);
+                        let pt = pad_before(*h, n, kh, sh, *padding);
+                        let rows: usize = (from..from + count)
+                            .map(|r| {
+                                (0..kh)
+                                    .filter(|ky| {
+                                        (r * sh + ky).checked_sub(pt).is_some_and(|y| y < *h)
+                                    })
+                                    .count()
+                            })
+                            .sum();
+                        rows as f64 / (count * kh).max(1) as f64
+                    }
+                    _ => 1.0,
+                };
+                let macs = (positions as f64 * real) as u64 * taps * f;
+                gas += (self.conv_mac * macs as f64) as u64
+                    + out_values * (self.conv_out + activation_gas(*activation))
+                    // kernel packing, per tap and filter
+                    + 12 * taps * f
+                    + self.per_chunk * chunks(taps * f);
+                // The padded input buffer: the rows read, plus the padding around them.
+                let padded = ins.first().map_or(0, |s| {
+                    let rows = match slice {
+                        Some((from, count)) => layer
+                            .slice_rows(s, from, count)
+                            .map_or(s[0], |(a, b)| b - a),
+                        None => s[0],
+                    } as u64;
+                    match (rank, s) {
+                        (2, [_, w, _]) => {
+                            (rows + kernel[0] as u64) * (w + kernel[1]) as u64 * *cin as u64
+                        }
+                        _ => (rows + kernel[1] as u64) * *cin as u64,
+                    }
+                });
+                gas += 3 * padded;
+                words +=
+                    padded + taps * f.div_ceil(3) + (taps * f * self.weight_width).div_ceil(32);
+            }
+            Op::Pool { size, .. } => {
+                gas += out_values * (size[0] * size[1]) as u64 * self.pool_value;
+            }
+            Op::Elementwise { per_value } => {
+                gas += in_values * per_value;
+                words += in_values;
+            }
+            Op::Opaque => {
+                // Unknown until measured: a generous guess that calibration corrects.
+                gas += 200_000 + 400 * (in_values + out_values);
+                words += in_values;
+            }
+            Op::Input { .. }
+            | Op::Concat { .. }
+            | Op::Flatten
+            | Op::GlobalPool
+            | Op::ZeroPad { .. }
+            | Op::Reshape { .. } => {
+                words += in_values;
+            }
+        }
+        Work {
+            gas,
+            frame_words: words,
+        }
+    }
+}
+
+/// How far the model's estimates were from the chain's, per kind: `measured / estimated` of
+/// the first call of each kind (bounded, so one odd call cannot starve or flood the plan).
+#[derive(Clone, Debug, Default)]
+pub struct Calibration {
+    scale: BTreeMap<CostKey, f64>,
+}
+
+/// What a calibration factor is for: a layer (the heaviest of a range), called whole or
+/// sliced. Per layer, not per kind: two convolutions of one model differ in how well their
+/// filters pack and their windows run, by ±40 % against the model (BENCHMARKS.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CostKey {
+    pub layer: usize,
+    pub sliced: bool,
+}
+
+impl Calibration {
+    pub fn factor(&self, key: CostKey) -> f64 {
+        self.scale.get(&key).copied().unwrap_or(1.0)
+    }
+
+    pub fn knows(&self, key: CostKey) -> bool {
+        self.scale.contains_key(&key)
+    }
+
+    /// Records that a call planned at `estimated` gas measured `measured`.
+    pub fn record(&mut self, key: CostKey, estimated: u64, measured: u64) {
+        let old = self.factor(key);
+        let f = (measured as f64 / estimated.max(1) as f64 * old).clamp(0.25, 8.0);
+        self.scale.insert(key, f);
+    }
+}
+
+/// One call of a chained inference.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Segment {
+    /// Layers [from, to) in one call: `reads` are the tensors given (outputs of earlier
+    /// layers, or the inputs of InputLayers in the range), `keeps` the outputs returned.
+    Range {
+        from: usize,
+        to: usize,
+        reads: Vec<usize>,
+        keeps: Vec<usize>,
+    },
+    /// Output positions [from, from + count) of `layer`'s slice axis (of `of`).
+    Slice {
+        layer: usize,
+        from: usize,
+        count: usize,
+        of: usize,
+    },
+}
+
+/// A segment with its estimated gas and the kind its calibration belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub segment: Segment,
+    pub estimate: u64,
+    pub key: CostKey,
+    /// Bytes of calldata the call sends.
+    pub calldata_bytes: u64,
+}
+
+impl Step {
+    /// "layers 0–8", "layer 2 rows 0–3 of 32".
+    pub fn describe(&self, layers: &[LayerOp]) -> String {
+        match &self.segment {
+            Segment::Range { from, to, .. } if to - from == 1 => {
+                format!("layer {from} ({})", layers[*from].kind.class_name())
+            }
+            Segment::Range { from, to, .. } => format!("layers {from}–{}", to - 1),
+            Segment::Slice {
+                layer,
+                from,
+                count,
+                of,
+            } => {
+                let what = match layers[*layer].op {
+                    Op::Dense { .. } => "units",
+                    Op::Conv { rank: 1, .. } => "steps",
+                    _ => "rows",
+                };
+                format!(
+                    "layer {layer} ({}) {what} {from}–{} of {of}",
+                    layers[*layer].kind.class_name(),
+                    from + count - 1
+                )
+            }
+        }
+    }
+}
+
+/// Why no plan fits.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call",
+        crate::units::thousands(*need),
+        crate::units::thousands(*budget)
+    )]
+    TooBig {
+        layer: usize,
+        class: &'static str,
+        need: u64,
+        budget: u64,
+        what: &'static str,
+    },
+    #[error("layer {layer} reads layer {input}, whose output is not known")]
+    Missing { layer: usize, input: usize },
+}
+
+/// Plans the calls of a model's inference under a budget.
+pub struct Planner<'a> {
+    pub layers: &'a [LayerOp],
+    /// The layers whose outputs the caller wants, in order.
+    pub outputs: &'a [usize],
+    /// Gas one call may use.
+    pub budget: u64,
+    pub model: GasModel,
+}
+
+impl Planner<'_> {
+    /// What estimates are held to: a tenth under the budget, for what the model cannot see.
+    pub fn target(&self) -> u64 {
+        self.budget - self.budget / 10
+    }
+
+    /// Who reads layer `j` (later layers).
+    fn readers(&self, j: usize) -> impl Iterator<Item = usize> + '_ {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(move |(_, l)| l.inputs.contains(&j))
+            .map(|(i, _)| i)
+    }
+
+    /// The tensors layer `i` runs on: its inputs' outputs, or for an InputLayer its own entry.
+    fn sources(&self, i: usize) -> Vec<usize> {
+        let l = &self.layers[i];
+        if l.inputs.is_empty() {
+            vec![i]
+        } else {
+            l.inputs.clone()
+        }
+    }
+
+    /// The estimated gas of layers [from, to) in one `predictRange` call, with the tensors the
+    /// call is given and returns, or `None` when a shape in the range is unknown.
+    pub fn range(
+        &self,
+        from: usize,
+        to: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
+        let mut shapes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut reads = BTreeSet::new();
+        let mut gas = 0f64;
+        let mut model_words = 0u64;
+        let mut heaviest = (
+            0f64,
+            CostKey {
+                layer: from,
+                sliced: false,
+            },
+        );
+        for i in from..to {
+            let mut ins = Vec::new();
+            for j in self.sources(i) {
+                let s = if j < from || (j == i && self.layers[i].inputs.is_empty()) {
+                    reads.insert(j);
+                    known.get(&j)?.shape.clone()
+                } else {
+                    shapes.get(&j)?.clone()
+                };
+                ins.push(s);
+            }
+            let refs: Vec<&[usize]> = ins.iter().map(Vec::as_slice).collect();
+            let out = self.layers[i].output_shape(&refs)?;
+            let w = self.model.work(&self.layers[i], &refs, &out, None);
+            let key = CostKey {
+                layer: i,
+                sliced: false,
+            };
+            let g = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
+            if g > heaviest.0 {
+                heaviest = (g, key);
+            }
+            gas += g;
+            model_words += refs.iter().map(|s| prod(s)).sum::<u64>() + prod(&out) + 16;
+            shapes.insert(i, out);
+        }
+        let keeps: Vec<usize> = (from..to)
+            .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
+            .collect();
+        let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
+        let calldata: u64 = given.iter().map(|t| calldata_gas(&t.data)).sum::<u64>()
+            + 64 * 32 * (given.len() as u64 + 8);
+        let calldata_bytes = 32 * given.iter().map(|t| t.data.len() as u64 + 8).sum::<u64>() + 512;
+        let returned: u64 = keeps
+            .iter()
+            .filter_map(|k| shapes.get(k))
+            .map(|s| prod(s))
+            .sum();
+        let estimate = gas as u64
+            + self.model.per_call
+            + calldata
+            + memory_gas(model_words + 2 * returned)
+            + 3 * model_words;
+        Some(Step {
+            segment: Segment::Range {
+                from,
+                to,
+                reads: reads.into_iter().collect(),
+                keeps,
+            },
+            estimate,
+            key: heaviest.1,
+            calldata_bytes,
+        })
+    }
+
+    /// The estimated gas of output positions [from, from + count) of layer `i` in one
+    /// `forwardSlice` call on its clone.
+    pub fn slice(
+        &self,
+        i: usize,
+        from: usize,
+        count: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
+        let l = &self.layers[i];
+        let ins: Vec<&Tensor> = self
+            .sources(i)
+            .iter()
+            .map(|j| known.get(j))
+            .collect::<Option<_>>()?;
+        let refs: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
+        let out = l.output_shape(&refs)?;
+        let of = l.slice_axis(&out)?;
+        let (sent, calldata_bytes) = match l.slice_rows(refs[0], from, count) {
+            Some((a, b)) => {
+                let row = prod(&refs[0][1..]) as usize;
+                let part = ins[0].data.get(a * row..b * row)?;
+                (calldata_gas(part), 32 * part.len() as u64)
+            }
+            None => (
+                ins.iter().map(|t| calldata_gas(&t.data)).sum(),
+                32 * ins.iter().map(|t| t.data.len() as u64).sum::<u64>(),
+            ),
+        };
+        // The rows actually sent shape the work: price the slice's own input.
+        let w = self.model.work(l, &refs, &out, Some((from, count)));
+        let key = CostKey {
+            layer: i,
+            sliced: true,
+        };
+        let gas = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
+        Some(Step {
+            segment: Segment::Slice {
+                layer: i,
+                from,
+                count,
+                of,
+            },
+            estimate: gas as u64 + self.model.per_call + sent + 2_000,
+            key,
+            calldata_bytes: calldata_bytes + 512,
+        })
+    }
+
+    /// The next calls from layer `next` on, given every tensor known so far: one range of as
+    /// many whole layers as fit, or, when layer `next` alone does not fit, its slices (all of
+    /// them, each within the target). A layer that fits no way is a [`PlanError::TooBig`].
+    pub fn next(
+        &self,
+        next: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Result<Vec<Step>, PlanError> {
+        let n = self.layers.len();
+        let target = self.target();
+        for j in self.sources(next) {
+            if !known.contains_key(&j) {
+                return Err(PlanError::Missing {
+                    layer: next,
+                    input: j,
+                });
+            }
+        }
+        let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
+        let mut best: Option<Step> = None;
+        for to in next + 1..=n {
+            match self.range(next, to, known, cal) {
+                Some(s) if fit(&s) || to == next + 1 => {
+                    let fits = fit(&s);
+                    best = Some(s);
+                    if !fits {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        // Layers that cannot tell their shape still run, alone.
+        let single = match best {
+            Some(s) if fit(&s) => return Ok(vec![s]),
+            Some(s) => s,
+            None => {
+                return Ok(vec![Step {
+                    segment: Segment::Range {
+                        from: next,
+                        to: next + 1,
+                        reads: self.sources(next),
+                        keeps: vec![next],
+                    },
+                    estimate: target,
+                    key: CostKey {
+                        layer: next,
+                        sliced: false,
+                    },
+                    calldata_bytes: 0,
+                }]);
+            }
+        };
+        let too_big = |need: u64, what: &'static str| PlanError::TooBig {
+            layer: next,
+            class: self.layers[next].kind.class_name(),
+            need,
+            budget: self.budget,
+            what,
+        };
+        if !cal.knows(single.key)
+            && single.calldata_bytes <= MAX_CALLDATA_BYTES
+            && self.slice(next, 0, 1, known, cal).is_none()
+        {
+            // Not sliceable and not priced by the chain yet: one probe call.
+            return Ok(vec![single]);
+        }
+        self.slices(next, 0, known, cal).map_err(|e| match e {
+            PlanError::TooBig { need, what, .. } if what == "alone" => {
+                too_big(single.estimate.max(need), what)
+            }
+            e => e,
+        })
+    }
+
+    /// The slices of layer `i` covering positions [start, end of its axis), each within the
+    /// target, as few as the largest slice that fits allows, sizes evened out.
+    pub fn slices(
+        &self,
+        i: usize,
+        start: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Result<Vec<Step>, PlanError> {
+        let target = self.target();
+        let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
+        let too_big = |need: u64, what: &'static str| PlanError::TooBig {
+            layer: i,
+            class: self.layers[i].kind.class_name(),
+            need,
+            budget: self.budget,
+            what,
+        };
+        let Some(of) = self
+            .slice(i, 0, 1, known, cal)
+            .and_then(|s| match s.segment {
+                Segment::Slice { of, .. } => Some(of),
+                _ => None,
+            })
+        else {
+            return Err(too_big(0, "alone"));
+        };
+        let left = of.saturating_sub(start);
+        // The largest slice that fits anywhere along the rest (edges read fewer rows).
+        let fits = |count: usize| {
+            (start..of).step_by(count).all(|from| {
+                let c = count.min(of - from);
+                self.slice(i, from, c, known, cal).is_some_and(|s| fit(&s))
+            })
+        };
+        if !fits(1) {
+            // The model may be wrong: a layer the chain has not priced gets one probe call,
+            // which the runner confirms with eth_estimateGas before trusting either.
+            let key = CostKey {
+                layer: i,
+                sliced: true,
+            };
+            if !cal.knows(key)
+                && let Some(probe) = self.slice(i, start, 1, known, cal)
+                && probe.calldata_bytes <= MAX_CALLDATA_BYTES
+            {
+                return Ok(vec![probe]);
+            }
+            let need = (start..of)
+                .filter_map(|f| self.slice(i, f, 1, known, cal))
+                .map(|s| s.estimate)
+                .max()
+                .unwrap_or(0);
+            return Err(too_big(need, "one position per call"));
+        }
+        let (mut lo, mut hi) = (1usize, left.max(1));
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let calls = left.div_ceil(lo);
+        let mut steps = Vec::with_capacity(calls);
+        let mut from = start;
+        for c in 0..calls {
+            let count = left / calls + usize::from(c < left % calls);
+            if let Some(s) = self.slice(i, from, count, known, cal) {
+                steps.push(s);
+            }
+            from += count;
+        }
+        Ok(steps)
+    }
+}
+
+/// Layers whose outputs are still needed once layers before `next` have run: read by a layer at
+/// or after `next`, or wanted as an output.
+pub fn still_needed(layers: &[LayerOp], outputs: &[usize], next: usize, j: usize) -> bool {
+    outputs.contains(&j)
+        || layers
+            .iter()
+            .enumerate()
+            .skip(next)
+            .any(|(i, l)| l.inputs.contains(&j) || (l.inputs.is_empty() && i == j))
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    use crate::bundle::Bundle;
+    use crate::chain::ModelSpec;
+    use crate::infer::{Graph, WeightFormat};
+    use std::path::Path;
+
+    pub(super) fn fixture(rel: &str) -> (Vec<LayerOp>, Graph) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(rel);
+        let model = crate::keras::load(&path).unwrap();
+        let bundle = Bundle::from_model(&model).unwrap();
+        let spec = ModelSpec::from_model(&model, &bundle).unwrap();
+        let ops = spec
+            .layers
+            .iter()
+            .map(|l| LayerOp {
+                kind: l.kind,
+                inputs: l.inputs.iter().map(|&i| usize::from(i)).collect(),
+                op: Op::decode(l.kind, &l.config).unwrap(),
+            })
+            .collect();
+        (
+            ops,
+            Graph::from_model(&model, WeightFormat::Compact).unwrap(),
+        )
+    }
+
+    /// A deterministic 32×32×3 image in [-0.5, 0.5).
+    pub(super) fn image() -> Tensor {
+        let data = (0..32 * 32 * 3)
+            .map(|i| ((((i * 7919) % 1000) as i128) - 500) << 22)
+            .collect();
+        Tensor {
+            shape: vec![32, 32, 3],
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::infer::Graph;
+
+    /// Every output shape the chain configs imply is the one Keras inferred.
+    #[test]
+    fn shapes_from_chain_configs_are_keras_shapes() {
+        for rel in [
+            "generated/cnn_15m.keras",
+            "eai_example/fashion_mnist.keras",
+            "generated/conv1d_causal_strided.keras",
+            "keras3_4/zeropad_gap.keras",
+        ] {
+            let (ops, graph) = fixture(rel);
+            let mut shapes: Vec<Vec<usize>> = Vec::new();
+            for (i, l) in ops.iter().enumerate() {
+                let ins: Vec<&[usize]> = l.inputs.iter().map(|&j| shapes[j].as_slice()).collect();
+                let got = l
+                    .output_shape(&ins)
+                    .unwrap_or_else(|| panic!("{rel} layer {i}"));
+                let want: Vec<usize> = graph.nodes[i].output_shape[1..]
+                    .iter()
+                    .map(|d| d.unwrap())
+                    .collect();
+                assert_eq!(got, want, "{rel} layer {i}");
+                shapes.push(got);
+            }
+        }
+    }
+
+    #[test]
+    fn window_rows_are_the_rows_the_windows_reach() {
+        // 3×3 same, stride 1, 32 rows: pad 1.
+        assert_eq!(window_rows(0, 4, 3, 1, 1, 32), (0, 5));
+        assert_eq!(window_rows(4, 4, 3, 1, 1, 32), (3, 9));
+        assert_eq!(window_rows(28, 4, 3, 1, 1, 32), (27, 32));
+        // 2×2 pool, stride 2, valid.
+        assert_eq!(window_rows(3, 2, 2, 2, 0, 32), (6, 10));
+        // causal k = 3: pad 2 before.
+        assert_eq!(window_rows(0, 1, 3, 1, 2, 10), (0, 1));
+    }
+
+    fn input_of(graph: &Graph) -> BTreeMap<usize, Tensor> {
+        let shape: Vec<usize> = graph.input_shapes()[0][1..]
+            .iter()
+            .map(|d| d.unwrap())
+            .collect();
+        let n: usize = shape.iter().product();
+        let data = (0..n)
+            .map(|i| ((i * 7919) % 1000) as i128 * (1 << 22))
+            .collect();
+        BTreeMap::from([(graph.inputs[0], Tensor { shape, data })])
+    }
+
+    /// Plans the whole model, feeding each step the reference's tensors; returns the steps.
+    fn plan_all(ops: &[LayerOp], graph: &Graph, budget: u64) -> Vec<Step> {
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: ops,
+            outputs: &outputs,
+            budget,
+            model: GasModel::default(),
+        };
+        let mut known = input_of(graph);
+        let all = graph.run_all(&[known[&graph.inputs[0]].clone()]).unwrap();
+        let cal = Calibration::default();
+        let mut steps = Vec::new();
+        let mut next = 0;
+        while next < ops.len() {
+            let s = planner.next(next, &known, &cal).unwrap();
+            next = match &s.last().unwrap().segment {
+                Segment::Range { to, .. } => *to,
+                Segment::Slice { layer, .. } => layer + 1,
+            };
+            for (i, t) in all.iter().enumerate().take(next) {
+                known.insert(i, t.clone());
+            }
+            steps.extend(s);
+        }
+        steps
+    }
+
+    #[test]
+    fn the_big_cnn_is_cut_into_calls_under_the_budget() {
+        let (ops, graph) = fixture("generated/cnn_15m.keras");
+        let steps = plan_all(&ops, &graph, DEFAULT_CALL_GAS);
+        let target = DEFAULT_CALL_GAS - DEFAULT_CALL_GAS / 10;
+        assert!(steps.len() > 5, "{steps:#?}");
+        assert!(steps.iter().all(|s| s.estimate <= target), "{steps:#?}");
+        // Slices of one layer cover its axis exactly once, in order.
+        let mut cover: BTreeMap<usize, Vec<(usize, usize, usize)>> = BTreeMap::new();
+        for s in &steps {
+            if let Segment::Slice {
+                layer,
+                from,
+                count,
+                of,
+            } = s.segment
+            {
+                cover.entry(layer).or_default().push((from, count, of));
+            }
+        }
+        assert!(cover.contains_key(&2), "conv2 must be sliced: {steps:#?}");
+        for parts in cover.values() {
+            let of = parts[0].2;
+            let mut at = 0;
+            for &(from, count, _) in parts {
+                assert_eq!(from, at);
+                at += count;
+            }
+            assert_eq!(at, of);
+        }
+        // A lower budget means more calls, still each under it.
+        let low = plan_all(&ops, &graph, 12_000_000);
+        assert!(low.len() > steps.len());
+        assert!(low.iter().all(|s| s.estimate <= 10_800_000));
+    }
+
+    #[test]
+    fn a_small_model_is_one_call() {
+        let (ops, graph) = fixture("keras3_4/mlp_basic.keras");
+        let steps = plan_all(&ops, &graph, DEFAULT_CALL_GAS);
+        assert_eq!(steps.len(), 1);
+        assert!(matches!(steps[0].segment, Segment::Range { from: 0, to, .. } if to == ops.len()));
+    }
+
+    #[test]
+    fn softmax_dense_is_never_sliced() {
+        let op = LayerOp {
+            kind: LayerKind::Dense,
+            inputs: vec![0],
+            op: Op::Dense {
+                units: 10,
+                input_units: 4,
+                activation: activation::SOFTMAX,
+            },
+        };
+        assert_eq!(op.slice_axis(&[10]), None);
+    }
+
+    #[test]
+    fn calldata_prices_sign_filled_words() {
+        assert_eq!(calldata_gas(&[0]), 32 * 4);
+        assert_eq!(calldata_gas(&[1]), 31 * 4 + 16);
+        assert_eq!(calldata_gas(&[-1]), 32 * 16);
+    }
+}
+
+#[cfg(test)]
+mod calldata_numbers {
+    use super::tests_support::*;
+    use super::*;
+
+    /// Calldata gas per activation value of cnn_15m as ABI int256 words (what chained calls
+    /// send) against int64 words packed four to a word (the alternative): BENCHMARKS.md's
+    /// numbers (`cargo test --lib calldata_numbers -- --nocapture`).
+    #[test]
+    fn int256_words_against_packed_int64() {
+        let (_, graph) = fixture("generated/cnn_15m.keras");
+        let x = image();
+        let all = graph.run_all(&[x]).unwrap();
+        let packed = |v: &[i128]| -> u64 {
+            v.iter()
+                .map(|&x| {
+                    (x as i64)
+                        .to_be_bytes()
+                        .iter()
+                        .map(|&b| if b == 0 { 4 } else { 16 })
+                        .sum::<u64>()
+                })
+                .sum()
+        };
+        for (i, t) in all.iter().enumerate() {
+            let n = t.data.len() as f64;
+            let wide = calldata_gas(&t.data) as f64 / n;
+            let tight = packed(&t.data) as f64 / n;
+            eprintln!(
+                "layer {i} {:?}: {:.0} values, int256 {wide:.1} gas/value, packed int64 {tight:.1}",
+                t.shape, n
+            );
+            // Non-negative activations (every layer after the ReLU convolutions) cost at most
+            // ~2.4x as ABI words; signed values (the input, a softmax) up to ~4.2x.
+            assert!(wide >= tight && wide <= 4.5 * tight, "layer {i}");
+        }
+    }
+}
