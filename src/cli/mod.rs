@@ -37,6 +37,14 @@ pub enum Command {
         /// Print one JSON object instead of a table
         #[arg(long)]
         json: bool,
+        /// Compare the weight formats (compact, exact, int16, int8): bytes, chunks, gas, and
+        /// the error of each against Keras's predictions or the exact reference
+        #[arg(long)]
+        formats: bool,
+        /// With --formats: the samples to measure on (.npy or JSON) [default: the model's
+        /// .truth.json samples, else deterministic samples in [0, 1]]
+        #[arg(long, value_name = "FILE", requires = "formats")]
+        input: Option<PathBuf>,
     },
     /// Export a model file as a bundle (eai-compatible graph, Q32.32 weights, hashes)
     Export {
@@ -115,7 +123,21 @@ pub type TerminalApp<'a> = &'a dyn Fn(
 pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
-        Some(Command::Inspect { path, json }) => inspect(&path, json),
+        Some(Command::Inspect {
+            path,
+            json,
+            formats: true,
+            input,
+        }) => {
+            let report = crate::usecase::formats::measure(&path, input.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Inspect { path, json, .. }) => inspect(&path, json),
         Some(Command::Export {
             model,
             output,
