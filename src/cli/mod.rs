@@ -70,7 +70,8 @@ pub enum Command {
         /// a leading batch dimension is optional
         #[arg(short, long, value_name = "FILE")]
         input: PathBuf,
-        /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
+        /// Weight format to compute with: compact (int32 + shift, the default), exact (Q32.32),
+        /// or int16/int8 (per-channel, offline only)
         #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
         format: WeightFormat,
         /// Print {"shape": [...], "values": [...]} instead of text
