@@ -147,10 +147,7 @@ mod tests {
         // channel 2 is all zeros.
         let v = [ONE, -2 * ONE, 0, ONE / 2, ONE, 0];
         let p = PerChannel::quantize(&v, 3, 127);
-        assert_eq!(
-            p.scales,
-            vec![ONE.div_ceil(127), (2 * ONE).div_ceil(127), 1]
-        );
+        assert_eq!(p.scales, vec![(ONE + 126) / 127, (2 * ONE + 126) / 127, 1]);
         // The largest magnitude of each channel maps to ±qmax exactly.
         assert_eq!(p.q[0], 127);
         assert_eq!(p.q[1], -127);

@@ -158,7 +158,7 @@ fn truth_of(model_path: &Path, graph: &Graph) -> Option<Truth> {
 
 /// `DRAWN_SAMPLES` samples uniform in `DRAWN_RANGE`, the same on every run (SplitMix64).
 fn drawn(graph: &Graph) -> anyhow::Result<Vec<Vec<Tensor>>> {
-    let mut state: u64 = 0x5EED_0F_E7E2_4A11;
+    let mut state: u64 = 0x005E_ED0F_E7E2_4A11;
     let mut next = || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
