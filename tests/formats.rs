@@ -150,6 +150,35 @@ fn input_needs_formats() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+/// Every layer kind of the fixtures runs in every format, deterministically (two runs, the same
+/// numbers), and int16/int8 keep Keras's argmax wherever there are Keras predictions.
+#[test]
+fn every_fixture_runs_in_every_format() {
+    use eternalize::usecase::formats::{Baseline, measure};
+    let mut measured = 0;
+    for path in model_files(&["keras2_15", "keras3_4", "keras3_15", "generated"]) {
+        let Ok(r) = measure(&path, None) else {
+            continue; // files eternalize refuses (NaN weights, unsupported layers)
+        };
+        assert_eq!(r, measure(&path, None).unwrap(), "{}", path.display());
+        assert_eq!(r.formats.len(), 4);
+        if r.baseline == Baseline::Keras {
+            measured += 1;
+            for f in &r.formats {
+                if let Some(agree) = &f.argmax_agree {
+                    let (k, n) = agree.split_once('/').unwrap();
+                    assert_eq!(k, n, "{} {}: argmax {agree}", path.display(), f.name);
+                }
+                assert!(f.max_abs_err < 0.05, "{} {}: {f:?}", path.display(), f.name);
+            }
+        }
+    }
+    assert!(
+        measured >= 30,
+        "only {measured} fixtures with Keras predictions"
+    );
+}
+
 /// The BENCHMARKS.md table: every fixture with Keras predictions, every format. Run with
 /// `cargo test --test all formats::benchmark_table -- --ignored --nocapture`.
 #[test]
