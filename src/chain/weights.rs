@@ -245,6 +245,7 @@ impl WeightBlob {
                     bytes,
                 })
             }
+            // Int16/Int8 were refused above; they share the arm only to keep the match total.
             WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => {
                 let mut bytes = vec![0u8; words.len() * 16];
                 let mut shifts = Vec::with_capacity(tensors.len());
