@@ -30,6 +30,7 @@ mod deploy_headless;
 mod deploy_nonces;
 mod eai_bundles;
 mod export_fixtures;
+mod formats;
 mod hardening;
 mod infer_vs_keras;
 mod local_chain;

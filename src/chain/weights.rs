@@ -21,8 +21,13 @@ pub const CLONE_RUNTIME_BYTES: usize = 45;
 /// (`WeightLayout.format`) and what the reference computes with. The one format type of
 /// eternalize: flags, the journal, the TUI, inference and the chain all use it.
 ///
-/// Written as `compact`/`exact` (flags, messages); [`WeightFormat::name`] is the contracts'
-/// name (`INT32_SHIFTED`/`Q32_32`), used in `--json` and in journals. Parsing accepts both.
+/// Written as `compact`/`exact`/`int16`/`int8` (flags, messages); [`WeightFormat::name`] is the
+/// contracts' name (`INT32_SHIFTED`/`Q32_32`/…), used in `--json` and in journals. Parsing
+/// accepts both.
+///
+/// `Int16` and `Int8` exist in the reference only (see `infer`'s module docs for their rounding
+/// rules): they have no on-chain layout yet, so [`WeightBlob::encode`] refuses them and every
+/// deployment path says so ([`WeightFormat::deployable`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WeightFormat {
     /// int32 with a power-of-two scale per tensor, 4 bytes per slot: the default, half the gas.
@@ -30,22 +35,53 @@ pub enum WeightFormat {
     Compact,
     /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: bit-exact with the bundle.
     Exact,
+    /// int16 with one symmetric scale per output channel (reference only, not deployable yet).
+    Int16,
+    /// int8 with one symmetric scale per output channel (reference only, not deployable yet).
+    Int8,
 }
 
 impl WeightFormat {
     /// Every format, in the order flags and tables list them.
-    pub const ALL: [WeightFormat; 2] = [WeightFormat::Compact, WeightFormat::Exact];
+    pub const ALL: [WeightFormat; 4] = [
+        WeightFormat::Compact,
+        WeightFormat::Exact,
+        WeightFormat::Int16,
+        WeightFormat::Int8,
+    ];
 
-    /// `WeightLayout.format` on chain.
+    /// The formats the contracts can store today.
+    pub const DEPLOYABLE: [WeightFormat; 2] = [WeightFormat::Compact, WeightFormat::Exact];
+
+    /// Whether the contracts can store this format today.
+    pub fn deployable(self) -> bool {
+        WeightFormat::DEPLOYABLE.contains(&self)
+    }
+
+    /// The refusal of a deployment in a format the contracts cannot store yet.
+    pub fn not_deployable(self) -> Option<String> {
+        (!self.deployable()).then(|| {
+            format!(
+                "the {self} weight format is not deployable yet: it exists in the offline reference (predict, inspect --formats) but the contracts have no layout for it; deploy with --format compact or --format exact"
+            )
+        })
+    }
+
+    /// `WeightLayout.format` on chain. `Int16`/`Int8` have provisional codes: no contract
+    /// accepts them yet.
     pub fn code(self) -> u8 {
         match self {
             WeightFormat::Exact => 1,
             WeightFormat::Compact => 2,
+            WeightFormat::Int16 => 3,
+            WeightFormat::Int8 => 4,
         }
     }
 
     pub fn from_code(code: u8) -> Option<WeightFormat> {
-        WeightFormat::ALL.into_iter().find(|f| f.code() == code)
+        WeightFormat::DEPLOYABLE
+            .into_iter()
+            .find(|f| f.code() == code)
     }
 
     /// Bytes per value slot.
@@ -53,6 +89,8 @@ impl WeightFormat {
         match self {
             WeightFormat::Exact => 8,
             WeightFormat::Compact => 4,
+            WeightFormat::Int16 => 2,
+            WeightFormat::Int8 => 1,
         }
     }
 
@@ -61,6 +99,8 @@ impl WeightFormat {
         match self {
             WeightFormat::Exact => "Q32_32",
             WeightFormat::Compact => "INT32_SHIFTED",
+            WeightFormat::Int16 => "INT16_PER_CHANNEL",
+            WeightFormat::Int8 => "INT8_PER_CHANNEL",
         }
     }
 
@@ -69,6 +109,8 @@ impl WeightFormat {
         match self {
             WeightFormat::Exact => "exact",
             WeightFormat::Compact => "compact",
+            WeightFormat::Int16 => "int16",
+            WeightFormat::Int8 => "int8",
         }
     }
 }
@@ -81,7 +123,7 @@ impl std::fmt::Display for WeightFormat {
 
 /// A format name eternalize does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown weight format `{0}` (eternalize knows compact, exact)")]
+#[error("unknown weight format `{0}` (eternalize knows compact, exact, int16, int8)")]
 pub struct UnknownFormat(pub String);
 
 impl std::str::FromStr for WeightFormat {
@@ -186,6 +228,9 @@ impl WeightBlob {
             }
             end = end.max(stop);
         }
+        if let Some(why) = format.not_deployable() {
+            return Err(ChainError::Layout(why));
+        }
         match format {
             WeightFormat::Exact => {
                 let mut bytes = Vec::with_capacity(words.len() * 32);
@@ -200,7 +245,8 @@ impl WeightBlob {
                     bytes,
                 })
             }
-            WeightFormat::Compact => {
+            // Int16/Int8 were refused above; they share the arm only to keep the match total.
+            WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => {
                 let mut bytes = vec![0u8; words.len() * 16];
                 let mut shifts = Vec::with_capacity(tensors.len());
                 for t in tensors {
@@ -231,7 +277,8 @@ impl WeightBlob {
             WeightFormat::Exact => {
                 i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
             }
-            WeightFormat::Compact => {
+            // `encode` builds no blob in the other formats; a blob is only ever one it built.
+            WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => {
                 decode_int32(i32::from_be_bytes([b[0], b[1], b[2], b[3]]), shift)
             }
         }
@@ -400,7 +447,9 @@ mod tests {
             assert_eq!(f.flag().parse::<WeightFormat>(), Ok(f));
             assert_eq!(f.name().parse::<WeightFormat>(), Ok(f));
             assert_eq!(f.to_string().parse::<WeightFormat>(), Ok(f));
-            assert_eq!(WeightFormat::from_code(f.code()), Some(f));
+            if f.deployable() {
+                assert_eq!(WeightFormat::from_code(f.code()), Some(f));
+            }
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.name()));
             assert_eq!(serde_json::from_str::<WeightFormat>(&json).unwrap(), f);
@@ -410,9 +459,17 @@ mod tests {
         let e = "int9".parse::<WeightFormat>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown weight format `int9` (eternalize knows compact, exact)"
+            "unknown weight format `int9` (eternalize knows compact, exact, int16, int8)"
         );
         assert_eq!(WeightFormat::from_code(0), None);
+        // No contract stores int16/int8 yet: a layout claiming them is not read as one.
+        assert_eq!(WeightFormat::from_code(3), None);
+        for f in [WeightFormat::Int16, WeightFormat::Int8] {
+            assert!(f.not_deployable().unwrap().contains("not deployable yet"));
+            let words = vec![[0u64; 4]];
+            let e = WeightBlob::encode(&words, &[], f).unwrap_err().to_string();
+            assert!(e.contains("not deployable yet"), "{e}");
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn secret(text: &str) -> Result<Zeroizing<String>, std::convert::Infallible> {
     Ok(Zeroizing::new(text.to_string()))
 }
 
-/// `--format compact|exact`, parsed into the one weight format type.
+/// `--format compact|exact|int16|int8`, parsed into the one weight format type.
 pub fn format_parser() -> impl clap::builder::TypedValueParser<Value = WeightFormat> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(WeightFormat::ALL.map(WeightFormat::flag))
@@ -108,7 +108,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub json: bool,
     /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
-    /// gas) or exact (Q32.32, bit-exact with the bundle)
+    /// gas) or exact (Q32.32, bit-exact with the bundle); int16 and int8 are not deployable yet
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
     /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
@@ -133,7 +133,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
-    /// gas) or exact (Q32.32, bit-exact with the bundle)
+    /// gas) or exact (Q32.32, bit-exact with the bundle); int16 and int8 are not deployable yet
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
     /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
@@ -265,6 +265,9 @@ pub(super) fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer 
 }
 
 pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
+    if let Some(why) = a.format.not_deployable() {
+        return Err(fail(why));
+    }
     let source = Source::load(&a.path).map_err(fail)?;
     let data_dir = journal::data_dir();
     let config = Config::load(config).map_err(fail)?;
@@ -292,6 +295,9 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
+    if let Some(why) = a.format.not_deployable() {
+        return Err(fail(why));
+    }
     let source = Source::load(&a.path).map_err(fail)?;
     if let Some(prefix) = &a.confirm_hash {
         let p = prefix.trim().to_ascii_lowercase();

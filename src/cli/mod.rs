@@ -37,6 +37,14 @@ pub enum Command {
         /// Print one JSON object instead of a table
         #[arg(long)]
         json: bool,
+        /// Compare the weight formats (compact, exact, int16, int8): bytes, chunks, gas, and
+        /// the error of each against Keras's predictions or the exact reference
+        #[arg(long)]
+        formats: bool,
+        /// With --formats: the samples to measure on (.npy or JSON) [default: the model's
+        /// .truth.json samples, else deterministic samples in [0, 1]]
+        #[arg(long, value_name = "FILE", requires = "formats")]
+        input: Option<PathBuf>,
     },
     /// Export a model file as a bundle (eai-compatible graph, Q32.32 weights, hashes)
     Export {
@@ -62,7 +70,8 @@ pub enum Command {
         /// a leading batch dimension is optional
         #[arg(short, long, value_name = "FILE")]
         input: PathBuf,
-        /// On-chain weight format to compute with: compact (int32 + shift, the default) or exact (Q32.32)
+        /// Weight format to compute with: compact (int32 + shift, the default), exact (Q32.32),
+        /// or int16/int8 (per-channel, offline only)
         #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
         format: WeightFormat,
         /// Print {"shape": [...], "values": [...]} instead of text (with a 0x address, also
@@ -120,7 +129,21 @@ pub type TerminalApp<'a> = &'a dyn Fn(
 pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
-        Some(Command::Inspect { path, json }) => inspect(&path, json),
+        Some(Command::Inspect {
+            path,
+            json,
+            formats: true,
+            input,
+        }) => {
+            let report = crate::usecase::formats::measure(&path, input.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Inspect { path, json, .. }) => inspect(&path, json),
         Some(Command::Export {
             model,
             output,

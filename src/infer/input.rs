@@ -45,7 +45,8 @@ pub fn read(path: &Path) -> Result<Vec<(Option<String>, Array)>, InputError> {
     }
 }
 
-fn nested(v: &Value) -> Result<Array, String> {
+/// A nested JSON list as an array (shape from the first element at each depth).
+pub fn nested(v: &Value) -> Result<Array, String> {
     let mut shape = Vec::new();
     let mut cur = v;
     while let Value::Array(items) = cur {

@@ -1,6 +1,12 @@
 //! Inference in fixed point: the reference the chain must equal exactly (see [`fixed`] for
 //! the arithmetic), also usable offline by `eternalize predict`.
 //!
+//! Weights enter in the chosen [`WeightFormat`] as the values the chain decodes: `exact` is the
+//! bundle's Q32.32 as-is; `compact` is `(a >> (32 - s)) << (32 - s)` with one shift per tensor
+//! (floor); `int16`/`int8` quantize per output channel with round-half-to-even and keep biases
+//! in Q32.32 — the rules are in [`quant`]. Everything after that is the same integer arithmetic
+//! in every format, so every layer kind runs deterministically in each.
+//!
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
 
@@ -8,6 +14,7 @@ pub mod fixed;
 pub mod forward;
 pub mod input;
 pub mod plan;
+pub mod quant;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};
@@ -73,8 +80,11 @@ pub enum InferError {
     Bundle(String),
 }
 
-fn apply_format(values: &[i64], format: WeightFormat) -> Vec<i128> {
+fn apply_format(values: &[i64], shape: &[usize], format: WeightFormat) -> Vec<i128> {
     match format {
+        WeightFormat::Int16 | WeightFormat::Int8 => {
+            quant::apply(values, shape, format).unwrap_or_default()
+        }
         WeightFormat::Exact => values.iter().map(|&v| i128::from(v)).collect(),
         WeightFormat::Compact => {
             // Exactly what the chain decodes: q = a >> (32 - s), then q << (32 - s).
@@ -105,7 +115,7 @@ impl Graph {
                 })?;
                 weights.push(Weight {
                     shape: t.shape.clone(),
-                    values: apply_format(&values, format),
+                    values: apply_format(&values, &t.shape, format),
                 });
             }
             nodes.push(Node {
@@ -168,8 +178,8 @@ impl Graph {
                     .ok_or_else(|| at("points past the weights"))?;
                 let values: Vec<i64> = words.iter().flat_map(|w| w.values()).take(count).collect();
                 weights.push(Weight {
+                    values: apply_format(&values, &shape, format),
                     shape,
-                    values: apply_format(&values, format),
                 });
             }
             let shapes = |v: Option<&Value>| -> Option<Vec<Shape>> {

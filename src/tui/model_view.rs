@@ -34,21 +34,16 @@ pub fn format_label(format: WeightFormat) -> &'static str {
     match format {
         WeightFormat::Compact => "int32 (compact)",
         WeightFormat::Exact => "Q32.32 (exact)",
+        WeightFormat::Int16 => "int16 (per channel)",
+        WeightFormat::Int8 => "int8 (per channel)",
     }
 }
 
-/// Gas per byte of chunk data measured on anvil (`contracts/README.md`; an estimate, not
-/// `eth_estimateGas`).
-fn gas_per_byte(format: WeightFormat) -> usize {
-    match format {
-        WeightFormat::Compact => 221,
-        WeightFormat::Exact => 218,
-    }
-}
+use crate::usecase::formats::gas_per_byte;
 
-/// The weights' size, chunks and estimated gas in every format (default first).
+/// The weights' size, chunks and estimated gas in every deployable format (default first).
 pub fn on_chain_sizes(weight_words: usize) -> [OnChainSize; 2] {
-    WeightFormat::ALL.map(|format| {
+    WeightFormat::DEPLOYABLE.map(|format| {
         let bytes = weight_words * 4 * format.width();
         OnChainSize {
             format,

@@ -4,6 +4,7 @@
 //!
 //! - [`inspect`]: a model file or a bundle summarised (layers, shapes, counts, hashes);
 //! - [`export`]: a model file written as a bundle;
+//! - [`formats`]: every weight format of a model, its costs and its measured accuracy;
 //! - [`predict`]: the fixed-point reference offline, or a deployed model by `eth_call`;
 //! - [`plan`] and [`deploy`]: what a deployment sends, and one preparation of a deployment
 //!   for every front end, ending in one [`crate::engine::DeploymentSummary`];
@@ -17,6 +18,7 @@
 pub mod chained;
 pub mod deploy;
 pub mod export;
+pub mod formats;
 pub mod inspect;
 pub mod job;
 pub mod plan;

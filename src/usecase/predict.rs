@@ -151,6 +151,47 @@ pub fn offline(
         .iter()
         .map(|n| n.name.clone())
         .collect::<Vec<_>>();
+    let per_input = read_samples(&graph, input_path)?;
+    let batch = per_input.first().map_or(0, Vec::len);
+    let mut outputs: Vec<Output> = Vec::new();
+    for b in 0..batch {
+        let ins: Vec<_> = per_input.iter().map(|s| s[b].clone()).collect();
+        let got = graph
+            .run(&ins)
+            .with_context(|| model_path.display().to_string())?;
+        if outputs.is_empty() {
+            outputs = got
+                .iter()
+                .zip(&graph.outputs)
+                .map(|(t, &o)| Output {
+                    name: Some(names[o].clone()),
+                    shape: t.shape.clone(),
+                    values: Vec::new(),
+                })
+                .collect();
+        }
+        for (o, t) in outputs.iter_mut().zip(&got) {
+            o.values.extend(t.data.iter().map(|&v| fixed::to_f64(v)));
+        }
+    }
+    Ok(Prediction {
+        outputs,
+        batch,
+        calls: None,
+    })
+}
+
+/// The samples of `input_path` (`.npy` or JSON) for `graph`: per model input, one tensor per
+/// sample (inputs named in the file go to the input layer of that name, unnamed ones in order).
+pub fn read_samples(
+    graph: &Graph,
+    input_path: &Path,
+) -> anyhow::Result<Vec<Vec<crate::infer::Tensor>>> {
+    let names = graph
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect::<Vec<_>>();
     let arrays = input::read(input_path)?;
     let shapes = graph.input_shapes();
     if arrays.len() != graph.inputs.len() {
@@ -188,32 +229,7 @@ pub fn offline(
             input_path.display()
         );
     }
-    let mut outputs: Vec<Output> = Vec::new();
-    for b in 0..batch {
-        let ins: Vec<_> = per_input.iter().map(|s| s[b].clone()).collect();
-        let got = graph
-            .run(&ins)
-            .with_context(|| model_path.display().to_string())?;
-        if outputs.is_empty() {
-            outputs = got
-                .iter()
-                .zip(&graph.outputs)
-                .map(|(t, &o)| Output {
-                    name: Some(names[o].clone()),
-                    shape: t.shape.clone(),
-                    values: Vec::new(),
-                })
-                .collect();
-        }
-        for (o, t) in outputs.iter_mut().zip(&got) {
-            o.values.extend(t.data.iter().map(|&v| fixed::to_f64(v)));
-        }
-    }
-    Ok(Prediction {
-        outputs,
-        batch,
-        calls: None,
-    })
+    Ok(per_input)
 }
 
 // ------------------------------------------------------------------ side by side
