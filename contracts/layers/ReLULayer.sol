@@ -6,7 +6,8 @@ import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title ReLULayer
-/// @notice Keras `ReLU` (or `Activation('relu')`).
+/// @notice Keras `ReLU` with any `max_value`/`negative_slope`/`threshold` (ReLU6), `LeakyReLU`,
+///         and `Activation('relu' | 'relu6' | 'leaky_relu')`: `Fixed.relu` on every value.
 /// @dev Config: `abi.encode(bool hasMaxValue, int64 maxValue, int64 negativeSlope, int64 threshold)`.
 ///      Weight tensors: none.
 contract ReLULayer is LayerBase {
@@ -43,7 +44,7 @@ contract ReLULayer is LayerBase {
     }
 
     function _check(Config memory c) internal pure {
-        _requireConfig(!c.hasMaxValue || c.maxValue >= 0);
+        _requireConfig((!c.hasMaxValue || c.maxValue >= 0) && c.negativeSlope >= 0 && c.threshold >= 0);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -57,11 +58,13 @@ contract ReLULayer is LayerBase {
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
         shape = _single(shapes, ranks);
         Config memory c = _decode(cfg);
-        // As the reference: a cap of 0 counts as no cap; any other parameter is unsupported.
-        if ((c.hasMaxValue && c.maxValue != 0) || c.negativeSlope != 0 || c.threshold != 0) {
-            revert UnsupportedConfig(LayerKind.RELU);
-        }
         out = _copy(inputs);
-        Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
+        if (!c.hasMaxValue && c.negativeSlope == 0 && c.threshold == 0) {
+            Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
+        } else {
+            for (uint256 i; i < out.length; ++i) {
+                out[i] = Fixed.relu(out[i], c.hasMaxValue, c.maxValue, c.negativeSlope, c.threshold);
+            }
+        }
     }
 }

@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1cde2c6d082644a232e7f2e497a769f648d2b80835d9678a1881b672dd0580ed;
+    bytes32 internal constant MODEL = 0xf198b050caf3af1c162e09509d0fff4ddb62e7747a552cce5abe28b9699e1fa7;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x91a1fd1f15897ad95542a0ace5bcaef2d582d002dc4c5d5f47b2ee19462fa969;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x471e17cda0829aa078cccf550963ada83776ccd2d958433e969faa5a77ca3a08;
+    bytes32 internal constant DENSE = 0xdceb5dfec9c45c89a78c93de6ae05e0aee5f82119c4289769ac5150d4527189f;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x59458981355f3e32a69d5aca145691d8ce360836daea7f7d7e522beb33a39f3b;
     /// @dev RescalingLayer, kind 3.
@@ -27,21 +27,21 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x61df7f140c59b47fe27d6b19b59868c2c9fe85353b87b9a9774c15aaa2e81609;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xdfd4b7586805446a60f4bd92dc40203316998087b3614965392d437f36c71fb9;
+    bytes32 internal constant CONV_2D = 0xcf8ff62b19ccde142dd3767892f8526aece45591f6d1caab83a81b3ddfb67c4f;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x866e6a5f93983bd7a95245d07f8b4a275cebb4c6b67245f84560a6386ade1bac;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0xd760644d7fffeec87bea000a7f56752bfeee8323f1302e287b9ef96b07106636;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x8ec62b4463a873a137105632357d9f597179446eb0abde0ca42d3e4f321b691e;
+    bytes32 internal constant SIMPLE_RNN = 0xa16845694f7f908edba98a2695bbb1554cc3f1dd97be17ea36fa08670ece8a26;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x5b4bf80c81e378dbfc199376f13b9b4a1e4eefcdd0edb2450585b05b14c2d539;
+    bytes32 internal constant LSTM = 0x35befaca125d532c22ce55788b3ec9b875016e778bfd94e80214600486c010c8;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x80a517bb5292edce41d36d611958bee03ea8a50d69bf68559905a9341bf442d7;
     /// @dev SigmoidLayer, kind 12.
     bytes32 internal constant SIGMOID = 0x94c638ca195e3fbaf76e3dda3e19be433cf9874c4126facc48f49e3a1a821f16;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x8bc81d9b9831f34fdad37634c87ceede3da50a8405fcb5fc814b92c7e9763c1e;
+    bytes32 internal constant RELU = 0xaa256b282270d2d668c2001dbab4821712f202454064998cd92f02d63a60e6df;
     /// @dev LinearLayer, kind 14.
     bytes32 internal constant LINEAR = 0xbe29082f0e1c27d81b02713ce59c43c41c11568a6404b86a74f7d335838681c1;
     /// @dev AddLayer, kind 15.
@@ -57,9 +57,9 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x6c4d6f07729820aacee75339085369aabeb224d606437fe26beb2542f372fccb;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xa3726a305ad6ce96886dbdff74ac57f0b82a8e1d0e75c6fe4241166a7ef4626c;
+    bytes32 internal constant GRU = 0x41c5d17e7159cd84902ea5ab1c83a04b2c904db43e2e42705d63a4fb57995b2f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x46c1ace8d5f214e0c3cf18ffb9240dcb42dc49d48bc81a1a6505a58fd3dfce12;
+    bytes32 internal constant CONV_1D = 0xe87056933bbf18bbd48c39da4b1838258884d223b94028b33996fb5db5e63ce2;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x0d155171132e47b1b6369e632347451b503a5473a1135c54b2c9d57dab8459d8;
     /// @dev ReshapeLayer, kind 24.

@@ -16,6 +16,9 @@
 
 /// 1.0 in Q32.32.
 pub const ONE: i128 = 1 << 32;
+/// Keras 3's `leaky_relu` slope 0.2 in Q32.32, truncated like every config float:
+/// ⌊0.2 · 2^32⌋ (the contracts' `Fixed.LEAKY_RELU_SLOPE`).
+pub const LEAKY_RELU_SLOPE: i128 = 858_993_459;
 /// log2(e) · 2^64, rounded to nearest (65 bits): the range reduction of [`exp_neg`].
 pub const LOG2E_Q64: u128 = 26_613_026_195_688_644_983;
 /// ln2^n / n! · 2^62, rounded to nearest, n = 0..=3: e^{−z·ln2} = Σ (−1)^n c_n z^n for
@@ -183,6 +186,18 @@ pub fn isqrt(n: u128) -> u128 {
             return x;
         }
         x = y;
+    }
+}
+
+/// Keras's piecewise-linear `relu`: `min(x, max)` for `x > threshold` (no cap when `max` is
+/// `None`), else `slope · (x − threshold)` as one product (shifted right 32, rounding toward
+/// −∞). Exact up to that one rounding (< 1 ulp); the ReLU contract and `Fixed.activate` do
+/// the same operations.
+pub fn relu(x: i128, max: Option<i128>, slope: i128, threshold: i128) -> Result<i128, Overflow> {
+    if x > threshold {
+        Ok(max.map_or(x, |m| x.min(m)))
+    } else {
+        mul(slope, x - threshold)
     }
 }
 
