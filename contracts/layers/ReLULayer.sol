@@ -62,8 +62,22 @@ contract ReLULayer is LayerBase {
         if (!c.hasMaxValue && c.negativeSlope == 0 && c.threshold == 0) {
             Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
         } else {
-            for (uint256 i; i < out.length; ++i) {
-                out[i] = Fixed.relu(out[i], c.hasMaxValue, c.maxValue, c.negativeSlope, c.threshold);
+            // Fixed.relu on each of the out.length words at ptr, inlined. With no cap, m is
+            // int256's maximum, so min(x, m) = x. Fixed.mul is sar(32, mul(a, b)).
+            uint256 ptr = _ptr(out);
+            uint256 end = ptr + (out.length << 5);
+            bool hasMax = c.hasMaxValue;
+            int256 m = c.maxValue;
+            int256 s = c.negativeSlope;
+            int256 t = c.threshold;
+            assembly ("memory-safe") {
+                if iszero(hasMax) { m := not(shl(255, 1)) }
+                for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
+                    let x := mload(at)
+                    switch sgt(x, t)
+                    case 0 { mstore(at, sar(32, mul(s, sub(x, t)))) }
+                    default { if sgt(x, m) { mstore(at, m) } }
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xf198b050caf3af1c162e09509d0fff4ddb62e7747a552cce5abe28b9699e1fa7;
+    bytes32 internal constant MODEL = 0x4dd0adad5a0fd56f83aeb7817153db03caff72a386cb06ca1c1072615c80f02a;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x91a1fd1f15897ad95542a0ace5bcaef2d582d002dc4c5d5f47b2ee19462fa969;
     /// @dev DenseLayer, kind 1.
@@ -41,7 +41,7 @@ library Implementations {
     /// @dev SigmoidLayer, kind 12.
     bytes32 internal constant SIGMOID = 0x94c638ca195e3fbaf76e3dda3e19be433cf9874c4126facc48f49e3a1a821f16;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xaa256b282270d2d668c2001dbab4821712f202454064998cd92f02d63a60e6df;
+    bytes32 internal constant RELU = 0x2d691e6a396f0b77f148085ac2118852ed25809d1e950a26ade94b972ea7e870;
     /// @dev LinearLayer, kind 14.
     bytes32 internal constant LINEAR = 0xbe29082f0e1c27d81b02713ce59c43c41c11568a6404b86a74f7d335838681c1;
     /// @dev AddLayer, kind 15.
