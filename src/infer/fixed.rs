@@ -219,6 +219,20 @@ pub fn to_f64(v: i128) -> f64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn relu_is_keras_piecewise_linear_with_one_floor_rounding() {
+        let six = Some(6 * ONE);
+        assert_eq!(relu(7 * ONE, six, 0, 0), Ok(6 * ONE));
+        assert_eq!(relu(-ONE, six, 0, 0), Ok(0));
+        assert_eq!(relu(ONE / 2, six, 0, 0), Ok(ONE / 2));
+        // At the threshold itself the slope applies (Keras: x > threshold).
+        assert_eq!(relu(ONE, None, ONE / 4, ONE), Ok(0));
+        assert_eq!(relu(0, None, ONE / 4, ONE), Ok(-ONE / 4));
+        // −1 ulp · 0.2 rounds toward −∞, as SAR does on chain.
+        assert_eq!(relu(-1, None, LEAKY_RELU_SLOPE, 0), Ok(-1));
+        assert_eq!(LEAKY_RELU_SLOPE, (0.2f64 * 4_294_967_296.0) as i128);
+    }
+
     fn q(x: f64) -> i128 {
         from_f64(x).unwrap()
     }

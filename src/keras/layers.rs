@@ -805,3 +805,66 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(class: &str, config: Value) -> Result<ReluParams, Problem> {
+        let config = config.as_object().cloned().unwrap_or_default();
+        relu_params(&LayerCtx {
+            name: "r",
+            class,
+            config: &config,
+        })
+    }
+
+    #[test]
+    fn relu_params_of_every_spelling() {
+        let p = |m: Option<f64>, s: f64, t: f64| ReluParams {
+            max_value: m,
+            negative_slope: s,
+            threshold: t,
+        };
+        let six = json!({"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0});
+        assert_eq!(params("ReLU", six).unwrap(), p(Some(6.0), 0.0, 0.0));
+        assert_eq!(params("ReLU", json!({})).unwrap(), p(None, 0.0, 0.0));
+        assert!(params("ReLU", json!({})).unwrap().is_plain());
+        // A cap of 0 is a cap (Keras clips to [0, 0]).
+        assert!(
+            !params("ReLU", json!({"max_value": 0.0}))
+                .unwrap()
+                .is_plain()
+        );
+        assert_eq!(
+            params("LeakyReLU", json!({"alpha": 0.1})).unwrap(),
+            p(None, 0.1, 0.0)
+        );
+        assert_eq!(
+            params("LeakyReLU", json!({"negative_slope": 0.5})).unwrap(),
+            p(None, 0.5, 0.0)
+        );
+        assert_eq!(params("LeakyReLU", json!({})).unwrap(), p(None, 0.3, 0.0));
+        assert_eq!(
+            params("Activation", json!({"activation": "relu6"})).unwrap(),
+            p(Some(6.0), 0.0, 0.0)
+        );
+        assert_eq!(
+            params("Activation", json!({"activation": "leaky_relu"})).unwrap(),
+            p(None, 0.2, 0.0)
+        );
+    }
+
+    #[test]
+    fn relu_params_refuse_what_keras_refuses_naming_the_field() {
+        let e = params("ReLU", json!({"threshold": -1.0}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("threshold") && e.contains("-1"), "{e}");
+        let e = params("Activation", json!({"activation": "hard_sigmoid"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'hard_sigmoid' is not supported"), "{e}");
+    }
+}
