@@ -106,7 +106,7 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
     let end = t.screen();
     assert!(status.success(), "{status}: {end}");
     assert!(
-        end.contains("done: model 0xc71f1A2df9fDebFc1797e26bA4C1864F27A49F3b is ready on chain 31337: 21 transactions"),
+        end.contains("done: model 0x1d9cADC64dA76751acA0519A61DFCf66De94A6B4 is ready on chain 31337: 21 transactions"),
         "{end}"
     );
     assert!(
