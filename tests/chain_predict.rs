@@ -363,7 +363,8 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
 
 /// The writer suite's eai-specific cases run on chain as Keras computes them: a Softmax layer
 /// whose file says axis 1 (eai's graph says -1; the contract takes the file's), Activation
-/// softmax (no axis in its config), and Keras 2 files with nested models.
+/// softmax (no axis in its config), Keras 2 files with nested models, and the ReLU parameters
+/// eai drops (ReLU6, threshold, LeakyReLU's Keras 2 `alpha` and Keras 3 `negative_slope`).
 #[tokio::test]
 async fn writer_suite_softmax_and_nested_models_on_chain() {
     let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
@@ -378,6 +379,8 @@ async fn writer_suite_softmax_and_nested_models_on_chain() {
         "generated/keras3_4/act_softmax_fn.h5",
         "generated/keras2_15/nested_fn_in_fn.h5",
         "generated/keras2_15/nested_seq_in_fn.keras",
+        "generated/keras2_15/relu_layers_seq.h5",
+        "generated/keras3_15/relu_layers_seq.keras",
     ]
     .into_iter()
     .enumerate()

@@ -6,7 +6,8 @@ import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title ReLULayer
-/// @notice Keras `ReLU` (or `Activation('relu')`).
+/// @notice Keras `ReLU` with any `max_value`/`negative_slope`/`threshold` (ReLU6), `LeakyReLU`,
+///         and `Activation('relu' | 'relu6' | 'leaky_relu')`: `Fixed.relu` on every value.
 /// @dev Config: `abi.encode(bool hasMaxValue, int64 maxValue, int64 negativeSlope, int64 threshold)`.
 ///      Weight tensors: none.
 contract ReLULayer is LayerBase {
@@ -43,7 +44,7 @@ contract ReLULayer is LayerBase {
     }
 
     function _check(Config memory c) internal pure {
-        _requireConfig(!c.hasMaxValue || c.maxValue >= 0);
+        _requireConfig((!c.hasMaxValue || c.maxValue >= 0) && c.negativeSlope >= 0 && c.threshold >= 0);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -57,11 +58,27 @@ contract ReLULayer is LayerBase {
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
         shape = _single(shapes, ranks);
         Config memory c = _decode(cfg);
-        // As the reference: a cap of 0 counts as no cap; any other parameter is unsupported.
-        if ((c.hasMaxValue && c.maxValue != 0) || c.negativeSlope != 0 || c.threshold != 0) {
-            revert UnsupportedConfig(LayerKind.RELU);
-        }
         out = _copy(inputs);
-        Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
+        if (!c.hasMaxValue && c.negativeSlope == 0 && c.threshold == 0) {
+            Fixed.activate(_ptr(out), out.length, Activation.RELU, 1);
+        } else {
+            // Fixed.relu on each of the out.length words at ptr, inlined. With no cap, m is
+            // int256's maximum, so min(x, m) = x. Fixed.mul is sar(32, mul(a, b)).
+            uint256 ptr = _ptr(out);
+            uint256 end = ptr + (out.length << 5);
+            bool hasMax = c.hasMaxValue;
+            int256 m = c.maxValue;
+            int256 s = c.negativeSlope;
+            int256 t = c.threshold;
+            assembly ("memory-safe") {
+                if iszero(hasMax) { m := not(shl(255, 1)) }
+                for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
+                    let x := mload(at)
+                    switch sgt(x, t)
+                    case 0 { mstore(at, sar(32, mul(s, sub(x, t)))) }
+                    default { if sgt(x, m) { mstore(at, m) } }
+                }
+            }
+        }
     }
 }

@@ -212,9 +212,26 @@ library Fixed {
         }
     }
 
+    /// @notice Keras 3's `leaky_relu` slope 0.2 in Q32.32, truncated like every config float:
+    ///         ⌊0.2 · 2^32⌋ (the reference's `fixed::LEAKY_RELU_SLOPE`).
+    int256 internal constant LEAKY_RELU_SLOPE = 858993459;
+
+    /// @notice Keras's piecewise-linear `relu`: min(x, maxValue) for x > threshold (no cap unless
+    ///         `hasMax`), else slope · (x − threshold) as one `mul` (rounds toward −∞).
+    /// @dev Exact up to that one rounding (< 1 ulp); the reference's `fixed::relu`.
+    function relu(int256 x, bool hasMax, int256 maxValue, int256 slope, int256 threshold)
+        internal
+        pure
+        returns (int256)
+    {
+        if (x > threshold) return hasMax && x > maxValue ? maxValue : x;
+        return mul(slope, x - threshold);
+    }
+
     /// @notice Applies activation `code` elementwise to the `n` words at memory `ptr`; softmax runs
     ///         over consecutive groups of `last` values (the last axis).
-    /// @dev linear: identity; relu: max(x, 0); sigmoid, tanh, softmax as above. leaky_relu (0)
+    /// @dev linear: identity; relu: max(x, 0); relu6: min(max(x, 0), 6); leaky_relu: x for x > 0,
+    ///      else mul(LEAKY_RELU_SLOPE, x); sigmoid, tanh, softmax as above. Any other code
     ///      reverts with `UnsupportedActivation`, like the reference.
     function activate(uint256 ptr, uint256 n, uint8 code, uint256 last) internal pure {
         if (code == Activation.LINEAR) return;
@@ -223,6 +240,24 @@ library Fixed {
                 for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                     let at := add(ptr, shl(5, i))
                     if slt(mload(at), 0) { mstore(at, 0) }
+                }
+            }
+        } else if (code == Activation.RELU6) {
+            assembly ("memory-safe") {
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let at := add(ptr, shl(5, i))
+                    let v := mload(at)
+                    if slt(v, 0) { mstore(at, 0) }
+                    // 6.0 in Q32.32
+                    if sgt(v, 0x600000000) { mstore(at, 0x600000000) }
+                }
+            }
+        } else if (code == Activation.LEAKY_RELU) {
+            assembly ("memory-safe") {
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let at := add(ptr, shl(5, i))
+                    let v := mload(at)
+                    if slt(v, 0) { mstore(at, sar(32, mul(v, LEAKY_RELU_SLOPE))) }
                 }
             }
         } else if (code == Activation.SIGMOID || code == Activation.TANH) {
@@ -288,6 +323,8 @@ library Fixed {
     function activate1(int256 x, uint8 code, uint256 tbl) internal pure returns (int256) {
         if (code == Activation.LINEAR) return x;
         if (code == Activation.RELU) return x > 0 ? x : int256(0);
+        if (code == Activation.RELU6) return relu(x, true, 6 * ONE, 0, 0);
+        if (code == Activation.LEAKY_RELU) return relu(x, false, 0, LEAKY_RELU_SLOPE, 0);
         if (code == Activation.SIGMOID) return sigmoid(x, tbl);
         if (code == Activation.TANH) return tanh(x, tbl);
         if (code == Activation.SOFTMAX) return ONE;

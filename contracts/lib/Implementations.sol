@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x3d2458d0139413d8f6b3be3f353fd370cdeb5153b888404f5ace705231772702;
+    bytes32 internal constant MODEL = 0xaee26c1eaba0d2b88bafaa3a890843a5c66cc6a30fa195e3901374e556692a65;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xcb021596cdfc0d0c2be61715ff179237520c9a96b85e4e5338de715cef55e18e;
+    bytes32 internal constant DENSE = 0x279c4958aa73427d2937fc77b2985fa1327a7091f8f87c72589163279c86ca89;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
     /// @dev RescalingLayer, kind 3.
@@ -27,21 +27,21 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xb4a2437568a1bfd3ff5ce2265592b6c16b8d4b86cb9ef1f058b1c176500c3b83;
+    bytes32 internal constant CONV_2D = 0x34903b2a4fde0005dac27818032fffe84115dd2a51a7e75ca28fca61edfe950f;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x60adbe84076171e0f3d169b7e33e98fd1186d18f68457195ab46b3e9ec567b61;
+    bytes32 internal constant SIMPLE_RNN = 0x03fec4148a35274413f21fc5d1fcfeca856d255ff796e0f468239f587cc20830;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x0f7cdcc6b687096b35b6e4cfbe7ad5701b595c3157547e93f76e22177cf331fa;
+    bytes32 internal constant LSTM = 0x293f260a99c4be1e098d76ff3074f0ee24d5128bd491788067fb1015a8aca510;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
     /// @dev SigmoidLayer, kind 12.
     bytes32 internal constant SIGMOID = 0x7d2303b24019071e7a1703e2b208c40d2f06ca7d978f8efc96fad104912f64b3;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xf0b0886faee028b6992eab978c93532607cf2fe55976b9151778bb744f5646bc;
+    bytes32 internal constant RELU = 0x7788d90f8a73151b1d3abc25b5861f98ff307e674cea3a8b238fddf50d712983;
     /// @dev LinearLayer, kind 14.
     bytes32 internal constant LINEAR = 0x07290d2fcc6982a26e332b9e2212c8ce86eb71cc8f24182febdd310a32c0ba33;
     /// @dev AddLayer, kind 15.
@@ -57,9 +57,9 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xd5c4c315417046fcc14b84a5e3f0247cf5daebde9b3e3349be115540faeaf771;
+    bytes32 internal constant GRU = 0xd996b57985b3ebb1099e4d96327098d6787809688c5aa15a97e73e0db7855217;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x2638f6ac627b2ef17205d4fffca48d5e09950218a4fcd81138e21bbd57b5a687;
+    bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
     /// @dev ReshapeLayer, kind 24.

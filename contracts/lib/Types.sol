@@ -83,7 +83,9 @@ library Activation {
     uint8 internal constant SIGMOID = 3;
     uint8 internal constant TANH = 4;
     uint8 internal constant SOFTMAX = 5;
-    uint8 internal constant COUNT = 6;
+    /// @dev eternalize's addition: min(max(x, 0), 6).
+    uint8 internal constant RELU6 = 6;
+    uint8 internal constant COUNT = 7;
 }
 
 /// @notice Padding codes in layer configs (eai's `Padding` numbering, plus `CAUSAL` for Conv1D).

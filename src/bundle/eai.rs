@@ -11,7 +11,7 @@
 //! The links eternalize itself deploys and runs come from [`crate::keras::Model::layers`],
 //! which follow the file; the README lists where the two differ.
 
-use crate::keras::layers::{LayerCtx, batchnorm_axis};
+use crate::keras::layers::{LayerCtx, batchnorm_axis, relu_params};
 use crate::keras::model::{
     Body, Container, ContainerKind, Layer, Member, Model, SourceFormat, shape_to_json,
 };
@@ -334,6 +334,19 @@ pub fn layer_config(layer: &Layer) -> Value {
             json!({ "axis": c.get("axis").and_then(Value::as_i64).map_or(Value::Null, |a| a.min(2).into()) })
         }
         "Reshape" => pick(&["target_shape"]),
+        // A plain ReLU keeps eai's `{}`; a capped, leaky or thresholded one (ReLU6, LeakyReLU,
+        // `Activation('relu6')`, …) keeps its three parameters, our extension.
+        "ReLU" => {
+            let ctx = LayerCtx {
+                name: &layer.name,
+                class: &layer.keras_class,
+                config: c,
+            };
+            match relu_params(&ctx) {
+                Ok(p) if !p.is_plain() => Value::Object(p.to_config()),
+                _ => json!({}),
+            }
+        }
         "BatchNormalization" => {
             let ctx = LayerCtx {
                 name: &layer.name,
@@ -445,12 +458,34 @@ mod tests {
     }
 
     #[test]
-    fn relu_layer_keeps_nothing_of_its_config() {
+    fn plain_relu_layer_keeps_nothing_of_its_config() {
         let l = layer(
             "ReLU",
-            json!({"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}),
+            json!({"max_value": null, "negative_slope": 0.0, "threshold": 0.0}),
         );
         assert_eq!(layer_config(&l), json!({}));
+    }
+
+    #[test]
+    fn relu6_leaky_relu_keep_their_parameters_as_our_extension() {
+        // eai keeps `{}` and so loses the cap; the bundle would predict a plain ReLU.
+        let six = json!({"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0});
+        let l = layer("ReLU", six.clone());
+        assert_eq!(layer_config(&l), six);
+        assert_eq!(activation("relu6"), ("ReLU".into(), six));
+        let leaky = layer("LeakyReLU", json!({"alpha": 0.1}));
+        assert_eq!(leaky.class_name, "ReLU");
+        assert_eq!(
+            layer_config(&leaky),
+            json!({"max_value": null, "negative_slope": 0.1, "threshold": 0.0})
+        );
+        assert_eq!(
+            activation("leaky_relu"),
+            (
+                "ReLU".into(),
+                json!({"max_value": null, "negative_slope": 0.2, "threshold": 0.0})
+            )
+        );
     }
 
     #[test]

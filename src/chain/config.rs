@@ -41,6 +41,7 @@ pub fn activation_code(name: &str) -> Option<u8> {
         "sigmoid" => Some(3),
         "tanh" => Some(4),
         "softmax" => Some(5),
+        "relu6" => Some(6),
         _ => None,
     }
 }
@@ -138,7 +139,7 @@ impl<'a> Reader<'a> {
         };
         activation_code(name).map(U256::from).ok_or_else(|| {
             self.err(format!(
-                "activation `{name}` has no on-chain implementation (supported: linear, relu, leaky_relu, sigmoid, tanh, softmax)"
+                "activation `{name}` has no on-chain implementation (supported: linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax)"
             ))
         })
     }

@@ -7,6 +7,7 @@ use super::ChainError;
 use super::config::{LayerSource, Shape};
 use super::image::{LayerEntry, ModelSpec};
 use crate::bundle::Bundle;
+use crate::keras::layers::{LayerCtx, relu_params};
 use crate::keras::model::Model;
 
 impl ModelSpec {
@@ -28,6 +29,17 @@ impl ModelSpec {
                         .flat_map(|r| r.as_array().cloned().unwrap_or_default())
                         .collect();
                     c.insert("padding".into(), Value::Array(flat));
+                }
+                // ReLU6, LeakyReLU (Keras 2 `alpha`) and `Activation('relu6'|'leaky_relu')`
+                // reach the ReLU encoder as its three keys.
+                if l.class_name == "ReLU"
+                    && let Ok(p) = relu_params(&LayerCtx {
+                        name: &l.name,
+                        class: &l.keras_class,
+                        config: &l.config,
+                    })
+                {
+                    c.extend(p.to_config());
                 }
                 Value::Object(c)
             })

@@ -16,6 +16,9 @@
 
 /// 1.0 in Q32.32.
 pub const ONE: i128 = 1 << 32;
+/// Keras 3's `leaky_relu` slope 0.2 in Q32.32, truncated like every config float:
+/// ⌊0.2 · 2^32⌋ (the contracts' `Fixed.LEAKY_RELU_SLOPE`).
+pub const LEAKY_RELU_SLOPE: i128 = 858_993_459;
 /// log2(e) · 2^64, rounded to nearest (65 bits): the range reduction of [`exp_neg`].
 pub const LOG2E_Q64: u128 = 26_613_026_195_688_644_983;
 /// ln2^n / n! · 2^62, rounded to nearest, n = 0..=3: e^{−z·ln2} = Σ (−1)^n c_n z^n for
@@ -186,6 +189,18 @@ pub fn isqrt(n: u128) -> u128 {
     }
 }
 
+/// Keras's piecewise-linear `relu`: `min(x, max)` for `x > threshold` (no cap when `max` is
+/// `None`), else `slope · (x − threshold)` as one product (shifted right 32, rounding toward
+/// −∞). Exact up to that one rounding (< 1 ulp); the ReLU contract and `Fixed.activate` do
+/// the same operations.
+pub fn relu(x: i128, max: Option<i128>, slope: i128, threshold: i128) -> Result<i128, Overflow> {
+    if x > threshold {
+        Ok(max.map_or(x, |m| x.min(m)))
+    } else {
+        mul(slope, x - threshold)
+    }
+}
+
 /// Q32.32 of a float, truncated toward zero (the bundle's conversion).
 pub fn from_f64(x: f64) -> Option<i128> {
     let v = (x * 4_294_967_296.0).trunc();
@@ -203,6 +218,20 @@ pub fn to_f64(v: i128) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relu_is_keras_piecewise_linear_with_one_floor_rounding() {
+        let six = Some(6 * ONE);
+        assert_eq!(relu(7 * ONE, six, 0, 0), Ok(6 * ONE));
+        assert_eq!(relu(-ONE, six, 0, 0), Ok(0));
+        assert_eq!(relu(ONE / 2, six, 0, 0), Ok(ONE / 2));
+        // At the threshold itself the slope applies (Keras: x > threshold).
+        assert_eq!(relu(ONE, None, ONE / 4, ONE), Ok(0));
+        assert_eq!(relu(0, None, ONE / 4, ONE), Ok(-ONE / 4));
+        // −1 ulp · 0.2 rounds toward −∞, as SAR does on chain.
+        assert_eq!(relu(-1, None, LEAKY_RELU_SLOPE, 0), Ok(-1));
+        assert_eq!(LEAKY_RELU_SLOPE, (0.2f64 * 4_294_967_296.0) as i128);
+    }
 
     fn q(x: f64) -> i128 {
         from_f64(x).unwrap()

@@ -3,7 +3,7 @@
 
 use super::fixed::{self, ONE, Overflow, mul};
 use super::{Node, Tensor, Weight};
-use crate::keras::layers::LayerCtx;
+use crate::keras::layers::{LayerCtx, relu_params};
 use serde_json::Value;
 
 type R<T> = Result<T, String>;
@@ -58,6 +58,13 @@ pub fn activate(name: &str, v: &mut [i128], last: usize) -> R<()> {
     match name {
         "linear" => {}
         "relu" => v.iter_mut().for_each(|x| *x = (*x).max(0)),
+        "relu6" => v.iter_mut().for_each(|x| *x = (*x).clamp(0, 6 * ONE)),
+        "leaky_relu" => {
+            let slope = fixed::LEAKY_RELU_SLOPE;
+            for x in v.iter_mut() {
+                *x = fixed::relu(*x, None, slope, 0).map_err(of)?;
+            }
+        }
         "sigmoid" => v.iter_mut().for_each(|x| *x = fixed::sigmoid(*x)),
         "tanh" => {
             for x in v.iter_mut() {
@@ -86,26 +93,18 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
     let data = match node.class_name.as_str() {
         "InputLayer" | "Dropout" | "Flatten" | "Reshape" => one(ins)?.data.clone(),
         "ReLU" => {
-            for f in ["max_value", "threshold"] {
-                if node
-                    .config
-                    .get(f)
-                    .is_some_and(|v| !v.is_null() && v.as_f64() != Some(0.0))
-                {
-                    return Err(format!(
-                        "config field '{f}' other than its default is not supported"
-                    ));
-                }
-            }
-            if node
-                .config
-                .get("negative_slope")
-                .is_some_and(|v| v.as_f64().is_some_and(|x| x != 0.0))
-            {
-                return Err("config field 'negative_slope' other than 0 is not supported".into());
-            }
+            let p = relu_params(&c).map_err(|e| e.to_string())?;
+            let q = |x: f64, f: &str| {
+                fixed::from_f64(x)
+                    .ok_or_else(|| format!("config field '{f}' = {x} has no Q32.32 value"))
+            };
+            let max = p.max_value.map(|m| q(m, "max_value")).transpose()?;
+            let slope = q(p.negative_slope, "negative_slope")?;
+            let threshold = q(p.threshold, "threshold")?;
             let mut v = one(ins)?.data.clone();
-            activate("relu", &mut v, 1)?;
+            for x in v.iter_mut() {
+                *x = fixed::relu(*x, max, slope, threshold).map_err(of)?;
+            }
             v
         }
         "Sigmoid" | "Tanh" | "Linear" => {

@@ -27,6 +27,7 @@ pub const SUPPORTED: &[&str] = &[
     "GRU",
     "Softmax",
     "ReLU",
+    "LeakyReLU",
     "Activation",
     "Add",
     "Multiply",
@@ -39,6 +40,8 @@ pub const SUPPORTED: &[&str] = &[
 /// an `Activation(x)` layer becomes in the graph.
 pub const ACTIVATIONS: &[(&str, &str)] = &[
     ("relu", "ReLU"),
+    ("relu6", "ReLU"),
+    ("leaky_relu", "ReLU"),
     ("sigmoid", "Sigmoid"),
     ("softmax", "Softmax"),
     ("linear", "Linear"),
@@ -218,6 +221,10 @@ pub fn graph_class(ctx: &LayerCtx) -> Result<String, Problem> {
             .unwrap_or("Linear");
         return Ok(mapped.to_string());
     }
+    if ctx.class == "LeakyReLU" {
+        // One piecewise-linear kind on chain: LeakyReLU is a ReLU with a negative slope.
+        return Ok("ReLU".to_string());
+    }
     if SUPPORTED.contains(&ctx.class) {
         Ok(ctx.class.to_string())
     } else {
@@ -227,6 +234,82 @@ pub fn graph_class(ctx: &LayerCtx) -> Result<String, Problem> {
             supported: SUPPORTED.join(", "),
         })
     }
+}
+
+/// The parameters of Keras's piecewise-linear `relu` (`keras.activations.relu`):
+/// `y = min(x, max_value)` for `x > threshold`, else `negative_slope · (x − threshold)`.
+/// Every ReLU-like layer of the graph is one of these.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReluParams {
+    pub max_value: Option<f64>,
+    pub negative_slope: f64,
+    pub threshold: f64,
+}
+
+impl ReluParams {
+    /// Plain `max(x, 0)`: the only ReLU eai knows (its bundles keep `{}` for it).
+    pub fn is_plain(&self) -> bool {
+        self.max_value.is_none() && self.negative_slope == 0.0 && self.threshold == 0.0
+    }
+
+    /// The config keys a bundle keeps for a ReLU that is not plain (our extension of eai).
+    pub fn to_config(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            "max_value".into(),
+            self.max_value.map_or(Value::Null, Value::from),
+        );
+        m.insert("negative_slope".into(), Value::from(self.negative_slope));
+        m.insert("threshold".into(), Value::from(self.threshold));
+        m
+    }
+}
+
+/// The [`ReluParams`] of a `ReLU` layer, a `LeakyReLU` layer (Keras 3 `negative_slope`, Keras 2
+/// `alpha`, default 0.3), an `Activation` of `relu`/`relu6`/`leaky_relu` (Keras 3's default slope
+/// 0.2), or a bundle's `ReLU` whose config holds the three keys. Keras's own range checks apply.
+pub fn relu_params(ctx: &LayerCtx) -> Result<ReluParams, Problem> {
+    let plain = ReluParams {
+        max_value: None,
+        negative_slope: 0.0,
+        threshold: 0.0,
+    };
+    if ctx.get("activation").is_some() {
+        return match ctx.activation("activation")? {
+            "relu6" => Ok(ReluParams {
+                max_value: Some(6.0),
+                ..plain
+            }),
+            "leaky_relu" => Ok(ReluParams {
+                negative_slope: 0.2,
+                ..plain
+            }),
+            _ => Ok(plain),
+        };
+    }
+    let num = |field: &str, default: f64| -> Result<f64, Problem> {
+        match ctx.get(field) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| ctx.err(field, format!("must be a number ≥ 0, found {v}"))),
+        }
+    };
+    let slope_default = if ctx.class == "LeakyReLU" { 0.3 } else { 0.0 };
+    let negative_slope = match ctx.get("alpha") {
+        Some(_) => num("alpha", slope_default)?,
+        None => num("negative_slope", slope_default)?,
+    };
+    let max_value = match ctx.get("max_value") {
+        None => None,
+        Some(_) => Some(num("max_value", 0.0)?),
+    };
+    Ok(ReluParams {
+        max_value,
+        negative_slope,
+        threshold: num("threshold", 0.0)?,
+    })
 }
 
 /// The shape a model input declares (`batch_shape` in Keras 3, `batch_input_shape` in 2).
@@ -320,10 +403,12 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
     } else {
         ctx.class
     };
+    if matches!(class, "ReLU" | "LeakyReLU") {
+        relu_params(ctx)?;
+    }
     match class {
-        "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "Softmax" | "BatchNormalization" => {
-            Ok(one(ctx, inputs)?.clone())
-        }
+        "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "LeakyReLU" | "Softmax"
+        | "BatchNormalization" => Ok(one(ctx, inputs)?.clone()),
         "Dense" => {
             let s = one(ctx, inputs)?;
             ctx.activation("activation")?;
@@ -669,8 +754,7 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
     let [s] = inputs else { return None };
     let last = s.last().copied().flatten();
     match ctx.class {
-        "LeakyReLU"
-        | "ELU"
+        "ELU"
         | "ThresholdedReLU"
         | "GaussianNoise"
         | "GaussianDropout"
@@ -719,5 +803,68 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
             ))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(class: &str, config: Value) -> Result<ReluParams, Problem> {
+        let config = config.as_object().cloned().unwrap_or_default();
+        relu_params(&LayerCtx {
+            name: "r",
+            class,
+            config: &config,
+        })
+    }
+
+    #[test]
+    fn relu_params_of_every_spelling() {
+        let p = |m: Option<f64>, s: f64, t: f64| ReluParams {
+            max_value: m,
+            negative_slope: s,
+            threshold: t,
+        };
+        let six = json!({"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0});
+        assert_eq!(params("ReLU", six).unwrap(), p(Some(6.0), 0.0, 0.0));
+        assert_eq!(params("ReLU", json!({})).unwrap(), p(None, 0.0, 0.0));
+        assert!(params("ReLU", json!({})).unwrap().is_plain());
+        // A cap of 0 is a cap (Keras clips to [0, 0]).
+        assert!(
+            !params("ReLU", json!({"max_value": 0.0}))
+                .unwrap()
+                .is_plain()
+        );
+        assert_eq!(
+            params("LeakyReLU", json!({"alpha": 0.1})).unwrap(),
+            p(None, 0.1, 0.0)
+        );
+        assert_eq!(
+            params("LeakyReLU", json!({"negative_slope": 0.5})).unwrap(),
+            p(None, 0.5, 0.0)
+        );
+        assert_eq!(params("LeakyReLU", json!({})).unwrap(), p(None, 0.3, 0.0));
+        assert_eq!(
+            params("Activation", json!({"activation": "relu6"})).unwrap(),
+            p(Some(6.0), 0.0, 0.0)
+        );
+        assert_eq!(
+            params("Activation", json!({"activation": "leaky_relu"})).unwrap(),
+            p(None, 0.2, 0.0)
+        );
+    }
+
+    #[test]
+    fn relu_params_refuse_what_keras_refuses_naming_the_field() {
+        let e = params("ReLU", json!({"threshold": -1.0}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("threshold") && e.contains("-1"), "{e}");
+        let e = params("Activation", json!({"activation": "hard_sigmoid"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'hard_sigmoid' is not supported"), "{e}");
     }
 }
