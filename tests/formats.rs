@@ -169,7 +169,10 @@ fn every_fixture_runs_in_every_format() {
                     let (k, n) = agree.split_once('/').unwrap();
                     assert_eq!(k, n, "{} {}: argmax {agree}", path.display(), f.name);
                 }
-                assert!(f.max_abs_err < 0.05, "{} {}: {f:?}", path.display(), f.name);
+                // Relative to the output's scale: int8 keeps 1/127 of each channel's range, so
+                // a few per cent of the largest output is what it costs (models with outputs of
+                // several units reach absolute errors of 0.09).
+                assert!(f.max_rel_err < 0.05, "{} {}: {f:?}", path.display(), f.name);
             }
         }
     }
