@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IEternalModel} from "./interfaces/IEternalModel.sol";
 import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
+import {LayerCall} from "./lib/LayerCall.sol";
 import {LayerLink} from "./lib/Types.sol";
 
 /// @title EternalJobs
@@ -353,7 +354,7 @@ contract EternalJobs {
                 Tensor memory t = _find(live, size, tag, i);
                 (srcData[k], srcDims[k]) = _pointers(t);
             }
-            (uint256 values, uint256 shape) = _forward(i, links[i].layer, srcData, srcDims);
+            (uint256 values, uint256 shape) = LayerCall.forward(i, links[i].layer, srcData, srcDims);
             live[size++] = _tensorAt(i, values, shape);
         }
         // Drop what no layer from `end` on reads, except outputs no layer reads at all.
@@ -530,91 +531,4 @@ contract EternalJobs {
         }
     }
 
-    /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
-    ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape — the same
-    ///      in-place calldata and return handling as `EternalModel._forward` (see there).
-    function _forward(uint256 index, address layer, uint256[] memory srcData, uint256[] memory srcDims)
-        internal
-        view
-        returns (uint256 values, uint256 shape)
-    {
-        bytes4 forwardSelector = IForwardLayer.forward.selector;
-        bytes4 failed = LayerFailed.selector;
-        bytes4 badOutput = BadLayerOutput.selector;
-        assembly ("memory-safe") {
-            let k := mload(srcData)
-            let total := 0
-            let rankSum := 0
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
-                rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
-            }
-            let p := mload(0x40)
-            mstore(p, forwardSelector)
-            let b := add(p, 4)
-            let o2 := add(0x80, shl(5, total))
-            let o3 := add(add(o2, 0x20), shl(5, rankSum))
-            mstore(b, 0x60)
-            mstore(add(b, 0x20), o2)
-            mstore(add(b, 0x40), o3)
-            let q := add(b, 0x60)
-            mstore(q, total)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                let a := mload(add(srcData, shl(5, add(i, 1))))
-                let len := shl(5, mload(a))
-                mcopy(q, add(a, 0x20), len)
-                q := add(q, len)
-            }
-            mstore(q, rankSum)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                let a := mload(add(srcDims, shl(5, add(i, 1))))
-                let len := shl(5, mload(a))
-                mcopy(q, add(a, 0x20), len)
-                q := add(q, len)
-            }
-            mstore(q, k)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                mstore(q, mload(mload(add(srcDims, shl(5, add(i, 1))))))
-                q := add(q, 0x20)
-            }
-            let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
-            let rs := returndatasize()
-            if iszero(ok) {
-                // LayerFailed(index, reason)
-                mstore(p, failed)
-                mstore(add(p, 0x04), index)
-                mstore(add(p, 0x24), 0x40)
-                mstore(add(p, 0x44), rs)
-                returndatacopy(add(p, 0x64), 0, rs)
-                revert(p, add(0x64, and(add(rs, 31), not(31))))
-            }
-            returndatacopy(p, 0, rs)
-            // Both arrays must lie inside the returned data.
-            let valid := gt(rs, 0x3f)
-            if valid {
-                let o := mload(p)
-                let s := mload(add(p, 0x20))
-                valid := and(lt(o, rs), lt(s, rs))
-                if valid {
-                    let n1 := mload(add(p, o))
-                    let n2 := mload(add(p, s))
-                    valid := and(
-                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
-                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
-                    )
-                    values := add(p, o)
-                    shape := add(p, s)
-                }
-            }
-            if iszero(valid) {
-                mstore(p, badOutput)
-                mstore(add(p, 0x04), index)
-                revert(p, 0x24)
-            }
-            mstore(0x40, add(p, and(add(rs, 31), not(31))))
-        }
-    }
 }

@@ -6,6 +6,7 @@ import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
 import {ILayer} from "./interfaces/ILayer.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
 import {Implementations} from "./lib/Implementations.sol";
+import {LayerCall} from "./lib/LayerCall.sol";
 import {LayerLink, WeightLayout, WeightFormat} from "./lib/Types.sol";
 
 /// @title EternalModel
@@ -396,7 +397,7 @@ contract EternalModel is IEternalModel {
                     srcDims[k] = dims[j];
                 }
             }
-            (data[i], dims[i]) = _forward(i, slot.layer, srcData, srcDims);
+            (data[i], dims[i]) = LayerCall.forward(i, slot.layer, srcData, srcDims);
         }
         for (uint256 k; k < outputLayers.length; ++k) {
             uint256 j = outputLayers[k];
@@ -440,7 +441,7 @@ contract EternalModel is IEternalModel {
                     read[j] = true;
                 }
             }
-            (data[i], dims[i]) = _forward(i, slot.layer, srcData, srcDims);
+            (data[i], dims[i]) = LayerCall.forward(i, slot.layer, srcData, srcDims);
         }
         if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
     }
@@ -472,97 +473,6 @@ contract EternalModel is IEternalModel {
         cursor[2] = at + rank;
     }
 
-    /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
-    ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape.
-    ///      Memory at the free pointer p during the call (the calldata, built in place):
-    ///        p: selector | 0x60 | o2 | o3 | total | values of every input | ranksum | shapes | k | ranks
-    ///      The returned ABI data (head: two offsets) is then copied over p, where its two arrays
-    ///      already have Solidity's memory layout (length word, then elements): the output is
-    ///      p + offset1, its shape p + offset2 — no decoding, no copy.
-    function _forward(uint256 index, address layer, uint256[] memory srcData, uint256[] memory srcDims)
-        internal
-        view
-        returns (uint256 values, uint256 shape)
-    {
-        bytes4 forwardSelector = IForwardLayer.forward.selector;
-        bytes4 failed = LayerFailed.selector;
-        bytes4 bad = BadLayerOutput.selector;
-        assembly ("memory-safe") {
-            let k := mload(srcData)
-            let total := 0
-            let rankSum := 0
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
-                rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
-            }
-            let p := mload(0x40)
-            mstore(p, forwardSelector)
-            let b := add(p, 4)
-            let o2 := add(0x80, shl(5, total))
-            let o3 := add(add(o2, 0x20), shl(5, rankSum))
-            mstore(b, 0x60)
-            mstore(add(b, 0x20), o2)
-            mstore(add(b, 0x40), o3)
-            let q := add(b, 0x60)
-            mstore(q, total)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                let a := mload(add(srcData, shl(5, add(i, 1))))
-                let len := shl(5, mload(a))
-                mcopy(q, add(a, 0x20), len)
-                q := add(q, len)
-            }
-            mstore(q, rankSum)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                let a := mload(add(srcDims, shl(5, add(i, 1))))
-                let len := shl(5, mload(a))
-                mcopy(q, add(a, 0x20), len)
-                q := add(q, len)
-            }
-            mstore(q, k)
-            q := add(q, 0x20)
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                mstore(q, mload(mload(add(srcDims, shl(5, add(i, 1))))))
-                q := add(q, 0x20)
-            }
-            let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
-            let rs := returndatasize()
-            if iszero(ok) {
-                // LayerFailed(index, reason)
-                mstore(p, failed)
-                mstore(add(p, 0x04), index)
-                mstore(add(p, 0x24), 0x40)
-                mstore(add(p, 0x44), rs)
-                returndatacopy(add(p, 0x64), 0, rs)
-                revert(p, add(0x64, and(add(rs, 31), not(31))))
-            }
-            returndatacopy(p, 0, rs)
-            // Both arrays must lie inside the returned data.
-            let valid := gt(rs, 0x3f)
-            if valid {
-                let o := mload(p)
-                let s := mload(add(p, 0x20))
-                valid := and(lt(o, rs), lt(s, rs))
-                if valid {
-                    let n1 := mload(add(p, o))
-                    let n2 := mload(add(p, s))
-                    valid := and(
-                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
-                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
-                    )
-                    values := add(p, o)
-                    shape := add(p, s)
-                }
-            }
-            if iszero(valid) {
-                mstore(p, bad)
-                mstore(add(p, 0x04), index)
-                revert(p, 0x24)
-            }
-            mstore(0x40, add(p, and(add(rs, 31), not(31))))
-        }
-    }
 
     /// @dev Concatenates the outputs of the layers `picked` into the ABI result of `predict`.
     function _gather(uint256[] memory data, uint256[] memory dims, uint256[] memory picked)

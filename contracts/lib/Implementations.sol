@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xaee26c1eaba0d2b88bafaa3a890843a5c66cc6a30fa195e3901374e556692a65;
+    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xd996b57985b3ebb1099e4d96327098d6787809688c5aa15a97e73e0db7855217;
+    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
