@@ -11,11 +11,8 @@ use crate::deploy_support::{KEY0, eternalize};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
-use eternalize::bundle::Bundle;
 use eternalize::chain::jobs::{self, jobs_address};
-use eternalize::chain::{
-    Chain, EternalJobs, ModelImage, ModelSpec, Rpc, model_address, signer_from_hex,
-};
+use eternalize::chain::{Chain, EternalJobs, Rpc, signer_from_hex};
 use eternalize::engine::plan::current_fees;
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
@@ -32,22 +29,9 @@ alloy::sol!(
 async fn deploy(chain: &Chain, model: &keras::model::Model, salt: u64) -> Address {
     chain.deploy_factory().await.unwrap();
     chain.deploy_jobs().await.unwrap();
-    let bundle = Bundle::from_model(model).unwrap();
-    let spec = ModelSpec::from_model(model, &bundle).unwrap();
-    for implementation in spec.implementations() {
-        chain.deploy_implementation(implementation).await.unwrap();
-    }
-    let salt = B256::from(U256::from(salt));
-    let address = model_address(chain.sender(), salt).unwrap();
-    let image = ModelImage::default_for(&spec, address).unwrap();
-    chain.create_model(salt).await.unwrap();
-    chain.create_layers(&image).await.unwrap();
-    chain.construct_model(&image).await.unwrap();
-    for i in 0..image.chunks.count() {
-        chain.store_chunk(&image, i).await.unwrap();
-    }
-    assert!(chain.is_ready(address).await.unwrap());
-    address
+    crate::chain_support::deploy_model(chain, model, salt)
+        .await
+        .0
 }
 
 fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {

@@ -6,11 +6,9 @@
 //! fit the 2^24 per-transaction cap (EIP-7825) in one call.
 
 use crate::common::*;
-use alloy::primitives::{B256, I256, U256};
+use alloy::primitives::{I256, U256};
 use eternalize::bundle::Bundle;
-use eternalize::chain::{
-    Chain, EternalModel, Implementation, ModelImage, ModelSpec, model_address, signer_from_hex,
-};
+use eternalize::chain::{Chain, EternalModel, Implementation, ModelSpec, signer_from_hex};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras::{self, model::Model};
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
@@ -94,21 +92,7 @@ struct Deployed {
 }
 
 async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
-    let bundle = Bundle::from_model(model).unwrap();
-    let spec = ModelSpec::from_model(model, &bundle).unwrap();
-    for implementation in spec.implementations() {
-        chain.deploy_implementation(implementation).await.unwrap();
-    }
-    let salt = B256::from(U256::from(salt));
-    let address = model_address(chain.sender(), salt).unwrap();
-    let image = ModelImage::default_for(&spec, address).unwrap();
-    chain.create_model(salt).await.unwrap();
-    chain.create_layers(&image).await.unwrap();
-    chain.construct_model(&image).await.unwrap();
-    for i in 0..image.chunks.count() {
-        chain.store_chunk(&image, i).await.unwrap();
-    }
-    assert!(chain.is_ready(address).await.unwrap());
+    let (address, image) = crate::chain_support::deploy_model(chain, model, salt).await;
     Deployed {
         model: EternalModel::new(address, chain.provider().clone()),
         layers: image.layers.len(),

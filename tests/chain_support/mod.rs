@@ -130,3 +130,29 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
         }
     }
 }
+
+/// Deploys `model` through `chain` at `salt` step by step (the implementations it needs, clone,
+/// layers, construct, every chunk) and returns the model's address and image, ready.
+pub async fn deploy_model(
+    chain: &Chain,
+    model: &eternalize::keras::model::Model,
+    salt: u64,
+) -> (alloy::primitives::Address, ModelImage) {
+    use alloy::primitives::{B256, U256};
+    let bundle = Bundle::from_model(model).unwrap();
+    let spec = ModelSpec::from_model(model, &bundle).unwrap();
+    for implementation in spec.implementations() {
+        chain.deploy_implementation(implementation).await.unwrap();
+    }
+    let salt = B256::from(U256::from(salt));
+    let address = eternalize::chain::model_address(chain.sender(), salt).unwrap();
+    let image = ModelImage::default_for(&spec, address).unwrap();
+    chain.create_model(salt).await.unwrap();
+    chain.create_layers(&image).await.unwrap();
+    chain.construct_model(&image).await.unwrap();
+    for i in 0..image.chunks.count() {
+        chain.store_chunk(&image, i).await.unwrap();
+    }
+    assert!(chain.is_ready(address).await.unwrap());
+    (address, image)
+}
