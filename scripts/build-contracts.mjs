@@ -190,18 +190,30 @@ function layerKinds(sources, layerJobs) {
   }
   kinds.sort((a, b) => a.code - b.code);
   kinds.forEach((k, i) => {
-    if (k.code !== i) fail(`layer kinds must be 0..${kinds.length - 1}, each implemented once; ${k.name} has ${k.code}`);
+    if (i > 0 && kinds[i - 1].code === k.code) fail(`layer kind ${k.code} is implemented twice: ${kinds[i - 1].name} and ${k.name}`);
   });
   return kinds;
 }
 
-// A binary search over kinds [lo, hi) returning the kind's hash: 5 comparisons for 26 kinds.
-function kindSearch(kinds, lo, hi, indent) {
-  if (hi - lo === 1) return `${indent}return ${kinds[lo].constant};\n`;
+// Whether the kinds are exactly 0..n-1: then a search leaf needs no equality check.
+function contiguous(kinds) {
+  return kinds.every((k, i) => k.code === i);
+}
+
+// A binary search over kinds [lo, hi) (sorted by code) returning the kind's hash: 5 comparisons
+// for 26 kinds. Codes may have gaps (a kind reserved but not implemented): a leaf then checks
+// its code and answers zero for a gap.
+function kindSearch(kinds, lo, hi, indent, exact = contiguous(kinds)) {
+  if (hi - lo === 1) {
+    const k = kinds[lo];
+    return exact
+      ? `${indent}return ${k.constant};\n`
+      : `${indent}return kind == ${k.code} ? ${k.constant} : bytes32(0);\n`;
+  }
   const mid = (lo + hi) >> 1;
   return (
-    `${indent}if (kind < ${mid}) {\n${kindSearch(kinds, lo, mid, `${indent}    `)}` +
-    `${indent}} else {\n${kindSearch(kinds, mid, hi, `${indent}    `)}${indent}}\n`
+    `${indent}if (kind < ${kinds[mid].code}) {\n${kindSearch(kinds, lo, mid, `${indent}    `, exact)}` +
+    `${indent}} else {\n${kindSearch(kinds, mid, hi, `${indent}    `, exact)}${indent}}\n`
   );
 }
 
@@ -222,7 +234,7 @@ pragma solidity 0.8.30;
 ///      layers, then the model, then the factory.
 library Implementations {
     /// @dev Number of layer kinds (\`LayerKind\` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = ${kinds.length};
+    uint256 internal constant LAYER_KINDS = ${kinds.length === 0 ? 0 : kinds[kinds.length - 1].code + 1};
     /// @dev EternalModel.
     bytes32 internal constant MODEL = ${modelHash};
 ${constants}
