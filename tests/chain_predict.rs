@@ -251,6 +251,11 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
     }
 
     for path in model_files(&["keras2_15", "keras3_4", "keras3_15", "generated"]) {
+        // cnn_15m (301M gas in one call) is deployed and checked bit for bit, in chained calls,
+        // by chain_chained: deploying and running it twice would be a third of this test's time.
+        if path.ends_with("generated/cnn_15m.keras") {
+            continue;
+        }
         let truth = read_json(&sidecar(&path, ".truth.json"));
         let Some(pred) = truth.get("predict").filter(|p| !p.is_null()) else {
             continue;
