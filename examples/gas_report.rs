@@ -1,7 +1,7 @@
 //! Gas of deploying an Eternal, by category, on a fresh anvil (`--enable-tx-gas-limit`, so the
 //! Osaka per-transaction cap of 16,777,216 gas is enforced, default 30M blocks).
 //!
-//!     cargo run --release --example gas_report [-- --skip-large]
+//!     cargo run --release --example gas_report --features gas-report [-- --skip-large]
 //!
 //! Deploys fashion_mnist.keras (exported by eternalize) in both weight formats, then a
 //! synthetic Dense model with > 5M parameters in the default format. Prints markdown tables;
