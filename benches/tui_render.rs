@@ -170,6 +170,7 @@ fn dashboard_state() -> State {
         steps,
         layer_names: (0..LAYERS).map(|i| format!("dense_{i}")).collect(),
         chunks: CHUNKS,
+        format: eternalize::chain::WeightFormat::Compact,
         gas_estimate: 9_000_000_000,
         cost_estimate: "900000000000000000".into(),
         journal: "/bench/deployments/x.jsonl".into(),

@@ -218,8 +218,13 @@ fn answers_for_places_we_left_are_ignored() {
     type_text(&mut state, "lenet_cnn.keras");
     let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(effects[0], Effect::Load(fixtures().join("lenet_cnn.keras")));
+    assert_eq!(
+        effects[1],
+        Effect::MeasureFormats(fixtures().join("lenet_cnn.keras")),
+        "every weight format is measured alongside"
+    );
     assert!(
-        matches!(&effects[1..], [Effect::Probe(p)] if p.network == "local"),
+        matches!(&effects[2..], [Effect::Probe(p)] if p.network == "local"),
         "the chain is probed alongside: {effects:?}"
     );
     update(
@@ -896,4 +901,82 @@ fn snapshot_preview_and_confirm_with_the_probe() {
     press(&mut state, KeyCode::Char('d'));
     type_text(&mut state, "8e");
     snapshot_both("confirm_probed", &state);
+}
+
+// ---- update(): the weight format on Preview ----
+
+#[test]
+fn f_chooses_the_weight_format_the_probe_confirm_and_deployment_follow_it() {
+    use eternalize::chain::WeightFormat;
+    let (mut state, first) = preview_with_choices();
+    assert_eq!(first.format, WeightFormat::Compact, "compact by default");
+    // The formats were measured against Keras's own predictions (lenet has a truth file).
+    let preview = state.preview.as_ref().expect("preview");
+    let Loadable::Ready(report) = &preview.formats else {
+        panic!("formats not measured: {:?}", preview.formats);
+    };
+    let names: Vec<&str> = report.formats.iter().map(|f| f.name).collect();
+    assert_eq!(names, ["compact", "exact", "int16", "int8"]);
+    let text = screen(&state, 120, 40);
+    assert!(text.contains("▸compact"), "{text}");
+    assert!(text.contains("err vs Keras, 3 samples"), "{text}");
+    let int8 = &report.formats[3];
+    assert!(
+        text.contains(&format!("{:.1e}", int8.max_abs_err)),
+        "int8's error is in the table: {text}"
+    );
+
+    // f: the next format, probed again for its gas and cost
+    let effects = key_with(&mut state, KeyCode::Char('f'), KeyModifiers::NONE);
+    let [probe] = probes(&effects)
+        .try_into()
+        .unwrap_or_else(|v: Vec<_>| panic!("one probe: {v:?}"));
+    assert_eq!(probe.format, WeightFormat::Exact);
+    assert_eq!(state.target.format, WeightFormat::Exact);
+    assert!(screen(&state, 120, 40).contains("▸exact"));
+    assert!(
+        screen(&state, 80, 24).contains("▸exact 13,920 bytes, 1 chunk, ≈3.0M gas"),
+        "the narrow layout shows the chosen format: {}",
+        screen(&state, 80, 24)
+    );
+
+    // int16, int8, then around to compact and on to exact again
+    for want in [
+        WeightFormat::Int16,
+        WeightFormat::Int8,
+        WeightFormat::Compact,
+        WeightFormat::Exact,
+    ] {
+        press(&mut state, KeyCode::Char('f'));
+        assert_eq!(state.target.format, want);
+        if !want.deployable() {
+            press(&mut state, KeyCode::Char('d'));
+            assert_eq!(state.screen, ScreenKind::Preview);
+            let notice = state.notice.as_ref().expect("a refusal");
+            assert!(
+                notice.is_error && notice.text.contains(&format!("the {want} weight format")),
+                "{}",
+                notice.text
+            );
+        }
+    }
+    let generation = state.target.generation;
+    answer(&mut state, generation, Ok(synthetic_report()));
+    press(&mut state, KeyCode::Char('d'));
+    assert_eq!(state.screen, ScreenKind::Confirm);
+    let text = screen(&state, 120, 40);
+    assert!(text.contains("weights as    Q32.32 (exact)"), "{text}");
+    let expected = state.confirm.as_ref().expect("confirm").expected();
+    type_text(&mut state, &expected);
+    let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::StartDeploy {
+                format: WeightFormat::Exact,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
 }

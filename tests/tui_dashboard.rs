@@ -106,6 +106,7 @@ fn plan(chunks: usize) -> DeployEvent {
         steps,
         layer_names: LAYERS.iter().map(|s| s.to_string()).collect(),
         chunks,
+        format: eternalize::chain::WeightFormat::Compact,
         gas_estimate: 412_000_000,
         cost_estimate: "41200000000000000".into(),
         journal: "/home/op/.local/share/eternalize/deployments/8e3b0c44298fc1c1-31337-f39fd6e51aad88f6f4ce6ab8827279cfffb92266.jsonl".into(),

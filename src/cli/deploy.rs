@@ -562,12 +562,13 @@ fn plain_line(e: &DeployEvent) -> String {
             chain_id,
             steps,
             chunks,
+            format,
             gas_estimate,
             cost_estimate,
             journal,
             ..
         } => format!(
-            "plan: model {model_address} on chain {chain_id}: {} steps, {chunks} chunks, ≈ {gas_estimate} gas, ≈ {cost_estimate} wei; journal {journal}",
+            "plan: model {model_address} on chain {chain_id}: {} steps, {chunks} chunks of {format} weights, ≈ {gas_estimate} gas, ≈ {cost_estimate} wei; journal {journal}",
             steps.len()
         ),
         DeployEvent::Step { step, state } => match state {

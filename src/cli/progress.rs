@@ -518,6 +518,7 @@ mod tests {
             ],
             layer_names: vec![],
             chunks: 3,
+            format: crate::chain::WeightFormat::Compact,
             gas_estimate: 0,
             cost_estimate: "0".into(),
             journal: "j".into(),

@@ -166,6 +166,8 @@ pub enum DeployEvent {
         steps: Vec<Step>,
         layer_names: Vec<String>,
         chunks: usize,
+        /// The weight format the model is deployed in.
+        format: crate::chain::WeightFormat,
         /// Estimated total gas and cost at the current fees (cost in wei, decimal string).
         gas_estimate: u64,
         cost_estimate: String,

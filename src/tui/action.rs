@@ -5,8 +5,10 @@
 use super::model_view::ModelView;
 use super::target::{Password, ProbeFailure, ProbeReport, SignerOption};
 use super::work::{Entry, Sniff};
+use crate::chain::WeightFormat;
 use crate::engine::{Command, DeployEvent};
 use crate::journal;
+use crate::usecase::formats::FormatsReport;
 use crate::usecase::predict::SideBySide;
 use ratatui::crossterm::event::KeyEvent;
 use std::path::PathBuf;
@@ -31,6 +33,11 @@ pub enum Action {
     Loaded {
         path: PathBuf,
         result: Result<Box<ModelView>, String>,
+    },
+    /// Every weight format of the model at `path`, measured (`inspect --formats`).
+    Formats {
+        path: PathBuf,
+        result: Result<Box<FormatsReport>, String>,
     },
     /// The deployments found in the data dir that have not finished.
     Deployments(Result<Vec<journal::Summary>, String>),
@@ -61,6 +68,8 @@ pub struct ProbeRequest {
     pub network: String,
     pub signer: SignerOption,
     pub password: Option<Password>,
+    /// The weight format whose deployment is planned.
+    pub format: WeightFormat,
 }
 
 /// Work `update` asks the runtime to do off the UI thread.
@@ -69,6 +78,9 @@ pub enum Effect {
     List(PathBuf),
     Sniff(PathBuf),
     Load(PathBuf),
+    /// Measure every weight format of this model: bytes, gas, error against Keras or the exact
+    /// reference (`inspect --formats`).
+    MeasureFormats(PathBuf),
     /// List the unfinished deployments under this data dir.
     ListDeployments(PathBuf),
     /// Deploy this model file or bundle, whose `hashed_model` the operator has just confirmed
@@ -79,6 +91,7 @@ pub enum Effect {
         hashed_model: String,
         network: String,
         signer: SignerOption,
+        format: WeightFormat,
     },
     /// Resume the deployment with this journal id.
     Resume(String),

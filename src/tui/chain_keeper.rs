@@ -13,7 +13,6 @@
 use super::action::{Action, ProbeRequest};
 use super::link::join_within;
 use super::target::{Choices, NetworkOption, ProbeFailure, ProbeReport, SignerOption};
-use crate::chain::WeightFormat;
 use crate::engine::network::{self, AnvilInstall, Config, InstallAnswer, LOCAL, Network};
 use crate::engine::plan::Source;
 use crate::engine::session::Connection;
@@ -364,7 +363,7 @@ impl Keeper {
         let signer = self.signer(&request.signer, &chain.network, password)?;
         drop(request.password);
         let source = self.source(&request.path).map_err(failure)?;
-        let opts = plan_options(&chain.network, WeightFormat::Compact, None, &config);
+        let opts = plan_options(&chain.network, request.format, None, &config);
         // A preview: a node that does not answer is reported in seconds, not retried for
         // minutes (quitting waits for the probe in progress).
         let rpc = chain
@@ -481,6 +480,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::WeightFormat;
 
     #[test]
     fn the_default_network_comes_first_then_local_then_the_others() {
@@ -550,6 +550,7 @@ rpc_url = "https://sepolia.example/${KEY}"
                     network: LOCAL.into(),
                     signer: SignerOption::DevAccount,
                     password: None,
+                    format: WeightFormat::Compact,
                 },
             )
             .map(|r| r.network)

@@ -193,6 +193,7 @@ pub struct LogLine {
 pub struct Plan {
     pub model_address: String,
     pub chain_id: u64,
+    pub format: crate::chain::WeightFormat,
     pub gas_estimate: u64,
     pub cost_estimate: String,
     pub journal: String,
@@ -343,6 +344,7 @@ impl Dashboard {
                 steps,
                 layer_names,
                 chunks,
+                format,
                 gas_estimate,
                 cost_estimate,
                 journal,
@@ -350,7 +352,7 @@ impl Dashboard {
                 self.say(
                     LogKind::Info,
                     format!(
-                        "planned: {} transactions, {} chunks, ≈{} gas, ≈{}; model at {model_address} on chain {chain_id}",
+                        "planned: {} transactions, {} chunks of {format} weights, ≈{} gas, ≈{}; model at {model_address} on chain {chain_id}",
                         thousands(steps.len()),
                         thousands(chunks),
                         thousands(gas_estimate as usize),
@@ -360,6 +362,7 @@ impl Dashboard {
                 self.plan = Some(Plan {
                     model_address,
                     chain_id,
+                    format,
                     gas_estimate,
                     cost_estimate,
                     journal,

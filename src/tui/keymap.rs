@@ -55,6 +55,7 @@ pub enum Command {
     Deploy,
     Network,
     Signer,
+    Format,
     Retry,
     RetryAll,
     Pause,
@@ -70,7 +71,7 @@ use ScreenKind::*;
 impl Command {
     /// In the order of the help overlay and the hint bar. Where two commands share a key on a
     /// screen (`left`: grid move and back), the earlier one wins.
-    pub const ALL: [Command; 22] = [
+    pub const ALL: [Command; 23] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -85,6 +86,7 @@ impl Command {
         Command::Deploy,
         Command::Network,
         Command::Signer,
+        Command::Format,
         Command::Retry,
         Command::RetryAll,
         Command::Pause,
@@ -112,6 +114,7 @@ impl Command {
             Command::Deploy => "deploy",
             Command::Network => "network",
             Command::Signer => "signer",
+            Command::Format => "format",
             Command::Retry => "retry",
             Command::RetryAll => "retry_all",
             Command::Pause => "pause",
@@ -140,6 +143,7 @@ impl Command {
             Command::Deploy => "deploy: confirm the hash",
             Command::Network => "next network (the config file's, and local)",
             Command::Signer => "next signer (env key, anvil dev account, keystores)",
+            Command::Format => "next weight format (compact, exact, int16, int8): cost and error",
             Command::Retry => "retry the selected failed chunk or contract",
             Command::RetryAll => "retry every failed step",
             Command::Pause => "pause / resume sending (sent ones still land)",
@@ -172,6 +176,7 @@ impl Command {
             Command::Deploy => Some("deploy"),
             Command::Network => Some("network"),
             Command::Signer => Some("signer"),
+            Command::Format => Some("format"),
             Command::Retry => Some("retry"),
             Command::RetryAll => Some("retry all"),
             Command::Pause => Some("pause"),
@@ -196,7 +201,7 @@ impl Command {
             Command::Open => &[Pick, Confirm, Done],
             Command::Back => &[Pick, Preview, Confirm, Dashboard, Done],
             Command::SwitchPane => &[Preview, Dashboard],
-            Command::Deploy | Command::Network | Command::Signer => &[Preview],
+            Command::Deploy | Command::Network | Command::Signer | Command::Format => &[Preview],
             Command::Retry | Command::RetryAll | Command::Pause | Command::Yes => &[Dashboard],
             Command::Verify | Command::Predict => &[Done],
             Command::Help | Command::Quit => &[Pick, Preview, Confirm, Dashboard, Done],
@@ -219,6 +224,7 @@ impl Command {
             Command::Deploy => &["d"],
             Command::Network => &["n"],
             Command::Signer => &["s"],
+            Command::Format => &["f"],
             Command::Retry => &["r"],
             Command::RetryAll => &["R"],
             Command::Pause => &["p"],

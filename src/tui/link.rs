@@ -98,14 +98,15 @@ enum Job {
         hashed_model: String,
         network: String,
         signer: SignerOption,
+        format: WeightFormat,
     },
     Resume(String),
 }
 
 /// The one place the TUI calls the deployment engine.
 ///
-/// - `Effect::StartDeploy { path, hashed_model, network, signer }`: deploys `path` there, as
-///   that signer, after checking it still hashes to the `hashed_model` the operator confirmed;
+/// - `Effect::StartDeploy { path, hashed_model, network, signer, format }`: deploys `path`
+///   there in that weight format, as that signer, after checking it still hashes to the `hashed_model` the operator confirmed;
 /// - `Effect::Probe(request)`: the keeper probes a network and signer for Preview;
 /// - `Effect::Resume(journal_id)`: resumes that deployment as `eternalize resume` does;
 /// - `Effect::Command(command)`: passes `command` to the running deployment.
@@ -118,6 +119,7 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
             hashed_model,
             network,
             signer,
+            format,
         } => start(
             link,
             Job::Start {
@@ -125,6 +127,7 @@ pub fn engine_link(link: &mut EngineLink, effect: Effect, actions: &Sender<Actio
                 hashed_model,
                 network,
                 signer,
+                format,
             },
             actions,
         ),
@@ -264,6 +267,7 @@ fn deploy(
             hashed_model,
             network,
             signer,
+            format,
         } => {
             let source = Source::load(&path).map_err(|e| format!("{e}; nothing was sent"))?;
             if source.hashed_model != hashed_model {
@@ -278,7 +282,7 @@ fn deploy(
                 source,
                 Some(network),
                 SignerPick::Chosen(signer),
-                WeightFormat::Compact,
+                format,
                 None,
                 None,
             )

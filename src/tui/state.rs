@@ -208,6 +208,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Sniffed { path, result } => pick::sniffed(state, path, result),
         Action::Deployments(result) => pick::deployments(state, result),
         Action::Loaded { path, result } => preview::loaded(state, path, result),
+        Action::Formats { path, result } => preview::formats_measured(state, path, result),
         Action::Probed { generation, result } => {
             if !state.target.probed(generation, result) {
                 log::debug!("probe {generation}: stale, ignored");

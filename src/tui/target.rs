@@ -9,6 +9,7 @@
 //! the state (the chain keeper holds it).
 
 use super::action::{Effect, ProbeRequest};
+use crate::chain::WeightFormat;
 use crate::engine::network::LOCAL;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -200,6 +201,9 @@ pub struct Target {
     /// Keystores unlocked in this run (the keeper holds their keys).
     pub unlocked: BTreeSet<PathBuf>,
     pub password: Option<PasswordPrompt>,
+    /// The weight format the model would be deployed in (`f` on Preview); the probe's gas and
+    /// cost are for it.
+    pub format: WeightFormat,
 }
 
 impl Target {
@@ -212,6 +216,7 @@ impl Target {
             probe: Probe::Connecting,
             unlocked: BTreeSet::new(),
             password: None,
+            format: WeightFormat::Compact,
         };
         t.signer = t.usable().first().copied();
         t
@@ -291,6 +296,7 @@ impl Target {
             network,
             signer,
             password: None,
+            format: self.format,
         }))
     }
 
@@ -320,6 +326,7 @@ impl Target {
             network,
             signer,
             password: Some(prompt.typed),
+            format: self.format,
         }))
     }
 

@@ -213,6 +213,12 @@ pub fn perform(effect: Effect) -> Option<Action> {
             let result = load(&path).map(Box::new);
             Action::Loaded { path, result }
         }
+        Effect::MeasureFormats(path) => {
+            let result = crate::usecase::formats::measure(&path, None)
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
+            Action::Formats { path, result }
+        }
         Effect::ListDeployments(dir) => {
             Action::Deployments(journal::list(&dir).map_err(|e| e.to_string()))
         }
@@ -236,6 +242,7 @@ pub struct Workers {
     list: Sender<Effect>,
     sniff: Sender<Effect>,
     load: Sender<Effect>,
+    formats: Sender<Effect>,
     journal: Sender<Effect>,
 }
 
@@ -245,6 +252,9 @@ impl Workers {
             list: worker("list", out.clone())?,
             sniff: worker("sniff", out.clone())?,
             load: worker("load", out.clone())?,
+            // Its own thread: a worker keeps only its newest request, and measuring runs the
+            // reference in every format, so it must neither drop nor hold up a Load.
+            formats: worker("formats", out.clone())?,
             journal: worker("journal", out)?,
         })
     }
@@ -255,6 +265,7 @@ impl Workers {
             Effect::List(_) | Effect::FindSamples(_) => &self.list,
             Effect::Sniff(_) => &self.sniff,
             Effect::Load(_) => &self.load,
+            Effect::MeasureFormats(_) => &self.formats,
             Effect::ListDeployments(_) => &self.journal,
             Effect::StartDeploy { .. }
             | Effect::Resume(_)

@@ -299,6 +299,7 @@ impl<R: ChainRpc> Engine<R> {
             steps: self.runs.iter().map(|r| r.step.clone()).collect(),
             layer_names: self.plan.layer_names(),
             chunks: self.plan.image.chunks.count(),
+            format: self.plan.format,
             gas_estimate: self.plan.gas_to_send(),
             cost_estimate: self.plan.cost_estimate().to_string(),
             journal: self.journal.path().display().to_string(),

@@ -1,5 +1,5 @@
-//! The Confirm screen: graph hash, weights hash, `hashed_model`, where and as whom it will be
-//! deployed (network, chain id, RPC host, signer, deployer, balance, estimated cost), and the
+//! The Confirm screen: graph hash, weights hash, `hashed_model`, the weight format, where and
+//! as whom it will be deployed (network, chain id, RPC host, signer, deployer, balance, estimated cost), and the
 //! characters the operator types to confirm the hash, judged as typed.
 
 use super::{panel, target};
@@ -31,6 +31,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         ]),
         Line::from(format!("   {}", c.hashes.weights)),
         Line::from(""),
+        Line::from(vec![
+            Span::styled(format!(" {:<13} ", "weights as"), dim),
+            Span::styled(
+                crate::tui::model_view::format_label(state.target.format),
+                theme.style(Role::Accent),
+            ),
+        ]),
     ];
     lines.extend(target::confirm(&state.target, theme));
     lines.push(Line::from(""));

@@ -17,7 +17,7 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &Dashboard, theme: Theme) {
     let dim = theme.style(Role::Dim);
     let mut title = String::from("Deploying");
     if let Some(p) = &d.plan {
-        title.push_str(&format!(" · chain {}", p.chain_id));
+        title.push_str(&format!(" · chain {} · {} weights", p.chain_id, p.format));
     }
     title.push_str(match (&d.stopped, &d.finished, &d.paused, d.pause_wanted) {
         (Some(_), _, _, _) => " · ■ stopped",

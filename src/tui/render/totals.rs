@@ -1,12 +1,14 @@
-//! The Preview screen's totals: parameters, weight words, what the weights take on-chain in
-//! both formats (bytes, chunks, estimated gas), the hashes, and the chosen network and signer
-//! with what their probe found (see `target`).
+//! The Preview screen's totals: parameters, weight words, every weight format's cost and error
+//! (bytes, chunks, estimated gas, largest error and argmax agreement, the chosen one marked),
+//! the hashes, and the chosen network and signer with what their probe found (see `target`).
 
 use super::{panel, target};
-use crate::tui::model_view::{CHUNK_BYTES, ModelView};
+use crate::chain::WeightFormat;
+use crate::tui::model_view::ModelView;
 use crate::tui::state::{Loadable, State};
 use crate::tui::theme::{Role, Theme};
 use crate::units::thousands;
+use crate::usecase::formats::{Baseline, FormatRow, FormatsReport, Samples};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -36,13 +38,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 thousands(model.weight_words * 4)
             )),
         ]),
-        Line::styled(
-            format!(
-                " {:<16}{:>9} {:>6} {:>9}",
-                "on-chain as", "bytes", "chunks", "wt. gas"
-            ),
-            dim,
-        ),
     ];
     if let Some(why) = &model.not_exportable {
         lines.insert(
@@ -53,45 +48,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             ]),
         );
     }
-    for s in model.on_chain() {
-        lines.push(Line::from(format!(
-            " {:<16}{:>9} {:>6} {:>9}",
-            crate::tui::model_view::format_label(s.format),
-            if s.bytes >= 1_000_000 {
-                crate::units::short(s.bytes)
-            } else {
-                thousands(s.bytes)
-            },
-            s.chunks,
-            format!("≈{}", crate::units::short(s.gas_estimate))
-        )));
-    }
+    lines.extend(format_table(state, model, theme));
     let (verdict, role) = verdict(model);
     lines.push(Line::from(vec![
         label("stored hash"),
         Span::styled(verdict, theme.style(role)),
     ]));
-    let short = |h: &str| format!("{}…", h.chars().take(16).collect::<String>());
+    // hashed_model is the graph hash then the weights hash: the start of each (Confirm shows
+    // it whole).
+    let start = |h: &str, n: usize| h.chars().take(n).collect::<String>();
     lines.push(Line::from(vec![
         label("hashed_model"),
-        Span::raw(short(&model.hashes.hashed_model())),
-    ]));
-    lines.push(Line::from(vec![
-        label("graph hash"),
-        Span::raw(short(&model.hashes.graph)),
-    ]));
-    lines.push(Line::from(vec![
-        label("weights hash"),
-        Span::raw(short(&model.hashes.weights)),
+        Span::raw(format!(
+            "{}…{}…",
+            start(&model.hashes.graph, 16),
+            start(&model.hashes.weights, 8)
+        )),
     ]));
     lines.extend(target::wide(&state.target, theme, 13));
-    lines.push(Line::styled(
-        format!(
-            " gas est.: ~220 gas/byte, {}-byte chunks",
-            thousands(CHUNK_BYTES)
-        ),
-        dim,
-    ));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
@@ -146,21 +120,7 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
         Span::styled(" · stored hash ", dim),
         Span::styled(verdict, theme.style(role)),
     ]));
-    for s in model.on_chain() {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {:<16}", crate::tui::model_view::format_label(s.format)),
-                dim,
-            ),
-            Span::raw(format!(
-                "{} bytes · {} chunk{} · ≈{} gas for the weights",
-                thousands(s.bytes),
-                s.chunks,
-                if s.chunks == 1 { "" } else { "s" },
-                crate::units::short(s.gas_estimate)
-            )),
-        ]));
-    }
+    lines.push(chosen_format_line(state, model, theme));
     lines.extend(target::compact(
         &state.target,
         theme,
@@ -173,4 +133,152 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, state: &State, theme: Theme) 
             .block(panel("Totals", false, theme)),
         area,
     );
+}
+
+/// One format's numbers as the table shows them: from the measurement when it has arrived,
+/// else the sizes alone (compact and exact are known without measuring).
+struct FormatCells {
+    bytes: String,
+    chunks: String,
+    gas: String,
+    err: String,
+    agree: String,
+}
+
+fn cells(model: &ModelView, formats: Option<&FormatsReport>, format: WeightFormat) -> FormatCells {
+    let approx = |estimate: bool| if estimate { "~" } else { "≈" };
+    let size = |bytes: usize| {
+        if bytes >= 1_000_000 {
+            crate::units::short(bytes)
+        } else {
+            thousands(bytes)
+        }
+    };
+    let row: Option<&FormatRow> =
+        formats.and_then(|r| r.formats.iter().find(|f| f.name == format.flag()));
+    match row {
+        Some(r) => FormatCells {
+            bytes: format!("{}{}", if r.estimate { "~" } else { "" }, size(r.bytes)),
+            chunks: r.chunks.to_string(),
+            gas: format!(
+                "{}{}",
+                approx(r.estimate),
+                crate::units::short(r.deploy_gas)
+            ),
+            err: sci(r.max_abs_err),
+            agree: r.argmax_agree.clone().unwrap_or_else(|| "–".into()),
+        },
+        None => {
+            let known = model.on_chain().into_iter().find(|s| s.format == format);
+            let pending = if formats.is_none() { "…" } else { "?" };
+            match known {
+                Some(s) => FormatCells {
+                    bytes: size(s.bytes),
+                    chunks: s.chunks.to_string(),
+                    gas: format!("≈{}", crate::units::short(s.gas_estimate)),
+                    err: pending.into(),
+                    agree: pending.into(),
+                },
+                None => FormatCells {
+                    bytes: pending.into(),
+                    chunks: pending.into(),
+                    gas: pending.into(),
+                    err: pending.into(),
+                    agree: pending.into(),
+                },
+            }
+        }
+    }
+}
+
+/// `9.3e-3`, or `0`.
+fn sci(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
+fn measured(state: &State) -> (Option<&FormatsReport>, Option<&str>) {
+    match state.preview.as_ref().map(|p| &p.formats) {
+        Some(Loadable::Ready(r)) => (Some(r), None),
+        Some(Loadable::Failed(e)) => (None, Some(e.as_str())),
+        _ => (None, None),
+    }
+}
+
+/// What the errors are measured against, in a few words.
+fn baseline(r: &FormatsReport) -> String {
+    let n = r.sample_count;
+    let against = match r.baseline {
+        Baseline::Keras => "Keras",
+        Baseline::ExactReference => "exact",
+    };
+    let samples = match r.samples {
+        Samples::Drawn { .. } => format!("{n} drawn sample{}", if n == 1 { "" } else { "s" }),
+        _ => format!("{n} sample{}", if n == 1 { "" } else { "s" }),
+    };
+    format!("err vs {against}, {samples}")
+}
+
+/// Every format, one row each, the chosen one marked; then what the errors are against.
+fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'static>> {
+    let dim = theme.style(Role::Dim);
+    let (report, failed) = measured(state);
+    let mut lines = vec![Line::styled(
+        format!(
+            " {:<7}{:>9}{:>4}{:>8}{:>9}{:>6}",
+            "format", "bytes", "ch.", "wt. gas", "max err", "argm."
+        ),
+        dim,
+    )];
+    for format in WeightFormat::ALL {
+        let c = cells(model, report, format);
+        let chosen = format == state.target.format;
+        let text = format!(
+            "{}{:<7}{:>9}{:>4}{:>8}{:>9}{:>6}",
+            if chosen { "▸" } else { " " },
+            format.flag(),
+            c.bytes,
+            c.chunks,
+            c.gas,
+            c.err,
+            c.agree
+        );
+        lines.push(if chosen {
+            Line::styled(text, theme.style(Role::Accent))
+        } else if format.deployable() {
+            Line::raw(text)
+        } else {
+            Line::styled(text, dim)
+        });
+    }
+    let note = match (report, failed) {
+        (Some(r), _) => format!(" {} · f: format", baseline(r)),
+        (None, Some(e)) => format!(" errors not measured: {e}"),
+        (None, None) => " measuring the formats… · f: format".into(),
+    };
+    lines.push(Line::styled(note, dim));
+    lines
+}
+
+/// The chosen format on one line, for the narrow layout.
+fn chosen_format_line(state: &State, model: &ModelView, theme: Theme) -> Line<'static> {
+    let (report, _) = measured(state);
+    let format = state.target.format;
+    let c = cells(model, report, format);
+    let chunks = if c.chunks == "1" { "chunk" } else { "chunks" };
+    let agree = if c.agree == "–" {
+        String::new()
+    } else {
+        format!(", argmax {}", c.agree)
+    };
+    Line::from(vec![
+        Span::styled(format!(" ▸{} ", format.flag()), theme.style(Role::Accent)),
+        Span::raw(format!(
+            "{} bytes, {} {chunks}, {} gas · err {}{agree}",
+            c.bytes, c.chunks, c.gas, c.err
+        )),
+    ])
 }

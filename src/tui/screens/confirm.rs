@@ -92,6 +92,7 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
             // The hash confirmed is the one the engine must find in the file again.
             ConfirmStage::Confirmed => {
                 let hashed_model = confirm.hashes.hashed_model();
+                let format = state.target.format;
                 let (Some(path), Some(network), Some(signer)) = (
                     state.preview.as_ref().map(|p| p.path.clone()),
                     state.target.network().map(|n| n.name.clone()),
@@ -106,6 +107,7 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
                     hashed_model,
                     network,
                     signer,
+                    format,
                 }];
             }
             ConfirmStage::Typing | ConfirmStage::Wrong => {

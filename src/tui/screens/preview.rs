@@ -1,17 +1,19 @@
 //! The Preview screen: one model file or bundle, its layers beside the chosen layer's detail,
-//! and the network and signer it would be deployed with. Owns [`Preview`], its keys (move,
-//! switch pane, choose network or signer, deploy), the keystore password prompt's keys and
-//! the loaded model's arrival.
+//! and the network, signer and weight format it would be deployed with. Owns [`Preview`], its
+//! keys (move, switch pane, choose network, signer or format, deploy), the keystore password
+//! prompt's keys, the loaded model's arrival and its formats' measurement.
 //!
 //! Must not touch: the probe's workings (`target` owns them; this screen only asks), the
 //! other screens' state except opening Confirm or going back to Pick.
 
 use super::{confirm, is_move, moved, pick};
+use crate::chain::WeightFormat;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Key, ScreenKind};
 use crate::tui::model_view::ModelView;
 use crate::tui::state::{Loadable, Notice, State, request_quit};
 use crate::tui::target::Probe;
+use crate::usecase::formats::FormatsReport;
 use ratatui::crossterm::event::KeyCode;
 use std::path::PathBuf;
 
@@ -29,6 +31,8 @@ pub struct Preview {
     pub selected: usize,
     pub focus: Pane,
     pub detail_scroll: u16,
+    /// Every weight format measured (`inspect --formats`): costs and errors beside the sizes.
+    pub formats: Loadable<Box<FormatsReport>>,
 }
 
 /// Opens Preview of `path`: loads it, and probes the chosen network and signer for it.
@@ -40,9 +44,35 @@ pub(crate) fn open(state: &mut State, path: PathBuf) -> Vec<Effect> {
         selected: 0,
         focus: Pane::Layers,
         detail_scroll: 0,
+        formats: Loadable::Loading,
     });
     let probe = state.target.request_probe(&path);
-    std::iter::once(Effect::Load(path)).chain(probe).collect()
+    [Effect::Load(path.clone()), Effect::MeasureFormats(path)]
+        .into_iter()
+        .chain(probe)
+        .collect()
+}
+
+/// The formats of `path` were measured (or could not be); ignored if Preview shows another.
+pub(crate) fn formats_measured(
+    state: &mut State,
+    path: PathBuf,
+    result: Result<Box<FormatsReport>, String>,
+) -> Vec<Effect> {
+    if let Some(p) = state.preview.as_mut().filter(|p| p.path == path) {
+        p.formats = match result {
+            Ok(r) => Loadable::Ready(r),
+            Err(e) => Loadable::Failed(e),
+        };
+    }
+    Vec::new()
+}
+
+/// The weight format after `format`, in `WeightFormat::ALL`'s order, wrapping around.
+pub fn next_format(format: WeightFormat) -> WeightFormat {
+    let all = WeightFormat::ALL;
+    let at = all.iter().position(|&f| f == format).unwrap_or(0);
+    all[(at + 1) % all.len()]
 }
 
 /// The model of `path` arrived (or could not be read); ignored if Preview shows another.
@@ -129,6 +159,11 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
             let path = preview.path.clone();
             state.target.cycle_signer(&path).into_iter().collect()
         }
+        Command::Format => {
+            let path = preview.path.clone();
+            state.target.format = next_format(state.target.format);
+            state.target.request_probe(&path).into_iter().collect()
+        }
         Command::SwitchPane => {
             preview.focus = match preview.focus {
                 Pane::Layers => Pane::Detail,
@@ -153,6 +188,10 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
                 _ if state.target.signer().is_none() => {
                     "no signer works on this network: n picks another network".into()
                 }
+                _ if !state.target.format.deployable() => format!(
+                    "the {} weight format is not deployable yet: f chooses another",
+                    state.target.format
+                ),
                 Loadable::Ready(model) => match model.deployable() {
                     Ok(()) => {
                         let hashes = model.hashes.clone();
