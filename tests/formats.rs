@@ -86,10 +86,24 @@ fn fashion_mnist_formats_json() {
     }
     assert!(int16["max_abs_err"].as_f64() < int8["max_abs_err"].as_f64());
 
-    // Without an input: deterministic drawn samples, the same on every run.
-    let drawn = formats_json(&[FASHION]);
+    // Without an input: Keras's own predictions on its three samples (the model's truth file:
+    // the input file's image as is, mirrored and shifted) — the accuracy bar: int16 and
+    // int8 keep Keras's argmax on all three.
+    let keras = formats_json(&[FASHION]);
+    assert_eq!(keras["baseline"], "keras");
+    assert_eq!(keras["samples"]["kind"], "keras_truth");
+    assert_eq!(keras["sample_count"], 3);
+    for name in ["compact", "exact", "int16", "int8"] {
+        assert_eq!(row(&keras, name)["argmax_agree"], "3/3", "{keras}");
+    }
+    assert!(row(&keras, "int16")["max_abs_err"].as_f64() < Some(1e-3), "{keras}");
+
+    // A bundle has no Keras truth: deterministic drawn samples, the same on every run.
+    let bundle = "keras3_15/lenet_cnn.keras.eai.json";
+    let drawn = formats_json(&[bundle]);
     assert_eq!(drawn["samples"]["kind"], "drawn");
-    assert_eq!(drawn, formats_json(&[FASHION]));
+    assert_eq!(drawn["baseline"], "exact_reference");
+    assert_eq!(drawn, formats_json(&[bundle]));
     for name in ["int16", "int8"] {
         assert_eq!(row(&drawn, name)["argmax_agree"], "4/4", "{drawn}");
     }
