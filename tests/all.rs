@@ -21,6 +21,7 @@ mod chain_chained;
 mod chain_deploy;
 mod chain_fit;
 mod chain_jobs;
+mod chain_slices;
 mod chain_predict;
 mod chain_rejects;
 mod chain_trust;
