@@ -146,18 +146,16 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     let state = rpc.model_state(address).await.unwrap();
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
     let mut runner = Runner::new(&rpc, &chained, graph.outputs.clone(), DEFAULT_CALL_GAS);
-    runner.measure_all = true;
     let x = image(5);
     let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
     assert_eq!(got, graph.run(&[x]).unwrap(), "cnn_500k chained");
     for c in &runner.calls {
         eprintln!(
-            "  {:<50} estimate {:>10}  measured {:>10}",
-            c.what,
-            c.estimate,
-            c.measured.unwrap()
+            "  {:<50} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
         );
-        assert!(c.measured.unwrap() <= DEFAULT_CALL_GAS, "{c:?}");
+        // Sent with the budget as its gas and accepted; measured when first of its kind.
+        assert!(c.measured.unwrap_or(0) <= DEFAULT_CALL_GAS, "{c:?}");
     }
     assert!(
         runner.calls.iter().any(|c| c.what.contains(" channels ")),

@@ -403,11 +403,12 @@ fn result_gas_at(end: usize, layer_count: usize, result_len: usize) -> u64 {
 }
 
 /// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)`, and
-/// the state after the last. Sizes: the first two slices' estimates give the gas per position
-/// and the fixed part; each slice is then as large as that allows, confirmed by
-/// `eth_estimateGas` (one position fewer until it fits: the state, and so its calldata, grows
-/// with every slice). Each next state is rebuilt here from the slice the chain returns
-/// (`advanceSlice`) and checked against the hash the chain computed.
+/// the state after the last. Sizes: `eth_estimateGas` of one and two positions gives the gas
+/// of the first and of each one more; each slice is then as large as that allows with what the
+/// state has grown by (calldata, memory), confirmed by an `eth_call` given only the gas a step
+/// may use (fewer positions until it runs: one execution, where an estimate costs several).
+/// Each next state is rebuilt here from the slice the chain returns (`advanceSlice`) and
+/// checked against the hash the chain computed.
 #[allow(clippy::too_many_arguments)]
 async fn plan_slices(
     rpc: &Rpc,
@@ -436,14 +437,20 @@ async fn plan_slices(
     let mut steps = Vec::new();
     let mut at = 0usize;
     let mut length = 0usize;
-    let mut count = 1usize;
+    // The gas of the layer's first position and of each one more (from the first slices), and
+    // what the state cost when the layer began: each step's gas is predicted from these.
+    let (mut one, mut per) = (0u64, 1u64);
+    let state_gas = |s: &[u8]| {
+        let words = (s.len() as u64).div_ceil(32);
+        jobs::calldata_gas(s) + 3 * words + words * words / 512
+    };
+    let begin = state_gas(&state);
     loop {
         // The final state is not known yet: price the result (if this is the last layer) at
         // the state's length now, which the rest of the layer only grows a little.
         let limit = room(c + 1, state.len());
         if at == 0 {
-            // The first slice: its length, and a line through the gas of one and two positions.
-            let one = gas_of(&state, 0, 1).await.map_err(|e| {
+            one = gas_of(&state, 0, 1).await.map_err(|e| {
                 too_big(format!(
                     "one position of its first axis does not run within the node's gas cap ({})",
                     e.message()
@@ -463,39 +470,39 @@ async fn plan_slices(
                 .await
                 .map_err(|e| too_big(e.to_string()))?;
             length = answer.length.to::<usize>();
-            count = 1;
             if length > 1 {
                 let two = gas_of(&state, 0, 2).await.unwrap_or(u64::MAX);
-                let per = two.saturating_sub(one).max(1);
-                count = (((limit - one) / per) as usize + 1).min(length);
+                per = two.saturating_sub(one).max(1);
             }
         }
-        count = count.clamp(1, length - at);
-        // Confirmed by the chain: smaller, in proportion, until it fits.
-        let gas = loop {
-            match gas_of(&state, at, count).await {
-                Ok(g) if g <= limit => break g,
-                Ok(g) if count > 1 => {
-                    let scaled = (count as u128 * limit as u128 / g as u128) as usize;
-                    count = scaled.clamp(1, count - 1);
-                }
-                Err(_) if count > 1 => count = (count * 3 / 4).clamp(1, count - 1),
-                Ok(g) => {
+        // The state grows with every slice: its calldata and memory with it.
+        let grown = state_gas(&state).saturating_sub(begin);
+        let predict = |count: usize| one + per * (count as u64 - 1) + grown;
+        let mut count = match limit.checked_sub(one + grown) {
+            Some(spare) => (spare / per) as usize + 1,
+            None => 1,
+        }
+        .min(length - at);
+        // Confirmed by the chain: an eth_call with the gas a step may use runs the slice (else
+        // fewer positions), so the step itself, with its storage, fits the gas limit below.
+        let answer = loop {
+            match rpc
+                .sol_call(jobs, &call(&state, at, count), Some(limit), || {
+                    format!("compute a slice of layer #{c}")
+                })
+                .await
+            {
+                Ok(a) => break a,
+                Err(_) if count > 1 => count -= (count / 8).max(1),
+                Err(e) => {
                     return Err(too_big(format!(
-                        "positions {at}.. need {} gas in one step, over the {} a step may use",
-                        crate::units::thousands(g),
+                        "position {at} does not run within the {} gas a step may use: {e}",
                         crate::units::thousands(limit)
                     )));
                 }
-                Err(e) => return Err(too_big(e.message())),
             }
         };
-        let answer = rpc
-            .sol_call(jobs, &call(&state, at, count), None, || {
-                format!("compute a slice of layer #{c}")
-            })
-            .await
-            .map_err(|e| too_big(e.to_string()))?;
+        let gas = predict(count).min(limit);
         let complete = at + count == length;
         let next = next_slice_state(links, c, &state, &answer.part, complete)
             .map_err(|e| fail(format!("layer #{c}: {e}")))?;
@@ -511,7 +518,7 @@ async fn plan_slices(
             count: 1,
             slice: Some((at, count)),
             estimate: gas,
-            gas_limit: with_margin(gas + STEP_OVERHEAD).min(budget),
+            gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
             state: state.clone(),
         });
         state = Bytes::from(next);
