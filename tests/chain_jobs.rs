@@ -232,7 +232,8 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
         .unwrap_err()
         .to_string();
     assert!(
-        small.contains(&format!(" of {fm} cannot run as a job: "))
+        small.starts_with(&format!("layer #"))
+            && small.contains(&format!(" of {fm} cannot run as a job: "))
             && small.contains(" gas in one step, over the "),
         "{small}"
     );

@@ -256,17 +256,18 @@ pub async fn plan(
     };
     for c in 0..layer_count {
         let call = advance(c, &states[c], 1);
-        let whole = match rpc
+        let (whole, need) = match rpc
             .sol_call(jobs, &call, Some(budget), || {
                 format!("compute layer #{c} of {model}")
             })
             .await
         {
-            Ok(next) => estimate(Bytes::from(call.abi_encode()))
-                .await
-                .filter(|&g| g <= room(c + 1, next.len()))
-                .map(|g| (next, g)),
-            Err(_) => None,
+            Ok(next) => match estimate(Bytes::from(call.abi_encode())).await {
+                Some(g) if g <= room(c + 1, next.len()) => (Some((next, g)), Some(g)),
+                g => (None, g),
+            },
+            // Over the budget (or failing): the estimate, under the node's own cap, says how far.
+            Err(_) => (None, estimate(Bytes::from(call.abi_encode())).await),
         };
         match whole {
             Some((next, g)) => {
@@ -277,7 +278,15 @@ pub async fn plan(
             None => {
                 let (next, steps) =
                     plan_slices(rpc, from, jobs, model, &links, c, &states[c], &room, budget)
-                        .await?;
+                        .await
+                        .map_err(|e| match need {
+                            Some(g) => fail(format!(
+                                "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; {e}",
+                                crate::units::thousands(g),
+                                crate::units::thousands(room(c + 1, states[c].len()))
+                            )),
+                            None => e,
+                        })?;
                 states.push(next);
                 alone.push(None);
                 sliced.push(steps);
@@ -450,12 +459,9 @@ async fn plan_slices(
         // the state's length now, which the rest of the layer only grows a little.
         let limit = room(c + 1, state.len());
         if at == 0 {
-            one = gas_of(&state, 0, 1).await.map_err(|e| {
-                too_big(format!(
-                    "one position of its first axis does not run within the node's gas cap ({})",
-                    e.message()
-                ))
-            })?;
+            one = gas_of(&state, 0, 1)
+                .await
+                .map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
             if one > limit {
                 return Err(too_big(format!(
                     "one position of its first axis needs {} gas in one step, over the {} a step may use",
