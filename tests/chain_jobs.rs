@@ -232,7 +232,7 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
         .unwrap_err()
         .to_string();
     assert!(
-        small.starts_with(&format!("layer #"))
+        small.starts_with("layer #")
             && small.contains(&format!(" of {fm} cannot run as a job: "))
             && small.contains(" gas in one step, over the "),
         "{small}"

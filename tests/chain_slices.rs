@@ -104,10 +104,14 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     assert_eq!(forged[last].tag, jobs::PARTIAL_TAG | s.cursor as u32);
     forged[last].values[0] += 1;
     let forged = Bytes::from(jobs::encode(&forged).unwrap());
-    let e = send(vec![("forged".into(), slice_call(forged, from), s.gas_limit)])
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = send(vec![(
+        "forged".into(),
+        slice_call(forged, from),
+        s.gas_limit,
+    )])
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("StateMismatch"), "{e}");
     // The honest state, but the slice after the one due: refused.
     let e = send(vec![(
@@ -128,7 +132,9 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     let jobs_contract = EternalJobs::new(jobs_address().unwrap(), chain.provider().clone());
     let stored = jobs_contract.resultState(plan.job_id).call().await.unwrap();
     assert_eq!(stored.as_ref(), want.last().unwrap().as_slice());
-    let got = job::read_result(&rpc, plan.jobs, plan.job_id).await.unwrap();
+    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+        .await
+        .unwrap();
     let reference = graph.run(std::slice::from_ref(&x)).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, reference[0].shape);
@@ -162,5 +168,9 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
         "{:?}",
         runner.calls
     );
-    eprintln!("cnn_500k chained: {}; after {:?}", runner.stats(), started.elapsed());
+    eprintln!(
+        "cnn_500k chained: {}; after {:?}",
+        runner.stats(),
+        started.elapsed()
+    );
 }

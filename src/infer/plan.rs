@@ -929,7 +929,10 @@ impl Planner<'_> {
         };
         // The widest block that fits every row (edge rows read fewer input rows).
         let fits = |cc: usize| {
-            (start..rows).all(|r| self.channel_slice(i, r, 0, cc, known, cal).is_some_and(|s| fit(&s)))
+            (start..rows).all(|r| {
+                self.channel_slice(i, r, 0, cc, known, cal)
+                    .is_some_and(|s| fit(&s))
+            })
         };
         if !fits(1) {
             return None;

@@ -463,12 +463,11 @@ impl<'a> Runner<'a> {
                                     blocks.push(part);
                                     if c.last() {
                                         // The row's blocks side by side: along the channels.
-                                        let row = join_last(&blocks).map_err(|why| {
-                                            RunError::Failed {
+                                        let row =
+                                            join_last(&blocks).map_err(|why| RunError::Failed {
                                                 what: format!("layer {layer}"),
                                                 why,
-                                            }
-                                        })?;
+                                            })?;
                                         blocks.clear();
                                         parts.push(row);
                                         done = from + count;

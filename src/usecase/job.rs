@@ -1,5 +1,6 @@
 //! On-chain jobs (`predict ADDRESS --send`): an inference of any size run as transactions on
-//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers,
+//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers
+//! and, for a layer too big for one transaction, `stepSlice`s of its output rows (or units),
 //! each transaction under the EIP-7825 cap (2^24 gas), then `result` read on chain.
 //!
 //! Every state a step carries is known before anything is sent: the job contract's `advance`
@@ -334,8 +335,10 @@ pub async fn plan(
             count,
             slice: None,
             estimate: gas,
-            gas_limit: with_margin(gas + STEP_OVERHEAD + result_gas_at(c + count, layer_count, result_len))
-                .min(budget),
+            gas_limit: with_margin(
+                gas + STEP_OVERHEAD + result_gas_at(c + count, layer_count, result_len),
+            )
+            .min(budget),
             state: states[c].clone(),
         });
         c += count;
