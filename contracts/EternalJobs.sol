@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IEternalModel} from "./interfaces/IEternalModel.sol";
 import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
+import {ISliceableLayer} from "./interfaces/ISliceableLayer.sol";
 import {LayerCall} from "./lib/LayerCall.sol";
 import {LayerLink} from "./lib/Types.sol";
 
@@ -31,9 +32,21 @@ import {LayerLink} from "./lib/Types.sol";
 ///      exactly the outputs, in layer order. The state after each cursor is a function of the
 ///      model and the input only, not of how steps group layers, so any driver (or the Rust
 ///      reference) can compute every state in advance and sign every step up front.
+///
+///      Slices: a layer too big for one transaction runs over several `stepSlice`s, each
+///      computing the next output positions of its first axis (rows of a convolution or a
+///      pooling, units of a Dense on a vector) through the layer's `forwardSlice`, given only
+///      the input rows the slice reads. Meanwhile the state ends with one more entry, tagged
+///      `PARTIAL_TAG | layer`, whose first dimension is the positions done so far and whose
+///      values are theirs. When the last slice is in, the entry is the layer's output (tag
+///      `layer`) and the inputs nobody reads any more are dropped: the state is then exactly the
+///      one a whole-layer `step` would commit to. A slice step states the position it starts
+///      at, so a slice sent out of order is refused (`SliceOutOfOrder`).
 contract EternalJobs {
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
+    /// @dev Tag bit of a layer output computed in part (see the slices in the contract's notes).
+    uint256 internal constant PARTIAL_TAG = 1 << 30;
     /// @dev Bytes before an entry's dims: tag (4) and rank (1).
     uint256 internal constant _ENTRY_HEAD = 5;
     /// @dev A finished job keeps its outputs (the final state) in storage up to this size;
@@ -105,6 +118,14 @@ contract EternalJobs {
     error LayerFailed(uint256 index, bytes reason);
     /// @notice Layer `index` returned data that is not an `(int256[], uint256[])` encoding.
     error BadLayerOutput(uint256 index);
+    /// @notice Layer `layer` cannot run in slices in a job (not one input, or a kind without
+    ///         `ISliceableLayer`, or an output whose first axis is not the slice's).
+    error NotSliceable(uint256 layer);
+    /// @notice Job `jobId`'s current layer is done up to position `expected`; a slice from
+    ///         `given` was sent.
+    error SliceOutOfOrder(uint256 jobId, uint256 expected, uint256 given);
+    /// @notice Layer `layer` is part-way through its slices: only `stepSlice` continues it.
+    error SliceInProgress(uint256 layer);
 
     /// @notice Job `jobId` on `model` was started by `starter`; `state` is its initial state
     ///         (the input, packed), so anyone can drive the job from the logs alone.
@@ -114,6 +135,9 @@ contract EternalJobs {
     /// @notice Step `stepIndex` of job `jobId` ran the layers up to `cursor` (exclusive), paid by
     ///         `payer`; the next step must present a state hashing to `stateHash`.
     event JobStepped(uint256 indexed jobId, uint256 stepIndex, uint256 cursor, bytes32 stateHash, address payer);
+    /// @notice Step `stepIndex` of job `jobId` ran positions up to `done` (exclusive) of the
+    ///         `length` of layer `layer`'s first output axis.
+    event JobSliced(uint256 indexed jobId, uint256 stepIndex, uint256 layer, uint256 done, uint256 length);
     /// @notice Job `jobId` ran its last layer in `steps` steps; its outputs (the final state)
     ///         hash to `resultHash` and are stored when `stored`.
     event JobDone(uint256 indexed jobId, uint256 steps, bytes32 resultHash, bool stored);
@@ -180,6 +204,44 @@ contract EternalJobs {
         job_.cursor = cursor;
         job_.steps = j.steps + 1;
         job_.stateHash = nextHash;
+        emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
+        done = cursor == j.layerCount;
+        if (done) {
+            bool stored = next.length <= MAX_STORED_RESULT;
+            if (stored) _results[jobId] = next;
+            emit JobDone(jobId, stepIndex + 1, nextHash, stored);
+        }
+    }
+
+    /// @notice Runs output positions [from, from + count) of the first axis of job `jobId`'s
+    ///         next layer (see the slices in the contract's notes). Anyone may call it.
+    /// @param jobId The job.
+    /// @param stepIndex The job's next step (`job(jobId).steps`): a step is accepted once.
+    /// @param state The live tensors so far (with the layer's partial output, after its first
+    ///        slice); must hash to the commitment.
+    /// @param from The first position: the positions done so far (0 for the first slice).
+    /// @param count Positions to run (≥ 1).
+    /// @return done Whether this step ran the model's last layer to its end.
+    function stepSlice(uint256 jobId, uint256 stepIndex, bytes calldata state, uint256 from, uint256 count)
+        external
+        returns (bool done)
+    {
+        Job storage job_ = _jobs[jobId];
+        Job memory j = job_;
+        if (j.model == address(0)) revert UnknownJob(jobId);
+        if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
+        if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
+        Sliced memory r = _slice(IEternalModel(j.model).layers(), j.cursor, state, count, j.stateHash, jobId);
+        if (from != r.at) revert SliceOutOfOrder(jobId, r.at, from);
+        bytes memory next = r.next;
+        uint256 at = r.at;
+        uint256 length = r.length;
+        bytes32 nextHash = keccak256(next);
+        uint32 cursor = uint32(at + count == length ? j.cursor + 1 : j.cursor);
+        job_.cursor = cursor;
+        job_.steps = j.steps + 1;
+        job_.stateHash = nextHash;
+        emit JobSliced(jobId, stepIndex, j.cursor, at + count, length);
         emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
         done = cursor == j.layerCount;
         if (done) {
@@ -260,6 +322,26 @@ contract EternalJobs {
         return _advance(IEternalModel(model).layers(), cursor, state, count);
     }
 
+    /// @notice What `stepSlice` computes on `state` for positions [from, from + count) of layer
+    ///         `cursor` of `model`, without a job: the next state's hash, the positions done
+    ///         after it and the axis length, and the slice's own values (one packed entry,
+    ///         tagged `cursor`, of the slice's shape). The next state is the given one with the
+    ///         slice appended to the partial entry (see the contract's notes), so a driver
+    ///         rebuilds it from these bytes and checks it against `nextHash`; its gas is the
+    ///         step's gas less the job's storage, which drivers `eth_estimateGas` to size steps.
+    function advanceSlice(address model, uint256 cursor, bytes calldata state, uint256 from, uint256 count)
+        external
+        view
+        returns (bytes32 nextHash, uint256 done, uint256 length, bytes memory part)
+    {
+        Sliced memory r = _slice(IEternalModel(model).layers(), cursor, state, count, 0, 0);
+        if (from != r.at) revert SliceOutOfOrder(0, r.at, from);
+        nextHash = keccak256(r.next);
+        done = r.at + count;
+        length = r.length;
+        part = _lastPart(r, cursor, count);
+    }
+
     /// @notice A packed state as `predict`'s three arrays (values, shapes, ranks), in entry order.
     function unpack(bytes calldata state)
         external
@@ -338,6 +420,9 @@ contract EternalJobs {
         if (count == 0 || cursor >= n || count > n - cursor) revert BadStepSize(cursor, count, n);
         uint256 end = cursor + count;
         Tensor[] memory decoded = _decode(state);
+        for (uint256 k; k < decoded.length; ++k) {
+            if (decoded[k].tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) revert SliceInProgress(cursor);
+        }
         // Live tensors: the decoded ones, then one per layer run here.
         Tensor[] memory live = new Tensor[](decoded.length + count);
         for (uint256 k; k < decoded.length; ++k) {
@@ -531,4 +616,254 @@ contract EternalJobs {
         }
     }
 
+    // ------------------------------------------------------------------ slices
+
+    /// @dev What `_slice` made: the next state, the positions done before the slice, the slice
+    ///      axis's length, and where the next state's last entry (the layer's output) starts.
+    struct Sliced {
+        bytes next;
+        uint256 at;
+        uint256 length;
+        uint256 lastAt;
+    }
+
+    /// @dev Runs positions [done, done + count) of layer `cursor` on `state` and returns the next
+    ///      state (checked against `expected` first, unless `expected` is zero). Memory: the
+    ///      state is copied once into `next` (hashed there), then the slice's values are packed
+    ///      in place after it — the layer's answer lies beyond, and packing moves 8 bytes a value
+    ///      while reading 32, so it never overtakes what it reads — and, when the layer is done,
+    ///      the entries nobody reads any more are squeezed out with MCOPY. No other copy of the
+    ///      state is made: memory grows with the state once, not twice.
+    function _slice(
+        LayerLink[] memory links,
+        uint256 cursor,
+        bytes calldata state,
+        uint256 count,
+        bytes32 expected,
+        uint256 jobId
+    ) internal view returns (Sliced memory r) {
+        uint256 n = state.length;
+        bytes memory next;
+        assembly ("memory-safe") {
+            next := mload(0x40)
+            mstore(next, n)
+            calldatacopy(add(next, 0x20), state.offset, n)
+            mstore(0x40, add(add(next, 0x40), and(add(n, 31), not(31))))
+        }
+        r.next = next;
+        if (expected != 0) {
+            bytes32 given = keccak256(next);
+            if (given != expected) revert StateMismatch(jobId, expected, given);
+        }
+        if (count == 0 || cursor >= links.length) revert BadStepSize(cursor, count, links.length);
+        uint16[] memory ins = links[cursor].inputs;
+        if (ins.length != 1) revert NotSliceable(cursor);
+        // The input's entry, and the partial output's (always the last) after a first slice.
+        uint256 none = type(uint256).max;
+        uint256 inAt = none;
+        r.lastAt = n;
+        {
+            uint256 at;
+            while (at < n) {
+                (uint256 tag,,, uint256 nx) = _entry(state, at);
+                if (tag == ins[0]) {
+                    inAt = at;
+                } else if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
+                    if (tag != PARTIAL_TAG | cursor || nx != n) revert MalformedState(at);
+                    r.lastAt = at;
+                    r.at = _dim(state, at, 0);
+                }
+                at = nx;
+            }
+        }
+        if (inAt == none) revert LiveTensorMissing(cursor, ins[0]);
+        (uint256 values, uint256 outShape) = _runSlice(links[cursor].layer, cursor, state, inAt, count, r);
+        _append(r, state, values, outShape, count, cursor);
+        if (r.at + count == r.length) _finish(r, links, state, cursor);
+    }
+
+    /// @dev The slice's `forwardSlice` on the input rows it reads (decoded from the entry at
+    ///      byte `inAt`); sets `r.length`. Returns pointers to the output values and shape.
+    function _runSlice(address layer, uint256 cursor, bytes calldata state, uint256 inAt, uint256 count, Sliced memory r)
+        internal
+        view
+        returns (uint256 values, uint256 outShape)
+    {
+        (, uint256 rank, uint256 size,) = _entry(state, inAt);
+        if (rank == 0) revert NotSliceable(cursor);
+        uint256[] memory shape = new uint256[](rank);
+        for (uint256 d; d < rank; ++d) {
+            shape[d] = _dim(state, inAt, d);
+        }
+        if (shape[0] == 0) revert NotSliceable(cursor);
+        uint256[] memory ranks = new uint256[](1);
+        ranks[0] = rank;
+        uint256 first;
+        uint256 last;
+        try ISliceableLayer(layer).sliceInput(shape, ranks, r.at, count) returns (uint256 len, uint256 a, uint256 b) {
+            (r.length, first, last) = (len, a, b);
+        } catch (bytes memory reason) {
+            revert LayerFailed(cursor, reason);
+        }
+        if (first > last || last > shape[0] || r.at + count > r.length) revert NotSliceable(cursor);
+        uint256 row = size / shape[0];
+        int256[] memory rows = new int256[]((last - first) * row);
+        uint256 src = _calldataOffset(state) + inAt + _ENTRY_HEAD + 4 * rank + 8 * first * row;
+        uint256 m = rows.length;
+        assembly ("memory-safe") {
+            let dst := add(rows, 0x20)
+            for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+                mstore(add(dst, shl(5, i)), signextend(7, shr(192, calldataload(add(src, shl(3, i))))))
+            }
+        }
+        uint256[] memory srcData = new uint256[](1);
+        uint256[] memory srcDims = new uint256[](1);
+        assembly ("memory-safe") {
+            mstore(add(srcData, 0x20), rows)
+            mstore(add(srcDims, 0x20), shape)
+        }
+        (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, r.at, count);
+    }
+
+    /// @dev Packs the slice's values after the state in `r.next`: a new partial entry after a
+    ///      layer's first slice, else the partial entry's first dimension grown by `count`.
+    function _append(Sliced memory r, bytes calldata state, uint256 values, uint256 outShape, uint256 count, uint256 cursor)
+        internal
+        pure
+    {
+        uint256 outRank;
+        uint256 outLen;
+        uint256 lead;
+        assembly ("memory-safe") {
+            outRank := mload(outShape)
+            outLen := mload(values)
+            if outRank { lead := mload(add(outShape, 0x20)) }
+        }
+        if (outRank == 0 || outRank > 0xff || lead != count) revert NotSliceable(cursor);
+        uint256 done = r.at + count;
+        bytes memory next = r.next;
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(next, 0x20)
+        }
+        uint256 w = base + state.length;
+        if (r.lastAt == state.length) {
+            // First slice: a new entry, PARTIAL_TAG | cursor, [done, rest of the output's shape].
+            assembly ("memory-safe") {
+                mstore(w, or(shl(224, or(PARTIAL_TAG, cursor)), shl(216, outRank)))
+                mstore(add(w, 5), shl(224, done))
+                for { let d := 1 } lt(d, outRank) { d := add(d, 1) } {
+                    mstore(add(add(w, 5), shl(2, d)), shl(224, mload(add(outShape, shl(5, add(d, 1))))))
+                }
+                w := add(add(w, 5), shl(2, outRank))
+            }
+        } else {
+            // The partial entry must have the slice's shape but for its first dimension.
+            (, uint256 rank,,) = _entry(state, r.lastAt);
+            bool same = rank == outRank;
+            for (uint256 d = 1; same && d < rank; ++d) {
+                uint256 want;
+                assembly ("memory-safe") {
+                    want := mload(add(outShape, shl(5, add(d, 1))))
+                }
+                same = _dim(state, r.lastAt, d) == want;
+            }
+            if (!same) revert MalformedState(r.lastAt);
+            uint256 p = base + r.lastAt + _ENTRY_HEAD;
+            assembly ("memory-safe") {
+                mstore(p, or(shl(224, done), and(mload(p), shr(32, not(0)))))
+            }
+        }
+        uint256 bad = type(uint256).max;
+        assembly ("memory-safe") {
+            let src := add(values, 0x20)
+            // Packing never overtakes the values it reads (see `_slice`).
+            if lt(src, w) { bad := sub(0, 2) }
+            for { let i := 0 } lt(i, outLen) { i := add(i, 1) } {
+                let x := mload(add(src, shl(5, i)))
+                if iszero(eq(signextend(7, x), x)) { if eq(bad, not(0)) { bad := i } }
+                mstore(w, shl(192, x))
+                w := add(w, 8)
+            }
+            mstore(next, sub(w, base))
+            if gt(add(w, 0x20), mload(0x40)) { mstore(0x40, add(w, 0x20)) }
+        }
+        if (bad == type(uint256).max - 1) revert NotSliceable(cursor);
+        if (bad != type(uint256).max) revert ActivationOutOfRange(cursor, bad);
+    }
+
+    /// @dev The layer is done: its entry becomes its output (tag `cursor`), and the entries no
+    ///      layer after it reads are dropped, as `_advance` drops them.
+    function _finish(Sliced memory r, LayerLink[] memory links, bytes calldata state, uint256 cursor) internal pure {
+        bytes memory next = r.next;
+        uint256 base;
+        uint256 total;
+        assembly ("memory-safe") {
+            base := add(next, 0x20)
+            total := mload(next)
+        }
+        uint256 t = base + r.lastAt;
+        assembly ("memory-safe") {
+            mstore(t, or(shl(224, cursor), and(mload(t), shr(32, not(0)))))
+        }
+        uint256 end = cursor + 1;
+        uint256 kept;
+        uint256 at;
+        while (at < r.lastAt) {
+            (uint256 tag,,, uint256 nx) = _entry(state, at);
+            bool keep = tag & INPUT_TAG != 0 ? (tag ^ INPUT_TAG) >= end : _stillRead(links, tag, end);
+            if (keep) {
+                if (kept != at) {
+                    assembly ("memory-safe") {
+                        mcopy(add(base, kept), add(base, at), sub(nx, at))
+                    }
+                }
+                kept += nx - at;
+            }
+            at = nx;
+        }
+        if (kept != r.lastAt) {
+            uint256 from = r.lastAt;
+            assembly ("memory-safe") {
+                mcopy(add(base, kept), add(base, from), sub(total, from))
+                mstore(next, add(kept, sub(total, from)))
+            }
+            r.lastAt = kept;
+        }
+    }
+
+    /// @dev The slice just run, as one packed entry (tag `cursor`, first dimension `count`):
+    ///      the last `count` positions of the last entry of `r.next`.
+    function _lastPart(Sliced memory r, uint256 cursor, uint256 count) internal pure returns (bytes memory part) {
+        bytes memory next = r.next;
+        uint256 e;
+        uint256 rank;
+        uint256 total;
+        assembly ("memory-safe") {
+            e := add(add(next, 0x20), mload(add(r, 0x60)))
+            rank := byte(4, mload(e))
+            total := mload(next)
+        }
+        uint256 head = _ENTRY_HEAD + 4 * rank;
+        uint256 done = r.at + count;
+        uint256 bytesAll = total - r.lastAt - head;
+        uint256 bytesPart = bytesAll / done * count;
+        part = new bytes(head + bytesPart);
+        assembly ("memory-safe") {
+            let p := add(part, 0x20)
+            mcopy(p, e, head)
+            mstore(p, or(shl(224, cursor), and(mload(p), shr(32, not(0)))))
+            let d0 := add(p, 5)
+            mstore(d0, or(shl(224, count), and(mload(d0), shr(32, not(0)))))
+            mcopy(add(p, head), add(add(e, head), sub(bytesAll, bytesPart)), bytesPart)
+        }
+    }
+
+    /// @dev Dimension `d` of the entry at byte `at` of `state` (its header already checked).
+    function _dim(bytes calldata state, uint256 at, uint256 d) internal pure returns (uint256 dim) {
+        uint256 p = _calldataOffset(state) + at + _ENTRY_HEAD + 4 * d;
+        assembly ("memory-safe") {
+            dim := shr(224, calldataload(p))
+        }
+    }
 }

@@ -26,7 +26,7 @@ alloy::sol!(
 );
 
 /// Deploys `model` (every implementation it needs, the job contract too) and returns its address.
-async fn deploy(chain: &Chain, model: &keras::model::Model, salt: u64) -> Address {
+pub(crate) async fn deploy(chain: &Chain, model: &keras::model::Model, salt: u64) -> Address {
     chain.deploy_factory().await.unwrap();
     chain.deploy_jobs().await.unwrap();
     crate::chain_support::deploy_model(chain, model, salt)
@@ -44,7 +44,7 @@ fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {
 }
 
 /// All of a plan's transactions, as `send_pipelined` takes them.
-fn calls(plan: &JobPlan) -> Vec<(String, eternalize::chain::calls::Call, u64)> {
+pub(crate) fn calls(plan: &JobPlan) -> Vec<(String, eternalize::chain::calls::Call, u64)> {
     let mut out = Vec::new();
     if let Some((call, gas)) = &plan.start {
         out.push(("start".to_string(), call.clone(), *gas));
@@ -80,12 +80,16 @@ async fn run_job(
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(plan.layer_count, graph.nodes.len());
     for s in &plan.steps {
-        assert_eq!(
-            s.state.as_ref(),
-            want[s.cursor].as_slice(),
-            "{name}: the chain's state before layer #{} differs from the reference's",
-            s.cursor
-        );
+        // A slice after a layer's first carries that layer's partial output: the chain checked
+        // it against its own hash while planning, and the result below is checked whole.
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "{name}: the chain's state before layer #{} differs from the reference's",
+                s.cursor
+            );
+        }
         assert!(s.gas_limit <= TX_GAS_CAP, "{name}: step {}", s.index);
         eprintln!(
             "{name}: step {} layers #{}..#{}: state {} bytes ({} calldata gas), estimate {}, limit {}",
@@ -221,14 +225,16 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
         .await
         .unwrap();
     assert!(plan.steps.len() >= 2);
-    // A budget under one layer's gas: refused before anything is sent, with the numbers.
-    let small = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], 3_000_000)
+    // A budget under one output row of a layer's gas (layers over it run in slices): refused
+    // before anything is sent, with the numbers.
+    let small = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], 300_000)
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        small.starts_with(&format!("layer #1 of {fm} needs "))
-            && small.contains(" gas in one step, over the 3000000 gas a transaction may use here"),
+        small.starts_with("layer #")
+            && small.contains(&format!(" of {fm} cannot run as a job: "))
+            && small.contains(" gas in one step, over the "),
         "{small}"
     );
     let (fees, _) = current_fees(&rpc, None).await.unwrap();

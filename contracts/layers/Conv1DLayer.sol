@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ConvBase} from "./ConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Conv1DLayer
@@ -90,6 +91,19 @@ contract Conv1DLayer is ConvBase {
         (shape[0], shape[1]) = (g.ow, g.f);
     }
 
+    /// @inheritdoc ISliceableLayer
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        (Geometry memory g,) = _geometry(shapes, ranks, configData(), tensors());
+        _checkSlice(from, count, g.ow);
+        (uint256 rows, uint256 padBefore) = _windowRows(from, count, g.kw, g.sw, g.pl, g.w);
+        first = padBefore + from * g.sw - g.pl;
+        return (g.ow, first, first + rows);
+    }
+
     /// @dev The whole convolution's geometry (a Conv1D is a Conv2D over one row).
     function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg, WeightTensor[] memory list)
         internal
@@ -114,6 +128,6 @@ contract Conv1DLayer is ConvBase {
         returns (int256[] memory)
     {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
+        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation, 0);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ConvBase} from "./ConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Conv2DLayer
@@ -62,13 +63,32 @@ contract Conv2DLayer is ConvBase {
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
         (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
-        out = _run(inputs, g, c, m, list);
+        out = _run(inputs, g, c, m, list, 0);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
     }
 
+    /// @inheritdoc ISliceableLayer
+    /// @dev Rows only: a job carries its partial output row by row.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        (Geometry memory g,) = _geometry(shapes, ranks, configData(), tensors());
+        _checkSlice(from, count, g.oh);
+        (uint256 rows, uint256 padBefore) = _windowRows(from, count, g.kh, g.sh, g.pt, g.h);
+        first = padBefore + from * g.sh - g.pt;
+        return (g.oh, first, first + rows);
+    }
+
     /// @dev Output rows [from, from + count) from only the input rows they read (see
-    ///      `IForwardLayer.forwardSlice` and `_windowRows`).
+    ///      `IForwardLayer.forwardSlice` and `_windowRows`). A slice may also take only some
+    ///      output channels (filters): the high 128 bits of `from` and `count` are the first
+    ///      channel and the channel count (count 0: every channel, as a plain row slice); the
+    ///      output is then [count, ow, channels], those filters only — the kernel packing, the
+    ///      multiplications and the activation are all per filter, so the values are those of
+    ///      the whole output. Softmax runs over every channel: taken only with all of them.
     function _forwardSlice(
         int256[] calldata inputs,
         uint256[] calldata shapes,
@@ -80,11 +100,21 @@ contract Conv2DLayer is ConvBase {
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
         (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        uint256 f0 = from >> 128;
+        uint256 channels = count >> 128;
+        (from, count) = (uint128(from), uint128(count));
+        if (channels == 0) {
+            f0 = 0;
+            channels = g.f;
+        }
+        _checkSlice(f0, channels, g.f);
+        if (c.activation == Activation.SOFTMAX && channels != g.f) revert OutputSliceOutOfRange(f0, channels, g.f);
         _checkSlice(from, count, g.oh);
         (g.h, g.pt) = _windowRows(from, count, g.kh, g.sh, g.pt, g.h);
         g.oh = count;
+        g.f = channels;
         if (inputs.length != g.h * g.w * g.cin) revert InputShapeMismatch(0);
-        out = _run(inputs, g, c, m, list);
+        out = _run(inputs, g, c, m, list, f0);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
     }
@@ -108,12 +138,16 @@ contract Conv2DLayer is ConvBase {
         g.pl = _convPadBefore(g.w, g.ow, g.kw, g.sw, c.padding);
     }
 
-    function _run(int256[] calldata inputs, Geometry memory g, Config memory c, address m, WeightTensor[] memory list)
-        internal
-        view
-        returns (int256[] memory)
-    {
+    /// @dev Filters [f0, f0 + g.f) of the convolution.
+    function _run(
+        int256[] calldata inputs,
+        Geometry memory g,
+        Config memory c,
+        address m,
+        WeightTensor[] memory list,
+        uint256 f0
+    ) internal view returns (int256[] memory) {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation);
+        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation, f0);
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
 
 /// @title ConvBase
@@ -17,7 +18,7 @@ import {Fixed} from "../lib/Fixed.sol";
 ///      lanes are separated at the end by sign-extension (signextend(9, ·)) and an exact SAR —
 ///      correct whenever every |S_l| < 2^79, which `_lanes` checks up front from max|x|, max|q|
 ///      and the window size; otherwise one filter per word is used (plain int256 products).
-abstract contract ConvBase is LayerBase {
+abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev Geometry of one convolution (channels last, dilation 1).
     struct Geometry {
         uint256 h;
@@ -58,21 +59,23 @@ abstract contract ConvBase is LayerBase {
         return total / 2;
     }
 
-    /// @dev The convolution of `inputs` ([h, w, cin], calldata) with the kernel `kernel`
-    ///      ([kh, kw, cin, f] as stored) and `bias` (f values or none), then activation `act`.
+    /// @dev The convolution of `inputs` ([h, w, cin], calldata) with filters [f0, f0 + g.f) of
+    ///      the kernel `kernel` ([kh, kw, cin, F] as stored, F = kernel.length / (kh·kw·cin)) and
+    ///      of `bias` (F values or none), then activation `act` (f0 = 0, g.f = F: every filter).
     function _convolve(
         int256[] calldata inputs,
         Geometry memory g,
         Raw memory kernel,
         int256[] memory bias,
-        uint8 act
+        uint8 act,
+        uint256 f0
     ) internal pure returns (int256[] memory out) {
         // Rows and columns the windows reach: the padded input.
         uint256 hp = (g.oh - 1) * g.sh + g.kh;
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = _padInto(inputs, g, x, hp, wp);
-        (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX);
+        (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX, f0);
         // Two spare words after the output and the bias: `_pixels` writes all three lanes of a
         // group, so a last group with fewer filters spills into the next pixel (written over
         // later) or, at the last pixel, into the spare words; it reads bias words likewise.
@@ -82,8 +85,8 @@ abstract contract ConvBase is LayerBase {
             mstore(out, outLen)
         }
         int256[] memory biasShifted = new int256[](g.f + 2);
-        for (uint256 i; i < bias.length && i < g.f; ++i) {
-            biasShifted[i] = bias[i] << 32;
+        for (uint256 i; f0 + i < bias.length && i < g.f; ++i) {
+            biasShifted[i] = bias[f0 + i] << 32;
         }
         uint256 runBytes = g.kw * g.cin * 32;
         uint256 rowBytes = wp * g.cin * 32;
@@ -417,15 +420,17 @@ abstract contract ConvBase is LayerBase {
     ///      of six, then the rest as a block of three and a block of what is left; the word of
     ///      group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps + t·B + k.
     ///      Three lanes when no lane sum can reach 2^79 (max|x| · max|q| · kh·kw·cin < 2^79),
-    ///      else one.
-    function _pack(Raw memory kernel, Geometry memory g, uint256 maxX)
+    ///      else one. Only filters [f0, f0 + g.f) of the stored kernel's F are packed (a slice
+    ///      of output channels); the stored values are F to a tap.
+    function _pack(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 f0)
         internal
         pure
         returns (uint256 lanes, int256[] memory packed)
     {
         uint256 taps = g.kh * g.kw * g.cin;
         uint256 f = g.f;
-        if (kernel.length != taps * f) revert InvalidConfig(layerKind());
+        uint256 stored = kernel.length / taps;
+        if (kernel.length != taps * stored || f0 + f > stored) revert InvalidConfig(layerKind());
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
@@ -451,7 +456,7 @@ abstract contract ConvBase is LayerBase {
         assembly ("memory-safe") {
             // Word by word in the packed order: block by block (six groups, then the rest as three
             // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
-            // stored values of filters fi.. at tap t start at ptr + (t·f + fi)·width, so one MLOAD
+            // stored values of filters fi.. at tap t start at ptr + (t·F + f0 + fi)·width, so one MLOAD
             // holds a group's three (the buffer has a spare word for the last one).
             let se := sub(width, 1)
             let bits := shl(3, width)
@@ -463,7 +468,7 @@ abstract contract ConvBase is LayerBase {
                 case 0 { blockGroups := 6 }
                 default { if gt(blockGroups, 2) { blockGroups := 3 } }
                 for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
-                    let row := add(ptr, mul(mul(t, f), width))
+                    let row := add(ptr, mul(add(mul(t, stored), f0), width))
                     for { let fi := mul(gr0, lanes) } lt(fi, mul(add(gr0, blockGroups), lanes)) { fi := add(fi, lanes) } {
                         let w := mload(add(row, mul(fi, width)))
                         let word := signextend(se, shr(sh, w))

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -9,7 +10,7 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 /// @notice Keras `Dense`.
 /// @dev Config: `abi.encode(uint8 activation, uint256 units, uint256 inputUnits, bool useBias)`.
 ///      Weight tensors: kernel [inputUnits, units], bias [units] if useBias.
-contract DenseLayer is LayerBase {
+contract DenseLayer is LayerBase, ISliceableLayer {
     /// @notice The decoded config.
     struct Config {
         /// `Activation` code.
@@ -106,6 +107,22 @@ contract DenseLayer is LayerBase {
         out = _dense(inputs, Job(c, kernel, bias));
         shape[shape.length - 1] = count;
         Fixed.activate(_ptr(out), out.length, c.activation, count);
+    }
+
+    /// @inheritdoc ISliceableLayer
+    /// @dev Units of a vector input only: on [rows, inputUnits] the units are not the first axis.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        uint256[] memory s = _single(shapes, ranks);
+        Config memory c = _decode(configData());
+        _check(c);
+        if (s.length != 1 || s[0] != c.inputUnits) revert InputShapeMismatch(0);
+        _checkSlice(from, count, c.units);
+        if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
+        return (c.units, 0, s[0]);
     }
 
     /// @dev What `_dense` multiplies: one memory pointer, so its loop variables are locals

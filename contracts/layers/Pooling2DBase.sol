@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Pooling2DBase
@@ -9,7 +10,7 @@ import {Padding, WeightTensor} from "../lib/Types.sol";
 ///         rule that windows cover only real (unpadded) pixels. Each layer supplies `_pool`.
 /// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`.
 ///      Weight tensors: none.
-abstract contract Pooling2DBase is LayerBase {
+abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
     /// @notice The decoded config.
     struct Config {
         /// Window (rows, cols).
@@ -70,6 +71,19 @@ abstract contract Pooling2DBase is LayerBase {
         p.oh = count;
         if (inputs.length != p.h * p.w * p.ch) revert InputShapeMismatch(0);
         (out, shape) = _run(inputs, p);
+    }
+
+    /// @inheritdoc ISliceableLayer
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        (Pool memory p, Config memory c) = _geometry(shapes, ranks, configData());
+        _checkSlice(from, count, p.oh);
+        (uint256 rows, uint256 padBefore) = _windowRows(from, count, c.poolSize[0], c.strides[0], p.pt, p.h);
+        first = padBefore + from * c.strides[0] - p.pt;
+        return (p.oh, first, first + rows);
     }
 
     /// @dev The whole pooling's geometry from the input shape and the config.

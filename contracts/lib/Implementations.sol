@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0x564cef22fa8ad455e88ff8d961806870ac5447fea737cb1cd54a3d4b22d133de;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x279c4958aa73427d2937fc77b2985fa1327a7091f8f87c72589163279c86ca89;
+    bytes32 internal constant DENSE = 0x8829c94c0b6f2318104a7bff63b3fd5188fef224862f0804a2dec168e8bea068;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x6912cad6c9011ea5cde831b7106b35dbda476bc57e3334e49bfc71ab28f97c3b;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x28712fc8da74b81d682d35cb322ce6d82c36e5ad1cc5fcbb20ac8bd245f9456a;
+    bytes32 internal constant MAX_POOLING_2D = 0x50b545efff07990dbfb7167d463958143c3fbb37efa157b310d744e11201be33;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x1a57e7a9864a883416918dcdf3df525b00c70c10f3ff526d8f5b4b17379a2d5b;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x34903b2a4fde0005dac27818032fffe84115dd2a51a7e75ca28fca61edfe950f;
+    bytes32 internal constant CONV_2D = 0x181b8ed7c5986ca04f4aa282cc4ba763a4d05134a4997b3c062d839048c56a33;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
+    bytes32 internal constant CONV_1D = 0x80a920b1bcd335369a06298026bdf58d646f76845a4a31f4f020ef135ef3f4cf;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
     /// @dev ReshapeLayer, kind 24.

@@ -21,7 +21,33 @@ library LayerCall {
         view
         returns (uint256 values, uint256 shape)
     {
-        bytes4 forwardSelector = IForwardLayer.forward.selector;
+        return _call(index, layer, srcData, srcDims, IForwardLayer.forward.selector, 0x60, 0, 0);
+    }
+
+    /// @dev As `forward`, but `layer.forwardSlice(inputs, shapes, ranks, from, count)`: the head
+    ///      has two more words (from, count) after the three offsets.
+    function forwardSlice(
+        uint256 index,
+        address layer,
+        uint256[] memory srcData,
+        uint256[] memory srcDims,
+        uint256 from,
+        uint256 count
+    ) internal view returns (uint256 values, uint256 shape) {
+        return _call(index, layer, srcData, srcDims, IForwardLayer.forwardSlice.selector, 0xa0, from, count);
+    }
+
+    /// @dev The call itself: `head` bytes of head (0x60: three offsets; 0xa0: and from, count).
+    function _call(
+        uint256 index,
+        address layer,
+        uint256[] memory srcData,
+        uint256[] memory srcDims,
+        bytes4 forwardSelector,
+        uint256 head,
+        uint256 from,
+        uint256 count
+    ) private view returns (uint256 values, uint256 shape) {
         bytes4 failed = IEternalModel.LayerFailed.selector;
         bytes4 bad = IEternalModel.BadLayerOutput.selector;
         assembly ("memory-safe") {
@@ -35,12 +61,14 @@ library LayerCall {
             let p := mload(0x40)
             mstore(p, forwardSelector)
             let b := add(p, 4)
-            let o2 := add(0x80, shl(5, total))
+            let o2 := add(add(head, 0x20), shl(5, total))
             let o3 := add(add(o2, 0x20), shl(5, rankSum))
-            mstore(b, 0x60)
+            mstore(b, head)
             mstore(add(b, 0x20), o2)
             mstore(add(b, 0x40), o3)
-            let q := add(b, 0x60)
+            mstore(add(b, 0x60), from)
+            mstore(add(b, 0x80), count)
+            let q := add(b, head)
             mstore(q, total)
             q := add(q, 0x20)
             for { let i := 0 } lt(i, k) { i := add(i, 1) } {

@@ -12,6 +12,8 @@ use super::ChainError;
 
 /// Tag bit of a model input still waiting for its InputLayer (the low bits name that layer).
 pub const INPUT_TAG: u32 = 1 << 31;
+/// Tag bit of a layer's output computed in part, slice by slice (`EternalJobs.stepSlice`).
+pub const PARTIAL_TAG: u32 = 1 << 30;
 
 /// One live tensor of a state: whose output it is, its shape, its Q32.32 values.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -657,13 +657,31 @@ pub enum Segment {
         reads: Vec<usize>,
         keeps: Vec<usize>,
     },
-    /// Output positions [from, from + count) of `layer`'s slice axis (of `of`).
+    /// Output positions [from, from + count) of `layer`'s slice axis (of `of`); for a Conv2D
+    /// whose single output row is too much for one call, only output channels
+    /// `[first, first + count)` of `of` (`channels`).
     Slice {
         layer: usize,
         from: usize,
         count: usize,
         of: usize,
+        channels: Option<Channels>,
     },
+}
+
+/// Output channels `[first, first + count)` of `of` (a Conv2D slice's filters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channels {
+    pub first: usize,
+    pub count: usize,
+    pub of: usize,
+}
+
+impl Channels {
+    /// Whether this block ends its row.
+    pub fn last(&self) -> bool {
+        self.first + self.count == self.of
+    }
 }
 
 /// A segment with its estimated gas and the kind its calibration belongs to.
@@ -689,14 +707,24 @@ impl Step {
                 from,
                 count,
                 of,
+                channels,
             } => {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
                     Op::Conv { rank: 1, .. } => "steps",
                     _ => "rows",
                 };
+                let part = match channels {
+                    Some(c) => format!(
+                        " channels {}–{} of {}",
+                        c.first,
+                        c.first + c.count - 1,
+                        c.of
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "layer {layer} ({}) {what} {from}–{} of {of}",
+                    "layer {layer} ({}) {what} {from}–{} of {of}{part}",
                     layers[*layer].kind.class_name(),
                     from + count - 1
                 )
@@ -845,7 +873,102 @@ impl Planner<'_> {
         known: &BTreeMap<usize, Tensor>,
         cal: &Calibration,
     ) -> Option<Step> {
-        let l = &self.layers[i];
+        self.slice_of(&self.layers[i], i, from, count, known, cal)
+    }
+
+    /// Rows [row, row + 1) of Conv2D layer `i`, output channels [first, first + count) only:
+    /// priced as the row of a Conv2D with `count` filters (the kernel is read whole on chain,
+    /// which calibration corrects).
+    pub fn channel_slice(
+        &self,
+        i: usize,
+        row: usize,
+        first: usize,
+        count: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
+        let mut narrow = self.layers[i].clone();
+        let of = match &mut narrow.op {
+            Op::Conv {
+                rank: 2,
+                filters,
+                activation,
+                ..
+            } if *activation != activation::SOFTMAX && count <= *filters => {
+                std::mem::replace(filters, count)
+            }
+            _ => return None,
+        };
+        let mut step = self.slice_of(&narrow, i, row, 1, known, cal)?;
+        if let Segment::Slice { channels, .. } = &mut step.segment {
+            *channels = Some(Channels { first, count, of });
+        }
+        Some(step)
+    }
+
+    /// Every row from `start` on of Conv2D layer `i`, each cut into blocks of output channels,
+    /// as few blocks a row as fit the target; `None` when one channel of one row does not fit.
+    pub fn channel_slices(
+        &self,
+        i: usize,
+        start: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Vec<Step>> {
+        let target = self.target();
+        let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
+        let (rows, f) = match self.slice(i, 0, 1, known, cal)?.segment {
+            Segment::Slice { of, .. } => match self.layers[i].op {
+                Op::Conv {
+                    rank: 2, filters, ..
+                } => (of, filters),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // The widest block that fits every row (edge rows read fewer input rows).
+        let fits = |cc: usize| {
+            (start..rows).all(|r| {
+                self.channel_slice(i, r, 0, cc, known, cal)
+                    .is_some_and(|s| fit(&s))
+            })
+        };
+        if !fits(1) {
+            return None;
+        }
+        let (mut lo, mut hi) = (1usize, f);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let blocks = f.div_ceil(lo);
+        let mut steps = Vec::new();
+        for r in start..rows {
+            let mut first = 0;
+            for b in 0..blocks {
+                let count = f / blocks + usize::from(b < f % blocks);
+                steps.push(self.channel_slice(i, r, first, count, known, cal)?);
+                first += count;
+            }
+        }
+        Some(steps)
+    }
+
+    /// [`Self::slice`] of `l`, which stands at index `i` (the layer itself, or a narrowed copy).
+    fn slice_of(
+        &self,
+        l: &LayerOp,
+        i: usize,
+        from: usize,
+        count: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
         let ins: Vec<&Tensor> = self
             .sources(i)
             .iter()
@@ -878,6 +1001,7 @@ impl Planner<'_> {
                 from,
                 count,
                 of,
+                channels: None,
             },
             estimate: gas as u64 + self.model.per_call + sent + 2_000,
             key,
@@ -997,6 +1121,10 @@ impl Planner<'_> {
             })
         };
         if !fits(1) {
+            // One row is too much for a Conv2D: blocks of its output channels.
+            if let Some(steps) = self.channel_slices(i, start, known, cal) {
+                return Ok(steps);
+            }
             // The model may be wrong: a layer the chain has not priced gets one probe call,
             // which the runner confirms with eth_estimateGas before trusting either.
             let key = CostKey {
@@ -1191,6 +1319,7 @@ mod tests {
                 from,
                 count,
                 of,
+                ..
             } = s.segment
             {
                 cover.entry(layer).or_default().push((from, count, of));
@@ -1210,6 +1339,60 @@ mod tests {
         let low = plan_all(&ops, &graph, 12_000_000);
         assert!(low.len() > steps.len());
         assert!(low.iter().all(|s| s.estimate <= 10_800_000));
+    }
+
+    #[test]
+    fn a_conv_row_over_the_budget_is_cut_into_channel_blocks() {
+        // cnn_500k's conv3 (128 filters of 3×3×64) needs ≈ 17.7M gas for one output row on
+        // chain (the model says less until the first call calibrates it: as here).
+        let (ops, graph) = fixture("generated/cnn_500k.keras");
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: DEFAULT_CALL_GAS,
+            model: GasModel::default(),
+        };
+        let known: BTreeMap<usize, Tensor> = graph
+            .run_all(&[input_of(&graph)[&graph.inputs[0]].clone()])
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .collect();
+        let mut cal = Calibration::default();
+        let key = CostKey {
+            layer: 5,
+            sliced: true,
+        };
+        let row = planner.slice(5, 1, 1, &known, &cal).unwrap().estimate;
+        cal.record(key, row, 17_700_000);
+        let steps = planner.slices(5, 0, &known, &cal).unwrap();
+        let target = DEFAULT_CALL_GAS - DEFAULT_CALL_GAS / 10;
+        assert!(steps.iter().all(|s| s.estimate <= target), "{steps:#?}");
+        let mut blocks: BTreeMap<usize, Vec<Channels>> = BTreeMap::new();
+        for s in &steps {
+            if let Segment::Slice {
+                layer: 5,
+                from,
+                count: 1,
+                channels: Some(c),
+                ..
+            } = s.segment
+            {
+                blocks.entry(from).or_default().push(c);
+            }
+        }
+        // Every row of conv3, every channel of each row exactly once, in order.
+        assert_eq!(blocks.len(), 4, "{steps:#?}");
+        for row in blocks.values() {
+            assert!(row.len() >= 2);
+            let mut at = 0;
+            for c in row {
+                assert_eq!((c.first, c.of), (at, 128));
+                at += c.count;
+            }
+            assert_eq!(at, 128);
+        }
     }
 
     #[test]

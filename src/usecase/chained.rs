@@ -433,20 +433,48 @@ impl<'a> Runner<'a> {
         known: &BTreeMap<usize, Tensor>,
     ) -> Result<Tensor, RunError> {
         let mut parts = Vec::new();
+        // Channel blocks of the row under way (a Conv2D row too big for one call).
+        let mut blocks: Vec<Tensor> = Vec::new();
         let mut done = 0;
         let mut retries = 0;
         while done < of {
             let mut replan = false;
             let progress = done;
+            // A plan starts at a row's beginning: blocks of an unfinished row are run again.
+            blocks.clear();
             for step in &steps {
                 let fresh = !self.calibration.knows(step.key);
                 let mut scratch = known.clone();
                 match self.run_step(step, &mut scratch).await {
                     Ok(Some(part)) => {
-                        if let Segment::Slice { from, count, .. } = step.segment {
-                            done = from + count;
+                        if let Segment::Slice {
+                            from,
+                            count,
+                            channels,
+                            ..
+                        } = step.segment
+                        {
+                            match channels {
+                                None => {
+                                    done = from + count;
+                                    parts.push(part);
+                                }
+                                Some(c) => {
+                                    blocks.push(part);
+                                    if c.last() {
+                                        // The row's blocks side by side: along the channels.
+                                        let row =
+                                            join_last(&blocks).map_err(|why| RunError::Failed {
+                                                what: format!("layer {layer}"),
+                                                why,
+                                            })?;
+                                        blocks.clear();
+                                        parts.push(row);
+                                        done = from + count;
+                                    }
+                                }
+                            }
                         }
-                        parts.push(part);
                         retries = 0;
                     }
                     Ok(None) => {}
@@ -647,7 +675,11 @@ impl<'a> Runner<'a> {
                 (self.model.address, call.abi_encode().into())
             }
             Segment::Slice {
-                layer, from, count, ..
+                layer,
+                from,
+                count,
+                channels,
+                ..
             } => {
                 let ins = sources(*layer);
                 let (mut inputs, shapes, ranks) = flat(&ins);
@@ -657,12 +689,14 @@ impl<'a> Runner<'a> {
                     let row: usize = first.shape[1..].iter().product();
                     inputs = inputs[a * row..b * row].to_vec();
                 }
+                // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
+                let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));
                 let call = IForwardLayer::forwardSliceCall {
                     inputs,
                     shapes,
                     ranks,
-                    from: U256::from(*from),
-                    count: U256::from(*count),
+                    from: U256::from(*from) | (U256::from(c0) << 128),
+                    count: U256::from(*count) | (U256::from(cc) << 128),
                 };
                 (self.model.clones[*layer], call.abi_encode().into())
             }
@@ -714,12 +748,24 @@ fn classify(what: &str, e: ChainError) -> RunError {
 /// A layer's output from its slices, in order: concatenated along the first axis, or for
 /// Dense along the last (units), row by row.
 pub fn join(op: &Op, parts: &[Tensor]) -> Result<Tensor, String> {
+    if matches!(op, Op::Dense { .. }) {
+        return join_last(parts);
+    }
+    join_axis(false, parts)
+}
+
+/// Slices side by side along the last axis (Dense units, Conv2D channel blocks).
+pub fn join_last(parts: &[Tensor]) -> Result<Tensor, String> {
+    join_axis(true, parts)
+}
+
+fn join_axis(last: bool, parts: &[Tensor]) -> Result<Tensor, String> {
     let first = parts.first().ok_or("no slices")?;
     let rank = first.shape.len();
     if rank == 0 || parts.iter().any(|p| p.shape.len() != rank) {
         return Err("the slices' shapes differ in rank".into());
     }
-    if matches!(op, Op::Dense { .. }) {
+    if last {
         let lead = &first.shape[..rank - 1];
         if parts.iter().any(|p| &p.shape[..rank - 1] != lead) {
             return Err("the slices' shapes differ".into());

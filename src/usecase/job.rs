@@ -1,5 +1,6 @@
 //! On-chain jobs (`predict ADDRESS --send`): an inference of any size run as transactions on
-//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers,
+//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers
+//! and, for a layer too big for one transaction, `stepSlice`s of its output rows (or units),
 //! each transaction under the EIP-7825 cap (2^24 gas), then `result` read on chain.
 //!
 //! Every state a step carries is known before anything is sent: the job contract's `advance`
@@ -107,7 +108,10 @@ pub fn reference_states(graph: &Graph, inputs: &[Tensor]) -> anyhow::Result<Vec<
 pub struct StepPlan {
     pub index: usize,
     pub cursor: usize,
+    /// Layers of a whole-layer step; 1 for a slice.
     pub count: usize,
+    /// A slice of layer `cursor`: output positions `[from, from + count)` of its first axis.
+    pub slice: Option<(usize, usize)>,
     /// `eth_estimateGas` of the same computation (`advance`).
     pub estimate: u64,
     pub gas_limit: u64,
@@ -148,15 +152,6 @@ fn with_margin(gas: u64) -> u64 {
 
 fn rpc_fail(action: &str) -> impl FnOnce(ChainError) -> anyhow::Error + '_ {
     move |e| fail(format!("could not {action}: {e}"))
-}
-
-/// Whether a failed inference call ran out of gas: a layer's silent revert, wrapped.
-fn ran_out_of_gas(e: &ChainError) -> bool {
-    use crate::chain::bindings::EternalModel::EternalModelErrors;
-    matches!(
-        e.revert(),
-        Some(Revert::Model(EternalModelErrors::LayerFailed(f))) if f.reason.is_empty()
-    ) || e.to_string().to_lowercase().contains("out of gas")
 }
 
 /// Places the job contract through the deterministic CREATE2 deployer (salt 0), as the factory
@@ -226,67 +221,107 @@ pub async fn plan(
     };
 
     // Every state, by the chain's own `advance`, one layer at a time; and each layer's gas.
+    // A layer that does not fit one step runs in slices (`stepSlice`), planned here too.
     let advance = |cursor: usize, state: &Bytes, count: usize| EternalJobs::advanceCall {
         model,
         cursor: U256::from(cursor),
         state: state.clone(),
         count: U256::from(count),
     };
+    let estimate = |data: Bytes| async move { rpc.estimate_gas(from, jobs, &data).await.ok() };
+    let links = rpc
+        .sol_call(
+            model,
+            &crate::chain::EternalModel::layersCall {},
+            None,
+            || format!("read the layers of {model}"),
+        )
+        .await
+        .map_err(rpc_fail("read the model's layers"))?;
+    let links: Vec<Vec<usize>> = links
+        .iter()
+        .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
+        .collect();
     let mut states: Vec<Bytes> = vec![initial.clone()];
+    // Per layer: its gas alone when it fits a step, else its slices.
+    let mut alone: Vec<Option<u64>> = Vec::with_capacity(layer_count);
+    let mut sliced: Vec<Vec<StepPlan>> = Vec::with_capacity(layer_count);
+    // What a step may use before its own overhead: the budget less the margin.
+    let room = |end: usize, final_len: usize| {
+        let result_gas = if end == layer_count {
+            (final_len as u64).div_ceil(32) * RESULT_WORD_GAS + RESULT_WORD_GAS + 5_000
+        } else {
+            0
+        };
+        (budget * 100 / (100 + MARGIN_PERCENT)).saturating_sub(STEP_OVERHEAD + result_gas)
+    };
     for c in 0..layer_count {
         let call = advance(c, &states[c], 1);
-        let next = match rpc
+        let (whole, need) = match rpc
             .sol_call(jobs, &call, Some(budget), || {
                 format!("compute layer #{c} of {model}")
             })
             .await
         {
-            Ok(next) => next,
-            Err(e) => {
-                // Out of gas, or a real failure: the estimate (under the node's own cap) tells.
-                let data = Bytes::from(call.abi_encode());
-                return Err(match rpc.estimate_gas(from, jobs, &data).await {
-                    Ok(need) => fail(format!(
-                        "layer #{c} of {model} needs {need} gas in one step, over the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
-                    )),
-                    // A layer out of gas reverts without data, wrapped as LayerFailed.
-                    Err(_) if ran_out_of_gas(&e) => fail(format!(
-                        "layer #{c} of {model} needs more than the {budget} gas a transaction may use here (slicing one layer across steps is not supported yet)"
-                    )),
-                    Err(_) => fail(format!("layer #{c} of {model} fails as a job step: {e}")),
-                });
-            }
+            Ok(next) => match estimate(Bytes::from(call.abi_encode())).await {
+                Some(g) if g <= room(c + 1, next.len()) => (Some((next, g)), Some(g)),
+                g => (None, g),
+            },
+            // Over the budget (or failing): the estimate, under the node's own cap, says how far.
+            Err(_) => (None, estimate(Bytes::from(call.abi_encode())).await),
         };
-        states.push(next);
+        match whole {
+            Some((next, g)) => {
+                states.push(next);
+                alone.push(Some(g));
+                sliced.push(Vec::new());
+            }
+            None => {
+                let (next, steps) =
+                    plan_slices(rpc, from, jobs, model, &links, c, &states[c], &room, budget)
+                        .await
+                        .map_err(|e| match need {
+                            Some(g) => fail(format!(
+                                "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; {e}",
+                                crate::units::thousands(g),
+                                crate::units::thousands(room(c + 1, states[c].len()))
+                            )),
+                            None => e,
+                        })?;
+                states.push(next);
+                alone.push(None);
+                sliced.push(steps);
+            }
+        }
     }
-    let estimate = |call: EternalJobs::advanceCall| async move {
-        rpc.estimate_gas(from, jobs, &Bytes::from(call.abi_encode()))
-            .await
-            .ok()
-    };
-    let result_gas =
-        (states[layer_count].len() as u64).div_ceil(32) * RESULT_WORD_GAS + RESULT_WORD_GAS + 5_000;
-    let overhead = |end: usize| STEP_OVERHEAD + if end == layer_count { result_gas } else { 0 };
-    let fits = |gas: u64, end: usize| with_margin(gas + overhead(end)) <= budget;
+    let result_len = states[layer_count].len();
+    let fits = |gas: u64, end: usize| gas <= room(end, result_len);
 
-    // Whole layers, as many per step as fit (each grouping confirmed by eth_estimateGas).
+    // Whole layers, as many per step as fit (each grouping confirmed by eth_estimateGas); a
+    // sliced layer is its slices. A job stopped part-way through a layer's slices resumes at
+    // the slice whose state the chain committed to.
     let mut steps = Vec::new();
     let mut c = cursor0;
+    let committed = existing.as_ref().map(|i| i.stateHash);
     while c < layer_count {
-        let one = estimate(advance(c, &states[c], 1)).await.ok_or_else(|| {
-            fail(format!(
-                "layer #{c} of {model} cannot be estimated within {budget} gas"
-            ))
-        })?;
-        if !fits(one, c + 1) {
-            anyhow::bail!(
-                "layer #{c} of {model} needs {} gas in one step, over the {budget} gas a transaction may use (slicing a layer across steps is not supported yet)",
-                with_margin(one + overhead(c + 1))
-            );
-        }
+        let Some(one) = alone[c] else {
+            let mut slices = sliced[c].clone();
+            if c == cursor0
+                && let Some(h) = committed
+                && let Some(k) = slices.iter().position(|s| keccak256(&s.state) == h)
+            {
+                slices.drain(..k);
+            }
+            for mut s in slices {
+                s.index = steps_done + steps.len();
+                steps.push(s);
+            }
+            c += 1;
+            continue;
+        };
         let (mut count, mut gas) = (1, one);
-        while c + count < layer_count {
-            match estimate(advance(c, &states[c], count + 1)).await {
+        while c + count < layer_count && alone[c + count].is_some() {
+            match estimate(Bytes::from(advance(c, &states[c], count + 1).abi_encode())).await {
                 Some(g) if fits(g, c + count + 1) => {
                     count += 1;
                     gas = g;
@@ -298,8 +333,12 @@ pub async fn plan(
             index: steps_done + steps.len(),
             cursor: c,
             count,
+            slice: None,
             estimate: gas,
-            gas_limit: with_margin(gas + overhead(c + count)).min(budget),
+            gas_limit: with_margin(
+                gas + STEP_OVERHEAD + result_gas_at(c + count, layer_count, result_len),
+            )
+            .min(budget),
             state: states[c].clone(),
         });
         c += count;
@@ -340,20 +379,201 @@ pub async fn plan(
     })
 }
 
-/// The `step` transaction of a planned step.
+/// The `step` (or `stepSlice`) transaction of a planned step.
 pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
-    Call {
-        to: plan.jobs,
-        data: EternalJobs::stepCall {
+    let data = match s.slice {
+        None => EternalJobs::stepCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
             state: s.state.clone(),
             count: U256::from(s.count),
         }
-        .abi_encode()
-        .into(),
+        .abi_encode(),
+        Some((from, count)) => EternalJobs::stepSliceCall {
+            jobId: plan.job_id,
+            stepIndex: U256::from(s.index),
+            state: s.state.clone(),
+            from: U256::from(from),
+            count: U256::from(count),
+        }
+        .abi_encode(),
+    };
+    Call {
+        to: plan.jobs,
+        data: data.into(),
         value: U256::ZERO,
     }
+}
+
+/// Gas of storing the result when a step ends at layer `end` (the last one).
+fn result_gas_at(end: usize, layer_count: usize, result_len: usize) -> u64 {
+    if end == layer_count {
+        (result_len as u64).div_ceil(32) * RESULT_WORD_GAS + RESULT_WORD_GAS + 5_000
+    } else {
+        0
+    }
+}
+
+/// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)`, and
+/// the state after the last. Sizes: `eth_estimateGas` of one and two positions gives the gas
+/// of the first and of each one more; each slice is then as large as that allows with what the
+/// state has grown by (calldata, memory), confirmed by an `eth_call` given only the gas a step
+/// may use (fewer positions until it runs: one execution, where an estimate costs several).
+/// Each next state is rebuilt here from the slice the chain returns (`advanceSlice`) and
+/// checked against the hash the chain computed.
+#[allow(clippy::too_many_arguments)]
+async fn plan_slices(
+    rpc: &Rpc,
+    from: Address,
+    jobs: Address,
+    model: Address,
+    links: &[Vec<usize>],
+    c: usize,
+    state: &Bytes,
+    room: &impl Fn(usize, usize) -> u64,
+    budget: u64,
+) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
+    let call = |state: &Bytes, at: usize, count: usize| EternalJobs::advanceSliceCall {
+        model,
+        cursor: U256::from(c),
+        state: state.clone(),
+        from: U256::from(at),
+        count: U256::from(count),
+    };
+    let gas_of = |state: &Bytes, at: usize, count: usize| {
+        let data = Bytes::from(call(state, at, count).abi_encode());
+        async move { rpc.estimate_gas(from, jobs, &data).await }
+    };
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let mut state = state.clone();
+    let mut steps = Vec::new();
+    let mut at = 0usize;
+    let mut length = 0usize;
+    // The gas of the layer's first position and of each one more (from the first slices), and
+    // what the state cost when the layer began: each step's gas is predicted from these.
+    let (mut one, mut per) = (0u64, 1u64);
+    let state_gas = |s: &[u8]| {
+        let words = (s.len() as u64).div_ceil(32);
+        jobs::calldata_gas(s) + 3 * words + words * words / 512
+    };
+    let begin = state_gas(&state);
+    loop {
+        // The final state is not known yet: price the result (if this is the last layer) at
+        // the state's length now, which the rest of the layer only grows a little.
+        let limit = room(c + 1, state.len());
+        if at == 0 {
+            one = gas_of(&state, 0, 1)
+                .await
+                .map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
+            if one > limit {
+                return Err(too_big(format!(
+                    "one position of its first axis needs {} gas in one step, over the {} a step may use",
+                    crate::units::thousands(one),
+                    crate::units::thousands(limit)
+                )));
+            }
+            let answer = rpc
+                .sol_call(jobs, &call(&state, 0, 1), None, || {
+                    format!("compute a slice of layer #{c}")
+                })
+                .await
+                .map_err(|e| too_big(e.to_string()))?;
+            length = answer.length.to::<usize>();
+            if length > 1 {
+                let two = gas_of(&state, 0, 2).await.unwrap_or(u64::MAX);
+                per = two.saturating_sub(one).max(1);
+            }
+        }
+        // The state grows with every slice: its calldata and memory with it.
+        let grown = state_gas(&state).saturating_sub(begin);
+        let predict = |count: usize| one + per * (count as u64 - 1) + grown;
+        let mut count = match limit.checked_sub(one + grown) {
+            Some(spare) => (spare / per) as usize + 1,
+            None => 1,
+        }
+        .min(length - at);
+        // Confirmed by the chain: an eth_call with the gas a step may use runs the slice (else
+        // fewer positions), so the step itself, with its storage, fits the gas limit below.
+        let answer = loop {
+            match rpc
+                .sol_call(jobs, &call(&state, at, count), Some(limit), || {
+                    format!("compute a slice of layer #{c}")
+                })
+                .await
+            {
+                Ok(a) => break a,
+                Err(_) if count > 1 => count -= (count / 8).max(1),
+                Err(e) => {
+                    return Err(too_big(format!(
+                        "position {at} does not run within the {} gas a step may use: {e}",
+                        crate::units::thousands(limit)
+                    )));
+                }
+            }
+        };
+        let gas = predict(count).min(limit);
+        let complete = at + count == length;
+        let next = next_slice_state(links, c, &state, &answer.part, complete)
+            .map_err(|e| fail(format!("layer #{c}: {e}")))?;
+        if keccak256(&next) != answer.nextHash {
+            anyhow::bail!(
+                "layer #{c} of {model}: the state rebuilt after positions {at}..{} differs from the chain's",
+                at + count
+            );
+        }
+        steps.push(StepPlan {
+            index: 0,
+            cursor: c,
+            count: 1,
+            slice: Some((at, count)),
+            estimate: gas,
+            gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
+            state: state.clone(),
+        });
+        state = Bytes::from(next);
+        at += count;
+        if complete {
+            return Ok((state, steps));
+        }
+    }
+}
+
+/// The state after a slice of layer `c`: `part` (one entry, the slice's positions) appended to
+/// the partial entry at the end of `state` (or a new one, tagged `PARTIAL_TAG | c`); when the
+/// layer is `complete`, the entry becomes its output and what no later layer reads is dropped
+/// — as `EternalJobs.stepSlice` does.
+pub fn next_slice_state(
+    links: &[Vec<usize>],
+    c: usize,
+    state: &[u8],
+    part: &[u8],
+    complete: bool,
+) -> Result<Vec<u8>, jobs::StateError> {
+    let mut entries = jobs::decode(state)?;
+    let mut part = jobs::decode(part)?
+        .pop()
+        .ok_or(jobs::StateError::Malformed(0))?;
+    let partial = jobs::PARTIAL_TAG | c as u32;
+    match entries.last_mut() {
+        Some(last) if last.tag == partial => {
+            let first = part.shape.first().copied().unwrap_or(0);
+            if let Some(d) = last.shape.first_mut() {
+                *d += first;
+            }
+            last.values.append(&mut part.values);
+        }
+        _ => {
+            part.tag = partial;
+            entries.push(part);
+        }
+    }
+    if complete {
+        if let Some(last) = entries.last_mut() {
+            last.tag = c as u32;
+        }
+        entries.retain(|e| still_live(links, e.tag, c + 1));
+    }
+    jobs::encode(&entries)
 }
 
 // ------------------------------------------------------------------ sending
@@ -614,7 +834,10 @@ impl std::fmt::Display for Planned {
             let layers: Vec<String> = p
                 .steps
                 .iter()
-                .map(|s| format!("#{}..#{}", s.cursor, s.cursor + s.count - 1))
+                .map(|s| match s.slice {
+                    None => format!("#{}..#{}", s.cursor, s.cursor + s.count - 1),
+                    Some((at, n)) => format!("#{}[{}..{}]", s.cursor, at, at + n),
+                })
                 .collect();
             let resumed = if let Some(earlier) = p.same_as {
                 format!(" (the same input as sample {earlier})")
