@@ -190,14 +190,23 @@ function layerKinds(sources, layerJobs) {
   }
   kinds.sort((a, b) => a.code - b.code);
   kinds.forEach((k, i) => {
-    if (k.code !== i) fail(`layer kinds must be 0..${kinds.length - 1}, each implemented once; ${k.name} has ${k.code}`);
+    if (i > 0 && kinds[i - 1].code === k.code) fail(`layer kind ${k.code} is implemented twice (${kinds[i - 1].name}, ${k.name})`);
   });
   return kinds;
 }
 
-// A binary search over kinds [lo, hi) returning the kind's hash: 5 comparisons for 26 kinds.
+// Number of kind codes: the highest implemented code + 1 (codes between without an
+// implementation — numbers reserved for layers still being written — give no hash).
+function kindCount(kinds) {
+  return kinds.length === 0 ? 0 : kinds[kinds.length - 1].code + 1;
+}
+
+// A binary search over kind codes [lo, hi) returning the kind's hash, or zero for a code without
+// an implementation: 5 comparisons for 26 kinds.
 function kindSearch(kinds, lo, hi, indent) {
-  if (hi - lo === 1) return `${indent}return ${kinds[lo].constant};\n`;
+  const inRange = kinds.filter((k) => k.code >= lo && k.code < hi);
+  if (inRange.length === 0) return `${indent}return bytes32(0);\n`;
+  if (hi - lo === 1) return `${indent}return ${inRange[0].constant};\n`;
   const mid = (lo + hi) >> 1;
   return (
     `${indent}if (kind < ${mid}) {\n${kindSearch(kinds, lo, mid, `${indent}    `)}` +
@@ -221,8 +230,9 @@ pragma solidity 0.8.30;
 ///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
 ///      layers, then the model, then the factory.
 library Implementations {
-    /// @dev Number of layer kinds (\`LayerKind\` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = ${kinds.length};
+    /// @dev Number of layer kind codes (\`LayerKind\` 0 .. LAYER_KINDS - 1; a code without an
+    ///      implementation has no hash).
+    uint256 internal constant LAYER_KINDS = ${kindCount(kinds)};
     /// @dev EternalModel.
     bytes32 internal constant MODEL = ${modelHash};
 ${constants}
@@ -230,7 +240,7 @@ ${constants}
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-${kindSearch(kinds, 0, kinds.length, "        ")}    }
+${kindSearch(kinds, 0, kindCount(kinds), "        ")}    }
 
     /// @notice Whether \`hash\` is the creation-code hash of one of our implementations.
     /// @dev Walks \`layer\` instead of comparing with each constant again: the constants are then

@@ -71,7 +71,7 @@ contract DenseLayer is LayerBase {
 
     /// @dev Output units [from, from + count) (see `IForwardLayer.forwardSlice`): only those
     ///      columns of the kernel are read (`_rawColumns`), so a slice costs its own share of the
-    ///      weight copy. Softmax needs every unit: a softmax Dense is only taken whole.
+    ///      weight copy. Softmax and log_softmax need every unit: such a Dense is only taken whole.
     function _forwardSlice(
         int256[] calldata inputs,
         uint256[] calldata shapes,
@@ -91,7 +91,9 @@ contract DenseLayer is LayerBase {
             revert InvalidConfig(LayerKind.DENSE);
         }
         _checkSlice(from, count, c.units);
-        if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
+        if ((c.activation == Activation.SOFTMAX || c.activation == Activation.LOG_SOFTMAX) && count != c.units) {
+            revert OutputSliceOutOfRange(from, count, c.units);
+        }
         Raw memory kernel = _rawColumns(m, list[0], c.inputUnits, c.units, from, count);
         int256[] memory bias = new int256[](0);
         if (c.useBias) {

@@ -10,14 +10,15 @@ pragma solidity 0.8.30;
 ///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
 ///      layers, then the model, then the factory.
 library Implementations {
-    /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    /// @dev Number of layer kind codes (`LayerKind` 0 .. LAYER_KINDS - 1; a code without an
+    ///      implementation has no hash).
+    uint256 internal constant LAYER_KINDS = 46;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0x33cda0812cbd88e4d7479fad9db756935d9531e76024ed49a4245525fb640151;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x279c4958aa73427d2937fc77b2985fa1327a7091f8f87c72589163279c86ca89;
+    bytes32 internal constant DENSE = 0xa5141dcffbbd17dc5e6176bbdc77cda066de606b455bf26a034ce5c85cd8ba59;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
     /// @dev RescalingLayer, kind 3.
@@ -27,15 +28,15 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x34903b2a4fde0005dac27818032fffe84115dd2a51a7e75ca28fca61edfe950f;
+    bytes32 internal constant CONV_2D = 0x02ac675cdd1b4dc41b3c1132bc5fb8b76a0b9d77ab9d220ed320b4d91bd8eed7;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x03fec4148a35274413f21fc5d1fcfeca856d255ff796e0f468239f587cc20830;
+    bytes32 internal constant SIMPLE_RNN = 0x06c2cd6b1da02d1572ad8c1b0e1cc984cb81c02c46f593e69d51ff7a48fbd01a;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x293f260a99c4be1e098d76ff3074f0ee24d5128bd491788067fb1015a8aca510;
+    bytes32 internal constant LSTM = 0xd21d37d10e76126467acdf6eeea2259d1bd3a80de7ced6f669e7e4cf1a28d02a;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
     /// @dev SigmoidLayer, kind 12.
@@ -57,116 +58,148 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
+    bytes32 internal constant GRU = 0x78ce752b3acb3651e69e49a2dd6c311ba82ee2ade0d309a159e1191bebc4550f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
+    bytes32 internal constant CONV_1D = 0xed91e5c3017f19a2a9ac7a866d8381e1a688e7f4d0cd1c7ee6f71d48ed10c834;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
     /// @dev ReshapeLayer, kind 24.
     bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    /// @dev PReLULayer, kind 44.
+    bytes32 internal constant PRELU = 0x4bddfe30c5fb80fa9be7154196187106cd5234f1bb489f165cd6805ecfd31a7f;
+    /// @dev ELULayer, kind 45.
+    bytes32 internal constant ELU = 0xfa2d80dfd404694bbd5eba03e5fcea12393a158e1c77481c0b4a75bc1ea5b89e;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
-                if (kind < 3) {
-                    if (kind < 1) {
-                        return INPUT_LAYER;
-                    } else {
-                        if (kind < 2) {
-                            return DENSE;
+        if (kind < 23) {
+            if (kind < 11) {
+                if (kind < 5) {
+                    if (kind < 2) {
+                        if (kind < 1) {
+                            return INPUT_LAYER;
                         } else {
+                            return DENSE;
+                        }
+                    } else {
+                        if (kind < 3) {
                             return FLATTEN;
+                        } else {
+                            if (kind < 4) {
+                                return RESCALING;
+                            } else {
+                                return MAX_POOLING_2D;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
-                        } else {
+                    if (kind < 8) {
+                        if (kind < 6) {
                             return AVERAGE_POOLING_2D;
+                        } else {
+                            if (kind < 7) {
+                                return CONV_2D;
+                            } else {
+                                return BATCH_NORMALIZATION;
+                            }
+                        }
+                    } else {
+                        if (kind < 9) {
+                            return EMBEDDING;
+                        } else {
+                            if (kind < 10) {
+                                return SIMPLE_RNN;
+                            } else {
+                                return LSTM;
+                            }
                         }
                     }
                 }
             } else {
-                if (kind < 9) {
-                    if (kind < 7) {
-                        return CONV_2D;
-                    } else {
-                        if (kind < 8) {
-                            return BATCH_NORMALIZATION;
-                        } else {
-                            return EMBEDDING;
-                        }
-                    }
-                } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
-                        } else {
-                            return LSTM;
-                        }
-                    } else {
+                if (kind < 17) {
+                    if (kind < 14) {
                         if (kind < 12) {
                             return SOFTMAX;
                         } else {
-                            return SIGMOID;
+                            if (kind < 13) {
+                                return SIGMOID;
+                            } else {
+                                return RELU;
+                            }
+                        }
+                    } else {
+                        if (kind < 15) {
+                            return LINEAR;
+                        } else {
+                            if (kind < 16) {
+                                return ADD;
+                            } else {
+                                return DROPOUT;
+                            }
+                        }
+                    }
+                } else {
+                    if (kind < 20) {
+                        if (kind < 18) {
+                            return GLOBAL_AVERAGE_POOLING_2D;
+                        } else {
+                            if (kind < 19) {
+                                return ZERO_PADDING_2D;
+                            } else {
+                                return CONCATENATE;
+                            }
+                        }
+                    } else {
+                        if (kind < 21) {
+                            return TANH;
+                        } else {
+                            if (kind < 22) {
+                                return GRU;
+                            } else {
+                                return CONV_1D;
+                            }
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
-                    } else {
-                        if (kind < 15) {
-                            return LINEAR;
+            if (kind < 34) {
+                if (kind < 28) {
+                    if (kind < 25) {
+                        if (kind < 24) {
+                            return GLOBAL_AVERAGE_POOLING_1D;
                         } else {
-                            return ADD;
+                            return RESHAPE;
+                        }
+                    } else {
+                        if (kind < 26) {
+                            return MULTIPLY;
+                        } else {
+                            return bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
-                        if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
-                        } else {
-                            return ZERO_PADDING_2D;
-                        }
-                    }
+                    return bytes32(0);
                 }
             } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
-                    } else {
-                        if (kind < 21) {
-                            return TANH;
-                        } else {
-                            return GRU;
-                        }
-                    }
+                if (kind < 40) {
+                    return bytes32(0);
                 } else {
-                    if (kind < 24) {
-                        if (kind < 23) {
-                            return CONV_1D;
-                        } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
-                        }
+                    if (kind < 43) {
+                        return bytes32(0);
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 44) {
+                            return bytes32(0);
                         } else {
-                            return MULTIPLY;
+                            if (kind < 45) {
+                                return PRELU;
+                            } else {
+                                return ELU;
+                            }
                         }
                     }
                 }
