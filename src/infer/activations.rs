@@ -299,15 +299,18 @@ mod tests {
         w / ULP
     }
 
+    /// A function's name, its bound (ulp of max(|x|, 1)), its fixed-point form and f64's.
+    type Case = (
+        &'static str,
+        f64,
+        Box<dyn Fn(i128) -> i128>,
+        Box<dyn Fn(f64) -> f64>,
+    );
+
     #[test]
     fn each_function_is_within_its_stated_bound() {
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
-        let cases: Vec<(
-            &str,
-            f64,
-            Box<dyn Fn(i128) -> i128>,
-            Box<dyn Fn(f64) -> f64>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "elu",
                 1.5,
