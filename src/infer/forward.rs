@@ -135,12 +135,14 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
             let t = one(ins)?;
             let alpha = weight(node, 0)?;
             let idx = prelu_index(&t.shape, &alpha.shape)?;
-            t.data
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| activations::prelu(x, alpha.values[idx(i)]))
-                .collect::<Result<_, _>>()
-                .map_err(of)?
+            let mut out = Vec::with_capacity(t.data.len());
+            for (i, &x) in t.data.iter().enumerate() {
+                let a = alpha.values.get(idx(i)).copied().ok_or_else(|| {
+                    format!("alpha holds {} values for its shape", alpha.values.len())
+                })?;
+                out.push(activations::prelu(x, a).map_err(of)?);
+            }
+            out
         }
         "Sigmoid" | "Tanh" | "Linear" => {
             let mut v = one(ins)?.data.clone();
