@@ -15,8 +15,10 @@ mod common;
 mod deploy_support;
 mod terminal_support;
 
+mod activations;
 mod artifacts;
 mod bad_input;
+mod chain_activations;
 mod chain_chained;
 mod chain_deploy;
 mod chain_fit;

@@ -72,7 +72,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
 
     /// @dev Output units [from, from + count) (see `IForwardLayer.forwardSlice`): only those
     ///      columns of the kernel are read (`_rawColumns`), so a slice costs its own share of the
-    ///      weight copy. Softmax needs every unit: a softmax Dense is only taken whole.
+    ///      weight copy. Softmax and log_softmax need every unit: such a Dense is only taken whole.
     function _forwardSlice(
         int256[] calldata inputs,
         uint256[] calldata shapes,
@@ -92,7 +92,9 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             revert InvalidConfig(LayerKind.DENSE);
         }
         _checkSlice(from, count, c.units);
-        if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
+        if ((c.activation == Activation.SOFTMAX || c.activation == Activation.LOG_SOFTMAX) && count != c.units) {
+            revert OutputSliceOutOfRange(from, count, c.units);
+        }
         Raw memory kernel = _rawColumns(m, list[0], c.inputUnits, c.units, from, count);
         int256[] memory bias = new int256[](0);
         if (c.useBias) {

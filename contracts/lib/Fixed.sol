@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Activation} from "./Types.sol";
+import {Activations} from "./Activations.sol";
 
 /// @title Fixed
 /// @notice The signed Q32.32 arithmetic of on-chain inference, held in int256. It is mirrored
@@ -231,7 +232,8 @@ library Fixed {
     /// @notice Applies activation `code` elementwise to the `n` words at memory `ptr`; softmax runs
     ///         over consecutive groups of `last` values (the last axis).
     /// @dev linear: identity; relu: max(x, 0); relu6: min(max(x, 0), 6); leaky_relu: x for x > 0,
-    ///      else mul(LEAKY_RELU_SLOPE, x); sigmoid, tanh, softmax as above. Any other code
+    ///      else mul(LEAKY_RELU_SLOPE, x); sigmoid, tanh, softmax as above; codes 7..19 in
+    ///      `Activations` (its own pass, with the exp table). Any other code
     ///      reverts with `UnsupportedActivation`, like the reference.
     function activate(uint256 ptr, uint256 n, uint8 code, uint256 last) internal pure {
         if (code == Activation.LINEAR) return;
@@ -313,6 +315,8 @@ library Fixed {
             for (uint256 o; o < n; o += last) {
                 _softmaxAt(ptr + o * 32, last, tbl);
             }
+        } else if (code < Activation.COUNT) {
+            Activations.activate(ptr, n, code, last, expTable());
         } else {
             revert UnsupportedActivation(code);
         }
@@ -328,7 +332,7 @@ library Fixed {
         if (code == Activation.SIGMOID) return sigmoid(x, tbl);
         if (code == Activation.TANH) return tanh(x, tbl);
         if (code == Activation.SOFTMAX) return ONE;
-        revert UnsupportedActivation(code);
+        return Activations.apply1(x, code, tbl);
     }
 
     /// @dev ⌊√n⌋ (Solady's integer square root: any exact floor square root gives the same result).

@@ -73,6 +73,8 @@ library LayerKind {
     uint16 internal constant GLOBAL_AVERAGE_POOLING_1D = 23;
     uint16 internal constant RESHAPE = 24;
     uint16 internal constant MULTIPLY = 25;
+    uint16 internal constant PRELU = 44;
+    uint16 internal constant ELU = 45;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).
@@ -85,7 +87,23 @@ library Activation {
     uint8 internal constant SOFTMAX = 5;
     /// @dev eternalize's addition: min(max(x, 0), 6).
     uint8 internal constant RELU6 = 6;
-    uint8 internal constant COUNT = 7;
+    /// @dev eternalize's smooth functions (`Activations`, src/infer/activations.rs), 7..19.
+    uint8 internal constant ELU = 7;
+    uint8 internal constant SELU = 8;
+    uint8 internal constant GELU = 9;
+    uint8 internal constant GELU_APPROXIMATE = 10;
+    uint8 internal constant SILU = 11;
+    uint8 internal constant HARD_SILU = 12;
+    /// @dev Keras 3's relu6(x + 3) / 6.
+    uint8 internal constant HARD_SIGMOID = 13;
+    /// @dev tf.keras 2's clip(0.2x + 0.5, 0, 1).
+    uint8 internal constant HARD_SIGMOID_KERAS2 = 14;
+    uint8 internal constant SOFTPLUS = 15;
+    uint8 internal constant SOFTSIGN = 16;
+    uint8 internal constant EXPONENTIAL = 17;
+    uint8 internal constant MISH = 18;
+    uint8 internal constant LOG_SOFTMAX = 19;
+    uint8 internal constant COUNT = 20;
 }
 
 /// @notice Padding codes in layer configs (eai's `Padding` numbering, plus `CAUSAL` for Conv1D).

@@ -11,7 +11,7 @@
 //! The links eternalize itself deploys and runs come from [`crate::keras::Model::layers`],
 //! which follow the file; the README lists where the two differ.
 
-use crate::keras::layers::{LayerCtx, batchnorm_axis, relu_params};
+use crate::keras::layers::{LayerCtx, batchnorm_axis, elu_alpha, relu_params};
 use crate::keras::model::{
     Body, Container, ContainerKind, Layer, Member, Model, SourceFormat, shape_to_json,
 };
@@ -364,6 +364,19 @@ pub fn layer_config(layer: &Layer) -> Value {
                 "epsilon": c.get("epsilon").cloned().unwrap_or(Value::Null),
             })
         }
+        // Our extension: `Activation(f)` for the functions eai lacks keeps its name (Keras 2's
+        // hard_sigmoid as `hard_sigmoid_keras2`, see `keras::layers::HARD_SIGMOID_KERAS2`);
+        // ELU its alpha, PReLU its shared axes (alpha is a weight).
+        "Activation" => pick(&["activation"]),
+        "ELU" => {
+            let ctx = LayerCtx {
+                name: &layer.name,
+                class: &layer.keras_class,
+                config: c,
+            };
+            json!({ "alpha": elu_alpha(&ctx).map_or(Value::Null, Value::from) })
+        }
+        "PReLU" => pick(&["shared_axes"]),
         "ZeroPadding2D" => {
             let ctx = LayerCtx {
                 name: &layer.name,

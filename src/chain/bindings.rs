@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 29] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -145,6 +145,11 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
         "MultiplyLayer",
         include_str!("../../artifacts/MultiplyLayer.json"),
     ),
+    (
+        "PReLULayer",
+        include_str!("../../artifacts/PReLULayer.json"),
+    ),
+    ("ELULayer", include_str!("../../artifacts/ELULayer.json")),
 ];
 
 /// What the factory deploys: the model implementation or one layer kind's.

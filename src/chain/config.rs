@@ -42,7 +42,7 @@ pub fn activation_code(name: &str) -> Option<u8> {
         "tanh" => Some(4),
         "softmax" => Some(5),
         "relu6" => Some(6),
-        _ => None,
+        other => crate::infer::activations::code(other),
     }
 }
 
@@ -139,7 +139,12 @@ impl<'a> Reader<'a> {
         };
         activation_code(name).map(U256::from).ok_or_else(|| {
             self.err(format!(
-                "activation `{name}` has no on-chain implementation (supported: linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax)"
+                "activation `{name}` has no on-chain implementation (supported: linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax, {})",
+                crate::infer::activations::CODES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })
     }
@@ -220,7 +225,7 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
     let r = Reader { src };
     let kind = LayerKind::from_class_name(src.class_name).ok_or_else(|| {
         r.err(
-            "this layer class has no contract (see contracts/README.md for the 26 supported kinds)"
+            "this layer class has no contract (see contracts/README.md for the supported kinds)"
                 .into(),
         )
     })?;
@@ -362,6 +367,44 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
                 r.fixed_or("threshold", 0.0)?,
             )
                 .abi_encode_params()
+        }
+        LayerKind::Elu => {
+            // `ELU` keeps its alpha; `Activation(f)` names its function (alpha unused: ONE).
+            let (code, alpha) = if src.class_name == "ELU" {
+                (U256::from(7), r.fixed_or("alpha", 1.0)?)
+            } else {
+                let code = r.activation("activation", "linear")?;
+                if code < U256::from(7) {
+                    return Err(r.err(format!(
+                        "activation code {code} runs on its own layer kind, not as `Activation`"
+                    )));
+                }
+                (code, 1i64 << 32)
+            };
+            (code, alpha).abi_encode_params()
+        }
+        LayerKind::Prelu => {
+            let s = r.input(0)?;
+            let mut alpha = Vec::with_capacity(s.len().saturating_sub(1));
+            for d in s.iter().skip(1) {
+                alpha.push(
+                    (*d).ok_or_else(|| r.err(format!("needs a known input shape, found {s:?}")))?,
+                );
+            }
+            if let Some(axes) = r.get("shared_axes") {
+                let list = match axes {
+                    Value::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                };
+                for a in &list {
+                    let slot = as_uint(a)
+                        .filter(|&a| a >= 1)
+                        .and_then(|a| alpha.get_mut(a as usize - 1))
+                        .ok_or_else(|| r.err(format!("shared axis {a} is out of range")))?;
+                    *slot = 1;
+                }
+            }
+            (alpha.into_iter().map(U256::from).collect::<Vec<_>>(),).abi_encode_params()
         }
         LayerKind::ZeroPadding2D => {
             let p = r.tuple::<4>("padding")?.map(U256::from);
@@ -552,12 +595,12 @@ mod tests {
         let src = LayerSource {
             name: "act",
             class_name: "Dense",
-            config: &json!({"units": 3, "activation": "gelu"}),
+            config: &json!({"units": 3, "activation": "glu"}),
             input_shapes: &[vec![None, Some(4)]],
             output_shape: None,
         };
         let e = encode_config(src).unwrap_err().to_string();
-        assert!(e.contains("gelu"), "{e}");
+        assert!(e.contains("glu"), "{e}");
         let src = LayerSource {
             class_name: "Attention",
             ..src

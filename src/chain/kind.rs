@@ -31,11 +31,14 @@ pub enum LayerKind {
     GlobalAveragePooling1D = 23,
     Reshape = 24,
     Multiply = 25,
+    Prelu = 44,
+    /// ELU(alpha) and `Activation(f)` of every function of `infer::activations`.
+    Elu = 45,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 26] = [
+    pub const ALL: [LayerKind; 28] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -62,6 +65,8 @@ impl LayerKind {
         LayerKind::GlobalAveragePooling1D,
         LayerKind::Reshape,
         LayerKind::Multiply,
+        LayerKind::Prelu,
+        LayerKind::Elu,
     ];
 
     pub fn code(self) -> u16 {
@@ -69,7 +74,7 @@ impl LayerKind {
     }
 
     pub fn from_code(code: u16) -> Option<LayerKind> {
-        LayerKind::ALL.get(usize::from(code)).copied()
+        LayerKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The bundle's `class_name` of this kind (eai's names: `Activation('relu')` is `ReLU`).
@@ -101,10 +106,17 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1D",
             LayerKind::Reshape => "Reshape",
             LayerKind::Multiply => "Multiply",
+            LayerKind::Prelu => "PReLU",
+            LayerKind::Elu => "ELU",
         }
     }
 
+    /// The kind of a bundle's `class_name`; `Activation` (a function eai lacks) runs on the
+    /// ELU kind, the one elementwise-function layer.
     pub fn from_class_name(class: &str) -> Option<LayerKind> {
+        if class == "Activation" {
+            return Some(LayerKind::Elu);
+        }
         LayerKind::ALL.into_iter().find(|k| k.class_name() == class)
     }
 
@@ -137,6 +149,8 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1DLayer",
             LayerKind::Reshape => "ReshapeLayer",
             LayerKind::Multiply => "MultiplyLayer",
+            LayerKind::Prelu => "PReLULayer",
+            LayerKind::Elu => "ELULayer",
         }
     }
 }
@@ -146,12 +160,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_positions() {
+    fn codes_are_increasing_and_round_trip() {
         for (i, k) in LayerKind::ALL.iter().enumerate() {
-            assert_eq!(usize::from(k.code()), i);
+            if i < 26 {
+                assert_eq!(usize::from(k.code()), i);
+            }
+            if i > 0 {
+                assert!(k.code() > LayerKind::ALL[i - 1].code());
+            }
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
         }
         assert_eq!(LayerKind::from_code(26), None);
+        assert_eq!(LayerKind::from_code(45), Some(LayerKind::Elu));
+        assert_eq!(
+            LayerKind::from_class_name("Activation"),
+            Some(LayerKind::Elu)
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! Each layer's forward pass over one sample, in the arithmetic of [`super::fixed`].
 //! Tensors are row-major (C order) without the batch dimension, channels last.
 
+use super::activations;
 use super::fixed::{self, ONE, Overflow, mul};
 use super::{Node, Tensor, Weight};
-use crate::keras::layers::{LayerCtx, relu_params};
+use crate::keras::layers::{LayerCtx, elu_alpha, relu_params};
 use serde_json::Value;
 
 type R<T> = Result<T, String>;
@@ -76,7 +77,10 @@ pub fn activate(name: &str, v: &mut [i128], last: usize) -> R<()> {
                 fixed::softmax(row).map_err(of)?;
             }
         }
-        other => return Err(format!("activation '{other}' is not supported")),
+        other => match activations::apply(other, v, last) {
+            Some(r) => r.map_err(of)?,
+            None => return Err(format!("activation '{other}' is not supported")),
+        },
     }
     Ok(())
 }
@@ -106,6 +110,39 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
                 *x = fixed::relu(*x, max, slope, threshold).map_err(of)?;
             }
             v
+        }
+        "Activation" => {
+            let mut v = one(ins)?.data.clone();
+            activate(
+                activation_of(node, "activation"),
+                &mut v,
+                *shape.last().unwrap_or(&1),
+            )?;
+            v
+        }
+        "ELU" => {
+            let a = elu_alpha(&c).map_err(|e| e.to_string())?;
+            let alpha = fixed::from_f64(a)
+                .ok_or_else(|| format!("config field 'alpha' = {a} has no Q32.32 value"))?;
+            one(ins)?
+                .data
+                .iter()
+                .map(|&x| activations::elu(x, alpha))
+                .collect::<Result<_, _>>()
+                .map_err(of)?
+        }
+        "PReLU" => {
+            let t = one(ins)?;
+            let alpha = weight(node, 0)?;
+            let idx = prelu_index(&t.shape, &alpha.shape)?;
+            let mut out = Vec::with_capacity(t.data.len());
+            for (i, &x) in t.data.iter().enumerate() {
+                let a = alpha.values.get(idx(i)).copied().ok_or_else(|| {
+                    format!("alpha holds {} values for its shape", alpha.values.len())
+                })?;
+                out.push(activations::prelu(x, a).map_err(of)?);
+            }
+            out
         }
         "Sigmoid" | "Tanh" | "Linear" => {
             let mut v = one(ins)?.data.clone();
@@ -232,6 +269,28 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
         ));
     }
     Ok(Tensor { shape, data })
+}
+
+/// Where value `i` of an input of shape `input` finds its alpha in a PReLU alpha of shape
+/// `alpha` (same rank, each axis the input's or 1 where shared): the contract's walk.
+fn prelu_index(input: &[usize], alpha: &[usize]) -> R<impl Fn(usize) -> usize + use<>> {
+    if input.len() != alpha.len() || input.iter().zip(alpha).any(|(&d, &a)| a != d && a != 1) {
+        return Err(format!(
+            "alpha of shape {alpha:?} does not broadcast over an input of shape {input:?}"
+        ));
+    }
+    let (input, alpha) = (input.to_vec(), alpha.to_vec());
+    Ok(move |mut i: usize| {
+        let (mut at, mut stride) = (0, 1);
+        for (d, a) in input.iter().zip(&alpha).rev() {
+            if *a != 1 {
+                at += (i % d) * stride;
+                stride *= a;
+            }
+            i /= d;
+        }
+        at
+    })
 }
 
 fn activation_of<'a>(node: &'a Node, field: &str) -> &'a str {

@@ -94,6 +94,8 @@ pub mod activation {
     pub const SIGMOID: u8 = 3;
     pub const TANH: u8 = 4;
     pub const SOFTMAX: u8 = 5;
+    /// The last of `infer::activations`'s codes (7..=19): a whole row, like softmax.
+    pub const LOG_SOFTMAX: u8 = 19;
 }
 
 /// One layer of the model as the chain links it.
@@ -209,6 +211,8 @@ impl Op {
             LayerKind::GlobalAveragePooling1D | LayerKind::GlobalAveragePooling2D => Op::GlobalPool,
             LayerKind::Sigmoid | LayerKind::Tanh => Op::Elementwise { per_value: 520 },
             LayerKind::Softmax => Op::Elementwise { per_value: 480 },
+            LayerKind::Elu => Op::Elementwise { per_value: 1_500 },
+            LayerKind::Prelu => Op::Elementwise { per_value: 150 },
             LayerKind::BatchNormalization => Op::Elementwise { per_value: 160 },
             LayerKind::Relu
             | LayerKind::Linear
@@ -353,7 +357,9 @@ impl LayerOp {
     /// window ops), when the layer can compute a part of its output for a part of the cost.
     pub fn slice_axis(&self, out: &[usize]) -> Option<usize> {
         match &self.op {
-            Op::Dense { activation, .. } if *activation != activation::SOFTMAX => {
+            Op::Dense { activation, .. }
+                if *activation != activation::SOFTMAX && *activation != activation::LOG_SOFTMAX =>
+            {
                 out.last().copied()
             }
             Op::Conv { .. } | Op::Pool { .. } => out.first().copied(),
@@ -476,7 +482,8 @@ fn activation_gas(code: u8) -> u64 {
         activation::LINEAR => 0,
         activation::RELU | activation::LEAKY_RELU => 20,
         activation::SIGMOID | activation::TANH => 520,
-        _ => 480,
+        activation::SOFTMAX => 480,
+        _ => 1_500,
     }
 }
 

@@ -34,6 +34,8 @@ pub const SUPPORTED: &[&str] = &[
     "Concatenate",
     "Dropout",
     "Reshape",
+    "PReLU",
+    "ELU",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -46,7 +48,49 @@ pub const ACTIVATIONS: &[(&str, &str)] = &[
     ("softmax", "Softmax"),
     ("linear", "Linear"),
     ("tanh", "Tanh"),
+    // eternalize's additions: one elementwise-function layer kind on chain (ELULayer), the
+    // `Activation` class in the graph (src/infer/activations.rs holds the functions).
+    ("elu", "Activation"),
+    ("selu", "Activation"),
+    ("gelu", "Activation"),
+    ("gelu_approximate", "Activation"),
+    ("silu", "Activation"),
+    ("swish", "Activation"),
+    ("hard_silu", "Activation"),
+    ("hard_swish", "Activation"),
+    ("hard_sigmoid", "Activation"),
+    ("hard_sigmoid_keras2", "Activation"),
+    ("softplus", "Activation"),
+    ("softsign", "Activation"),
+    ("exponential", "Activation"),
+    ("mish", "Activation"),
+    ("log_softmax", "Activation"),
 ];
+
+/// tf.keras 2's `hard_sigmoid` (clip(0.2x + 0.5, 0, 1)) is not Keras 3's (relu6(x + 3) / 6):
+/// the reader renames it in files Keras 2 wrote, so the graph, the bundle and the chain carry
+/// the formula the file was trained with.
+pub const HARD_SIGMOID_KERAS2: &str = "hard_sigmoid_keras2";
+
+/// Renames `hard_sigmoid` to [`HARD_SIGMOID_KERAS2`] in every `activation` and
+/// `recurrent_activation` of a model config Keras 2 wrote (nested models included).
+pub fn rename_keras2_activations(config: &mut Value) {
+    match config {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if matches!(k.as_str(), "activation" | "recurrent_activation")
+                    && v.as_str() == Some("hard_sigmoid")
+                {
+                    *v = Value::from(HARD_SIGMOID_KERAS2);
+                } else {
+                    rename_keras2_activations(v);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(rename_keras2_activations),
+        _ => {}
+    }
+}
 
 /// Classes that hold nested layers rather than being layers themselves.
 pub fn is_container(class: &str) -> bool {
@@ -312,6 +356,46 @@ pub fn relu_params(ctx: &LayerCtx) -> Result<ReluParams, Problem> {
     })
 }
 
+/// `ELU`'s `alpha` (default 1.0): any finite number, as Keras takes it.
+pub fn elu_alpha(ctx: &LayerCtx) -> Result<f64, Problem> {
+    match ctx.get("alpha") {
+        None => Ok(1.0),
+        Some(v) => v
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| ctx.err("alpha", format!("must be a number, found {v}"))),
+    }
+}
+
+/// The shape of `PReLU`'s alpha for an input of shape `s` (batch axis first): the input's
+/// shape without the batch axis, 1 on every axis of `shared_axes` (1-based, as Keras counts).
+pub fn prelu_alpha_shape(ctx: &LayerCtx, s: &Shape) -> Result<Vec<usize>, Problem> {
+    let mut alpha = Vec::with_capacity(s.len().saturating_sub(1));
+    for i in 1..s.len() {
+        alpha.push(known(ctx, s, i, "input size")?);
+    }
+    if let Some(axes) = ctx.get("shared_axes") {
+        let list: Vec<Value> = match axes {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        };
+        for a in &list {
+            let slot = a
+                .as_i64()
+                .filter(|&a| a >= 1)
+                .and_then(|a| alpha.get_mut(a as usize - 1))
+                .ok_or_else(|| {
+                    ctx.err(
+                        "shared_axes",
+                        format!("{a} is not an axis of an input of rank {}", s.len()),
+                    )
+                })?;
+            *slot = 1;
+        }
+    }
+    Ok(alpha)
+}
+
 /// The shape a model input declares (`batch_shape` in Keras 3, `batch_input_shape` in 2).
 pub fn declared_input_shape(ctx: &LayerCtx) -> Result<Option<Shape>, Problem> {
     for field in ["batch_shape", "batch_input_shape"] {
@@ -409,6 +493,15 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
     match class {
         "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "LeakyReLU" | "Softmax"
         | "BatchNormalization" => Ok(one(ctx, inputs)?.clone()),
+        "ELU" => {
+            elu_alpha(ctx)?;
+            Ok(one(ctx, inputs)?.clone())
+        }
+        "PReLU" => {
+            let s = one(ctx, inputs)?;
+            prelu_alpha_shape(ctx, s)?;
+            Ok(s.clone())
+        }
         "Dense" => {
             let s = one(ctx, inputs)?;
             ctx.activation("activation")?;
@@ -666,6 +759,7 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
             out.extend(std::iter::repeat_n(vec![dim], n));
         }
         "Embedding" => out.push(vec![ctx.usize("input_dim")?, ctx.usize("output_dim")?]),
+        "PReLU" => out.push(prelu_alpha_shape(ctx, one(ctx, inputs)?)?),
         "SimpleRNN" | "LSTM" | "GRU" => {
             let s = one(ctx, inputs)?;
             let u = ctx.usize("units")?;
@@ -754,8 +848,7 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
     let [s] = inputs else { return None };
     let last = s.last().copied().flatten();
     match ctx.class {
-        "ELU"
-        | "ThresholdedReLU"
+        "ThresholdedReLU"
         | "GaussianNoise"
         | "GaussianDropout"
         | "AlphaDropout"
@@ -766,16 +859,6 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
         | "Masking"
         | "UnitNormalization"
         | "Identity" => Some((s.clone(), Vec::new())),
-        "PReLU" => {
-            let mut alpha: Vec<usize> = s.get(1..)?.iter().copied().collect::<Option<_>>()?;
-            if let Some(axes) = ctx.get("shared_axes").and_then(Value::as_array) {
-                for a in axes {
-                    let a = usize::try_from(a.as_u64()?).ok()?;
-                    *alpha.get_mut(a.checked_sub(1)?)? = 1;
-                }
-            }
-            Some((s.clone(), vec![alpha]))
-        }
         "LayerNormalization" | "GroupNormalization" => {
             let axis = ctx.get("axis").cloned().unwrap_or(Value::from(-1));
             let axis = match &axis {
@@ -862,9 +945,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("threshold") && e.contains("-1"), "{e}");
-        let e = params("Activation", json!({"activation": "hard_sigmoid"}))
+        let e = params("Activation", json!({"activation": "glu"}))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("'hard_sigmoid' is not supported"), "{e}");
+        assert!(e.contains("'glu' is not supported"), "{e}");
     }
 }

@@ -239,16 +239,25 @@ fn build(
     config: &serde_json::Value,
     keras_version: Option<String>,
 ) -> Result<Model, Problem> {
-    let root = config::parse_model(config)?;
-    let flat = flatten::flatten(&root)?;
-    Ok(Model {
+    let mut model = Model {
         format,
         keras_version,
-        root,
-        layers: flat.layers,
-        inputs: flat.inputs,
-        outputs: flat.outputs,
-    })
+        root: config::parse_model(config)?,
+        layers: Vec::new(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+    };
+    if model.keras_major() == 2 {
+        // Keras 2's hard_sigmoid is another formula than Keras 3's: name it apart.
+        let mut renamed = config.clone();
+        layers::rename_keras2_activations(&mut renamed);
+        model.root = config::parse_model(&renamed)?;
+    }
+    let flat = flatten::flatten(&model.root)?;
+    model.layers = flat.layers;
+    model.inputs = flat.inputs;
+    model.outputs = flat.outputs;
+    Ok(model)
 }
 
 /// Every layer carries exactly the tensors its config implies, with matching shapes.
