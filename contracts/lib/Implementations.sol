@@ -11,9 +11,9 @@ pragma solidity 0.8.30;
 ///      layers, then the model, then the factory.
 library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    uint256 internal constant LAYER_KINDS = 41;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0xbee255c1a26b355f319392b5a5dcd5a7472023f1e921f81eb2b0abd10271a940;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -66,107 +66,197 @@ library Implementations {
     bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    /// @dev MaxPooling1DLayer, kind 26.
+    bytes32 internal constant MAX_POOLING_1D = 0x903c20abad4b0e99e60e4d60b94fd0432a532eff71c03ec87ad308e72cf6ea3f;
+    /// @dev AveragePooling1DLayer, kind 27.
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xbd2080c84a2923136d1faeafc283120fc60036b28876dc3cd714a51a27562be4;
+    /// @dev GlobalMaxPooling1DLayer, kind 28.
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xd198ce43a7533728ffcbe8cba23cb6343b8ad2b4f9cd4881f3475109c61029f4;
+    /// @dev GlobalMaxPooling2DLayer, kind 29.
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x2d7c06b0d74b302fc39761e60a928f32523a8d0a9d10f87b11ed64e60db9eaff;
+    /// @dev UpSampling1DLayer, kind 30.
+    bytes32 internal constant UP_SAMPLING_1D = 0x65734eb4842d87f020695e934f18ce3c5f3c818abd624d50b076e81543db9a5b;
+    /// @dev UpSampling2DLayer, kind 31.
+    bytes32 internal constant UP_SAMPLING_2D = 0x4467e3968e9a6bab64387591c79f22ebc69d9214718ed3a17ac5263ead5959e7;
+    /// @dev Cropping1DLayer, kind 32.
+    bytes32 internal constant CROPPING_1D = 0x47500a8678ef3c2fb38290eba058169eabfb32c742296eb1ab93c4ea8d775226;
+    /// @dev Cropping2DLayer, kind 33.
+    bytes32 internal constant CROPPING_2D = 0x327cdafe1c95bae9faa2a8d5651ad7caa72bc27020044e483464cb2686b28015;
+    /// @dev ZeroPadding1DLayer, kind 34.
+    bytes32 internal constant ZERO_PADDING_1D = 0x9a9a8b47dc4156efb914e6b78264dfcb07a706a66d0f628588708eac0fb59200;
+    /// @dev PermuteLayer, kind 35.
+    bytes32 internal constant PERMUTE = 0x9402a9fdebc62d2b40193e2df1673adfbb9d9697667fce8557ed49c3e9ce2df9;
+    /// @dev RepeatVectorLayer, kind 36.
+    bytes32 internal constant REPEAT_VECTOR = 0x82366d0edfc9287631b2a7b23086cfe3d7e7f94a000eaf4d49706e0f0e4eebe7;
+    /// @dev SubtractLayer, kind 37.
+    bytes32 internal constant SUBTRACT = 0x1951f19406c88bbdd86a5c82068e0318cd6787973cced547cce2c45215a09259;
+    /// @dev AverageLayer, kind 38.
+    bytes32 internal constant AVERAGE = 0x7024dade7a98d541774a90b8ce044c8b025c4e59ad285d9022999dc7810cf465;
+    /// @dev MaximumLayer, kind 39.
+    bytes32 internal constant MAXIMUM = 0x1fb17bb05772f94701e9079e0358b7ac4038baf35494608dbfc03b103f6fd95e;
+    /// @dev MinimumLayer, kind 40.
+    bytes32 internal constant MINIMUM = 0x3de56c2248c3ebc32249c306de48d32f10aeeb88c164261c98663d4991bc5dae;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
-                if (kind < 3) {
-                    if (kind < 1) {
-                        return INPUT_LAYER;
-                    } else {
-                        if (kind < 2) {
-                            return DENSE;
+        if (kind < 20) {
+            if (kind < 10) {
+                if (kind < 5) {
+                    if (kind < 2) {
+                        if (kind < 1) {
+                            return INPUT_LAYER;
                         } else {
+                            return DENSE;
+                        }
+                    } else {
+                        if (kind < 3) {
                             return FLATTEN;
+                        } else {
+                            if (kind < 4) {
+                                return RESCALING;
+                            } else {
+                                return MAX_POOLING_2D;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
-                        } else {
-                            return AVERAGE_POOLING_2D;
-                        }
-                    }
-                }
-            } else {
-                if (kind < 9) {
                     if (kind < 7) {
-                        return CONV_2D;
+                        if (kind < 6) {
+                            return AVERAGE_POOLING_2D;
+                        } else {
+                            return CONV_2D;
+                        }
                     } else {
                         if (kind < 8) {
                             return BATCH_NORMALIZATION;
                         } else {
-                            return EMBEDDING;
+                            if (kind < 9) {
+                                return EMBEDDING;
+                            } else {
+                                return SIMPLE_RNN;
+                            }
+                        }
+                    }
+                }
+            } else {
+                if (kind < 15) {
+                    if (kind < 12) {
+                        if (kind < 11) {
+                            return LSTM;
+                        } else {
+                            return SOFTMAX;
+                        }
+                    } else {
+                        if (kind < 13) {
+                            return SIGMOID;
+                        } else {
+                            if (kind < 14) {
+                                return RELU;
+                            } else {
+                                return LINEAR;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
+                    if (kind < 17) {
+                        if (kind < 16) {
+                            return ADD;
                         } else {
-                            return LSTM;
+                            return DROPOUT;
                         }
                     } else {
-                        if (kind < 12) {
-                            return SOFTMAX;
+                        if (kind < 18) {
+                            return GLOBAL_AVERAGE_POOLING_2D;
                         } else {
-                            return SIGMOID;
+                            if (kind < 19) {
+                                return ZERO_PADDING_2D;
+                            } else {
+                                return CONCATENATE;
+                            }
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
-                    } else {
-                        if (kind < 15) {
-                            return LINEAR;
-                        } else {
-                            return ADD;
-                        }
-                    }
-                } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
-                        if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
-                        } else {
-                            return ZERO_PADDING_2D;
-                        }
-                    }
-                }
-            } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
-                    } else {
+            if (kind < 30) {
+                if (kind < 25) {
+                    if (kind < 22) {
                         if (kind < 21) {
                             return TANH;
                         } else {
                             return GRU;
                         }
-                    }
-                } else {
-                    if (kind < 24) {
+                    } else {
                         if (kind < 23) {
                             return CONV_1D;
                         } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
+                            if (kind < 24) {
+                                return GLOBAL_AVERAGE_POOLING_1D;
+                            } else {
+                                return RESHAPE;
+                            }
+                        }
+                    }
+                } else {
+                    if (kind < 27) {
+                        if (kind < 26) {
+                            return MULTIPLY;
+                        } else {
+                            return MAX_POOLING_1D;
                         }
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 28) {
+                            return AVERAGE_POOLING_1D;
                         } else {
-                            return MULTIPLY;
+                            if (kind < 29) {
+                                return GLOBAL_MAX_POOLING_1D;
+                            } else {
+                                return GLOBAL_MAX_POOLING_2D;
+                            }
+                        }
+                    }
+                }
+            } else {
+                if (kind < 35) {
+                    if (kind < 32) {
+                        if (kind < 31) {
+                            return UP_SAMPLING_1D;
+                        } else {
+                            return UP_SAMPLING_2D;
+                        }
+                    } else {
+                        if (kind < 33) {
+                            return CROPPING_1D;
+                        } else {
+                            if (kind < 34) {
+                                return CROPPING_2D;
+                            } else {
+                                return ZERO_PADDING_1D;
+                            }
+                        }
+                    }
+                } else {
+                    if (kind < 38) {
+                        if (kind < 36) {
+                            return PERMUTE;
+                        } else {
+                            if (kind < 37) {
+                                return REPEAT_VECTOR;
+                            } else {
+                                return SUBTRACT;
+                            }
+                        }
+                    } else {
+                        if (kind < 39) {
+                            return AVERAGE;
+                        } else {
+                            if (kind < 40) {
+                                return MAXIMUM;
+                            } else {
+                                return MINIMUM;
+                            }
                         }
                     }
                 }

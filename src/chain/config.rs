@@ -220,10 +220,13 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
     let r = Reader { src };
     let kind = LayerKind::from_class_name(src.class_name).ok_or_else(|| {
         r.err(
-            "this layer class has no contract (see contracts/README.md for the 26 supported kinds)"
+            "this layer class has no contract (see contracts/README.md for the supported kinds)"
                 .into(),
         )
     })?;
+    if super::config_shapes::owns(kind) {
+        return Ok((kind, super::config_shapes::encode(kind, &src)?));
+    }
     let bytes = match kind {
         LayerKind::Input => {
             let shape = r
@@ -402,6 +405,8 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         | LayerKind::Tanh
         | LayerKind::GlobalAveragePooling1D
         | LayerKind::Multiply => Vec::new(),
+        // Handled above by `config_shapes`.
+        _ => return Err(r.err(format!("{kind:?} has no encoder here"))),
     };
     Ok((kind, bytes))
 }
