@@ -66,18 +66,30 @@ contract PermuteLayer is LayerBase {
         }
         uint256 n = inputs.length;
         out = new int256[](n);
-        // An odometer over the output index: `at` follows the input position it reads.
+        // An odometer over the output index (`idx`, innermost axis last): `at` follows the input
+        // position it reads, one stride up per step, back down when an axis wraps.
         uint256[] memory idx = new uint256[](r);
-        uint256 at;
-        for (uint256 i; i < n; ++i) {
-            out[i] = inputs[at];
-            for (uint256 a = r; a > 0; --a) {
-                uint256 b = a - 1;
-                idx[b] += 1;
-                at += stride[b];
-                if (idx[b] < shape[b]) break;
-                at -= idx[b] * stride[b];
-                idx[b] = 0;
+        assembly ("memory-safe") {
+            let o := add(out, 0x20)
+            let ip := add(idx, 0x20)
+            let sp := add(shape, 0x20)
+            let tp := add(stride, 0x20)
+            let at := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(o, shl(5, i)), calldataload(add(inputs.offset, shl(5, at))))
+                for { let a := r } a {} {
+                    a := sub(a, 1)
+                    let slot := add(ip, shl(5, a))
+                    let v := add(mload(slot), 1)
+                    let st := mload(add(tp, shl(5, a)))
+                    at := add(at, st)
+                    if lt(v, mload(add(sp, shl(5, a)))) {
+                        mstore(slot, v)
+                        break
+                    }
+                    at := sub(at, mul(v, st))
+                    mstore(slot, 0)
+                }
             }
         }
     }

@@ -94,17 +94,29 @@ abstract contract RegridBase is LayerBase {
         }
         uint256 dst = _ptr(out);
         uint256 chBytes = ch * 32;
+        uint256 rowBytes = ow * chBytes;
+        uint256 lastSy = type(uint256).max;
         for (uint256 y; y < oh; ++y) {
             uint256 sy = _source(c, 0, y, h);
-            if (sy != type(uint256).max) {
-                uint256 row = sy * w;
-                for (uint256 x; x < ow; ++x) {
-                    uint256 sx = cols[x];
-                    if (sx == type(uint256).max) continue;
-                    uint256 to = dst + (y * ow + x) * chBytes;
-                    uint256 from = (row + sx) * ch;
-                    assembly ("memory-safe") {
-                        calldatacopy(to, add(inputs.offset, shl(5, from)), chBytes)
+            if (sy == type(uint256).max) continue;
+            uint256 rowDst = dst + y * rowBytes;
+            if (sy == lastSy) {
+                // An up-sampled row repeats the row before it: one copy of the whole row.
+                assembly ("memory-safe") {
+                    mcopy(rowDst, sub(rowDst, rowBytes), rowBytes)
+                }
+                continue;
+            }
+            lastSy = sy;
+            uint256 rowSrc = sy * w * chBytes;
+            assembly ("memory-safe") {
+                // Each output column copies its source column's channels; padding stays zero.
+                let cp := add(cols, 0x20)
+                let src := add(inputs.offset, rowSrc)
+                for { let x := 0 } lt(x, ow) { x := add(x, 1) } {
+                    let sx := mload(add(cp, shl(5, x)))
+                    if iszero(eq(sx, not(0))) {
+                        calldatacopy(add(rowDst, mul(x, chBytes)), add(src, mul(sx, chBytes)), chBytes)
                     }
                 }
             }

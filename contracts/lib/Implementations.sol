@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 41;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xbee255c1a26b355f319392b5a5dcd5a7472023f1e921f81eb2b0abd10271a940;
+    bytes32 internal constant MODEL = 0xc5dbf97cef08a4565a6f9d2c4eeaa107f49d8a8a746799ed1844b09f7ac959cc;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
+    bytes32 internal constant GRU = 0xd996b57985b3ebb1099e4d96327098d6787809688c5aa15a97e73e0db7855217;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -75,17 +75,17 @@ library Implementations {
     /// @dev GlobalMaxPooling2DLayer, kind 29.
     bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x2d7c06b0d74b302fc39761e60a928f32523a8d0a9d10f87b11ed64e60db9eaff;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0x65734eb4842d87f020695e934f18ce3c5f3c818abd624d50b076e81543db9a5b;
+    bytes32 internal constant UP_SAMPLING_1D = 0xb8d31fa630610529c82c1d6ef57a04c0089dedd0a4204abf87435a5d254803e6;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x4467e3968e9a6bab64387591c79f22ebc69d9214718ed3a17ac5263ead5959e7;
+    bytes32 internal constant UP_SAMPLING_2D = 0x80ab39a6b5704d6a93b0b0106f43903711b8b547e2eb1360c8d053c1faeac28e;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x47500a8678ef3c2fb38290eba058169eabfb32c742296eb1ab93c4ea8d775226;
+    bytes32 internal constant CROPPING_1D = 0x5afdcd5ec147d54cf56fcd8fbfbd4a08c7cbb240373ae7bf3da8ee27ff33a895;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x327cdafe1c95bae9faa2a8d5651ad7caa72bc27020044e483464cb2686b28015;
+    bytes32 internal constant CROPPING_2D = 0xfdbf889ff161191ce0e523724f22e46fdf45c2e43c3c4613b562c214d5637efc;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x9a9a8b47dc4156efb914e6b78264dfcb07a706a66d0f628588708eac0fb59200;
+    bytes32 internal constant ZERO_PADDING_1D = 0x9386b0a0bbfc8adf85dd98035daf94c482e8ff48bc8f66ed96da006eac6e12f4;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x9402a9fdebc62d2b40193e2df1673adfbb9d9697667fce8557ed49c3e9ce2df9;
+    bytes32 internal constant PERMUTE = 0x2b16fa4300fa1f499fd1acb2729e6b1322ef01bffd47d8abca16621e05373cb4;
     /// @dev RepeatVectorLayer, kind 36.
     bytes32 internal constant REPEAT_VECTOR = 0x82366d0edfc9287631b2a7b23086cfe3d7e7f94a000eaf4d49706e0f0e4eebe7;
     /// @dev SubtractLayer, kind 37.
