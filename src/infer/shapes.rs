@@ -167,3 +167,123 @@ fn merge(class: &str, ins: &[&Tensor]) -> R<Vec<i128>> {
     }
     Ok(acc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{LayerSource, encode_config};
+    use crate::infer::plan::{LayerOp, Op};
+    use serde_json::{Value, json};
+
+    /// The chain's config of each kind decodes, in the planner, to the shape Keras gives.
+    #[test]
+    fn planner_shapes_follow_the_encoded_configs() {
+        let cases: [(&str, Value, Vec<usize>, Vec<usize>); 12] = [
+            (
+                "MaxPooling1D",
+                json!({"pool_size": [3], "strides": [1], "padding": "same"}),
+                vec![12, 4],
+                vec![12, 4],
+            ),
+            (
+                "AveragePooling1D",
+                json!({"pool_size": 3, "strides": 2, "padding": "same"}),
+                vec![12, 4],
+                vec![6, 4],
+            ),
+            (
+                "GlobalMaxPooling2D",
+                json!({"keepdims": true}),
+                vec![8, 8, 3],
+                vec![1, 1, 3],
+            ),
+            ("GlobalMaxPooling1D", json!({}), vec![5, 3], vec![3]),
+            (
+                "UpSampling2D",
+                json!({"size": [2, 1], "interpolation": "nearest"}),
+                vec![6, 6, 3],
+                vec![12, 6, 3],
+            ),
+            (
+                "Cropping2D",
+                json!({"cropping": [[3, 1], [0, 0]]}),
+                vec![12, 6, 3],
+                vec![8, 6, 3],
+            ),
+            (
+                "ZeroPadding1D",
+                json!({"padding": [2, 1]}),
+                vec![9, 4],
+                vec![12, 4],
+            ),
+            ("UpSampling1D", json!({"size": 2}), vec![6, 4], vec![12, 4]),
+            (
+                "Cropping1D",
+                json!({"cropping": [1, 2]}),
+                vec![12, 4],
+                vec![9, 4],
+            ),
+            (
+                "Permute",
+                json!({"dims": [2, 1, 3]}),
+                vec![4, 8, 3],
+                vec![8, 4, 3],
+            ),
+            ("RepeatVector", json!({"n": 3}), vec![6], vec![3, 6]),
+            ("Average", json!({}), vec![8, 8, 3], vec![8, 8, 3]),
+        ];
+        for (class, config, input, want) in cases {
+            let shape: Vec<Option<u64>> = std::iter::once(None)
+                .chain(input.iter().map(|&d| Some(d as u64)))
+                .collect();
+            let src = LayerSource {
+                name: "l",
+                class_name: class,
+                config: &config,
+                input_shapes: &[shape],
+                output_shape: None,
+            };
+            let (kind, bytes) = encode_config(src).unwrap_or_else(|e| panic!("{class}: {e}"));
+            let op = LayerOp {
+                kind,
+                inputs: vec![0],
+                op: Op::decode(kind, &bytes).unwrap_or_else(|e| panic!("{class}: {e}")),
+            };
+            assert_eq!(op.output_shape(&[&input]), Some(want), "{class}");
+        }
+        let bilinear = json!({"size": 2, "interpolation": "bilinear"});
+        let e = encode_config(LayerSource {
+            name: "up",
+            class_name: "UpSampling2D",
+            config: &bilinear,
+            input_shapes: &[],
+            output_shape: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("'bilinear' is not supported"), "{e}");
+    }
+
+    #[test]
+    fn permute_transposes_and_merges_combine() {
+        let t = Tensor {
+            shape: vec![2, 3],
+            data: vec![1, 2, 3, 4, 5, 6],
+        };
+        assert_eq!(permute(&t, &[2, 1]), [1, 4, 2, 5, 3, 6]);
+        let a = Tensor {
+            shape: vec![2],
+            data: vec![7, -7],
+        };
+        let b = Tensor {
+            shape: vec![2],
+            data: vec![2, 2],
+        };
+        assert_eq!(merge("Subtract", &[&a, &b]).unwrap(), [5, -9]);
+        // One truncating division of the exact sum: (7 + 2) / 2 = 4, (−7 + 2) / 2 = −2.
+        assert_eq!(merge("Average", &[&a, &b]).unwrap(), [4, -2]);
+        assert_eq!(merge("Maximum", &[&a, &b]).unwrap(), [7, 2]);
+        assert_eq!(merge("Minimum", &[&a, &b]).unwrap(), [2, -7]);
+        assert!(merge("Subtract", &[&a, &b, &b]).is_err());
+    }
+}
