@@ -406,7 +406,21 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         | LayerKind::GlobalAveragePooling1D
         | LayerKind::Multiply => Vec::new(),
         // Handled above by `config_shapes`.
-        _ => return Err(r.err(format!("{kind:?} has no encoder here"))),
+        LayerKind::MaxPooling1D
+        | LayerKind::AveragePooling1D
+        | LayerKind::GlobalMaxPooling1D
+        | LayerKind::GlobalMaxPooling2D
+        | LayerKind::UpSampling1D
+        | LayerKind::UpSampling2D
+        | LayerKind::Cropping1D
+        | LayerKind::Cropping2D
+        | LayerKind::ZeroPadding1D
+        | LayerKind::Permute
+        | LayerKind::RepeatVector
+        | LayerKind::Subtract
+        | LayerKind::Average
+        | LayerKind::Maximum
+        | LayerKind::Minimum => return Err(r.err(format!("{kind:?} has no encoder here"))),
     };
     Ok((kind, bytes))
 }

@@ -770,7 +770,6 @@ pub fn describe(ctx: &LayerCtx, inputs: &[Shape], inputs_known: bool) -> Describ
 /// cannot deploy; `None` for any other class, or when the config does not say enough.
 fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize>>)> {
     let [s] = inputs else { return None };
-    let last = s.last().copied().flatten();
     match ctx.class {
         "ELU"
         | "ThresholdedReLU"
@@ -809,16 +808,6 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
             let n = usize::from(ctx.bool_or("scale", true).ok()?)
                 + usize::from(ctx.bool_or("center", true).ok()?);
             Some((s.clone(), vec![vec![dim]; n]))
-        }
-        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" if !ctx.bool_or("keepdims", false).ok()? => {
-            Some((vec![s.first().copied().flatten(), last], Vec::new()))
-        }
-        "RepeatVector" => {
-            let n = ctx.usize("n").ok()?;
-            Some((
-                vec![s.first().copied().flatten(), Some(n), last],
-                Vec::new(),
-            ))
         }
         _ => None,
     }
