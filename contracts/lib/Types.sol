@@ -73,6 +73,21 @@ library LayerKind {
     uint16 internal constant GLOBAL_AVERAGE_POOLING_1D = 23;
     uint16 internal constant RESHAPE = 24;
     uint16 internal constant MULTIPLY = 25;
+    uint16 internal constant MAX_POOLING_1D = 26;
+    uint16 internal constant AVERAGE_POOLING_1D = 27;
+    uint16 internal constant GLOBAL_MAX_POOLING_1D = 28;
+    uint16 internal constant GLOBAL_MAX_POOLING_2D = 29;
+    uint16 internal constant UP_SAMPLING_1D = 30;
+    uint16 internal constant UP_SAMPLING_2D = 31;
+    uint16 internal constant CROPPING_1D = 32;
+    uint16 internal constant CROPPING_2D = 33;
+    uint16 internal constant ZERO_PADDING_1D = 34;
+    uint16 internal constant PERMUTE = 35;
+    uint16 internal constant REPEAT_VECTOR = 36;
+    uint16 internal constant SUBTRACT = 37;
+    uint16 internal constant AVERAGE = 38;
+    uint16 internal constant MAXIMUM = 39;
+    uint16 internal constant MINIMUM = 40;
     uint16 internal constant PRELU = 44;
     uint16 internal constant ELU = 45;
 }

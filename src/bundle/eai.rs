@@ -258,6 +258,10 @@ fn built_at_init(keras2: bool, keras_version: Option<&str>, class: &str) -> bool
                 | "GlobalAveragePooling1D"
                 | "GlobalAveragePooling2D"
                 | "Dropout"
+                | "MaxPooling1D"
+                | "AveragePooling1D"
+                | "GlobalMaxPooling1D"
+                | "GlobalMaxPooling2D"
         ),
         // Keras 3.0–3.4, or a Keras 3 file that does not say which.
         _ => class == "Softmax",
@@ -290,8 +294,8 @@ fn input_shape_json(layer: &Layer) -> Value {
 
 /// The per-class subset of the Keras config that eai keeps (eai's `layers.py`), and ours for
 /// classes eai lacks (it refuses their files: Conv1D, GRU, Multiply, Reshape,
-/// GlobalAveragePooling1D, and `Activation('tanh')`, which it maps to a `Tanh` class it does
-/// not have). eai's rules, as they change the hash:
+/// GlobalAveragePooling1D, the classes of `keras::shapes` (their Keras keys), and
+/// `Activation('tanh')`, which it maps to a `Tanh` class it does not have). eai's rules, as they change the hash:
 /// - `Activation(x)` becomes class `ReLU`, `Sigmoid`, `Softmax` or `Linear` (see
 ///   `keras::layers::graph_class`); ReLU, Sigmoid, Linear, Add, Flatten, Dropout and
 ///   GlobalAveragePooling2D keep `{}` (a ReLU layer's `max_value` too);
@@ -386,6 +390,16 @@ pub fn layer_config(layer: &Layer) -> Value {
             let padding = ctx.zero_padding().map_or(Value::Null, |p| json!(p));
             json!({ "padding": padding, "data_format": c.get("data_format").cloned().unwrap_or(json!("channels_last")) })
         }
+        // Ours (eai has none of these classes): Keras's own keys, so that a bundle reads back
+        // through the same rules as the file (`keras::shapes`).
+        "MaxPooling1D" | "AveragePooling1D" => pick(&["pool_size", "strides", "padding"]),
+        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" => pick(&["keepdims"]),
+        "UpSampling1D" => pick(&["size"]),
+        "UpSampling2D" => pick(&["size", "interpolation"]),
+        "Cropping1D" | "Cropping2D" => pick(&["cropping"]),
+        "ZeroPadding1D" => pick(&["padding"]),
+        "Permute" => pick(&["dims"]),
+        "RepeatVector" => pick(&["n"]),
         _ => json!({}),
     }
 }

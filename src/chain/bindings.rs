@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 29] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 44] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -146,6 +146,65 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 29] = [
         include_str!("../../artifacts/MultiplyLayer.json"),
     ),
     (
+        "MaxPooling1DLayer",
+        include_str!("../../artifacts/MaxPooling1DLayer.json"),
+    ),
+    (
+        "AveragePooling1DLayer",
+        include_str!("../../artifacts/AveragePooling1DLayer.json"),
+    ),
+    (
+        "GlobalMaxPooling1DLayer",
+        include_str!("../../artifacts/GlobalMaxPooling1DLayer.json"),
+    ),
+    (
+        "GlobalMaxPooling2DLayer",
+        include_str!("../../artifacts/GlobalMaxPooling2DLayer.json"),
+    ),
+    (
+        "UpSampling1DLayer",
+        include_str!("../../artifacts/UpSampling1DLayer.json"),
+    ),
+    (
+        "UpSampling2DLayer",
+        include_str!("../../artifacts/UpSampling2DLayer.json"),
+    ),
+    (
+        "Cropping1DLayer",
+        include_str!("../../artifacts/Cropping1DLayer.json"),
+    ),
+    (
+        "Cropping2DLayer",
+        include_str!("../../artifacts/Cropping2DLayer.json"),
+    ),
+    (
+        "ZeroPadding1DLayer",
+        include_str!("../../artifacts/ZeroPadding1DLayer.json"),
+    ),
+    (
+        "PermuteLayer",
+        include_str!("../../artifacts/PermuteLayer.json"),
+    ),
+    (
+        "RepeatVectorLayer",
+        include_str!("../../artifacts/RepeatVectorLayer.json"),
+    ),
+    (
+        "SubtractLayer",
+        include_str!("../../artifacts/SubtractLayer.json"),
+    ),
+    (
+        "AverageLayer",
+        include_str!("../../artifacts/AverageLayer.json"),
+    ),
+    (
+        "MaximumLayer",
+        include_str!("../../artifacts/MaximumLayer.json"),
+    ),
+    (
+        "MinimumLayer",
+        include_str!("../../artifacts/MinimumLayer.json"),
+    ),
         "PReLULayer",
         include_str!("../../artifacts/PReLULayer.json"),
     ),

@@ -229,6 +229,9 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
                 .into(),
         )
     })?;
+    if super::config_shapes::owns(kind) {
+        return Ok((kind, super::config_shapes::encode(kind, &src)?));
+    }
     let bytes = match kind {
         LayerKind::Input => {
             let shape = r
@@ -445,6 +448,22 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         | LayerKind::Tanh
         | LayerKind::GlobalAveragePooling1D
         | LayerKind::Multiply => Vec::new(),
+        // Handled above by `config_shapes`.
+        LayerKind::MaxPooling1D
+        | LayerKind::AveragePooling1D
+        | LayerKind::GlobalMaxPooling1D
+        | LayerKind::GlobalMaxPooling2D
+        | LayerKind::UpSampling1D
+        | LayerKind::UpSampling2D
+        | LayerKind::Cropping1D
+        | LayerKind::Cropping2D
+        | LayerKind::ZeroPadding1D
+        | LayerKind::Permute
+        | LayerKind::RepeatVector
+        | LayerKind::Subtract
+        | LayerKind::Average
+        | LayerKind::Maximum
+        | LayerKind::Minimum => return Err(r.err(format!("{kind:?} has no encoder here"))),
     };
     Ok((kind, bytes))
 }

@@ -31,6 +31,21 @@ pub enum LayerKind {
     GlobalAveragePooling1D = 23,
     Reshape = 24,
     Multiply = 25,
+    MaxPooling1D = 26,
+    AveragePooling1D = 27,
+    GlobalMaxPooling1D = 28,
+    GlobalMaxPooling2D = 29,
+    UpSampling1D = 30,
+    UpSampling2D = 31,
+    Cropping1D = 32,
+    Cropping2D = 33,
+    ZeroPadding1D = 34,
+    Permute = 35,
+    RepeatVector = 36,
+    Subtract = 37,
+    Average = 38,
+    Maximum = 39,
+    Minimum = 40,
     Prelu = 44,
     /// ELU(alpha) and `Activation(f)` of every function of `infer::activations`.
     Elu = 45,
@@ -38,7 +53,7 @@ pub enum LayerKind {
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 28] = [
+    pub const ALL: [LayerKind; 43] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -65,6 +80,21 @@ impl LayerKind {
         LayerKind::GlobalAveragePooling1D,
         LayerKind::Reshape,
         LayerKind::Multiply,
+        LayerKind::MaxPooling1D,
+        LayerKind::AveragePooling1D,
+        LayerKind::GlobalMaxPooling1D,
+        LayerKind::GlobalMaxPooling2D,
+        LayerKind::UpSampling1D,
+        LayerKind::UpSampling2D,
+        LayerKind::Cropping1D,
+        LayerKind::Cropping2D,
+        LayerKind::ZeroPadding1D,
+        LayerKind::Permute,
+        LayerKind::RepeatVector,
+        LayerKind::Subtract,
+        LayerKind::Average,
+        LayerKind::Maximum,
+        LayerKind::Minimum,
         LayerKind::Prelu,
         LayerKind::Elu,
     ];
@@ -106,6 +136,21 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1D",
             LayerKind::Reshape => "Reshape",
             LayerKind::Multiply => "Multiply",
+            LayerKind::MaxPooling1D => "MaxPooling1D",
+            LayerKind::AveragePooling1D => "AveragePooling1D",
+            LayerKind::GlobalMaxPooling1D => "GlobalMaxPooling1D",
+            LayerKind::GlobalMaxPooling2D => "GlobalMaxPooling2D",
+            LayerKind::UpSampling1D => "UpSampling1D",
+            LayerKind::UpSampling2D => "UpSampling2D",
+            LayerKind::Cropping1D => "Cropping1D",
+            LayerKind::Cropping2D => "Cropping2D",
+            LayerKind::ZeroPadding1D => "ZeroPadding1D",
+            LayerKind::Permute => "Permute",
+            LayerKind::RepeatVector => "RepeatVector",
+            LayerKind::Subtract => "Subtract",
+            LayerKind::Average => "Average",
+            LayerKind::Maximum => "Maximum",
+            LayerKind::Minimum => "Minimum",
             LayerKind::Prelu => "PReLU",
             LayerKind::Elu => "ELU",
         }
@@ -149,6 +194,21 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1DLayer",
             LayerKind::Reshape => "ReshapeLayer",
             LayerKind::Multiply => "MultiplyLayer",
+            LayerKind::MaxPooling1D => "MaxPooling1DLayer",
+            LayerKind::AveragePooling1D => "AveragePooling1DLayer",
+            LayerKind::GlobalMaxPooling1D => "GlobalMaxPooling1DLayer",
+            LayerKind::GlobalMaxPooling2D => "GlobalMaxPooling2DLayer",
+            LayerKind::UpSampling1D => "UpSampling1DLayer",
+            LayerKind::UpSampling2D => "UpSampling2DLayer",
+            LayerKind::Cropping1D => "Cropping1DLayer",
+            LayerKind::Cropping2D => "Cropping2DLayer",
+            LayerKind::ZeroPadding1D => "ZeroPadding1DLayer",
+            LayerKind::Permute => "PermuteLayer",
+            LayerKind::RepeatVector => "RepeatVectorLayer",
+            LayerKind::Subtract => "SubtractLayer",
+            LayerKind::Average => "AverageLayer",
+            LayerKind::Maximum => "MaximumLayer",
+            LayerKind::Minimum => "MinimumLayer",
             LayerKind::Prelu => "PReLULayer",
             LayerKind::Elu => "ELULayer",
         }
@@ -171,6 +231,7 @@ mod tests {
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
         }
+        assert_eq!(LayerKind::from_code(41), None);
         assert_eq!(LayerKind::from_code(26), None);
         assert_eq!(LayerKind::from_code(45), Some(LayerKind::Elu));
         assert_eq!(

@@ -12,6 +12,7 @@ pub mod bindings;
 pub mod calls;
 pub mod client;
 pub mod config;
+pub mod config_shapes;
 pub mod from_bundle;
 pub mod from_model;
 pub mod image;

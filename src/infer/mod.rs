@@ -16,6 +16,7 @@ pub mod forward;
 pub mod input;
 pub mod plan;
 pub mod quant;
+pub mod shapes;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};

@@ -81,6 +81,28 @@ pub enum Op {
     Concat {
         axis: i64,
     },
+    /// MaxPooling1D / AveragePooling1D over [steps, ch].
+    Pool1D {
+        size: usize,
+        stride: usize,
+        padding: Padding,
+    },
+    /// GlobalMaxPooling1D/2D: the last axis; `keepdims` keeps the others, as 1.
+    GlobalMax {
+        keepdims: bool,
+    },
+    /// UpSampling, Cropping and ZeroPadding, 1D and 2D: each spatial axis regridded.
+    Regrid {
+        axes: Vec<crate::keras::shapes::Axis>,
+    },
+    /// Permute: output axis i is input axis `dims[i] − 1`.
+    Permute {
+        dims: Vec<usize>,
+    },
+    /// RepeatVector: [f] to [n, f].
+    RepeatVector {
+        n: usize,
+    },
     /// A kind whose output shape is learnt by running it (Embedding, recurrent layers): it
     /// ends the segment it is in.
     Opaque,
@@ -223,6 +245,58 @@ impl Op {
             LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
                 Op::Opaque
             }
+            LayerKind::MaxPooling1D | LayerKind::AveragePooling1D => {
+                let (size, s, pad) =
+                    <(U256, U256, U256)>::abi_decode_params(config).map_err(bad)?;
+                Op::Pool1D {
+                    size: small(size, "pool size")?,
+                    stride: small(s, "stride")?,
+                    padding: padding(byte(pad)?)?,
+                }
+            }
+            LayerKind::GlobalMaxPooling1D | LayerKind::GlobalMaxPooling2D => {
+                let (keepdims,) = <(bool,)>::abi_decode_params(config).map_err(bad)?;
+                Op::GlobalMax { keepdims }
+            }
+            LayerKind::UpSampling1D
+            | LayerKind::UpSampling2D
+            | LayerKind::Cropping1D
+            | LayerKind::Cropping2D
+            | LayerKind::ZeroPadding1D => {
+                let (repeat, crop, pad) =
+                    <([U256; 2], [U256; 4], [U256; 4])>::abi_decode_params(config).map_err(bad)?;
+                let rank = if matches!(kind, LayerKind::UpSampling2D | LayerKind::Cropping2D) {
+                    2
+                } else {
+                    1
+                };
+                let mut axes = Vec::with_capacity(rank);
+                for i in 0..rank {
+                    axes.push(crate::keras::shapes::Axis {
+                        repeat: small(repeat[i], "size")?,
+                        crop: [small(crop[2 * i], "crop")?, small(crop[2 * i + 1], "crop")?],
+                        pad: [small(pad[2 * i], "pad")?, small(pad[2 * i + 1], "pad")?],
+                    });
+                }
+                Op::Regrid { axes }
+            }
+            LayerKind::Permute => {
+                let (dims,) = <(Vec<U256>,)>::abi_decode_params(config).map_err(bad)?;
+                Op::Permute {
+                    dims: dims
+                        .into_iter()
+                        .map(|d| small(d, "dims"))
+                        .collect::<Result<_, _>>()?,
+                }
+            }
+            LayerKind::RepeatVector => {
+                let (n,) = <(U256,)>::abi_decode_params(config).map_err(bad)?;
+                Op::RepeatVector { n: small(n, "n")? }
+            }
+            // Per input value (measured ≈ 70–110 on shapes_2d_fn, tests/chain_shapes.rs).
+            LayerKind::Subtract | LayerKind::Maximum | LayerKind::Minimum | LayerKind::Average => {
+                Op::Elementwise { per_value: 120 }
+            }
             LayerKind::Concatenate => {
                 let (axis,) = <(I256,)>::abi_decode_params(config).map_err(bad)?;
                 Op::Concat {
@@ -348,6 +422,45 @@ impl LayerOp {
                     .map(|i| i.get(ax).copied())
                     .sum::<Option<usize>>()?;
                 Some(s)
+            }
+            Op::Pool1D {
+                size,
+                stride,
+                padding,
+            } => {
+                let [n, c] = first? else { return None };
+                Some(vec![out_len(*n, *size, *stride, *padding)?, *c])
+            }
+            Op::GlobalMax { keepdims } => {
+                let s = first?;
+                let c = *s.last()?;
+                if *keepdims {
+                    let mut out = vec![1; s.len()];
+                    *out.last_mut()? = c;
+                    Some(out)
+                } else {
+                    Some(vec![c])
+                }
+            }
+            Op::Regrid { axes } => {
+                let mut s = first?.to_vec();
+                if s.len() != axes.len() + 1 {
+                    return None;
+                }
+                for (d, a) in s.iter_mut().zip(axes) {
+                    *d = a.out_len(*d)?;
+                }
+                Some(s)
+            }
+            Op::Permute { dims } => {
+                let s = first?;
+                dims.iter()
+                    .map(|&d| d.checked_sub(1).and_then(|d| s.get(d).copied()))
+                    .collect()
+            }
+            Op::RepeatVector { n } => {
+                let [f] = first? else { return None };
+                Some(vec![*n, *f])
             }
             Op::Opaque => None,
         }
@@ -594,6 +707,26 @@ impl GasModel {
             }
             Op::Pool { size, .. } => {
                 gas += out_values * (size[0] * size[1]) as u64 * self.pool_value;
+            }
+            Op::Pool1D { size, .. } => {
+                gas += out_values * *size as u64 * self.pool_value;
+            }
+            // Measured on the shapes_ fixtures (tests/chain_shapes.rs), rounded up.
+            Op::GlobalMax { .. } => {
+                gas += in_values * 140;
+                words += in_values;
+            }
+            Op::Regrid { .. } => {
+                gas += out_values * 120;
+                words += in_values;
+            }
+            Op::Permute { .. } => {
+                gas += out_values * 200;
+                words += in_values;
+            }
+            Op::RepeatVector { .. } => {
+                gas += out_values * 20;
+                words += in_values;
             }
             Op::Elementwise { per_value } => {
                 gas += in_values * per_value;

@@ -34,6 +34,21 @@ pub const SUPPORTED: &[&str] = &[
     "Concatenate",
     "Dropout",
     "Reshape",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "Cropping1D",
+    "Cropping2D",
+    "ZeroPadding1D",
+    "Permute",
+    "RepeatVector",
+    "Subtract",
+    "Average",
+    "Maximum",
+    "Minimum",
     "PReLU",
     "ELU",
 ];
@@ -114,7 +129,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn layer_err(&self, reason: impl Into<String>) -> Problem {
+    pub(crate) fn layer_err(&self, reason: impl Into<String>) -> Problem {
         Problem::Layer {
             layer: self.name.to_string(),
             class: self.class.to_string(),
@@ -211,7 +226,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn channels_last(&self) -> Result<(), Problem> {
+    pub(crate) fn channels_last(&self) -> Result<(), Problem> {
         match self.str_or("data_format", "channels_last")? {
             "channels_last" => Ok(()),
             other => Err(self.err(
@@ -221,7 +236,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn padding(&self) -> Result<&str, Problem> {
+    pub(crate) fn padding(&self) -> Result<&str, Problem> {
         match self.str_or("padding", "valid")? {
             p @ ("valid" | "same") => Ok(p),
             "causal" if self.class == "Conv1D" => Ok("causal"),
@@ -434,7 +449,7 @@ fn known(ctx: &LayerCtx, shape: &Shape, axis: usize, what: &str) -> Result<usize
     })
 }
 
-fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
+pub(crate) fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
     if shape.len() == want {
         Ok(())
     } else {
@@ -446,7 +461,7 @@ fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
 }
 
 /// Output length of a sliding window (convolution or pooling) along one axis.
-fn window_out(
+pub(crate) fn window_out(
     ctx: &LayerCtx,
     len: Dim,
     k: usize,
@@ -473,7 +488,7 @@ fn window_out(
 }
 
 /// The single input shape of a one-input layer.
-fn one<'s>(ctx: &LayerCtx, inputs: &'s [Shape]) -> Result<&'s Shape, Problem> {
+pub(crate) fn one<'s>(ctx: &LayerCtx, inputs: &'s [Shape]) -> Result<&'s Shape, Problem> {
     match inputs {
         [s] => Ok(s),
         _ => Err(ctx.layer_err(format!("takes one input, got {}", inputs.len()))),
@@ -487,6 +502,9 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
     } else {
         ctx.class
     };
+    if let Some(shape) = super::shapes::output_shape(ctx, inputs) {
+        return shape;
+    }
     if matches!(class, "ReLU" | "LeakyReLU") {
         relu_params(ctx)?;
     }
@@ -846,7 +864,6 @@ pub fn describe(ctx: &LayerCtx, inputs: &[Shape], inputs_known: bool) -> Describ
 /// cannot deploy; `None` for any other class, or when the config does not say enough.
 fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize>>)> {
     let [s] = inputs else { return None };
-    let last = s.last().copied().flatten();
     match ctx.class {
         "ThresholdedReLU"
         | "GaussianNoise"
@@ -874,16 +891,6 @@ fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize
             let n = usize::from(ctx.bool_or("scale", true).ok()?)
                 + usize::from(ctx.bool_or("center", true).ok()?);
             Some((s.clone(), vec![vec![dim]; n]))
-        }
-        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" if !ctx.bool_or("keepdims", false).ok()? => {
-            Some((vec![s.first().copied().flatten(), last], Vec::new()))
-        }
-        "RepeatVector" => {
-            let n = ctx.usize("n").ok()?;
-            Some((
-                vec![s.first().copied().flatten(), Some(n), last],
-                Vec::new(),
-            ))
         }
         _ => None,
     }

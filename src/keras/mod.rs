@@ -17,6 +17,7 @@ pub mod h5;
 pub mod layers;
 pub mod legacy;
 pub mod model;
+pub mod shapes;
 
 pub use error::{KerasError, Problem};
 pub use model::{Layer, Model, Shape, SourceFormat, Tensor};

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {LayerBase} from "./LayerBase.sol";
+import {MergeBase} from "./MergeBase.sol";
+import {LayerKind} from "../lib/Types.sol";
+
+/// @title SubtractLayer
+/// @notice Keras `Subtract`; see `MergeBase`.
+contract SubtractLayer is MergeBase {
+    /// @inheritdoc LayerBase
+    function layerKind() public pure override returns (uint16) {
+        return LayerKind.SUBTRACT;
+    }
+
+    function _op() internal pure override returns (uint256) {
+        return _SUBTRACT;
+    }
+}
