@@ -205,6 +205,7 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 44] = [
         "MinimumLayer",
         include_str!("../../artifacts/MinimumLayer.json"),
     ),
+    (
         "PReLULayer",
         include_str!("../../artifacts/PReLULayer.json"),
     ),
