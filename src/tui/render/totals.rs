@@ -145,7 +145,12 @@ struct FormatCells {
     agree: String,
 }
 
-fn cells(model: &ModelView, formats: Option<&FormatsReport>, format: WeightFormat) -> FormatCells {
+fn cells(
+    model: &ModelView,
+    formats: Option<&FormatsReport>,
+    failed: bool,
+    format: WeightFormat,
+) -> FormatCells {
     let approx = |estimate: bool| if estimate { "~" } else { "≈" };
     let size = |bytes: usize| {
         if bytes >= 1_000_000 {
@@ -170,7 +175,12 @@ fn cells(model: &ModelView, formats: Option<&FormatsReport>, format: WeightForma
         },
         None => {
             let known = model.on_chain().into_iter().find(|s| s.format == format);
-            let pending = if formats.is_none() { "…" } else { "?" };
+            // Still measuring, or measured without this format / could not measure.
+            let pending = if formats.is_none() && !failed {
+                "…"
+            } else {
+                "–"
+            };
             match known {
                 Some(s) => FormatCells {
                     bytes: size(s.bytes),
@@ -234,7 +244,7 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
         dim,
     )];
     for format in WeightFormat::ALL {
-        let c = cells(model, report, format);
+        let c = cells(model, report, failed.is_some(), format);
         let chosen = format == state.target.format;
         let text = format!(
             "{}{:<7}{:>9}{:>4}{:>8}{:>9}{:>6}",
@@ -256,7 +266,9 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
     }
     let note = match (report, failed) {
         (Some(r), _) => format!(" {} · f: format", baseline(r)),
-        (None, Some(e)) => format!(" errors not measured: {e}"),
+        // The reason is the model's own (an unsupported layer, a weight out of range), which
+        // the panel already says; here it would only push the hashes and the target away.
+        (None, Some(_)) => " errors not measured: the reference cannot run this model".into(),
         (None, None) => " measuring the formats… · f: format".into(),
     };
     lines.push(Line::styled(note, dim));
@@ -265,9 +277,9 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
 
 /// The chosen format on one line, for the narrow layout.
 fn chosen_format_line(state: &State, model: &ModelView, theme: Theme) -> Line<'static> {
-    let (report, _) = measured(state);
+    let (report, failed) = measured(state);
     let format = state.target.format;
-    let c = cells(model, report, format);
+    let c = cells(model, report, failed.is_some(), format);
     let chunks = if c.chunks == "1" { "chunk" } else { "chunks" };
     let agree = if c.agree == "–" {
         String::new()
