@@ -136,23 +136,22 @@ contract DenseLayer is LayerBase {
                 }
                 for (uint256 k = r * c.units; k < r * c.units + c.units; ++k) {
                     int256 b = bias.length == 0 ? int256(0) : bias[k - r * c.units] << 32;
-                    uint256 up = kernel.up;
-                    int256 acc = out[k];
+                    int256 acc = _scaled(kernel, k - r * c.units, out[k]);
                     int256 y;
                     assembly ("memory-safe") {
-                        y := sar(32, add(shl(up, acc), b))
+                        y := sar(32, add(acc, b))
                     }
                     out[k] = y;
                 }
             }
             for (; j < c.units; ++j) {
-                int256 acc = _dot(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units);
+                // (Σ x·q) << up = Σ x·(q << up), (Σ x·q)·s = Σ x·(q·s) exactly; one SAR after
+                // adding bias << 32.
+                int256 acc = _scaled(kernel, j, _dot(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units));
                 int256 b = bias.length == 0 ? int256(0) : bias[j] << 32;
-                uint256 up = kernel.up;
                 int256 y;
                 assembly ("memory-safe") {
-                    // (Σ x·q) << up = Σ x·(q << up) exactly; one SAR after adding bias << 32.
-                    y := sar(32, add(shl(up, acc), b))
+                    y := sar(32, add(acc, b))
                 }
                 out[r * c.units + j] = y;
             }

@@ -13,59 +13,59 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0x68409e928093f035f98a09dc4257dda499ffe99b678a66c14a9abca8dffca8fb;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
+    bytes32 internal constant INPUT_LAYER = 0x263a77cafedfddb5261f28652812a3225095587ecef486dc1e6755a3dfe18ad7;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x279c4958aa73427d2937fc77b2985fa1327a7091f8f87c72589163279c86ca89;
+    bytes32 internal constant DENSE = 0x42465e82d16e473a4f7f479a320213d850827c569b981867935edb76d859fad3;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
+    bytes32 internal constant FLATTEN = 0x906168f3102ef237cf3c52b13b7ce07ed7e45577f1db257e25455c61f3146fe0;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x6912cad6c9011ea5cde831b7106b35dbda476bc57e3334e49bfc71ab28f97c3b;
+    bytes32 internal constant RESCALING = 0x9ed8ba48d340860eeb8f6d285bfd23a1278419b6c95c9aa664b305ebea6361e4;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x28712fc8da74b81d682d35cb322ce6d82c36e5ad1cc5fcbb20ac8bd245f9456a;
+    bytes32 internal constant MAX_POOLING_2D = 0x82e65993c88496e93c24dabdc411eb0c3774ffc8548a695e10aaf526123625f3;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xd18f64f6a70a656bde44e2906cf68a99191bd42d51ce6eac3e9ba5ed881c04e8;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x34903b2a4fde0005dac27818032fffe84115dd2a51a7e75ca28fca61edfe950f;
+    bytes32 internal constant CONV_2D = 0x9e2d65d3a905b6168e3d3410ff5d92757ee6b5a7cc478b9e0c8d4210f956d055;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x7265653cc1d97c791eeb5ea791afd01059be2caffc45abcb6a3d85acba253529;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
+    bytes32 internal constant EMBEDDING = 0xd2d1572803661a9022b4d2d976dadc978304e252f552715b4e120771f2fde002;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x03fec4148a35274413f21fc5d1fcfeca856d255ff796e0f468239f587cc20830;
+    bytes32 internal constant SIMPLE_RNN = 0x25c247a64d65f92415c56e6635556f2cab86938b27619f591978c25b9b6db950;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x293f260a99c4be1e098d76ff3074f0ee24d5128bd491788067fb1015a8aca510;
+    bytes32 internal constant LSTM = 0xa32c08adf57d0ea08289ed55ece503fe3015115f4ba13d87bce2fc035e5a8e64;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
+    bytes32 internal constant SOFTMAX = 0xab30eea59c7f195cc38298f00276604ab815aed7b01aa8ef11639f49167d18de;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x7d2303b24019071e7a1703e2b208c40d2f06ca7d978f8efc96fad104912f64b3;
+    bytes32 internal constant SIGMOID = 0xe2b459080a911efe182a80f99284dda04928bdb4bbfd29142dbc70d7a234138d;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x7788d90f8a73151b1d3abc25b5861f98ff307e674cea3a8b238fddf50d712983;
+    bytes32 internal constant RELU = 0x4caf59ff5c59984fed8ccf977dd9b80528a1edd9197b3c586a389f5bfc075513;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x07290d2fcc6982a26e332b9e2212c8ce86eb71cc8f24182febdd310a32c0ba33;
+    bytes32 internal constant LINEAR = 0xad3d55293a7f9bea8a25b1a5dfe1ebffbf98e1e1cfe5820c9291bd90ad1efd80;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x1508ee12b22a304b6a553cd8d959e80c20ae332ea4263af4b5a701597669ea64;
+    bytes32 internal constant ADD = 0x64e6a85d35ad6a369c42aac26a0a263b69137cec33cb5881e9b5675110cde0d6;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x06d21d943d7accfd77aded6035248c86c83b5980d5d9bf1fe35db3c58f92a4f9;
+    bytes32 internal constant DROPOUT = 0x6ea2794c250e8a42712fde1bdf90e4f400a6a2aad739c3e09c279ad826ddfa39;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x1e81db041e3445233bb77569151c917f4966b5b585debc9e75ba64e2eaacca5d;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0xf61f06223293a67cd25aa8a9cb3fc3f21bf3c0bc1b3885fbc6b3a33846b87a6f;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0xfff3a991630771a013c87e29740256b794132a7167b040d188fd8f08339461b2;
+    bytes32 internal constant ZERO_PADDING_2D = 0x0e1d56e8a8e086160eac86b3ecc5addc28267677003dd4dff3330e175a60aa3f;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x9a385c63b8778e85269f0523c262d689ebf182dd8169b8f7fdbbd1fb4c49e5fd;
+    bytes32 internal constant CONCATENATE = 0x06359de1bb580490347247c187665a9cc8ed578b586037169c469dc8d495c5d6;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
+    bytes32 internal constant TANH = 0xc52df819e8e8a780cf96b90c76824ffaa079dad3e1116c51e1bfd270726913a3;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
+    bytes32 internal constant GRU = 0xfd09d542ff2bb09a85330023e1d288195299089189ef51e4b47f0cc09a2f9e3d;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
+    bytes32 internal constant CONV_1D = 0xcdd40e6f0315a405d8c50a53b791057411e379cb0f4fa6cf8722adc370d4f61f;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x59be08a1187867bfbd7548c1e30533057b9794f159bc7682b050c15238e3167f;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
+    bytes32 internal constant RESHAPE = 0xeb2eb2939b5dade5dea62288bfeb4c10f78222dd4fa52323d431e5f92e6f6e49;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    bytes32 internal constant MULTIPLY = 0x3db71800a5f7998b8bc6d6ee83638d660a4f01dc7581f10f38400f210914ffb9;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

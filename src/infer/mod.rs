@@ -14,7 +14,7 @@ pub mod fixed;
 pub mod forward;
 pub mod input;
 pub mod plan;
-pub mod quant;
+pub use crate::chain::quant;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};

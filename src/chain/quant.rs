@@ -21,7 +21,7 @@
 //!
 //! Owns: these rules and the byte count they imply. Must not touch: files, the chain.
 
-use super::WeightFormat;
+use super::weights::WeightFormat;
 
 /// `qmax` of a per-channel format, `None` for the others.
 pub fn qmax(format: WeightFormat) -> Option<i64> {

@@ -1,0 +1,260 @@
+//! The int16 and int8 weight formats on a real anvil.
+//!
+//! 1. Per layer kind with weights (Dense, Conv2D, Conv1D, Embedding, SimpleRNN, LSTM, GRU,
+//!    BatchNormalization at the accumulator's precision): fixtures covering them are deployed in
+//!    each format, every weight read back through the layer contracts equals the per-channel
+//!    reference's value (q·scale; Q32.32 for rank 0–1), and `predictLayers` on the Keras samples
+//!    equals `Graph::from_model(.., format)` bit for bit.
+//! 2. The CLI on fashion_mnist: `plan` and `deploy --format int16|int8`, `verify` passes in the
+//!    chain's format and fails for another, `predict ADDRESS` (one call, and chained calls under a
+//!    low `--call-gas`) prints what `predict MODEL --format F` prints offline. Deploy gas per
+//!    parameter and predict gas are printed (BENCHMARKS.md).
+
+use crate::chain_support::{assert_on_chain, deploy_model_in};
+use crate::common::{array, fixtures, read_json, sidecar};
+use crate::deploy_support::{anvil_path, done_line, eternalize, fixture, text};
+use alloy::primitives::{I256, U256};
+use eternalize::bundle::Bundle;
+use eternalize::chain::{Chain, EternalModel, Implementation, ModelSpec, signer_from_hex};
+use eternalize::infer::{Graph, Tensor, WeightFormat, input};
+use eternalize::keras;
+use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
+use serde_json::Value;
+
+const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
+
+/// Fixtures with Keras samples that together hold every layer kind with weights.
+const KINDS: [&str; 6] = [
+    "keras3_4/lenet_cnn.keras",         // Conv2D, Dense
+    "keras2_15/batchnorm_seq_cnn.h5",   // BatchNormalization, Conv2D, Dense
+    "generated/conv1d_gap1d.keras",     // Conv1D, Dense
+    "keras2_15/embedding_simplernn.h5", // Embedding, SimpleRNN
+    "keras3_4/embedding_lstm.keras",    // Embedding, LSTM
+    "generated/gru_seq.keras",          // GRU
+];
+
+async fn predict_on_chain(
+    chain: &Chain,
+    address: alloy::primitives::Address,
+    graph: &Graph,
+    ins: &[Tensor],
+) -> Vec<Tensor> {
+    let model = EternalModel::new(address, chain.provider().clone());
+    let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, t) in order {
+        values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+        shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+        ranks.push(U256::from(t.shape.len()));
+    }
+    let outputs = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    let r = model
+        .predictLayers(values, shapes, ranks, outputs)
+        .call()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut at, mut sat) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for rank in &r.outputRanks {
+        let rank = rank.to::<usize>();
+        let shape: Vec<usize> = r.outputShapes[sat..sat + rank]
+            .iter()
+            .map(|d| d.to::<usize>())
+            .collect();
+        sat += rank;
+        let n: usize = shape.iter().product();
+        let data = r.outputs[at..at + n]
+            .iter()
+            .map(|x| i128::try_from(*x).unwrap())
+            .collect();
+        at += n;
+        out.push(Tensor { shape, data });
+    }
+    out
+}
+
+#[tokio::test]
+async fn int_formats_on_chain_equal_the_reference_per_layer_kind() {
+    let started = std::time::Instant::now();
+    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    let mut salt = 0u64;
+    for format in INT_FORMATS {
+        for file in KINDS {
+            let path = fixtures().join(file);
+            let model = keras::load(&path).unwrap();
+            let truth = read_json(&sidecar(&path, ".truth.json"));
+            let graph = Graph::from_model(&model, format).unwrap();
+            let per_input: Vec<Vec<Tensor>> = truth["predict"]["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(graph.input_shapes())
+                .map(|(v, s)| input::samples(&array(v), &s).unwrap())
+                .collect();
+            salt += 1;
+            let (address, image) = deploy_model_in(&chain, &model, salt, format).await;
+            assert_eq!(
+                chain.model_state(address).await.unwrap().layout.format,
+                format.code(),
+                "{file}: the format is readable on chain"
+            );
+            let bundle = Bundle::from_model(&model).unwrap();
+            let spec = ModelSpec::from_model(&model, &bundle).unwrap();
+            if spec.params() < 20_000 {
+                assert_on_chain(&chain, &spec, &image).await;
+            }
+            for b in 0..per_input[0].len() {
+                let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();
+                let want = graph.run(&ins).unwrap();
+                let got = predict_on_chain(&chain, address, &graph, &ins).await;
+                assert_eq!(got, want, "{file} in {format}, sample {b}");
+            }
+            // The format is what makes the bits: the compact reference differs somewhere.
+            let compact = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[0].clone()).collect();
+            assert_ne!(
+                compact.run(&ins).unwrap(),
+                graph.run(&ins).unwrap(),
+                "{file}: {format} and compact give the same outputs"
+            );
+            eprintln!(
+                "{file} in {format}: {} params, on chain = reference",
+                spec.params()
+            );
+        }
+    }
+    eprintln!("per-kind int16/int8 on chain: {:?}", started.elapsed());
+}
+
+fn run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    eternalize(data, args, &[("ETERNALIZE_PRIVATE_KEY", ANVIL_DEV_KEYS[0])])
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", text(o)))
+}
+
+#[test]
+fn fashion_mnist_in_int16_and_int8_through_the_cli() {
+    let started = std::time::Instant::now();
+    let anvil = AnvilProcess::spawn(&anvil_path(), &[]).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = anvil.url();
+    let model = fixture("eai_example/fashion_mnist.keras")
+        .display()
+        .to_string();
+    let input = fixture("eai_example/fashion_mnist_input.npy")
+        .display()
+        .to_string();
+    let params = 58_232u64;
+    let deploy = |format: &str| {
+        let o = run(
+            data.path(),
+            &[
+                "deploy",
+                &model,
+                "--rpc-url",
+                &url,
+                "--yes",
+                "--json",
+                "--format",
+                format,
+            ],
+        );
+        assert!(o.status.success(), "{format}:\n{}", text(&o));
+        done_line(&o)
+    };
+    // Compact first: it deploys the factory and the implementations, so the gas of the two
+    // deployments after it is the model's own.
+    deploy("compact");
+    for format in ["int16", "int8"] {
+        let plan = json_of(&run(
+            data.path(),
+            &[
+                "plan",
+                &model,
+                "--rpc-url",
+                &url,
+                "--yes",
+                "--json",
+                "--format",
+                format,
+            ],
+        ));
+        let done = deploy(format);
+        let gas = done["gas_used"].as_u64().unwrap();
+        let address = done["model_address"].as_str().unwrap().to_string();
+        eprintln!(
+            "fashion_mnist {format}: deploy {gas} gas = {:.1} gas/param (plan: {})",
+            gas as f64 / params as f64,
+            plan["format"]
+        );
+
+        // verify: passes in the chain's format, fails for another.
+        let o = run(
+            data.path(),
+            &["verify", &address, &model, "--rpc-url", &url, "--json"],
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(o.status.success(), "{format}: {v}\n{}", text(&o));
+        assert_eq!(v["ok"], true, "{v}");
+        let other = if format == "int16" { "int8" } else { "int16" };
+        let o = run(
+            data.path(),
+            &[
+                "verify",
+                &address,
+                &model,
+                "--rpc-url",
+                &url,
+                "--json",
+                "--format",
+                other,
+            ],
+        );
+        assert!(!o.status.success(), "{format} verified as {other}");
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["weights"]["ok"], false, "{v}");
+
+        // predict by address (one call, then chained calls) = offline in the same format.
+        let offline = json_of(&run(
+            data.path(),
+            &[
+                "predict", &model, "--input", &input, "--json", "--format", format,
+            ],
+        ));
+        for call_gas in [None, Some("3000000")] {
+            let mut args = vec![
+                "predict",
+                &address,
+                "--input",
+                &input,
+                "--rpc-url",
+                &url,
+                "--json",
+            ];
+            if let Some(g) = call_gas {
+                args.extend(["--call-gas", g]);
+            }
+            let mut on_chain = json_of(&run(data.path(), &args));
+            let fields = on_chain.as_object_mut().unwrap();
+            let calls = fields.remove("calls").unwrap();
+            fields.remove("call_gas");
+            let gas = fields.remove("gas").unwrap();
+            eprintln!("fashion_mnist {format} predict ({call_gas:?}): {calls} calls, gas {gas}");
+            if call_gas.is_some() {
+                assert!(calls.as_u64().unwrap() > 1, "{calls}");
+            }
+            assert_eq!(on_chain, offline, "{format} {call_gas:?}");
+        }
+    }
+    eprintln!("fashion_mnist int16/int8 CLI: {:?}", started.elapsed());
+}
