@@ -99,7 +99,7 @@ async fn int_formats_on_chain_equal_the_reference_per_layer_kind() {
                 .map(|(v, s)| input::samples(&array(v), &s).unwrap())
                 .collect();
             salt += 1;
-            let (address, image) = deploy_model_in(&chain, &model, salt, format).await;
+            let (address, image, _) = deploy_model_in(&chain, &model, salt, format).await;
             assert_eq!(
                 chain.model_state(address).await.unwrap().layout.format,
                 format.code(),
@@ -231,7 +231,7 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
                 "predict", &model, "--input", &input, "--json", "--format", format,
             ],
         ));
-        for call_gas in [None, Some("3000000")] {
+        for call_gas in [None, Some("5000000")] {
             let mut args = vec![
                 "predict",
                 &address,
@@ -257,4 +257,119 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
         }
     }
     eprintln!("fashion_mnist int16/int8 CLI: {:?}", started.elapsed());
+}
+
+/// BENCHMARKS.md's table: fashion_mnist and the per-kind fixtures deployed in every format;
+/// per model and format the error against Keras (or, for fashion_mnist, which has no Keras
+/// predictions, against the exact reference on its sample), argmax agreement, the model's own
+/// deploy gas per parameter and one sample's predict gas (`eth_estimateGas`), with
+/// fashion_mnist's gas per layer (`debug_traceCall`):
+/// `cargo test --test all formats_chain::benchmark -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement for BENCHMARKS.md, not a check"]
+async fn benchmark_formats_on_chain() {
+    use alloy::providers::Provider;
+    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    let mut salt = 0u64;
+    let mut rows = Vec::new();
+    for file in std::iter::once("eai_example/fashion_mnist.keras").chain(KINDS) {
+        let path = fixtures().join(file);
+        let model = keras::load(&path).unwrap();
+        let measured = if file.starts_with("eai_example") {
+            let input = fixtures().join("eai_example/fashion_mnist_input.npy");
+            eternalize::usecase::formats::measure(&path, Some(&input)).unwrap()
+        } else {
+            eternalize::usecase::formats::measure(&path, None).unwrap()
+        };
+        let exact = Graph::from_model(&model, WeightFormat::Exact).unwrap();
+        let first: Vec<Tensor> = if file.starts_with("eai_example") {
+            let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+            vec![input::samples(&arr[0].1, &exact.input_shapes()[0]).unwrap()[0].clone()]
+        } else {
+            let truth = read_json(&sidecar(&path, ".truth.json"));
+            truth["predict"]["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(exact.input_shapes())
+                .map(|(v, s)| input::samples(&array(v), &s).unwrap()[0].clone())
+                .collect()
+        };
+        for format in WeightFormat::ALL {
+            let graph = Graph::from_model(&model, format).unwrap();
+            salt += 1;
+            let (address, _, deploy_gas) = deploy_model_in(&chain, &model, salt, format).await;
+            let got = predict_on_chain(&chain, address, &graph, &first).await;
+            assert_eq!(got, graph.run(&first).unwrap(), "{file} {format}");
+            let mut order: Vec<(usize, &Tensor)> =
+                graph.inputs.iter().copied().zip(&first).collect();
+            order.sort_by_key(|(i, _)| *i);
+            let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+            for (_, t) in order {
+                values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+                shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+                ranks.push(U256::from(t.shape.len()));
+            }
+            let m = EternalModel::new(address, chain.provider().clone());
+            let call = m.predict(values, shapes, ranks);
+            let predict_gas = call.estimate_gas().await.unwrap();
+            let params: u64 = model
+                .layers
+                .iter()
+                .flat_map(|l| &l.weights)
+                .map(|t| t.len() as u64)
+                .sum();
+            let row = measured
+                .formats
+                .iter()
+                .find(|r| r.name == format.flag())
+                .unwrap();
+            rows.push(format!(
+                "| {file} | {format} | {:.2e} | {} | {:.0} | {predict_gas} |",
+                row.max_abs_err,
+                row.argmax_agree.as_deref().unwrap_or("—"),
+                deploy_gas as f64 / params as f64,
+            ));
+            if file.starts_with("eai_example") {
+                let tx = serde_json::json!({
+                    "to": address,
+                    "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+                    "gas": "0x3b9aca00",
+                });
+                let trace: Value = chain
+                    .provider()
+                    .raw_request(
+                        "debug_traceCall".into(),
+                        (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+                    )
+                    .await
+                    .unwrap();
+                let gas = |v: &Value| {
+                    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+                };
+                let layers: Vec<String> = trace["calls"][0]["calls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{} {}", graph.nodes[i].class_name, gas(&c["gasUsed"])))
+                    .collect();
+                eprintln!(
+                    "fashion_mnist {format}: deploy {deploy_gas} gas, predict {predict_gas} gas; {}",
+                    layers.join(", ")
+                );
+            }
+        }
+    }
+    eprintln!("| model | format | max abs err | argmax | deploy gas/param | predict gas |");
+    eprintln!("|---|---|---:|---:|---:|---:|");
+    for r in rows {
+        eprintln!("{r}");
+    }
 }

@@ -163,16 +163,19 @@ pub async fn deploy_model(
     model: &eternalize::keras::model::Model,
     salt: u64,
 ) -> (alloy::primitives::Address, ModelImage) {
-    deploy_model_in(chain, model, salt, eternalize::chain::WeightFormat::Compact).await
+    let (address, image, _) =
+        deploy_model_in(chain, model, salt, eternalize::chain::WeightFormat::Compact).await;
+    (address, image)
 }
 
-/// [`deploy_model`] with the weights in `format`.
+/// [`deploy_model`] with the weights in `format`; also returns the gas of the model's own
+/// transactions (clone, layers, construct, chunks — not the factory or implementations).
 pub async fn deploy_model_in(
     chain: &Chain,
     model: &eternalize::keras::model::Model,
     salt: u64,
     format: eternalize::chain::WeightFormat,
-) -> (alloy::primitives::Address, ModelImage) {
+) -> (alloy::primitives::Address, ModelImage, u64) {
     use alloy::primitives::{B256, U256};
     let bundle = Bundle::from_model(model).unwrap();
     let spec = ModelSpec::from_model(model, &bundle).unwrap();
@@ -183,12 +186,24 @@ pub async fn deploy_model_in(
     let address = eternalize::chain::model_address(chain.sender(), salt).unwrap();
     let image =
         ModelImage::new(&spec, format, eternalize::chain::MAX_CHUNK_BYTES, address).unwrap();
-    chain.create_model(salt).await.unwrap();
-    chain.create_layers(&image).await.unwrap();
-    chain.construct_model(&image).await.unwrap();
+    let mut gas = 0;
+    gas += chain
+        .create_model(salt)
+        .await
+        .unwrap()
+        .sent
+        .map_or(0, |s| s.gas_used);
+    gas += chain
+        .create_layers(&image)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.gas_used)
+        .sum::<u64>();
+    gas += chain.construct_model(&image).await.unwrap().gas_used;
     for i in 0..image.chunks.count() {
-        chain.store_chunk(&image, i).await.unwrap();
+        gas += chain.store_chunk(&image, i).await.unwrap().gas_used;
     }
     assert!(chain.is_ready(address).await.unwrap());
-    (address, image)
+    (address, image, gas)
 }
