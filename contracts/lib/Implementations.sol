@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 26;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x68409e928093f035f98a09dc4257dda499ffe99b678a66c14a9abca8dffca8fb;
+    bytes32 internal constant MODEL = 0xeaea64a1bc9009459f6c88210ddd17f3afc0b2336321c6667b934770450963db;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x263a77cafedfddb5261f28652812a3225095587ecef486dc1e6755a3dfe18ad7;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x42465e82d16e473a4f7f479a320213d850827c569b981867935edb76d859fad3;
+    bytes32 internal constant DENSE = 0xa76151148d4c592b4194bc2c7aa99618537edc84666031c6c7aea93d2d9cbd9a;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x906168f3102ef237cf3c52b13b7ce07ed7e45577f1db257e25455c61f3146fe0;
     /// @dev RescalingLayer, kind 3.
