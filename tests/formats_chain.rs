@@ -7,7 +7,8 @@
 //!    equals `Graph::from_model(.., format)` bit for bit.
 //! 2. The CLI on fashion_mnist: `plan` and `deploy --format int16|int8`, `verify` passes in the
 //!    chain's format and fails for another, `predict ADDRESS` (one call, and chained calls under a
-//!    low `--call-gas`) prints what `predict MODEL --format F` prints offline. Deploy gas per
+//!    low `--call-gas`; int8 also as an on-chain job, `--send`) prints what `predict MODEL
+//!    --format F` prints offline. Deploy gas per
 //!    parameter and predict gas are printed (BENCHMARKS.md).
 
 use crate::chain_support::{assert_on_chain, deploy_model_in};
@@ -254,6 +255,25 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
                 assert!(calls.as_u64().unwrap() > 1, "{calls}");
             }
             assert_eq!(on_chain, offline, "{format} {call_gas:?}");
+        }
+        if format == "int8" {
+            // As an on-chain job of transactions (`--send`): the same values.
+            let job = json_of(&run(
+                data.path(),
+                &[
+                    "predict",
+                    &address,
+                    "--input",
+                    &input,
+                    "--rpc-url",
+                    &url,
+                    "--send",
+                    "--yes",
+                    "--json",
+                ],
+            ));
+            eprintln!("fashion_mnist int8 job: {} gas", job["gas_used"]);
+            assert_eq!(job["values"], offline["values"], "{job}");
         }
     }
     eprintln!("fashion_mnist int16/int8 CLI: {:?}", started.elapsed());

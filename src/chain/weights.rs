@@ -84,8 +84,8 @@ impl WeightFormat {
         match self {
             WeightFormat::Exact => "Q32_32",
             WeightFormat::Compact => "INT32_SHIFTED",
-            WeightFormat::Int16 => "INT16_PER_CHANNEL",
-            WeightFormat::Int8 => "INT8_PER_CHANNEL",
+            WeightFormat::Int16 => "INT16",
+            WeightFormat::Int8 => "INT8",
         }
     }
 
