@@ -393,3 +393,36 @@ async fn benchmark_formats_on_chain() {
         eprintln!("{r}");
     }
 }
+
+/// Records cut by chunk boundaries anywhere (96-byte chunks: headers, scales and values all
+/// straddle some): every weight reads back as the reference's, and predict equals it.
+#[tokio::test]
+async fn int_records_across_small_chunks() {
+    use alloy::primitives::B256;
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let file = "keras3_4/mlp_basic.keras";
+    let spec = crate::chain_support::spec(file);
+    let path = fixtures().join(file);
+    let model = keras::load(&path).unwrap();
+    let truth = read_json(&sidecar(&path, ".truth.json"));
+    for (salt, format) in INT_FORMATS.into_iter().enumerate() {
+        let (image, _) = chain
+            .prepare(&spec, format, 96, B256::repeat_byte(salt as u8 + 1))
+            .await
+            .unwrap();
+        assert!(image.chunks.count() > 10, "{}", image.chunks.count());
+        for i in 0..image.chunks.count() {
+            chain.store_chunk(&image, i).await.unwrap();
+        }
+        assert_on_chain(&chain, &spec, &image).await;
+        let graph = Graph::from_model(&model, format).unwrap();
+        let samples = input::samples(
+            &array(&truth["predict"]["inputs"][0]),
+            &graph.input_shapes()[0],
+        )
+        .unwrap();
+        let got = predict_on_chain(&chain, image.model, &graph, &samples[..1]).await;
+        assert_eq!(got, graph.run(&samples[..1]).unwrap(), "{format}");
+    }
+}

@@ -100,10 +100,14 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
                     .layer_weights(layer.address, t, start, count)
                     .await
                     .unwrap();
-                let record = image
-                    .blob
-                    .record(tensor.offset, tensor.length, tensor.shift)
-                    .unwrap_or_default();
+                let record = if image.format().per_channel() {
+                    image
+                        .blob
+                        .record(tensor.offset, tensor.length, tensor.shift)
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let span = l.tensors[t];
                 let reference = match image.format() {
                     f @ (eternalize::chain::WeightFormat::Int16
