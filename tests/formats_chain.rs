@@ -274,6 +274,34 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
             ));
             eprintln!("fashion_mnist int8 job: {} gas", job["gas_used"]);
             assert_eq!(job["values"], offline["values"], "{job}");
+
+            // One int8 value changed on chain: verify names the layer, tensor and element. Chunk
+            // 0 starts with the first Conv2D's kernel record: a 4-byte channel count, 6 scales
+            // of 8 bytes, then the values — blob byte 60 is value 8.
+            let rpc = eternalize::chain::Rpc::connect(&url).unwrap();
+            let model_address: alloy::primitives::Address = address.parse().unwrap();
+            crate::deploy_support::runtime().block_on(async {
+                let at = rpc.chunk_address(model_address, 0).await.unwrap();
+                let mut code = rpc.code_at(at).await.unwrap().to_vec();
+                code[1 + 60] ^= 0x01;
+                let _: Value = rpc
+                    .request(
+                        "anvil_setCode",
+                        serde_json::json!([at, alloy::primitives::hex::encode_prefixed(&code)]),
+                    )
+                    .await
+                    .unwrap();
+            });
+            let o = run(
+                data.path(),
+                &["verify", &address, &model, "--rpc-url", &url],
+            );
+            assert!(!o.status.success());
+            let said = text(&o);
+            assert!(
+                said.contains("blob byte 60") && said.contains("tensor 0 element 8"),
+                "{said}"
+            );
         }
     }
     eprintln!("fashion_mnist int16/int8 CLI: {:?}", started.elapsed());
