@@ -143,7 +143,7 @@ fn synthetic(inputs: u64, units: u64) -> ModelSpec {
                 output_shape: None,
             },
             inputs: vec![],
-            tensor_lengths: vec![],
+            tensor_shapes: vec![],
         },
         LayerEntry {
             source: LayerSource {
@@ -154,7 +154,7 @@ fn synthetic(inputs: u64, units: u64) -> ModelSpec {
                 output_shape: None,
             },
             inputs: vec![0],
-            tensor_lengths: vec![kernel, units],
+            tensor_shapes: vec![vec![inputs, units], vec![units]],
         },
     ];
     // Deterministic values, as trained float32 weights look in Q32.32: a float32's 24-bit

@@ -35,6 +35,7 @@ mod deploy_nonces;
 mod eai_bundles;
 mod export_fixtures;
 mod formats;
+mod formats_chain;
 mod hardening;
 mod infer_vs_keras;
 mod local_chain;

@@ -163,7 +163,7 @@ fn a_model_without_weights_is_ready_at_construction() {
                 output_shape: None,
             },
             inputs: vec![],
-            tensor_lengths: vec![],
+            tensor_shapes: vec![],
         },
         LayerEntry {
             source: LayerSource {
@@ -174,7 +174,7 @@ fn a_model_without_weights_is_ready_at_construction() {
                 output_shape: None,
             },
             inputs: vec![0],
-            tensor_lengths: vec![],
+            tensor_shapes: vec![],
         },
     ];
     let spec = ModelSpec::build(&entries, vec![], &"00".repeat(64)).unwrap();

@@ -1,6 +1,5 @@
 //! `inspect --formats`: every weight format's cost and accuracy, measured by the reference
-//! (`usecase::formats`), on real Keras files; and the refusal to deploy a format the contracts
-//! cannot store yet.
+//! (`usecase::formats`), on real Keras files. (Deploying int16/int8: tests/formats_chain.rs.)
 
 use crate::common::*;
 use serde_json::Value;
@@ -81,6 +80,7 @@ fn fashion_mnist_formats_json() {
     for r in [int8, int16] {
         assert_eq!(r["argmax_agree"], "1/1", "{r}");
         assert_eq!(r["predict_gas"], Value::Null);
+        assert_eq!(r["estimate"], false, "the real int16/int8 layout: {r}");
         let err = r["max_abs_err"].as_f64().unwrap();
         assert!(err > 0.0 && err < 1e-2, "{r}");
     }
@@ -132,25 +132,6 @@ fn formats_table() {
         .expect("run eternalize");
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!("formats_table", stdout(&out));
-}
-
-#[test]
-fn int8_is_not_deployable_yet() {
-    for cmd in ["deploy", "plan"] {
-        let out = bin()
-            .current_dir(fixtures())
-            .args([cmd, "keras3_15/mlp_basic.keras", "--format", "int8"])
-            .output()
-            .expect("run eternalize");
-        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(
-                "the int8 weight format is not deployable yet: it exists in the offline reference"
-            ),
-            "{cmd}: {}",
-            stderr(&out)
-        );
-    }
 }
 
 /// `--input` only means something with `--formats`.

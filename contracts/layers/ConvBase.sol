@@ -109,7 +109,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             pt: g.pt,
             h: g.h,
             sh: g.sh,
-            kh: g.kh
+            kh: g.kh,
+            scales: kernel.scales
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
@@ -139,6 +140,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 h;
         uint256 sh;
         uint256 kh;
+        // INT16/INT8: memory address of one scale word per filter (kernel.scales), else 0 and
+        // the sums are shifted by `up`.
+        uint256 scales;
     }
 
     /// @dev Every output pixel, every filter, written from `outp` on (f words per pixel, filter
@@ -285,19 +289,26 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             // accumulator from filter fi on: S_0 = the low 80 bits sign-extended, then an exact
             // SAR by 80 (every |S_l| < 2^79, see `_pack`). All three lanes are written even past
             // the last filter (see the spare words in `_convolve`).
+            // S in the values' terms: S << up, or S · scale of filter fi (Pass.scales, INT16/INT8;
+            // past the last filter it reads whatever follows, for outputs that are written over).
+            function widen(v, fi, s) -> r {
+                let sc := mload(add(s, 0x260))
+                switch sc
+                case 0 { r := shl(mload(add(s, 0x160)), v) }
+                default { r := mul(v, mload(add(sc, shl(5, fi)))) }
+            }
             function emit(acc, fi, outp, s) {
-                let up := mload(add(s, 0x160))
                 let bp := add(mload(add(s, 0x180)), shl(5, fi))
                 let o := add(outp, shl(5, fi))
                 switch mload(add(s, 0x140))
-                case 1 { mstore(o, sar(32, add(shl(up, acc), mload(bp)))) }
+                case 1 { mstore(o, sar(32, add(widen(acc, fi, s), mload(bp)))) }
                 default {
                     let v := signextend(9, acc)
                     acc := sar(80, sub(acc, v))
-                    mstore(o, sar(32, add(shl(up, v), mload(bp))))
+                    mstore(o, sar(32, add(widen(v, fi, s), mload(bp))))
                     v := signextend(9, acc)
-                    mstore(add(o, 0x20), sar(32, add(shl(up, v), mload(add(bp, 0x20)))))
-                    mstore(add(o, 0x40), sar(32, add(shl(up, sar(80, sub(acc, v))), mload(add(bp, 0x40)))))
+                    mstore(add(o, 0x20), sar(32, add(widen(v, add(fi, 1), s), mload(add(bp, 0x20)))))
+                    mstore(add(o, 0x40), sar(32, add(widen(sar(80, sub(acc, v)), add(fi, 2), s), mload(add(bp, 0x40)))))
                 }
             }
             function pixel(xp, outp, s) {

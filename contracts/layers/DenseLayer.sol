@@ -145,6 +145,8 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         out = new int256[](rows * c.units);
         // Two columns per multiplication (see `_dot8`) needs every |x| < 2^64.
         bool paired = kernel.width == 4 && c.inputUnits < 2 ** 30 && _maxAbs(inputs) < 2 ** 64;
+        // INT16/INT8: four columns per multiplication (see `_narrowRow`) when Σ|x| is small enough.
+        bool narrow = (kernel.width == 2 || kernel.width == 1) && c.inputUnits < 2 ** 30;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
             if (paired) {
@@ -153,25 +155,20 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                     uint256 count = c.units - j < 8 ? c.units - j : 8;
                     _dot8(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units, sx, count, _ptr(out) + (r * c.units + j) * 32);
                 }
-                for (uint256 k = r * c.units; k < r * c.units + c.units; ++k) {
-                    int256 b = bias.length == 0 ? int256(0) : bias[k - r * c.units] << 32;
-                    uint256 up = kernel.up;
-                    int256 acc = out[k];
-                    int256 y;
-                    assembly ("memory-safe") {
-                        y := sar(32, add(shl(up, acc), b))
-                    }
-                    out[k] = y;
-                }
+                _finish(out, r * c.units, c.units, kernel, bias);
+            } else if (narrow && _sumAbs(inputs, r * c.inputUnits, c.inputUnits) < 2 ** (63 - 8 * kernel.width)) {
+                _narrowRow(inputs, r * c.inputUnits, c.inputUnits, kernel, c.units, _ptr(out) + r * c.units * 32);
+                _finish(out, r * c.units, c.units, kernel, bias);
+                j = c.units;
             }
             for (; j < c.units; ++j) {
-                int256 acc = _dot(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units);
+                // (Σ x·q) << up = Σ x·(q << up), (Σ x·q)·s = Σ x·(q·s) exactly; one SAR after
+                // adding bias << 32.
+                int256 acc = _scaled(kernel, j, _dot(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units));
                 int256 b = bias.length == 0 ? int256(0) : bias[j] << 32;
-                uint256 up = kernel.up;
                 int256 y;
                 assembly ("memory-safe") {
-                    // (Σ x·q) << up = Σ x·(q << up) exactly; one SAR after adding bias << 32.
-                    y := sar(32, add(shl(up, acc), b))
+                    y := sar(32, add(acc, b))
                 }
                 out[r * c.units + j] = y;
             }
@@ -211,6 +208,136 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 acc := add(acc, mul(calldataload(xp), signextend(se, shr(sh, mload(wp)))))
                 xp := add(xp, 0x20)
                 wp := add(wp, stride)
+            }
+        }
+    }
+
+    /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32.
+    function _finish(int256[] memory out, uint256 at, uint256 units, Raw memory kernel, int256[] memory bias)
+        internal
+        pure
+    {
+        for (uint256 k; k < units; ++k) {
+            int256 b = bias.length == 0 ? int256(0) : bias[k] << 32;
+            int256 acc = _scaled(kernel, k, out[at + k]);
+            int256 y;
+            assembly ("memory-safe") {
+                y := sar(32, add(acc, b))
+            }
+            out[at + k] = y;
+        }
+    }
+
+    /// @dev Σ_i |x[from + i]| for i < n.
+    function _sumAbs(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (uint256 s) {
+        assembly ("memory-safe") {
+            let p := add(inputs.offset, shl(5, from))
+            for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
+                let v := calldataload(p)
+                if slt(v, 0) { v := sub(0, v) }
+                s := add(s, v)
+            }
+        }
+    }
+
+    /// @dev INT16/INT8 (width w = 2 or 1): for one row x of n inputs from `from`, Σ_i x_i ·
+    ///      q[i · units + col] for every column col < units, written unscaled to the words at
+    ///      dst0 + 32·col. Per block of 32 / w columns j.. (one kernel word per row) and per p0 in
+    ///      0, 4, .. < per = 8 / w (values per 64-bit lane), `_lanes` sums 16 columns l·per + p
+    ///      (lane l < 4, p in [p0, p0 + 4)) with four multiplications per input; columns past
+    ///      `units` read the next row or the buffer's spare word and are never written.
+    ///      Exact while every |Σ x·u| < 2^63, which Σ|x| < 2^(63 − 8w) guarantees (the caller
+    ///      checks it); then Σ x·q = Σ x·u − 2^(8w−1)·Σx.
+    function _narrowRow(
+        int256[] calldata inputs,
+        uint256 from,
+        uint256 n,
+        Raw memory kernel,
+        uint256 units,
+        uint256 dst0
+    ) internal pure {
+        int256 c = _sum(inputs, from, n) << (8 * kernel.width - 1);
+        uint256 cols = 32 / kernel.width;
+        uint256 per = 8 / kernel.width;
+        uint256 xp;
+        assembly ("memory-safe") {
+            xp := add(inputs.offset, shl(5, from))
+        }
+        for (uint256 j; j < units; j += cols) {
+            uint256 count = units - j < cols ? units - j : cols;
+            uint256 dst = dst0 + j * 32;
+            for (uint256 p0; p0 < per; p0 += 4) {
+                (int256 a0, int256 a1, int256 a2, int256 a3) =
+                    _lanes(xp, n, kernel.ptr + j * kernel.width, units * kernel.width, kernel.width, p0);
+                _putLanes(a0, p0, per, count, dst, c);
+                _putLanes(a1, p0 + 1, per, count, dst, c);
+                _putLanes(a2, p0 + 2, per, count, dst, c);
+                _putLanes(a3, p0 + 3, per, count, dst, c);
+            }
+        }
+    }
+
+    /// @dev The four accumulators of `_narrowRow`: for each of n inputs (calldata words from
+    ///      `xp`) and kernel words (memory from `wp`, `stride` bytes apart), XOR with 2^(8w−1) in
+    ///      every value makes it u = q + 2^(8w−1) ∈ [0, 2^(8w)); a right shift by
+    ///      8w·(per − 1 − p) and one AND leave u of columns l·per + p at the bottom of the four
+    ///      64-bit lanes, and one MUL by x adds x·u to each lane (two's complement, mod 2^256).
+    ///      a_k holds p = p0 + k.
+    function _lanes(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 width, uint256 p0)
+        internal
+        pure
+        returns (int256 a0, int256 a1, int256 a2, int256 a3)
+    {
+        // The smallest shift: that of p = p0 + 3.
+        uint256 low = 8 * width * (8 / width - 4 - p0);
+        assembly ("memory-safe") {
+            let end := add(xp, shl(5, n))
+            switch width
+            case 2 {
+                for {} lt(xp, end) {
+                    xp := add(xp, 0x20)
+                    wp := add(wp, stride)
+                } {
+                    let x := calldataload(xp)
+                    let w := xor(mload(wp), 0x8000800080008000800080008000800080008000800080008000800080008000)
+                    a3 := add(a3, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                    w := shr(16, w)
+                    a2 := add(a2, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                    w := shr(16, w)
+                    a1 := add(a1, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                    w := shr(16, w)
+                    a0 := add(a0, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                }
+            }
+            default {
+                for {} lt(xp, end) {
+                    xp := add(xp, 0x20)
+                    wp := add(wp, stride)
+                } {
+                    let x := calldataload(xp)
+                    let w := shr(low, xor(mload(wp), 0x8080808080808080808080808080808080808080808080808080808080808080))
+                    a3 := add(a3, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
+                    w := shr(8, w)
+                    a2 := add(a2, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
+                    w := shr(8, w)
+                    a1 := add(a1, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
+                    w := shr(8, w)
+                    a0 := add(a0, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
+                }
+            }
+        }
+    }
+
+    /// @dev Writes the four 64-bit lanes of `acc` (lane l, counted from the most significant,
+    ///      is column l·per + p) minus `c` to the words at dst + 32·column, for columns < count.
+    function _putLanes(int256 acc, uint256 p, uint256 per, uint256 count, uint256 dst, int256 c) internal pure {
+        assembly ("memory-safe") {
+            for { let l := 3 } 1 { l := sub(l, 1) } {
+                let v := signextend(7, acc)
+                acc := sar(64, sub(acc, v))
+                let col := add(mul(l, per), p)
+                if lt(col, count) { mstore(add(dst, shl(5, col)), sub(v, c)) }
+                if iszero(l) { break }
             }
         }
     }

@@ -5,6 +5,7 @@ import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {IForwardLayer} from "../interfaces/IForwardLayer.sol";
 import {ILayer} from "../interfaces/ILayer.sol";
 import {CodeStore} from "../lib/CodeStore.sol";
+import {WeightCodec} from "../lib/WeightCodec.sol";
 import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
 /// @title LayerBase
@@ -101,15 +102,24 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         (m, config, list) = abi.decode(_args(), (address, bytes, WeightTensor[]));
     }
 
-    /// @dev Reads `n` value slots from slot `t.offset + start` of the weight blob and widens them to
-    ///      Q32.32: Q32_32 slots are big-endian int64; INT32_SHIFTED slots are big-endian int32 `q`,
-    ///      decoded as `q << (32 - t.shift)` (exact inverse of the exporter's floor shift).
+    /// @dev Values [start, start + n) of tensor `t` as Q32.32. Q32_32/INT32_SHIFTED: `n` value
+    ///      slots from slot `t.offset + start` (Q32_32 big-endian int64; INT32_SHIFTED big-endian
+    ///      int32 `q`, decoded as `q << (32 - t.shift)`, the exact inverse of the exporter's floor
+    ///      shift). INT16/INT8: the tensor's record read whole (WeightCodec), then q·scale.
     function _readValues(IEternalModel m, WeightTensor memory t, uint256 start, uint256 n)
         internal
         view
         returns (int256[] memory values)
     {
         WeightLayout memory layout = m.weightLayout();
+        if (WeightFormat.perChannel(layout.format)) {
+            Raw memory w = _raw(address(m), t);
+            values = new int256[](n);
+            for (uint256 i; i < n; ++i) {
+                values[i] = _at(w, start + i);
+            }
+            return values;
+        }
         uint256 width = WeightFormat.width(layout.format);
         bytes memory raw = m.weightBytes((uint256(t.offset) + start) * width, n * width);
         values = new int256[](n);
@@ -140,13 +150,17 @@ abstract contract LayerBase is ILayer, IForwardLayer {
 
     /// @dev A weight tensor copied from the data contracts into memory, still in its stored
     ///      format: value `i` is the big-endian `width`-byte integer at `ptr + i * width`, and its
-    ///      Q32.32 value is that integer sign-extended and shifted left by `up` (0 in Q32_32,
-    ///      `32 - shift` in INT32_SHIFTED).
+    ///      Q32.32 value is that integer sign-extended and then, when `scales` is 0, shifted left
+    ///      by `up` (0 in Q32_32, `32 - shift` in INT32_SHIFTED) or else (INT16/INT8) multiplied
+    ///      by the word at `scales + 32 · (i mod channels)` (its output channel's scale). Kernels
+    ///      that sum Σ q·x per output channel convert the sum once with `_scaled`.
     struct Raw {
         uint256 ptr;
         uint256 width;
         uint256 up;
         uint256 length;
+        uint256 scales;
+        uint256 channels;
     }
 
     /// @inheritdoc IForwardLayer
@@ -286,16 +300,15 @@ abstract contract LayerBase is ILayer, IForwardLayer {
     }
 
     /// @dev Copies tensor `t`'s stored values from the model's data contracts into memory
-    ///      (EXTCODECOPY, never SLOAD). Data byte `k` of a chunk is at code offset `k + 1`.
+    ///      (EXTCODECOPY, never SLOAD), in any format (WeightCodec).
     function _raw(address m, WeightTensor memory t) internal view returns (Raw memory w) {
         WeightLayout memory layout = IEternalModel(m).weightLayout();
-        w.width = WeightFormat.width(layout.format);
-        _requireConfig(w.width != 0 && t.shift <= 32);
-        w.up = w.width == 8 ? 0 : 32 - uint256(t.shift);
+        WeightCodec.Place memory p = WeightCodec.place(m, layout, t);
+        w.width = p.width;
+        w.up = p.up;
         w.length = t.length;
-        uint256 start = uint256(t.offset) * w.width;
-        uint256 length = uint256(t.length) * w.width;
-        uint256 chunkBytes = layout.chunkBytes;
+        w.channels = p.channels;
+        uint256 length = uint256(t.length) * p.width;
         // One spare word so the last value can be read with a full-word MLOAD.
         bytes memory buf = new bytes(length + 32);
         uint256 dst;
@@ -303,37 +316,30 @@ abstract contract LayerBase is ILayer, IForwardLayer {
             dst := add(buf, 0x20)
         }
         w.ptr = dst;
-        uint256 done;
-        while (done < length) {
-            uint256 pos = start + done;
-            uint256 index = pos / chunkBytes;
-            uint256 within = pos % chunkBytes;
-            uint256 take = chunkBytes - within;
-            if (take > length - done) take = length - done;
-            address pointer = IEternalModel(m).chunkAddress(index);
-            if (pointer == address(0)) revert WeightsMissing(index);
-            assembly ("memory-safe") {
-                extcodecopy(pointer, add(dst, done), add(within, 1), take)
-            }
-            done += take;
+        WeightCodec.copy(m, layout.chunkBytes, p.start, length, dst);
+        if (p.channels != 0) {
+            int256[] memory scales = new int256[](p.channels);
+            w.scales = _ptr(scales);
+            WeightCodec.loadScales(m, layout.chunkBytes, p, 0, p.channels, w.scales);
         }
     }
 
     /// @dev Columns [from, from + count) of tensor `t` read as a [rows, cols] matrix, copied from the
     ///      data contracts into memory as a [rows, count] Raw: one EXTCODECOPY per row (and per chunk
-    ///      boundary), so a slice of a big kernel costs memory for its own columns only.
+    ///      boundary), so a slice of a big kernel costs memory for its own columns only. In INT16/
+    ///      INT8 the columns are the output channels: their scales come along.
     function _rawColumns(address m, WeightTensor memory t, uint256 rows, uint256 cols, uint256 from, uint256 count)
         internal
         view
         returns (Raw memory w)
     {
         WeightLayout memory layout = IEternalModel(m).weightLayout();
-        w.width = WeightFormat.width(layout.format);
-        _requireConfig(w.width != 0 && t.shift <= 32 && rows * cols == t.length);
-        w.up = w.width == 8 ? 0 : 32 - uint256(t.shift);
+        WeightCodec.Place memory p = WeightCodec.place(m, layout, t);
+        _requireConfig(rows * cols == t.length && (p.channels == 0 || p.channels == cols));
+        w.width = p.width;
+        w.up = p.up;
         w.length = rows * count;
         uint256 rowBytes = count * w.width;
-        uint256 chunkBytes = layout.chunkBytes;
         // One spare word so the last value can be read with a full-word MLOAD.
         bytes memory buf = new bytes(rows * rowBytes + 32);
         uint256 dst;
@@ -341,44 +347,31 @@ abstract contract LayerBase is ILayer, IForwardLayer {
             dst := add(buf, 0x20)
         }
         w.ptr = dst;
-        // Rows are consecutive in the blob: the chunk of the last read is usually the next one's.
-        uint256 cached = type(uint256).max;
-        address pointer;
         for (uint256 r; r < rows; ++r) {
-            uint256 start = (uint256(t.offset) + r * cols + from) * w.width;
-            uint256 done;
-            while (done < rowBytes) {
-                uint256 pos = start + done;
-                uint256 index = pos / chunkBytes;
-                uint256 within = pos % chunkBytes;
-                uint256 take = chunkBytes - within;
-                if (take > rowBytes - done) take = rowBytes - done;
-                if (index != cached) {
-                    pointer = IEternalModel(m).chunkAddress(index);
-                    if (pointer == address(0)) revert WeightsMissing(index);
-                    cached = index;
-                }
-                uint256 at = dst + r * rowBytes + done;
-                assembly ("memory-safe") {
-                    extcodecopy(pointer, at, add(within, 1), take)
-                }
-                done += take;
-            }
+            WeightCodec.copy(m, layout.chunkBytes, p.start + (r * cols + from) * w.width, rowBytes, dst + r * rowBytes);
+        }
+        if (p.channels != 0) {
+            int256[] memory scales = new int256[](count);
+            w.scales = _ptr(scales);
+            w.channels = count;
+            WeightCodec.loadScales(m, layout.chunkBytes, p, from, count, w.scales);
         }
     }
 
-    /// @dev The stored integer of value `i` (sign-extended, before the `up` shift).
-    function _q(Raw memory w, uint256 i) internal pure returns (int256 q) {
-        uint256 ptr = w.ptr;
-        uint256 width = w.width;
-        assembly ("memory-safe") {
-            q := signextend(sub(width, 1), shr(sub(256, shl(3, width)), mload(add(ptr, mul(i, width)))))
-        }
+    /// @dev The stored integer of value `i` (sign-extended, before the `up` shift or the scale).
+    function _q(Raw memory w, uint256 i) internal pure returns (int256) {
+        return WeightCodec.q(w.ptr, w.width, i);
     }
 
     /// @dev The Q32.32 value of value `i`.
     function _at(Raw memory w, uint256 i) internal pure returns (int256) {
-        return _q(w, i) << w.up;
+        return WeightCodec.scaled(_q(w, i), w.up, w.scales, w.channels == 0 ? 0 : i % w.channels);
+    }
+
+    /// @dev `acc`, a sum of stored integers of output channel `c` times inputs (Σ q·x), in the
+    ///      values' terms (Σ a·x): shifted by `up`, or times the channel's scale.
+    function _scaled(Raw memory w, uint256 c, int256 acc) internal pure returns (int256) {
+        return WeightCodec.scaled(acc, w.up, w.scales, c);
     }
 
     /// @dev Every value of `w` as Q32.32 (for small tensors: memory is quadratic in size).

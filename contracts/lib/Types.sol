@@ -36,12 +36,25 @@ library WeightFormat {
     uint8 internal constant Q32_32 = 1;
     /// @dev Each slot stored as int32, 4 bytes big-endian, with a per-tensor shift (the default).
     uint8 internal constant INT32_SHIFTED = 2;
+    /// @dev Per-tensor records (lib/WeightCodec.sol): rank ≥ 2 tensors as int16 with one scale per
+    ///      output channel, rank 0–1 tensors as Q32.32 int64.
+    uint8 internal constant INT16 = 3;
+    /// @dev As INT16 with int8 values.
+    uint8 internal constant INT8 = 4;
 
-    /// @dev Bytes per value slot of `format`, 0 for an unknown format.
+    /// @dev Bytes per value slot of `format` (per quantized value in INT16/INT8), 0 for an
+    ///      unknown format.
     function width(uint8 format) internal pure returns (uint256) {
         if (format == Q32_32) return 8;
         if (format == INT32_SHIFTED) return 4;
+        if (format == INT16) return 2;
+        if (format == INT8) return 1;
         return 0;
+    }
+
+    /// @dev Whether `format` stores per-tensor records (WeightTensor.offset is then a byte offset).
+    function perChannel(uint8 format) internal pure returns (bool) {
+        return format == INT16 || format == INT8;
     }
 }
 

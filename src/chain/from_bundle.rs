@@ -47,7 +47,7 @@ struct Meta {
     inputs: Vec<u16>,
     input_shapes: Vec<Shape>,
     output_shape: Option<Shape>,
-    tensor_lengths: Vec<u64>,
+    tensor_shapes: Vec<Vec<u64>>,
     tensor_offsets: Vec<u64>,
 }
 
@@ -104,7 +104,7 @@ impl ModelSpec {
                 .unwrap_or(Some(Vec::new()))
                 .ok_or_else(|| bad("input_shapes must be lists of sizes or null"))?;
             let output_shape = m.get("output_shape").and_then(shape);
-            let mut tensor_lengths = Vec::new();
+            let mut tensor_shapes = Vec::new();
             let mut tensor_offsets = Vec::new();
             for t in m
                 .get("weights")
@@ -121,7 +121,7 @@ impl ModelSpec {
                     .get("offset")
                     .and_then(Value::as_u64)
                     .ok_or_else(|| bad("a weight tensor has no offset"))?;
-                tensor_lengths.push(dims.iter().product());
+                tensor_shapes.push(dims);
                 tensor_offsets.push(offset * 4);
             }
             let mut config = g
@@ -165,7 +165,7 @@ impl ModelSpec {
                 inputs,
                 input_shapes,
                 output_shape,
-                tensor_lengths,
+                tensor_shapes,
                 tensor_offsets,
             });
         }
@@ -180,7 +180,7 @@ impl ModelSpec {
                     output_shape: m.output_shape.as_deref(),
                 },
                 inputs: m.inputs.clone(),
-                tensor_lengths: m.tensor_lengths.clone(),
+                tensor_shapes: m.tensor_shapes.clone(),
             })
             .collect();
         let words = bundle.weights.iter().map(|w| w.lanes).collect();

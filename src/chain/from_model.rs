@@ -80,7 +80,11 @@ impl ModelSpec {
                     output_shape: Some(&outs[i]),
                 },
                 inputs,
-                tensor_lengths: l.weights.iter().map(|t| t.len() as u64).collect(),
+                tensor_shapes: l
+                    .weights
+                    .iter()
+                    .map(|t| t.shape.iter().map(|&d| d as u64).collect())
+                    .collect(),
             });
         }
         let words = bundle.weights.iter().map(|w| w.lanes).collect();

@@ -33,8 +33,8 @@ pub struct LayerSpec {
 pub struct LayerEntry<'a> {
     pub source: LayerSource<'a>,
     pub inputs: Vec<u16>,
-    /// Real values per tensor (padding excluded), `get_weights()` order.
-    pub tensor_lengths: Vec<u64>,
+    /// Each tensor's shape (its product = real values, padding excluded), `get_weights()` order.
+    pub tensor_shapes: Vec<Vec<u64>>,
 }
 
 /// A model in chain terms, independent of where it goes.
@@ -92,14 +92,11 @@ impl ModelSpec {
                 )));
             }
             let tensors = e
-                .tensor_lengths
+                .tensor_shapes
                 .iter()
-                .map(|&length| {
-                    let t = TensorSpan {
-                        offset: next_slot,
-                        length,
-                    };
-                    next_slot += length.div_ceil(4) * 4;
+                .map(|shape| {
+                    let t = TensorSpan::of_shape(next_slot, shape);
+                    next_slot += t.length.div_ceil(4) * 4;
                     t
                 })
                 .collect();
@@ -200,13 +197,14 @@ impl ModelImage {
         let blob = WeightBlob::encode(&spec.words, &all, format)?;
         let chunks = Chunks::new(&blob.bytes, chunk_bytes)?;
         let mut shifts = blob.shifts.iter().copied();
+        let mut offsets = blob.offsets.iter().copied();
         let mut layers = Vec::with_capacity(spec.layers.len());
         for l in &spec.layers {
             let tensors: Vec<ILayer::WeightTensor> = l
                 .tensors
                 .iter()
                 .map(|t| ILayer::WeightTensor {
-                    offset: t.offset,
+                    offset: offsets.next().unwrap_or(t.offset),
                     length: t.length,
                     shift: shifts.next().unwrap_or(32),
                 })
@@ -313,7 +311,7 @@ mod tests {
                     output_shape: None,
                 },
                 inputs: vec![],
-                tensor_lengths: vec![],
+                tensor_shapes: vec![],
             },
             LayerEntry {
                 source: LayerSource {
@@ -324,7 +322,7 @@ mod tests {
                     output_shape: None,
                 },
                 inputs: vec![0],
-                tensor_lengths: vec![6, 2],
+                tensor_shapes: vec![vec![3, 2], vec![2]],
             },
         ];
         let words = vec![[1, 2, 3, 4], [5, 6, 0, 0], [7, 8, 0, 0]];
@@ -339,11 +337,13 @@ mod tests {
             vec![
                 TensorSpan {
                     offset: 0,
-                    length: 6
+                    length: 6,
+                    channels: 2,
                 },
                 TensorSpan {
                     offset: 8,
-                    length: 2
+                    length: 2,
+                    channels: 0,
                 }
             ]
         );

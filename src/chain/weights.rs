@@ -1,5 +1,5 @@
-//! The on-chain image of a bundle's weights, computed without a chain: the weight blob in either
-//! format, per-tensor shifts, chunks, each chunk's data-contract initcode and hash, the Merkle
+//! The on-chain image of a bundle's weights, computed without a chain: the weight blob in every
+//! format, per-tensor shifts and offsets, chunks, each chunk's data-contract initcode and hash, the Merkle
 //! commitment and proofs, and the CREATE2 addresses everything lands at.
 //!
 //! The byte layouts are specified in `contracts/README.md`; this module must produce exactly
@@ -25,9 +25,8 @@ pub const CLONE_RUNTIME_BYTES: usize = 45;
 /// contracts' name (`INT32_SHIFTED`/`Q32_32`/…), used in `--json` and in journals. Parsing
 /// accepts both.
 ///
-/// `Int16` and `Int8` exist in the reference only (see `infer`'s module docs for their rounding
-/// rules): they have no on-chain layout yet, so [`WeightBlob::encode`] refuses them and every
-/// deployment path says so ([`WeightFormat::deployable`]).
+/// `Int16` and `Int8` quantize each weight tensor of rank ≥ 2 per output channel (rules in
+/// [`super::quant`]); their blob is a list of per-tensor records (contracts/README.md, "Formats").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WeightFormat {
     /// int32 with a power-of-two scale per tensor, 4 bytes per slot: the default, half the gas.
@@ -35,9 +34,9 @@ pub enum WeightFormat {
     Compact,
     /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: bit-exact with the bundle.
     Exact,
-    /// int16 with one symmetric scale per output channel (reference only, not deployable yet).
+    /// int16 with one symmetric scale per output channel, biases in Q32.32.
     Int16,
-    /// int8 with one symmetric scale per output channel (reference only, not deployable yet).
+    /// int8 with one symmetric scale per output channel, biases in Q32.32.
     Int8,
 }
 
@@ -50,25 +49,13 @@ impl WeightFormat {
         WeightFormat::Int8,
     ];
 
-    /// The formats the contracts can store today.
-    pub const DEPLOYABLE: [WeightFormat; 2] = [WeightFormat::Compact, WeightFormat::Exact];
-
-    /// Whether the contracts can store this format today.
-    pub fn deployable(self) -> bool {
-        WeightFormat::DEPLOYABLE.contains(&self)
+    /// Whether this format quantizes per output channel (`int16`, `int8`): its blob is a list
+    /// of per-tensor records and `WeightTensor.offset` is a byte offset.
+    pub fn per_channel(self) -> bool {
+        matches!(self, WeightFormat::Int16 | WeightFormat::Int8)
     }
 
-    /// The refusal of a deployment in a format the contracts cannot store yet.
-    pub fn not_deployable(self) -> Option<String> {
-        (!self.deployable()).then(|| {
-            format!(
-                "the {self} weight format is not deployable yet: it exists in the offline reference (predict, inspect --formats) but the contracts have no layout for it; deploy with --format compact or --format exact"
-            )
-        })
-    }
-
-    /// `WeightLayout.format` on chain. `Int16`/`Int8` have provisional codes: no contract
-    /// accepts them yet.
+    /// `WeightLayout.format` on chain (`WeightFormat` in contracts/lib/Types.sol).
     pub fn code(self) -> u8 {
         match self {
             WeightFormat::Exact => 1,
@@ -79,12 +66,10 @@ impl WeightFormat {
     }
 
     pub fn from_code(code: u8) -> Option<WeightFormat> {
-        WeightFormat::DEPLOYABLE
-            .into_iter()
-            .find(|f| f.code() == code)
+        WeightFormat::ALL.into_iter().find(|f| f.code() == code)
     }
 
-    /// Bytes per value slot.
+    /// Bytes per value slot (per quantized value in `int16`/`int8`).
     pub fn width(self) -> usize {
         match self {
             WeightFormat::Exact => 8,
@@ -99,8 +84,8 @@ impl WeightFormat {
         match self {
             WeightFormat::Exact => "Q32_32",
             WeightFormat::Compact => "INT32_SHIFTED",
-            WeightFormat::Int16 => "INT16_PER_CHANNEL",
-            WeightFormat::Int8 => "INT8_PER_CHANNEL",
+            WeightFormat::Int16 => "INT16",
+            WeightFormat::Int8 => "INT8",
         }
     }
 
@@ -151,11 +136,29 @@ impl<'de> serde::Deserialize<'de> for WeightFormat {
 }
 
 /// One weight tensor: `length` real values starting at value slot `offset` (slot `j` is lane
-/// `j % 4` of bundle word `j / 4`).
+/// `j % 4` of bundle word `j / 4`); `channels` is its last axis when its rank is ≥ 2 (the
+/// output channels `int16`/`int8` scale separately), 0 for rank 0–1 tensors (kept at the
+/// accumulator's precision).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorSpan {
     pub offset: u64,
     pub length: u64,
+    pub channels: u64,
+}
+
+impl TensorSpan {
+    /// The span of a tensor of `shape` at value slot `offset`.
+    pub fn of_shape(offset: u64, shape: &[u64]) -> TensorSpan {
+        TensorSpan {
+            offset,
+            length: shape.iter().product(),
+            channels: if shape.len() >= 2 {
+                shape.last().copied().unwrap_or(0)
+            } else {
+                0
+            },
+        }
+    }
 }
 
 /// Value slot `j` of the bundle words, as a signed Q32.32 integer.
@@ -190,10 +193,17 @@ pub fn decode_int32(q: i32, shift: u8) -> i64 {
 #[derive(Clone, Debug)]
 pub struct WeightBlob {
     pub format: WeightFormat,
-    /// Per tensor, in the order given: 32 in `Q32_32`, the tensor's shift in `INT32_SHIFTED`.
+    /// Per tensor, in the order given: 32 in `Q32_32`, the tensor's shift in `INT32_SHIFTED`;
+    /// in `int16`/`int8` 0 for a quantized record, 32 for a Q32.32 one.
     pub shifts: Vec<u8>,
+    /// Per tensor, `WeightTensor.offset` on chain: the value slot in `Q32_32`/`INT32_SHIFTED`,
+    /// the record's first blob byte in `int16`/`int8`.
+    pub offsets: Vec<u64>,
     pub bytes: Vec<u8>,
 }
+
+/// Bytes of a quantized record's header: the channel count, big-endian u32.
+pub const RECORD_HEADER_BYTES: usize = 4;
 
 impl WeightBlob {
     /// Encodes `words` (the bundle's weights) in `format`. `tensors` must lie inside the words
@@ -228,9 +238,6 @@ impl WeightBlob {
             }
             end = end.max(stop);
         }
-        if let Some(why) = format.not_deployable() {
-            return Err(ChainError::Layout(why));
-        }
         match format {
             WeightFormat::Exact => {
                 let mut bytes = Vec::with_capacity(words.len() * 32);
@@ -242,11 +249,12 @@ impl WeightBlob {
                 Ok(WeightBlob {
                     format,
                     shifts: vec![32; tensors.len()],
+                    offsets: tensors.iter().map(|t| t.offset).collect(),
                     bytes,
                 })
             }
-            // Int16/Int8 were refused above; they share the arm only to keep the match total.
-            WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => {
+            WeightFormat::Int16 | WeightFormat::Int8 => per_channel_blob(words, tensors, format),
+            WeightFormat::Compact => {
                 let mut bytes = vec![0u8; words.len() * 16];
                 let mut shifts = Vec::with_capacity(tensors.len());
                 for t in tensors {
@@ -262,13 +270,15 @@ impl WeightBlob {
                 Ok(WeightBlob {
                     format,
                     shifts,
+                    offsets: tensors.iter().map(|t| t.offset).collect(),
                     bytes,
                 })
             }
         }
     }
 
-    /// Value slot `j` as a reader decodes it (`ILayer.weights`), for a tensor with `shift`.
+    /// Value slot `j` as a reader decodes it (`ILayer.weights`), for a tensor with `shift`
+    /// (`Q32_32` and `INT32_SHIFTED`; the records of `int16`/`int8` are read by [`Self::record`]).
     pub fn decode(&self, j: u64, shift: u8) -> i64 {
         let w = self.format.width();
         let at = j as usize * w;
@@ -277,12 +287,123 @@ impl WeightBlob {
             WeightFormat::Exact => {
                 i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
             }
-            // `encode` builds no blob in the other formats; a blob is only ever one it built.
             WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => {
                 decode_int32(i32::from_be_bytes([b[0], b[1], b[2], b[3]]), shift)
             }
         }
     }
+
+    /// In `int16`/`int8`: the Q32.32 values a reader decodes from the record of `length` values
+    /// at blob byte `offset` with `shift` (32: int64 values; 0: a quantized record, `q·scale`).
+    /// `None` when the record does not fit the blob.
+    pub fn record(&self, offset: u64, length: u64, shift: u8) -> Option<Vec<i128>> {
+        let at = usize::try_from(offset).ok()?;
+        let n = usize::try_from(length).ok()?;
+        let b = &self.bytes;
+        let be = |from: usize, w: usize| -> Option<i128> {
+            let s = b.get(from..from + w)?;
+            let mut v: i128 = if s[0] & 0x80 != 0 { -1 } else { 0 };
+            for &x in s {
+                v = (v << 8) | i128::from(x);
+            }
+            Some(v)
+        };
+        if shift == 32 {
+            return (0..n).map(|i| be(at + 8 * i, 8)).collect();
+        }
+        let c = usize::try_from(be(at, RECORD_HEADER_BYTES)?).ok()?.max(1);
+        let scales: Option<Vec<i128>> = (0..c)
+            .map(|k| be(at + RECORD_HEADER_BYTES + 8 * k, 8))
+            .collect();
+        let scales = scales?;
+        let w = self.format.width();
+        let q0 = at + RECORD_HEADER_BYTES + 8 * c;
+        (0..n)
+            .map(|i| Some(be(q0 + w * i, w)? * scales[i % c]))
+            .collect()
+    }
+
+    /// The tensor (index in the order given to [`Self::encode`]) and element blob byte `byte`
+    /// belongs to, in any format; `None` for padding.
+    pub fn place(&self, tensors: &[TensorSpan], byte: u64) -> Option<(usize, u64)> {
+        if !self.format.per_channel() {
+            let j = byte / self.format.width() as u64;
+            return tensors
+                .iter()
+                .position(|t| j >= t.offset && j < t.offset + t.length)
+                .map(|i| (i, j - tensors[i].offset));
+        }
+        let i = self.offsets.iter().rposition(|&o| o <= byte)?;
+        let t = tensors.get(i)?;
+        let head = if self.shifts[i] == 32 {
+            0
+        } else {
+            (RECORD_HEADER_BYTES + 8 * t.channels as usize) as u64
+        };
+        let width = if self.shifts[i] == 32 {
+            8
+        } else {
+            self.format.width() as u64
+        };
+        let within = (byte - self.offsets[i]).checked_sub(head)? / width;
+        (within < t.length).then_some((i, within))
+    }
+}
+
+/// The `int16`/`int8` blob: per tensor, in the order given, one record starting at the byte its
+/// `WeightTensor.offset` names — a rank 0–1 tensor (`channels == 0`) as its Q32.32 int64 values
+/// (shift 32); a quantized one (shift 0) as `u32 channels ‖ int64 scale[channels] ‖ q[length]`,
+/// each `q` a big-endian two's complement integer of the format's width. Zero bytes pad the blob
+/// to a whole number of 32-byte words.
+fn per_channel_blob(
+    words: &[[u64; 4]],
+    tensors: &[TensorSpan],
+    format: WeightFormat,
+) -> Result<WeightBlob, ChainError> {
+    let qmax = super::quant::qmax(format).unwrap_or(1);
+    let width = format.width();
+    let mut bytes = Vec::new();
+    let mut shifts = Vec::with_capacity(tensors.len());
+    let mut offsets = Vec::with_capacity(tensors.len());
+    for (i, t) in tensors.iter().enumerate() {
+        let values: Vec<i64> = (t.offset..t.offset + t.length)
+            .map(|j| slot(words, j))
+            .collect();
+        offsets.push(bytes.len() as u64);
+        if t.channels == 0 {
+            shifts.push(32);
+            for v in values {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
+            continue;
+        }
+        let channels = u32::try_from(t.channels)
+            .ok()
+            .filter(|&c| t.length % u64::from(c) == 0)
+            .ok_or_else(|| {
+                ChainError::Layout(format!(
+                    "weight tensor #{i} has {} values, not a whole number of its {} output channels",
+                    t.length, t.channels
+                ))
+            })?;
+        shifts.push(0);
+        let p = super::quant::PerChannel::quantize(&values, channels as usize, qmax);
+        bytes.extend_from_slice(&channels.to_be_bytes());
+        for s in &p.scales {
+            bytes.extend_from_slice(&s.to_be_bytes());
+        }
+        for &q in &p.q {
+            // |q| ≤ qmax, so the low `width` bytes are its two's complement.
+            bytes.extend_from_slice(&q.to_be_bytes()[8 - width..]);
+        }
+    }
+    bytes.resize(bytes.len().div_ceil(32) * 32, 0);
+    Ok(WeightBlob {
+        format,
+        shifts,
+        offsets,
+        bytes,
+    })
 }
 
 /// The 10-byte initcode prefix that returns the bytes after it as the runtime.
@@ -447,9 +568,7 @@ mod tests {
             assert_eq!(f.flag().parse::<WeightFormat>(), Ok(f));
             assert_eq!(f.name().parse::<WeightFormat>(), Ok(f));
             assert_eq!(f.to_string().parse::<WeightFormat>(), Ok(f));
-            if f.deployable() {
-                assert_eq!(WeightFormat::from_code(f.code()), Some(f));
-            }
+            assert_eq!(WeightFormat::from_code(f.code()), Some(f));
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.name()));
             assert_eq!(serde_json::from_str::<WeightFormat>(&json).unwrap(), f);
@@ -462,14 +581,64 @@ mod tests {
             "unknown weight format `int9` (eternalize knows compact, exact, int16, int8)"
         );
         assert_eq!(WeightFormat::from_code(0), None);
-        // No contract stores int16/int8 yet: a layout claiming them is not read as one.
-        assert_eq!(WeightFormat::from_code(3), None);
-        for f in [WeightFormat::Int16, WeightFormat::Int8] {
-            assert!(f.not_deployable().unwrap().contains("not deployable yet"));
-            let words = vec![[0u64; 4]];
-            let e = WeightBlob::encode(&words, &[], f).unwrap_err().to_string();
-            assert!(e.contains("not deployable yet"), "{e}");
-        }
+        assert_eq!(WeightFormat::from_code(3), Some(WeightFormat::Int16));
+        assert_eq!(WeightFormat::from_code(4), Some(WeightFormat::Int8));
+        assert_eq!(WeightFormat::from_code(5), None);
+    }
+
+    #[test]
+    fn per_channel_records_by_hand() {
+        const ONE: i64 = 1 << 32;
+        // A (2, 2) kernel (channels 0 and 1) then a bias of 2, each padded to a word.
+        let words = vec![
+            word([ONE, -ONE / 2, ONE / 4, 2 * ONE]),
+            word([ONE / 3, -7, 0, 0]),
+        ];
+        let tensors = [
+            TensorSpan::of_shape(0, &[2, 2]),
+            TensorSpan::of_shape(4, &[2]),
+        ];
+        assert_eq!(tensors[0].channels, 2);
+        assert_eq!(tensors[1].channels, 0);
+        let b = WeightBlob::encode(&words, &tensors, WeightFormat::Int8).unwrap();
+        assert_eq!(
+            (b.shifts.clone(), b.offsets.clone()),
+            (vec![0, 32], vec![0, 24])
+        );
+        // Header: 2 channels; scales ceil(1.0/127), ceil(2.0/127); q (row by row) = 127, -32, 32, 127.
+        let s0 = (ONE + 126) / 127;
+        let s1 = (2 * ONE + 126) / 127;
+        assert_eq!(&b.bytes[0..4], &[0, 0, 0, 2]);
+        assert_eq!(&b.bytes[4..12], &s0.to_be_bytes());
+        assert_eq!(&b.bytes[12..20], &s1.to_be_bytes());
+        assert_eq!(&b.bytes[20..24], &[127, (-32i8) as u8, 32, 127]);
+        assert_eq!(&b.bytes[24..32], &(ONE / 3).to_be_bytes());
+        assert_eq!(&b.bytes[32..40], &(-7i64).to_be_bytes());
+        assert_eq!(b.bytes.len(), 64, "padded to whole words");
+        let kernel = b.record(0, 4, 0).unwrap();
+        let want = super::super::quant::apply(
+            &[ONE, -ONE / 2, ONE / 4, 2 * ONE],
+            &[2, 2],
+            WeightFormat::Int8,
+        );
+        assert_eq!(
+            Some(kernel),
+            want,
+            "the chain decodes what the reference computes with"
+        );
+        assert_eq!(b.record(24, 2, 32), Some(vec![i128::from(ONE / 3), -7]));
+        assert_eq!(b.place(&tensors, 21), Some((0, 1)));
+        assert_eq!(b.place(&tensors, 33), Some((1, 1)));
+        assert_eq!(b.place(&tensors, 2), None, "header");
+        let b16 = WeightBlob::encode(&words, &tensors, WeightFormat::Int16).unwrap();
+        assert_eq!(b16.offsets, vec![0, 28]);
+        assert_eq!(&b16.bytes[20..22], &32_767i16.to_be_bytes());
+        let bad = [TensorSpan {
+            offset: 0,
+            length: 3,
+            channels: 2,
+        }];
+        assert!(WeightBlob::encode(&words, &bad, WeightFormat::Int8).is_err());
     }
 
     #[test]
@@ -497,16 +666,7 @@ mod tests {
     fn blobs_by_hand() {
         // Two tensors: 3 values (word 0, one padding slot) and 2 values (word 1, two padding).
         let words = vec![word([1 << 32, -1, 5, 99]), word([-(3 << 32), 7, 11, 13])];
-        let tensors = [
-            TensorSpan {
-                offset: 0,
-                length: 3,
-            },
-            TensorSpan {
-                offset: 4,
-                length: 2,
-            },
-        ];
+        let tensors = [TensorSpan::of_shape(0, &[3]), TensorSpan::of_shape(4, &[2])];
         let q = WeightBlob::encode(&words, &tensors, WeightFormat::Exact).unwrap();
         assert_eq!(q.bytes.len(), 64);
         assert_eq!(&q.bytes[0..8], &(1i64 << 32).to_be_bytes());
@@ -533,21 +693,9 @@ mod tests {
         assert_eq!(c.decode(4, 29), -(3 << 32));
         assert_eq!(q.decode(1, 32), -1);
 
-        let bad = [TensorSpan {
-            offset: 6,
-            length: 3,
-        }];
+        let bad = [TensorSpan::of_shape(6, &[3])];
         assert!(WeightBlob::encode(&words, &bad, WeightFormat::Compact).is_err());
-        let overlap = [
-            TensorSpan {
-                offset: 0,
-                length: 3,
-            },
-            TensorSpan {
-                offset: 2,
-                length: 1,
-            },
-        ];
+        let overlap = [TensorSpan::of_shape(0, &[3]), TensorSpan::of_shape(2, &[1])];
         assert!(WeightBlob::encode(&words, &overlap, WeightFormat::Compact).is_err());
     }
 

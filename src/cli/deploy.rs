@@ -108,7 +108,8 @@ pub struct DeployArgs {
     #[arg(long)]
     pub json: bool,
     /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
-    /// gas) or exact (Q32.32, bit-exact with the bundle); int16 and int8 are not deployable yet
+    /// gas), exact (Q32.32, bit-exact with the bundle), int16 or int8 (per output channel,
+    /// a quarter/an eighth of exact's bytes; see `inspect --formats` for their error)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
     /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
@@ -133,7 +134,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     /// On-chain weight format: compact (int32 per weight with a per-tensor shift, half the
-    /// gas) or exact (Q32.32, bit-exact with the bundle); int16 and int8 are not deployable yet
+    /// gas), exact (Q32.32, bit-exact with the bundle), int16 or int8 (per output channel,
+    /// a quarter/an eighth of exact's bytes; see `inspect --formats` for their error)
     #[arg(long, value_parser = format_parser(), default_value_t = WeightFormat::Compact)]
     pub format: WeightFormat,
     /// Refuse unless the node's chain id is N (default: the network's configured chain_id)
@@ -265,9 +267,6 @@ pub(super) fn install_consent(offer: &AnvilInstall, yes: bool) -> InstallAnswer 
 }
 
 pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
-    if let Some(why) = a.format.not_deployable() {
-        return Err(fail(why));
-    }
     let source = Source::load(&a.path).map_err(fail)?;
     let data_dir = journal::data_dir();
     let config = Config::load(config).map_err(fail)?;
@@ -295,9 +294,6 @@ pub fn run_plan(config: Option<&Path>, a: PlanArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_deploy(config: Option<&Path>, a: DeployArgs) -> anyhow::Result<()> {
-    if let Some(why) = a.format.not_deployable() {
-        return Err(fail(why));
-    }
     let source = Source::load(&a.path).map_err(fail)?;
     if let Some(prefix) = &a.confirm_hash {
         let p = prefix.trim().to_ascii_lowercase();

@@ -71,7 +71,7 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         input: PathBuf,
         /// Weight format to compute with: compact (int32 + shift, the default), exact (Q32.32),
-        /// or int16/int8 (per-channel, offline only)
+        /// or int16/int8 (per output channel); ignored with an address (the chain holds its own)
         #[arg(long, value_parser = deploy::format_parser(), default_value_t = WeightFormat::Compact)]
         format: WeightFormat,
         /// Print {"shape": [...], "values": [...]} instead of text (with a 0x address, also

@@ -115,13 +115,6 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
             a.address
         ),
     })?;
-    if let Some(why) = a.format.and_then(WeightFormat::not_deployable) {
-        return Err(Exit {
-            code: 1,
-            message: why,
-        }
-        .into());
-    }
     let reader = reader(config, &a.network, a.yes)?;
     let report = verify::verify(&reader, address, &a.path, a.format, a.call_gas)?;
     if a.json {

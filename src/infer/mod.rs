@@ -15,7 +15,7 @@ pub mod fixed;
 pub mod forward;
 pub mod input;
 pub mod plan;
-pub mod quant;
+pub use crate::chain::quant;
 pub mod shapes;
 
 use crate::bundle::{Bundle, fixed as q32};

@@ -41,9 +41,9 @@ pub fn format_label(format: WeightFormat) -> &'static str {
 
 use crate::usecase::formats::gas_per_byte;
 
-/// The weights' size, chunks and estimated gas in every deployable format (default first).
+/// The weights' size, chunks and estimated gas in the int32 and Q32.32 formats (default first).
 pub fn on_chain_sizes(weight_words: usize) -> [OnChainSize; 2] {
-    WeightFormat::DEPLOYABLE.map(|format| {
+    [WeightFormat::Compact, WeightFormat::Exact].map(|format| {
         let bytes = weight_words * 4 * format.width();
         OnChainSize {
             format,

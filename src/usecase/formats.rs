@@ -14,15 +14,17 @@
 //! meaningful when single outputs are near zero). `argmax_agree` is `k/n` over (sample,
 //! output) pairs whose last axis is longer than one, `None` when there is none.
 //!
-//! **Costs.** `compact`/`exact` bytes are the contracts' blob (`slots × width`), deploy gas the
-//! same per-byte estimate the TUI's Preview shows; `int16`/`int8` bytes follow
-//! [`crate::infer::quant::bytes`] (no contract layout yet), priced with the same per-byte model
-//! and marked as estimates. Predict gas is `None`: no on-chain number is known offline.
+//! **Costs.** Bytes are the contracts' weight blob in each format (`chain::WeightBlob`: `slots ×
+//! width` for compact/exact; per-tensor records with per-channel scales for int16/int8), deploy
+//! gas those bytes × the measured gas per byte (what the TUI's Preview shows too). Only when the
+//! file cannot be laid out for the chain are the bytes [`crate::infer::quant::bytes`]'s estimate
+//! (marked `~`). Predict gas is `None`: it needs the contracts running (BENCHMARKS.md has
+//! fashion_mnist's per format, measured on anvil).
 //!
 //! Owns: the measurement and its two renderings. Must not touch: the terminal, the chain.
 
 use crate::bundle::file::{Content, ModelFile};
-use crate::chain::weights::MAX_CHUNK_BYTES;
+use crate::chain::weights::{MAX_CHUNK_BYTES, TensorSpan, WeightBlob};
 use crate::infer::{Graph, Tensor, WeightFormat, fixed, input, quant};
 use crate::units;
 use anyhow::Context;
@@ -30,7 +32,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Gas per byte of chunk data measured on anvil (`contracts/README.md`; an estimate, not
-/// `eth_estimateGas`). `int16`/`int8` have no layout yet and take compact's figure.
+/// `eth_estimateGas`). `int16`/`int8` chunks are data contracts like compact's: the same figure.
 pub fn gas_per_byte(format: WeightFormat) -> usize {
     match format {
         WeightFormat::Compact | WeightFormat::Int16 | WeightFormat::Int8 => 221,
@@ -52,7 +54,8 @@ pub struct FormatRow {
     pub bytes: usize,
     pub chunks: usize,
     pub deploy_gas: usize,
-    /// `true` when the bytes (and so the gas) are of a layout no contract has yet.
+    /// `true` when the bytes (and so the gas) are an estimate: the file could not be laid out
+    /// for the chain.
     pub estimate: bool,
     pub predict_gas: Option<u64>,
     pub max_abs_err: f64,
@@ -289,6 +292,20 @@ pub fn measure(path: &Path, input: Option<&Path>) -> anyhow::Result<FormatsRepor
         .flat_map(|n| &n.weights)
         .map(|w| w.shape.as_slice())
         .collect();
+    // The chain's layout of the weights, when the file has one (a bundle with a stale hash or a
+    // gap has none: its bytes are then estimated).
+    let spec = crate::engine::Source::from_file(&file).ok().map(|s| s.spec);
+    let blob_bytes = |format: WeightFormat| {
+        let spec = spec.as_ref()?;
+        let tensors: Vec<TensorSpan> = spec
+            .layers
+            .iter()
+            .flat_map(|l| l.tensors.iter().copied())
+            .collect();
+        WeightBlob::encode(&spec.words, &tensors, format)
+            .ok()
+            .map(|b| b.bytes.len())
+    };
     let mut formats = Vec::with_capacity(WeightFormat::ALL.len());
     for format in WeightFormat::ALL {
         let out = if format == WeightFormat::Exact {
@@ -297,14 +314,19 @@ pub fn measure(path: &Path, input: Option<&Path>) -> anyhow::Result<FormatsRepor
             run(&super::predict::graph_of(&file, format)?)?
         };
         let (max_abs_err, max_rel_err, argmax_agree) = errors(&out, &base);
-        let per_channel = quant::bytes(shapes.iter().copied(), format);
-        let bytes = per_channel.unwrap_or(words * 4 * format.width());
+        let (bytes, estimate) = match blob_bytes(format) {
+            Some(b) => (b, false),
+            None => match quant::bytes(shapes.iter().copied(), format) {
+                Some(b) => (b, true),
+                None => (words * 4 * format.width(), false),
+            },
+        };
         formats.push(FormatRow {
             name: format.flag(),
             bytes,
             chunks: bytes.div_ceil(MAX_CHUNK_BYTES),
             deploy_gas: bytes * gas_per_byte(format),
-            estimate: per_channel.is_some(),
+            estimate,
             predict_gas: None,
             max_abs_err,
             max_rel_err,
@@ -377,7 +399,15 @@ impl std::fmt::Display for FormatsReport {
         )?;
         write!(
             f,
-            "~ estimate: int16/int8 have no on-chain layout yet (per-channel scales, biases in Q32.32); deploy gas is bytes × the measured gas per byte"
-        )
+            "deploy gas = bytes × {} gas per byte (data contracts); predict gas: see BENCHMARKS.md",
+            gas_per_byte(WeightFormat::Compact)
+        )?;
+        if self.formats.iter().any(|r| r.estimate) {
+            write!(
+                f,
+                "\n~ estimate: the file cannot be laid out for the chain; bytes follow the format's rules"
+            )?;
+        }
+        Ok(())
     }
 }

@@ -619,11 +619,42 @@ fn hex(b: &B256) -> String {
 
 /// Which layer and tensor blob value `j` belongs to.
 fn place_of_value(image: &ModelImage, j: u64) -> (Option<usize>, Option<usize>, u64) {
+    if image.format().per_channel() {
+        return place_of_byte(image, j * image.format().width() as u64);
+    }
     for (l, layer) in image.layers.iter().enumerate() {
         for (t, tensor) in layer.tensors.iter().enumerate() {
             let end = tensor.offset + tensor.length.div_ceil(4) * 4;
             if j >= tensor.offset && j < end {
                 return (Some(l), Some(t), j - tensor.offset);
+            }
+        }
+    }
+    (None, None, 0)
+}
+
+/// In int16/int8, the layer, tensor and element blob byte `byte` belongs to (a header or a scale
+/// counts as the tensor's element 0); records are read as `WeightBlob` lays them out.
+fn place_of_byte(image: &ModelImage, byte: u64) -> (Option<usize>, Option<usize>, u64) {
+    let width = image.format().width() as u64;
+    for (l, layer) in image.layers.iter().enumerate() {
+        for (t, tensor) in layer.tensors.iter().enumerate() {
+            let at = tensor.offset as usize;
+            let head = if tensor.shift == 32 {
+                0
+            } else {
+                let c = image
+                    .blob
+                    .bytes
+                    .get(at..at + crate::chain::weights::RECORD_HEADER_BYTES)
+                    .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                (crate::chain::weights::RECORD_HEADER_BYTES as u64) + 8 * u64::from(c)
+            };
+            let w = if tensor.shift == 32 { 8 } else { width };
+            let end = tensor.offset + head + tensor.length * w;
+            if byte >= tensor.offset && byte < end {
+                let element = (byte - tensor.offset).saturating_sub(head) / w;
+                return (Some(l), Some(t), element);
             }
         }
     }

@@ -41,7 +41,8 @@ pub fn spec(relative: &str) -> ModelSpec {
 
 /// Checks everything a verifier would: hashes, links, layer configs and tensors, the raw blob,
 /// and every weight value read back through the layer contracts — exactly the bundle's in
-/// Q32_32, exactly the deterministic int32 decoding in INT32_SHIFTED.
+/// Q32_32, exactly the deterministic int32 decoding in INT32_SHIFTED, exactly the per-channel
+/// reference's values (q·scale, and Q32.32 biases) in INT16/INT8.
 pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage) {
     let state = chain.model_state(image.model).await.unwrap();
     assert!(state.ready && state.constructed);
@@ -99,8 +100,36 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
                     .layer_weights(layer.address, t, start, count)
                     .await
                     .unwrap();
+                let record = if image.format().per_channel() {
+                    image
+                        .blob
+                        .record(tensor.offset, tensor.length, tensor.shift)
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let span = l.tensors[t];
+                let reference = match image.format() {
+                    f @ (eternalize::chain::WeightFormat::Int16
+                    | eternalize::chain::WeightFormat::Int8) => {
+                        let values: Vec<i64> = (span.offset..span.offset + span.length)
+                            .map(|j| eternalize::chain::weights::slot(&spec.words, j))
+                            .collect();
+                        let shape: Vec<usize> = if span.channels == 0 {
+                            vec![values.len()]
+                        } else {
+                            vec![
+                                values.len() / span.channels as usize,
+                                span.channels as usize,
+                            ]
+                        };
+                        eternalize::chain::quant::apply(&values, &shape, f).unwrap()
+                    }
+                    _ => Vec::new(),
+                };
+                assert_eq!(record, reference, "layer {} tensor {t}: the blob", l.name);
                 for (k, value) in got.iter().enumerate() {
-                    let slot = tensor.offset + start + k as u64;
+                    let slot = span.offset + start + k as u64;
                     let exact = eternalize::chain::weights::slot(&spec.words, slot);
                     let expected = match image.format() {
                         eternalize::chain::WeightFormat::Exact => exact,
@@ -112,14 +141,14 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
                             assert!(back <= exact && exact - back < (1i64 << (32 - s)));
                             back
                         }
-                        f @ (eternalize::chain::WeightFormat::Int16
-                        | eternalize::chain::WeightFormat::Int8) => {
-                            panic!("{f} has no on-chain layout: no image is built in it")
+                        eternalize::chain::WeightFormat::Int16
+                        | eternalize::chain::WeightFormat::Int8 => {
+                            i64::try_from(record[(start as usize) + k]).unwrap()
                         }
                     };
                     assert_eq!(
-                        *value,
-                        expected,
+                        i128::from(*value),
+                        i128::from(expected),
                         "layer {} tensor {t} value {}",
                         l.name,
                         start + k as u64
@@ -138,6 +167,19 @@ pub async fn deploy_model(
     model: &eternalize::keras::model::Model,
     salt: u64,
 ) -> (alloy::primitives::Address, ModelImage) {
+    let (address, image, _) =
+        deploy_model_in(chain, model, salt, eternalize::chain::WeightFormat::Compact).await;
+    (address, image)
+}
+
+/// [`deploy_model`] with the weights in `format`; also returns the gas of the model's own
+/// transactions (clone, layers, construct, chunks — not the factory or implementations).
+pub async fn deploy_model_in(
+    chain: &Chain,
+    model: &eternalize::keras::model::Model,
+    salt: u64,
+    format: eternalize::chain::WeightFormat,
+) -> (alloy::primitives::Address, ModelImage, u64) {
     use alloy::primitives::{B256, U256};
     let bundle = Bundle::from_model(model).unwrap();
     let spec = ModelSpec::from_model(model, &bundle).unwrap();
@@ -146,13 +188,26 @@ pub async fn deploy_model(
     }
     let salt = B256::from(U256::from(salt));
     let address = eternalize::chain::model_address(chain.sender(), salt).unwrap();
-    let image = ModelImage::default_for(&spec, address).unwrap();
-    chain.create_model(salt).await.unwrap();
-    chain.create_layers(&image).await.unwrap();
-    chain.construct_model(&image).await.unwrap();
+    let image =
+        ModelImage::new(&spec, format, eternalize::chain::MAX_CHUNK_BYTES, address).unwrap();
+    let mut gas = 0;
+    gas += chain
+        .create_model(salt)
+        .await
+        .unwrap()
+        .sent
+        .map_or(0, |s| s.gas_used);
+    gas += chain
+        .create_layers(&image)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.gas_used)
+        .sum::<u64>();
+    gas += chain.construct_model(&image).await.unwrap().gas_used;
     for i in 0..image.chunks.count() {
-        chain.store_chunk(&image, i).await.unwrap();
+        gas += chain.store_chunk(&image, i).await.unwrap().gas_used;
     }
     assert!(chain.is_ready(address).await.unwrap());
-    (address, image)
+    (address, image, gas)
 }

@@ -19,9 +19,12 @@
 //! `>> 32`, `Σ (q_i·s)·x_i = s·Σ q_i·x_i`: a kernel that multiplies by the scale once per output
 //! channel gets the same bits.
 //!
-//! Owns: these rules and the byte count they imply. Must not touch: files, the chain.
+//! The chain stores what these rules produce (`weights::WeightBlob`'s int16/int8 records) and
+//! the reference in `infer` computes with it; both use this one module.
+//!
+//! Owns: these rules and the byte count they imply. Must not touch: files, the network.
 
-use super::WeightFormat;
+use super::weights::WeightFormat;
 
 /// `qmax` of a per-channel format, `None` for the others.
 pub fn qmax(format: WeightFormat) -> Option<i64> {
@@ -100,9 +103,9 @@ pub fn apply(values: &[i64], shape: &[usize], format: WeightFormat) -> Option<Ve
 }
 
 /// Bytes the weights of tensors with these shapes take in a per-channel `format`: each value at
-/// the format's width plus one 8-byte scale per output channel for rank ≥ 2, 8 bytes per value
-/// (Q32.32) for rank ≤ 1, the total rounded up to a 32-byte word. An estimate of a layout no
-/// contract has yet; `None` when `format` is not per-channel.
+/// the format's width plus a 4-byte channel count and one 8-byte scale per output channel for
+/// rank ≥ 2, 8 bytes per value (Q32.32) for rank ≤ 1, the total rounded up to a 32-byte word —
+/// the size of [`super::weights::WeightBlob`]'s records; `None` when `format` is not per-channel.
 pub fn bytes<'a>(
     shapes: impl IntoIterator<Item = &'a [usize]>,
     format: WeightFormat,
@@ -116,7 +119,7 @@ pub fn bytes<'a>(
             if s.len() < 2 {
                 n * 8
             } else {
-                n * width + s.last().copied().unwrap_or(1) * 8
+                n * width + 4 + s.last().copied().unwrap_or(1) * 8
             }
         })
         .sum();
@@ -208,10 +211,10 @@ mod tests {
     #[test]
     fn byte_counts() {
         let shapes: [&[usize]; 2] = [&[784, 10], &[10]];
-        // int8: 7840 + 10 scales·8 + 10 biases·8 = 8000 -> 8000 (a multiple of 32).
-        assert_eq!(bytes(shapes, WeightFormat::Int8), Some(8000));
-        // int16: 15680 + 80 + 80 = 15840 -> 15840.
-        assert_eq!(bytes(shapes, WeightFormat::Int16), Some(15_840));
+        // int8: 7840 + 4 + 10 scales·8 + 10 biases·8 = 8004 -> 8032 (a multiple of 32).
+        assert_eq!(bytes(shapes, WeightFormat::Int8), Some(8032));
+        // int16: 15680 + 4 + 80 + 80 = 15844 -> 15872.
+        assert_eq!(bytes(shapes, WeightFormat::Int16), Some(15_872));
         assert_eq!(bytes(shapes, WeightFormat::Exact), None);
     }
 }

@@ -1,0 +1,456 @@
+//! The int16 and int8 weight formats on a real anvil.
+//!
+//! 1. Per layer kind with weights (Dense, Conv2D, Conv1D, Embedding, SimpleRNN, LSTM, GRU,
+//!    BatchNormalization at the accumulator's precision): fixtures covering them are deployed in
+//!    each format, every weight read back through the layer contracts equals the per-channel
+//!    reference's value (q·scale; Q32.32 for rank 0–1), and `predictLayers` on the Keras samples
+//!    equals `Graph::from_model(.., format)` bit for bit.
+//! 2. The CLI on fashion_mnist: `plan` and `deploy --format int16|int8`, `verify` passes in the
+//!    chain's format and fails for another, `predict ADDRESS` (one call, and chained calls under a
+//!    low `--call-gas`; int8 also as an on-chain job, `--send`) prints what `predict MODEL
+//!    --format F` prints offline. Deploy gas per
+//!    parameter and predict gas are printed (BENCHMARKS.md).
+
+use crate::chain_support::{assert_on_chain, deploy_model_in};
+use crate::common::{array, fixtures, read_json, sidecar};
+use crate::deploy_support::{anvil_path, done_line, eternalize, fixture, text};
+use alloy::primitives::{I256, U256};
+use eternalize::bundle::Bundle;
+use eternalize::chain::{Chain, EternalModel, Implementation, ModelSpec, signer_from_hex};
+use eternalize::infer::{Graph, Tensor, WeightFormat, input};
+use eternalize::keras;
+use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
+use serde_json::Value;
+
+const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
+
+/// Fixtures with Keras samples that together hold every layer kind with weights.
+const KINDS: [&str; 6] = [
+    "keras3_4/lenet_cnn.keras",         // Conv2D, Dense
+    "keras2_15/batchnorm_seq_cnn.h5",   // BatchNormalization, Conv2D, Dense
+    "generated/conv1d_gap1d.keras",     // Conv1D, Dense
+    "keras2_15/embedding_simplernn.h5", // Embedding, SimpleRNN
+    "keras3_4/embedding_lstm.keras",    // Embedding, LSTM
+    "generated/gru_seq.keras",          // GRU
+];
+
+async fn predict_on_chain(
+    chain: &Chain,
+    address: alloy::primitives::Address,
+    graph: &Graph,
+    ins: &[Tensor],
+) -> Vec<Tensor> {
+    let model = EternalModel::new(address, chain.provider().clone());
+    let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, t) in order {
+        values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+        shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+        ranks.push(U256::from(t.shape.len()));
+    }
+    let outputs = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    let r = model
+        .predictLayers(values, shapes, ranks, outputs)
+        .call()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut at, mut sat) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for rank in &r.outputRanks {
+        let rank = rank.to::<usize>();
+        let shape: Vec<usize> = r.outputShapes[sat..sat + rank]
+            .iter()
+            .map(|d| d.to::<usize>())
+            .collect();
+        sat += rank;
+        let n: usize = shape.iter().product();
+        let data = r.outputs[at..at + n]
+            .iter()
+            .map(|x| i128::try_from(*x).unwrap())
+            .collect();
+        at += n;
+        out.push(Tensor { shape, data });
+    }
+    out
+}
+
+#[tokio::test]
+async fn int_formats_on_chain_equal_the_reference_per_layer_kind() {
+    let started = std::time::Instant::now();
+    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    let mut salt = 0u64;
+    for format in INT_FORMATS {
+        for file in KINDS {
+            let path = fixtures().join(file);
+            let model = keras::load(&path).unwrap();
+            let truth = read_json(&sidecar(&path, ".truth.json"));
+            let graph = Graph::from_model(&model, format).unwrap();
+            let per_input: Vec<Vec<Tensor>> = truth["predict"]["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(graph.input_shapes())
+                .map(|(v, s)| input::samples(&array(v), &s).unwrap())
+                .collect();
+            salt += 1;
+            let (address, image, _) = deploy_model_in(&chain, &model, salt, format).await;
+            assert_eq!(
+                chain.model_state(address).await.unwrap().layout.format,
+                format.code(),
+                "{file}: the format is readable on chain"
+            );
+            let bundle = Bundle::from_model(&model).unwrap();
+            let spec = ModelSpec::from_model(&model, &bundle).unwrap();
+            if spec.params() < 20_000 {
+                assert_on_chain(&chain, &spec, &image).await;
+            }
+            for b in 0..per_input[0].len() {
+                let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();
+                let want = graph.run(&ins).unwrap();
+                let got = predict_on_chain(&chain, address, &graph, &ins).await;
+                assert_eq!(got, want, "{file} in {format}, sample {b}");
+            }
+            // The format is what makes the bits: the compact reference differs somewhere.
+            let compact = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[0].clone()).collect();
+            assert_ne!(
+                compact.run(&ins).unwrap(),
+                graph.run(&ins).unwrap(),
+                "{file}: {format} and compact give the same outputs"
+            );
+            eprintln!(
+                "{file} in {format}: {} params, on chain = reference",
+                spec.params()
+            );
+        }
+    }
+    eprintln!("per-kind int16/int8 on chain: {:?}", started.elapsed());
+}
+
+fn run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    eternalize(data, args, &[("ETERNALIZE_PRIVATE_KEY", ANVIL_DEV_KEYS[0])])
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", text(o)))
+}
+
+#[test]
+fn fashion_mnist_in_int16_and_int8_through_the_cli() {
+    let started = std::time::Instant::now();
+    let anvil = AnvilProcess::spawn(&anvil_path(), &[]).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = anvil.url();
+    let model = fixture("eai_example/fashion_mnist.keras")
+        .display()
+        .to_string();
+    let input = fixture("eai_example/fashion_mnist_input.npy")
+        .display()
+        .to_string();
+    let params = 58_232u64;
+    let deploy = |format: &str| {
+        let o = run(
+            data.path(),
+            &[
+                "deploy",
+                &model,
+                "--rpc-url",
+                &url,
+                "--yes",
+                "--json",
+                "--format",
+                format,
+            ],
+        );
+        assert!(o.status.success(), "{format}:\n{}", text(&o));
+        done_line(&o)
+    };
+    // Compact first: it deploys the factory and the implementations, so the gas of the two
+    // deployments after it is the model's own.
+    deploy("compact");
+    for format in ["int16", "int8"] {
+        let plan = json_of(&run(
+            data.path(),
+            &[
+                "plan",
+                &model,
+                "--rpc-url",
+                &url,
+                "--yes",
+                "--json",
+                "--format",
+                format,
+            ],
+        ));
+        let done = deploy(format);
+        let gas = done["gas_used"].as_u64().unwrap();
+        let address = done["model_address"].as_str().unwrap().to_string();
+        eprintln!(
+            "fashion_mnist {format}: deploy {gas} gas = {:.1} gas/param (plan: {})",
+            gas as f64 / params as f64,
+            plan["format"]
+        );
+
+        // verify: passes in the chain's format, fails for another.
+        let o = run(
+            data.path(),
+            &["verify", &address, &model, "--rpc-url", &url, "--json"],
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(o.status.success(), "{format}: {v}\n{}", text(&o));
+        assert_eq!(v["ok"], true, "{v}");
+        let other = if format == "int16" { "int8" } else { "int16" };
+        let o = run(
+            data.path(),
+            &[
+                "verify",
+                &address,
+                &model,
+                "--rpc-url",
+                &url,
+                "--json",
+                "--format",
+                other,
+            ],
+        );
+        assert!(!o.status.success(), "{format} verified as {other}");
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["weights"]["ok"], false, "{v}");
+
+        // predict by address (one call, then chained calls) = offline in the same format.
+        let offline = json_of(&run(
+            data.path(),
+            &[
+                "predict", &model, "--input", &input, "--json", "--format", format,
+            ],
+        ));
+        for call_gas in [None, Some("5000000")] {
+            let mut args = vec![
+                "predict",
+                &address,
+                "--input",
+                &input,
+                "--rpc-url",
+                &url,
+                "--json",
+            ];
+            if let Some(g) = call_gas {
+                args.extend(["--call-gas", g]);
+            }
+            let mut on_chain = json_of(&run(data.path(), &args));
+            let fields = on_chain.as_object_mut().unwrap();
+            let calls = fields.remove("calls").unwrap();
+            fields.remove("call_gas");
+            let gas = fields.remove("gas").unwrap();
+            eprintln!("fashion_mnist {format} predict ({call_gas:?}): {calls} calls, gas {gas}");
+            if call_gas.is_some() {
+                assert!(calls.as_u64().unwrap() > 1, "{calls}");
+            }
+            assert_eq!(on_chain, offline, "{format} {call_gas:?}");
+        }
+        if format == "int8" {
+            // As an on-chain job of transactions (`--send`): the same values.
+            let job = json_of(&run(
+                data.path(),
+                &[
+                    "predict",
+                    &address,
+                    "--input",
+                    &input,
+                    "--rpc-url",
+                    &url,
+                    "--send",
+                    "--yes",
+                    "--json",
+                ],
+            ));
+            eprintln!("fashion_mnist int8 job: {} gas", job["gas_used"]);
+            assert_eq!(job["values"], offline["values"], "{job}");
+
+            // One int8 value changed on chain: verify names the layer, tensor and element. Chunk
+            // 0 starts with the first Conv2D's kernel record: a 4-byte channel count, 6 scales
+            // of 8 bytes, then the values — blob byte 60 is value 8.
+            let rpc = eternalize::chain::Rpc::connect(&url).unwrap();
+            let model_address: alloy::primitives::Address = address.parse().unwrap();
+            crate::deploy_support::runtime().block_on(async {
+                let at = rpc.chunk_address(model_address, 0).await.unwrap();
+                let mut code = rpc.code_at(at).await.unwrap().to_vec();
+                code[1 + 60] ^= 0x01;
+                let _: Value = rpc
+                    .request(
+                        "anvil_setCode",
+                        serde_json::json!([at, alloy::primitives::hex::encode_prefixed(&code)]),
+                    )
+                    .await
+                    .unwrap();
+            });
+            let o = run(
+                data.path(),
+                &["verify", &address, &model, "--rpc-url", &url],
+            );
+            assert!(!o.status.success());
+            let said = text(&o);
+            assert!(
+                said.contains("blob byte 60") && said.contains("tensor 0 element 8"),
+                "{said}"
+            );
+        }
+    }
+    eprintln!("fashion_mnist int16/int8 CLI: {:?}", started.elapsed());
+}
+
+/// BENCHMARKS.md's table: fashion_mnist and the per-kind fixtures deployed in every format;
+/// per model and format the error against Keras (or, for fashion_mnist, which has no Keras
+/// predictions, against the exact reference on its sample), argmax agreement, the model's own
+/// deploy gas per parameter and one sample's predict gas (`eth_estimateGas`), with
+/// fashion_mnist's gas per layer (`debug_traceCall`):
+/// `cargo test --test all formats_chain::benchmark -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement for BENCHMARKS.md, not a check"]
+async fn benchmark_formats_on_chain() {
+    use alloy::providers::Provider;
+    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    let mut salt = 0u64;
+    let mut rows = Vec::new();
+    for file in std::iter::once("eai_example/fashion_mnist.keras").chain(KINDS) {
+        let path = fixtures().join(file);
+        let model = keras::load(&path).unwrap();
+        let measured = if file.starts_with("eai_example") {
+            let input = fixtures().join("eai_example/fashion_mnist_input.npy");
+            eternalize::usecase::formats::measure(&path, Some(&input)).unwrap()
+        } else {
+            eternalize::usecase::formats::measure(&path, None).unwrap()
+        };
+        let exact = Graph::from_model(&model, WeightFormat::Exact).unwrap();
+        let first: Vec<Tensor> = if file.starts_with("eai_example") {
+            let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+            vec![input::samples(&arr[0].1, &exact.input_shapes()[0]).unwrap()[0].clone()]
+        } else {
+            let truth = read_json(&sidecar(&path, ".truth.json"));
+            truth["predict"]["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(exact.input_shapes())
+                .map(|(v, s)| input::samples(&array(v), &s).unwrap()[0].clone())
+                .collect()
+        };
+        for format in WeightFormat::ALL {
+            let graph = Graph::from_model(&model, format).unwrap();
+            salt += 1;
+            let (address, _, deploy_gas) = deploy_model_in(&chain, &model, salt, format).await;
+            let got = predict_on_chain(&chain, address, &graph, &first).await;
+            assert_eq!(got, graph.run(&first).unwrap(), "{file} {format}");
+            let mut order: Vec<(usize, &Tensor)> =
+                graph.inputs.iter().copied().zip(&first).collect();
+            order.sort_by_key(|(i, _)| *i);
+            let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+            for (_, t) in order {
+                values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+                shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+                ranks.push(U256::from(t.shape.len()));
+            }
+            let m = EternalModel::new(address, chain.provider().clone());
+            let call = m.predict(values, shapes, ranks);
+            let predict_gas = call.estimate_gas().await.unwrap();
+            let params: u64 = model
+                .layers
+                .iter()
+                .flat_map(|l| &l.weights)
+                .map(|t| t.len() as u64)
+                .sum();
+            let row = measured
+                .formats
+                .iter()
+                .find(|r| r.name == format.flag())
+                .unwrap();
+            rows.push(format!(
+                "| {file} | {format} | {:.2e} | {} | {:.0} | {predict_gas} |",
+                row.max_abs_err,
+                row.argmax_agree.as_deref().unwrap_or("—"),
+                deploy_gas as f64 / params as f64,
+            ));
+            if file.starts_with("eai_example") {
+                let tx = serde_json::json!({
+                    "to": address,
+                    "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+                    "gas": "0x3b9aca00",
+                });
+                let trace: Value = chain
+                    .provider()
+                    .raw_request(
+                        "debug_traceCall".into(),
+                        (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+                    )
+                    .await
+                    .unwrap();
+                let gas = |v: &Value| {
+                    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+                };
+                let layers: Vec<String> = trace["calls"][0]["calls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{} {}", graph.nodes[i].class_name, gas(&c["gasUsed"])))
+                    .collect();
+                eprintln!(
+                    "fashion_mnist {format}: deploy {deploy_gas} gas, predict {predict_gas} gas; {}",
+                    layers.join(", ")
+                );
+            }
+        }
+    }
+    eprintln!("| model | format | max abs err | argmax | deploy gas/param | predict gas |");
+    eprintln!("|---|---|---:|---:|---:|---:|");
+    for r in rows {
+        eprintln!("{r}");
+    }
+}
+
+/// Records cut by chunk boundaries anywhere (96-byte chunks: headers, scales and values all
+/// straddle some): every weight reads back as the reference's, and predict equals it.
+#[tokio::test]
+async fn int_records_across_small_chunks() {
+    use alloy::primitives::B256;
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let file = "keras3_4/mlp_basic.keras";
+    let spec = crate::chain_support::spec(file);
+    let path = fixtures().join(file);
+    let model = keras::load(&path).unwrap();
+    let truth = read_json(&sidecar(&path, ".truth.json"));
+    for (salt, format) in INT_FORMATS.into_iter().enumerate() {
+        let (image, _) = chain
+            .prepare(&spec, format, 96, B256::repeat_byte(salt as u8 + 1))
+            .await
+            .unwrap();
+        assert!(image.chunks.count() > 10, "{}", image.chunks.count());
+        for i in 0..image.chunks.count() {
+            chain.store_chunk(&image, i).await.unwrap();
+        }
+        assert_on_chain(&chain, &spec, &image).await;
+        let graph = Graph::from_model(&model, format).unwrap();
+        let samples = input::samples(
+            &array(&truth["predict"]["inputs"][0]),
+            &graph.input_shapes()[0],
+        )
+        .unwrap();
+        let got = predict_on_chain(&chain, image.model, &graph, &samples[..1]).await;
+        assert_eq!(got, graph.run(&samples[..1]).unwrap(), "{format}");
+    }
+}
