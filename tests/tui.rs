@@ -940,32 +940,24 @@ fn f_chooses_the_weight_format_the_probe_confirm_and_deployment_follow_it() {
         screen(&state, 80, 24)
     );
 
-    // int16, int8, then around to compact and on to exact again
+    // int16, int8, around to compact, and on to int8 again: deployed in int8
     for want in [
         WeightFormat::Int16,
         WeightFormat::Int8,
         WeightFormat::Compact,
         WeightFormat::Exact,
+        WeightFormat::Int16,
+        WeightFormat::Int8,
     ] {
         press(&mut state, KeyCode::Char('f'));
         assert_eq!(state.target.format, want);
-        if !want.deployable() {
-            press(&mut state, KeyCode::Char('d'));
-            assert_eq!(state.screen, ScreenKind::Preview);
-            let notice = state.notice.as_ref().expect("a refusal");
-            assert!(
-                notice.is_error && notice.text.contains(&format!("the {want} weight format")),
-                "{}",
-                notice.text
-            );
-        }
     }
     let generation = state.target.generation;
     answer(&mut state, generation, Ok(synthetic_report()));
     press(&mut state, KeyCode::Char('d'));
     assert_eq!(state.screen, ScreenKind::Confirm);
     let text = screen(&state, 120, 40);
-    assert!(text.contains("weights as    Q32.32 (exact)"), "{text}");
+    assert!(text.contains("weights as    int8 (per channel)"), "{text}");
     let expected = state.confirm.as_ref().expect("confirm").expected();
     type_text(&mut state, &expected);
     let effects = key_with(&mut state, KeyCode::Enter, KeyModifiers::NONE);

@@ -258,10 +258,8 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
         );
         lines.push(if chosen {
             Line::styled(text, theme.style(Role::Accent))
-        } else if format.deployable() {
-            Line::raw(text)
         } else {
-            Line::styled(text, dim)
+            Line::raw(text)
         });
     }
     let note = match (report, failed) {

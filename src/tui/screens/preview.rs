@@ -188,10 +188,6 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
                 _ if state.target.signer().is_none() => {
                     "no signer works on this network: n picks another network".into()
                 }
-                _ if !state.target.format.deployable() => format!(
-                    "the {} weight format is not deployable yet: f chooses another",
-                    state.target.format
-                ),
                 Loadable::Ready(model) => match model.deployable() {
                     Ok(()) => {
                         let hashes = model.hashes.clone();
