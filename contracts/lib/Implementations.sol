@@ -10,10 +10,10 @@ pragma solidity 0.8.30;
 ///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
 ///      layers, then the model, then the factory.
 library Implementations {
-    /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    /// @dev One past the highest layer kind (`LayerKind` 0 .. LAYER_KINDS - 1; codes in gaps have no implementation).
+    uint256 internal constant LAYER_KINDS = 44;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0x60ce056b5d4a51a5d8d724dd8dd0518f8d8663b3dc068e6b3d594355e73db6a3;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x3e215179dcbefbb9b3e9bea3676637edde421106a3dc2dbc3a4d7a0f99395337;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x34903b2a4fde0005dac27818032fffe84115dd2a51a7e75ca28fca61edfe950f;
+    bytes32 internal constant CONV_2D = 0x3608972ae855c5c7eb1f4d5279ec291511a963c4f002520e25e58e0c947697e2;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,114 +59,132 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
+    bytes32 internal constant CONV_1D = 0x5e462c743f7db1f764a1db04d742686e9bea2f6370ce40cbc116583ab5523c14;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
     /// @dev ReshapeLayer, kind 24.
     bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    /// @dev DepthwiseConv2DLayer, kind 41.
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x51794a089e1dfaee0ce53b79f336d1f02d1c35074addb8ead8b88dda740f7779;
+    /// @dev SeparableConv2DLayer, kind 42.
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x019f72858dbbbd54547f2da70eab6af2aaba7e0feea540e13e80ed807eab336f;
+    /// @dev Conv2DTransposeLayer, kind 43.
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x732b0ccdce25da12b0611c0456752f8e86f8db0869bc7da5084d06477b1a56e7;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
+        if (kind < 14) {
+            if (kind < 7) {
                 if (kind < 3) {
                     if (kind < 1) {
-                        return INPUT_LAYER;
+                        return kind == 0 ? INPUT_LAYER : bytes32(0);
                     } else {
                         if (kind < 2) {
-                            return DENSE;
+                            return kind == 1 ? DENSE : bytes32(0);
                         } else {
-                            return FLATTEN;
+                            return kind == 2 ? FLATTEN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
+                    if (kind < 5) {
+                        if (kind < 4) {
+                            return kind == 3 ? RESCALING : bytes32(0);
                         } else {
-                            return AVERAGE_POOLING_2D;
+                            return kind == 4 ? MAX_POOLING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 6) {
+                            return kind == 5 ? AVERAGE_POOLING_2D : bytes32(0);
+                        } else {
+                            return kind == 6 ? CONV_2D : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 9) {
-                    if (kind < 7) {
-                        return CONV_2D;
+                if (kind < 10) {
+                    if (kind < 8) {
+                        return kind == 7 ? BATCH_NORMALIZATION : bytes32(0);
                     } else {
-                        if (kind < 8) {
-                            return BATCH_NORMALIZATION;
+                        if (kind < 9) {
+                            return kind == 8 ? EMBEDDING : bytes32(0);
                         } else {
-                            return EMBEDDING;
+                            return kind == 9 ? SIMPLE_RNN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
+                    if (kind < 12) {
+                        if (kind < 11) {
+                            return kind == 10 ? LSTM : bytes32(0);
                         } else {
-                            return LSTM;
+                            return kind == 11 ? SOFTMAX : bytes32(0);
                         }
                     } else {
-                        if (kind < 12) {
-                            return SOFTMAX;
+                        if (kind < 13) {
+                            return kind == 12 ? SIGMOID : bytes32(0);
                         } else {
-                            return SIGMOID;
+                            return kind == 13 ? RELU : bytes32(0);
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
+            if (kind < 21) {
+                if (kind < 17) {
+                    if (kind < 15) {
+                        return kind == 14 ? LINEAR : bytes32(0);
                     } else {
-                        if (kind < 15) {
-                            return LINEAR;
+                        if (kind < 16) {
+                            return kind == 15 ? ADD : bytes32(0);
                         } else {
-                            return ADD;
+                            return kind == 16 ? DROPOUT : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
+                    if (kind < 19) {
                         if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
+                            return kind == 17 ? GLOBAL_AVERAGE_POOLING_2D : bytes32(0);
                         } else {
-                            return ZERO_PADDING_2D;
+                            return kind == 18 ? ZERO_PADDING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 20) {
+                            return kind == 19 ? CONCATENATE : bytes32(0);
+                        } else {
+                            return kind == 20 ? TANH : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
-                    } else {
-                        if (kind < 21) {
-                            return TANH;
+                if (kind < 25) {
+                    if (kind < 23) {
+                        if (kind < 22) {
+                            return kind == 21 ? GRU : bytes32(0);
                         } else {
-                            return GRU;
+                            return kind == 22 ? CONV_1D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 24) {
+                            return kind == 23 ? GLOBAL_AVERAGE_POOLING_1D : bytes32(0);
+                        } else {
+                            return kind == 24 ? RESHAPE : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 24) {
-                        if (kind < 23) {
-                            return CONV_1D;
+                    if (kind < 42) {
+                        if (kind < 41) {
+                            return kind == 25 ? MULTIPLY : bytes32(0);
                         } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
+                            return kind == 41 ? DEPTHWISE_CONV_2D : bytes32(0);
                         }
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 43) {
+                            return kind == 42 ? SEPARABLE_CONV_2D : bytes32(0);
                         } else {
-                            return MULTIPLY;
+                            return kind == 43 ? CONV_2D_TRANSPOSE : bytes32(0);
                         }
                     }
                 }

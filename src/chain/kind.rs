@@ -31,11 +31,15 @@ pub enum LayerKind {
     GlobalAveragePooling1D = 23,
     Reshape = 24,
     Multiply = 25,
+    /// The grouped convolution: DepthwiseConv2D, and Conv2D with groups > 1.
+    DepthwiseConv2D = 41,
+    SeparableConv2D = 42,
+    Conv2DTranspose = 43,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 26] = [
+    pub const ALL: [LayerKind; 29] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -62,6 +66,9 @@ impl LayerKind {
         LayerKind::GlobalAveragePooling1D,
         LayerKind::Reshape,
         LayerKind::Multiply,
+        LayerKind::DepthwiseConv2D,
+        LayerKind::SeparableConv2D,
+        LayerKind::Conv2DTranspose,
     ];
 
     pub fn code(self) -> u16 {
@@ -69,7 +76,8 @@ impl LayerKind {
     }
 
     pub fn from_code(code: u16) -> Option<LayerKind> {
-        LayerKind::ALL.get(usize::from(code)).copied()
+        // Codes leave gaps (ranges are handed out to parallel work): search, not index.
+        LayerKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The bundle's `class_name` of this kind (eai's names: `Activation('relu')` is `ReLU`).
@@ -101,6 +109,9 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1D",
             LayerKind::Reshape => "Reshape",
             LayerKind::Multiply => "Multiply",
+            LayerKind::DepthwiseConv2D => "DepthwiseConv2D",
+            LayerKind::SeparableConv2D => "SeparableConv2D",
+            LayerKind::Conv2DTranspose => "Conv2DTranspose",
         }
     }
 
@@ -137,6 +148,9 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1DLayer",
             LayerKind::Reshape => "ReshapeLayer",
             LayerKind::Multiply => "MultiplyLayer",
+            LayerKind::DepthwiseConv2D => "DepthwiseConv2DLayer",
+            LayerKind::SeparableConv2D => "SeparableConv2DLayer",
+            LayerKind::Conv2DTranspose => "Conv2DTransposeLayer",
         }
     }
 }
@@ -146,12 +160,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_positions() {
-        for (i, k) in LayerKind::ALL.iter().enumerate() {
-            assert_eq!(usize::from(k.code()), i);
-            assert_eq!(LayerKind::from_code(k.code()), Some(*k));
-            assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
+    fn codes_round_trip() {
+        for k in LayerKind::ALL {
+            assert_eq!(LayerKind::from_code(k.code()), Some(k));
+            assert_eq!(LayerKind::from_class_name(k.class_name()), Some(k));
         }
         assert_eq!(LayerKind::from_code(26), None);
+        assert_eq!(LayerKind::from_code(41), Some(LayerKind::DepthwiseConv2D));
     }
 }

@@ -11,6 +11,7 @@
 //! chain, the screen.
 
 pub mod fixed;
+pub mod convs;
 pub mod forward;
 pub mod input;
 pub mod plan;

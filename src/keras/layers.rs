@@ -34,6 +34,9 @@ pub const SUPPORTED: &[&str] = &[
     "Concatenate",
     "Dropout",
     "Reshape",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "Conv2DTranspose",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -70,7 +73,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn layer_err(&self, reason: impl Into<String>) -> Problem {
+    pub(super) fn layer_err(&self, reason: impl Into<String>) -> Problem {
         Problem::Layer {
             layer: self.name.to_string(),
             class: self.class.to_string(),
@@ -78,7 +81,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn get(&self, field: &str) -> Option<&Value> {
+    pub(super) fn get(&self, field: &str) -> Option<&Value> {
         self.config.get(field).filter(|v| !v.is_null())
     }
 
@@ -167,7 +170,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn channels_last(&self) -> Result<(), Problem> {
+    pub(super) fn channels_last(&self) -> Result<(), Problem> {
         match self.str_or("data_format", "channels_last")? {
             "channels_last" => Ok(()),
             other => Err(self.err(
@@ -177,7 +180,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn padding(&self) -> Result<&str, Problem> {
+    pub(super) fn padding(&self) -> Result<&str, Problem> {
         match self.str_or("padding", "valid")? {
             p @ ("valid" | "same") => Ok(p),
             "causal" if self.class == "Conv1D" => Ok("causal"),
@@ -350,7 +353,7 @@ fn known(ctx: &LayerCtx, shape: &Shape, axis: usize, what: &str) -> Result<usize
     })
 }
 
-fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
+pub(super) fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
     if shape.len() == want {
         Ok(())
     } else {
@@ -362,7 +365,7 @@ fn rank(ctx: &LayerCtx, shape: &Shape, want: usize) -> Result<(), Problem> {
 }
 
 /// Output length of a sliding window (convolution or pooling) along one axis.
-fn window_out(
+pub(super) fn window_out(
     ctx: &LayerCtx,
     len: Dim,
     k: usize,
@@ -444,8 +447,16 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             } else {
                 vec![1; n]
             };
-            if ctx.i64_or("groups", 1)? != 1 {
-                return Err(ctx.err("groups", "grouped convolutions are not supported"));
+            let groups = conv_groups(ctx)?;
+            if groups > 1 {
+                let cin = known(ctx, s, n + 1, "channel count")?;
+                let f = ctx.usize("filters")?;
+                if cin % groups != 0 || f % groups != 0 {
+                    return Err(ctx.err(
+                        "groups",
+                        format!("{groups} does not divide both the {cin} input channels and the {f} filters"),
+                    ));
+                }
             }
             let p = ctx.padding()?;
             let mut out = vec![s[0]];
@@ -454,6 +465,9 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             }
             out.push(Some(ctx.usize("filters")?));
             Ok(out)
+        }
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            super::convs::output_shape(ctx, one(ctx, inputs)?)
         }
         "MaxPooling2D" | "AveragePooling2D" => {
             let s = one(ctx, inputs)?;
@@ -646,8 +660,12 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
             let s = one(ctx, inputs)?;
             let k = ctx.tuple("kernel_size", 2)?;
             let f = ctx.usize("filters")?;
-            out.push(vec![k[0], k[1], last(s, "channel count")?, f]);
+            let groups = conv_groups(ctx)?;
+            out.push(vec![k[0], k[1], last(s, "channel count")? / groups, f]);
             bias(f, &mut out)?;
+        }
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            out = super::convs::expected_weights(ctx, last(one(ctx, inputs)?, "channel count")?)?;
         }
         "Conv1D" => {
             let s = one(ctx, inputs)?;
@@ -688,6 +706,14 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
         _ => {}
     }
     Ok(out)
+}
+
+/// A Conv2D's `groups` (1 when absent), at least 1.
+pub fn conv_groups(ctx: &LayerCtx) -> Result<usize, Problem> {
+    match ctx.i64_or("groups", 1)? {
+        g if g >= 1 => Ok(g as usize),
+        g => Err(ctx.err("groups", format!("must be at least 1, found {g}"))),
+    }
 }
 
 /// The normalised feature axis of a BatchNormalization over inputs of rank `rank`.
