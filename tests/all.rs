@@ -18,6 +18,7 @@ mod terminal_support;
 mod artifacts;
 mod bad_input;
 mod chain_chained;
+mod chain_convs;
 mod chain_deploy;
 mod chain_fit;
 mod chain_jobs;
