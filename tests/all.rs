@@ -35,6 +35,7 @@ mod formats;
 mod hardening;
 mod infer_vs_keras;
 mod local_chain;
+mod mobilenet_v2;
 mod secrets;
 mod tui;
 mod tui_dashboard;

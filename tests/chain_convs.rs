@@ -3,13 +3,14 @@
 //! sample; each such layer called alone (`forward`) and by output rows (`forwardSlice`, fed the
 //! input rows the planner's `slice_rows` names) equals the reference's tensor; and the gas of
 //! each such layer per multiply-accumulate is printed (BENCHMARKS.md, "Convolutions of kinds
-//! 41–43").
+//! 41–43"): whole, and at the margin (the whole layer against its first output row, both less
+//! their calldata, over the MACs of the other rows).
 
 use crate::chain_predict::{check, deploy, predict_on_chain};
 use crate::common::*;
 use alloy::primitives::{I256, U256};
 use eternalize::chain::{Chain, Implementation, LayerKind, signer_from_hex};
-use eternalize::infer::plan::{LayerOp, Op};
+use eternalize::infer::plan::{LayerOp, Op, calldata_gas};
 use eternalize::infer::{Graph, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
@@ -131,10 +132,33 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             let r = call.call().await.unwrap();
             assert_eq!(values(&r.output), y.data, "{file} layer {i}: forward");
             let macs = layer_macs(*kind, &x.shape, &y.shape, inner);
+            let (a, b) = op.slice_rows(&x.shape, 0, 1).unwrap();
+            let first = x.data[a * (x.data.len() / x.shape[0])..b * (x.data.len() / x.shape[0])]
+                .to_vec();
+            let one_row = layer
+                .forwardSlice(
+                    words(&first),
+                    shape.clone(),
+                    ranks.clone(),
+                    U256::ZERO,
+                    U256::from(1),
+                )
+                .estimate_gas()
+                .await
+                .unwrap();
+            let marginal = if y.shape[0] > 1 {
+                let whole = gas - calldata_gas(&x.data);
+                let row = one_row - calldata_gas(&first);
+                whole.saturating_sub(row) as f64
+                    / (macs - macs / y.shape[0] as u64).max(1) as f64
+            } else {
+                f64::NAN
+            };
             table.push((
                 format!("{file} {} ({kind:?})", graph.nodes[i].name),
                 gas,
                 macs,
+                marginal,
             ));
             // Every output row alone, and the first two rows together.
             let row = y.data.len() / y.shape[0];
@@ -165,11 +189,11 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             }
         }
     }
-    eprintln!("| layer | forward gas | MACs | gas/MAC |");
-    eprintln!("|---|---:|---:|---:|");
-    for (name, gas, macs) in &table {
+    eprintln!("| layer | forward gas | MACs | gas/MAC | marginal gas/MAC |");
+    eprintln!("|---|---:|---:|---:|---:|");
+    for (name, gas, macs, marginal) in &table {
         eprintln!(
-            "| {name} | {gas} | {macs} | {:.1} |",
+            "| {name} | {gas} | {macs} | {:.1} | {marginal:.1} |",
             *gas as f64 / (*macs).max(1) as f64
         );
     }
