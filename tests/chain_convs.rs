@@ -10,7 +10,7 @@ use crate::chain_predict::{check, deploy, predict_on_chain};
 use crate::common::*;
 use alloy::primitives::{I256, U256};
 use eternalize::chain::{Chain, Implementation, LayerKind, signer_from_hex};
-use eternalize::infer::plan::{LayerOp, Op, calldata_gas};
+use eternalize::infer::plan::{GasModel, LayerOp, Op, calldata_gas};
 use eternalize::infer::{Graph, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
@@ -101,13 +101,10 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
         // Layer by layer, on sample 0's tensors.
         let all = graph.run_all(std::slice::from_ref(&samples[0])).unwrap();
         let state = rpc.model_state(*d.model.address()).await.unwrap();
-        let chain_model = eternalize::usecase::chained::ChainModel::read(
-            &rpc,
-            *d.model.address(),
-            &state,
-        )
-        .await
-        .unwrap();
+        let chain_model =
+            eternalize::usecase::chained::ChainModel::read(&rpc, *d.model.address(), &state)
+                .await
+                .unwrap();
         for (i, op) in chain_model.layers.iter().enumerate() {
             let LayerOp {
                 kind,
@@ -133,8 +130,8 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             assert_eq!(values(&r.output), y.data, "{file} layer {i}: forward");
             let macs = layer_macs(*kind, &x.shape, &y.shape, inner);
             let (a, b) = op.slice_rows(&x.shape, 0, 1).unwrap();
-            let first = x.data[a * (x.data.len() / x.shape[0])..b * (x.data.len() / x.shape[0])]
-                .to_vec();
+            let first =
+                x.data[a * (x.data.len() / x.shape[0])..b * (x.data.len() / x.shape[0])].to_vec();
             let one_row = layer
                 .forwardSlice(
                     words(&first),
@@ -149,16 +146,20 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             let marginal = if y.shape[0] > 1 {
                 let whole = gas - calldata_gas(&x.data);
                 let row = one_row - calldata_gas(&first);
-                whole.saturating_sub(row) as f64
-                    / (macs - macs / y.shape[0] as u64).max(1) as f64
+                whole.saturating_sub(row) as f64 / (macs - macs / y.shape[0] as u64).max(1) as f64
             } else {
                 f64::NAN
             };
+            let estimate = GasModel::default()
+                .work(op, &[x.shape.as_slice()], &y.shape, None)
+                .gas
+                + calldata_gas(&x.data);
             table.push((
                 format!("{file} {} ({kind:?})", graph.nodes[i].name),
                 gas,
                 macs,
                 marginal,
+                estimate,
             ));
             // Every output row alone, and the first two rows together.
             let row = y.data.len() / y.shape[0];
@@ -189,13 +190,17 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             }
         }
     }
-    eprintln!("| layer | forward gas | MACs | gas/MAC | marginal gas/MAC |");
-    eprintln!("|---|---:|---:|---:|---:|");
-    for (name, gas, macs, marginal) in &table {
+    eprintln!("| layer | forward gas | MACs | gas/MAC | marginal gas/MAC | planner's estimate |");
+    eprintln!("|---|---:|---:|---:|---:|---:|");
+    for (name, gas, macs, marginal, estimate) in &table {
         eprintln!(
-            "| {name} | {gas} | {macs} | {:.1} | {marginal:.1} |",
+            "| {name} | {gas} | {macs} | {:.1} | {marginal:.1} | {estimate} |",
             *gas as f64 / (*macs).max(1) as f64
         );
     }
-    assert!(table.len() >= 10 && sliced >= 40, "{} layers, {sliced} slices", table.len());
+    assert!(
+        table.len() >= 10 && sliced >= 40,
+        "{} layers, {sliced} slices",
+        table.len()
+    );
 }

@@ -98,7 +98,8 @@ async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
 }
 
 pub(crate) struct Deployed {
-    pub(crate) model: eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
+    pub(crate) model:
+        eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
     layers: usize,
 }
 

@@ -32,7 +32,11 @@ fn mobilenet_v2_inspects_exports_and_predicts_like_keras() {
             t["output_shape"],
             "{name}"
         );
-        assert_eq!(l.params() as u64, t["param_count"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            l.params() as u64,
+            t["param_count"].as_u64().unwrap(),
+            "{name}"
+        );
     }
     let bundle = Bundle::from_model(&model).unwrap();
     let spec = ModelSpec::from_model(&model, &bundle).unwrap();

@@ -272,13 +272,21 @@ fn encode_conv_extra(r: &Reader<'_>) -> Result<Option<(LayerKind, Vec<u8>)>, Cha
         ),
         _ => {
             if r.get("output_padding").is_some() {
-                return Err(r.err(
-                    "`output_padding` has no on-chain implementation (only None)".into(),
-                ));
+                return Err(
+                    r.err("`output_padding` has no on-chain implementation (only None)".into())
+                );
             }
             (
                 LayerKind::Conv2DTranspose,
-                (act, u(cin), u(r.uint("filters")?), kernel, strides, padding, bias)
+                (
+                    act,
+                    u(cin),
+                    u(r.uint("filters")?),
+                    kernel,
+                    strides,
+                    padding,
+                    bias,
+                )
                     .abi_encode_params(),
             )
         }

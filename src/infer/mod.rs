@@ -10,8 +10,8 @@
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
 
-pub mod fixed;
 pub mod convs;
+pub mod fixed;
 pub mod forward;
 pub mod input;
 pub mod plan;

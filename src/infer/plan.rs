@@ -248,7 +248,9 @@ impl Op {
                     U256,
                     bool,
                     U256,
-                )>::abi_decode_params(config)
+                )>::abi_decode_params(
+                    config
+                )
                 .map_err(bad)?;
                 let extra = small(extra, "groups")?.max(1);
                 Op::ConvExtra {
@@ -1322,6 +1324,29 @@ mod tests {
                     .collect();
                 assert_eq!(got, want, "{rel} layer {i}");
                 shapes.push(got);
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_rows_are_the_rows_spread_into_the_windows() {
+        for (n, k, s, pad) in [
+            (5, 3, 2, Padding::Same),
+            (6, 2, 2, Padding::Valid),
+            (4, 3, 1, Padding::Valid),
+            (3, 1, 1, Padding::Valid),
+            (5, 2, 3, Padding::Valid),
+            (4, 5, 2, Padding::Same),
+        ] {
+            let (out, lead) = transpose_len_lead(n, k, s, pad);
+            for from in 0..out {
+                for count in 1..=(out - from).min(3) {
+                    let (a, b) = transpose_rows(from, count, k, s, lead, n);
+                    let want: Vec<usize> = (0..n)
+                        .filter(|i| (from..from + count + k - 1).contains(&(lead + i * s)))
+                        .collect();
+                    assert_eq!((a..b).collect::<Vec<_>>(), want, "{n} {k} {s} {pad:?}");
+                }
             }
         }
     }
