@@ -3,15 +3,15 @@
 //! sample; each such layer called alone (`forward`) and by output rows (`forwardSlice`, fed the
 //! input rows the planner's `slice_rows` names) equals the reference's tensor; and the gas of
 //! each such layer per multiply-accumulate is printed (BENCHMARKS.md, "Convolutions of kinds
-//! 41–43"): whole, and at the margin (the whole layer against its first output row, both less
-//! their calldata, over the MACs of the other rows).
+//! 41–43"): called alone, and inside `predictLayers` (traced: the layer's work without the
+//! calldata floor a direct call pays for its int256 inputs).
 
 use crate::chain_predict::{check, deploy, predict_on_chain};
 use crate::common::*;
 use alloy::primitives::{I256, U256};
 use eternalize::chain::{Chain, Implementation, LayerKind, signer_from_hex};
-use eternalize::infer::plan::{GasModel, LayerOp, Op, calldata_gas};
-use eternalize::infer::{Graph, WeightFormat, input};
+use eternalize::infer::plan::{GasModel, LayerOp, Op};
+use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
 
@@ -27,6 +27,41 @@ const FILES: [&str; 4] = [
     "generated/transpose_grouped_fn.keras",
     "generated/keras2_15/convs_seq.h5",
 ];
+
+/// Gas used inside each layer call of `predictLayers` on `input` (`debug_traceCall`, call
+/// tracer): what the layer's work costs, without the calldata pricing of a direct call.
+async fn layer_gas(d: &crate::chain_predict::Deployed, graph: &Graph, input: &Tensor) -> Vec<u64> {
+    use alloy::providers::Provider;
+    let call = d.model.predictLayers(
+        words(&input.data),
+        dims(&input.shape),
+        vec![U256::from(input.shape.len())],
+        vec![U256::from(graph.nodes.len() - 1)],
+    );
+    let tx = serde_json::json!({
+        "to": d.model.address(),
+        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+        "gas": "0x3b9aca00",
+    });
+    let trace: serde_json::Value = d
+        .model
+        .provider()
+        .raw_request(
+            "debug_traceCall".into(),
+            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+        )
+        .await
+        .unwrap();
+    let gas = |v: &serde_json::Value| {
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    trace["calls"][0]["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| gas(&c["gasUsed"]))
+        .collect()
+}
 
 fn words(v: &[i128]) -> Vec<I256> {
     v.iter().map(|&x| I256::try_from(x).unwrap()).collect()
@@ -100,6 +135,17 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
         }
         // Layer by layer, on sample 0's tensors.
         let all = graph.run_all(std::slice::from_ref(&samples[0])).unwrap();
+        let inside = layer_gas(&d, &graph, &samples[0]).await;
+        assert_eq!(
+            inside.len(),
+            graph.nodes.len(),
+            "{file}: one call per layer"
+        );
+        if std::env::var_os("ETERNALIZE_PROFILE_LAYERS").is_some() {
+            for (n, g) in graph.nodes.iter().zip(&inside) {
+                eprintln!("  {} ({}): {g} gas inside predict", n.name, n.class_name);
+            }
+        }
         let state = rpc.model_state(*d.model.address()).await.unwrap();
         let chain_model =
             eternalize::usecase::chained::ChainModel::read(&rpc, *d.model.address(), &state)
@@ -129,37 +175,15 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             let r = call.call().await.unwrap();
             assert_eq!(values(&r.output), y.data, "{file} layer {i}: forward");
             let macs = layer_macs(*kind, &x.shape, &y.shape, inner);
-            let (a, b) = op.slice_rows(&x.shape, 0, 1).unwrap();
-            let first =
-                x.data[a * (x.data.len() / x.shape[0])..b * (x.data.len() / x.shape[0])].to_vec();
-            let one_row = layer
-                .forwardSlice(
-                    words(&first),
-                    shape.clone(),
-                    ranks.clone(),
-                    U256::ZERO,
-                    U256::from(1),
-                )
-                .estimate_gas()
-                .await
-                .unwrap();
-            let marginal = if y.shape[0] > 1 {
-                let whole = gas - calldata_gas(&x.data);
-                let row = one_row - calldata_gas(&first);
-                whole.saturating_sub(row) as f64 / (macs - macs / y.shape[0] as u64).max(1) as f64
-            } else {
-                f64::NAN
-            };
-            let estimate = GasModel::default()
+            let estimate_inside = GasModel::default()
                 .work(op, &[x.shape.as_slice()], &y.shape, None)
-                .gas
-                + calldata_gas(&x.data);
+                .gas;
             table.push((
                 format!("{file} {} ({kind:?})", graph.nodes[i].name),
                 gas,
                 macs,
-                marginal,
-                estimate,
+                inside[i],
+                estimate_inside,
             ));
             // Every output row alone, and the first two rows together.
             let row = y.data.len() / y.shape[0];
@@ -190,12 +214,14 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             }
         }
     }
-    eprintln!("| layer | forward gas | MACs | gas/MAC | marginal gas/MAC | planner's estimate |");
+    eprintln!(
+        "| layer | MACs | forward call gas | inside predict | inside gas/MAC | planner's estimate |"
+    );
     eprintln!("|---|---:|---:|---:|---:|---:|");
-    for (name, gas, macs, marginal, estimate) in &table {
+    for (name, gas, macs, inside, estimate) in &table {
         eprintln!(
-            "| {name} | {gas} | {macs} | {:.1} | {marginal:.1} | {estimate} |",
-            *gas as f64 / (*macs).max(1) as f64
+            "| {name} | {macs} | {gas} | {inside} | {:.1} | {estimate} |",
+            *inside as f64 / (*macs).max(1) as f64
         );
     }
     assert!(
