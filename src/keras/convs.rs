@@ -117,3 +117,70 @@ pub fn expected_weights(ctx: &LayerCtx, cin: usize) -> Result<Vec<Vec<usize>>, P
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shape(class: &str, config: serde_json::Value, input: &[usize]) -> Result<Shape, Problem> {
+        let config = config.as_object().cloned().unwrap_or_default();
+        let ctx = LayerCtx {
+            name: "c",
+            class,
+            config: &config,
+        };
+        let s: Shape = std::iter::once(None)
+            .chain(input.iter().map(|&d| Some(d)))
+            .collect();
+        output_shape(&ctx, &s)
+    }
+
+    #[test]
+    fn output_shapes_as_keras() {
+        let t = |cfg, input: &[usize]| shape("Conv2DTranspose", cfg, input).unwrap();
+        // valid: n·s + max(k − s, 0); same: n·s.
+        let s = t(
+            json!({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid"}),
+            &[5, 4, 2],
+        );
+        assert_eq!(s, vec![None, Some(11), Some(9), Some(4)]);
+        let s = t(
+            json!({"filters": 4, "kernel_size": [2, 3], "strides": [2, 1], "padding": "same"}),
+            &[5, 4, 2],
+        );
+        assert_eq!(s, vec![None, Some(10), Some(4), Some(4)]);
+        let s = t(
+            json!({"filters": 1, "kernel_size": 1, "strides": 3}),
+            &[2, 2, 2],
+        );
+        assert_eq!(s, vec![None, Some(6), Some(6), Some(1)]);
+        let s = shape(
+            "DepthwiseConv2D",
+            json!({"kernel_size": 3, "strides": 2, "depth_multiplier": 3}),
+            &[9, 8, 2],
+        )
+        .unwrap();
+        assert_eq!(s, vec![None, Some(4), Some(3), Some(6)]);
+    }
+
+    #[test]
+    fn what_has_no_implementation_is_refused_naming_the_field() {
+        let e = shape(
+            "Conv2DTranspose",
+            json!({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": [1, 1]}),
+            &[4, 4, 1],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("output_padding"), "{e}");
+        let e = shape(
+            "SeparableConv2D",
+            json!({"filters": 2, "kernel_size": 3, "strides": 1, "dilation_rate": [2, 2]}),
+            &[8, 8, 1],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dilation_rate"), "{e}");
+    }
+}
