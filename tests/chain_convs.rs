@@ -174,6 +174,42 @@ async fn grouped_separable_and_transposed_convolutions_on_chain() {
             let gas = call.estimate_gas().await.unwrap();
             let r = call.call().await.unwrap();
             assert_eq!(values(&r.output), y.data, "{file} layer {i}: forward");
+            if std::env::var_os("ETERNALIZE_OPCODES").is_some() {
+                use alloy::providers::Provider;
+                let tx = serde_json::json!({
+                    "to": chain_model.clones[i],
+                    "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+                    "gas": "0x3b9aca00",
+                });
+                let trace: serde_json::Value = chain
+                    .provider()
+                    .raw_request(
+                        "debug_traceCall".into(),
+                        (
+                            tx,
+                            "latest",
+                            serde_json::json!({"disableStack": true, "disableMemory": true}),
+                        ),
+                    )
+                    .await
+                    .unwrap();
+                let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+                let mut by_pc: std::collections::BTreeMap<u64, u64> = Default::default();
+                for l in trace["structLogs"].as_array().unwrap() {
+                    let e = by.entry(l["op"].as_str().unwrap().to_string()).or_default();
+                    e.0 += 1;
+                    e.1 += l["gasCost"].as_u64().unwrap();
+                    *by_pc.entry(l["pc"].as_u64().unwrap()).or_default() +=
+                        l["gasCost"].as_u64().unwrap();
+                }
+                let mut v: Vec<_> = by.into_iter().collect();
+                v.sort_by_key(|(_, (_, g))| std::cmp::Reverse(*g));
+                eprintln!(
+                    "{} opcodes: {:?}",
+                    graph.nodes[i].name,
+                    &v[..12.min(v.len())]
+                );
+            }
             let macs = layer_macs(*kind, &x.shape, &y.shape, inner);
             let estimate_inside = GasModel::default()
                 .work(op, &[x.shape.as_slice()], &y.shape, None)

@@ -14,8 +14,9 @@ import {Padding} from "../lib/Types.sol";
 ///         [kh, kw, 1, cin·m]. Exact integer arithmetic, as ConvBase:
 ///         y = (Σ x · q << up + bias << 32) >> 32, then the activation.
 abstract contract GroupedConvBase is ConvBase {
-    // Byte offsets of the loop constants `_grouped`'s assembly reads from memory (so its loops stay
-    // within the EVM's 16 reachable stack slots).
+    // Byte offsets of the loop constants `_grouped`'s assembly reads from memory: one flat loop
+    // nest with few live variables, so that no variable is moved to memory (viaIR's stack-limit
+    // evader would make every access an MLOAD/MSTORE).
     uint256 private constant _ROW = 0x00; // bytes per padded input row: wp·cin·32
     uint256 private constant _PIX = 0x20; // bytes per input pixel: cin·32
     uint256 private constant _KH = 0x40; // kernel rows
@@ -26,8 +27,12 @@ abstract contract GroupedConvBase is ConvBase {
     uint256 private constant _PIX_STEP = 0xe0; // sw·_PIX
     uint256 private constant _OH = 0x100;
     uint256 private constant _OW = 0x120;
-    uint256 private constant _GROUPS = 0x140;
+    uint256 private constant _F = 0x140; // filters
     uint256 private constant _FG = 0x160; // filters per group
+    uint256 private constant _KW = 0x180; // kernel columns
+    uint256 private constant _X0 = 0x1a0; // address of x[0]
+    uint256 private constant _K0 = 0x1c0; // address of the repacked kernel's first word
+    uint256 private constant _B0 = 0x1e0; // address of the shifted bias's first word
 
     /// @dev The grouped convolution of the padded input `x` ([hp, wp, cin] in memory, windows in
     ///      range: hp = (oh − 1)·sh + kh, wp = (ow − 1)·sw + kw) with `kernel` ([kh, kw, cg, f] as
@@ -66,7 +71,7 @@ abstract contract GroupedConvBase is ConvBase {
             b[i] = bias[i] << 32;
         }
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
-        uint256[] memory s = new uint256[](12);
+        uint256[] memory s = new uint256[](16);
         s[0] = wp * g.cin * 32;
         s[1] = g.cin * 32;
         s[2] = g.kh;
@@ -77,74 +82,80 @@ abstract contract GroupedConvBase is ConvBase {
         s[7] = g.sw * s[1];
         s[8] = g.oh;
         s[9] = g.ow;
-        s[10] = groups;
+        s[10] = f;
         s[11] = f / groups;
+        s[12] = g.kw;
+        s[13] = _ptr(x);
+        s[14] = _ptr(k);
+        s[15] = _ptr(b);
         out = new int256[](g.oh * g.ow * f);
         assembly ("memory-safe") {
-            // Σ over the window of one filter of a group whose channels start at xb (cg > 1).
-            function dot(xb, kb, c) -> acc, kbOut {
-                let rowB := mload(add(c, _ROW))
-                let pixB := mload(add(c, _PIX))
-                let runB := mload(add(c, _RUN))
-                let cgB := mload(add(c, _CGB))
-                for { let ky := mload(add(c, _KH)) } ky { ky := sub(ky, 1) } {
-                    for { let p := xb let pe := add(xb, runB) } lt(p, pe) { p := add(p, pixB) } {
-                        for { let q := p let qe := add(p, cgB) } lt(q, qe) { q := add(q, 0x20) } {
-                            acc := add(acc, mul(mload(q), mload(kb)))
-                            kb := add(kb, 0x20)
-                        }
-                    }
-                    xb := add(xb, rowB)
-                }
-                kbOut := kb
-            }
-            // The same for one channel per group (depthwise): one value per window pixel.
-            function dot1(xb, kb, c) -> acc, kbOut {
-                let rowB := mload(add(c, _ROW))
-                let pixB := mload(add(c, _PIX))
-                let runB := mload(add(c, _RUN))
-                for { let ky := mload(add(c, _KH)) } ky { ky := sub(ky, 1) } {
-                    for { let p := xb let pe := add(xb, runB) } lt(p, pe) { p := add(p, pixB) } {
-                        acc := add(acc, mul(mload(p), mload(kb)))
-                        kb := add(kb, 0x20)
-                    }
-                    xb := add(xb, rowB)
-                }
-                kbOut := kb
-            }
-            // Every filter of one output pixel whose window starts at `base`, written from `o`.
-            function pixel(base, k0, b0, o, c) -> oOut {
-                let kb := k0
-                let bp := b0
-                let up := mload(add(c, _UP))
-                let cgB := mload(add(c, _CGB))
-                let fg := mload(add(c, _FG))
-                for { let gi := mload(add(c, _GROUPS)) } gi { gi := sub(gi, 1) } {
-                    for { let j := fg } j { j := sub(j, 1) } {
-                        let acc := 0
-                        switch eq(cgB, 0x20)
-                        case 1 { acc, kb := dot1(base, kb, c) }
-                        default { acc, kb := dot(base, kb, c) }
-                        mstore(o, sar(32, add(shl(up, acc), mload(bp))))
-                        o := add(o, 0x20)
-                        bp := add(bp, 0x20)
-                    }
-                    base := add(base, cgB)
-                }
-                oOut := o
-            }
             let c := add(s, 0x20)
-            let k0 := add(k, 0x20)
-            let b0 := add(b, 0x20)
             let o := add(out, 0x20)
-            let rowBase := add(x, 0x20)
-            for { let oy := mload(add(c, _OH)) } oy { oy := sub(oy, 1) } {
-                let base := rowBase
-                for { let ox := mload(add(c, _OW)) } ox { ox := sub(ox, 1) } {
-                    o := pixel(base, k0, b0, o, c)
-                    base := add(base, mload(add(c, _PIX_STEP)))
+            switch eq(mload(add(c, _CGB)), 0x20)
+            case 1 {
+                // One channel per group (depthwise): filter fi reads channel fi / fg, one value
+                // per window pixel, the pixels of a window row three at a time.
+                for { let oy := 0 } lt(oy, mload(add(c, _OH))) { oy := add(oy, 1) } {
+                    let base := add(mload(add(c, _X0)), mul(oy, mload(add(c, _ROW_STEP))))
+                    for { let ox := mload(add(c, _OW)) } ox { ox := sub(ox, 1) } {
+                        let kb := mload(add(c, _K0))
+                        for { let fi := 0 } lt(fi, mload(add(c, _F))) { fi := add(fi, 1) } {
+                            let xb := add(base, shl(5, div(fi, mload(add(c, _FG)))))
+                            let acc := 0
+                            for { let ky := mload(add(c, _KH)) } ky { ky := sub(ky, 1) } {
+                                let p := xb
+                                let n := mload(add(c, _KW))
+                                for {} gt(n, 2) { n := sub(n, 3) } {
+                                    let pix := mload(add(c, _PIX))
+                                    acc := add(
+                                        acc,
+                                        add(
+                                            add(mul(mload(p), mload(kb)), mul(mload(add(p, pix)), mload(add(kb, 0x20)))),
+                                            mul(mload(add(p, shl(1, pix))), mload(add(kb, 0x40)))
+                                        )
+                                    )
+                                    p := add(p, mul(3, pix))
+                                    kb := add(kb, 0x60)
+                                }
+                                for {} n { n := sub(n, 1) } {
+                                    acc := add(acc, mul(mload(p), mload(kb)))
+                                    p := add(p, mload(add(c, _PIX)))
+                                    kb := add(kb, 0x20)
+                                }
+                                xb := add(xb, mload(add(c, _ROW)))
+                            }
+                            mstore(o, sar(32, add(shl(mload(add(c, _UP)), acc), mload(add(mload(add(c, _B0)), shl(5, fi))))))
+                            o := add(o, 0x20)
+                        }
+                        base := add(base, mload(add(c, _PIX_STEP)))
+                    }
                 }
-                rowBase := add(rowBase, mload(add(c, _ROW_STEP)))
+            }
+            default {
+                // cg > 1 channels per group, contiguous in x and in the kernel.
+                for { let oy := 0 } lt(oy, mload(add(c, _OH))) { oy := add(oy, 1) } {
+                    let base := add(mload(add(c, _X0)), mul(oy, mload(add(c, _ROW_STEP))))
+                    for { let ox := mload(add(c, _OW)) } ox { ox := sub(ox, 1) } {
+                        let kb := mload(add(c, _K0))
+                        for { let fi := 0 } lt(fi, mload(add(c, _F))) { fi := add(fi, 1) } {
+                            let xb := add(base, mul(div(fi, mload(add(c, _FG))), mload(add(c, _CGB))))
+                            let acc := 0
+                            for { let ky := mload(add(c, _KH)) } ky { ky := sub(ky, 1) } {
+                                for { let p := xb } lt(p, add(xb, mload(add(c, _RUN)))) { p := add(p, mload(add(c, _PIX))) } {
+                                    for { let q := p } lt(q, add(p, mload(add(c, _CGB)))) { q := add(q, 0x20) } {
+                                        acc := add(acc, mul(mload(q), mload(kb)))
+                                        kb := add(kb, 0x20)
+                                    }
+                                }
+                                xb := add(xb, mload(add(c, _ROW)))
+                            }
+                            mstore(o, sar(32, add(shl(mload(add(c, _UP)), acc), mload(add(mload(add(c, _B0)), shl(5, fi))))))
+                            o := add(o, 0x20)
+                        }
+                        base := add(base, mload(add(c, _PIX_STEP)))
+                    }
+                }
             }
         }
         Fixed.activate(_ptr(out), out.length, act, f);

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev One past the highest layer kind (`LayerKind` 0 .. LAYER_KINDS - 1; codes in gaps have no implementation).
     uint256 internal constant LAYER_KINDS = 44;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x60ce056b5d4a51a5d8d724dd8dd0518f8d8663b3dc068e6b3d594355e73db6a3;
+    bytes32 internal constant MODEL = 0x6584899483ccde633e8c4014d04a5be632b140821cf4c6ef90bb732db7572499;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x51794a089e1dfaee0ce53b79f336d1f02d1c35074addb8ead8b88dda740f7779;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x8aa0da695de8a46cf5596d076c98bb1ef9ccc7a0a823d4f9f32875100eb42325;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x019f72858dbbbd54547f2da70eab6af2aaba7e0feea540e13e80ed807eab336f;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x30f47d4bd8c27603fdaff627fb1d16881e005c7b3135359e711d43c97e235d5d;
     /// @dev Conv2DTransposeLayer, kind 43.
     bytes32 internal constant CONV_2D_TRANSPOSE = 0x732b0ccdce25da12b0611c0456752f8e86f8db0869bc7da5084d06477b1a56e7;
 

@@ -575,8 +575,11 @@ pub struct GasModel {
     pub conv_mac: f64,
     /// Convolution, per output value (lane extraction, bias, store).
     pub conv_out: u64,
-    /// Grouped and depthwise convolution, per multiply-accumulate (one EVM multiplication each).
+    /// Grouped and depthwise convolution, per multiply-accumulate (one EVM multiplication each;
+    /// measured 150–170 inside `predictLayers` on 3×3 depthwise layers, tests/chain_convs.rs).
     pub grouped_mac: f64,
+    /// Grouped and depthwise convolution, per output value (window set-up, bias, store).
+    pub grouped_out: u64,
     /// Dense, per multiply-accumulate, counted in whole blocks of eight columns (one `_dot8`
     /// pass over the inputs per block: ≈ 225 gas per input row and block, measured on
     /// cnn_15m's fc1).
@@ -602,7 +605,8 @@ impl Default for GasModel {
             per_chunk: 2_800,
             conv_mac: 14.0,
             conv_out: 90,
-            grouped_mac: 45.0,
+            grouped_mac: 150.0,
+            grouped_out: 1_000,
             dense_mac: 28.0,
             dense_row: 1_950,
             pool_value: 45,
@@ -755,7 +759,8 @@ impl GasModel {
                     ConvShape::Grouped { groups } => {
                         let taps = k * cin / (*groups as u64).max(1);
                         (
-                            (self.grouped_mac * (positions * taps * f) as f64) as u64,
+                            (self.grouped_mac * (positions * taps * f) as f64) as u64
+                                + positions * f * self.grouped_out,
                             taps * f,
                             (rows + kernel[0] as u64) * (w + kernel[1] as u64) * cin,
                         )
@@ -765,18 +770,19 @@ impl GasModel {
                         (
                             (self.grouped_mac * (positions * k * mid) as f64) as u64
                                 + (self.conv_mac * (positions * mid * f) as f64) as u64
-                                + positions * mid * self.conv_out,
+                                + positions * mid * self.grouped_out,
                             k * mid + mid * f,
                             (rows + kernel[0] as u64) * (w + kernel[1] as u64) * cin
                                 + positions * mid,
                         )
                     }
                     ConvShape::Transposed => {
-                        // Over the input spread out with zeros: every tap of every output.
+                        // Over the input spread out with zeros: every tap of every output, at
+                        // ≈ 2.5 × a convolution's rate (measured ≈ 34 per spread MAC).
                         let ow = out.get(1).copied().unwrap_or(1) as u64;
                         let count = positions / ow.max(1);
                         (
-                            (self.conv_mac * (positions * k * cin * f) as f64) as u64,
+                            (2.5 * self.conv_mac * (positions * k * cin * f) as f64) as u64,
                             k * cin * f,
                             (count + kernel[0] as u64) * (ow + kernel[1] as u64) * cin,
                         )
