@@ -28,7 +28,18 @@ fn macs(model: &Model) -> u64 {
         total += match l.class_name.as_str() {
             "Dense" => out * l.weights[0].shape[0] as u64,
             // kernel values per output channel × output positions
-            "Conv2D" | "Conv1D" => out / last_out.max(1) * w(0),
+            "Conv2D" | "Conv1D" | "DepthwiseConv2D" => out / last_out.max(1) * w(0),
+            // depthwise then pointwise
+            "SeparableConv2D" => out / last_out.max(1) * (w(0) + w(1)),
+            // every input value meets every kernel value once
+            "Conv2DTranspose" => {
+                let cin = l.input_shapes[0].last().copied().flatten().unwrap_or(1) as u64;
+                let ins: u64 = l.input_shapes[0][1..]
+                    .iter()
+                    .map(|d| d.unwrap_or(1) as u64)
+                    .product();
+                ins / cin.max(1) * w(0)
+            }
             "SimpleRNN" | "LSTM" | "GRU" => {
                 let steps = l.input_shapes[0][1].unwrap_or(1) as u64;
                 steps * (w(0) + w(1))
@@ -86,12 +97,13 @@ async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
     }
 }
 
-struct Deployed {
-    model: eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
+pub(crate) struct Deployed {
+    pub(crate) model:
+        eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
     layers: usize,
 }
 
-async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
+pub(crate) async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
     let (address, image) = crate::chain_support::deploy_model(chain, model, salt).await;
     Deployed {
         model: EternalModel::new(address, chain.provider().clone()),
@@ -101,7 +113,7 @@ async fn deploy(chain: &Chain, model: &Model, salt: u64) -> Deployed {
 
 /// Runs one sample on chain; returns the outputs (values, shape) in `graph.outputs` order and
 /// the call's gas.
-async fn predict_on_chain(
+pub(crate) async fn predict_on_chain(
     d: &Deployed,
     graph: &Graph,
     ins: &[Tensor],
@@ -180,7 +192,7 @@ async fn chained_on_chain(
     Ok(stats)
 }
 
-fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, Vec<usize>)]) {
+pub(crate) fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, Vec<usize>)]) {
     assert_eq!(got.len(), want.len(), "{}: output count", path.display());
     for (k, (w, (v, s))) in want.iter().zip(got).enumerate() {
         assert_eq!(

@@ -36,6 +36,7 @@ fn reference_matches_keras_within_tolerance() {
         if eternalize::bundle::Bundle::from_model(&model).is_err() {
             continue;
         }
+        let mut file_worst = 0.0f64;
         for format in [WeightFormat::Compact, WeightFormat::Exact] {
             let g = Graph::from_model(&model, format).unwrap();
             let shapes = g.input_shapes();
@@ -66,6 +67,7 @@ fn reference_matches_keras_within_tolerance() {
                         let g = fixed::to_f64(*g);
                         let err = (g - w).abs();
                         worst = worst.max(err / w.abs().max(1.0));
+                        file_worst = file_worst.max(err / w.abs().max(1.0));
                         assert!(
                             err <= 1e-3 * w.abs().max(1.0),
                             "{} ({format:?}) sample {b} output {i}: reference {g} vs Keras {w}",
@@ -84,6 +86,7 @@ fn reference_matches_keras_within_tolerance() {
                 }
             }
         }
+        eprintln!("{}: worst relative error {file_worst:e}", path.display());
         checked += 1;
     }
     eprintln!("checked {checked} models, worst relative error {worst:e}");

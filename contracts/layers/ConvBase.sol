@@ -75,6 +75,22 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = _padInto(inputs, g, x, hp, wp);
+        out = _convolvePadded(x, maxX, g, kernel, bias, act, f0);
+    }
+
+    /// @dev `_convolve` of an input already in memory and padded: `x` is [hp, wp, cin] with
+    ///      hp = (oh − 1)·sh + kh and wp = (ow − 1)·sw + kw, rows [pt, pt + h) real (the others
+    ///      are skipped as padding), and max|x| ≤ `maxX`; filters [f0, f0 + g.f) as `_convolve`.
+    function _convolvePadded(
+        int256[] memory x,
+        uint256 maxX,
+        Geometry memory g,
+        Raw memory kernel,
+        int256[] memory bias,
+        uint8 act,
+        uint256 f0
+    ) internal pure returns (int256[] memory out) {
+        uint256 wp = (g.ow - 1) * g.sw + g.kw;
         (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX, f0);
         // Two spare words after the output and the bias: `_pixels` writes all three lanes of a
         // group, so a last group with fewer filters spills into the next pixel (written over

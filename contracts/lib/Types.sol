@@ -103,6 +103,11 @@ library LayerKind {
     uint16 internal constant MINIMUM = 40;
     uint16 internal constant PRELU = 44;
     uint16 internal constant ELU = 45;
+    /// @dev A grouped convolution: `DepthwiseConv2D` (groups = input channels) and `Conv2D` with groups > 1.
+    uint16 internal constant DEPTHWISE_CONV_2D = 41;
+    /// @dev Depthwise then pointwise (1×1) convolution.
+    uint16 internal constant SEPARABLE_CONV_2D = 42;
+    uint16 internal constant CONV_2D_TRANSPOSE = 43;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).

@@ -316,7 +316,43 @@ pub fn layer_config(layer: &Layer) -> Value {
     match layer.class_name.as_str() {
         "InputLayer" => json!({ "batch_input_shape": input_shape_json(layer) }),
         "Dense" => pick(&["units", "activation", "use_bias"]),
+        // A grouped Conv2D keeps `groups` too (our extension; eai has no grouped convolution).
+        "Conv2D" if c.get("groups").and_then(Value::as_i64).unwrap_or(1) > 1 => pick(&[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "activation",
+            "use_bias",
+            "groups",
+        ]),
         "Conv2D" | "Conv1D" => pick(&[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "activation",
+            "use_bias",
+        ]),
+        // Classes eai lacks (our extension): what their forward pass needs.
+        "DepthwiseConv2D" => pick(&[
+            "kernel_size",
+            "strides",
+            "padding",
+            "depth_multiplier",
+            "activation",
+            "use_bias",
+        ]),
+        "SeparableConv2D" => pick(&[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "depth_multiplier",
+            "activation",
+            "use_bias",
+        ]),
+        "Conv2DTranspose" => pick(&[
             "filters",
             "kernel_size",
             "strides",

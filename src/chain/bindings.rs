@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 44] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 47] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -210,6 +210,17 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 44] = [
         include_str!("../../artifacts/PReLULayer.json"),
     ),
     ("ELULayer", include_str!("../../artifacts/ELULayer.json")),
+        "DepthwiseConv2DLayer",
+        include_str!("../../artifacts/DepthwiseConv2DLayer.json"),
+    ),
+    (
+        "SeparableConv2DLayer",
+        include_str!("../../artifacts/SeparableConv2DLayer.json"),
+    ),
+    (
+        "Conv2DTransposeLayer",
+        include_str!("../../artifacts/Conv2DTransposeLayer.json"),
+    ),
 ];
 
 /// What the factory deploys: the model implementation or one layer kind's.

@@ -204,6 +204,100 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The convolutions of kinds 41–43: DepthwiseConv2D and Conv2D with groups > 1 (both the grouped
+/// convolution, kind 41), SeparableConv2D (42), Conv2DTranspose (43). `None` for other layers.
+fn encode_conv_extra(r: &Reader<'_>) -> Result<Option<(LayerKind, Vec<u8>)>, ChainError> {
+    let groups = match r.src.class_name {
+        "Conv2D" => r.int_or("groups", 1)?,
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => 0,
+        _ => return Ok(None),
+    };
+    if r.src.class_name == "Conv2D" && groups <= 1 {
+        return Ok(None);
+    }
+    r.undilated::<2>()?;
+    let act = r.activation("activation", "linear")?;
+    let cin = r.last_dim()?;
+    let kernel = u2(r.tuple::<2>("kernel_size")?);
+    let strides = u2(if r.get("strides").is_some() {
+        r.tuple::<2>("strides")?
+    } else {
+        [1, 1]
+    });
+    let padding = r.padding(false)?;
+    let bias = r.bool_or("use_bias", true)?;
+    let multiplier = || -> Result<u64, ChainError> {
+        match r.int_or("depth_multiplier", 1)? {
+            m if m >= 1 => Ok(m as u64),
+            m => Err(r.err(format!("`depth_multiplier` must be at least 1, found {m}"))),
+        }
+    };
+    Ok(Some(match r.src.class_name {
+        "Conv2D" => (
+            LayerKind::DepthwiseConv2D,
+            (
+                act,
+                u(cin),
+                u(r.uint("filters")?),
+                kernel,
+                strides,
+                padding,
+                bias,
+                u(groups as u64),
+            )
+                .abi_encode_params(),
+        ),
+        "DepthwiseConv2D" => (
+            LayerKind::DepthwiseConv2D,
+            (
+                act,
+                u(cin),
+                u(cin * multiplier()?),
+                kernel,
+                strides,
+                padding,
+                bias,
+                u(cin),
+            )
+                .abi_encode_params(),
+        ),
+        "SeparableConv2D" => (
+            LayerKind::SeparableConv2D,
+            (
+                act,
+                u(cin),
+                u(r.uint("filters")?),
+                kernel,
+                strides,
+                padding,
+                bias,
+                u(multiplier()?),
+            )
+                .abi_encode_params(),
+        ),
+        _ => {
+            if r.get("output_padding").is_some() {
+                return Err(
+                    r.err("`output_padding` has no on-chain implementation (only None)".into())
+                );
+            }
+            (
+                LayerKind::Conv2DTranspose,
+                (
+                    act,
+                    u(cin),
+                    u(r.uint("filters")?),
+                    kernel,
+                    strides,
+                    padding,
+                    bias,
+                )
+                    .abi_encode_params(),
+            )
+        }
+    }))
+}
+
 fn as_uint(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| {
         v.as_f64()
@@ -223,6 +317,9 @@ fn u2(x: [u64; 2]) -> [U256; 2] {
 /// The layer's kind and its ABI-encoded config.
 pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), ChainError> {
     let r = Reader { src };
+    if let Some(done) = encode_conv_extra(&r)? {
+        return Ok(done);
+    }
     let kind = LayerKind::from_class_name(src.class_name).ok_or_else(|| {
         r.err(
             "this layer class has no contract (see contracts/README.md for the supported kinds)"
@@ -464,6 +561,10 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         | LayerKind::Average
         | LayerKind::Maximum
         | LayerKind::Minimum => return Err(r.err(format!("{kind:?} has no encoder here"))),
+        // Encoded by `encode_conv_extra` (reached only through a class name it takes first).
+        LayerKind::DepthwiseConv2D | LayerKind::SeparableConv2D | LayerKind::Conv2DTranspose => {
+            return Err(r.err("has no config encoding under this class name".into()));
+        }
     };
     Ok((kind, bytes))
 }

@@ -49,11 +49,15 @@ pub enum LayerKind {
     Prelu = 44,
     /// ELU(alpha) and `Activation(f)` of every function of `infer::activations`.
     Elu = 45,
+    /// The grouped convolution: DepthwiseConv2D, and Conv2D with groups > 1.
+    DepthwiseConv2D = 41,
+    SeparableConv2D = 42,
+    Conv2DTranspose = 43,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 43] = [
+    pub const ALL: [LayerKind; 46] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -97,6 +101,9 @@ impl LayerKind {
         LayerKind::Minimum,
         LayerKind::Prelu,
         LayerKind::Elu,
+        LayerKind::DepthwiseConv2D,
+        LayerKind::SeparableConv2D,
+        LayerKind::Conv2DTranspose,
     ];
 
     pub fn code(self) -> u16 {
@@ -104,6 +111,7 @@ impl LayerKind {
     }
 
     pub fn from_code(code: u16) -> Option<LayerKind> {
+        // Codes leave gaps (ranges are handed out to parallel work): search, not index.
         LayerKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
@@ -153,6 +161,9 @@ impl LayerKind {
             LayerKind::Minimum => "Minimum",
             LayerKind::Prelu => "PReLU",
             LayerKind::Elu => "ELU",
+            LayerKind::DepthwiseConv2D => "DepthwiseConv2D",
+            LayerKind::SeparableConv2D => "SeparableConv2D",
+            LayerKind::Conv2DTranspose => "Conv2DTranspose",
         }
     }
 
@@ -211,6 +222,9 @@ impl LayerKind {
             LayerKind::Minimum => "MinimumLayer",
             LayerKind::Prelu => "PReLULayer",
             LayerKind::Elu => "ELULayer",
+            LayerKind::DepthwiseConv2D => "DepthwiseConv2DLayer",
+            LayerKind::SeparableConv2D => "SeparableConv2DLayer",
+            LayerKind::Conv2DTranspose => "Conv2DTransposeLayer",
         }
     }
 }
@@ -230,6 +244,10 @@ mod tests {
             }
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
+    fn codes_round_trip() {
+        for k in LayerKind::ALL {
+            assert_eq!(LayerKind::from_code(k.code()), Some(k));
+            assert_eq!(LayerKind::from_class_name(k.class_name()), Some(k));
         }
         assert_eq!(LayerKind::from_code(41), None);
         assert_eq!(LayerKind::from_code(26), None);
@@ -238,5 +256,6 @@ mod tests {
             LayerKind::from_class_name("Activation"),
             Some(LayerKind::Elu)
         );
+        assert_eq!(LayerKind::from_code(41), Some(LayerKind::DepthwiseConv2D));
     }
 }

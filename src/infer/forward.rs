@@ -173,6 +173,9 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
         "Dense" => dense(node, one(ins)?, &shape)?,
         "Conv2D" => conv2d(node, one(ins)?, &shape)?,
         "Conv1D" => conv1d(node, one(ins)?, &shape)?,
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            super::convs::forward(node, one(ins)?, &shape)?
+        }
         "MaxPooling2D" | "AveragePooling2D" => pool2d(node, one(ins)?, &shape)?,
         "GlobalAveragePooling2D" | "GlobalAveragePooling1D" => {
             let t = one(ins)?;
@@ -296,7 +299,7 @@ fn prelu_index(input: &[usize], alpha: &[usize]) -> R<impl Fn(usize) -> usize + 
     })
 }
 
-fn activation_of<'a>(node: &'a Node, field: &str) -> &'a str {
+pub fn activation_of<'a>(node: &'a Node, field: &str) -> &'a str {
     node.config
         .get(field)
         .and_then(Value::as_str)
@@ -332,7 +335,7 @@ fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
 /// Leading padding along one axis: "same" pads half the total (TensorFlow's: the extra pixel
 /// goes after); "causal" pads `dilation·(k − 1)` before, whatever the stride (Keras left-pads
 /// and then convolves "valid").
-fn pad_before(
+pub fn pad_before(
     len: usize,
     out: usize,
     k: usize,
@@ -353,7 +356,7 @@ fn pad_before(
 fn conv2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
     let c = ctx(node);
     let k = weight(node, 0)?;
-    let (kh, kw, cin, f) = (k.shape[0], k.shape[1], k.shape[2], k.shape[3]);
+    let (kh, kw, cg, f) = (k.shape[0], k.shape[1], k.shape[2], k.shape[3]);
     let st = c.tuple("strides", 2).map_err(|e| e.to_string())?;
     let dil = if node.config.contains_key("dilation_rate") {
         c.tuple("dilation_rate", 2).map_err(|e| e.to_string())?
@@ -361,39 +364,26 @@ fn conv2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
         vec![1, 1]
     };
     let padding = c.str_or("padding", "valid").map_err(|e| e.to_string())?;
-    let (h, w) = (t.shape[0], t.shape[1]);
-    let (oh, ow) = (shape[0], shape[1]);
-    let pt = pad_before(h, oh, kh, st[0], dil[0], padding) as isize;
-    let pl = pad_before(w, ow, kw, st[1], dil[1], padding) as isize;
-    let bias = node.weights.get(1);
-    let mut out = vec![0i128; oh * ow * f];
-    for oy in 0..oh {
-        for ox in 0..ow {
-            for fi in 0..f {
-                let mut acc: i128 = bias.map_or(0, |b| b.values[fi] << 32);
-                for ky in 0..kh {
-                    let iy = (oy * st[0]) as isize - pt + (ky * dil[0]) as isize;
-                    if iy < 0 || iy as usize >= h {
-                        continue;
-                    }
-                    for kx in 0..kw {
-                        let ix = (ox * st[1]) as isize - pl + (kx * dil[1]) as isize;
-                        if ix < 0 || ix as usize >= w {
-                            continue;
-                        }
-                        let base = (iy as usize * w + ix as usize) * cin;
-                        let kb = (ky * kw + kx) * cin * f + fi;
-                        for ci in 0..cin {
-                            acc += t.data[base + ci] * k.values[kb + ci * f];
-                        }
-                    }
-                }
-                out[(oy * ow + ox) * f + fi] = dot_shift(acc);
-            }
-        }
-    }
+    // groups = input channels / kernel channels (1 for a plain Conv2D).
+    let groups = t.shape[2] / cg.max(1);
+    let window = Window {
+        kernel: [kh, kw],
+        strides: [st[0], st[1]],
+        dilation: [dil[0], dil[1]],
+        padding,
+    };
+    let bias = node.weights.get(1).map(|b| b.values.as_slice());
+    let mut out = super::convs::grouped(t, &k.values, cg, f, groups, &window, shape, bias);
     activate(activation_of(node, "activation"), &mut out, f)?;
     Ok(out)
+}
+
+/// A 2-D window: kernel, strides, dilation and Keras padding.
+pub struct Window<'a> {
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilation: [usize; 2],
+    pub padding: &'a str,
 }
 
 fn conv1d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {

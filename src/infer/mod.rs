@@ -11,6 +11,7 @@
 //! chain, the screen.
 
 pub mod activations;
+pub mod convs;
 pub mod fixed;
 pub mod forward;
 pub mod input;

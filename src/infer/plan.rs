@@ -106,6 +106,25 @@ pub enum Op {
     /// A kind whose output shape is learnt by running it (Embedding, recurrent layers): it
     /// ends the segment it is in.
     Opaque,
+    /// The convolutions of kinds 41–43 (input [h, w, cin]): grouped (DepthwiseConv2D, Conv2D
+    /// with groups), separable (depthwise by `multiplier`, then 1×1 to `filters`), transposed.
+    ConvExtra {
+        shape: ConvShape,
+        filters: usize,
+        cin: usize,
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+        activation: u8,
+    },
+}
+
+/// Which of the kinds 41–43 a [`Op::ConvExtra`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvShape {
+    Grouped { groups: usize },
+    Separable { multiplier: usize },
+    Transposed,
 }
 
 /// Activation codes (`contracts/lib/Types.sol`, `Activation`).
@@ -245,6 +264,51 @@ impl Op {
             LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
                 Op::Opaque
             }
+            LayerKind::DepthwiseConv2D | LayerKind::SeparableConv2D => {
+                let (act, cin, filters, k, s, pad, _, extra) = <(
+                    U256,
+                    U256,
+                    U256,
+                    [U256; 2],
+                    [U256; 2],
+                    U256,
+                    bool,
+                    U256,
+                )>::abi_decode_params(
+                    config
+                )
+                .map_err(bad)?;
+                let extra = small(extra, "groups")?.max(1);
+                Op::ConvExtra {
+                    shape: if kind == LayerKind::DepthwiseConv2D {
+                        ConvShape::Grouped { groups: extra }
+                    } else {
+                        ConvShape::Separable { multiplier: extra }
+                    },
+                    filters: small(filters, "filters")?,
+                    cin: small(cin, "input filters")?,
+                    kernel: [small(k[0], "kernel")?, small(k[1], "kernel")?],
+                    strides: [small(s[0], "stride")?, small(s[1], "stride")?],
+                    padding: padding(byte(pad)?)?,
+                    activation: byte(act)?,
+                }
+            }
+            LayerKind::Conv2DTranspose => {
+                let (act, cin, filters, k, s, pad, _) =
+                    <(U256, U256, U256, [U256; 2], [U256; 2], U256, bool)>::abi_decode_params(
+                        config,
+                    )
+                    .map_err(bad)?;
+                Op::ConvExtra {
+                    shape: ConvShape::Transposed,
+                    filters: small(filters, "filters")?,
+                    cin: small(cin, "input filters")?,
+                    kernel: [small(k[0], "kernel")?, small(k[1], "kernel")?],
+                    strides: [small(s[0], "stride")?, small(s[1], "stride")?],
+                    padding: padding(byte(pad)?)?,
+                    activation: byte(act)?,
+                }
+            }
             LayerKind::MaxPooling1D | LayerKind::AveragePooling1D => {
                 let (size, s, pad) =
                     <(U256, U256, U256)>::abi_decode_params(config).map_err(bad)?;
@@ -305,6 +369,42 @@ impl Op {
             }
         })
     }
+}
+
+/// Output length of a transposed convolution along one axis, and the zero rows before its spread
+/// input (`Conv2DTransposeLayer._lenAndLead`): valid n·s + max(k − s, 0), same n·s; lead
+/// k − 1 − crop.
+pub fn transpose_len_lead(n: usize, k: usize, s: usize, padding: Padding) -> (usize, usize) {
+    let extra = k.saturating_sub(s);
+    match padding {
+        Padding::Same => (n * s, k - 1 - extra / 2),
+        _ => (n * s + extra, k - 1),
+    }
+}
+
+/// The input rows [first, last) that output rows [from, from + count) of a transposed
+/// convolution read (`Conv2DTransposeLayer._transposeRows`): rows i with lead + i·s in
+/// [from, from + count + k − 1).
+pub fn transpose_rows(
+    from: usize,
+    count: usize,
+    k: usize,
+    s: usize,
+    lead: usize,
+    n: usize,
+) -> (usize, usize) {
+    let hi = from + count + k - 1;
+    let first = if from > lead {
+        (from - lead).div_ceil(s)
+    } else {
+        0
+    };
+    let last = if hi > lead {
+        (hi - lead).div_ceil(s).min(n)
+    } else {
+        0
+    };
+    (first.min(last), last)
 }
 
 /// Output length of a window op along one axis, as Keras (and the contracts) compute it.
@@ -463,6 +563,28 @@ impl LayerOp {
                 Some(vec![*n, *f])
             }
             Op::Opaque => None,
+            Op::ConvExtra {
+                shape,
+                filters,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => {
+                let [h, w, _] = first? else { return None };
+                let (oh, ow) = if *shape == ConvShape::Transposed {
+                    (
+                        transpose_len_lead(*h, kernel[0], strides[0], *padding).0,
+                        transpose_len_lead(*w, kernel[1], strides[1], *padding).0,
+                    )
+                } else {
+                    (
+                        out_len(*h, kernel[0], strides[0], *padding)?,
+                        out_len(*w, kernel[1], strides[1], *padding)?,
+                    )
+                };
+                Some(vec![oh, ow, *filters])
+            }
         }
     }
 
@@ -475,7 +597,7 @@ impl LayerOp {
             {
                 out.last().copied()
             }
-            Op::Conv { .. } | Op::Pool { .. } => out.first().copied(),
+            Op::Conv { .. } | Op::Pool { .. } | Op::ConvExtra { .. } => out.first().copied(),
             _ => None,
         }
         .filter(|&n| n > 1)
@@ -503,6 +625,24 @@ impl LayerOp {
                 strides,
                 padding,
             } => (size[0], strides[0], input[0], *padding),
+            Op::ConvExtra {
+                shape: ConvShape::Transposed,
+                kernel,
+                strides,
+                padding,
+                ..
+            } => {
+                let (_, lead) = transpose_len_lead(input[0], kernel[0], strides[0], *padding);
+                return Some(transpose_rows(
+                    from, count, kernel[0], strides[0], lead, input[0],
+                ));
+            }
+            Op::ConvExtra {
+                kernel,
+                strides,
+                padding,
+                ..
+            } => (kernel[0], strides[0], input[0], *padding),
             _ => return None,
         };
         let out = out_len(n, k, s, p)?;
@@ -554,6 +694,11 @@ pub struct GasModel {
     pub conv_mac: f64,
     /// Convolution, per output value (lane extraction, bias, store).
     pub conv_out: u64,
+    /// Grouped and depthwise convolution, per multiply-accumulate (one EVM multiplication each;
+    /// measured 150–170 inside `predictLayers` on 3×3 depthwise layers, tests/chain_convs.rs).
+    pub grouped_mac: f64,
+    /// Grouped and depthwise convolution, per output value (window set-up, bias, store).
+    pub grouped_out: u64,
     /// Dense, per multiply-accumulate, counted in whole blocks of eight columns (one `_dot8`
     /// pass over the inputs per block: ≈ 225 gas per input row and block, measured on
     /// cnn_15m's fc1).
@@ -579,6 +724,8 @@ impl Default for GasModel {
             per_chunk: 2_800,
             conv_mac: 14.0,
             conv_out: 90,
+            grouped_mac: 150.0,
+            grouped_out: 1_000,
             dense_mac: 28.0,
             dense_row: 1_950,
             pool_value: 45,
@@ -704,6 +851,69 @@ impl GasModel {
                 gas += 3 * padded;
                 words +=
                     padded + taps * f.div_ceil(3) + (taps * f * self.weight_width).div_ceil(32);
+            }
+            Op::ConvExtra {
+                shape,
+                filters,
+                cin,
+                kernel,
+                activation,
+                ..
+            } => {
+                let f = *filters as u64;
+                let (cin, k) = (*cin as u64, (kernel[0] * kernel[1]) as u64);
+                let positions = out_values / f.max(1);
+                let (rows, w) = match ins.first() {
+                    Some([h, w, _]) => {
+                        let rows = match slice {
+                            Some((from, count)) => layer
+                                .slice_rows(&[*h, *w, 0], from, count)
+                                .map_or(*h, |(a, b)| b - a),
+                            None => *h,
+                        };
+                        (rows as u64, *w as u64)
+                    }
+                    _ => (0, 0),
+                };
+                let (compute, weights, padded) = match shape {
+                    ConvShape::Grouped { groups } => {
+                        let taps = k * cin / (*groups as u64).max(1);
+                        (
+                            (self.grouped_mac * (positions * taps * f) as f64) as u64
+                                + positions * f * self.grouped_out,
+                            taps * f,
+                            (rows + kernel[0] as u64) * (w + kernel[1] as u64) * cin,
+                        )
+                    }
+                    ConvShape::Separable { multiplier } => {
+                        let mid = cin * *multiplier as u64;
+                        (
+                            (self.grouped_mac * (positions * k * mid) as f64) as u64
+                                + (self.conv_mac * (positions * mid * f) as f64) as u64
+                                + positions * mid * self.grouped_out,
+                            k * mid + mid * f,
+                            (rows + kernel[0] as u64) * (w + kernel[1] as u64) * cin
+                                + positions * mid,
+                        )
+                    }
+                    ConvShape::Transposed => {
+                        // Over the input spread out with zeros: every tap of every output, at
+                        // ≈ 2.5 × a convolution's rate (measured ≈ 34 per spread MAC).
+                        let ow = out.get(1).copied().unwrap_or(1) as u64;
+                        let count = positions / ow.max(1);
+                        (
+                            (2.5 * self.conv_mac * (positions * k * cin * f) as f64) as u64,
+                            k * cin * f,
+                            (count + kernel[0] as u64) * (ow + kernel[1] as u64) * cin,
+                        )
+                    }
+                };
+                gas += compute
+                    + out_values * (self.conv_out + activation_gas(*activation))
+                    + 12 * weights
+                    + self.per_chunk * chunks(weights)
+                    + 3 * padded;
+                words += padded + weights + (weights * self.weight_width).div_ceil(32);
             }
             Op::Pool { size, .. } => {
                 gas += out_values * (size[0] * size[1]) as u64 * self.pool_value;
@@ -1388,6 +1598,29 @@ mod tests {
                     .collect();
                 assert_eq!(got, want, "{rel} layer {i}");
                 shapes.push(got);
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_rows_are_the_rows_spread_into_the_windows() {
+        for (n, k, s, pad) in [
+            (5, 3, 2, Padding::Same),
+            (6, 2, 2, Padding::Valid),
+            (4, 3, 1, Padding::Valid),
+            (3, 1, 1, Padding::Valid),
+            (5, 2, 3, Padding::Valid),
+            (4, 5, 2, Padding::Same),
+        ] {
+            let (out, lead) = transpose_len_lead(n, k, s, pad);
+            for from in 0..out {
+                for count in 1..=(out - from).min(3) {
+                    let (a, b) = transpose_rows(from, count, k, s, lead, n);
+                    let want: Vec<usize> = (0..n)
+                        .filter(|i| (from..from + count + k - 1).contains(&(lead + i * s)))
+                        .collect();
+                    assert_eq!((a..b).collect::<Vec<_>>(), want, "{n} {k} {s} {pad:?}");
+                }
             }
         }
     }

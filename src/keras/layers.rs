@@ -51,6 +51,9 @@ pub const SUPPORTED: &[&str] = &[
     "Minimum",
     "PReLU",
     "ELU",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "Conv2DTranspose",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -137,7 +140,7 @@ impl LayerCtx<'_> {
         }
     }
 
-    fn get(&self, field: &str) -> Option<&Value> {
+    pub(super) fn get(&self, field: &str) -> Option<&Value> {
         self.config.get(field).filter(|v| !v.is_null())
     }
 
@@ -555,8 +558,16 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             } else {
                 vec![1; n]
             };
-            if ctx.i64_or("groups", 1)? != 1 {
-                return Err(ctx.err("groups", "grouped convolutions are not supported"));
+            let groups = conv_groups(ctx)?;
+            if groups > 1 {
+                let cin = known(ctx, s, n + 1, "channel count")?;
+                let f = ctx.usize("filters")?;
+                if cin % groups != 0 || f % groups != 0 {
+                    return Err(ctx.err(
+                        "groups",
+                        format!("{groups} does not divide both the {cin} input channels and the {f} filters"),
+                    ));
+                }
             }
             let p = ctx.padding()?;
             let mut out = vec![s[0]];
@@ -565,6 +576,9 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             }
             out.push(Some(ctx.usize("filters")?));
             Ok(out)
+        }
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            super::convs::output_shape(ctx, one(ctx, inputs)?)
         }
         "MaxPooling2D" | "AveragePooling2D" => {
             let s = one(ctx, inputs)?;
@@ -757,8 +771,12 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
             let s = one(ctx, inputs)?;
             let k = ctx.tuple("kernel_size", 2)?;
             let f = ctx.usize("filters")?;
-            out.push(vec![k[0], k[1], last(s, "channel count")?, f]);
+            let groups = conv_groups(ctx)?;
+            out.push(vec![k[0], k[1], last(s, "channel count")? / groups, f]);
             bias(f, &mut out)?;
+        }
+        "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            out = super::convs::expected_weights(ctx, last(one(ctx, inputs)?, "channel count")?)?;
         }
         "Conv1D" => {
             let s = one(ctx, inputs)?;
@@ -800,6 +818,14 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
         _ => {}
     }
     Ok(out)
+}
+
+/// A Conv2D's `groups` (1 when absent), at least 1.
+pub fn conv_groups(ctx: &LayerCtx) -> Result<usize, Problem> {
+    match ctx.i64_or("groups", 1)? {
+        g if g >= 1 => Ok(g as usize),
+        g => Err(ctx.err("groups", format!("must be at least 1, found {g}"))),
+    }
 }
 
 /// The normalised feature axis of a BatchNormalization over inputs of rank `rank`.

@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod convs;
 pub mod error;
 pub mod flatten;
 pub mod h5;
