@@ -210,6 +210,7 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 47] = [
         include_str!("../../artifacts/PReLULayer.json"),
     ),
     ("ELULayer", include_str!("../../artifacts/ELULayer.json")),
+    (
         "DepthwiseConv2DLayer",
         include_str!("../../artifacts/DepthwiseConv2DLayer.json"),
     ),

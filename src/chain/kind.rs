@@ -99,11 +99,11 @@ impl LayerKind {
         LayerKind::Average,
         LayerKind::Maximum,
         LayerKind::Minimum,
-        LayerKind::Prelu,
-        LayerKind::Elu,
         LayerKind::DepthwiseConv2D,
         LayerKind::SeparableConv2D,
         LayerKind::Conv2DTranspose,
+        LayerKind::Prelu,
+        LayerKind::Elu,
     ];
 
     pub fn code(self) -> u16 {
@@ -244,18 +244,13 @@ mod tests {
             }
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
-    fn codes_round_trip() {
-        for k in LayerKind::ALL {
-            assert_eq!(LayerKind::from_code(k.code()), Some(k));
-            assert_eq!(LayerKind::from_class_name(k.class_name()), Some(k));
         }
-        assert_eq!(LayerKind::from_code(41), None);
-        assert_eq!(LayerKind::from_code(26), None);
         assert_eq!(LayerKind::from_code(45), Some(LayerKind::Elu));
         assert_eq!(
             LayerKind::from_class_name("Activation"),
             Some(LayerKind::Elu)
         );
         assert_eq!(LayerKind::from_code(41), Some(LayerKind::DepthwiseConv2D));
+        assert_eq!(LayerKind::from_code(255), None);
     }
 }
