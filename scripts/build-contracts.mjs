@@ -189,19 +189,31 @@ function layerKinds(sources, layerJobs) {
     kinds.push({ ...job, constant: m[1], code: codes.get(m[1]) });
   }
   kinds.sort((a, b) => a.code - b.code);
+  // Codes may leave gaps (numbers reserved for kinds being written elsewhere); each is
+  // implemented once.
   kinds.forEach((k, i) => {
-    if (k.code !== i) fail(`layer kinds must be 0..${kinds.length - 1}, each implemented once; ${k.name} has ${k.code}`);
+    if (i > 0 && kinds[i - 1].code === k.code) fail(`layer kind ${k.code} is implemented twice: ${kinds[i - 1].name}, ${k.name}`);
   });
   return kinds;
 }
 
-// A binary search over kinds [lo, hi) returning the kind's hash: 5 comparisons for 26 kinds.
-function kindSearch(kinds, lo, hi, indent) {
-  if (hi - lo === 1) return `${indent}return ${kinds[lo].constant};\n`;
+// Whether the codes are exactly 0..n-1 (then a leaf needs no equality check).
+function contiguous(kinds) {
+  return kinds.every((k, i) => k.code === i);
+}
+
+// A binary search over kinds [lo, hi) (sorted by code) returning the kind's hash: 5 comparisons
+// for 26 kinds; with gaps in the codes, a leaf also checks its code (zero for a gap).
+function kindSearch(kinds, lo, hi, indent, dense) {
+  if (hi - lo === 1) {
+    return dense
+      ? `${indent}return ${kinds[lo].constant};\n`
+      : `${indent}return kind == ${kinds[lo].code} ? ${kinds[lo].constant} : bytes32(0);\n`;
+  }
   const mid = (lo + hi) >> 1;
   return (
-    `${indent}if (kind < ${mid}) {\n${kindSearch(kinds, lo, mid, `${indent}    `)}` +
-    `${indent}} else {\n${kindSearch(kinds, mid, hi, `${indent}    `)}${indent}}\n`
+    `${indent}if (kind < ${kinds[mid].code}) {\n${kindSearch(kinds, lo, mid, `${indent}    `, dense)}` +
+    `${indent}} else {\n${kindSearch(kinds, mid, hi, `${indent}    `, dense)}${indent}}\n`
   );
 }
 
@@ -221,8 +233,9 @@ pragma solidity 0.8.30;
 ///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
 ///      layers, then the model, then the factory.
 library Implementations {
-    /// @dev Number of layer kinds (\`LayerKind\` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = ${kinds.length};
+    /// @dev One more than the highest layer kind (\`LayerKind\` 0 .. LAYER_KINDS - 1; a code
+    ///      without an implementation has hash zero).
+    uint256 internal constant LAYER_KINDS = ${kinds[kinds.length - 1].code + 1};
     /// @dev EternalModel.
     bytes32 internal constant MODEL = ${modelHash};
 ${constants}
@@ -230,7 +243,7 @@ ${constants}
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-${kindSearch(kinds, 0, kinds.length, "        ")}    }
+${kindSearch(kinds, 0, kinds.length, "        ", contiguous(kinds))}    }
 
     /// @notice Whether \`hash\` is the creation-code hash of one of our implementations.
     /// @dev Walks \`layer\` instead of comparing with each constant again: the constants are then
@@ -238,6 +251,7 @@ ${kindSearch(kinds, 0, kinds.length, "        ")}    }
     ///      it runs once per implementation and chain).
     function isImplementation(bytes32 hash) internal pure returns (bool) {
         if (hash == MODEL) return true;
+        if (hash == bytes32(0)) return false;
         for (uint256 kind; kind < LAYER_KINDS; ++kind) {
             if (layer(kind) == hash) return true;
         }

@@ -10,10 +10,11 @@ pragma solidity 0.8.30;
 ///      bytecode embeds the layer hashes, the factory's all of them, so the build compiles the
 ///      layers, then the model, then the factory.
 library Implementations {
-    /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    /// @dev One more than the highest layer kind (`LayerKind` 0 .. LAYER_KINDS - 1; a code
+    ///      without an implementation has hash zero).
+    uint256 internal constant LAYER_KINDS = 49;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0xf70d59e6935e0b93fc81b28802e820669d5a9ae14b9eecc58c1a73b576975939;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -66,107 +67,125 @@ library Implementations {
     bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    /// @dev LayerNormalizationLayer, kind 46.
+    bytes32 internal constant LAYER_NORMALIZATION = 0x1ae4e991b39a963c1a6cf711af6c537a51030388e718c2da6191bdae7d25fef9;
+    /// @dev GroupNormalizationLayer, kind 47.
+    bytes32 internal constant GROUP_NORMALIZATION = 0x4cc11a2ba76a17d51ded1e5208d6dc0d582a9d000fb338b8796eb68f041869c2;
+    /// @dev MultiHeadAttentionLayer, kind 48.
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x5d7f93b4ba96e067f0eb1551c87830284dc7987f38612d320336858980b67781;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
+        if (kind < 14) {
+            if (kind < 7) {
                 if (kind < 3) {
                     if (kind < 1) {
-                        return INPUT_LAYER;
+                        return kind == 0 ? INPUT_LAYER : bytes32(0);
                     } else {
                         if (kind < 2) {
-                            return DENSE;
+                            return kind == 1 ? DENSE : bytes32(0);
                         } else {
-                            return FLATTEN;
+                            return kind == 2 ? FLATTEN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
+                    if (kind < 5) {
+                        if (kind < 4) {
+                            return kind == 3 ? RESCALING : bytes32(0);
                         } else {
-                            return AVERAGE_POOLING_2D;
+                            return kind == 4 ? MAX_POOLING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 6) {
+                            return kind == 5 ? AVERAGE_POOLING_2D : bytes32(0);
+                        } else {
+                            return kind == 6 ? CONV_2D : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 9) {
-                    if (kind < 7) {
-                        return CONV_2D;
+                if (kind < 10) {
+                    if (kind < 8) {
+                        return kind == 7 ? BATCH_NORMALIZATION : bytes32(0);
                     } else {
-                        if (kind < 8) {
-                            return BATCH_NORMALIZATION;
+                        if (kind < 9) {
+                            return kind == 8 ? EMBEDDING : bytes32(0);
                         } else {
-                            return EMBEDDING;
+                            return kind == 9 ? SIMPLE_RNN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
+                    if (kind < 12) {
+                        if (kind < 11) {
+                            return kind == 10 ? LSTM : bytes32(0);
                         } else {
-                            return LSTM;
+                            return kind == 11 ? SOFTMAX : bytes32(0);
                         }
                     } else {
-                        if (kind < 12) {
-                            return SOFTMAX;
+                        if (kind < 13) {
+                            return kind == 12 ? SIGMOID : bytes32(0);
                         } else {
-                            return SIGMOID;
+                            return kind == 13 ? RELU : bytes32(0);
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
+            if (kind < 21) {
+                if (kind < 17) {
+                    if (kind < 15) {
+                        return kind == 14 ? LINEAR : bytes32(0);
                     } else {
-                        if (kind < 15) {
-                            return LINEAR;
+                        if (kind < 16) {
+                            return kind == 15 ? ADD : bytes32(0);
                         } else {
-                            return ADD;
+                            return kind == 16 ? DROPOUT : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
+                    if (kind < 19) {
                         if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
+                            return kind == 17 ? GLOBAL_AVERAGE_POOLING_2D : bytes32(0);
                         } else {
-                            return ZERO_PADDING_2D;
+                            return kind == 18 ? ZERO_PADDING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 20) {
+                            return kind == 19 ? CONCATENATE : bytes32(0);
+                        } else {
+                            return kind == 20 ? TANH : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
-                    } else {
-                        if (kind < 21) {
-                            return TANH;
+                if (kind < 25) {
+                    if (kind < 23) {
+                        if (kind < 22) {
+                            return kind == 21 ? GRU : bytes32(0);
                         } else {
-                            return GRU;
+                            return kind == 22 ? CONV_1D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 24) {
+                            return kind == 23 ? GLOBAL_AVERAGE_POOLING_1D : bytes32(0);
+                        } else {
+                            return kind == 24 ? RESHAPE : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 24) {
-                        if (kind < 23) {
-                            return CONV_1D;
+                    if (kind < 47) {
+                        if (kind < 46) {
+                            return kind == 25 ? MULTIPLY : bytes32(0);
                         } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
+                            return kind == 46 ? LAYER_NORMALIZATION : bytes32(0);
                         }
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 48) {
+                            return kind == 47 ? GROUP_NORMALIZATION : bytes32(0);
                         } else {
-                            return MULTIPLY;
+                            return kind == 48 ? MULTI_HEAD_ATTENTION : bytes32(0);
                         }
                     }
                 }
@@ -180,6 +199,7 @@ library Implementations {
     ///      it runs once per implementation and chain).
     function isImplementation(bytes32 hash) internal pure returns (bool) {
         if (hash == MODEL) return true;
+        if (hash == bytes32(0)) return false;
         for (uint256 kind; kind < LAYER_KINDS; ++kind) {
             if (layer(kind) == hash) return true;
         }

@@ -73,6 +73,9 @@ library LayerKind {
     uint16 internal constant GLOBAL_AVERAGE_POOLING_1D = 23;
     uint16 internal constant RESHAPE = 24;
     uint16 internal constant MULTIPLY = 25;
+    uint16 internal constant LAYER_NORMALIZATION = 46;
+    uint16 internal constant GROUP_NORMALIZATION = 47;
+    uint16 internal constant MULTI_HEAD_ATTENTION = 48;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).

@@ -290,7 +290,8 @@ fn input_shape_json(layer: &Layer) -> Value {
 
 /// The per-class subset of the Keras config that eai keeps (eai's `layers.py`), and ours for
 /// classes eai lacks (it refuses their files: Conv1D, GRU, Multiply, Reshape,
-/// GlobalAveragePooling1D, and `Activation('tanh')`, which it maps to a `Tanh` class it does
+/// GlobalAveragePooling1D, LayerNormalization, GroupNormalization, MultiHeadAttention, and
+/// `Activation('tanh')`, which it maps to a `Tanh` class it does
 /// not have). eai's rules, as they change the hash:
 /// - `Activation(x)` becomes class `ReLU`, `Sigmoid`, `Softmax` or `Linear` (see
 ///   `keras::layers::graph_class`); ReLU, Sigmoid, Linear, Add, Flatten, Dropout and
@@ -334,6 +335,17 @@ pub fn layer_config(layer: &Layer) -> Value {
             json!({ "axis": c.get("axis").and_then(Value::as_i64).map_or(Value::Null, |a| a.min(2).into()) })
         }
         "Reshape" => pick(&["target_shape"]),
+        // Classes eai lacks: the keys the shape rules, the reference and the contracts read.
+        "LayerNormalization" => pick(&["axis", "epsilon", "center", "scale", "rms_scaling"]),
+        "GroupNormalization" => pick(&["groups", "axis", "epsilon", "center", "scale"]),
+        "MultiHeadAttention" => pick(&[
+            "num_heads",
+            "key_dim",
+            "value_dim",
+            "use_bias",
+            "output_shape",
+            "attention_axes",
+        ]),
         // A plain ReLU keeps eai's `{}`; a capped, leaky or thresholded one (ReLU6, LeakyReLU,
         // `Activation('relu6')`, …) keeps its three parameters, our extension.
         "ReLU" => {

@@ -31,11 +31,15 @@ pub enum LayerKind {
     GlobalAveragePooling1D = 23,
     Reshape = 24,
     Multiply = 25,
+    LayerNormalization = 46,
+    GroupNormalization = 47,
+    MultiHeadAttention = 48,
 }
 
 impl LayerKind {
-    /// Every kind, in code order.
-    pub const ALL: [LayerKind; 26] = [
+    /// Every kind, in code order (codes may leave gaps: numbers reserved for kinds added
+    /// elsewhere).
+    pub const ALL: [LayerKind; 29] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -62,6 +66,9 @@ impl LayerKind {
         LayerKind::GlobalAveragePooling1D,
         LayerKind::Reshape,
         LayerKind::Multiply,
+        LayerKind::LayerNormalization,
+        LayerKind::GroupNormalization,
+        LayerKind::MultiHeadAttention,
     ];
 
     pub fn code(self) -> u16 {
@@ -69,7 +76,7 @@ impl LayerKind {
     }
 
     pub fn from_code(code: u16) -> Option<LayerKind> {
-        LayerKind::ALL.get(usize::from(code)).copied()
+        LayerKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The bundle's `class_name` of this kind (eai's names: `Activation('relu')` is `ReLU`).
@@ -101,6 +108,9 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1D",
             LayerKind::Reshape => "Reshape",
             LayerKind::Multiply => "Multiply",
+            LayerKind::LayerNormalization => "LayerNormalization",
+            LayerKind::GroupNormalization => "GroupNormalization",
+            LayerKind::MultiHeadAttention => "MultiHeadAttention",
         }
     }
 
@@ -137,6 +147,9 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1DLayer",
             LayerKind::Reshape => "ReshapeLayer",
             LayerKind::Multiply => "MultiplyLayer",
+            LayerKind::LayerNormalization => "LayerNormalizationLayer",
+            LayerKind::GroupNormalization => "GroupNormalizationLayer",
+            LayerKind::MultiHeadAttention => "MultiHeadAttentionLayer",
         }
     }
 }
@@ -146,12 +159,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_positions() {
+    fn codes_increase_and_round_trip() {
         for (i, k) in LayerKind::ALL.iter().enumerate() {
-            assert_eq!(usize::from(k.code()), i);
+            if i > 0 {
+                assert!(LayerKind::ALL[i - 1].code() < k.code());
+            }
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
         }
-        assert_eq!(LayerKind::from_code(26), None);
+        // eai's 0..19 and ours up to 25 are positions; 26–45 are reserved elsewhere.
+        assert_eq!(LayerKind::ALL[25].code(), 25);
+        assert_eq!(LayerKind::from_code(45), None);
+        assert_eq!(LayerKind::from_code(48), Some(LayerKind::MultiHeadAttention));
     }
 }

@@ -10,6 +10,7 @@
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
 
+pub mod attention;
 pub mod fixed;
 pub mod forward;
 pub mod input;

@@ -149,6 +149,11 @@ fn parse_call(node: &Value, at: &str) -> Result<Call, Problem> {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
+            // MultiHeadAttention's key comes as a keyword: it is the third input
+            // (query, value, key), the order of the layer's call.
+            if let Some(key) = kwargs.get("key") {
+                collect_tensors(&Value::Array(vec![key.clone()]), &mut args, at)?;
+            }
             Ok(Call { args, kwargs })
         }
         // Keras 2: [["name", node, tensor, {kwargs}], ...]

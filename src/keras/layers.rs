@@ -34,6 +34,9 @@ pub const SUPPORTED: &[&str] = &[
     "Concatenate",
     "Dropout",
     "Reshape",
+    "LayerNormalization",
+    "GroupNormalization",
+    "MultiHeadAttention",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -409,6 +412,10 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
     match class {
         "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "LeakyReLU" | "Softmax"
         | "BatchNormalization" => Ok(one(ctx, inputs)?.clone()),
+        "LayerNormalization" | "GroupNormalization" => {
+            Ok(super::attention::norm_shapes(ctx, one(ctx, inputs)?)?.0)
+        }
+        "MultiHeadAttention" => Ok(super::attention::mha_shapes(ctx, inputs)?.0),
         "Dense" => {
             let s = one(ctx, inputs)?;
             ctx.activation("activation")?;
@@ -666,6 +673,10 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
             out.extend(std::iter::repeat_n(vec![dim], n));
         }
         "Embedding" => out.push(vec![ctx.usize("input_dim")?, ctx.usize("output_dim")?]),
+        "LayerNormalization" | "GroupNormalization" => {
+            out = super::attention::norm_shapes(ctx, one(ctx, inputs)?)?.1;
+        }
+        "MultiHeadAttention" => out = super::attention::mha_shapes(ctx, inputs)?.1,
         "SimpleRNN" | "LSTM" | "GRU" => {
             let s = one(ctx, inputs)?;
             let u = ctx.usize("units")?;
