@@ -142,6 +142,13 @@ impl<'m> Walker<'m> {
 
     /// The `build_config.input_shape` Keras reports for a layer after loading the file.
     fn build_input_shape(&self, m: &Member, layer: &Layer) -> Option<Value> {
+        // MultiHeadAttention's build_config is a `shapes_dict` (query, value, key), not an
+        // `input_shape`; eai has no such layer: its links are the inputs it is called on.
+        if layer.keras_class == "MultiHeadAttention" {
+            return Some(Value::Array(
+                layer.input_shapes.iter().map(|s| shape_to_json(s)).collect(),
+            ));
+        }
         if self.model.format == SourceFormat::KerasZip {
             return m.build_input_shape.clone();
         }
@@ -173,11 +180,15 @@ impl<'m> Walker<'m> {
         let Some(call) = m.calls.first() else {
             return Vec::new();
         };
-        let kwargs = if self.keras2 {
+        let mut kwargs = if self.keras2 {
             Map::new()
         } else {
             call.kwargs.clone()
         };
+        // MultiHeadAttention's key tensor is its third link (query, value, key), not a keyword.
+        if layer.keras_class == "MultiHeadAttention" {
+            kwargs.remove("key");
+        }
         if inputs[0].is_array() {
             inputs
                 .iter()
