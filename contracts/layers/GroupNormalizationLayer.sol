@@ -26,9 +26,13 @@ contract GroupNormalizationLayer is NormalizationBase {
         _requireConfig(ch > 0 && ch % spec == 0);
         uint256 per = ch / spec;
         idx = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 c = i % ch;
-            idx[i] = ((c / per) << 128) | c;
+        assembly ("memory-safe") {
+            // idx[i] = (c / per) << 128 | c with c = i mod ch.
+            let ip := add(idx, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let c := mod(i, ch)
+                mstore(add(ip, shl(5, i)), or(shl(128, div(c, per)), c))
+            }
         }
         groups = spec;
         params = ch;

@@ -31,26 +31,35 @@ contract LayerNormalizationLayer is NormalizationBase {
             else groups *= shape[a];
         }
         idx = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            // Row-major coordinates, last axis fastest; mixed radix within each set of axes.
-            uint256 rest = i;
-            uint256 g;
-            uint256 p;
-            uint256 gw = 1;
-            uint256 pw = 1;
-            for (uint256 a = rank; a > 0; --a) {
-                uint256 dim = shape[a - 1];
-                uint256 x = rest % dim;
-                rest /= dim;
-                if ((spec >> (a - 1)) & 1 == 1) {
-                    p += x * pw;
-                    pw *= dim;
-                } else {
-                    g += x * gw;
-                    gw *= dim;
+        assembly ("memory-safe") {
+            // Row-major coordinates, last axis fastest; mixed radix within each set of axes:
+            // group = Σ over other axes of x_a · (product of the other axes after a), param
+            // likewise over the normalised axes. shape is a memory uint256[] of `rank` words.
+            let sp := add(shape, 0x20)
+            let ip := add(idx, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let rest := i
+                let g := 0
+                let p := 0
+                let gw := 1
+                let pw := 1
+                for { let a := rank } gt(a, 0) {} {
+                    a := sub(a, 1)
+                    let dim := mload(add(sp, shl(5, a)))
+                    let x := mod(rest, dim)
+                    rest := div(rest, dim)
+                    switch and(shr(a, spec), 1)
+                    case 1 {
+                        p := add(p, mul(x, pw))
+                        pw := mul(pw, dim)
+                    }
+                    default {
+                        g := add(g, mul(x, gw))
+                        gw := mul(gw, dim)
+                    }
                 }
+                mstore(add(ip, shl(5, i)), or(shl(128, g), p))
             }
-            idx[i] = (g << 128) | p;
         }
     }
 }

@@ -76,33 +76,66 @@ abstract contract NormalizationBase is LayerBase {
                 || (c.center && beta.length != params)
         ) revert InvalidConfig(layerKind());
         int256[] memory mean = new int256[](groups);
-        uint256[] memory count = new uint256[](groups);
-        for (uint256 i; i < n; ++i) {
-            uint256 g = idx[i] >> 128;
-            mean[g] += inputs[i];
-            ++count[g];
-        }
-        for (uint256 g; g < groups; ++g) {
-            mean[g] /= int256(count[g]);
-        }
-        // Σd² per group, exact (Q64.64), then the reciprocal standard deviation in place.
         int256[] memory r = new int256[](groups);
         out = new int256[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 g = idx[i] >> 128;
-            int256 d = inputs[i] - mean[g];
-            out[i] = d;
-            r[g] += d * d;
+        int256 eps = c.epsilon;
+        assembly ("memory-safe") {
+            // Layouts: idx[i] = group << 128 | parameter; mean and r one word per group (r holds
+            // the group's count until it becomes the reciprocal standard deviation); the inputs
+            // in calldata at inputs.offset. Σx per group, and the counts.
+            let ip := add(idx, 0x20)
+            let mp := add(mean, 0x20)
+            let rp := add(r, 0x20)
+            let op := add(out, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
+                mstore(add(mp, g), add(mload(add(mp, g)), calldataload(add(inputs.offset, shl(5, i)))))
+                mstore(add(rp, g), add(mload(add(rp, g)), 1))
+            }
+            // mean = Σx / n, truncated toward zero (SDIV); r keeps the count for now.
+            for { let g := 0 } lt(g, shl(5, groups)) { g := add(g, 0x20) } {
+                mstore(add(mp, g), sdiv(mload(add(mp, g)), mload(add(rp, g))))
+            }
+            // out = d = x − mean.
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
+                mstore(add(op, shl(5, i)), sub(calldataload(add(inputs.offset, shl(5, i))), mload(add(mp, g))))
+            }
+        }
+        // Per group: Σd² exact (Q64.64), then r = rsqrt(⌊Σd² / (n_g · 2^32)⌋ + ε), n_g from r.
+        uint256[] memory sq = new uint256[](groups);
+        assembly ("memory-safe") {
+            let ip := add(idx, 0x20)
+            let sp := add(sq, 0x20)
+            let op := add(out, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
+                let d := mload(add(op, shl(5, i)))
+                mstore(add(sp, g), add(mload(add(sp, g)), mul(d, d)))
+            }
         }
         for (uint256 g; g < groups; ++g) {
-            r[g] = Fixed.rsqrt(int256(uint256(r[g]) / (count[g] << 32)) + c.epsilon);
+            r[g] = Fixed.rsqrt(int256(sq[g] / (uint256(r[g]) << 32)) + eps);
         }
-        for (uint256 i; i < n; ++i) {
-            uint256 k = idx[i] & type(uint128).max;
-            int256 y = Fixed.mul(out[i], r[idx[i] >> 128]);
-            if (c.scale) y = Fixed.mul(y, gamma[k]);
-            if (c.center) y += beta[k];
-            out[i] = y;
+        bool scale = c.scale;
+        bool center = c.center;
+        assembly ("memory-safe") {
+            // y = mul(d, r), then mul(y, γ[k]) with scale, + β[k] with center (SAR: floor).
+            let ip := add(idx, 0x20)
+            let rp := add(r, 0x20)
+            let op := add(out, 0x20)
+            let gp := add(gamma, 0x20)
+            let bp := add(beta, 0x20)
+            let low := sub(shl(128, 1), 1)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let w := mload(add(ip, shl(5, i)))
+                let k := shl(5, and(w, low))
+                let at := add(op, shl(5, i))
+                let y := sar(32, mul(mload(at), mload(add(rp, shl(5, shr(128, w))))))
+                if scale { y := sar(32, mul(y, mload(add(gp, k)))) }
+                if center { y := add(y, mload(add(bp, k))) }
+                mstore(at, y)
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ library Implementations {
     ///      without an implementation has hash zero).
     uint256 internal constant LAYER_KINDS = 49;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xf70d59e6935e0b93fc81b28802e820669d5a9ae14b9eecc58c1a73b576975939;
+    bytes32 internal constant MODEL = 0x5c23adfbbda3be171c2ab1ed214feff205662e1bbe7527d00225a6f88bb10260;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -68,9 +68,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x1ae4e991b39a963c1a6cf711af6c537a51030388e718c2da6191bdae7d25fef9;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x9a9cfbf648d4762d185117dce81f72a9e62ced28c03c6a4f208c4dbc89ad4d98;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x4cc11a2ba76a17d51ded1e5208d6dc0d582a9d000fb338b8796eb68f041869c2;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x3a8d37a90063ce529323ba12fbb2566e6553d6cccaba09dd705006beea7b9a7a;
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x5d7f93b4ba96e067f0eb1551c87830284dc7987f38612d320336858980b67781;
 
