@@ -436,7 +436,8 @@ async fn layer_gas(d: &Deployed, graph: &Graph, ins: &[Tensor]) -> (Vec<u64>, u6
 
 /// Issue 15's transformer layers (LayerNormalization over axis sets, GroupNormalization,
 /// MultiHeadAttention as self- and cross-attention with and without bias, with a key input)
-/// on chain: every sample bit for bit with the reference. Prints each such layer's gas and gas
+/// on chain: every sample bit for bit with the reference, in one call and in the planner's
+/// chained calls. Prints each such layer's gas and gas
 /// per multiply-accumulate (attention: projections, scores and weighted values; normalization:
 /// per value) — the numbers of BENCHMARKS.md.
 #[tokio::test]
@@ -450,6 +451,7 @@ async fn transformer_layers_on_chain_bit_for_bit() {
         .deploy_implementation(Implementation::Model)
         .await
         .unwrap();
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
     eprintln!("| model | layer | class | gas | MACs or values | gas each |");
     eprintln!("|---|---|---|---:|---:|---:|");
     for (salt, file) in [
@@ -482,6 +484,14 @@ async fn transformer_layers_on_chain_bit_for_bit() {
             if b > 0 || !file.ends_with(".keras") {
                 continue;
             }
+            // The planner's chained calls (each under 2^24) give the same bits.
+            let stats = chained_on_chain(&rpc, &d, &graph, &ins, &want)
+                .await
+                .unwrap();
+            eprintln!(
+                "{file}: {} chained calls, largest {} gas",
+                stats.calls, stats.gas.largest
+            );
             let (per_layer, total) = layer_gas(&d, &graph, &ins).await;
             assert_eq!(per_layer.len(), model.layers.len());
             for (l, g) in model.layers.iter().zip(&per_layer) {
@@ -494,12 +504,14 @@ async fn transformer_layers_on_chain_bit_for_bit() {
                     "MultiHeadAttention" => eternalize::keras::attention::mha_macs(
                         &mha_params(&ctx, &l.input_shapes).unwrap(),
                     ),
-                    "LayerNormalization" | "GroupNormalization" => l.output_shape[1..]
-                        .iter()
-                        .map(|d| d.unwrap_or(1))
-                        .product(),
+                    "LayerNormalization" | "GroupNormalization" => {
+                        l.output_shape[1..].iter().map(|d| d.unwrap_or(1)).product()
+                    }
                     "Dense" => {
-                        l.output_shape[1..].iter().map(|d| d.unwrap_or(1)).product::<usize>()
+                        l.output_shape[1..]
+                            .iter()
+                            .map(|d| d.unwrap_or(1))
+                            .product::<usize>()
                             * l.weights[0].shape[0]
                     }
                     _ => continue,

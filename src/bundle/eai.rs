@@ -146,7 +146,11 @@ impl<'m> Walker<'m> {
         // `input_shape`; eai has no such layer: its links are the inputs it is called on.
         if layer.keras_class == "MultiHeadAttention" {
             return Some(Value::Array(
-                layer.input_shapes.iter().map(|s| shape_to_json(s)).collect(),
+                layer
+                    .input_shapes
+                    .iter()
+                    .map(|s| shape_to_json(s))
+                    .collect(),
             ));
         }
         if self.model.format == SourceFormat::KerasZip {

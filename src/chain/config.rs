@@ -220,7 +220,7 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
     let r = Reader { src };
     let kind = LayerKind::from_class_name(src.class_name).ok_or_else(|| {
         r.err(
-            "this layer class has no contract (see contracts/README.md for the 26 supported kinds)"
+            "this layer class has no contract (see contracts/README.md for the supported kinds)"
                 .into(),
         )
     })?;

@@ -170,6 +170,9 @@ mod tests {
         // eai's 0..19 and ours up to 25 are positions; 26–45 are reserved elsewhere.
         assert_eq!(LayerKind::ALL[25].code(), 25);
         assert_eq!(LayerKind::from_code(45), None);
-        assert_eq!(LayerKind::from_code(48), Some(LayerKind::MultiHeadAttention));
+        assert_eq!(
+            LayerKind::from_code(48),
+            Some(LayerKind::MultiHeadAttention)
+        );
     }
 }

@@ -52,7 +52,11 @@ pub fn epsilon_q(eps: f64) -> R<i128> {
 pub fn normalize(node: &Node, t: &Tensor) -> R<Vec<i128>> {
     let p = norm_params(&ctx(node), t.shape.len() + 1).map_err(|e| e.to_string())?;
     let eps = epsilon_q(p.epsilon)?;
-    let gamma = if p.scale { Some(weight(node, 0)?) } else { None };
+    let gamma = if p.scale {
+        Some(weight(node, 0)?)
+    } else {
+        None
+    };
     let beta = if p.center {
         Some(weight(node, usize::from(p.scale))?)
     } else {

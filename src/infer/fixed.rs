@@ -345,7 +345,10 @@ mod tests {
         for x in [1i128, 3, 4294, 1 << 20, 12_345_678_901, 8 * ONE, 1 << 80] {
             let y = rsqrt(x).unwrap() as u128;
             let x = x as u128;
-            assert!(y * y * x <= 1 << 96 && (y + 1) * (y + 1) * x > 1 << 96, "x {x}");
+            assert!(
+                y * y * x <= 1 << 96 && (y + 1) * (y + 1) * x > 1 << 96,
+                "x {x}"
+            );
         }
         assert_eq!(rsqrt(1).unwrap(), 1 << 48);
     }

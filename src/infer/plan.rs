@@ -629,13 +629,23 @@ impl GasModel {
                 value_dim,
                 out_dim,
             } => {
-                let (h, dk, dv, o) = (*heads as u64, *key_dim as u64, *value_dim as u64, *out_dim as u64);
-                let dim = |s: Option<&&[usize]>, a: usize| s.and_then(|s| s.get(a)).map_or(1, |&d| d as u64);
+                let (h, dk, dv, o) = (
+                    *heads as u64,
+                    *key_dim as u64,
+                    *value_dim as u64,
+                    *out_dim as u64,
+                );
+                let dim = |s: Option<&&[usize]>, a: usize| {
+                    s.and_then(|s| s.get(a)).map_or(1, |&d| d as u64)
+                };
                 let (tq, dq) = (dim(ins.first(), 0), dim(ins.first(), 1));
                 let (tk, dvi) = (dim(ins.get(1), 0), dim(ins.get(1), 1));
-                let dki = ins.get(2).map_or(dvi, |s| s.get(1).map_or(1, |&d| d as u64));
+                let dki = ins
+                    .get(2)
+                    .map_or(dvi, |s| s.get(1).map_or(1, |&d| d as u64));
                 let weights = (dq + dki) * h * dk + dvi * h * dv + h * dv * o;
-                let macs = tq * dq * h * dk + tk * (dki * h * dk + dvi * h * dv)
+                let macs = tq * dq * h * dk
+                    + tk * (dki * h * dk + dvi * h * dv)
                     + h * tq * tk * (dk + dv)
                     + tq * h * dv * o;
                 gas += ATTENTION_MAC * macs

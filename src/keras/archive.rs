@@ -351,7 +351,14 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
         }
         let mut listed: Vec<(String, Vec<(usize, String)>)> = Vec::new();
         // MultiHeadAttention keeps its weights in four sub-layers, in get_weights() order.
-        let sub = ["vars", "cell/vars", "query_dense/vars", "key_dense/vars", "value_dense/vars", "output_dense/vars"];
+        let sub = [
+            "vars",
+            "cell/vars",
+            "query_dense/vars",
+            "key_dense/vars",
+            "value_dense/vars",
+            "output_dense/vars",
+        ];
         for vars in sub.map(|v| format!("{group}/{v}")) {
             if !h5.exists(&vars) {
                 continue;

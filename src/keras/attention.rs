@@ -62,7 +62,12 @@ pub fn norm_params(ctx: &LayerCtx, rank: usize) -> Result<NormParams, Problem> {
         other => other.as_i64().map(|a| vec![a]),
     }
     .filter(|l| !l.is_empty())
-    .ok_or_else(|| ctx.err("axis", format!("expected an integer or a list of them, found {axis}")))?;
+    .ok_or_else(|| {
+        ctx.err(
+            "axis",
+            format!("expected an integer or a list of them, found {axis}"),
+        )
+    })?;
     let mut axes = Vec::with_capacity(list.len());
     for a in &list {
         let ax = if *a < 0 { rank as i64 + a } else { *a };
@@ -103,12 +108,16 @@ pub fn norm_params(ctx: &LayerCtx, rank: usize) -> Result<NormParams, Problem> {
 }
 
 fn dims(ctx: &LayerCtx, s: &Shape) -> Result<Vec<usize>, Problem> {
-    s[1..].iter().copied().collect::<Option<Vec<_>>>().ok_or_else(|| {
-        layer_err(
-            ctx,
-            format!("needs a known input shape, got {}", shape_to_string(s)),
-        )
-    })
+    s[1..]
+        .iter()
+        .copied()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            layer_err(
+                ctx,
+                format!("needs a known input shape, got {}", shape_to_string(s)),
+            )
+        })
 }
 
 /// Output shape (the input's) and weight shapes (gamma if scale, beta if center) of a
@@ -339,10 +348,17 @@ mod tests {
     #[test]
     fn unsupported_options_name_the_field() {
         let c = json!({"axis": [2, 1]}).as_object().cloned().unwrap();
-        let e = norm_params(&ctx("LayerNormalization", &c), 3).unwrap_err().to_string();
+        let e = norm_params(&ctx("LayerNormalization", &c), 3)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("increasing order"), "{e}");
-        let c = json!({"axis": 1, "groups": 2}).as_object().cloned().unwrap();
-        let e = norm_params(&ctx("GroupNormalization", &c), 3).unwrap_err().to_string();
+        let c = json!({"axis": 1, "groups": 2})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let e = norm_params(&ctx("GroupNormalization", &c), 3)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("only the last axis"), "{e}");
         let c = json!({"num_heads": 2, "key_dim": 4, "attention_axes": [1, 2]})
             .as_object()
