@@ -460,6 +460,8 @@ async fn transformer_layers_on_chain_bit_for_bit() {
         "generated/cross_attention_groupnorm.keras",
         "generated/cross_attention_groupnorm.h5",
         "generated/layernorm_axes.keras",
+        "generated/keras2_15/attention_norm_fn.h5",
+        "generated/keras3_15/attention_norm_fn.keras",
     ]
     .into_iter()
     .enumerate()

@@ -358,6 +358,11 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
             "key_dense/vars",
             "value_dense/vars",
             "output_dense/vars",
+            // tf.keras 2.15's .keras files name them with a leading underscore.
+            "_query_dense/vars",
+            "_key_dense/vars",
+            "_value_dense/vars",
+            "_output_dense/vars",
         ];
         for vars in sub.map(|v| format!("{group}/{v}")) {
             if !h5.exists(&vars) {

@@ -161,6 +161,17 @@ fn parse_call(node: &Value, at: &str) -> Result<Call, Problem> {
             let mut args = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 args.push(tensor_ref(item, &format!("{at}[{i}]"))?);
+                // tf.keras 2 writes MultiHeadAttention's value and key as keywords of its
+                // query: `["q", 0, 0, {"value": ["v", 0, 0], "key": ["k", 0, 0]}]`.
+                let kw = item
+                    .as_array()
+                    .and_then(|a| a.get(3))
+                    .and_then(Value::as_object);
+                for name in ["value", "key"] {
+                    if let Some(t) = kw.and_then(|k| k.get(name)).filter(|t| t.is_array()) {
+                        args.push(tensor_ref(t, &format!("{at}[{i}].{name}"))?);
+                    }
+                }
             }
             Ok(Call {
                 args,
