@@ -133,37 +133,42 @@ contract MultiHeadAttentionLayer is LayerBase {
         int256[] memory scores = new int256[](tk);
         uint256 tbl = Fixed.expTable();
         uint256 sp = _ptr(scores);
-        for (uint256 h; h < heads; ++h) {
-            for (uint256 t; t < d.tq; ++t) {
-                assembly ("memory-safe") {
+        uint256 qp = _ptr(q);
+        uint256 kp = _ptr(k);
+        uint256 vp = _ptr(v);
+        uint256 ap = _ptr(att);
+        unchecked {
+            for (uint256 h; h < heads; ++h) {
+                for (uint256 t; t < d.tq; ++t) {
                     // scores[u] = (Σ_e q[t, h, e] · k[u, h, e]) >> 32.
-                    let qr := add(add(q, 0x20), shl(5, mul(add(mul(t, heads), h), dk)))
-                    let kp := add(add(k, 0x20), shl(5, mul(h, dk)))
-                    let krow := shl(5, mul(heads, dk))
-                    for { let u := 0 } lt(u, tk) { u := add(u, 1) } {
-                        let kr := add(kp, mul(u, krow))
-                        let acc := 0
-                        for { let e := 0 } lt(e, dk) { e := add(e, 1) } {
-                            acc := add(acc, mul(mload(add(qr, shl(5, e))), mload(add(kr, shl(5, e)))))
+                    uint256 qr = qp + ((t * heads + h) * dk << 5);
+                    for (uint256 u; u < tk; ++u) {
+                        int256 acc = _dot(qr, kp + ((u * heads + h) * dk << 5), dk, 0x20);
+                        assembly ("memory-safe") {
+                            mstore(add(sp, shl(5, u)), sar(32, acc))
                         }
-                        mstore(add(sp, shl(5, u)), sar(32, acc))
                     }
-                }
-                Fixed.softmaxAt(sp, tk, tbl);
-                assembly ("memory-safe") {
+                    Fixed.softmaxAt(sp, tk, tbl);
                     // att[t, h, e] = (Σ_u scores[u] · v[u, h, e]) >> 32.
-                    let vp := add(add(v, 0x20), shl(5, mul(h, dv)))
-                    let vrow := shl(5, mul(heads, dv))
-                    let ap := add(add(att, 0x20), shl(5, mul(add(mul(t, heads), h), dv)))
-                    for { let e := 0 } lt(e, dv) { e := add(e, 1) } {
-                        let acc := 0
-                        let col := add(vp, shl(5, e))
-                        for { let u := 0 } lt(u, tk) { u := add(u, 1) } {
-                            acc := add(acc, mul(mload(add(sp, shl(5, u))), mload(add(col, mul(u, vrow)))))
+                    uint256 ar = ap + ((t * heads + h) * dv << 5);
+                    for (uint256 e; e < dv; ++e) {
+                        int256 acc = _dot(sp, vp + ((h * dv + e) << 5), tk, heads * dv << 5);
+                        assembly ("memory-safe") {
+                            mstore(add(ar, shl(5, e)), sar(32, acc))
                         }
-                        mstore(add(ap, shl(5, e)), sar(32, acc))
                     }
                 }
+            }
+        }
+    }
+
+    /// @dev Σ_i mload(xp + 32i) · mload(wp + i · stride), exact (int256; the caller shifts once).
+    ///      Few variables, so the loop stays on the stack.
+    function _dot(uint256 xp, uint256 wp, uint256 n, uint256 stride) private pure returns (int256 acc) {
+        assembly ("memory-safe") {
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) { xp := add(xp, 0x20) } {
+                acc := add(acc, mul(mload(xp), mload(wp)))
+                wp := add(wp, stride)
             }
         }
     }
@@ -186,25 +191,18 @@ contract MultiHeadAttentionLayer is LayerBase {
         }
         uint256 rows = x.length / nIn;
         out = new int256[](rows * nOut);
-        bool bias = per == 2;
-        assembly ("memory-safe") {
-            // out[r, j] = (bias[j] << 32 + Σ_i x[r, i] · w[i, j]) >> 32; w row-major [nIn, nOut].
-            let xp := add(x, 0x20)
-            let wp := add(w, 0x20)
-            let bp := add(b, 0x20)
-            let op := add(out, 0x20)
-            let stride := shl(5, nOut)
-            for { let r := 0 } lt(r, rows) { r := add(r, 1) } {
-                let xr := add(xp, shl(5, mul(r, nIn)))
-                let orow := add(op, mul(r, stride))
-                for { let j := 0 } lt(j, nOut) { j := add(j, 1) } {
-                    let acc := 0
-                    if bias { acc := shl(32, mload(add(bp, shl(5, j)))) }
-                    let wc := add(wp, shl(5, j))
-                    for { let i := 0 } lt(i, nIn) { i := add(i, 1) } {
-                        acc := add(acc, mul(mload(add(xr, shl(5, i))), mload(add(wc, mul(i, stride)))))
+        uint256 xp = _ptr(x);
+        uint256 wp = _ptr(w);
+        uint256 op = _ptr(out);
+        unchecked {
+            for (uint256 r; r < rows; ++r) {
+                for (uint256 j; j < nOut; ++j) {
+                    // out[r, j] = (bias[j] << 32 + Σ_i x[r, i] · w[i, j]) >> 32; w row-major [nIn, nOut].
+                    int256 acc = _dot(xp + (r * nIn << 5), wp + (j << 5), nIn, nOut << 5);
+                    if (per == 2) acc += b[j] << 32;
+                    assembly ("memory-safe") {
+                        mstore(add(op, shl(5, add(mul(r, nOut), j))), sar(32, acc))
                     }
-                    mstore(add(orow, shl(5, j)), sar(32, acc))
                 }
             }
         }

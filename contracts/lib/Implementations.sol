@@ -14,7 +14,7 @@ library Implementations {
     ///      without an implementation has hash zero).
     uint256 internal constant LAYER_KINDS = 49;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x5c23adfbbda3be171c2ab1ed214feff205662e1bbe7527d00225a6f88bb10260;
+    bytes32 internal constant MODEL = 0xc40a19880a18cb55336ad10e328b7760c10062f95497b2d8d978bbdf58bcf56f;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -72,7 +72,7 @@ library Implementations {
     /// @dev GroupNormalizationLayer, kind 47.
     bytes32 internal constant GROUP_NORMALIZATION = 0x3a8d37a90063ce529323ba12fbb2566e6553d6cccaba09dd705006beea7b9a7a;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x5d7f93b4ba96e067f0eb1551c87830284dc7987f38612d320336858980b67781;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x55f973e4cfa0ba32b1609ca07e4df1aa5b38bf4792b04334689839f8c4323ebd;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
