@@ -213,13 +213,13 @@ fn bundle_with_edited_weights_reports_hash_mismatch() {
 #[test]
 fn unsupported_layer_is_described_and_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let words = "layer 'norm' is a LayerNormalization, which eternalize cannot export; supported classes: InputLayer, Dense,";
-    for f in ["unsupported_layernorm.keras", "unsupported_layernorm.h5"] {
+    let words = "layer 'norm' is a UnitNormalization, which eternalize cannot export; supported classes: InputLayer, Dense,";
+    for f in ["unsupported_unitnorm.keras", "unsupported_unitnorm.h5"] {
         let p = fixtures().join("bad").join(f);
         let o = run(&["inspect".as_ref(), p.as_os_str()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let table = stdout(&o);
-        assert!(table.contains("LayerNormalization ✗"), "{table}");
+        assert!(table.contains("UnitNormalization ✗"), "{table}");
         assert!(
             table.contains("1 of 4 layers cannot be deployed"),
             "{table}"
@@ -696,7 +696,7 @@ fn fuzz_findings_are_clean_errors() {
 /// its reason, and `d` refused with the words `export` uses.
 #[test]
 fn preview_marks_unsupported_layers_and_refuses_deploy() {
-    let p = fixtures().join("bad/unsupported_layernorm.keras");
+    let p = fixtures().join("bad/unsupported_unitnorm.keras");
     let view = eternalize::tui::work::load(&p).unwrap();
     assert_eq!(view.layers.len(), 4);
     let marked: Vec<&str> = view
@@ -706,10 +706,10 @@ fn preview_marks_unsupported_layers_and_refuses_deploy() {
         .map(|l| l.name.as_str())
         .collect();
     assert_eq!(marked, ["norm"]);
-    assert_eq!(view.total_params, Some(46));
+    assert_eq!(view.total_params, Some(38));
     let refusal = view.deployable().unwrap_err();
     assert!(
-        refusal.contains("layer 'norm' is a LayerNormalization, which eternalize cannot export"),
+        refusal.contains("layer 'norm' is a UnitNormalization, which eternalize cannot export"),
         "{refusal}"
     );
     let nan = eternalize::tui::work::load(&fixtures().join("generated/nan_weight.h5")).unwrap();

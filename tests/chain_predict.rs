@@ -15,7 +15,8 @@ use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
 use serde_json::Value;
 use std::path::Path;
 
-/// Multiply-accumulates of one sample through the model's Dense, convolution and recurrent layers.
+/// Multiply-accumulates of one sample through the model's Dense, convolution, recurrent and
+/// attention layers.
 fn macs(model: &Model) -> u64 {
     let mut total = 0u64;
     for l in &model.layers {
@@ -44,6 +45,15 @@ fn macs(model: &Model) -> u64 {
                 let steps = l.input_shapes[0][1].unwrap_or(1) as u64;
                 steps * (w(0) + w(1))
             }
+            "MultiHeadAttention" => eternalize::keras::attention::mha_params(
+                &eternalize::keras::layers::LayerCtx {
+                    name: &l.name,
+                    class: &l.class_name,
+                    config: &l.config,
+                },
+                &l.input_shapes,
+            )
+            .map_or(0, |p| eternalize::keras::attention::mha_macs(&p) as u64),
             _ => 0,
         };
     }
@@ -400,6 +410,143 @@ async fn writer_suite_softmax_and_nested_models_on_chain() {
             let want = graph.run(std::slice::from_ref(s)).unwrap();
             let (got, _) = predict_on_chain(&d, &graph, std::slice::from_ref(s)).await;
             check(&path, b, &want, &got);
+        }
+    }
+}
+
+/// Gas of each layer call inside one `predictLayers` of `ins` (a `debug_traceCall` with the call
+/// tracer), in layer order, and the call's total.
+async fn layer_gas(d: &Deployed, graph: &Graph, ins: &[Tensor]) -> (Vec<u64>, u64) {
+    use alloy::providers::Provider;
+    let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, t) in order {
+        values.extend(t.data.iter().map(|&v| I256::try_from(v).unwrap()));
+        shapes.extend(t.shape.iter().map(|&x| U256::from(x)));
+        ranks.push(U256::from(t.shape.len()));
+    }
+    let outputs = graph.outputs.iter().map(|&o| U256::from(o)).collect();
+    let call = d.model.predictLayers(values, shapes, ranks, outputs);
+    let tx = serde_json::json!({
+        "to": d.model.address(),
+        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
+        "gas": "0x3b9aca00",
+    });
+    let trace: Value = d
+        .model
+        .provider()
+        .raw_request(
+            "debug_traceCall".into(),
+            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+        )
+        .await
+        .unwrap();
+    let gas =
+        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let calls = trace["calls"][0]["calls"].as_array().unwrap();
+    (
+        calls.iter().map(|c| gas(&c["gasUsed"])).collect(),
+        gas(&trace["gasUsed"]),
+    )
+}
+
+/// Issue 15's transformer layers (LayerNormalization over axis sets, GroupNormalization,
+/// MultiHeadAttention as self- and cross-attention with and without bias, with a key input)
+/// on chain: every sample bit for bit with the reference, in one call and in the planner's
+/// chained calls. Prints each such layer's gas and gas
+/// per multiply-accumulate (attention: projections, scores and weighted values; normalization:
+/// per value) — the numbers of BENCHMARKS.md.
+#[tokio::test]
+async fn transformer_layers_on_chain_bit_for_bit() {
+    use eternalize::keras::attention::mha_params;
+    use eternalize::keras::layers::LayerCtx;
+    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    eprintln!("| model | layer | class | gas | MACs or values | gas each |");
+    eprintln!("|---|---|---|---:|---:|---:|");
+    for (salt, file) in [
+        "generated/transformer_encoder.keras",
+        "generated/transformer_encoder.h5",
+        "generated/cross_attention_groupnorm.keras",
+        "generated/cross_attention_groupnorm.h5",
+        "generated/layernorm_axes.keras",
+        "generated/keras2_15/attention_norm_fn.h5",
+        "generated/keras3_15/attention_norm_fn.keras",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = fixtures().join(file);
+        let truth = read_json(&sidecar(&path, ".truth.json"));
+        let model = keras::load(&path).unwrap();
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        let per_input: Vec<Vec<Tensor>> = truth["predict"]["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(graph.input_shapes())
+            .map(|(v, s)| input::samples(&array(v), &s).unwrap())
+            .collect();
+        let d = deploy(&chain, &model, 1500 + salt as u64).await;
+        for b in 0..per_input[0].len() {
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();
+            let want = graph.run(&ins).unwrap();
+            let (got, gas) = predict_on_chain(&d, &graph, &ins).await;
+            check(&path, b, &want, &got);
+            if b > 0 || !file.ends_with(".keras") {
+                continue;
+            }
+            // The planner's chained calls (each under 2^24) give the same bits.
+            let stats = chained_on_chain(&rpc, &d, &graph, &ins, &want)
+                .await
+                .unwrap();
+            eprintln!(
+                "{file}: {} chained calls, largest {} gas",
+                stats.calls, stats.gas.largest
+            );
+            let (per_layer, total) = layer_gas(&d, &graph, &ins).await;
+            assert_eq!(per_layer.len(), model.layers.len());
+            for (l, g) in model.layers.iter().zip(&per_layer) {
+                let ctx = LayerCtx {
+                    name: &l.name,
+                    class: &l.class_name,
+                    config: &l.config,
+                };
+                let n = match l.class_name.as_str() {
+                    "MultiHeadAttention" => eternalize::keras::attention::mha_macs(
+                        &mha_params(&ctx, &l.input_shapes).unwrap(),
+                    ),
+                    "LayerNormalization" | "GroupNormalization" => {
+                        l.output_shape[1..].iter().map(|d| d.unwrap_or(1)).product()
+                    }
+                    "Dense" => {
+                        l.output_shape[1..]
+                            .iter()
+                            .map(|d| d.unwrap_or(1))
+                            .product::<usize>()
+                            * l.weights[0].shape[0]
+                    }
+                    _ => continue,
+                };
+                eprintln!(
+                    "| {file} | {} | {} | {g} | {n} | {:.0} |",
+                    l.name,
+                    l.class_name,
+                    *g as f64 / n as f64
+                );
+            }
+            eprintln!(
+                "| {file} | predict | | {gas} (traced {total}) | {} | {:.0} |",
+                macs(&model),
+                gas as f64 / macs(&model).max(1) as f64
+            );
         }
     }
 }

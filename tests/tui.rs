@@ -562,10 +562,10 @@ fn snapshot_preview_cut_eai_bundle() {
 /// totals.
 #[test]
 fn snapshot_preview_unsupported_layer() {
-    let mut state = preview_of("tests/fixtures/bad/unsupported_layernorm.keras");
+    let mut state = preview_of("tests/fixtures/bad/unsupported_unitnorm.keras");
     press(&mut state, KeyCode::Down);
     press(&mut state, KeyCode::Down);
-    snapshot_both("preview_unsupported_layernorm", &state);
+    snapshot_both("preview_unsupported_unitnorm", &state);
 }
 
 #[test]

@@ -43,7 +43,7 @@ library Fixed {
     ///      (T[j] · p) >> (92 + k). Within 1.1 ulp (1.1 · 2^-32) of e^x, exactly ONE at 0, never
     ///      negative or above ONE; 0 once e^x < 2^-32 (x below about −22.2). Mirrored by
     ///      `exp_neg` in src/infer/fixed.rs, constant for constant. The loops of `activate` and
-    ///      `_softmaxAt` repeat these steps inline.
+    ///      `softmaxAt` repeat these steps inline.
     function expNeg(int256 x, uint256 tbl) internal pure returns (int256 y) {
         assembly ("memory-safe") {
             if sgt(x, 0) { x := 0 }
@@ -87,7 +87,7 @@ library Fixed {
     ///         table at memory `tbl` (see `expTable`).
     /// @dev m = max; e_i = expNeg(v_i − m); S = Σ e_i (≥ ONE); y_i = (e_i << 32) / S truncated.
     ///      Each output within 2^-31 + 1.1 ulp·(1 + n) of the real softmax.
-    function _softmaxAt(uint256 ptr, uint256 n, uint256 tbl) private pure {
+    function softmaxAt(uint256 ptr, uint256 n, uint256 tbl) internal pure {
         assembly ("memory-safe") {
             let end := add(ptr, shl(5, n))
             if n {
@@ -204,6 +204,15 @@ library Fixed {
         return int256(_isqrt(uint256(x) << 32));
     }
 
+    /// @notice 1/√x in Q32.32 for x > 0: ⌊√(2^96 / x)⌋, the exact floor of the real 1/√x.
+    /// @dev The quotient is floored first and ⌊√⌊y⌋⌋ = ⌊√y⌋ for real y ≥ 0, so the only rounding
+    ///      is the final floor: error below one ulp (2^-32), always downward. Reverts with
+    ///      `FixedPointDomain` for x ≤ 0. The reference's `fixed::rsqrt`.
+    function rsqrt(int256 x) internal pure returns (int256) {
+        if (x <= 0) revert FixedPointDomain();
+        return int256(_isqrt((uint256(1) << 96) / uint256(x)));
+    }
+
     /// @notice `(a << 32) / b`, truncating toward zero (SDIV); reverts with `FixedPointDomain`
     ///         when b = 0.
     function div(int256 a, int256 b) internal pure returns (int256 r) {
@@ -313,7 +322,7 @@ library Fixed {
             if (last == 0) last = 1;
             uint256 tbl = expTable();
             for (uint256 o; o < n; o += last) {
-                _softmaxAt(ptr + o * 32, last, tbl);
+                softmaxAt(ptr + o * 32, last, tbl);
             }
         } else if (code < Activation.COUNT) {
             Activations.activate(ptr, n, code, last, expTable());

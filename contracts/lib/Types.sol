@@ -108,6 +108,9 @@ library LayerKind {
     /// @dev Depthwise then pointwise (1×1) convolution.
     uint16 internal constant SEPARABLE_CONV_2D = 42;
     uint16 internal constant CONV_2D_TRANSPOSE = 43;
+    uint16 internal constant LAYER_NORMALIZATION = 46;
+    uint16 internal constant GROUP_NORMALIZATION = 47;
+    uint16 internal constant MULTI_HEAD_ATTENTION = 48;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).

@@ -142,6 +142,17 @@ impl<'m> Walker<'m> {
 
     /// The `build_config.input_shape` Keras reports for a layer after loading the file.
     fn build_input_shape(&self, m: &Member, layer: &Layer) -> Option<Value> {
+        // MultiHeadAttention's build_config is a `shapes_dict` (query, value, key), not an
+        // `input_shape`; eai has no such layer: its links are the inputs it is called on.
+        if layer.keras_class == "MultiHeadAttention" {
+            return Some(Value::Array(
+                layer
+                    .input_shapes
+                    .iter()
+                    .map(|s| shape_to_json(s))
+                    .collect(),
+            ));
+        }
         if self.model.format == SourceFormat::KerasZip {
             return m.build_input_shape.clone();
         }
@@ -173,11 +184,15 @@ impl<'m> Walker<'m> {
         let Some(call) = m.calls.first() else {
             return Vec::new();
         };
-        let kwargs = if self.keras2 {
+        let mut kwargs = if self.keras2 {
             Map::new()
         } else {
             call.kwargs.clone()
         };
+        // MultiHeadAttention's key tensor is its third link (query, value, key), not a keyword.
+        if layer.keras_class == "MultiHeadAttention" {
+            kwargs.remove("key");
+        }
         if inputs[0].is_array() {
             inputs
                 .iter()
@@ -294,7 +309,8 @@ fn input_shape_json(layer: &Layer) -> Value {
 
 /// The per-class subset of the Keras config that eai keeps (eai's `layers.py`), and ours for
 /// classes eai lacks (it refuses their files: Conv1D, GRU, Multiply, Reshape,
-/// GlobalAveragePooling1D, the classes of `keras::shapes` (their Keras keys), and
+/// GlobalAveragePooling1D, the classes of `keras::shapes` (their Keras keys), LayerNormalization,
+/// GroupNormalization, MultiHeadAttention, and
 /// `Activation('tanh')`, which it maps to a `Tanh` class it does not have). eai's rules, as they change the hash:
 /// - `Activation(x)` becomes class `ReLU`, `Sigmoid`, `Softmax` or `Linear` (see
 ///   `keras::layers::graph_class`); ReLU, Sigmoid, Linear, Add, Flatten, Dropout and
@@ -374,6 +390,17 @@ pub fn layer_config(layer: &Layer) -> Value {
             json!({ "axis": c.get("axis").and_then(Value::as_i64).map_or(Value::Null, |a| a.min(2).into()) })
         }
         "Reshape" => pick(&["target_shape"]),
+        // Classes eai lacks: the keys the shape rules, the reference and the contracts read.
+        "LayerNormalization" => pick(&["axis", "epsilon", "center", "scale", "rms_scaling"]),
+        "GroupNormalization" => pick(&["groups", "axis", "epsilon", "center", "scale"]),
+        "MultiHeadAttention" => pick(&[
+            "num_heads",
+            "key_dim",
+            "value_dim",
+            "use_bias",
+            "output_shape",
+            "attention_axes",
+        ]),
         // A plain ReLU keeps eai's `{}`; a capped, leaky or thresholded one (ReLU6, LeakyReLU,
         // `Activation('relu6')`, …) keeps its three parameters, our extension.
         "ReLU" => {

@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 47] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 50] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -221,6 +221,18 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 47] = [
     (
         "Conv2DTransposeLayer",
         include_str!("../../artifacts/Conv2DTransposeLayer.json"),
+    ),
+    (
+        "LayerNormalizationLayer",
+        include_str!("../../artifacts/LayerNormalizationLayer.json"),
+    ),
+    (
+        "GroupNormalizationLayer",
+        include_str!("../../artifacts/GroupNormalizationLayer.json"),
+    ),
+    (
+        "MultiHeadAttentionLayer",
+        include_str!("../../artifacts/MultiHeadAttentionLayer.json"),
     ),
 ];
 

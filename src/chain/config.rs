@@ -565,8 +565,55 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         LayerKind::DepthwiseConv2D | LayerKind::SeparableConv2D | LayerKind::Conv2DTranspose => {
             return Err(r.err("has no config encoding under this class name".into()));
         }
+        LayerKind::LayerNormalization
+        | LayerKind::GroupNormalization
+        | LayerKind::MultiHeadAttention => transformer_config(&r, kind)?,
     };
     Ok((kind, bytes))
+}
+
+/// LayerNormalization / GroupNormalization: `(int64 epsilon, bool scale, bool center, uint256
+/// spec)`, spec the bit mask of normalised axes (bit a: Keras axis a + 1) or the group count;
+/// MultiHeadAttention: `(uint256 heads, uint256 keyDim, uint256 valueDim, uint256 outDim, bool
+/// useBias)`. The Keras reader's rules decide what is supported.
+fn transformer_config(r: &Reader<'_>, kind: LayerKind) -> Result<Vec<u8>, ChainError> {
+    use crate::keras::attention::{NormAxes, mha_params, norm_params};
+    let empty = serde_json::Map::new();
+    let ctx = crate::keras::layers::LayerCtx {
+        name: r.src.name,
+        class: kind.class_name(),
+        config: r.src.config.as_object().unwrap_or(&empty),
+    };
+    let shapes: Vec<crate::keras::Shape> = r
+        .src
+        .input_shapes
+        .iter()
+        .map(|s| s.iter().map(|d| d.map(|x| x as usize)).collect())
+        .collect();
+    let why = |e: crate::keras::Problem| r.err(e.to_string());
+    if kind == LayerKind::MultiHeadAttention {
+        let p = mha_params(&ctx, &shapes).map_err(why)?;
+        let n = |x: usize| U256::from(x);
+        return Ok((
+            n(p.heads),
+            n(p.key_dim),
+            n(p.value_dim),
+            n(p.out_dim),
+            p.use_bias,
+        )
+            .abi_encode_params());
+    }
+    let rank = r.input(0)?.len();
+    let p = norm_params(&ctx, rank).map_err(why)?;
+    let spec = match &p.axes {
+        NormAxes::Layer(axes) => axes
+            .iter()
+            .fold(U256::ZERO, |m, &a| m | (U256::from(1) << a)),
+        NormAxes::Group(g) => U256::from(*g),
+    };
+    let eps = q32(p.epsilon)
+        .ok_or_else(|| r.err(format!("`epsilon` = {} has no Q32.32 value", p.epsilon)))?;
+    Ok((eps, p.scale, p.center, spec).abi_encode_params())
 }
 
 #[cfg(test)]

@@ -53,11 +53,14 @@ pub enum LayerKind {
     DepthwiseConv2D = 41,
     SeparableConv2D = 42,
     Conv2DTranspose = 43,
+    LayerNormalization = 46,
+    GroupNormalization = 47,
+    MultiHeadAttention = 48,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 46] = [
+    pub const ALL: [LayerKind; 49] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -104,6 +107,9 @@ impl LayerKind {
         LayerKind::Conv2DTranspose,
         LayerKind::Prelu,
         LayerKind::Elu,
+        LayerKind::LayerNormalization,
+        LayerKind::GroupNormalization,
+        LayerKind::MultiHeadAttention,
     ];
 
     pub fn code(self) -> u16 {
@@ -164,6 +170,9 @@ impl LayerKind {
             LayerKind::DepthwiseConv2D => "DepthwiseConv2D",
             LayerKind::SeparableConv2D => "SeparableConv2D",
             LayerKind::Conv2DTranspose => "Conv2DTranspose",
+            LayerKind::LayerNormalization => "LayerNormalization",
+            LayerKind::GroupNormalization => "GroupNormalization",
+            LayerKind::MultiHeadAttention => "MultiHeadAttention",
         }
     }
 
@@ -225,6 +234,9 @@ impl LayerKind {
             LayerKind::DepthwiseConv2D => "DepthwiseConv2DLayer",
             LayerKind::SeparableConv2D => "SeparableConv2DLayer",
             LayerKind::Conv2DTranspose => "Conv2DTransposeLayer",
+            LayerKind::LayerNormalization => "LayerNormalizationLayer",
+            LayerKind::GroupNormalization => "GroupNormalizationLayer",
+            LayerKind::MultiHeadAttention => "MultiHeadAttentionLayer",
         }
     }
 }
@@ -252,5 +264,12 @@ mod tests {
         );
         assert_eq!(LayerKind::from_code(41), Some(LayerKind::DepthwiseConv2D));
         assert_eq!(LayerKind::from_code(255), None);
+        // eai's 0..19 and ours up to 25 are positions; 26–45 are reserved elsewhere.
+        assert_eq!(LayerKind::ALL[25].code(), 25);
+        assert_eq!(LayerKind::from_code(45), None);
+        assert_eq!(
+            LayerKind::from_code(48),
+            Some(LayerKind::MultiHeadAttention)
+        );
     }
 }

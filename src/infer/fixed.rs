@@ -13,6 +13,8 @@
 //!   gates go through it) is 2^{−k} · T[j] · p(g): k the integer part of −x·log2(e), T a
 //!   256-entry table of 2^{−j/256} (built from four 4-entry tables, see [`EXP_TABLE`]) and p a
 //!   cubic for the last 1/256 — within 1.1 ulp (1.1 · 2^-32) of e^x, measured under 1.0 ulp.
+//! - `rsqrt` (normalization, attention's 1/√key_dim) is the exact floor of 1/√x: an integer
+//!   division then an integer square root, worst error below 1 ulp, rounding down.
 
 /// 1.0 in Q32.32.
 pub const ONE: i128 = 1 << 32;
@@ -173,6 +175,19 @@ pub fn sqrt(x: i128) -> Result<i128, Overflow> {
     Ok(isqrt(n) as i128)
 }
 
+/// 1/√x in Q32.32 for x > 0: ⌊√(2^96 / x)⌋, the exact floor of the real 1/√x (x read as
+/// x / 2^32): the quotient 2^96 / x is floored first, and ⌊√⌊y⌋⌋ = ⌊√y⌋ for every real y ≥ 0, so
+/// the only rounding is the final floor — worst error below 1 ulp (2^-32), always downward,
+/// and the same integer on chain (`Fixed.rsqrt`). Normalization layers divide by the standard
+/// deviation this way (one multiplication per value instead of a division), and attention
+/// scales its queries by rsqrt(key_dim). x ≤ 0 is outside the domain.
+pub fn rsqrt(x: i128) -> Result<i128, Overflow> {
+    if x <= 0 {
+        return Err(Overflow("a reciprocal square root of a number ≤ 0"));
+    }
+    Ok(isqrt((1u128 << 96) / x as u128) as i128)
+}
+
 /// ⌊√n⌋ by Newton's iteration from above.
 pub fn isqrt(n: u128) -> u128 {
     if n < 2 {
@@ -318,6 +333,24 @@ mod tests {
         assert_eq!(sqrt(4 * ONE).unwrap(), 2 * ONE);
         assert!((to_f64(sqrt(q(2.0)).unwrap()) - 2f64.sqrt()).abs() < 1e-9);
         assert_eq!(isqrt(u128::MAX), u64::MAX as u128);
+    }
+
+    #[test]
+    fn rsqrt_is_the_exact_floor() {
+        assert_eq!(rsqrt(ONE).unwrap(), ONE);
+        assert_eq!(rsqrt(4 * ONE).unwrap(), ONE / 2);
+        assert_eq!(rsqrt(ONE / 4).unwrap(), 2 * ONE);
+        assert!(rsqrt(0).is_err() && rsqrt(-1).is_err());
+        // ⌊√(2^96/x)⌋: y² ≤ 2^96/x < (y+1)², checked in integers.
+        for x in [1i128, 3, 4294, 1 << 20, 12_345_678_901, 8 * ONE, 1 << 80] {
+            let y = rsqrt(x).unwrap() as u128;
+            let x = x as u128;
+            assert!(
+                y * y * x <= 1 << 96 && (y + 1) * (y + 1) * x > 1 << 96,
+                "x {x}"
+            );
+        }
+        assert_eq!(rsqrt(1).unwrap(), 1 << 48);
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
             out
         }
         "BatchNormalization" => batchnorm(node, one(ins)?)?,
+        "LayerNormalization" | "GroupNormalization" => {
+            super::attention::normalize(node, one(ins)?)?
+        }
+        "MultiHeadAttention" => super::attention::mha(node, ins)?,
         "Embedding" => {
             let t = one(ins)?;
             let table = weight(node, 0)?;

@@ -12,6 +12,7 @@
 
 pub mod activations;
 pub mod convs;
+pub mod attention;
 pub mod fixed;
 pub mod forward;
 pub mod input;

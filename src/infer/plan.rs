@@ -106,6 +106,14 @@ pub enum Op {
     /// A kind whose output shape is learnt by running it (Embedding, recurrent layers): it
     /// ends the segment it is in.
     Opaque,
+    /// MultiHeadAttention: inputs query [Tq, Dq], value [Tk, Dv], key [Tk, Dk] (optional);
+    /// output [Tq, out_dim].
+    Attention {
+        heads: usize,
+        key_dim: usize,
+        value_dim: usize,
+        out_dim: usize,
+    },
     /// The convolutions of kinds 41–43 (input [h, w, cin]): grouped (DepthwiseConv2D, Conv2D
     /// with groups), separable (depthwise by `multiplier`, then 1×1 to `filters`), transposed.
     ConvExtra {
@@ -255,6 +263,21 @@ impl Op {
             LayerKind::Elu => Op::Elementwise { per_value: 1_500 },
             LayerKind::Prelu => Op::Elementwise { per_value: 150 },
             LayerKind::BatchNormalization => Op::Elementwise { per_value: 160 },
+            // Two passes for the statistics, one to normalise, the index of each value and
+            // gamma/beta read whole (≈ 1,100 per value measured on the transformer fixtures).
+            LayerKind::LayerNormalization | LayerKind::GroupNormalization => {
+                Op::Elementwise { per_value: 1_100 }
+            }
+            LayerKind::MultiHeadAttention => {
+                let (h, k, v, o, _) =
+                    <(U256, U256, U256, U256, bool)>::abi_decode_params(config).map_err(bad)?;
+                Op::Attention {
+                    heads: small(h, "heads")?,
+                    key_dim: small(k, "key_dim")?,
+                    value_dim: small(v, "value_dim")?,
+                    out_dim: small(o, "output size")?,
+                }
+            }
             LayerKind::Relu
             | LayerKind::Linear
             | LayerKind::Dropout
@@ -585,6 +608,7 @@ impl LayerOp {
                 };
                 Some(vec![oh, ow, *filters])
             }
+            Op::Attention { out_dim, .. } => Some(vec![*first?.first()?, *out_dim]),
         }
     }
 
@@ -735,6 +759,14 @@ impl Default for GasModel {
         }
     }
 }
+
+/// MultiHeadAttention, per multiply-accumulate (projections, scores, weighted values), fitted
+/// with [`ATTENTION_WEIGHT`] to the three attention layers of the transformer fixtures, rounded
+/// up (148–214 gas per MAC all included; BENCHMARKS.md).
+const ATTENTION_MAC: u64 = 70;
+/// MultiHeadAttention, per weight value read and widened into memory (`_tensorValues`): at
+/// these sizes the larger part of the layer's gas.
+const ATTENTION_WEIGHT: u64 = 650;
 
 /// Gas per output value of an activation inside Dense or a convolution.
 fn activation_gas(code: u8) -> u64 {
@@ -941,6 +973,37 @@ impl GasModel {
             Op::Elementwise { per_value } => {
                 gas += in_values * per_value;
                 words += in_values;
+            }
+            Op::Attention {
+                heads,
+                key_dim,
+                value_dim,
+                out_dim,
+            } => {
+                let (h, dk, dv, o) = (
+                    *heads as u64,
+                    *key_dim as u64,
+                    *value_dim as u64,
+                    *out_dim as u64,
+                );
+                let dim = |s: Option<&&[usize]>, a: usize| {
+                    s.and_then(|s| s.get(a)).map_or(1, |&d| d as u64)
+                };
+                let (tq, dq) = (dim(ins.first(), 0), dim(ins.first(), 1));
+                let (tk, dvi) = (dim(ins.get(1), 0), dim(ins.get(1), 1));
+                let dki = ins
+                    .get(2)
+                    .map_or(dvi, |s| s.get(1).map_or(1, |&d| d as u64));
+                let weights = (dq + dki) * h * dk + dvi * h * dv + h * dv * o;
+                let macs = tq * dq * h * dk
+                    + tk * (dki * h * dk + dvi * h * dv)
+                    + h * tq * tk * (dk + dv)
+                    + tq * h * dv * o;
+                gas += ATTENTION_MAC * macs
+                    + h * tq * tk * 480
+                    + weights * ATTENTION_WEIGHT
+                    + self.per_chunk * chunks(weights);
+                words += in_values + 2 * weights + tq * h * (dk + dv) + 2 * tk * h * (dk + dv);
             }
             Op::Opaque => {
                 // Unknown until measured: a generous guess that calibration corrects.

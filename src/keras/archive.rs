@@ -329,7 +329,8 @@ fn copy_index<R: Read + Seek, W: std::io::Write>(
 }
 
 /// Reads every layer's weights from `model.weights.h5`: `<group>/vars/<i>` in numeric order,
-/// then `<group>/cell/vars/<i>` for recurrent layers.
+/// then `<group>/cell/vars/<i>` for recurrent layers and `<group>/{query,key,value,output}_dense/vars/<i>`
+/// for MultiHeadAttention.
 pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
     let h5err = |what: String, e: super::h5::H5Error| Problem::Hdf5 {
         what,
@@ -349,7 +350,21 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
             });
         }
         let mut listed: Vec<(String, Vec<(usize, String)>)> = Vec::new();
-        for vars in [format!("{group}/vars"), format!("{group}/cell/vars")] {
+        // MultiHeadAttention keeps its weights in four sub-layers, in get_weights() order.
+        let sub = [
+            "vars",
+            "cell/vars",
+            "query_dense/vars",
+            "key_dense/vars",
+            "value_dense/vars",
+            "output_dense/vars",
+            // tf.keras 2.15's .keras files name them with a leading underscore.
+            "_query_dense/vars",
+            "_key_dense/vars",
+            "_value_dense/vars",
+            "_output_dense/vars",
+        ];
+        for vars in sub.map(|v| format!("{group}/{v}")) {
             if !h5.exists(&vars) {
                 continue;
             }

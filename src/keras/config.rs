@@ -149,6 +149,11 @@ fn parse_call(node: &Value, at: &str) -> Result<Call, Problem> {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
+            // MultiHeadAttention's key comes as a keyword: it is the third input
+            // (query, value, key), the order of the layer's call.
+            if let Some(key) = kwargs.get("key") {
+                collect_tensors(&Value::Array(vec![key.clone()]), &mut args, at)?;
+            }
             Ok(Call { args, kwargs })
         }
         // Keras 2: [["name", node, tensor, {kwargs}], ...]
@@ -156,6 +161,17 @@ fn parse_call(node: &Value, at: &str) -> Result<Call, Problem> {
             let mut args = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 args.push(tensor_ref(item, &format!("{at}[{i}]"))?);
+                // tf.keras 2 writes MultiHeadAttention's value and key as keywords of its
+                // query: `["q", 0, 0, {"value": ["v", 0, 0], "key": ["k", 0, 0]}]`.
+                let kw = item
+                    .as_array()
+                    .and_then(|a| a.get(3))
+                    .and_then(Value::as_object);
+                for name in ["value", "key"] {
+                    if let Some(t) = kw.and_then(|k| k.get(name)).filter(|t| t.is_array()) {
+                        args.push(tensor_ref(t, &format!("{at}[{i}].{name}"))?);
+                    }
+                }
             }
             Ok(Call {
                 args,

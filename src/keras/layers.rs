@@ -54,6 +54,9 @@ pub const SUPPORTED: &[&str] = &[
     "DepthwiseConv2D",
     "SeparableConv2D",
     "Conv2DTranspose",
+    "LayerNormalization",
+    "GroupNormalization",
+    "MultiHeadAttention",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -523,6 +526,10 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             prelu_alpha_shape(ctx, s)?;
             Ok(s.clone())
         }
+        "LayerNormalization" | "GroupNormalization" => {
+            Ok(super::attention::norm_shapes(ctx, one(ctx, inputs)?)?.0)
+        }
+        "MultiHeadAttention" => Ok(super::attention::mha_shapes(ctx, inputs)?.0),
         "Dense" => {
             let s = one(ctx, inputs)?;
             ctx.activation("activation")?;
@@ -796,6 +803,10 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
         }
         "Embedding" => out.push(vec![ctx.usize("input_dim")?, ctx.usize("output_dim")?]),
         "PReLU" => out.push(prelu_alpha_shape(ctx, one(ctx, inputs)?)?),
+        "LayerNormalization" | "GroupNormalization" => {
+            out = super::attention::norm_shapes(ctx, one(ctx, inputs)?)?.1;
+        }
+        "MultiHeadAttention" => out = super::attention::mha_shapes(ctx, inputs)?.1,
         "SimpleRNN" | "LSTM" | "GRU" => {
             let s = one(ctx, inputs)?;
             let u = ctx.usize("units")?;

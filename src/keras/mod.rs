@@ -10,6 +10,7 @@
 //! bundle format, the chain, the screen.
 
 pub mod archive;
+pub mod attention;
 pub mod config;
 pub mod convs;
 pub mod error;
