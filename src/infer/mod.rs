@@ -15,6 +15,7 @@ pub mod forward;
 pub mod input;
 pub mod plan;
 pub mod quant;
+mod wrap;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};

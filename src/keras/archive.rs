@@ -329,7 +329,7 @@ fn copy_index<R: Read + Seek, W: std::io::Write>(
 }
 
 /// Reads every layer's weights from `model.weights.h5`: `<group>/vars/<i>` in numeric order,
-/// then `<group>/cell/vars/<i>` for recurrent layers.
+/// then `<group>/cell/vars/<i>` for recurrent layers (and the wrappers' groups below).
 pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
     let h5err = |what: String, e: super::h5::H5Error| Problem::Hdf5 {
         what,
@@ -349,7 +349,15 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
             });
         }
         let mut listed: Vec<(String, Vec<(usize, String)>)> = Vec::new();
-        for vars in [format!("{group}/vars"), format!("{group}/cell/vars")] {
+        // Wrappers keep their layer's weights one group down: TimeDistributed's `layer`,
+        // Bidirectional's `forward_layer` then `backward_layer` (get_weights() order).
+        for vars in [
+            format!("{group}/vars"),
+            format!("{group}/cell/vars"),
+            format!("{group}/layer/vars"),
+            format!("{group}/forward_layer/cell/vars"),
+            format!("{group}/backward_layer/cell/vars"),
+        ] {
             if !h5.exists(&vars) {
                 continue;
             }
