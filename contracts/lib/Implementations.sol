@@ -11,9 +11,9 @@ pragma solidity 0.8.30;
 ///      layers, then the model, then the factory.
 library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x695bf2344e6cbb59a303d990efd8c4590d8afe75db990915a07b2f76c02e7782;
+    bytes32 internal constant MODEL = 0x90b2d3092e0eacd2a3d0ab4a19f222f2c96de95d0a5a2f788610cdd9a4813db5;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x03fec4148a35274413f21fc5d1fcfeca856d255ff796e0f468239f587cc20830;
+    bytes32 internal constant SIMPLE_RNN = 0x79bde11b9e9fe90a4ae9c3503867a30610d2d0e51b36b8f4a162ba18c0402dec;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x293f260a99c4be1e098d76ff3074f0ee24d5128bd491788067fb1015a8aca510;
+    bytes32 internal constant LSTM = 0x885d5f0952fe3c075462585b094d31bbcf584cbb62ac81179f626c3ef305b644;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
+    bytes32 internal constant GRU = 0xa9ba25b0555ccbbe6801ca3b84848a2001e9e219f297b3906c1d016195412a10;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -66,107 +66,119 @@ library Implementations {
     bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    /// @dev TimeDistributedLayer, kind 49.
+    bytes32 internal constant TIME_DISTRIBUTED = 0x42cd1134fcfff38325ca7d77812952e04da0915d94b923420cc47b596d617d50;
+    /// @dev BidirectionalLayer, kind 50.
+    bytes32 internal constant BIDIRECTIONAL = 0xd1fd636e0a7312c1c288236e0f0aa01e85b80411aa1b1d20a690d32fd4146ad1;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
+        if (kind < 14) {
+            if (kind < 7) {
                 if (kind < 3) {
                     if (kind < 1) {
-                        return INPUT_LAYER;
+                        return kind == 0 ? INPUT_LAYER : bytes32(0);
                     } else {
                         if (kind < 2) {
-                            return DENSE;
+                            return kind == 1 ? DENSE : bytes32(0);
                         } else {
-                            return FLATTEN;
+                            return kind == 2 ? FLATTEN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
+                    if (kind < 5) {
+                        if (kind < 4) {
+                            return kind == 3 ? RESCALING : bytes32(0);
                         } else {
-                            return AVERAGE_POOLING_2D;
+                            return kind == 4 ? MAX_POOLING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 6) {
+                            return kind == 5 ? AVERAGE_POOLING_2D : bytes32(0);
+                        } else {
+                            return kind == 6 ? CONV_2D : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 9) {
-                    if (kind < 7) {
-                        return CONV_2D;
+                if (kind < 10) {
+                    if (kind < 8) {
+                        return kind == 7 ? BATCH_NORMALIZATION : bytes32(0);
                     } else {
-                        if (kind < 8) {
-                            return BATCH_NORMALIZATION;
+                        if (kind < 9) {
+                            return kind == 8 ? EMBEDDING : bytes32(0);
                         } else {
-                            return EMBEDDING;
+                            return kind == 9 ? SIMPLE_RNN : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
+                    if (kind < 12) {
+                        if (kind < 11) {
+                            return kind == 10 ? LSTM : bytes32(0);
                         } else {
-                            return LSTM;
+                            return kind == 11 ? SOFTMAX : bytes32(0);
                         }
                     } else {
-                        if (kind < 12) {
-                            return SOFTMAX;
+                        if (kind < 13) {
+                            return kind == 12 ? SIGMOID : bytes32(0);
                         } else {
-                            return SIGMOID;
+                            return kind == 13 ? RELU : bytes32(0);
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
+            if (kind < 21) {
+                if (kind < 17) {
+                    if (kind < 15) {
+                        return kind == 14 ? LINEAR : bytes32(0);
                     } else {
-                        if (kind < 15) {
-                            return LINEAR;
+                        if (kind < 16) {
+                            return kind == 15 ? ADD : bytes32(0);
                         } else {
-                            return ADD;
+                            return kind == 16 ? DROPOUT : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
+                    if (kind < 19) {
                         if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
+                            return kind == 17 ? GLOBAL_AVERAGE_POOLING_2D : bytes32(0);
                         } else {
-                            return ZERO_PADDING_2D;
+                            return kind == 18 ? ZERO_PADDING_2D : bytes32(0);
+                        }
+                    } else {
+                        if (kind < 20) {
+                            return kind == 19 ? CONCATENATE : bytes32(0);
+                        } else {
+                            return kind == 20 ? TANH : bytes32(0);
                         }
                     }
                 }
             } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
+                if (kind < 24) {
+                    if (kind < 22) {
+                        return kind == 21 ? GRU : bytes32(0);
                     } else {
-                        if (kind < 21) {
-                            return TANH;
+                        if (kind < 23) {
+                            return kind == 22 ? CONV_1D : bytes32(0);
                         } else {
-                            return GRU;
+                            return kind == 23 ? GLOBAL_AVERAGE_POOLING_1D : bytes32(0);
                         }
                     }
                 } else {
-                    if (kind < 24) {
-                        if (kind < 23) {
-                            return CONV_1D;
+                    if (kind < 49) {
+                        if (kind < 25) {
+                            return kind == 24 ? RESHAPE : bytes32(0);
                         } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
+                            return kind == 25 ? MULTIPLY : bytes32(0);
                         }
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 50) {
+                            return kind == 49 ? TIME_DISTRIBUTED : bytes32(0);
                         } else {
-                            return MULTIPLY;
+                            return kind == 50 ? BIDIRECTIONAL : bytes32(0);
                         }
                     }
                 }

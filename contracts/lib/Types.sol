@@ -73,6 +73,8 @@ library LayerKind {
     uint16 internal constant GLOBAL_AVERAGE_POOLING_1D = 23;
     uint16 internal constant RESHAPE = 24;
     uint16 internal constant MULTIPLY = 25;
+    uint16 internal constant TIME_DISTRIBUTED = 49;
+    uint16 internal constant BIDIRECTIONAL = 50;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).

@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 29] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -144,6 +144,14 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 27] = [
     (
         "MultiplyLayer",
         include_str!("../../artifacts/MultiplyLayer.json"),
+    ),
+    (
+        "TimeDistributedLayer",
+        include_str!("../../artifacts/TimeDistributedLayer.json"),
+    ),
+    (
+        "BidirectionalLayer",
+        include_str!("../../artifacts/BidirectionalLayer.json"),
     ),
 ];
 

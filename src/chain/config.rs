@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use super::ChainError;
 use super::kind::LayerKind;
+use crate::keras::layers::{
+    BIDIRECTIONAL, LayerCtx, TIME_DISTRIBUTED, merge_mode, runs_backwards, wrapped,
+};
+use alloy::primitives::Bytes;
 
 /// A dimension of a shape; `None` is Keras's unknown size (the batch axis, a free sequence length).
 pub type Shape = Vec<Option<u64>>;
@@ -314,28 +318,46 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         LayerKind::Embedding => {
             (u(r.uint("input_dim")?), u(r.uint("output_dim")?)).abi_encode_params()
         }
-        LayerKind::SimpleRnn => (
-            r.activation("activation", "tanh")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.return_sequences()?,
-        )
-            .abi_encode_params(),
-        LayerKind::Lstm => (
-            r.activation("activation", "tanh")?,
-            r.activation("recurrent_activation", "sigmoid")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.return_sequences()?,
-        )
-            .abi_encode_params(),
-        LayerKind::Gru => (
-            r.activation("activation", "tanh")?,
-            r.activation("recurrent_activation", "sigmoid")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.bool_or("reset_after", true)?,
-            r.return_sequences()?,
+        LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
+            let mut bytes = match kind {
+                LayerKind::SimpleRnn => (
+                    r.activation("activation", "tanh")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+                LayerKind::Lstm => (
+                    r.activation("activation", "tanh")?,
+                    r.activation("recurrent_activation", "sigmoid")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+                _ => (
+                    r.activation("activation", "tanh")?,
+                    r.activation("recurrent_activation", "sigmoid")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.bool_or("reset_after", true)?,
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+            };
+            // go_backwards is one more word, written only when true: a forward layer's
+            // config (and every deployed model's hash) stays what it was.
+            if r.bool_or("go_backwards", false)? {
+                bytes.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+            }
+            bytes
+        }
+        LayerKind::TimeDistributed => return time_distributed(&r),
+        LayerKind::Bidirectional => (
+            bidirectional_part(&r, "layer")?.0,
+            U256::from(wrapper_ctx(&r, |c| merge_mode(c))?.code()),
+            bidirectional_part(&r, "layer")?.1,
+            bidirectional_part(&r, "backward_layer")?.1,
         )
             .abi_encode_params(),
         LayerKind::Softmax | LayerKind::Concatenate => (I256::try_from(r.int_or("axis", -1)?)
@@ -404,6 +426,91 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         | LayerKind::Multiply => Vec::new(),
     };
     Ok((kind, bytes))
+}
+
+/// Runs a `keras::layers` rule over the wrapper's config, its error worded for the chain.
+fn wrapper_ctx<T>(
+    r: &Reader<'_>,
+    rule: impl FnOnce(&LayerCtx<'_>) -> Result<T, crate::keras::error::Problem>,
+) -> Result<T, ChainError> {
+    let map = r
+        .src
+        .config
+        .as_object()
+        .ok_or_else(|| r.err("its layer_config is not an object".into()))?;
+    let ctx = LayerCtx {
+        name: r.src.name,
+        class: r.src.class_name,
+        config: map,
+    };
+    rule(&ctx).map_err(|p| r.err(p.to_string()))
+}
+
+/// The wrapped layer at `field` encoded as its own kind would be, with `shapes` as its inputs.
+fn inner_config(
+    r: &Reader<'_>,
+    field: &str,
+    allowed: &[&str],
+    shapes: &[Shape],
+    output: Option<&[Option<u64>]>,
+) -> Result<(LayerKind, Vec<u8>), ChainError> {
+    let (class, config) = wrapper_ctx(r, |c| {
+        wrapped(c, field, allowed).map(|(cl, cf)| (cl.to_string(), Value::Object(cf.clone())))
+    })?;
+    encode_config(LayerSource {
+        name: r.src.name,
+        class_name: &class,
+        config: &config,
+        input_shapes: shapes,
+        output_shape: output,
+    })
+}
+
+/// `Bidirectional`: `abi.encode(uint16 kind, uint8 mergeMode, bytes forward, bytes backward)`,
+/// each direction the config of its recurrent kind (`go_backwards` set on the backward one).
+fn bidirectional_part(r: &Reader<'_>, field: &str) -> Result<(U256, Bytes), ChainError> {
+    let field = if field == "backward_layer" && r.get("backward_layer").is_none() {
+        "layer"
+    } else {
+        field
+    };
+    let (kind, mut bytes) = inner_config(r, field, BIDIRECTIONAL, r.src.input_shapes, None)?;
+    let back = wrapper_ctx(r, |c| runs_backwards(c, usize::from(field != "layer")))?;
+    // The direction is the wrapper's to say: drop the wrapped config's own flag word, if any.
+    let words = match kind {
+        LayerKind::Gru => 6,
+        LayerKind::Lstm => 5,
+        _ => 4,
+    };
+    bytes.truncate(words * 32);
+    if back {
+        bytes.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+    }
+    Ok((U256::from(kind.code()), Bytes::from(bytes)))
+}
+
+/// `TimeDistributed`: Dense on each step is Dense on the last axis, so it encodes (and runs
+/// on chain) as kind Dense; a convolution on each step is kind TimeDistributed,
+/// `abi.encode(uint16 kind, bytes config)` with the convolution's own config.
+fn time_distributed(r: &Reader<'_>) -> Result<(LayerKind, Vec<u8>), ChainError> {
+    let steps: Vec<Shape> = r
+        .src
+        .input_shapes
+        .iter()
+        .map(|s| {
+            let mut t = vec![s.first().copied().flatten()];
+            t.extend_from_slice(s.get(2..).unwrap_or_default());
+            t
+        })
+        .collect();
+    let (kind, bytes) = inner_config(r, "layer", TIME_DISTRIBUTED, &steps, None)?;
+    if kind == LayerKind::Dense {
+        return Ok((kind, bytes));
+    }
+    Ok((
+        LayerKind::TimeDistributed,
+        (U256::from(kind.code()), Bytes::from(bytes)).abi_encode_params(),
+    ))
 }
 
 #[cfg(test)]

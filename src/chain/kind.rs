@@ -31,11 +31,13 @@ pub enum LayerKind {
     GlobalAveragePooling1D = 23,
     Reshape = 24,
     Multiply = 25,
+    TimeDistributed = 49,
+    Bidirectional = 50,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 26] = [
+    pub const ALL: [LayerKind; 28] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -62,6 +64,8 @@ impl LayerKind {
         LayerKind::GlobalAveragePooling1D,
         LayerKind::Reshape,
         LayerKind::Multiply,
+        LayerKind::TimeDistributed,
+        LayerKind::Bidirectional,
     ];
 
     pub fn code(self) -> u16 {
@@ -69,7 +73,8 @@ impl LayerKind {
     }
 
     pub fn from_code(code: u16) -> Option<LayerKind> {
-        LayerKind::ALL.get(usize::from(code)).copied()
+        // Codes have gaps (kinds numbered for layers built elsewhere).
+        LayerKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The bundle's `class_name` of this kind (eai's names: `Activation('relu')` is `ReLU`).
@@ -101,6 +106,8 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1D",
             LayerKind::Reshape => "Reshape",
             LayerKind::Multiply => "Multiply",
+            LayerKind::TimeDistributed => "TimeDistributed",
+            LayerKind::Bidirectional => "Bidirectional",
         }
     }
 
@@ -137,6 +144,8 @@ impl LayerKind {
             LayerKind::GlobalAveragePooling1D => "GlobalAveragePooling1DLayer",
             LayerKind::Reshape => "ReshapeLayer",
             LayerKind::Multiply => "MultiplyLayer",
+            LayerKind::TimeDistributed => "TimeDistributedLayer",
+            LayerKind::Bidirectional => "BidirectionalLayer",
         }
     }
 }
@@ -148,7 +157,9 @@ mod tests {
     #[test]
     fn codes_are_positions() {
         for (i, k) in LayerKind::ALL.iter().enumerate() {
-            assert_eq!(usize::from(k.code()), i);
+            if i < 26 {
+                assert_eq!(usize::from(k.code()), i);
+            }
             assert_eq!(LayerKind::from_code(k.code()), Some(*k));
             assert_eq!(LayerKind::from_class_name(k.class_name()), Some(*k));
         }

@@ -216,9 +216,12 @@ impl Op {
             | LayerKind::Rescaling
             | LayerKind::Add
             | LayerKind::Multiply => Op::Elementwise { per_value: 60 },
-            LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
-                Op::Opaque
-            }
+            LayerKind::Embedding
+            | LayerKind::SimpleRnn
+            | LayerKind::Lstm
+            | LayerKind::Gru
+            | LayerKind::TimeDistributed
+            | LayerKind::Bidirectional => Op::Opaque,
             LayerKind::Concatenate => {
                 let (axis,) = <(I256,)>::abi_decode_params(config).map_err(bad)?;
                 Op::Concat {
