@@ -469,13 +469,14 @@ fn inner_config(
 /// `Bidirectional`: `abi.encode(uint16 kind, uint8 mergeMode, bytes forward, bytes backward)`,
 /// each direction the config of its recurrent kind (`go_backwards` set on the backward one).
 fn bidirectional_part(r: &Reader<'_>, field: &str) -> Result<(U256, Bytes), ChainError> {
+    let which = usize::from(field == "backward_layer");
     let field = if field == "backward_layer" && r.get("backward_layer").is_none() {
         "layer"
     } else {
         field
     };
     let (kind, mut bytes) = inner_config(r, field, BIDIRECTIONAL, r.src.input_shapes, None)?;
-    let back = wrapper_ctx(r, |c| runs_backwards(c, usize::from(field != "layer")))?;
+    let back = wrapper_ctx(r, |c| runs_backwards(c, which))?;
     // The direction is the wrapper's to say: drop the wrapped config's own flag word, if any.
     let words = match kind {
         LayerKind::Gru => 6,
