@@ -535,6 +535,56 @@ mod tests {
     }
 
     #[test]
+    fn bidirectional_runs_the_backward_copy_backwards() {
+        // tf.keras 2 writes no backward_layer: the wrapped layer stands for both directions.
+        let lstm = json!({"class_name": "LSTM", "config": {"units": 2, "return_sequences": true}});
+        let b = enc(
+            "Bidirectional",
+            json!({"merge_mode": "ave", "layer": lstm}),
+            &[vec![None, Some(5), Some(3)]],
+        );
+        let (kind, merge, fwd, bwd) =
+            <(U256, U256, Bytes, Bytes)>::abi_decode_params(&b).unwrap();
+        assert_eq!((kind, merge), (U256::from(10), U256::from(3)));
+        let lstm_words = [word(4), word(3), word(2), word(3), word(1)].concat();
+        assert_eq!(fwd.to_vec(), lstm_words);
+        assert_eq!(bwd.to_vec(), [lstm_words, word(1).to_vec()].concat());
+        let e = encode_config(LayerSource {
+            name: "bi",
+            class_name: "Bidirectional",
+            config: &json!({"merge_mode": null, "layer": {"class_name": "GRU", "config": {"units": 2}}}),
+            input_shapes: &[vec![None, Some(5), Some(3)]],
+            output_shape: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("merge_mode") && e.contains("None"), "{e}");
+    }
+
+    #[test]
+    fn time_distributed_dense_is_dense_and_a_conv_is_wrapped() {
+        let dense = json!({"layer": {"class_name": "Dense", "config": {"units": 4}}});
+        let src = |config: &Value, shape: &[Shape]| {
+            encode_config(LayerSource {
+                name: "td",
+                class_name: "TimeDistributed",
+                config,
+                input_shapes: shape,
+                output_shape: None,
+            })
+            .unwrap()
+        };
+        let (kind, _) = src(&dense, &[vec![None, Some(7), Some(3)]]);
+        assert_eq!(kind, LayerKind::Dense);
+        let conv = json!({"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}});
+        let (kind, bytes) = src(&conv, &[vec![None, Some(7), Some(9), Some(3)]]);
+        assert_eq!(kind, LayerKind::TimeDistributed);
+        let (inner, cfg) = <(U256, Bytes)>::abi_decode_params(&bytes).unwrap();
+        assert_eq!(inner, U256::from(22));
+        assert_eq!(&cfg[32..64], &word(3)); // input channels of one step
+    }
+
+    #[test]
     fn dense_by_hand() {
         let b = enc(
             "Dense",
