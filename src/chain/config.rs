@@ -355,7 +355,7 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         LayerKind::TimeDistributed => return time_distributed(&r),
         LayerKind::Bidirectional => (
             bidirectional_part(&r, "layer")?.0,
-            U256::from(wrapper_ctx(&r, |c| merge_mode(c))?.code()),
+            U256::from(wrapper_ctx(&r, merge_mode)?.code()),
             bidirectional_part(&r, "layer")?.1,
             bidirectional_part(&r, "backward_layer")?.1,
         )
@@ -543,8 +543,7 @@ mod tests {
             json!({"merge_mode": "ave", "layer": lstm}),
             &[vec![None, Some(5), Some(3)]],
         );
-        let (kind, merge, fwd, bwd) =
-            <(U256, U256, Bytes, Bytes)>::abi_decode_params(&b).unwrap();
+        let (kind, merge, fwd, bwd) = <(U256, U256, Bytes, Bytes)>::abi_decode_params(&b).unwrap();
         assert_eq!((kind, merge), (U256::from(10), U256::from(3)));
         let lstm_words = [word(4), word(3), word(2), word(3), word(1)].concat();
         assert_eq!(fwd.to_vec(), lstm_words);
@@ -576,7 +575,8 @@ mod tests {
         };
         let (kind, _) = src(&dense, &[vec![None, Some(7), Some(3)]]);
         assert_eq!(kind, LayerKind::Dense);
-        let conv = json!({"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}});
+        let conv =
+            json!({"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}});
         let (kind, bytes) = src(&conv, &[vec![None, Some(7), Some(9), Some(3)]]);
         assert_eq!(kind, LayerKind::TimeDistributed);
         let (inner, cfg) = <(U256, Bytes)>::abi_decode_params(&bytes).unwrap();
