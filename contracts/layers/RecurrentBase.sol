@@ -102,36 +102,78 @@ abstract contract RecurrentBase is LayerBase {
     }
 
     /// @dev The whole recurrence over `steps` rows of `inputs`: every step's state (in reading
-    ///      order) when `returnSequences`, else the last.
+    ///      order) when `returnSequences`, else the last. One loop per kind, so a layer that
+    ///      knows its kind (`_forwardCell`) carries and runs only its own.
     function _runCell(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
         internal
         pure
         returns (int256[] memory out)
     {
-        uint256 units = c.units;
-        int256[] memory h = new int256[](units);
-        int256[] memory cell = new int256[](c.kind == LayerKind.LSTM ? units : 0);
-        out = new int256[](c.returnSequences ? steps * units : units);
-        for (uint256 s; s < steps; ++s) {
-            h = _cellStep(c, p, _step(inputs, c.goBackwards ? steps - 1 - s : s, c.inputUnits), h, cell);
-            if (c.returnSequences) {
-                for (uint256 j; j < units; ++j) {
-                    out[s * units + j] = h[j];
-                }
-            }
-        }
-        if (!c.returnSequences) out = h;
+        if (c.kind == LayerKind.SIMPLE_RNN) return _runSimple(c, p, inputs, steps);
+        if (c.kind == LayerKind.LSTM) return _runLstm(c, p, inputs, steps);
+        return _runGru(c, p, inputs, steps);
     }
 
-    /// @dev One step of the cell's kind: the new state from input row `x` and state `prev`.
-    function _cellStep(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory prev, int256[] memory cell)
+    /// @dev Step `s`'s input row: from the end when `goBackwards`.
+    function _row(Cell memory c, int256[] calldata inputs, uint256 s, uint256 steps)
         internal
         pure
         returns (int256[] memory)
     {
-        if (c.kind == LayerKind.SIMPLE_RNN) return _simpleStep(c, p, x, prev);
-        if (c.kind == LayerKind.LSTM) return _lstmStep(c, p, x, prev, cell);
-        return c.resetAfter ? _gruStepAfter(c, p, x, prev) : _gruStepBefore(c, p, x, prev);
+        return _step(inputs, c.goBackwards ? steps - 1 - s : s, c.inputUnits);
+    }
+
+    /// @dev Appends state `h` as row `s` of `out` when the whole sequence is returned.
+    function _keep(Cell memory c, int256[] memory out, int256[] memory h, uint256 s) internal pure {
+        if (!c.returnSequences) return;
+        uint256 units = c.units;
+        for (uint256 j; j < units; ++j) {
+            out[s * units + j] = h[j];
+        }
+    }
+
+    function _runSimple(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            h = _simpleStep(c, p, _row(c, inputs, s, steps), h);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
+    }
+
+    function _runLstm(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        int256[] memory cell = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            _lstmStep(c, p, _row(c, inputs, s, steps), h, cell);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
+    }
+
+    function _runGru(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            int256[] memory x = _row(c, inputs, s, steps);
+            h = c.resetAfter ? _gruStepAfter(c, p, x, h) : _gruStepBefore(c, p, x, h);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
     }
 
     /// @dev SimpleRNN: h' = act(x·W + h·U + b).
@@ -146,15 +188,14 @@ abstract contract RecurrentBase is LayerBase {
         }
     }
 
-    /// @dev LSTM (Keras gate order input, forget, cell, output); updates `cell` in place.
-    function _lstmStep(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory prev, int256[] memory cell)
+    /// @dev LSTM (Keras gate order input, forget, cell, output); updates `h` and `cell` in place
+    ///      (the gates are computed from the old `h` first).
+    function _lstmStep(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory h, int256[] memory cell)
         internal
         pure
-        returns (int256[] memory h)
     {
         uint256 units = c.units;
-        int256[] memory z = _gates(x, p.w, prev, p.u, p.b, 0, p.b.length, 4 * units);
-        h = new int256[](units);
+        int256[] memory z = _gates(x, p.w, h, p.u, p.b, 0, p.b.length, 4 * units);
         for (uint256 j; j < units; ++j) {
             int256 ig = _act(c.recurrentActivation, z[j], p.tbl);
             int256 fg = _act(c.recurrentActivation, z[units + j], p.tbl);
@@ -225,9 +266,14 @@ abstract contract RecurrentBase is LayerBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view returns (int256[] memory out, uint256[] memory shape) {
-        Cell memory c = _decodeCell(layerKind(), cfg);
+        uint16 kind = layerKind();
+        Cell memory c = _decodeCell(kind, cfg);
         uint256 steps = _steps(shapes, ranks, c.inputUnits);
-        out = _runCell(c, _cellWeights(c, m, list, 0, list.length), inputs, steps);
+        CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
+        // `kind` is this contract's constant: only its own loop is compiled in.
+        if (kind == LayerKind.SIMPLE_RNN) out = _runSimple(c, p, inputs, steps);
+        else if (kind == LayerKind.LSTM) out = _runLstm(c, p, inputs, steps);
+        else out = _runGru(c, p, inputs, steps);
         shape = _shape(steps, c.units, c.returnSequences);
     }
 

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x90b2d3092e0eacd2a3d0ab4a19f222f2c96de95d0a5a2f788610cdd9a4813db5;
+    bytes32 internal constant MODEL = 0x1e5cd043ca139805c1bbb4f94219f8142cd0d910be495329021e059ccd001f48;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x79bde11b9e9fe90a4ae9c3503867a30610d2d0e51b36b8f4a162ba18c0402dec;
+    bytes32 internal constant SIMPLE_RNN = 0xb17c6d1132f1dea96af903034091e768f58b48860a417b95f4cc9ddd5f9e35d5;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x885d5f0952fe3c075462585b094d31bbcf584cbb62ac81179f626c3ef305b644;
+    bytes32 internal constant LSTM = 0x19b15b8437f24cf0307f2f54d08e30adaff74f636c1cfa1bb8c6857e9b713a9a;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xa9ba25b0555ccbbe6801ca3b84848a2001e9e219f297b3906c1d016195412a10;
+    bytes32 internal constant GRU = 0x42ad1fd80edcf5a16bf5e1b1261c020f870d3de01bf51d8b88c50a3f6d58587c;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xb225a1b28d18e53fc0b08f3bca1be3385532e594e8a56a19ff832286cb8278e7;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -69,7 +69,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x42cd1134fcfff38325ca7d77812952e04da0915d94b923420cc47b596d617d50;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0xd1fd636e0a7312c1c288236e0f0aa01e85b80411aa1b1d20a690d32fd4146ad1;
+    bytes32 internal constant BIDIRECTIONAL = 0x2904b4469d7e0ee7228e2b85d1e732cf5c5883f070c7b64025daa18fa13b3cbb;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
