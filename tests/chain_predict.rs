@@ -54,6 +54,15 @@ fn macs(model: &Model) -> u64 {
                 &l.input_shapes,
             )
             .map_or(0, |p| eternalize::keras::attention::mha_macs(&p) as u64),
+            // Both directions, each with the shapes of the wrapped layer.
+            "Bidirectional" => {
+                let steps = l.input_shapes[0][1].unwrap_or(1) as u64;
+                2 * steps * (w(0) + w(1))
+            }
+            "TimeDistributed" => match l.config["layer"]["class_name"].as_str() {
+                Some("Dense") => out * l.weights[0].shape[0] as u64,
+                _ => out / last_out.max(1) * w(0),
+            },
             _ => 0,
         };
     }
@@ -547,6 +556,57 @@ async fn transformer_layers_on_chain_bit_for_bit() {
                 macs(&model),
                 gas as f64 / macs(&model).max(1) as f64
             );
+        }
+    }
+}
+
+/// Issue #15's recurrent wrappers on chain, bit for bit with the reference: the 1D audio net
+/// (Conv1D → TimeDistributed(Dense) → Bidirectional(LSTM, concat, sequences) →
+/// Bidirectional(GRU, sum)) and the go_backwards / TimeDistributed(Conv1D, Conv2D) /
+/// Bidirectional(SimpleRNN mul, LSTM ave) model, from Keras 3 (which writes `backward_layer`)
+/// and tf.keras 2.15 (which does not). Prints gas per call and per MAC.
+#[tokio::test]
+async fn recurrent_wrappers_on_chain() {
+    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
+    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(Implementation::Model)
+        .await
+        .unwrap();
+    for (salt, file) in [
+        "generated/keras3_4/audio_cnn_fn.keras",
+        "generated/keras2_15/audio_cnn_fn.h5",
+        "generated/keras3_15/seq_wrappers_fn.h5",
+        "generated/keras2_15/seq_wrappers_fn.keras",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = fixtures().join(file);
+        let truth = read_json(&sidecar(&path, ".truth.json"));
+        let model = keras::load(&path).unwrap();
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        let samples = input::samples(
+            &array(&truth["predict"]["inputs"][0]),
+            &graph.input_shapes()[0],
+        )
+        .unwrap();
+        let d = deploy(&chain, &model, 2000 + salt as u64).await;
+        let macs = macs(&model);
+        for (b, s) in samples.iter().enumerate() {
+            let want = graph.run(std::slice::from_ref(s)).unwrap();
+            let (got, gas) = predict_on_chain(&d, &graph, std::slice::from_ref(s)).await;
+            check(&path, b, &want, &got);
+            if b == 0 {
+                eprintln!(
+                    "{file}: predict {gas} gas, {macs} MACs, {} gas/MAC",
+                    gas / macs.max(1)
+                );
+                if std::env::var_os("ETERNALIZE_PROFILE_LAYERS").is_some() {
+                    profile_layers(&d, &graph, s).await;
+                }
+            }
         }
     }
 }

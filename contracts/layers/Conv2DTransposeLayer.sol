@@ -15,6 +15,16 @@ import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 ///      reference's. Config: `abi.encode(uint8 activation, uint256 inputFilters, uint256 filters, uint256[2] kernelSize, uint256[2] strides, uint8 padding, bool useBias)`.
 ///      Weight tensors: kernel [rows, cols, filters, inputFilters] (Keras's order), bias [filters] if useBias.
 contract Conv2DTransposeLayer is ConvBase {
+    /// @notice Not sliced inside a job yet (chained calls do slice it, by output rows, through
+    ///         `forwardSlice`): a job step runs it whole, so this always reverts.
+    function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
+        external
+        pure
+        returns (uint256, uint256, uint256)
+    {
+        revert OutputSliceOutOfRange(from, count, 0);
+    }
+
     /// @notice The decoded config.
     struct Config {
         /// `Activation` code.

@@ -14,6 +14,16 @@ import {Padding} from "../lib/Types.sol";
 ///         [kh, kw, 1, cin·m]. Exact integer arithmetic, as ConvBase:
 ///         y = (Σ x · q << up + bias << 32) >> 32, then the activation.
 abstract contract GroupedConvBase is ConvBase {
+    /// @notice Not sliced inside a job yet (chained calls do slice it, by output rows, through
+    ///         `forwardSlice`): a job step runs it whole, so this always reverts.
+    function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
+        external
+        pure
+        returns (uint256, uint256, uint256)
+    {
+        revert OutputSliceOutOfRange(from, count, 0);
+    }
+
     // Byte offsets of the loop constants `_grouped`'s assembly reads from memory: one flat loop
     // nest with few live variables, so that no variable is moved to memory (viaIR's stack-limit
     // evader would make every access an MLOAD/MSTORE).

@@ -3,11 +3,280 @@ pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
+import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title RecurrentBase
-/// @notice What SimpleRNN, LSTM and GRU share: the gate pre-activations of one time step, in the
-///         reference's arithmetic (`gates` in src/infer/forward.rs).
+/// @notice What SimpleRNN, LSTM, GRU and Bidirectional share: their configs and the whole
+///         recurrence of each cell, in the reference's arithmetic (`recurrent` in
+///         src/infer/forward.rs). Each runner is an internal function, so a layer contract holds
+///         only the runners it calls.
 abstract contract RecurrentBase is LayerBase {
+    /// @notice A recurrent layer's config, any of the three kinds.
+    /// @dev Encodings (contracts/README.md), each optionally followed by one word `goBackwards`
+    ///      (written only when true, so forward layers keep the encoding they always had):
+    ///      SimpleRNN `(uint8 activation, uint256 units, uint256 inputUnits, bool returnSequences)`;
+    ///      LSTM `(uint8 activation, uint8 recurrentActivation, uint256 units, uint256 inputUnits, bool returnSequences)`;
+    ///      GRU `(uint8 activation, uint8 recurrentActivation, uint256 units, uint256 inputUnits, bool resetAfter, bool returnSequences)`.
+    struct Cell {
+        /// `LayerKind.SIMPLE_RNN`, `LSTM` or `GRU`.
+        uint16 kind;
+        /// `Activation` code.
+        uint8 activation;
+        /// `Activation` code (LSTM, GRU).
+        uint8 recurrentActivation;
+        /// State size.
+        uint256 units;
+        /// Size of the input's feature axis.
+        uint256 inputUnits;
+        /// Keras `reset_after` (GRU; bias has 2 rows when true).
+        bool resetAfter;
+        /// Whether every step's output is returned.
+        bool returnSequences;
+        /// Whether the steps are read from the last (Keras `go_backwards`); a returned sequence
+        /// is then in that reversed order, as Keras returns it.
+        bool goBackwards;
+    }
+
+    /// @dev The weights of one cell and how a GRU bias splits.
+    struct CellWeights {
+        int256[] w;
+        int256[] u;
+        int256[] b;
+        uint256 inCount;
+        uint256 recStart;
+        uint256 recCount;
+        /// `Fixed.expTable()`, made once per forward pass.
+        uint256 tbl;
+    }
+
+    /// @dev Decodes a config of recurrent `kind` (reverts `InvalidConfig` on any other length
+    ///      or flag word than the encodings above allow) and range-checks it.
+    function _decodeCell(uint16 kind, bytes memory data) internal pure returns (Cell memory c) {
+        c.kind = kind;
+        uint256 words;
+        if (kind == LayerKind.SIMPLE_RNN) {
+            (c.activation, c.units, c.inputUnits, c.returnSequences) = abi.decode(data, (uint8, uint256, uint256, bool));
+            words = 4;
+        } else if (kind == LayerKind.LSTM) {
+            (c.activation, c.recurrentActivation, c.units, c.inputUnits, c.returnSequences) =
+                abi.decode(data, (uint8, uint8, uint256, uint256, bool));
+            words = 5;
+        } else if (kind == LayerKind.GRU) {
+            (c.activation, c.recurrentActivation, c.units, c.inputUnits, c.resetAfter, c.returnSequences) =
+                abi.decode(data, (uint8, uint8, uint256, uint256, bool, bool));
+            words = 6;
+        } else {
+            revert InvalidConfig(layerKind());
+        }
+        if (data.length == (words + 1) * 32) {
+            uint256 flag;
+            assembly ("memory-safe") {
+                flag := mload(add(data, mul(add(words, 1), 0x20)))
+            }
+            _requireConfig(flag == 1);
+            c.goBackwards = true;
+        } else {
+            _requireConfig(data.length == words * 32);
+        }
+        _requireConfig(
+            c.activation < Activation.COUNT && c.recurrentActivation < Activation.COUNT && c.units > 0
+                && c.inputUnits > 0
+        );
+    }
+
+    /// @dev The weights of a cell: tensors `first`, `first + 1`, `first + 2` (kernel, recurrent
+    ///      kernel, bias if any) of `list`.
+    function _cellWeights(Cell memory c, address m, WeightTensor[] memory list, uint256 first, uint256 count)
+        internal
+        view
+        returns (CellWeights memory p)
+    {
+        p.w = _tensorValues(m, list, first);
+        p.u = _tensorValues(m, list, first + 1);
+        if (count > 2) p.b = _tensorValues(m, list, first + 2);
+        p.tbl = Fixed.expTable();
+        uint256 n = 3 * c.units;
+        // GRU reset_after keeps two bias rows (input, recurrent); otherwise one.
+        if (c.kind == LayerKind.GRU && c.resetAfter && p.b.length == 2 * n) (p.inCount, p.recStart, p.recCount) = (n, n, n);
+        else p.inCount = p.b.length;
+    }
+
+    /// @dev The whole recurrence over `steps` rows of `inputs`: every step's state (in reading
+    ///      order) when `returnSequences`, else the last. One loop per kind, so a layer that
+    ///      knows its kind (`_forwardCell`) carries and runs only its own.
+    function _runCell(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        if (c.kind == LayerKind.SIMPLE_RNN) return _runSimple(c, p, inputs, steps);
+        if (c.kind == LayerKind.LSTM) return _runLstm(c, p, inputs, steps);
+        return _runGru(c, p, inputs, steps);
+    }
+
+    /// @dev Step `s`'s input row: from the end when `goBackwards`.
+    function _row(Cell memory c, int256[] calldata inputs, uint256 s, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory)
+    {
+        return _step(inputs, c.goBackwards ? steps - 1 - s : s, c.inputUnits);
+    }
+
+    /// @dev Appends state `h` as row `s` of `out` when the whole sequence is returned.
+    function _keep(Cell memory c, int256[] memory out, int256[] memory h, uint256 s) internal pure {
+        if (!c.returnSequences) return;
+        uint256 units = c.units;
+        for (uint256 j; j < units; ++j) {
+            out[s * units + j] = h[j];
+        }
+    }
+
+    function _runSimple(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            h = _simpleStep(c, p, _row(c, inputs, s, steps), h);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
+    }
+
+    function _runLstm(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        int256[] memory cell = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            _lstmStep(c, p, _row(c, inputs, s, steps), h, cell);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
+    }
+
+    function _runGru(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        int256[] memory h = new int256[](c.units);
+        out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        for (uint256 s; s < steps; ++s) {
+            int256[] memory x = _row(c, inputs, s, steps);
+            h = c.resetAfter ? _gruStepAfter(c, p, x, h) : _gruStepBefore(c, p, x, h);
+            _keep(c, out, h, s);
+        }
+        if (!c.returnSequences) out = h;
+    }
+
+    /// @dev SimpleRNN: h' = act(x·W + h·U + b).
+    function _simpleStep(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory prev)
+        internal
+        pure
+        returns (int256[] memory h)
+    {
+        h = _gates(x, p.w, prev, p.u, p.b, 0, p.b.length, c.units);
+        for (uint256 j; j < c.units; ++j) {
+            h[j] = _act(c.activation, h[j], p.tbl);
+        }
+    }
+
+    /// @dev LSTM (Keras gate order input, forget, cell, output); updates `h` and `cell` in place
+    ///      (the gates are computed from the old `h` first).
+    function _lstmStep(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory h, int256[] memory cell)
+        internal
+        pure
+    {
+        uint256 units = c.units;
+        int256[] memory z = _gates(x, p.w, h, p.u, p.b, 0, p.b.length, 4 * units);
+        for (uint256 j; j < units; ++j) {
+            int256 ig = _act(c.recurrentActivation, z[j], p.tbl);
+            int256 fg = _act(c.recurrentActivation, z[units + j], p.tbl);
+            int256 cg = _act(c.activation, z[2 * units + j], p.tbl);
+            int256 og = _act(c.recurrentActivation, z[3 * units + j], p.tbl);
+            cell[j] = Fixed.mul(fg, cell[j]) + Fixed.mul(ig, cg);
+            h[j] = Fixed.mul(og, _act(c.activation, cell[j], p.tbl));
+        }
+    }
+
+    /// @dev GRU with reset_after: z, r from x·W + b_in + h·U + b_rec; candidate
+    ///      act(xw_h + r · hu_h); h' = z · h + (ONE − z) · candidate (Keras gate order z, r, h).
+    function _gruStepAfter(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory prev)
+        internal
+        pure
+        returns (int256[] memory h)
+    {
+        uint256 units = c.units;
+        uint256 n = 3 * units;
+        int256[] memory none = new int256[](0);
+        int256[] memory xw = _gates(x, p.w, none, p.u, p.b, 0, p.inCount, n);
+        int256[] memory hu = _gates(none, p.w, prev, p.u, p.b, p.recStart, p.recCount, n);
+        h = new int256[](units);
+        for (uint256 j; j < units; ++j) {
+            int256 z = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
+            int256 r = _act(c.recurrentActivation, xw[units + j] + hu[units + j], p.tbl);
+            int256 hh = _act(c.activation, xw[2 * units + j] + Fixed.mul(r, hu[2 * units + j]), p.tbl);
+            h[j] = Fixed.mul(z, prev[j]) + Fixed.mul(Fixed.ONE - z, hh);
+        }
+    }
+
+    /// @dev GRU without reset_after: the candidate sees (r · h)·U_h instead.
+    function _gruStepBefore(Cell memory c, CellWeights memory p, int256[] memory x, int256[] memory prev)
+        internal
+        pure
+        returns (int256[] memory h)
+    {
+        uint256 units = c.units;
+        uint256 n = 3 * units;
+        int256[] memory none = new int256[](0);
+        int256[] memory xw = _gates(x, p.w, none, p.u, p.b, 0, p.inCount, n);
+        int256[] memory hu = _gates(none, p.w, prev, p.u, none, 0, 0, n);
+        int256[] memory zr = new int256[](2 * units);
+        for (uint256 j; j < 2 * units; ++j) {
+            zr[j] = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
+        }
+        int256[] memory rh = new int256[](units);
+        for (uint256 j; j < units; ++j) {
+            rh[j] = Fixed.mul(zr[units + j], prev[j]);
+        }
+        h = new int256[](units);
+        for (uint256 j; j < units; ++j) {
+            int256 acc;
+            for (uint256 i; i < units; ++i) {
+                acc += rh[i] * p.u[i * n + 2 * units + j];
+            }
+            int256 hh = _act(c.activation, xw[2 * units + j] + (acc >> 32), p.tbl);
+            h[j] = Fixed.mul(zr[j], prev[j]) + Fixed.mul(Fixed.ONE - zr[j], hh);
+        }
+    }
+
+    /// @dev A recurrent layer of its own kind: decode, run, shape.
+    function _forwardCell(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out, uint256[] memory shape) {
+        uint16 kind = layerKind();
+        Cell memory c = _decodeCell(kind, cfg);
+        uint256 steps = _steps(shapes, ranks, c.inputUnits);
+        CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
+        // `kind` is this contract's constant: only its own loop is compiled in.
+        if (kind == LayerKind.SIMPLE_RNN) out = _runSimple(c, p, inputs, steps);
+        else if (kind == LayerKind.LSTM) out = _runLstm(c, p, inputs, steps);
+        else out = _runGru(c, p, inputs, steps);
+        shape = _shape(steps, c.units, c.returnSequences);
+    }
+
     /// @dev z_j = (bias_j << 32 + Σ_i x_i · W[i, j] + Σ_i h_i · U[i, j]) >> 32 for j < n, where W
     ///      is [x.length, n] and U is [h.length, n], both row-major; a missing bias entry is 0.
     ///      One SAR per output, after the exact sum.

@@ -1,50 +1,28 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Fixed} from "../lib/Fixed.sol";
 import {RecurrentBase} from "./RecurrentBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
+import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title SimpleRNNLayer
-/// @notice Keras `SimpleRNN`.
-/// @dev Config: `abi.encode(uint8 activation, uint256 units, uint256 inputUnits, bool returnSequences)`.
+/// @notice Keras `SimpleRNN`, forwards or (`go_backwards`) backwards.
+/// @dev Config: `abi.encode(uint8 activation, uint256 units, uint256 inputUnits, bool returnSequences)`, then one word `1` when `go_backwards` (see `RecurrentBase.Cell`).
 ///      Weight tensors: kernel [inputUnits, units], recurrent_kernel [units, units], bias [units].
 contract SimpleRNNLayer is RecurrentBase {
-    /// @notice The decoded config.
-    struct Config {
-        /// `Activation` code.
-        uint8 activation;
-        /// State size.
-        uint256 units;
-        /// Size of the input's feature axis.
-        uint256 inputUnits;
-        /// Whether every step's output is returned.
-        bool returnSequences;
-    }
-
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.SIMPLE_RNN;
     }
 
     /// @notice The layer's config, decoded and range-checked.
-    /// @return c The config (see `Config`).
-    function config() external view returns (Config memory c) {
-        c = _decode(configData());
-        _check(c);
+    /// @return c The config (see `RecurrentBase.Cell`).
+    function config() external view returns (Cell memory c) {
+        c = _decodeCell(layerKind(), configData());
     }
 
     function _validate(bytes memory data) internal pure override {
-        _check(_decode(data));
-    }
-
-    function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.activation, c.units, c.inputUnits, c.returnSequences) = abi.decode(data, (uint8, uint256, uint256, bool));
-    }
-
-    function _check(Config memory c) internal pure {
-        _requireConfig(c.activation < Activation.COUNT && c.units > 0 && c.inputUnits > 0);
+        _decodeCell(layerKind(), data);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -56,24 +34,6 @@ contract SimpleRNNLayer is RecurrentBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
-        Config memory c = _decode(cfg);
-        _check(c);
-        uint256 steps = _steps(shapes, ranks, c.inputUnits);
-        int256[] memory w = _tensorValues(m, list, 0);
-        int256[] memory u = _tensorValues(m, list, 1);
-        int256[] memory b = _tensorValues(m, list, 2);
-        uint256 units = c.units;
-        int256[] memory h = new int256[](units);
-        out = new int256[](c.returnSequences ? steps * units : units);
-        uint256 tbl = Fixed.expTable();
-        for (uint256 s; s < steps; ++s) {
-            int256[] memory z = _gates(_step(inputs, s, c.inputUnits), w, h, u, b, 0, b.length, units);
-            for (uint256 j; j < units; ++j) {
-                h[j] = _act(c.activation, z[j], tbl);
-                if (c.returnSequences) out[s * units + j] = h[j];
-            }
-        }
-        if (!c.returnSequences) out = h;
-        shape = _shape(steps, units, c.returnSequences);
+        (out, shape) = _forwardCell(inputs, shapes, ranks, m, cfg, list);
     }
 }

@@ -111,6 +111,8 @@ library LayerKind {
     uint16 internal constant LAYER_NORMALIZATION = 46;
     uint16 internal constant GROUP_NORMALIZATION = 47;
     uint16 internal constant MULTI_HEAD_ATTENTION = 48;
+    uint16 internal constant TIME_DISTRIBUTED = 49;
+    uint16 internal constant BIDIRECTIONAL = 50;
 }
 
 /// @notice Activation codes in layer configs (eai's `Activation` numbering).

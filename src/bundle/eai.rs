@@ -11,9 +11,12 @@
 //! The links eternalize itself deploys and runs come from [`crate::keras::Model::layers`],
 //! which follow the file; the README lists where the two differ.
 
-use crate::keras::layers::{LayerCtx, batchnorm_axis, elu_alpha, relu_params};
+use crate::keras::layers::{
+    BIDIRECTIONAL, LayerCtx, TIME_DISTRIBUTED, batchnorm_axis, elu_alpha, relu_params,
+    runs_backwards, step_shape, wrapped,
+};
 use crate::keras::model::{
-    Body, Container, ContainerKind, Layer, Member, Model, SourceFormat, shape_to_json,
+    Body, Container, ContainerKind, Layer, Member, Model, Shape, SourceFormat, shape_to_json,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -321,6 +324,83 @@ fn input_shape_json(layer: &Layer) -> Value {
 ///   `batch_input_shape`; BatchNormalization the size of its axis as `input_dim`;
 ///   ZeroPadding2D its padding as `[top, bottom, left, right]`.
 pub fn layer_config(layer: &Layer) -> Value {
+    let mut v = eai_layer_config(layer);
+    // Our extension: a recurrent layer that reads its sequence backwards says so (eai has no
+    // go_backwards; a forward layer keeps eai's keys, and its hash).
+    if matches!(layer.class_name.as_str(), "SimpleRNN" | "LSTM" | "GRU")
+        && layer.config.get("go_backwards") == Some(&Value::Bool(true))
+        && let Some(m) = v.as_object_mut()
+    {
+        m.insert("go_backwards".into(), Value::Bool(true));
+    }
+    v
+}
+
+/// A wrapper's config (our extension; eai has no wrappers): its wrapped layer as
+/// `{"class_name", "config"}`, the config being that layer's own `layer_config` plus the keys
+/// the contracts need that eai drops (`return_sequences`, `go_backwards`, `dilation_rate`).
+/// A Bidirectional always carries both directions, `backward_layer` included (tf.keras 2 leaves
+/// it out when it is the wrapped layer run the other way).
+fn wrapper_config(layer: &Layer) -> Value {
+    let ctx = LayerCtx {
+        name: &layer.name,
+        class: &layer.keras_class,
+        config: &layer.config,
+    };
+    let inner =
+        |class: &str, config: &Map<String, Value>, shapes: Vec<Shape>, back: Option<bool>| {
+            let l = Layer {
+                class_name: class.to_string(),
+                keras_class: class.to_string(),
+                config: config.clone(),
+                input_shapes: shapes,
+                ..layer.clone()
+            };
+            let mut cfg = eai_layer_config(&l);
+            if let Some(m) = cfg.as_object_mut() {
+                let extra: &[&str] = if back.is_some() {
+                    &["return_sequences", "use_bias"]
+                } else {
+                    &["dilation_rate"]
+                };
+                for k in extra {
+                    if let Some(x) = config.get(*k) {
+                        m.insert((*k).to_string(), x.clone());
+                    }
+                }
+                if let Some(b) = back {
+                    m.insert("go_backwards".into(), Value::Bool(b));
+                }
+            }
+            json!({ "class_name": class, "config": cfg })
+        };
+    match layer.class_name.as_str() {
+        "TimeDistributed" => match wrapped(&ctx, "layer", TIME_DISTRIBUTED) {
+            Ok((class, config)) => json!({
+                "layer": inner(class, config, layer.input_shapes.iter().map(step_shape).collect(), None)
+            }),
+            Err(_) => json!({}),
+        },
+        _ => {
+            let (Ok((class, config)), Ok(back_f), Ok(back_b)) = (
+                wrapped(&ctx, "layer", BIDIRECTIONAL),
+                runs_backwards(&ctx, 0),
+                runs_backwards(&ctx, 1),
+            ) else {
+                return json!({});
+            };
+            let (bclass, bconfig) =
+                wrapped(&ctx, "backward_layer", BIDIRECTIONAL).unwrap_or((class, config));
+            json!({
+                "merge_mode": layer.config.get("merge_mode").cloned().unwrap_or(json!("concat")),
+                "layer": inner(class, config, layer.input_shapes.clone(), Some(back_f)),
+                "backward_layer": inner(bclass, bconfig, layer.input_shapes.clone(), Some(back_b)),
+            })
+        }
+    }
+}
+
+fn eai_layer_config(layer: &Layer) -> Value {
     let c = &layer.config;
     let pick = |keys: &[&str]| -> Value {
         let mut m = Map::new();
@@ -401,6 +481,7 @@ pub fn layer_config(layer: &Layer) -> Value {
             "output_shape",
             "attention_axes",
         ]),
+        "TimeDistributed" | "Bidirectional" => wrapper_config(layer),
         // A plain ReLU keeps eai's `{}`; a capped, leaky or thresholded one (ReLU6, LeakyReLU,
         // `Activation('relu6')`, …) keeps its three parameters, our extension.
         "ReLU" => {

@@ -51,7 +51,7 @@ pub const CREATE2_DEPLOYER: Address =
     alloy::primitives::address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
 /// `(contract name, artifact JSON)` of every implementation the factory deploys.
-const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 50] = [
+const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 52] = [
     (
         "EternalModel",
         include_str!("../../artifacts/EternalModel.json"),
@@ -233,6 +233,14 @@ const IMPLEMENTATION_ARTIFACTS: [(&str, &str); 50] = [
     (
         "MultiHeadAttentionLayer",
         include_str!("../../artifacts/MultiHeadAttentionLayer.json"),
+    ),
+    (
+        "TimeDistributedLayer",
+        include_str!("../../artifacts/TimeDistributedLayer.json"),
+    ),
+    (
+        "BidirectionalLayer",
+        include_str!("../../artifacts/BidirectionalLayer.json"),
     ),
 ];
 

@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use super::ChainError;
 use super::kind::LayerKind;
+use crate::keras::layers::{
+    BIDIRECTIONAL, LayerCtx, TIME_DISTRIBUTED, merge_mode, runs_backwards, wrapped,
+};
+use alloy::primitives::Bytes;
 
 /// A dimension of a shape; `None` is Keras's unknown size (the batch axis, a free sequence length).
 pub type Shape = Vec<Option<u64>>;
@@ -419,28 +423,46 @@ pub fn encode_config(src: LayerSource<'_>) -> Result<(LayerKind, Vec<u8>), Chain
         LayerKind::Embedding => {
             (u(r.uint("input_dim")?), u(r.uint("output_dim")?)).abi_encode_params()
         }
-        LayerKind::SimpleRnn => (
-            r.activation("activation", "tanh")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.return_sequences()?,
-        )
-            .abi_encode_params(),
-        LayerKind::Lstm => (
-            r.activation("activation", "tanh")?,
-            r.activation("recurrent_activation", "sigmoid")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.return_sequences()?,
-        )
-            .abi_encode_params(),
-        LayerKind::Gru => (
-            r.activation("activation", "tanh")?,
-            r.activation("recurrent_activation", "sigmoid")?,
-            u(r.uint("units")?),
-            u(r.last_dim()?),
-            r.bool_or("reset_after", true)?,
-            r.return_sequences()?,
+        LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
+            let mut bytes = match kind {
+                LayerKind::SimpleRnn => (
+                    r.activation("activation", "tanh")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+                LayerKind::Lstm => (
+                    r.activation("activation", "tanh")?,
+                    r.activation("recurrent_activation", "sigmoid")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+                _ => (
+                    r.activation("activation", "tanh")?,
+                    r.activation("recurrent_activation", "sigmoid")?,
+                    u(r.uint("units")?),
+                    u(r.last_dim()?),
+                    r.bool_or("reset_after", true)?,
+                    r.return_sequences()?,
+                )
+                    .abi_encode_params(),
+            };
+            // go_backwards is one more word, written only when true: a forward layer's
+            // config (and every deployed model's hash) stays what it was.
+            if r.bool_or("go_backwards", false)? {
+                bytes.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+            }
+            bytes
+        }
+        LayerKind::TimeDistributed => return time_distributed(&r),
+        LayerKind::Bidirectional => (
+            bidirectional_part(&r, "layer")?.0,
+            U256::from(wrapper_ctx(&r, merge_mode)?.code()),
+            bidirectional_part(&r, "layer")?.1,
+            bidirectional_part(&r, "backward_layer")?.1,
         )
             .abi_encode_params(),
         LayerKind::Softmax | LayerKind::Concatenate => (I256::try_from(r.int_or("axis", -1)?)
@@ -616,6 +638,92 @@ fn transformer_config(r: &Reader<'_>, kind: LayerKind) -> Result<Vec<u8>, ChainE
     Ok((eps, p.scale, p.center, spec).abi_encode_params())
 }
 
+/// Runs a `keras::layers` rule over the wrapper's config, its error worded for the chain.
+fn wrapper_ctx<T>(
+    r: &Reader<'_>,
+    rule: impl FnOnce(&LayerCtx<'_>) -> Result<T, crate::keras::error::Problem>,
+) -> Result<T, ChainError> {
+    let map = r
+        .src
+        .config
+        .as_object()
+        .ok_or_else(|| r.err("its layer_config is not an object".into()))?;
+    let ctx = LayerCtx {
+        name: r.src.name,
+        class: r.src.class_name,
+        config: map,
+    };
+    rule(&ctx).map_err(|p| r.err(p.to_string()))
+}
+
+/// The wrapped layer at `field` encoded as its own kind would be, with `shapes` as its inputs.
+fn inner_config(
+    r: &Reader<'_>,
+    field: &str,
+    allowed: &[&str],
+    shapes: &[Shape],
+    output: Option<&[Option<u64>]>,
+) -> Result<(LayerKind, Vec<u8>), ChainError> {
+    let (class, config) = wrapper_ctx(r, |c| {
+        wrapped(c, field, allowed).map(|(cl, cf)| (cl.to_string(), Value::Object(cf.clone())))
+    })?;
+    encode_config(LayerSource {
+        name: r.src.name,
+        class_name: &class,
+        config: &config,
+        input_shapes: shapes,
+        output_shape: output,
+    })
+}
+
+/// `Bidirectional`: `abi.encode(uint16 kind, uint8 mergeMode, bytes forward, bytes backward)`,
+/// each direction the config of its recurrent kind (`go_backwards` set on the backward one).
+fn bidirectional_part(r: &Reader<'_>, field: &str) -> Result<(U256, Bytes), ChainError> {
+    let which = usize::from(field == "backward_layer");
+    let field = if field == "backward_layer" && r.get("backward_layer").is_none() {
+        "layer"
+    } else {
+        field
+    };
+    let (kind, mut bytes) = inner_config(r, field, BIDIRECTIONAL, r.src.input_shapes, None)?;
+    let back = wrapper_ctx(r, |c| runs_backwards(c, which))?;
+    // The direction is the wrapper's to say: drop the wrapped config's own flag word, if any.
+    let words = match kind {
+        LayerKind::Gru => 6,
+        LayerKind::Lstm => 5,
+        _ => 4,
+    };
+    bytes.truncate(words * 32);
+    if back {
+        bytes.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+    }
+    Ok((U256::from(kind.code()), Bytes::from(bytes)))
+}
+
+/// `TimeDistributed`: Dense on each step is Dense on the last axis, so it encodes (and runs
+/// on chain) as kind Dense; a convolution on each step is kind TimeDistributed,
+/// `abi.encode(uint16 kind, bytes config)` with the convolution's own config.
+fn time_distributed(r: &Reader<'_>) -> Result<(LayerKind, Vec<u8>), ChainError> {
+    let steps: Vec<Shape> = r
+        .src
+        .input_shapes
+        .iter()
+        .map(|s| {
+            let mut t = vec![s.first().copied().flatten()];
+            t.extend_from_slice(s.get(2..).unwrap_or_default());
+            t
+        })
+        .collect();
+    let (kind, bytes) = inner_config(r, "layer", TIME_DISTRIBUTED, &steps, None)?;
+    if kind == LayerKind::Dense {
+        return Ok((kind, bytes));
+    }
+    Ok((
+        LayerKind::TimeDistributed,
+        (U256::from(kind.code()), Bytes::from(bytes)).abi_encode_params(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +742,56 @@ mod tests {
 
     fn word(x: u64) -> [u8; 32] {
         U256::from(x).to_be_bytes()
+    }
+
+    #[test]
+    fn bidirectional_runs_the_backward_copy_backwards() {
+        // tf.keras 2 writes no backward_layer: the wrapped layer stands for both directions.
+        let lstm = json!({"class_name": "LSTM", "config": {"units": 2, "return_sequences": true}});
+        let b = enc(
+            "Bidirectional",
+            json!({"merge_mode": "ave", "layer": lstm}),
+            &[vec![None, Some(5), Some(3)]],
+        );
+        let (kind, merge, fwd, bwd) = <(U256, U256, Bytes, Bytes)>::abi_decode_params(&b).unwrap();
+        assert_eq!((kind, merge), (U256::from(10), U256::from(3)));
+        let lstm_words = [word(4), word(3), word(2), word(3), word(1)].concat();
+        assert_eq!(fwd.to_vec(), lstm_words);
+        assert_eq!(bwd.to_vec(), [lstm_words, word(1).to_vec()].concat());
+        let e = encode_config(LayerSource {
+            name: "bi",
+            class_name: "Bidirectional",
+            config: &json!({"merge_mode": null, "layer": {"class_name": "GRU", "config": {"units": 2}}}),
+            input_shapes: &[vec![None, Some(5), Some(3)]],
+            output_shape: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("merge_mode") && e.contains("None"), "{e}");
+    }
+
+    #[test]
+    fn time_distributed_dense_is_dense_and_a_conv_is_wrapped() {
+        let dense = json!({"layer": {"class_name": "Dense", "config": {"units": 4}}});
+        let src = |config: &Value, shape: &[Shape]| {
+            encode_config(LayerSource {
+                name: "td",
+                class_name: "TimeDistributed",
+                config,
+                input_shapes: shape,
+                output_shape: None,
+            })
+            .unwrap()
+        };
+        let (kind, _) = src(&dense, &[vec![None, Some(7), Some(3)]]);
+        assert_eq!(kind, LayerKind::Dense);
+        let conv =
+            json!({"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}});
+        let (kind, bytes) = src(&conv, &[vec![None, Some(7), Some(9), Some(3)]]);
+        assert_eq!(kind, LayerKind::TimeDistributed);
+        let (inner, cfg) = <(U256, Bytes)>::abi_decode_params(&bytes).unwrap();
+        assert_eq!(inner, U256::from(22));
+        assert_eq!(&cfg[32..64], &word(3)); // input channels of one step
     }
 
     #[test]

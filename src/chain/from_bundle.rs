@@ -16,8 +16,9 @@ use crate::keras::model::Model;
 
 /// Keras config keys the layer contracts need (or must refuse) but eai's `layer_config` subset
 /// leaves out.
-const EXTRA_KEYS: [&str; 8] = [
+const EXTRA_KEYS: [&str; 9] = [
     "dilation_rate",
+    "go_backwards",
     "return_sequences",
     "reset_after",
     "scale",

@@ -56,11 +56,13 @@ pub enum LayerKind {
     LayerNormalization = 46,
     GroupNormalization = 47,
     MultiHeadAttention = 48,
+    TimeDistributed = 49,
+    Bidirectional = 50,
 }
 
 impl LayerKind {
     /// Every kind, in code order.
-    pub const ALL: [LayerKind; 49] = [
+    pub const ALL: [LayerKind; 51] = [
         LayerKind::Input,
         LayerKind::Dense,
         LayerKind::Flatten,
@@ -110,6 +112,8 @@ impl LayerKind {
         LayerKind::LayerNormalization,
         LayerKind::GroupNormalization,
         LayerKind::MultiHeadAttention,
+        LayerKind::TimeDistributed,
+        LayerKind::Bidirectional,
     ];
 
     pub fn code(self) -> u16 {
@@ -173,6 +177,8 @@ impl LayerKind {
             LayerKind::LayerNormalization => "LayerNormalization",
             LayerKind::GroupNormalization => "GroupNormalization",
             LayerKind::MultiHeadAttention => "MultiHeadAttention",
+            LayerKind::TimeDistributed => "TimeDistributed",
+            LayerKind::Bidirectional => "Bidirectional",
         }
     }
 
@@ -237,6 +243,8 @@ impl LayerKind {
             LayerKind::LayerNormalization => "LayerNormalizationLayer",
             LayerKind::GroupNormalization => "GroupNormalizationLayer",
             LayerKind::MultiHeadAttention => "MultiHeadAttentionLayer",
+            LayerKind::TimeDistributed => "TimeDistributedLayer",
+            LayerKind::Bidirectional => "BidirectionalLayer",
         }
     }
 }

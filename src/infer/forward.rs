@@ -226,6 +226,8 @@ pub fn forward(node: &Node, ins: &[&Tensor]) -> R<Tensor> {
             out
         }
         "SimpleRNN" | "LSTM" | "GRU" => recurrent(node, one(ins)?)?,
+        "TimeDistributed" => super::wrap::time_distributed(node, one(ins)?)?,
+        "Bidirectional" => super::wrap::bidirectional(node, one(ins)?)?,
         "Add" | "Multiply" => {
             let first = ins.first().ok_or("has no inputs")?;
             let mut acc = first.data.clone();
@@ -536,11 +538,16 @@ fn act1(name: &str, x: i128) -> R<i128> {
     Ok(v[0])
 }
 
-fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
+/// A recurrent layer's pass; with `go_backwards` it reads the steps from the last, and a
+/// returned sequence is in that (reversed) order, as Keras returns it.
+pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
     let c = ctx(node);
     let units = c.usize("units").map_err(|e| e.to_string())?;
     let seq = c
         .bool_or("return_sequences", false)
+        .map_err(|e| e.to_string())?;
+    let backwards = c
+        .bool_or("go_backwards", false)
         .map_err(|e| e.to_string())?;
     let act = activation_of(node, "activation");
     let rec = node
@@ -557,7 +564,8 @@ fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
     let mut out = Vec::with_capacity(if seq { steps * units } else { units });
     let zeros: Vec<i128> = Vec::new();
     for s in 0..steps {
-        let x = &t.data[s * feat..(s + 1) * feat];
+        let row = if backwards { steps - 1 - s } else { s };
+        let x = &t.data[row * feat..(row + 1) * feat];
         match node.class_name.as_str() {
             "SimpleRNN" => {
                 let z = gates(x, w, &h, u, b.map_or(&zeros, |b| &b.values), units);

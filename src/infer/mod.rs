@@ -19,6 +19,7 @@ pub mod input;
 pub mod plan;
 pub use crate::chain::quant;
 pub mod shapes;
+mod wrap;
 
 use crate::bundle::{Bundle, fixed as q32};
 use crate::chain::weights::{decode_int32, encode_int32, shift_of};

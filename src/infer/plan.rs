@@ -284,9 +284,12 @@ impl Op {
             | LayerKind::Rescaling
             | LayerKind::Add
             | LayerKind::Multiply => Op::Elementwise { per_value: 60 },
-            LayerKind::Embedding | LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru => {
-                Op::Opaque
-            }
+            LayerKind::Embedding
+            | LayerKind::SimpleRnn
+            | LayerKind::Lstm
+            | LayerKind::Gru
+            | LayerKind::TimeDistributed
+            | LayerKind::Bidirectional => Op::Opaque,
             LayerKind::DepthwiseConv2D | LayerKind::SeparableConv2D => {
                 let (act, cin, filters, k, s, pad, _, extra) = <(
                     U256,

@@ -329,8 +329,8 @@ fn copy_index<R: Read + Seek, W: std::io::Write>(
 }
 
 /// Reads every layer's weights from `model.weights.h5`: `<group>/vars/<i>` in numeric order,
-/// then `<group>/cell/vars/<i>` for recurrent layers and `<group>/{query,key,value,output}_dense/vars/<i>`
-/// for MultiHeadAttention.
+/// then `<group>/cell/vars/<i>` for recurrent layers, `<group>/{query,key,value,output}_dense/vars/<i>`
+/// for MultiHeadAttention (and the wrappers' groups below).
 pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
     let h5err = |what: String, e: super::h5::H5Error| Problem::Hdf5 {
         what,
@@ -354,6 +354,11 @@ pub fn load_weights(h5: &H5File, layers: &mut [Layer]) -> Result<(), Problem> {
         let sub = [
             "vars",
             "cell/vars",
+            // Wrappers keep their layer's weights one group down: TimeDistributed's `layer`,
+            // Bidirectional's `forward_layer` then `backward_layer` (get_weights() order).
+            "layer/vars",
+            "forward_layer/cell/vars",
+            "backward_layer/cell/vars",
             "query_dense/vars",
             "key_dense/vars",
             "value_dense/vars",

@@ -57,6 +57,8 @@ pub const SUPPORTED: &[&str] = &[
     "LayerNormalization",
     "GroupNormalization",
     "MultiHeadAttention",
+    "TimeDistributed",
+    "Bidirectional",
 ];
 
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
@@ -645,7 +647,7 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             if class != "SimpleRNN" {
                 ctx.activation("recurrent_activation")?;
             }
-            for unsupported in ["return_state", "go_backwards", "stateful"] {
+            for unsupported in ["return_state", "stateful"] {
                 if ctx.bool_or(unsupported, false)? {
                     return Err(ctx.err(unsupported, "true is not supported"));
                 }
@@ -656,6 +658,35 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
             } else {
                 Ok(vec![s[0], units])
             }
+        }
+        "TimeDistributed" => {
+            let s = one(ctx, inputs)?;
+            if s.len() < 3 {
+                return Err(ctx.layer_err("needs inputs of rank ≥ 3 (batch, time, …)"));
+            }
+            let (class, config) = wrapped(ctx, "layer", TIME_DISTRIBUTED)?;
+            let inner = LayerCtx {
+                name: ctx.name,
+                class,
+                config,
+            };
+            let per_step = output_shape(&inner, &[step_shape(s)])?;
+            let mut out = vec![s[0], s[1]];
+            out.extend_from_slice(&per_step[1..]);
+            Ok(out)
+        }
+        "Bidirectional" => {
+            one(ctx, inputs)?;
+            let [fwd, bwd] = bidirectional_parts(ctx)?;
+            let merge = merge_mode(ctx)?;
+            let mut out = output_shape(&fwd, inputs)?;
+            output_shape(&bwd, inputs)?;
+            if merge == MergeMode::Concat
+                && let Some(last) = out.last_mut()
+            {
+                *last = last.map(|u| 2 * u);
+            }
+            Ok(out)
         }
         "Add" | "Multiply" => {
             if inputs.len() < 2 {
@@ -826,6 +857,22 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
                 }
             }
         }
+        "TimeDistributed" => {
+            let s = one(ctx, inputs)?;
+            let (class, config) = wrapped(ctx, "layer", TIME_DISTRIBUTED)?;
+            let inner = LayerCtx {
+                name: ctx.name,
+                class,
+                config,
+            };
+            out = expected_weights(&inner, &[step_shape(s)])?;
+        }
+        "Bidirectional" => {
+            // get_weights() order: the forward layer's, then the backward layer's.
+            for part in bidirectional_parts(ctx)? {
+                out.extend(expected_weights(&part, inputs)?);
+            }
+        }
         _ => {}
     }
     Ok(out)
@@ -836,6 +883,150 @@ pub fn conv_groups(ctx: &LayerCtx) -> Result<usize, Problem> {
     match ctx.i64_or("groups", 1)? {
         g if g >= 1 => Ok(g as usize),
         g => Err(ctx.err("groups", format!("must be at least 1, found {g}"))),
+    }
+}
+
+/// Classes a `TimeDistributed` may wrap.
+pub const TIME_DISTRIBUTED: &[&str] = &["Dense", "Conv1D", "Conv2D"];
+/// Classes a `Bidirectional` may wrap.
+pub const BIDIRECTIONAL: &[&str] = &["SimpleRNN", "LSTM", "GRU"];
+
+/// The shape one time step of `s` has (the time axis dropped), as a wrapped layer sees it.
+pub fn step_shape(s: &Shape) -> Shape {
+    let mut inner = vec![s.first().copied().flatten()];
+    inner.extend_from_slice(s.get(2..).unwrap_or_default());
+    inner
+}
+
+/// A wrapper's nested layer (`{"class_name": …, "config": {…}}` at `field`), which must be one
+/// of `allowed`.
+pub fn wrapped<'a>(
+    ctx: &LayerCtx<'a>,
+    field: &str,
+    allowed: &[&str],
+) -> Result<(&'a str, &'a Map<String, Value>), Problem> {
+    let v = ctx
+        .config
+        .get(field)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| ctx.err(field, "missing"))?;
+    let class = v
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ctx.err(field, "has no class_name"))?;
+    let config = v
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ctx.err(field, "has no config"))?;
+    if !allowed.contains(&class) {
+        return Err(ctx.err(
+            field,
+            format!(
+                "wraps a {class}; {} can wrap only {}",
+                ctx.class,
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok((class, config))
+}
+
+/// How a `Bidirectional` merges its two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeMode {
+    Concat,
+    Sum,
+    Mul,
+    Ave,
+}
+
+impl MergeMode {
+    /// The code the Bidirectional contract reads.
+    pub fn code(self) -> u8 {
+        match self {
+            MergeMode::Concat => 0,
+            MergeMode::Sum => 1,
+            MergeMode::Mul => 2,
+            MergeMode::Ave => 3,
+        }
+    }
+}
+
+/// A `Bidirectional`'s `merge_mode` (Keras's default: concat).
+pub fn merge_mode(ctx: &LayerCtx) -> Result<MergeMode, Problem> {
+    match ctx.config.get("merge_mode") {
+        None => Ok(MergeMode::Concat),
+        Some(Value::Null) => Err(ctx.err(
+            "merge_mode",
+            "None (two separate outputs) is not supported; use concat, sum, mul or ave",
+        )),
+        Some(v) => match v.as_str() {
+            Some("concat") => Ok(MergeMode::Concat),
+            Some("sum") => Ok(MergeMode::Sum),
+            Some("mul") => Ok(MergeMode::Mul),
+            Some("ave") => Ok(MergeMode::Ave),
+            _ => Err(ctx.err(
+                "merge_mode",
+                format!("{v} is not supported; use concat, sum, mul or ave"),
+            )),
+        },
+    }
+}
+
+/// The two directions of a `Bidirectional`: the wrapped layer, and its `backward_layer` (Keras 3
+/// writes it; tf.keras 2 leaves it out when it is the wrapped layer run backwards, and then the
+/// wrapped layer's config stands for both — read its direction with [`runs_backwards`]).
+pub fn bidirectional_parts<'a>(ctx: &LayerCtx<'a>) -> Result<[LayerCtx<'a>; 2], Problem> {
+    let (class, config) = wrapped(ctx, "layer", BIDIRECTIONAL)?;
+    let fwd = LayerCtx {
+        name: ctx.name,
+        class,
+        config,
+    };
+    let bwd = if ctx
+        .config
+        .get("backward_layer")
+        .is_some_and(|v| !v.is_null())
+    {
+        let (bclass, bconfig) = wrapped(ctx, "backward_layer", BIDIRECTIONAL)?;
+        if bclass != class || bconfig.get("units") != config.get("units") {
+            return Err(ctx.err(
+                "backward_layer",
+                "must be the same class with the same units as the forward layer",
+            ));
+        }
+        LayerCtx {
+            name: ctx.name,
+            class: bclass,
+            config: bconfig,
+        }
+    } else {
+        LayerCtx {
+            name: ctx.name,
+            class,
+            config,
+        }
+    };
+    Ok([fwd, bwd])
+}
+
+/// Whether direction `which` (0 forward, 1 backward) of a `Bidirectional` reads the sequence
+/// from its end: the forward layer's own `go_backwards`; the backward layer's, when the file
+/// gives one, else the forward layer's flipped (what Keras builds).
+pub fn runs_backwards(ctx: &LayerCtx, which: usize) -> Result<bool, Problem> {
+    let [fwd, bwd] = bidirectional_parts(ctx)?;
+    let fwd_back = fwd.bool_or("go_backwards", false)?;
+    if which == 0 {
+        return Ok(fwd_back);
+    }
+    if ctx
+        .config
+        .get("backward_layer")
+        .is_some_and(|v| !v.is_null())
+    {
+        bwd.bool_or("go_backwards", !fwd_back)
+    } else {
+        Ok(!fwd_back)
     }
 }
 
