@@ -96,7 +96,10 @@ fn fashion_mnist_formats_json() {
     for name in ["compact", "exact", "int16", "int8"] {
         assert_eq!(row(&keras, name)["argmax_agree"], "3/3", "{keras}");
     }
-    assert!(row(&keras, "int16")["max_abs_err"].as_f64() < Some(1e-3), "{keras}");
+    assert!(
+        row(&keras, "int16")["max_abs_err"].as_f64() < Some(1e-3),
+        "{keras}"
+    );
 
     // A bundle has no Keras truth: deterministic drawn samples, the same on every run.
     let bundle = "keras3_15/lenet_cnn.keras.eai.json";

@@ -11,8 +11,8 @@
 //! chain, the screen.
 
 pub mod activations;
-pub mod convs;
 pub mod attention;
+pub mod convs;
 pub mod fixed;
 pub mod forward;
 pub mod input;
