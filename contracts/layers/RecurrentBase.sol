@@ -220,11 +220,25 @@ abstract contract RecurrentBase is LayerBase {
         int256[] memory hu = _gates(none, p.w, prev, p.u, p.b, p.recStart, p.recCount, n);
         h = new int256[](units);
         for (uint256 j; j < units; ++j) {
-            int256 z = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
-            int256 r = _act(c.recurrentActivation, xw[units + j] + hu[units + j], p.tbl);
-            int256 hh = _act(c.activation, xw[2 * units + j] + Fixed.mul(r, hu[2 * units + j]), p.tbl);
-            h[j] = Fixed.mul(z, prev[j]) + Fixed.mul(Fixed.ONE - z, hh);
+            h[j] = _gruUnitAfter(c, p.tbl, xw, hu, prev[j], j);
         }
+    }
+
+    /// @dev Unit `j` of `_gruStepAfter` (a function of its own: with every activation inlined
+    ///      the loop above would not fit the EVM's stack).
+    function _gruUnitAfter(
+        Cell memory c,
+        uint256 tbl,
+        int256[] memory xw,
+        int256[] memory hu,
+        int256 prev,
+        uint256 j
+    ) private pure returns (int256) {
+        uint256 units = c.units;
+        int256 z = _act(c.recurrentActivation, xw[j] + hu[j], tbl);
+        int256 r = _act(c.recurrentActivation, xw[units + j] + hu[units + j], tbl);
+        int256 hh = _act(c.activation, xw[2 * units + j] + Fixed.mul(r, hu[2 * units + j]), tbl);
+        return Fixed.mul(z, prev) + Fixed.mul(Fixed.ONE - z, hh);
     }
 
     /// @dev GRU without reset_after: the candidate sees (r · h)·U_h instead.

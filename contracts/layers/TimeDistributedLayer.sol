@@ -14,6 +14,15 @@ import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 ///      A Conv1D over [T, L, C] is one Conv2D over T rows with a one-row kernel (no padding
 ///      between rows), so it runs as a single convolution; a Conv2D runs once per step.
 contract TimeDistributedLayer is ConvBase {
+    /// @notice Not sliced inside a job (a job step runs it whole): always reverts.
+    function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
+        external
+        pure
+        returns (uint256, uint256, uint256)
+    {
+        revert OutputSliceOutOfRange(from, count, 0);
+    }
+
     /// @notice The decoded config.
     struct Config {
         /// `LayerKind.CONV_1D` or `LayerKind.CONV_2D`.
@@ -92,7 +101,7 @@ contract TimeDistributedLayer is ConvBase {
             (g.h, g.w, g.oh) = (s[0], s[1], s[0]);
             g.ow = _convOutLen(g.w, g.kw, g.sw, c.padding);
             g.pl = _convPadBefore(g.w, g.ow, g.kw, g.sw, c.padding);
-            out = _convolve(inputs, g, kernel, bias, c.activation);
+            out = _convolve(inputs, g, kernel, bias, c.activation, 0);
             shape = new uint256[](3);
             (shape[0], shape[1], shape[2]) = (g.h, g.ow, g.f);
             return (out, shape);
@@ -125,7 +134,7 @@ contract TimeDistributedLayer is ConvBase {
         out = new int256[](steps * g.oh * g.ow * g.f);
         uint256 dst = _ptr(out);
         for (uint256 t; t < steps; ++t) {
-            uint256 src = _ptr(_convolve(inputs[t * inStep:(t + 1) * inStep], g, kernel, bias, act));
+            uint256 src = _ptr(_convolve(inputs[t * inStep:(t + 1) * inStep], g, kernel, bias, act, 0));
             assembly ("memory-safe") {
                 mcopy(dst, src, outBytes)
             }

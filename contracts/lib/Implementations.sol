@@ -11,162 +11,312 @@ pragma solidity 0.8.30;
 ///      layers, then the model, then the factory.
 library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
-    uint256 internal constant LAYER_KINDS = 26;
+    uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x564cef22fa8ad455e88ff8d961806870ac5447fea737cb1cd54a3d4b22d133de;
+    bytes32 internal constant MODEL = 0x1be2ced6b49bca5031bfd80c318856e16bda1d5a300a55778c28a394467331f3;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0xdf191094635e660f67f3849a90a12e780064c9bad74cf2c2bdd3226783ebc8ee;
+    bytes32 internal constant INPUT_LAYER = 0x263a77cafedfddb5261f28652812a3225095587ecef486dc1e6755a3dfe18ad7;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x8829c94c0b6f2318104a7bff63b3fd5188fef224862f0804a2dec168e8bea068;
+    bytes32 internal constant DENSE = 0xde7ba87927ed503a9a8d03597f9265f420892cb2479c7b391f60c85d76021f52;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x39d032ac22471ed3c1414bd4f949ee5b183d07f2d29064041834015de8d6cda7;
+    bytes32 internal constant FLATTEN = 0x906168f3102ef237cf3c52b13b7ce07ed7e45577f1db257e25455c61f3146fe0;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x6912cad6c9011ea5cde831b7106b35dbda476bc57e3334e49bfc71ab28f97c3b;
+    bytes32 internal constant RESCALING = 0x9ed8ba48d340860eeb8f6d285bfd23a1278419b6c95c9aa664b305ebea6361e4;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x50b545efff07990dbfb7167d463958143c3fbb37efa157b310d744e11201be33;
+    bytes32 internal constant MAX_POOLING_2D = 0x7e93e01eb00041d06456375257fce1fa4231b70fc0b3b479b15fea53dc23f2df;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x1a57e7a9864a883416918dcdf3df525b00c70c10f3ff526d8f5b4b17379a2d5b;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x88020d682f1df85c1169bfb848f2304e98d4c8719cb63c09cbd59f9a5813aebf;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x181b8ed7c5986ca04f4aa282cc4ba763a4d05134a4997b3c062d839048c56a33;
+    bytes32 internal constant CONV_2D = 0x5fb0a4fa4aa8a289a389ef9f00e33ded4ac2e8fa9a2ac7544328ee96620ae349;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0xac84bd9fdd3305019b1e4916ea252cb56cfb64d129423c89c62082c6eaa00417;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x7265653cc1d97c791eeb5ea791afd01059be2caffc45abcb6a3d85acba253529;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x8ea6ab5ef7b5f492f317ab60572f4a739815747804a6c474e46a97dfdf2dc750;
+    bytes32 internal constant EMBEDDING = 0xd2d1572803661a9022b4d2d976dadc978304e252f552715b4e120771f2fde002;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x03fec4148a35274413f21fc5d1fcfeca856d255ff796e0f468239f587cc20830;
+    bytes32 internal constant SIMPLE_RNN = 0x43a1e3f774269a8190e54a83474c01846b0eeeb440003760bc12046143d57653;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x293f260a99c4be1e098d76ff3074f0ee24d5128bd491788067fb1015a8aca510;
+    bytes32 internal constant LSTM = 0x8c8f57dd22e16cbda9aca01911b8bea33b39b1c330433455182f723243af762a;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xaf714e0a93cbfbebbef1c33ce62e43d146d93f81472cd5ce807305fdd4fabb2a;
+    bytes32 internal constant SOFTMAX = 0xab30eea59c7f195cc38298f00276604ab815aed7b01aa8ef11639f49167d18de;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x7d2303b24019071e7a1703e2b208c40d2f06ca7d978f8efc96fad104912f64b3;
+    bytes32 internal constant SIGMOID = 0xe2b459080a911efe182a80f99284dda04928bdb4bbfd29142dbc70d7a234138d;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x7788d90f8a73151b1d3abc25b5861f98ff307e674cea3a8b238fddf50d712983;
+    bytes32 internal constant RELU = 0x4caf59ff5c59984fed8ccf977dd9b80528a1edd9197b3c586a389f5bfc075513;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x07290d2fcc6982a26e332b9e2212c8ce86eb71cc8f24182febdd310a32c0ba33;
+    bytes32 internal constant LINEAR = 0xad3d55293a7f9bea8a25b1a5dfe1ebffbf98e1e1cfe5820c9291bd90ad1efd80;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x1508ee12b22a304b6a553cd8d959e80c20ae332ea4263af4b5a701597669ea64;
+    bytes32 internal constant ADD = 0x64e6a85d35ad6a369c42aac26a0a263b69137cec33cb5881e9b5675110cde0d6;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x06d21d943d7accfd77aded6035248c86c83b5980d5d9bf1fe35db3c58f92a4f9;
+    bytes32 internal constant DROPOUT = 0x6ea2794c250e8a42712fde1bdf90e4f400a6a2aad739c3e09c279ad826ddfa39;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x1e81db041e3445233bb77569151c917f4966b5b585debc9e75ba64e2eaacca5d;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0xf61f06223293a67cd25aa8a9cb3fc3f21bf3c0bc1b3885fbc6b3a33846b87a6f;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0xfff3a991630771a013c87e29740256b794132a7167b040d188fd8f08339461b2;
+    bytes32 internal constant ZERO_PADDING_2D = 0x0e1d56e8a8e086160eac86b3ecc5addc28267677003dd4dff3330e175a60aa3f;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x9a385c63b8778e85269f0523c262d689ebf182dd8169b8f7fdbbd1fb4c49e5fd;
+    bytes32 internal constant CONCATENATE = 0x06359de1bb580490347247c187665a9cc8ed578b586037169c469dc8d495c5d6;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xc6e3c8031b1b3fcdd9dfb69e623a61d6f657960a5782be7d5ec0bdcd4ce0a95b;
+    bytes32 internal constant TANH = 0xc52df819e8e8a780cf96b90c76824ffaa079dad3e1116c51e1bfd270726913a3;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5034b846f3f4dd072615f1da5dbc53b0f917b2c9ccc9c97d550b1832a98f81e9;
+    bytes32 internal constant GRU = 0x98dd99f652adab9cadb96a95bab42eb1e6cc343ff8fae3bc947117cddbe230d0;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x80a920b1bcd335369a06298026bdf58d646f76845a4a31f4f020ef135ef3f4cf;
+    bytes32 internal constant CONV_1D = 0xd65b90214ef93f5e474a61ab2cb73405f0bc2efb2772159603b022dbc5d33666;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x544e628edb29bb0f2526ba22b1c9ccd05d712f46be8db19806f556846d9e3dcd;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x59be08a1187867bfbd7548c1e30533057b9794f159bc7682b050c15238e3167f;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xcdf65224c0ea5a6c3ed361e9c06a36356b10ab7fea6f5e0f56a6424a281472d9;
+    bytes32 internal constant RESHAPE = 0xeb2eb2939b5dade5dea62288bfeb4c10f78222dd4fa52323d431e5f92e6f6e49;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x1e85c842e31f3aadf1983fe272cf00d97c8a40bf2cd9976a4db908919ede698b;
+    bytes32 internal constant MULTIPLY = 0x3db71800a5f7998b8bc6d6ee83638d660a4f01dc7581f10f38400f210914ffb9;
+    /// @dev MaxPooling1DLayer, kind 26.
+    bytes32 internal constant MAX_POOLING_1D = 0x10afc62ddd42b3e98270c50d0121db788f306bade4dce19bfc2748a6c13a1d8b;
+    /// @dev AveragePooling1DLayer, kind 27.
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x9edeb8d33505468c67b1bc8943a9e4aa0d8653d2bd0401986e2ffb01126e0431;
+    /// @dev GlobalMaxPooling1DLayer, kind 28.
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x55639813121d5f20459ba3b6d545237268887a81d203b03786c5d4a564b06e9b;
+    /// @dev GlobalMaxPooling2DLayer, kind 29.
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x1b6c4a94c294a11db2471bff5cb05a6c4847a355c4e77c2d6a13f9a031bd903a;
+    /// @dev UpSampling1DLayer, kind 30.
+    bytes32 internal constant UP_SAMPLING_1D = 0xcf35bd8a27c16e53d4cb86b86758e7bbbde31fe77df2ce31847640e34743c636;
+    /// @dev UpSampling2DLayer, kind 31.
+    bytes32 internal constant UP_SAMPLING_2D = 0xd8303f9e1033a3edbbd4b83681bd4aac90689a353801c154ff46e9880fc3f903;
+    /// @dev Cropping1DLayer, kind 32.
+    bytes32 internal constant CROPPING_1D = 0x1e2c4da72ab1f86b126914322f4adee57876c34621f0b69a05ffe5fc2955b119;
+    /// @dev Cropping2DLayer, kind 33.
+    bytes32 internal constant CROPPING_2D = 0x3eabaacb26aeee3ddefa2d160c769980fdb062863209c2b7cd58943fe0a70dd5;
+    /// @dev ZeroPadding1DLayer, kind 34.
+    bytes32 internal constant ZERO_PADDING_1D = 0xdc8981e61a75d5a3ab1ee99516e3755a33eda17e9afe29b6954b565bbf4e9f21;
+    /// @dev PermuteLayer, kind 35.
+    bytes32 internal constant PERMUTE = 0x143ddeb7858608f76e5e06f828d5e3363fe85a7d6f8b77598d0abb8e1a438d32;
+    /// @dev RepeatVectorLayer, kind 36.
+    bytes32 internal constant REPEAT_VECTOR = 0x1968e61c340f27295d80e5f98d72b3d5896a05d44d1b00af8e4a283e51a234f5;
+    /// @dev SubtractLayer, kind 37.
+    bytes32 internal constant SUBTRACT = 0xafa2d7e78b76fe33bbabde46f5f07857396718f7068e5ad38dc31f28807edc40;
+    /// @dev AverageLayer, kind 38.
+    bytes32 internal constant AVERAGE = 0xd72488c93eaf25a9fe8d73e41e90a68d42488ec05d1491a7a3f3310d89ea940a;
+    /// @dev MaximumLayer, kind 39.
+    bytes32 internal constant MAXIMUM = 0x83ce3a6fc9208f4e0dba20f5a69cc1210e3903d549797d5b2d6397375adaeaf2;
+    /// @dev MinimumLayer, kind 40.
+    bytes32 internal constant MINIMUM = 0xcc40d0dd5c6a93840e6d07d87b526b6244bb31db09cdbaf4e62d9cf865fe67ad;
+    /// @dev DepthwiseConv2DLayer, kind 41.
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0xf244933fa87d0bfbdcf1c6569dc667eef1375e2f1789bd90ddc2a0b63a7f7480;
+    /// @dev SeparableConv2DLayer, kind 42.
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xf9a18febec17297f399495d7b4e3cc98f6578bf988906d6697f92d5b5c9072fe;
+    /// @dev Conv2DTransposeLayer, kind 43.
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xbf347d52b8b0fbbb25aec764638e09c3704adb6b192331828ba75bd6316372b6;
+    /// @dev PReLULayer, kind 44.
+    bytes32 internal constant PRELU = 0x14ad3486ee760830c73ebc12aef78b97e88a0da40a2fa567fabd2aa5ccf14c32;
+    /// @dev ELULayer, kind 45.
+    bytes32 internal constant ELU = 0xe5e0207033541aa761e357b92071dc6c44349c7f5180631b83557d8983ff6adb;
+    /// @dev LayerNormalizationLayer, kind 46.
+    bytes32 internal constant LAYER_NORMALIZATION = 0x0ec46af02870216ba59bf096b7e0f33a0ac3c3942ecf22f8cc51f3e307e74cb9;
+    /// @dev GroupNormalizationLayer, kind 47.
+    bytes32 internal constant GROUP_NORMALIZATION = 0x5e379c85ee91002ef1f3f12ebcd682cc2b34f06d2eadea262b4d9ebb06ebed30;
+    /// @dev MultiHeadAttentionLayer, kind 48.
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x4f1ffa69c0513793c08cd4ab60cdff86c6a4155781767d07346433fa7e6b564b;
+    /// @dev TimeDistributedLayer, kind 49.
+    bytes32 internal constant TIME_DISTRIBUTED = 0x4537b1fc001235c3f7263682b491ca733a629388c63856efcfd21f0caf766c44;
+    /// @dev BidirectionalLayer, kind 50.
+    bytes32 internal constant BIDIRECTIONAL = 0x8df0602d2a504bd438f9f63fcb9881cd2a2065e599cb50a56c7a15604fd4304f;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
     function layer(uint256 kind) internal pure returns (bytes32) {
         if (kind >= LAYER_KINDS) return bytes32(0);
-        if (kind < 13) {
-            if (kind < 6) {
-                if (kind < 3) {
-                    if (kind < 1) {
-                        return INPUT_LAYER;
-                    } else {
-                        if (kind < 2) {
-                            return DENSE;
+        if (kind < 25) {
+            if (kind < 12) {
+                if (kind < 6) {
+                    if (kind < 3) {
+                        if (kind < 1) {
+                            return INPUT_LAYER;
                         } else {
-                            return FLATTEN;
+                            if (kind < 2) {
+                                return DENSE;
+                            } else {
+                                return FLATTEN;
+                            }
+                        }
+                    } else {
+                        if (kind < 4) {
+                            return RESCALING;
+                        } else {
+                            if (kind < 5) {
+                                return MAX_POOLING_2D;
+                            } else {
+                                return AVERAGE_POOLING_2D;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 4) {
-                        return RESCALING;
-                    } else {
-                        if (kind < 5) {
-                            return MAX_POOLING_2D;
+                    if (kind < 9) {
+                        if (kind < 7) {
+                            return CONV_2D;
                         } else {
-                            return AVERAGE_POOLING_2D;
+                            if (kind < 8) {
+                                return BATCH_NORMALIZATION;
+                            } else {
+                                return EMBEDDING;
+                            }
+                        }
+                    } else {
+                        if (kind < 10) {
+                            return SIMPLE_RNN;
+                        } else {
+                            if (kind < 11) {
+                                return LSTM;
+                            } else {
+                                return SOFTMAX;
+                            }
                         }
                     }
                 }
             } else {
-                if (kind < 9) {
-                    if (kind < 7) {
-                        return CONV_2D;
-                    } else {
-                        if (kind < 8) {
-                            return BATCH_NORMALIZATION;
+                if (kind < 18) {
+                    if (kind < 15) {
+                        if (kind < 13) {
+                            return SIGMOID;
                         } else {
-                            return EMBEDDING;
+                            if (kind < 14) {
+                                return RELU;
+                            } else {
+                                return LINEAR;
+                            }
+                        }
+                    } else {
+                        if (kind < 16) {
+                            return ADD;
+                        } else {
+                            if (kind < 17) {
+                                return DROPOUT;
+                            } else {
+                                return GLOBAL_AVERAGE_POOLING_2D;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 11) {
-                        if (kind < 10) {
-                            return SIMPLE_RNN;
+                    if (kind < 21) {
+                        if (kind < 19) {
+                            return ZERO_PADDING_2D;
                         } else {
-                            return LSTM;
+                            if (kind < 20) {
+                                return CONCATENATE;
+                            } else {
+                                return TANH;
+                            }
                         }
                     } else {
-                        if (kind < 12) {
-                            return SOFTMAX;
+                        if (kind < 23) {
+                            if (kind < 22) {
+                                return GRU;
+                            } else {
+                                return CONV_1D;
+                            }
                         } else {
-                            return SIGMOID;
+                            if (kind < 24) {
+                                return GLOBAL_AVERAGE_POOLING_1D;
+                            } else {
+                                return RESHAPE;
+                            }
                         }
                     }
                 }
             }
         } else {
-            if (kind < 19) {
-                if (kind < 16) {
-                    if (kind < 14) {
-                        return RELU;
-                    } else {
-                        if (kind < 15) {
-                            return LINEAR;
+            if (kind < 38) {
+                if (kind < 31) {
+                    if (kind < 28) {
+                        if (kind < 26) {
+                            return MULTIPLY;
                         } else {
-                            return ADD;
+                            if (kind < 27) {
+                                return MAX_POOLING_1D;
+                            } else {
+                                return AVERAGE_POOLING_1D;
+                            }
+                        }
+                    } else {
+                        if (kind < 29) {
+                            return GLOBAL_MAX_POOLING_1D;
+                        } else {
+                            if (kind < 30) {
+                                return GLOBAL_MAX_POOLING_2D;
+                            } else {
+                                return UP_SAMPLING_1D;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 17) {
-                        return DROPOUT;
-                    } else {
-                        if (kind < 18) {
-                            return GLOBAL_AVERAGE_POOLING_2D;
+                    if (kind < 34) {
+                        if (kind < 32) {
+                            return UP_SAMPLING_2D;
                         } else {
-                            return ZERO_PADDING_2D;
+                            if (kind < 33) {
+                                return CROPPING_1D;
+                            } else {
+                                return CROPPING_2D;
+                            }
+                        }
+                    } else {
+                        if (kind < 36) {
+                            if (kind < 35) {
+                                return ZERO_PADDING_1D;
+                            } else {
+                                return PERMUTE;
+                            }
+                        } else {
+                            if (kind < 37) {
+                                return REPEAT_VECTOR;
+                            } else {
+                                return SUBTRACT;
+                            }
                         }
                     }
                 }
             } else {
-                if (kind < 22) {
-                    if (kind < 20) {
-                        return CONCATENATE;
-                    } else {
-                        if (kind < 21) {
-                            return TANH;
+                if (kind < 44) {
+                    if (kind < 41) {
+                        if (kind < 39) {
+                            return AVERAGE;
                         } else {
-                            return GRU;
+                            if (kind < 40) {
+                                return MAXIMUM;
+                            } else {
+                                return MINIMUM;
+                            }
+                        }
+                    } else {
+                        if (kind < 42) {
+                            return DEPTHWISE_CONV_2D;
+                        } else {
+                            if (kind < 43) {
+                                return SEPARABLE_CONV_2D;
+                            } else {
+                                return CONV_2D_TRANSPOSE;
+                            }
                         }
                     }
                 } else {
-                    if (kind < 24) {
-                        if (kind < 23) {
-                            return CONV_1D;
+                    if (kind < 47) {
+                        if (kind < 45) {
+                            return PRELU;
                         } else {
-                            return GLOBAL_AVERAGE_POOLING_1D;
+                            if (kind < 46) {
+                                return ELU;
+                            } else {
+                                return LAYER_NORMALIZATION;
+                            }
                         }
                     } else {
-                        if (kind < 25) {
-                            return RESHAPE;
+                        if (kind < 49) {
+                            if (kind < 48) {
+                                return GROUP_NORMALIZATION;
+                            } else {
+                                return MULTI_HEAD_ATTENTION;
+                            }
                         } else {
-                            return MULTIPLY;
+                            if (kind < 50) {
+                                return TIME_DISTRIBUTED;
+                            } else {
+                                return BIDIRECTIONAL;
+                            }
                         }
                     }
                 }
