@@ -272,9 +272,9 @@ mod tests {
         );
         assert_eq!(LayerKind::from_code(41), Some(LayerKind::DepthwiseConv2D));
         assert_eq!(LayerKind::from_code(255), None);
-        // eai's 0..19 and ours up to 25 are positions; 26–45 are reserved elsewhere.
+        // eai's 0..19 and ours up to 25 are positions; 26–50 were handed out in ranges.
         assert_eq!(LayerKind::ALL[25].code(), 25);
-        assert_eq!(LayerKind::from_code(45), None);
+        assert_eq!(LayerKind::from_code(50), Some(LayerKind::Bidirectional));
         assert_eq!(
             LayerKind::from_code(48),
             Some(LayerKind::MultiHeadAttention)
