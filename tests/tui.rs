@@ -965,7 +965,7 @@ fn f_chooses_the_weight_format_the_probe_confirm_and_deployment_follow_it() {
         matches!(
             effects.as_slice(),
             [Effect::StartDeploy {
-                format: WeightFormat::Exact,
+                format: WeightFormat::Int8,
                 ..
             }]
         ),
