@@ -87,7 +87,12 @@ async fn slice_on_chain(
     let answer = rpc
         .call_with_gas(clone, &data, DEFAULT_CALL_GAS)
         .await
-        .unwrap_or_else(|e| panic!("forwardSlice: {e:?}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "forwardSlice of {count} from {from} on {clone} (input {:?}, rows {rows:?}): {e:?}",
+                input.shape
+            )
+        });
     let r = IForwardLayer::forwardSliceCall::abi_decode_returns(&answer).unwrap();
     Tensor {
         shape: r.outputShape.iter().map(|d| d.to::<usize>()).collect(),

@@ -347,8 +347,11 @@ abstract contract LayerBase is ILayer, IForwardLayer {
             dst := add(buf, 0x20)
         }
         w.ptr = dst;
+        WeightCodec.ChunkCache memory cache = WeightCodec.ChunkCache(type(uint256).max, address(0));
         for (uint256 r; r < rows; ++r) {
-            WeightCodec.copy(m, layout.chunkBytes, p.start + (r * cols + from) * w.width, rowBytes, dst + r * rowBytes);
+            WeightCodec.copyCached(
+                m, layout.chunkBytes, p.start + (r * cols + from) * w.width, rowBytes, dst + r * rowBytes, cache
+            );
         }
         if (p.channels != 0) {
             int256[] memory scales = new int256[](count);

@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1be2ced6b49bca5031bfd80c318856e16bda1d5a300a55778c28a394467331f3;
+    bytes32 internal constant MODEL = 0x1ffc1dac3096692550156252cb1beeaf494bd6988b2f7fb38122f67d1beb952a;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x263a77cafedfddb5261f28652812a3225095587ecef486dc1e6755a3dfe18ad7;
+    bytes32 internal constant INPUT_LAYER = 0x71eaebff11c6535c370496d0884478a925eb27bd0cad9f3c6c5b907009b2e606;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xde7ba87927ed503a9a8d03597f9265f420892cb2479c7b391f60c85d76021f52;
+    bytes32 internal constant DENSE = 0x12910bddf8e991006a5a937abb8fb4e0697cf3d789ba2f17098ff77bf336ad34;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x906168f3102ef237cf3c52b13b7ce07ed7e45577f1db257e25455c61f3146fe0;
+    bytes32 internal constant FLATTEN = 0x5960a901479af69826a3e778e1406492718dc8f3e8e56de43d760844618c52fd;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x9ed8ba48d340860eeb8f6d285bfd23a1278419b6c95c9aa664b305ebea6361e4;
+    bytes32 internal constant RESCALING = 0x0433b951e6ec44f5d3f6e2faa5ea6913b266aac908b90fbb47571f6f0459edb7;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x7e93e01eb00041d06456375257fce1fa4231b70fc0b3b479b15fea53dc23f2df;
+    bytes32 internal constant MAX_POOLING_2D = 0x21ec16a2107c30b9a17a2daa578c5bf9ef90906d82cb811cc6bfb8042dca8a44;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x88020d682f1df85c1169bfb848f2304e98d4c8719cb63c09cbd59f9a5813aebf;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x71ccbdf3f53051f04ea4bb3b4d18d8b1dd328985c23496b33b6cdcb0664332de;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x5fb0a4fa4aa8a289a389ef9f00e33ded4ac2e8fa9a2ac7544328ee96620ae349;
+    bytes32 internal constant CONV_2D = 0x4a46cd323778cc1c07dcc8bb2123b7fa05f105656cd230d9417ca800e20ffe3e;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x7265653cc1d97c791eeb5ea791afd01059be2caffc45abcb6a3d85acba253529;
+    bytes32 internal constant BATCH_NORMALIZATION = 0xff0aaecb29981c9a59e6f1852b0b5a099527dc022bc228779a3e680a1fcb3b94;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0xd2d1572803661a9022b4d2d976dadc978304e252f552715b4e120771f2fde002;
+    bytes32 internal constant EMBEDDING = 0x347f26aebf5a1eda5d76ac11f661ed1e1a2e3a5c6cc4e6151994443275a0fe0e;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x43a1e3f774269a8190e54a83474c01846b0eeeb440003760bc12046143d57653;
+    bytes32 internal constant SIMPLE_RNN = 0x7706d2c1a49f3a60079c8e187c0d4fb5d4a72c4da314ce3e36ad7e3b4a6d3718;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x8c8f57dd22e16cbda9aca01911b8bea33b39b1c330433455182f723243af762a;
+    bytes32 internal constant LSTM = 0xba8fbeb9ea1197fe86c006ceaac7559ff250b6b569176bdb0970c71d05236a0d;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xab30eea59c7f195cc38298f00276604ab815aed7b01aa8ef11639f49167d18de;
+    bytes32 internal constant SOFTMAX = 0x9b60af14e5a573e4c810916be42c8a6335942fccfbd8bca9a1a1c03cd568f5a6;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0xe2b459080a911efe182a80f99284dda04928bdb4bbfd29142dbc70d7a234138d;
+    bytes32 internal constant SIGMOID = 0x049462e926c4307eba838aa30ae5125d4cbd84496750700627163304351302d0;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x4caf59ff5c59984fed8ccf977dd9b80528a1edd9197b3c586a389f5bfc075513;
+    bytes32 internal constant RELU = 0x7e1c4605054f57725d2a3dfe397852a4a35ff5d7650c6646b83902b4bb9356aa;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xad3d55293a7f9bea8a25b1a5dfe1ebffbf98e1e1cfe5820c9291bd90ad1efd80;
+    bytes32 internal constant LINEAR = 0x84fd730772fbb8f7305152fedb7bb58229d27c90fe58ce9ff48b6db8034a0559;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x64e6a85d35ad6a369c42aac26a0a263b69137cec33cb5881e9b5675110cde0d6;
+    bytes32 internal constant ADD = 0xa0f521a92bc550226917e1b39bcb1aebf11b94d21b83f0f550ba4be315a50ef4;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x6ea2794c250e8a42712fde1bdf90e4f400a6a2aad739c3e09c279ad826ddfa39;
+    bytes32 internal constant DROPOUT = 0x856c73a5a5245b6498bd0ad5a39f0ad12579ae62db534af80fa42b4d22d17edb;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0xf61f06223293a67cd25aa8a9cb3fc3f21bf3c0bc1b3885fbc6b3a33846b87a6f;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x250d10d5ee70de51b50adb85da82c141c7b4f8a13095256e4fddd3c72e58b30f;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x0e1d56e8a8e086160eac86b3ecc5addc28267677003dd4dff3330e175a60aa3f;
+    bytes32 internal constant ZERO_PADDING_2D = 0x2462dd369346bb8c59c96033822e5e59f45aa42219845ee69b7b2dee362173b8;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x06359de1bb580490347247c187665a9cc8ed578b586037169c469dc8d495c5d6;
+    bytes32 internal constant CONCATENATE = 0x0536079e4ce2625577ff60ea97f55f758b535d39522f4d1430eae43f64d42c35;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xc52df819e8e8a780cf96b90c76824ffaa079dad3e1116c51e1bfd270726913a3;
+    bytes32 internal constant TANH = 0x0f154ab7860ff9509b6992825477f9a091e28cb52a4785a318eba3097628923a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x98dd99f652adab9cadb96a95bab42eb1e6cc343ff8fae3bc947117cddbe230d0;
+    bytes32 internal constant GRU = 0x6d54fea24c9e5e6254495ab4c6df6798056ce850c18b4a60ef70f23266b6bffc;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xd65b90214ef93f5e474a61ab2cb73405f0bc2efb2772159603b022dbc5d33666;
+    bytes32 internal constant CONV_1D = 0xa49ae8364e18d88fb2b15f90de4d96bc00aeb5caaa4f936159942fcd7c4e3663;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x59be08a1187867bfbd7548c1e30533057b9794f159bc7682b050c15238e3167f;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x113dee52abcc4e0f914f0c9493c002ebdbdfcfc2b9ab4f1c1d7b8d108ca07bd6;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xeb2eb2939b5dade5dea62288bfeb4c10f78222dd4fa52323d431e5f92e6f6e49;
+    bytes32 internal constant RESHAPE = 0x97436c93a5eb31aa0a0485cd0b9e149ae5d342a8368cd4c8467dcdcdb5bdfdfa;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x3db71800a5f7998b8bc6d6ee83638d660a4f01dc7581f10f38400f210914ffb9;
+    bytes32 internal constant MULTIPLY = 0x4ee3929d01d6b1bccf8f3537aa3a3d95f98269cec7ce4689aa990fadb9e1a2c9;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x10afc62ddd42b3e98270c50d0121db788f306bade4dce19bfc2748a6c13a1d8b;
+    bytes32 internal constant MAX_POOLING_1D = 0xd83a7721a9057a1c745d776f6c5328c3a59f1019ee17ddb50fdfd9c59dc8fea7;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x9edeb8d33505468c67b1bc8943a9e4aa0d8653d2bd0401986e2ffb01126e0431;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x1a4bb6b46390bd2fefb0ca86ff647829ed65267d61bd941611871cdc7550f709;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x55639813121d5f20459ba3b6d545237268887a81d203b03786c5d4a564b06e9b;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x66fd5b8ed29bb0ee6995b60ed3b6cedef8d52c4cab5066043eba4d29515578e3;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x1b6c4a94c294a11db2471bff5cb05a6c4847a355c4e77c2d6a13f9a031bd903a;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x7303dbc2e38215ef57951929347041249e74d402620edfa6771aff2d1bb76e75;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0xcf35bd8a27c16e53d4cb86b86758e7bbbde31fe77df2ce31847640e34743c636;
+    bytes32 internal constant UP_SAMPLING_1D = 0x20eac71f378d87feaa4eff320b175f066442349b3c3de910756026ffbad11812;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0xd8303f9e1033a3edbbd4b83681bd4aac90689a353801c154ff46e9880fc3f903;
+    bytes32 internal constant UP_SAMPLING_2D = 0xc1ea124399f6cc472465ad7d1e10de97cced8d9260a6d6ca26732b1962ea2141;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x1e2c4da72ab1f86b126914322f4adee57876c34621f0b69a05ffe5fc2955b119;
+    bytes32 internal constant CROPPING_1D = 0x1fead727efde44d3a26026dbcabaaf9395931e061b9747ae378ea41fbe3ef623;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x3eabaacb26aeee3ddefa2d160c769980fdb062863209c2b7cd58943fe0a70dd5;
+    bytes32 internal constant CROPPING_2D = 0x564458dd3e30134a3704d2448286f23f1c33d4508e9f1cd8c7754cec5d6a41e2;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0xdc8981e61a75d5a3ab1ee99516e3755a33eda17e9afe29b6954b565bbf4e9f21;
+    bytes32 internal constant ZERO_PADDING_1D = 0x6e773342ef1f020d6d58c1c874fe40194d9206826f170e0092b6129aaaeb11bf;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x143ddeb7858608f76e5e06f828d5e3363fe85a7d6f8b77598d0abb8e1a438d32;
+    bytes32 internal constant PERMUTE = 0xb3b702c3545f9ce4f37f27b6076609fc3e45ee16cd837c31f587db59b26eabec;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0x1968e61c340f27295d80e5f98d72b3d5896a05d44d1b00af8e4a283e51a234f5;
+    bytes32 internal constant REPEAT_VECTOR = 0x10e8e45d612655d26f024abc43fdb8cb7de3c4fc8513748b5f03b2993b104a24;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0xafa2d7e78b76fe33bbabde46f5f07857396718f7068e5ad38dc31f28807edc40;
+    bytes32 internal constant SUBTRACT = 0xc3c97818fce9369bfac49f1da4e87dfddbb61aa4cebc4fdd1f6bf5708cd8e572;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xd72488c93eaf25a9fe8d73e41e90a68d42488ec05d1491a7a3f3310d89ea940a;
+    bytes32 internal constant AVERAGE = 0x1704fe7bc34f00bacc4f1eb58ce7b6bca786ae472a3824c1f9676c05d482e1e5;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0x83ce3a6fc9208f4e0dba20f5a69cc1210e3903d549797d5b2d6397375adaeaf2;
+    bytes32 internal constant MAXIMUM = 0x32f3030b5b0f2bfd7710cfaeaab624ce21eb46ddd21d33f89ba2360d2b53c38b;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0xcc40d0dd5c6a93840e6d07d87b526b6244bb31db09cdbaf4e62d9cf865fe67ad;
+    bytes32 internal constant MINIMUM = 0x371e61a1ea9aca1dae7542571d62b4130b6556e9f44de9a1c2966fbfccba5fca;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0xf244933fa87d0bfbdcf1c6569dc667eef1375e2f1789bd90ddc2a0b63a7f7480;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x8a7dd3d0f922560d4e54f01bf54612d5e0ceb5fe2b15c8674e869b4ec7aca5b2;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xf9a18febec17297f399495d7b4e3cc98f6578bf988906d6697f92d5b5c9072fe;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x0e9c4319bd52e20453592893f61e7e680bd9fa606f34ee8ee84c045e062c0345;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xbf347d52b8b0fbbb25aec764638e09c3704adb6b192331828ba75bd6316372b6;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x1c304d0522fc36a0a47b0df6aa4f890a1ce084db1b950a440116deed9f76e42b;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x14ad3486ee760830c73ebc12aef78b97e88a0da40a2fa567fabd2aa5ccf14c32;
+    bytes32 internal constant PRELU = 0x3cceb90fb2dc953a4a81f451ec3bbb58fc0436836c3cc9f5f6c59297018338a2;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xe5e0207033541aa761e357b92071dc6c44349c7f5180631b83557d8983ff6adb;
+    bytes32 internal constant ELU = 0x7dfce7807ac0d7dae44424a1cc5593dab0c0ee377620f303f16027a6b79c5d3e;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x0ec46af02870216ba59bf096b7e0f33a0ac3c3942ecf22f8cc51f3e307e74cb9;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x2fa5dd5878bf6c9b28167f6c5b9aefbdd53023c023b779ed9441f6190d765822;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x5e379c85ee91002ef1f3f12ebcd682cc2b34f06d2eadea262b4d9ebb06ebed30;
+    bytes32 internal constant GROUP_NORMALIZATION = 0xe2a9364aca939f40b2623eaa8ba401a304a205752580ec49d49acdb183f486cc;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x4f1ffa69c0513793c08cd4ab60cdff86c6a4155781767d07346433fa7e6b564b;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x100bcadcfb39db705b2253eae62907478f1bfb6b62a827cc1a359843aa91edf6;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x4537b1fc001235c3f7263682b491ca733a629388c63856efcfd21f0caf766c44;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xa2ec0b02fb7db82e7305eb1166889a5476c0f74cabf830a0494ad665b03ea0d8;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x8df0602d2a504bd438f9f63fcb9881cd2a2065e599cb50a56c7a15604fd4304f;
+    bytes32 internal constant BIDIRECTIONAL = 0x8570f17e9f6e4ee9bc2c2fd404ed387a109a957a0a74b7f2a9375dbdb3fae228;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

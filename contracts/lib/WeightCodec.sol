@@ -97,20 +97,38 @@ library WeightCodec {
     /// @dev Copies blob bytes [start, start + length) of model `m` (chunks of `chunkBytes`) to
     ///      memory `dst` with EXTCODECOPY (data byte k of a chunk is at code offset k + 1).
     function copy(address m, uint256 chunkBytes, uint256 start, uint256 length, uint256 dst) internal view {
-        uint256 done;
-        uint256 cached = type(uint256).max;
+        copyCached(m, chunkBytes, start, length, dst, ChunkCache(type(uint256).max, address(0)));
+    }
+
+    /// @dev The last chunk whose address was asked of the model: reading many short runs (a
+    ///      kernel's columns, one run per row) asks once per chunk, not once per run.
+    struct ChunkCache {
+        uint256 index;
         address pointer;
+    }
+
+    /// @dev `copy`, resolving chunk addresses through `cache` (updated in place).
+    function copyCached(
+        address m,
+        uint256 chunkBytes,
+        uint256 start,
+        uint256 length,
+        uint256 dst,
+        ChunkCache memory cache
+    ) internal view {
+        uint256 done;
         while (done < length) {
             uint256 pos = start + done;
             uint256 index = pos / chunkBytes;
             uint256 within = pos % chunkBytes;
             uint256 take = chunkBytes - within;
             if (take > length - done) take = length - done;
-            if (index != cached) {
-                pointer = IEternalModel(m).chunkAddress(index);
-                if (pointer == address(0)) revert WeightsMissing(index);
-                cached = index;
+            if (index != cache.index) {
+                cache.pointer = IEternalModel(m).chunkAddress(index);
+                if (cache.pointer == address(0)) revert WeightsMissing(index);
+                cache.index = index;
             }
+            address pointer = cache.pointer;
             assembly ("memory-safe") {
                 extcodecopy(pointer, add(dst, done), add(within, 1), take)
             }
