@@ -76,43 +76,12 @@ alloy::sol!(
 );
 
 /// Gas of each layer inside `predict` (set ETERNALIZE_PROFILE_LAYERS=1): the model's calls to its
-/// layers, from a `debug_traceCall` with the call tracer.
+/// layers, from a `debug_traceCall` with the call tracer (see `layer_gas`).
 async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
-    use alloy::providers::Provider;
-    let call = d.model.predictLayers(
-        input
-            .data
-            .iter()
-            .map(|&v| I256::try_from(v).unwrap())
-            .collect(),
-        input.shape.iter().map(|&x| U256::from(x)).collect(),
-        vec![U256::from(input.shape.len())],
-        vec![U256::from(graph.nodes.len() - 1)],
-    );
-    let tx = serde_json::json!({
-        "to": d.model.address(),
-        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-        "gas": "0x3b9aca00",
-    });
-    let trace: Value = d
-        .model
-        .provider()
-        .raw_request(
-            "debug_traceCall".into(),
-            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-        )
-        .await
-        .unwrap();
-    let gas =
-        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    eprintln!("predict: {} gas", gas(&trace["gasUsed"]));
-    let calls = trace["calls"][0]["calls"].as_array().unwrap();
-    for (i, c) in calls.iter().enumerate() {
-        eprintln!(
-            "layer {i} {}: {} gas",
-            graph.nodes[i].class_name,
-            gas(&c["gasUsed"])
-        );
+    let (per_layer, total) = layer_gas(d, graph, std::slice::from_ref(input)).await;
+    eprintln!("predict: {total} gas");
+    for (i, g) in per_layer.iter().enumerate() {
+        eprintln!("layer {i} {}: {g} gas", graph.nodes[i].class_name);
     }
 }
 
