@@ -454,3 +454,45 @@ async fn int_records_across_small_chunks() {
         assert_eq!(got, graph.run(&samples[..1]).unwrap(), "{format}");
     }
 }
+
+/// The convolution kinds whose kernels do not apply int16/int8's per-channel scales yet
+/// (DepthwiseConv2D and grouped Conv2D, SeparableConv2D, Conv2DTranspose) are refused in those
+/// formats before anything is sent: on chain they would compute with the stored integers and
+/// differ from the reference.
+#[test]
+fn per_channel_formats_refuse_the_unscaled_convolutions_before_sending() {
+    use crate::deploy_support::{KEY0, anvil, fixture_str, transactions_from};
+    let node = anvil(&[]);
+    let url = node.url();
+    let data = tempfile::tempdir().unwrap();
+    for (file, class) in [
+        ("generated/mobilenet_block_fn.keras", "DepthwiseConv2D"),
+        ("generated/resnet_small_fn.keras", "Conv2DTranspose"),
+    ] {
+        for format in ["int16", "int8"] {
+            let o = eternalize(
+                data.path(),
+                &[
+                    "deploy",
+                    &fixture_str(file),
+                    "--rpc-url",
+                    &url,
+                    "--format",
+                    format,
+                    "--yes",
+                ],
+                &[("ETERNALIZE_PRIVATE_KEY", KEY0)],
+            );
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{out}");
+            assert!(
+                out.contains(&format!(
+                    "({class}): the {format} weight format is not supported for this layer kind yet"
+                )),
+                "{out}"
+            );
+        }
+    }
+    let from = signer_from_hex(KEY0).unwrap().address().to_string();
+    assert!(transactions_from(&url, &from).is_empty(), "nothing is sent");
+}
