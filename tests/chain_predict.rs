@@ -85,6 +85,19 @@ async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
     }
 }
 
+/// A fixture with one input, its compact graph, and the samples of its truth file.
+fn with_truth_samples(path: &Path) -> (Model, Graph, Vec<Tensor>) {
+    let truth = read_json(&sidecar(path, ".truth.json"));
+    let model = keras::load(path).unwrap();
+    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+    let samples = input::samples(
+        &array(&truth["predict"]["inputs"][0]),
+        &graph.input_shapes()[0],
+    )
+    .unwrap();
+    (model, graph, samples)
+}
+
 pub(crate) struct Deployed {
     pub(crate) model:
         eternalize::chain::EternalModel::EternalModelInstance<alloy::providers::DynProvider>,
@@ -375,14 +388,7 @@ async fn writer_suite_softmax_and_nested_models_on_chain() {
     .enumerate()
     {
         let path = fixtures().join(file);
-        let truth = read_json(&sidecar(&path, ".truth.json"));
-        let model = keras::load(&path).unwrap();
-        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-        let samples = input::samples(
-            &array(&truth["predict"]["inputs"][0]),
-            &graph.input_shapes()[0],
-        )
-        .unwrap();
+        let (model, graph, samples) = with_truth_samples(&path);
         let d = deploy(&chain, &model, 1000 + salt as u64).await;
         for (b, s) in samples.iter().enumerate() {
             let want = graph.run(std::slice::from_ref(s)).unwrap();
@@ -553,14 +559,7 @@ async fn recurrent_wrappers_on_chain() {
     .enumerate()
     {
         let path = fixtures().join(file);
-        let truth = read_json(&sidecar(&path, ".truth.json"));
-        let model = keras::load(&path).unwrap();
-        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-        let samples = input::samples(
-            &array(&truth["predict"]["inputs"][0]),
-            &graph.input_shapes()[0],
-        )
-        .unwrap();
+        let (model, graph, samples) = with_truth_samples(&path);
         let d = deploy(&chain, &model, 2000 + salt as u64).await;
         let macs = macs(&model);
         for (b, s) in samples.iter().enumerate() {

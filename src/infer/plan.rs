@@ -160,6 +160,11 @@ fn small(x: U256, what: &str) -> Result<usize, String> {
     usize::try_from(x).map_err(|_| format!("{what} {x} is too large"))
 }
 
+/// A `uint256[]` config field of sizes, each checked by [`small`].
+fn smalls(xs: Vec<U256>, what: &str) -> Result<Vec<usize>, String> {
+    xs.into_iter().map(|x| small(x, what)).collect()
+}
+
 /// A `uint8` config field (read as a word: the ABI pads it).
 fn byte(x: U256) -> Result<u8, String> {
     u8::try_from(x).map_err(|_| format!("code {x} does not fit uint8"))
@@ -185,10 +190,7 @@ impl Op {
             LayerKind::Input => {
                 let (dims,) = <(Vec<U256>,)>::abi_decode_params(config).map_err(bad)?;
                 Op::Input {
-                    shape: dims
-                        .into_iter()
-                        .map(|d| small(d, "dimension"))
-                        .collect::<Result<_, _>>()?,
+                    shape: smalls(dims, "dimension")?,
                 }
             }
             LayerKind::Dense => {
@@ -373,10 +375,7 @@ impl Op {
             LayerKind::Permute => {
                 let (dims,) = <(Vec<U256>,)>::abi_decode_params(config).map_err(bad)?;
                 Op::Permute {
-                    dims: dims
-                        .into_iter()
-                        .map(|d| small(d, "dims"))
-                        .collect::<Result<_, _>>()?,
+                    dims: smalls(dims, "dims")?,
                 }
             }
             LayerKind::RepeatVector => {
