@@ -19,6 +19,9 @@ use std::path::Path;
 const LENET: &str = "keras3_4/lenet_cnn.keras";
 const FUNCTIONAL: &str = "keras3_4/functional_add_concat.keras";
 const MLP: &str = "keras3_4/mlp_basic.keras";
+/// A Sequential inside a Functional model: its InputLayer reads the outer input and passes it
+/// on, so it is not one of the model's inputs (on chain, a layer that reads no layer is).
+const NESTED: &str = "generated/nested_sequential.keras";
 
 struct Node {
     anvil: AnvilProcess,
@@ -103,9 +106,14 @@ fn verify_and_predict_by_address_on_one_anvil() {
     };
     let lenet = node.deploy(LENET);
     let functional = node.deploy(FUNCTIONAL);
+    let nested_model = node.deploy(NESTED);
 
     // Fresh deployments verify, every part ok.
-    for (address, file) in [(lenet, LENET), (functional, FUNCTIONAL)] {
+    for (address, file) in [
+        (lenet, LENET),
+        (functional, FUNCTIONAL),
+        (nested_model, NESTED),
+    ] {
         let (ok, v, err) = node.verify(address, file);
         assert!(ok, "{file}: {v}\n{err}");
         for part in ["hash", "graph", "weights", "predict"] {
@@ -199,6 +207,7 @@ fn verify_and_predict_by_address_on_one_anvil() {
     for (address, file, shape) in [
         (lenet, LENET, vec![2, 28, 28, 1]),
         (functional, FUNCTIONAL, vec![2, 10]),
+        (nested_model, NESTED, vec![2, 8]),
     ] {
         let input = dir.path().join("input.json");
         std::fs::write(&input, nested(&shape, &mut 0).to_string()).unwrap();

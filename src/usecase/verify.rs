@@ -198,10 +198,12 @@ pub(crate) async fn samples_for(
             }
         )));
     }
-    // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`.
+    // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`. The model's
+    // inputs are the layers that read no other layer (the contract's rule): a nested model's
+    // InputLayer reads the layer before it and passes its value through.
     let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
     for (i, link) in state.layers.iter().enumerate() {
-        if link.kind != LayerKind::Input.code() {
+        if link.kind != LayerKind::Input.code() || !link.inputs.is_empty() {
             continue;
         }
         let cfg = reader.rpc.layer_config(link.layer).await.map_err(fail)?;
