@@ -216,7 +216,15 @@ pub fn read_samples(
             .find(|(n, _)| n.as_deref() == Some(names[idx].as_str()))
             .or_else(|| arrays.get(k).filter(|(n, _)| n.is_none()))
             .with_context(|| {
-                format!("{}: no input named '{}'", input_path.display(), names[idx])
+                let given: Vec<&str> = arrays.iter().filter_map(|(n, _)| n.as_deref()).collect();
+                let wanted: Vec<&str> = graph.inputs.iter().map(|&i| names[i].as_str()).collect();
+                format!(
+                    "{}: no input named '{}' (the file names {}; the model's inputs are {})",
+                    input_path.display(),
+                    names[idx],
+                    given.join(", "),
+                    wanted.join(", ")
+                )
             })?;
         let samples = input::samples(a, shape)
             .map_err(|e| anyhow::anyhow!("{}: input '{}' {e}", input_path.display(), names[idx]))?;
