@@ -715,13 +715,50 @@ fn time_distributed(r: &Reader<'_>) -> Result<(LayerKind, Vec<u8>), ChainError> 
         })
         .collect();
     let (kind, bytes) = inner_config(r, "layer", TIME_DISTRIBUTED, &steps, None)?;
-    if kind == LayerKind::Dense {
-        return Ok((kind, bytes));
+    match kind {
+        LayerKind::Dense
+        | LayerKind::Dropout
+        | LayerKind::Relu
+        | LayerKind::Elu
+        | LayerKind::Sigmoid
+        | LayerKind::Tanh
+        | LayerKind::Linear => Ok((kind, bytes)),
+        // The last axis of a step is the last axis of the sequence.
+        LayerKind::Softmax => {
+            let axis = wrapper_ctx(r, |c| {
+                wrapped(c, "layer", TIME_DISTRIBUTED)
+                    .map(|(_, cf)| cf.get("axis").and_then(Value::as_i64).unwrap_or(-1))
+            })?;
+            let last = steps.first().map_or(0, |s| s.len() as i64 - 1);
+            match axis {
+                a if a == -1 || a == last => Ok((kind, (I256::MINUS_ONE,).abi_encode_params())),
+                a => Err(r.err(format!(
+                    "TimeDistributed(Softmax) over axis {a} of a step: only the last axis ({last} or -1)"
+                ))),
+            }
+        }
+        // Each step flattened: (time, values per step), time left to the input (-1).
+        LayerKind::Flatten => {
+            let per_step = steps
+                .first()
+                .and_then(|s| s.get(1..))
+                .and_then(|d| d.iter().copied().try_fold(1u64, |n, d| Some(n * d?)))
+                .ok_or_else(|| r.err("flattens steps of unknown size".into()))?;
+            let dims = vec![
+                I256::MINUS_ONE,
+                I256::try_from(per_step).unwrap_or(I256::MAX),
+            ];
+            Ok((LayerKind::Reshape, (dims,).abi_encode_params()))
+        }
+        LayerKind::Conv1D | LayerKind::Conv2D => Ok((
+            LayerKind::TimeDistributed,
+            (U256::from(kind.code()), Bytes::from(bytes)).abi_encode_params(),
+        )),
+        other => Err(r.err(format!(
+            "TimeDistributed({}) has no contract",
+            other.class_name()
+        ))),
     }
-    Ok((
-        LayerKind::TimeDistributed,
-        (U256::from(kind.code()), Bytes::from(bytes)).abi_encode_params(),
-    ))
 }
 
 #[cfg(test)]
@@ -792,6 +829,48 @@ mod tests {
         let (inner, cfg) = <(U256, Bytes)>::abi_decode_params(&bytes).unwrap();
         assert_eq!(inner, U256::from(22));
         assert_eq!(&cfg[32..64], &word(3)); // input channels of one step
+
+        // Flatten on each step is a Reshape to (time, values per step).
+        let flatten = json!({"layer": {"class_name": "Flatten", "config": {}}});
+        let (kind, bytes) = src(&flatten, &[vec![None, Some(4), Some(3), Some(5), Some(2)]]);
+        assert_eq!(kind, LayerKind::Reshape);
+        let (dims,) = <(Vec<I256>,)>::abi_decode_params(&bytes).unwrap();
+        assert_eq!(dims, vec![I256::MINUS_ONE, I256::try_from(30).unwrap()]);
+        // An elementwise layer is itself; a Softmax always takes the last axis.
+        let drop = json!({"layer": {"class_name": "Dropout", "config": {"rate": 0.5}}});
+        assert_eq!(
+            src(&drop, &[vec![None, Some(4), Some(3)]]).0,
+            LayerKind::Dropout
+        );
+        let soft = json!({"layer": {"class_name": "Softmax", "config": {"axis": 1}}});
+        let (kind, bytes) = src(&soft, &[vec![None, Some(4), Some(3)]]);
+        assert_eq!(kind, LayerKind::Softmax);
+        assert_eq!(bytes, I256::MINUS_ONE.to_be_bytes::<32>());
+        let e = encode_config(LayerSource {
+            name: "td",
+            class_name: "TimeDistributed",
+            config: &soft,
+            input_shapes: &[vec![None, Some(4), Some(3), Some(2)]],
+            output_shape: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("over axis 1 of a step"), "{e}");
+        // A grouped convolution has no per-step contract: said before anything is sent.
+        let grouped = json!({"layer": {"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3, "groups": 2}}});
+        let e = encode_config(LayerSource {
+            name: "td",
+            class_name: "TimeDistributed",
+            config: &grouped,
+            input_shapes: &[vec![None, Some(3), Some(6), Some(6), Some(4)]],
+            output_shape: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("TimeDistributed(DepthwiseConv2D) has no contract"),
+            "{e}"
+        );
     }
 
     #[test]

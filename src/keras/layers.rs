@@ -886,8 +886,21 @@ pub fn conv_groups(ctx: &LayerCtx) -> Result<usize, Problem> {
     }
 }
 
-/// Classes a `TimeDistributed` may wrap.
-pub const TIME_DISTRIBUTED: &[&str] = &["Dense", "Conv1D", "Conv2D"];
+/// Classes a `TimeDistributed` may wrap: Dense and the convolutions, and the layers whose
+/// per-step result is their result on the whole sequence (Flatten flattens each step: a Reshape
+/// to (time, values per step); Dropout, the activation layers and a last-axis Softmax act on
+/// each value or along the last axis alone).
+pub const TIME_DISTRIBUTED: &[&str] = &[
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Flatten",
+    "Dropout",
+    "Activation",
+    "ReLU",
+    "ELU",
+    "Softmax",
+];
 /// Classes a `Bidirectional` may wrap.
 pub const BIDIRECTIONAL: &[&str] = &["SimpleRNN", "LSTM", "GRU"];
 
