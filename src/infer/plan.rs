@@ -1033,6 +1033,9 @@ impl GasModel {
 #[derive(Clone, Debug, Default)]
 pub struct Calibration {
     scale: BTreeMap<CostKey, f64>,
+    /// The last gas measured per key: what a layer the model cannot price (it runs alone, at
+    /// the whole target until measured) costs on its next call with the same shapes.
+    measured: BTreeMap<CostKey, u64>,
 }
 
 /// What a calibration factor is for: a layer (the heaviest of a range), called whole or
@@ -1058,6 +1061,12 @@ impl Calibration {
         let old = self.factor(key);
         let f = (measured as f64 / estimated.max(1) as f64 * old).clamp(0.25, 8.0);
         self.scale.insert(key, f);
+        self.measured.insert(key, measured);
+    }
+
+    /// The gas the last measured call of `key` took.
+    pub fn last_measured(&self, key: CostKey) -> Option<u64> {
+        self.measured.get(&key).copied()
     }
 }
 
@@ -1457,11 +1466,16 @@ impl Planner<'_> {
                 _ => break,
             }
         }
-        // Layers that cannot tell their shape still run, alone.
+        // Layers that cannot tell their shape still run, alone: at the whole target until a
+        // call of it was measured, then at what that call took.
         let single = match best {
             Some(s) if fit(&s) => return Ok(vec![s]),
             Some(s) => s,
             None => {
+                let key = CostKey {
+                    layer: next,
+                    sliced: false,
+                };
                 return Ok(vec![Step {
                     segment: Segment::Range {
                         from: next,
@@ -1469,11 +1483,8 @@ impl Planner<'_> {
                         reads: self.sources(next),
                         keeps: vec![next],
                     },
-                    estimate: target,
-                    key: CostKey {
-                        layer: next,
-                        sliced: false,
-                    },
+                    estimate: cal.last_measured(key).unwrap_or(target),
+                    key,
                     calldata_bytes: 0,
                 }]);
             }
@@ -1839,6 +1850,32 @@ mod tests {
         let steps = plan_all(&ops, &graph, DEFAULT_CALL_GAS);
         assert_eq!(steps.len(), 1);
         assert!(matches!(steps[0].segment, Segment::Range { from: 0, to, .. } if to == ops.len()));
+    }
+
+    /// A layer the model cannot price (a GRU) runs alone at the whole target once; after a
+    /// measured call it is planned, and so reported, at what that call took.
+    #[test]
+    fn an_unpriced_layer_is_planned_at_its_last_measured_gas() {
+        let (ops, graph) = fixture("generated/gru_seq.keras");
+        let gru = ops.iter().position(|o| o.kind == LayerKind::Gru).unwrap();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &graph.outputs,
+            budget: DEFAULT_CALL_GAS,
+            model: GasModel::default(),
+        };
+        let mut known = input_of(&graph);
+        let all = graph.run_all(&[known[&graph.inputs[0]].clone()]).unwrap();
+        for (i, t) in all.iter().enumerate().take(gru) {
+            known.insert(i, t.clone());
+        }
+        let mut cal = Calibration::default();
+        let first = planner.next(gru, &known, &cal).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].estimate, planner.target());
+        cal.record(first[0].key, first[0].estimate, 123_456);
+        let again = planner.next(gru, &known, &cal).unwrap();
+        assert_eq!(again[0].estimate, 123_456);
     }
 
     #[test]
