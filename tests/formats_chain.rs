@@ -170,6 +170,60 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
     );
 }
 
+/// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be
+/// from `eth_estimateGas` of one `predict` call: it is an estimate for choosing a format.
+const PREDICT_ESTIMATE_TOLERANCE: f64 = 0.15;
+
+/// fashion_mnist deployed in every format: `inspect --formats`'s predict gas per format is
+/// within [`PREDICT_ESTIMATE_TOLERANCE`] of `eth_estimateGas` of `predict` on the same sample.
+#[tokio::test]
+async fn predict_gas_estimates_per_format_are_within_tolerance_on_anvil() {
+    let started = std::time::Instant::now();
+    let (_anvil, chain) = anvil_with_model().await;
+    let path = fixtures().join("eai_example/fashion_mnist.keras");
+    let npy = fixtures().join("eai_example/fashion_mnist_input.npy");
+    let report = eternalize::usecase::formats::measure(&path, Some(&npy)).unwrap();
+    let model = keras::load(&path).unwrap();
+    let exact = Graph::from_model(&model, WeightFormat::Exact).unwrap();
+    let arr = input::read(&npy).unwrap();
+    let first = input::samples(&arr[0].1, &exact.input_shapes()[0]).unwrap()[0].clone();
+    for (salt, format) in WeightFormat::ALL.into_iter().enumerate() {
+        let (address, _, _) = deploy_model_in(&chain, &model, salt as u64 + 1, format).await;
+        let (values, shapes, ranks) = (
+            first
+                .data
+                .iter()
+                .map(|&v| I256::try_from(v).unwrap())
+                .collect(),
+            first.shape.iter().map(|&d| U256::from(d)).collect(),
+            vec![U256::from(first.shape.len())],
+        );
+        let m = EternalModel::new(address, chain.provider().clone());
+        let measured = m
+            .predict(values, shapes, ranks)
+            .estimate_gas()
+            .await
+            .unwrap();
+        let estimate = report
+            .formats
+            .iter()
+            .find(|r| r.name == format.flag())
+            .and_then(|r| r.predict_gas)
+            .unwrap_or_else(|| panic!("{format}: no predict gas estimate"));
+        let off = estimate as f64 / measured as f64 - 1.0;
+        eprintln!(
+            "fashion_mnist {format}: predict gas estimate {estimate}, eth_estimateGas {measured} ({:+.1} %)",
+            100.0 * off
+        );
+        assert!(
+            off.abs() <= PREDICT_ESTIMATE_TOLERANCE,
+            "{format}: estimate {estimate} vs measured {measured} ({:+.1} %)",
+            100.0 * off
+        );
+    }
+    eprintln!("predict gas estimates on anvil: {:?}", started.elapsed());
+}
+
 fn run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
     eternalize(data, args, &[("ETERNALIZE_PRIVATE_KEY", ANVIL_DEV_KEYS[0])])
 }

@@ -262,6 +262,16 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
             Line::raw(text)
         });
     }
+    if let Some(g) = predict_gas(report, state.target.format) {
+        lines.push(Line::from(vec![
+            Span::styled(" predict gas ", dim),
+            Span::raw(format!(
+                "≈{} (estimate, one call, {})",
+                crate::units::short(g),
+                state.target.format.flag()
+            )),
+        ]));
+    }
     let note = match (report, failed) {
         (Some(r), _) => format!(" {} · f: format", baseline(r)),
         // The reason is the model's own (an unsupported layer, a weight out of range), which
@@ -273,17 +283,29 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
     lines
 }
 
+/// The call planner's estimate of one predict call in `format`, once measured.
+fn predict_gas(report: Option<&FormatsReport>, format: WeightFormat) -> Option<u64> {
+    report?
+        .formats
+        .iter()
+        .find(|f| f.name == format.flag())?
+        .predict_gas
+}
+
 /// The chosen format on one line, for the narrow layout.
 fn chosen_format_line(state: &State, model: &ModelView, theme: Theme) -> Line<'static> {
     let (report, failed) = measured(state);
     let format = state.target.format;
     let c = cells(model, report, failed.is_some(), format);
     let chunks = if c.chunks == "1" { "chunk" } else { "chunks" };
-    let agree = if c.agree == "–" {
+    let mut agree = if c.agree == "–" {
         String::new()
     } else {
         format!(", argmax {}", c.agree)
     };
+    if let Some(g) = predict_gas(report, format) {
+        agree.push_str(&format!(" · predict ≈{}", crate::units::short(g)));
+    }
     Line::from(vec![
         Span::styled(format!(" ▸{} ", format.flag()), theme.style(Role::Accent)),
         Span::raw(format!(
