@@ -401,7 +401,7 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
 /// per model and format the error against Keras (or, for fashion_mnist, which has no Keras
 /// predictions, against the exact reference on its sample), argmax agreement, the model's own
 /// deploy gas per parameter and one sample's predict gas (`eth_estimateGas`), with
-/// fashion_mnist's gas per layer (`debug_traceCall`):
+/// the gas per layer (`debug_traceCall`) of fashion_mnist and the grouped/transposed fixtures:
 /// `cargo test --test all formats_chain::benchmark -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
@@ -477,7 +477,7 @@ async fn benchmark_formats_on_chain() {
                 row.argmax_agree.as_deref().unwrap_or("—"),
                 deploy_gas as f64 / params as f64,
             ));
-            if file.starts_with("eai_example") {
+            if file.starts_with("eai_example") || GROUPED.contains(&file) {
                 let tx = serde_json::json!({
                     "to": address,
                     "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
@@ -499,10 +499,13 @@ async fn benchmark_formats_on_chain() {
                     .unwrap()
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| format!("{} {}", graph.nodes[i].class_name, gas(&c["gasUsed"])))
+                    .map(|(i, c)| {
+                        let n = &graph.nodes[i];
+                        format!("{} {} {}", n.name, n.class_name, gas(&c["gasUsed"]))
+                    })
                     .collect();
                 eprintln!(
-                    "fashion_mnist {format}: deploy {deploy_gas} gas, predict {predict_gas} gas; {}",
+                    "{file} {format}: deploy {deploy_gas} gas, predict {predict_gas} gas; {}",
                     layers.join(", ")
                 );
             }

@@ -265,11 +265,7 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
     if let Some(g) = predict_gas(report, state.target.format) {
         lines.push(Line::from(vec![
             Span::styled(" predict gas ", dim),
-            Span::raw(format!(
-                "≈{} (estimate, one call, {})",
-                crate::units::short(g),
-                state.target.format.flag()
-            )),
+            Span::raw(format!("≈{} (estimate, one call)", crate::units::short(g))),
         ]));
     }
     let note = match (report, failed) {
@@ -298,14 +294,12 @@ fn chosen_format_line(state: &State, model: &ModelView, theme: Theme) -> Line<'s
     let format = state.target.format;
     let c = cells(model, report, failed.is_some(), format);
     let chunks = if c.chunks == "1" { "chunk" } else { "chunks" };
-    let mut agree = if c.agree == "–" {
+    let agree = if c.agree == "–" {
         String::new()
     } else {
         format!(", argmax {}", c.agree)
     };
-    if let Some(g) = predict_gas(report, format) {
-        agree.push_str(&format!(" · predict ≈{}", crate::units::short(g)));
-    }
+
     Line::from(vec![
         Span::styled(format!(" ▸{} ", format.flag()), theme.style(Role::Accent)),
         Span::raw(format!(
