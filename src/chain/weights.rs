@@ -35,9 +35,9 @@ pub enum WeightFormat {
     Compact,
     /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: bit-exact with the bundle.
     Exact,
-    /// int16 with one symmetric scale per output channel, biases in Q32.32.
+    /// int16 with one symmetric scale per output channel, biases as int24 with a per-tensor shift.
     Int16,
-    /// int8 with one symmetric scale per output channel, biases in Q32.32.
+    /// int8 with one symmetric scale per output channel, biases as int24 with a per-tensor shift.
     Int8,
 }
 
@@ -138,8 +138,8 @@ impl<'de> serde::Deserialize<'de> for WeightFormat {
 
 /// One weight tensor: `length` real values starting at value slot `offset` (slot `j` is lane
 /// `j % 4` of bundle word `j / 4`); `channels` is its last axis when its rank is ≥ 2 (the
-/// output channels `int16`/`int8` scale separately), 0 for rank 0–1 tensors (kept at the
-/// accumulator's precision).
+/// output channels `int16`/`int8` scale separately), 0 for rank 0–1 tensors (int24 with a
+/// per-tensor shift in those formats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorSpan {
     pub offset: u64,
