@@ -68,7 +68,7 @@ fn fashion_mnist_formats_json() {
     assert_eq!(row(&v, "compact")["bytes"], 232_960);
     assert_eq!(row(&v, "exact")["bytes"], 465_920);
     assert_eq!(row(&v, "exact")["max_abs_err"], 0.0);
-    // int8 is a quarter of compact's bytes, give or take the scales and the Q32.32 biases.
+    // int8 is a quarter of compact's bytes, give or take the scales and the int24 biases.
     let int8 = row(&v, "int8");
     let int16 = row(&v, "int16");
     assert!(int8["bytes"].as_u64().unwrap() * 3 < 232_960, "{int8}");
@@ -79,7 +79,10 @@ fn fashion_mnist_formats_json() {
     assert_eq!(int8["chunks"], 3);
     for r in [int8, int16] {
         assert_eq!(r["argmax_agree"], "1/1", "{r}");
-        assert_eq!(r["predict_gas"], Value::Null);
+        // The call planner's estimate of one predict call (tests/formats_chain.rs holds it to
+        // anvil's): fashion_mnist is ≈ 16M gas in every format.
+        let predict = r["predict_gas"].as_u64().unwrap_or(0);
+        assert!((10_000_000..25_000_000).contains(&predict), "{r}");
         assert_eq!(r["estimate"], false, "the real int16/int8 layout: {r}");
         let err = r["max_abs_err"].as_f64().unwrap();
         assert!(err > 0.0 && err < 1e-2, "{r}");

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConvBase} from "./ConvBase.sol";
+import {GroupedConvBase} from "./GroupedConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
+import {LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title Conv2DTransposeLayer
 /// @notice Keras `Conv2DTranspose` (channels_last, dilation 1, no output_padding): output pixel
@@ -14,61 +14,25 @@ import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 ///      axes with its channel axes swapped — the zeros add exact zeros, so the sums are the
 ///      reference's. Config: `abi.encode(uint8 activation, uint256 inputFilters, uint256 filters, uint256[2] kernelSize, uint256[2] strides, uint8 padding, bool useBias)`.
 ///      Weight tensors: kernel [rows, cols, filters, inputFilters] (Keras's order), bias [filters] if useBias.
-contract Conv2DTransposeLayer is ConvBase {
-    /// @notice Not sliced inside a job yet (chained calls do slice it, by output rows, through
-    ///         `forwardSlice`): a job step runs it whole, so this always reverts.
-    function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
-        external
-        pure
-        returns (uint256, uint256, uint256)
-    {
-        revert OutputSliceOutOfRange(from, count, 0);
-    }
-
-    /// @notice The decoded config.
-    struct Config {
-        /// `Activation` code.
-        uint8 activation;
-        /// Input channels.
-        uint256 inputFilters;
-        /// Output channels.
-        uint256 filters;
-        /// Kernel (rows, cols).
-        uint256[2] kernelSize;
-        /// Strides (rows, cols).
-        uint256[2] strides;
-        /// `Padding.VALID` or `Padding.SAME`.
-        uint8 padding;
-        /// Whether a bias tensor follows the kernel.
-        bool useBias;
-    }
-
+contract Conv2DTransposeLayer is GroupedConvBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.CONV_2D_TRANSPOSE;
     }
 
     /// @notice The layer's config, decoded and range-checked.
-    /// @return c The config (see `Config`).
-    function config() external view returns (Config memory c) {
+    /// @return c The config (see `ConvConfig`).
+    function config() external view returns (ConvConfig memory c) {
         c = _decode(configData());
-        _check(c);
     }
 
     function _validate(bytes memory data) internal pure override {
-        _check(_decode(data));
+        _decode(data);
     }
 
-    function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias) =
-            abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool));
-    }
-
-    function _check(Config memory c) internal pure {
-        _requireConfig(
-            c.activation < Activation.COUNT && c.inputFilters > 0 && c.filters > 0 && c.kernelSize[0] > 0
-                && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME
-        );
+    function _decode(bytes memory data) internal pure returns (ConvConfig memory c) {
+        c = _decodeConv(data);
+        _requireConfig(_convOk(c, Padding.SAME));
     }
 
     /// @dev Output length n·s + max(k − s, 0) (valid) or n·s (same), and the zeros before the
@@ -131,8 +95,7 @@ contract Conv2DTransposeLayer is ConvBase {
         WeightTensor[] memory list
     ) internal view returns (int256[] memory out, uint256[] memory shape) {
         uint256[] memory s = _single(shapes, ranks);
-        Config memory c = _decode(cfg);
-        _check(c);
+        ConvConfig memory c = _decode(cfg);
         if (s.length != 3 || s[2] != c.inputFilters) revert InputShapeMismatch(0);
         if (list.length != (c.useBias ? 2 : 1)) revert InvalidConfig(LayerKind.CONV_2D_TRANSPOSE);
         Geometry memory g;
@@ -183,10 +146,45 @@ contract Conv2DTransposeLayer is ConvBase {
                 }
             }
         }
+        Raw memory kernel = _raw(m, list[0]);
+        if (kernel.scales != 0) maxX = _scaleInput(x, kernel, g.cin, maxX);
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        out = _convolvePadded(x, maxX, g, _flipped(_raw(m, list[0]), g), bias, c.activation, 0);
+        out = _convolvePadded(x, maxX, g, _flipped(kernel, g), bias, c.activation, 0);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
+    }
+
+    /// @dev INT16/INT8: the stored kernel [kh, kw, f, cin] has one scale per *input* channel
+    ///      (its last axis), which the flipped kernel's filters do not share, so the scale goes on
+    ///      the input instead: x ([hp, wp, cin] in memory) becomes x · scale[ci] word by word and
+    ///      the kernel's integers are used as they are (`_flipped` keeps up = 0, no scales).
+    ///      Σ q · (scale · x) = Σ (q · scale) · x exactly: the reference's bits. Returns the new
+    ///      bound on max|x| (max|x| · max scale).
+    function _scaleInput(int256[] memory x, Raw memory kernel, uint256 cin, uint256 maxX)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (kernel.channels != cin) revert InvalidConfig(LayerKind.CONV_2D_TRANSPOSE);
+        uint256 sc = kernel.scales;
+        uint256 n = x.length;
+        uint256 maxS;
+        assembly ("memory-safe") {
+            for { let ci := 0 } lt(ci, cin) { ci := add(ci, 1) } {
+                let v := mload(add(sc, shl(5, ci)))
+                if gt(v, maxS) { maxS := v }
+            }
+            let p := add(x, 0x20)
+            for { let i := 0 } lt(i, n) {} {
+                for { let ci := 0 } lt(ci, cin) { ci := add(ci, 1) } {
+                    let v := mload(p)
+                    if v { mstore(p, mul(v, mload(add(sc, shl(5, ci))))) }
+                    p := add(p, 0x20)
+                }
+                i := add(i, cin)
+            }
+        }
+        return maxX < 2 ** 128 ? maxX * maxS : type(uint256).max;
     }
 
     /// @dev The stored kernel [kh, kw, f, cin] as the [kh, kw, cin, f] kernel of the equivalent

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {GroupedConvBase} from "./GroupedConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
+import {LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title DepthwiseConv2DLayer
 /// @notice The grouped convolution (channels_last, dilation 1): Keras `DepthwiseConv2D` (groups =
@@ -12,52 +12,26 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 ///      Weight tensors: kernel [rows, cols, inputFilters / groups, filters] (a depthwise kernel
 ///      [rows, cols, inputFilters, multiplier] is the same values in the same order), bias [filters] if useBias.
 contract DepthwiseConv2DLayer is GroupedConvBase {
-    /// @notice The decoded config.
-    struct Config {
-        /// `Activation` code.
-        uint8 activation;
-        /// Input channels.
-        uint256 inputFilters;
-        /// Output channels.
-        uint256 filters;
-        /// Kernel (rows, cols).
-        uint256[2] kernelSize;
-        /// Strides (rows, cols).
-        uint256[2] strides;
-        /// `Padding.VALID` or `Padding.SAME`.
-        uint8 padding;
-        /// Whether a bias tensor follows the kernel.
-        bool useBias;
-        /// Groups; both channel counts are multiples of it.
-        uint256 groups;
-    }
-
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.DEPTHWISE_CONV_2D;
     }
 
     /// @notice The layer's config, decoded and range-checked.
-    /// @return c The config (see `Config`).
-    function config() external view returns (Config memory c) {
-        c = _decode(configData());
-        _check(c);
+    /// @return c The common convolution fields (see `ConvConfig`).
+    /// @return groups Groups; both channel counts are multiples of it.
+    function config() external view returns (ConvConfig memory c, uint256 groups) {
+        (c, groups) = _decode(configData());
     }
 
     function _validate(bytes memory data) internal pure override {
-        _check(_decode(data));
+        _decode(data);
     }
 
-    function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias, c.groups) =
-            abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool, uint256));
-    }
-
-    function _check(Config memory c) internal pure {
+    function _decode(bytes memory data) internal pure returns (ConvConfig memory c, uint256 groups) {
+        (c, groups) = _decodeConvAnd(data);
         _requireConfig(
-            c.activation < Activation.COUNT && c.groups > 0 && c.inputFilters > 0 && c.filters > 0
-                && c.inputFilters % c.groups == 0 && c.filters % c.groups == 0 && c.kernelSize[0] > 0
-                && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && _checkPadding(c.padding)
+            _convOk(c, Padding.SAME) && groups > 0 && c.inputFilters % groups == 0 && c.filters % groups == 0
         );
     }
 
@@ -70,8 +44,8 @@ contract DepthwiseConv2DLayer is GroupedConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
-        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
-        (out, shape) = _run(inputs, g, c, m, list);
+        (Geometry memory g, ConvConfig memory c, uint256 groups) = _geometry(shapes, ranks, cfg, list);
+        (out, shape) = _run(inputs, g, c, groups, m, list);
     }
 
     /// @dev Output rows [from, from + count) from only the input rows they read (see
@@ -86,31 +60,37 @@ contract DepthwiseConv2DLayer is GroupedConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
-        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        (Geometry memory g, ConvConfig memory c, uint256 groups) = _geometry(shapes, ranks, cfg, list);
         _sliceRows(inputs, g, from, count);
-        (out, shape) = _run(inputs, g, c, m, list);
+        (out, shape) = _run(inputs, g, c, groups, m, list);
     }
 
     function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg, WeightTensor[] memory list)
         internal
         pure
-        returns (Geometry memory g, Config memory c)
+        returns (Geometry memory g, ConvConfig memory c, uint256 groups)
     {
         uint256[] memory s = _single(shapes, ranks);
-        c = _decode(cfg);
-        _check(c);
+        (c, groups) = _decode(cfg);
         if (list.length != (c.useBias ? 2 : 1)) revert InvalidConfig(LayerKind.DEPTHWISE_CONV_2D);
         g = _geometryOf(s, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding);
     }
 
-    function _run(int256[] calldata inputs, Geometry memory g, Config memory c, address m, WeightTensor[] memory list)
+    function _run(
+        int256[] calldata inputs,
+        Geometry memory g,
+        ConvConfig memory c,
+        uint256 groups,
+        address m,
+        WeightTensor[] memory list
+    )
         internal
         view
         returns (int256[] memory out, uint256[] memory shape)
     {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
         (int256[] memory x,) = _padded(inputs, g);
-        out = _grouped(x, g, c.groups, _raw(m, list[0]), bias, c.activation);
+        out = _grouped(x, g, groups, _raw(m, list[0]), bias, c.activation);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
     }

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {ConvBase} from "./ConvBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
-import {Padding} from "../lib/Types.sol";
+import {Activation, Padding} from "../lib/Types.sol";
 
 /// @title GroupedConvBase
 /// @notice The grouped convolution kernel of DepthwiseConv2D, SeparableConv2D and Conv2D with
@@ -12,16 +12,59 @@ import {Padding} from "../lib/Types.sol";
 ///         fg = f / groups). A DepthwiseConv2D with depth multiplier m is the case groups = cin,
 ///         f = cin·m, and its kernel [kh, kw, cin, m] is, value for value, the grouped kernel
 ///         [kh, kw, 1, cin·m]. Exact integer arithmetic, as ConvBase:
-///         y = (Σ x · q << up + bias << 32) >> 32, then the activation.
+///         y = (Σ x · q · mult + bias << 32) >> 32, then the activation, where mult is 2^up or,
+///         in INT16/INT8, the filter's scale — the reference's Σ (q · scale) · x bit for bit.
+///         Also the base of the other convolution layers that a job step runs whole
+///         (Conv2DTranspose, TimeDistributed): their `sliceInput` and config decoding.
 abstract contract GroupedConvBase is ConvBase {
     /// @notice Not sliced inside a job yet (chained calls do slice it, by output rows, through
-    ///         `forwardSlice`): a job step runs it whole, so this always reverts.
+    ///         `forwardSlice`): a job step runs it whole, so this reverts unless a layer overrides it.
     function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
         external
         pure
+        virtual
         returns (uint256, uint256, uint256)
     {
         revert OutputSliceOutOfRange(from, count, 0);
+    }
+
+    /// @notice The fields every convolution config of these layers starts with:
+    ///         `abi.encode(uint8 activation, uint256 inputFilters, uint256 filters,
+    ///         uint256[2] kernelSize, uint256[2] strides, uint8 padding, bool useBias, …)`
+    ///         (DepthwiseConv2D and SeparableConv2D add one uint256).
+    struct ConvConfig {
+        /// `Activation` code.
+        uint8 activation;
+        /// Input channels.
+        uint256 inputFilters;
+        /// Output channels.
+        uint256 filters;
+        /// Kernel (rows, cols).
+        uint256[2] kernelSize;
+        /// Strides (rows, cols).
+        uint256[2] strides;
+        /// `Padding` code.
+        uint8 padding;
+        /// Whether a bias tensor follows the kernel(s).
+        bool useBias;
+    }
+
+    /// @dev The common fields of `data`.
+    function _decodeConv(bytes memory data) internal pure returns (ConvConfig memory c) {
+        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias) =
+            abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool));
+    }
+
+    /// @dev The common fields of `data` and the uint256 after them.
+    function _decodeConvAnd(bytes memory data) internal pure returns (ConvConfig memory c, uint256 extra) {
+        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias, extra) =
+            abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool, uint256));
+    }
+
+    /// @dev Whether the common fields are in range (padding at most `maxPadding`).
+    function _convOk(ConvConfig memory c, uint8 maxPadding) internal pure returns (bool) {
+        return c.activation < Activation.COUNT && c.inputFilters > 0 && c.filters > 0 && c.kernelSize[0] > 0
+            && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= maxPadding;
     }
 
     // Byte offsets of the loop constants `_grouped`'s assembly reads from memory: one flat loop
@@ -32,7 +75,7 @@ abstract contract GroupedConvBase is ConvBase {
     uint256 private constant _KH = 0x40; // kernel rows
     uint256 private constant _RUN = 0x60; // bytes of a window row: kw·cin·32
     uint256 private constant _CGB = 0x80; // bytes of a group's channels: cg·32
-    uint256 private constant _UP = 0xa0; // the kernel's `up` shift
+    uint256 private constant _MUL0 = 0xa0; // address of the per-filter multipliers' first word
     uint256 private constant _ROW_STEP = 0xc0; // sh·_ROW
     uint256 private constant _PIX_STEP = 0xe0; // sw·_PIX
     uint256 private constant _OH = 0x100;
@@ -80,6 +123,17 @@ abstract contract GroupedConvBase is ConvBase {
         for (uint256 i; i < bias.length && i < f; ++i) {
             b[i] = bias[i] << 32;
         }
+        // Filter fi's Σ q·x in Q32.32 terms: times 2^up, or (INT16/INT8) times the scale of its
+        // stored channel fi mod C (C = the kernel's last axis: m for a depthwise kernel
+        // [kh, kw, cin, m], f for a grouped one) — every tap of a filter shares that channel.
+        int256[] memory mult = new int256[](f);
+        {
+            uint256 channels = kernel.channels;
+            if (kernel.scales != 0 && (channels == 0 || f % channels != 0)) revert InvalidConfig(layerKind());
+            for (uint256 i; i < f; ++i) {
+                mult[i] = kernel.scales == 0 ? int256(1 << kernel.up) : _scaled(kernel, i % channels, 1);
+            }
+        }
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         uint256[] memory s = new uint256[](16);
         s[0] = wp * g.cin * 32;
@@ -87,7 +141,7 @@ abstract contract GroupedConvBase is ConvBase {
         s[2] = g.kh;
         s[3] = g.kw * g.cin * 32;
         s[4] = cg * 32;
-        s[5] = kernel.up;
+        s[5] = _ptr(mult);
         s[6] = g.sh * s[0];
         s[7] = g.sw * s[1];
         s[8] = g.oh;
@@ -135,7 +189,16 @@ abstract contract GroupedConvBase is ConvBase {
                                 }
                                 xb := add(xb, mload(add(c, _ROW)))
                             }
-                            mstore(o, sar(32, add(shl(mload(add(c, _UP)), acc), mload(add(mload(add(c, _B0)), shl(5, fi))))))
+                            mstore(
+                                o,
+                                sar(
+                                    32,
+                                    add(
+                                        mul(acc, mload(add(mload(add(c, _MUL0)), shl(5, fi)))),
+                                        mload(add(mload(add(c, _B0)), shl(5, fi)))
+                                    )
+                                )
+                            )
                             o := add(o, 0x20)
                         }
                         base := add(base, mload(add(c, _PIX_STEP)))
@@ -160,7 +223,16 @@ abstract contract GroupedConvBase is ConvBase {
                                 }
                                 xb := add(xb, mload(add(c, _ROW)))
                             }
-                            mstore(o, sar(32, add(shl(mload(add(c, _UP)), acc), mload(add(mload(add(c, _B0)), shl(5, fi))))))
+                            mstore(
+                                o,
+                                sar(
+                                    32,
+                                    add(
+                                        mul(acc, mload(add(mload(add(c, _MUL0)), shl(5, fi)))),
+                                        mload(add(mload(add(c, _B0)), shl(5, fi)))
+                                    )
+                                )
+                            )
                             o := add(o, 0x20)
                         }
                         base := add(base, mload(add(c, _PIX_STEP)))
@@ -201,10 +273,5 @@ abstract contract GroupedConvBase is ConvBase {
         (g.h, g.pt) = _windowRows(from, count, g.kh, g.sh, g.pt, g.h);
         g.oh = count;
         if (inputs.length != g.h * g.w * g.cin) revert InputShapeMismatch(0);
-    }
-
-    /// @dev `valid` or `same`.
-    function _checkPadding(uint8 padding) internal pure returns (bool) {
-        return padding <= Padding.SAME;
     }
 }

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {GroupedConvBase} from "./GroupedConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
-import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
+import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
 /// @title SeparableConv2DLayer
 /// @notice Keras `SeparableConv2D` (channels_last, dilation 1): a depthwise convolution (depth
@@ -13,53 +13,26 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 ///      Weight tensors: depthwise kernel [rows, cols, inputFilters, depthMultiplier], pointwise
 ///      kernel [1, 1, inputFilters · depthMultiplier, filters], bias [filters] if useBias.
 contract SeparableConv2DLayer is GroupedConvBase {
-    /// @notice The decoded config.
-    struct Config {
-        /// `Activation` code.
-        uint8 activation;
-        /// Input channels.
-        uint256 inputFilters;
-        /// Output channels.
-        uint256 filters;
-        /// Depthwise kernel (rows, cols).
-        uint256[2] kernelSize;
-        /// Strides (rows, cols).
-        uint256[2] strides;
-        /// `Padding.VALID` or `Padding.SAME`.
-        uint8 padding;
-        /// Whether a bias tensor follows the kernels.
-        bool useBias;
-        /// Depthwise outputs per input channel.
-        uint256 depthMultiplier;
-    }
-
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.SEPARABLE_CONV_2D;
     }
 
     /// @notice The layer's config, decoded and range-checked.
-    /// @return c The config (see `Config`).
-    function config() external view returns (Config memory c) {
-        c = _decode(configData());
-        _check(c);
+    /// @return c The common convolution fields (see `ConvConfig`; kernelSize and strides are the
+    ///         depthwise step's).
+    /// @return depthMultiplier Depthwise outputs per input channel.
+    function config() external view returns (ConvConfig memory c, uint256 depthMultiplier) {
+        (c, depthMultiplier) = _decode(configData());
     }
 
     function _validate(bytes memory data) internal pure override {
-        _check(_decode(data));
+        _decode(data);
     }
 
-    function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias, c.depthMultiplier) =
-            abi.decode(data, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool, uint256));
-    }
-
-    function _check(Config memory c) internal pure {
-        _requireConfig(
-            c.activation < Activation.COUNT && c.inputFilters > 0 && c.filters > 0 && c.depthMultiplier > 0
-                && c.kernelSize[0] > 0 && c.kernelSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0
-                && _checkPadding(c.padding)
-        );
+    function _decode(bytes memory data) internal pure returns (ConvConfig memory c, uint256 depthMultiplier) {
+        (c, depthMultiplier) = _decodeConvAnd(data);
+        _requireConfig(_convOk(c, Padding.SAME) && depthMultiplier > 0);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -71,7 +44,7 @@ contract SeparableConv2DLayer is GroupedConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
-        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        (Geometry memory g, ConvConfig memory c) = _geometry(shapes, ranks, cfg, list);
         (out, shape) = _run(inputs, g, c, m, list);
     }
 
@@ -87,7 +60,7 @@ contract SeparableConv2DLayer is GroupedConvBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
-        (Geometry memory g, Config memory c) = _geometry(shapes, ranks, cfg, list);
+        (Geometry memory g, ConvConfig memory c) = _geometry(shapes, ranks, cfg, list);
         _sliceRows(inputs, g, from, count);
         (out, shape) = _run(inputs, g, c, m, list);
     }
@@ -96,16 +69,16 @@ contract SeparableConv2DLayer is GroupedConvBase {
     function _geometry(uint256[] calldata shapes, uint256[] calldata ranks, bytes memory cfg, WeightTensor[] memory list)
         internal
         pure
-        returns (Geometry memory g, Config memory c)
+        returns (Geometry memory g, ConvConfig memory c)
     {
         uint256[] memory s = _single(shapes, ranks);
-        c = _decode(cfg);
-        _check(c);
+        uint256 depthMultiplier;
+        (c, depthMultiplier) = _decode(cfg);
         if (list.length != (c.useBias ? 3 : 2)) revert InvalidConfig(LayerKind.SEPARABLE_CONV_2D);
-        g = _geometryOf(s, c.inputFilters, c.inputFilters * c.depthMultiplier, c.kernelSize, c.strides, c.padding);
+        g = _geometryOf(s, c.inputFilters, c.inputFilters * depthMultiplier, c.kernelSize, c.strides, c.padding);
     }
 
-    function _run(int256[] calldata inputs, Geometry memory g, Config memory c, address m, WeightTensor[] memory list)
+    function _run(int256[] calldata inputs, Geometry memory g, ConvConfig memory c, address m, WeightTensor[] memory list)
         internal
         view
         returns (int256[] memory out, uint256[] memory shape)

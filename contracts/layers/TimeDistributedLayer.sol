@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConvBase} from "./ConvBase.sol";
+import {GroupedConvBase} from "./GroupedConvBase.sol";
 import {LayerBase} from "./LayerBase.sol";
 import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 
@@ -13,16 +13,7 @@ import {Activation, LayerKind, Padding, WeightTensor} from "../lib/Types.sol";
 ///      config (`Conv1DLayer`, `Conv2DLayer`). Weight tensors: the convolution's.
 ///      A Conv1D over [T, L, C] is one Conv2D over T rows with a one-row kernel (no padding
 ///      between rows), so it runs as a single convolution; a Conv2D runs once per step.
-contract TimeDistributedLayer is ConvBase {
-    /// @notice Not sliced inside a job (a job step runs it whole): always reverts.
-    function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
-        external
-        pure
-        returns (uint256, uint256, uint256)
-    {
-        revert OutputSliceOutOfRange(from, count, 0);
-    }
-
+contract TimeDistributedLayer is GroupedConvBase {
     /// @notice The decoded config.
     struct Config {
         /// `LayerKind.CONV_1D` or `LayerKind.CONV_2D`.
@@ -66,8 +57,9 @@ contract TimeDistributedLayer is ConvBase {
                 abi.decode(inner, (uint8, uint256, uint256, uint256, uint256, uint8, bool));
             (c.kernelSize[0], c.strides[0]) = (1, 1);
         } else if (kind == LayerKind.CONV_2D) {
+            ConvConfig memory k = _decodeConv(inner);
             (c.activation, c.inputFilters, c.filters, c.kernelSize, c.strides, c.padding, c.useBias) =
-                abi.decode(inner, (uint8, uint256, uint256, uint256[2], uint256[2], uint8, bool));
+                (k.activation, k.inputFilters, k.filters, k.kernelSize, k.strides, k.padding, k.useBias);
             _requireConfig(c.padding <= Padding.SAME);
         } else {
             revert InvalidConfig(LayerKind.TIME_DISTRIBUTED);

@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1ffc1dac3096692550156252cb1beeaf494bd6988b2f7fb38122f67d1beb952a;
+    bytes32 internal constant MODEL = 0x5cdbe96658c6748e267d8a694f46cdc6064c5c1e968d4e0a7a133d0eb147b8df;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x71eaebff11c6535c370496d0884478a925eb27bd0cad9f3c6c5b907009b2e606;
+    bytes32 internal constant INPUT_LAYER = 0x1ded6de72eed3a8cc94c9da992f264f03c82fd4c9421ff4d21d53ff3dba3e527;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x12910bddf8e991006a5a937abb8fb4e0697cf3d789ba2f17098ff77bf336ad34;
+    bytes32 internal constant DENSE = 0xd58b62e868c9d60b413bd4afda71d7dec127a0b62c96c984dd270b172e2a12e3;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x5960a901479af69826a3e778e1406492718dc8f3e8e56de43d760844618c52fd;
+    bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x0433b951e6ec44f5d3f6e2faa5ea6913b266aac908b90fbb47571f6f0459edb7;
+    bytes32 internal constant RESCALING = 0x2f65e2e5a942c0e0bd979098290c3a7d8b5cc6f97d13925e54135f2874d890e2;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x21ec16a2107c30b9a17a2daa578c5bf9ef90906d82cb811cc6bfb8042dca8a44;
+    bytes32 internal constant MAX_POOLING_2D = 0x1711e83d454c378348d6becc227004f4ad0265c08496c83e550c16a592fc9dc0;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x71ccbdf3f53051f04ea4bb3b4d18d8b1dd328985c23496b33b6cdcb0664332de;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xa556088d21bf46b9e5bebe8298358bde2990c65d42b51ca9fd6254d38cbb54bf;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x4a46cd323778cc1c07dcc8bb2123b7fa05f105656cd230d9417ca800e20ffe3e;
+    bytes32 internal constant CONV_2D = 0xc787646421c732d26c87f37121a5025f7d1849006f952c7cc5506de4d06041b8;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0xff0aaecb29981c9a59e6f1852b0b5a099527dc022bc228779a3e680a1fcb3b94;
+    bytes32 internal constant BATCH_NORMALIZATION = 0xcb1f8bdc8629506399a3131a7c89aea3bfaa365244175fefead38f662655d910;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x347f26aebf5a1eda5d76ac11f661ed1e1a2e3a5c6cc4e6151994443275a0fe0e;
+    bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x7706d2c1a49f3a60079c8e187c0d4fb5d4a72c4da314ce3e36ad7e3b4a6d3718;
+    bytes32 internal constant SIMPLE_RNN = 0xd3cbae2543e6b2c58ea4b56f476f4804b0e9943b32e58d4b82f24938e4029ec1;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0xba8fbeb9ea1197fe86c006ceaac7559ff250b6b569176bdb0970c71d05236a0d;
+    bytes32 internal constant LSTM = 0x132ad58be037744a0547fc2b766c2c2c43884b587c9ffef705dd92e64118dd36;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x9b60af14e5a573e4c810916be42c8a6335942fccfbd8bca9a1a1c03cd568f5a6;
+    bytes32 internal constant SOFTMAX = 0xadc1fc90ab8cbc9c2311ac1aa305e1b2e816f2f16e741a7ad87e70fd0df72a0b;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x049462e926c4307eba838aa30ae5125d4cbd84496750700627163304351302d0;
+    bytes32 internal constant SIGMOID = 0x8153e829a35558bfd1ccf884298a0f5fdf68ad203e1323b54e1ba9996b77c8bf;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x7e1c4605054f57725d2a3dfe397852a4a35ff5d7650c6646b83902b4bb9356aa;
+    bytes32 internal constant RELU = 0x9f30eb577b94f403c2c7d2a2b8f84363e42d6a5c7b84780aed63ca4f1f05e01f;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x84fd730772fbb8f7305152fedb7bb58229d27c90fe58ce9ff48b6db8034a0559;
+    bytes32 internal constant LINEAR = 0x612f61d08491439fabab0a92eaae5f80722cd61475c50348910863a7da38ebcc;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0xa0f521a92bc550226917e1b39bcb1aebf11b94d21b83f0f550ba4be315a50ef4;
+    bytes32 internal constant ADD = 0xe2911b8b7e91fdfa0da4fc20eb9fadc32422d2cde3e48e692d9bc288fdb320d0;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x856c73a5a5245b6498bd0ad5a39f0ad12579ae62db534af80fa42b4d22d17edb;
+    bytes32 internal constant DROPOUT = 0x60a87fc3b198cd151769ffa90bd5bdec04e818c36504bc7c3acf57c62e9ff5cb;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x250d10d5ee70de51b50adb85da82c141c7b4f8a13095256e4fddd3c72e58b30f;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x4d880e687423133d4adda714d29057e9fd9238029e068c61ce73bcc667829fac;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x2462dd369346bb8c59c96033822e5e59f45aa42219845ee69b7b2dee362173b8;
+    bytes32 internal constant ZERO_PADDING_2D = 0x29a9054c406a52e48bd8fb8daa27ea256b3f2404bea9a0add0daa7c8ae3c0635;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x0536079e4ce2625577ff60ea97f55f758b535d39522f4d1430eae43f64d42c35;
+    bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x0f154ab7860ff9509b6992825477f9a091e28cb52a4785a318eba3097628923a;
+    bytes32 internal constant TANH = 0xeac25b95295bc50eaa8abc3c6fe2ff45095fc73de220fbb4f66979e56b8087f8;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x6d54fea24c9e5e6254495ab4c6df6798056ce850c18b4a60ef70f23266b6bffc;
+    bytes32 internal constant GRU = 0xb21fa4ea9278daaf87d97b89f1c54cdba6d147551f390edfeec6863fa29dcb5a;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xa49ae8364e18d88fb2b15f90de4d96bc00aeb5caaa4f936159942fcd7c4e3663;
+    bytes32 internal constant CONV_1D = 0x82ca67654c3045f4fa151ba775da0c904c6a1c24de1ea19d5543957fe44f62f6;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x113dee52abcc4e0f914f0c9493c002ebdbdfcfc2b9ab4f1c1d7b8d108ca07bd6;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0x97436c93a5eb31aa0a0485cd0b9e149ae5d342a8368cd4c8467dcdcdb5bdfdfa;
+    bytes32 internal constant RESHAPE = 0xeaa9e83afc21e1bb8862497db3342000ddd251b6919f31a6f680819b12edf8a7;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x4ee3929d01d6b1bccf8f3537aa3a3d95f98269cec7ce4689aa990fadb9e1a2c9;
+    bytes32 internal constant MULTIPLY = 0xe96d81466af3997033d0738aee0e9ea9dcb2eace91b9c1af8defbff4d1c912da;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xd83a7721a9057a1c745d776f6c5328c3a59f1019ee17ddb50fdfd9c59dc8fea7;
+    bytes32 internal constant MAX_POOLING_1D = 0x3f25603fa86b3f08b72c2ac02f1dbeb626168c80368244f2dff17825007ba2b6;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x1a4bb6b46390bd2fefb0ca86ff647829ed65267d61bd941611871cdc7550f709;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x3849b2926d8fb0f4fa7fb7db6b5a0547dee975f3564f10caca455e3d68a45458;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x66fd5b8ed29bb0ee6995b60ed3b6cedef8d52c4cab5066043eba4d29515578e3;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xcd2b4d7ed48d88f3b7db623e29cde2420b957c9cf1840a038ea9cb43b0d822b6;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x7303dbc2e38215ef57951929347041249e74d402620edfa6771aff2d1bb76e75;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x7df1ac4ae30287c1a772fc9279c48bd9703daaf7cad3af604a9f605ffc4c308a;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0x20eac71f378d87feaa4eff320b175f066442349b3c3de910756026ffbad11812;
+    bytes32 internal constant UP_SAMPLING_1D = 0xecdf7734677599fa0a12e9ca6c78c56f469301fed2a2f1137deb98eb2373be1b;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0xc1ea124399f6cc472465ad7d1e10de97cced8d9260a6d6ca26732b1962ea2141;
+    bytes32 internal constant UP_SAMPLING_2D = 0x1ff64f282edf4fda584f19be7b21081334ed0b3f29d7f905b6cad852a6be93b9;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x1fead727efde44d3a26026dbcabaaf9395931e061b9747ae378ea41fbe3ef623;
+    bytes32 internal constant CROPPING_1D = 0x1abf0ac61777736d6ed5abee0d233d148bbe1058b55603aacb85a2e9c0a99491;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x564458dd3e30134a3704d2448286f23f1c33d4508e9f1cd8c7754cec5d6a41e2;
+    bytes32 internal constant CROPPING_2D = 0x9ffb32241ceef0d6c306f6290013ba74211342010d65ce0364c351d042b5cdfe;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x6e773342ef1f020d6d58c1c874fe40194d9206826f170e0092b6129aaaeb11bf;
+    bytes32 internal constant ZERO_PADDING_1D = 0x83cf845c19b49d40893c28ff6be581a95f31c11d911ec2a66d33c45c712ca825;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0xb3b702c3545f9ce4f37f27b6076609fc3e45ee16cd837c31f587db59b26eabec;
+    bytes32 internal constant PERMUTE = 0x6697ca132ea25c737ce69e1a6a31f64cf5bee3a612652c726664a11da2e9627c;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0x10e8e45d612655d26f024abc43fdb8cb7de3c4fc8513748b5f03b2993b104a24;
+    bytes32 internal constant REPEAT_VECTOR = 0xd42e202fe587170cf1c8979807889b803f6e85629079ccc397ec0b141bedc907;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0xc3c97818fce9369bfac49f1da4e87dfddbb61aa4cebc4fdd1f6bf5708cd8e572;
+    bytes32 internal constant SUBTRACT = 0x50b4f66a0c76d4cf9999bbf24bf30154c7003955031d5179c85dad2235e71fb7;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0x1704fe7bc34f00bacc4f1eb58ce7b6bca786ae472a3824c1f9676c05d482e1e5;
+    bytes32 internal constant AVERAGE = 0xca6f1a1556fc9a9602b7acbeca00d34d611ec25d6f921eebd6e5ecebc5e517af;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0x32f3030b5b0f2bfd7710cfaeaab624ce21eb46ddd21d33f89ba2360d2b53c38b;
+    bytes32 internal constant MAXIMUM = 0xedcbc1bc179cd31d1d4cece084192a4a3b1e12814149cee5a2573a83005dc231;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x371e61a1ea9aca1dae7542571d62b4130b6556e9f44de9a1c2966fbfccba5fca;
+    bytes32 internal constant MINIMUM = 0x5ac2ad287a7323dc03da2d909883bc352cf810cbb8dc21e724d956ec1fa45c55;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x8a7dd3d0f922560d4e54f01bf54612d5e0ceb5fe2b15c8674e869b4ec7aca5b2;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x52c95b25609cfd69d925b1ab4ee4be6034f307853761afb14876ce42aba63467;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x0e9c4319bd52e20453592893f61e7e680bd9fa606f34ee8ee84c045e062c0345;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x99c6ff7f4f048dcc7dbceb725fc74bf05fc1ab82b467469fb18737030ca3029b;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x1c304d0522fc36a0a47b0df6aa4f890a1ce084db1b950a440116deed9f76e42b;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xb175271dd5213e2c39b089e016a0c694600536dfec7d2c482e9706a86cc67ae9;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x3cceb90fb2dc953a4a81f451ec3bbb58fc0436836c3cc9f5f6c59297018338a2;
+    bytes32 internal constant PRELU = 0x2992912bfa7b7b09f83359095b117d430afffd783101ed3babe254d94d3a5a1f;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x7dfce7807ac0d7dae44424a1cc5593dab0c0ee377620f303f16027a6b79c5d3e;
+    bytes32 internal constant ELU = 0x8340a2c64f699a8d868a2928e73ebaf321bb1e1eaa86613b09097487a8ff8919;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x2fa5dd5878bf6c9b28167f6c5b9aefbdd53023c023b779ed9441f6190d765822;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x23104ea3c719bb3411891aa069ce8dbc770f4b656cf687e3b6b0f423765645cb;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0xe2a9364aca939f40b2623eaa8ba401a304a205752580ec49d49acdb183f486cc;
+    bytes32 internal constant GROUP_NORMALIZATION = 0xfb6d86dba52c5ef064a505acc5b1d324d7ceb32e682c4dd88a96b49b5cdf4872;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x100bcadcfb39db705b2253eae62907478f1bfb6b62a827cc1a359843aa91edf6;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xa2ec0b02fb7db82e7305eb1166889a5476c0f74cabf830a0494ad665b03ea0d8;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x52f1169e4f0276001ac1a45c9b34553e52ee9231f5d69da6dfe28fe5b70a44aa;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x8570f17e9f6e4ee9bc2c2fd404ed387a109a957a0a74b7f2a9375dbdb3fae228;
+    bytes32 internal constant BIDIRECTIONAL = 0x4976111eab0115c30252c0becc34e2f123825be7cbceb3b3c56552358c23e34a;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

@@ -37,7 +37,7 @@ library WeightFormat {
     /// @dev Each slot stored as int32, 4 bytes big-endian, with a per-tensor shift (the default).
     uint8 internal constant INT32_SHIFTED = 2;
     /// @dev Per-tensor records (lib/WeightCodec.sol): rank ≥ 2 tensors as int16 with one scale per
-    ///      output channel, rank 0–1 tensors as Q32.32 int64.
+    ///      output channel (u16 scales), rank 0–1 tensors as int24 with a per-tensor left shift.
     uint8 internal constant INT16 = 3;
     /// @dev As INT16 with int8 values.
     uint8 internal constant INT8 = 4;

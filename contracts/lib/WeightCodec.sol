@@ -14,15 +14,24 @@ import {WeightFormat, WeightLayout, WeightTensor} from "./Types.sol";
 ///        the `width`-byte integer at blob byte (offset + i)·width, its Q32.32 value q << up
 ///        (up = 32 − shift; 0 in Q32_32).
 ///      - INT16 / INT8: `WeightTensor.offset` is the blob byte where the tensor's record starts.
-///        shift 32: the record is `length` int64 (Q32.32 as-is: biases, BatchNormalization).
-///        shift 0: the record is `u32 C ‖ int64 scale[C] ‖ q[length]` (big-endian, q of the
-///        format's width); value i is q_i · scale[i mod C] (C = the tensor's last axis, the output
-///        channel). A kernel may sum Σ q·x and multiply by the channel's scale once: the same bits.
+///        shift `QUANTIZED` (255): the record is `u32 C ‖ u16 scale[C] ‖ q[length]` (big-endian,
+///        q of the format's width); value i is q_i · scale[i mod C] (C = the tensor's last axis,
+///        the output channel), a scale word u standing for (u mod 2^10) << (u >> 10). A kernel
+///        may sum Σ q·x and multiply by the channel's scale once: the same bits.
+///        shift k ≤ 40 (rank 0–1 tensors: biases, BatchNormalization): the record is `length`
+///        big-endian int24 b, value i is b_i << k.
 library WeightCodec {
     /// @dev Bytes of a quantized record's channel count.
     uint256 internal constant HEADER_BYTES = 4;
-    /// @dev Bytes of one channel's scale (int64, positive).
-    uint256 internal constant SCALE_BYTES = 8;
+    /// @dev Bytes of one channel's scale: u16, (e << 10) | m for the Q32.32 scale m << e.
+    uint256 internal constant SCALE_BYTES = 2;
+    /// @dev `WeightTensor.shift` of a quantized record in INT16/INT8.
+    uint8 internal constant QUANTIZED = 255;
+    /// @dev Bytes of a value of a rank 0–1 tensor in INT16/INT8 (int24, shifted left by the
+    ///      tensor's `shift` on decoding).
+    uint256 internal constant SMALL_BYTES = 3;
+    /// @dev Largest left shift of a rank 0–1 tensor's int24 values (an int64 fits int24 << 40).
+    uint256 internal constant SMALL_MAX_SHIFT = 40;
 
     /// @notice A chunk the tensor needs is not stored yet.
     error WeightsMissing(uint256 index);
@@ -48,19 +57,21 @@ library WeightCodec {
         returns (Place memory p)
     {
         uint256 width = WeightFormat.width(layout.format);
-        if (width == 0 || t.shift > 32) revert BadWeightRecord(t.offset, 0, t.length);
+        if (width == 0) revert BadWeightRecord(t.offset, 0, t.length);
         if (!WeightFormat.perChannel(layout.format)) {
+            if (t.shift > 32) revert BadWeightRecord(t.offset, 0, t.length);
             p.start = uint256(t.offset) * width;
             p.width = width;
             p.up = width == 8 ? 0 : 32 - uint256(t.shift);
             return p;
         }
-        if (t.shift == 32) {
+        if (t.shift != QUANTIZED) {
+            if (t.shift > SMALL_MAX_SHIFT) revert BadWeightRecord(t.offset, 0, t.length);
             p.start = t.offset;
-            p.width = 8;
+            p.width = SMALL_BYTES;
+            p.up = t.shift;
             return p;
         }
-        if (t.shift != 0) revert BadWeightRecord(t.offset, 0, t.length);
         bytes memory head = new bytes(32);
         uint256 at;
         assembly ("memory-safe") {
@@ -89,7 +100,8 @@ library WeightCodec {
         copy(m, chunkBytes, p.scaleStart + from * SCALE_BYTES, count * SCALE_BYTES, packed);
         assembly ("memory-safe") {
             for { let k := 0 } lt(k, count) { k := add(k, 1) } {
-                mstore(add(dst, shl(5, k)), shr(192, mload(add(packed, shl(3, k)))))
+                let u := shr(240, mload(add(packed, shl(1, k))))
+                mstore(add(dst, shl(5, k)), shl(shr(10, u), and(u, 0x3ff)))
             }
         }
     }

@@ -49,35 +49,6 @@ pub struct ModelSpec {
     pub weights_hash: B256,
 }
 
-/// The kinds whose kernels do not apply int16/int8's per-channel scales yet: on chain they would
-/// compute with the stored integers and differ from the reference (issue 14), so a per-channel
-/// format is refused for them before anything is built or sent.
-const UNSCALED_KINDS: [LayerKind; 3] = [
-    LayerKind::DepthwiseConv2D,
-    LayerKind::SeparableConv2D,
-    LayerKind::Conv2DTranspose,
-];
-
-fn refuse_unscaled_kernels(spec: &ModelSpec, format: WeightFormat) -> Result<(), ChainError> {
-    if !format.per_channel() {
-        return Ok(());
-    }
-    match spec
-        .layers
-        .iter()
-        .find(|l| UNSCALED_KINDS.contains(&l.kind))
-    {
-        Some(l) => Err(ChainError::LayerConfig {
-            layer: l.name.clone(),
-            class: l.kind.class_name().to_string(),
-            why: format!(
-                "the {format} weight format is not supported for this layer kind yet (its kernel does not apply per-channel scales on chain); deploy with --format compact or --format exact"
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Splits `hashed_model` (128 hex digits) into its two digests.
 pub fn split_hashed_model(hashed_model: &str) -> Result<(B256, B256), ChainError> {
     let bad = || {
@@ -218,7 +189,6 @@ impl ModelImage {
         chunk_bytes: usize,
         model: Address,
     ) -> Result<ModelImage, ChainError> {
-        refuse_unscaled_kernels(spec, format)?;
         let all: Vec<TensorSpan> = spec
             .layers
             .iter()

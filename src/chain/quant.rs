@@ -7,17 +7,25 @@
 //! `qmax = 2^(b-1) - 1` (32,767 for int16, 127 for int8; the range is symmetric, `-2^(b-1)` is
 //! never used) and `m_c` the largest `|a|` of channel `c`:
 //!
-//! - the scale is `scale_c = max(1, ceil(m_c / qmax))`, a positive Q32.32 integer stored with
-//!   the layer (a channel of zeros gets scale 1 and stores zeros);
+//! - the scale needed is `n_c = max(1, ceil(m_c / qmax))`; the scale stored is the smallest
+//!   `scale_c = m << e ≥ n_c` with a 10-bit mantissa `m < 2^10` (`e = 0`, `m = n_c` when
+//!   `n_c < 2^10`; else `e = bitlen(n_c) − 10`, `m = ceil(n_c / 2^e)`, and `m = 2^10` becomes
+//!   `2^9` with `e + 1`), a positive Q32.32 integer kept with the layer as the u16 `(e << 10) | m`
+//!   (2 bytes instead of 8: [`scale_code`]). It is at most `n_c · (1 + 2^-9)`, so a step is at
+//!   most 0.2 % coarser than the exact scale's (a channel of zeros gets scale 1 and stores zeros);
 //! - the stored value is `q = round_half_even(a / scale_c)`, computed exactly on integers;
-//!   `|q| ≤ qmax` always holds because `|a| ≤ m_c ≤ qmax·scale_c`;
+//!   `|q| ≤ qmax` always holds because `|a| ≤ m_c ≤ qmax·n_c ≤ qmax·scale_c`;
 //! - the value computed with is `a' = q·scale_c` (Q32.32), so `|a - a'| ≤ scale_c / 2`.
 //!
-//! Tensors of rank 0 or 1 (biases, BatchNormalization's four vectors, scalars) stay at the
-//! accumulator's precision: Q32.32, unchanged. The forward pass then runs on `a'` with the same
-//! kernels as every other format. Because every dot product is summed exactly before its one
-//! `>> 32`, `Σ (q_i·s)·x_i = s·Σ q_i·x_i`: a kernel that multiplies by the scale once per output
-//! channel gets the same bits.
+//! Tensors of rank 0 or 1 (biases, BatchNormalization's four vectors, scalars) are stored as
+//! int24 with a per-tensor left shift `k`: the smallest `k` in `[0, 40]` such that every `a >> k`
+//! (arithmetic, i.e. floor) fits int24 ([`small_shift`]); the value computed with is
+//! `a' = (a >> k) << k`, so `0 ≤ a − a' < 2^k` — exact when every `|a| < 2^-9`, and otherwise
+//! within 2^-22 of the tensor's largest magnitude (float32's own precision is 2^-24 of a
+//! value): for a bias below 0.5, under 6·10^-8. Three bytes instead of eight. The forward pass
+//! then runs on `a'` with the same kernels as every other format. Because every dot product is
+//! summed exactly before its one `>> 32`, `Σ (q_i·s)·x_i = s·Σ q_i·x_i`: a kernel that multiplies
+//! by the scale once per output channel gets the same bits.
 //!
 //! The chain stores what these rules produce (`weights::WeightBlob`'s int16/int8 records) and
 //! the reference in `infer` computes with it; both use this one module.
@@ -33,6 +41,56 @@ pub fn qmax(format: WeightFormat) -> Option<i64> {
         WeightFormat::Int8 => Some(i64::from(i8::MAX)),
         WeightFormat::Compact | WeightFormat::Exact => None,
     }
+}
+
+/// Bytes of one stored scale: the u16 `(e << 10) | m` of the scale `m << e` ([`scale_code`]).
+pub const SCALE_BYTES: usize = 2;
+/// Bytes of a value of a rank 0–1 tensor: int24, shifted left by the tensor's [`small_shift`].
+pub const SMALL_BYTES: usize = 3;
+/// The largest [`small_shift`]: every int64 `a` has `a >> 40` within int24.
+pub const SMALL_MAX_SHIFT: u8 = 40;
+/// `WeightTensor.shift` of a quantized (rank ≥ 2) record; a rank 0–1 tensor's is its
+/// [`small_shift`] (≤ [`SMALL_MAX_SHIFT`]).
+pub const QUANTIZED: u8 = 255;
+
+/// The scale stored for a needed scale `n ≥ 1`: the smallest `m << e ≥ n` with `m < 2^10`.
+pub fn stored_scale(n: i128) -> i64 {
+    let n = n.max(1);
+    if n < 1 << 10 {
+        return n as i64;
+    }
+    let e = (128 - n.leading_zeros()) - 10;
+    let m = (n + (1 << e) - 1) >> e;
+    // m ≤ 2^10, and n ≤ 2^63 / 127 < 2^56 for int16/int8: m << e < 2^57 fits i64.
+    (m << e) as i64
+}
+
+/// The u16 a stored scale is written as: `(e << 10) | m` for `scale = m << e` (`m < 2^10`,
+/// `m ≥ 2^9` when `e > 0`, as [`stored_scale`] makes them).
+pub fn scale_code(scale: i64) -> u16 {
+    let s = scale.max(1) as u64;
+    if s < 1 << 10 {
+        return s as u16;
+    }
+    let e = (64 - s.leading_zeros()) - 10;
+    ((e << 10) as u16) | ((s >> e) as u16)
+}
+
+/// The scale a u16 code stands for: `(code mod 2^10) << (code >> 10)`.
+pub fn scale_of_code(code: u16) -> i128 {
+    i128::from(code & 0x3ff) << (code >> 10)
+}
+
+/// The left shift of a rank 0–1 tensor's int24 values: the smallest `k` in `[0, 40]` such that
+/// every `a >> k` fits int24.
+pub fn small_shift(values: impl IntoIterator<Item = i64>) -> u8 {
+    // `a >> k` fits int24 iff `a` (or `!a` when negative) has at most 23 + k significant bits.
+    let bits = values
+        .into_iter()
+        .map(|a| 64 - (if a < 0 { !a } else { a }).leading_zeros())
+        .max()
+        .unwrap_or(0);
+    bits.saturating_sub(23) as u8
 }
 
 /// `round(n / d)` with ties to even, for `d > 0`.
@@ -65,10 +123,9 @@ impl PerChannel {
             m[c] = m[c].max(i128::from(a).abs());
         }
         let qmax128 = i128::from(qmax);
-        // ceil(m / qmax) ≤ 2^63 / qmax fits i64 for qmax ≥ 1.
         let scales: Vec<i64> = m
             .iter()
-            .map(|&m| ((m + qmax128 - 1) / qmax128).max(1) as i64)
+            .map(|&m| stored_scale((m + qmax128 - 1) / qmax128))
             .collect();
         let q = values
             .iter()
@@ -96,15 +153,16 @@ impl PerChannel {
 pub fn apply(values: &[i64], shape: &[usize], format: WeightFormat) -> Option<Vec<i128>> {
     let qmax = qmax(format)?;
     if shape.len() < 2 {
-        return Some(values.iter().map(|&v| i128::from(v)).collect());
+        let k = small_shift(values.iter().copied());
+        return Some(values.iter().map(|&v| i128::from((v >> k) << k)).collect());
     }
     let channels = shape.last().copied().unwrap_or(1);
     Some(PerChannel::quantize(values, channels, qmax).dequantize())
 }
 
 /// Bytes the weights of tensors with these shapes take in a per-channel `format`: each value at
-/// the format's width plus a 4-byte channel count and one 8-byte scale per output channel for
-/// rank ≥ 2, 8 bytes per value (Q32.32) for rank ≤ 1, the total rounded up to a 32-byte word —
+/// the format's width plus a 4-byte channel count and one 2-byte scale per output channel for
+/// rank ≥ 2, 3 bytes per value (int24) for rank ≤ 1, the total rounded up to a 32-byte word —
 /// the size of [`super::weights::WeightBlob`]'s records; `None` when `format` is not per-channel.
 pub fn bytes<'a>(
     shapes: impl IntoIterator<Item = &'a [usize]>,
@@ -117,9 +175,9 @@ pub fn bytes<'a>(
         .map(|s| {
             let n: usize = s.iter().product();
             if s.len() < 2 {
-                n * 8
+                n * SMALL_BYTES
             } else {
-                n * width + 4 + s.last().copied().unwrap_or(1) * 8
+                n * width + 4 + s.last().copied().unwrap_or(1) * SCALE_BYTES
             }
         })
         .sum();
@@ -150,8 +208,9 @@ mod tests {
         // channel 2 is all zeros.
         let v = [ONE, -2 * ONE, 0, ONE / 2, ONE, 0];
         let p = PerChannel::quantize(&v, 3, 127);
-        assert_eq!(p.scales, vec![(ONE + 126) / 127, (2 * ONE + 126) / 127, 1]);
-        // The largest magnitude of each channel maps to ±qmax exactly.
+        // Needed ceil(1.0/127) and ceil(2.0/127), stored with a 10-bit mantissa, rounded up.
+        assert_eq!(p.scales, vec![517 << 16, 517 << 17, 1]);
+        // The largest magnitude of each channel maps to ±qmax (126.76 rounds to 127).
         assert_eq!(p.q[0], 127);
         assert_eq!(p.q[1], -127);
         // 0.5 / (1/127) = 63.5 (slightly less: the scale was rounded up) -> 63.
@@ -172,8 +231,9 @@ mod tests {
             let v = [i64::MAX, i64::MIN + 1, -1, 1, 0, i64::MIN];
             let p = PerChannel::quantize(&v, 1, qmax);
             assert!(p.q.iter().all(|q| q.abs() <= qmax), "{p:?}");
-            assert_eq!(p.q[0], qmax);
-            assert_eq!(p.q[5], -qmax);
+            // ±qmax up to the stored scale's rounding (≤ 2^-9).
+            assert!(p.q[0] >= qmax - qmax / 256, "{p:?}");
+            assert!(p.q[5] <= -(qmax - qmax / 256), "{p:?}");
             // Tiny values next to huge ones vanish.
             assert_eq!((p.q[2], p.q[3]), (0, 0));
             // A channel of tiny values keeps them exactly: scale 1 is the finest.
@@ -186,11 +246,16 @@ mod tests {
     }
 
     #[test]
-    fn biases_keep_accumulator_precision_and_formats_differ() {
+    fn biases_keep_float32_precision_and_formats_differ() {
+        // Small biases are kept exactly; a bias ~1/3 to 2^-24 (its int24 shift is 8).
+        assert_eq!(
+            apply(&[1 << 20, -7], &[2], WeightFormat::Int8),
+            Some(vec![1 << 20, -7])
+        );
         let bias = [ONE / 3, -7];
         assert_eq!(
             apply(&bias, &[2], WeightFormat::Int8),
-            Some(vec![i128::from(ONE / 3), -7])
+            Some(vec![i128::from((ONE / 3) >> 8 << 8), -256])
         );
         assert_eq!(apply(&bias, &[2], WeightFormat::Compact), None);
         let kernel = [ONE / 3, ONE, -ONE / 1000, ONE / 7];
@@ -209,12 +274,38 @@ mod tests {
     }
 
     #[test]
+    fn scales_take_two_bytes_and_biases_three() {
+        // Below 2^10 a scale is exact; above, a 10-bit mantissa rounded up (≤ 2^-9 coarser).
+        assert_eq!(stored_scale(1023), 1023);
+        assert_eq!(stored_scale(1024), 1024);
+        assert_eq!(stored_scale(1025), 1026);
+        assert_eq!(stored_scale(2047), 2048);
+        for n in [1i128, 1000, 1025, 33_818_641, (1 << 56) - 1, 1 << 56] {
+            let s = stored_scale(n);
+            assert!(
+                i128::from(s) >= n && i128::from(s) <= n + n / 512 + 1,
+                "{n} -> {s}"
+            );
+            assert_eq!(scale_of_code(scale_code(s)), i128::from(s), "{n}");
+        }
+        assert_eq!(scale_code(2048), (2 << 10) | 512);
+        // int24 with a left shift: exact below 2^23, else floor to the shift.
+        assert_eq!(small_shift([(1i64 << 23) - 1, -(1 << 23)]), 0);
+        assert_eq!(small_shift([1i64 << 23]), 1);
+        assert_eq!(small_shift([i64::MIN, i64::MAX]), SMALL_MAX_SHIFT);
+        assert_eq!(
+            apply(&[(1 << 23) + 1, -3], &[2], WeightFormat::Int16),
+            Some(vec![1 << 23, -4])
+        );
+    }
+
+    #[test]
     fn byte_counts() {
         let shapes: [&[usize]; 2] = [&[784, 10], &[10]];
-        // int8: 7840 + 4 + 10 scales·8 + 10 biases·8 = 8004 -> 8032 (a multiple of 32).
-        assert_eq!(bytes(shapes, WeightFormat::Int8), Some(8032));
-        // int16: 15680 + 4 + 80 + 80 = 15844 -> 15872.
-        assert_eq!(bytes(shapes, WeightFormat::Int16), Some(15_872));
+        // int8: 7840 + 4 + 10 scales·2 + 10 biases·3 = 7894 -> 7904 (a multiple of 32).
+        assert_eq!(bytes(shapes, WeightFormat::Int8), Some(7904));
+        // int16: 15680 + 4 + 20 + 30 = 15734 -> 15744.
+        assert_eq!(bytes(shapes, WeightFormat::Int16), Some(15_744));
         assert_eq!(bytes(shapes, WeightFormat::Exact), None);
     }
 }

@@ -8,6 +8,7 @@
 use alloy::primitives::{Address, B256, keccak256};
 
 use super::ChainError;
+use super::quant::{QUANTIZED, SCALE_BYTES, SMALL_BYTES, scale_code, scale_of_code, small_shift};
 
 /// Bytes of a full chunk: the largest multiple of 32 that fits a data contract (24,575 data
 /// bytes after the STOP byte, EIP-170).
@@ -34,9 +35,9 @@ pub enum WeightFormat {
     Compact,
     /// The bundle's Q32.32 int64 as-is, 8 bytes per slot: bit-exact with the bundle.
     Exact,
-    /// int16 with one symmetric scale per output channel, biases in Q32.32.
+    /// int16 with one symmetric scale per output channel, biases as int24 with a per-tensor shift.
     Int16,
-    /// int8 with one symmetric scale per output channel, biases in Q32.32.
+    /// int8 with one symmetric scale per output channel, biases as int24 with a per-tensor shift.
     Int8,
 }
 
@@ -137,8 +138,8 @@ impl<'de> serde::Deserialize<'de> for WeightFormat {
 
 /// One weight tensor: `length` real values starting at value slot `offset` (slot `j` is lane
 /// `j % 4` of bundle word `j / 4`); `channels` is its last axis when its rank is ≥ 2 (the
-/// output channels `int16`/`int8` scale separately), 0 for rank 0–1 tensors (kept at the
-/// accumulator's precision).
+/// output channels `int16`/`int8` scale separately), 0 for rank 0–1 tensors (int24 with a
+/// per-tensor shift in those formats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorSpan {
     pub offset: u64,
@@ -194,7 +195,8 @@ pub fn decode_int32(q: i32, shift: u8) -> i64 {
 pub struct WeightBlob {
     pub format: WeightFormat,
     /// Per tensor, in the order given: 32 in `Q32_32`, the tensor's shift in `INT32_SHIFTED`;
-    /// in `int16`/`int8` 0 for a quantized record, 32 for a Q32.32 one.
+    /// in `int16`/`int8` [`QUANTIZED`](super::quant::QUANTIZED) for a quantized record, the
+    /// int24 values' left shift (≤ 40) for a rank 0–1 one.
     pub shifts: Vec<u8>,
     /// Per tensor, `WeightTensor.offset` on chain: the value slot in `Q32_32`/`INT32_SHIFTED`,
     /// the record's first blob byte in `int16`/`int8`.
@@ -294,7 +296,7 @@ impl WeightBlob {
     }
 
     /// In `int16`/`int8`: the Q32.32 values a reader decodes from the record of `length` values
-    /// at blob byte `offset` with `shift` (32: int64 values; 0: a quantized record, `q·scale`).
+    /// at blob byte `offset` with `shift` (`QUANTIZED`: `q·scale`; else int24 values `<< shift`).
     /// `None` when the record does not fit the blob.
     pub fn record(&self, offset: u64, length: u64, shift: u8) -> Option<Vec<i128>> {
         let at = usize::try_from(offset).ok()?;
@@ -308,16 +310,21 @@ impl WeightBlob {
             }
             Some(v)
         };
-        if shift == 32 {
-            return (0..n).map(|i| be(at + 8 * i, 8)).collect();
+        if shift != QUANTIZED {
+            return (0..n)
+                .map(|i| Some(be(at + SMALL_BYTES * i, SMALL_BYTES)? << shift))
+                .collect();
         }
         let c = usize::try_from(be(at, RECORD_HEADER_BYTES)?).ok()?.max(1);
         let scales: Option<Vec<i128>> = (0..c)
-            .map(|k| be(at + RECORD_HEADER_BYTES + 8 * k, 8))
+            .map(|k| {
+                let s = b.get(at + RECORD_HEADER_BYTES + SCALE_BYTES * k..)?;
+                Some(scale_of_code(u16::from_be_bytes([*s.first()?, *s.get(1)?])))
+            })
             .collect();
         let scales = scales?;
         let w = self.format.width();
-        let q0 = at + RECORD_HEADER_BYTES + 8 * c;
+        let q0 = at + RECORD_HEADER_BYTES + SCALE_BYTES * c;
         (0..n)
             .map(|i| Some(be(q0 + w * i, w)? * scales[i % c]))
             .collect()
@@ -335,15 +342,15 @@ impl WeightBlob {
         }
         let i = self.offsets.iter().rposition(|&o| o <= byte)?;
         let t = tensors.get(i)?;
-        let head = if self.shifts[i] == 32 {
+        let head = if self.shifts[i] == QUANTIZED {
+            (RECORD_HEADER_BYTES + SCALE_BYTES * t.channels as usize) as u64
+        } else {
             0
-        } else {
-            (RECORD_HEADER_BYTES + 8 * t.channels as usize) as u64
         };
-        let width = if self.shifts[i] == 32 {
-            8
-        } else {
+        let width = if self.shifts[i] == QUANTIZED {
             self.format.width() as u64
+        } else {
+            SMALL_BYTES as u64
         };
         let within = (byte - self.offsets[i]).checked_sub(head)? / width;
         (within < t.length).then_some((i, within))
@@ -351,10 +358,11 @@ impl WeightBlob {
 }
 
 /// The `int16`/`int8` blob: per tensor, in the order given, one record starting at the byte its
-/// `WeightTensor.offset` names — a rank 0–1 tensor (`channels == 0`) as its Q32.32 int64 values
-/// (shift 32); a quantized one (shift 0) as `u32 channels ‖ int64 scale[channels] ‖ q[length]`,
-/// each `q` a big-endian two's complement integer of the format's width. Zero bytes pad the blob
-/// to a whole number of 32-byte words.
+/// `WeightTensor.offset` names — a rank 0–1 tensor (`channels == 0`) as its values `a >> k`,
+/// big-endian int24 (shift `k`, [`small_shift`]); a quantized one (shift [`QUANTIZED`]) as
+/// `u32 channels ‖ u16 scale[channels] ‖ q[length]` ([`scale_code`]), each `q` a big-endian two's
+/// complement integer of the format's width. Zero bytes pad the blob to a whole number of 32-byte
+/// words.
 fn per_channel_blob(
     words: &[[u64; 4]],
     tensors: &[TensorSpan],
@@ -371,9 +379,11 @@ fn per_channel_blob(
             .collect();
         offsets.push(bytes.len() as u64);
         if t.channels == 0 {
-            shifts.push(32);
+            let k = small_shift(values.iter().copied());
+            shifts.push(k);
             for v in values {
-                bytes.extend_from_slice(&v.to_be_bytes());
+                // |v >> k| < 2^23: the low three bytes are its two's complement.
+                bytes.extend_from_slice(&(v >> k).to_be_bytes()[8 - SMALL_BYTES..]);
             }
             continue;
         }
@@ -386,11 +396,11 @@ fn per_channel_blob(
                     t.length, t.channels
                 ))
             })?;
-        shifts.push(0);
+        shifts.push(QUANTIZED);
         let p = super::quant::PerChannel::quantize(&values, channels as usize, qmax);
         bytes.extend_from_slice(&channels.to_be_bytes());
-        for s in &p.scales {
-            bytes.extend_from_slice(&s.to_be_bytes());
+        for &s in &p.scales {
+            bytes.extend_from_slice(&scale_code(s).to_be_bytes());
         }
         for &q in &p.q {
             // |q| ≤ qmax, so the low `width` bytes are its two's complement.
@@ -601,38 +611,47 @@ mod tests {
         assert_eq!(tensors[0].channels, 2);
         assert_eq!(tensors[1].channels, 0);
         let b = WeightBlob::encode(&words, &tensors, WeightFormat::Int8).unwrap();
+        // The bias 1/3 has 31 significant bits: int24 after a shift of 8.
         assert_eq!(
             (b.shifts.clone(), b.offsets.clone()),
-            (vec![0, 32], vec![0, 24])
+            (vec![QUANTIZED, 8], vec![0, 12])
         );
-        // Header: 2 channels; scales ceil(1.0/127), ceil(2.0/127); q (row by row) = 127, -32, 32, 127.
-        let s0 = (ONE + 126) / 127;
-        let s1 = (2 * ONE + 126) / 127;
+        // Header: 2 channels; scales needed ceil(1.0/127) = 33,818,641 and ceil(2.0/127) =
+        // 67,637,281, stored as 517 << 16 and 517 << 17 (u16 codes (16 << 10) | 517 and
+        // (17 << 10) | 517); q (row by row) = 127, -32, 32, 127.
         assert_eq!(&b.bytes[0..4], &[0, 0, 0, 2]);
-        assert_eq!(&b.bytes[4..12], &s0.to_be_bytes());
-        assert_eq!(&b.bytes[12..20], &s1.to_be_bytes());
-        assert_eq!(&b.bytes[20..24], &[127, (-32i8) as u8, 32, 127]);
-        assert_eq!(&b.bytes[24..32], &(ONE / 3).to_be_bytes());
-        assert_eq!(&b.bytes[32..40], &(-7i64).to_be_bytes());
-        assert_eq!(b.bytes.len(), 64, "padded to whole words");
-        let kernel = b.record(0, 4, 0).unwrap();
+        assert_eq!(&b.bytes[4..6], &((16u16 << 10) | 517).to_be_bytes());
+        assert_eq!(&b.bytes[6..8], &((17u16 << 10) | 517).to_be_bytes());
+        assert_eq!(&b.bytes[8..12], &[127, (-32i8) as u8, 32, 127]);
+        // The bias: (1/3 >> 8) and (-7 >> 8) = -1 as int24.
+        assert_eq!(&b.bytes[12..15], &((ONE / 3) >> 8).to_be_bytes()[5..]);
+        assert_eq!(&b.bytes[15..18], &[0xff, 0xff, 0xff]);
+        assert_eq!(b.bytes.len(), 32, "padded to whole words");
+        let kernel = b.record(0, 4, QUANTIZED).unwrap();
         let want = super::super::quant::apply(
             &[ONE, -ONE / 2, ONE / 4, 2 * ONE],
             &[2, 2],
             WeightFormat::Int8,
         );
         assert_eq!(
-            Some(kernel),
+            Some(kernel.clone()),
             want,
             "the chain decodes what the reference computes with"
         );
-        assert_eq!(b.record(24, 2, 32), Some(vec![i128::from(ONE / 3), -7]));
-        assert_eq!(b.place(&tensors, 21), Some((0, 1)));
-        assert_eq!(b.place(&tensors, 33), Some((1, 1)));
+        assert_eq!(kernel[0], 127 * (517 << 16));
+        let bias = b.record(12, 2, 8).unwrap();
+        assert_eq!(
+            Some(bias.clone()),
+            super::super::quant::apply(&[ONE / 3, -7], &[2], WeightFormat::Int8)
+        );
+        assert_eq!(bias, vec![i128::from((ONE / 3) >> 8 << 8), -256]);
+        assert_eq!(b.place(&tensors, 9), Some((0, 1)));
+        assert_eq!(b.place(&tensors, 16), Some((1, 1)));
         assert_eq!(b.place(&tensors, 2), None, "header");
         let b16 = WeightBlob::encode(&words, &tensors, WeightFormat::Int16).unwrap();
-        assert_eq!(b16.offsets, vec![0, 28]);
-        assert_eq!(&b16.bytes[20..22], &32_767i16.to_be_bytes());
+        assert_eq!(b16.offsets, vec![0, 16]);
+        // int16: 1.0 over the scale 513 << 8 (needed ceil(1.0/32767) = 131,076) = 32,704.5 -> 32,704.
+        assert_eq!(&b16.bytes[8..10], &32_704i16.to_be_bytes());
         let bad = [TensorSpan {
             offset: 0,
             length: 3,

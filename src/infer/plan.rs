@@ -864,6 +864,50 @@ impl Default for GasModel {
     }
 }
 
+impl GasModel {
+    /// The model for weights stored in `format`: each weight value takes the format's width
+    /// (8, 4, 2 or 1 bytes), which sets the bytes read and the chunks touched, and Dense's
+    /// rate per MAC follows its kernel path — two columns per MUL in compact, one in exact,
+    /// four in int16/int8 (fashion_mnist's 784→70 Dense inside `predict`: 1.99M compact,
+    /// 4.86M exact, 1.27M int16, 1.46M int8 gas; BENCHMARKS.md, "Weight formats on chain").
+    pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
+        use crate::chain::WeightFormat as F;
+        let base = GasModel::default();
+        GasModel {
+            weight_width: format.width() as u64,
+            dense_mac: match format {
+                F::Compact => base.dense_mac,
+                F::Exact => base.dense_mac * 2.5,
+                F::Int16 => base.dense_mac * 0.65,
+                F::Int8 => base.dense_mac * 0.75,
+            },
+            ..base
+        }
+    }
+}
+
+/// The planner's estimate of one `predict` call of the whole model (every layer in one call, no
+/// calibration yet): `layers` and `inputs` (the InputLayers' tensors, by layer position) as
+/// the chain has them, weights in `format`. `None` when a shape cannot be followed.
+pub fn one_call_estimate(
+    layers: &[LayerOp],
+    inputs: &BTreeMap<usize, Tensor>,
+    format: crate::chain::WeightFormat,
+) -> Option<u64> {
+    let outputs: Vec<usize> = (0..layers.len())
+        .filter(|&j| !layers.iter().any(|l| l.inputs.contains(&j)))
+        .collect();
+    let planner = Planner {
+        layers,
+        outputs: &outputs,
+        budget: DEFAULT_CALL_GAS,
+        model: GasModel::for_format(format),
+    };
+    planner
+        .range(0, layers.len(), inputs, &Calibration::default())
+        .map(|s| s.estimate)
+}
+
 /// MultiHeadAttention, per multiply-accumulate (projections, scores, weighted values), fitted
 /// with [`ATTENTION_WEIGHT`] to the three attention layers of the transformer fixtures, rounded
 /// up (148–214 gas per MAC all included; BENCHMARKS.md).

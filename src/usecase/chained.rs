@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use crate::chain::bindings::IForwardLayer;
 use crate::chain::read::read_error;
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
-use crate::infer::Tensor;
 use crate::infer::plan::{
     Calibration, DEFAULT_CALL_GAS, GasModel, LayerOp, Op, PlanError, Planner, Segment, Step,
     still_needed,
 };
+use crate::infer::{Tensor, WeightFormat};
 use crate::units::thousands;
 
 /// A deployed model as the planner sees it: each layer's op and clone.
@@ -28,8 +28,9 @@ pub struct ChainModel {
     pub address: Address,
     pub layers: Vec<LayerOp>,
     pub clones: Vec<Address>,
-    /// Bytes per stored weight value (4 or 8), for the gas model.
-    pub weight_width: u64,
+    /// The weights' format on chain (`weightLayout().format`), for the gas model; compact when
+    /// the code is unknown.
+    pub format: WeightFormat,
     pub chunk_bytes: u64,
 }
 
@@ -59,7 +60,7 @@ impl ChainModel {
             address,
             layers,
             clones,
-            weight_width: if state.layout.format == 1 { 8 } else { 4 },
+            format: WeightFormat::from_code(state.layout.format).unwrap_or_default(),
             chunk_bytes: u64::from(state.layout.chunkBytes).max(32),
         })
     }
@@ -293,9 +294,8 @@ impl<'a> Runner<'a> {
             outputs: &self.outputs,
             budget: self.budget,
             model: GasModel {
-                weight_width: self.model.weight_width,
                 chunk_bytes: self.model.chunk_bytes,
-                ..GasModel::default()
+                ..GasModel::for_format(self.model.format)
             },
         }
     }

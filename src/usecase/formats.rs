@@ -18,17 +18,23 @@
 //! width` for compact/exact; per-tensor records with per-channel scales for int16/int8), deploy
 //! gas those bytes × the measured gas per byte (what the TUI's Preview shows too). Only when the
 //! file cannot be laid out for the chain are the bytes [`crate::infer::quant::bytes`]'s estimate
-//! (marked `~`). Predict gas is `None`: it needs the contracts running (BENCHMARKS.md has
-//! fashion_mnist's per format, measured on anvil).
+//! (marked `~`). Predict gas is an estimate, not a measurement: the chained-call planner's gas
+//! model ([`plan::one_call_estimate`]: every layer in one `predict` call, uncalibrated, weights
+//! at the format's width) on the first sample; `None` when the file cannot be laid out for the
+//! chain. On fashion_mnist it is within ±3 % of `eth_estimateGas` of `predict` in every format
+//! (tests/formats_chain.rs holds it to 15 %; BENCHMARKS.md); layers the planner has measured
+//! less well (recurrent, attention) are further off.
 //!
 //! Owns: the measurement and its two renderings. Must not touch: the terminal, the chain.
 
 use crate::bundle::file::{Content, ModelFile};
 use crate::chain::weights::{MAX_CHUNK_BYTES, TensorSpan, WeightBlob};
+use crate::infer::plan::{self, LayerOp, Op};
 use crate::infer::{Graph, Tensor, WeightFormat, fixed, input, quant};
 use crate::units;
 use anyhow::Context;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Gas per byte of chunk data measured on anvil (`contracts/README.md`; an estimate, not
@@ -306,6 +312,27 @@ pub fn measure(path: &Path, input: Option<&Path>) -> anyhow::Result<FormatsRepor
             .ok()
             .map(|b| b.bytes.len())
     };
+    // The planner's view of the model: each layer's op from the config the chain would hold.
+    let ops: Option<Vec<LayerOp>> = spec.as_ref().and_then(|spec| {
+        spec.layers
+            .iter()
+            .map(|l| {
+                Some(LayerOp {
+                    kind: l.kind,
+                    inputs: l.inputs.iter().map(|&j| usize::from(j)).collect(),
+                    op: Op::decode(l.kind, &l.config).ok()?,
+                })
+            })
+            .collect()
+    });
+    let first: Option<BTreeMap<usize, Tensor>> = samples.first().map(|s| {
+        exact
+            .inputs
+            .iter()
+            .copied()
+            .zip(s.iter().cloned())
+            .collect()
+    });
     let mut formats = Vec::with_capacity(WeightFormat::ALL.len());
     for format in WeightFormat::ALL {
         let out = if format == WeightFormat::Exact {
@@ -327,7 +354,10 @@ pub fn measure(path: &Path, input: Option<&Path>) -> anyhow::Result<FormatsRepor
             chunks: bytes.div_ceil(MAX_CHUNK_BYTES),
             deploy_gas: bytes * gas_per_byte(format),
             estimate,
-            predict_gas: None,
+            predict_gas: ops
+                .as_deref()
+                .zip(first.as_ref())
+                .and_then(|(ops, first)| plan::one_call_estimate(ops, first, format)),
             max_abs_err,
             max_rel_err,
             argmax_agree,
@@ -399,7 +429,7 @@ impl std::fmt::Display for FormatsReport {
         )?;
         write!(
             f,
-            "deploy gas = bytes × {} gas per byte (data contracts); predict gas: see BENCHMARKS.md",
+            "deploy gas = bytes × {} gas per byte (data contracts); predict gas: an estimate (the call planner's gas model, one call on the first sample)",
             gas_per_byte(WeightFormat::Compact)
         )?;
         if self.formats.iter().any(|r| r.estimate) {

@@ -642,17 +642,23 @@ fn place_of_byte(image: &ModelImage, byte: u64) -> (Option<usize>, Option<usize>
     for (l, layer) in image.layers.iter().enumerate() {
         for (t, tensor) in layer.tensors.iter().enumerate() {
             let at = tensor.offset as usize;
-            let head = if tensor.shift == 32 {
-                0
-            } else {
+            let quantized = tensor.shift == crate::chain::quant::QUANTIZED;
+            let head = if quantized {
                 let c = image
                     .blob
                     .bytes
                     .get(at..at + crate::chain::weights::RECORD_HEADER_BYTES)
                     .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                (crate::chain::weights::RECORD_HEADER_BYTES as u64) + 8 * u64::from(c)
+                (crate::chain::weights::RECORD_HEADER_BYTES as u64)
+                    + crate::chain::quant::SCALE_BYTES as u64 * u64::from(c)
+            } else {
+                0
             };
-            let w = if tensor.shift == 32 { 8 } else { width };
+            let w = if quantized {
+                width
+            } else {
+                crate::chain::quant::SMALL_BYTES as u64
+            };
             let end = tensor.offset + head + tensor.length * w;
             if byte >= tensor.offset && byte < end {
                 let element = (byte - tensor.offset).saturating_sub(head) / w;

@@ -262,6 +262,12 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
             Line::raw(text)
         });
     }
+    if let Some(g) = predict_gas(report, state.target.format) {
+        lines.push(Line::from(vec![
+            Span::styled(" predict gas ", dim),
+            Span::raw(format!("≈{} (estimate, one call)", crate::units::short(g))),
+        ]));
+    }
     let note = match (report, failed) {
         (Some(r), _) => format!(" {} · f: format", baseline(r)),
         // The reason is the model's own (an unsupported layer, a weight out of range), which
@@ -271,6 +277,15 @@ fn format_table(state: &State, model: &ModelView, theme: Theme) -> Vec<Line<'sta
     };
     lines.push(Line::styled(note, dim));
     lines
+}
+
+/// The call planner's estimate of one predict call in `format`, once measured.
+fn predict_gas(report: Option<&FormatsReport>, format: WeightFormat) -> Option<u64> {
+    report?
+        .formats
+        .iter()
+        .find(|f| f.name == format.flag())?
+        .predict_gas
 }
 
 /// The chosen format on one line, for the narrow layout.
@@ -284,6 +299,7 @@ fn chosen_format_line(state: &State, model: &ModelView, theme: Theme) -> Line<'s
     } else {
         format!(", argmax {}", c.agree)
     };
+
     Line::from(vec![
         Span::styled(format!(" ▸{} ", format.flag()), theme.style(Role::Accent)),
         Span::raw(format!(
