@@ -43,6 +43,36 @@ const STEP_OVERHEAD: u64 = 80_000;
 const RESULT_WORD_GAS: u64 = 22_200;
 /// Gas limits are the estimate plus this share (nodes estimate to the gas unit).
 const MARGIN_PERCENT: u64 = 15;
+/// The default calldata budget of one job transaction, in bytes. geth's pool refuses a signed
+/// transaction over 128 KiB (`txMaxSize` = 131,072 bytes, the whole RLP envelope: nonce, fees,
+/// gas, to, value, access list, signature — about 120 bytes besides the calldata); Nethermind,
+/// Besu, Erigon and Reth keep the same 128 KiB default. 120,000 leaves 11 KiB for the envelope
+/// and a node configured a little tighter.
+pub const DEFAULT_MAX_TX_BYTES: usize = 120_000;
+
+alloy::sol! {
+    /// What a job asks a sliceable layer before a slice (`contracts/interfaces/ISliceableLayer.sol`).
+    interface ISliceableLayer {
+        function sliceInput(uint256[] shapes, uint256[] ranks, uint256 from, uint256 count)
+            external view returns (uint256 length, uint256 first, uint256 last);
+    }
+}
+
+/// What each job transaction may use: gas (EIP-7825: 2^24 at most) and calldata bytes (the
+/// transaction pools' size limit, [`DEFAULT_MAX_TX_BYTES`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxBudget {
+    pub gas: u64,
+    pub bytes: usize,
+}
+
+impl TxBudget {
+    /// The cap's gas and the default byte budget.
+    pub const DEFAULT: TxBudget = TxBudget {
+        gas: TX_GAS_CAP,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+}
 
 fn fail(message: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::msg(message.to_string())
@@ -115,7 +145,24 @@ pub struct StepPlan {
     /// `eth_estimateGas` of the same computation (`advance`).
     pub estimate: u64,
     pub gas_limit: u64,
+    /// The state before the step, open (every value): what the job commits to.
     pub state: Bytes,
+    /// What the step sends: `state` with every tensor of rank ≥ 2 carried by its row hashes
+    /// but for the rows the step reads (`jobs::carry`).
+    pub carried: Bytes,
+}
+
+impl StepPlan {
+    /// The step transaction's calldata length in bytes.
+    pub fn tx_bytes(&self) -> usize {
+        tx_bytes(self.carried.len(), self.slice.is_some())
+    }
+}
+
+/// Calldata bytes of a `step` (or `stepSlice`) carrying `state_len` bytes of state: selector,
+/// the head words, the bytes' length word, the bytes padded to words.
+pub fn tx_bytes(state_len: usize, slice: bool) -> usize {
+    4 + 32 * if slice { 5 } else { 4 } + 32 + state_len.div_ceil(32) * 32
 }
 
 /// Everything a job of one sample will send, before anything is sent.
@@ -166,14 +213,16 @@ pub fn placement_call() -> Result<Call, ChainError> {
     })
 }
 
-/// Plans the job of `model` on one sample, as `from` will send it, each step under `budget`.
+/// Plans the job of `model` on one sample, as `from` will send it, each step under `limits`
+/// (gas and calldata bytes).
 pub async fn plan(
     rpc: &Rpc,
     from: Address,
     model: Address,
     sample: &[&Tensor],
-    budget: u64,
+    limits: TxBudget,
 ) -> anyhow::Result<JobPlan> {
+    let budget = limits.gas;
     let jobs = jobs::jobs_address()?;
     if !rpc.has_code(jobs).await? {
         anyhow::bail!("the job contract is not on this chain yet (it would be at {jobs})");
@@ -238,10 +287,23 @@ pub async fn plan(
         )
         .await
         .map_err(rpc_fail("read the model's layers"))?;
+    let addresses: Vec<Address> = links.iter().map(|l| l.layer).collect();
     let links: Vec<Vec<usize>> = links
         .iter()
         .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
         .collect();
+    // What layers [c, c + count) send: the tensors they read open, everything else of rank ≥ 2
+    // by its row hashes.
+    let carried = |state: &Bytes, c: usize, count: usize| -> anyhow::Result<Bytes> {
+        let reads: Vec<u32> = (c..c + count)
+            .flat_map(|i| match links[i].as_slice() {
+                [] => vec![INPUT_TAG | i as u32],
+                ins => ins.iter().map(|&j| j as u32).collect(),
+            })
+            .collect();
+        let open = |tag: u32| reads.contains(&tag).then_some((0, usize::MAX));
+        Ok(Bytes::from(jobs::carry(state, open)?))
+    };
     let mut states: Vec<Bytes> = vec![initial.clone()];
     // Per layer: its gas alone when it fits a step, else its slices.
     let mut alone: Vec<Option<u64>> = Vec::with_capacity(layer_count);
@@ -256,19 +318,31 @@ pub async fn plan(
         (budget * 100 / (100 + MARGIN_PERCENT)).saturating_sub(STEP_OVERHEAD + result_gas)
     };
     for c in 0..layer_count {
-        let call = advance(c, &states[c], 1);
-        let (whole, need) = match rpc
-            .sol_call(jobs, &call, Some(budget), || {
-                format!("compute layer #{c} of {model}")
-            })
-            .await
-        {
-            Ok(next) => match estimate(Bytes::from(call.abi_encode())).await {
-                Some(g) if g <= room(c + 1, next.len()) => (Some((next, g)), Some(g)),
-                g => (None, g),
-            },
-            // Over the budget (or failing): the estimate, under the node's own cap, says how far.
-            Err(_) => (None, estimate(Bytes::from(call.abi_encode())).await),
+        // A layer whose step would carry more bytes than a transaction may goes in slices
+        // straight away; else its gas alone, estimated on what the step sends (a layer over the
+        // budget fails here, once), decides.
+        let sent = carried(&states[c], c, 1)?;
+        let fits_bytes = tx_bytes(sent.len(), false) <= limits.bytes;
+        let need = if fits_bytes {
+            estimate(Bytes::from(advance(c, &sent, 1).abi_encode())).await
+        } else {
+            None
+        };
+        // The estimate ran it; the state after it is one more run, capped at the budget. The
+        // last layer's room depends on the result it stores, known from that state.
+        let whole = match need {
+            Some(g) if g <= room(c + 1, states[c].len()) || c + 1 == layer_count => {
+                match rpc
+                    .sol_call(jobs, &advance(c, &states[c], 1), Some(budget), || {
+                        format!("compute layer #{c} of {model}")
+                    })
+                    .await
+                {
+                    Ok(next) if g <= room(c + 1, next.len()) => Some((next, g)),
+                    _ => None,
+                }
+            }
+            _ => None,
         };
         match whole {
             Some((next, g)) => {
@@ -277,17 +351,32 @@ pub async fn plan(
                 sliced.push(Vec::new());
             }
             None => {
-                let (next, steps) =
-                    plan_slices(rpc, from, jobs, model, &links, c, &states[c], &room, budget)
-                        .await
-                        .map_err(|e| match need {
-                            Some(g) => fail(format!(
-                                "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; {e}",
-                                crate::units::thousands(g),
-                                crate::units::thousands(room(c + 1, states[c].len()))
-                            )),
-                            None => e,
-                        })?;
+                let why = match need {
+                    Some(g) => format!(
+                        "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; ",
+                        crate::units::thousands(g),
+                        crate::units::thousands(room(c + 1, states[c].len()))
+                    ),
+                    None if !fits_bytes => format!(
+                        "layer #{c} of {model} would carry {} bytes of calldata in one step, over the {} a transaction may; ",
+                        crate::units::thousands(tx_bytes(sent.len(), false) as u64),
+                        crate::units::thousands(limits.bytes as u64)
+                    ),
+                    None => String::new(),
+                };
+                let layer = Slicing {
+                    rpc,
+                    from,
+                    jobs,
+                    model,
+                    links: &links,
+                    layer: addresses[c],
+                    c,
+                    limits,
+                };
+                let (next, steps) = plan_slices(&layer, &states[c], &room)
+                    .await
+                    .map_err(|e| fail(format!("{why}{e}")))?;
                 states.push(next);
                 alone.push(None);
                 sliced.push(steps);
@@ -308,7 +397,9 @@ pub async fn plan(
             let mut slices = sliced[c].clone();
             if c == cursor0
                 && let Some(h) = committed
-                && let Some(k) = slices.iter().position(|s| keccak256(&s.state) == h)
+                && let Some(k) = slices
+                    .iter()
+                    .position(|s| jobs::commitment(&s.state).is_ok_and(|x| x == h))
             {
                 slices.drain(..k);
             }
@@ -320,11 +411,17 @@ pub async fn plan(
             continue;
         };
         let (mut count, mut gas) = (1, one);
+        let mut sent = carried(&states[c], c, 1)?;
         while c + count < layer_count && alone[c + count].is_some() {
-            match estimate(Bytes::from(advance(c, &states[c], count + 1).abi_encode())).await {
+            let more = carried(&states[c], c, count + 1)?;
+            if tx_bytes(more.len(), false) > limits.bytes {
+                break;
+            }
+            match estimate(Bytes::from(advance(c, &more, count + 1).abi_encode())).await {
                 Some(g) if fits(g, c + count + 1) => {
                     count += 1;
                     gas = g;
+                    sent = more;
                 }
                 _ => break,
             }
@@ -340,6 +437,7 @@ pub async fn plan(
             )
             .min(budget),
             state: states[c].clone(),
+            carried: sent,
         });
         c += count;
     }
@@ -385,14 +483,14 @@ pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
         None => EternalJobs::stepCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
-            state: s.state.clone(),
+            state: s.carried.clone(),
             count: U256::from(s.count),
         }
         .abi_encode(),
         Some((from, count)) => EternalJobs::stepSliceCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
-            state: s.state.clone(),
+            state: s.carried.clone(),
             from: U256::from(from),
             count: U256::from(count),
         }
@@ -414,25 +512,35 @@ fn result_gas_at(end: usize, layer_count: usize, result_len: usize) -> u64 {
     }
 }
 
-/// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)`, and
-/// the state after the last. Sizes: `eth_estimateGas` of one and two positions gives the gas
-/// of the first and of each one more; each slice is then as large as that allows with what the
-/// state has grown by (calldata, memory), confirmed by an `eth_call` given only the gas a step
-/// may use (fewer positions until it runs: one execution, where an estimate costs several).
-/// Each next state is rebuilt here from the slice the chain returns (`advanceSlice`) and
-/// checked against the hash the chain computed.
-#[allow(clippy::too_many_arguments)]
-async fn plan_slices(
-    rpc: &Rpc,
+/// One layer to plan in slices: where it is and what each transaction may use.
+struct Slicing<'a> {
+    rpc: &'a Rpc,
     from: Address,
     jobs: Address,
     model: Address,
-    links: &[Vec<usize>],
+    links: &'a [Vec<usize>],
+    /// The layer's clone (its `sliceInput`).
+    layer: Address,
     c: usize,
+    limits: TxBudget,
+}
+
+/// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)` and its
+/// calldata within the byte budget, and the state after the last. Each slice sends its input's
+/// rows the layer's `sliceInput` names, every other tensor of rank ≥ 2 (the partial output
+/// too) by its row hashes. Sizes: `eth_estimateGas` of one and two positions gives the gas of
+/// the first and of each one more; each slice is as large as that and the bytes allow,
+/// confirmed by an `eth_call` given only the gas a step may use (fewer positions until it runs:
+/// one execution, where an estimate costs several). Each next state is rebuilt here from the
+/// slice the chain returns (`advanceSlice`) and checked against the commitment the chain
+/// computed.
+async fn plan_slices(
+    l: &Slicing<'_>,
     state: &Bytes,
     room: &impl Fn(usize, usize) -> u64,
-    budget: u64,
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
+    let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
     let call = |state: &Bytes, at: usize, count: usize| EternalJobs::advanceSliceCall {
         model,
         cursor: U256::from(c),
@@ -442,27 +550,70 @@ async fn plan_slices(
     };
     let gas_of = |state: &Bytes, at: usize, count: usize| {
         let data = Bytes::from(call(state, at, count).abi_encode());
-        async move { rpc.estimate_gas(from, jobs, &data).await }
+        async move { rpc.estimate_gas(l.from, l.jobs, &data).await }
     };
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let input_tag = match l.links[c].as_slice() {
+        [j] => *j as u32,
+        _ => return Err(too_big("it does not have exactly one input".into())),
+    };
+    let input = jobs::decode(state)?
+        .into_iter()
+        .find(|e| e.tag == input_tag)
+        .ok_or_else(|| {
+            too_big(format!(
+                "its input (tensor {input_tag}) is not in the state"
+            ))
+        })?;
+    let shapes: Vec<U256> = input.shape.iter().map(|&d| U256::from(d)).collect();
+    let ranks = vec![U256::from(input.shape.len())];
+    // The axis length and the input rows positions [at, at + count) read, by the layer itself.
+    let rows_read = |at: usize, count: usize| {
+        let q = ISliceableLayer::sliceInputCall {
+            shapes: shapes.clone(),
+            ranks: ranks.clone(),
+            from: U256::from(at),
+            count: U256::from(count),
+        };
+        async move {
+            rpc.sol_call(l.layer, &q, None, || {
+                format!("ask layer #{c} which rows a slice reads")
+            })
+            .await
+            .map(|r| {
+                (
+                    r.length.to::<usize>(),
+                    r.first.to::<usize>(),
+                    r.last.to::<usize>(),
+                )
+            })
+            .map_err(|e| too_big(e.to_string()))
+        }
+    };
+    let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
+        let open = |tag: u32| (tag == input_tag).then_some((first, last));
+        Ok(Bytes::from(jobs::carry(state, open)?))
+    };
     let mut state = state.clone();
     let mut steps = Vec::new();
     let mut at = 0usize;
-    let mut length = 0usize;
-    // The gas of the layer's first position and of each one more (from the first slices), and
-    // what the state cost when the layer began: each step's gas is predicted from these.
+    let (length, f1, l1) = rows_read(0, 1).await?;
+    // The gas of the layer's first position and of each one more (from the first slices).
     let (mut one, mut per) = (0u64, 1u64);
-    let state_gas = |s: &[u8]| {
-        let words = (s.len() as u64).div_ceil(32);
-        jobs::calldata_gas(s) + 3 * words + words * words / 512
-    };
-    let begin = state_gas(&state);
     loop {
         // The final state is not known yet: price the result (if this is the last layer) at
         // the state's length now, which the rest of the layer only grows a little.
         let limit = room(c + 1, state.len());
         if at == 0 {
-            one = gas_of(&state, 0, 1)
+            let sent = carry(&state, f1, l1)?;
+            let bytes = tx_bytes(sent.len(), true);
+            if bytes > l.limits.bytes {
+                return Err(too_big(format!(
+                    "one position of its first axis carries {} bytes of calldata (input rows {f1}..{l1}), over the {} a transaction may",
+                    crate::units::thousands(bytes as u64),
+                    crate::units::thousands(l.limits.bytes as u64)
+                )));
+            }
+            one = gas_of(&sent, 0, 1)
                 .await
                 .map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
             if one > limit {
@@ -472,37 +623,51 @@ async fn plan_slices(
                     crate::units::thousands(limit)
                 )));
             }
-            let answer = rpc
-                .sol_call(jobs, &call(&state, 0, 1), None, || {
-                    format!("compute a slice of layer #{c}")
-                })
-                .await
-                .map_err(|e| too_big(e.to_string()))?;
-            length = answer.length.to::<usize>();
             if length > 1 {
-                let two = gas_of(&state, 0, 2).await.unwrap_or(u64::MAX);
+                let (_, f2, l2) = rows_read(0, 2).await?;
+                let two = gas_of(&carry(&state, f2, l2)?, 0, 2)
+                    .await
+                    .unwrap_or(u64::MAX);
                 per = two.saturating_sub(one).max(1);
             }
         }
-        // The state grows with every slice: its calldata and memory with it.
-        let grown = state_gas(&state).saturating_sub(begin);
-        let predict = |count: usize| one + per * (count as u64 - 1) + grown;
-        let mut count = match limit.checked_sub(one + grown) {
+        let mut count = match limit.checked_sub(one) {
             Some(spare) => (spare / per) as usize + 1,
             None => 1,
         }
         .min(length - at);
+        // Within the bytes: fewer positions until the rows they read fit.
+        let mut sent = loop {
+            let (_, first, last) = rows_read(at, count).await?;
+            let sent = carry(&state, first, last)?;
+            let bytes = tx_bytes(sent.len(), true);
+            if bytes <= l.limits.bytes {
+                break sent;
+            }
+            if count == 1 {
+                return Err(too_big(format!(
+                    "position {at} of its first axis carries {} bytes of calldata (input rows {first}..{last}), over the {} a transaction may",
+                    crate::units::thousands(bytes as u64),
+                    crate::units::thousands(l.limits.bytes as u64)
+                )));
+            }
+            count -= (count / 8).max(1);
+        };
         // Confirmed by the chain: an eth_call with the gas a step may use runs the slice (else
         // fewer positions), so the step itself, with its storage, fits the gas limit below.
         let answer = loop {
             match rpc
-                .sol_call(jobs, &call(&state, at, count), Some(limit), || {
+                .sol_call(l.jobs, &call(&sent, at, count), Some(limit), || {
                     format!("compute a slice of layer #{c}")
                 })
                 .await
             {
                 Ok(a) => break a,
-                Err(_) if count > 1 => count -= (count / 8).max(1),
+                Err(_) if count > 1 => {
+                    count -= (count / 8).max(1);
+                    let (_, first, last) = rows_read(at, count).await?;
+                    sent = carry(&state, first, last)?;
+                }
                 Err(e) => {
                     return Err(too_big(format!(
                         "position {at} does not run within the {} gas a step may use: {e}",
@@ -511,11 +676,11 @@ async fn plan_slices(
                 }
             }
         };
-        let gas = predict(count).min(limit);
+        let gas = (one + per * (count as u64 - 1)).min(limit);
         let complete = at + count == length;
-        let next = next_slice_state(links, c, &state, &answer.part, complete)
+        let next = next_slice_state(l.links, c, &state, &answer.part, complete)
             .map_err(|e| fail(format!("layer #{c}: {e}")))?;
-        if keccak256(&next) != answer.nextHash {
+        if jobs::commitment(&next)? != answer.nextHash {
             anyhow::bail!(
                 "layer #{c} of {model}: the state rebuilt after positions {at}..{} differs from the chain's",
                 at + count
@@ -529,6 +694,7 @@ async fn plan_slices(
             estimate: gas,
             gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
             state: state.clone(),
+            carried: sent,
         });
         state = Bytes::from(next);
         at += count;
@@ -866,6 +1032,7 @@ pub fn plan_all(
     address: Address,
     input_path: &std::path::Path,
     from: Address,
+    max_tx_bytes: usize,
 ) -> anyhow::Result<Planned> {
     runtime()?.block_on(async {
         let rpc = reader.rpc();
@@ -897,7 +1064,11 @@ pub fn plan_all(
         let mut plans = Vec::new();
         for b in 0..batch {
             let sample: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
-            let p = plan(rpc, from, address, &sample, budget).await?;
+            let limits = TxBudget {
+                gas: budget,
+                bytes: max_tx_bytes,
+            };
+            let p = plan(rpc, from, address, &sample, limits).await?;
             // The same sample twice is the same job: run once, read twice.
             let p = match plans.iter().position(|q: &JobPlan| q.job_id == p.job_id) {
                 Some(earlier) => JobPlan {
