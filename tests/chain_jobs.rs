@@ -112,6 +112,12 @@ async fn run_job(
             s.gas_limit
         );
     }
+    let start_bytes = plan.start.as_ref().map_or(0, |(c, _)| c.data.len());
+    assert!(
+        start_bytes <= limits.bytes,
+        "{name}: startJob {start_bytes} bytes"
+    );
+    eprintln!("{name}: startJob sends {start_bytes} bytes");
     let (fees, _) = current_fees(rpc, None).await.unwrap();
     let chain_id = rpc.chain_id().await.unwrap();
     let signer = signer_from_hex(KEY0).unwrap();
@@ -250,6 +256,22 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
             && small.contains(&format!(" of {fm} cannot run as a job: "))
             && small.contains(" gas in one step, over the "),
         "{small}"
+    );
+    // A calldata budget under the input's 6,468 bytes: refused before anything is sent, naming
+    // the layer and the numbers.
+    let narrow = TxBudget {
+        bytes: 5_000,
+        ..TxBudget::DEFAULT
+    };
+    let narrow = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], narrow)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        narrow.starts_with(&format!(
+            "layer #0 of {fm} would carry 6,468 bytes of calldata in one step, over the 5,000 a transaction may; "
+        )),
+        "{narrow}"
     );
     let (fees, _) = current_fees(&rpc, None).await.unwrap();
     let chain_id = rpc.chain_id().await.unwrap();

@@ -59,10 +59,18 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     assert!(slices > 10, "{slices} slice steps");
     let bytes: Vec<usize> = plan.steps.iter().map(|s| s.tx_bytes()).collect();
     let start_bytes = plan.start.as_ref().map_or(0, |(c, _)| c.data.len());
+    // The same steps with every tensor open (no row hashes), for comparison.
+    let open: Vec<usize> = plan
+        .steps
+        .iter()
+        .map(|s| job::tx_bytes(s.state.len(), s.slice.is_some()))
+        .collect();
     eprintln!(
-        "cnn_15m job calldata: start {start_bytes} bytes; steps largest {} bytes, total {} bytes",
+        "cnn_15m job calldata: start {start_bytes} bytes; steps largest {} bytes, total {} bytes (all open: largest {}, total {})",
         bytes.iter().max().unwrap(),
-        bytes.iter().sum::<usize>() + start_bytes
+        bytes.iter().sum::<usize>() + start_bytes,
+        open.iter().max().unwrap(),
+        open.iter().sum::<usize>() + start_bytes
     );
     assert!(start_bytes <= DEFAULT_MAX_TX_BYTES, "{start_bytes}");
     for s in &plan.steps {

@@ -450,6 +450,13 @@ pub async fn plan(
             ranks,
         };
         let data = Bytes::from(call.abi_encode());
+        if data.len() > limits.bytes {
+            anyhow::bail!(
+                "startJob on {model} would carry {} bytes of calldata (the input as int256 words), over the {} a transaction may (--max-tx-bytes)",
+                crate::units::thousands(data.len() as u64),
+                crate::units::thousands(limits.bytes as u64)
+            );
+        }
         let gas = rpc
             .estimate_gas(from, jobs, &data)
             .await
