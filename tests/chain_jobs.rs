@@ -373,10 +373,16 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
         .unwrap();
     plan.job_id = job_id;
     plan.start = None;
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
+    // Signed with a fee under the base fee: the node refuses the first step as underpriced,
+    // and the driver re-signs it (and those after it) with the deployment engine's bump.
+    let (mut fees, _) = current_fees(&rpc, None).await.unwrap();
+    let base = fees.base_fee.unwrap();
+    assert!(base > 2, "base fee {base}");
+    fees.max_fee = 1;
+    fees.priority_fee = 1;
     let chain_id = rpc.chain_id().await.unwrap();
     let signer = signer_from_hex(crate::deploy_support::KEY1).unwrap();
-    job::send_pipelined(
+    let sent = job::send_pipelined(
         &rpc,
         &signer,
         chain_id,
@@ -386,6 +392,7 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
     )
     .await
     .unwrap();
+    assert!(sent.bumps >= 1, "no fee bump: {sent:?}");
     let r = consumer
         .decide()
         .send()

@@ -759,11 +759,69 @@ pub struct Sent {
     pub largest: u64,
     /// Each transaction's gas, in the order sent.
     pub each: Vec<u64>,
+    /// Fee bumps: transactions re-signed at their nonce with higher fees.
+    pub bumps: usize,
+}
+
+/// How often a step still unmined is broadcast again (a node that dropped it takes it back;
+/// one that still holds it answers "already known").
+const RESEND_AFTER: Duration = Duration::from_secs(30);
+
+/// One job transaction being sent: its nonce, gas limit and every version signed so far (a fee
+/// bump re-signs it at the same nonce; any version may be the one mined).
+struct InFlight {
+    nonce: u64,
+    gas: u64,
+    versions: Vec<B256>,
+    raw: Bytes,
+}
+
+/// Signs `call` at `nonce` and broadcasts it; when the node finds the fees too low (or the
+/// base fee rose past them), re-signs it at the same nonce with the deployment engine's bump
+/// (`engine::run::fees::bumped`: +12.5 % and at least twice the base fee plus the tip, never
+/// above the network's `max_fee_gwei`), and keeps the raised fees for the transactions after it.
+async fn sign_and_send(
+    rpc: &Rpc,
+    signer: &PrivateKeySigner,
+    signing: &mut Signing,
+    cap: Option<u128>,
+    call: &Call,
+    tx: &mut InFlight,
+    what: &str,
+) -> anyhow::Result<usize> {
+    let mut bumps = 0;
+    use crate::engine::run::fees::{Bump, bumped};
+    loop {
+        let (hash, raw) = sign_call(signer, signing, call, tx.nonce, tx.gas).map_err(fail)?;
+        match broadcast(rpc, &raw, what).await? {
+            Broadcast::Sent => {
+                tx.versions.push(hash);
+                tx.raw = raw;
+                return Ok(bumps);
+            }
+            Broadcast::Underpriced(reason) => {
+                let base = rpc.latest_fees().await.ok().and_then(|(b, _)| b);
+                match bumped(signing.max_fee, signing.priority, base, cap) {
+                    Bump::To { max_fee, priority } => {
+                        signing.max_fee = max_fee;
+                        signing.priority = priority;
+                        bumps += 1;
+                    }
+                    Bump::CapReached { cap } => anyhow::bail!(
+                        "the node refused {what} as underpriced ({reason}) and the fee is at the network's cap of {cap} wei per gas (max_fee_gwei); run the same command again to continue the job"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Sends `calls` (call, gas limit) pipelined: signed up front at consecutive nonces from the
-/// account's pending nonce, broadcast in order, then every receipt awaited. A reverted or
-/// missing transaction is an error naming it (and, for a revert, the contract's reason).
+/// account's pending nonce, broadcast in order, then every receipt awaited. A transaction the
+/// node refuses as underpriced is re-signed with higher fees at the same nonce; one still
+/// unmined is broadcast again every [`RESEND_AFTER`] (a node that dropped it takes it back),
+/// and bumped when the node then finds it underpriced. A reverted or missing transaction is an
+/// error naming it (and, for a revert, the contract's reason).
 pub async fn send_pipelined(
     rpc: &Rpc,
     signer: &PrivateKeySigner,
@@ -777,35 +835,56 @@ pub async fn send_pipelined(
         .nonce(from, "pending")
         .await
         .map_err(|e| fail(e.message()))?;
-    let signing = Signing {
+    let mut signing = Signing {
         chain_id,
         legacy: fees.legacy(),
         max_fee: fees.max_fee,
         priority: fees.priority_fee,
     };
-    let mut hashes = Vec::with_capacity(calls.len());
+    let mut sent_txs: Vec<InFlight> = Vec::with_capacity(calls.len());
+    let mut bumps = 0;
     for (what, call, gas) in calls {
-        let (hash, raw) = sign_call(signer, &signing, call, nonce, *gas).map_err(fail)?;
-        broadcast(rpc, &raw, what).await?;
-        hashes.push(hash);
+        let mut tx = InFlight {
+            nonce,
+            gas: *gas,
+            versions: Vec::new(),
+            raw: Bytes::new(),
+        };
+        bumps += sign_and_send(rpc, signer, &mut signing, fees.cap, call, &mut tx, what).await?;
+        sent_txs.push(tx);
         nonce += 1;
-        crash_hook(hashes.len());
+        crash_hook(sent_txs.len());
     }
-    let mut sent = Sent::default();
+    let mut sent = Sent {
+        bumps,
+        ..Sent::default()
+    };
     let deadline = Instant::now() + timeout;
-    for ((what, call, _), hash) in calls.iter().zip(&hashes) {
-        let receipt = loop {
-            if let Some(r) = rpc.receipt(*hash).await.map_err(|e| fail(e.message()))? {
-                break r;
+    for ((what, call, _), tx) in calls.iter().zip(sent_txs.iter_mut()) {
+        let mut resend_at = Instant::now() + RESEND_AFTER;
+        let receipt = 'wait: loop {
+            for hash in &tx.versions {
+                if let Some(r) = rpc.receipt(*hash).await.map_err(|e| fail(e.message()))? {
+                    break 'wait r;
+                }
             }
             if Instant::now() > deadline {
                 anyhow::bail!(
-                    "{what} ({hash:#x}) is not mined after {}s; run the same command again to continue",
+                    "{what} ({:#x}) is not mined after {}s; run the same command again to continue",
+                    tx.versions.last().copied().unwrap_or_default(),
                     timeout.as_secs()
                 );
             }
+            if Instant::now() > resend_at {
+                resend_at = Instant::now() + RESEND_AFTER;
+                if let Broadcast::Underpriced(_) = broadcast(rpc, &tx.raw, what).await? {
+                    sent.bumps +=
+                        sign_and_send(rpc, signer, &mut signing, fees.cap, call, tx, what).await?;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
+        let hash = receipt.tx_hash;
         if !receipt.success {
             let why = match rpc.call_from(from, call.to, &call.data).await {
                 Err(crate::chain::RpcFailure::Node { data: Some(d), .. }) => {
@@ -827,20 +906,29 @@ pub async fn send_pipelined(
     Ok(sent)
 }
 
+/// What broadcasting one signed transaction came to.
+enum Broadcast {
+    Sent,
+    /// The node finds the fees too low (its words): bump and re-sign.
+    Underpriced(String),
+}
+
 /// Broadcasts one signed transaction, reading a refusal as the deployment engine does
-/// (`engine::run::classify`): "already known" is as good as sent; rate limits and transport
-/// failures are retried a few times after a backoff; anything else stops the run, in the node's
-/// words (running the same command again continues the job).
-async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<()> {
+/// (`engine::run::classify`): "already known" is as good as sent; an underpriced refusal is
+/// returned for a fee bump; rate limits and transport failures are retried a few times after a
+/// backoff; anything else stops the run, in the node's words (running the same command again
+/// continues the job).
+async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<Broadcast> {
     use crate::engine::run::classify::{SendError, classify_send, refusal_text};
     let mut attempt = 0u32;
     loop {
         let e = match rpc.send_raw(raw).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(Broadcast::Sent),
             Err(e) => e,
         };
         match classify_send(&e) {
-            SendError::AlreadyKnown => return Ok(()),
+            SendError::AlreadyKnown => return Ok(Broadcast::Sent),
+            SendError::Underpriced => return Ok(Broadcast::Underpriced(refusal_text(&e))),
             SendError::RateLimited | SendError::Transport if attempt < 5 => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
