@@ -16,9 +16,12 @@ import {LayerLink} from "./lib/Types.sol";
 /// @dev One per chain, deployed through `EternalFactory.deployImplementation` (CREATE2, salt 0),
 ///      so its address is a function of its code. It keeps no activation in storage: between
 ///      steps the live tensors travel as the step's calldata (the *state*, packed int64, see
-///      below) and the job stores only `keccak256(state)`. A step whose state does not hash to
-///      the commitment is refused, so nobody can feed a job forged activations; a step carries
-///      its index, so a step can never run twice.
+///      below) and the job stores only a commitment: keccak256 of the state's *digest*, where
+///      every entry of rank ≥ 2 is its header and the keccak256 of each row (first axis). A
+///      step sends each tensor it reads open and every other one of rank ≥ 2 by its row hashes
+///      (`HASHED_TAG`), so its calldata stays within what transaction pools accept (128 KiB);
+///      a step whose state's digest does not hash to the commitment is refused, so nobody can
+///      feed a job forged activations; a step carries its index, so a step can never run twice.
 ///
 ///      State encoding (bytes, big-endian, no padding), one entry per live tensor, in order:
 ///        tag    4 bytes  layer index whose output this is; `INPUT_TAG | i` for the model input
@@ -47,8 +50,14 @@ contract EternalJobs {
     uint256 internal constant INPUT_TAG = 1 << 31;
     /// @dev Tag bit of a layer output computed in part (see the slices in the contract's notes).
     uint256 internal constant PARTIAL_TAG = 1 << 30;
+    /// @dev Tag bit of an entry carried by row hashes (see the contract's notes): after its dims,
+    ///      `first u32 ‖ last u32`, then the keccak256 of each row before `first`, the values of
+    ///      rows [first, last), the keccak256 of each row from `last` on. Rank ≥ 2 only.
+    uint256 internal constant HASHED_TAG = 1 << 29;
     /// @dev Bytes before an entry's dims: tag (4) and rank (1).
     uint256 internal constant _ENTRY_HEAD = 5;
+    /// @dev No tensor a state describes has more values (bounds the header arithmetic).
+    uint256 internal constant _MAX_SIZE = 1 << 40;
     /// @dev A finished job keeps its outputs (the final state) in storage up to this size;
     ///      above it only their hash (a 32-byte word of storage costs ~22k gas: 8 KiB ≈ 5.7M).
     uint256 public constant MAX_STORED_RESULT = 8192;
@@ -126,6 +135,9 @@ contract EternalJobs {
     error SliceOutOfOrder(uint256 jobId, uint256 expected, uint256 given);
     /// @notice Layer `layer` is part-way through its slices: only `stepSlice` continues it.
     error SliceInProgress(uint256 layer);
+    /// @notice Layer `layer` reads rows [first, last) of the tensor tagged `tag`, which the state
+    ///         sent carries by their hashes only: send those rows' values.
+    error RowsNotCarried(uint256 layer, uint256 tag, uint256 first, uint256 last);
 
     /// @notice Job `jobId` on `model` was started by `starter`; `state` is its initial state
     ///         (the input, packed), so anyone can drive the job from the logs alone.
@@ -175,7 +187,7 @@ contract EternalJobs {
             cursor: 0,
             steps: 0,
             layerCount: uint32(links.length),
-            stateHash: keccak256(state)
+            stateHash: _commitment(false, _memoryOffset(state), state.length)
         });
         emit JobStarted(jobId, model, msg.sender, links.length, state);
     }
@@ -195,11 +207,11 @@ contract EternalJobs {
         if (j.model == address(0)) revert UnknownJob(jobId);
         if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
         if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
-        bytes32 given = keccak256(state);
+        bytes32 given = _commitment(true, _calldataOffset(state), state.length);
         if (given != j.stateHash) revert StateMismatch(jobId, j.stateHash, given);
 
         bytes memory next = _advance(IEternalModel(j.model).layers(), j.cursor, state, count);
-        bytes32 nextHash = keccak256(next);
+        bytes32 nextHash = _commitment(false, _memoryOffset(next), next.length);
         uint32 cursor = uint32(j.cursor + count);
         job_.cursor = cursor;
         job_.steps = j.steps + 1;
@@ -207,7 +219,7 @@ contract EternalJobs {
         emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
         done = cursor == j.layerCount;
         if (done) {
-            bool stored = next.length <= MAX_STORED_RESULT;
+            bool stored = next.length <= MAX_STORED_RESULT && !_anyHashed(next);
             if (stored) _results[jobId] = next;
             emit JobDone(jobId, stepIndex + 1, nextHash, stored);
         }
@@ -236,7 +248,7 @@ contract EternalJobs {
         bytes memory next = r.next;
         uint256 at = r.at;
         uint256 length = r.length;
-        bytes32 nextHash = keccak256(next);
+        bytes32 nextHash = _commitment(false, _memoryOffset(next), next.length);
         uint32 cursor = uint32(at + count == length ? j.cursor + 1 : j.cursor);
         job_.cursor = cursor;
         job_.steps = j.steps + 1;
@@ -245,7 +257,7 @@ contract EternalJobs {
         emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
         done = cursor == j.layerCount;
         if (done) {
-            bool stored = next.length <= MAX_STORED_RESULT;
+            bool stored = next.length <= MAX_STORED_RESULT && !_anyHashed(next);
             if (stored) _results[jobId] = next;
             emit JobDone(jobId, stepIndex + 1, nextHash, stored);
         }
@@ -289,15 +301,21 @@ contract EternalJobs {
         if (j.model == address(0)) revert UnknownJob(jobId);
         if (j.cursor != j.layerCount) revert JobNotDone(jobId);
         packed = _results[jobId];
-        if (packed.length == 0 || keccak256(packed) != j.stateHash) {
-            revert ResultNotStored(jobId, packed.length);
-        }
+        if (packed.length == 0) revert ResultNotStored(jobId, packed.length);
     }
 
     /// @notice Whether `packed` (a packed state) is the result of finished job `jobId`.
     function checkResult(uint256 jobId, bytes calldata packed) external view returns (bool) {
         Job memory j = _jobs[jobId];
-        return j.model != address(0) && j.cursor == j.layerCount && keccak256(packed) == j.stateHash;
+        return j.model != address(0) && j.cursor == j.layerCount
+            && _commitment(true, _calldataOffset(packed), packed.length) == j.stateHash;
+    }
+
+    /// @notice What a job commits to for `state` (open, or with entries carried by row hashes):
+    ///         keccak256 of its digest — every entry of rank ≥ 2 as its header and the keccak256
+    ///         of each row (first axis), every other entry as it is.
+    function commitment(bytes calldata state) external pure returns (bytes32) {
+        return _commitment(true, _calldataOffset(state), state.length);
     }
 
     // ------------------------------------------------------------------ pure steps (for drivers)
@@ -336,7 +354,8 @@ contract EternalJobs {
     {
         Sliced memory r = _slice(IEternalModel(model).layers(), cursor, state, count, 0, 0);
         if (from != r.at) revert SliceOutOfOrder(0, r.at, from);
-        nextHash = keccak256(r.next);
+        bytes memory next = r.next;
+        nextHash = _commitment(false, _memoryOffset(next), next.length);
         done = r.at + count;
         length = r.length;
         part = _lastPart(r, cursor, count);
@@ -445,7 +464,7 @@ contract EternalJobs {
         // Drop what no layer from `end` on reads, except outputs no layer reads at all.
         bool[] memory dropped = new bool[](size);
         for (uint256 k; k < size; ++k) {
-            uint256 tag = live[k].tag;
+            uint256 tag = live[k].tag & ~HASHED_TAG;
             dropped[k] = tag & INPUT_TAG != 0 ? (tag ^ INPUT_TAG) < end : !_stillRead(links, tag, end);
         }
         assembly ("memory-safe") {
@@ -476,6 +495,7 @@ contract EternalJobs {
     {
         for (uint256 k; k < size; ++k) {
             if (live[k].tag == tag) return live[k];
+            if (live[k].tag == tag | HASHED_TAG) revert RowsNotCarried(layer, tag, 0, live[k].shape[0]);
         }
         revert LiveTensorMissing(layer, tag);
     }
@@ -501,6 +521,8 @@ contract EternalJobs {
 
     /// @dev Unpacks a state into int256 tensors. Two passes: count the entries (checking every
     ///      header and length against the bytes), then copy each value, sign-extending its int64.
+    ///      An entry carried by row hashes (no row open: a step reads nothing of it) keeps its tag
+    ///      with `HASHED_TAG` and holds its row hashes as values, for `_encode` to carry on.
     function _decode(bytes calldata state) internal pure returns (Tensor[] memory live) {
         uint256 entries;
         uint256 at;
@@ -514,17 +536,28 @@ contract EternalJobs {
         for (uint256 k; k < entries; ++k) {
             (uint256 tag, uint256 rank, uint256 size, uint256 next) = _entry(state, at);
             uint256[] memory shape = new uint256[](rank);
-            int256[] memory values = new int256[](size);
             uint256 dims = _calldataOffset(state) + at + _ENTRY_HEAD;
             uint256 src = dims + 4 * rank;
+            bool hashed = tag & HASHED_TAG != 0;
+            if (hashed) {
+                (uint256 first, uint256 last) = _window(true, _calldataOffset(state), at, rank);
+                if (first != last) revert MalformedState(at);
+                size = _dim(state, at, 0);
+                src += 8;
+            }
+            int256[] memory values = new int256[](size);
             assembly ("memory-safe") {
                 for { let d := 0 } lt(d, rank) { d := add(d, 1) } {
                     mstore(add(add(shape, 0x20), shl(5, d)), shr(224, calldataload(add(dims, shl(2, d)))))
                 }
                 let dst := add(values, 0x20)
-                for { let i := 0 } lt(i, size) { i := add(i, 1) } {
-                    mstore(add(dst, shl(5, i)), signextend(7, shr(192, calldataload(add(src, shl(3, i))))))
+                switch hashed
+                case 0 {
+                    for { let i := 0 } lt(i, size) { i := add(i, 1) } {
+                        mstore(add(dst, shl(5, i)), signextend(7, shr(192, calldataload(add(src, shl(3, i))))))
+                    }
                 }
+                default { calldatacopy(dst, src, shl(5, size)) }
             }
             live[k] = Tensor({tag: tag, values: values, shape: shape});
             at = next;
@@ -538,33 +571,171 @@ contract EternalJobs {
         }
     }
 
-    /// @dev Header of the entry at byte `at`: its tag, rank, value count and where the next starts.
+    /// @dev Where `state`'s bytes start in memory.
+    function _memoryOffset(bytes memory state) internal pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := add(state, 0x20)
+        }
+    }
+
+    /// @dev The word at `p`, of calldata when `cd`, else of memory.
+    function _word(bool cd, uint256 p) internal pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            switch cd
+            case 0 { w := mload(p) }
+            default { w := calldataload(p) }
+        }
+    }
+
+    /// @dev Header of the entry at byte `at` of calldata `state`: tag, rank, value count, next.
     function _entry(bytes calldata state, uint256 at)
         internal
         pure
         returns (uint256 tag, uint256 rank, uint256 size, uint256 next)
     {
-        if (state.length - at < _ENTRY_HEAD) revert MalformedState(at);
-        uint256 p = _calldataOffset(state) + at;
-        assembly ("memory-safe") {
-            let w := calldataload(p)
-            tag := shr(224, w)
-            rank := byte(4, w)
-        }
-        uint256 dims = at + _ENTRY_HEAD;
-        if (state.length - dims < 4 * rank) revert MalformedState(at);
+        return _head(true, _calldataOffset(state), state.length, at);
+    }
+
+    /// @dev Header of the entry at byte `at` of the state of `len` bytes at `base` (calldata when
+    ///      `cd`): its tag (with `HASHED_TAG` if carried by row hashes), rank, value count and
+    ///      where the next entry starts, every length checked against the bytes.
+    function _head(bool cd, uint256 base, uint256 len, uint256 at)
+        internal
+        pure
+        returns (uint256 tag, uint256 rank, uint256 size, uint256 next)
+    {
+        if (len - at < _ENTRY_HEAD) revert MalformedState(at);
+        uint256 w = _word(cd, base + at);
+        tag = w >> 224;
+        rank = (w >> 216) & 0xff;
+        if (len - at - _ENTRY_HEAD < 4 * rank) revert MalformedState(at);
         size = 1;
         for (uint256 d; d < rank; ++d) {
-            uint256 dim;
-            assembly ("memory-safe") {
-                dim := shr(224, calldataload(add(add(p, _ENTRY_HEAD), shl(2, d))))
-            }
-            size *= dim;
-            if (size > state.length) revert MalformedState(at);
+            size *= _word(cd, base + at + _ENTRY_HEAD + 4 * d) >> 224;
+            if (size > _MAX_SIZE) revert MalformedState(at);
         }
-        uint256 values = dims + 4 * rank;
-        if ((state.length - values) / 8 < size) revert MalformedState(at);
-        next = values + 8 * size;
+        uint256 values = at + _ENTRY_HEAD + 4 * rank;
+        if (tag & HASHED_TAG == 0) {
+            if ((len - values) / 8 < size) revert MalformedState(at);
+            next = values + 8 * size;
+        } else {
+            if (rank < 2 || len - values < 8) revert MalformedState(at);
+            uint256 rows = _word(cd, base + at + _ENTRY_HEAD) >> 224;
+            (uint256 first, uint256 last) = _window(cd, base, at, rank);
+            if (first > last || last > rows) revert MalformedState(at);
+            uint256 open = last - first;
+            uint256 need = 32 * (rows - open) + 8 * (rows == 0 ? 0 : size / rows) * open;
+            if (len - values - 8 < need) revert MalformedState(at);
+            next = values + 8 + need;
+        }
+    }
+
+    /// @dev The open rows [first, last) of the hashed entry at byte `at` (rank `rank`).
+    function _window(bool cd, uint256 base, uint256 at, uint256 rank)
+        internal
+        pure
+        returns (uint256 first, uint256 last)
+    {
+        uint256 w = _word(cd, base + at + _ENTRY_HEAD + 4 * rank);
+        first = w >> 224;
+        last = (w >> 192) & 0xffffffff;
+    }
+
+    /// @dev keccak256 of the state's digest: what a job commits to (see `commitment`).
+    function _commitment(bool cd, uint256 base, uint256 len) internal pure returns (bytes32) {
+        return keccak256(_digest(cd, base, len));
+    }
+
+    /// @dev The digest of the state of `len` bytes at `base` (calldata when `cd`): each entry's
+    ///      header (tag without `HASHED_TAG`), then for rank ≥ 2 the keccak256 of each row
+    ///      (hashing the open rows, copying the hashes carried), else its values as they are.
+    function _digest(bool cd, uint256 base, uint256 len) internal pure returns (bytes memory d) {
+        uint256 total;
+        uint256 at;
+        while (at < len) {
+            (, uint256 rank, uint256 size, uint256 next) = _head(cd, base, len, at);
+            uint256 body = rank < 2 ? 8 * size : 32 * (_word(cd, base + at + _ENTRY_HEAD) >> 224);
+            total += _ENTRY_HEAD + 4 * rank + body;
+            at = next;
+        }
+        d = new bytes(total + 32);
+        uint256 o;
+        assembly ("memory-safe") {
+            mstore(d, total)
+            o := add(d, 0x20)
+        }
+        at = 0;
+        while (at < len) {
+            (uint256 tag, uint256 rank, uint256 size, uint256 next) = _head(cd, base, len, at);
+            uint256 src = base + at + _ENTRY_HEAD;
+            assembly ("memory-safe") {
+                mstore(o, or(shl(224, and(tag, not(HASHED_TAG))), shl(216, rank)))
+            }
+            o += _ENTRY_HEAD;
+            _copy(cd, o, src, 4 * rank);
+            o += 4 * rank;
+            src += 4 * rank;
+            if (rank < 2) {
+                _copy(cd, o, src, 8 * size);
+                o += 8 * size;
+            } else {
+                uint256 rows = _word(cd, base + at + _ENTRY_HEAD) >> 224;
+                uint256 rowBytes = rows == 0 ? 0 : 8 * (size / rows);
+                (uint256 first, uint256 last) = (0, rows);
+                if (tag & HASHED_TAG != 0) {
+                    (first, last) = _window(cd, base, at, rank);
+                    src += 8;
+                }
+                _copy(cd, o, src, 32 * first);
+                o += 32 * first;
+                src += 32 * first;
+                for (uint256 r = first; r < last; ++r) {
+                    bytes32 h = _hash(cd, src, rowBytes);
+                    assembly ("memory-safe") {
+                        mstore(o, h)
+                    }
+                    o += 32;
+                    src += rowBytes;
+                }
+                _copy(cd, o, src, 32 * (rows - last));
+                o += 32 * (rows - last);
+            }
+            at = next;
+        }
+    }
+
+    /// @dev Copies `n` bytes from `src` (calldata when `cd`, else memory) to memory at `dst`.
+    function _copy(bool cd, uint256 dst, uint256 src, uint256 n) internal pure {
+        assembly ("memory-safe") {
+            switch cd
+            case 0 { mcopy(dst, src, n) }
+            default { calldatacopy(dst, src, n) }
+        }
+    }
+
+    /// @dev keccak256 of `n` bytes at `src` (calldata when `cd`: copied past the free pointer).
+    function _hash(bool cd, uint256 src, uint256 n) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            switch cd
+            case 0 { h := keccak256(src, n) }
+            default {
+                let m := mload(0x40)
+                calldatacopy(m, src, n)
+                h := keccak256(m, n)
+            }
+        }
+    }
+
+    /// @dev Whether the state in memory has an entry carried by row hashes.
+    function _anyHashed(bytes memory state) internal pure returns (bool) {
+        uint256 base = _memoryOffset(state);
+        uint256 at;
+        while (at < state.length) {
+            (uint256 tag,,, uint256 next) = _head(false, base, state.length, at);
+            if (tag & HASHED_TAG != 0) return true;
+            at = next;
+        }
+        return false;
     }
 
     /// @dev Packs the tensors not `dropped` into a state. Writes each field with one MSTORE of a
@@ -574,7 +745,8 @@ contract EternalJobs {
         uint256 length;
         for (uint256 k; k < live.length; ++k) {
             if (dropped[k]) continue;
-            length += _ENTRY_HEAD + 4 * live[k].shape.length + 8 * live[k].values.length;
+            length += _ENTRY_HEAD + 4 * live[k].shape.length
+                + (live[k].tag & HASHED_TAG == 0 ? 8 * live[k].values.length : 8 + 32 * live[k].values.length);
         }
         out = new bytes(length + 32);
         assembly ("memory-safe") {
@@ -604,11 +776,21 @@ contract EternalJobs {
                 }
                 let n := mload(values)
                 let src := add(values, 0x20)
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let x := mload(add(src, shl(5, i)))
-                    if iszero(eq(signextend(7, x), x)) { if eq(bad, not(0)) { bad := i } }
-                    mstore(p, shl(192, x))
+                switch and(tag, HASHED_TAG)
+                case 0 {
+                    for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                        let x := mload(add(src, shl(5, i)))
+                        if iszero(eq(signextend(7, x), x)) { if eq(bad, not(0)) { bad := i } }
+                        mstore(p, shl(192, x))
+                        p := add(p, 8)
+                    }
+                }
+                default {
+                    // Carried by row hashes, no row open: window [0, 0), then the hashes.
+                    mstore(p, 0)
                     p := add(p, 8)
+                    mcopy(p, src, shl(5, n))
+                    p := add(p, shl(5, n))
                 }
             }
             if (bad == type(uint256).max - 1) revert ShapeOutOfRange(tag);
@@ -625,6 +807,7 @@ contract EternalJobs {
         uint256 at;
         uint256 length;
         uint256 lastAt;
+        uint256 partBytes;
     }
 
     /// @dev Runs positions [done, done + count) of layer `cursor` on `state` and returns the next
@@ -642,6 +825,10 @@ contract EternalJobs {
         bytes32 expected,
         uint256 jobId
     ) internal view returns (Sliced memory r) {
+        if (expected != 0) {
+            bytes32 given = _commitment(true, _calldataOffset(state), state.length);
+            if (given != expected) revert StateMismatch(jobId, expected, given);
+        }
         uint256 n = state.length;
         bytes memory next;
         assembly ("memory-safe") {
@@ -651,10 +838,6 @@ contract EternalJobs {
             mstore(0x40, add(add(next, 0x40), and(add(n, 31), not(31))))
         }
         r.next = next;
-        if (expected != 0) {
-            bytes32 given = keccak256(next);
-            if (given != expected) revert StateMismatch(jobId, expected, given);
-        }
         if (count == 0 || cursor >= links.length) revert BadStepSize(cursor, count, links.length);
         uint16[] memory ins = links[cursor].inputs;
         if (ins.length != 1) revert NotSliceable(cursor);
@@ -666,6 +849,7 @@ contract EternalJobs {
             uint256 at;
             while (at < n) {
                 (uint256 tag,,, uint256 nx) = _entry(state, at);
+                tag &= ~HASHED_TAG;
                 if (tag == ins[0]) {
                     inAt = at;
                 } else if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
@@ -689,7 +873,7 @@ contract EternalJobs {
         view
         returns (uint256 values, uint256 outShape)
     {
-        (, uint256 rank, uint256 size,) = _entry(state, inAt);
+        (uint256 tag, uint256 rank, uint256 size,) = _entry(state, inAt);
         if (rank == 0) revert NotSliceable(cursor);
         uint256[] memory shape = new uint256[](rank);
         for (uint256 d; d < rank; ++d) {
@@ -709,6 +893,12 @@ contract EternalJobs {
         uint256 row = size / shape[0];
         int256[] memory rows = new int256[]((last - first) * row);
         uint256 src = _calldataOffset(state) + inAt + _ENTRY_HEAD + 4 * rank + 8 * first * row;
+        if (tag & HASHED_TAG != 0) {
+            // Only the open rows are values: the slice's must be among them.
+            (uint256 a, uint256 b) = _window(true, _calldataOffset(state), inAt, rank);
+            if (first < a || last > b) revert RowsNotCarried(cursor, tag ^ HASHED_TAG, first, last);
+            src = _calldataOffset(state) + inAt + _ENTRY_HEAD + 4 * rank + 8 + 32 * a + 8 * (first - a) * row;
+        }
         uint256 m = rows.length;
         assembly ("memory-safe") {
             let dst := add(rows, 0x20)
@@ -748,18 +938,35 @@ contract EternalJobs {
         }
         uint256 w = base + state.length;
         if (r.lastAt == state.length) {
-            // First slice: a new entry, PARTIAL_TAG | cursor, [done, rest of the output's shape].
+            // First slice: a new entry, PARTIAL_TAG | cursor, [done, rest of the output's shape];
+            // of rank ≥ 2, carried by row hashes with the slice's rows open.
+            uint256 tag = PARTIAL_TAG | cursor | (outRank >= 2 ? HASHED_TAG : 0);
             assembly ("memory-safe") {
-                mstore(w, or(shl(224, or(PARTIAL_TAG, cursor)), shl(216, outRank)))
+                mstore(w, or(shl(224, tag), shl(216, outRank)))
                 mstore(add(w, 5), shl(224, done))
                 for { let d := 1 } lt(d, outRank) { d := add(d, 1) } {
                     mstore(add(add(w, 5), shl(2, d)), shl(224, mload(add(outShape, shl(5, add(d, 1))))))
                 }
                 w := add(add(w, 5), shl(2, outRank))
+                if and(tag, HASHED_TAG) {
+                    mstore(w, shl(192, done))
+                    w := add(w, 8)
+                }
             }
         } else {
             // The partial entry must have the slice's shape but for its first dimension.
-            (, uint256 rank,,) = _entry(state, r.lastAt);
+            (uint256 tag, uint256 rank,,) = _entry(state, r.lastAt);
+            if (tag & HASHED_TAG != 0) {
+                // Its open rows, if any, must end where the slice's begin: they become
+                // [first, done), the rows before stay hashes.
+                (uint256 a, uint256 b) = _window(true, _calldataOffset(state), r.lastAt, rank);
+                if (a != b && b != r.at) revert MalformedState(r.lastAt);
+                uint256 first = a == b ? r.at : a;
+                uint256 pw = base + r.lastAt + _ENTRY_HEAD + 4 * rank;
+                assembly ("memory-safe") {
+                    mstore(pw, or(or(shl(224, first), shl(192, done)), and(mload(pw), shr(64, not(0)))))
+                }
+            }
             bool same = rank == outRank;
             for (uint256 d = 1; same && d < rank; ++d) {
                 uint256 want;
@@ -774,6 +981,7 @@ contract EternalJobs {
                 mstore(p, or(shl(224, done), and(mload(p), shr(32, not(0)))))
             }
         }
+        r.partBytes = 8 * outLen;
         uint256 bad = type(uint256).max;
         assembly ("memory-safe") {
             let src := add(values, 0x20)
@@ -804,13 +1012,15 @@ contract EternalJobs {
         }
         uint256 t = base + r.lastAt;
         assembly ("memory-safe") {
-            mstore(t, or(shl(224, cursor), and(mload(t), shr(32, not(0)))))
+            let w := mload(t)
+            mstore(t, or(shl(224, or(cursor, and(shr(224, w), HASHED_TAG))), and(w, shr(32, not(0)))))
         }
         uint256 end = cursor + 1;
         uint256 kept;
         uint256 at;
         while (at < r.lastAt) {
             (uint256 tag,,, uint256 nx) = _entry(state, at);
+            tag &= ~HASHED_TAG;
             bool keep = tag & INPUT_TAG != 0 ? (tag ^ INPUT_TAG) >= end : _stillRead(links, tag, end);
             if (keep) {
                 if (kept != at) {
@@ -833,7 +1043,7 @@ contract EternalJobs {
     }
 
     /// @dev The slice just run, as one packed entry (tag `cursor`, first dimension `count`):
-    ///      the last `count` positions of the last entry of `r.next`.
+    ///      the header of the last entry of `r.next` and its last `r.partBytes` bytes.
     function _lastPart(Sliced memory r, uint256 cursor, uint256 count) internal pure returns (bytes memory part) {
         bytes memory next = r.next;
         uint256 e;
@@ -845,9 +1055,7 @@ contract EternalJobs {
             total := mload(next)
         }
         uint256 head = _ENTRY_HEAD + 4 * rank;
-        uint256 done = r.at + count;
-        uint256 bytesAll = total - r.lastAt - head;
-        uint256 bytesPart = bytesAll / done * count;
+        uint256 bytesPart = r.partBytes;
         part = new bytes(head + bytesPart);
         assembly ("memory-safe") {
             let p := add(part, 0x20)
@@ -855,7 +1063,7 @@ contract EternalJobs {
             mstore(p, or(shl(224, cursor), and(mload(p), shr(32, not(0)))))
             let d0 := add(p, 5)
             mstore(d0, or(shl(224, count), and(mload(d0), shr(32, not(0)))))
-            mcopy(add(p, head), add(add(e, head), sub(bytesAll, bytesPart)), bytesPart)
+            mcopy(add(p, head), add(add(next, 0x20), sub(total, bytesPart)), bytesPart)
         }
     }
 

@@ -16,7 +16,7 @@ use eternalize::chain::{Chain, EternalJobs, Rpc, signer_from_hex};
 use eternalize::engine::plan::current_fees;
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
-use eternalize::usecase::job::{self, JobPlan, TX_GAS_CAP};
+use eternalize::usecase::job::{self, JobPlan, TX_GAS_CAP, TxBudget};
 use std::time::Duration;
 
 alloy::sol!(
@@ -75,7 +75,11 @@ async fn run_job(
     let mut ordered: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(sample).collect();
     ordered.sort_by_key(|(i, _)| *i);
     let ordered: Vec<&Tensor> = ordered.into_iter().map(|(_, t)| t).collect();
-    let plan = job::plan(rpc, chain.sender(), model, &ordered, budget)
+    let limits = TxBudget {
+        gas: budget,
+        ..TxBudget::DEFAULT
+    };
+    let plan = job::plan(rpc, chain.sender(), model, &ordered, limits)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(plan.layer_count, graph.nodes.len());
@@ -91,17 +95,29 @@ async fn run_job(
             );
         }
         assert!(s.gas_limit <= TX_GAS_CAP, "{name}: step {}", s.index);
+        let bytes = job::step_call(&plan, s).data.len();
+        assert_eq!(bytes, s.tx_bytes());
+        assert!(
+            bytes <= limits.bytes,
+            "{name}: step {}: {bytes} bytes",
+            s.index
+        );
         eprintln!(
-            "{name}: step {} layers #{}..#{}: state {} bytes ({} calldata gas), estimate {}, limit {}",
+            "{name}: step {} layers #{}..#{}: sends {bytes} bytes ({} calldata gas), estimate {}, limit {}",
             s.index,
             s.cursor,
             s.cursor + s.count - 1,
-            s.state.len(),
-            jobs::calldata_gas(&s.state),
+            jobs::calldata_gas(&s.carried),
             s.estimate,
             s.gas_limit
         );
     }
+    let start_bytes = plan.start.as_ref().map_or(0, |(c, _)| c.data.len());
+    assert!(
+        start_bytes <= limits.bytes,
+        "{name}: startJob {start_bytes} bytes"
+    );
+    eprintln!("{name}: startJob sends {start_bytes} bytes");
     let (fees, _) = current_fees(rpc, None).await.unwrap();
     let chain_id = rpc.chain_id().await.unwrap();
     let signer = signer_from_hex(KEY0).unwrap();
@@ -221,13 +237,17 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
     let rpc = Rpc::connect(&node.url()).unwrap();
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
-    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], TX_GAS_CAP)
+    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], TxBudget::DEFAULT)
         .await
         .unwrap();
     assert!(plan.steps.len() >= 2);
     // A budget under one output row of a layer's gas (layers over it run in slices): refused
     // before anything is sent, with the numbers.
-    let small = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], 300_000)
+    let small = TxBudget {
+        gas: 300_000,
+        ..TxBudget::DEFAULT
+    };
+    let small = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], small)
         .await
         .unwrap_err()
         .to_string();
@@ -236,6 +256,22 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
             && small.contains(&format!(" of {fm} cannot run as a job: "))
             && small.contains(" gas in one step, over the "),
         "{small}"
+    );
+    // A calldata budget under the input's 6,468 bytes: refused before anything is sent, naming
+    // the layer and the numbers.
+    let narrow = TxBudget {
+        bytes: 5_000,
+        ..TxBudget::DEFAULT
+    };
+    let narrow = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], narrow)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        narrow.starts_with(&format!(
+            "layer #0 of {fm} would carry 6,468 bytes of calldata in one step, over the 5,000 a transaction may; "
+        )),
+        "{narrow}"
     );
     let (fees, _) = current_fees(&rpc, None).await.unwrap();
     let chain_id = rpc.chain_id().await.unwrap();
@@ -256,12 +292,21 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
     assert_eq!(info.steps, U256::from(1));
     assert_eq!(info.cursor, U256::from(plan.steps[0].count));
 
-    // Step 1 with one activation changed (a value the reference computed, plus one ulp).
+    // Step 1 with one activation changed (a value the reference computed, plus one ulp), sent
+    // as the step sends its state.
     let s1 = &plan.steps[1];
     let mut forged = jobs::decode(&s1.state).unwrap();
     let last = forged.len() - 1;
     forged[last].values[0] += 1;
-    let forged_state = Bytes::from(jobs::encode(&forged).unwrap());
+    let windows = jobs::carried_entries(&s1.carried).unwrap();
+    let open = |tag: u32| {
+        windows
+            .iter()
+            .find(|(t, _, _)| *t == tag)
+            .map(|(_, _, w)| w.unwrap_or((0, usize::MAX)))
+    };
+    let forged_state = Bytes::from(jobs::carry(&jobs::encode(&forged).unwrap(), open).unwrap());
+    assert_ne!(forged_state, s1.carried);
     let call = eternalize::chain::calls::Call {
         to: plan.jobs,
         data: EternalJobs::stepCall {
@@ -323,15 +368,21 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
     assert!(consumer.decide().call().await.is_err());
 
     // Anyone (here the deployer's planner) advances the consumer's job: same steps, its id.
-    let mut plan = job::plan(&rpc, chain.sender(), fm, &[sample], TX_GAS_CAP)
+    let mut plan = job::plan(&rpc, chain.sender(), fm, &[sample], TxBudget::DEFAULT)
         .await
         .unwrap();
     plan.job_id = job_id;
     plan.start = None;
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
+    // Signed with a fee under the base fee: the node refuses the first step as underpriced,
+    // and the driver re-signs it (and those after it) with the deployment engine's bump.
+    let (mut fees, _) = current_fees(&rpc, None).await.unwrap();
+    let base = fees.base_fee.unwrap();
+    assert!(base > 2, "base fee {base}");
+    fees.max_fee = 1;
+    fees.priority_fee = 1;
     let chain_id = rpc.chain_id().await.unwrap();
     let signer = signer_from_hex(crate::deploy_support::KEY1).unwrap();
-    job::send_pipelined(
+    let sent = job::send_pipelined(
         &rpc,
         &signer,
         chain_id,
@@ -341,6 +392,7 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
     )
     .await
     .unwrap();
+    assert!(sent.bumps >= 1, "no fee bump: {sent:?}");
     let r = consumer
         .decide()
         .send()

@@ -1,8 +1,10 @@
 //! Layers too big for one transaction or one call, on a real anvil enforcing the EIP-7825 cap
 //! (2^24 gas a transaction): the 554k-parameter, 15.6M-MAC CNN (generated/cnn_15m.keras) runs
 //! as an on-chain job whose big layers go in slices (`stepSlice`), every transaction under the
-//! cap and the result bit for bit the reference's; a slice step with a forged partial output
-//! and one sent out of order are refused. generated/cnn_500k.keras, whose conv3 needs ≈ 17.7M
+//! cap and under the default calldata budget (120,000 bytes: tensors of rank ≥ 2 travel by
+//! row hashes but for the rows a step reads), the result bit for bit the reference's; a slice
+//! step with a forged partial output (a row hash), a forged input row, an input row missing,
+//! or sent out of order is refused. generated/cnn_500k.keras, whose conv3 needs ≈ 17.7M
 //! gas for one output row, predicts through chained calls, that row cut into blocks of output
 //! channels, bit for bit the reference.
 
@@ -16,7 +18,7 @@ use eternalize::infer::plan::DEFAULT_CALL_GAS;
 use eternalize::infer::{Graph, Tensor, WeightFormat};
 use eternalize::keras;
 use eternalize::usecase::chained::{ChainModel, Runner};
-use eternalize::usecase::job::{self, TX_GAS_CAP};
+use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, TX_GAS_CAP, TxBudget};
 use std::time::{Duration, Instant};
 
 /// A deterministic 32×32×3 image in [0, 1).
@@ -49,14 +51,37 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     eprintln!("cnn_15m deployed after {:?}", started.elapsed());
     let x = image(2);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
-    let plan = job::plan(&rpc, chain.sender(), address, &[&x], TX_GAS_CAP)
+    let plan = job::plan(&rpc, chain.sender(), address, &[&x], TxBudget::DEFAULT)
         .await
         .unwrap();
     eprintln!("cnn_15m planned after {:?}", started.elapsed());
     let slices = plan.steps.iter().filter(|s| s.slice.is_some()).count();
     assert!(slices > 10, "{slices} slice steps");
+    let bytes: Vec<usize> = plan.steps.iter().map(|s| s.tx_bytes()).collect();
+    let start_bytes = plan.start.as_ref().map_or(0, |(c, _)| c.data.len());
+    // The same steps with every tensor open (no row hashes), for comparison.
+    let open: Vec<usize> = plan
+        .steps
+        .iter()
+        .map(|s| job::tx_bytes(s.state.len(), s.slice.is_some()))
+        .collect();
+    eprintln!(
+        "cnn_15m job calldata: start {start_bytes} bytes; steps largest {} bytes, total {} bytes (all open: largest {}, total {})",
+        bytes.iter().max().unwrap(),
+        bytes.iter().sum::<usize>() + start_bytes,
+        open.iter().max().unwrap(),
+        open.iter().sum::<usize>() + start_bytes
+    );
+    assert!(start_bytes <= DEFAULT_MAX_TX_BYTES, "{start_bytes}");
     for s in &plan.steps {
         assert!(s.gas_limit <= TX_GAS_CAP, "step {}", s.index);
+        let sent = job::step_call(&plan, s).data.len();
+        assert_eq!(sent, s.tx_bytes());
+        assert!(
+            sent <= DEFAULT_MAX_TX_BYTES,
+            "step {}: {sent} bytes",
+            s.index
+        );
         if s.slice.is_none_or(|(from, _)| from == 0) {
             assert_eq!(
                 s.state.as_ref(),
@@ -98,30 +123,66 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
         .into(),
         value: U256::ZERO,
     };
-    // One value of the partial output plus one ulp: refused.
-    let mut forged = jobs::decode(&s.state).unwrap();
-    let last = forged.len() - 1;
-    assert_eq!(forged[last].tag, jobs::PARTIAL_TAG | s.cursor as u32);
-    forged[last].values[0] += 1;
-    let forged = Bytes::from(jobs::encode(&forged).unwrap());
-    let e = send(vec![(
-        "forged".into(),
-        slice_call(forged, from),
-        s.gas_limit,
-    )])
-    .await
-    .unwrap_err()
-    .to_string();
+    // Forged states, each sent as the step sends its state (rank ≥ 2 by row hashes but for
+    // the input rows the slice reads), each refused.
+    let windows = jobs::carried_entries(&s.carried).unwrap();
+    let (input_tag, rows) = windows
+        .iter()
+        .find_map(|(t, _, w)| match w {
+            Some((a, b)) if a < b && t & jobs::PARTIAL_TAG == 0 => Some((*t, (*a, *b))),
+            _ => None,
+        })
+        .unwrap();
+    let as_sent = |tag: u32| {
+        windows
+            .iter()
+            .find(|(t, _, _)| *t == tag)
+            .map(|(_, _, w)| w.unwrap_or((0, usize::MAX)))
+    };
+    let forge = |change: &dyn Fn(&mut Vec<jobs::Entry>),
+                 open: &dyn Fn(u32) -> Option<(usize, usize)>| {
+        let mut e = jobs::decode(&s.state).unwrap();
+        change(&mut e);
+        Bytes::from(jobs::carry(&jobs::encode(&e).unwrap(), open).unwrap())
+    };
+    let refused = |state: Bytes, from: usize, what: &'static str| {
+        let call = slice_call(state, from);
+        let send = &send;
+        async move {
+            send(vec![(what.into(), call, s.gas_limit)])
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    // One value of the partial output plus one ulp: it travels as its row's hash, which moves.
+    let partial = |e: &mut Vec<jobs::Entry>| {
+        let last = e.len() - 1;
+        assert_eq!(e[last].tag, jobs::PARTIAL_TAG | s.cursor as u32);
+        e[last].values[0] += 1;
+    };
+    let e = refused(forge(&partial, &as_sent), from, "forged partial row").await;
     assert!(e.contains("StateMismatch"), "{e}");
+    // One value of an input row the slice reads (sent open) plus one ulp.
+    let input_row = |e: &mut Vec<jobs::Entry>| {
+        let t = e.iter_mut().find(|t| t.tag == input_tag).unwrap();
+        let per = t.values.len() / t.shape[0];
+        t.values[rows.0 * per] += 1;
+    };
+    let e = refused(forge(&input_row, &as_sent), from, "forged input row").await;
+    assert!(e.contains("StateMismatch"), "{e}");
+    // The honest state, but a row the slice reads sent only as its hash.
+    let short = |tag: u32| {
+        if tag == input_tag {
+            Some((rows.0 + 1, rows.1))
+        } else {
+            as_sent(tag)
+        }
+    };
+    let e = refused(forge(&|_| {}, &short), from, "input row missing").await;
+    assert!(e.contains("RowsNotCarried"), "{e}");
     // The honest state, but the slice after the one due: refused.
-    let e = send(vec![(
-        "out of order".into(),
-        slice_call(s.state.clone(), from + count),
-        s.gas_limit,
-    )])
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = refused(s.carried.clone(), from + count, "out of order").await;
     assert!(e.contains("SliceOutOfOrder"), "{e}");
     // The rest, as planned: the result is the reference's, bit for bit.
     let rest = send(all[k + 1..].to_vec()).await.unwrap();

@@ -94,6 +94,11 @@ pub enum Command {
         /// [default: 16777216, or the node's eth_call cap when lower]
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1_000_000..), conflicts_with = "send")]
         call_gas: Option<u64>,
+        /// Calldata bytes each job transaction may carry (with --send): steps are cut so that
+        /// none is over it [default: the network's max_tx_bytes, else 120000, under geth's
+        /// 128 KiB transaction size limit]
+        #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(4_096..=16_777_216), requires = "send")]
+        max_tx_bytes: Option<u64>,
     },
     /// Prove a deployed model equals a file: hashes, graph, every weight byte, and predict
     /// against the Rust reference (exit 1 naming each difference)
@@ -168,6 +173,7 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
             send,
             signer,
             call_gas,
+            max_tx_bytes,
         }) => {
             let as_address = model
                 .to_str()
@@ -175,7 +181,8 @@ pub fn run(cli: Cli, tui: TerminalApp) -> anyhow::Result<()> {
                 .and_then(read::parse_address);
             match as_address {
                 Some(address) if send => {
-                    read::predict_send(config, address, &input, &network, &signer, yes, json)
+                    let bytes = max_tx_bytes.map(|b| b as usize);
+                    read::predict_send(config, address, &input, &network, &signer, yes, json, bytes)
                 }
                 Some(address) => {
                     read::predict_at(config, address, &input, &network, yes, json, call_gas)

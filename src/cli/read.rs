@@ -146,6 +146,7 @@ pub fn run_verify(config: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
 /// and shows it; a non-local network asks on a terminal unless `--yes` (as `deploy`); then sends
 /// them pipelined and prints the result read on chain (with `"job"`, `"transactions"` and
 /// `"gas_used"` in `--json`). Running it again after an interruption continues the same job.
+#[allow(clippy::too_many_arguments)]
 pub fn predict_send(
     config: Option<&Path>,
     address: Address,
@@ -154,6 +155,7 @@ pub fn predict_send(
     signer_args: &super::deploy::SignerArgs,
     yes: bool,
     as_json: bool,
+    max_tx_bytes: Option<usize>,
 ) -> anyhow::Result<()> {
     use crate::usecase::job;
     use std::io::{IsTerminal, Write};
@@ -163,7 +165,11 @@ pub fn predict_send(
     let from = signer.address();
     let mut total = job::Sent::default();
     loop {
-        let planned = job::plan_all(&reader, address, input, from)?;
+        // `--max-tx-bytes`, else the network's `max_tx_bytes`, else the default.
+        let bytes = max_tx_bytes
+            .or(session.network.max_tx_bytes)
+            .unwrap_or(job::DEFAULT_MAX_TX_BYTES);
+        let planned = job::plan_all(&reader, address, input, from, bytes)?;
         eprint!("{planned}");
         if !session.network.is_local() && !yes {
             if !std::io::stdin().is_terminal() {

@@ -26,6 +26,9 @@ pub struct NetworkConfig {
     pub max_fee_gwei: Option<f64>,
     /// anvil binary for `local` (else PATH, else installed into the data dir).
     pub anvil: Option<PathBuf>,
+    /// Calldata bytes one job transaction (`predict --send`) may carry: the network's pool
+    /// size limit less the envelope (default 120,000, under geth's 128 KiB `txMaxSize`).
+    pub max_tx_bytes: Option<usize>,
 }
 
 /// The parts of the config file the engine reads; other tables are other readers'.
@@ -122,6 +125,8 @@ pub struct Network {
     pub chain_id: Option<u64>,
     /// Fee cap in wei per gas.
     pub max_fee_cap: Option<u128>,
+    /// Calldata bytes a job transaction may carry (`[networks.NAME] max_tx_bytes`).
+    pub max_tx_bytes: Option<usize>,
 }
 
 impl Network {
@@ -167,6 +172,7 @@ pub fn resolve(
             endpoint: Endpoint::Remote { url: url.into() },
             chain_id: None,
             max_fee_cap: None,
+            max_tx_bytes: None,
         });
     }
     if network.is_none()
@@ -178,6 +184,7 @@ pub fn resolve(
             endpoint: Endpoint::Remote { url },
             chain_id: None,
             max_fee_cap: None,
+            max_tx_bytes: None,
         });
     }
     let name = network
@@ -222,6 +229,7 @@ pub fn resolve(
         endpoint,
         chain_id,
         max_fee_cap,
+        max_tx_bytes: entry.max_tx_bytes,
     })
 }
 

@@ -43,6 +43,36 @@ const STEP_OVERHEAD: u64 = 80_000;
 const RESULT_WORD_GAS: u64 = 22_200;
 /// Gas limits are the estimate plus this share (nodes estimate to the gas unit).
 const MARGIN_PERCENT: u64 = 15;
+/// The default calldata budget of one job transaction, in bytes. geth's pool refuses a signed
+/// transaction over 128 KiB (`txMaxSize` = 131,072 bytes, the whole RLP envelope: nonce, fees,
+/// gas, to, value, access list, signature — about 120 bytes besides the calldata); Nethermind,
+/// Besu, Erigon and Reth keep the same 128 KiB default. 120,000 leaves 11 KiB for the envelope
+/// and a node configured a little tighter.
+pub const DEFAULT_MAX_TX_BYTES: usize = 120_000;
+
+alloy::sol! {
+    /// What a job asks a sliceable layer before a slice (`contracts/interfaces/ISliceableLayer.sol`).
+    interface ISliceableLayer {
+        function sliceInput(uint256[] shapes, uint256[] ranks, uint256 from, uint256 count)
+            external view returns (uint256 length, uint256 first, uint256 last);
+    }
+}
+
+/// What each job transaction may use: gas (EIP-7825: 2^24 at most) and calldata bytes (the
+/// transaction pools' size limit, [`DEFAULT_MAX_TX_BYTES`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxBudget {
+    pub gas: u64,
+    pub bytes: usize,
+}
+
+impl TxBudget {
+    /// The cap's gas and the default byte budget.
+    pub const DEFAULT: TxBudget = TxBudget {
+        gas: TX_GAS_CAP,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+}
 
 fn fail(message: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::msg(message.to_string())
@@ -115,7 +145,24 @@ pub struct StepPlan {
     /// `eth_estimateGas` of the same computation (`advance`).
     pub estimate: u64,
     pub gas_limit: u64,
+    /// The state before the step, open (every value): what the job commits to.
     pub state: Bytes,
+    /// What the step sends: `state` with every tensor of rank ≥ 2 carried by its row hashes
+    /// but for the rows the step reads (`jobs::carry`).
+    pub carried: Bytes,
+}
+
+impl StepPlan {
+    /// The step transaction's calldata length in bytes.
+    pub fn tx_bytes(&self) -> usize {
+        tx_bytes(self.carried.len(), self.slice.is_some())
+    }
+}
+
+/// Calldata bytes of a `step` (or `stepSlice`) carrying `state_len` bytes of state: selector,
+/// the head words, the bytes' length word, the bytes padded to words.
+pub fn tx_bytes(state_len: usize, slice: bool) -> usize {
+    4 + 32 * if slice { 5 } else { 4 } + 32 + state_len.div_ceil(32) * 32
 }
 
 /// Everything a job of one sample will send, before anything is sent.
@@ -166,14 +213,16 @@ pub fn placement_call() -> Result<Call, ChainError> {
     })
 }
 
-/// Plans the job of `model` on one sample, as `from` will send it, each step under `budget`.
+/// Plans the job of `model` on one sample, as `from` will send it, each step under `limits`
+/// (gas and calldata bytes).
 pub async fn plan(
     rpc: &Rpc,
     from: Address,
     model: Address,
     sample: &[&Tensor],
-    budget: u64,
+    limits: TxBudget,
 ) -> anyhow::Result<JobPlan> {
+    let budget = limits.gas;
     let jobs = jobs::jobs_address()?;
     if !rpc.has_code(jobs).await? {
         anyhow::bail!("the job contract is not on this chain yet (it would be at {jobs})");
@@ -238,10 +287,23 @@ pub async fn plan(
         )
         .await
         .map_err(rpc_fail("read the model's layers"))?;
+    let addresses: Vec<Address> = links.iter().map(|l| l.layer).collect();
     let links: Vec<Vec<usize>> = links
         .iter()
         .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
         .collect();
+    // What layers [c, c + count) send: the tensors they read open, everything else of rank ≥ 2
+    // by its row hashes.
+    let carried = |state: &Bytes, c: usize, count: usize| -> anyhow::Result<Bytes> {
+        let reads: Vec<u32> = (c..c + count)
+            .flat_map(|i| match links[i].as_slice() {
+                [] => vec![INPUT_TAG | i as u32],
+                ins => ins.iter().map(|&j| j as u32).collect(),
+            })
+            .collect();
+        let open = |tag: u32| reads.contains(&tag).then_some((0, usize::MAX));
+        Ok(Bytes::from(jobs::carry(state, open)?))
+    };
     let mut states: Vec<Bytes> = vec![initial.clone()];
     // Per layer: its gas alone when it fits a step, else its slices.
     let mut alone: Vec<Option<u64>> = Vec::with_capacity(layer_count);
@@ -256,19 +318,31 @@ pub async fn plan(
         (budget * 100 / (100 + MARGIN_PERCENT)).saturating_sub(STEP_OVERHEAD + result_gas)
     };
     for c in 0..layer_count {
-        let call = advance(c, &states[c], 1);
-        let (whole, need) = match rpc
-            .sol_call(jobs, &call, Some(budget), || {
-                format!("compute layer #{c} of {model}")
-            })
-            .await
-        {
-            Ok(next) => match estimate(Bytes::from(call.abi_encode())).await {
-                Some(g) if g <= room(c + 1, next.len()) => (Some((next, g)), Some(g)),
-                g => (None, g),
-            },
-            // Over the budget (or failing): the estimate, under the node's own cap, says how far.
-            Err(_) => (None, estimate(Bytes::from(call.abi_encode())).await),
+        // A layer whose step would carry more bytes than a transaction may goes in slices
+        // straight away; else its gas alone, estimated on what the step sends (a layer over the
+        // budget fails here, once), decides.
+        let sent = carried(&states[c], c, 1)?;
+        let fits_bytes = tx_bytes(sent.len(), false) <= limits.bytes;
+        let need = if fits_bytes {
+            estimate(Bytes::from(advance(c, &sent, 1).abi_encode())).await
+        } else {
+            None
+        };
+        // The estimate ran it; the state after it is one more run, capped at the budget. The
+        // last layer's room depends on the result it stores, known from that state.
+        let whole = match need {
+            Some(g) if g <= room(c + 1, states[c].len()) || c + 1 == layer_count => {
+                match rpc
+                    .sol_call(jobs, &advance(c, &states[c], 1), Some(budget), || {
+                        format!("compute layer #{c} of {model}")
+                    })
+                    .await
+                {
+                    Ok(next) if g <= room(c + 1, next.len()) => Some((next, g)),
+                    _ => None,
+                }
+            }
+            _ => None,
         };
         match whole {
             Some((next, g)) => {
@@ -277,17 +351,32 @@ pub async fn plan(
                 sliced.push(Vec::new());
             }
             None => {
-                let (next, steps) =
-                    plan_slices(rpc, from, jobs, model, &links, c, &states[c], &room, budget)
-                        .await
-                        .map_err(|e| match need {
-                            Some(g) => fail(format!(
-                                "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; {e}",
-                                crate::units::thousands(g),
-                                crate::units::thousands(room(c + 1, states[c].len()))
-                            )),
-                            None => e,
-                        })?;
+                let why = match need {
+                    Some(g) => format!(
+                        "layer #{c} of {model} needs {} gas in one step, over the {} a step may use here; ",
+                        crate::units::thousands(g),
+                        crate::units::thousands(room(c + 1, states[c].len()))
+                    ),
+                    None if !fits_bytes => format!(
+                        "layer #{c} of {model} would carry {} bytes of calldata in one step, over the {} a transaction may; ",
+                        crate::units::thousands(tx_bytes(sent.len(), false) as u64),
+                        crate::units::thousands(limits.bytes as u64)
+                    ),
+                    None => String::new(),
+                };
+                let layer = Slicing {
+                    rpc,
+                    from,
+                    jobs,
+                    model,
+                    links: &links,
+                    layer: addresses[c],
+                    c,
+                    limits,
+                };
+                let (next, steps) = plan_slices(&layer, &states[c], &room)
+                    .await
+                    .map_err(|e| fail(format!("{why}{e}")))?;
                 states.push(next);
                 alone.push(None);
                 sliced.push(steps);
@@ -308,7 +397,9 @@ pub async fn plan(
             let mut slices = sliced[c].clone();
             if c == cursor0
                 && let Some(h) = committed
-                && let Some(k) = slices.iter().position(|s| keccak256(&s.state) == h)
+                && let Some(k) = slices
+                    .iter()
+                    .position(|s| jobs::commitment(&s.state).is_ok_and(|x| x == h))
             {
                 slices.drain(..k);
             }
@@ -320,11 +411,17 @@ pub async fn plan(
             continue;
         };
         let (mut count, mut gas) = (1, one);
+        let mut sent = carried(&states[c], c, 1)?;
         while c + count < layer_count && alone[c + count].is_some() {
-            match estimate(Bytes::from(advance(c, &states[c], count + 1).abi_encode())).await {
+            let more = carried(&states[c], c, count + 1)?;
+            if tx_bytes(more.len(), false) > limits.bytes {
+                break;
+            }
+            match estimate(Bytes::from(advance(c, &more, count + 1).abi_encode())).await {
                 Some(g) if fits(g, c + count + 1) => {
                     count += 1;
                     gas = g;
+                    sent = more;
                 }
                 _ => break,
             }
@@ -340,6 +437,7 @@ pub async fn plan(
             )
             .min(budget),
             state: states[c].clone(),
+            carried: sent,
         });
         c += count;
     }
@@ -352,6 +450,13 @@ pub async fn plan(
             ranks,
         };
         let data = Bytes::from(call.abi_encode());
+        if data.len() > limits.bytes {
+            anyhow::bail!(
+                "startJob on {model} would carry {} bytes of calldata (the input as int256 words), over the {} a transaction may (--max-tx-bytes)",
+                crate::units::thousands(data.len() as u64),
+                crate::units::thousands(limits.bytes as u64)
+            );
+        }
         let gas = rpc
             .estimate_gas(from, jobs, &data)
             .await
@@ -385,14 +490,14 @@ pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
         None => EternalJobs::stepCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
-            state: s.state.clone(),
+            state: s.carried.clone(),
             count: U256::from(s.count),
         }
         .abi_encode(),
         Some((from, count)) => EternalJobs::stepSliceCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
-            state: s.state.clone(),
+            state: s.carried.clone(),
             from: U256::from(from),
             count: U256::from(count),
         }
@@ -414,25 +519,35 @@ fn result_gas_at(end: usize, layer_count: usize, result_len: usize) -> u64 {
     }
 }
 
-/// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)`, and
-/// the state after the last. Sizes: `eth_estimateGas` of one and two positions gives the gas
-/// of the first and of each one more; each slice is then as large as that allows with what the
-/// state has grown by (calldata, memory), confirmed by an `eth_call` given only the gas a step
-/// may use (fewer positions until it runs: one execution, where an estimate costs several).
-/// Each next state is rebuilt here from the slice the chain returns (`advanceSlice`) and
-/// checked against the hash the chain computed.
-#[allow(clippy::too_many_arguments)]
-async fn plan_slices(
-    rpc: &Rpc,
+/// One layer to plan in slices: where it is and what each transaction may use.
+struct Slicing<'a> {
+    rpc: &'a Rpc,
     from: Address,
     jobs: Address,
     model: Address,
-    links: &[Vec<usize>],
+    links: &'a [Vec<usize>],
+    /// The layer's clone (its `sliceInput`).
+    layer: Address,
     c: usize,
+    limits: TxBudget,
+}
+
+/// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)` and its
+/// calldata within the byte budget, and the state after the last. Each slice sends its input's
+/// rows the layer's `sliceInput` names, every other tensor of rank ≥ 2 (the partial output
+/// too) by its row hashes. Sizes: `eth_estimateGas` of one and two positions gives the gas of
+/// the first and of each one more; each slice is as large as that and the bytes allow,
+/// confirmed by an `eth_call` given only the gas a step may use (fewer positions until it runs:
+/// one execution, where an estimate costs several). Each next state is rebuilt here from the
+/// slice the chain returns (`advanceSlice`) and checked against the commitment the chain
+/// computed.
+async fn plan_slices(
+    l: &Slicing<'_>,
     state: &Bytes,
     room: &impl Fn(usize, usize) -> u64,
-    budget: u64,
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
+    let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
     let call = |state: &Bytes, at: usize, count: usize| EternalJobs::advanceSliceCall {
         model,
         cursor: U256::from(c),
@@ -442,27 +557,70 @@ async fn plan_slices(
     };
     let gas_of = |state: &Bytes, at: usize, count: usize| {
         let data = Bytes::from(call(state, at, count).abi_encode());
-        async move { rpc.estimate_gas(from, jobs, &data).await }
+        async move { rpc.estimate_gas(l.from, l.jobs, &data).await }
     };
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let input_tag = match l.links[c].as_slice() {
+        [j] => *j as u32,
+        _ => return Err(too_big("it does not have exactly one input".into())),
+    };
+    let input = jobs::decode(state)?
+        .into_iter()
+        .find(|e| e.tag == input_tag)
+        .ok_or_else(|| {
+            too_big(format!(
+                "its input (tensor {input_tag}) is not in the state"
+            ))
+        })?;
+    let shapes: Vec<U256> = input.shape.iter().map(|&d| U256::from(d)).collect();
+    let ranks = vec![U256::from(input.shape.len())];
+    // The axis length and the input rows positions [at, at + count) read, by the layer itself.
+    let rows_read = |at: usize, count: usize| {
+        let q = ISliceableLayer::sliceInputCall {
+            shapes: shapes.clone(),
+            ranks: ranks.clone(),
+            from: U256::from(at),
+            count: U256::from(count),
+        };
+        async move {
+            rpc.sol_call(l.layer, &q, None, || {
+                format!("ask layer #{c} which rows a slice reads")
+            })
+            .await
+            .map(|r| {
+                (
+                    r.length.to::<usize>(),
+                    r.first.to::<usize>(),
+                    r.last.to::<usize>(),
+                )
+            })
+            .map_err(|e| too_big(e.to_string()))
+        }
+    };
+    let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
+        let open = |tag: u32| (tag == input_tag).then_some((first, last));
+        Ok(Bytes::from(jobs::carry(state, open)?))
+    };
     let mut state = state.clone();
     let mut steps = Vec::new();
     let mut at = 0usize;
-    let mut length = 0usize;
-    // The gas of the layer's first position and of each one more (from the first slices), and
-    // what the state cost when the layer began: each step's gas is predicted from these.
+    let (length, f1, l1) = rows_read(0, 1).await?;
+    // The gas of the layer's first position and of each one more (from the first slices).
     let (mut one, mut per) = (0u64, 1u64);
-    let state_gas = |s: &[u8]| {
-        let words = (s.len() as u64).div_ceil(32);
-        jobs::calldata_gas(s) + 3 * words + words * words / 512
-    };
-    let begin = state_gas(&state);
     loop {
         // The final state is not known yet: price the result (if this is the last layer) at
         // the state's length now, which the rest of the layer only grows a little.
         let limit = room(c + 1, state.len());
         if at == 0 {
-            one = gas_of(&state, 0, 1)
+            let sent = carry(&state, f1, l1)?;
+            let bytes = tx_bytes(sent.len(), true);
+            if bytes > l.limits.bytes {
+                return Err(too_big(format!(
+                    "one position of its first axis carries {} bytes of calldata (input rows {f1}..{l1}), over the {} a transaction may",
+                    crate::units::thousands(bytes as u64),
+                    crate::units::thousands(l.limits.bytes as u64)
+                )));
+            }
+            one = gas_of(&sent, 0, 1)
                 .await
                 .map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
             if one > limit {
@@ -472,37 +630,51 @@ async fn plan_slices(
                     crate::units::thousands(limit)
                 )));
             }
-            let answer = rpc
-                .sol_call(jobs, &call(&state, 0, 1), None, || {
-                    format!("compute a slice of layer #{c}")
-                })
-                .await
-                .map_err(|e| too_big(e.to_string()))?;
-            length = answer.length.to::<usize>();
             if length > 1 {
-                let two = gas_of(&state, 0, 2).await.unwrap_or(u64::MAX);
+                let (_, f2, l2) = rows_read(0, 2).await?;
+                let two = gas_of(&carry(&state, f2, l2)?, 0, 2)
+                    .await
+                    .unwrap_or(u64::MAX);
                 per = two.saturating_sub(one).max(1);
             }
         }
-        // The state grows with every slice: its calldata and memory with it.
-        let grown = state_gas(&state).saturating_sub(begin);
-        let predict = |count: usize| one + per * (count as u64 - 1) + grown;
-        let mut count = match limit.checked_sub(one + grown) {
+        let mut count = match limit.checked_sub(one) {
             Some(spare) => (spare / per) as usize + 1,
             None => 1,
         }
         .min(length - at);
+        // Within the bytes: fewer positions until the rows they read fit.
+        let mut sent = loop {
+            let (_, first, last) = rows_read(at, count).await?;
+            let sent = carry(&state, first, last)?;
+            let bytes = tx_bytes(sent.len(), true);
+            if bytes <= l.limits.bytes {
+                break sent;
+            }
+            if count == 1 {
+                return Err(too_big(format!(
+                    "position {at} of its first axis carries {} bytes of calldata (input rows {first}..{last}), over the {} a transaction may",
+                    crate::units::thousands(bytes as u64),
+                    crate::units::thousands(l.limits.bytes as u64)
+                )));
+            }
+            count -= (count / 8).max(1);
+        };
         // Confirmed by the chain: an eth_call with the gas a step may use runs the slice (else
         // fewer positions), so the step itself, with its storage, fits the gas limit below.
         let answer = loop {
             match rpc
-                .sol_call(jobs, &call(&state, at, count), Some(limit), || {
+                .sol_call(l.jobs, &call(&sent, at, count), Some(limit), || {
                     format!("compute a slice of layer #{c}")
                 })
                 .await
             {
                 Ok(a) => break a,
-                Err(_) if count > 1 => count -= (count / 8).max(1),
+                Err(_) if count > 1 => {
+                    count -= (count / 8).max(1);
+                    let (_, first, last) = rows_read(at, count).await?;
+                    sent = carry(&state, first, last)?;
+                }
                 Err(e) => {
                     return Err(too_big(format!(
                         "position {at} does not run within the {} gas a step may use: {e}",
@@ -511,11 +683,11 @@ async fn plan_slices(
                 }
             }
         };
-        let gas = predict(count).min(limit);
+        let gas = (one + per * (count as u64 - 1)).min(limit);
         let complete = at + count == length;
-        let next = next_slice_state(links, c, &state, &answer.part, complete)
+        let next = next_slice_state(l.links, c, &state, &answer.part, complete)
             .map_err(|e| fail(format!("layer #{c}: {e}")))?;
-        if keccak256(&next) != answer.nextHash {
+        if jobs::commitment(&next)? != answer.nextHash {
             anyhow::bail!(
                 "layer #{c} of {model}: the state rebuilt after positions {at}..{} differs from the chain's",
                 at + count
@@ -529,6 +701,7 @@ async fn plan_slices(
             estimate: gas,
             gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
             state: state.clone(),
+            carried: sent,
         });
         state = Bytes::from(next);
         at += count;
@@ -586,11 +759,69 @@ pub struct Sent {
     pub largest: u64,
     /// Each transaction's gas, in the order sent.
     pub each: Vec<u64>,
+    /// Fee bumps: transactions re-signed at their nonce with higher fees.
+    pub bumps: usize,
+}
+
+/// How often a step still unmined is broadcast again (a node that dropped it takes it back;
+/// one that still holds it answers "already known").
+const RESEND_AFTER: Duration = Duration::from_secs(30);
+
+/// One job transaction being sent: its nonce, gas limit and every version signed so far (a fee
+/// bump re-signs it at the same nonce; any version may be the one mined).
+struct InFlight {
+    nonce: u64,
+    gas: u64,
+    versions: Vec<B256>,
+    raw: Bytes,
+}
+
+/// Signs `call` at `nonce` and broadcasts it; when the node finds the fees too low (or the
+/// base fee rose past them), re-signs it at the same nonce with the deployment engine's bump
+/// (`engine::run::fees::bumped`: +12.5 % and at least twice the base fee plus the tip, never
+/// above the network's `max_fee_gwei`), and keeps the raised fees for the transactions after it.
+async fn sign_and_send(
+    rpc: &Rpc,
+    signer: &PrivateKeySigner,
+    signing: &mut Signing,
+    cap: Option<u128>,
+    call: &Call,
+    tx: &mut InFlight,
+    what: &str,
+) -> anyhow::Result<usize> {
+    let mut bumps = 0;
+    use crate::engine::run::fees::{Bump, bumped};
+    loop {
+        let (hash, raw) = sign_call(signer, signing, call, tx.nonce, tx.gas).map_err(fail)?;
+        match broadcast(rpc, &raw, what).await? {
+            Broadcast::Sent => {
+                tx.versions.push(hash);
+                tx.raw = raw;
+                return Ok(bumps);
+            }
+            Broadcast::Underpriced(reason) => {
+                let base = rpc.latest_fees().await.ok().and_then(|(b, _)| b);
+                match bumped(signing.max_fee, signing.priority, base, cap) {
+                    Bump::To { max_fee, priority } => {
+                        signing.max_fee = max_fee;
+                        signing.priority = priority;
+                        bumps += 1;
+                    }
+                    Bump::CapReached { cap } => anyhow::bail!(
+                        "the node refused {what} as underpriced ({reason}) and the fee is at the network's cap of {cap} wei per gas (max_fee_gwei); run the same command again to continue the job"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Sends `calls` (call, gas limit) pipelined: signed up front at consecutive nonces from the
-/// account's pending nonce, broadcast in order, then every receipt awaited. A reverted or
-/// missing transaction is an error naming it (and, for a revert, the contract's reason).
+/// account's pending nonce, broadcast in order, then every receipt awaited. A transaction the
+/// node refuses as underpriced is re-signed with higher fees at the same nonce; one still
+/// unmined is broadcast again every [`RESEND_AFTER`] (a node that dropped it takes it back),
+/// and bumped when the node then finds it underpriced. A reverted or missing transaction is an
+/// error naming it (and, for a revert, the contract's reason).
 pub async fn send_pipelined(
     rpc: &Rpc,
     signer: &PrivateKeySigner,
@@ -604,35 +835,56 @@ pub async fn send_pipelined(
         .nonce(from, "pending")
         .await
         .map_err(|e| fail(e.message()))?;
-    let signing = Signing {
+    let mut signing = Signing {
         chain_id,
         legacy: fees.legacy(),
         max_fee: fees.max_fee,
         priority: fees.priority_fee,
     };
-    let mut hashes = Vec::with_capacity(calls.len());
+    let mut sent_txs: Vec<InFlight> = Vec::with_capacity(calls.len());
+    let mut bumps = 0;
     for (what, call, gas) in calls {
-        let (hash, raw) = sign_call(signer, &signing, call, nonce, *gas).map_err(fail)?;
-        broadcast(rpc, &raw, what).await?;
-        hashes.push(hash);
+        let mut tx = InFlight {
+            nonce,
+            gas: *gas,
+            versions: Vec::new(),
+            raw: Bytes::new(),
+        };
+        bumps += sign_and_send(rpc, signer, &mut signing, fees.cap, call, &mut tx, what).await?;
+        sent_txs.push(tx);
         nonce += 1;
-        crash_hook(hashes.len());
+        crash_hook(sent_txs.len());
     }
-    let mut sent = Sent::default();
+    let mut sent = Sent {
+        bumps,
+        ..Sent::default()
+    };
     let deadline = Instant::now() + timeout;
-    for ((what, call, _), hash) in calls.iter().zip(&hashes) {
-        let receipt = loop {
-            if let Some(r) = rpc.receipt(*hash).await.map_err(|e| fail(e.message()))? {
-                break r;
+    for ((what, call, _), tx) in calls.iter().zip(sent_txs.iter_mut()) {
+        let mut resend_at = Instant::now() + RESEND_AFTER;
+        let receipt = 'wait: loop {
+            for hash in &tx.versions {
+                if let Some(r) = rpc.receipt(*hash).await.map_err(|e| fail(e.message()))? {
+                    break 'wait r;
+                }
             }
             if Instant::now() > deadline {
                 anyhow::bail!(
-                    "{what} ({hash:#x}) is not mined after {}s; run the same command again to continue",
+                    "{what} ({:#x}) is not mined after {}s; run the same command again to continue",
+                    tx.versions.last().copied().unwrap_or_default(),
                     timeout.as_secs()
                 );
             }
+            if Instant::now() > resend_at {
+                resend_at = Instant::now() + RESEND_AFTER;
+                if let Broadcast::Underpriced(_) = broadcast(rpc, &tx.raw, what).await? {
+                    sent.bumps +=
+                        sign_and_send(rpc, signer, &mut signing, fees.cap, call, tx, what).await?;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
+        let hash = receipt.tx_hash;
         if !receipt.success {
             let why = match rpc.call_from(from, call.to, &call.data).await {
                 Err(crate::chain::RpcFailure::Node { data: Some(d), .. }) => {
@@ -654,20 +906,29 @@ pub async fn send_pipelined(
     Ok(sent)
 }
 
+/// What broadcasting one signed transaction came to.
+enum Broadcast {
+    Sent,
+    /// The node finds the fees too low (its words): bump and re-sign.
+    Underpriced(String),
+}
+
 /// Broadcasts one signed transaction, reading a refusal as the deployment engine does
-/// (`engine::run::classify`): "already known" is as good as sent; rate limits and transport
-/// failures are retried a few times after a backoff; anything else stops the run, in the node's
-/// words (running the same command again continues the job).
-async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<()> {
+/// (`engine::run::classify`): "already known" is as good as sent; an underpriced refusal is
+/// returned for a fee bump; rate limits and transport failures are retried a few times after a
+/// backoff; anything else stops the run, in the node's words (running the same command again
+/// continues the job).
+async fn broadcast(rpc: &Rpc, raw: &Bytes, what: &str) -> anyhow::Result<Broadcast> {
     use crate::engine::run::classify::{SendError, classify_send, refusal_text};
     let mut attempt = 0u32;
     loop {
         let e = match rpc.send_raw(raw).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(Broadcast::Sent),
             Err(e) => e,
         };
         match classify_send(&e) {
-            SendError::AlreadyKnown => return Ok(()),
+            SendError::AlreadyKnown => return Ok(Broadcast::Sent),
+            SendError::Underpriced => return Ok(Broadcast::Underpriced(refusal_text(&e))),
             SendError::RateLimited | SendError::Transport if attempt < 5 => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
@@ -866,6 +1127,7 @@ pub fn plan_all(
     address: Address,
     input_path: &std::path::Path,
     from: Address,
+    max_tx_bytes: usize,
 ) -> anyhow::Result<Planned> {
     runtime()?.block_on(async {
         let rpc = reader.rpc();
@@ -897,7 +1159,11 @@ pub fn plan_all(
         let mut plans = Vec::new();
         for b in 0..batch {
             let sample: Vec<&Tensor> = per_input.iter().map(|s| &s[b]).collect();
-            let p = plan(rpc, from, address, &sample, budget).await?;
+            let limits = TxBudget {
+                gas: budget,
+                bytes: max_tx_bytes,
+            };
+            let p = plan(rpc, from, address, &sample, limits).await?;
             // The same sample twice is the same job: run once, read twice.
             let p = match plans.iter().position(|q: &JobPlan| q.job_id == p.job_id) {
                 Some(earlier) => JobPlan {

@@ -8,7 +8,7 @@
 
 /// What the next version of a transaction offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Bump {
+pub(crate) enum Bump {
     /// Re-sign with these fees (wei per gas).
     To { max_fee: u128, priority: u128 },
     /// The fee cap is already at the operator's cap: nothing higher may be offered.
@@ -17,7 +17,7 @@ pub(super) enum Bump {
 
 /// The fees after `max_fee`/`priority`, given the latest base fee (`None` before London) and
 /// the operator's cap on the fee per gas.
-pub(super) fn bumped(
+pub(crate) fn bumped(
     max_fee: u128,
     priority: u128,
     base_fee: Option<u128>,

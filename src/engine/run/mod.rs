@@ -18,7 +18,7 @@
 
 pub(crate) mod classify;
 mod command;
-mod fees;
+pub(crate) mod fees;
 mod main_loop;
 mod reconcile;
 pub mod send;
