@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1ffc1dac3096692550156252cb1beeaf494bd6988b2f7fb38122f67d1beb952a;
+    bytes32 internal constant MODEL = 0xd3309a030bca52375cf2a505ae3d79d40aa2ba1e7829a62aa5987fde3f52cba1;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x71eaebff11c6535c370496d0884478a925eb27bd0cad9f3c6c5b907009b2e606;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x347f26aebf5a1eda5d76ac11f661ed1e1a2e3a5c6cc4e6151994443275a0fe0e;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x7706d2c1a49f3a60079c8e187c0d4fb5d4a72c4da314ce3e36ad7e3b4a6d3718;
+    bytes32 internal constant SIMPLE_RNN = 0x6cbea1185be02e8a29abc2085e66b206006fab0aead2a21ce99e010057486753;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0xba8fbeb9ea1197fe86c006ceaac7559ff250b6b569176bdb0970c71d05236a0d;
+    bytes32 internal constant LSTM = 0x4dd14db9d009af4a1e5274a2ef7d9a6238df1eff9803c73996d278d04b4c70df;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x9b60af14e5a573e4c810916be42c8a6335942fccfbd8bca9a1a1c03cd568f5a6;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x0f154ab7860ff9509b6992825477f9a091e28cb52a4785a318eba3097628923a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x6d54fea24c9e5e6254495ab4c6df6798056ce850c18b4a60ef70f23266b6bffc;
+    bytes32 internal constant GRU = 0x3cc24abcdfaaef402f812eb5fa128214ddda2d84baf010b97263233320343e0d;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xa49ae8364e18d88fb2b15f90de4d96bc00aeb5caaa4f936159942fcd7c4e3663;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
