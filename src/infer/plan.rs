@@ -1139,13 +1139,16 @@ pub enum Segment {
     },
     /// Output positions [from, from + count) of `layer`'s slice axis (of `of`); for a Conv2D
     /// whose single output row is too much for one call, only output channels
-    /// `[first, first + count)` of `of` (`channels`).
+    /// `[first, first + count)` of `of` (`channels`). `direct`: sent to the layer's clone as
+    /// ABI `int256` words (`forwardSlice`) rather than packed through the model
+    /// (`forwardSlicePacked`), when the planner prices that lower.
     Slice {
         layer: usize,
         from: usize,
         count: usize,
         of: usize,
         channels: Option<Channels>,
+        direct: bool,
     },
 }
 
@@ -1188,6 +1191,7 @@ impl Step {
                 count,
                 of,
                 channels,
+                ..
             } => {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
@@ -1467,14 +1471,15 @@ impl Planner<'_> {
         let refs: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
         let out = l.output_shape(&refs)?;
         let of = l.slice_axis(&out)?;
-        let ((sent, calldata_bytes), values) = match l.slice_rows(refs[0], from, count) {
+        let ((sent, calldata_bytes), words, values) = match l.slice_rows(refs[0], from, count) {
             Some((a, b)) => {
                 let row = prod(&refs[0][1..]) as usize;
                 let part = ins[0].data.get(a * row..b * row)?;
-                (packed_parts([part]), part.len() as u64)
+                (packed_parts([part]), calldata_gas(part), part.len() as u64)
             }
             None => (
                 packed_parts(ins.iter().map(|t| t.data.as_slice())),
+                ins.iter().map(|t| calldata_gas(&t.data)).sum(),
                 ins.iter().map(|t| t.data.len() as u64).sum::<u64>(),
             ),
         };
@@ -1492,6 +1497,20 @@ impl Planner<'_> {
             sliced: true,
         };
         let gas = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
+        let packed = sent
+            + SLICE_HOP
+            + memory_gas(model_frame)
+            + UNPACK_GAS * values
+            + RETURN_GAS * returned;
+        // Straight to the clone as ABI words when that prices lower (a slice that returns more
+        // than it is sent: cnn_15m's conv slices) and fits a request.
+        let direct_bytes = 32 * values;
+        let direct = words + 2_000 < packed && direct_bytes <= MAX_CALLDATA_BYTES;
+        let (moved, calldata_bytes) = if direct {
+            (words + 2_000, direct_bytes)
+        } else {
+            (packed, calldata_bytes)
+        };
         Some(Step {
             segment: Segment::Slice {
                 layer: i,
@@ -1499,14 +1518,9 @@ impl Planner<'_> {
                 count,
                 of,
                 channels: None,
+                direct,
             },
-            estimate: gas as u64
-                + self.model.per_call
-                + sent
-                + SLICE_HOP
-                + memory_gas(model_frame)
-                + UNPACK_GAS * values
-                + RETURN_GAS * returned,
+            estimate: gas as u64 + self.model.per_call + moved,
             key,
             calldata_bytes: calldata_bytes + 512,
         })

@@ -12,6 +12,7 @@ use alloy::sol_types::SolCall;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use crate::chain::bindings::IForwardLayer;
 use crate::chain::packed;
 use crate::chain::read::read_error;
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
@@ -606,6 +607,11 @@ impl<'a> Runner<'a> {
                 }
                 Ok(None)
             }
+            Segment::Slice { direct: true, .. } => {
+                let r = IForwardLayer::forwardSliceCall::abi_decode_returns(&answer)
+                    .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                one(&r.output, &r.outputShape).map(Some)
+            }
             Segment::Slice { .. } => {
                 let r = EternalModel::forwardSlicePackedCall::abi_decode_returns(&answer)
                     .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
@@ -667,6 +673,7 @@ impl<'a> Runner<'a> {
                 from,
                 count,
                 channels,
+                direct,
                 ..
             } => {
                 let ins = sources(*layer);
@@ -693,13 +700,31 @@ impl<'a> Runner<'a> {
                 }
                 // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
                 let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));
+                let (from, count) = (
+                    U256::from(*from) | (U256::from(c0) << 128),
+                    U256::from(*count) | (U256::from(cc) << 128),
+                );
+                if *direct {
+                    // Q32.32 values are far inside int256.
+                    let call = IForwardLayer::forwardSliceCall {
+                        inputs: inputs
+                            .iter()
+                            .map(|&v| I256::try_from(v).unwrap_or(I256::ZERO))
+                            .collect(),
+                        shapes,
+                        ranks,
+                        from,
+                        count,
+                    };
+                    return (self.model.clones[*layer], call.abi_encode().into());
+                }
                 let call = EternalModel::forwardSlicePackedCall {
                     layer: U256::from(*layer),
                     inputs: packed::pack(&inputs).into(),
                     shapes,
                     ranks,
-                    from: U256::from(*from) | (U256::from(c0) << 128),
-                    count: U256::from(*count) | (U256::from(cc) << 128),
+                    from,
+                    count,
                 };
                 (self.model.address, call.abi_encode().into())
             }
