@@ -7,6 +7,7 @@ import {ILayer} from "./interfaces/ILayer.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
 import {Implementations} from "./lib/Implementations.sol";
 import {LayerCall} from "./lib/LayerCall.sol";
+import {PackedValues} from "./lib/PackedValues.sol";
 import {LayerLink, WeightLayout, WeightFormat} from "./lib/Types.sol";
 
 /// @title EternalModel
@@ -367,20 +368,121 @@ contract EternalModel is IEternalModel {
         uint256[] calldata ranks,
         uint256[] calldata outputLayers
     ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
+        (uint256[] memory data, uint256[] memory dims) = _rangeStart(from, to, known, ranks);
+        // Cursors into the given tensors: next tensor, its first value, its first shape entry.
+        uint256[3] memory cursor;
+        for (uint256 k; k < known.length; ++k) {
+            (data[known[k]], dims[known[k]]) = _modelInput(inputs, shapes, ranks, cursor);
+        }
+        if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
+        _rangeRun(from, to, data, dims, outputLayers);
+        return _gather(data, dims, outputLayers);
+    }
+
+    /// @inheritdoc IEternalModel
+    function predictRangePacked(
+        uint256 from,
+        uint256 to,
+        uint256[] calldata known,
+        bytes calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
+        (uint256[] memory data, uint256[] memory dims) = _rangeStart(from, to, known, ranks);
+        (uint256 width, uint256 total) = PackedValues.header(inputs);
+        uint256[3] memory cursor;
+        for (uint256 k; k < known.length; ++k) {
+            uint256 j = known[k];
+            uint256 at = cursor[2];
+            uint256 size = _inputSize(shapes, ranks, cursor);
+            if (cursor[1] + size > total) revert ModelInputShapeMismatch();
+            int256[] memory v = PackedValues.slice(inputs, width, cursor[1], size);
+            uint256[] memory sh = shapes[at:cursor[2]];
+            assembly ("memory-safe") {
+                mstore(add(data, shl(5, add(j, 1))), v)
+                mstore(add(dims, shl(5, add(j, 1))), sh)
+            }
+            cursor[1] += size;
+        }
+        if (cursor[1] != total || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
+        _rangeRun(from, to, data, dims, outputLayers);
+        return _gather(data, dims, outputLayers);
+    }
+
+    /// @inheritdoc IEternalModel
+    function forwardPacked(uint256 layer, bytes calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (int256[] memory output, uint256[] memory outputShape)
+    {
+        (uint256 values, uint256 shape) =
+            LayerCall.forwardPacked(layer, _readyLayer(layer), inputs, shapes, ranks);
+        return _arrays(values, shape);
+    }
+
+    /// @inheritdoc IEternalModel
+    function forwardSlicePacked(
+        uint256 layer,
+        bytes calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count
+    ) external view returns (int256[] memory output, uint256[] memory outputShape) {
+        (uint256 values, uint256 shape) =
+            LayerCall.forwardSlicePacked(layer, _readyLayer(layer), inputs, shapes, ranks, from, count);
+        return _arrays(values, shape);
+    }
+
+    /// @dev The clone of layer `layer` of a ready model.
+    function _readyLayer(uint256 layer) internal view returns (address) {
+        if (!_constructed || _received != _chunkCount) revert NotReady();
+        uint256 n = _layers.length;
+        if (layer >= n) revert LayerIndexOutOfRange(layer, n);
+        return _layers[layer].layer;
+    }
+
+    /// @dev A layer's answer (memory pointers to its output and shape) as arrays.
+    function _arrays(uint256 values, uint256 shape)
+        internal
+        pure
+        returns (int256[] memory output, uint256[] memory outputShape)
+    {
+        assembly ("memory-safe") {
+            output := values
+            outputShape := shape
+        }
+    }
+
+    /// @dev Checks a range call's bounds and given layers: empty tensor slots for every layer.
+    function _rangeStart(uint256 from, uint256 to, uint256[] calldata known, uint256[] calldata ranks)
+        internal
+        view
+        returns (uint256[] memory data, uint256[] memory dims)
+    {
         if (!_constructed || _received != _chunkCount) revert NotReady();
         uint256 n = _layers.length;
         if (from >= to || to > n) revert LayerIndexOutOfRange(to, n);
         if (known.length != ranks.length) revert ModelInputCountMismatch(known.length, ranks.length);
-        uint256[] memory data = new uint256[](n);
-        uint256[] memory dims = new uint256[](n);
-        // Cursors into the given tensors: next tensor, its first value, its first shape entry.
-        uint256[3] memory cursor;
         for (uint256 k; k < known.length; ++k) {
             uint256 j = known[k];
             if (j >= to || (j >= from && _layers[j].inputsCount != 0)) revert LayerIndexOutOfRange(j, to);
-            (data[j], dims[j]) = _modelInput(inputs, shapes, ranks, cursor);
         }
-        if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
+        data = new uint256[](n);
+        dims = new uint256[](n);
+    }
+
+    /// @dev Runs layers [from, to) on the tensors in `data`/`dims`; every layer in
+    ///      `outputLayers` must then have one.
+    function _rangeRun(
+        uint256 from,
+        uint256 to,
+        uint256[] memory data,
+        uint256[] memory dims,
+        uint256[] calldata outputLayers
+    ) internal view {
+        uint256 n = _layers.length;
         for (uint256 i = from; i < to; ++i) {
             LayerSlot memory slot = _layers[i];
             uint256 count = slot.inputsCount == 0 ? 1 : slot.inputsCount;
@@ -403,7 +505,6 @@ contract EternalModel is IEternalModel {
             uint256 j = outputLayers[k];
             if (j >= n || data[j] == 0) revert RangeInputMissing(n, j);
         }
-        return _gather(data, dims, outputLayers);
     }
 
     /// @dev Evaluates every layer in order. `data[i]` and `dims[i]` are memory pointers to layer
@@ -453,26 +554,36 @@ contract EternalModel is IEternalModel {
         uint256[] calldata ranks,
         uint256[3] memory cursor
     ) internal pure returns (uint256 values, uint256 shape) {
-        uint256 rank = ranks[cursor[0]];
         uint256 at = cursor[2];
-        if (at + rank > shapes.length) revert ModelInputShapeMismatch();
-        uint256 size = 1;
-        for (uint256 d; d < rank; ++d) {
-            size *= shapes[at + d];
-        }
+        uint256 size = _inputSize(shapes, ranks, cursor);
         uint256 from = cursor[1];
         if (from + size > inputs.length) revert ModelInputShapeMismatch();
         int256[] memory v = inputs[from:from + size];
-        uint256[] memory s = shapes[at:at + rank];
+        uint256[] memory s = shapes[at:cursor[2]];
         assembly ("memory-safe") {
             values := v
             shape := s
         }
-        cursor[0] += 1;
         cursor[1] = from + size;
-        cursor[2] = at + rank;
     }
 
+    /// @dev The value count of the next given tensor (its shape checked against `shapes`);
+    ///      advances the tensor and shape cursors (`cursor[0]`, `cursor[2]`).
+    function _inputSize(uint256[] calldata shapes, uint256[] calldata ranks, uint256[3] memory cursor)
+        internal
+        pure
+        returns (uint256 size)
+    {
+        uint256 rank = ranks[cursor[0]];
+        uint256 at = cursor[2];
+        if (at + rank > shapes.length) revert ModelInputShapeMismatch();
+        size = 1;
+        for (uint256 d; d < rank; ++d) {
+            size *= shapes[at + d];
+        }
+        cursor[0] += 1;
+        cursor[2] = at + rank;
+    }
 
     /// @dev Concatenates the outputs of the layers `picked` into the ABI result of `predict`.
     function _gather(uint256[] memory data, uint256[] memory dims, uint256[] memory picked)

@@ -187,4 +187,65 @@ interface IEternalModel {
         uint256[] calldata ranks,
         uint256[] calldata outputLayers
     ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks);
+
+    /// @notice As `predictRange`, with the given tensors in the compact encoding of
+    ///         `PackedValues` (one width byte, then each value in that many bytes): what chained
+    ///         calls send, so that large activations fit a call's gas. The outputs come back as
+    ///         `predictRange`'s: return data costs the caller of an `eth_call` no calldata gas,
+    ///         and packing it would cost the call ≈ 65 gas per value.
+    /// @param from First layer to run.
+    /// @param to One past the last layer to run.
+    /// @param known The layers whose tensors are given, in the order of `inputs`.
+    /// @param inputs The given tensors' values concatenated, packed.
+    /// @param shapes Each given tensor's shape, concatenated.
+    /// @param ranks Each given tensor's rank.
+    /// @param outputLayers Layers whose outputs to return (given or run), in the order wanted.
+    /// @return outputs The outputs concatenated.
+    /// @return outputShapes Each output's shape, concatenated.
+    /// @return outputRanks Each output's rank.
+    function predictRangePacked(
+        uint256 from,
+        uint256 to,
+        uint256[] calldata known,
+        bytes calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks);
+
+    /// @notice Layer `layer`'s `forward` with the values in packed as in `predictRangePacked`
+    ///         (the answer is the layer's own): one layer in one call with the least memory in the model's
+    ///         frame (the values are unpacked straight into the layer's calldata). Reverts
+    ///         `LayerFailed(layer, reason)` when the layer reverts.
+    /// @param layer Position of the layer.
+    /// @param inputs The layer's inputs' values concatenated, packed.
+    /// @param shapes Each input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @return output The output, flattened row-major.
+    /// @return outputShape The output's shape.
+    function forwardPacked(uint256 layer, bytes calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        external
+        view
+        returns (int256[] memory output, uint256[] memory outputShape);
+
+    /// @notice Layer `layer`'s `forwardSlice` (see `IForwardLayer`) with the values in packed
+    ///         as in `predictRangePacked` (the answer is the layer's own): `inputs` are the values `forwardSlice` takes
+    ///         (for the window kinds only the input rows the slice reads), `shapes` the whole
+    ///         inputs' shapes. Reverts `LayerFailed(layer, reason)` when the layer reverts.
+    /// @param layer Position of the layer.
+    /// @param inputs The values concatenated, packed.
+    /// @param shapes Each input's shape, concatenated.
+    /// @param ranks Each input's rank.
+    /// @param from First position of the slice (a Conv2D channel block in the high 128 bits).
+    /// @param count Positions in the slice (the block's channel count in the high 128 bits).
+    /// @return output The slice, flattened row-major.
+    /// @return outputShape The slice's shape.
+    function forwardSlicePacked(
+        uint256 layer,
+        bytes calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count
+    ) external view returns (int256[] memory output, uint256[] memory outputShape);
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {IForwardLayer} from "../interfaces/IForwardLayer.sol";
+import {PackedValues} from "./PackedValues.sol";
 
 /// @title LayerCall
 /// @notice How a model (`EternalModel.predict`) and a job step (`EternalJobs.step`) run one layer:
@@ -48,8 +49,8 @@ library LayerCall {
         uint256 from,
         uint256 count
     ) private view returns (uint256 values, uint256 shape) {
-        bytes4 failed = IEternalModel.LayerFailed.selector;
-        bytes4 bad = IEternalModel.BadLayerOutput.selector;
+        uint256 p;
+        uint256 q;
         assembly ("memory-safe") {
             let k := mload(srcData)
             let total := 0
@@ -58,7 +59,7 @@ library LayerCall {
                 total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
                 rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
             }
-            let p := mload(0x40)
+            p := mload(0x40)
             mstore(p, forwardSelector)
             let b := add(p, 4)
             let o2 := add(add(head, 0x20), shl(5, total))
@@ -68,7 +69,7 @@ library LayerCall {
             mstore(add(b, 0x40), o3)
             mstore(add(b, 0x60), from)
             mstore(add(b, 0x80), count)
-            let q := add(b, head)
+            q := add(b, head)
             mstore(q, total)
             q := add(q, 0x20)
             for { let i := 0 } lt(i, k) { i := add(i, 1) } {
@@ -91,6 +92,93 @@ library LayerCall {
                 mstore(q, mload(mload(add(srcDims, shl(5, add(i, 1))))))
                 q := add(q, 0x20)
             }
+        }
+        return _send(index, layer, p, q);
+    }
+
+    /// @dev As `forward`, on values packed as `PackedValues` (all inputs' values in one stream)
+    ///      and shapes and ranks from calldata: the values are unpacked straight into the call's
+    ///      calldata, built in place at the free pointer as in `_call` (no intermediate array).
+    function forwardPacked(
+        uint256 index,
+        address layer,
+        bytes calldata packed,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks
+    ) internal view returns (uint256 values, uint256 shape) {
+        return _packedCall(index, layer, packed, shapes, ranks, IForwardLayer.forward.selector, 0x60, 0, 0);
+    }
+
+    /// @dev As `forwardSlice`, on packed values (see `forwardPacked`).
+    function forwardSlicePacked(
+        uint256 index,
+        address layer,
+        bytes calldata packed,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count
+    ) internal view returns (uint256 values, uint256 shape) {
+        return _packedCall(
+            index, layer, packed, shapes, ranks, IForwardLayer.forwardSlice.selector, 0xa0, from, count
+        );
+    }
+
+    /// @dev The calldata of `forwardPacked`/`forwardSlicePacked`, then the call.
+    function _packedCall(
+        uint256 index,
+        address layer,
+        bytes calldata packed,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        bytes4 selector,
+        uint256 head,
+        uint256 from,
+        uint256 count
+    ) private view returns (uint256 values, uint256 shape) {
+        (uint256 width, uint256 total) = PackedValues.header(packed);
+        uint256 p;
+        uint256 dest;
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(p, selector)
+            let b := add(p, 4)
+            let o2 := add(add(head, 0x20), shl(5, total))
+            mstore(b, head)
+            mstore(add(b, 0x20), o2)
+            mstore(add(b, 0x40), add(add(o2, 0x20), shl(5, shapes.length)))
+            mstore(add(b, 0x60), from)
+            mstore(add(b, 0x80), count)
+            let q := add(b, head)
+            mstore(q, total)
+            dest := add(q, 0x20)
+        }
+        PackedValues.copyTo(packed, width, 0, total, dest);
+        uint256 end;
+        assembly ("memory-safe") {
+            let q := add(dest, shl(5, total))
+            let len := shl(5, shapes.length)
+            mstore(q, shapes.length)
+            calldatacopy(add(q, 0x20), shapes.offset, len)
+            q := add(add(q, 0x20), len)
+            len := shl(5, ranks.length)
+            mstore(q, ranks.length)
+            calldatacopy(add(q, 0x20), ranks.offset, len)
+            end := add(add(q, 0x20), len)
+        }
+        return _send(index, layer, p, end);
+    }
+
+    /// @dev STATICCALLs `layer` with the calldata in memory [p, q) and reads its answer in place
+    ///      over p (see `forward`); reverts `LayerFailed` or `BadLayerOutput` for layer `index`.
+    function _send(uint256 index, address layer, uint256 p, uint256 q)
+        private
+        view
+        returns (uint256 values, uint256 shape)
+    {
+        bytes4 failed = IEternalModel.LayerFailed.selector;
+        bytes4 bad = IEternalModel.BadLayerOutput.selector;
+        assembly ("memory-safe") {
             let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
             let rs := returndatasize()
             if iszero(ok) {

@@ -18,6 +18,7 @@ pub mod from_model;
 pub mod image;
 pub mod jobs;
 pub mod kind;
+pub mod packed;
 pub mod quant;
 pub mod read;
 pub mod rpc;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::chain::bindings::IForwardLayer;
+use crate::chain::packed;
 use crate::chain::read::read_error;
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
 use crate::infer::plan::{
@@ -220,26 +221,21 @@ pub struct Runner<'a> {
     pub calls: Vec<Call>,
 }
 
-/// The ABI arrays of tensors: values, shapes, ranks.
-fn flat(ts: &[&Tensor]) -> (Vec<I256>, Vec<U256>, Vec<U256>) {
+/// The call arrays of tensors: values packed as one stream, shapes, ranks.
+fn flat(ts: &[&Tensor]) -> (Bytes, Vec<U256>, Vec<U256>) {
     let mut values = Vec::new();
     let mut shapes = Vec::new();
     let mut ranks = Vec::new();
     for t in ts {
-        // Q32.32 values are far inside int256.
-        values.extend(
-            t.data
-                .iter()
-                .map(|&v| I256::try_from(v).unwrap_or(I256::ZERO)),
-        );
+        values.extend_from_slice(&t.data);
         shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
         ranks.push(U256::from(t.shape.len()));
     }
-    (values, shapes, ranks)
+    (packed::pack(&values).into(), shapes, ranks)
 }
 
 /// The tensors of a flat `(values, shapes, ranks)` answer.
-fn split(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Vec<Tensor>, String> {
+fn split(values: &[i128], shapes: &[U256], ranks: &[U256]) -> Result<Vec<Tensor>, String> {
     let small = |x: &U256| {
         usize::try_from(*x).map_err(|_| format!("the chain returned a dimension of {x}"))
     };
@@ -258,11 +254,7 @@ fn split(values: &[I256], shapes: &[U256], ranks: &[U256]) -> Result<Vec<Tensor>
         let data = values
             .get(at..at + n)
             .ok_or("the chain returned fewer values than its shapes say")?
-            .iter()
-            .map(|v| {
-                i128::try_from(*v).map_err(|_| format!("the chain returned {v}, beyond int128"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+            .to_vec();
         at += n;
         out.push(Tensor { shape, data });
     }
@@ -507,6 +499,19 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Records what the chain measured for `step`: for a run of layers, every layer of it the
+    /// chain has not priced yet takes the run's ratio (a run's error is rarely one layer's, and
+    /// scaling only the heaviest took more replans than the runner allows on MobileNetV2).
+    fn record(&mut self, step: &Step, measured: u64) {
+        match step.segment {
+            Segment::Range { from, to, .. } => {
+                self.calibration
+                    .record_range(step.key, from..to, step.estimate, measured)
+            }
+            Segment::Slice { .. } => self.calibration.record(step.key, step.estimate, measured),
+        }
+    }
+
     /// Runs one step: a range's outputs go into `known`; a slice's part is returned.
     async fn run_step(
         &mut self,
@@ -520,7 +525,7 @@ impl<'a> Runner<'a> {
         if self.measure_all || !self.calibration.knows(step.key) {
             match self.rpc.estimate_gas(Address::ZERO, to, &data).await {
                 Ok(g) => {
-                    self.calibration.record(step.key, step.estimate, g);
+                    self.record(step, g);
                     if g > self.budget {
                         return Err(Refused::Replan);
                     }
@@ -530,11 +535,7 @@ impl<'a> Runner<'a> {
                     let e = read_error(format!("estimate {what}"), f);
                     if out_of_gas(&e) || e.revert().is_none() && is_cap(&e) {
                         // Over the node's cap: the model was too low, by at least this much.
-                        self.calibration.record(
-                            step.key,
-                            step.estimate,
-                            self.budget + self.budget / 4,
-                        );
+                        self.record(step, self.budget + self.budget / 4);
                         return Err(Refused::Replan);
                     }
                     return Err(Refused::Error(classify(&what, e)));
@@ -546,8 +547,7 @@ impl<'a> Runner<'a> {
             Err(f) => {
                 let e = read_error(format!("call {what}"), f);
                 if out_of_gas(&e) {
-                    self.calibration
-                        .record(step.key, step.estimate, self.budget + self.budget / 4);
+                    self.record(step, self.budget + self.budget / 4);
                     return Err(Refused::Replan);
                 }
                 return Err(Refused::Error(classify(&what, e)));
@@ -564,40 +564,37 @@ impl<'a> Runner<'a> {
                 why,
             })
         };
+        let values = |words: &[I256]| -> Result<Vec<i128>, Refused> {
+            words
+                .iter()
+                .map(|v| i128::try_from(*v).map_err(|_| failed(format!("{v} is beyond int128"))))
+                .collect()
+        };
         let one = |output: &[I256], shape: &[U256]| -> Result<Tensor, Refused> {
-            Ok(Tensor {
-                shape: shape
-                    .iter()
-                    .map(|d| usize::try_from(*d))
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| failed("a dimension beyond usize".into()))?,
-                data: output
-                    .iter()
-                    .map(|v| i128::try_from(*v))
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| failed("a value beyond int128".into()))?,
-            })
+            let rank = U256::from(shape.len());
+            let mut got = split(&values(output)?, shape, &[rank]).map_err(failed)?;
+            got.pop().ok_or_else(|| failed("no tensor returned".into()))
         };
         match &step.segment {
+            Segment::Range { from, to, .. } if *to - *from == 1 => {
+                let r = EternalModel::forwardPackedCall::abi_decode_returns(&answer)
+                    .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                known.insert(*from, one(&r.output, &r.outputShape)?);
+                Ok(None)
+            }
             Segment::Range {
                 from, to, keeps, ..
             } => {
                 let whole = *from == 0 && *to == self.model.layers.len();
-                let (got, names) = if *to - *from == 1 {
-                    let r = IForwardLayer::forwardCall::abi_decode_returns(&answer)
-                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                    (vec![one(&r.output, &r.outputShape)?], vec![*from])
-                } else if whole {
-                    let r = EternalModel::predictLayersCall::abi_decode_returns(&answer)
-                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                    let got = split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?;
-                    (got, self.outputs.clone())
+                let names = if whole {
+                    self.outputs.clone()
                 } else {
-                    let r = EternalModel::predictRangeCall::abi_decode_returns(&answer)
-                        .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                    let got = split(&r.outputs, &r.outputShapes, &r.outputRanks).map_err(failed)?;
-                    (got, keeps.clone())
+                    keeps.clone()
                 };
+                let r = EternalModel::predictRangePackedCall::abi_decode_returns(&answer)
+                    .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                let got =
+                    split(&values(&r.outputs)?, &r.outputShapes, &r.outputRanks).map_err(failed)?;
                 if got.len() != names.len() {
                     return Err(failed(format!(
                         "{} tensors returned, {} asked for",
@@ -610,10 +607,15 @@ impl<'a> Runner<'a> {
                 }
                 Ok(None)
             }
-            Segment::Slice { .. } => {
+            Segment::Slice { direct: true, .. } => {
                 let r = IForwardLayer::forwardSliceCall::abi_decode_returns(&answer)
                     .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
-                Ok(Some(one(&r.output, &r.outputShape)?))
+                one(&r.output, &r.outputShape).map(Some)
+            }
+            Segment::Slice { .. } => {
+                let r = EternalModel::forwardSlicePackedCall::abi_decode_returns(&answer)
+                    .map_err(|e| failed(format!("the answer does not decode: {e}")))?;
+                one(&r.output, &r.outputShape).map(Some)
             }
         }
     }
@@ -632,26 +634,11 @@ impl<'a> Runner<'a> {
         match &step.segment {
             Segment::Range { from, to, .. } if *to - *from == 1 => {
                 let (inputs, shapes, ranks) = flat(&sources(*from));
-                let call = IForwardLayer::forwardCall {
+                let call = EternalModel::forwardPackedCall {
+                    layer: U256::from(*from),
                     inputs,
                     shapes,
                     ranks,
-                };
-                (self.model.clones[*from], call.abi_encode().into())
-            }
-            Segment::Range { from, to, .. } if *from == 0 && *to == layers.len() => {
-                let ins: Vec<&Tensor> = self
-                    .model
-                    .input_layers()
-                    .iter()
-                    .filter_map(|i| known.get(i))
-                    .collect();
-                let (inputs, shapes, ranks) = flat(&ins);
-                let call = EternalModel::predictLayersCall {
-                    inputs,
-                    shapes,
-                    ranks,
-                    outputLayers: self.outputs.iter().map(|&o| U256::from(o)).collect(),
                 };
                 (self.model.address, call.abi_encode().into())
             }
@@ -661,9 +648,16 @@ impl<'a> Runner<'a> {
                 reads,
                 keeps,
             } => {
+                // The whole model: its inputs in, the wanted outputs out.
+                let whole = *from == 0 && *to == layers.len();
+                let (reads, keeps) = if whole {
+                    (self.model.input_layers(), self.outputs.clone())
+                } else {
+                    (reads.clone(), keeps.clone())
+                };
                 let ins: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
                 let (inputs, shapes, ranks) = flat(&ins);
-                let call = EternalModel::predictRangeCall {
+                let call = EternalModel::predictRangePackedCall {
                     from: U256::from(*from),
                     to: U256::from(*to),
                     known: reads.iter().map(|&j| U256::from(j)).collect(),
@@ -679,26 +673,60 @@ impl<'a> Runner<'a> {
                 from,
                 count,
                 channels,
+                direct,
                 ..
             } => {
                 let ins = sources(*layer);
-                let (mut inputs, shapes, ranks) = flat(&ins);
-                if let Some(first) = ins.first()
-                    && let Some((a, b)) = layers[*layer].slice_rows(&first.shape, *from, *count)
-                {
-                    let row: usize = first.shape[1..].iter().product();
-                    inputs = inputs[a * row..b * row].to_vec();
+                let (mut inputs, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
+                for t in &ins {
+                    shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
+                    ranks.push(U256::from(t.shape.len()));
+                }
+                match ins.first().and_then(|first| {
+                    layers[*layer]
+                        .slice_rows(&first.shape, *from, *count)
+                        .map(|rows| (first, rows))
+                }) {
+                    // Only the input rows the slice reads (window kinds).
+                    Some((first, (a, b))) => {
+                        let row: usize = first.shape[1..].iter().product();
+                        inputs.extend_from_slice(&first.data[a * row..b * row]);
+                    }
+                    None => {
+                        for t in &ins {
+                            inputs.extend_from_slice(&t.data);
+                        }
+                    }
                 }
                 // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
                 let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));
-                let call = IForwardLayer::forwardSliceCall {
-                    inputs,
+                let (from, count) = (
+                    U256::from(*from) | (U256::from(c0) << 128),
+                    U256::from(*count) | (U256::from(cc) << 128),
+                );
+                if *direct {
+                    // Q32.32 values are far inside int256.
+                    let call = IForwardLayer::forwardSliceCall {
+                        inputs: inputs
+                            .iter()
+                            .map(|&v| I256::try_from(v).unwrap_or(I256::ZERO))
+                            .collect(),
+                        shapes,
+                        ranks,
+                        from,
+                        count,
+                    };
+                    return (self.model.clones[*layer], call.abi_encode().into());
+                }
+                let call = EternalModel::forwardSlicePackedCall {
+                    layer: U256::from(*layer),
+                    inputs: packed::pack(&inputs).into(),
                     shapes,
                     ranks,
-                    from: U256::from(*from) | (U256::from(c0) << 128),
-                    count: U256::from(*count) | (U256::from(cc) << 128),
+                    from,
+                    count,
                 };
-                (self.model.clones[*layer], call.abi_encode().into())
+                (self.model.address, call.abi_encode().into())
             }
         }
     }
@@ -800,7 +828,7 @@ mod tests {
 
     #[test]
     fn flat_outputs_split_by_ranks_and_shapes() {
-        let v = |x: i64| I256::try_from(x).unwrap();
+        let v = |x: i128| x;
         let u = |x: u64| U256::from(x);
         let got = split(
             &[v(1), v(2), v(3), v(-4)],
