@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x5cdbe96658c6748e267d8a694f46cdc6064c5c1e968d4e0a7a133d0eb147b8df;
+    bytes32 internal constant MODEL = 0x1715a97b77c9de3fb3b346ed5c6f1cfbdce03fbb71d2b8a59a94a6527a58c863;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x1ded6de72eed3a8cc94c9da992f264f03c82fd4c9421ff4d21d53ff3dba3e527;
     /// @dev DenseLayer, kind 1.
