@@ -6,10 +6,9 @@
 //! model on the same input.
 use crate::common::*;
 use alloy::primitives::{I256, U256};
-use eternalize::chain::{Chain, EternalModel, Implementation, signer_from_hex};
+use eternalize::chain::EternalModel;
 use eternalize::infer::{Graph, Tensor, WeightFormat, forward, input};
 use eternalize::keras;
-use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
 
 alloy::sol!(
     #[sol(rpc)]
@@ -27,17 +26,8 @@ fn dims(s: &[usize]) -> Vec<U256> {
 
 #[tokio::test]
 async fn every_activation_on_chain_equals_the_reference_bit_for_bit() {
-    let anvil = AnvilProcess::spawn(
-        &Tools::in_repo().anvil().unwrap(),
-        &["--gas-limit", "500000000"],
-    )
-    .unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (_anvil, chain) =
+        crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     // 256 values over [−12, 12) (both sides of every bend, the tails of exp and erfc).
     let grid: Vec<i128> = (0..256).map(|i| ((i - 128) as i128) * (3 << 27)).collect();
     let mut gas_rows = Vec::new();

@@ -9,11 +9,9 @@
 use crate::chain_predict::{check, deploy, predict_on_chain};
 use crate::common::*;
 use alloy::primitives::{I256, U256};
-use eternalize::chain::{Chain, Implementation, LayerKind, signer_from_hex};
+use eternalize::chain::LayerKind;
 use eternalize::infer::plan::{GasModel, LayerOp, Op};
-use eternalize::infer::{Graph, Tensor, WeightFormat, input};
-use eternalize::keras;
-use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
+use eternalize::infer::{Graph, Tensor};
 
 alloy::sol!(
     #[sol(rpc)]
@@ -104,26 +102,13 @@ fn layer_macs(kind: LayerKind, input: &[usize], out: &[usize], op: &Op) -> u64 {
 
 #[tokio::test]
 async fn grouped_separable_and_transposed_convolutions_on_chain() {
-    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (anvil, chain) = crate::chain_support::anvil_with_model(&[]).await;
     let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
     let mut table = Vec::new();
     let mut sliced = 0;
     for (salt, file) in FILES.into_iter().enumerate() {
         let path = fixtures().join(file);
-        let truth = read_json(&sidecar(&path, ".truth.json"));
-        let model = keras::load(&path).unwrap();
-        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-        let samples = input::samples(
-            &array(&truth["predict"]["inputs"][0]),
-            &graph.input_shapes()[0],
-        )
-        .unwrap();
+        let (model, graph, samples) = crate::chain_predict::with_truth_samples(&path);
         let d = deploy(&chain, &model, 4100 + salt as u64).await;
         for (b, s) in samples.iter().enumerate() {
             let want = graph.run(std::slice::from_ref(s)).unwrap();

@@ -8,10 +8,9 @@
 use crate::common::*;
 use alloy::primitives::{I256, U256};
 use eternalize::bundle::Bundle;
-use eternalize::chain::{Chain, EternalModel, Implementation, ModelSpec, signer_from_hex};
+use eternalize::chain::{Chain, EternalModel, ModelSpec};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras::{self, model::Model};
-use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
 use serde_json::Value;
 use std::path::Path;
 
@@ -86,7 +85,8 @@ async fn profile_layers(d: &Deployed, graph: &Graph, input: &Tensor) {
 }
 
 /// A fixture with one input, its compact graph, and the samples of its truth file.
-fn with_truth_samples(path: &Path) -> (Model, Graph, Vec<Tensor>) {
+/// A fixture's model, its compact reference graph and its Keras truth's input samples.
+pub(crate) fn with_truth_samples(path: &Path) -> (Model, Graph, Vec<Tensor>) {
     let truth = read_json(&sidecar(path, ".truth.json"));
     let model = keras::load(path).unwrap();
     let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
@@ -220,18 +220,10 @@ pub(crate) fn check(path: &Path, b: usize, want: &[Tensor], got: &[(Vec<i128>, V
 
 #[tokio::test]
 async fn on_chain_predict_equals_the_reference_bit_for_bit() {
-    let anvil = AnvilProcess::spawn(
-        &Tools::in_repo().anvil().unwrap(),
-        // Blocks (and so eth_call) of 500M gas: cnn_500k needs more than the default 30M; the
-        // fashion_mnist bar (2^24) is checked on its estimated gas instead.
-        &["--gas-limit", "500000000"],
-    )
-    .unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    for implementation in [Implementation::Model] {
-        chain.deploy_implementation(implementation).await.unwrap();
-    }
+    // Blocks (and so eth_call) of 500M gas: cnn_500k needs more than the default 30M; the
+    // fashion_mnist bar (2^24) is checked on its estimated gas instead.
+    let (anvil, chain) =
+        crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     let mut report = Vec::new();
     let mut salt = 0u64;
     let mut checked = 0;
@@ -375,13 +367,7 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
 /// eai drops (ReLU6, threshold, LeakyReLU's Keras 2 `alpha` and Keras 3 `negative_slope`).
 #[tokio::test]
 async fn writer_suite_softmax_and_nested_models_on_chain() {
-    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (_anvil, chain) = crate::chain_support::anvil_with_model(&[]).await;
     for (salt, file) in [
         "generated/keras3_15/layer_classes_fn.keras",
         "generated/keras3_4/act_softmax_fn.h5",
@@ -451,13 +437,7 @@ async fn layer_gas(d: &Deployed, graph: &Graph, ins: &[Tensor]) -> (Vec<u64>, u6
 async fn transformer_layers_on_chain_bit_for_bit() {
     use eternalize::keras::attention::mha_params;
     use eternalize::keras::layers::LayerCtx;
-    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (anvil, chain) = crate::chain_support::anvil_with_model(&[]).await;
     let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
     eprintln!("| model | layer | class | gas | MACs or values | gas each |");
     eprintln!("|---|---|---|---:|---:|---:|");
@@ -548,13 +528,7 @@ async fn transformer_layers_on_chain_bit_for_bit() {
 /// and tf.keras 2.15 (which does not). Prints gas per call and per MAC.
 #[tokio::test]
 async fn recurrent_wrappers_on_chain() {
-    let anvil = AnvilProcess::spawn(&Tools::in_repo().anvil().unwrap(), &[]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (_anvil, chain) = crate::chain_support::anvil_with_model(&[]).await;
     for (salt, file) in [
         "generated/keras3_4/audio_cnn_fn.keras",
         "generated/keras2_15/audio_cnn_fn.h5",

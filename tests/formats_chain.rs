@@ -17,7 +17,7 @@ use crate::common::{array, fixtures, read_json, sidecar};
 use crate::deploy_support::{anvil_path, done_line, eternalize, fixture, text};
 use alloy::primitives::{I256, U256};
 use eternalize::bundle::Bundle;
-use eternalize::chain::{Chain, EternalModel, Implementation, ModelSpec, signer_from_hex};
+use eternalize::chain::{Chain, EternalModel, ModelSpec};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
@@ -138,14 +138,7 @@ async fn assert_int_formats_on_chain(chain: &Chain, files: &[&str], salt: &mut u
 }
 
 async fn anvil_with_model() -> (AnvilProcess, Chain) {
-    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
-    (anvil, chain)
+    crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await
 }
 
 #[tokio::test]
@@ -407,13 +400,8 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
 async fn benchmark_formats_on_chain() {
     use alloy::providers::Provider;
-    let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
-    let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
-    chain.deploy_factory().await.unwrap();
-    chain
-        .deploy_implementation(Implementation::Model)
-        .await
-        .unwrap();
+    let (_anvil, chain) =
+        crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     let mut salt = 0u64;
     let mut rows = Vec::new();
     for file in std::iter::once("eai_example/fashion_mnist.keras")

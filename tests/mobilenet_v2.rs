@@ -155,13 +155,7 @@ fn mobilenet_v2_deploys_and_predicts_on_chain_through_chained_calls() {
 
     let path = fixtures().join(SMALL);
     let truth = read_json(&sidecar(&path, ".truth.json"));
-    let model = keras::load(&path).unwrap();
-    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-    let samples = input::samples(
-        &array(&truth["predict"]["inputs"][0]),
-        &graph.input_shapes()[0],
-    )
-    .unwrap();
+    let (_, graph, samples) = crate::chain_predict::with_truth_samples(&path);
     let x = samples[0].clone();
     let want = graph.run(std::slice::from_ref(&x)).unwrap();
 

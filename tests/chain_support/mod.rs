@@ -13,6 +13,20 @@ pub fn anvil() -> AnvilProcess {
     AnvilProcess::spawn(&path, &["--enable-tx-gas-limit"]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A fresh anvil started with `args`, with the factory and the model implementation deployed
+/// by dev account 0 (the layer implementations come with each model that needs them).
+pub async fn anvil_with_model(args: &[&str]) -> (AnvilProcess, Chain) {
+    let path = Tools::in_repo().anvil().unwrap_or_else(|e| panic!("{e}"));
+    let node = AnvilProcess::spawn(&path, args).unwrap_or_else(|e| panic!("{e}"));
+    let chain = connect(&node, 0);
+    chain.deploy_factory().await.unwrap();
+    chain
+        .deploy_implementation(eternalize::chain::Implementation::Model)
+        .await
+        .unwrap();
+    (node, chain)
+}
+
 /// A connection as anvil dev account `account` (0 deploys, 1 is a stranger).
 pub fn connect(node: &AnvilProcess, account: usize) -> Chain {
     Chain::connect(
