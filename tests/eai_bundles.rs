@@ -3,7 +3,8 @@
 //! it — links, shapes, parameter counts, tensor offsets, weight words, hashes, the chain's
 //! spec and the offline reference's outputs — or is refused by `plan`, `predict` and
 //! `inspect` with one message naming the bundle, the layer and that the model file is needed.
-//! One eai bundle is deployed on a real anvil and verifies against its Keras file.
+//! One eai bundle, and bundles eternalize exported with TimeDistributed and Bidirectional layers,
+//! are deployed on a real anvil without their model files and verify against their Keras files.
 
 use crate::deploy_support::*;
 use eternalize::bundle::file::ModelFile;
@@ -245,4 +246,65 @@ fn a_cut_eai_bundle_is_refused_by_plan_and_deploy_with_the_layer_and_the_fix() {
     assert_eq!(v["layers"][5]["supported"], false, "{v}");
     assert_eq!(v["layers"][1]["params"], 80, "{v}");
     assert_eq!(v["layers"][1]["output_shape"], serde_json::json!([null, 8]));
+}
+
+/// A bundle eternalize exported (its own section: TimeDistributed, Bidirectional, go_backwards)
+/// deploys without its model file; the chain then verifies against the Keras file and answers a
+/// sample exactly as the file and the bundle do offline.
+#[test]
+fn an_exported_bundle_with_wrappers_deploys_and_predicts_like_its_keras_file() {
+    let anvil = anvil(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let url = anvil.url();
+    let env = [("ETERNALIZE_PRIVATE_KEY", KEY0)];
+    for (i, rel) in [
+        "generated/td_steps_fn.keras",
+        "generated/keras3_15/seq_wrappers_fn.keras",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let keras = fixture_str(rel);
+        let bundle = data
+            .path()
+            .join(format!("bundle{i}.json"))
+            .display()
+            .to_string();
+        let o = eternalize(data.path(), &["export", &keras, "-o", &bundle], &env);
+        assert!(o.status.success(), "{rel}: {}", text(&o));
+        let o = eternalize(
+            data.path(),
+            &["deploy", &bundle, "--rpc-url", &url, "--yes", "--json"],
+            &env,
+        );
+        assert!(o.status.success(), "{rel}: {}", text(&o));
+        let address = done_line(&o)["model_address"].as_str().unwrap().to_string();
+        let o = eternalize(
+            data.path(),
+            &["verify", &address, &keras, "--rpc-url", &url, "--json"],
+            &env,
+        );
+        assert!(o.status.success(), "{rel}: {}", text(&o));
+
+        let truth: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{keras}.truth.json")).unwrap())
+                .unwrap();
+        let input = data.path().join(format!("input{i}.json"));
+        std::fs::write(&input, truth["predict"]["inputs"][0]["data"][0].to_string()).unwrap();
+        let input = input.display().to_string();
+        let run = |target: &str, chain: bool| -> Value {
+            let mut args = vec!["predict", target, "--input", &input, "--json"];
+            if chain {
+                args.extend(["--rpc-url", &url]);
+            }
+            let o = eternalize(data.path(), &args, &env);
+            assert!(o.status.success(), "{rel}: {}", text(&o));
+            serde_json::from_slice(&o.stdout).unwrap()
+        };
+        let offline = run(&keras, false);
+        assert_eq!(run(&bundle, false), offline, "{rel}: bundle offline");
+        let on_chain = run(&address, true);
+        assert_eq!(on_chain["values"], offline["values"], "{rel}: on chain");
+        assert_eq!(on_chain["shape"], offline["shape"], "{rel}");
+    }
 }
