@@ -57,7 +57,7 @@ pub enum H5Error {
     },
     /// The dataset's element type is not a floating-point type convertible to f32.
     #[error(
-        "{path}: dataset has element type {dtype}, expected a float (float32, float64 or float16)"
+        "{path}: dataset has element type {dtype}, expected a float (float32, float64, float16, or bfloat16 marked by a `dtype` attribute as Keras 3 writes it)"
     )]
     Dtype { path: String, dtype: String },
     /// Reading this dataset would pass the budget the model config sets.
@@ -326,10 +326,15 @@ impl H5File {
             Node::Dataset(d) => d,
             Node::Group(_) => return Err(H5Error::NotADataset { path: shown }),
         };
+        // bfloat16 has no HDF5 type: h5py stores it as 2-byte opaque data, and Keras 3 says
+        // what it is in the dataset's `dtype` attribute (size 3 below stands for it).
+        let bfloat16 =
+            || matches!(self.attr(path, "dtype"), Ok(Some(Attr::Str(ref t))) if t == "bfloat16");
         let (size, order) = match ds.dtype() {
             Datatype::FloatingPoint { size, byte_order } if matches!(size, 2 | 4 | 8) => {
                 (*size, *byte_order)
             }
+            Datatype::Opaque { size: 2, .. } if bfloat16() => (3, ByteOrder::LittleEndian),
             other => {
                 return Err(H5Error::Dtype {
                     path: shown,
@@ -341,12 +346,13 @@ impl H5File {
         let count = dims
             .iter()
             .fold(1u128, |acc, &d| acc.saturating_mul(u128::from(d)));
-        let bytes = count.saturating_mul(u128::from(size));
+        let elem_size = if size == 3 { 2 } else { size };
+        let bytes = count.saturating_mul(u128::from(elem_size));
         let limit = self.read_limit();
         let too_large = || H5Error::TooLarge {
             path: shown.clone(),
             shape: dims.clone(),
-            elem_size: usize::from(size),
+            elem_size: usize::from(elem_size),
             bytes,
             limit,
             file_len: self.len,
@@ -389,6 +395,13 @@ impl H5File {
                 ds.read_into::<f64>(&mut wide).map_err(read_err)?;
                 // Narrowing f64 → f32 is the documented conversion.
                 wide.into_iter().map(|x| x as f32).collect()
+            }
+            // bfloat16: the high half of an f32.
+            3 => {
+                let raw = ds.read_raw_bytes().map_err(read_err)?;
+                raw.chunks_exact(2)
+                    .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
+                    .collect()
             }
             _ => {
                 let raw = ds.read_raw_bytes().map_err(read_err)?;
