@@ -107,7 +107,7 @@ async fn run_job(
             s.index,
             s.cursor,
             s.cursor + s.count - 1,
-            jobs::calldata_gas(&s.carried),
+            eternalize::chain::calls::calldata_gas(&s.carried),
             s.estimate,
             s.gas_limit
         );

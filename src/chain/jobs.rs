@@ -265,11 +265,6 @@ pub fn jobs_address() -> Result<Address, ChainError> {
     Ok(super::bindings::jobs_address())
 }
 
-/// Calldata gas of `bytes` before EIP-7623: 16 per nonzero byte, 4 per zero byte.
-pub fn calldata_gas(bytes: &[u8]) -> u64 {
-    bytes.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,15 +58,21 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<i128>, String> {
 /// Calldata gas (EIP-2028: 16 per non-zero byte, 4 per zero byte) of `values` packed, and the
 /// byte count.
 pub fn calldata_gas(values: &[i128]) -> (u64, u64) {
-    let w = width(values);
-    let mut gas = 16u64;
-    for v in values {
-        gas += v.to_be_bytes()[16 - w..]
-            .iter()
-            .map(|&b| if b == 0 { 4u64 } else { 16 })
-            .sum::<u64>();
+    calldata_gas_of([values])
+}
+
+/// [`calldata_gas`] of several tensors' values packed as one stream, at the width of the widest.
+pub fn calldata_gas_of<'a>(parts: impl IntoIterator<Item = &'a [i128]> + Clone) -> (u64, u64) {
+    let w = parts.clone().into_iter().map(width).max().unwrap_or(1);
+    // The width byte is never zero.
+    let (mut gas, mut bytes) = (16u64, 1u64);
+    for part in parts {
+        for v in part {
+            gas += super::calls::calldata_gas(&v.to_be_bytes()[16 - w..]);
+        }
+        bytes += (w * part.len()) as u64;
     }
-    (gas, 1 + (w * values.len()) as u64)
+    (gas, bytes)
 }
 
 #[cfg(test)]

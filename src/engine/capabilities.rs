@@ -51,7 +51,7 @@ const GAS_PROBE: &[u8] = &[0x5a, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]
 /// What a simulated creation costs before its first opcode runs: the transaction, the
 /// creation, the calldata and the initcode words (EIP-3860), and the probed opcode (GAS, 2).
 fn creation_overhead(initcode: &[u8]) -> u64 {
-    let data: u64 = initcode.iter().map(|b| if *b == 0 { 4 } else { 16 }).sum();
+    let data = crate::chain::calls::calldata_gas(initcode);
     21_000 + 32_000 + data + 2 * (initcode.len() as u64).div_ceil(32) + 2
 }
 

@@ -795,35 +795,11 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
     values
         .iter()
         .map(|&v| {
-            let word = I256::try_from(v).unwrap_or(I256::ZERO).to_be_bytes::<32>();
-            word.iter()
-                .map(|&b| if b == 0 { 4 } else { 16 })
-                .sum::<u64>()
+            crate::chain::calls::calldata_gas(
+                &I256::try_from(v).unwrap_or(I256::ZERO).to_be_bytes::<32>(),
+            )
         })
         .sum()
-}
-
-/// Calldata gas and bytes of several tensors' values packed as one stream
-/// ([`crate::chain::packed`]: the width of the widest).
-fn packed_parts<'a>(parts: impl IntoIterator<Item = &'a [i128]> + Clone) -> (u64, u64) {
-    let width = parts
-        .clone()
-        .into_iter()
-        .map(packed::width)
-        .max()
-        .unwrap_or(1);
-    let mut gas = 16u64;
-    let mut bytes = 1u64;
-    for part in parts {
-        for v in part {
-            gas += v.to_be_bytes()[16 - width..]
-                .iter()
-                .map(|&b| if b == 0 { 4u64 } else { 16 })
-                .sum::<u64>();
-        }
-        bytes += (width * part.len()) as u64;
-    }
-    (gas, bytes)
 }
 
 /// Conv2D/Conv1D, per kernel value read, widened and packed into lanes (MobileNetV2's 1×1
@@ -1521,7 +1497,8 @@ impl Planner<'_> {
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
         // The given values travel packed (one stream), shapes and indices as ABI words.
-        let (packed_gas, packed_bytes) = packed_parts(given.iter().map(|t| t.data.as_slice()));
+        let (packed_gas, packed_bytes) =
+            packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
         let given_values: u64 = given.iter().map(|t| t.data.len() as u64).sum();
         let calldata = packed_gas + 64 * 32 * (given.len() as u64 + 8);
         let calldata_bytes = packed_bytes + 32 * 8 * given.len() as u64 + 512;
@@ -1674,10 +1651,14 @@ impl Planner<'_> {
             Some((a, b)) => {
                 let row = prod(&refs[0][1..]) as usize;
                 let part = ins[0].data.get(a * row..b * row)?;
-                (packed_parts([part]), calldata_gas(part), part.len() as u64)
+                (
+                    packed::calldata_gas_of([part]),
+                    calldata_gas(part),
+                    part.len() as u64,
+                )
             }
             None => (
-                packed_parts(ins.iter().map(|t| t.data.as_slice())),
+                packed::calldata_gas_of(ins.iter().map(|t| t.data.as_slice())),
                 ins.iter().map(|t| calldata_gas(&t.data)).sum(),
                 ins.iter().map(|t| t.data.len() as u64).sum::<u64>(),
             ),
