@@ -156,6 +156,17 @@ fn every_eai_export_rebuilds_to_the_model_files_export_or_is_refused_by_name() {
     assert!(usable.len() >= 60, "{} usable", usable.len());
 }
 
+/// `predict TARGET --input INPUT --json` (by address through `rpc` when given), its JSON.
+fn predict_json(data: &Path, input: &str, target: &str, rpc: Option<&String>) -> Value {
+    let mut args = vec!["predict", target, "--input", input, "--json"];
+    if let Some(url) = rpc {
+        args.extend(["--rpc-url", url.as_str()]);
+    }
+    let o = eternalize(data, &args, &[("ETERNALIZE_PRIVATE_KEY", KEY0)]);
+    assert!(o.status.success(), "{target}: {}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn an_eai_bundle_deploys_and_verifies_against_its_keras_file() {
     let anvil = anvil(&[]);
@@ -199,14 +210,8 @@ fn an_eai_bundle_deploys_and_verifies_against_its_keras_file() {
     let input = data.path().join("input.json");
     std::fs::write(&input, "[[0.5, -1, 0.25, 2, 0, 1, -0.5, 0.75, 1.5, -2]]").unwrap();
     let input = input.display().to_string();
-    let run = |target: &str, chain: bool| -> Value {
-        let mut args = vec!["predict", target, "--input", &input, "--json"];
-        if chain {
-            args.extend(["--rpc-url", &url]);
-        }
-        let o = eternalize(data.path(), &args, &env);
-        assert!(o.status.success(), "{}", text(&o));
-        serde_json::from_slice(&o.stdout).unwrap()
+    let run = |target: &str, chain: bool| {
+        predict_json(data.path(), &input, target, chain.then_some(&url))
     };
     // By address the calls come too (one call for this model).
     let mut on_chain = run(&address, true);
@@ -292,14 +297,8 @@ fn an_exported_bundle_with_wrappers_deploys_and_predicts_like_its_keras_file() {
         let input = data.path().join(format!("input{i}.json"));
         std::fs::write(&input, truth["predict"]["inputs"][0]["data"][0].to_string()).unwrap();
         let input = input.display().to_string();
-        let run = |target: &str, chain: bool| -> Value {
-            let mut args = vec!["predict", target, "--input", &input, "--json"];
-            if chain {
-                args.extend(["--rpc-url", &url]);
-            }
-            let o = eternalize(data.path(), &args, &env);
-            assert!(o.status.success(), "{rel}: {}", text(&o));
-            serde_json::from_slice(&o.stdout).unwrap()
+        let run = |target: &str, chain: bool| {
+            predict_json(data.path(), &input, target, chain.then_some(&url))
         };
         let offline = run(&keras, false);
         assert_eq!(run(&bundle, false), offline, "{rel}: bundle offline");
