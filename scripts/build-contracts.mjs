@@ -14,12 +14,24 @@
 //   node scripts/build-contracts.mjs          write artifacts/ and contracts/lib/Implementations.sol
 //   node scripts/build-contracts.mjs --check  exit 1, naming each differing file, if artifacts/ or
 //                                             Implementations.sol is not what the sources compile to
+//   --no-cache                                compile every contract, reading no cached output
+//
+// Compile cache: code generation is the expensive part (viaIR's optimizer in wasm, ≈ 300 CPU-s for
+// every contract), and its output is a pure function of the compiler, the settings and the
+// sources. Each contract's output is therefore kept under a key that hashes the solc version, the
+// settings, every source's name and content, and the contract's name — any edit anywhere misses,
+// because viaIR output can depend on AST ids that any source shifts. Entries are written (
+// atomically) only from a compile this script ran. The directory is $ETERNALIZE_SOLC_CACHE, else
+// $XDG_CACHE_HOME/eternalize/solc, else ~/.cache/eternalize/solc; ETERNALIZE_SOLC_CACHE=off or
+// --no-cache disables it. A cold cache (a new machine, any source changed) compiles everything.
 //
 // Needs `npm ci --prefix tools` first.
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, unlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, unlinkSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -134,7 +146,74 @@ function generate(solc, sources, jobs) {
   });
 }
 
+// The compile cache's directory, or null when it is off.
+function cacheDir() {
+  if (process.argv.includes("--no-cache")) return null;
+  const set = process.env.ETERNALIZE_SOLC_CACHE;
+  if (set === "off") return null;
+  if (set) return set;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "eternalize", "solc");
+}
+
+// The cache key of one contract's output: the compiler, the settings, every source, the contract.
+function cacheKey(version, sources, { sourceName, name }) {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify({ version, settings: sortKeys(SETTINGS), sourceName, name }));
+  for (const file of Object.keys(sources).sort()) {
+    hash.update(`\0${file}\0${sources[file].content.length}\0`);
+    hash.update(sources[file].content);
+  }
+  return hash.digest("hex");
+}
+
+function cacheRead(dir, key) {
+  if (dir === null) return null;
+  try {
+    return JSON.parse(readFileSync(join(dir, `${key}.json`), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+// Best effort: a cache that cannot be written costs time, never correctness.
+function cacheWrite(dir, key, output) {
+  if (dir === null) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.${key}.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(output));
+    renameSync(tmp, join(dir, `${key}.json`));
+  } catch {
+    // read-only or full: compile next time as well
+  }
+}
+
+const cacheStats = { hits: 0, total: 0 };
+
+// `generate` for `jobs`, reusing the cached output of every contract whose inputs are unchanged.
+async function generateCached(solc, sources, jobs) {
+  const dir = cacheDir();
+  const version = solc.version();
+  const keyed = jobs.map((job) => ({ job, key: cacheKey(version, sources, job) }));
+  const hits = new Map();
+  for (const { job, key } of keyed) {
+    const found = cacheRead(dir, key);
+    if (found && found.contractName === job.name && found.sourceName === job.sourceName) hits.set(key, found);
+  }
+  const misses = keyed.filter(({ key }) => !hits.has(key));
+  cacheStats.hits += keyed.length - misses.length;
+  cacheStats.total += keyed.length;
+  const compiled = await generateParallel(sources, misses.map(({ job }) => job));
+  misses.forEach(({ key }, i) => {
+    cacheWrite(dir, key, compiled[i]);
+    hits.set(key, compiled[i]);
+  });
+  return keyed.map(({ key }) => hits.get(key));
+}
+
 // `generate` over worker threads: largest sources first, dealt to the least loaded worker.
+// Returns the contracts in the order of `jobs`.
 async function generateParallel(sources, jobs) {
   if (jobs.length === 0) return [];
   const workers = Math.max(1, Math.min(availableParallelism(), 4, jobs.length));
@@ -158,7 +237,8 @@ async function generateParallel(sources, jobs) {
           }),
       ),
   );
-  return parts.flat();
+  const byKey = new Map(parts.flat().map((c) => [`${c.sourceName}:${c.contractName}`, c]));
+  return jobs.map(({ sourceName, name }) => byKey.get(`${sourceName}:${name}`));
 }
 
 const IMPLEMENTATIONS = "contracts/lib/Implementations.sol";
@@ -296,18 +376,23 @@ async function compile() {
   // the layers compile against the same shape in every build, whatever the committed file holds.
   const zeros = layerKinds(sources, layerJobs).map((k) => ({ ...k, hash: ZERO }));
   sources[IMPLEMENTATIONS] = { content: implementationsSource(zeros, ZERO) };
-  const first = await generateParallel(sources, [...layerJobs, ...rest]);
+  const first = await generateCached(solc, sources, [...layerJobs, ...rest]);
   const byName = new Map(first.map((c) => [c.contractName, c]));
   const kinds = zeros.map((k) => ({ ...k, hash: keccakHex(byName.get(k.name).bytecode) }));
   // Pass 2: the model, against the layers' hashes.
   sources[IMPLEMENTATIONS] = { content: implementationsSource(kinds, ZERO) };
-  const [model] = await generateParallel(sources, modelJob);
+  const [model] = await generateCached(solc, sources, modelJob);
   // Pass 3: the factory, against every hash.
   const generated = implementationsSource(kinds, keccakHex(model.bytecode));
   sources[IMPLEMENTATIONS] = { content: generated };
-  const [factory] = await generateParallel(sources, factoryJob);
+  const [factory] = await generateCached(solc, sources, factoryJob);
 
   const compiler = { version: solc.version(), settings: sortKeys(SETTINGS) };
+  const dir = cacheDir();
+  const cacheNote =
+    dir === null
+      ? "compile cache off"
+      : `${cacheStats.hits} of ${cacheStats.total} contracts from the compile cache ${dir}`;
   const files = new Map();
   for (const c of [...first, model, factory].sort((a, b) => a.contractName.localeCompare(b.contractName))) {
     const artifact = {
@@ -320,7 +405,7 @@ async function compile() {
     };
     files.set(`${c.contractName}.json`, `${JSON.stringify(artifact, null, 2)}\n`);
   }
-  return { files, generated, committed };
+  return { files, generated, committed, cacheNote };
 }
 
 if (!isMainThread) {
@@ -329,7 +414,7 @@ if (!isMainThread) {
 
 if (isMainThread) {
   const check = process.argv.includes("--check");
-  const { files, generated, committed } = await compile();
+  const { files, generated, committed, cacheNote } = await compile();
   const existing = existsSync(artifactsDir)
     ? readdirSync(artifactsDir).filter((f) => f.endsWith(".json")).sort()
     : [];
@@ -340,7 +425,7 @@ if (isMainThread) {
     for (const [file, text] of [...files].sort()) {
       const path = join(artifactsDir, file);
       if (!existsSync(path)) problems.push(`artifacts/${file}: missing`);
-      else if (readFileSync(path, "utf8") !== text) problems.push(`artifacts/${file}: differs from a fresh compile`);
+      else if (readFileSync(path, "utf8") !== text) problems.push(`artifacts/${file}: differs from what contracts/ compiles to`);
     }
     for (const file of existing) {
       if (!files.has(file)) problems.push(`artifacts/${file}: no contract compiles to it (stale)`);
@@ -349,12 +434,12 @@ if (isMainThread) {
       for (const p of problems) process.stderr.write(`${p}\n`);
       fail("artifacts/ or Implementations.sol is out of date; run `node scripts/build-contracts.mjs` and commit the result");
     }
-    process.stdout.write(`artifacts/ matches contracts/ (${files.size} artifacts)\n`);
+    process.stdout.write(`artifacts/ matches contracts/ (${files.size} artifacts; ${cacheNote})\n`);
   } else {
     writeFileSync(join(root, IMPLEMENTATIONS), generated);
     mkdirSync(artifactsDir, { recursive: true });
     for (const file of existing) if (!files.has(file)) unlinkSync(join(artifactsDir, file));
     for (const [file, text] of files) writeFileSync(join(artifactsDir, file), text);
-    process.stdout.write(`wrote ${files.size} artifacts to artifacts/\n`);
+    process.stdout.write(`wrote ${files.size} artifacts to artifacts/ (${cacheNote})\n`);
   }
 }

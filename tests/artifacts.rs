@@ -1,5 +1,7 @@
 //! The committed `artifacts/` are exactly what `contracts/` compiles to with the pinned solc-js
-//! (installed by the test itself when missing).
+//! (installed by the test itself when missing). The script reuses outputs from its compile cache
+//! when the compiler, the settings and every source are unchanged (docs/development.md); a cold
+//! cache compiles every contract.
 
 use eternalize::tools::{Tools, node};
 use std::path::Path;
@@ -22,6 +24,7 @@ fn artifacts_match_the_sources() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    println!("{text}");
     assert!(
         out.status.success(),
         "artifacts/ differ from what contracts/ compiles to; run `node scripts/build-contracts.mjs` and commit:\n{text}"
