@@ -53,6 +53,25 @@ pub struct ModelState {
     pub layers: Vec<EternalModel::LayerLink>,
 }
 
+impl ModelState {
+    /// The model's inputs: the layers that read no other layer, in layer order (the contract's
+    /// rule; input k of `predict` feeds the k-th). A nested model's InputLayer reads the layer
+    /// before it and only passes its value through, so it is not one.
+    pub fn input_layers(&self) -> Vec<usize> {
+        input_layers(self.layers.iter().map(|l| l.inputs.len()))
+    }
+}
+
+/// [`ModelState::input_layers`]'s rule over the number of layers each layer reads.
+pub fn input_layers(reads: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    reads
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, n)| n == 0)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// A connection to one chain as one account: sends through alloy's provider, reads through
 /// [`Rpc`]. No `Debug`: alloy's provider would print the URL with its key.
 #[derive(Clone)]

@@ -66,11 +66,10 @@ impl ChainModel {
         })
     }
 
-    /// The InputLayers, in layer order (input k of `predict` feeds the k-th).
+    /// The InputLayers, in layer order (input k of `predict` feeds the k-th; the rule is
+    /// [`ModelState::input_layers`](crate::chain::client::ModelState::input_layers)'s).
     pub fn input_layers(&self) -> Vec<usize> {
-        (0..self.layers.len())
-            .filter(|&i| self.layers[i].inputs.is_empty())
-            .collect()
+        crate::chain::client::input_layers(self.layers.iter().map(|l| l.inputs.len()))
     }
 
     /// The layers no other layer reads: what `predict` returns.

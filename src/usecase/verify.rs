@@ -198,12 +198,11 @@ pub(crate) async fn samples_for(
             }
         )));
     }
-    // Input shapes from the InputLayers' configs: `abi.encode(uint256[] shape)`. The model's
-    // inputs are the layers that read no other layer (the contract's rule): a nested model's
-    // InputLayer reads the layer before it and passes its value through.
+    // Input shapes from the model inputs' InputLayer configs: `abi.encode(uint256[] shape)`.
     let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
-    for (i, link) in state.layers.iter().enumerate() {
-        if link.kind != LayerKind::Input.code() || !link.inputs.is_empty() {
+    for i in state.input_layers() {
+        let link = &state.layers[i];
+        if link.kind != LayerKind::Input.code() {
             continue;
         }
         let cfg = reader.rpc.layer_config(link.layer).await.map_err(fail)?;
