@@ -206,12 +206,9 @@ async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_c
     let truth = read_json(&sidecar(&path, ".truth.json"));
     let model = keras::load(&path).unwrap();
     let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-    let first: Vec<Tensor> = truth["predict"]["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(graph.input_shapes())
-        .map(|(v, s)| input::samples(&array(v), &s).unwrap().remove(0))
+    let first: Vec<Tensor> = truth_inputs(&truth, &graph)
+        .into_iter()
+        .map(|mut s| s.remove(0))
         .collect();
     let branchy = deploy(&chain, &model, 2).await;
     let (txs, _, _) = run_job(

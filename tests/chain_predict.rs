@@ -268,9 +268,9 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
             continue;
         }
         let truth = read_json(&sidecar(&path, ".truth.json"));
-        let Some(pred) = truth.get("predict").filter(|p| !p.is_null()) else {
+        if truth.get("predict").is_none_or(|p| p.is_null()) {
             continue;
-        };
+        }
         let Ok(model) = keras::load(&path) else {
             continue;
         };
@@ -285,13 +285,7 @@ async fn on_chain_predict_equals_the_reference_bit_for_bit() {
             continue;
         }
         let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-        let per_input: Vec<Vec<Tensor>> = pred["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(graph.input_shapes())
-            .map(|(v, s)| input::samples(&array(v), &s).unwrap())
-            .collect();
+        let per_input = truth_inputs(&truth, &graph);
         salt += 1;
         eprintln!("deploying {}", path.display());
         let d = deploy(&chain, &model, salt).await;
@@ -457,13 +451,7 @@ async fn transformer_layers_on_chain_bit_for_bit() {
         let truth = read_json(&sidecar(&path, ".truth.json"));
         let model = keras::load(&path).unwrap();
         let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-        let per_input: Vec<Vec<Tensor>> = truth["predict"]["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(graph.input_shapes())
-            .map(|(v, s)| input::samples(&array(v), &s).unwrap())
-            .collect();
+        let per_input = truth_inputs(&truth, &graph);
         let d = deploy(&chain, &model, 1500 + salt as u64).await;
         for b in 0..per_input[0].len() {
             let ins: Vec<Tensor> = per_input.iter().map(|s| s[b].clone()).collect();

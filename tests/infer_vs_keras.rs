@@ -39,14 +39,7 @@ fn reference_matches_keras_within_tolerance() {
         let mut file_worst = 0.0f64;
         for format in [WeightFormat::Compact, WeightFormat::Exact] {
             let g = Graph::from_model(&model, format).unwrap();
-            let shapes = g.input_shapes();
-            let per_input: Vec<Vec<_>> = pred["inputs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(&shapes)
-                .map(|(v, s)| input::samples(&array(v), s).unwrap())
-                .collect();
+            let per_input = truth_inputs(&truth, &g);
             let outputs: Vec<input::Array> = pred["outputs"]
                 .as_array()
                 .unwrap()

@@ -22,6 +22,8 @@ const MLP: &str = "keras3_4/mlp_basic.keras";
 /// A Sequential inside a Functional model: its InputLayer reads the outer input and passes it
 /// on, so it is not one of the model's inputs (on chain, a layer that reads no layer is).
 const NESTED: &str = "generated/nested_sequential.keras";
+/// Inputs [in_a, in_b, in_c] that Keras lists among the layers as in_a, in_c, in_b.
+const OUT_OF_ORDER: &str = "generated/inputs_out_of_order.keras";
 
 struct Node {
     anvil: AnvilProcess,
@@ -107,12 +109,14 @@ fn verify_and_predict_by_address_on_one_anvil() {
     let lenet = node.deploy(LENET);
     let functional = node.deploy(FUNCTIONAL);
     let nested_model = node.deploy(NESTED);
+    let out_of_order = node.deploy(OUT_OF_ORDER);
 
     // Fresh deployments verify, every part ok.
     for (address, file) in [
         (lenet, LENET),
         (functional, FUNCTIONAL),
         (nested_model, NESTED),
+        (out_of_order, OUT_OF_ORDER),
     ] {
         let (ok, v, err) = node.verify(address, file);
         assert!(ok, "{file}: {v}\n{err}");
@@ -222,6 +226,56 @@ fn verify_and_predict_by_address_on_one_anvil() {
         assert_eq!(on_chain, offline, "{file}");
         assert_eq!(on_chain["shape"][0], 2, "{on_chain}");
     }
+
+    // Named inputs by address: the chain holds no names, so they go by position to the
+    // InputLayers in layer order (in_a, in_c, in_b here). In that order: the offline values.
+    let mut at = 0;
+    let (a, b, c) = (
+        nested(&[2, 3], &mut at),
+        nested(&[2, 3], &mut at),
+        nested(&[2, 2], &mut at),
+    );
+    let layer_order = dir.path().join("layer_order.json");
+    std::fs::write(
+        &layer_order,
+        format!(r#"{{"in_a": {a}, "in_c": {c}, "in_b": {b}}}"#),
+    )
+    .unwrap();
+    let offline = predict_json(
+        &node,
+        &fixture(OUT_OF_ORDER).display().to_string(),
+        &layer_order,
+        false,
+    );
+    let mut on_chain = predict_json(&node, &out_of_order.to_string(), &layer_order, true);
+    for key in ["calls", "call_gas", "gas"] {
+        on_chain.as_object_mut().unwrap().remove(key);
+    }
+    assert_eq!(on_chain, offline);
+    // In Keras's order (in_a, in_b, in_c): in_b lands on in_c's layer, whose shape differs —
+    // refused, naming the input and the rule.
+    let keras_order = dir.path().join("keras_order.json");
+    std::fs::write(
+        &keras_order,
+        format!(r#"{{"in_a": {a}, "in_b": {b}, "in_c": {c}}}"#),
+    )
+    .unwrap();
+    let (url, addr) = (node.anvil.url(), out_of_order.to_string());
+    let o = node.run(&[
+        "predict",
+        &addr,
+        "--input",
+        &keras_order.display().to_string(),
+        "--rpc-url",
+        &url,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("input 1 ('in_b') has shape [2, 3], but the model takes (None, 2)")
+            && err.contains("by address, inputs go by position to the model's InputLayers in layer order (here layers #0, #1, #2)"),
+        "{err}"
+    );
 
     // The TUI's `p` on Done: the input found next to the model, through the chain and the
     // reference side by side, bit for bit.

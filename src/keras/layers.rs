@@ -61,6 +61,21 @@ pub const SUPPORTED: &[&str] = &[
     "Bidirectional",
 ];
 
+/// Classes that are the identity at inference (noise, dropout and regularization layers act
+/// only in training; `Identity` always): the graph holds each as a `Dropout`, which every
+/// consumer (reference, chain, bundle) passes through. The layer keeps its Keras class for
+/// display.
+pub const INFERENCE_IDENTITY: &[&str] = &[
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "ActivityRegularization",
+    "Identity",
+];
+
 /// Activations a layer may name (`Activation(x)`, `Dense(activation=x)`, …), with the class
 /// an `Activation(x)` layer becomes in the graph.
 pub const ACTIVATIONS: &[(&str, &str)] = &[
@@ -292,6 +307,9 @@ pub fn graph_class(ctx: &LayerCtx) -> Result<String, Problem> {
         // One piecewise-linear kind on chain: LeakyReLU is a ReLU with a negative slope.
         return Ok("ReLU".to_string());
     }
+    if INFERENCE_IDENTITY.contains(&ctx.class) {
+        return Ok("Dropout".to_string());
+    }
     if SUPPORTED.contains(&ctx.class) {
         Ok(ctx.class.to_string())
     } else {
@@ -519,6 +537,7 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
     match class {
         "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "LeakyReLU" | "Softmax"
         | "BatchNormalization" => Ok(one(ctx, inputs)?.clone()),
+        c if INFERENCE_IDENTITY.contains(&c) => Ok(one(ctx, inputs)?.clone()),
         "ELU" => {
             elu_alpha(ctx)?;
             Ok(one(ctx, inputs)?.clone())
@@ -1106,17 +1125,7 @@ pub fn describe(ctx: &LayerCtx, inputs: &[Shape], inputs_known: bool) -> Describ
 fn other_class(ctx: &LayerCtx, inputs: &[Shape]) -> Option<(Shape, Vec<Vec<usize>>)> {
     let [s] = inputs else { return None };
     match ctx.class {
-        "ThresholdedReLU"
-        | "GaussianNoise"
-        | "GaussianDropout"
-        | "AlphaDropout"
-        | "SpatialDropout1D"
-        | "SpatialDropout2D"
-        | "SpatialDropout3D"
-        | "ActivityRegularization"
-        | "Masking"
-        | "UnitNormalization"
-        | "Identity" => Some((s.clone(), Vec::new())),
+        "ThresholdedReLU" | "Masking" | "UnitNormalization" => Some((s.clone(), Vec::new())),
         "LayerNormalization" | "GroupNormalization" => {
             let axis = ctx.get("axis").cloned().unwrap_or(Value::from(-1));
             let axis = match &axis {

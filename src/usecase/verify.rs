@@ -200,6 +200,7 @@ pub(crate) async fn samples_for(
     }
     // Input shapes from the model inputs' InputLayer configs: `abi.encode(uint256[] shape)`.
     let mut shapes: Vec<Vec<Option<usize>>> = Vec::new();
+    let mut layer_of = Vec::new();
     for i in state.input_layers() {
         let link = &state.layers[i];
         if link.kind != LayerKind::Input.code() {
@@ -221,6 +222,7 @@ pub(crate) async fn samples_for(
             })?));
         }
         shapes.push(shape);
+        layer_of.push(i);
     }
     if arrays.len() != shapes.len() {
         return Err(fail(format!(
@@ -231,11 +233,25 @@ pub(crate) async fn samples_for(
         )));
     }
     let mut per_input = Vec::new();
-    for (k, ((_, a), want)) in arrays.iter().zip(&shapes).enumerate() {
-        per_input.push(
-            input::samples(a, want)
-                .map_err(|e| fail(format!("{}: input {k} {e}", input_path.display())))?,
-        );
+    for (k, ((name, a), want)) in arrays.iter().zip(&shapes).enumerate() {
+        per_input.push(input::samples(a, want).map_err(|e| {
+            // The chain holds no input names: a named input still goes by its position.
+            let named = name.as_ref().map_or(String::new(), |n| format!(" ('{n}')"));
+            let rule = if shapes.len() > 1 {
+                format!(
+                    "; by address, inputs go by position to the model's InputLayers in layer order \
+                     (here layers #{}) — the chain holds no input names, so list them in that order",
+                    layer_of
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", #")
+                )
+            } else {
+                String::new()
+            };
+            fail(format!("{}: input {k}{named} {e}{rule}", input_path.display()))
+        })?);
     }
     let batch = per_input.first().map_or(0, Vec::len);
     if per_input.iter().any(|s| s.len() != batch) {

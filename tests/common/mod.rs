@@ -68,6 +68,30 @@ pub fn array(v: &serde_json::Value) -> eternalize::infer::input::Array {
     eternalize::infer::input::Array { shape, values }
 }
 
+/// A truth file's Keras inputs as the graph's inputs take them: per graph input (the graph's
+/// order, which is the layers' order), its samples. Keras lists its inputs in the model's order,
+/// which need not be the layers' order, so they are matched by name.
+pub fn truth_inputs(
+    truth: &serde_json::Value,
+    graph: &eternalize::infer::Graph,
+) -> Vec<Vec<eternalize::infer::Tensor>> {
+    let keras_inputs = truth["predict"]["inputs"].as_array().unwrap();
+    let names = truth["model_inputs"].as_array().unwrap();
+    graph
+        .inputs
+        .iter()
+        .zip(graph.input_shapes())
+        .map(|(&node, shape)| {
+            let name = graph.nodes[node].name.as_str();
+            let k = names
+                .iter()
+                .position(|m| m["name"] == name)
+                .unwrap_or_else(|| panic!("no Keras input named {name} in {names:?}"));
+            eternalize::infer::input::samples(&array(&keras_inputs[k]), &shape).unwrap()
+        })
+        .collect()
+}
+
 /// What the TUI shows for `state` in a `width`×`height` terminal without colour, as text.
 pub fn screen(state: &eternalize::tui::state::State, width: u16, height: u16) -> String {
     use eternalize::tui::{action::Action, render, state::update, theme::Theme};
