@@ -578,6 +578,7 @@ mod tests {
             source: WeightSource::default(),
             unsupported: None,
             inferred: true,
+            keras_params: None,
         }
     }
 

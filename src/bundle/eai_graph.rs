@@ -382,6 +382,7 @@ pub fn read(graph: &Value, words: usize) -> EaiGraph {
             source: WeightSource::default(),
             unsupported,
             inferred: d.shapes.is_some(),
+            keras_params: None,
         });
     }
     let outputs: Vec<usize> = (0..layers.len()).filter(|&j| !consumed[j]).collect();

@@ -251,6 +251,7 @@ impl Flattener {
             source,
             unsupported: d.unsupported,
             inferred: d.shapes.is_some(),
+            keras_params: None,
         });
         Ok(idx)
     }

@@ -57,7 +57,7 @@ pub enum H5Error {
     },
     /// The dataset's element type is not a floating-point type convertible to f32.
     #[error(
-        "{path}: dataset has element type {dtype}, expected a float (float32, float64, float16, or bfloat16 marked by a `dtype` attribute as Keras 3 writes it)"
+        "{path}: dataset has element type {dtype}, expected a number (float32, float64, float16, bfloat16 marked by a `dtype` attribute as Keras 3 writes it, or an integer of 1–8 bytes)"
     )]
     Dtype { path: String, dtype: String },
     /// Reading this dataset would pass the budget the model config sets.
@@ -330,11 +330,19 @@ impl H5File {
         // what it is in the dataset's `dtype` attribute (size 3 below stands for it).
         let bfloat16 =
             || matches!(self.attr(path, "dtype"), Ok(Some(Attr::Str(ref t))) if t == "bfloat16");
+        // Integer datasets (a Normalization layer's `count`) widen to f32 like floats do;
+        // size 10 + n stands for an n-byte integer below.
+        let integer = |size: u8, signed: bool| 10 + size + if signed { 0 } else { 100 };
         let (size, order) = match ds.dtype() {
             Datatype::FloatingPoint { size, byte_order } if matches!(size, 2 | 4 | 8) => {
                 (*size, *byte_order)
             }
             Datatype::Opaque { size: 2, .. } if bfloat16() => (3, ByteOrder::LittleEndian),
+            Datatype::FixedPoint {
+                size,
+                signed,
+                byte_order,
+            } if matches!(size, 1 | 2 | 4 | 8) => (integer(*size, *signed), *byte_order),
             other => {
                 return Err(H5Error::Dtype {
                     path: shown,
@@ -346,7 +354,11 @@ impl H5File {
         let count = dims
             .iter()
             .fold(1u128, |acc, &d| acc.saturating_mul(u128::from(d)));
-        let elem_size = if size == 3 { 2 } else { size };
+        let elem_size = match size {
+            3 => 2,
+            s if s > 10 => (s - 10) % 100,
+            s => s,
+        };
         let bytes = count.saturating_mul(u128::from(elem_size));
         let limit = self.read_limit();
         let too_large = || H5Error::TooLarge {
@@ -395,6 +407,29 @@ impl H5File {
                 ds.read_into::<f64>(&mut wide).map_err(read_err)?;
                 // Narrowing f64 → f32 is the documented conversion.
                 wide.into_iter().map(|x| x as f32).collect()
+            }
+            s if s > 10 => {
+                let (width, signed) = (usize::from((s - 10) % 100), s < 100);
+                let raw = ds.read_raw_bytes().map_err(read_err)?;
+                raw.chunks_exact(width)
+                    .map(|c| {
+                        let mut b = [0u8; 8];
+                        if order == ByteOrder::BigEndian {
+                            b[8 - width..].copy_from_slice(c);
+                            b.reverse();
+                        } else {
+                            b[..width].copy_from_slice(c);
+                        }
+                        let bits = u64::from_le_bytes(b);
+                        if signed {
+                            // Sign-extend from `width` bytes.
+                            let shift = 64 - 8 * width as u32;
+                            ((bits << shift) as i64 >> shift) as f32
+                        } else {
+                            bits as f32
+                        }
+                    })
+                    .collect()
             }
             // bfloat16: the high half of an f32.
             3 => {

@@ -59,6 +59,7 @@ pub const SUPPORTED: &[&str] = &[
     "MultiHeadAttention",
     "TimeDistributed",
     "Bidirectional",
+    "Normalization",
 ];
 
 /// Classes that are the identity at inference (noise, dropout and regularization layers act
@@ -310,6 +311,11 @@ pub fn graph_class(ctx: &LayerCtx) -> Result<String, Problem> {
     if INFERENCE_IDENTITY.contains(&ctx.class) {
         return Ok("Dropout".to_string());
     }
+    if ctx.class == "Normalization" {
+        // `(x − mean) / sqrt(variance)` per feature: a BatchNormalization without scale or
+        // centre (`normalization_as_batchnorm` rewrites its config and weights).
+        return Ok("BatchNormalization".to_string());
+    }
     if SUPPORTED.contains(&ctx.class) {
         Ok(ctx.class.to_string())
     } else {
@@ -538,6 +544,11 @@ pub fn output_shape(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Shape, Problem> 
         "InputLayer" | "Rescaling" | "Dropout" | "ReLU" | "LeakyReLU" | "Softmax"
         | "BatchNormalization" => Ok(one(ctx, inputs)?.clone()),
         c if INFERENCE_IDENTITY.contains(&c) => Ok(one(ctx, inputs)?.clone()),
+        "Normalization" => {
+            let s = one(ctx, inputs)?;
+            normalization_stats(ctx, s)?;
+            Ok(s.clone())
+        }
         "ELU" => {
             elu_alpha(ctx)?;
             Ok(one(ctx, inputs)?.clone())
@@ -842,6 +853,13 @@ pub fn expected_weights(ctx: &LayerCtx, inputs: &[Shape]) -> Result<Vec<Vec<usiz
             out.push(vec![k[0], last(s, "channel count")?, f]);
             bias(f, &mut out)?;
         }
+        "Normalization" => {
+            let (dim, given) = normalization_stats(ctx, one(ctx, inputs)?)?;
+            if given.is_none() {
+                // mean, variance, and the count of samples adapt() saw (a scalar).
+                out.extend([vec![dim], vec![dim], vec![]]);
+            }
+        }
         "BatchNormalization" => {
             let s = one(ctx, inputs)?;
             let axis = batchnorm_axis(ctx, s.len())?;
@@ -1080,6 +1098,67 @@ pub fn batchnorm_axis(ctx: &LayerCtx, rank: usize) -> Result<usize, Problem> {
     Ok(ax as usize)
 }
 
+/// Mean and variance given in the config (a number or one per feature), per feature.
+pub type GivenStats = (Vec<f64>, Vec<f64>);
+
+/// A Keras `Normalization` layer's feature count along its axis (the last one only) and, when
+/// its config gives `mean` and `variance` instead of weights, those per feature. `invert` is
+/// refused.
+pub fn normalization_stats(
+    ctx: &LayerCtx,
+    s: &Shape,
+) -> Result<(usize, Option<GivenStats>), Problem> {
+    if ctx.config.get("axis").is_some_and(Value::is_null) {
+        return Err(ctx.err(
+            "axis",
+            "None (one mean and variance over every value) is not supported; only the last axis",
+        ));
+    }
+    let axis = batchnorm_axis(ctx, s.len())?;
+    if axis + 1 != s.len() {
+        return Err(ctx.err(
+            "axis",
+            format!(
+                "normalizes axis {axis} of inputs of rank {}; only the last axis is supported",
+                s.len()
+            ),
+        ));
+    }
+    if ctx.bool_or("invert", false)? {
+        return Err(ctx.err("invert", "true (de-normalization) is not supported"));
+    }
+    let dim = known(ctx, s, axis, "feature size")?;
+    let per_feature = |field: &str| -> Result<Option<Vec<f64>>, Problem> {
+        let Some(v) = ctx.get(field) else {
+            return Ok(None);
+        };
+        let bad = || {
+            ctx.err(
+                field,
+                format!("expected a number or {dim} numbers, found {v}"),
+            )
+        };
+        let flat: Vec<f64> = match v {
+            Value::Number(n) => vec![n.as_f64().ok_or_else(bad)?],
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_f64().ok_or_else(bad))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad()),
+        };
+        match flat.len() {
+            1 => Ok(Some(vec![flat[0]; dim])),
+            n if n == dim => Ok(Some(flat)),
+            _ => Err(bad()),
+        }
+    };
+    match (per_feature("mean")?, per_feature("variance")?) {
+        (Some(m), Some(v)) => Ok((dim, Some((m, v)))),
+        (None, None) => Ok((dim, None)),
+        _ => Err(ctx.layer_err("gives only one of `mean` and `variance` in its config")),
+    }
+}
+
 /// What eternalize makes of one layer of a file that may not be deployable: its graph class,
 /// why it cannot be deployed (if so), and its output shape and weight shapes when they follow
 /// from the config.
@@ -1194,6 +1273,41 @@ mod tests {
             params("Activation", json!({"activation": "leaky_relu"})).unwrap(),
             p(None, 0.2, 0.0)
         );
+    }
+
+    #[test]
+    fn normalization_statistics_from_config_or_weights_and_its_refusals() {
+        let stats = |config: Value, shape: Shape| {
+            let config = config.as_object().cloned().unwrap();
+            let ctx = LayerCtx {
+                name: "norm",
+                class: "Normalization",
+                config: &config,
+            };
+            normalization_stats(&ctx, &shape).map_err(|e| e.to_string())
+        };
+        let seq = vec![None, Some(4), Some(3)];
+        assert_eq!(stats(json!({"axis": [-1]}), seq.clone()), Ok((3, None)));
+        assert_eq!(
+            stats(
+                json!({"axis": -1, "mean": 2.0, "variance": [1, 4, 9]}),
+                seq.clone()
+            ),
+            Ok((3, Some((vec![2.0; 3], vec![1.0, 4.0, 9.0]))))
+        );
+        for (config, words) in [
+            (json!({"axis": [1]}), "only the last axis"),
+            (json!({"axis": null}), "axis"),
+            (json!({"invert": true}), "invert"),
+            (
+                json!({"mean": [1, 2], "variance": 1}),
+                "expected a number or 3 numbers",
+            ),
+            (json!({"mean": 1}), "only one of `mean` and `variance`"),
+        ] {
+            let e = stats(config.clone(), seq.clone()).unwrap_err();
+            assert!(e.contains("norm") && e.contains(words), "{config}: {e}");
+        }
     }
 
     #[test]

@@ -116,6 +116,7 @@ fn read_model(format: SourceFormat, held: Held) -> Result<Model, Problem> {
             h5.set_budget(budget.read_bytes());
             archive::load_weights(&h5, &mut model.layers)?;
             check_weights(&model)?;
+            normalization_as_batchnorm(&mut model)?;
             Ok(model)
         }
         SourceFormat::LegacyH5 => {
@@ -129,6 +130,7 @@ fn read_model(format: SourceFormat, held: Held) -> Result<Model, Problem> {
             h5.set_budget(budget(&model).read_bytes());
             legacy::load_weights(&h5, &mut model.layers)?;
             check_weights(&model)?;
+            normalization_as_batchnorm(&mut model)?;
             Ok(model)
         }
     }
@@ -261,6 +263,78 @@ fn build(
     model.inputs = flat.inputs;
     model.outputs = flat.outputs;
     Ok(model)
+}
+
+/// Each Keras `Normalization` layer becomes the BatchNormalization it computes:
+/// `(x − mean) / max(sqrt(variance), 1e-7)` per feature is `(x − mean) / sqrt(variance)` with no
+/// scale, centre or epsilon, the variance raised to at least 2^-32 (the smallest Q32.32 value,
+/// so that a constant feature divides by 2^-16 instead of zero; Keras's 1e-7 is below what
+/// Q32.32 holds). Its weights become `[mean, variance]` whether the file stored them (the
+/// `count` adapt() saw is dropped: inference does not use it) or the config gave them.
+fn normalization_as_batchnorm(model: &mut Model) -> Result<(), Problem> {
+    const MIN_VARIANCE: f64 = 1.0 / 4_294_967_296.0;
+    for layer in model
+        .layers
+        .iter_mut()
+        .filter(|l| l.keras_class == "Normalization" && l.inferred && l.unsupported.is_none())
+    {
+        let ctx = layers::LayerCtx {
+            name: &layer.name,
+            class: &layer.keras_class,
+            config: &layer.config,
+        };
+        let shape = layer.input_shapes.first().cloned().unwrap_or_default();
+        let (dim, given) = layers::normalization_stats(&ctx, &shape)?;
+        // Keras counts the weights the file holds (mean, variance, count), none when the
+        // config gives the statistics.
+        layer.keras_params = Some(layer.weights.iter().map(model::Tensor::len).sum());
+        let (mean, variance) = match given {
+            Some((m, v)) => (
+                model::Tensor {
+                    name: format!("{}/mean (config)", layer.name),
+                    shape: vec![dim],
+                    data: m.iter().map(|&x| x as f32).collect(),
+                },
+                model::Tensor {
+                    name: format!("{}/variance (config)", layer.name),
+                    shape: vec![dim],
+                    data: v.iter().map(|&x| x as f32).collect(),
+                },
+            ),
+            None => {
+                let mut w = std::mem::take(&mut layer.weights).into_iter();
+                match (w.next(), w.next()) {
+                    (Some(m), Some(v)) => (m, v),
+                    _ => {
+                        return Err(Problem::Layer {
+                            layer: layer.name.clone(),
+                            class: layer.keras_class.clone(),
+                            reason: "holds no mean and variance".into(),
+                        });
+                    }
+                }
+            }
+        };
+        let variance = model::Tensor {
+            data: variance
+                .data
+                .iter()
+                .map(|&v| (f64::from(v)).max(MIN_VARIANCE) as f32)
+                .collect(),
+            ..variance
+        };
+        let mut config = serde_json::Map::new();
+        config.insert("name".into(), layer.name.clone().into());
+        config.insert("axis".into(), serde_json::json!(-1));
+        config.insert("momentum".into(), serde_json::json!(0.99));
+        config.insert("epsilon".into(), serde_json::json!(0.0));
+        config.insert("center".into(), false.into());
+        config.insert("scale".into(), false.into());
+        layer.config = config;
+        layer.weights = vec![mean, variance];
+        layer.expected_weights = vec![vec![dim], vec![dim]];
+    }
+    Ok(())
 }
 
 /// Every layer carries exactly the tensors its config implies, with matching shapes.

@@ -140,6 +140,9 @@ pub struct Layer {
     /// whose class or config eternalize cannot follow and for the layers it feeds: their
     /// shapes are unknown (empty) and their weights are taken as the file holds them.
     pub inferred: bool,
+    /// Keras's parameter count when it is not the weights' (a Normalization held as a
+    /// BatchNormalization: Keras counts the `count` it drops, not the statistics its config gives).
+    pub keras_params: Option<usize>,
 }
 
 /// Where a layer's weights are stored.
@@ -155,7 +158,8 @@ pub struct WeightSource {
 impl Layer {
     /// Parameters as Keras counts them.
     pub fn params(&self) -> usize {
-        self.weights.iter().map(Tensor::len).sum()
+        self.keras_params
+            .unwrap_or_else(|| self.weights.iter().map(Tensor::len).sum())
     }
 }
 
