@@ -815,6 +815,10 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
 /// convolutions at 1×1 spatial, where every weight serves one output: 188–194 gas per weight
 /// all included, `tests/mobilenet_v2.rs`).
 const CONV_WEIGHT: u64 = 150;
+/// Convolution, per window row and block of filter groups (the dot loop's set-up and its
+/// pointer jumps): ≈ 270 gas measured on fashion_mnist's two 5×5 convolutions (tanh moved to
+/// their poolings: 3.20M and 7.08M gas in `predict`, BENCHMARKS.md "Activation after pooling").
+const CONV_ROW: u64 = 270;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
@@ -964,7 +968,8 @@ fn activation_gas(code: u8) -> u64 {
     match code {
         activation::LINEAR => 0,
         activation::RELU | activation::LEAKY_RELU => 20,
-        activation::SIGMOID | activation::TANH => 520,
+        // ≈ 311 measured per tanh in fashion_mnist's poolings and convolutions.
+        activation::SIGMOID | activation::TANH => 320,
         activation::SOFTMAX => 480,
         _ => 1_500,
     }
@@ -1051,7 +1056,12 @@ impl GasModel {
                     _ => 1.0,
                 };
                 let macs = (positions as f64 * real) as u64 * taps * f;
+                // Each real window row of each block of up to six filter groups (three filters
+                // a group) is one pass of `_pixels`'s dot loop.
+                let blocks = f.div_ceil(3).div_ceil(6);
+                let window_rows = (positions as f64 * real) as u64 * kernel[0] as u64 * blocks;
                 gas += (self.conv_mac * macs as f64) as u64
+                    + CONV_ROW * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
                     // weight, measured on MobileNetV2's 1×1 convolutions at 1×1 spatial
