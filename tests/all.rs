@@ -39,6 +39,7 @@ mod formats;
 mod formats_chain;
 mod hardening;
 mod infer_vs_keras;
+mod kernel_gas;
 mod local_chain;
 mod mobilenet_v2;
 mod secrets;

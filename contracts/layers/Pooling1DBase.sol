@@ -2,13 +2,15 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
-import {Padding, WeightTensor} from "../lib/Types.sol";
+import {Activation, Padding, WeightTensor} from "../lib/Types.sol";
+import {Fixed} from "../lib/Fixed.sol";
 
 /// @title Pooling1DBase
 /// @notice Keras `MaxPooling1D` and `AveragePooling1D` (channels_last) over [steps, ch]: windows
 ///         cover only real steps, as in `Pooling2DBase` (a `same` average counts no padding).
-/// @dev Config: `abi.encode(uint256 poolSize, uint256 strides, uint8 padding)`.
-///      Weight tensors: none.
+/// @dev Config: `abi.encode(uint256 poolSize, uint256 strides, uint8 padding)`, optionally
+///      followed by `uint8 activation` applied after pooling (as in `Pooling2DBase`; without it:
+///      linear). Weight tensors: none.
 abstract contract Pooling1DBase is LayerBase {
     /// @notice The decoded config.
     struct Config {
@@ -16,6 +18,8 @@ abstract contract Pooling1DBase is LayerBase {
         uint256 strides;
         /// `Padding.VALID` or `Padding.SAME`.
         uint8 padding;
+        /// `Activation` code applied after pooling (`LINEAR` when the config has no such word).
+        uint8 activation;
     }
 
     /// @dev The window's maximum (MaxPooling1D) rather than its truncated mean.
@@ -33,11 +37,17 @@ abstract contract Pooling1DBase is LayerBase {
     }
 
     function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.poolSize, c.strides, c.padding) = abi.decode(data, (uint256, uint256, uint8));
+        _requireConfig(data.length == 96 || data.length == 128);
+        if (data.length == 96) {
+            (c.poolSize, c.strides, c.padding) = abi.decode(data, (uint256, uint256, uint8));
+            c.activation = Activation.LINEAR;
+        } else {
+            (c.poolSize, c.strides, c.padding, c.activation) = abi.decode(data, (uint256, uint256, uint8, uint8));
+        }
     }
 
     function _check(Config memory c) internal pure {
-        _requireConfig(c.poolSize > 0 && c.strides > 0 && c.padding <= Padding.SAME);
+        _requireConfig(c.poolSize > 0 && c.strides > 0 && c.padding <= Padding.SAME && c.activation < Activation.COUNT);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -69,6 +79,7 @@ abstract contract Pooling1DBase is LayerBase {
         (shape[0], shape[1]) = (on, ch);
         out = new int256[](on * ch);
         _pool(inputs, c, n, ch, on, pad, _ptr(out));
+        Fixed.activate(_ptr(out), out.length, c.activation, ch);
     }
 
     /// @dev Every output step, written from memory `o` (on·ch words, zero on entry); input step

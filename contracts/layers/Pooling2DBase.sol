@@ -3,13 +3,16 @@ pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
 import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
-import {Padding, WeightTensor} from "../lib/Types.sol";
+import {Activation, Padding, WeightTensor} from "../lib/Types.sol";
+import {Fixed} from "../lib/Fixed.sol";
 
 /// @title Pooling2DBase
 /// @notice What MaxPooling2D and AveragePooling2D share: config, output geometry, the window
 ///         rule that windows cover only real (unpadded) pixels. Each layer supplies `_pool`.
-/// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`.
-///      Weight tensors: none.
+/// @dev Config: `abi.encode(uint256[2] poolSize, uint256[2] strides, uint8 padding)`, optionally
+///      followed by `uint8 activation`: the activation of the convolution before it, applied here
+///      to the pooled values instead (a monotone activation commutes with the maximum;
+///      `src/infer/fuse.rs`). Without it: linear. Weight tensors: none.
 abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
     /// @notice The decoded config.
     struct Config {
@@ -19,6 +22,8 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         uint256[2] strides;
         /// `Padding.VALID` or `Padding.SAME`.
         uint8 padding;
+        /// `Activation` code applied after pooling (`LINEAR` when the config has no such word).
+        uint8 activation;
     }
 
     /// @notice The layer's config, decoded and range-checked.
@@ -33,11 +38,17 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
     }
 
     function _decode(bytes memory data) internal pure returns (Config memory c) {
-        (c.poolSize, c.strides, c.padding) = abi.decode(data, (uint256[2], uint256[2], uint8));
+        _requireConfig(data.length == 160 || data.length == 192);
+        if (data.length == 160) {
+            (c.poolSize, c.strides, c.padding) = abi.decode(data, (uint256[2], uint256[2], uint8));
+            c.activation = Activation.LINEAR;
+        } else {
+            (c.poolSize, c.strides, c.padding, c.activation) = abi.decode(data, (uint256[2], uint256[2], uint8, uint8));
+        }
     }
 
     function _check(Config memory c) internal pure {
-        _requireConfig(c.poolSize[0] > 0 && c.poolSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME);
+        _requireConfig(c.poolSize[0] > 0 && c.poolSize[1] > 0 && c.strides[0] > 0 && c.strides[1] > 0 && c.padding <= Padding.SAME && c.activation < Activation.COUNT);
     }
 
     /// @dev The forward pass (see `IForwardLayer.forward`).
@@ -49,8 +60,8 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         bytes memory cfg,
         WeightTensor[] memory
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        (Pool memory p,) = _geometry(shapes, ranks, cfg);
-        (out, shape) = _run(inputs, p);
+        (Pool memory p, Config memory c) = _geometry(shapes, ranks, cfg);
+        (out, shape) = _run(inputs, p, c.activation);
     }
 
     /// @dev Output rows [from, from + count) from only the input rows they read (see
@@ -70,7 +81,7 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         (p.h, p.pt) = _windowRows(from, count, c.poolSize[0], c.strides[0], p.pt, p.h);
         p.oh = count;
         if (inputs.length != p.h * p.w * p.ch) revert InputShapeMismatch(0);
-        (out, shape) = _run(inputs, p);
+        (out, shape) = _run(inputs, p, c.activation);
     }
 
     /// @inheritdoc ISliceableLayer
@@ -104,8 +115,9 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         (p.ky, p.kx, p.sy, p.sx) = (c.poolSize[0], c.poolSize[1], c.strides[0], c.strides[1]);
     }
 
-    /// @dev Every output pixel of the geometry `p` over the [h, w, ch] input in calldata.
-    function _run(int256[] calldata inputs, Pool memory p)
+    /// @dev Every output pixel of the geometry `p` over the [h, w, ch] input in calldata, then
+    ///      activation `act` on each (softmax-like codes over the channels).
+    function _run(int256[] calldata inputs, Pool memory p, uint8 act)
         internal
         pure
         returns (int256[] memory out, uint256[] memory shape)
@@ -114,6 +126,7 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
         out = new int256[](p.oh * p.ow * p.ch);
         _pool(inputs, p, _ptr(out));
+        Fixed.activate(_ptr(out), out.length, act, p.ch);
     }
 
     /// @dev Geometry of one pooling pass (a struct keeps the stack shallow).

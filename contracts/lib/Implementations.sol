@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1715a97b77c9de3fb3b346ed5c6f1cfbdce03fbb71d2b8a59a94a6527a58c863;
+    bytes32 internal constant MODEL = 0x74b72e75c4a4519177a09ae533043063f7afc467e66c7dedab8d3f0e6ee4fd3a;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x1ded6de72eed3a8cc94c9da992f264f03c82fd4c9421ff4d21d53ff3dba3e527;
     /// @dev DenseLayer, kind 1.
@@ -23,9 +23,9 @@ library Implementations {
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x2f65e2e5a942c0e0bd979098290c3a7d8b5cc6f97d13925e54135f2874d890e2;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x1711e83d454c378348d6becc227004f4ad0265c08496c83e550c16a592fc9dc0;
+    bytes32 internal constant MAX_POOLING_2D = 0xfe78fc94d2fc9e4cab15888e3a5a1fd4644b4830253c9a3617360b2703e42964;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xa556088d21bf46b9e5bebe8298358bde2990c65d42b51ca9fd6254d38cbb54bf;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
     bytes32 internal constant CONV_2D = 0xc787646421c732d26c87f37121a5025f7d1849006f952c7cc5506de4d06041b8;
     /// @dev BatchNormalizationLayer, kind 7.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xe96d81466af3997033d0738aee0e9ea9dcb2eace91b9c1af8defbff4d1c912da;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x3f25603fa86b3f08b72c2ac02f1dbeb626168c80368244f2dff17825007ba2b6;
+    bytes32 internal constant MAX_POOLING_1D = 0xe491938f6c634dc539d22e90c72bfa137bc7579cf4d85e4f77790b526d3e7b5a;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x3849b2926d8fb0f4fa7fb7db6b5a0547dee975f3564f10caca455e3d68a45458;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x7856b30777d5d4aac5f4c2da36809abbd06ceffef36fbadde763ec419073d49c;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xcd2b4d7ed48d88f3b7db623e29cde2420b957c9cf1840a038ea9cb43b0d822b6;
     /// @dev GlobalMaxPooling2DLayer, kind 29.

@@ -185,7 +185,7 @@ impl ModelSpec {
             })
             .collect();
         let words = bundle.weights.iter().map(|w| w.lanes).collect();
-        let spec = ModelSpec::build(&entries, words, &bundle.hashes().hashed_model())?;
+        let mut spec = ModelSpec::build(&entries, words, &bundle.hashes().hashed_model())?;
         for (l, m) in spec.layers.iter().zip(&metas) {
             let ours: Vec<u64> = l.tensors.iter().map(|t| t.offset).collect();
             if ours != m.tensor_offsets {
@@ -195,6 +195,17 @@ impl ModelSpec {
                 )));
             }
         }
+        let outputs: Vec<usize> = bundle
+            .meta
+            .get("outputs")
+            .and_then(Value::as_array)
+            .map(|o| {
+                o.iter()
+                    .filter_map(|x| x.as_u64().map(|n| n as usize))
+                    .collect()
+            })
+            .unwrap_or_default();
+        spec.fuse_pool_activations(&outputs);
         Ok(spec)
     }
 }

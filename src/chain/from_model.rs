@@ -88,6 +88,8 @@ impl ModelSpec {
             });
         }
         let words = bundle.weights.iter().map(|w| w.lanes).collect();
-        ModelSpec::build(&entries, words, &bundle.hashes().hashed_model())
+        let mut spec = ModelSpec::build(&entries, words, &bundle.hashes().hashed_model())?;
+        spec.fuse_pool_activations(&model.outputs);
+        Ok(spec)
     }
 }

@@ -15,6 +15,9 @@ use super::weights::{
     Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat, clone_initcode, create2_address,
 };
 
+/// `linear`'s activation code.
+const LINEAR: u8 = 1;
+
 /// One layer, ready to deploy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerSpec {
@@ -121,6 +124,44 @@ impl ModelSpec {
             graph_hash,
             weights_hash,
         })
+    }
+
+    /// The chain's half of `crate::infer::fuse` (the reference graph does the same): each
+    /// convolution whose only reader is a max pooling, with a monotone activation, gets
+    /// `linear` as its first config word (every convolution config starts with its activation
+    /// code) and the pooling a trailing word with that code, which the pooling contracts apply
+    /// after pooling (`Pooling2DBase`, `Pooling1DBase`). `outputs`: the model's output layers.
+    pub fn fuse_pool_activations(&mut self, outputs: &[usize]) {
+        use crate::infer::fuse::{Role, pool_fusions};
+        let roles: Vec<Role> = self
+            .layers
+            .iter()
+            .map(|l| match l.kind {
+                LayerKind::Conv1D
+                | LayerKind::Conv2D
+                | LayerKind::DepthwiseConv2D
+                | LayerKind::SeparableConv2D
+                | LayerKind::Conv2DTranspose
+                    if l.config.len() >= 32 && l.config[..31].iter().all(|&b| b == 0) =>
+                {
+                    Role::Conv(l.config[31])
+                }
+                LayerKind::MaxPooling1D | LayerKind::MaxPooling2D => Role::MaxPool,
+                _ => Role::Other,
+            })
+            .collect();
+        let inputs: Vec<Vec<usize>> = self
+            .layers
+            .iter()
+            .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
+            .collect();
+        for (c, p) in pool_fusions(&roles, &inputs, outputs) {
+            let code = self.layers[c].config[31];
+            self.layers[c].config[31] = LINEAR;
+            let mut word = [0u8; 32];
+            word[31] = code;
+            self.layers[p].config.extend_from_slice(&word);
+        }
     }
 
     /// Real weight values (padding excluded).

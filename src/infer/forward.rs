@@ -469,6 +469,8 @@ fn pool2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
             }
         }
     }
+    // A convolution's activation moved here (`super::fuse`); absent: linear.
+    activate(activation_of(node, "activation"), &mut out, ch)?;
     Ok(out)
 }
 

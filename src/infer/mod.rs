@@ -15,6 +15,7 @@ pub mod attention;
 pub mod convs;
 pub mod fixed;
 pub mod forward;
+pub mod fuse;
 pub mod input;
 pub mod plan;
 pub use crate::chain::quant;
@@ -133,11 +134,13 @@ impl Graph {
                 weights,
             });
         }
-        Ok(Graph {
+        let mut g = Graph {
             nodes,
             inputs: model.inputs.clone(),
             outputs: model.outputs.clone(),
-        })
+        };
+        g.fuse_pool_activations();
+        Ok(g)
     }
 
     /// From a bundle's own section (for a bundle eai wrote, the one rebuilt from its graph:
@@ -212,7 +215,7 @@ impl Graph {
                 weights,
             });
         }
-        let g = Graph {
+        let mut g = Graph {
             nodes,
             inputs: ints(b.meta.get("inputs")).ok_or_else(|| bad("has no inputs"))?,
             outputs: ints(b.meta.get("outputs")).ok_or_else(|| bad("has no outputs"))?,
@@ -222,6 +225,7 @@ impl Graph {
                 return Err(bad(&format!("links layer '{}' to a later layer", n.name)));
             }
         }
+        g.fuse_pool_activations();
         Ok(g)
     }
 

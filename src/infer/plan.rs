@@ -60,10 +60,13 @@ pub enum Op {
         padding: Padding,
         activation: u8,
     },
+    /// MaxPooling2D / AveragePooling2D; `activation` is a convolution's, moved after the
+    /// pooling (`crate::infer::fuse`; linear when the config has no trailing word).
     Pool {
         size: [usize; 2],
         strides: [usize; 2],
         padding: Padding,
+        activation: u8,
     },
     Flatten,
     /// Same shape as its first input; `per_value` gas for each value.
@@ -88,6 +91,7 @@ pub enum Op {
         size: usize,
         stride: usize,
         padding: Padding,
+        activation: u8,
     },
     /// GlobalMaxPooling1D/2D: the last axis; `keepdims` keeps the others, as 1.
     GlobalMax {
@@ -278,6 +282,7 @@ impl Op {
                     size: [small(size[0], "pool size")?, small(size[1], "pool size")?],
                     strides: [small(s[0], "stride")?, small(s[1], "stride")?],
                     padding: padding(byte(pad)?)?,
+                    activation: post_activation(config, 5)?,
                 }
             }
             LayerKind::Flatten => Op::Flatten,
@@ -424,6 +429,7 @@ impl Op {
                     size: small(size, "pool size")?,
                     stride: small(s, "stride")?,
                     padding: padding(byte(pad)?)?,
+                    activation: post_activation(config, 3)?,
                 }
             }
             LayerKind::GlobalMaxPooling1D | LayerKind::GlobalMaxPooling2D => {
@@ -585,6 +591,7 @@ impl LayerOp {
                 size,
                 strides,
                 padding,
+                ..
             } => {
                 let [h, w, c] = first? else { return None };
                 Some(vec![
@@ -632,6 +639,7 @@ impl LayerOp {
                 size,
                 stride,
                 padding,
+                ..
             } => {
                 let [n, c] = first? else { return None };
                 Some(vec![out_len(*n, *size, *stride, *padding)?, *c])
@@ -757,6 +765,7 @@ impl LayerOp {
                 size,
                 strides,
                 padding,
+                ..
             } => (size[0], strides[0], input[0], *padding),
             Op::ConvExtra {
                 shape: ConvShape::Transposed,
@@ -806,6 +815,10 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
 /// convolutions at 1×1 spatial, where every weight serves one output: 188–194 gas per weight
 /// all included, `tests/mobilenet_v2.rs`).
 const CONV_WEIGHT: u64 = 150;
+/// Convolution, per window row and block of filter groups (the dot loop's set-up and its
+/// pointer jumps): ≈ 270 gas measured on fashion_mnist's two 5×5 convolutions (tanh moved to
+/// their poolings: 3.20M and 7.08M gas in `predict`, BENCHMARKS.md "Activation after pooling").
+const CONV_ROW: u64 = 270;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
@@ -937,12 +950,26 @@ const ATTENTION_WEIGHT: u64 = 650;
 /// of a Bidirectional), set high: calibration brings it down after the layer's first call.
 const RECURRENT_MAC: u64 = 60;
 
+/// The activation a pooling applies after pooling (`crate::infer::fuse`): the config's word
+/// after its `words` fields, linear when there is none.
+fn post_activation(config: &[u8], words: usize) -> Result<u8, String> {
+    match config.get(words * 32..) {
+        None | Some([]) => Ok(activation::LINEAR),
+        Some(w) if w.len() == 32 && w[..31].iter().all(|&b| b == 0) => Ok(w[31]),
+        Some(w) => Err(format!(
+            "a pooling config has {} bytes after its fields; one activation word was expected",
+            w.len()
+        )),
+    }
+}
+
 /// Gas per output value of an activation inside Dense or a convolution.
 fn activation_gas(code: u8) -> u64 {
     match code {
         activation::LINEAR => 0,
         activation::RELU | activation::LEAKY_RELU => 20,
-        activation::SIGMOID | activation::TANH => 520,
+        // ≈ 311 measured per tanh in fashion_mnist's poolings and convolutions.
+        activation::SIGMOID | activation::TANH => 320,
         activation::SOFTMAX => 480,
         _ => 1_500,
     }
@@ -1029,7 +1056,12 @@ impl GasModel {
                     _ => 1.0,
                 };
                 let macs = (positions as f64 * real) as u64 * taps * f;
+                // Each real window row of each block of up to six filter groups (three filters
+                // a group) is one pass of `_pixels`'s dot loop.
+                let blocks = f.div_ceil(3).div_ceil(6);
+                let window_rows = (positions as f64 * real) as u64 * kernel[0] as u64 * blocks;
                 gas += (self.conv_mac * macs as f64) as u64
+                    + CONV_ROW * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
                     // weight, measured on MobileNetV2's 1×1 convolutions at 1×1 spatial
@@ -1117,11 +1149,16 @@ impl GasModel {
                     + 3 * padded;
                 words += padded + weights + (weights * self.weight_width).div_ceil(32);
             }
-            Op::Pool { size, .. } => {
-                gas += out_values * (size[0] * size[1]) as u64 * self.pool_value;
+            Op::Pool {
+                size, activation, ..
+            } => {
+                gas += out_values
+                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation));
             }
-            Op::Pool1D { size, .. } => {
-                gas += out_values * *size as u64 * self.pool_value;
+            Op::Pool1D {
+                size, activation, ..
+            } => {
+                gas += out_values * (*size as u64 * self.pool_value + activation_gas(*activation));
             }
             // Measured on the shapes_ fixtures (tests/chain_shapes.rs), rounded up.
             Op::GlobalMax { .. } => {

@@ -34,7 +34,16 @@ pub fn forward(node: &Node, ins: &[&Tensor], shape: &[usize]) -> R<Vec<i128>> {
     match class {
         "MaxPooling1D" | "AveragePooling1D" => {
             let p = Pool1D::of(&c).map_err(|e| e.to_string())?;
-            Ok(pool1d(one(ins)?, p, class == "MaxPooling1D", shape[0]))
+            let t = one(ins)?;
+            let mut out = pool1d(t, p, class == "MaxPooling1D", shape[0]);
+            // A convolution's activation moved here (`super::fuse`); absent: linear.
+            let ch = *t.shape.last().unwrap_or(&1);
+            super::forward::activate(
+                super::forward::activation_of(node, "activation"),
+                &mut out,
+                ch,
+            )?;
+            Ok(out)
         }
         "GlobalMaxPooling1D" | "GlobalMaxPooling2D" => {
             let t = one(ins)?;
