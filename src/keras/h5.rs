@@ -730,6 +730,13 @@ mod tests {
                             h.update(x.to_le_bytes());
                         }
                         shas.insert(format!("{:x}", h.finalize()));
+                        // An integer dataset (a Normalization's int64 count): the truth hashes
+                        // its int64 values.
+                        let mut h = Sha256::new();
+                        for x in &a.data {
+                            h.update((*x as i64).to_le_bytes());
+                        }
+                        shas.insert(format!("{:x}", h.finalize()));
                     }
                     Err(H5Error::Dtype { .. }) => {}
                     Err(e) => return Err(e),
@@ -878,17 +885,14 @@ mod tests {
         let a = h5.read_f32("/layers/dense/vars/0").unwrap();
         assert_eq!(a.shape, vec![16, 24]);
 
-        // The optimizer's iteration counter is an int64 scalar: a typed error, naming the path.
+        // The optimizer's iteration counter is an int64 scalar: integers widen like floats.
         let h5 = H5File::from_bytes(h5_bytes(
             &fixtures().join("eai_example/fashion_mnist.keras"),
         ))
         .unwrap();
-        let e = h5.read_f32("/optimizer/vars/0").unwrap_err();
-        assert!(matches!(e, H5Error::Dtype { .. }), "{e}");
-        assert!(
-            e.to_string().contains("/optimizer/vars/0") && e.to_string().contains("int64"),
-            "{e}"
-        );
+        let a = h5.read_f32("/optimizer/vars/0").unwrap();
+        assert!(a.shape.is_empty() && a.data.len() == 1, "{a:?}");
+        assert!(a.data[0] >= 0.0 && a.data[0].fract() == 0.0, "{a:?}");
     }
 
     #[test]
