@@ -29,36 +29,19 @@ const FILES: [&str; 4] = [
 /// Gas used inside each layer call of `predictLayers` on `input` (`debug_traceCall`, call
 /// tracer): what the layer's work costs, without the calldata pricing of a direct call.
 async fn layer_gas(d: &crate::chain_predict::Deployed, graph: &Graph, input: &Tensor) -> Vec<u64> {
-    use alloy::providers::Provider;
     let call = d.model.predictLayers(
         words(&input.data),
         dims(&input.shape),
         vec![U256::from(input.shape.len())],
         vec![U256::from(graph.nodes.len() - 1)],
     );
-    let tx = serde_json::json!({
-        "to": d.model.address(),
-        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-        "gas": "0x3b9aca00",
-    });
-    let trace: serde_json::Value = d
-        .model
-        .provider()
-        .raw_request(
-            "debug_traceCall".into(),
-            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-        )
-        .await
-        .unwrap();
-    let gas = |v: &serde_json::Value| {
-        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    };
-    trace["calls"][0]["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| gas(&c["gasUsed"]))
-        .collect()
+    crate::chain_support::trace_layer_gas(
+        d.model.provider(),
+        *d.model.address(),
+        &call.calldata()[..],
+    )
+    .await
+    .1
 }
 
 fn words(v: &[i128]) -> Vec<I256> {

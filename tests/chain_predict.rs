@@ -11,7 +11,6 @@ use eternalize::bundle::Bundle;
 use eternalize::chain::{Chain, EternalModel, ModelSpec};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras::{self, model::Model};
-use serde_json::Value;
 use std::path::Path;
 
 /// Multiply-accumulates of one sample through the model's Dense, convolution, recurrent and
@@ -400,7 +399,6 @@ async fn writer_suite_softmax_and_nested_models_on_chain() {
 /// Gas of each layer call inside one `predictLayers` of `ins` (a `debug_traceCall` with the call
 /// tracer), in layer order, and the call's total.
 async fn layer_gas(d: &Deployed, graph: &Graph, ins: &[Tensor]) -> (Vec<u64>, u64) {
-    use alloy::providers::Provider;
     let mut order: Vec<(usize, &Tensor)> = graph.inputs.iter().copied().zip(ins).collect();
     order.sort_by_key(|(i, _)| *i);
     let (mut values, mut shapes, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
@@ -411,27 +409,13 @@ async fn layer_gas(d: &Deployed, graph: &Graph, ins: &[Tensor]) -> (Vec<u64>, u6
     }
     let outputs = graph.outputs.iter().map(|&o| U256::from(o)).collect();
     let call = d.model.predictLayers(values, shapes, ranks, outputs);
-    let tx = serde_json::json!({
-        "to": d.model.address(),
-        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-        "gas": "0x3b9aca00",
-    });
-    let trace: Value = d
-        .model
-        .provider()
-        .raw_request(
-            "debug_traceCall".into(),
-            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-        )
-        .await
-        .unwrap();
-    let gas =
-        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let calls = trace["calls"][0]["calls"].as_array().unwrap();
-    (
-        calls.iter().map(|c| gas(&c["gasUsed"])).collect(),
-        gas(&trace["gasUsed"]),
+    let (total, layers) = crate::chain_support::trace_layer_gas(
+        d.model.provider(),
+        *d.model.address(),
+        &call.calldata()[..],
     )
+    .await;
+    (layers, total)
 }
 
 /// Issue 15's transformer layers (LayerNormalization over axis sets, GroupNormalization,

@@ -7,12 +7,10 @@
 
 use crate::common::*;
 use alloy::primitives::{I256, U256};
-use alloy::providers::Provider;
 use eternalize::chain::{Chain, EternalModel, signer_from_hex};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess, Tools};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 const FILES: [&str; 6] = [
@@ -140,37 +138,19 @@ async fn profile(
         vec![U256::from(input.shape.len())],
         vec![U256::from(graph.nodes.len() - 1)],
     );
-    let tx = serde_json::json!({
-        "to": d.address(),
-        "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-        "gas": "0x3b9aca00",
-    });
-    let trace: Value = d
-        .provider()
-        .raw_request(
-            "debug_traceCall".into(),
-            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-        )
-        .await
-        .unwrap();
-    let gas =
-        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let calls = trace["calls"][0]["calls"].as_array().unwrap();
+    let (_, calls) =
+        crate::chain_support::trace_layer_gas(d.provider(), *d.address(), &call.calldata()[..])
+            .await;
     assert_eq!(calls.len(), graph.nodes.len(), "one call per layer");
-    for (node, c) in graph.nodes.iter().zip(calls) {
+    for (node, &used) in graph.nodes.iter().zip(&calls) {
         let values: u64 = node.output_shape[1..]
             .iter()
             .map(|d| d.unwrap_or(1) as u64)
             .product();
         let e = per_class.entry(node.class_name.clone()).or_default();
         e.0 += 1;
-        e.1 += gas(&c["gasUsed"]);
+        e.1 += used;
         e.2 += values;
-        eprintln!(
-            "  {} {}: {} gas",
-            node.name,
-            node.class_name,
-            gas(&c["gasUsed"])
-        );
+        eprintln!("  {} {}: {used} gas", node.name, node.class_name);
     }
 }

@@ -399,7 +399,6 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
 #[tokio::test]
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
 async fn benchmark_formats_on_chain() {
-    use alloy::providers::Provider;
     let (_anvil, chain) =
         crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     let mut salt = 0u64;
@@ -466,31 +465,16 @@ async fn benchmark_formats_on_chain() {
                 deploy_gas as f64 / params as f64,
             ));
             if file.starts_with("eai_example") || GROUPED.contains(&file) {
-                let tx = serde_json::json!({
-                    "to": address,
-                    "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-                    "gas": "0x3b9aca00",
-                });
-                let trace: Value = chain
-                    .provider()
-                    .raw_request(
-                        "debug_traceCall".into(),
-                        (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-                    )
-                    .await
-                    .unwrap();
-                let gas = |v: &Value| {
-                    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-                };
-                let layers: Vec<String> = trace["calls"][0]["calls"]
-                    .as_array()
-                    .unwrap()
+                let (_, used) = crate::chain_support::trace_layer_gas(
+                    chain.provider(),
+                    address,
+                    &call.calldata()[..],
+                )
+                .await;
+                let layers: Vec<String> = used
                     .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let n = &graph.nodes[i];
-                        format!("{} {} {}", n.name, n.class_name, gas(&c["gasUsed"]))
-                    })
+                    .zip(&graph.nodes)
+                    .map(|(g, n)| format!("{} {} {g}", n.name, n.class_name))
                     .collect();
                 eprintln!(
                     "{file} {format}: deploy {deploy_gas} gas, predict {predict_gas} gas; {}",

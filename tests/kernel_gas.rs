@@ -14,12 +14,10 @@ use eternalize::chain::{Chain, EternalModel, Implementation, signer_from_hex};
 use eternalize::infer::{Graph, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
-use serde_json::Value;
 
 #[tokio::test]
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
 async fn fashion_mnist_layer_gas_per_format() {
-    use alloy::providers::Provider;
     let anvil = AnvilProcess::spawn(&anvil_path(), &["--gas-limit", "500000000"]).unwrap();
     let chain = Chain::connect(&anvil.url(), signer_from_hex(ANVIL_DEV_KEYS[0]).unwrap()).unwrap();
     chain.deploy_factory().await.unwrap();
@@ -84,28 +82,13 @@ async fn fashion_mnist_layer_gas_per_format() {
             .await
             .unwrap();
         let call = m.predictLayers(values, shapes, ranks, outputs);
-        let tx = serde_json::json!({
-            "to": address,
-            "data": alloy::primitives::hex::encode_prefixed(call.calldata()),
-            "gas": "0x3b9aca00",
-        });
-        let trace: Value = chain
-            .provider()
-            .raw_request(
-                "debug_traceCall".into(),
-                (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-            )
-            .await
-            .unwrap();
-        let gas = |v: &Value| {
-            u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-        };
-        let layers: Vec<String> = trace["calls"][0]["calls"]
-            .as_array()
-            .unwrap()
+        let (_, used) =
+            crate::chain_support::trace_layer_gas(chain.provider(), address, &call.calldata()[..])
+                .await;
+        let layers: Vec<String> = used
             .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{} {}", graph.nodes[i].class_name, gas(&c["gasUsed"])))
+            .zip(&graph.nodes)
+            .map(|(g, n)| format!("{} {g}", n.class_name))
             .collect();
         eprintln!(
             "{name} {format}: predict {predict_gas} gas; {}",

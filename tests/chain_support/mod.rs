@@ -225,3 +225,35 @@ pub async fn deploy_model_in(
     assert!(chain.is_ready(address).await.unwrap());
     (address, image, gas)
 }
+
+/// Gas of a model call by `debug_traceCall` (call tracer, 1e9 gas): what the whole call used,
+/// and what each layer call inside it used (`calls[0].calls`: the model's `predictLayers`
+/// calling each layer) — a layer's work without the calldata pricing of a direct call.
+pub async fn trace_layer_gas<P: alloy::providers::Provider>(
+    provider: &P,
+    to: alloy::primitives::Address,
+    calldata: &[u8],
+) -> (u64, Vec<u64>) {
+    let tx = serde_json::json!({
+        "to": to,
+        "data": alloy::primitives::hex::encode_prefixed(calldata),
+        "gas": "0x3b9aca00",
+    });
+    let trace: serde_json::Value = provider
+        .raw_request(
+            "debug_traceCall".into(),
+            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+        )
+        .await
+        .unwrap();
+    let gas = |v: &serde_json::Value| {
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let layers = trace["calls"][0]["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| gas(&c["gasUsed"]))
+        .collect();
+    (gas(&trace["gasUsed"]), layers)
+}
