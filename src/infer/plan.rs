@@ -718,9 +718,40 @@ impl LayerOp {
         }
     }
 
+    /// Whether output row r (first axis) is a function of row r of each input alone — the kinds
+    /// on `RowSliceBase` (elementwise, along the last axis, InputLayer, the same-shape merges),
+    /// sliced by rows for tensors of rank ≥ 2: each slice is given the same rows of every input.
+    pub fn row_local(&self) -> bool {
+        use LayerKind as K;
+        matches!(
+            self.kind,
+            K::Input
+                | K::BatchNormalization
+                | K::Relu
+                | K::Sigmoid
+                | K::Tanh
+                | K::Softmax
+                | K::Elu
+                | K::Prelu
+                | K::Linear
+                | K::Dropout
+                | K::Rescaling
+                | K::Add
+                | K::Multiply
+                | K::Subtract
+                | K::Average
+                | K::Maximum
+                | K::Minimum
+        )
+    }
+
     /// The length of the axis `forwardSlice` cuts (output units of Dense, output rows of the
-    /// window ops), when the layer can compute a part of its output for a part of the cost.
+    /// window ops and of the row-local kinds), when the layer can compute a part of its output
+    /// for a part of the cost.
     pub fn slice_axis(&self, out: &[usize]) -> Option<usize> {
+        if self.row_local() {
+            return out.first().copied().filter(|&n| n > 1 && out.len() >= 2);
+        }
         match &self.op {
             Op::Dense { activation, .. }
                 if *activation != activation::SOFTMAX && *activation != activation::LOG_SOFTMAX =>
@@ -736,8 +767,12 @@ impl LayerOp {
         .filter(|&n| n > 1)
     }
 
-    /// The input rows (first axis) a slice reads, or `None` when it reads the whole input.
+    /// The input rows (first axis) a slice reads, or `None` when it reads the whole input. A
+    /// row-local kind reads these rows of every input; the others have one input.
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
+        if self.row_local() {
+            return Some((from, from + count));
+        }
         let (k, s, n, p) = match &self.op {
             Op::Conv {
                 rank: 2,
@@ -968,6 +1003,11 @@ impl GasModel {
         let out_values = match (slice, layer.slice_axis(out)) {
             (Some((_, count)), Some(axis)) => out_all / axis.max(1) as u64 * count as u64,
             _ => out_all,
+        };
+        // A row-local slice is given its rows of each input only.
+        let in_values = match (slice, layer.row_local(), layer.slice_axis(out)) {
+            (Some((_, count)), true, Some(axis)) => in_values / axis.max(1) as u64 * count as u64,
+            _ => in_values,
         };
         let chunks = |values: u64| (values * self.weight_width).div_ceil(self.chunk_bytes) + 1;
         let mut gas = self.per_layer + self.per_value * (in_values + out_values);
@@ -1647,22 +1687,10 @@ impl Planner<'_> {
         let refs: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
         let out = l.output_shape(&refs)?;
         let of = l.slice_axis(&out)?;
-        let ((sent, calldata_bytes), words, values) = match l.slice_rows(refs[0], from, count) {
-            Some((a, b)) => {
-                let row = prod(&refs[0][1..]) as usize;
-                let part = ins[0].data.get(a * row..b * row)?;
-                (
-                    packed::calldata_gas_of([part]),
-                    calldata_gas(part),
-                    part.len() as u64,
-                )
-            }
-            None => (
-                packed::calldata_gas_of(ins.iter().map(|t| t.data.as_slice())),
-                ins.iter().map(|t| calldata_gas(&t.data)).sum(),
-                ins.iter().map(|t| t.data.len() as u64).sum::<u64>(),
-            ),
-        };
+        let parts = slice_parts(l, &ins, from, count)?;
+        let (sent, calldata_bytes) = packed::calldata_gas_of(parts.iter().copied());
+        let words: u64 = parts.iter().map(|p| calldata_gas(p)).sum();
+        let values: u64 = parts.iter().map(|p| p.len() as u64).sum();
         // The model unpacks the values into the layer's calldata in its own frame, takes the
         // answer there and returns it (one ABI copy).
         let returned = match l.slice_axis(&out) {
@@ -1863,6 +1891,34 @@ impl Planner<'_> {
             from += count;
         }
         Ok(steps)
+    }
+}
+
+/// The values a slice [from, from + count) of `l` is sent, input by input: the input rows it
+/// reads (of its one input for the window ops, of every input for the row-local kinds), or the
+/// whole inputs. `None` when the rows are not there (or the inputs' first axes differ).
+pub fn slice_parts<'t>(
+    l: &LayerOp,
+    ins: &[&'t Tensor],
+    from: usize,
+    count: usize,
+) -> Option<Vec<&'t [i128]>> {
+    let first = ins.first()?;
+    match l.slice_rows(&first.shape, from, count) {
+        Some((a, b)) => {
+            let cut = if l.row_local() { ins.len() } else { 1 };
+            ins[..cut]
+                .iter()
+                .map(|t| {
+                    if t.shape.first() != first.shape.first() {
+                        return None;
+                    }
+                    let row = prod(t.shape.get(1..)?) as usize;
+                    t.data.get(a * row..b * row)
+                })
+                .collect()
+        }
+        None => Some(ins.iter().map(|t| t.data.as_slice()).collect()),
     }
 }
 
@@ -2115,6 +2171,55 @@ mod tests {
             }
             assert_eq!(at, 128);
         }
+    }
+
+    #[test]
+    fn row_local_layers_over_the_budget_are_cut_into_rows_of_every_input() {
+        let (ops, graph) = fixture("generated/rowslice_fn.keras");
+        let steps = plan_all(&ops, &graph, DEFAULT_CALL_GAS);
+        let target = DEFAULT_CALL_GAS - DEFAULT_CALL_GAS / 10;
+        assert!(steps.iter().all(|s| s.estimate <= target), "{steps:#?}");
+        // InputLayer, BatchNormalization, PReLU, Add, Maximum: their rows, covered once, in order.
+        for layer in [0, 1, 2, 4, 5] {
+            let mut at = 0;
+            for s in &steps {
+                if let Segment::Slice {
+                    layer: l,
+                    from,
+                    count,
+                    of,
+                    channels: None,
+                    ..
+                } = s.segment
+                    && l == layer
+                {
+                    assert_eq!((from, of), (at, 64), "layer {layer}: {steps:#?}");
+                    at += count;
+                }
+            }
+            assert_eq!(at, 64, "layer {layer} in row slices: {steps:#?}");
+        }
+        // A merge's slice is sent the same rows of both inputs; a window op's, of its one input.
+        let all = graph.run_all(&[input_of(&graph)[&0].clone()]).unwrap();
+        let ins = [&all[4], &all[1]];
+        let parts = slice_parts(&ops[5], &ins, 10, 3).unwrap();
+        let row = 64 * 8;
+        assert_eq!(
+            parts,
+            [
+                &all[4].data[10 * row..13 * row],
+                &all[1].data[10 * row..13 * row]
+            ]
+        );
+        let parts = slice_parts(&ops[3], &[&all[2]], 10, 3).unwrap();
+        assert_eq!(parts, [&all[2].data[9 * row..14 * row]]);
+        // Rank 1 and shapes whose first axes differ are not cut.
+        assert_eq!(ops[1].slice_axis(&[64]), None);
+        let short = Tensor {
+            shape: vec![32, 128, 8],
+            data: all[1].data[..32 * 128 * 8].to_vec(),
+        };
+        assert_eq!(slice_parts(&ops[5], &[&all[4], &short], 10, 3), None);
     }
 
     #[test]
