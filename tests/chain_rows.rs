@@ -59,6 +59,8 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
     let all: Vec<usize> = (0..graph.nodes.len()).collect();
     let mut runner = Runner::new(&rpc, &chained, all, DEFAULT_CALL_GAS);
+    // `ETERNALIZE_ROWS_MEASURE=1`: every call confirmed by eth_estimateGas (BENCHMARKS.md).
+    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
     let x = image(64, 3);
     let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
     let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
@@ -221,6 +223,54 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
         "rowslice_small_fn job: {} transactions ({} steps, {slices} slices), largest {largest} gas, total {total} gas; after {:?}",
         sent.each.len(),
         plan.steps.len(),
+        started.elapsed()
+    );
+}
+
+/// Benchmark (BENCHMARKS.md, "Row slices"): `keras.applications.MobileNetV2(alpha=0.35)` at
+/// 96×96 (generated/apps/mobilenet_v2.keras), deployed on anvil with the per-transaction cap,
+/// predicts by address through chained calls of at most 2^24 gas each, bit for bit the offline
+/// reference. Its BatchNormalization on 48×48×16 (≈ 33M gas whole) and its InputLayer (≈ 18.6M)
+/// run in row slices. Every call confirmed by `eth_estimateGas`. Run with
+/// `cargo test --release --test all chain_rows::mobilenet_v2_96 -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn mobilenet_v2_96_predicts_through_chained_calls() {
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let path = crate::common::fixtures().join("generated/apps/mobilenet_v2.keras");
+    let (model, graph, samples) = crate::chain_predict::with_truth_samples(&path);
+    chain.deploy_factory().await.unwrap();
+    let (_, _, deploy_gas) =
+        crate::chain_support::deploy_model_in(&chain, &model, 1, WeightFormat::Compact).await;
+    let address = eternalize::chain::model_address(
+        chain.sender(),
+        alloy::primitives::B256::from(U256::from(1u64)),
+    )
+    .unwrap();
+    eprintln!(
+        "MobileNetV2 96×96 deployed ({deploy_gas} gas) after {:?}",
+        started.elapsed()
+    );
+    let state = rpc.model_state(address).await.unwrap();
+    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+    let mut runner = Runner::new(&rpc, &chained, graph.outputs.clone(), DEFAULT_CALL_GAS);
+    runner.measure_all = true;
+    let x = samples[0].clone();
+    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+    assert_eq!(got, graph.run(&[x]).unwrap(), "MobileNetV2 96×96 chained");
+    for c in &runner.calls {
+        eprintln!(
+            "  {:<56} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
+        );
+        assert!(c.measured.unwrap_or(0) <= DEFAULT_CALL_GAS, "{c:?}");
+    }
+    eprintln!(
+        "MobileNetV2 96×96 chained: {}; after {:?}",
+        runner.stats(),
         started.elapsed()
     );
 }

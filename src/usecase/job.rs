@@ -602,7 +602,13 @@ async fn plan_slices(
                     r.last.to::<usize>(),
                 )
             })
-            .map_err(|e| too_big(e.to_string()))
+            .map_err(|e| match e.revert() {
+                // No `sliceInput` at all: a kind never cut (Flatten, the recurrent layers…).
+                Some(Revert::Other(data)) if data.is_empty() => {
+                    too_big("a layer of its kind is never cut into slices".into())
+                }
+                _ => too_big(e.to_string()),
+            })
         }
     };
     let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
