@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x6d9bfaefd57ac4adf978c2488a910230c743976c81168a7e190e2e365dd31f08;
+    bytes32 internal constant MODEL = 0x69042c05717e52e39b83db468442876f3a2f1e420bc18e2c1e833aaee0a2b25b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -51,7 +51,7 @@ library Implementations {
     /// @dev GlobalAveragePooling2DLayer, kind 17.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x4d880e687423133d4adda714d29057e9fd9238029e068c61ce73bcc667829fac;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x29a9054c406a52e48bd8fb8daa27ea256b3f2404bea9a0add0daa7c8ae3c0635;
+    bytes32 internal constant ZERO_PADDING_2D = 0xdcf3b210d8f5ca63511e56d66886de28d1d868a2f627c6d7d8c2a6753eb08a34;
     /// @dev ConcatenateLayer, kind 19.
     bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
     /// @dev TanhLayer, kind 20.

@@ -761,7 +761,9 @@ impl LayerOp {
             // A Conv2D of one output row still splits, into blocks of its output channels
             // (MobileNetV2's last 1×1 convolution: 1×1×1280 outputs, ≈ 28M gas whole).
             Op::Conv { rank: 2, .. } => return out.first().copied().filter(|&n| n > 0),
-            Op::Conv { .. } | Op::Pool { .. } | Op::ConvExtra { .. } => out.first().copied(),
+            Op::Conv { .. } | Op::Pool { .. } | Op::ConvExtra { .. } | Op::ZeroPad { .. } => {
+                out.first().copied()
+            }
             _ => None,
         }
         .filter(|&n| n > 1)
@@ -772,6 +774,13 @@ impl LayerOp {
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
         if self.row_local() {
             return Some((from, from + count));
+        }
+        if let Op::ZeroPad { pad } = &self.op {
+            // Output row r is input row r − top, or padding.
+            let n = *input.first()?;
+            let first = from.saturating_sub(pad[0]).min(n);
+            let last = (from + count).saturating_sub(pad[0]).min(n);
+            return Some((first, last.max(first)));
         }
         let (k, s, n, p) = match &self.op {
             Op::Conv {
@@ -1004,9 +1013,13 @@ impl GasModel {
             (Some((_, count)), Some(axis)) => out_all / axis.max(1) as u64 * count as u64,
             _ => out_all,
         };
-        // A row-local slice is given its rows of each input only.
-        let in_values = match (slice, layer.row_local(), layer.slice_axis(out)) {
-            (Some((_, count)), true, Some(axis)) => in_values / axis.max(1) as u64 * count as u64,
+        // A row-local or padding slice is given (about) its rows of each input only.
+        let cut = layer.row_local() || matches!(layer.op, Op::ZeroPad { .. });
+        let in_values = match slice {
+            Some((_, count)) if cut => ins
+                .iter()
+                .map(|s| prod(s) / s.first().map_or(1, |&n| n.max(1) as u64) * count as u64)
+                .sum(),
             _ => in_values,
         };
         let chunks = |values: u64| (values * self.weight_width).div_ceil(self.chunk_bytes) + 1;
@@ -2220,6 +2233,17 @@ mod tests {
             data: all[1].data[..32 * 128 * 8].to_vec(),
         };
         assert_eq!(slice_parts(&ops[5], &[&all[4], &short], 10, 3), None);
+        // ZeroPadding2D (1 row on top, 2 below) on 4 rows: output rows read input rows r − 1.
+        let pad = LayerOp {
+            kind: LayerKind::ZeroPadding2D,
+            inputs: vec![0],
+            op: Op::ZeroPad { pad: [1, 2, 0, 1] },
+        };
+        assert_eq!(pad.slice_axis(&[7, 4, 2]), Some(7));
+        assert_eq!(pad.slice_rows(&[4, 3, 2], 0, 1), Some((0, 0)));
+        assert_eq!(pad.slice_rows(&[4, 3, 2], 1, 2), Some((0, 2)));
+        assert_eq!(pad.slice_rows(&[4, 3, 2], 3, 4), Some((2, 4)));
+        assert_eq!(pad.slice_rows(&[4, 3, 2], 5, 2), Some((4, 4)));
     }
 
     #[test]
