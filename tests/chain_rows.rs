@@ -232,7 +232,7 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
 /// predicts by address through chained calls of at most 2^24 gas each, bit for bit the offline
 /// reference. Its BatchNormalization on 48×48×16 (≈ 33M gas whole) and its InputLayer (≈ 18.6M)
 /// run in row slices. Every call confirmed by `eth_estimateGas`. Run with
-/// `cargo test --release --test all chain_rows::mobilenet_v2_96 -- --ignored --nocapture`.
+/// `cargo test --test all chain_rows::mobilenet_v2_96 -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore]
 async fn mobilenet_v2_96_predicts_through_chained_calls() {
