@@ -37,9 +37,10 @@ import {LayerLink} from "./lib/Types.sol";
 ///      reference) can compute every state in advance and sign every step up front.
 ///
 ///      Slices: a layer too big for one transaction runs over several `stepSlice`s, each
-///      computing the next output positions of its first axis (rows of a convolution or a
-///      pooling, units of a Dense on a vector) through the layer's `forwardSlice`, given only
-///      the input rows the slice reads. Meanwhile the state ends with one more entry, tagged
+///      computing the next output positions of its first axis (rows of a convolution, a pooling
+///      or a row-local layer, units of a Dense on a vector) through the layer's `forwardSlice`,
+///      given only the input rows the slice reads (of every input: a merge reads the same rows
+///      of each; an InputLayer, rows of the model input it takes). Meanwhile the state ends with one more entry, tagged
 ///      `PARTIAL_TAG | layer`, whose first dimension is the positions done so far and whose
 ///      values are theirs. When the last slice is in, the entry is the layer's output (tag
 ///      `layer`) and the inputs nobody reads any more are dropped: the state is then exactly the
@@ -127,8 +128,8 @@ contract EternalJobs {
     error LayerFailed(uint256 index, bytes reason);
     /// @notice Layer `index` returned data that is not an `(int256[], uint256[])` encoding.
     error BadLayerOutput(uint256 index);
-    /// @notice Layer `layer` cannot run in slices in a job (not one input, or a kind without
-    ///         `ISliceableLayer`, or an output whose first axis is not the slice's).
+    /// @notice Layer `layer` cannot run in slices in a job (an input of rank 0 or of no rows,
+    ///         rows outside an input, or an output whose first axis is not the slice's).
     error NotSliceable(uint256 layer);
     /// @notice Job `jobId`'s current layer is done up to position `expected`; a slice from
     ///         `given` was sent.
@@ -839,80 +840,128 @@ contract EternalJobs {
         }
         r.next = next;
         if (count == 0 || cursor >= links.length) revert BadStepSize(cursor, count, links.length);
-        uint16[] memory ins = links[cursor].inputs;
-        if (ins.length != 1) revert NotSliceable(cursor);
-        // The input's entry, and the partial output's (always the last) after a first slice.
-        uint256 none = type(uint256).max;
-        uint256 inAt = none;
-        r.lastAt = n;
-        {
-            uint256 at;
-            while (at < n) {
-                (uint256 tag,,, uint256 nx) = _entry(state, at);
-                tag &= ~HASHED_TAG;
-                if (tag == ins[0]) {
-                    inAt = at;
-                } else if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
-                    if (tag != PARTIAL_TAG | cursor || nx != n) revert MalformedState(at);
-                    r.lastAt = at;
-                    r.at = _dim(state, at, 0);
-                }
-                at = nx;
-            }
-        }
-        if (inAt == none) revert LiveTensorMissing(cursor, ins[0]);
+        // The entries of the layer's inputs (an InputLayer's: the model input it takes), and the
+        // partial output's (always the last) after a first slice.
+        uint256[] memory inAt = _inputEntries(links[cursor].inputs, cursor, state, r);
         (uint256 values, uint256 outShape) = _runSlice(links[cursor].layer, cursor, state, inAt, count, r);
         _append(r, state, values, outShape, count, cursor);
         if (r.at + count == r.length) _finish(r, links, state, cursor);
     }
 
-    /// @dev The slice's `forwardSlice` on the input rows it reads (decoded from the entry at
-    ///      byte `inAt`); sets `r.length`. Returns pointers to the output values and shape.
-    function _runSlice(address layer, uint256 cursor, bytes calldata state, uint256 inAt, uint256 count, Sliced memory r)
+    /// @dev Where each input of layer `cursor` (`ins`; none: the model input of an InputLayer)
+    ///      starts in `state`; sets `r.lastAt` and `r.at` from the partial entry, if any.
+    function _inputEntries(uint16[] memory ins, uint256 cursor, bytes calldata state, Sliced memory r)
         internal
-        view
-        returns (uint256 values, uint256 outShape)
+        pure
+        returns (uint256[] memory inAt)
     {
-        (uint256 tag, uint256 rank, uint256 size,) = _entry(state, inAt);
-        if (rank == 0) revert NotSliceable(cursor);
-        uint256[] memory shape = new uint256[](rank);
-        for (uint256 d; d < rank; ++d) {
-            shape[d] = _dim(state, inAt, d);
+        uint256 m = ins.length == 0 ? 1 : ins.length;
+        uint256 none = type(uint256).max;
+        inAt = new uint256[](m);
+        for (uint256 k; k < m; ++k) {
+            inAt[k] = none;
         }
-        if (shape[0] == 0) revert NotSliceable(cursor);
-        uint256[] memory ranks = new uint256[](1);
-        ranks[0] = rank;
+        uint256 n = state.length;
+        r.lastAt = n;
+        uint256 at;
+        while (at < n) {
+            (uint256 tag,,, uint256 nx) = _entry(state, at);
+            tag &= ~HASHED_TAG;
+            if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
+                if (tag != PARTIAL_TAG | cursor || nx != n) revert MalformedState(at);
+                r.lastAt = at;
+                r.at = _dim(state, at, 0);
+            } else {
+                for (uint256 k; k < m; ++k) {
+                    if (tag == (ins.length == 0 ? INPUT_TAG | cursor : ins[k])) inAt[k] = at;
+                }
+            }
+            at = nx;
+        }
+        for (uint256 k; k < m; ++k) {
+            if (inAt[k] == none) revert LiveTensorMissing(cursor, ins.length == 0 ? INPUT_TAG | cursor : ins[k]);
+        }
+    }
+
+    /// @dev The slice's `forwardSlice` on the input rows it reads (the same rows of every input,
+    ///      decoded from the entries at bytes `inAt`); sets `r.length`. Returns pointers to the
+    ///      output values and shape.
+    function _runSlice(
+        address layer,
+        uint256 cursor,
+        bytes calldata state,
+        uint256[] memory inAt,
+        uint256 count,
+        Sliced memory r
+    ) internal view returns (uint256 values, uint256 outShape) {
+        uint256 m = inAt.length;
+        uint256[] memory srcData = new uint256[](m);
+        uint256[] memory srcDims = new uint256[](m);
+        uint256[] memory ranks = new uint256[](m);
+        uint256 rankSum;
+        for (uint256 k; k < m; ++k) {
+            (, uint256 rank,,) = _entry(state, inAt[k]);
+            if (rank == 0 || _dim(state, inAt[k], 0) == 0) revert NotSliceable(cursor);
+            ranks[k] = rank;
+            rankSum += rank;
+        }
+        uint256[] memory shapes = new uint256[](rankSum);
+        {
+            uint256 s;
+            for (uint256 k; k < m; ++k) {
+                uint256[] memory shape = new uint256[](ranks[k]);
+                for (uint256 d; d < shape.length; ++d) {
+                    shape[d] = _dim(state, inAt[k], d);
+                    shapes[s++] = shape[d];
+                }
+                assembly ("memory-safe") {
+                    mstore(add(srcDims, shl(5, add(k, 1))), shape)
+                }
+            }
+        }
         uint256 first;
         uint256 last;
-        try ISliceableLayer(layer).sliceInput(shape, ranks, r.at, count) returns (uint256 len, uint256 a, uint256 b) {
+        try ISliceableLayer(layer).sliceInput(shapes, ranks, r.at, count) returns (uint256 len, uint256 a, uint256 b) {
             (r.length, first, last) = (len, a, b);
         } catch (bytes memory reason) {
             revert LayerFailed(cursor, reason);
         }
-        if (first > last || last > shape[0] || r.at + count > r.length) revert NotSliceable(cursor);
-        uint256 row = size / shape[0];
-        int256[] memory rows = new int256[]((last - first) * row);
-        uint256 src = _calldataOffset(state) + inAt + _ENTRY_HEAD + 4 * rank + 8 * first * row;
+        if (first > last || r.at + count > r.length) revert NotSliceable(cursor);
+        for (uint256 k; k < m; ++k) {
+            int256[] memory rows = _openRows(state, inAt[k], first, last, cursor);
+            assembly ("memory-safe") {
+                mstore(add(srcData, shl(5, add(k, 1))), rows)
+            }
+        }
+        (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, r.at, count);
+    }
+
+    /// @dev Rows [first, last) of the entry at byte `at`, decoded (open rows only, else
+    ///      `RowsNotCarried`).
+    function _openRows(bytes calldata state, uint256 at, uint256 first, uint256 last, uint256 cursor)
+        internal
+        pure
+        returns (int256[] memory rows)
+    {
+        (uint256 tag, uint256 rank, uint256 size,) = _entry(state, at);
+        uint256 n = _dim(state, at, 0);
+        if (last > n) revert NotSliceable(cursor);
+        uint256 row = size / n;
+        rows = new int256[]((last - first) * row);
+        uint256 src = _calldataOffset(state) + at + _ENTRY_HEAD + 4 * rank + 8 * first * row;
         if (tag & HASHED_TAG != 0) {
             // Only the open rows are values: the slice's must be among them.
-            (uint256 a, uint256 b) = _window(true, _calldataOffset(state), inAt, rank);
+            (uint256 a, uint256 b) = _window(true, _calldataOffset(state), at, rank);
             if (first < a || last > b) revert RowsNotCarried(cursor, tag ^ HASHED_TAG, first, last);
-            src = _calldataOffset(state) + inAt + _ENTRY_HEAD + 4 * rank + 8 + 32 * a + 8 * (first - a) * row;
+            src = _calldataOffset(state) + at + _ENTRY_HEAD + 4 * rank + 8 + 32 * a + 8 * (first - a) * row;
         }
-        uint256 m = rows.length;
+        uint256 len = rows.length;
         assembly ("memory-safe") {
             let dst := add(rows, 0x20)
-            for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
                 mstore(add(dst, shl(5, i)), signextend(7, shr(192, calldataload(add(src, shl(3, i))))))
             }
         }
-        uint256[] memory srcData = new uint256[](1);
-        uint256[] memory srcDims = new uint256[](1);
-        assembly ("memory-safe") {
-            mstore(add(srcData, 0x20), rows)
-            mstore(add(srcDims, 0x20), shape)
-        }
-        (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, r.at, count);
     }
 
     /// @dev Packs the slice's values after the state in `r.next`: a new partial entry after a

@@ -40,9 +40,13 @@ interface IForwardLayer {
     /// @dev What to send: the whole inputs, except for Conv2D, Conv1D, MaxPooling2D and
     ///      AveragePooling2D, which take only the input rows (first axis) the slice reads:
     ///      [max(0, from·s − pad), min(n, (from + count − 1)·s − pad + k)) for window k, stride s,
-    ///      padding-before pad and n input rows — `shapes` still gives the whole input's shape.
-    ///      Dense, the convolutions and pooling compute only the slice; other kinds compute
-    ///      everything and return the part.
+    ///      padding-before pad and n input rows — `shapes` still gives the whole input's shape —
+    ///      and the row-local kinds (`RowSliceBase`: InputLayer, BatchNormalization, the
+    ///      activation layers, PReLU, Rescaling, Dropout, the same-shape merges; inputs of rank
+    ///      ≥ 2), which take rows [from, from + count) of each input, concatenated, and
+    ///      ZeroPadding2D, which takes the input rows its output rows hold (`sliceInput`). Dense,
+    ///      the convolutions, pooling, ZeroPadding2D and the row-local kinds compute only the
+    ///      slice; other kinds compute everything and return the part.
     /// @param inputs The inputs (or the rows the slice reads) concatenated, flattened row-major.
     /// @param shapes Each whole input's shape, concatenated.
     /// @param ranks Each input's rank.

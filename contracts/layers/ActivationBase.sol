@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {WeightTensor} from "../lib/Types.sol";
 
@@ -11,7 +11,7 @@ import {WeightTensor} from "../lib/Types.sol";
 ///         inference). Each layer supplies only its kind and its `Activation` code.
 /// @dev Config: empty bytes.
 ///      Weight tensors: none.
-abstract contract ActivationBase is LayerBase {
+abstract contract ActivationBase is RowSliceBase {
     /// @dev The `Activation` code applied to every element (`LINEAR` leaves them as they are).
     function _activation() internal pure virtual returns (uint8);
 

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -9,7 +10,7 @@ import {LayerKind, WeightTensor} from "../lib/Types.sol";
 /// @notice Keras `BatchNormalization` over the last axis.
 /// @dev Config: `abi.encode(uint256 inputDim, int64 momentum, int64 epsilon, bool scale, bool center)`.
 ///      Weight tensors: gamma [inputDim] if scale, beta [inputDim] if center, moving_mean [inputDim], moving_variance [inputDim].
-contract BatchNormalizationLayer is LayerBase {
+contract BatchNormalizationLayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// Size of the normalized (last) axis.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {Activations} from "../lib/Activations.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
@@ -14,7 +15,7 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 /// @dev Config: `abi.encode(uint8 code, int64 alpha)`, `code` an `Activation` in 7..19; `alpha`
 ///      (Q32.32) is ELU's and ONE for every other function. log_softmax runs over the last axis.
 ///      Weight tensors: none.
-contract ELULayer is LayerBase {
+contract ELULayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// The `Activation` code applied to every value.

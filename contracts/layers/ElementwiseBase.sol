@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {WeightTensor} from "../lib/Types.sol";
 
 /// @title ElementwiseBase
 /// @notice Keras `Add` and `Multiply`: inputs of one size combined element by element.
 /// @dev Config: empty bytes.
 ///      Weight tensors: none.
-abstract contract ElementwiseBase is LayerBase {
+abstract contract ElementwiseBase is RowSliceBase {
     /// @dev Multiply (`(a · b) >> 32`, floor) rather than add.
     function _product() internal pure virtual returns (bool);
 
@@ -38,6 +38,8 @@ abstract contract ElementwiseBase is LayerBase {
             at += ranks[j];
             if (size != n) revert InputShapeMismatch(j);
         }
+        // Each input's values given: all of them, or the same rows of each (RowSliceBase).
+        n = inputs.length / k;
         out = _sliceI(inputs, 0, n);
         uint256 p = _ptr(out);
         bool product = _product();

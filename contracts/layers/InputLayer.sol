@@ -2,13 +2,14 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title InputLayer
 /// @notice Keras `InputLayer`: declares a model input.
 /// @dev Config: `abi.encode(uint256[] shape)`.
 ///      Weight tensors: none.
-contract InputLayer is LayerBase {
+contract InputLayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// Input shape without the batch dimension (`batch_input_shape[1:]`).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {WeightTensor} from "../lib/Types.sol";
 
 /// @title MergeBase
@@ -10,7 +10,7 @@ import {WeightTensor} from "../lib/Types.sol";
 ///         inputs of one size combined element by element. Each kind names its op (`_op`).
 /// @dev Config: empty bytes.
 ///      Weight tensors: none.
-abstract contract MergeBase is LayerBase {
+abstract contract MergeBase is RowSliceBase {
     uint256 internal constant _SUBTRACT = 0;
     uint256 internal constant _AVERAGE = 1;
     uint256 internal constant _MAXIMUM = 2;
@@ -46,6 +46,8 @@ abstract contract MergeBase is LayerBase {
             at += ranks[j];
             if (size != n) revert InputShapeMismatch(j);
         }
+        // Each input's values given: all of them, or the same rows of each (RowSliceBase).
+        n = inputs.length / k;
         out = _sliceI(inputs, 0, n);
         uint256 p = _ptr(out);
         assembly ("memory-safe") {

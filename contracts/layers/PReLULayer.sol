@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -10,7 +11,7 @@ import {LayerKind, WeightTensor} from "../lib/Types.sol";
 ///         alpha broadcast over `shared_axes`. The reference's `activations::prelu`.
 /// @dev Config: `abi.encode(uint256[] alphaShape)`: alpha's shape, the input's without the batch
 ///      axis with 1 on every shared axis. Weight tensors: alpha [prod(alphaShape)].
-contract PReLULayer is LayerBase {
+contract PReLULayer is RowSliceBase {
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.PRELU;
@@ -26,9 +27,7 @@ contract PReLULayer is LayerBase {
         _requireConfig(abi.decode(data, (uint256[])).length > 0);
     }
 
-    /// @dev The forward pass (see `IForwardLayer.forward`). Value i of the input, with
-    ///      coordinates c_d over its shape, reads alpha at Σ c_d · stride_d over the axes alpha
-    ///      does not share (the reference's `prelu_index`).
+    /// @dev The forward pass (see `IForwardLayer.forward`).
     function _forward(
         int256[] calldata inputs,
         uint256[] calldata shapes,
@@ -37,6 +36,34 @@ contract PReLULayer is LayerBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        return _prelu(inputs, shapes, ranks, 0, m, cfg, list);
+    }
+
+    /// @dev Rows from `from` on (`RowSliceBase`): alpha is read at the rows' own positions.
+    function _forwardRows(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        return _prelu(inputs, shapes, ranks, from, m, cfg, list);
+    }
+
+    /// @dev `inputs` are the input's values from row `fromRow` on. Value i of them, with
+    ///      coordinates c_d over the input's shape (of value i + fromRow · row size), reads alpha
+    ///      at Σ c_d · stride_d over the axes alpha does not share (the reference's `prelu_index`).
+    function _prelu(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 fromRow,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out, uint256[] memory shape) {
         shape = _single(shapes, ranks);
         uint256[] memory a = abi.decode(cfg, (uint256[]));
         uint256 rank = a.length;
@@ -47,13 +74,15 @@ contract PReLULayer is LayerBase {
         }
         int256[] memory alpha = _tensorValues(m, list, 0);
         out = _copy(inputs);
-        bool whole = alpha.length == out.length;
+        uint256 size = _size(shape);
+        uint256 offset = fromRow == 0 ? 0 : fromRow * (size / shape[0]);
+        bool whole = alpha.length == size;
         for (uint256 i; i < out.length; ++i) {
             int256 x = out[i];
             if (x > 0) continue;
-            uint256 at = i;
+            uint256 at = i + offset;
             if (!whole) {
-                (uint256 rest, uint256 stride) = (i, 1);
+                (uint256 rest, uint256 stride) = (at, 1);
                 at = 0;
                 for (uint256 d = rank; d > 0; --d) {
                     uint256 n = shape[d - 1];

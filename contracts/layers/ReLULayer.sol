@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -10,7 +11,7 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 ///         and `Activation('relu' | 'relu6' | 'leaky_relu')`: `Fixed.relu` on every value.
 /// @dev Config: `abi.encode(bool hasMaxValue, int64 maxValue, int64 negativeSlope, int64 threshold)`.
 ///      Weight tensors: none.
-contract ReLULayer is LayerBase {
+contract ReLULayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// Whether `maxValue` caps the output.

@@ -2,13 +2,14 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title RescalingLayer
 /// @notice Keras `Rescaling`: y = x * scale + offset.
 /// @dev Config: `abi.encode(int64 scale, int64 offset)`.
 ///      Weight tensors: none.
-contract RescalingLayer is LayerBase {
+contract RescalingLayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// Q32.32, `trunc(scale * 2^32)`.

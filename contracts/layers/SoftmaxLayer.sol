@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {RowSliceBase} from "./RowSliceBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -9,7 +10,7 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 /// @notice Keras `Softmax` (or `Activation('softmax')`).
 /// @dev Config: `abi.encode(int256 axis)`.
 ///      Weight tensors: none.
-contract SoftmaxLayer is LayerBase {
+contract SoftmaxLayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
         /// Axis, negative counts from the end.

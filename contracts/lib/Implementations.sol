@@ -13,15 +13,15 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x74b72e75c4a4519177a09ae533043063f7afc467e66c7dedab8d3f0e6ee4fd3a;
+    bytes32 internal constant MODEL = 0x16f70a087cb78149ea698194bb62e01cc4c9baa98f7f15a758dc11b7bad1cd66;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x1ded6de72eed3a8cc94c9da992f264f03c82fd4c9421ff4d21d53ff3dba3e527;
+    bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
     bytes32 internal constant DENSE = 0xd58b62e868c9d60b413bd4afda71d7dec127a0b62c96c984dd270b172e2a12e3;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x2f65e2e5a942c0e0bd979098290c3a7d8b5cc6f97d13925e54135f2874d890e2;
+    bytes32 internal constant RESCALING = 0x2c5dbb7d3c22fbef635babe9205cf9b7a4dc7ec92dcab92a7457e3ecf3f3d6e0;
     /// @dev MaxPooling2DLayer, kind 4.
     bytes32 internal constant MAX_POOLING_2D = 0xfe78fc94d2fc9e4cab15888e3a5a1fd4644b4830253c9a3617360b2703e42964;
     /// @dev AveragePooling2DLayer, kind 5.
@@ -29,35 +29,35 @@ library Implementations {
     /// @dev Conv2DLayer, kind 6.
     bytes32 internal constant CONV_2D = 0xc787646421c732d26c87f37121a5025f7d1849006f952c7cc5506de4d06041b8;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0xcb1f8bdc8629506399a3131a7c89aea3bfaa365244175fefead38f662655d910;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
     bytes32 internal constant SIMPLE_RNN = 0xd3cbae2543e6b2c58ea4b56f476f4804b0e9943b32e58d4b82f24938e4029ec1;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x132ad58be037744a0547fc2b766c2c2c43884b587c9ffef705dd92e64118dd36;
+    bytes32 internal constant LSTM = 0x4f129236fc2984dff4bb55ef076c45a02f80e988622abae66abaa01a063bf029;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xadc1fc90ab8cbc9c2311ac1aa305e1b2e816f2f16e741a7ad87e70fd0df72a0b;
+    bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x8153e829a35558bfd1ccf884298a0f5fdf68ad203e1323b54e1ba9996b77c8bf;
+    bytes32 internal constant SIGMOID = 0xfec9de863dad3dfb7b38e1e248eae4d3acca3de8fe6bba7e30e0f6f830d9d116;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x9f30eb577b94f403c2c7d2a2b8f84363e42d6a5c7b84780aed63ca4f1f05e01f;
+    bytes32 internal constant RELU = 0x8f642e16ff4ac04f9b417d56578953b9217131b6e9444b9b11073a71df4578ec;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x612f61d08491439fabab0a92eaae5f80722cd61475c50348910863a7da38ebcc;
+    bytes32 internal constant LINEAR = 0x009bc1dfb1844e71599f94a64f5e549e01f54ee95e0f00bd84094e053fad53b8;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0xe2911b8b7e91fdfa0da4fc20eb9fadc32422d2cde3e48e692d9bc288fdb320d0;
+    bytes32 internal constant ADD = 0x8bceccd18381f3adcf908dc4854d4f9086bc1f17cf9762a8d42ea25d001076a5;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x60a87fc3b198cd151769ffa90bd5bdec04e818c36504bc7c3acf57c62e9ff5cb;
+    bytes32 internal constant DROPOUT = 0x0f931991100e84ad0fe5c6a5293bba7e183b3af6b3dec7208a01af1d140b1ab2;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x4d880e687423133d4adda714d29057e9fd9238029e068c61ce73bcc667829fac;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x29a9054c406a52e48bd8fb8daa27ea256b3f2404bea9a0add0daa7c8ae3c0635;
+    bytes32 internal constant ZERO_PADDING_2D = 0xdcf3b210d8f5ca63511e56d66886de28d1d868a2f627c6d7d8c2a6753eb08a34;
     /// @dev ConcatenateLayer, kind 19.
     bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xeac25b95295bc50eaa8abc3c6fe2ff45095fc73de220fbb4f66979e56b8087f8;
+    bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xb21fa4ea9278daaf87d97b89f1c54cdba6d147551f390edfeec6863fa29dcb5a;
+    bytes32 internal constant GRU = 0xf1b4dda9b119be6b41d769e6fa92cad1662077d562a1d0e3d18e8362120f88e1;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x82ca67654c3045f4fa151ba775da0c904c6a1c24de1ea19d5543957fe44f62f6;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -65,7 +65,7 @@ library Implementations {
     /// @dev ReshapeLayer, kind 24.
     bytes32 internal constant RESHAPE = 0xeaa9e83afc21e1bb8862497db3342000ddd251b6919f31a6f680819b12edf8a7;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0xe96d81466af3997033d0738aee0e9ea9dcb2eace91b9c1af8defbff4d1c912da;
+    bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
     /// @dev MaxPooling1DLayer, kind 26.
     bytes32 internal constant MAX_POOLING_1D = 0xe491938f6c634dc539d22e90c72bfa137bc7579cf4d85e4f77790b526d3e7b5a;
     /// @dev AveragePooling1DLayer, kind 27.
@@ -89,13 +89,13 @@ library Implementations {
     /// @dev RepeatVectorLayer, kind 36.
     bytes32 internal constant REPEAT_VECTOR = 0xd42e202fe587170cf1c8979807889b803f6e85629079ccc397ec0b141bedc907;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0x50b4f66a0c76d4cf9999bbf24bf30154c7003955031d5179c85dad2235e71fb7;
+    bytes32 internal constant SUBTRACT = 0xd7d1868606522af4d2656e31c0ef15ad9e786c015f135e35f3f21cb3880caf67;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xca6f1a1556fc9a9602b7acbeca00d34d611ec25d6f921eebd6e5ecebc5e517af;
+    bytes32 internal constant AVERAGE = 0xc2efb055a15b9d856ea6222292dac112d3e76977229e289ec7290419ee0bf8bf;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0xedcbc1bc179cd31d1d4cece084192a4a3b1e12814149cee5a2573a83005dc231;
+    bytes32 internal constant MAXIMUM = 0x586e17801e574ede255940fc8cdafbfcc34a1467424e24576002eda044248fab;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x5ac2ad287a7323dc03da2d909883bc352cf810cbb8dc21e724d956ec1fa45c55;
+    bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x52c95b25609cfd69d925b1ab4ee4be6034f307853761afb14876ce42aba63467;
     /// @dev SeparableConv2DLayer, kind 42.
@@ -103,9 +103,9 @@ library Implementations {
     /// @dev Conv2DTransposeLayer, kind 43.
     bytes32 internal constant CONV_2D_TRANSPOSE = 0xb175271dd5213e2c39b089e016a0c694600536dfec7d2c482e9706a86cc67ae9;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x2992912bfa7b7b09f83359095b117d430afffd783101ed3babe254d94d3a5a1f;
+    bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x8340a2c64f699a8d868a2928e73ebaf321bb1e1eaa86613b09097487a8ff8919;
+    bytes32 internal constant ELU = 0xad4fea950820ce579b46cbf664eef1c6259b2f61b425a48d221c5fc70b420d0f;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x23104ea3c719bb3411891aa069ce8dbc770f4b656cf687e3b6b0f423765645cb;
     /// @dev GroupNormalizationLayer, kind 47.

@@ -18,7 +18,7 @@ use crate::chain::read::read_error;
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
 use crate::infer::plan::{
     Calibration, DEFAULT_CALL_GAS, GasModel, LayerOp, Op, PlanError, Planner, Segment, Step,
-    still_needed,
+    slice_parts, still_needed,
 };
 use crate::infer::{Tensor, WeightFormat};
 use crate::units::thousands;
@@ -681,21 +681,10 @@ impl<'a> Runner<'a> {
                     shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
                     ranks.push(U256::from(t.shape.len()));
                 }
-                match ins.first().and_then(|first| {
-                    layers[*layer]
-                        .slice_rows(&first.shape, *from, *count)
-                        .map(|rows| (first, rows))
-                }) {
-                    // Only the input rows the slice reads (window kinds).
-                    Some((first, (a, b))) => {
-                        let row: usize = first.shape[1..].iter().product();
-                        inputs.extend_from_slice(&first.data[a * row..b * row]);
-                    }
-                    None => {
-                        for t in &ins {
-                            inputs.extend_from_slice(&t.data);
-                        }
-                    }
+                // Only the input rows the slice reads (window kinds: of their input; row-local
+                // kinds: of each input), else the whole inputs. The planner priced these parts.
+                for part in slice_parts(&layers[*layer], &ins, *from, *count).unwrap_or_default() {
+                    inputs.extend_from_slice(part);
                 }
                 // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
                 let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));

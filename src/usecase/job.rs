@@ -461,6 +461,13 @@ pub async fn plan(
             .estimate_gas(from, jobs, &data)
             .await
             .map_err(|e| fail(format!("startJob on {model} would fail: {}", e.message())))?;
+        if gas > budget {
+            anyhow::bail!(
+                "startJob on {model} needs {} gas (the input as int256 words), over the {} a transaction may",
+                crate::units::thousands(gas),
+                crate::units::thousands(budget)
+            );
+        }
         Some((
             Call {
                 to: jobs,
@@ -559,20 +566,22 @@ async fn plan_slices(
         let data = Bytes::from(call(state, at, count).abi_encode());
         async move { rpc.estimate_gas(l.from, l.jobs, &data).await }
     };
-    let input_tag = match l.links[c].as_slice() {
-        [j] => *j as u32,
-        _ => return Err(too_big("it does not have exactly one input".into())),
+    // The tensors the layer reads (an InputLayer: the model input it takes); a slice reads the
+    // same rows of each (several only for the row-local merges).
+    let input_tags: Vec<u32> = match l.links[c].as_slice() {
+        [] => vec![jobs::INPUT_TAG | c as u32],
+        ins => ins.iter().map(|&j| j as u32).collect(),
     };
-    let input = jobs::decode(state)?
-        .into_iter()
-        .find(|e| e.tag == input_tag)
-        .ok_or_else(|| {
-            too_big(format!(
-                "its input (tensor {input_tag}) is not in the state"
-            ))
-        })?;
-    let shapes: Vec<U256> = input.shape.iter().map(|&d| U256::from(d)).collect();
-    let ranks = vec![U256::from(input.shape.len())];
+    let entries = jobs::decode(state)?;
+    let (mut shapes, mut ranks) = (Vec::new(), Vec::new());
+    for &tag in &input_tags {
+        let input = entries
+            .iter()
+            .find(|e| e.tag == tag)
+            .ok_or_else(|| too_big(format!("its input (tensor {tag}) is not in the state")))?;
+        shapes.extend(input.shape.iter().map(|&d| U256::from(d)));
+        ranks.push(U256::from(input.shape.len()));
+    }
     // The axis length and the input rows positions [at, at + count) read, by the layer itself.
     let rows_read = |at: usize, count: usize| {
         let q = ISliceableLayer::sliceInputCall {
@@ -593,11 +602,17 @@ async fn plan_slices(
                     r.last.to::<usize>(),
                 )
             })
-            .map_err(|e| too_big(e.to_string()))
+            .map_err(|e| match e.revert() {
+                // No `sliceInput` at all: a kind never cut (Flatten, the recurrent layers…).
+                Some(Revert::Other(data)) if data.is_empty() => {
+                    too_big("a layer of its kind is never cut into slices".into())
+                }
+                _ => too_big(e.to_string()),
+            })
         }
     };
     let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
-        let open = |tag: u32| (tag == input_tag).then_some((first, last));
+        let open = |tag: u32| input_tags.contains(&tag).then_some((first, last));
         Ok(Bytes::from(jobs::carry(state, open)?))
     };
     let mut state = state.clone();

@@ -1,0 +1,276 @@
+//! Row slices of the row-local layers (`RowSliceBase`: InputLayer, BatchNormalization, the
+//! activation layers, PReLU, Rescaling, Dropout and the same-shape merges) on a real anvil
+//! enforcing the EIP-7825 cap (2^24 gas a transaction):
+//! - generated/rowslice_fn.keras, six layers on 64×64×8 tensors (32,768 values, more than one
+//!   call can take whole: the InputLayer, BatchNormalization, PReLU with alpha per row, Add and
+//!   Maximum as well as the Conv2D), predicts through chained calls under 2^24 gas each, every
+//!   layer's output bit for bit the unsplit reference's;
+//! - generated/rowslice_small_fn.keras (the same at 20×20×8) runs as a job whose steps are
+//!   held to 1.2M gas (its start to 3M), so that the same layers go in `stepSlice`s — the merges given the
+//!   same rows of both inputs, the InputLayer the rows of the model input — every state and the
+//!   result bit for bit the reference's; a merge's slice missing the rows of one input is refused.
+
+use crate::chain_jobs::{calls, deploy};
+use alloy::primitives::{Bytes, U256};
+use alloy::sol_types::SolCall;
+use eternalize::chain::jobs::{self, jobs_address};
+use eternalize::chain::{EternalJobs, Rpc, signer_from_hex};
+use eternalize::engine::plan::current_fees;
+use eternalize::infer::plan::DEFAULT_CALL_GAS;
+use eternalize::infer::{Graph, Tensor, WeightFormat};
+use eternalize::keras;
+use eternalize::usecase::chained::{ChainModel, Runner};
+use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, TxBudget};
+use std::time::{Duration, Instant};
+
+/// A deterministic side×side×8 tensor of signed values in (−1, 1) (the BatchNormalization and
+/// PReLU see both signs).
+fn image(side: usize, seed: u64) -> Tensor {
+    let n = (side * side * 8) as u64;
+    let data = (0..n)
+        .map(|i| ((((i * 7919 + seed * 104_729) % 2000) as i128) - 1000) << 32 >> 10)
+        .collect();
+    Tensor {
+        shape: vec![side, side, 8],
+        data,
+    }
+}
+
+fn load(rel: &str) -> (keras::model::Model, Graph) {
+    let model = keras::load(&crate::common::fixtures().join(rel)).unwrap();
+    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+    (model, graph)
+}
+
+/// The row-local layers of both fixtures: InputLayer, BatchNormalization, PReLU, Add, Maximum.
+const ROW_LOCAL: [usize; 5] = [0, 1, 2, 4, 5];
+
+#[tokio::test]
+async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+
+    // ---- rowslice_fn through chained calls, every layer's output wanted.
+    let (model, graph) = load("generated/rowslice_fn.keras");
+    let address = deploy(&chain, &model, 1).await;
+    let state = rpc.model_state(address).await.unwrap();
+    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+    let all: Vec<usize> = (0..graph.nodes.len()).collect();
+    let mut runner = Runner::new(&rpc, &chained, all, DEFAULT_CALL_GAS);
+    // `ETERNALIZE_ROWS_MEASURE=1`: every call confirmed by eth_estimateGas (BENCHMARKS.md).
+    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
+    let x = image(64, 3);
+    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+    let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "layer {i} through chained calls");
+    }
+    for c in &runner.calls {
+        eprintln!(
+            "  {:<50} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
+        );
+        // Every call is sent with the budget as its gas, and accepted.
+        assert!(c.measured.unwrap_or(0) <= DEFAULT_CALL_GAS, "{c:?}");
+    }
+    for i in ROW_LOCAL {
+        let slices = runner
+            .calls
+            .iter()
+            .filter(|c| c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows "))
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} row slices");
+    }
+    eprintln!(
+        "rowslice_fn chained: {}; after {:?}",
+        runner.stats(),
+        started.elapsed()
+    );
+
+    // ---- rowslice_small_fn as a job: started under 3M gas (its startJob carries the input as
+    // int256 words: 2.57M gas, 102 KB), then driven in transactions of at most 1.2M gas, so that
+    // the InputLayer (1.55M whole) goes in slices too.
+    let (model, graph) = load("generated/rowslice_small_fn.keras");
+    let address = deploy(&chain, &model, 2).await;
+    let x = image(20, 4);
+    let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+    let (fees, _) = current_fees(&rpc, None).await.unwrap();
+    let chain_id = rpc.chain_id().await.unwrap();
+    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
+    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
+        let (rpc, signer, fees) = (&rpc, &signer, &fees);
+        async move {
+            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
+        }
+    };
+    let start = TxBudget {
+        gas: 3_000_000,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+    let plan = job::plan(&rpc, chain.sender(), address, &[&x], start)
+        .await
+        .unwrap();
+    let mut sent = send(calls(&plan)[..1].to_vec()).await.unwrap();
+    let budget = TxBudget {
+        gas: 1_200_000,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+    let plan = job::plan(&rpc, chain.sender(), address, &[&x], budget)
+        .await
+        .unwrap();
+    assert!(plan.start.is_none(), "the job was started");
+    for s in &plan.steps {
+        eprintln!(
+            "  step {:>3} layer {} {:<12} estimate {:>9} limit {:>9} bytes {:>6}",
+            s.index,
+            s.cursor,
+            s.slice
+                .map_or(format!("+{}", s.count), |(f, c)| format!("{f}..{}", f + c)),
+            s.estimate,
+            s.gas_limit,
+            s.tx_bytes()
+        );
+    }
+    for i in ROW_LOCAL {
+        let slices = plan
+            .steps
+            .iter()
+            .filter(|s| s.cursor == i && s.slice.is_some())
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} slice steps");
+    }
+    for s in &plan.steps {
+        assert!(s.gas_limit <= budget.gas, "step {}", s.index);
+        assert!(s.tx_bytes() <= budget.bytes, "step {}", s.index);
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "the state before layer #{}",
+                s.cursor
+            );
+        }
+    }
+    let all = calls(&plan);
+    // Up to the Maximum's second slice.
+    let k = plan
+        .steps
+        .iter()
+        .position(|s| s.cursor == 5 && s.slice.is_some_and(|(from, _)| from > 0))
+        .unwrap();
+    sent.each
+        .extend(send(all[..k].to_vec()).await.unwrap().each);
+    // That slice with the rows of its second input (the BatchNormalization's, layer 1) sent as
+    // their hashes only: refused.
+    let s = &plan.steps[k];
+    let windows = jobs::carried_entries(&s.carried).unwrap();
+    let open = |tag: u32| {
+        if tag == 1 {
+            return None;
+        }
+        windows
+            .iter()
+            .find(|(t, _, _)| *t == tag)
+            .map(|(_, _, w)| w.unwrap_or((0, usize::MAX)))
+    };
+    let (from, count) = s.slice.unwrap();
+    let forged = eternalize::chain::calls::Call {
+        to: plan.jobs,
+        data: EternalJobs::stepSliceCall {
+            jobId: plan.job_id,
+            stepIndex: U256::from(s.index),
+            state: Bytes::from(jobs::carry(&s.state, open).unwrap()),
+            from: U256::from(from),
+            count: U256::from(count),
+        }
+        .abi_encode()
+        .into(),
+        value: U256::ZERO,
+    };
+    let e = send(vec![(
+        "rows of one input missing".into(),
+        forged,
+        s.gas_limit,
+    )])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("RowsNotCarried"), "{e}");
+    let rest = send(all[k..].to_vec()).await.unwrap();
+    sent.each.extend(rest.each);
+    let largest = sent.each.iter().copied().max().unwrap();
+    let total: u64 = sent.each.iter().sum();
+    assert!(largest <= start.gas, "{largest}");
+    assert!(
+        sent.each[1..].iter().all(|&g| g <= budget.gas),
+        "{:?}",
+        sent.each
+    );
+    let jobs_contract = EternalJobs::new(jobs_address().unwrap(), chain.provider().clone());
+    let stored = jobs_contract.resultState(plan.job_id).call().await.unwrap();
+    assert_eq!(stored.as_ref(), want.last().unwrap().as_slice());
+    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+        .await
+        .unwrap();
+    let reference = graph.run(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
+    let slices = plan.steps.iter().filter(|s| s.slice.is_some()).count();
+    eprintln!(
+        "rowslice_small_fn job: {} transactions ({} steps, {slices} slices), largest {largest} gas, total {total} gas; after {:?}",
+        sent.each.len(),
+        plan.steps.len(),
+        started.elapsed()
+    );
+}
+
+/// Benchmark (BENCHMARKS.md, "Row slices"): `keras.applications.MobileNetV2(alpha=0.35)` at
+/// 96×96 (generated/apps/mobilenet_v2.keras), deployed on anvil with the per-transaction cap,
+/// predicts by address through chained calls of at most 2^24 gas each, bit for bit the offline
+/// reference. Its BatchNormalization on 48×48×16 (≈ 33M gas whole) and its InputLayer (≈ 18.6M)
+/// run in row slices. Every call confirmed by `eth_estimateGas`. Run with
+/// `cargo test --test all chain_rows::mobilenet_v2_96 -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn mobilenet_v2_96_predicts_through_chained_calls() {
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let path = crate::common::fixtures().join("generated/apps/mobilenet_v2.keras");
+    let (model, graph, samples) = crate::chain_predict::with_truth_samples(&path);
+    chain.deploy_factory().await.unwrap();
+    let (_, _, deploy_gas) =
+        crate::chain_support::deploy_model_in(&chain, &model, 1, WeightFormat::Compact).await;
+    let address = eternalize::chain::model_address(
+        chain.sender(),
+        alloy::primitives::B256::from(U256::from(1u64)),
+    )
+    .unwrap();
+    eprintln!(
+        "MobileNetV2 96×96 deployed ({deploy_gas} gas) after {:?}",
+        started.elapsed()
+    );
+    let state = rpc.model_state(address).await.unwrap();
+    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+    let mut runner = Runner::new(&rpc, &chained, graph.outputs.clone(), DEFAULT_CALL_GAS);
+    runner.measure_all = true;
+    let x = samples[0].clone();
+    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+    assert_eq!(got, graph.run(&[x]).unwrap(), "MobileNetV2 96×96 chained");
+    for c in &runner.calls {
+        eprintln!(
+            "  {:<56} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
+        );
+        assert!(c.measured.unwrap_or(0) <= DEFAULT_CALL_GAS, "{c:?}");
+    }
+    eprintln!(
+        "MobileNetV2 96×96 chained: {}; after {:?}",
+        runner.stats(),
+        started.elapsed()
+    );
+}
