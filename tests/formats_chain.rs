@@ -121,6 +121,42 @@ async fn assert_int_formats_on_chain(chain: &Chain, files: &[&str], salt: &mut u
                 let got = predict_on_chain(chain, address, &graph, &ins).await;
                 assert_eq!(got, want, "{file} in {format}, sample {b}");
             }
+            // A block of a Conv2D's filters (how chained calls cut a wide one, cnn_500k's):
+            // filter i of the block is stored filter 1 + i, with that filter's own scale.
+            let ins: Vec<Tensor> = per_input.iter().map(|s| s[0].clone()).collect();
+            let all = graph.run_all(&ins).unwrap();
+            let model_at = EternalModel::new(address, chain.provider().clone());
+            for (i, layer) in image.layers.iter().enumerate() {
+                let (out, node) = (&all[i], &graph.nodes[i]);
+                let f = *out.shape.last().unwrap();
+                if layer.kind != eternalize::chain::LayerKind::Conv2D || f < 2 {
+                    continue;
+                }
+                let input = &all[node.inputs[0]];
+                let r = model_at
+                    .forwardSlicePacked(
+                        U256::from(i),
+                        eternalize::chain::packed::pack(&input.data).into(),
+                        input.shape.iter().map(|&d| U256::from(d)).collect(),
+                        vec![U256::from(input.shape.len())],
+                        U256::from(1) << 128,
+                        (U256::from(f - 1) << 128) | U256::from(out.shape[0]),
+                    )
+                    .call()
+                    .await
+                    .unwrap_or_else(|e| panic!("{file} layer {i}: {e}"));
+                let want: Vec<I256> = out
+                    .data
+                    .chunks(f)
+                    .flat_map(|px| px[1..].iter().map(|&v| I256::try_from(v).unwrap()))
+                    .collect();
+                let differ = r.output.iter().zip(&want).filter(|(a, b)| a != b).count();
+                assert!(
+                    r.output.len() == want.len() && differ == 0,
+                    "{file} in {format}: Conv2D #{i} filters 1..{f}: {differ} of {} values differ",
+                    want.len()
+                );
+            }
             // The format is what makes the bits: the compact reference differs somewhere.
             let compact = Graph::from_model(&model, WeightFormat::Compact).unwrap();
             let ins: Vec<Tensor> = per_input.iter().map(|s| s[0].clone()).collect();

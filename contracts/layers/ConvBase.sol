@@ -126,7 +126,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             h: g.h,
             sh: g.sh,
             kh: g.kh,
-            scales: kernel.scales
+            // Filter i of this pass is stored filter f0 + i: its scale word too.
+            scales: kernel.scales == 0 ? 0 : kernel.scales + f0 * 32
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
