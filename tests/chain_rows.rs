@@ -17,8 +17,7 @@ use eternalize::chain::jobs::{self, jobs_address};
 use eternalize::chain::{EternalJobs, Rpc, signer_from_hex};
 use eternalize::engine::plan::current_fees;
 use eternalize::infer::plan::DEFAULT_CALL_GAS;
-use eternalize::infer::{Graph, Tensor, WeightFormat};
-use eternalize::keras;
+use eternalize::infer::{Tensor, WeightFormat};
 use eternalize::usecase::chained::{ChainModel, Runner};
 use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, TxBudget};
 use std::time::{Duration, Instant};
@@ -36,12 +35,6 @@ fn image(side: usize, seed: u64) -> Tensor {
     }
 }
 
-fn load(rel: &str) -> (keras::model::Model, Graph) {
-    let model = keras::load(&crate::common::fixtures().join(rel)).unwrap();
-    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-    (model, graph)
-}
-
 /// The row-local layers of both fixtures: InputLayer, BatchNormalization, PReLU, Add, Maximum.
 const ROW_LOCAL: [usize; 5] = [0, 1, 2, 4, 5];
 
@@ -53,7 +46,7 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let rpc = Rpc::connect(&node.url()).unwrap();
 
     // ---- rowslice_fn through chained calls, every layer's output wanted.
-    let (model, graph) = load("generated/rowslice_fn.keras");
+    let (model, graph) = crate::common::load_fixture("generated/rowslice_fn.keras");
     let address = deploy(&chain, &model, 1).await;
     let state = rpc.model_state(address).await.unwrap();
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
@@ -93,7 +86,7 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     // ---- rowslice_small_fn as a job: started under 3M gas (its startJob carries the input as
     // int256 words: 2.57M gas, 102 KB), then driven in transactions of at most 1.2M gas, so that
     // the InputLayer (1.55M whole) goes in slices too.
-    let (model, graph) = load("generated/rowslice_small_fn.keras");
+    let (model, graph) = crate::common::load_fixture("generated/rowslice_small_fn.keras");
     let address = deploy(&chain, &model, 2).await;
     let x = image(20, 4);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();

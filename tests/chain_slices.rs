@@ -14,9 +14,8 @@ use alloy::sol_types::SolCall;
 use eternalize::chain::jobs::{self, jobs_address};
 use eternalize::chain::{EternalJobs, Rpc, signer_from_hex};
 use eternalize::engine::plan::current_fees;
+use eternalize::infer::Tensor;
 use eternalize::infer::plan::DEFAULT_CALL_GAS;
-use eternalize::infer::{Graph, Tensor, WeightFormat};
-use eternalize::keras;
 use eternalize::usecase::chained::{ChainModel, Runner};
 use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, TX_GAS_CAP, TxBudget};
 use std::time::{Duration, Instant};
@@ -32,12 +31,6 @@ fn image(seed: u64) -> Tensor {
     }
 }
 
-fn load(rel: &str) -> (keras::model::Model, Graph) {
-    let model = keras::load(&crate::common::fixtures().join(rel)).unwrap();
-    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
-    (model, graph)
-}
-
 #[tokio::test]
 async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_calls() {
     let started = Instant::now();
@@ -46,7 +39,7 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     let rpc = Rpc::connect(&node.url()).unwrap();
 
     // ---- cnn_15m as a job.
-    let (model, graph) = load("generated/cnn_15m.keras");
+    let (model, graph) = crate::common::load_fixture("generated/cnn_15m.keras");
     let address = deploy(&chain, &model, 1).await;
     eprintln!("cnn_15m deployed after {:?}", started.elapsed());
     let x = image(2);
@@ -208,7 +201,7 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
     );
 
     // ---- cnn_500k through chained calls, conv3's rows in channel blocks.
-    let (model, graph) = load("generated/cnn_500k.keras");
+    let (model, graph) = crate::common::load_fixture("generated/cnn_500k.keras");
     let address = deploy(&chain, &model, 2).await;
     let state = rpc.model_state(address).await.unwrap();
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();

@@ -68,6 +68,16 @@ pub fn array(v: &serde_json::Value) -> eternalize::infer::input::Array {
     eternalize::infer::input::Array { shape, values }
 }
 
+/// A fixture model (path relative to tests/fixtures) and its reference graph in the default
+/// (compact) format.
+pub fn load_fixture(rel: &str) -> (eternalize::keras::model::Model, eternalize::infer::Graph) {
+    let model = eternalize::keras::load(&fixtures().join(rel)).unwrap();
+    let graph =
+        eternalize::infer::Graph::from_model(&model, eternalize::infer::WeightFormat::Compact)
+            .unwrap();
+    (model, graph)
+}
+
 /// A truth file's Keras inputs as the graph's inputs take them: per graph input (the graph's
 /// order, which is the layers' order), its samples. Keras lists its inputs in the model's order,
 /// which need not be the layers' order, so they are matched by name.
