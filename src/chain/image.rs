@@ -15,9 +15,6 @@ use super::weights::{
     Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat, clone_initcode, create2_address,
 };
 
-/// `linear`'s activation code.
-const LINEAR: u8 = 1;
-
 /// One layer, ready to deploy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerSpec {
@@ -155,9 +152,10 @@ impl ModelSpec {
             .iter()
             .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
             .collect();
+        let linear = super::config::activation_code("linear").unwrap_or(1);
         for (c, p) in pool_fusions(&roles, &inputs, outputs) {
             let code = self.layers[c].config[31];
-            self.layers[c].config[31] = LINEAR;
+            self.layers[c].config[31] = linear;
             let mut word = [0u8; 32];
             word[31] = code;
             self.layers[p].config.extend_from_slice(&word);

@@ -35,26 +35,28 @@ pub enum Role {
     Other,
 }
 
-/// Whether activation `code` is monotone non-decreasing in real arithmetic (so it commutes
-/// with a maximum) and worth moving (not linear). Excluded: linear (nothing to move), softmax
-/// and log_softmax (not elementwise), gelu, silu, hard_silu and mish (each dips below zero
-/// then rises).
+/// The activations that are monotone non-decreasing in real arithmetic (so they commute with a
+/// maximum) and worth moving (not linear). Left out: linear (nothing to move), softmax and
+/// log_softmax (not elementwise), gelu, silu, hard_silu and mish (each dips below zero then
+/// rises).
+pub const MONOTONE: &[&str] = &[
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "relu6",
+    "elu",
+    "selu",
+    "hard_sigmoid",
+    "hard_sigmoid_keras2",
+    "softplus",
+    "softsign",
+    "exponential",
+];
+
+/// Whether activation `code` (`activation_code`'s numbering) is one of [`MONOTONE`].
 pub fn monotone(code: u8) -> bool {
-    matches!(
-        code,
-        0 // leaky_relu (slope 0.2)
-        | 2 // relu
-        | 3 // sigmoid
-        | 4 // tanh
-        | 6 // relu6
-        | 7 // elu (alpha 1)
-        | 8 // selu
-        | 13 // hard_sigmoid
-        | 14 // hard_sigmoid (Keras 2)
-        | 15 // softplus
-        | 16 // softsign
-        | 17 // exponential
-    )
+    MONOTONE.iter().any(|n| activation_code(n) == Some(code))
 }
 
 /// The pairs (convolution, pooling) to rewrite: layer `c` is a convolution with a
