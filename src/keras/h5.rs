@@ -165,6 +165,17 @@ enum Node {
     Dataset(Box<hdf5_reader::Dataset>),
 }
 
+/// What one stored element of a dataset [`H5File::read_f32`] reads is.
+#[derive(Clone, Copy)]
+enum Elem {
+    /// IEEE float of 2, 4 or 8 bytes.
+    Float(u8),
+    /// bfloat16 (2-byte opaque data marked by Keras 3's `dtype` attribute).
+    BFloat16,
+    /// An integer of 1, 2, 4 or 8 bytes.
+    Int { size: u8, signed: bool },
+}
+
 impl H5File {
     /// Parses the superblock and root group of an in-memory HDF5 file.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, H5Error> {
@@ -327,22 +338,28 @@ impl H5File {
             Node::Group(_) => return Err(H5Error::NotADataset { path: shown }),
         };
         // bfloat16 has no HDF5 type: h5py stores it as 2-byte opaque data, and Keras 3 says
-        // what it is in the dataset's `dtype` attribute (size 3 below stands for it).
+        // what it is in the dataset's `dtype` attribute.
         let bfloat16 =
             || matches!(self.attr(path, "dtype"), Ok(Some(Attr::Str(ref t))) if t == "bfloat16");
-        // Integer datasets (a Normalization layer's `count`) widen to f32 like floats do;
-        // size 10 + n stands for an n-byte integer below.
-        let integer = |size: u8, signed: bool| 10 + size + if signed { 0 } else { 100 };
-        let (size, order) = match ds.dtype() {
+        let (elem, order) = match ds.dtype() {
             Datatype::FloatingPoint { size, byte_order } if matches!(size, 2 | 4 | 8) => {
-                (*size, *byte_order)
+                (Elem::Float(*size), *byte_order)
             }
-            Datatype::Opaque { size: 2, .. } if bfloat16() => (3, ByteOrder::LittleEndian),
+            Datatype::Opaque { size: 2, .. } if bfloat16() => {
+                (Elem::BFloat16, ByteOrder::LittleEndian)
+            }
+            // Integer datasets (a Normalization layer's `count`) widen to f32 like floats do.
             Datatype::FixedPoint {
                 size,
                 signed,
                 byte_order,
-            } if matches!(size, 1 | 2 | 4 | 8) => (integer(*size, *signed), *byte_order),
+            } if matches!(size, 1 | 2 | 4 | 8) => (
+                Elem::Int {
+                    size: *size,
+                    signed: *signed,
+                },
+                *byte_order,
+            ),
             other => {
                 return Err(H5Error::Dtype {
                     path: shown,
@@ -354,10 +371,9 @@ impl H5File {
         let count = dims
             .iter()
             .fold(1u128, |acc, &d| acc.saturating_mul(u128::from(d)));
-        let elem_size = match size {
-            3 => 2,
-            s if s > 10 => (s - 10) % 100,
-            s => s,
+        let elem_size = match elem {
+            Elem::Float(size) | Elem::Int { size, .. } => size,
+            Elem::BFloat16 => 2,
         };
         let bytes = count.saturating_mul(u128::from(elem_size));
         let limit = self.read_limit();
@@ -395,21 +411,21 @@ impl H5File {
             what: "dataset values".into(),
             source,
         };
-        let data: Vec<f32> = match size {
-            4 => {
+        let data: Vec<f32> = match elem {
+            Elem::Float(4) => {
                 // Little-endian f32 on a little-endian host is a straight memcpy into `data`.
                 let mut data = vec![0f32; n];
                 ds.read_into::<f32>(&mut data).map_err(read_err)?;
                 data
             }
-            8 => {
+            Elem::Float(8) => {
                 let mut wide = vec![0f64; n];
                 ds.read_into::<f64>(&mut wide).map_err(read_err)?;
                 // Narrowing f64 → f32 is the documented conversion.
                 wide.into_iter().map(|x| x as f32).collect()
             }
-            s if s > 10 => {
-                let (width, signed) = (usize::from((s - 10) % 100), s < 100);
+            Elem::Int { size, signed } => {
+                let width = usize::from(size);
                 let raw = ds.read_raw_bytes().map_err(read_err)?;
                 raw.chunks_exact(width)
                     .map(|c| {
@@ -432,13 +448,14 @@ impl H5File {
                     .collect()
             }
             // bfloat16: the high half of an f32.
-            3 => {
+            Elem::BFloat16 => {
                 let raw = ds.read_raw_bytes().map_err(read_err)?;
                 raw.chunks_exact(2)
                     .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
                     .collect()
             }
-            _ => {
+            // float16.
+            Elem::Float(_) => {
                 let raw = ds.read_raw_bytes().map_err(read_err)?;
                 raw.chunks_exact(2)
                     .map(|c| {
