@@ -5,7 +5,15 @@ import {IEternalModel} from "./interfaces/IEternalModel.sol";
 import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
 import {ISliceableLayer} from "./interfaces/ISliceableLayer.sol";
 import {LayerCall} from "./lib/LayerCall.sol";
-import {LayerLink} from "./lib/Types.sol";
+import {LayerKind, LayerLink} from "./lib/Types.sol";
+
+/// @dev The output channels of a Conv2D clone (`Conv2DLayer.config`, its static tuple).
+interface IConv2DFilters {
+    function config()
+        external
+        view
+        returns (uint8, uint256, uint256 filters, uint256[2] memory, uint256[2] memory, uint8, bool);
+}
 
 /// @title EternalJobs
 /// @notice Inference of any size as transactions: `startJob` takes a model and its input,
@@ -46,6 +54,19 @@ import {LayerLink} from "./lib/Types.sol";
 ///      `layer`) and the inputs nobody reads any more are dropped: the state is then exactly the
 ///      one a whole-layer `step` would commit to. A slice step states the position it starts
 ///      at, so a slice sent out of order is refused (`SliceOutOfOrder`).
+///
+///      Channel blocks: a Conv2D whose one output row is too big for one transaction runs each
+///      row over several `stepSlice`s of one row, each computing a block of its output channels
+///      (`from`/`count` carry the first channel and the channel count in their high 128 bits;
+///      the contract reads the layer's filter count from its config). Meanwhile the state ends
+///      with one more entry, tagged `PARTIAL_TAG | BLOCK_TAG | layer`, shape `[1, ow, done]`:
+///      the row's first `done` channels, always sent open. A block must start at `done`; the
+///      block that reaches the filter count turns the row into a row of the partial entry, as
+///      a one-row slice would. So the row's channels are committed like every value.
+///
+///      Start: `startJob` packs the inputs given as int256 words; `startJobState` takes the
+///      initial state itself, whose entries of rank ≥ 2 may be carried by their row hashes, so
+///      an input too big for one transaction starts a job and the steps carry its rows.
 contract EternalJobs {
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
@@ -55,6 +76,10 @@ contract EternalJobs {
     ///      `first u32 ‖ last u32`, then the keccak256 of each row before `first`, the values of
     ///      rows [first, last), the keccak256 of each row from `last` on. Rank ≥ 2 only.
     uint256 internal constant HASHED_TAG = 1 << 29;
+    /// @dev Tag bit (with `PARTIAL_TAG`) of the output row of a Conv2D computed in blocks of its
+    ///      output channels: `[1, ow, done]`, the row's first `done` channels (see the contract's
+    ///      notes). Always the state's last entry, always sent open.
+    uint256 internal constant BLOCK_TAG = 1 << 28;
     /// @dev Bytes before an entry's dims: tag (4) and rank (1).
     uint256 internal constant _ENTRY_HEAD = 5;
     /// @dev No tensor a state describes has more values (bounds the header arithmetic).
@@ -178,19 +203,54 @@ contract EternalJobs {
         uint256[] calldata shapes,
         uint256[] calldata ranks
     ) external returns (uint256 jobId) {
+        LayerLink[] memory links;
+        (jobId, links) = _newJob(model, salt);
+        bytes memory state = _initialState(links, inputs, shapes, ranks);
+        _start(jobId, model, links.length, _commitment(false, _memoryOffset(state), state.length), state);
+    }
+
+    /// @notice Starts a job from its initial state (see the contract's notes): one entry per
+    ///         InputLayer, in layer order, tagged `INPUT_TAG | index`, each open (8 bytes a
+    ///         value, a quarter of `startJob`'s int256 words) or carried by its row hashes
+    ///         (`HASHED_TAG`, 32 bytes a row), so an input of any size starts a job: the steps
+    ///         that read it carry its rows, checked against the commitment as any other. The
+    ///         `JobStarted` log holds the state as given (rows carried by hashes are not in it).
+    /// @param model A ready `EternalModel`.
+    /// @param salt Any value; the job id is `jobIdOf(msg.sender, salt)`.
+    /// @param state The packed model inputs.
+    /// @return jobId The new job's id.
+    function startJobState(address model, bytes32 salt, bytes calldata state) external returns (uint256 jobId) {
+        LayerLink[] memory links;
+        (jobId, links) = _newJob(model, salt);
+        uint256 expected;
+        uint256 given;
+        uint256 at;
+        for (uint256 i; i < links.length; ++i) {
+            if (links[i].inputs.length != 0) continue;
+            ++expected;
+            if (at < state.length) {
+                (uint256 tag,,, uint256 nx) = _entry(state, at);
+                if (tag & ~HASHED_TAG != INPUT_TAG | i) revert MalformedState(at);
+                (at, given) = (nx, given + 1);
+            }
+        }
+        if (given != expected || at != state.length) revert ModelInputCountMismatch(expected, given);
+        _start(jobId, model, links.length, _commitment(true, _calldataOffset(state), state.length), state);
+    }
+
+    /// @dev A new job's id for the caller and `salt`, and the ready model's layers.
+    function _newJob(address model, bytes32 salt) internal view returns (uint256 jobId, LayerLink[] memory links) {
         jobId = jobIdOf(msg.sender, salt);
         if (_jobs[jobId].model != address(0)) revert JobExists(jobId);
         if (!IEternalModel(model).isReady()) revert ModelNotReady(model);
-        LayerLink[] memory links = IEternalModel(model).layers();
-        bytes memory state = _initialState(links, inputs, shapes, ranks);
-        _jobs[jobId] = Job({
-            model: model,
-            cursor: 0,
-            steps: 0,
-            layerCount: uint32(links.length),
-            stateHash: _commitment(false, _memoryOffset(state), state.length)
-        });
-        emit JobStarted(jobId, model, msg.sender, links.length, state);
+        links = IEternalModel(model).layers();
+    }
+
+    /// @dev Stores a new job committed to `stateHash` and logs its start.
+    function _start(uint256 jobId, address model, uint256 layerCount, bytes32 stateHash, bytes memory state) internal {
+        _jobs[jobId] =
+            Job({model: model, cursor: 0, steps: 0, layerCount: uint32(layerCount), stateHash: stateHash});
+        emit JobStarted(jobId, model, msg.sender, layerCount, state);
     }
 
     /// @notice Runs the next `count` layers of job `jobId`. Anyone may call it.
@@ -244,17 +304,16 @@ contract EternalJobs {
         if (j.model == address(0)) revert UnknownJob(jobId);
         if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
         if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
-        Sliced memory r = _slice(IEternalModel(j.model).layers(), j.cursor, state, count, j.stateHash, jobId);
-        if (from != r.at) revert SliceOutOfOrder(jobId, r.at, from);
+        Sliced memory r = _slice(IEternalModel(j.model).layers(), j.cursor, state, from, count, j.stateHash, jobId);
         bytes memory next = r.next;
-        uint256 at = r.at;
+        uint256 at = r.at + r.rows;
         uint256 length = r.length;
         bytes32 nextHash = _commitment(false, _memoryOffset(next), next.length);
-        uint32 cursor = uint32(at + count == length ? j.cursor + 1 : j.cursor);
+        uint32 cursor = uint32(at == length ? j.cursor + 1 : j.cursor);
         job_.cursor = cursor;
         job_.steps = j.steps + 1;
         job_.stateHash = nextHash;
-        emit JobSliced(jobId, stepIndex, j.cursor, at + count, length);
+        emit JobSliced(jobId, stepIndex, j.cursor, at, length);
         emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
         done = cursor == j.layerCount;
         if (done) {
@@ -353,13 +412,12 @@ contract EternalJobs {
         view
         returns (bytes32 nextHash, uint256 done, uint256 length, bytes memory part)
     {
-        Sliced memory r = _slice(IEternalModel(model).layers(), cursor, state, count, 0, 0);
-        if (from != r.at) revert SliceOutOfOrder(0, r.at, from);
+        Sliced memory r = _slice(IEternalModel(model).layers(), cursor, state, from, count, 0, 0);
         bytes memory next = r.next;
         nextHash = _commitment(false, _memoryOffset(next), next.length);
-        done = r.at + count;
+        done = r.at + r.rows;
         length = r.length;
-        part = _lastPart(r, cursor, count);
+        part = _lastPart(r, cursor, uint128(count));
     }
 
     /// @notice A packed state as `predict`'s three arrays (values, shapes, ranks), in entry order.
@@ -803,12 +861,18 @@ contract EternalJobs {
 
     /// @dev What `_slice` made: the next state, the positions done before the slice, the slice
     ///      axis's length, and where the next state's last entry (the layer's output) starts.
+    ///      `end`: where the state's channel-block entry starts (its length if none); `done`:
+    ///      that entry's channels; `rows`: the positions the slice completed (0 for a block that
+    ///      does not end its row).
     struct Sliced {
         bytes next;
         uint256 at;
         uint256 length;
         uint256 lastAt;
         uint256 partBytes;
+        uint256 end;
+        uint256 done;
+        uint256 rows;
     }
 
     /// @dev Runs positions [done, done + count) of layer `cursor` on `state` and returns the next
@@ -818,10 +882,15 @@ contract EternalJobs {
     ///      while reading 32, so it never overtakes what it reads — and, when the layer is done,
     ///      the entries nobody reads any more are squeezed out with MCOPY. No other copy of the
     ///      state is made: memory grows with the state once, not twice.
+    ///      A channel block (`from`/`count` carrying the first channel and the channel count in
+    ///      their high 128 bits, one row) of a Conv2D: the block's values are merged with the
+    ///      channel-block entry's; the merged row is the new channel-block entry, or, when it
+    ///      holds every channel, the row appended as a row slice's.
     function _slice(
         LayerLink[] memory links,
         uint256 cursor,
         bytes calldata state,
+        uint256 from,
         uint256 count,
         bytes32 expected,
         uint256 jobId
@@ -839,13 +908,70 @@ contract EternalJobs {
             mstore(0x40, add(add(next, 0x40), and(add(n, 31), not(31))))
         }
         r.next = next;
-        if (count == 0 || cursor >= links.length) revert BadStepSize(cursor, count, links.length);
+        uint256 rows = uint128(count);
+        uint256 channels = count >> 128;
+        if (rows == 0 || cursor >= links.length || (channels != 0 && rows != 1)) {
+            revert BadStepSize(cursor, count, links.length);
+        }
         // The entries of the layer's inputs (an InputLayer's: the model input it takes), and the
-        // partial output's (always the last) after a first slice.
+        // partial output's and the channel block's (always last) after a first slice.
         uint256[] memory inAt = _inputEntries(links[cursor].inputs, cursor, state, r);
-        (uint256 values, uint256 outShape) = _runSlice(links[cursor].layer, cursor, state, inAt, count, r);
-        _append(r, state, values, outShape, count, cursor);
-        if (r.at + count == r.length) _finish(r, links, state, cursor);
+        if (from != r.at | (r.done << 128)) revert SliceOutOfOrder(jobId, r.at | (r.done << 128), from);
+        address layer = links[cursor].layer;
+        if (channels != 0 && links[cursor].kind != LayerKind.CONV_2D) revert NotSliceable(cursor);
+        (uint256 values, uint256 outShape) = _runSlice(layer, cursor, state, inAt, from, count, r);
+        if (channels != 0) {
+            (, , uint256 filters,,,,) = IConv2DFilters(layer).config();
+            values = _merge(r, state, values, outShape, cursor);
+            if (r.done + channels < filters) {
+                _append(r, state, values, outShape, 0, cursor);
+                return r;
+            }
+        }
+        r.rows = rows;
+        _append(r, state, values, outShape, rows, cursor);
+        if (r.at + rows == r.length) _finish(r, links, state, cursor);
+    }
+
+    /// @dev The channel-block entry's values (none before a row's first block) and the block's,
+    ///      merged channel by channel into a new `[1, ow, done + channels]` array; `outShape`'s
+    ///      last dimension grown to match.
+    function _merge(Sliced memory r, bytes calldata state, uint256 values, uint256 outShape, uint256 cursor)
+        internal
+        pure
+        returns (uint256 merged)
+    {
+        uint256 ow;
+        uint256 k;
+        assembly ("memory-safe") {
+            ow := mload(add(outShape, 0x40))
+            k := mload(add(outShape, 0x60))
+        }
+        uint256 d = r.done;
+        if (d != 0 && _dim(state, r.end, 1) != ow) revert MalformedState(r.end);
+        uint256 src = _calldataOffset(state) + r.end + _ENTRY_HEAD + 12;
+        uint256 rank;
+        assembly ("memory-safe") {
+            rank := mload(outShape)
+        }
+        if (rank != 3) revert NotSliceable(cursor);
+        assembly ("memory-safe") {
+            merged := mload(0x40)
+            let w := add(d, k)
+            mstore(merged, mul(ow, w))
+            let p := add(merged, 0x20)
+            for { let j := 0 } lt(j, ow) { j := add(j, 1) } {
+                for { let i := 0 } lt(i, d) { i := add(i, 1) } {
+                    mstore(p, signextend(7, shr(192, calldataload(src))))
+                    src := add(src, 8)
+                    p := add(p, 0x20)
+                }
+                mcopy(p, add(add(values, 0x20), shl(5, mul(j, k))), shl(5, k))
+                p := add(p, shl(5, k))
+            }
+            mstore(0x40, p)
+            mstore(add(outShape, 0x60), w)
+        }
     }
 
     /// @dev Where each input of layer `cursor` (`ins`; none: the model input of an InputLayer)
@@ -863,13 +989,23 @@ contract EternalJobs {
         }
         uint256 n = state.length;
         r.lastAt = n;
+        r.end = n;
+        uint256 partEnd = n;
         uint256 at;
         while (at < n) {
-            (uint256 tag,,, uint256 nx) = _entry(state, at);
-            tag &= ~HASHED_TAG;
-            if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
-                if (tag != PARTIAL_TAG | cursor || nx != n) revert MalformedState(at);
+            (uint256 raw, uint256 rank,, uint256 nx) = _entry(state, at);
+            uint256 tag = raw & ~HASHED_TAG;
+            if (tag & (INPUT_TAG | PARTIAL_TAG | BLOCK_TAG) == PARTIAL_TAG | BLOCK_TAG) {
+                // The channel block: last, open, [1, ow, done].
+                if (raw != PARTIAL_TAG | BLOCK_TAG | cursor || nx != n || rank != 3 || _dim(state, at, 0) != 1) {
+                    revert MalformedState(at);
+                }
+                r.end = at;
+                r.done = _dim(state, at, 2);
+            } else if (tag & (INPUT_TAG | PARTIAL_TAG) == PARTIAL_TAG) {
+                if (tag != PARTIAL_TAG | cursor) revert MalformedState(at);
                 r.lastAt = at;
+                partEnd = nx;
                 r.at = _dim(state, at, 0);
             } else {
                 for (uint256 k; k < m; ++k) {
@@ -878,6 +1014,9 @@ contract EternalJobs {
             }
             at = nx;
         }
+        // The partial entry, if any, ends where the channel block, if any, begins.
+        if (r.lastAt == n) r.lastAt = r.end;
+        else if (partEnd != r.end) revert MalformedState(r.lastAt);
         for (uint256 k; k < m; ++k) {
             if (inAt[k] == none) revert LiveTensorMissing(cursor, ins.length == 0 ? INPUT_TAG | cursor : ins[k]);
         }
@@ -891,6 +1030,7 @@ contract EternalJobs {
         uint256 cursor,
         bytes calldata state,
         uint256[] memory inAt,
+        uint256 from,
         uint256 count,
         Sliced memory r
     ) internal view returns (uint256 values, uint256 outShape) {
@@ -921,19 +1061,20 @@ contract EternalJobs {
         }
         uint256 first;
         uint256 last;
-        try ISliceableLayer(layer).sliceInput(shapes, ranks, r.at, count) returns (uint256 len, uint256 a, uint256 b) {
+        uint256 positions = uint128(count);
+        try ISliceableLayer(layer).sliceInput(shapes, ranks, r.at, positions) returns (uint256 len, uint256 a, uint256 b) {
             (r.length, first, last) = (len, a, b);
         } catch (bytes memory reason) {
             revert LayerFailed(cursor, reason);
         }
-        if (first > last || r.at + count > r.length) revert NotSliceable(cursor);
+        if (first > last || r.at + positions > r.length) revert NotSliceable(cursor);
         for (uint256 k; k < m; ++k) {
             int256[] memory rows = _openRows(state, inAt[k], first, last, cursor);
             assembly ("memory-safe") {
                 mstore(add(srcData, shl(5, add(k, 1))), rows)
             }
         }
-        (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, r.at, count);
+        (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, from, count);
     }
 
     /// @dev Rows [first, last) of the entry at byte `at`, decoded (open rows only, else
@@ -978,18 +1119,23 @@ contract EternalJobs {
             outLen := mload(values)
             if outRank { lead := mload(add(outShape, 0x20)) }
         }
-        if (outRank == 0 || outRank > 0xff || lead != count) revert NotSliceable(cursor);
+        if (outRank == 0 || outRank > 0xff || lead != (count == 0 ? 1 : count)) revert NotSliceable(cursor);
         uint256 done = r.at + count;
         bytes memory next = r.next;
         uint256 base;
         assembly ("memory-safe") {
             base := add(next, 0x20)
         }
-        uint256 w = base + state.length;
-        if (r.lastAt == state.length) {
+        // Over the channel-block entry, if any: it is replaced, or folded into the row.
+        uint256 w = base + r.end;
+        if (count == 0 || r.lastAt == r.end) {
             // First slice: a new entry, PARTIAL_TAG | cursor, [done, rest of the output's shape];
-            // of rank ≥ 2, carried by row hashes with the slice's rows open.
-            uint256 tag = PARTIAL_TAG | cursor | (outRank >= 2 ? HASHED_TAG : 0);
+            // of rank ≥ 2, carried by row hashes with the slice's rows open. A channel block
+            // (count 0): the new channel-block entry, [1, ow, channels so far], open.
+            uint256 tag = count == 0
+                ? PARTIAL_TAG | BLOCK_TAG | cursor
+                : PARTIAL_TAG | cursor | (outRank >= 2 ? HASHED_TAG : 0);
+            if (count == 0) (r.lastAt, done) = (r.end, 1);
             assembly ("memory-safe") {
                 mstore(w, or(shl(224, tag), shl(216, outRank)))
                 mstore(add(w, 5), shl(224, done))

@@ -18,6 +18,10 @@ pub const PARTIAL_TAG: u32 = 1 << 30;
 /// keccak256 of each row before `first`, the values of rows `[first, last)`, the keccak256 of
 /// each row from `last` on (rank ≥ 2 only). A step sends only the rows it reads.
 pub const HASHED_TAG: u32 = 1 << 29;
+/// Tag bit (with [`PARTIAL_TAG`]) of a Conv2D output row computed in blocks of its output
+/// channels: `[1, ow, done]`, the row's first `done` channels, always the state's last entry and
+/// always sent open. The block that completes the row folds it into the partial entry as a row.
+pub const BLOCK_TAG: u32 = 1 << 28;
 
 /// One live tensor of a state: whose output it is, its shape, its Q32.32 values.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 
 use super::predict::{Output, Prediction};
-use super::verify::{Reader, call_args, split_outputs};
+use super::verify::{Reader, split_outputs};
 use crate::chain::bindings::{CREATE2_DEPLOYER, EternalJobs};
 use crate::chain::calls::Call;
 use crate::chain::jobs::{self, Entry, INPUT_TAG, still_live};
@@ -56,7 +56,24 @@ alloy::sol! {
         function sliceInput(uint256[] shapes, uint256[] ranks, uint256 from, uint256 count)
             external view returns (uint256 length, uint256 first, uint256 last);
     }
+
+    /// A Conv2D clone's config (`contracts/layers/Conv2DLayer.sol`): its output channels.
+    interface IConv2DFilters {
+        function config() external view returns (
+            uint8 activation,
+            uint256 inputFilters,
+            uint256 filters,
+            uint256[2] kernelSize,
+            uint256[2] strides,
+            uint8 padding,
+            bool useBias
+        );
+    }
 }
+
+/// `LayerKind.CONV_2D` (contracts/lib/Types.sol): the kind whose rows a job cuts into blocks
+/// of output channels.
+const CONV_2D: u16 = 6;
 
 /// What each job transaction may use: gas (EIP-7825: 2^24 at most) and calldata bytes (the
 /// transaction pools' size limit, [`DEFAULT_MAX_TX_BYTES`]).
@@ -133,6 +150,30 @@ pub fn reference_states(graph: &Graph, inputs: &[Tensor]) -> anyhow::Result<Vec<
 
 // ------------------------------------------------------------------ planning
 
+/// The initial state of a job on `sample` (input k feeds the k-th InputLayer of `links`, in
+/// layer order): what `EternalJobs.startJob` packs and `startJobState` takes, open.
+pub fn initial_state(
+    links: &[crate::chain::EternalModel::LayerLink],
+    sample: &[&Tensor],
+) -> anyhow::Result<Vec<u8>> {
+    let input_layers: Vec<usize> = (0..links.len())
+        .filter(|&i| links[i].inputs.is_empty())
+        .collect();
+    if input_layers.len() != sample.len() {
+        anyhow::bail!(
+            "the model takes {} input(s); {} were given",
+            input_layers.len(),
+            sample.len()
+        );
+    }
+    let entries = input_layers
+        .iter()
+        .zip(sample)
+        .map(|(&i, t)| jobs::entry(INPUT_TAG | i as u32, &t.shape, &t.data))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(jobs::encode(&entries)?)
+}
+
 /// One step: layers `[cursor, cursor + count)`, carrying `state`.
 #[derive(Clone, Debug)]
 pub struct StepPlan {
@@ -142,6 +183,8 @@ pub struct StepPlan {
     pub count: usize,
     /// A slice of layer `cursor`: output positions `[from, from + count)` of its first axis.
     pub slice: Option<(usize, usize)>,
+    /// A Conv2D slice of one row: only its output channels `[first, first + count)` of `of`.
+    pub channels: Option<Channels>,
     /// `eth_estimateGas` of the same computation (`advance`).
     pub estimate: u64,
     pub gas_limit: u64,
@@ -163,6 +206,34 @@ impl StepPlan {
 /// the head words, the bytes' length word, the bytes padded to words.
 pub fn tx_bytes(state_len: usize, slice: bool) -> usize {
     4 + 32 * if slice { 5 } else { 4 } + 32 + state_len.div_ceil(32) * 32
+}
+
+/// Output channels `[first, first + count)` of `of`: a block of one Conv2D output row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channels {
+    pub first: usize,
+    pub count: usize,
+    pub of: usize,
+}
+
+impl Channels {
+    /// Whether this block completes its row.
+    pub fn last(&self) -> bool {
+        self.first + self.count == self.of
+    }
+}
+
+/// A slice's `from` and `count` as `stepSlice` takes them: a channel block carries its first
+/// channel and its channel count in the high 128 bits.
+pub fn slice_words(from: usize, count: usize, channels: Option<Channels>) -> (U256, U256) {
+    let high = |x: usize| U256::from(x) << 128;
+    match channels {
+        None => (U256::from(from), U256::from(count)),
+        Some(c) => (
+            U256::from(from) | high(c.first),
+            U256::from(count) | high(c.count),
+        ),
+    }
 }
 
 /// Everything a job of one sample will send, before anything is sent.
@@ -227,21 +298,16 @@ pub async fn plan(
     if !rpc.has_code(jobs).await? {
         anyhow::bail!("the job contract is not on this chain yet (it would be at {jobs})");
     }
-    let (inputs, shapes, ranks) = call_args(sample)?;
-    let initial = rpc
+    let model_links = rpc
         .sol_call(
-            jobs,
-            &EternalJobs::initialStateCall {
-                model,
-                inputs: inputs.clone(),
-                shapes: shapes.clone(),
-                ranks: ranks.clone(),
-            },
+            model,
+            &crate::chain::EternalModel::layersCall {},
             None,
-            || format!("pack the input for {model}"),
+            || format!("read the layers of {model}"),
         )
         .await
-        .map_err(rpc_fail("start planning the job"))?;
+        .map_err(rpc_fail("read the model's layers"))?;
+    let initial = Bytes::from(initial_state(&model_links, sample)?);
     let salt = salt_for(model, &initial);
     let job_id = jobs::job_id(from, salt);
     let existing = match rpc
@@ -278,16 +344,9 @@ pub async fn plan(
         count: U256::from(count),
     };
     let estimate = |data: Bytes| async move { rpc.estimate_gas(from, jobs, &data).await.ok() };
-    let links = rpc
-        .sol_call(
-            model,
-            &crate::chain::EternalModel::layersCall {},
-            None,
-            || format!("read the layers of {model}"),
-        )
-        .await
-        .map_err(rpc_fail("read the model's layers"))?;
+    let links = model_links;
     let addresses: Vec<Address> = links.iter().map(|l| l.layer).collect();
+    let kinds: Vec<u16> = links.iter().map(|l| l.kind).collect();
     let links: Vec<Vec<usize>> = links
         .iter()
         .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
@@ -371,6 +430,7 @@ pub async fn plan(
                     model,
                     links: &links,
                     layer: addresses[c],
+                    kind: kinds[c],
                     c,
                     limits,
                 };
@@ -431,6 +491,7 @@ pub async fn plan(
             cursor: c,
             count,
             slice: None,
+            channels: None,
             estimate: gas,
             gas_limit: with_margin(
                 gas + STEP_OVERHEAD + result_gas_at(c + count, layer_count, result_len),
@@ -442,17 +503,27 @@ pub async fn plan(
         c += count;
     }
     let start = if existing.is_none() {
-        let call = EternalJobs::startJobCall {
-            model,
-            salt,
-            inputs,
-            shapes,
-            ranks,
+        // The input packed (8 bytes a value) when it fits the transaction, else every entry of
+        // rank ≥ 2 by its row hashes (32 bytes a row): the steps that read it carry its rows.
+        let start_call = |state: Vec<u8>| {
+            Bytes::from(
+                EternalJobs::startJobStateCall {
+                    model,
+                    salt,
+                    state: state.into(),
+                }
+                .abi_encode(),
+            )
         };
-        let data = Bytes::from(call.abi_encode());
+        let mut data = start_call(initial.to_vec());
+        let mut form = "the input packed";
+        if data.len() > limits.bytes {
+            data = start_call(jobs::carry(&initial, |_| None)?);
+            form = "the input by its row hashes";
+        }
         if data.len() > limits.bytes {
             anyhow::bail!(
-                "startJob on {model} would carry {} bytes of calldata (the input as int256 words), over the {} a transaction may (--max-tx-bytes)",
+                "startJob on {model} would carry {} bytes of calldata ({form}), over the {} a transaction may (--max-tx-bytes)",
                 crate::units::thousands(data.len() as u64),
                 crate::units::thousands(limits.bytes as u64)
             );
@@ -463,7 +534,7 @@ pub async fn plan(
             .map_err(|e| fail(format!("startJob on {model} would fail: {}", e.message())))?;
         if gas > budget {
             anyhow::bail!(
-                "startJob on {model} needs {} gas (the input as int256 words), over the {} a transaction may",
+                "startJob on {model} needs {} gas ({form}), over the {} a transaction may",
                 crate::units::thousands(gas),
                 crate::units::thousands(budget)
             );
@@ -501,14 +572,17 @@ pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
             count: U256::from(s.count),
         }
         .abi_encode(),
-        Some((from, count)) => EternalJobs::stepSliceCall {
-            jobId: plan.job_id,
-            stepIndex: U256::from(s.index),
-            state: s.carried.clone(),
-            from: U256::from(from),
-            count: U256::from(count),
+        Some((from, count)) => {
+            let (from, count) = slice_words(from, count, s.channels);
+            EternalJobs::stepSliceCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state: s.carried.clone(),
+                from,
+                count,
+            }
+            .abi_encode()
         }
-        .abi_encode(),
     };
     Call {
         to: plan.jobs,
@@ -535,6 +609,8 @@ struct Slicing<'a> {
     links: &'a [Vec<usize>],
     /// The layer's clone (its `sliceInput`).
     layer: Address,
+    /// Its `LayerKind` code.
+    kind: u16,
     c: usize,
     limits: TxBudget,
 }
@@ -611,8 +687,14 @@ async fn plan_slices(
             })
         }
     };
+    // The inputs' rows [first, last) open, a Conv2D row's channel block (if any) whole.
     let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
-        let open = |tag: u32| input_tags.contains(&tag).then_some((first, last));
+        let open = |tag: u32| {
+            if tag & jobs::BLOCK_TAG != 0 {
+                return Some((0, usize::MAX));
+            }
+            input_tags.contains(&tag).then_some((first, last))
+        };
         Ok(Bytes::from(jobs::carry(state, open)?))
     };
     let mut state = state.clone();
@@ -635,9 +717,13 @@ async fn plan_slices(
                     crate::units::thousands(l.limits.bytes as u64)
                 )));
             }
-            one = gas_of(&sent, 0, 1)
-                .await
-                .map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
+            let row = gas_of(&sent, 0, 1).await;
+            if l.kind == CONV_2D && !matches!(row, Ok(g) if g <= limit) {
+                // One output row is too much: every row in blocks of its output channels.
+                let row = row.ok();
+                return plan_blocks(l, state, 0, limit, length, row, &rows_read, &carry).await;
+            }
+            one = row.map_err(|e| too_big(format!("it cannot run in slices ({})", e.message())))?;
             if one > limit {
                 return Err(too_big(format!(
                     "one position of its first axis needs {} gas in one step, over the {} a step may use",
@@ -690,6 +776,14 @@ async fn plan_slices(
                     let (_, first, last) = rows_read(at, count).await?;
                     sent = carry(&state, first, last)?;
                 }
+                Err(_) if l.kind == CONV_2D => {
+                    // This row alone is too much (rows differ: the input rows they read, the
+                    // partial output before them): it and the rest in channel blocks.
+                    let (next, more) =
+                        plan_blocks(l, state, at, limit, length, None, &rows_read, &carry).await?;
+                    steps.extend(more);
+                    return Ok((next, steps));
+                }
                 Err(e) => {
                     return Err(too_big(format!(
                         "position {at} does not run within the {} gas a step may use: {e}",
@@ -700,7 +794,7 @@ async fn plan_slices(
         };
         let gas = (one + per * (count as u64 - 1)).min(limit);
         let complete = at + count == length;
-        let next = next_slice_state(l.links, c, &state, &answer.part, complete)
+        let next = next_slice_state(l.links, c, &state, &answer.part, complete, false)
             .map_err(|e| fail(format!("layer #{c}: {e}")))?;
         if jobs::commitment(&next)? != answer.nextHash {
             anyhow::bail!(
@@ -713,6 +807,7 @@ async fn plan_slices(
             cursor: c,
             count: 1,
             slice: Some((at, count)),
+            channels: None,
             estimate: gas,
             gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
             state: state.clone(),
@@ -726,21 +821,180 @@ async fn plan_slices(
     }
 }
 
+/// The slices of Conv2D layer `c` from output row `at0` on (one output row over the gas a step
+/// may use) in blocks of its output channels: per row, blocks of `⌈filters / b⌉` channels for the fewest `b` whose
+/// first block `eth_estimateGas` puts within `limit`, each block confirmed by an `eth_call` given
+/// `limit` gas and its next state rebuilt from the chain's answer and checked against the
+/// commitment the chain computed (as `plan_slices`).
+#[allow(clippy::too_many_arguments)]
+async fn plan_blocks<R, RF, K>(
+    l: &Slicing<'_>,
+    state: Bytes,
+    at0: usize,
+    limit: u64,
+    length: usize,
+    row_gas: Option<u64>,
+    rows_read: &R,
+    carry: &K,
+) -> anyhow::Result<(Bytes, Vec<StepPlan>)>
+where
+    R: Fn(usize, usize) -> RF,
+    RF: std::future::Future<Output = anyhow::Result<(usize, usize, usize)>>,
+    K: Fn(&Bytes, usize, usize) -> anyhow::Result<Bytes>,
+{
+    let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let of = rpc
+        .sol_call(l.layer, &IConv2DFilters::configCall {}, None, || {
+            format!("read the filters of layer #{c}")
+        })
+        .await
+        .map_err(|e| too_big(e.to_string()))?
+        .filters
+        .to::<usize>();
+    let call = |state: &Bytes, at: usize, ch: Channels| {
+        let (from, count) = slice_words(at, 1, Some(ch));
+        EternalJobs::advanceSliceCall {
+            model,
+            cursor: U256::from(c),
+            state: state.clone(),
+            from,
+            count,
+        }
+    };
+    let bytes_ok = |sent: &Bytes, at: usize| {
+        let bytes = tx_bytes(sent.len(), true);
+        if bytes > l.limits.bytes {
+            return Err(too_big(format!(
+                "a channel block of output row {at} carries {} bytes of calldata, over the {} a transaction may",
+                crate::units::thousands(bytes as u64),
+                crate::units::thousands(l.limits.bytes as u64)
+            )));
+        }
+        Ok(())
+    };
+    // The fewest blocks a row whose first block fits (a tenth of room for the other rows).
+    let (_, f1, l1) = rows_read(at0, 1).await?;
+    let sent = carry(&state, f1, l1)?;
+    bytes_ok(&sent, at0)?;
+    let target = limit - limit / 10;
+    let mut blocks = row_gas
+        .map_or(2, |g| g.div_ceil(target).max(2) as usize)
+        .min(of);
+    let block_gas = loop {
+        let ch = Channels {
+            first: 0,
+            count: of.div_ceil(blocks),
+            of,
+        };
+        let data = Bytes::from(call(&sent, at0, ch).abi_encode());
+        match rpc.estimate_gas(l.from, l.jobs, &data).await {
+            Ok(g) if g <= target => break g,
+            _ if blocks < of => blocks = (blocks + 1).max(blocks * 5 / 4).min(of),
+            Ok(g) => {
+                return Err(too_big(format!(
+                    "one output channel of one row needs {} gas in one step, over the {} a step may use",
+                    crate::units::thousands(g),
+                    crate::units::thousands(limit)
+                )));
+            }
+            Err(e) => {
+                return Err(too_big(format!(
+                    "one output channel of one row does not run: {}",
+                    e.message()
+                )));
+            }
+        }
+    };
+    let k = of.div_ceil(blocks);
+    let mut state = state;
+    let mut steps = Vec::new();
+    for at in at0..length {
+        let (_, first, last) = rows_read(at, 1).await?;
+        let mut f0 = 0;
+        while f0 < of {
+            let sent = carry(&state, first, last)?;
+            bytes_ok(&sent, at)?;
+            // Confirmed by an eth_call given the gas a step may use; fewer channels until it
+            // runs (rows differ: the input rows they read, the partial output before them).
+            let mut count = k.min(of - f0);
+            let (answer, ch) = loop {
+                let ch = Channels {
+                    first: f0,
+                    count,
+                    of,
+                };
+                match rpc
+                    .sol_call(l.jobs, &call(&sent, at, ch), Some(limit), || {
+                        format!("compute a channel block of layer #{c}")
+                    })
+                    .await
+                {
+                    Ok(a) => break (a, ch),
+                    Err(_) if count > 1 => count -= (count / 4).max(1),
+                    Err(e) => {
+                        return Err(too_big(format!(
+                            "output row {at}, channel {f0}, does not run within the {} gas a step may use: {e}",
+                            crate::units::thousands(limit)
+                        )));
+                    }
+                }
+            };
+            let complete = ch.last() && at + 1 == length;
+            let next = next_slice_state(l.links, c, &state, &answer.part, complete, !ch.last())
+                .map_err(|e| fail(format!("layer #{c}: {e}")))?;
+            if jobs::commitment(&next)? != answer.nextHash {
+                anyhow::bail!(
+                    "layer #{c} of {model}: the state rebuilt after row {at}, channels {}..{}, differs from the chain's",
+                    ch.first,
+                    ch.first + ch.count
+                );
+            }
+            steps.push(StepPlan {
+                index: 0,
+                cursor: c,
+                count: 1,
+                slice: Some((at, 1)),
+                channels: Some(ch),
+                estimate: block_gas,
+                gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
+                state: state.clone(),
+                carried: sent,
+            });
+            state = Bytes::from(next);
+            f0 += ch.count;
+        }
+    }
+    Ok((state, steps))
+}
+
 /// The state after a slice of layer `c`: `part` (one entry, the slice's positions) appended to
 /// the partial entry at the end of `state` (or a new one, tagged `PARTIAL_TAG | c`); when the
 /// layer is `complete`, the entry becomes its output and what no later layer reads is dropped
-/// — as `EternalJobs.stepSlice` does.
+/// — as `EternalJobs.stepSlice` does. A Conv2D channel block: `part` is its row so far (the
+/// channels before it and its own, `[1, ow, channels]`); when it does not complete the row
+/// (`block`), it replaces the state's channel-block entry (`PARTIAL_TAG | BLOCK_TAG | c`), else
+/// it is the whole row and the channel-block entry goes.
 pub fn next_slice_state(
     links: &[Vec<usize>],
     c: usize,
     state: &[u8],
     part: &[u8],
     complete: bool,
+    block: bool,
 ) -> Result<Vec<u8>, jobs::StateError> {
     let mut entries = jobs::decode(state)?;
     let mut part = jobs::decode(part)?
         .pop()
         .ok_or(jobs::StateError::Malformed(0))?;
+    if entries.last().is_some_and(|e| e.tag & jobs::BLOCK_TAG != 0) {
+        entries.pop();
+    }
+    if block {
+        part.tag = jobs::PARTIAL_TAG | jobs::BLOCK_TAG | c as u32;
+        entries.push(part);
+        return jobs::encode(&entries);
+    }
     let partial = jobs::PARTIAL_TAG | c as u32;
     match entries.last_mut() {
         Some(last) if last.tag == partial => {
@@ -1110,9 +1364,15 @@ impl std::fmt::Display for Planned {
             let layers: Vec<String> = p
                 .steps
                 .iter()
-                .map(|s| match s.slice {
-                    None => format!("#{}..#{}", s.cursor, s.cursor + s.count - 1),
-                    Some((at, n)) => format!("#{}[{}..{}]", s.cursor, at, at + n),
+                .map(|s| match (s.slice, s.channels) {
+                    (None, _) => format!("#{}..#{}", s.cursor, s.cursor + s.count - 1),
+                    (Some((at, n)), None) => format!("#{}[{}..{}]", s.cursor, at, at + n),
+                    (Some((at, _)), Some(ch)) => format!(
+                        "#{}[{at}][ch {}..{}]",
+                        s.cursor,
+                        ch.first,
+                        ch.first + ch.count
+                    ),
                 })
                 .collect();
             let resumed = if let Some(earlier) = p.same_as {

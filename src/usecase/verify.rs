@@ -114,23 +114,6 @@ impl Reader {
     }
 }
 
-/// Inputs in the contract's order (the k-th InputLayer in layer order takes input k).
-pub(crate) fn call_args(ins: &[&Tensor]) -> anyhow::Result<(Vec<I256>, Vec<U256>, Vec<U256>)> {
-    let mut values = Vec::new();
-    let mut shapes = Vec::new();
-    let mut ranks = Vec::new();
-    for t in ins {
-        for &v in &t.data {
-            values.push(
-                I256::try_from(v).map_err(|_| fail(format!("input value {v} overflows int256")))?,
-            );
-        }
-        shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
-        ranks.push(U256::from(t.shape.len()));
-    }
-    Ok((values, shapes, ranks))
-}
-
 pub(crate) type Outputs = Vec<(Vec<usize>, Vec<i128>)>;
 
 /// Splits the model's flat `(outputs, outputShapes, outputRanks)` into tensors.
