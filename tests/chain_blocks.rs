@@ -202,6 +202,172 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
     );
 }
 
+/// generated/depthwise_separable_seq.keras (DepthwiseConv2D, SeparableConv2D ×2,
+/// DepthwiseConv2D on 9×9×3) as a job held to transactions of JB_GAS gas: the depthwise and
+/// separable layers, which chained calls already cut by output rows, now run in row slices in a
+/// job too (their `sliceInput`), the result bit for bit the reference's.
+#[tokio::test]
+async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (model, graph) = crate::common::load_fixture("generated/depthwise_separable_seq.keras");
+    let address = deploy(&chain, &model, 1).await;
+    let x = image([9, 9, 3], 2);
+    let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+    let budget = TxBudget {
+        gas: std::env::var("JB_GAS")
+            .ok()
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(500_000),
+        ..TxBudget::DEFAULT
+    };
+    let plan = job::plan(&rpc, chain.sender(), address, &[&x], budget)
+        .await
+        .unwrap();
+    describe(&plan);
+    for s in &plan.steps {
+        assert!(s.gas_limit <= budget.gas, "step {}", s.index);
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "layer #{}",
+                s.cursor
+            );
+        }
+    }
+    let sent = job::send_pipelined(
+        &rpc,
+        &signer_from_hex(crate::deploy_support::KEY0).unwrap(),
+        rpc.chain_id().await.unwrap(),
+        &current_fees(&rpc, None).await.unwrap().0,
+        &calls(&plan),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+        .await
+        .unwrap();
+    let reference = graph.run(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
+    eprintln!(
+        "depthwise_separable_seq job: {} transactions, largest {} gas, total {} gas; after {:?}",
+        sent.transactions,
+        sent.largest,
+        sent.gas_used,
+        started.elapsed()
+    );
+}
+
+/// generated/rowslice_fn.keras's 64×64×8 input (32,768 values: 262 KB packed, 1 MB as
+/// `startJob`'s int256 words) starts a job by its row hashes (`startJobState`, ~2 KB); the
+/// InputLayer's first slice carries its first rows and is accepted, a slice with one forged
+/// input value is refused.
+#[tokio::test]
+async fn a_64x64x8_input_starts_a_job_by_its_row_hashes() {
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (model, _) = crate::common::load_fixture("generated/rowslice_fn.keras");
+    let address = deploy(&chain, &model, 1).await;
+    let x = image([64, 64, 8], 3);
+    let links = eternalize::chain::EternalModel::new(address, chain.provider().clone())
+        .layers()
+        .call()
+        .await
+        .unwrap();
+    let initial = job::initial_state(&links, &[&x]).unwrap();
+    assert!(initial.len() > 262_000);
+    let jobs_at = jobs_address().unwrap();
+    let salt = job::salt_for(address, &initial);
+    let job_id = jobs::job_id(chain.sender(), salt);
+    let hashed = jobs::carry(&initial, |_| None).unwrap();
+    let start = EternalJobs::startJobStateCall {
+        model: address,
+        salt,
+        state: hashed.into(),
+    }
+    .abi_encode();
+    assert!(start.len() < 2_500, "{}", start.len());
+    let tx = |what: &str, data: Vec<u8>, gas: u64| {
+        (
+            what.to_string(),
+            eternalize::chain::calls::Call {
+                to: jobs_at,
+                data: data.into(),
+                value: U256::ZERO,
+            },
+            gas,
+        )
+    };
+    let (fees, _) = current_fees(&rpc, None).await.unwrap();
+    let chain_id = rpc.chain_id().await.unwrap();
+    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
+    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
+        let (rpc, signer, fees) = (&rpc, &signer, &fees);
+        async move {
+            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
+        }
+    };
+    let started = send(vec![tx("start", start, 2_000_000)]).await.unwrap();
+    let contract = EternalJobs::new(jobs_at, chain.provider().clone());
+    let info = contract.job(job_id).call().await.unwrap();
+    assert_eq!(info.stateHash, jobs::commitment(&initial).unwrap());
+    // The InputLayer's rows 0..8, carried open.
+    let rows = |state: &[u8]| {
+        Bytes::from(jobs::carry(state, |t| (t == jobs::INPUT_TAG).then_some((0, 8))).unwrap())
+    };
+    let slice = |state: Bytes| {
+        EternalJobs::stepSliceCall {
+            jobId: job_id,
+            stepIndex: U256::ZERO,
+            state,
+            from: U256::ZERO,
+            count: U256::from(8),
+        }
+        .abi_encode()
+    };
+    let mut forged = jobs::decode(&initial).unwrap();
+    forged[0].values[5] += 1;
+    let forged = jobs::encode(&forged).unwrap();
+    let e = send(vec![tx(
+        "forged input row",
+        slice(rows(&forged)),
+        8_000_000,
+    )])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("StateMismatch"), "{e}");
+    let sent = send(vec![tx(
+        "input rows 0..8",
+        slice(rows(&initial)),
+        8_000_000,
+    )])
+    .await
+    .unwrap();
+    let info = contract.job(job_id).call().await.unwrap();
+    assert_eq!(info.steps, U256::from(1));
+    // The partial output: the input's first 8 rows (InputLayer is the identity).
+    let mut want = jobs::decode(&initial).unwrap();
+    want.push(jobs::Entry {
+        tag: jobs::PARTIAL_TAG,
+        shape: vec![8, 64, 8],
+        values: want[0].values[..8 * 64 * 8].to_vec(),
+    });
+    assert_eq!(
+        info.stateHash,
+        jobs::commitment(&jobs::encode(&want).unwrap()).unwrap()
+    );
+    eprintln!(
+        "64×64×8 input: startJobState {} gas; the InputLayer's rows 0..8 {} gas",
+        started.gas_used, sent.gas_used
+    );
+}
+
 /// The job transactions (to the job contract) mined so far: (calldata bytes, gas used), in order.
 async fn job_transactions(chain: &eternalize::chain::Chain) -> Vec<(usize, u64)> {
     use alloy::consensus::Transaction;

@@ -48,6 +48,18 @@ contract DepthwiseConv2DLayer is GroupedConvBase {
         (out, shape) = _run(inputs, g, c, groups, m, list);
     }
 
+    /// @notice For a job's slices (`ISliceableLayer`): the output rows and the input rows
+    ///         [from, from + count) read, as `forwardSlice` takes them.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        override
+        returns (uint256, uint256, uint256)
+    {
+        (Geometry memory g,,) = _geometry(shapes, ranks, configData(), tensors());
+        return _sliceWindow(g, from, count);
+    }
+
     /// @dev Output rows [from, from + count) from only the input rows they read (see
     ///      `IForwardLayer.forwardSlice` and `_windowRows`).
     function _forwardSlice(

@@ -17,15 +17,29 @@ import {Activation, Padding} from "../lib/Types.sol";
 ///         Also the base of the other convolution layers that a job step runs whole
 ///         (Conv2DTranspose, TimeDistributed): their `sliceInput` and config decoding.
 abstract contract GroupedConvBase is ConvBase {
-    /// @notice Not sliced inside a job yet (chained calls do slice it, by output rows, through
-    ///         `forwardSlice`): a job step runs it whole, so this reverts unless a layer overrides it.
+    /// @notice Not sliced inside a job (chained calls do slice it, by output rows, through
+    ///         `forwardSlice`): a job step runs it whole, so this reverts unless a layer overrides
+    ///         it (DepthwiseConv2D and SeparableConv2D do, with `_sliceWindow`).
     function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
         external
-        pure
+        view
         virtual
         returns (uint256, uint256, uint256)
     {
         revert OutputSliceOutOfRange(from, count, 0);
+    }
+
+    /// @dev `sliceInput` for a layer whose `forwardSlice` takes the input rows its output rows
+    ///      [from, from + count) read (`_sliceRows`): the output rows and those input rows.
+    function _sliceWindow(Geometry memory g, uint256 from, uint256 count)
+        internal
+        pure
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        _checkSlice(from, count, g.oh);
+        (uint256 rows, uint256 padBefore) = _windowRows(from, count, g.kh, g.sh, g.pt, g.h);
+        first = padBefore + from * g.sh - g.pt;
+        return (g.oh, first, first + rows);
     }
 
     /// @notice The fields every convolution config of these layers starts with:

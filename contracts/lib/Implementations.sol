@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x664802ce54cce44233d2cb265434cabbc18deb3174203260b1a21c2fefff8393;
+    bytes32 internal constant MODEL = 0xb90ae29156067ae749e1016bfe689bb0080fc37152b96588a9dcd0e980615651;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xf1b4dda9b119be6b41d769e6fa92cad1662077d562a1d0e3d18e8362120f88e1;
+    bytes32 internal constant GRU = 0xb21fa4ea9278daaf87d97b89f1c54cdba6d147551f390edfeec6863fa29dcb5a;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x4536786478768309c2cb7211c2c01d0f50a8ca16909ac70ddfd75303f1ed9f10;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -97,9 +97,9 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x52c95b25609cfd69d925b1ab4ee4be6034f307853761afb14876ce42aba63467;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x8f3912ca6ff43f45155e0b03718cc8131862eb24700498b85b9b9257459f2c31;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xcf3b2ac51c6ad5b9576aee579821730d16ecd22a10e5dcd84f0dadbe43cc02f4;
     /// @dev Conv2DTransposeLayer, kind 43.
     bytes32 internal constant CONV_2D_TRANSPOSE = 0x4df291b45ba99db816de6f65b9e01e6f5a63802e47f90dd89ae9c3cbcd309d8a;
     /// @dev PReLULayer, kind 44.
