@@ -203,7 +203,7 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
 }
 
 /// generated/depthwise_separable_seq.keras (DepthwiseConv2D, SeparableConv2D ×2,
-/// DepthwiseConv2D on 9×9×3) as a job held to transactions of JB_GAS gas: the depthwise and
+/// DepthwiseConv2D on 9×9×3) as a job held to transactions of 500k gas: the depthwise and
 /// separable layers, which chained calls already cut by output rows, now run in row slices in a
 /// job too (their `sliceInput`), the result bit for bit the reference's.
 #[tokio::test]
@@ -217,16 +217,22 @@ async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
     let x = image([9, 9, 3], 2);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
     let budget = TxBudget {
-        gas: std::env::var("JB_GAS")
-            .ok()
-            .and_then(|g| g.parse().ok())
-            .unwrap_or(500_000),
+        gas: 500_000,
         ..TxBudget::DEFAULT
     };
     let plan = job::plan(&rpc, chain.sender(), address, &[&x], budget)
         .await
         .unwrap();
     describe(&plan);
+    // The DepthwiseConv2D (layer 1) and the first SeparableConv2D (layer 2) in row slices.
+    for layer in [1, 2] {
+        let slices = plan
+            .steps
+            .iter()
+            .filter(|s| s.cursor == layer && s.slice.is_some())
+            .count();
+        assert!(slices >= 2, "layer {layer}: {slices} slices");
+    }
     for s in &plan.steps {
         assert!(s.gas_limit <= budget.gas, "step {}", s.index);
         if s.slice.is_none_or(|(from, _)| from == 0) {
