@@ -1584,3 +1584,64 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn salt_for(model: Address, initial: &[u8]) -> B256 {
     keccak256((model, keccak256(initial)).abi_encode_params())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::jobs::{BLOCK_TAG, PARTIAL_TAG};
+
+    fn entry(tag: u32, shape: &[usize], values: Vec<i64>) -> Entry {
+        Entry {
+            tag,
+            shape: shape.to_vec(),
+            values,
+        }
+    }
+
+    #[test]
+    fn channel_blocks_build_the_row_then_fold_it_into_the_partial_output() {
+        // Layer 1 reads the input (tag 0); it is the last layer. Its output is [2, 2, 3]: two
+        // rows of two pixels of three channels. Row 0 is done; row 1 runs in blocks of 2 + 1.
+        let links = vec![vec![], vec![0]];
+        let input = entry(0, &[2, 2], vec![1, 2, 3, 4]);
+        let row0 = vec![10, 11, 12, 13, 14, 15];
+        let partial = entry(PARTIAL_TAG | 1, &[1, 2, 3], row0.clone());
+        let state = jobs::encode(&[input.clone(), partial.clone()]).unwrap();
+        // The first block: channels 0..2 of row 1 — the row so far, as `advanceSlice` returns it.
+        let part = jobs::encode(&[entry(1, &[1, 2, 2], vec![20, 21, 23, 24])]).unwrap();
+        let next = next_slice_state(&links, 1, &state, &part, false, true).unwrap();
+        let block = entry(
+            PARTIAL_TAG | BLOCK_TAG | 1,
+            &[1, 2, 2],
+            vec![20, 21, 23, 24],
+        );
+        assert_eq!(
+            jobs::decode(&next).unwrap(),
+            vec![input.clone(), partial.clone(), block]
+        );
+        // The last block: the whole row, channel by channel; the block entry goes and the layer
+        // is done: its output alone (the input is read by no later layer).
+        let part = jobs::encode(&[entry(1, &[1, 2, 3], vec![20, 21, 22, 23, 24, 25])]).unwrap();
+        let done = next_slice_state(&links, 1, &next, &part, true, false).unwrap();
+        let mut values = row0;
+        values.extend([20, 21, 22, 23, 24, 25]);
+        assert_eq!(
+            jobs::decode(&done).unwrap(),
+            vec![entry(1, &[2, 2, 3], values)]
+        );
+    }
+
+    #[test]
+    fn a_channel_block_carries_its_channels_in_the_high_bits() {
+        let ch = Channels {
+            first: 64,
+            count: 64,
+            of: 128,
+        };
+        assert!(ch.last());
+        let (from, count) = slice_words(3, 1, Some(ch));
+        assert_eq!(from, U256::from(3) | (U256::from(64) << 128));
+        assert_eq!(count, U256::from(1) | (U256::from(64) << 128));
+        assert_eq!(slice_words(3, 2, None), (U256::from(3), U256::from(2)));
+    }
+}
