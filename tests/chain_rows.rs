@@ -83,9 +83,9 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
         started.elapsed()
     );
 
-    // ---- rowslice_small_fn as a job: started under 3M gas (its startJob carries the input as
-    // int256 words: 2.57M gas, 102 KB), then driven in transactions of at most 1.2M gas, so that
-    // the InputLayer (1.55M whole) goes in slices too.
+    // ---- rowslice_small_fn as a job: started under 3M gas (startJob carried the input as int256
+    // words, 2.57M gas; startJobState packs it, 25.6 KB), then driven in transactions of at most
+    // 1.2M gas, so that the InputLayer (1.55M whole) goes in slices too.
     let (model, graph) = crate::common::load_fixture("generated/rowslice_small_fn.keras");
     let address = deploy(&chain, &model, 2).await;
     let x = image(20, 4);

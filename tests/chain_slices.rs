@@ -6,7 +6,7 @@
 //! step with a forged partial output (a row hash), a forged input row, an input row missing,
 //! or sent out of order is refused. generated/cnn_500k.keras, whose conv3 needs ≈ 17.7M
 //! gas for one output row, predicts through chained calls, that row cut into blocks of output
-//! channels, bit for bit the reference.
+//! channels, bit for bit the reference (as a job too: tests/chain_blocks.rs, ignored benchmark).
 
 use crate::chain_jobs::{calls, deploy};
 use alloy::primitives::{Bytes, U256};

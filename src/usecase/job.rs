@@ -1,7 +1,9 @@
 //! On-chain jobs (`predict ADDRESS --send`): an inference of any size run as transactions on
-//! the chain's `EternalJobs` contract — `startJob` with the input, then `step`s of whole layers
-//! and, for a layer too big for one transaction, `stepSlice`s of its output rows (or units),
-//! each transaction under the EIP-7825 cap (2^24 gas), then `result` read on chain.
+//! the chain's `EternalJobs` contract — `startJobState` with the input (packed, or by its row
+//! hashes when it does not fit a transaction), then `step`s of whole layers and, for a layer too
+//! big for one transaction, `stepSlice`s of its output rows (or units; a Conv2D row too big for
+//! one transaction in blocks of its output channels), each transaction under the EIP-7825 cap
+//! (2^24 gas), then `result` read on chain.
 //!
 //! Every state a step carries is known before anything is sent: the job contract's `advance`
 //! view computes it (`eth_call`), the same code `step` runs, so the start and every step are
@@ -242,7 +244,7 @@ pub struct JobPlan {
     pub jobs: Address,
     pub model: Address,
     pub job_id: U256,
-    /// `startJob`, with its gas limit; `None` when the job is already on chain.
+    /// `startJobState`, with its gas limit; `None` when the job is already on chain.
     pub start: Option<(Call, u64)>,
     /// The steps still to send (from the job's cursor on chain).
     pub steps: Vec<StepPlan>,
