@@ -202,36 +202,32 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
     );
 }
 
-/// generated/depthwise_separable_seq.keras (DepthwiseConv2D, SeparableConv2D ×2,
-/// DepthwiseConv2D on 9×9×3) as a job held to transactions of 500k gas: the depthwise and
-/// separable layers, which chained calls already cut by output rows, now run in row slices in a
-/// job too (their `sliceInput`), the result bit for bit the reference's.
-#[tokio::test]
-async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
+/// `fixture` on `shape` as a job held to transactions of `gas`: each layer of `sliced` runs in at
+/// least two row slices; every state before a layer and the result are the reference's.
+async fn sliced_job(fixture: &str, shape: [usize; 3], gas: u64, sliced: &[usize]) {
     let started = Instant::now();
     let node = crate::chain_support::anvil();
     let chain = crate::chain_support::connect(&node, 0);
     let rpc = Rpc::connect(&node.url()).unwrap();
-    let (model, graph) = crate::common::load_fixture("generated/depthwise_separable_seq.keras");
+    let (model, graph) = crate::common::load_fixture(fixture);
     let address = deploy(&chain, &model, 1).await;
-    let x = image([9, 9, 3], 2);
+    let x = image(shape, 2);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
     let budget = TxBudget {
-        gas: 500_000,
+        gas,
         ..TxBudget::DEFAULT
     };
     let plan = job::plan(&rpc, chain.sender(), address, &[&x], budget)
         .await
         .unwrap();
     describe(&plan);
-    // The DepthwiseConv2D (layer 1) and the first SeparableConv2D (layer 2) in row slices.
-    for layer in [1, 2] {
+    for &layer in sliced {
         let slices = plan
             .steps
             .iter()
             .filter(|s| s.cursor == layer && s.slice.is_some())
             .count();
-        assert!(slices >= 2, "layer {layer}: {slices} slices");
+        assert!(slices >= 2, "{fixture}: layer {layer}: {slices} slices");
     }
     for s in &plan.steps {
         assert!(s.gas_limit <= budget.gas, "step {}", s.index);
@@ -239,7 +235,7 @@ async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
             assert_eq!(
                 s.state.as_ref(),
                 want[s.cursor].as_slice(),
-                "layer #{}",
+                "{fixture}: layer #{}",
                 s.cursor
             );
         }
@@ -258,14 +254,43 @@ async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
         .await
         .unwrap();
     let reference = graph.run(std::slice::from_ref(&x)).unwrap();
-    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
+    assert_eq!(got[0].1, reference[0].data, "{fixture}: the job's outputs");
     eprintln!(
-        "depthwise_separable_seq job: {} transactions, largest {} gas, total {} gas; after {:?}",
+        "{fixture} job: {} transactions, largest {} gas, total {} gas; after {:?}",
         sent.transactions,
         sent.largest,
         sent.gas_used,
         started.elapsed()
     );
+}
+
+/// generated/depthwise_separable_seq.keras (DepthwiseConv2D, SeparableConv2D ×2,
+/// DepthwiseConv2D on 9×9×3) as a job held to transactions of 500k gas: the DepthwiseConv2D and
+/// the first SeparableConv2D, which chained calls already cut by output rows, run in row slices
+/// in a job too (their `sliceInput`), the result bit for bit the reference's.
+#[tokio::test]
+async fn depthwise_and_separable_layers_run_in_row_slices_in_jobs() {
+    sliced_job(
+        "generated/depthwise_separable_seq.keras",
+        [9, 9, 3],
+        500_000,
+        &[1, 2],
+    )
+    .await;
+}
+
+/// generated/transpose_grouped_fn.keras (grouped Conv2D, Conv2DTranspose ×3 on 5×5×4) as a job
+/// held to transactions of 600k gas: its grouped Conv2Ds and strided Conv2DTransposes run in row
+/// slices (`Conv2DTransposeLayer.sliceInput`: the input rows `_transposeRows` names).
+#[tokio::test]
+async fn transposed_and_grouped_convolutions_run_in_row_slices_in_jobs() {
+    sliced_job(
+        "generated/transpose_grouped_fn.keras",
+        [5, 5, 4],
+        600_000,
+        &[1, 2, 3, 4],
+    )
+    .await;
 }
 
 /// generated/rowslice_fn.keras's 64×64×8 input (32,768 values: 262 KB packed, 1 MB as

@@ -69,6 +69,23 @@ contract Conv2DTransposeLayer is GroupedConvBase {
         (out, shape) = _slice(inputs, shapes, ranks, 0, type(uint256).max, m, cfg, list);
     }
 
+    /// @notice For a job's slices (`ISliceableLayer`): the output rows and the input rows
+    ///         output rows [from, from + count) read (`_transposeRows`), as `forwardSlice` takes them.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        override
+        returns (uint256, uint256, uint256)
+    {
+        uint256[] memory s = _single(shapes, ranks);
+        ConvConfig memory c = _decode(configData());
+        if (s.length != 3 || s[2] != c.inputFilters) revert InputShapeMismatch(0);
+        (uint256 oh, uint256 lead) = _lenAndLead(s[0], c.kernelSize[0], c.strides[0], c.padding);
+        _checkSlice(from, count, oh);
+        (uint256 first, uint256 last) = _transposeRows(from, count, c.kernelSize[0], c.strides[0], lead, s[0]);
+        return (oh, first, last);
+    }
+
     /// @dev Output rows [from, from + count) from only the input rows they read (`_transposeRows`).
     function _forwardSlice(
         int256[] calldata inputs,

@@ -19,7 +19,8 @@ import {Activation, Padding} from "../lib/Types.sol";
 abstract contract GroupedConvBase is ConvBase {
     /// @notice Not sliced inside a job (chained calls do slice it, by output rows, through
     ///         `forwardSlice`): a job step runs it whole, so this reverts unless a layer overrides
-    ///         it (DepthwiseConv2D and SeparableConv2D do, with `_sliceWindow`).
+    ///         it (DepthwiseConv2D and SeparableConv2D do, with `_sliceWindow`; Conv2DTranspose
+    ///         with its own rows).
     function sliceInput(uint256[] calldata, uint256[] calldata, uint256 from, uint256 count)
         external
         view

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb90ae29156067ae749e1016bfe689bb0080fc37152b96588a9dcd0e980615651;
+    bytes32 internal constant MODEL = 0xc4c571649c13fb3d94a4b62ddb5012036cacfd03d15ddaf59e783aa9ded48f65;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x83bad3b1bdabcdee656b05c4a77881ca50bd4cd1d03eac1ee83fe980a24d4b28;
+    bytes32 internal constant SIMPLE_RNN = 0xd3cbae2543e6b2c58ea4b56f476f4804b0e9943b32e58d4b82f24938e4029ec1;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x4f129236fc2984dff4bb55ef076c45a02f80e988622abae66abaa01a063bf029;
+    bytes32 internal constant LSTM = 0x132ad58be037744a0547fc2b766c2c2c43884b587c9ffef705dd92e64118dd36;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -101,7 +101,7 @@ library Implementations {
     /// @dev SeparableConv2DLayer, kind 42.
     bytes32 internal constant SEPARABLE_CONV_2D = 0xcf3b2ac51c6ad5b9576aee579821730d16ecd22a10e5dcd84f0dadbe43cc02f4;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x4df291b45ba99db816de6f65b9e01e6f5a63802e47f90dd89ae9c3cbcd309d8a;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xc56eeb64725239337ca84fc4a960f7e9c0fe86b1656397327253fdc18805f227;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
