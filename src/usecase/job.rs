@@ -859,8 +859,19 @@ async fn plan_rows(
         let data = Bytes::from(call(state, &[], 0, count, 0, rows).abi_encode());
         async move { rpc.estimate_gas(l.from, l.jobs, &data).await }
     };
+    // The state after the layer, whose length prices the result when the layer is the last:
+    // what stays live, and the layer's output.
+    let after = {
+        let mut live: Vec<Entry> = entries
+            .iter()
+            .filter(|e| still_live(l.links, e.tag, c + 1))
+            .cloned()
+            .collect();
+        live.push(jobs::entry(c as u32, &[units], &vec![0; units])?);
+        jobs::encode(&live)?.len()
+    };
+    let limit = room(c + 1, after);
     let mut state = state.clone();
-    let limit = room(c + 1, state.len());
     // The widest block whose one row fits; its gas per more row.
     let mut cc = units;
     let (one, per) = loop {
@@ -889,7 +900,6 @@ async fn plan_rows(
         let count = cc.min(units - from);
         let (mut first, mut sums) = (0usize, Vec::<i128>::new());
         loop {
-            let limit = room(c + 1, state.len());
             // The carried sums cost calldata and their addition: a part after the first is
             // priced a little higher.
             let spare = limit.saturating_sub(one + 40 * sums.len() as u64);
