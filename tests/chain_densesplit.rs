@@ -306,11 +306,14 @@ async fn dense_row_parts_gas() {
         let mut later = input[n - rows..].to_vec();
         later.extend_from_slice(&carried);
         let last = gas(later, (0, 128), Some((n - rows, rows))).await;
+        let mut middle = input[1..1 + rows].to_vec();
+        middle.extend_from_slice(&carried);
+        let middle = gas(middle, (0, 128), Some((1, rows))).await;
         let mut block = input[..rows].to_vec();
         block.truncate(rows);
         let one = gas(block, (0, 8), Some((0, rows))).await;
         eprintln!(
-            "fc1 {rows} rows: all 128 units {first} gas (first part), {last} gas (last part, sums carried); 8 units {one} gas"
+            "fc1 {rows} rows: all 128 units {first} gas (first part), {middle} (a middle part, sums carried), {last} gas (last part, sums carried); 8 units {one} gas"
         );
     }
     // The planner under small budgets: fc1 alone, in row parts.

@@ -874,6 +874,14 @@ const RETURN_GAS: u64 = 10;
 /// reads and the call to the clone, over a direct call of the clone.
 const SLICE_HOP: u64 = 12_000;
 
+/// A Dense row part, per partial sum carried in (its packed word, unpacking, the addition):
+/// ≈ 620–1,140 gas measured on cnn_15m's fc1 (128 sums: a middle part less the first part of
+/// as many rows, 1 to 2,048 rows; BENCHMARKS.md "Dense layers cut by their input rows").
+const ROW_CARRY: u64 = 700;
+/// A Dense's last row part, per unit finished (its bias read, scale, shift, store): ≈ 1,090–1,300
+/// gas measured on fc1 (the last part less a middle part).
+const ROW_FINISH: u64 = 1_200;
+
 /// What one layer costs, split by where the gas goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Work {
@@ -2054,8 +2062,9 @@ impl Planner<'_> {
         if count < units {
             gas += m.dense_row * rc;
         }
+        gas += ROW_CARRY * carried;
         if rows.last() {
-            gas += cols * activation_gas(activation);
+            gas += cols * (ROW_FINISH + activation_gas(activation));
         }
         let words = 2 * cols + 64 + kernel_bytes.div_ceil(32);
         let key = CostKey {
@@ -2096,8 +2105,8 @@ impl Planner<'_> {
 
     /// Units [start, units) of Dense layer `i` in row parts ([`Self::row_part`]): blocks of
     /// units (all of them when they fit: one run of whole kernel rows a part), each over as few
-    /// parts of the input rows as fit the target, block and part sizes evened out, the width
-    /// giving the fewest calls. `None` when one input row of one unit does not fit, or the
+    /// parts of the input rows as fit the target (the first, the middle ones and the last each
+    /// as large as its own price allows), blocks evened out, the width giving the fewest calls. `None` when one input row of one unit does not fit, or the
     /// layer cannot be cut so.
     pub fn row_parts(
         &self,
@@ -2124,34 +2133,78 @@ impl Planner<'_> {
         let target = self.target();
         let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
         let left = units - start;
-        // The costliest part of a block of `cc` units over `rc` rows: the last, which carries
-        // sums and activates (priced on the last rows).
-        let fits = |cc: usize, rc: usize| {
-            let rows = Rows {
-                first: n - rc,
-                count: rc,
-                of: n,
+        // The most rows a part of a block of `cc` units takes: the first (no sums carried in),
+        // a middle one (sums in and out) or the last (sums in, units finished), each priced on
+        // rows where it stands; 0 when not one row fits.
+        let most = |cc: usize, kind: usize| -> usize {
+            let rows = |rc: usize| match kind {
+                0 => Rows {
+                    first: 0,
+                    count: rc,
+                    of: n,
+                },
+                1 => Rows {
+                    first: 1,
+                    count: rc,
+                    of: n,
+                },
+                _ => Rows {
+                    first: n - rc,
+                    count: rc,
+                    of: n,
+                },
             };
-            self.row_part(i, start, cc, rows, known, cal)
-                .is_some_and(|s| fit(&s))
+            let fits = |rc: usize| {
+                self.row_part(i, start, cc, rows(rc), known, cal)
+                    .is_some_and(|s| fit(&s))
+            };
+            let max = if kind == 1 {
+                n.saturating_sub(2)
+            } else {
+                n - 1
+            };
+            if max == 0 || !fits(1) {
+                return 0;
+            }
+            let (mut lo, mut hi) = (1usize, max);
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                if fits(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            lo
         };
-        // Per width of the blocks: the most rows a part fits, and the calls it makes.
-        let mut best: Option<(usize, usize, usize)> = None;
+        // The parts' rows for a block of `cc` units: the first as large as fits, middle ones
+        // until what is left fits the last.
+        let layout = |cc: usize| -> Option<Vec<usize>> {
+            let (r0, rm, rl) = (most(cc, 0), most(cc, 1), most(cc, 2));
+            if r0 == 0 || rl == 0 {
+                return None;
+            }
+            let mut parts = vec![r0];
+            let mut left = n - r0;
+            while left > rl {
+                if rm == 0 {
+                    return None;
+                }
+                let r = rm.min(left - 1);
+                parts.push(r);
+                left -= r;
+            }
+            parts.push(left);
+            Some(parts)
+        };
+        // Per width of the blocks: the calls it makes.
+        let mut best: Option<(usize, usize, Vec<usize>)> = None;
         let mut cc = left;
         loop {
-            if fits(cc, 1) {
-                let (mut lo, mut hi) = (1usize, n - 1);
-                while lo < hi {
-                    let mid = (lo + hi).div_ceil(2);
-                    if fits(cc, mid) {
-                        lo = mid;
-                    } else {
-                        hi = mid - 1;
-                    }
-                }
-                let calls = left.div_ceil(cc) * n.div_ceil(lo);
-                if best.is_none_or(|(c, _, _)| calls < c) {
-                    best = Some((calls, cc, lo));
+            if let Some(parts) = layout(cc) {
+                let calls = left.div_ceil(cc) * parts.len();
+                if best.as_ref().is_none_or(|(c, _, _)| calls < *c) {
+                    best = Some((calls, cc, parts));
                 }
             }
             if softmax || cc == 1 {
@@ -2159,16 +2212,14 @@ impl Planner<'_> {
             }
             cc = cc.div_ceil(2);
         }
-        let (_, cc, rc) = best?;
+        let (_, cc, parts) = best?;
         let blocks = left.div_ceil(cc);
-        let parts = n.div_ceil(rc);
-        let mut steps = Vec::with_capacity(blocks * parts);
+        let mut steps = Vec::with_capacity(blocks * parts.len());
         let mut from = start;
         for b in 0..blocks {
             let count = left / blocks + usize::from(b < left % blocks);
             let mut first = 0;
-            for p in 0..parts {
-                let rows = n / parts + usize::from(p < n % parts);
+            for &rows in &parts {
                 let r = Rows {
                     first,
                     count: rows,
