@@ -21,6 +21,7 @@ mod bad_input;
 mod chain_activations;
 mod chain_chained;
 mod chain_convs;
+mod chain_densesplit;
 mod chain_deploy;
 mod chain_fit;
 mod chain_jobs;

@@ -34,7 +34,7 @@ pub(crate) async fn deploy(chain: &Chain, model: &keras::model::Model, salt: u64
         .0
 }
 
-fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {
+pub(crate) fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {
     let path = fixtures().join("eai_example/fashion_mnist.keras");
     let model = keras::load(&path).unwrap();
     let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();

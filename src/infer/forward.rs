@@ -338,6 +338,60 @@ fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
     Ok(out)
 }
 
+/// A row part of a Dense on a vector, in the reference's terms: units [from, from + count)
+/// summed over input rows [first, first + x.len()) only (`x` those inputs), added to `carried`
+/// (the parts before; empty for the first). Before the last part (`last`: the rows end there)
+/// the result is those partial sums, exact; the last part adds the bias and activates, as
+/// [`forward`] does — Σ x·k is the same integer however its rows are grouped, so the parts
+/// together are the unsplit layer bit for bit (the chain's `DenseLayer._forwardRows`, whose
+/// sums are of the stored integers, scaled once at the end).
+pub fn dense_part(
+    node: &Node,
+    x: &[i128],
+    first: usize,
+    (from, count): (usize, usize),
+    carried: &[i128],
+    last: bool,
+) -> R<Vec<i128>> {
+    let k = weight(node, 0)?;
+    let (n_in, units) = (k.shape[0], k.shape[1]);
+    if first + x.len() > n_in
+        || from + count > units
+        || !(carried.is_empty() || carried.len() == count)
+    {
+        return Err(format!(
+            "rows {first}+{} of {n_in}, units {from}+{count} of {units}, {} carried: not a part of this Dense",
+            x.len(),
+            carried.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(count);
+    for j in from..from + count {
+        let mut acc = carried.get(j - from).copied().unwrap_or(0);
+        for (i, xi) in x.iter().enumerate() {
+            acc = acc
+                .checked_add(
+                    xi.checked_mul(k.values[(first + i) * units + j])
+                        .ok_or("overflow")?,
+                )
+                .ok_or("overflow")?;
+        }
+        out.push(acc);
+    }
+    if !last {
+        return Ok(out);
+    }
+    let bias = node.weights.get(1);
+    for (o, j) in out.iter_mut().zip(from..) {
+        *o = dot_shift(
+            o.checked_add(bias.map_or(0, |b| b.values[j] << 32))
+                .ok_or("overflow")?,
+        );
+    }
+    activate(activation_of(node, "activation"), &mut out, count)?;
+    Ok(out)
+}
+
 /// Leading padding along one axis: "same" pads half the total (TensorFlow's: the extra pixel
 /// goes after); "causal" pads `dilation·(k − 1)` before, whatever the stride (Keras left-pads
 /// and then convolves "valid").

@@ -874,6 +874,14 @@ const RETURN_GAS: u64 = 10;
 /// reads and the call to the clone, over a direct call of the clone.
 const SLICE_HOP: u64 = 12_000;
 
+/// A Dense row part, per partial sum carried in (its packed word, unpacking, the addition):
+/// ≈ 620–1,140 gas measured on cnn_15m's fc1 (128 sums: a middle part less the first part of
+/// as many rows, 1 to 2,048 rows; BENCHMARKS.md "Dense layers cut by their input rows").
+const ROW_CARRY: u64 = 700;
+/// A Dense's last row part, per unit finished (its bias read, scale, shift, store): ≈ 1,090–1,300
+/// gas measured on fc1 (the last part less a middle part).
+const ROW_FINISH: u64 = 1_200;
+
 /// What one layer costs, split by where the gas goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Work {
@@ -1350,6 +1358,9 @@ pub struct Calibration {
 pub struct CostKey {
     pub layer: usize,
     pub sliced: bool,
+    /// A Dense's input-row parts ([`Rows`]): priced apart from its unit slices, which read
+    /// every kernel row.
+    pub rows: bool,
 }
 
 impl Calibration {
@@ -1376,6 +1387,7 @@ impl Calibration {
             let k = CostKey {
                 layer,
                 sliced: false,
+                rows: false,
             };
             if k != key && !self.knows(k) {
                 self.scale.insert(k, ratio);
@@ -1421,7 +1433,29 @@ pub enum Segment {
         of: usize,
         channels: Option<Channels>,
         direct: bool,
+        /// For a Dense too wide for one call even one unit at a time: only input rows
+        /// `[first, first + count)` of `of` (see [`Rows`]).
+        rows: Option<Rows>,
     },
+}
+
+/// Input rows `[first, first + count)` of `of`: a part of a Dense's units [from, from + count)
+/// that sums only those rows of its kernel (`DenseLayer._forwardRows`). A part before the last
+/// returns the units' exact partial sums Σ x·q (the stored kernel integers), which the next
+/// part is given after its rows; the last returns the units' values, bit for bit the unsplit
+/// layer's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub first: usize,
+    pub count: usize,
+    pub of: usize,
+}
+
+impl Rows {
+    /// Whether this part ends the input rows (it returns the units' values).
+    pub fn last(&self) -> bool {
+        self.first + self.count == self.of
+    }
 }
 
 /// Output channels `[first, first + count)` of `of` (a Conv2D slice's filters).
@@ -1470,7 +1504,7 @@ impl Step {
                     Op::Conv { rank: 1, .. } => "steps",
                     _ => "rows",
                 };
-                let part = match channels {
+                let mut part = match channels {
                     Some(c) => format!(
                         " channels {}–{} of {}",
                         c.first,
@@ -1479,6 +1513,14 @@ impl Step {
                     ),
                     None => String::new(),
                 };
+                if let Segment::Slice { rows: Some(r), .. } = &self.segment {
+                    part += &format!(
+                        " input rows {}–{} of {}",
+                        r.first,
+                        r.first + r.count - 1,
+                        r.of
+                    );
+                }
                 format!(
                     "layer {layer} ({}) {what} {from}–{} of {of}{part}",
                     layers[*layer].kind.class_name(),
@@ -1561,6 +1603,7 @@ impl Planner<'_> {
             CostKey {
                 layer: from,
                 sliced: false,
+                rows: false,
             },
         );
         for i in from..to {
@@ -1580,6 +1623,7 @@ impl Planner<'_> {
             let key = CostKey {
                 layer: i,
                 sliced: false,
+                rows: false,
             };
             let g = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
             if g > heaviest.0 {
@@ -1760,6 +1804,7 @@ impl Planner<'_> {
         let key = CostKey {
             layer: i,
             sliced: true,
+            rows: false,
         };
         let gas = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
         let packed = sent
@@ -1784,6 +1829,7 @@ impl Planner<'_> {
                 of,
                 channels: None,
                 direct,
+                rows: None,
             },
             estimate: gas as u64 + self.model.per_call + moved,
             key,
@@ -1833,6 +1879,7 @@ impl Planner<'_> {
                 let key = CostKey {
                     layer: next,
                     sliced: false,
+                    rows: false,
                 };
                 return Ok(vec![Step {
                     segment: Segment::Range {
@@ -1894,6 +1941,12 @@ impl Planner<'_> {
                 _ => None,
             })
         else {
+            // A Dense cut only by its input rows (softmax over its units, or one unit).
+            if start == 0
+                && let Some(steps) = self.row_parts(i, 0, known, cal)
+            {
+                return Ok(steps);
+            }
             return Err(too_big(0, "alone"));
         };
         let left = of.saturating_sub(start);
@@ -1914,12 +1967,18 @@ impl Planner<'_> {
             let key = CostKey {
                 layer: i,
                 sliced: true,
+                rows: false,
             };
             if !cal.knows(key)
                 && let Some(probe) = self.slice(i, start, 1, known, cal)
                 && probe.calldata_bytes <= MAX_CALLDATA_BYTES
             {
                 return Ok(vec![probe]);
+            }
+            // One unit is too much for a Dense (each reads every kernel row): parts of its
+            // input rows.
+            if let Some(steps) = self.row_parts(i, start, known, cal) {
+                return Ok(steps);
             }
             let need = (start..of)
                 .filter_map(|f| self.slice(i, f, 1, known, cal))
@@ -1948,6 +2007,230 @@ impl Planner<'_> {
             from += count;
         }
         Ok(steps)
+    }
+
+    /// Units [from, from + count) of Dense layer `i` (on a vector) over input rows `rows` in
+    /// one call (`forwardSlicePacked`, the rows in the high bits of `from` and `count`): sent
+    /// those rows of its input and, after the first part, the units' carried partial sums.
+    /// `None` for another kind, an input not a vector, or a softmax Dense cut by its units.
+    pub fn row_part(
+        &self,
+        i: usize,
+        from: usize,
+        count: usize,
+        rows: Rows,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
+        let l = &self.layers[i];
+        let Op::Dense {
+            units,
+            input_units,
+            activation,
+        } = l.op
+        else {
+            return None;
+        };
+        let x = match self.sources(i).as_slice() {
+            [j] => known.get(j)?,
+            _ => return None,
+        };
+        let softmax = activation == activation::SOFTMAX || activation == activation::LOG_SOFTMAX;
+        if x.shape != [input_units]
+            || rows.of != input_units
+            || rows.count == 0
+            || rows.first + rows.count > input_units
+            || count == 0
+            || from + count > units
+            || (softmax && count != units)
+        {
+            return None;
+        }
+        let m = &self.model;
+        let (cols, rc) = (count as u64, rows.count as u64);
+        let carried = if rows.first > 0 { cols } else { 0 };
+        let kernel_values = rc * cols;
+        let kernel_bytes = kernel_values * m.weight_width;
+        // `_dot8` walks the part's rows once per block of eight units.
+        let macs = rc * cols.div_ceil(8) * 8;
+        let mut gas = m.per_layer
+            + m.per_value * (rc + carried + cols)
+            + (m.dense_mac * macs as f64) as u64
+            + 3 * kernel_bytes.div_ceil(32)
+            + m.per_chunk * (kernel_bytes.div_ceil(m.chunk_bytes) + 1);
+        // A block of units reads its columns row by row; all units, one run of whole rows.
+        if count < units {
+            gas += m.dense_row * rc;
+        }
+        gas += ROW_CARRY * carried;
+        if rows.last() {
+            gas += cols * (ROW_FINISH + activation_gas(activation));
+        }
+        let words = 2 * cols + 64 + kernel_bytes.div_ceil(32);
+        let key = CostKey {
+            layer: i,
+            sliced: true,
+            rows: true,
+        };
+        let gas = (gas + memory_gas(words)) as f64 * cal.factor(key);
+        let part = x.data.get(rows.first..rows.first + rows.count)?;
+        // The carried sums (up to ~2^100) widen every packed value to 16 bytes.
+        let (sent, bytes) = if carried > 0 {
+            let values = rc + carried;
+            (16 * 16 * values + 16, 16 * values + 1)
+        } else {
+            packed::calldata_gas_of([part])
+        };
+        let values = rc + carried;
+        let moved = sent
+            + SLICE_HOP
+            + memory_gas(values.max(cols) + cols + 64)
+            + UNPACK_GAS * values
+            + RETURN_GAS * cols;
+        Some(Step {
+            segment: Segment::Slice {
+                layer: i,
+                from,
+                count,
+                of: units,
+                channels: None,
+                direct: false,
+                rows: Some(rows),
+            },
+            estimate: gas as u64 + m.per_call + moved,
+            key,
+            calldata_bytes: bytes + 512,
+        })
+    }
+
+    /// Units [start, units) of Dense layer `i` in row parts ([`Self::row_part`]): blocks of
+    /// units (all of them when they fit: one run of whole kernel rows a part), each over as few
+    /// parts of the input rows as fit the target (the first, the middle ones and the last each
+    /// as large as its own price allows), blocks evened out, the width giving the fewest calls. `None` when one input row of one unit does not fit, or the
+    /// layer cannot be cut so.
+    pub fn row_parts(
+        &self,
+        i: usize,
+        start: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Vec<Step>> {
+        let Op::Dense {
+            units,
+            input_units: n,
+            activation,
+        } = self.layers[i].op
+        else {
+            return None;
+        };
+        if n < 2 || start >= units {
+            return None;
+        }
+        let softmax = activation == activation::SOFTMAX || activation == activation::LOG_SOFTMAX;
+        if softmax && start != 0 {
+            return None;
+        }
+        let target = self.target();
+        let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
+        let left = units - start;
+        // The most rows a part of a block of `cc` units takes: the first (no sums carried in),
+        // a middle one (sums in and out) or the last (sums in, units finished), each priced on
+        // rows where it stands; 0 when not one row fits.
+        let most = |cc: usize, kind: usize| -> usize {
+            let rows = |rc: usize| match kind {
+                0 => Rows {
+                    first: 0,
+                    count: rc,
+                    of: n,
+                },
+                1 => Rows {
+                    first: 1,
+                    count: rc,
+                    of: n,
+                },
+                _ => Rows {
+                    first: n - rc,
+                    count: rc,
+                    of: n,
+                },
+            };
+            let fits = |rc: usize| {
+                self.row_part(i, start, cc, rows(rc), known, cal)
+                    .is_some_and(|s| fit(&s))
+            };
+            let max = if kind == 1 {
+                n.saturating_sub(2)
+            } else {
+                n - 1
+            };
+            if max == 0 || !fits(1) {
+                return 0;
+            }
+            let (mut lo, mut hi) = (1usize, max);
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                if fits(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            lo
+        };
+        // The parts' rows for a block of `cc` units: the first as large as fits, middle ones
+        // until what is left fits the last.
+        let layout = |cc: usize| -> Option<Vec<usize>> {
+            let (r0, rm, rl) = (most(cc, 0), most(cc, 1), most(cc, 2));
+            if r0 == 0 || rl == 0 {
+                return None;
+            }
+            let mut parts = vec![r0];
+            let mut left = n - r0;
+            while left > rl {
+                if rm == 0 {
+                    return None;
+                }
+                let r = rm.min(left - 1);
+                parts.push(r);
+                left -= r;
+            }
+            parts.push(left);
+            Some(parts)
+        };
+        // Per width of the blocks: the calls it makes.
+        let mut best: Option<(usize, usize, Vec<usize>)> = None;
+        let mut cc = left;
+        loop {
+            if let Some(parts) = layout(cc) {
+                let calls = left.div_ceil(cc) * parts.len();
+                if best.as_ref().is_none_or(|(c, _, _)| calls < *c) {
+                    best = Some((calls, cc, parts));
+                }
+            }
+            if softmax || cc == 1 {
+                break;
+            }
+            cc = cc.div_ceil(2);
+        }
+        let (_, cc, parts) = best?;
+        let blocks = left.div_ceil(cc);
+        let mut steps = Vec::with_capacity(blocks * parts.len());
+        let mut from = start;
+        for b in 0..blocks {
+            let count = left / blocks + usize::from(b < left % blocks);
+            let mut first = 0;
+            for &rows in &parts {
+                let r = Rows {
+                    first,
+                    count: rows,
+                    of: n,
+                };
+                steps.push(self.row_part(i, from, count, r, known, cal)?);
+                first += rows;
+            }
+            from += count;
+        }
+        Some(steps)
     }
 }
 
@@ -2036,7 +2319,7 @@ mod tests_support {
 mod tests {
     use super::tests_support::*;
     use super::*;
-    use crate::infer::Graph;
+    use crate::infer::{Graph, forward};
 
     /// Every output shape the chain configs imply is the one Keras inferred.
     #[test]
@@ -2198,6 +2481,7 @@ mod tests {
         let key = CostKey {
             layer: 5,
             sliced: true,
+            rows: false,
         };
         let row = planner.slice(5, 1, 1, &known, &cal).unwrap().estimate;
         cal.record(key, row, 17_700_000);
@@ -2355,6 +2639,125 @@ mod tests {
         cal.record(first[0].key, first[0].estimate, 123_456);
         let again = planner.next(1, &known, &cal).unwrap();
         assert_eq!(again[0].estimate, 123_456);
+    }
+
+    /// wide_dense_fn's two Dense layers of 1,536 inputs under 400,000 gas a call, once the chain
+    /// priced a unit slice (here: as the model says): row parts, each within the target, whose
+    /// sums carried from part to part give the unsplit reference bit for bit.
+    #[test]
+    fn a_dense_too_wide_for_one_unit_runs_in_row_parts_equal_to_the_unsplit_layer() {
+        let (ops, graph) = fixture("generated/wide_dense_fn.keras");
+        let budget = 400_000;
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget,
+            model: GasModel::default(),
+        };
+        let x = Tensor {
+            shape: vec![8, 8, 24],
+            data: (0..1536)
+                .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 22)
+                .collect(),
+        };
+        let all = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        let known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        let mut cal = Calibration::default();
+        for (i, name) in [(0, "wide"), (1, "wide_softmax")] {
+            let layer = graph.nodes.iter().position(|n| n.name == name).unwrap();
+            // Whole, it does not fit; a unit slice, priced by the chain, neither.
+            let whole = planner.range(layer, layer + 1, &known, &cal).unwrap();
+            assert!(whole.estimate > planner.target(), "{name}: {whole:?}");
+            let unit = CostKey {
+                layer,
+                sliced: true,
+                rows: false,
+            };
+            cal.record(unit, 1, 1);
+            let steps = planner.slices(layer, 0, &known, &cal).unwrap();
+            assert!(steps.len() >= 3, "{name}: {steps:#?}");
+            let input = &all[graph.nodes[layer].inputs[0]].data;
+            let node = &graph.nodes[layer];
+            let units = all[layer].data.len();
+            let mut got = Vec::new();
+            let mut carried = Vec::new();
+            let mut at = (0, 0);
+            for s in &steps {
+                assert!(s.estimate <= planner.target(), "{name}: {s:?}");
+                let Segment::Slice {
+                    from,
+                    count,
+                    of,
+                    rows: Some(r),
+                    ..
+                } = s.segment
+                else {
+                    panic!("{name}: not a row part: {s:?}");
+                };
+                assert_eq!(of, units);
+                if i == 1 {
+                    assert_eq!(count, units, "{name}: softmax takes every unit");
+                }
+                // Blocks of units in order, each over the rows in order.
+                assert_eq!((from, r.first), if r.first == 0 { (at.0, 0) } else { at });
+                let x = &input[r.first..r.first + r.count];
+                let part = forward::dense_part(node, x, r.first, (from, count), &carried, r.last())
+                    .unwrap();
+                if r.last() {
+                    got.extend(part);
+                    carried.clear();
+                    at = (from + count, 0);
+                } else {
+                    carried = part;
+                    at = (from, r.first + r.count);
+                }
+            }
+            assert_eq!(got, all[layer].data, "{name}");
+        }
+    }
+
+    /// cnn_15m's fc1 (4,096 → 128): one unit reads all 4,096 kernel rows (≈ 8M gas), so under
+    /// 2M gas a call it runs only in row parts, all 128 units at a time.
+    #[test]
+    fn the_big_cnns_fc1_fits_small_budgets_in_row_parts() {
+        let (ops, graph) = fixture("generated/cnn_15m.keras");
+        let fc1 = ops
+            .iter()
+            .position(|l| {
+                matches!(
+                    l.op,
+                    Op::Dense {
+                        input_units: 4096,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        let all = graph.run_all(&[image()]).unwrap();
+        let known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: 2_000_000,
+            model: GasModel::default(),
+        };
+        let cal = Calibration::default();
+        assert!(planner.slice(fc1, 0, 1, &known, &cal).unwrap().estimate > planner.target());
+        let steps = planner.row_parts(fc1, 0, &known, &cal).unwrap();
+        assert!(steps.iter().all(|s| s.estimate <= planner.target()));
+        assert!(steps.iter().all(|s| matches!(
+            s.segment,
+            Segment::Slice {
+                from: 0,
+                count: 128,
+                rows: Some(_),
+                ..
+            }
+        )));
+        // Fewer calls than a unit slice per call would take even if one fitted.
+        assert!(steps.len() < 128, "{}", steps.len());
     }
 
     #[test]

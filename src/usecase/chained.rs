@@ -218,6 +218,8 @@ pub struct Runner<'a> {
     pub measure_all: bool,
     /// Every call made so far.
     pub calls: Vec<Call>,
+    /// The partial sums a Dense's row part returned, for the next part of its units.
+    carried: Vec<i128>,
 }
 
 /// The call arrays of tensors: values packed as one stream, shapes, ranks.
@@ -276,6 +278,7 @@ impl<'a> Runner<'a> {
             calibration: Calibration::default(),
             measure_all: false,
             calls: Vec::new(),
+            carried: Vec::new(),
         }
     }
 
@@ -442,10 +445,16 @@ impl<'a> Runner<'a> {
                             from,
                             count,
                             channels,
+                            rows,
                             ..
                         } = step.segment
                         {
                             match channels {
+                                // A Dense's row part before the last: its units' partial sums,
+                                // for the next part.
+                                None if rows.is_some_and(|r| !r.last()) => {
+                                    self.carried = part.data;
+                                }
                                 None => {
                                     done = from + count;
                                     parts.push(part);
@@ -673,6 +682,7 @@ impl<'a> Runner<'a> {
                 count,
                 channels,
                 direct,
+                rows,
                 ..
             } => {
                 let ins = sources(*layer);
@@ -683,11 +693,35 @@ impl<'a> Runner<'a> {
                 }
                 // Only the input rows the slice reads (window kinds: of their input; row-local
                 // kinds: of each input), else the whole inputs. The planner priced these parts.
-                for part in slice_parts(&layers[*layer], &ins, *from, *count).unwrap_or_default() {
-                    inputs.extend_from_slice(part);
+                // A Dense's row part: its input rows, then the sums carried from the parts
+                // before (DenseLayer._forwardRows).
+                match rows {
+                    Some(r) => {
+                        if let Some(part) = ins
+                            .first()
+                            .and_then(|x| x.data.get(r.first..r.first + r.count))
+                        {
+                            inputs.extend_from_slice(part);
+                        }
+                        if r.first > 0 {
+                            inputs.extend_from_slice(&self.carried);
+                        }
+                    }
+                    None => {
+                        for part in
+                            slice_parts(&layers[*layer], &ins, *from, *count).unwrap_or_default()
+                        {
+                            inputs.extend_from_slice(part);
+                        }
+                    }
                 }
-                // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
-                let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));
+                // A block of channels (Conv2DLayer.forwardSlice), or a Dense's input rows,
+                // rides in the high 128 bits.
+                let (c0, cc) = match (channels, rows) {
+                    (Some(c), _) => (c.first, c.count),
+                    (None, Some(r)) => (r.first, r.count),
+                    (None, None) => (0, 0),
+                };
                 let (from, count) = (
                     U256::from(*from) | (U256::from(c0) << 128),
                     U256::from(*count) | (U256::from(cc) << 128),
