@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x664802ce54cce44233d2cb265434cabbc18deb3174203260b1a21c2fefff8393;
+    bytes32 internal constant MODEL = 0x2502d9e05fd03a183e01b32a77d2d5a12c6ff684811827d069f65b1a564b4d43;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x83bad3b1bdabcdee656b05c4a77881ca50bd4cd1d03eac1ee83fe980a24d4b28;
+    bytes32 internal constant SIMPLE_RNN = 0xbd1fbc6e4094f4bb9f8ef24a0652621f8741dbdb160457638aaa52e610934020;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x4f129236fc2984dff4bb55ef076c45a02f80e988622abae66abaa01a063bf029;
+    bytes32 internal constant LSTM = 0xffc3e842dad65f2f6b039ada770add1250eb16d372996bb692e51808d18c48fc;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xf1b4dda9b119be6b41d769e6fa92cad1662077d562a1d0e3d18e8362120f88e1;
+    bytes32 internal constant GRU = 0x7b18c675a990bc2df38cc2f8b5355209f072634606b918d680e4e537ebd96fc3;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x4536786478768309c2cb7211c2c01d0f50a8ca16909ac70ddfd75303f1ed9f10;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -115,7 +115,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0xe77834892e91e0c0d6fc613fbfa6d7771e16a3c044abb22f9cd40e62f2c48a61;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x4976111eab0115c30252c0becc34e2f123825be7cbceb3b3c56552358c23e34a;
+    bytes32 internal constant BIDIRECTIONAL = 0x1e326c29bb6445efede7aba8082394b104f4d801ce2c190595671a27c7e202ef;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

@@ -1510,7 +1510,7 @@ impl Step {
             } => {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
-                    Op::Conv { rank: 1, .. } => "steps",
+                    Op::Conv { rank: 1, .. } | Op::Recurrent { .. } => "steps",
                     _ => "rows",
                 };
                 let part = match channels {

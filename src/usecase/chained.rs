@@ -809,7 +809,11 @@ pub fn split_carry(part: Tensor, carry: usize) -> Result<(Option<Tensor>, Vec<i1
             part.shape
         ));
     };
-    if units == 0 || carry % units != 0 || rows * units < carry || part.data.len() != rows * units {
+    if units == 0
+        || !carry.is_multiple_of(units)
+        || rows * units < carry
+        || part.data.len() != rows * units
+    {
         return Err(format!(
             "a step slice returned {} values of shape {:?}, with a state of {carry} values",
             part.data.len(),
