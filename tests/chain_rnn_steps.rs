@@ -78,7 +78,7 @@ async fn recurrent_layers_run_in_time_step_slices_in_chained_calls_in_every_form
 /// Benchmarks (BENCHMARKS.md, "Recurrent layers in time-step slices"), not run by `cargo test`:
 /// keras3_4/embedding_lstm.keras under decreasing budgets, and `lstm_long_fn` (LSTM(128) over
 /// 200 steps of 32 features; `generate.py --only lstm_long_fn --out DIR`, the file named by
-/// `ETERNALIZE_LSTM_LONG`) under 2^24, each bit for bit the reference; every call measured.
+/// `ETERNALIZE_LSTM_LONG`, several joined like PATH; also lstm_long64_fn) under 2^24 and 4M, each bit for bit the reference; every call measured.
 #[tokio::test]
 #[ignore]
 async fn bench_recurrent_time_step_slices() {
@@ -91,7 +91,9 @@ async fn bench_recurrent_time_step_slices() {
         vec![16_777_216, 1_000_000, 500_000, 300_000, 250_000, 200_000],
     )];
     if let Some(p) = std::env::var_os("ETERNALIZE_LSTM_LONG") {
-        cases.push((p.into(), vec![16_777_216, 4_000_000]));
+        for p in std::env::split_paths(&p) {
+            cases.push((p, vec![16_777_216, 4_000_000]));
+        }
     }
     for (salt, (path, budgets)) in cases.into_iter().enumerate() {
         let model = eternalize::keras::load(&path).unwrap();
