@@ -27,6 +27,7 @@ mod chain_fit;
 mod chain_jobs;
 mod chain_predict;
 mod chain_rejects;
+mod chain_rnn_steps;
 mod chain_rows;
 mod chain_shapes;
 mod chain_slices;

@@ -597,6 +597,27 @@ fn act1(name: &str, x: i128) -> R<i128> {
 /// A recurrent layer's pass; with `go_backwards` it reads the steps from the last, and a
 /// returned sequence is in that (reversed) order, as Keras returns it.
 pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
+    let units = ctx(node).usize("units").map_err(|e| e.to_string())?;
+    let seq = ctx(node)
+        .bool_or("return_sequences", false)
+        .map_err(|e| e.to_string())?;
+    let steps = *t.shape.first().ok_or("a recurrent input has no steps")?;
+    let (out, h, _) = recurrent_steps(node, t, 0, steps, vec![0; units], vec![0; units])?;
+    Ok(if seq { out } else { h })
+}
+
+/// Steps [from, from + count) (in reading order) of a recurrent layer on its whole input `t`,
+/// from state `h` (and an LSTM's cell state `cell`): the steps' h concatenated when the layer
+/// returns its sequence (else nothing), and the state after the last step. What a step slice
+/// computes on chain (`RecurrentBase._forwardSteps`); [`recurrent`] is all the steps from zeros.
+pub fn recurrent_steps(
+    node: &Node,
+    t: &Tensor,
+    from: usize,
+    count: usize,
+    mut h: Vec<i128>,
+    mut cell: Vec<i128>,
+) -> R<(Vec<i128>, Vec<i128>, Vec<i128>)> {
     let c = ctx(node);
     let units = c.usize("units").map_err(|e| e.to_string())?;
     let seq = c
@@ -614,12 +635,20 @@ pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
     let w = weight(node, 0)?;
     let u = weight(node, 1)?;
     let b = node.weights.get(2);
-    let (steps, feat) = (t.shape[0], t.shape[1]);
-    let mut h = vec![0i128; units];
-    let mut cell = vec![0i128; units];
-    let mut out = Vec::with_capacity(if seq { steps * units } else { units });
+    let [steps, feat] = t.shape[..] else {
+        return Err(format!("a recurrent input of shape {:?}", t.shape));
+    };
+    if from + count > steps || h.len() != units || cell.len() != units {
+        return Err(format!(
+            "steps {from}..{} of {steps} from a state of {} and {} values ({units} units)",
+            from + count,
+            h.len(),
+            cell.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(if seq { count * units } else { 0 });
     let zeros: Vec<i128> = Vec::new();
-    for s in 0..steps {
+    for s in from..from + count {
         let row = if backwards { steps - 1 - s } else { s };
         let x = &t.data[row * feat..(row + 1) * feat];
         match node.class_name.as_str() {
@@ -690,8 +719,5 @@ pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
             out.extend_from_slice(&h);
         }
     }
-    if !seq {
-        out = h;
-    }
-    Ok(out)
+    Ok((out, h, cell))
 }

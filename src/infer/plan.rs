@@ -125,6 +125,8 @@ pub enum Op {
         return_sequences: bool,
         directions: usize,
         concat: bool,
+        /// `go_backwards` (one direction only): the steps are read from the last.
+        backwards: bool,
     },
     /// MultiHeadAttention: inputs query [Tq, Dq], value [Tk, Dv], key [Tk, Dk] (optional);
     /// output [Tq, out_dim].
@@ -188,6 +190,18 @@ fn recurrent(kind: LayerKind, config: &[u8]) -> Result<(usize, usize, bool), Str
         gates,
         !word(seq_at)?.is_zero(),
     ))
+}
+
+/// Whether a SimpleRNN, LSTM or GRU config reads its steps from the last: the `go_backwards`
+/// word after its static words (`RecurrentBase._decodeCell`).
+fn recurrent_backwards(kind: LayerKind, config: &[u8]) -> bool {
+    let words = match kind {
+        LayerKind::SimpleRnn => 4,
+        LayerKind::Lstm => 5,
+        LayerKind::Gru => 6,
+        _ => return false,
+    };
+    config.len() > 32 * words
 }
 
 /// One layer of the model as the chain links it.
@@ -340,6 +354,7 @@ impl Op {
                     return_sequences,
                     directions: 1,
                     concat: false,
+                    backwards: recurrent_backwards(kind, config),
                 }
             }
             LayerKind::Bidirectional => {
@@ -356,6 +371,7 @@ impl Op {
                     return_sequences,
                     directions: 2,
                     concat: merge.is_zero(),
+                    backwards: false,
                 }
             }
             LayerKind::Embedding => {
@@ -779,11 +795,41 @@ impl LayerOp {
         .filter(|&n| n > 1)
     }
 
+    /// The time steps a SimpleRNN, LSTM or GRU (not a Bidirectional) on an input of shape
+    /// `input` is cut into: its `forwardSlice` runs steps [from, from + count) from a carried
+    /// state (`RecurrentBase._forwardSteps`). `None` for every other layer.
+    pub fn time_steps(&self, input: &[usize]) -> Option<usize> {
+        match (&self.op, input) {
+            (Op::Recurrent { directions: 1, .. }, [steps, _]) if *steps > 1 => Some(*steps),
+            _ => None,
+        }
+    }
+
+    /// The values a recurrent step slice carries in and out (h, and an LSTM's cell state).
+    pub fn carry_len(&self) -> Option<usize> {
+        match &self.op {
+            Op::Recurrent {
+                units,
+                gates,
+                directions: 1,
+                ..
+            } => Some(if *gates == 4 { 2 * units } else { *units }),
+            _ => None,
+        }
+    }
+
     /// The input rows (first axis) a slice reads, or `None` when it reads the whole input. A
     /// row-local kind reads these rows of every input; the others have one input.
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
         if self.row_local() {
             return Some((from, from + count));
+        }
+        if let (Some(n), Op::Recurrent { backwards, .. }) = (self.time_steps(input), &self.op) {
+            // Steps [from, from + count) in reading order: from the end when `go_backwards`.
+            return (from + count <= n).then(|| match backwards {
+                true => (n - from - count, n - from),
+                false => (from, from + count),
+            });
         }
         if let Op::ZeroPad { pad } = &self.op {
             // Output row r is input row r − top, or padding.
@@ -1287,12 +1333,9 @@ impl GasModel {
                         frame_words: words,
                     };
                 };
-                let (t, f, u, g) = (
-                    *steps as u64,
-                    *features as u64,
-                    *units as u64,
-                    *gates as u64,
-                );
+                // A step slice runs `count` steps (`RecurrentBase._forwardSteps`).
+                let steps = slice.map_or(*steps, |(_, count)| count);
+                let (t, f, u, g) = (steps as u64, *features as u64, *units as u64, *gates as u64);
                 let weights = g * u * (f + u + 2);
                 // Per step: every gate's Σ over input and state, then its activation (and
                 // the cell's tanh): the recurrent kernels are not packed, so priced high.
@@ -1501,7 +1544,7 @@ impl Step {
             } => {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
-                    Op::Conv { rank: 1, .. } => "steps",
+                    Op::Conv { rank: 1, .. } | Op::Recurrent { .. } => "steps",
                     _ => "rows",
                 };
                 let mut part = match channels {
@@ -1787,15 +1830,25 @@ impl Planner<'_> {
             .collect::<Option<_>>()?;
         let refs: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
         let out = l.output_shape(&refs)?;
-        let of = l.slice_axis(&out)?;
+        let steps = l.time_steps(refs.first()?);
+        let of = match steps {
+            Some(n) => n,
+            None => l.slice_axis(&out)?,
+        };
         let parts = slice_parts(l, &ins, from, count)?;
+        // A step slice also carries the recurrent state in and out (priced as negative words).
+        let carry = steps.and(l.carry_len()).unwrap_or(0) as u64;
         let (sent, calldata_bytes) = packed::calldata_gas_of(parts.iter().copied());
-        let words: u64 = parts.iter().map(|p| calldata_gas(p)).sum();
-        let values: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let (sent, calldata_bytes) = (sent + 128 * carry, calldata_bytes + 8 * carry);
+        let words: u64 = parts.iter().map(|p| calldata_gas(p)).sum::<u64>() + 512 * carry;
+        let values: u64 = parts.iter().map(|p| p.len() as u64).sum::<u64>() + carry;
         // The model unpacks the values into the layer's calldata in its own frame, takes the
         // answer there and returns it (one ABI copy).
-        let returned = match l.slice_axis(&out) {
-            Some(n) if n > 0 => prod(&out) * count as u64 / n as u64,
+        let returned = match (steps, l.slice_axis(&out)) {
+            // The steps' outputs (a returned sequence) and the carry.
+            (Some(n), _) if out.len() == 2 => prod(&out) * count as u64 / n as u64 + carry,
+            (Some(_), _) => carry,
+            (None, Some(n)) if n > 0 => prod(&out) * count as u64 / n as u64,
             _ => prod(&out),
         };
         let model_frame = values.max(returned) + returned + 64;
@@ -2615,6 +2668,7 @@ mod tests {
                     return_sequences: false,
                     directions: 1,
                     concat: false,
+                    backwards: false,
                 },
             },
         ];
@@ -2779,6 +2833,82 @@ mod tests {
         assert_eq!(calldata_gas(&[0]), 32 * 4);
         assert_eq!(calldata_gas(&[1]), 31 * 4 + 16);
         assert_eq!(calldata_gas(&[-1]), 32 * 16);
+    }
+
+    #[test]
+    fn recurrent_layers_split_by_steps_equal_the_whole_pass_in_every_format() {
+        use crate::chain::WeightFormat as F;
+        use crate::infer::forward::recurrent_steps;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/generated/rnn_steps_fn.keras");
+        let model = crate::keras::load(&path).unwrap();
+        for format in [F::Compact, F::Exact, F::Int16, F::Int8] {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let mut known = input_of(&graph);
+            let all = graph
+                .run_all(&[known.remove(&graph.inputs[0]).unwrap()])
+                .unwrap();
+            let mut cut = 0;
+            for (i, node) in graph.nodes.iter().enumerate() {
+                if !matches!(node.class_name.as_str(), "SimpleRNN" | "LSTM" | "GRU") {
+                    continue;
+                }
+                let input = &all[node.inputs[0]];
+                let units = node.config["units"].as_u64().unwrap() as usize;
+                // Uneven parts, one of a single step.
+                let mut state = (vec![0; units], vec![0; units]);
+                let mut seq = Vec::new();
+                for (from, count) in [(0, 5), (5, 1), (6, 4), (10, 2)] {
+                    let (out, h, c) =
+                        recurrent_steps(node, input, from, count, state.0, state.1).unwrap();
+                    seq.extend(out);
+                    state = (h, c);
+                }
+                let whole = &all[i].data;
+                if all[i].shape.len() == 2 {
+                    assert_eq!(&seq, whole, "{format:?} {}", node.name);
+                    assert_eq!(state.0, whole[whole.len() - units..], "{}", node.name);
+                } else {
+                    assert!(seq.is_empty());
+                    assert_eq!(&state.0, whole, "{format:?} {}", node.name);
+                }
+                cut += 1;
+            }
+            assert_eq!(cut, 4);
+        }
+    }
+
+    #[test]
+    fn recurrent_layers_over_the_budget_are_cut_into_time_steps() {
+        let (ops, graph) = fixture("generated/rnn_steps_fn.keras");
+        let budget = 300_000;
+        let steps = plan_all(&ops, &graph, budget);
+        // The LSTMs and the GRU are cut into step slices covering their 12 steps in order (the
+        // 4-unit SimpleRNN fits one call).
+        for layer in [1, 2, 4] {
+            let mut next = 0;
+            for s in &steps {
+                if let Segment::Slice {
+                    layer: l,
+                    from,
+                    count,
+                    of,
+                    ..
+                } = s.segment
+                    && l == layer
+                {
+                    assert_eq!((from, of), (next, 12), "layer {layer}");
+                    assert!(s.estimate <= budget - budget / 10, "layer {layer}: {s:?}");
+                    next = from + count;
+                }
+            }
+            assert_eq!(next, 12, "layer {layer} is not cut: {steps:?}");
+        }
+        // The go_backwards GRU reads its steps from the last input row.
+        assert_eq!(ops[2].slice_rows(&[12, 6], 0, 3), Some((9, 12)));
+        assert_eq!(ops[1].slice_rows(&[12, 5], 2, 3), Some((2, 5)));
+        assert_eq!(ops[1].carry_len(), Some(12));
+        assert_eq!(ops[2].carry_len(), Some(5));
     }
 }
 

@@ -220,6 +220,9 @@ pub struct Runner<'a> {
     pub calls: Vec<Call>,
     /// The partial sums a Dense's row part returned, for the next part of its units.
     carried: Vec<i128>,
+    /// The recurrent state a step slice starts from (h, and an LSTM's cell state): zeros at
+    /// the layer's first step, then what the last slice returned after its outputs.
+    carry: Vec<i128>,
 }
 
 /// The call arrays of tensors: values packed as one stream, shapes, ranks.
@@ -279,6 +282,7 @@ impl<'a> Runner<'a> {
             measure_all: false,
             calls: Vec::new(),
             carried: Vec::new(),
+            carry: Vec::new(),
         }
     }
 
@@ -427,6 +431,13 @@ impl<'a> Runner<'a> {
         known: &BTreeMap<usize, Tensor>,
     ) -> Result<Tensor, RunError> {
         let mut parts = Vec::new();
+        // A recurrent layer cut by time steps: the state each slice starts from.
+        let op = &self.model.layers[layer];
+        let steps_of = known
+            .get(op.inputs.first().unwrap_or(&layer))
+            .and_then(|t| op.time_steps(&t.shape));
+        let carry = steps_of.and(op.carry_len());
+        self.carry = vec![0; carry.unwrap_or(0)];
         // Channel blocks of the row under way (a Conv2D row too big for one call).
         let mut blocks: Vec<Tensor> = Vec::new();
         let mut done = 0;
@@ -454,6 +465,17 @@ impl<'a> Runner<'a> {
                                 // for the next part.
                                 None if rows.is_some_and(|r| !r.last()) => {
                                     self.carried = part.data;
+                                }
+                                None if carry.is_some() => {
+                                    // The steps' outputs, then the state after the last.
+                                    let (out, state) = split_carry(part, carry.unwrap_or(0))
+                                        .map_err(|why| RunError::Failed {
+                                            what: format!("layer {layer}"),
+                                            why,
+                                        })?;
+                                    self.carry = state;
+                                    done = from + count;
+                                    parts.extend(out);
                                 }
                                 None => {
                                     done = from + count;
@@ -501,7 +523,16 @@ impl<'a> Runner<'a> {
                 steps = self.plan(layer, known, Some(done))?;
             }
         }
-        join(&self.model.layers[layer].op, &parts).map_err(|why| RunError::Failed {
+        if let (Some(_), Op::Recurrent { units, .. }) = (carry, &op.op)
+            && parts.is_empty()
+        {
+            // Only the last state is returned: its h.
+            return Ok(Tensor {
+                shape: vec![*units],
+                data: self.carry[..*units].to_vec(),
+            });
+        }
+        join(&op.op, &parts).map_err(|why| RunError::Failed {
             what: format!("layer {layer}"),
             why,
         })
@@ -691,6 +722,13 @@ impl<'a> Runner<'a> {
                     shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
                     ranks.push(U256::from(t.shape.len()));
                 }
+                // A recurrent step slice starts from the state the last one returned.
+                if ins
+                    .first()
+                    .is_some_and(|t| layers[*layer].time_steps(&t.shape).is_some())
+                {
+                    inputs.extend_from_slice(&self.carry);
+                }
                 // Only the input rows the slice reads (window kinds: of their input; row-local
                 // kinds: of each input), else the whole inputs. The planner priced these parts.
                 // A Dense's row part: its input rows, then the sums carried from the parts
@@ -793,6 +831,39 @@ fn classify(what: &str, e: ChainError) -> RunError {
             why: e.to_string(),
         },
     }
+}
+
+/// A recurrent step slice's answer ([rows + k, units]: the steps' outputs when the layer returns
+/// its sequence, then the `carry` values of the state after them) as the outputs (none when only
+/// the last state is returned) and the state.
+pub fn split_carry(part: Tensor, carry: usize) -> Result<(Option<Tensor>, Vec<i128>), String> {
+    let [rows, units] = part.shape[..] else {
+        return Err(format!(
+            "a step slice returned a tensor of shape {:?}",
+            part.shape
+        ));
+    };
+    if units == 0
+        || !carry.is_multiple_of(units)
+        || rows * units < carry
+        || part.data.len() != rows * units
+    {
+        return Err(format!(
+            "a step slice returned {} values of shape {:?}, with a state of {carry} values",
+            part.data.len(),
+            part.shape
+        ));
+    }
+    let mut data = part.data;
+    let state = data.split_off(data.len() - carry);
+    let outputs = rows - carry / units;
+    Ok((
+        (outputs > 0).then(|| Tensor {
+            shape: vec![outputs, units],
+            data,
+        }),
+        state,
+    ))
 }
 
 /// A layer's output from its slices, in order: concatenated along the first axis, or for
