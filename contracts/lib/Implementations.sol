@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x664802ce54cce44233d2cb265434cabbc18deb3174203260b1a21c2fefff8393;
+    bytes32 internal constant MODEL = 0x0b55c73c1d4beac867a49c754a81d78dd3ab9f8f7c2c0ff056625ef65bffc263;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -35,7 +35,7 @@ library Implementations {
     /// @dev SimpleRNNLayer, kind 9.
     bytes32 internal constant SIMPLE_RNN = 0x83bad3b1bdabcdee656b05c4a77881ca50bd4cd1d03eac1ee83fe980a24d4b28;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x4f129236fc2984dff4bb55ef076c45a02f80e988622abae66abaa01a063bf029;
+    bytes32 internal constant LSTM = 0x132ad58be037744a0547fc2b766c2c2c43884b587c9ffef705dd92e64118dd36;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -107,9 +107,9 @@ library Implementations {
     /// @dev ELULayer, kind 45.
     bytes32 internal constant ELU = 0xad4fea950820ce579b46cbf664eef1c6259b2f61b425a48d221c5fc70b420d0f;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x23104ea3c719bb3411891aa069ce8dbc770f4b656cf687e3b6b0f423765645cb;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0xfb6d86dba52c5ef064a505acc5b1d324d7ceb32e682c4dd88a96b49b5cdf4872;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
     /// @dev TimeDistributedLayer, kind 49.
