@@ -316,8 +316,10 @@ impl Op {
             LayerKind::Elu => Op::Elementwise { per_value: 1_500 },
             // Row slices on 64×64×8 (tests/chain_rows.rs): BatchNormalization 1,119 and PReLU
             // 1,743 gas per value all included, 3.5M and 2.8M over the model at 160 and 150.
-            LayerKind::Prelu => Op::Elementwise { per_value: 480 },
-            LayerKind::BatchNormalization => Op::Elementwise { per_value: 480 },
+            // Then against eth_estimateGas of slices of 8 and 32 rows (BENCHMARKS.md, "Gas
+            // model of slices"): BatchNormalization 1.38–1.50 × the model at 480, PReLU 2.38 ×.
+            LayerKind::Prelu => Op::Elementwise { per_value: 1_480 },
+            LayerKind::BatchNormalization => Op::Elementwise { per_value: 800 },
             LayerKind::LayerNormalization | LayerKind::GroupNormalization => {
                 let (_, _, _, spec) =
                     <(i64, bool, bool, U256)>::abi_decode_params(config).map_err(bad)?;
@@ -893,6 +895,11 @@ const NORM_OUT: u64 = 440;
 /// … per gamma or beta value read and widened into memory.
 const NORM_PARAM: u64 = 200;
 
+/// MaxPooling2D / AveragePooling2D, per input value read (its copy into the layer's frame):
+/// whole poolings measured 1.41–1.79 × the model without it (cnn_500k, rowslice_fn; BENCHMARKS.md
+/// "Gas model of slices").
+const POOL_INPUT: u64 = 70;
+
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
 /// The model returning one value (the ABI copy of the layer's answer).
@@ -1234,8 +1241,20 @@ impl GasModel {
             Op::Pool {
                 size, activation, ..
             } => {
+                // The input rows it is given, copied into its frame (a slice: the rows its
+                // windows reach).
+                let read = match (slice, ins.first()) {
+                    (Some((from, count)), Some(s)) => layer
+                        .slice_rows(s, from, count)
+                        .map_or(in_values, |(a, b)| {
+                            in_values / s[0].max(1) as u64 * (b - a) as u64
+                        }),
+                    _ => in_values,
+                };
                 gas += out_values
-                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation));
+                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation))
+                    + POOL_INPUT * read;
+                words += read;
             }
             Op::Pool1D {
                 size, activation, ..
@@ -1356,11 +1375,21 @@ impl GasModel {
                 gas += in_values * 130;
                 words += in_values;
             }
-            Op::Concat { .. }
-            | Op::Flatten
-            | Op::GlobalPool
-            | Op::ZeroPad { .. }
-            | Op::Reshape { .. } => {
+            // The sums over every position: a range of GlobalAveragePooling1D on [24, 128] and a
+            // Dense(3) measured 2.26M (normrows_fn), of GlobalAveragePooling2D on 16×16×8 and a
+            // Dense(3) 1.42M (rowslice_fn); the model had no term for it (0.66M planned).
+            Op::GlobalPool => {
+                gas += in_values * 450;
+                words += in_values;
+            }
+            // The copy of every value into the output: measured 1.16M for Reshape on 3,072
+            // values (normrows_fn) and 0.77M for Flatten on 2,048 (cnn_500k), 1.5–1.6 × the
+            // model without it.
+            Op::Flatten | Op::Reshape { .. } => {
+                gas += in_values * 130;
+                words += in_values;
+            }
+            Op::Concat { .. } | Op::ZeroPad { .. } => {
                 words += in_values;
             }
         }
@@ -1632,6 +1661,9 @@ impl Planner<'_> {
             .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
+        // The given tensors are unpacked into the model's frame before the first layer is
+        // called with a copy of them as its calldata: both stay in memory.
+        model_words += given.iter().map(|t| t.data.len() as u64).sum::<u64>();
         // The given values travel packed (one stream), shapes and indices as ABI words.
         let (packed_gas, packed_bytes) =
             packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
