@@ -128,6 +128,13 @@ pub enum Op {
         /// `go_backwards` (one direction only): the steps are read from the last.
         backwards: bool,
     },
+    /// LayerNormalization / GroupNormalization: the input's shape. `row_local` when no statistic
+    /// group spans two rows (LayerNormalization not over axis 1): a row slice is given its rows
+    /// only; otherwise a slice is given the whole input (the statistics need every row) and
+    /// normalises its rows only.
+    Normalize {
+        row_local: bool,
+    },
     /// MultiHeadAttention: inputs query [Tq, Dq], value [Tk, Dv], key [Tk, Dk] (optional);
     /// output [Tq, out_dim].
     Attention {
@@ -323,12 +330,17 @@ impl Op {
             LayerKind::Elu => Op::Elementwise { per_value: 1_500 },
             // Row slices on 64×64×8 (tests/chain_rows.rs): BatchNormalization 1,119 and PReLU
             // 1,743 gas per value all included, 3.5M and 2.8M over the model at 160 and 150.
-            LayerKind::Prelu => Op::Elementwise { per_value: 480 },
-            LayerKind::BatchNormalization => Op::Elementwise { per_value: 480 },
-            // Two passes for the statistics, one to normalise, the index of each value and
-            // gamma/beta read whole (≈ 1,100 per value measured on the transformer fixtures).
+            // Then against eth_estimateGas of slices of 8 and 32 rows (BENCHMARKS.md, "Gas
+            // model of slices"): BatchNormalization 1.38–1.50 × the model at 480, PReLU 2.38 ×.
+            LayerKind::Prelu => Op::Elementwise { per_value: 1_480 },
+            LayerKind::BatchNormalization => Op::Elementwise { per_value: 800 },
             LayerKind::LayerNormalization | LayerKind::GroupNormalization => {
-                Op::Elementwise { per_value: 1_100 }
+                let (_, _, _, spec) =
+                    <(i64, bool, bool, U256)>::abi_decode_params(config).map_err(bad)?;
+                Op::Normalize {
+                    // LayerNormalization not over axis 1 (bit 0): every group lies in one row.
+                    row_local: kind == LayerKind::LayerNormalization && !spec.bit(0),
+                }
             }
             LayerKind::MultiHeadAttention => {
                 let (h, k, v, o, _) =
@@ -340,8 +352,10 @@ impl Op {
                     out_dim: small(o, "output size")?,
                 }
             }
-            LayerKind::Relu
-            | LayerKind::Linear
+            // ReLU (MobileNetV2 96×96's ReLU6, slices and whole, 6,912–18,432 values): ≈ 190 gas
+            // a value over the model at 60 (1.36–1.59 × it).
+            LayerKind::Relu => Op::Elementwise { per_value: 250 },
+            LayerKind::Linear
             | LayerKind::Dropout
             | LayerKind::Rescaling
             | LayerKind::Add
@@ -619,7 +633,7 @@ impl LayerOp {
                 ])
             }
             Op::Flatten => Some(vec![first?.iter().product()]),
-            Op::Elementwise { .. } => Some(first?.to_vec()),
+            Op::Elementwise { .. } | Op::Normalize { .. } => Some(first?.to_vec()),
             Op::GlobalPool => Some(vec![*first?.last()?]),
             Op::ZeroPad { pad } => {
                 let [h, w, c] = first? else { return None };
@@ -749,26 +763,27 @@ impl LayerOp {
     /// sliced by rows for tensors of rank ≥ 2: each slice is given the same rows of every input.
     pub fn row_local(&self) -> bool {
         use LayerKind as K;
-        matches!(
-            self.kind,
-            K::Input
-                | K::BatchNormalization
-                | K::Relu
-                | K::Sigmoid
-                | K::Tanh
-                | K::Softmax
-                | K::Elu
-                | K::Prelu
-                | K::Linear
-                | K::Dropout
-                | K::Rescaling
-                | K::Add
-                | K::Multiply
-                | K::Subtract
-                | K::Average
-                | K::Maximum
-                | K::Minimum
-        )
+        matches!(self.op, Op::Normalize { row_local: true })
+            || matches!(
+                self.kind,
+                K::Input
+                    | K::BatchNormalization
+                    | K::Relu
+                    | K::Sigmoid
+                    | K::Tanh
+                    | K::Softmax
+                    | K::Elu
+                    | K::Prelu
+                    | K::Linear
+                    | K::Dropout
+                    | K::Rescaling
+                    | K::Add
+                    | K::Multiply
+                    | K::Subtract
+                    | K::Average
+                    | K::Maximum
+                    | K::Minimum
+            )
     }
 
     /// The length of the axis `forwardSlice` cuts (output units of Dense, output rows of the
@@ -790,6 +805,8 @@ impl LayerOp {
             Op::Conv { .. } | Op::Pool { .. } | Op::ConvExtra { .. } | Op::ZeroPad { .. } => {
                 out.first().copied()
             }
+            // Not row-local: each slice reads the whole input for the statistics.
+            Op::Normalize { .. } => out.first().copied().filter(|_| out.len() >= 2),
             _ => None,
         }
         .filter(|&n| n > 1)
@@ -830,6 +847,10 @@ impl LayerOp {
                 true => (n - from - count, n - from),
                 false => (from, from + count),
             });
+        }
+        if let Op::Normalize { .. } = &self.op {
+            // Statistics over every row: the whole input.
+            return Some((0, *input.first()?));
         }
         if let Op::ZeroPad { pad } = &self.op {
             // Output row r is input row r − top, or padding.
@@ -911,6 +932,24 @@ const CONV_WEIGHT: u64 = 150;
 /// pointer jumps): ≈ 270 gas measured on fashion_mnist's two 5×5 convolutions (tanh moved to
 /// their poolings: 3.20M and 7.08M gas in `predict`, BENCHMARKS.md "Activation after pooling").
 const CONV_ROW: u64 = 270;
+
+/// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
+/// index's fixed part (`NormalizationBase._normalize`).
+const NORM_INDEX: u64 = 320;
+/// … and per axis of the input, the index's mixed-radix walk.
+const NORM_AXIS: u64 = 60;
+/// … per value returned: d · r, γ, β and the store.
+const NORM_OUT: u64 = 440;
+/// … per gamma or beta value read and widened into memory.
+const NORM_PARAM: u64 = 200;
+
+/// MaxPooling2D / AveragePooling2D, per input value read (its copy into the layer's frame):
+/// whole poolings measured 1.41–1.79 × the model without it (cnn_500k, rowslice_fn; BENCHMARKS.md
+/// "Gas model of slices").
+const POOL_INPUT: u64 = 70;
+
+/// BatchNormalization, per parameter value read and widened into memory (`_tensorValues`).
+const BN_PARAM: u64 = 650;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
@@ -1261,8 +1300,20 @@ impl GasModel {
             Op::Pool {
                 size, activation, ..
             } => {
+                // The input rows it is given, copied into its frame (a slice: the rows its
+                // windows reach).
+                let read = match (slice, ins.first()) {
+                    (Some((from, count)), Some(s)) => layer
+                        .slice_rows(s, from, count)
+                        .map_or(in_values, |(a, b)| {
+                            in_values / s[0].max(1) as u64 * (b - a) as u64
+                        }),
+                    _ => in_values,
+                };
                 gas += out_values
-                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation));
+                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation))
+                    + POOL_INPUT * read;
+                words += read;
             }
             Op::Pool1D {
                 size, activation, ..
@@ -1289,6 +1340,25 @@ impl GasModel {
             Op::Elementwise { per_value } => {
                 gas += in_values * per_value;
                 words += in_values;
+                if layer.kind == LayerKind::BatchNormalization {
+                    // gamma, beta, mean and variance read whole, one value per channel, whatever
+                    // the rows: MobileNetV2 96×96's Conv_1_bn on 3×3×1280 measured 16.5M whole
+                    // against 13.1M without this (≈ 650 a parameter, as attention's weights).
+                    let channels = out.last().map_or(1, |&c| c as u64);
+                    gas += 4 * channels * BN_PARAM;
+                    words += 4 * channels;
+                }
+            }
+            Op::Normalize { .. } => {
+                // Every value given: its group and parameter index (a mixed-radix walk over
+                // the axes), Σx and Σd² (`NormalizationBase._normalize`); every value returned:
+                // d · r, γ and β. gamma/beta read whole (about the last axis's length each).
+                let rank = ins.first().map_or(1, |s| s.len()) as u64;
+                let params = ins.first().and_then(|s| s.last()).map_or(1, |&d| d as u64);
+                gas += in_values * (NORM_INDEX + NORM_AXIS * rank)
+                    + out_values * NORM_OUT
+                    + 2 * params * NORM_PARAM;
+                words += in_values + 4 * params;
             }
             Op::Attention {
                 heads,
@@ -1369,11 +1439,27 @@ impl GasModel {
                 gas += in_values * 130;
                 words += in_values;
             }
-            Op::Concat { .. }
-            | Op::Flatten
-            | Op::GlobalPool
-            | Op::ZeroPad { .. }
-            | Op::Reshape { .. } => {
+            // The sums over every position: a range of GlobalAveragePooling1D on [24, 128] and a
+            // Dense(3) measured 2.26M (normrows_fn), of GlobalAveragePooling2D on 16×16×8 and a
+            // Dense(3) 1.42M (rowslice_fn); the model had no term for it (0.66M planned).
+            Op::GlobalPool => {
+                gas += in_values * 450;
+                words += in_values;
+            }
+            // The copy of every value into the output: measured 1.16M for Reshape on 3,072
+            // values (normrows_fn) and 0.77M for Flatten on 2,048 (cnn_500k), 1.5–1.6 × the
+            // model without it.
+            Op::Flatten | Op::Reshape { .. } => {
+                gas += in_values * 130;
+                words += in_values;
+            }
+            // Each output value written, padding too: MobileNetV2 96×96's paddings (a slice of
+            // 15,600 values, a whole one of 16,224) measured 1.23–1.25 × the model without it.
+            Op::ZeroPad { .. } => {
+                gas += out_values * 80;
+                words += in_values;
+            }
+            Op::Concat { .. } => {
                 words += in_values;
             }
         }
@@ -1578,9 +1664,10 @@ impl Step {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call",
+        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call (calls are planned to {}, a tenth under it)",
         crate::units::thousands(*need),
-        crate::units::thousands(*budget)
+        crate::units::thousands(*budget),
+        crate::units::thousands(*budget - *budget / 10)
     )]
     TooBig {
         layer: usize,
@@ -1680,6 +1767,9 @@ impl Planner<'_> {
             .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
+        // The given tensors are unpacked into the model's frame before the first layer is
+        // called with a copy of them as its calldata: both stay in memory.
+        model_words += given.iter().map(|t| t.data.len() as u64).sum::<u64>();
         // The given values travel packed (one stream), shapes and indices as ABI words.
         let (packed_gas, packed_bytes) =
             packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
@@ -2038,7 +2128,13 @@ impl Planner<'_> {
                 .map(|s| s.estimate)
                 .max()
                 .unwrap_or(0);
-            return Err(too_big(need, "one position per call"));
+            let what = match self.layers[i].op {
+                Op::Normalize { row_local: false } => {
+                    "one row per call (each row's call is given the whole input: the statistics span every row)"
+                }
+                _ => "one position per call",
+            };
+            return Err(too_big(need, what));
         }
         let (mut lo, mut hi) = (1usize, left.max(1));
         while lo < hi {
@@ -2625,6 +2721,78 @@ mod tests {
         assert_eq!(pad.slice_rows(&[4, 3, 2], 1, 2), Some((0, 2)));
         assert_eq!(pad.slice_rows(&[4, 3, 2], 3, 4), Some((2, 4)));
         assert_eq!(pad.slice_rows(&[4, 3, 2], 5, 2), Some((4, 4)));
+    }
+
+    #[test]
+    fn normalizations_are_cut_into_rows_given_their_rows_or_the_whole_input() {
+        let (ops, graph) = fixture("generated/normrows_fn.keras");
+        // Over the last axis, axes [2, 3] and the reshaped rows' last axis: row-local; over
+        // axis 1 and GroupNormalization: not.
+        for (i, row_local) in [(1, true), (2, false), (3, true), (4, false), (6, true)] {
+            assert_eq!(ops[i].op, Op::Normalize { row_local }, "layer {i}");
+            assert_eq!(ops[i].row_local(), row_local, "layer {i}");
+            assert_eq!(ops[i].slice_axis(&[24, 16, 8]), Some(24), "layer {i}");
+            assert_eq!(ops[i].slice_axis(&[128]), None, "layer {i}");
+        }
+        let all = graph.run_all(&[input_of(&graph)[&0].clone()]).unwrap();
+        let row = 16 * 8;
+        assert_eq!(
+            slice_parts(&ops[1], &[&all[0]], 5, 2).unwrap(),
+            [&all[0].data[5 * row..7 * row]]
+        );
+        assert_eq!(
+            slice_parts(&ops[2], &[&all[1]], 5, 2).unwrap(),
+            [all[1].data.as_slice()]
+        );
+        // Under 3M gas a call, each normalisation in rows, covered once, in order.
+        let budget = 3_000_000;
+        let steps = plan_all(&ops, &graph, budget);
+        assert!(steps.iter().all(|s| s.estimate <= budget), "{steps:#?}");
+        for layer in [1, 2, 3, 4, 6] {
+            let mut at = 0;
+            for s in &steps {
+                if let Segment::Slice {
+                    layer: l,
+                    from,
+                    count,
+                    of,
+                    ..
+                } = s.segment
+                    && l == layer
+                {
+                    assert_eq!((from, of), (at, 24), "layer {layer}: {steps:#?}");
+                    at += count;
+                }
+            }
+            assert_eq!(at, 24, "layer {layer} in row slices: {steps:#?}");
+        }
+        // Under 1.5M, one row of GroupNormalization (given the whole input) does not fit: the
+        // refusal names the layer, the numbers and why.
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: 1_500_000,
+            model: GasModel::default(),
+        };
+        let known = BTreeMap::from([(1, all[1].clone())]);
+        let mut cal = Calibration::default();
+        cal.record(
+            CostKey {
+                layer: 2,
+                sliced: true,
+                rows: false,
+            },
+            1,
+            1,
+        );
+        let e = planner.next(2, &known, &cal).unwrap_err().to_string();
+        assert!(
+            e.starts_with("layer 2 (GroupNormalization) needs about ")
+                && e.contains("even one row per call (each row's call is given the whole input")
+                && e.contains("over the budget of 1,500,000 gas per call"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -286,7 +286,8 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn planner(&self) -> Planner<'_> {
+    /// The planner the runner plans with (its budget, the model's format and chunk size).
+    pub fn planner(&self) -> Planner<'_> {
         Planner {
             layers: &self.model.layers,
             outputs: &self.outputs,
@@ -660,7 +661,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The contract and calldata of one step.
-    fn encode(&self, step: &Step, known: &BTreeMap<usize, Tensor>) -> (Address, Bytes) {
+    pub fn encode(&self, step: &Step, known: &BTreeMap<usize, Tensor>) -> (Address, Bytes) {
         let layers = &self.model.layers;
         let sources = |i: usize| -> Vec<&Tensor> {
             let l = &layers[i];
