@@ -100,9 +100,25 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         assembly ("memory-safe") {
             mstore(out, outLen)
         }
-        int256[] memory biasShifted = new int256[](g.f + 2);
-        for (uint256 i; f0 + i < bias.length && i < g.f; ++i) {
-            biasShifted[i] = bias[f0 + i] << 32;
+        // Per filter i, two words: the multiplier m_i that takes a sum of stored integers to the
+        // values' terms (2^up, or filter f0 + i's scale in INT16/INT8) and bias << 32, so an
+        // output is (S · m_i + bias << 32) >> 32 (S << up and S · 2^up are the same bits). Two
+        // spare filters of zeros for the lanes of a last group that spill past g.f.
+        int256[] memory terms = new int256[](2 * g.f + 4);
+        {
+            uint256 t = _ptr(terms);
+            uint256 sc = kernel.scales;
+            uint256 up = kernel.up;
+            for (uint256 i; i < g.f; ++i) {
+                int256 b = f0 + i < bias.length ? bias[f0 + i] << 32 : int256(0);
+                assembly ("memory-safe") {
+                    let at := add(t, shl(6, i))
+                    switch sc
+                    case 0 { mstore(at, shl(up, 1)) }
+                    default { mstore(at, mload(add(sc, shl(5, add(f0, i))))) }
+                    mstore(add(at, 0x20), b)
+                }
+            }
         }
         uint256 runBytes = g.kw * g.cin * 32;
         uint256 rowBytes = wp * g.cin * 32;
@@ -119,7 +135,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             f: g.f,
             lanes: lanes,
             up: kernel.up,
-            bias0: _ptr(biasShifted),
+            bias0: _ptr(terms),
             span: 0,
             skip: 0,
             pt: g.pt,
@@ -185,20 +201,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         a := add(a, 0x40)
                         b := add(b, 0x180)
                     } {
-                        let x := mload(a)
-                        c0 := add(c0, mul(x, mload(b)))
-                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
-                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
-                        c3 := add(c3, mul(x, mload(add(b, 0x60))))
-                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
-                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
-                        x := mload(add(a, 0x20))
-                        c0 := add(c0, mul(x, mload(add(b, 0xc0))))
-                        c1 := add(c1, mul(x, mload(add(b, 0xe0))))
-                        c2 := add(c2, mul(x, mload(add(b, 0x100))))
-                        c3 := add(c3, mul(x, mload(add(b, 0x120))))
-                        c4 := add(c4, mul(x, mload(add(b, 0x140))))
-                        c5 := add(c5, mul(x, mload(add(b, 0x160))))
+                        let xa := mload(a)
+                        let xb := mload(add(a, 0x20))
+                        c0 := add(c0, add(mul(xa, mload(b)), mul(xb, mload(add(b, 0xc0)))))
+                        c1 := add(c1, add(mul(xa, mload(add(b, 0x20))), mul(xb, mload(add(b, 0xe0)))))
+                        c2 := add(c2, add(mul(xa, mload(add(b, 0x40))), mul(xb, mload(add(b, 0x100)))))
+                        c3 := add(c3, add(mul(xa, mload(add(b, 0x60))), mul(xb, mload(add(b, 0x120)))))
+                        c4 := add(c4, add(mul(xa, mload(add(b, 0x80))), mul(xb, mload(add(b, 0x140)))))
+                        c5 := add(c5, add(mul(xa, mload(add(b, 0xa0))), mul(xb, mload(add(b, 0x160)))))
                     }
                     if lt(a, e) {
                         let x := mload(a)
@@ -302,30 +312,23 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     }
                 }
             }
-            // y = ((S << up) + bias << 32) >> 32 for the `lanes` filters of one group
-            // accumulator from filter fi on: S_0 = the low 80 bits sign-extended, then an exact
-            // SAR by 80 (every |S_l| < 2^79, see `_pack`). All three lanes are written even past
-            // the last filter (see the spare words in `_convolve`).
-            // S in the values' terms: S << up, or S · scale of filter fi (Pass.scales, INT16/INT8;
-            // past the last filter it reads whatever follows, for outputs that are written over).
-            function widen(v, fi, s) -> r {
-                let sc := mload(add(s, 0x260))
-                switch sc
-                case 0 { r := shl(mload(add(s, 0x160)), v) }
-                default { r := mul(v, mload(add(sc, shl(5, fi)))) }
-            }
+            // y = (S · m + bias << 32) >> 32 for the `lanes` filters of one group accumulator
+            // from filter fi on (m, bias << 32: the two words of each filter at Pass.bias0, see
+            // `_convolvePadded`): S_0 = the low 80 bits sign-extended, then an exact SAR by 80
+            // (every |S_l| < 2^79, see `_pack`). All three lanes are written even past the last
+            // filter (see the spare words in `_convolvePadded`).
             function emit(acc, fi, outp, s) {
-                let bp := add(mload(add(s, 0x180)), shl(5, fi))
+                let t := add(mload(add(s, 0x180)), shl(6, fi))
                 let o := add(outp, shl(5, fi))
                 switch mload(add(s, 0x140))
-                case 1 { mstore(o, sar(32, add(widen(acc, fi, s), mload(bp)))) }
+                case 1 { mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20))))) }
                 default {
                     let v := signextend(9, acc)
+                    mstore(o, sar(32, add(mul(v, mload(t)), mload(add(t, 0x20)))))
                     acc := sar(80, sub(acc, v))
-                    mstore(o, sar(32, add(widen(v, fi, s), mload(bp))))
                     v := signextend(9, acc)
-                    mstore(add(o, 0x20), sar(32, add(widen(v, add(fi, 1), s), mload(add(bp, 0x20)))))
-                    mstore(add(o, 0x40), sar(32, add(widen(sar(80, sub(acc, v)), add(fi, 2), s), mload(add(bp, 0x40)))))
+                    mstore(add(o, 0x20), sar(32, add(mul(v, mload(add(t, 0x40))), mload(add(t, 0x60)))))
+                    mstore(add(o, 0x40), sar(32, add(mul(sar(80, sub(acc, v)), mload(add(t, 0x80))), mload(add(t, 0xa0)))))
                 }
             }
             function pixel(xp, outp, s) {
