@@ -532,26 +532,33 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             // Word by word in the packed order: block by block (six groups, then the rest as three
             // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
             // stored values of filters fi.. at tap t start at ptr + (t·F + f0 + fi)·width, so one MLOAD
-            // holds a group's three (the buffer has a spare word for the last one).
+            // holds a group's three (the buffer has a spare word for the last one). The lanes of a
+            // last group past g.f hold whatever stored values follow (of the next tap or filter,
+            // or the spare word's zeros): bounded like every q, they only feed outputs that are
+            // written over (see `_convolvePadded`).
             let se := sub(width, 1)
             let bits := shl(3, width)
             let sh := sub(256, bits)
+            let sh1 := sub(sh, bits)
+            let sh2 := sub(sh1, bits)
+            let step := mul(lanes, width)
             let at := add(packed, 0x20)
             for { let gr0 := 0 } lt(gr0, groups) {} {
                 let blockGroups := sub(groups, gr0)
                 switch lt(blockGroups, 6)
                 case 0 { blockGroups := 6 }
                 default { if gt(blockGroups, 2) { blockGroups := 3 } }
+                let from := mul(gr0, step)
+                let span := mul(blockGroups, step)
                 for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
-                    let row := add(ptr, mul(add(mul(t, stored), f0), width))
-                    for { let fi := mul(gr0, lanes) } lt(fi, mul(add(gr0, blockGroups), lanes)) { fi := add(fi, lanes) } {
-                        let w := mload(add(row, mul(fi, width)))
+                    let p := add(add(ptr, mul(add(mul(t, stored), f0), width)), from)
+                    for { let e := add(p, span) } lt(p, e) { p := add(p, step) } {
+                        let w := mload(p)
                         let word := signextend(se, shr(sh, w))
                         // Two's complement lane add: a negative q borrows from the lanes above,
                         // and the extraction in `_pixels` gives it back exactly.
                         if gt(lanes, 1) {
-                            if lt(add(fi, 1), f) { word := add(word, shl(80, signextend(se, shr(sub(sh, bits), w)))) }
-                            if lt(add(fi, 2), f) { word := add(word, shl(160, signextend(se, shr(sub(sh, shl(1, bits)), w)))) }
+                            word := add(word, add(shl(80, signextend(se, shr(sh1, w))), shl(160, signextend(se, shr(sh2, w)))))
                         }
                         mstore(at, word)
                         at := add(at, 0x20)
