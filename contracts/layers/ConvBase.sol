@@ -537,10 +537,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             // or the spare word's zeros): bounded like every q, they only feed outputs that are
             // written over (see `_convolvePadded`).
             let se := sub(width, 1)
-            let bits := shl(3, width)
-            let sh := sub(256, bits)
-            let sh1 := sub(sh, bits)
-            let sh2 := sub(sh1, bits)
+            let sh := sub(256, shl(3, width))
+            // The shifts of the second and third values: sh1 = sh − 8·width, 2·sh1 − sh.
+            let sh1 := sub(sh, shl(3, width))
             let step := mul(lanes, width)
             let at := add(packed, 0x20)
             for { let gr0 := 0 } lt(gr0, groups) {} {
@@ -548,17 +547,15 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 switch lt(blockGroups, 6)
                 case 0 { blockGroups := 6 }
                 default { if gt(blockGroups, 2) { blockGroups := 3 } }
-                let from := mul(gr0, step)
-                let span := mul(blockGroups, step)
                 for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
-                    let p := add(add(ptr, mul(add(mul(t, stored), f0), width)), from)
-                    for { let e := add(p, span) } lt(p, e) { p := add(p, step) } {
+                    let p := add(add(ptr, mul(add(mul(t, stored), f0), width)), mul(gr0, step))
+                    for { let e := add(p, mul(blockGroups, step)) } lt(p, e) { p := add(p, step) } {
                         let w := mload(p)
                         let word := signextend(se, shr(sh, w))
                         // Two's complement lane add: a negative q borrows from the lanes above,
                         // and the extraction in `_pixels` gives it back exactly.
                         if gt(lanes, 1) {
-                            word := add(word, add(shl(80, signextend(se, shr(sh1, w))), shl(160, signextend(se, shr(sh2, w)))))
+                            word := add(word, add(shl(80, signextend(se, shr(sh1, w))), shl(160, signextend(se, shr(sub(shl(1, sh1), sh), w)))))
                         }
                         mstore(at, word)
                         at := add(at, 0x20)

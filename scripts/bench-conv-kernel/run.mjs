@@ -1,10 +1,10 @@
 // node scripts/bench-conv-kernel/run.mjs ['[["name", [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl], width], …]']
-// Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolve and its parts) with solc-js,
+// Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolve) with solc-js,
 // runs each convolution on a fresh anvil with random weights (width 1/2 bytes with scales, 4 as
 // compact: no scales) and Q32.32 inputs in [-1, 1], checks the linear output against a BigInt
-// reference, and prints the gas of the kernel and of its parts. Env: PROFILE=1 prints an opcode
-// histogram instead (debug_traceCall); SRC=DIR compiles DIR/contracts (e.g. another checkout,
-// with BENCH_FILE=a harness without parts() and NOPARTS=1) for before/after comparisons.
+// reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
+// instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
+// another checkout) for before/after comparisons.
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -101,11 +101,6 @@ async function main() {
         console.log(pcs.map(([k, v]) => k + ":" + v + "x" + cnt[k]).join(" "));
         continue;
       }
-      if (act == 4 && !process.env.NOPARTS) {
-        const rp = await rpc("eth_call", [{ to: addr, data: "0x" + selParts + data.slice(10), gas: "0x3b9aca00" }, "latest"]);
-        const ws = []; for (let i = 0; i < 6; i++) ws.push(BigInt("0x" + rp.slice(2 + 64 * i, 66 + 64 * i)));
-        console.log(`  parts pad ${ws[0]} pack ${ws[1]} setup ${ws[2]} phases ${ws[3]} pixels ${ws[4]} act ${ws[5]}`);
-      }
       const r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
       const hex = r.slice(2);
       const used = BigInt("0x" + hex.slice(0, 64));
@@ -121,5 +116,4 @@ let sel;
 // Selectors from solc's methodIdentifiers (node's crypto has no keccak256).
 const ids = JSON.parse(solc.compile(JSON.stringify({ ...input, settings: { ...input.settings, viaIR: false, optimizer: { enabled: false }, outputSelection: { "scripts/bench-conv-kernel/ConvBench.sol": { ConvBench: ["evm.methodIdentifiers"] } } } }), { import: findImports }));
 sel = ids.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench.evm.methodIdentifiers["bench(int256[],uint256[12],bytes,uint256,int256[],int256[],uint8)"];
-const selParts = process.env.NOPARTS ? "" : ids.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench.evm.methodIdentifiers["parts(int256[],uint256[12],bytes,uint256,int256[],int256[],uint8)"];
 main().then(() => anvil.kill(), (e) => { console.error(e); anvil.kill(); process.exit(1); });
