@@ -928,9 +928,12 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
 /// convolutions at 1×1 spatial, where every weight serves one output: 188–194 gas per weight
 /// all included, `tests/mobilenet_v2.rs`).
 const CONV_WEIGHT: u64 = 150;
-/// Convolution, per window row and block of filter groups (the dot loop's set-up and its
-/// pointer jumps): ≈ 270 gas measured on fashion_mnist's two 5×5 convolutions (tanh moved to
-/// their poolings: 3.20M and 7.08M gas in `predict`, BENCHMARKS.md "Activation after pooling").
+/// Conv2D/Conv1D, per EVM multiplication of `_pixels`'s dot loops (three lanes each): ≈ 29.5
+/// gas in fashion_mnist's second convolution (BENCHMARKS.md, "Cheaper convolution kernels").
+const CONV_MUL: u64 = 30;
+/// Convolution, per window row and block of up to six accumulators (the dot loop's set-up, its
+/// pointer jumps and an odd tap): fitted on fashion_mnist's two 5×5 convolutions
+/// (BENCHMARKS.md, "Cheaper convolution kernels").
 const CONV_ROW: u64 = 270;
 
 /// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
@@ -987,7 +990,8 @@ pub struct GasModel {
     pub per_call: u64,
     /// Per chunk contract a layer reads weights from (cold account, lookup).
     pub per_chunk: u64,
-    /// Convolution, per multiply-accumulate (three filters share one EVM multiplication).
+    /// Separable and transposed convolution, per multiply-accumulate (Conv2D and Conv1D count
+    /// their EVM multiplications instead: `CONV_MUL`).
     pub conv_mac: f64,
     /// Convolution, per output value (lane extraction, bias, store).
     pub conv_out: u64,
@@ -1203,12 +1207,25 @@ impl GasModel {
                     }
                     _ => 1.0,
                 };
-                let macs = (positions as f64 * real) as u64 * taps * f;
-                // Each real window row of each block of up to six filter groups (three filters
-                // a group) is one pass of `_pixels`'s dot loop.
-                let blocks = f.div_ceil(3).div_ceil(6);
-                let window_rows = (positions as f64 * real) as u64 * kernel[0] as u64 * blocks;
-                gas += (self.conv_mac * macs as f64) as u64
+                // `_pixels` puts three filters or three adjacent output pixels in the lanes of
+                // one accumulator (`ConvBase._byPixel`): an EVM multiplication per tap and
+                // group of three filters of each output pixel, or per tap and filter of each
+                // three output pixels of a row.
+                let ow = out.get(*rank - 1).copied().unwrap_or(1) as u64;
+                let by_pixel = f <= 6
+                    && (strides[1] == 1 || *cin == 1)
+                    && ow.div_ceil(3) * f * 3 < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 };
+                let (accumulators, per_block) = if by_pixel {
+                    (positions / ow.max(1) * ow.div_ceil(3), f)
+                } else {
+                    (positions, f.div_ceil(3))
+                };
+                let accumulators = (accumulators as f64 * real) as u64;
+                let muls = accumulators * taps * per_block;
+                // Each real window row of each block of up to six accumulators is one pass of
+                // `_pixels`'s dot loop.
+                let window_rows = accumulators * kernel[0] as u64 * per_block.div_ceil(6);
+                gas += CONV_MUL * muls
                     + CONV_ROW * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
