@@ -67,6 +67,14 @@ interface IConv2DFilters {
 ///      Start: `startJob` packs the inputs given as int256 words; `startJobState` takes the
 ///      initial state itself, whose entries of rank ≥ 2 may be carried by their row hashes, so
 ///      an input too big for one transaction starts a job and the steps carry its rows.
+///
+///      Row parts: a Dense on a vector too wide for one step even one unit at a time runs a
+///      block of units over several `stepRows`, each reading a range of the input's rows (the
+///      kernel's rows) and carrying the units' exact partial sums Σ x·q (int256, as the step's
+///      `carried` calldata) to the next. Between the parts the state is unchanged and the job
+///      commits to keccak256(abi.encode(state commitment, keccak256 of the sums, the next
+///      part's `from`, the units' count)), so forged sums are refused like forged activations;
+///      the last part's units are appended as a slice's are.
 contract EternalJobs {
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
@@ -292,35 +300,16 @@ contract EternalJobs {
     /// @param stepIndex The job's next step (`job(jobId).steps`): a step is accepted once.
     /// @param state The live tensors so far (with the layer's partial output, after its first
     ///        slice); must hash to the commitment.
-    /// @param from The first position: the positions done so far (0 for the first slice).
-    /// @param count Positions to run (≥ 1).
+    /// @param from The first position: the positions done so far (0 for the first slice);
+    ///        a Conv2D's channel block: its first channel in the high 128 bits.
+    /// @param count Positions to run (≥ 1); a channel block: one row, its channel count in the
+    ///        high 128 bits (a Dense's row parts go through `stepRows`, with their sums).
     /// @return done Whether this step ran the model's last layer to its end.
     function stepSlice(uint256 jobId, uint256 stepIndex, bytes calldata state, uint256 from, uint256 count)
         external
         returns (bool done)
     {
-        Job storage job_ = _jobs[jobId];
-        Job memory j = job_;
-        if (j.model == address(0)) revert UnknownJob(jobId);
-        if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
-        if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
-        Sliced memory r = _slice(IEternalModel(j.model).layers(), j.cursor, state, from, count, j.stateHash, jobId);
-        bytes memory next = r.next;
-        uint256 at = r.at + r.rows;
-        uint256 length = r.length;
-        bytes32 nextHash = _commitment(false, _memoryOffset(next), next.length);
-        uint32 cursor = uint32(at == length ? j.cursor + 1 : j.cursor);
-        job_.cursor = cursor;
-        job_.steps = j.steps + 1;
-        job_.stateHash = nextHash;
-        emit JobSliced(jobId, stepIndex, j.cursor, at, length);
-        emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
-        done = cursor == j.layerCount;
-        if (done) {
-            bool stored = next.length <= MAX_STORED_RESULT && !_anyHashed(next);
-            if (stored) _results[jobId] = next;
-            emit JobDone(jobId, stepIndex + 1, nextHash, stored);
-        }
+        return _stepPart(jobId, stepIndex, state, Rows(0, 0, new int256[](0)), from, count);
     }
 
     /// @notice Where job `jobId` is.
@@ -412,11 +401,110 @@ contract EternalJobs {
         view
         returns (bytes32 nextHash, uint256 done, uint256 length, bytes memory part)
     {
-        Sliced memory r = _slice(IEternalModel(model).layers(), cursor, state, from, count, 0, 0);
-        bytes memory next = r.next;
-        nextHash = _commitment(false, _memoryOffset(next), next.length);
-        done = r.at + r.rows;
+        (nextHash, done, length, part,) = _advancePart(model, cursor, state, Rows(0, 0, new int256[](0)), from, count);
+    }
+
+    /// @notice Runs a row part of job `jobId`'s next layer, a Dense on a vector (see the row
+    ///         parts in the contract's notes): units [from, from + count) on input rows
+    ///         [from >> 128, (from >> 128) + (count >> 128)) — the rows in the high 128 bits of
+    ///         `from` and `count`. Anyone may call it.
+    /// @param jobId The job.
+    /// @param stepIndex The job's next step.
+    /// @param state The live tensors (unchanged by the parts before the last); with `carried`,
+    ///        must hash to the commitment.
+    /// @param carried The units' partial sums from the parts before (none for the first part).
+    /// @param from Units done so far (low 128 bits), input rows done so far (high).
+    /// @param count Units of the block (low), input rows of this part (high, ≥ 1).
+    /// @return done Whether this step ran the model's last layer to its end.
+    function stepRows(
+        uint256 jobId,
+        uint256 stepIndex,
+        bytes calldata state,
+        int256[] calldata carried,
+        uint256 from,
+        uint256 count
+    ) external returns (bool done) {
+        if (count >> 128 == 0) revert BadStepSize(from, count, 0);
+        return _stepPart(jobId, stepIndex, state, Rows(from >> 128, count >> 128, carried), from, count);
+    }
+
+    /// @dev `stepSlice` (no `rows`; a Conv2D's channel block in the high bits of `from`,
+    ///      `count`) or `stepRows` (`rows` from the high bits).
+    function _stepPart(
+        uint256 jobId,
+        uint256 stepIndex,
+        bytes calldata state,
+        Rows memory rows,
+        uint256 from,
+        uint256 count
+    ) internal returns (bool done) {
+        Job storage job_ = _jobs[jobId];
+        Job memory j = job_;
+        if (j.model == address(0)) revert UnknownJob(jobId);
+        if (stepIndex != j.steps) revert StepOutOfOrder(jobId, j.steps, stepIndex);
+        if (j.cursor == j.layerCount) revert JobAlreadyDone(jobId);
+        (Sliced memory r, bytes32 nextHash) =
+            _rows(IEternalModel(j.model).layers(), j.cursor, state, rows, from, count, j.stateHash, jobId);
+        uint256 at = r.at + r.rows;
+        uint32 cursor = uint32(at == r.length ? j.cursor + 1 : j.cursor);
+        job_.cursor = cursor;
+        job_.steps = j.steps + 1;
+        job_.stateHash = nextHash;
+        emit JobSliced(jobId, stepIndex, j.cursor, at, r.length);
+        emit JobStepped(jobId, stepIndex, cursor, nextHash, msg.sender);
+        done = cursor == j.layerCount;
+        if (done) {
+            bytes memory next = r.next;
+            bool stored = next.length <= MAX_STORED_RESULT && !_anyHashed(next);
+            if (stored) _results[jobId] = next;
+            emit JobDone(jobId, stepIndex + 1, nextHash, stored);
+        }
+    }
+
+    /// @notice What `stepRows` computes, without a job: the next commitment, the units done
+    ///         after the part and the layer's unit count; a part before the last returns its
+    ///         new partial sums (`sums`, `part` empty), the last its units' values as
+    ///         `advanceSlice` returns a slice (`part`, `sums` empty).
+    function advanceRows(
+        address model,
+        uint256 cursor,
+        bytes calldata state,
+        int256[] calldata carried,
+        uint256 from,
+        uint256 count
+    )
+        external
+        view
+        returns (bytes32 nextHash, uint256 done, uint256 length, bytes memory part, int256[] memory sums)
+    {
+        if (count >> 128 == 0) revert BadStepSize(from, count, 0);
+        return _advancePart(model, cursor, state, Rows(from >> 128, count >> 128, carried), from, count);
+    }
+
+    /// @dev `advanceSlice` or `advanceRows`.
+    function _advancePart(
+        address model,
+        uint256 cursor,
+        bytes calldata state,
+        Rows memory rows,
+        uint256 from,
+        uint256 count
+    )
+        internal
+        view
+        returns (bytes32 nextHash, uint256 done, uint256 length, bytes memory part, int256[] memory sums)
+    {
+        Sliced memory r;
+        (r, nextHash) = _rows(IEternalModel(model).layers(), cursor, state, rows, from, count, 0, 0);
         length = r.length;
+        if (r.sums != 0) {
+            uint256 p = r.sums;
+            assembly ("memory-safe") {
+                sums := p
+            }
+            return (nextHash, r.at, length, part, sums);
+        }
+        done = r.at + r.rows;
         part = _lastPart(r, cursor, uint128(count));
     }
 
@@ -873,10 +961,21 @@ contract EternalJobs {
         uint256 end;
         uint256 done;
         uint256 rows;
+        /// Memory pointer to a row part's new partial sums (int256[]): 0 once the part is the
+        /// last (its units' values went into `next`).
+        uint256 sums;
     }
 
-    /// @dev Runs positions [done, done + count) of layer `cursor` on `state` and returns the next
-    ///      state (checked against `expected` first, unless `expected` is zero). Memory: the
+    /// @dev Input rows [from, from + count) of a Dense's row part, with the partial sums carried
+    ///      from the parts before; count 0 for a plain slice or a Conv2D's channel block.
+    struct Rows {
+        uint256 from;
+        uint256 count;
+        int256[] carried;
+    }
+
+    /// @dev Runs positions [done, done + count) of layer `cursor` on `state` (a row part: its
+    ///      `rows` only) and returns the next state (the caller checked `state`). Memory: the
     ///      state is copied once into `next` (hashed there), then the slice's values are packed
     ///      in place after it — the layer's answer lies beyond, and packing moves 8 bytes a value
     ///      while reading 32, so it never overtakes what it reads — and, when the layer is done,
@@ -892,13 +991,9 @@ contract EternalJobs {
         bytes calldata state,
         uint256 from,
         uint256 count,
-        bytes32 expected,
+        Rows memory rows,
         uint256 jobId
     ) internal view returns (Sliced memory r) {
-        if (expected != 0) {
-            bytes32 given = _commitment(true, _calldataOffset(state), state.length);
-            if (given != expected) revert StateMismatch(jobId, expected, given);
-        }
         uint256 n = state.length;
         bytes memory next;
         assembly ("memory-safe") {
@@ -908,18 +1003,24 @@ contract EternalJobs {
             mstore(0x40, add(add(next, 0x40), and(add(n, 31), not(31))))
         }
         r.next = next;
-        uint256 rows = uint128(count);
-        uint256 channels = count >> 128;
-        if (rows == 0 || cursor >= links.length || (channels != 0 && rows != 1)) {
+        uint256 positions = uint128(count);
+        // The channels of a Conv2D's block; a row part's high bits are its rows.
+        uint256 channels = rows.count != 0 ? 0 : count >> 128;
+        if (positions == 0 || cursor >= links.length || (channels != 0 && positions != 1)) {
             revert BadStepSize(cursor, count, links.length);
         }
         // The entries of the layer's inputs (an InputLayer's: the model input it takes), and the
         // partial output's and the channel block's (always last) after a first slice.
         uint256[] memory inAt = _inputEntries(links[cursor].inputs, cursor, state, r);
-        if (from != r.at | (r.done << 128)) revert SliceOutOfOrder(jobId, r.at | (r.done << 128), from);
+        {
+            uint256 want = r.at | (r.done << 128);
+            uint256 got = rows.count != 0 ? uint128(from) : from;
+            if (got != want) revert SliceOutOfOrder(jobId, want, got);
+        }
         address layer = links[cursor].layer;
         if (channels != 0 && links[cursor].kind != LayerKind.CONV_2D) revert NotSliceable(cursor);
-        (uint256 values, uint256 outShape) = _runSlice(layer, cursor, state, inAt, from, count, r);
+        (uint256 values, uint256 outShape) = _runSlice(layer, cursor, state, inAt, from, count, r, rows);
+        if (r.sums != 0) return r;
         if (channels != 0) {
             (, , uint256 filters,,,,) = IConv2DFilters(layer).config();
             values = _merge(r, state, values, outShape, cursor);
@@ -928,9 +1029,9 @@ contract EternalJobs {
                 return r;
             }
         }
-        r.rows = rows;
-        _append(r, state, values, outShape, rows, cursor);
-        if (r.at + rows == r.length) _finish(r, links, state, cursor);
+        r.rows = positions;
+        _append(r, state, values, outShape, positions, cursor);
+        if (r.at + positions == r.length) _finish(r, links, state, cursor);
     }
 
     /// @dev The channel-block entry's values (none before a row's first block) and the block's,
@@ -1032,7 +1133,8 @@ contract EternalJobs {
         uint256[] memory inAt,
         uint256 from,
         uint256 count,
-        Sliced memory r
+        Sliced memory r,
+        Rows memory rows
     ) internal view returns (uint256 values, uint256 outShape) {
         uint256 m = inAt.length;
         uint256[] memory srcData = new uint256[](m);
@@ -1062,33 +1164,47 @@ contract EternalJobs {
         uint256 first;
         uint256 last;
         uint256 positions = uint128(count);
-        try ISliceableLayer(layer).sliceInput(shapes, ranks, r.at, positions) returns (uint256 len, uint256 a, uint256 b) {
+        if (rows.count != 0 && m != 1) revert NotSliceable(cursor);
+        // A row part's rows ride in the high 128 bits (DenseLayer `_forwardRows`); a channel
+        // block's channels do not change the input rows.
+        try ISliceableLayer(layer).sliceInput(
+            shapes, ranks, r.at | (rows.from << 128), positions | (rows.count << 128)
+        ) returns (uint256 len, uint256 a, uint256 b) {
             (r.length, first, last) = (len, a, b);
         } catch (bytes memory reason) {
             revert LayerFailed(cursor, reason);
         }
         if (first > last || r.at + positions > r.length) revert NotSliceable(cursor);
         for (uint256 k; k < m; ++k) {
-            int256[] memory rows = _openRows(state, inAt[k], first, last, cursor);
+            int256[] memory open = _openRows(state, inAt[k], first, last, cursor, rows.carried);
             assembly ("memory-safe") {
-                mstore(add(srcData, shl(5, add(k, 1))), rows)
+                mstore(add(srcData, shl(5, add(k, 1))), open)
             }
         }
         (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, from, count);
+        if (rows.count != 0 && rows.from + rows.count < shapes[0]) r.sums = values;
     }
 
     /// @dev Rows [first, last) of the entry at byte `at`, decoded (open rows only, else
     ///      `RowsNotCarried`).
-    function _openRows(bytes calldata state, uint256 at, uint256 first, uint256 last, uint256 cursor)
-        internal
-        pure
-        returns (int256[] memory rows)
-    {
+    ///      `extra` (a row part's carried sums) follows them.
+    function _openRows(
+        bytes calldata state,
+        uint256 at,
+        uint256 first,
+        uint256 last,
+        uint256 cursor,
+        int256[] memory extra
+    ) internal pure returns (int256[] memory rows) {
         (uint256 tag, uint256 rank, uint256 size,) = _entry(state, at);
         uint256 n = _dim(state, at, 0);
         if (last > n) revert NotSliceable(cursor);
         uint256 row = size / n;
-        rows = new int256[]((last - first) * row);
+        uint256 len = (last - first) * row;
+        rows = new int256[](len + extra.length);
+        for (uint256 i; i < extra.length; ++i) {
+            rows[len + i] = extra[i];
+        }
         uint256 src = _calldataOffset(state) + at + _ENTRY_HEAD + 4 * rank + 8 * first * row;
         if (tag & HASHED_TAG != 0) {
             // Only the open rows are values: the slice's must be among them.
@@ -1096,7 +1212,6 @@ contract EternalJobs {
             if (first < a || last > b) revert RowsNotCarried(cursor, tag ^ HASHED_TAG, first, last);
             src = _calldataOffset(state) + at + _ENTRY_HEAD + 4 * rank + 8 + 32 * a + 8 * (first - a) * row;
         }
-        uint256 len = rows.length;
         assembly ("memory-safe") {
             let dst := add(rows, 0x20)
             for { let i := 0 } lt(i, len) { i := add(i, 1) } {
@@ -1260,6 +1375,43 @@ contract EternalJobs {
             mstore(d0, or(shl(224, count), and(mload(d0), shr(32, not(0)))))
             mcopy(add(p, head), add(add(next, 0x20), sub(total, bytesPart)), bytesPart)
         }
+    }
+
+    /// @dev A slice, a channel block or a row part (see `stepRows`: `rows`, from the high 128
+    ///      bits of `from` and `count`; none for a slice or a block) of layer `cursor`, its state checked against `expected`
+    ///      unless that is zero: `_slice` with the rows and sums passed on, then the commitment
+    ///      after it (the state's with the new sums' before a row part's last).
+    function _rows(
+        LayerLink[] memory links,
+        uint256 cursor,
+        bytes calldata state,
+        Rows memory rows,
+        uint256 from,
+        uint256 count,
+        bytes32 expected,
+        uint256 jobId
+    ) internal view returns (Sliced memory r, bytes32 nextHash) {
+        uint256 rf = rows.from;
+        uint256 rc = rows.count;
+        bytes32 stateHash;
+        if (expected != 0 || rc != 0) stateHash = _commitment(true, _calldataOffset(state), state.length);
+        if (expected != 0) {
+            bytes32 given = rf == 0
+                ? stateHash
+                : keccak256(abi.encode(stateHash, keccak256(abi.encodePacked(rows.carried)), from, uint128(count)));
+            if (given != expected) revert StateMismatch(jobId, expected, given);
+        }
+        r = _slice(links, cursor, state, from, count, rows, jobId);
+        if (r.sums == 0) {
+            bytes memory next = r.next;
+            return (r, _commitment(false, _memoryOffset(next), next.length));
+        }
+        uint256 p = r.sums;
+        bytes32 h;
+        assembly ("memory-safe") {
+            h := keccak256(add(p, 0x20), shl(5, mload(p)))
+        }
+        nextHash = keccak256(abi.encode(stateHash, h, uint128(from) | ((rf + rc) << 128), uint128(count)));
     }
 
     /// @dev Dimension `d` of the entry at byte `at` of `state` (its header already checked).

@@ -1,7 +1,7 @@
 //! Conv2D output-channel blocks in on-chain jobs, and jobs whose input is too big for one
 //! transaction, on a real anvil enforcing the EIP-7825 cap (2^24 gas a transaction):
 //! - generated/rowslice_small_fn.keras (Input 20×20×8 → … → Conv2D(8, 3) → …) as a job held to
-//!   transactions of 700k gas and 20,000 calldata bytes: one output row of its Conv2D does not
+//!   transactions of 850k gas and 20,000 calldata bytes: one output row of its Conv2D does not
 //!   fit a step, so each row runs in blocks of its output channels (`stepSlice` with the
 //!   channels in the high bits of `from`/`count`), the row so far carried as the state's
 //!   channel-block entry; and its input (25.6 KB packed) does not fit the start, so the job
@@ -60,8 +60,10 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
     let address = deploy(&chain, &model, 1).await;
     let x = image([20, 20, 8], 4);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+    // With main's convolution kernels one output row of the Conv2D (#3) is ≈ 597k gas and one of
+    // the layer before it ≈ 544k: 770k a transaction leaves ≈ 590k for the layers' work.
     let budget = TxBudget {
-        gas: 930_000,
+        gas: 850_000,
         bytes: 20_000,
     };
     let plan = job::plan(&rpc, chain.sender(), address, &[&x], budget)

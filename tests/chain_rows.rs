@@ -267,3 +267,275 @@ async fn mobilenet_v2_96_predicts_through_chained_calls() {
         started.elapsed()
     );
 }
+
+/// A deterministic 24×16×8 tensor in (−1, 1) whose rows and channels differ in mean and spread
+/// (so every normalisation's statistics differ from group to group).
+fn norm_input(seed: u64) -> Tensor {
+    let data = (0..24 * 16 * 8u64)
+        .map(|i| {
+            let (row, ch) = (i / 128, i % 8);
+            let v = ((i * 7919 + seed * 104_729) % 2000) as i128 - 1000;
+            (v * (1 + (ch as i128 % 3)) + 40 * row as i128) << 32 >> 12
+        })
+        .collect();
+    Tensor {
+        shape: vec![24, 16, 8],
+        data,
+    }
+}
+
+/// The normalisations of generated/normrows_fn.keras: LayerNormalization over the last axis
+/// (1), GroupNormalization (2), LayerNormalization over axes [2, 3] (3) and over axis 1 (4), and
+/// over the last axis of the reshaped [24, 128] (6).
+const NORMS: [usize; 5] = [1, 2, 3, 4, 6];
+
+/// LayerNormalization and GroupNormalization in row slices: generated/normrows_fn.keras (five
+/// normalisations of 3,072 values each) through chained calls held to 1.6M gas, so that each
+/// normalisation is cut — the row-local ones (axis −1, axes [2, 3]) given their rows, the
+/// others (axis 1, GroupNormalization) the whole input for their statistics — every layer's
+/// output bit for bit the unsplit reference's; then as a job whose steps are held to 1.6M gas,
+/// every state and the result the reference's.
+#[tokio::test]
+async fn normalizations_run_in_row_slices_in_chained_calls_and_jobs() {
+    let started = Instant::now();
+    let budget: u64 = std::env::var("ETERNALIZE_NORM_BUDGET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3_000_000);
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (model, graph) = crate::common::load_fixture("generated/normrows_fn.keras");
+    let address = deploy(&chain, &model, 1).await;
+    let state = rpc.model_state(address).await.unwrap();
+    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+    let all: Vec<usize> = (0..graph.nodes.len()).collect();
+    let mut runner = Runner::new(&rpc, &chained, all, budget);
+    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
+    let x = norm_input(5);
+    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+    let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "layer {i} through chained calls");
+    }
+    for c in &runner.calls {
+        eprintln!(
+            "  {:<50} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
+        );
+        assert!(c.measured.unwrap_or(0) <= budget, "{c:?}");
+    }
+    for i in NORMS {
+        let slices = runner
+            .calls
+            .iter()
+            .filter(|c| c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows "))
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} row slices");
+    }
+    eprintln!(
+        "normrows_fn chained at {budget}: {}; after {:?}",
+        runner.stats(),
+        started.elapsed()
+    );
+
+    // ---- The same as a job, every transaction (its start too) held to 3.5M gas: a step
+    // carries and checks the state on top of the slice (ln_1's row with the whole input:
+    // 2.64M in a step).
+    let budget = 3_500_000;
+    let address = deploy(&chain, &model, 2).await;
+    let x = norm_input(6);
+    let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+    let (fees, _) = current_fees(&rpc, None).await.unwrap();
+    let chain_id = rpc.chain_id().await.unwrap();
+    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
+    let limits = TxBudget {
+        gas: budget,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+    let plan = job::plan(&rpc, chain.sender(), address, &[&x], limits)
+        .await
+        .unwrap();
+    for s in &plan.steps {
+        eprintln!(
+            "  step {:>3} layer {} {:<12} estimate {:>9} limit {:>9} bytes {:>6}",
+            s.index,
+            s.cursor,
+            s.slice
+                .map_or(format!("+{}", s.count), |(f, c)| format!("{f}..{}", f + c)),
+            s.estimate,
+            s.gas_limit,
+            s.tx_bytes()
+        );
+        assert!(s.gas_limit <= budget, "step {}", s.index);
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "the state before layer #{}",
+                s.cursor
+            );
+        }
+    }
+    for i in NORMS {
+        let slices = plan
+            .steps
+            .iter()
+            .filter(|s| s.cursor == i && s.slice.is_some())
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} slice steps");
+    }
+    let sent = job::send_pipelined(
+        &rpc,
+        &signer,
+        chain_id,
+        &fees,
+        &calls(&plan),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert!(sent.each.iter().all(|&g| g <= budget), "{:?}", sent.each);
+    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+        .await
+        .unwrap();
+    let reference = graph.run(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
+    eprintln!(
+        "normrows_fn job at {budget}: {} transactions, largest {} gas, total {} gas; after {:?}",
+        sent.each.len(),
+        sent.each.iter().max().unwrap(),
+        sent.each.iter().sum::<u64>(),
+        started.elapsed()
+    );
+}
+
+/// Measurement (BENCHMARKS.md, "Gas model of slices"): the planner's uncalibrated estimate of
+/// every call of the chained inference of the fixtures of chain_rows, chain_slices and
+/// chain_chained (rowslice_fn, normrows_fn, cnn_500k, cnn_15m) against `eth_estimateGas`,
+/// printed per call and as the ratio measured / planned per call kind. Each step is planned
+/// on the reference's tensors with no calibration, as the runner's first call of each kind is.
+/// Run with `cargo test --test all chain_rows::gas_model_of_slices -- --ignored --nocapture`
+/// (`ETERNALIZE_GAS_FIXTURES=a,b` for some of them).
+#[tokio::test]
+#[ignore]
+async fn gas_model_of_slices_against_estimate_gas() {
+    use eternalize::infer::plan::{Calibration, Segment, Step};
+    use std::collections::BTreeMap;
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let only = std::env::var("ETERNALIZE_GAS_FIXTURES").ok();
+    let mut kinds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (salt, name) in ["rowslice_fn", "normrows_fn", "cnn_500k", "cnn_15m"]
+        .into_iter()
+        .enumerate()
+    {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|n| n == name))
+        {
+            continue;
+        }
+        let (model, graph) = crate::common::load_fixture(&format!("generated/{name}.keras"));
+        let address = deploy(&chain, &model, salt as u64 + 10).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        let shape: Vec<usize> = graph.input_shapes()[0][1..]
+            .iter()
+            .map(|d| d.unwrap())
+            .collect();
+        let n: usize = shape.iter().product();
+        let x = Tensor {
+            data: (0..n as i128)
+                .map(|i| ((i * 7919 % 2000) - 1000) << 22)
+                .collect(),
+            shape,
+        };
+        let all = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        let mut known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        known.insert(graph.inputs[0], x.clone());
+        // `ETERNALIZE_GAS_BUDGET`: plan under a lower budget (more, smaller slices).
+        let budget = std::env::var("ETERNALIZE_GAS_BUDGET")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DEFAULT_CALL_GAS);
+        let runner = Runner::new(&rpc, &chained, graph.outputs.clone(), budget);
+        let planner = runner.planner();
+        let cal = Calibration::default();
+        let mut next = 0;
+        while next < chained.layers.len() {
+            let mut given: BTreeMap<usize, Tensor> = known
+                .iter()
+                .filter(|(i, _)| **i < next)
+                .map(|(i, t)| (*i, t.clone()))
+                .collect();
+            for &i in &graph.inputs {
+                given.insert(i, known[&i].clone());
+            }
+            let mut steps = planner.next(next, &given, &cal).unwrap();
+            // A quarter of the first slice too: how the error grows with the slice's size.
+            if let Some(Step {
+                segment:
+                    Segment::Slice {
+                        layer,
+                        from,
+                        count,
+                        channels: None,
+                        ..
+                    },
+                ..
+            }) = steps.first()
+                && *count >= 4
+                && let Some(s) = planner.slice(*layer, *from, count / 4, &given, &cal)
+            {
+                steps.insert(0, s);
+            }
+            for step in &steps {
+                let (to, data) = runner.encode(step, &known);
+                let measured = rpc
+                    .estimate_gas(alloy::primitives::Address::ZERO, to, &data)
+                    .await
+                    .ok();
+                let class = chained.layers[step.key.layer].kind.class_name();
+                let kind = match &step.segment {
+                    Segment::Range { from, to, .. } if to - from == 1 => format!("whole {class}"),
+                    Segment::Range { .. } => format!("range, heaviest {class}"),
+                    Segment::Slice {
+                        channels: Some(_), ..
+                    } => format!("slice {class} channels"),
+                    Segment::Slice { direct, .. } => {
+                        format!("slice {class}{}", if *direct { " direct" } else { "" })
+                    }
+                };
+                let ratio = measured.map(|m| m as f64 / step.estimate as f64);
+                eprintln!(
+                    "  {name:<12} {:<52} planned {:>10}  measured {:>10?}  ratio {}",
+                    step.describe(&chained.layers),
+                    step.estimate,
+                    measured,
+                    ratio.map_or("-".into(), |r| format!("{r:.3}"))
+                );
+                if let Some(r) = ratio {
+                    kinds.entry(kind).or_default().push(r);
+                }
+            }
+            next = match &steps.last().unwrap().segment {
+                Segment::Range { to, .. } => *to,
+                Segment::Slice { layer, .. } => layer + 1,
+            };
+        }
+    }
+    eprintln!("measured / planned per call kind (calls, min, mean, max):");
+    for (kind, rs) in &kinds {
+        let mean = rs.iter().sum::<f64>() / rs.len() as f64;
+        let min = rs.iter().copied().fold(f64::MAX, f64::min);
+        let max = rs.iter().copied().fold(0f64, f64::max);
+        eprintln!(
+            "  {kind:<44} {:>4}  {min:.3}  {mean:.3}  {max:.3}",
+            rs.len()
+        );
+    }
+}

@@ -91,18 +91,45 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 f0
     ) internal pure returns (int256[] memory out) {
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
-        (uint256 lanes, int256[] memory packed) = _pack(kernel, g, maxX, f0);
-        // Two spare words after the output and the bias: `_pixels` writes all three lanes of a
+        uint256 lanes = _lanes(kernel, g, maxX);
+        // Three lanes: of three filters (the kernel packed, each input word read once per
+        // filter group), or of three output pixels of a row (`byPixel`: the input packed, each
+        // stored weight read once per three pixels) where that takes fewer multiplications.
+        bool byPixel = lanes == 3 && _byPixel(g);
+        if (byPixel) {
+            _packPixels(x, g, wp);
+            lanes = 1;
+        }
+        int256[] memory packed = _pack(kernel, g, lanes, f0);
+        // Spare words after the output and the bias: `_pixels` writes all three lanes of a
         // group, so a last group with fewer filters spills into the next pixel (written over
         // later) or, at the last pixel, into the spare words; it reads bias words likewise.
+        // By pixel, the last pixels of a row spill likewise into the next row (at the last
+        // row: two pixels of spare words).
         uint256 outLen = g.oh * g.ow * g.f;
-        out = new int256[](outLen + 2);
+        out = new int256[](outLen + 2 * g.f + 2);
         assembly ("memory-safe") {
             mstore(out, outLen)
         }
-        int256[] memory biasShifted = new int256[](g.f + 2);
-        for (uint256 i; f0 + i < bias.length && i < g.f; ++i) {
-            biasShifted[i] = bias[f0 + i] << 32;
+        // Per filter i, two words: the multiplier m_i that takes a sum of stored integers to the
+        // values' terms (2^up, or filter f0 + i's scale in INT16/INT8) and bias << 32, so an
+        // output is (S · m_i + bias << 32) >> 32 (S << up and S · 2^up are the same bits). Two
+        // spare filters of zeros for the lanes of a last group that spill past g.f.
+        int256[] memory terms = new int256[](2 * g.f + 4);
+        {
+            uint256 t = _ptr(terms);
+            uint256 sc = kernel.scales;
+            uint256 up = kernel.up;
+            for (uint256 i; i < g.f; ++i) {
+                int256 b = f0 + i < bias.length ? bias[f0 + i] << 32 : int256(0);
+                assembly ("memory-safe") {
+                    let at := add(t, shl(6, i))
+                    switch sc
+                    case 0 { mstore(at, shl(up, 1)) }
+                    default { mstore(at, mload(add(sc, shl(5, add(f0, i))))) }
+                    mstore(add(at, 0x20), b)
+                }
+            }
         }
         uint256 runBytes = g.kw * g.cin * 32;
         uint256 rowBytes = wp * g.cin * 32;
@@ -118,16 +145,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             groupBytes: g.kh * runBytes,
             f: g.f,
             lanes: lanes,
-            up: kernel.up,
-            bias0: _ptr(biasShifted),
+            byPixel: byPixel ? 1 : 0,
+            bias0: _ptr(terms),
             span: 0,
             skip: 0,
             pt: g.pt,
             h: g.h,
             sh: g.sh,
-            kh: g.kh,
-            // Filter i of this pass is stored filter f0 + i: its scale word too.
-            scales: kernel.scales == 0 ? 0 : kernel.scales + f0 * 32
+            kh: g.kh
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
@@ -147,7 +172,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 groupBytes;
         uint256 f;
         uint256 lanes;
-        uint256 up;
+        // 1: the three lanes of an accumulator are three adjacent output pixels of one filter
+        // (`_packPixels`), `lanes` is then 1 (one filter per kernel word).
+        uint256 byPixel;
         uint256 bias0;
         // Per output row: the window rows on real input (not padding) are [ky0, ky1); `skip` =
         // ky0 · runBytes and `span` = (ky1 − ky0) · runBytes of each group's kernel.
@@ -157,9 +184,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 h;
         uint256 sh;
         uint256 kh;
-        // INT16/INT8: memory address of one scale word per filter (kernel.scales), else 0 and
-        // the sums are shifted by `up`.
-        uint256 scales;
     }
 
     /// @dev Every output pixel, every filter, written from `outp` on (f words per pixel, filter
@@ -185,20 +209,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         a := add(a, 0x40)
                         b := add(b, 0x180)
                     } {
-                        let x := mload(a)
-                        c0 := add(c0, mul(x, mload(b)))
-                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
-                        c2 := add(c2, mul(x, mload(add(b, 0x40))))
-                        c3 := add(c3, mul(x, mload(add(b, 0x60))))
-                        c4 := add(c4, mul(x, mload(add(b, 0x80))))
-                        c5 := add(c5, mul(x, mload(add(b, 0xa0))))
-                        x := mload(add(a, 0x20))
-                        c0 := add(c0, mul(x, mload(add(b, 0xc0))))
-                        c1 := add(c1, mul(x, mload(add(b, 0xe0))))
-                        c2 := add(c2, mul(x, mload(add(b, 0x100))))
-                        c3 := add(c3, mul(x, mload(add(b, 0x120))))
-                        c4 := add(c4, mul(x, mload(add(b, 0x140))))
-                        c5 := add(c5, mul(x, mload(add(b, 0x160))))
+                        let xa := mload(a)
+                        let xb := mload(add(a, 0x20))
+                        c0 := add(c0, add(mul(xa, mload(b)), mul(xb, mload(add(b, 0xc0)))))
+                        c1 := add(c1, add(mul(xa, mload(add(b, 0x20))), mul(xb, mload(add(b, 0xe0)))))
+                        c2 := add(c2, add(mul(xa, mload(add(b, 0x40))), mul(xb, mload(add(b, 0x100)))))
+                        c3 := add(c3, add(mul(xa, mload(add(b, 0x60))), mul(xb, mload(add(b, 0x120)))))
+                        c4 := add(c4, add(mul(xa, mload(add(b, 0x80))), mul(xb, mload(add(b, 0x140)))))
+                        c5 := add(c5, add(mul(xa, mload(add(b, 0xa0))), mul(xb, mload(add(b, 0x160)))))
                     }
                     if lt(a, e) {
                         let x := mload(a)
@@ -262,26 +280,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     }
                 }
             }
-            // Two groups for two horizontally adjacent output pixels (the second one's window
-            // starts pixStep bytes later): each weight word is loaded once for both pixels.
-            function dot2x2(a, b, s) -> c0, c1, c2, c3 {
-                let ps := mload(add(s, 0x60))
-                for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
-                    for { let e := add(a, mload(add(s, 0x20))) } lt(a, e) {
-                        a := add(a, 0x20)
-                        b := add(b, 0x40)
-                    } {
-                        let w0 := mload(b)
-                        let w1 := mload(add(b, 0x20))
-                        let x := mload(a)
-                        c0 := add(c0, mul(x, w0))
-                        c1 := add(c1, mul(x, w1))
-                        x := mload(add(a, ps))
-                        c2 := add(c2, mul(x, w0))
-                        c3 := add(c3, mul(x, w1))
-                    }
-                }
-            }
             function dot1(a, b, s) -> c0 {
                 for { let end := add(b, mul(1, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
@@ -302,30 +300,36 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     }
                 }
             }
-            // y = ((S << up) + bias << 32) >> 32 for the `lanes` filters of one group
-            // accumulator from filter fi on: S_0 = the low 80 bits sign-extended, then an exact
-            // SAR by 80 (every |S_l| < 2^79, see `_pack`). All three lanes are written even past
-            // the last filter (see the spare words in `_convolve`).
-            // S in the values' terms: S << up, or S · scale of filter fi (Pass.scales, INT16/INT8;
-            // past the last filter it reads whatever follows, for outputs that are written over).
-            function widen(v, fi, s) -> r {
-                let sc := mload(add(s, 0x260))
-                switch sc
-                case 0 { r := shl(mload(add(s, 0x160)), v) }
-                default { r := mul(v, mload(add(sc, shl(5, fi)))) }
-            }
+            // y = (S · m + bias << 32) >> 32 for the `lanes` filters of one group accumulator
+            // from filter fi on (m, bias << 32: the two words of each filter at Pass.bias0, see
+            // `_convolvePadded`): S_0 = the low 80 bits sign-extended, then an exact SAR by 80
+            // (every |S_l| < 2^79, see `_pack`). All three lanes are written even past the last
+            // filter (see the spare words in `_convolvePadded`).
             function emit(acc, fi, outp, s) {
-                let bp := add(mload(add(s, 0x180)), shl(5, fi))
+                let t := add(mload(add(s, 0x180)), shl(6, fi))
                 let o := add(outp, shl(5, fi))
+                if mload(add(s, 0x160)) {
+                    // Lanes of pixels ox, ox + 1, ox + 2, filter fi: outputs f words apart.
+                    let po := shl(5, mload(add(s, 0x120)))
+                    let m := mload(t)
+                    let bb := mload(add(t, 0x20))
+                    let v := signextend(9, acc)
+                    mstore(o, sar(32, add(mul(v, m), bb)))
+                    acc := sar(80, sub(acc, v))
+                    v := signextend(9, acc)
+                    mstore(add(o, po), sar(32, add(mul(v, m), bb)))
+                    mstore(add(o, shl(1, po)), sar(32, add(mul(sar(80, sub(acc, v)), m), bb)))
+                    leave
+                }
                 switch mload(add(s, 0x140))
-                case 1 { mstore(o, sar(32, add(widen(acc, fi, s), mload(bp)))) }
+                case 1 { mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20))))) }
                 default {
                     let v := signextend(9, acc)
+                    mstore(o, sar(32, add(mul(v, mload(t)), mload(add(t, 0x20)))))
                     acc := sar(80, sub(acc, v))
-                    mstore(o, sar(32, add(widen(v, fi, s), mload(bp))))
                     v := signextend(9, acc)
-                    mstore(add(o, 0x20), sar(32, add(widen(v, add(fi, 1), s), mload(add(bp, 0x20)))))
-                    mstore(add(o, 0x40), sar(32, add(widen(sar(80, sub(acc, v)), add(fi, 2), s), mload(add(bp, 0x40)))))
+                    mstore(add(o, 0x20), sar(32, add(mul(v, mload(add(t, 0x40))), mload(add(t, 0x60)))))
+                    mstore(add(o, 0x40), sar(32, add(mul(sar(80, sub(acc, v)), mload(add(t, 0x80))), mload(add(t, 0xa0)))))
                 }
             }
             function pixel(xp, outp, s) {
@@ -391,18 +395,13 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 mstore(add(pass, 0x1c0), mul(ky0, run))
                 let xp := add(add(x0, mul(oy, mload(add(pass, 0x80)))), mul(ky0, add(run, mload(add(pass, 0x40)))))
                 let ox := 0
-                // Exactly two groups (4–6 filters, as a first layer often has): pixels in pairs.
-                if eq(mload(add(pass, 0xe0)), 2) {
-                    for {} lt(add(ox, 1), mload(add(pass, 0xa0))) { ox := add(ox, 2) } {
-                        let c0, c1, c2, c3 := dot2x2(xp, add(mload(pass), mul(2, mload(add(pass, 0x1c0)))), pass)
-                        let lanes := mload(add(pass, 0x140))
-                        emit(c0, 0, outp, pass)
-                        emit(c1, lanes, outp, pass)
-                        outp := add(outp, pixOut)
-                        emit(c2, 0, outp, pass)
-                        emit(c3, lanes, outp, pass)
-                        outp := add(outp, pixOut)
-                        xp := add(xp, shl(1, mload(add(pass, 0x60))))
+                outp := add(out0, mul(mul(oy, mload(add(pass, 0xa0))), pixOut))
+                // Three pixels per accumulator: a row in steps of three.
+                if mload(add(pass, 0x160)) {
+                    for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 3) } {
+                        pixel(xp, outp, pass)
+                        xp := add(xp, mul(3, mload(add(pass, 0x60))))
+                        outp := add(outp, mul(3, pixOut))
                     }
                 }
                 for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
@@ -450,15 +449,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      Three lanes when no lane sum can reach 2^79 (max|x| · max|q| · kh·kw·cin < 2^79),
     ///      else one. Only filters [f0, f0 + g.f) of the stored kernel's F are packed (a slice
     ///      of output channels); the stored values are F to a tap.
-    function _pack(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 f0)
-        internal
-        pure
-        returns (uint256 lanes, int256[] memory packed)
-    {
+    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX) internal pure returns (uint256 lanes) {
         uint256 taps = g.kh * g.kw * g.cin;
-        uint256 f = g.f;
-        uint256 stored = kernel.length / taps;
-        if (kernel.length != taps * stored || f0 + f > stored) revert InvalidConfig(layerKind());
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
@@ -479,16 +471,76 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             }
         }
         lanes = (maxX < 2 ** 100 && taps < 2 ** 64 && maxX * maxQ * taps < 2 ** 79) ? 3 : 1;
+    }
+
+    /// @dev Whether three output pixels per accumulator (`_packPixels`) are cheaper than three
+    ///      filters per accumulator: up to six filters (one block of accumulators), f per three
+    ///      pixels (⌈ow / 3⌉ per row) against ⌈f / 3⌉ groups per pixel, a pixel's two groups
+    ///      (4–6 filters) weighted 4/3 for their short loops (measured with
+    ///      scripts/bench-conv-kernel). Strided rows only with one input channel: packing costs
+    ///      per input word, sw·cin of them per output pixel.
+    function _byPixel(Geometry memory g) internal pure returns (bool) {
+        return g.f <= 6 && (g.sw == 1 || g.cin == 1)
+            && ((g.ow + 2) / 3) * g.f * 3 < g.ow * ((g.f + 2) / 3) * (g.f > 3 ? 4 : 3);
+    }
+
+    /// @dev The padded input `x` ([hp, wp, cin]) rewritten in place for three pixels per
+    ///      accumulator: word (r, c, ci) becomes Σ_j x(r, c + j·sw, ci) · 2^(80 j), j < 3 (a
+    ///      column past wp counts 0), so a window of output pixel ox multiplies, in lane j, the
+    ///      window of pixel ox + j. Ascending order reads only words not yet rewritten. Only
+    ///      rows on real input (the padding rows are zeros and skipped by `_pixels`).
+    function _packPixels(int256[] memory x, Geometry memory g, uint256 wp) internal pure {
+        uint256 rowW = wp * g.cin;
+        uint256 st = g.sw * g.cin;
+        uint256 r0 = g.pt * rowW;
+        uint256 r1 = (g.pt + g.h) * rowW;
+        if (r1 > x.length) r1 = x.length;
+        assembly ("memory-safe") {
+            let p := add(x, 0x20)
+            let one := shl(5, st)
+            let two := shl(1, one)
+            for { let r := r0 } lt(r, r1) { r := add(r, rowW) } {
+                let at := add(p, shl(5, r))
+                let rowEnd := add(at, shl(5, rowW))
+                // Both other lanes in the row, then one, then none.
+                for { let e := sub(rowEnd, two) } lt(at, e) { at := add(at, 0x20) } {
+                    mstore(at, add(mload(at), add(shl(80, mload(add(at, one))), shl(160, mload(add(at, two))))))
+                }
+                for { let e := sub(rowEnd, one) } lt(at, e) { at := add(at, 0x20) } {
+                    mstore(at, add(mload(at), shl(80, mload(add(at, one)))))
+                }
+            }
+        }
+    }
+
+    /// @dev The kernel packed for `_pixels` in `lanes` lanes (see `_lanes`): filters [f0, f0 +
+    ///      g.f) of the stored F.
+    function _pack(Raw memory kernel, Geometry memory g, uint256 lanes, uint256 f0)
+        internal
+        pure
+        returns (int256[] memory packed)
+    {
+        uint256 taps = g.kh * g.kw * g.cin;
+        uint256 f = g.f;
+        uint256 stored = kernel.length / taps;
+        if (kernel.length != taps * stored || f0 + f > stored) revert InvalidConfig(layerKind());
+        uint256 ptr = kernel.ptr;
+        uint256 width = kernel.width;
         uint256 groups = (f + lanes - 1) / lanes;
         packed = new int256[](groups * taps);
         assembly ("memory-safe") {
             // Word by word in the packed order: block by block (six groups, then the rest as three
             // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
             // stored values of filters fi.. at tap t start at ptr + (t·F + f0 + fi)·width, so one MLOAD
-            // holds a group's three (the buffer has a spare word for the last one).
+            // holds a group's three (the buffer has a spare word for the last one). The lanes of a
+            // last group past g.f hold whatever stored values follow (of the next tap or filter,
+            // or the spare word's zeros): bounded like every q, they only feed outputs that are
+            // written over (see `_convolvePadded`).
             let se := sub(width, 1)
-            let bits := shl(3, width)
-            let sh := sub(256, bits)
+            let sh := sub(256, shl(3, width))
+            // The shifts of the second and third values: sh1 = sh − 8·width, 2·sh1 − sh.
+            let sh1 := sub(sh, shl(3, width))
+            let step := mul(lanes, width)
             let at := add(packed, 0x20)
             for { let gr0 := 0 } lt(gr0, groups) {} {
                 let blockGroups := sub(groups, gr0)
@@ -496,15 +548,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 case 0 { blockGroups := 6 }
                 default { if gt(blockGroups, 2) { blockGroups := 3 } }
                 for { let t := 0 } lt(t, taps) { t := add(t, 1) } {
-                    let row := add(ptr, mul(add(mul(t, stored), f0), width))
-                    for { let fi := mul(gr0, lanes) } lt(fi, mul(add(gr0, blockGroups), lanes)) { fi := add(fi, lanes) } {
-                        let w := mload(add(row, mul(fi, width)))
+                    let p := add(add(ptr, mul(add(mul(t, stored), f0), width)), mul(gr0, step))
+                    for { let e := add(p, mul(blockGroups, step)) } lt(p, e) { p := add(p, step) } {
+                        let w := mload(p)
                         let word := signextend(se, shr(sh, w))
                         // Two's complement lane add: a negative q borrows from the lanes above,
                         // and the extraction in `_pixels` gives it back exactly.
                         if gt(lanes, 1) {
-                            if lt(add(fi, 1), f) { word := add(word, shl(80, signextend(se, shr(sub(sh, bits), w)))) }
-                            if lt(add(fi, 2), f) { word := add(word, shl(160, signextend(se, shr(sub(sh, shl(1, bits)), w)))) }
+                            word := add(word, add(shl(80, signextend(se, shr(sh1, w))), shl(160, signextend(se, shr(sub(shl(1, sh1), sh), w)))))
                         }
                         mstore(at, word)
                         at := add(at, 0x20)

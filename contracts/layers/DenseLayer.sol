@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
 import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
+import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {Fixed} from "../lib/Fixed.sol";
-import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
+import {WeightCodec} from "../lib/WeightCodec.sol";
+import {Activation, LayerKind, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
 /// @title DenseLayer
 /// @notice Keras `Dense`.
@@ -83,6 +85,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        if (count >> 128 != 0) return _forwardRows(inputs, shapes, ranks, from, count, m, cfg, list);
         _checkInputs(inputs, shapes, ranks);
         shape = _single(shapes, ranks);
         Config memory c = _decode(cfg);
@@ -122,6 +125,10 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         Config memory c = _decode(configData());
         _check(c);
         if (s.length != 1 || s[0] != c.inputUnits) revert InputShapeMismatch(0);
+        if (count >> 128 != 0) {
+            (uint256 rf, uint256 rc) = _rowPart(c, from, count);
+            return (c.units, rf, rf + rc);
+        }
         _checkSlice(from, count, c.units);
         if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
         return (c.units, 0, s[0]);
@@ -416,6 +423,164 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             put(a1, 1, count, dst, c)
             put(a2, 2, count, dst, c)
             put(a3, 3, count, dst, c)
+        }
+    }
+
+    // ------------------------------------------------------------------ input-row parts
+
+    /// @dev Input rows [rf, rf + rc) and units [from, from + count) of a Dense on a vector, as
+    ///      `forwardSlice` with the rows in the high 128 bits of `from` and `count` (a Dense too
+    ///      wide for one call even one unit at a time: every unit reads every kernel row). The
+    ///      inputs are x[rf, rf + rc), then, unless rf = 0, the `count` partial sums carried from
+    ///      the parts before: Σ_{i < rf} x_i·q_ij, exact integers of the stored kernel values q
+    ///      (before the format's shift or scale). A part before the last returns the carried
+    ///      sums plus its own; the last (rf + rc = inputUnits) returns the units' values, scaled,
+    ///      biased and activated as `forward` does: Σ x·q is the same integer however it is
+    ///      summed, so the result is bit for bit the unsplit layer's.
+    function _forwardRows(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out, uint256[] memory shape) {
+        shape = _single(shapes, ranks);
+        Config memory c = _decode(cfg);
+        _check(c);
+        if (shape.length != 1 || shape[0] != c.inputUnits) revert InputShapeMismatch(0);
+        if (list.length != (c.useBias ? 2 : 1) || list[0].length != c.inputUnits * c.units) {
+            revert InvalidConfig(LayerKind.DENSE);
+        }
+        (uint256 rf, uint256 rc) = _rowPart(c, from, count);
+        if (inputs.length != rc + (rf == 0 ? 0 : uint128(count))) revert InputShapeMismatch(0);
+        Raw memory kernel = _rawBlock(m, list[0], c.units, from, count);
+        out = _partSums(inputs, rc, kernel, uint128(count));
+        shape[0] = uint128(count);
+        if (rf + rc < c.inputUnits) return (out, shape);
+        _finishRows(out, kernel, m, list, c, uint128(from));
+    }
+
+    /// @dev The last row part's units [from, from + out.length): `out` holds their whole sums;
+    ///      scaled, biased and activated in place as `forward` does.
+    function _finishRows(
+        int256[] memory out,
+        Raw memory kernel,
+        address m,
+        WeightTensor[] memory list,
+        Config memory c,
+        uint256 from
+    ) internal view {
+        uint256 count = out.length;
+        int256[] memory bias = new int256[](0);
+        if (c.useBias) {
+            Raw memory b = _raw(m, list[1]);
+            bias = new int256[](count);
+            for (uint256 j; j < count; ++j) {
+                bias[j] = _at(b, from + j);
+            }
+        }
+        _finish(out, 0, count, kernel, bias);
+        Fixed.activate(_ptr(out), count, c.activation, count);
+    }
+
+    /// @dev The rows [rf, rf + rc) of a row part (`from`, `count` as `_forwardRows` takes them),
+    ///      checked with its units: a non-empty part of both axes; all units under softmax.
+    function _rowPart(Config memory c, uint256 from, uint256 count) internal pure returns (uint256 rf, uint256 rc) {
+        (rf, rc) = (from >> 128, count >> 128);
+        (from, count) = (uint128(from), uint128(count));
+        _checkSlice(from, count, c.units);
+        _checkSlice(rf, rc, c.inputUnits);
+        if ((c.activation == Activation.SOFTMAX || c.activation == Activation.LOG_SOFTMAX) && count != c.units) {
+            revert OutputSliceOutOfRange(from, count, c.units);
+        }
+    }
+
+    /// @dev Σ_{i < n} x_i · q[i · units + j] for every column j < units of `kernel` ([n, units]),
+    ///      unscaled, plus inputs[n + j] when the inputs go on (the carried sums); x is
+    ///      inputs[0, n). The kernel paths of `_dense`, under the same conditions (each exact).
+    function _partSums(int256[] calldata inputs, uint256 n, Raw memory kernel, uint256 units)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
+        out = new int256[](units);
+        uint256 dst = _ptr(out);
+        if (kernel.width == 4 && n < 2 ** 30 && _maxAbsOf(inputs, n) < 2 ** 64) {
+            int256 sx = _sum(inputs, 0, n);
+            for (uint256 j; j < units; j += 8) {
+                _dot8(inputs, 0, n, kernel, j, units, sx, units - j < 8 ? units - j : 8, dst + j * 32);
+            }
+        } else if (
+            (kernel.width == 2 || kernel.width == 1) && n < 2 ** 30
+                && _sumAbs(inputs, 0, n) < 2 ** (63 - 8 * kernel.width)
+        ) {
+            _narrowRow(inputs, 0, n, kernel, units, dst);
+        } else {
+            for (uint256 j; j < units; ++j) {
+                out[j] = _dot(inputs, 0, n, kernel, j, units);
+            }
+        }
+        if (inputs.length > n) {
+            for (uint256 j; j < units; ++j) {
+                out[j] += inputs[n + j];
+            }
+        }
+    }
+
+    /// @dev max |x| over inputs[0, n).
+    function _maxAbsOf(int256[] calldata inputs, uint256 n) internal pure returns (uint256 m) {
+        assembly ("memory-safe") {
+            let end := add(inputs.offset, shl(5, n))
+            for { let p := inputs.offset } lt(p, end) { p := add(p, 0x20) } {
+                let v := calldataload(p)
+                if slt(v, 0) { v := sub(0, v) }
+                if gt(v, m) { m := v }
+            }
+        }
+    }
+
+    /// @dev Rows [rf, rf + rc), columns [from, from + count) of the kernel (`t`, [rows, cols]) as a
+    ///      [rc, count] Raw: one EXTCODECOPY for whole rows, else one per row (`_rawColumns`).
+    ///      `from` and `count` as `_forwardRows` takes them (rows in the high 128 bits).
+    function _rawBlock(address m, WeightTensor memory t, uint256 cols, uint256 from, uint256 count)
+        internal
+        view
+        returns (Raw memory w)
+    {
+        uint256 rf = from >> 128;
+        uint256 rc = count >> 128;
+        (from, count) = (uint128(from), uint128(count));
+        WeightLayout memory layout = IEternalModel(m).weightLayout();
+        WeightCodec.Place memory p = WeightCodec.place(m, layout, t);
+        _requireConfig(p.channels == 0 || p.channels == cols);
+        w.width = p.width;
+        w.up = p.up;
+        w.length = rc * count;
+        uint256 rowBytes = count * w.width;
+        bytes memory buf = new bytes(rc * rowBytes + 32);
+        uint256 dst;
+        assembly ("memory-safe") {
+            dst := add(buf, 0x20)
+        }
+        w.ptr = dst;
+        if (count == cols) {
+            WeightCodec.copy(m, layout.chunkBytes, p.start + rf * cols * w.width, rc * rowBytes, dst);
+        } else {
+            WeightCodec.ChunkCache memory cache = WeightCodec.ChunkCache(type(uint256).max, address(0));
+            for (uint256 r; r < rc; ++r) {
+                WeightCodec.copyCached(
+                    m, layout.chunkBytes, p.start + ((rf + r) * cols + from) * w.width, rowBytes, dst + r * rowBytes, cache
+                );
+            }
+        }
+        if (p.channels != 0) {
+            int256[] memory scales = new int256[](count);
+            w.scales = _ptr(scales);
+            w.channels = count;
+            WeightCodec.loadScales(m, layout.chunkBytes, p, from, count, w.scales);
         }
     }
 }

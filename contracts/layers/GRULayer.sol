@@ -36,4 +36,20 @@ contract GRULayer is RecurrentBase {
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
         (out, shape) = _forwardCell(inputs, shapes, ranks, m, cfg, list);
     }
+
+    /// @dev Time steps [from, from + count) from a carried state (`RecurrentBase._forwardSteps`:
+    ///      `inputs` = the carry, then the steps' input rows; returns their outputs, then the
+    ///      carry after them).
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        (out, shape) = _forwardSteps(inputs, shapes, ranks, from, count, m, cfg, list);
+    }
 }

@@ -15,6 +15,12 @@ contract GroupNormalizationLayer is NormalizationBase {
         return LayerKind.GROUP_NORMALIZATION;
     }
 
+    /// @dev Never row-local: a group's statistics span every position (a slice is given the
+    ///      whole input).
+    function _rowLocal(uint256) internal pure override returns (bool) {
+        return false;
+    }
+
     function _index(uint256[] memory shape, uint256 n, uint256 spec)
         internal
         pure

@@ -16,6 +16,11 @@ contract LayerNormalizationLayer is NormalizationBase {
         return LayerKind.LAYER_NORMALIZATION;
     }
 
+    /// @dev Row-local unless axis 1 (bit 0) is normalised: each group then lies in one row.
+    function _rowLocal(uint256 spec) internal pure override returns (bool) {
+        return spec & 1 == 0;
+    }
+
     function _index(uint256[] memory shape, uint256 n, uint256 spec)
         internal
         pure
@@ -31,6 +36,29 @@ contract LayerNormalizationLayer is NormalizationBase {
             else groups *= shape[a];
         }
         idx = new uint256[](n);
+        // One run of normalised axes [a, b) (the last axis, [2, 3], axis 1…): with I the size of
+        // the axes after b and P of the run's, value i's parameter is (i / I) mod P and its group
+        // (i / (I · P)) · I + i mod I — the walk below, in two divisions.
+        uint256 low;
+        while ((spec >> low) & 1 == 0) {
+            ++low;
+        }
+        uint256 run = spec >> low;
+        if (run & (run + 1) == 0) {
+            uint256 inner = 1;
+            for (uint256 a = rank; a > low; --a) {
+                if ((spec >> (a - 1)) & 1 == 0) inner *= shape[a - 1];
+            }
+            uint256 span = inner * params;
+            assembly ("memory-safe") {
+                let ip := add(idx, 0x20)
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let g := add(mul(div(i, span), inner), mod(i, inner))
+                    mstore(add(ip, shl(5, i)), or(shl(128, g), mod(div(i, inner), params)))
+                }
+            }
+            return (idx, groups, params);
+        }
         assembly ("memory-safe") {
             // Row-major coordinates, last axis fastest; mixed radix within each set of axes:
             // group = Σ over other axes of x_a · (product of the other axes after a), param

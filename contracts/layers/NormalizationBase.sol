@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {WeightTensor} from "../lib/Types.sol";
 
@@ -14,7 +15,10 @@ import {WeightTensor} from "../lib/Types.sol";
 ///      Per group of n values x: mean = Σx / n (SDIV); d = x − mean; var = ⌊Σd² / (n · 2^32)⌋;
 ///      r = Fixed.rsqrt(var + ε); y = mul(d, r), then mul(y, γ) and + β. The reference's
 ///      `infer::attention::normalize`, operation for operation.
-abstract contract NormalizationBase is LayerBase {
+///      Sliced by output rows (`ISliceableLayer`) in chained calls and jobs: a row-local config
+///      (LayerNormalization not over axis 1) is given only the slice's rows; any other is given
+///      the whole input — its statistics span every row — and normalises only the slice's rows.
+abstract contract NormalizationBase is LayerBase, ISliceableLayer {
     /// @notice The decoded config.
     struct Config {
         /// Q32.32, ≥ 0.
@@ -55,6 +59,66 @@ abstract contract NormalizationBase is LayerBase {
         _requireConfig(c.epsilon >= 0 && c.spec > 0);
     }
 
+    /// @dev Whether output row r (first axis) depends on input row r alone for this `spec`:
+    ///      no statistic group spans two rows. The kinds say (LayerNormalization: axis 1 not
+    ///      normalised; GroupNormalization: never, its statistics span every position).
+    function _rowLocal(uint256 spec) internal pure virtual returns (bool);
+
+    /// @inheritdoc ISliceableLayer
+    /// @dev Output rows [from, from + count) of the one input (rank ≥ 2): when no statistic group
+    ///      spans two rows (`_rowLocal`), from those input rows alone; else from the whole input
+    ///      (the statistics need every row), of which only the slice's rows are normalised and
+    ///      returned.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        _sliceShape(shapes, ranks);
+        length = shapes[0];
+        _checkSlice(from, count, length);
+        Config memory c = _decode(configData());
+        _check(c);
+        return _rowLocal(c.spec) ? (length, from, from + count) : (length, 0, length);
+    }
+
+    /// @dev Reverts unless `shapes`/`ranks` describe one input of rank ≥ 2 with rows.
+    function _sliceShape(uint256[] calldata shapes, uint256[] calldata ranks) internal pure {
+        if (ranks.length != 1) revert InputCountMismatch(1, ranks.length);
+        if (ranks[0] != shapes.length || shapes.length < 2 || shapes[0] == 0) revert InputShapeMismatch(0);
+    }
+
+    /// @dev Output rows [from, from + count): given those input rows when the config is
+    ///      row-local (their groups are whole), else given the whole input. Either way the
+    ///      values are the whole pass's, bit for bit.
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        _sliceShape(shapes, ranks);
+        shape = shapes;
+        uint256 rows = shape[0];
+        _checkSlice(from, count, rows);
+        Config memory c = _decode(cfg);
+        _check(c);
+        uint256 row = _size(shape) / rows;
+        if (_rowLocal(c.spec)) {
+            shape[0] = count;
+            if (inputs.length != row * count) revert InputShapeMismatch(1);
+            out = _normalize(inputs, shape, 0, inputs.length, c, m, list);
+        } else {
+            if (inputs.length != row * rows) revert InputShapeMismatch(1);
+            out = _normalize(inputs, shape, from * row, count * row, c, m, list);
+            shape[0] = count;
+        }
+    }
+
     /// @dev The forward pass (see `IForwardLayer.forward`).
     function _forward(
         int256[] calldata inputs,
@@ -67,6 +131,20 @@ abstract contract NormalizationBase is LayerBase {
         shape = _single(shapes, ranks);
         Config memory c = _decode(cfg);
         _check(c);
+        out = _normalize(inputs, shape, 0, inputs.length, c, m, list);
+    }
+
+    /// @dev Normalises `inputs` (of shape `shape`): the statistics of every group over all of
+    ///      them, the output of values [lo, lo + len) only.
+    function _normalize(
+        int256[] calldata inputs,
+        uint256[] memory shape,
+        uint256 lo,
+        uint256 len,
+        Config memory c,
+        address m,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out) {
         uint256 n = inputs.length;
         (uint256[] memory idx, uint256 groups, uint256 params) = _index(shape, n, c.spec);
         int256[] memory gamma = c.scale ? _tensorValues(m, list, 0) : new int256[](0);
@@ -77,7 +155,7 @@ abstract contract NormalizationBase is LayerBase {
         ) revert InvalidConfig(layerKind());
         int256[] memory mean = new int256[](groups);
         int256[] memory r = new int256[](groups);
-        out = new int256[](n);
+        out = new int256[](len);
         int256 eps = c.epsilon;
         assembly ("memory-safe") {
             // Layouts: idx[i] = group << 128 | parameter; mean and r one word per group (r holds
@@ -86,7 +164,6 @@ abstract contract NormalizationBase is LayerBase {
             let ip := add(idx, 0x20)
             let mp := add(mean, 0x20)
             let rp := add(r, 0x20)
-            let op := add(out, 0x20)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
                 mstore(add(mp, g), add(mload(add(mp, g)), calldataload(add(inputs.offset, shl(5, i)))))
@@ -96,21 +173,17 @@ abstract contract NormalizationBase is LayerBase {
             for { let g := 0 } lt(g, shl(5, groups)) { g := add(g, 0x20) } {
                 mstore(add(mp, g), sdiv(mload(add(mp, g)), mload(add(rp, g))))
             }
-            // out = d = x − mean.
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
-                mstore(add(op, shl(5, i)), sub(calldataload(add(inputs.offset, shl(5, i))), mload(add(mp, g))))
-            }
         }
-        // Per group: Σd² exact (Q64.64), then r = rsqrt(⌊Σd² / (n_g · 2^32)⌋ + ε), n_g from r.
+        // Per group: Σd² exact (Q64.64) with d = x − mean, then r = rsqrt(⌊Σd² / (n_g · 2^32)⌋
+        // + ε), n_g from r.
         uint256[] memory sq = new uint256[](groups);
         assembly ("memory-safe") {
             let ip := add(idx, 0x20)
             let sp := add(sq, 0x20)
-            let op := add(out, 0x20)
+            let mp := add(mean, 0x20)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 let g := shl(5, shr(128, mload(add(ip, shl(5, i)))))
-                let d := mload(add(op, shl(5, i)))
+                let d := sub(calldataload(add(inputs.offset, shl(5, i))), mload(add(mp, g)))
                 mstore(add(sp, g), add(mload(add(sp, g)), mul(d, d)))
             }
         }
@@ -120,21 +193,25 @@ abstract contract NormalizationBase is LayerBase {
         bool scale = c.scale;
         bool center = c.center;
         assembly ("memory-safe") {
-            // y = mul(d, r), then mul(y, γ[k]) with scale, + β[k] with center (SAR: floor).
+            // y = mul(d, r), then mul(y, γ[k]) with scale, + β[k] with center (SAR: floor), for
+            // values [lo, lo + len) into out[0, len).
             let ip := add(idx, 0x20)
+            let mp := add(mean, 0x20)
             let rp := add(r, 0x20)
             let op := add(out, 0x20)
             let gp := add(gamma, 0x20)
             let bp := add(beta, 0x20)
             let low := sub(shl(128, 1), 1)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+            for { let j := 0 } lt(j, len) { j := add(j, 1) } {
+                let i := add(lo, j)
                 let w := mload(add(ip, shl(5, i)))
                 let k := shl(5, and(w, low))
-                let at := add(op, shl(5, i))
-                let y := sar(32, mul(mload(at), mload(add(rp, shl(5, shr(128, w))))))
+                let g := shl(5, shr(128, w))
+                let d := sub(calldataload(add(inputs.offset, shl(5, i))), mload(add(mp, g)))
+                let y := sar(32, mul(d, mload(add(rp, g))))
                 if scale { y := sar(32, mul(y, mload(add(gp, k)))) }
                 if center { y := add(y, mload(add(bp, k))) }
-                mstore(at, y)
+                mstore(add(op, shl(5, j)), y)
             }
         }
     }

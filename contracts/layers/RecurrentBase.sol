@@ -49,6 +49,34 @@ abstract contract RecurrentBase is LayerBase {
         uint256 tbl;
     }
 
+    /// @dev The state carried from step to step: h, and an LSTM's cell state.
+    struct Carry {
+        int256[] h;
+        int256[] cell;
+    }
+
+    /// @dev The state before the first step.
+    function _zeroCarry(uint256 units) internal pure returns (Carry memory st) {
+        st.h = new int256[](units);
+        st.cell = new int256[](units);
+    }
+
+    /// @dev `count` steps of this contract's own kind on `rows`, from `st` (left in it after).
+    function _runSteps(
+        Cell memory c,
+        address m,
+        WeightTensor[] memory list,
+        int256[] calldata rows,
+        uint256 count,
+        Carry memory st
+    ) internal view returns (int256[] memory seq) {
+        CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
+        uint16 kind = layerKind();
+        if (kind == LayerKind.SIMPLE_RNN) seq = _runSimple(c, p, rows, count, st);
+        else if (kind == LayerKind.LSTM) seq = _runLstm(c, p, rows, count, st);
+        else seq = _runGru(c, p, rows, count, st);
+    }
+
     /// @dev Decodes a config of recurrent `kind` (reverts `InvalidConfig` on any other length
     ///      or flag word than the encodings above allow) and range-checks it.
     function _decodeCell(uint16 kind, bytes memory data) internal pure returns (Cell memory c) {
@@ -109,9 +137,10 @@ abstract contract RecurrentBase is LayerBase {
         pure
         returns (int256[] memory out)
     {
-        if (c.kind == LayerKind.SIMPLE_RNN) return _runSimple(c, p, inputs, steps);
-        if (c.kind == LayerKind.LSTM) return _runLstm(c, p, inputs, steps);
-        return _runGru(c, p, inputs, steps);
+        Carry memory st = _zeroCarry(c.units);
+        if (c.kind == LayerKind.SIMPLE_RNN) out = _runSimple(c, p, inputs, steps, st);
+        else if (c.kind == LayerKind.LSTM) out = _runLstm(c, p, inputs, steps, st);
+        else out = _runGru(c, p, inputs, steps, st);
     }
 
     /// @dev Step `s`'s input row: from the end when `goBackwards`.
@@ -132,48 +161,47 @@ abstract contract RecurrentBase is LayerBase {
         }
     }
 
-    function _runSimple(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+    /// @dev From state `st` (zeros for a whole pass), left in it after the last step.
+    function _runSimple(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps, Carry memory st)
         internal
         pure
         returns (int256[] memory out)
     {
-        int256[] memory h = new int256[](c.units);
         out = new int256[](c.returnSequences ? steps * c.units : c.units);
         for (uint256 s; s < steps; ++s) {
-            h = _simpleStep(c, p, _row(c, inputs, s, steps), h);
-            _keep(c, out, h, s);
+            st.h = _simpleStep(c, p, _row(c, inputs, s, steps), st.h);
+            _keep(c, out, st.h, s);
         }
-        if (!c.returnSequences) out = h;
+        if (!c.returnSequences) out = st.h;
     }
 
-    function _runLstm(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+    /// @dev From state `st` (zeros for a whole pass), updated in place.
+    function _runLstm(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps, Carry memory st)
         internal
         pure
         returns (int256[] memory out)
     {
-        int256[] memory h = new int256[](c.units);
-        int256[] memory cell = new int256[](c.units);
         out = new int256[](c.returnSequences ? steps * c.units : c.units);
         for (uint256 s; s < steps; ++s) {
-            _lstmStep(c, p, _row(c, inputs, s, steps), h, cell);
-            _keep(c, out, h, s);
+            _lstmStep(c, p, _row(c, inputs, s, steps), st.h, st.cell);
+            _keep(c, out, st.h, s);
         }
-        if (!c.returnSequences) out = h;
+        if (!c.returnSequences) out = st.h;
     }
 
-    function _runGru(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps)
+    /// @dev From state `st` (zeros for a whole pass), left in it after the last step.
+    function _runGru(Cell memory c, CellWeights memory p, int256[] calldata inputs, uint256 steps, Carry memory st)
         internal
         pure
         returns (int256[] memory out)
     {
-        int256[] memory h = new int256[](c.units);
         out = new int256[](c.returnSequences ? steps * c.units : c.units);
         for (uint256 s; s < steps; ++s) {
             int256[] memory x = _row(c, inputs, s, steps);
-            h = c.resetAfter ? _gruStepAfter(c, p, x, h) : _gruStepBefore(c, p, x, h);
-            _keep(c, out, h, s);
+            st.h = c.resetAfter ? _gruStepAfter(c, p, x, st.h) : _gruStepBefore(c, p, x, st.h);
+            _keep(c, out, st.h, s);
         }
-        if (!c.returnSequences) out = h;
+        if (!c.returnSequences) out = st.h;
     }
 
     /// @dev SimpleRNN: h' = act(x·W + h·U + b).
@@ -285,10 +313,55 @@ abstract contract RecurrentBase is LayerBase {
         uint256 steps = _steps(shapes, ranks, c.inputUnits);
         CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
         // `kind` is this contract's constant: only its own loop is compiled in.
-        if (kind == LayerKind.SIMPLE_RNN) out = _runSimple(c, p, inputs, steps);
-        else if (kind == LayerKind.LSTM) out = _runLstm(c, p, inputs, steps);
-        else out = _runGru(c, p, inputs, steps);
+        Carry memory st = _zeroCarry(c.units);
+        if (kind == LayerKind.SIMPLE_RNN) out = _runSimple(c, p, inputs, steps, st);
+        else if (kind == LayerKind.LSTM) out = _runLstm(c, p, inputs, steps, st);
+        else out = _runGru(c, p, inputs, steps, st);
         shape = _shape(steps, c.units, c.returnSequences);
+    }
+
+    /// @dev Time steps [from, from + count) (in reading order) of a recurrent layer of its own
+    ///      kind, from a carried state: what its `forwardSlice` computes, so a layer too big for
+    ///      one call runs as several, its state travelling between them. `inputs` = the carry
+    ///      (h, then for an LSTM the cell state: `units` values each; zeros at from = 0) followed
+    ///      by the input rows those steps read, in the input's order: rows [from, from + count),
+    ///      or [n − from − count, n − from) when `goBackwards`. `shapes` is the whole input's
+    ///      [n, inputUnits]. Returns, `units` values a row, the steps' h (when
+    ///      `returnSequences`) and then the carry after the last step: [count + k, units] or
+    ///      [k, units] (k = 2 for an LSTM, else 1). The steps run exactly as in `_forwardCell`,
+    ///      so the parts put together equal the whole pass bit for bit.
+    function _forwardSteps(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out, uint256[] memory shape) {
+        uint16 kind = layerKind();
+        Cell memory c = _decodeCell(kind, cfg);
+        uint256 n = _steps(shapes, ranks, c.inputUnits);
+        _checkSlice(from, count, n);
+        uint256 units = c.units;
+        uint256 k = kind == LayerKind.LSTM ? 2 : 1;
+        if (inputs.length != k * units + count * c.inputUnits) revert InputShapeMismatch(0);
+        Carry memory st;
+        st.h = _sliceI(inputs, 0, units);
+        st.cell = k == 2 ? _sliceI(inputs, units, units) : new int256[](0);
+        int256[] memory seq = _runSteps(c, m, list, inputs[k * units:], count, st);
+        uint256 r = c.returnSequences ? count : 0;
+        out = new int256[]((r + k) * units);
+        for (uint256 i; i < r * units; ++i) {
+            out[i] = seq[i];
+        }
+        for (uint256 j; j < units; ++j) {
+            out[r * units + j] = st.h[j];
+            if (k == 2) out[(r + 1) * units + j] = st.cell[j];
+        }
+        shape = new uint256[](2);
+        (shape[0], shape[1]) = (r + k, units);
     }
 
     /// @dev z_j = (bias_j << 32 + Σ_i x_i · W[i, j] + Σ_i h_i · U[i, j]) >> 32 for j < n, where W

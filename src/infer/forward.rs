@@ -338,6 +338,60 @@ fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
     Ok(out)
 }
 
+/// A row part of a Dense on a vector, in the reference's terms: units [from, from + count)
+/// summed over input rows [first, first + x.len()) only (`x` those inputs), added to `carried`
+/// (the parts before; empty for the first). Before the last part (`last`: the rows end there)
+/// the result is those partial sums, exact; the last part adds the bias and activates, as
+/// [`forward`] does — Σ x·k is the same integer however its rows are grouped, so the parts
+/// together are the unsplit layer bit for bit (the chain's `DenseLayer._forwardRows`, whose
+/// sums are of the stored integers, scaled once at the end).
+pub fn dense_part(
+    node: &Node,
+    x: &[i128],
+    first: usize,
+    (from, count): (usize, usize),
+    carried: &[i128],
+    last: bool,
+) -> R<Vec<i128>> {
+    let k = weight(node, 0)?;
+    let (n_in, units) = (k.shape[0], k.shape[1]);
+    if first + x.len() > n_in
+        || from + count > units
+        || !(carried.is_empty() || carried.len() == count)
+    {
+        return Err(format!(
+            "rows {first}+{} of {n_in}, units {from}+{count} of {units}, {} carried: not a part of this Dense",
+            x.len(),
+            carried.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(count);
+    for j in from..from + count {
+        let mut acc = carried.get(j - from).copied().unwrap_or(0);
+        for (i, xi) in x.iter().enumerate() {
+            acc = acc
+                .checked_add(
+                    xi.checked_mul(k.values[(first + i) * units + j])
+                        .ok_or("overflow")?,
+                )
+                .ok_or("overflow")?;
+        }
+        out.push(acc);
+    }
+    if !last {
+        return Ok(out);
+    }
+    let bias = node.weights.get(1);
+    for (o, j) in out.iter_mut().zip(from..) {
+        *o = dot_shift(
+            o.checked_add(bias.map_or(0, |b| b.values[j] << 32))
+                .ok_or("overflow")?,
+        );
+    }
+    activate(activation_of(node, "activation"), &mut out, count)?;
+    Ok(out)
+}
+
 /// Leading padding along one axis: "same" pads half the total (TensorFlow's: the extra pixel
 /// goes after); "causal" pads `dilation·(k − 1)` before, whatever the stride (Keras left-pads
 /// and then convolves "valid").
@@ -543,6 +597,27 @@ fn act1(name: &str, x: i128) -> R<i128> {
 /// A recurrent layer's pass; with `go_backwards` it reads the steps from the last, and a
 /// returned sequence is in that (reversed) order, as Keras returns it.
 pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
+    let units = ctx(node).usize("units").map_err(|e| e.to_string())?;
+    let seq = ctx(node)
+        .bool_or("return_sequences", false)
+        .map_err(|e| e.to_string())?;
+    let steps = *t.shape.first().ok_or("a recurrent input has no steps")?;
+    let (out, h, _) = recurrent_steps(node, t, 0, steps, vec![0; units], vec![0; units])?;
+    Ok(if seq { out } else { h })
+}
+
+/// Steps [from, from + count) (in reading order) of a recurrent layer on its whole input `t`,
+/// from state `h` (and an LSTM's cell state `cell`): the steps' h concatenated when the layer
+/// returns its sequence (else nothing), and the state after the last step. What a step slice
+/// computes on chain (`RecurrentBase._forwardSteps`); [`recurrent`] is all the steps from zeros.
+pub fn recurrent_steps(
+    node: &Node,
+    t: &Tensor,
+    from: usize,
+    count: usize,
+    mut h: Vec<i128>,
+    mut cell: Vec<i128>,
+) -> R<(Vec<i128>, Vec<i128>, Vec<i128>)> {
     let c = ctx(node);
     let units = c.usize("units").map_err(|e| e.to_string())?;
     let seq = c
@@ -560,12 +635,20 @@ pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
     let w = weight(node, 0)?;
     let u = weight(node, 1)?;
     let b = node.weights.get(2);
-    let (steps, feat) = (t.shape[0], t.shape[1]);
-    let mut h = vec![0i128; units];
-    let mut cell = vec![0i128; units];
-    let mut out = Vec::with_capacity(if seq { steps * units } else { units });
+    let [steps, feat] = t.shape[..] else {
+        return Err(format!("a recurrent input of shape {:?}", t.shape));
+    };
+    if from + count > steps || h.len() != units || cell.len() != units {
+        return Err(format!(
+            "steps {from}..{} of {steps} from a state of {} and {} values ({units} units)",
+            from + count,
+            h.len(),
+            cell.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(if seq { count * units } else { 0 });
     let zeros: Vec<i128> = Vec::new();
-    for s in 0..steps {
+    for s in from..from + count {
         let row = if backwards { steps - 1 - s } else { s };
         let x = &t.data[row * feat..(row + 1) * feat];
         match node.class_name.as_str() {
@@ -636,8 +719,5 @@ pub(super) fn recurrent(node: &Node, t: &Tensor) -> R<Vec<i128>> {
             out.extend_from_slice(&h);
         }
     }
-    if !seq {
-        out = h;
-    }
-    Ok(out)
+    Ok((out, h, cell))
 }

@@ -125,6 +125,15 @@ pub enum Op {
         return_sequences: bool,
         directions: usize,
         concat: bool,
+        /// `go_backwards` (one direction only): the steps are read from the last.
+        backwards: bool,
+    },
+    /// LayerNormalization / GroupNormalization: the input's shape. `row_local` when no statistic
+    /// group spans two rows (LayerNormalization not over axis 1): a row slice is given its rows
+    /// only; otherwise a slice is given the whole input (the statistics need every row) and
+    /// normalises its rows only.
+    Normalize {
+        row_local: bool,
     },
     /// MultiHeadAttention: inputs query [Tq, Dq], value [Tk, Dv], key [Tk, Dk] (optional);
     /// output [Tq, out_dim].
@@ -188,6 +197,18 @@ fn recurrent(kind: LayerKind, config: &[u8]) -> Result<(usize, usize, bool), Str
         gates,
         !word(seq_at)?.is_zero(),
     ))
+}
+
+/// Whether a SimpleRNN, LSTM or GRU config reads its steps from the last: the `go_backwards`
+/// word after its static words (`RecurrentBase._decodeCell`).
+fn recurrent_backwards(kind: LayerKind, config: &[u8]) -> bool {
+    let words = match kind {
+        LayerKind::SimpleRnn => 4,
+        LayerKind::Lstm => 5,
+        LayerKind::Gru => 6,
+        _ => return false,
+    };
+    config.len() > 32 * words
 }
 
 /// One layer of the model as the chain links it.
@@ -309,12 +330,17 @@ impl Op {
             LayerKind::Elu => Op::Elementwise { per_value: 1_500 },
             // Row slices on 64×64×8 (tests/chain_rows.rs): BatchNormalization 1,119 and PReLU
             // 1,743 gas per value all included, 3.5M and 2.8M over the model at 160 and 150.
-            LayerKind::Prelu => Op::Elementwise { per_value: 480 },
-            LayerKind::BatchNormalization => Op::Elementwise { per_value: 480 },
-            // Two passes for the statistics, one to normalise, the index of each value and
-            // gamma/beta read whole (≈ 1,100 per value measured on the transformer fixtures).
+            // Then against eth_estimateGas of slices of 8 and 32 rows (BENCHMARKS.md, "Gas
+            // model of slices"): BatchNormalization 1.38–1.50 × the model at 480, PReLU 2.38 ×.
+            LayerKind::Prelu => Op::Elementwise { per_value: 1_480 },
+            LayerKind::BatchNormalization => Op::Elementwise { per_value: 800 },
             LayerKind::LayerNormalization | LayerKind::GroupNormalization => {
-                Op::Elementwise { per_value: 1_100 }
+                let (_, _, _, spec) =
+                    <(i64, bool, bool, U256)>::abi_decode_params(config).map_err(bad)?;
+                Op::Normalize {
+                    // LayerNormalization not over axis 1 (bit 0): every group lies in one row.
+                    row_local: kind == LayerKind::LayerNormalization && !spec.bit(0),
+                }
             }
             LayerKind::MultiHeadAttention => {
                 let (h, k, v, o, _) =
@@ -326,8 +352,10 @@ impl Op {
                     out_dim: small(o, "output size")?,
                 }
             }
-            LayerKind::Relu
-            | LayerKind::Linear
+            // ReLU (MobileNetV2 96×96's ReLU6, slices and whole, 6,912–18,432 values): ≈ 190 gas
+            // a value over the model at 60 (1.36–1.59 × it).
+            LayerKind::Relu => Op::Elementwise { per_value: 250 },
+            LayerKind::Linear
             | LayerKind::Dropout
             | LayerKind::Rescaling
             | LayerKind::Add
@@ -340,6 +368,7 @@ impl Op {
                     return_sequences,
                     directions: 1,
                     concat: false,
+                    backwards: recurrent_backwards(kind, config),
                 }
             }
             LayerKind::Bidirectional => {
@@ -356,6 +385,7 @@ impl Op {
                     return_sequences,
                     directions: 2,
                     concat: merge.is_zero(),
+                    backwards: false,
                 }
             }
             LayerKind::Embedding => {
@@ -603,7 +633,7 @@ impl LayerOp {
                 ])
             }
             Op::Flatten => Some(vec![first?.iter().product()]),
-            Op::Elementwise { .. } => Some(first?.to_vec()),
+            Op::Elementwise { .. } | Op::Normalize { .. } => Some(first?.to_vec()),
             Op::GlobalPool => Some(vec![*first?.last()?]),
             Op::ZeroPad { pad } => {
                 let [h, w, c] = first? else { return None };
@@ -733,26 +763,27 @@ impl LayerOp {
     /// sliced by rows for tensors of rank ≥ 2: each slice is given the same rows of every input.
     pub fn row_local(&self) -> bool {
         use LayerKind as K;
-        matches!(
-            self.kind,
-            K::Input
-                | K::BatchNormalization
-                | K::Relu
-                | K::Sigmoid
-                | K::Tanh
-                | K::Softmax
-                | K::Elu
-                | K::Prelu
-                | K::Linear
-                | K::Dropout
-                | K::Rescaling
-                | K::Add
-                | K::Multiply
-                | K::Subtract
-                | K::Average
-                | K::Maximum
-                | K::Minimum
-        )
+        matches!(self.op, Op::Normalize { row_local: true })
+            || matches!(
+                self.kind,
+                K::Input
+                    | K::BatchNormalization
+                    | K::Relu
+                    | K::Sigmoid
+                    | K::Tanh
+                    | K::Softmax
+                    | K::Elu
+                    | K::Prelu
+                    | K::Linear
+                    | K::Dropout
+                    | K::Rescaling
+                    | K::Add
+                    | K::Multiply
+                    | K::Subtract
+                    | K::Average
+                    | K::Maximum
+                    | K::Minimum
+            )
     }
 
     /// The length of the axis `forwardSlice` cuts (output units of Dense, output rows of the
@@ -774,9 +805,34 @@ impl LayerOp {
             Op::Conv { .. } | Op::Pool { .. } | Op::ConvExtra { .. } | Op::ZeroPad { .. } => {
                 out.first().copied()
             }
+            // Not row-local: each slice reads the whole input for the statistics.
+            Op::Normalize { .. } => out.first().copied().filter(|_| out.len() >= 2),
             _ => None,
         }
         .filter(|&n| n > 1)
+    }
+
+    /// The time steps a SimpleRNN, LSTM or GRU (not a Bidirectional) on an input of shape
+    /// `input` is cut into: its `forwardSlice` runs steps [from, from + count) from a carried
+    /// state (`RecurrentBase._forwardSteps`). `None` for every other layer.
+    pub fn time_steps(&self, input: &[usize]) -> Option<usize> {
+        match (&self.op, input) {
+            (Op::Recurrent { directions: 1, .. }, [steps, _]) if *steps > 1 => Some(*steps),
+            _ => None,
+        }
+    }
+
+    /// The values a recurrent step slice carries in and out (h, and an LSTM's cell state).
+    pub fn carry_len(&self) -> Option<usize> {
+        match &self.op {
+            Op::Recurrent {
+                units,
+                gates,
+                directions: 1,
+                ..
+            } => Some(if *gates == 4 { 2 * units } else { *units }),
+            _ => None,
+        }
     }
 
     /// The input rows (first axis) a slice reads, or `None` when it reads the whole input. A
@@ -784,6 +840,17 @@ impl LayerOp {
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
         if self.row_local() {
             return Some((from, from + count));
+        }
+        if let (Some(n), Op::Recurrent { backwards, .. }) = (self.time_steps(input), &self.op) {
+            // Steps [from, from + count) in reading order: from the end when `go_backwards`.
+            return (from + count <= n).then(|| match backwards {
+                true => (n - from - count, n - from),
+                false => (from, from + count),
+            });
+        }
+        if let Op::Normalize { .. } = &self.op {
+            // Statistics over every row: the whole input.
+            return Some((0, *input.first()?));
         }
         if let Op::ZeroPad { pad } = &self.op {
             // Output row r is input row r − top, or padding.
@@ -861,10 +928,31 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
 /// convolutions at 1×1 spatial, where every weight serves one output: 188–194 gas per weight
 /// all included, `tests/mobilenet_v2.rs`).
 const CONV_WEIGHT: u64 = 150;
-/// Convolution, per window row and block of filter groups (the dot loop's set-up and its
-/// pointer jumps): ≈ 270 gas measured on fashion_mnist's two 5×5 convolutions (tanh moved to
-/// their poolings: 3.20M and 7.08M gas in `predict`, BENCHMARKS.md "Activation after pooling").
+/// Conv2D/Conv1D, per EVM multiplication of `_pixels`'s dot loops (three lanes each): ≈ 29.5
+/// gas in fashion_mnist's second convolution (BENCHMARKS.md, "Cheaper convolution kernels").
+const CONV_MUL: u64 = 30;
+/// Convolution, per window row and block of up to six accumulators (the dot loop's set-up, its
+/// pointer jumps and an odd tap): fitted on fashion_mnist's two 5×5 convolutions
+/// (BENCHMARKS.md, "Cheaper convolution kernels").
 const CONV_ROW: u64 = 270;
+
+/// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
+/// index's fixed part (`NormalizationBase._normalize`).
+const NORM_INDEX: u64 = 320;
+/// … and per axis of the input, the index's mixed-radix walk.
+const NORM_AXIS: u64 = 60;
+/// … per value returned: d · r, γ, β and the store.
+const NORM_OUT: u64 = 440;
+/// … per gamma or beta value read and widened into memory.
+const NORM_PARAM: u64 = 200;
+
+/// MaxPooling2D / AveragePooling2D, per input value read (its copy into the layer's frame):
+/// whole poolings measured 1.41–1.79 × the model without it (cnn_500k, rowslice_fn; BENCHMARKS.md
+/// "Gas model of slices").
+const POOL_INPUT: u64 = 70;
+
+/// BatchNormalization, per parameter value read and widened into memory (`_tensorValues`).
+const BN_PARAM: u64 = 650;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
@@ -873,6 +961,14 @@ const RETURN_GAS: u64 = 10;
 /// A slice through the model (`forwardSlicePacked`): its dispatch, the layer slot's storage
 /// reads and the call to the clone, over a direct call of the clone.
 const SLICE_HOP: u64 = 12_000;
+
+/// A Dense row part, per partial sum carried in (its packed word, unpacking, the addition):
+/// ≈ 620–1,140 gas measured on cnn_15m's fc1 (128 sums: a middle part less the first part of
+/// as many rows, 1 to 2,048 rows; BENCHMARKS.md "Dense layers cut by their input rows").
+const ROW_CARRY: u64 = 700;
+/// A Dense's last row part, per unit finished (its bias read, scale, shift, store): ≈ 1,090–1,300
+/// gas measured on fc1 (the last part less a middle part).
+const ROW_FINISH: u64 = 1_200;
 
 /// What one layer costs, split by where the gas goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -894,7 +990,8 @@ pub struct GasModel {
     pub per_call: u64,
     /// Per chunk contract a layer reads weights from (cold account, lookup).
     pub per_chunk: u64,
-    /// Convolution, per multiply-accumulate (three filters share one EVM multiplication).
+    /// Separable and transposed convolution, per multiply-accumulate (Conv2D and Conv1D count
+    /// their EVM multiplications instead: `CONV_MUL`).
     pub conv_mac: f64,
     /// Convolution, per output value (lane extraction, bias, store).
     pub conv_out: u64,
@@ -1110,12 +1207,25 @@ impl GasModel {
                     }
                     _ => 1.0,
                 };
-                let macs = (positions as f64 * real) as u64 * taps * f;
-                // Each real window row of each block of up to six filter groups (three filters
-                // a group) is one pass of `_pixels`'s dot loop.
-                let blocks = f.div_ceil(3).div_ceil(6);
-                let window_rows = (positions as f64 * real) as u64 * kernel[0] as u64 * blocks;
-                gas += (self.conv_mac * macs as f64) as u64
+                // `_pixels` puts three filters or three adjacent output pixels in the lanes of
+                // one accumulator (`ConvBase._byPixel`): an EVM multiplication per tap and
+                // group of three filters of each output pixel, or per tap and filter of each
+                // three output pixels of a row.
+                let ow = out.get(*rank - 1).copied().unwrap_or(1) as u64;
+                let by_pixel = f <= 6
+                    && (strides[1] == 1 || *cin == 1)
+                    && ow.div_ceil(3) * f * 3 < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 };
+                let (accumulators, per_block) = if by_pixel {
+                    (positions / ow.max(1) * ow.div_ceil(3), f)
+                } else {
+                    (positions, f.div_ceil(3))
+                };
+                let accumulators = (accumulators as f64 * real) as u64;
+                let muls = accumulators * taps * per_block;
+                // Each real window row of each block of up to six accumulators is one pass of
+                // `_pixels`'s dot loop.
+                let window_rows = accumulators * kernel[0] as u64 * per_block.div_ceil(6);
+                gas += CONV_MUL * muls
                     + CONV_ROW * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
@@ -1207,8 +1317,20 @@ impl GasModel {
             Op::Pool {
                 size, activation, ..
             } => {
+                // The input rows it is given, copied into its frame (a slice: the rows its
+                // windows reach).
+                let read = match (slice, ins.first()) {
+                    (Some((from, count)), Some(s)) => layer
+                        .slice_rows(s, from, count)
+                        .map_or(in_values, |(a, b)| {
+                            in_values / s[0].max(1) as u64 * (b - a) as u64
+                        }),
+                    _ => in_values,
+                };
                 gas += out_values
-                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation));
+                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation))
+                    + POOL_INPUT * read;
+                words += read;
             }
             Op::Pool1D {
                 size, activation, ..
@@ -1235,6 +1357,25 @@ impl GasModel {
             Op::Elementwise { per_value } => {
                 gas += in_values * per_value;
                 words += in_values;
+                if layer.kind == LayerKind::BatchNormalization {
+                    // gamma, beta, mean and variance read whole, one value per channel, whatever
+                    // the rows: MobileNetV2 96×96's Conv_1_bn on 3×3×1280 measured 16.5M whole
+                    // against 13.1M without this (≈ 650 a parameter, as attention's weights).
+                    let channels = out.last().map_or(1, |&c| c as u64);
+                    gas += 4 * channels * BN_PARAM;
+                    words += 4 * channels;
+                }
+            }
+            Op::Normalize { .. } => {
+                // Every value given: its group and parameter index (a mixed-radix walk over
+                // the axes), Σx and Σd² (`NormalizationBase._normalize`); every value returned:
+                // d · r, γ and β. gamma/beta read whole (about the last axis's length each).
+                let rank = ins.first().map_or(1, |s| s.len()) as u64;
+                let params = ins.first().and_then(|s| s.last()).map_or(1, |&d| d as u64);
+                gas += in_values * (NORM_INDEX + NORM_AXIS * rank)
+                    + out_values * NORM_OUT
+                    + 2 * params * NORM_PARAM;
+                words += in_values + 4 * params;
             }
             Op::Attention {
                 heads,
@@ -1279,12 +1420,9 @@ impl GasModel {
                         frame_words: words,
                     };
                 };
-                let (t, f, u, g) = (
-                    *steps as u64,
-                    *features as u64,
-                    *units as u64,
-                    *gates as u64,
-                );
+                // A step slice runs `count` steps (`RecurrentBase._forwardSteps`).
+                let steps = slice.map_or(*steps, |(_, count)| count);
+                let (t, f, u, g) = (steps as u64, *features as u64, *units as u64, *gates as u64);
                 let weights = g * u * (f + u + 2);
                 // Per step: every gate's Σ over input and state, then its activation (and
                 // the cell's tanh): the recurrent kernels are not packed, so priced high.
@@ -1318,11 +1456,27 @@ impl GasModel {
                 gas += in_values * 130;
                 words += in_values;
             }
-            Op::Concat { .. }
-            | Op::Flatten
-            | Op::GlobalPool
-            | Op::ZeroPad { .. }
-            | Op::Reshape { .. } => {
+            // The sums over every position: a range of GlobalAveragePooling1D on [24, 128] and a
+            // Dense(3) measured 2.26M (normrows_fn), of GlobalAveragePooling2D on 16×16×8 and a
+            // Dense(3) 1.42M (rowslice_fn); the model had no term for it (0.66M planned).
+            Op::GlobalPool => {
+                gas += in_values * 450;
+                words += in_values;
+            }
+            // The copy of every value into the output: measured 1.16M for Reshape on 3,072
+            // values (normrows_fn) and 0.77M for Flatten on 2,048 (cnn_500k), 1.5–1.6 × the
+            // model without it.
+            Op::Flatten | Op::Reshape { .. } => {
+                gas += in_values * 130;
+                words += in_values;
+            }
+            // Each output value written, padding too: MobileNetV2 96×96's paddings (a slice of
+            // 15,600 values, a whole one of 16,224) measured 1.23–1.25 × the model without it.
+            Op::ZeroPad { .. } => {
+                gas += out_values * 80;
+                words += in_values;
+            }
+            Op::Concat { .. } => {
                 words += in_values;
             }
         }
@@ -1350,6 +1504,9 @@ pub struct Calibration {
 pub struct CostKey {
     pub layer: usize,
     pub sliced: bool,
+    /// A Dense's input-row parts ([`Rows`]): priced apart from its unit slices, which read
+    /// every kernel row.
+    pub rows: bool,
 }
 
 impl Calibration {
@@ -1376,6 +1533,7 @@ impl Calibration {
             let k = CostKey {
                 layer,
                 sliced: false,
+                rows: false,
             };
             if k != key && !self.knows(k) {
                 self.scale.insert(k, ratio);
@@ -1421,7 +1579,29 @@ pub enum Segment {
         of: usize,
         channels: Option<Channels>,
         direct: bool,
+        /// For a Dense too wide for one call even one unit at a time: only input rows
+        /// `[first, first + count)` of `of` (see [`Rows`]).
+        rows: Option<Rows>,
     },
+}
+
+/// Input rows `[first, first + count)` of `of`: a part of a Dense's units [from, from + count)
+/// that sums only those rows of its kernel (`DenseLayer._forwardRows`). A part before the last
+/// returns the units' exact partial sums Σ x·q (the stored kernel integers), which the next
+/// part is given after its rows; the last returns the units' values, bit for bit the unsplit
+/// layer's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub first: usize,
+    pub count: usize,
+    pub of: usize,
+}
+
+impl Rows {
+    /// Whether this part ends the input rows (it returns the units' values).
+    pub fn last(&self) -> bool {
+        self.first + self.count == self.of
+    }
 }
 
 /// Output channels `[first, first + count)` of `of` (a Conv2D slice's filters).
@@ -1467,10 +1647,10 @@ impl Step {
             } => {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
-                    Op::Conv { rank: 1, .. } => "steps",
+                    Op::Conv { rank: 1, .. } | Op::Recurrent { .. } => "steps",
                     _ => "rows",
                 };
-                let part = match channels {
+                let mut part = match channels {
                     Some(c) => format!(
                         " channels {}–{} of {}",
                         c.first,
@@ -1479,6 +1659,14 @@ impl Step {
                     ),
                     None => String::new(),
                 };
+                if let Segment::Slice { rows: Some(r), .. } = &self.segment {
+                    part += &format!(
+                        " input rows {}–{} of {}",
+                        r.first,
+                        r.first + r.count - 1,
+                        r.of
+                    );
+                }
                 format!(
                     "layer {layer} ({}) {what} {from}–{} of {of}{part}",
                     layers[*layer].kind.class_name(),
@@ -1493,9 +1681,10 @@ impl Step {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call",
+        "layer {layer} ({class}) needs about {} gas even {what}, over the budget of {} gas per call (calls are planned to {}, a tenth under it)",
         crate::units::thousands(*need),
-        crate::units::thousands(*budget)
+        crate::units::thousands(*budget),
+        crate::units::thousands(*budget - *budget / 10)
     )]
     TooBig {
         layer: usize,
@@ -1561,6 +1750,7 @@ impl Planner<'_> {
             CostKey {
                 layer: from,
                 sliced: false,
+                rows: false,
             },
         );
         for i in from..to {
@@ -1580,6 +1770,7 @@ impl Planner<'_> {
             let key = CostKey {
                 layer: i,
                 sliced: false,
+                rows: false,
             };
             let g = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
             if g > heaviest.0 {
@@ -1593,6 +1784,9 @@ impl Planner<'_> {
             .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
+        // The given tensors are unpacked into the model's frame before the first layer is
+        // called with a copy of them as its calldata: both stay in memory.
+        model_words += given.iter().map(|t| t.data.len() as u64).sum::<u64>();
         // The given values travel packed (one stream), shapes and indices as ABI words.
         let (packed_gas, packed_bytes) =
             packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
@@ -1743,15 +1937,25 @@ impl Planner<'_> {
             .collect::<Option<_>>()?;
         let refs: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
         let out = l.output_shape(&refs)?;
-        let of = l.slice_axis(&out)?;
+        let steps = l.time_steps(refs.first()?);
+        let of = match steps {
+            Some(n) => n,
+            None => l.slice_axis(&out)?,
+        };
         let parts = slice_parts(l, &ins, from, count)?;
+        // A step slice also carries the recurrent state in and out (priced as negative words).
+        let carry = steps.and(l.carry_len()).unwrap_or(0) as u64;
         let (sent, calldata_bytes) = packed::calldata_gas_of(parts.iter().copied());
-        let words: u64 = parts.iter().map(|p| calldata_gas(p)).sum();
-        let values: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let (sent, calldata_bytes) = (sent + 128 * carry, calldata_bytes + 8 * carry);
+        let words: u64 = parts.iter().map(|p| calldata_gas(p)).sum::<u64>() + 512 * carry;
+        let values: u64 = parts.iter().map(|p| p.len() as u64).sum::<u64>() + carry;
         // The model unpacks the values into the layer's calldata in its own frame, takes the
         // answer there and returns it (one ABI copy).
-        let returned = match l.slice_axis(&out) {
-            Some(n) if n > 0 => prod(&out) * count as u64 / n as u64,
+        let returned = match (steps, l.slice_axis(&out)) {
+            // The steps' outputs (a returned sequence) and the carry.
+            (Some(n), _) if out.len() == 2 => prod(&out) * count as u64 / n as u64 + carry,
+            (Some(_), _) => carry,
+            (None, Some(n)) if n > 0 => prod(&out) * count as u64 / n as u64,
             _ => prod(&out),
         };
         let model_frame = values.max(returned) + returned + 64;
@@ -1760,6 +1964,7 @@ impl Planner<'_> {
         let key = CostKey {
             layer: i,
             sliced: true,
+            rows: false,
         };
         let gas = (w.gas + memory_gas(w.frame_words)) as f64 * cal.factor(key);
         let packed = sent
@@ -1784,6 +1989,7 @@ impl Planner<'_> {
                 of,
                 channels: None,
                 direct,
+                rows: None,
             },
             estimate: gas as u64 + self.model.per_call + moved,
             key,
@@ -1833,6 +2039,7 @@ impl Planner<'_> {
                 let key = CostKey {
                     layer: next,
                     sliced: false,
+                    rows: false,
                 };
                 return Ok(vec![Step {
                     segment: Segment::Range {
@@ -1894,6 +2101,12 @@ impl Planner<'_> {
                 _ => None,
             })
         else {
+            // A Dense cut only by its input rows (softmax over its units, or one unit).
+            if start == 0
+                && let Some(steps) = self.row_parts(i, 0, known, cal)
+            {
+                return Ok(steps);
+            }
             return Err(too_big(0, "alone"));
         };
         let left = of.saturating_sub(start);
@@ -1914,6 +2127,7 @@ impl Planner<'_> {
             let key = CostKey {
                 layer: i,
                 sliced: true,
+                rows: false,
             };
             if !cal.knows(key)
                 && let Some(probe) = self.slice(i, start, 1, known, cal)
@@ -1921,12 +2135,23 @@ impl Planner<'_> {
             {
                 return Ok(vec![probe]);
             }
+            // One unit is too much for a Dense (each reads every kernel row): parts of its
+            // input rows.
+            if let Some(steps) = self.row_parts(i, start, known, cal) {
+                return Ok(steps);
+            }
             let need = (start..of)
                 .filter_map(|f| self.slice(i, f, 1, known, cal))
                 .map(|s| s.estimate)
                 .max()
                 .unwrap_or(0);
-            return Err(too_big(need, "one position per call"));
+            let what = match self.layers[i].op {
+                Op::Normalize { row_local: false } => {
+                    "one row per call (each row's call is given the whole input: the statistics span every row)"
+                }
+                _ => "one position per call",
+            };
+            return Err(too_big(need, what));
         }
         let (mut lo, mut hi) = (1usize, left.max(1));
         while lo < hi {
@@ -1948,6 +2173,230 @@ impl Planner<'_> {
             from += count;
         }
         Ok(steps)
+    }
+
+    /// Units [from, from + count) of Dense layer `i` (on a vector) over input rows `rows` in
+    /// one call (`forwardSlicePacked`, the rows in the high bits of `from` and `count`): sent
+    /// those rows of its input and, after the first part, the units' carried partial sums.
+    /// `None` for another kind, an input not a vector, or a softmax Dense cut by its units.
+    pub fn row_part(
+        &self,
+        i: usize,
+        from: usize,
+        count: usize,
+        rows: Rows,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Step> {
+        let l = &self.layers[i];
+        let Op::Dense {
+            units,
+            input_units,
+            activation,
+        } = l.op
+        else {
+            return None;
+        };
+        let x = match self.sources(i).as_slice() {
+            [j] => known.get(j)?,
+            _ => return None,
+        };
+        let softmax = activation == activation::SOFTMAX || activation == activation::LOG_SOFTMAX;
+        if x.shape != [input_units]
+            || rows.of != input_units
+            || rows.count == 0
+            || rows.first + rows.count > input_units
+            || count == 0
+            || from + count > units
+            || (softmax && count != units)
+        {
+            return None;
+        }
+        let m = &self.model;
+        let (cols, rc) = (count as u64, rows.count as u64);
+        let carried = if rows.first > 0 { cols } else { 0 };
+        let kernel_values = rc * cols;
+        let kernel_bytes = kernel_values * m.weight_width;
+        // `_dot8` walks the part's rows once per block of eight units.
+        let macs = rc * cols.div_ceil(8) * 8;
+        let mut gas = m.per_layer
+            + m.per_value * (rc + carried + cols)
+            + (m.dense_mac * macs as f64) as u64
+            + 3 * kernel_bytes.div_ceil(32)
+            + m.per_chunk * (kernel_bytes.div_ceil(m.chunk_bytes) + 1);
+        // A block of units reads its columns row by row; all units, one run of whole rows.
+        if count < units {
+            gas += m.dense_row * rc;
+        }
+        gas += ROW_CARRY * carried;
+        if rows.last() {
+            gas += cols * (ROW_FINISH + activation_gas(activation));
+        }
+        let words = 2 * cols + 64 + kernel_bytes.div_ceil(32);
+        let key = CostKey {
+            layer: i,
+            sliced: true,
+            rows: true,
+        };
+        let gas = (gas + memory_gas(words)) as f64 * cal.factor(key);
+        let part = x.data.get(rows.first..rows.first + rows.count)?;
+        // The carried sums (up to ~2^100) widen every packed value to 16 bytes.
+        let (sent, bytes) = if carried > 0 {
+            let values = rc + carried;
+            (16 * 16 * values + 16, 16 * values + 1)
+        } else {
+            packed::calldata_gas_of([part])
+        };
+        let values = rc + carried;
+        let moved = sent
+            + SLICE_HOP
+            + memory_gas(values.max(cols) + cols + 64)
+            + UNPACK_GAS * values
+            + RETURN_GAS * cols;
+        Some(Step {
+            segment: Segment::Slice {
+                layer: i,
+                from,
+                count,
+                of: units,
+                channels: None,
+                direct: false,
+                rows: Some(rows),
+            },
+            estimate: gas as u64 + m.per_call + moved,
+            key,
+            calldata_bytes: bytes + 512,
+        })
+    }
+
+    /// Units [start, units) of Dense layer `i` in row parts ([`Self::row_part`]): blocks of
+    /// units (all of them when they fit: one run of whole kernel rows a part), each over as few
+    /// parts of the input rows as fit the target (the first, the middle ones and the last each
+    /// as large as its own price allows), blocks evened out, the width giving the fewest calls. `None` when one input row of one unit does not fit, or the
+    /// layer cannot be cut so.
+    pub fn row_parts(
+        &self,
+        i: usize,
+        start: usize,
+        known: &BTreeMap<usize, Tensor>,
+        cal: &Calibration,
+    ) -> Option<Vec<Step>> {
+        let Op::Dense {
+            units,
+            input_units: n,
+            activation,
+        } = self.layers[i].op
+        else {
+            return None;
+        };
+        if n < 2 || start >= units {
+            return None;
+        }
+        let softmax = activation == activation::SOFTMAX || activation == activation::LOG_SOFTMAX;
+        if softmax && start != 0 {
+            return None;
+        }
+        let target = self.target();
+        let fit = |s: &Step| s.estimate <= target && s.calldata_bytes <= MAX_CALLDATA_BYTES;
+        let left = units - start;
+        // The most rows a part of a block of `cc` units takes: the first (no sums carried in),
+        // a middle one (sums in and out) or the last (sums in, units finished), each priced on
+        // rows where it stands; 0 when not one row fits.
+        let most = |cc: usize, kind: usize| -> usize {
+            let rows = |rc: usize| match kind {
+                0 => Rows {
+                    first: 0,
+                    count: rc,
+                    of: n,
+                },
+                1 => Rows {
+                    first: 1,
+                    count: rc,
+                    of: n,
+                },
+                _ => Rows {
+                    first: n - rc,
+                    count: rc,
+                    of: n,
+                },
+            };
+            let fits = |rc: usize| {
+                self.row_part(i, start, cc, rows(rc), known, cal)
+                    .is_some_and(|s| fit(&s))
+            };
+            let max = if kind == 1 {
+                n.saturating_sub(2)
+            } else {
+                n - 1
+            };
+            if max == 0 || !fits(1) {
+                return 0;
+            }
+            let (mut lo, mut hi) = (1usize, max);
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                if fits(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            lo
+        };
+        // The parts' rows for a block of `cc` units: the first as large as fits, middle ones
+        // until what is left fits the last.
+        let layout = |cc: usize| -> Option<Vec<usize>> {
+            let (r0, rm, rl) = (most(cc, 0), most(cc, 1), most(cc, 2));
+            if r0 == 0 || rl == 0 {
+                return None;
+            }
+            let mut parts = vec![r0];
+            let mut left = n - r0;
+            while left > rl {
+                if rm == 0 {
+                    return None;
+                }
+                let r = rm.min(left - 1);
+                parts.push(r);
+                left -= r;
+            }
+            parts.push(left);
+            Some(parts)
+        };
+        // Per width of the blocks: the calls it makes.
+        let mut best: Option<(usize, usize, Vec<usize>)> = None;
+        let mut cc = left;
+        loop {
+            if let Some(parts) = layout(cc) {
+                let calls = left.div_ceil(cc) * parts.len();
+                if best.as_ref().is_none_or(|(c, _, _)| calls < *c) {
+                    best = Some((calls, cc, parts));
+                }
+            }
+            if softmax || cc == 1 {
+                break;
+            }
+            cc = cc.div_ceil(2);
+        }
+        let (_, cc, parts) = best?;
+        let blocks = left.div_ceil(cc);
+        let mut steps = Vec::with_capacity(blocks * parts.len());
+        let mut from = start;
+        for b in 0..blocks {
+            let count = left / blocks + usize::from(b < left % blocks);
+            let mut first = 0;
+            for &rows in &parts {
+                let r = Rows {
+                    first,
+                    count: rows,
+                    of: n,
+                };
+                steps.push(self.row_part(i, from, count, r, known, cal)?);
+                first += rows;
+            }
+            from += count;
+        }
+        Some(steps)
     }
 }
 
@@ -2036,7 +2485,7 @@ mod tests_support {
 mod tests {
     use super::tests_support::*;
     use super::*;
-    use crate::infer::Graph;
+    use crate::infer::{Graph, forward};
 
     /// Every output shape the chain configs imply is the one Keras inferred.
     #[test]
@@ -2198,6 +2647,7 @@ mod tests {
         let key = CostKey {
             layer: 5,
             sliced: true,
+            rows: false,
         };
         let row = planner.slice(5, 1, 1, &known, &cal).unwrap().estimate;
         cal.record(key, row, 17_700_000);
@@ -2291,6 +2741,78 @@ mod tests {
     }
 
     #[test]
+    fn normalizations_are_cut_into_rows_given_their_rows_or_the_whole_input() {
+        let (ops, graph) = fixture("generated/normrows_fn.keras");
+        // Over the last axis, axes [2, 3] and the reshaped rows' last axis: row-local; over
+        // axis 1 and GroupNormalization: not.
+        for (i, row_local) in [(1, true), (2, false), (3, true), (4, false), (6, true)] {
+            assert_eq!(ops[i].op, Op::Normalize { row_local }, "layer {i}");
+            assert_eq!(ops[i].row_local(), row_local, "layer {i}");
+            assert_eq!(ops[i].slice_axis(&[24, 16, 8]), Some(24), "layer {i}");
+            assert_eq!(ops[i].slice_axis(&[128]), None, "layer {i}");
+        }
+        let all = graph.run_all(&[input_of(&graph)[&0].clone()]).unwrap();
+        let row = 16 * 8;
+        assert_eq!(
+            slice_parts(&ops[1], &[&all[0]], 5, 2).unwrap(),
+            [&all[0].data[5 * row..7 * row]]
+        );
+        assert_eq!(
+            slice_parts(&ops[2], &[&all[1]], 5, 2).unwrap(),
+            [all[1].data.as_slice()]
+        );
+        // Under 3M gas a call, each normalisation in rows, covered once, in order.
+        let budget = 3_000_000;
+        let steps = plan_all(&ops, &graph, budget);
+        assert!(steps.iter().all(|s| s.estimate <= budget), "{steps:#?}");
+        for layer in [1, 2, 3, 4, 6] {
+            let mut at = 0;
+            for s in &steps {
+                if let Segment::Slice {
+                    layer: l,
+                    from,
+                    count,
+                    of,
+                    ..
+                } = s.segment
+                    && l == layer
+                {
+                    assert_eq!((from, of), (at, 24), "layer {layer}: {steps:#?}");
+                    at += count;
+                }
+            }
+            assert_eq!(at, 24, "layer {layer} in row slices: {steps:#?}");
+        }
+        // Under 1.5M, one row of GroupNormalization (given the whole input) does not fit: the
+        // refusal names the layer, the numbers and why.
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: 1_500_000,
+            model: GasModel::default(),
+        };
+        let known = BTreeMap::from([(1, all[1].clone())]);
+        let mut cal = Calibration::default();
+        cal.record(
+            CostKey {
+                layer: 2,
+                sliced: true,
+                rows: false,
+            },
+            1,
+            1,
+        );
+        let e = planner.next(2, &known, &cal).unwrap_err().to_string();
+        assert!(
+            e.starts_with("layer 2 (GroupNormalization) needs about ")
+                && e.contains("even one row per call (each row's call is given the whole input")
+                && e.contains("over the budget of 1,500,000 gas per call"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_small_model_is_one_call() {
         // Recurrent layers, Bidirectional, Embedding and TimeDistributed are priced like the
         // others (they once ended their segment: a small GRU model took three calls).
@@ -2331,6 +2853,7 @@ mod tests {
                     return_sequences: false,
                     directions: 1,
                     concat: false,
+                    backwards: false,
                 },
             },
         ];
@@ -2357,6 +2880,125 @@ mod tests {
         assert_eq!(again[0].estimate, 123_456);
     }
 
+    /// wide_dense_fn's two Dense layers of 1,536 inputs under 400,000 gas a call, once the chain
+    /// priced a unit slice (here: as the model says): row parts, each within the target, whose
+    /// sums carried from part to part give the unsplit reference bit for bit.
+    #[test]
+    fn a_dense_too_wide_for_one_unit_runs_in_row_parts_equal_to_the_unsplit_layer() {
+        let (ops, graph) = fixture("generated/wide_dense_fn.keras");
+        let budget = 400_000;
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget,
+            model: GasModel::default(),
+        };
+        let x = Tensor {
+            shape: vec![8, 8, 24],
+            data: (0..1536)
+                .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 22)
+                .collect(),
+        };
+        let all = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        let known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        let mut cal = Calibration::default();
+        for (i, name) in [(0, "wide"), (1, "wide_softmax")] {
+            let layer = graph.nodes.iter().position(|n| n.name == name).unwrap();
+            // Whole, it does not fit; a unit slice, priced by the chain, neither.
+            let whole = planner.range(layer, layer + 1, &known, &cal).unwrap();
+            assert!(whole.estimate > planner.target(), "{name}: {whole:?}");
+            let unit = CostKey {
+                layer,
+                sliced: true,
+                rows: false,
+            };
+            cal.record(unit, 1, 1);
+            let steps = planner.slices(layer, 0, &known, &cal).unwrap();
+            assert!(steps.len() >= 3, "{name}: {steps:#?}");
+            let input = &all[graph.nodes[layer].inputs[0]].data;
+            let node = &graph.nodes[layer];
+            let units = all[layer].data.len();
+            let mut got = Vec::new();
+            let mut carried = Vec::new();
+            let mut at = (0, 0);
+            for s in &steps {
+                assert!(s.estimate <= planner.target(), "{name}: {s:?}");
+                let Segment::Slice {
+                    from,
+                    count,
+                    of,
+                    rows: Some(r),
+                    ..
+                } = s.segment
+                else {
+                    panic!("{name}: not a row part: {s:?}");
+                };
+                assert_eq!(of, units);
+                if i == 1 {
+                    assert_eq!(count, units, "{name}: softmax takes every unit");
+                }
+                // Blocks of units in order, each over the rows in order.
+                assert_eq!((from, r.first), if r.first == 0 { (at.0, 0) } else { at });
+                let x = &input[r.first..r.first + r.count];
+                let part = forward::dense_part(node, x, r.first, (from, count), &carried, r.last())
+                    .unwrap();
+                if r.last() {
+                    got.extend(part);
+                    carried.clear();
+                    at = (from + count, 0);
+                } else {
+                    carried = part;
+                    at = (from, r.first + r.count);
+                }
+            }
+            assert_eq!(got, all[layer].data, "{name}");
+        }
+    }
+
+    /// cnn_15m's fc1 (4,096 → 128): one unit reads all 4,096 kernel rows (≈ 8M gas), so under
+    /// 2M gas a call it runs only in row parts, all 128 units at a time.
+    #[test]
+    fn the_big_cnns_fc1_fits_small_budgets_in_row_parts() {
+        let (ops, graph) = fixture("generated/cnn_15m.keras");
+        let fc1 = ops
+            .iter()
+            .position(|l| {
+                matches!(
+                    l.op,
+                    Op::Dense {
+                        input_units: 4096,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        let all = graph.run_all(&[image()]).unwrap();
+        let known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: 2_000_000,
+            model: GasModel::default(),
+        };
+        let cal = Calibration::default();
+        assert!(planner.slice(fc1, 0, 1, &known, &cal).unwrap().estimate > planner.target());
+        let steps = planner.row_parts(fc1, 0, &known, &cal).unwrap();
+        assert!(steps.iter().all(|s| s.estimate <= planner.target()));
+        assert!(steps.iter().all(|s| matches!(
+            s.segment,
+            Segment::Slice {
+                from: 0,
+                count: 128,
+                rows: Some(_),
+                ..
+            }
+        )));
+        // Fewer calls than a unit slice per call would take even if one fitted.
+        assert!(steps.len() < 128, "{}", steps.len());
+    }
+
     #[test]
     fn softmax_dense_is_never_sliced() {
         let op = LayerOp {
@@ -2376,6 +3018,82 @@ mod tests {
         assert_eq!(calldata_gas(&[0]), 32 * 4);
         assert_eq!(calldata_gas(&[1]), 31 * 4 + 16);
         assert_eq!(calldata_gas(&[-1]), 32 * 16);
+    }
+
+    #[test]
+    fn recurrent_layers_split_by_steps_equal_the_whole_pass_in_every_format() {
+        use crate::chain::WeightFormat as F;
+        use crate::infer::forward::recurrent_steps;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/generated/rnn_steps_fn.keras");
+        let model = crate::keras::load(&path).unwrap();
+        for format in [F::Compact, F::Exact, F::Int16, F::Int8] {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let mut known = input_of(&graph);
+            let all = graph
+                .run_all(&[known.remove(&graph.inputs[0]).unwrap()])
+                .unwrap();
+            let mut cut = 0;
+            for (i, node) in graph.nodes.iter().enumerate() {
+                if !matches!(node.class_name.as_str(), "SimpleRNN" | "LSTM" | "GRU") {
+                    continue;
+                }
+                let input = &all[node.inputs[0]];
+                let units = node.config["units"].as_u64().unwrap() as usize;
+                // Uneven parts, one of a single step.
+                let mut state = (vec![0; units], vec![0; units]);
+                let mut seq = Vec::new();
+                for (from, count) in [(0, 5), (5, 1), (6, 4), (10, 2)] {
+                    let (out, h, c) =
+                        recurrent_steps(node, input, from, count, state.0, state.1).unwrap();
+                    seq.extend(out);
+                    state = (h, c);
+                }
+                let whole = &all[i].data;
+                if all[i].shape.len() == 2 {
+                    assert_eq!(&seq, whole, "{format:?} {}", node.name);
+                    assert_eq!(state.0, whole[whole.len() - units..], "{}", node.name);
+                } else {
+                    assert!(seq.is_empty());
+                    assert_eq!(&state.0, whole, "{format:?} {}", node.name);
+                }
+                cut += 1;
+            }
+            assert_eq!(cut, 4);
+        }
+    }
+
+    #[test]
+    fn recurrent_layers_over_the_budget_are_cut_into_time_steps() {
+        let (ops, graph) = fixture("generated/rnn_steps_fn.keras");
+        let budget = 300_000;
+        let steps = plan_all(&ops, &graph, budget);
+        // The LSTMs and the GRU are cut into step slices covering their 12 steps in order (the
+        // 4-unit SimpleRNN fits one call).
+        for layer in [1, 2, 4] {
+            let mut next = 0;
+            for s in &steps {
+                if let Segment::Slice {
+                    layer: l,
+                    from,
+                    count,
+                    of,
+                    ..
+                } = s.segment
+                    && l == layer
+                {
+                    assert_eq!((from, of), (next, 12), "layer {layer}");
+                    assert!(s.estimate <= budget - budget / 10, "layer {layer}: {s:?}");
+                    next = from + count;
+                }
+            }
+            assert_eq!(next, 12, "layer {layer} is not cut: {steps:?}");
+        }
+        // The go_backwards GRU reads its steps from the last input row.
+        assert_eq!(ops[2].slice_rows(&[12, 6], 0, 3), Some((9, 12)));
+        assert_eq!(ops[1].slice_rows(&[12, 5], 2, 3), Some((2, 5)));
+        assert_eq!(ops[1].carry_len(), Some(12));
+        assert_eq!(ops[2].carry_len(), Some(5));
     }
 }
 

@@ -218,6 +218,11 @@ pub struct Runner<'a> {
     pub measure_all: bool,
     /// Every call made so far.
     pub calls: Vec<Call>,
+    /// The partial sums a Dense's row part returned, for the next part of its units.
+    carried: Vec<i128>,
+    /// The recurrent state a step slice starts from (h, and an LSTM's cell state): zeros at
+    /// the layer's first step, then what the last slice returned after its outputs.
+    carry: Vec<i128>,
 }
 
 /// The call arrays of tensors: values packed as one stream, shapes, ranks.
@@ -276,10 +281,13 @@ impl<'a> Runner<'a> {
             calibration: Calibration::default(),
             measure_all: false,
             calls: Vec::new(),
+            carried: Vec::new(),
+            carry: Vec::new(),
         }
     }
 
-    fn planner(&self) -> Planner<'_> {
+    /// The planner the runner plans with (its budget, the model's format and chunk size).
+    pub fn planner(&self) -> Planner<'_> {
         Planner {
             layers: &self.model.layers,
             outputs: &self.outputs,
@@ -424,6 +432,13 @@ impl<'a> Runner<'a> {
         known: &BTreeMap<usize, Tensor>,
     ) -> Result<Tensor, RunError> {
         let mut parts = Vec::new();
+        // A recurrent layer cut by time steps: the state each slice starts from.
+        let op = &self.model.layers[layer];
+        let steps_of = known
+            .get(op.inputs.first().unwrap_or(&layer))
+            .and_then(|t| op.time_steps(&t.shape));
+        let carry = steps_of.and(op.carry_len());
+        self.carry = vec![0; carry.unwrap_or(0)];
         // Channel blocks of the row under way (a Conv2D row too big for one call).
         let mut blocks: Vec<Tensor> = Vec::new();
         let mut done = 0;
@@ -442,10 +457,27 @@ impl<'a> Runner<'a> {
                             from,
                             count,
                             channels,
+                            rows,
                             ..
                         } = step.segment
                         {
                             match channels {
+                                // A Dense's row part before the last: its units' partial sums,
+                                // for the next part.
+                                None if rows.is_some_and(|r| !r.last()) => {
+                                    self.carried = part.data;
+                                }
+                                None if carry.is_some() => {
+                                    // The steps' outputs, then the state after the last.
+                                    let (out, state) = split_carry(part, carry.unwrap_or(0))
+                                        .map_err(|why| RunError::Failed {
+                                            what: format!("layer {layer}"),
+                                            why,
+                                        })?;
+                                    self.carry = state;
+                                    done = from + count;
+                                    parts.extend(out);
+                                }
                                 None => {
                                     done = from + count;
                                     parts.push(part);
@@ -492,7 +524,16 @@ impl<'a> Runner<'a> {
                 steps = self.plan(layer, known, Some(done))?;
             }
         }
-        join(&self.model.layers[layer].op, &parts).map_err(|why| RunError::Failed {
+        if let (Some(_), Op::Recurrent { units, .. }) = (carry, &op.op)
+            && parts.is_empty()
+        {
+            // Only the last state is returned: its h.
+            return Ok(Tensor {
+                shape: vec![*units],
+                data: self.carry[..*units].to_vec(),
+            });
+        }
+        join(&op.op, &parts).map_err(|why| RunError::Failed {
             what: format!("layer {layer}"),
             why,
         })
@@ -620,7 +661,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The contract and calldata of one step.
-    fn encode(&self, step: &Step, known: &BTreeMap<usize, Tensor>) -> (Address, Bytes) {
+    pub fn encode(&self, step: &Step, known: &BTreeMap<usize, Tensor>) -> (Address, Bytes) {
         let layers = &self.model.layers;
         let sources = |i: usize| -> Vec<&Tensor> {
             let l = &layers[i];
@@ -673,6 +714,7 @@ impl<'a> Runner<'a> {
                 count,
                 channels,
                 direct,
+                rows,
                 ..
             } => {
                 let ins = sources(*layer);
@@ -681,13 +723,44 @@ impl<'a> Runner<'a> {
                     shapes.extend(t.shape.iter().map(|&d| U256::from(d)));
                     ranks.push(U256::from(t.shape.len()));
                 }
+                // A recurrent step slice starts from the state the last one returned.
+                if ins
+                    .first()
+                    .is_some_and(|t| layers[*layer].time_steps(&t.shape).is_some())
+                {
+                    inputs.extend_from_slice(&self.carry);
+                }
                 // Only the input rows the slice reads (window kinds: of their input; row-local
                 // kinds: of each input), else the whole inputs. The planner priced these parts.
-                for part in slice_parts(&layers[*layer], &ins, *from, *count).unwrap_or_default() {
-                    inputs.extend_from_slice(part);
+                // A Dense's row part: its input rows, then the sums carried from the parts
+                // before (DenseLayer._forwardRows).
+                match rows {
+                    Some(r) => {
+                        if let Some(part) = ins
+                            .first()
+                            .and_then(|x| x.data.get(r.first..r.first + r.count))
+                        {
+                            inputs.extend_from_slice(part);
+                        }
+                        if r.first > 0 {
+                            inputs.extend_from_slice(&self.carried);
+                        }
+                    }
+                    None => {
+                        for part in
+                            slice_parts(&layers[*layer], &ins, *from, *count).unwrap_or_default()
+                        {
+                            inputs.extend_from_slice(part);
+                        }
+                    }
                 }
-                // A block of channels rides in the high 128 bits (Conv2DLayer.forwardSlice).
-                let (c0, cc) = channels.map_or((0, 0), |c| (c.first, c.count));
+                // A block of channels (Conv2DLayer.forwardSlice), or a Dense's input rows,
+                // rides in the high 128 bits.
+                let (c0, cc) = match (channels, rows) {
+                    (Some(c), _) => (c.first, c.count),
+                    (None, Some(r)) => (r.first, r.count),
+                    (None, None) => (0, 0),
+                };
                 let (from, count) = (
                     U256::from(*from) | (U256::from(c0) << 128),
                     U256::from(*count) | (U256::from(cc) << 128),
@@ -759,6 +832,39 @@ fn classify(what: &str, e: ChainError) -> RunError {
             why: e.to_string(),
         },
     }
+}
+
+/// A recurrent step slice's answer ([rows + k, units]: the steps' outputs when the layer returns
+/// its sequence, then the `carry` values of the state after them) as the outputs (none when only
+/// the last state is returned) and the state.
+pub fn split_carry(part: Tensor, carry: usize) -> Result<(Option<Tensor>, Vec<i128>), String> {
+    let [rows, units] = part.shape[..] else {
+        return Err(format!(
+            "a step slice returned a tensor of shape {:?}",
+            part.shape
+        ));
+    };
+    if units == 0
+        || !carry.is_multiple_of(units)
+        || rows * units < carry
+        || part.data.len() != rows * units
+    {
+        return Err(format!(
+            "a step slice returned {} values of shape {:?}, with a state of {carry} values",
+            part.data.len(),
+            part.shape
+        ));
+    }
+    let mut data = part.data;
+    let state = data.split_off(data.len() - carry);
+    let outputs = rows - carry / units;
+    Ok((
+        (outputs > 0).then(|| Tensor {
+            shape: vec![outputs, units],
+            data,
+        }),
+        state,
+    ))
 }
 
 /// A layer's output from its slices, in order: concatenated along the first axis, or for

@@ -187,6 +187,10 @@ pub struct StepPlan {
     pub slice: Option<(usize, usize)>,
     /// A Conv2D slice of one row: only its output channels `[first, first + count)` of `of`.
     pub channels: Option<Channels>,
+    /// A Dense's row part (`stepRows`): input rows `[first, first + count)` of the units in
+    /// `slice`, given `sums` (the units' partial sums from the parts before).
+    pub rows: Option<(usize, usize)>,
+    pub sums: Vec<i128>,
     /// `eth_estimateGas` of the same computation (`advance`).
     pub estimate: u64,
     pub gas_limit: u64,
@@ -200,8 +204,39 @@ pub struct StepPlan {
 impl StepPlan {
     /// The step transaction's calldata length in bytes.
     pub fn tx_bytes(&self) -> usize {
-        tx_bytes(self.carried.len(), self.slice.is_some())
+        match self.rows {
+            // stepRows: two more head words (the sums' offset), their length and words.
+            Some(_) => tx_bytes(self.carried.len(), true) + 64 + 32 * self.sums.len(),
+            None => tx_bytes(self.carried.len(), self.slice.is_some()),
+        }
     }
+
+    /// The commitment the job holds before this step: the state's, or, after a Dense's first
+    /// row part, the state's with the carried sums' (`EternalJobs._rows`).
+    pub fn expected_hash(&self) -> Result<B256, jobs::StateError> {
+        let state = jobs::commitment(&self.state)?;
+        match (self.slice, self.rows) {
+            (Some((from, count)), Some((first, _))) if first > 0 => {
+                Ok(rows_hash(state, &self.sums, from, first, count))
+            }
+            _ => Ok(state),
+        }
+    }
+}
+
+/// The job's commitment between a Dense's row parts: keccak256(abi.encode(state commitment,
+/// keccak256 of the sums as int256 words, units from | rows done << 128, units count)).
+pub fn rows_hash(state: B256, sums: &[i128], from: usize, rows_done: usize, count: usize) -> B256 {
+    let words: Vec<u8> = sums
+        .iter()
+        .flat_map(|&v| {
+            alloy::primitives::I256::try_from(v)
+                .unwrap_or_default()
+                .to_be_bytes::<32>()
+        })
+        .collect();
+    let at = U256::from(from) | (U256::from(rows_done) << 128);
+    keccak256((state, keccak256(&words), at, U256::from(count)).abi_encode())
 }
 
 /// Calldata bytes of a `step` (or `stepSlice`) carrying `state_len` bytes of state: selector,
@@ -436,9 +471,16 @@ pub async fn plan(
                     c,
                     limits,
                 };
-                let (next, steps) = plan_slices(&layer, &states[c], &room)
-                    .await
-                    .map_err(|e| fail(format!("{why}{e}")))?;
+                let (next, steps) = match plan_slices(&layer, &states[c], &room).await {
+                    Ok(done) => done,
+                    // A Dense too wide even one unit a step: parts of its input rows.
+                    Err(e) if kinds[c] == crate::chain::LayerKind::Dense as u16 => {
+                        plan_rows(&layer, &states[c], &room).await.map_err(|r| {
+                            fail(format!("{why}{e}; in parts of its input rows: {r}"))
+                        })?
+                    }
+                    Err(e) => return Err(fail(format!("{why}{e}"))),
+                };
                 states.push(next);
                 alone.push(None);
                 sliced.push(steps);
@@ -461,7 +503,7 @@ pub async fn plan(
                 && let Some(h) = committed
                 && let Some(k) = slices
                     .iter()
-                    .position(|s| jobs::commitment(&s.state).is_ok_and(|x| x == h))
+                    .position(|s| s.expected_hash().is_ok_and(|x| x == h))
             {
                 slices.drain(..k);
             }
@@ -494,6 +536,8 @@ pub async fn plan(
             count,
             slice: None,
             channels: None,
+            rows: None,
+            sums: Vec::new(),
             estimate: gas,
             gas_limit: with_margin(
                 gas + STEP_OVERHEAD + result_gas_at(c + count, layer_count, result_len),
@@ -566,15 +610,28 @@ pub async fn plan(
 
 /// The `step` (or `stepSlice`) transaction of a planned step.
 pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
-    let data = match s.slice {
-        None => EternalJobs::stepCall {
+    let data = match (s.slice, s.rows) {
+        (Some((from, count)), Some((first, rows))) => EternalJobs::stepRowsCall {
+            jobId: plan.job_id,
+            stepIndex: U256::from(s.index),
+            state: s.carried.clone(),
+            carried: s
+                .sums
+                .iter()
+                .map(|&v| alloy::primitives::I256::try_from(v).unwrap_or_default())
+                .collect(),
+            from: U256::from(from) | (U256::from(first) << 128),
+            count: U256::from(count) | (U256::from(rows) << 128),
+        }
+        .abi_encode(),
+        (None, _) => EternalJobs::stepCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
             state: s.carried.clone(),
             count: U256::from(s.count),
         }
         .abi_encode(),
-        Some((from, count)) => {
+        (Some((from, count)), None) => {
             let (from, count) = slice_words(from, count, s.channels);
             EternalJobs::stepSliceCall {
                 jobId: plan.job_id,
@@ -810,6 +867,8 @@ async fn plan_slices(
             count: 1,
             slice: Some((at, count)),
             channels: None,
+            rows: None,
+            sums: Vec::new(),
             estimate: gas,
             gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
             state: state.clone(),
@@ -958,6 +1017,8 @@ where
                 count: 1,
                 slice: Some((at, 1)),
                 channels: Some(ch),
+                rows: None,
+                sums: Vec::new(),
                 estimate: block_gas,
                 gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
                 state: state.clone(),
@@ -966,6 +1027,201 @@ where
             state = Bytes::from(next);
             f0 += ch.count;
         }
+    }
+    Ok((state, steps))
+}
+
+/// The row parts of Dense layer `c` on `state` (`EternalJobs.stepRows`), for a Dense whose
+/// every unit reads more kernel rows than a step can: blocks of units (all of them when one
+/// input row of all fits a step, else halved until it does; all under softmax), each over parts
+/// of the input rows carrying the units' partial sums; each part as many rows as the gas of one
+/// and two rows (`eth_estimateGas` of `advanceRows`) leaves room for, confirmed by an `eth_call`
+/// given only the gas a step may use (fewer rows until it runs). Each part's commitment is
+/// recomputed here and checked against the chain's, and the last part's units are appended as a
+/// slice's are (`next_slice_state`). Returns the state after the layer and the steps.
+async fn plan_rows(
+    l: &Slicing<'_>,
+    state: &Bytes,
+    room: &impl Fn(usize, usize) -> u64,
+) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
+    use alloy::primitives::I256;
+    let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let config = rpc
+        .sol_call(
+            l.layer,
+            &crate::chain::bindings::ILayer::configDataCall {},
+            None,
+            || format!("read the config of layer #{c}"),
+        )
+        .await
+        .map_err(|e| too_big(e.to_string()))?;
+    let (activation, units, inputs, _) = <(U256, U256, U256, bool)>::abi_decode(&config)
+        .map_err(|e| too_big(format!("its Dense config does not decode: {e}")))?;
+    let activation = activation.saturating_to::<u8>();
+    let (units, n) = (
+        units.saturating_to::<usize>(),
+        inputs.saturating_to::<usize>(),
+    );
+    let softmax = activation == crate::infer::plan::activation::SOFTMAX
+        || activation == crate::infer::plan::activation::LOG_SOFTMAX;
+    let input = match l.links[c].as_slice() {
+        [j] => *j as u32,
+        _ => return Err(too_big("a Dense reads one input".into())),
+    };
+    let entries = jobs::decode(state)?;
+    match entries.iter().find(|e| e.tag == input) {
+        Some(e) if e.shape == [n] => {}
+        _ => {
+            return Err(too_big(format!(
+                "its input (tensor {input}) is not a vector of {n} values in the state"
+            )));
+        }
+    }
+    if n < 2 {
+        return Err(too_big("one input row cannot be cut".into()));
+    }
+    // Rank-1 tensors travel open; the rest of rank ≥ 2 by their row hashes.
+    let sent =
+        |state: &Bytes| -> anyhow::Result<Bytes> { Ok(Bytes::from(jobs::carry(state, |_| None)?)) };
+    let words = |sums: &[i128]| -> Vec<I256> {
+        sums.iter()
+            .map(|&v| I256::try_from(v).unwrap_or_default())
+            .collect()
+    };
+    let call =
+        |state: &Bytes, sums: &[i128], from: usize, count: usize, first: usize, rows: usize| {
+            EternalJobs::advanceRowsCall {
+                model,
+                cursor: U256::from(c),
+                state: state.clone(),
+                carried: words(sums),
+                from: U256::from(from) | (U256::from(first) << 128),
+                count: U256::from(count) | (U256::from(rows) << 128),
+            }
+        };
+    let gas_of = |state: &Bytes, count: usize, rows: usize| {
+        let data = Bytes::from(call(state, &[], 0, count, 0, rows).abi_encode());
+        async move { rpc.estimate_gas(l.from, l.jobs, &data).await }
+    };
+    // The state after the layer, whose length prices the result when the layer is the last:
+    // what stays live, and the layer's output.
+    let after = {
+        let mut live: Vec<Entry> = entries
+            .iter()
+            .filter(|e| still_live(l.links, e.tag, c + 1))
+            .cloned()
+            .collect();
+        live.push(jobs::entry(c as u32, &[units], &vec![0; units])?);
+        jobs::encode(&live)?.len()
+    };
+    let limit = room(c + 1, after);
+    let mut state = state.clone();
+    // The widest block whose one row fits; its gas per more row.
+    let mut cc = units;
+    let (one, per) = loop {
+        let s = sent(&state)?;
+        match gas_of(&s, cc, 1).await {
+            Ok(one) if one <= limit => {
+                let two = gas_of(&s, cc, 2).await.unwrap_or(u64::MAX);
+                break (one, two.saturating_sub(one).max(1));
+            }
+            r if softmax || cc == 1 => {
+                let why = match r {
+                    Ok(g) => format!("{} gas", crate::units::thousands(g)),
+                    Err(e) => e.message(),
+                };
+                return Err(too_big(format!(
+                    "one input row of {cc} unit(s) does not fit the {} gas a step may use ({why})",
+                    crate::units::thousands(limit)
+                )));
+            }
+            _ => cc = cc.div_ceil(2),
+        }
+    };
+    let mut steps = Vec::new();
+    let mut from = 0;
+    while from < units {
+        let count = cc.min(units - from);
+        let (mut first, mut sums) = (0usize, Vec::<i128>::new());
+        loop {
+            // The carried sums cost calldata and their addition: a part after the first is
+            // priced a little higher.
+            let spare = limit.saturating_sub(one + 40 * sums.len() as u64);
+            let mut rows = ((spare / per) as usize + 1).min(n - first);
+            let s = sent(&state)?;
+            let answer = loop {
+                match rpc
+                    .sol_call(
+                        l.jobs,
+                        &call(&s, &sums, from, count, first, rows),
+                        Some(limit),
+                        || format!("compute a row part of layer #{c}"),
+                    )
+                    .await
+                {
+                    Ok(a) => break a,
+                    Err(_) if rows > 1 => rows -= (rows / 8).max(1),
+                    Err(e) => {
+                        return Err(too_big(format!(
+                            "units {from}.. rows {first}.. do not run within the {} gas a step may use: {e}",
+                            crate::units::thousands(limit)
+                        )));
+                    }
+                }
+            };
+            let commit = jobs::commitment(&state)?;
+            let expected = if first == 0 {
+                commit
+            } else {
+                rows_hash(commit, &sums, from, first, count)
+            };
+            let step = StepPlan {
+                index: 0,
+                cursor: c,
+                count: 1,
+                slice: Some((from, count)),
+                channels: None,
+                rows: Some((first, rows)),
+                sums: sums.clone(),
+                estimate: (one + per * (rows as u64 - 1)).min(limit),
+                gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
+                state: state.clone(),
+                carried: s,
+            };
+            if step.expected_hash()? != expected {
+                anyhow::bail!("layer #{c}: a row part's commitment was not rebuilt");
+            }
+            steps.push(step);
+            first += rows;
+            if first < n {
+                sums = answer
+                    .sums
+                    .iter()
+                    .map(|v| i128::try_from(*v))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| too_big("a partial sum is beyond int128".into()))?;
+                if rows_hash(commit, &sums, from, first, count) != answer.nextHash {
+                    anyhow::bail!(
+                        "layer #{c} of {model}: the commitment after input rows ..{first} of units {from}..{} differs from the chain's",
+                        from + count
+                    );
+                }
+                continue;
+            }
+            let complete = from + count == units;
+            let next = next_slice_state(l.links, c, &state, &answer.part, complete, false)
+                .map_err(|e| fail(format!("layer #{c}: {e}")))?;
+            if jobs::commitment(&next)? != answer.nextHash {
+                anyhow::bail!(
+                    "layer #{c} of {model}: the state rebuilt after units {from}..{} differs from the chain's",
+                    from + count
+                );
+            }
+            state = Bytes::from(next);
+            break;
+        }
+        from += count;
     }
     Ok((state, steps))
 }
@@ -1366,15 +1622,18 @@ impl std::fmt::Display for Planned {
             let layers: Vec<String> = p
                 .steps
                 .iter()
-                .map(|s| match (s.slice, s.channels) {
-                    (None, _) => format!("#{}..#{}", s.cursor, s.cursor + s.count - 1),
-                    (Some((at, n)), None) => format!("#{}[{}..{}]", s.cursor, at, at + n),
-                    (Some((at, _)), Some(ch)) => format!(
+                .map(|s| match (s.slice, s.rows, s.channels) {
+                    (None, _, _) => format!("#{}..#{}", s.cursor, s.cursor + s.count - 1),
+                    (Some((at, n)), None, None) => format!("#{}[{}..{}]", s.cursor, at, at + n),
+                    (Some((at, _)), None, Some(ch)) => format!(
                         "#{}[{at}][ch {}..{}]",
                         s.cursor,
                         ch.first,
                         ch.first + ch.count
                     ),
+                    (Some((at, n)), Some((r, k)), _) => {
+                        format!("#{}[{}..{} rows {}..{}]", s.cursor, at, at + n, r, r + k)
+                    }
                 })
                 .collect();
             let resumed = if let Some(earlier) = p.same_as {

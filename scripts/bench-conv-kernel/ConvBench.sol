@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Conv2DLayer} from "../../contracts/layers/Conv2DLayer.sol";
+import {Fixed} from "../../contracts/lib/Fixed.sol";
+
+contract ConvBench is Conv2DLayer {
+    function bench(
+        int256[] calldata inputs,
+        uint256[12] calldata gg,
+        bytes calldata kernel,
+        uint256 width,
+        int256[] calldata scales,
+        int256[] calldata bias,
+        uint8 act
+    ) external view returns (uint256 used, int256[] memory out) {
+        Geometry memory g = Geometry(gg[0], gg[1], gg[2], gg[3], gg[4], gg[5], gg[6], gg[7], gg[8], gg[9], gg[10], gg[11]);
+        Raw memory w;
+        bytes memory buf = new bytes(kernel.length + 32);
+        uint256 dst;
+        assembly ("memory-safe") {
+            dst := add(buf, 0x20)
+            calldatacopy(dst, kernel.offset, kernel.length)
+        }
+        w.ptr = dst;
+        w.width = width;
+        w.length = kernel.length / width;
+        w.channels = scales.length;
+        if (scales.length != 0) {
+            int256[] memory s = scales;
+            w.scales = _ptr(s);
+        }
+        int256[] memory b = bias;
+        uint256 g0 = gasleft();
+        out = _convolve(inputs, g, w, b, act, 0);
+        used = g0 - gasleft();
+    }
+}

@@ -1,0 +1,119 @@
+// node scripts/bench-conv-kernel/run.mjs ['[["name", [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl], width], …]']
+// Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolve) with solc-js,
+// runs each convolution on a fresh anvil with random weights (width 1/2 bytes with scales, 4 as
+// compact: no scales) and Q32.32 inputs in [-1, 1], checks the linear output against a BigInt
+// reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
+// instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
+// another checkout) for before/after comparisons.
+import { createRequire } from "node:module";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const src = process.env.SRC || root;
+const solc = createRequire(join(root, "tools/package.json"))("solc");
+function files(dir) { const o = []; for (const e of readdirSync(dir, { withFileTypes: true })) { const p = join(dir, e.name); if (e.isDirectory()) o.push(...files(p)); else if (p.endsWith(".sol")) o.push(p); } return o; }
+const sources = {};
+for (const f of files(join(src, "contracts"))) sources[relative(src, f)] = { content: readFileSync(f, "utf8") };
+sources["scripts/bench-conv-kernel/ConvBench.sol"] = { content: readFileSync(process.env.BENCH_FILE || join(root, "scripts/bench-conv-kernel/ConvBench.sol"), "utf8") };
+// only what ConvBench needs: let solc resolve
+const want = {};
+want["scripts/bench-conv-kernel/ConvBench.sol"] = sources["scripts/bench-conv-kernel/ConvBench.sol"];
+function findImports(p) { const k = p.replace(/^\.\//, ""); if (sources[k]) return { contents: sources[k].content }; return { error: "nf " + p }; }
+const t0 = Date.now();
+const input = { language: "Solidity", sources: want, settings: { evmVersion: "cancun", metadata: { appendCBOR: false, bytecodeHash: "none" }, optimizer: { enabled: true, runs: 200 }, viaIR: true, outputSelection: { "scripts/bench-conv-kernel/ConvBench.sol": { ConvBench: ["evm.bytecode.object", "evm.deployedBytecode.object"] } } } };
+const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
+const errs = (out.errors || []).filter((e) => e.severity === "error");
+if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
+const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
+console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
+const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
+const url = "http://127.0.0.1:18645";
+let id = 0;
+async function rpc(method, params) { for (let i = 0; ; i++) { try { const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) }); const j = await r.json(); if (j.error) throw new Error(JSON.stringify(j.error)); return j.result; } catch (e) { if (i > 50 || !String(e).includes("fetch failed")) throw e; await new Promise((r) => setTimeout(r, 200)); } } }
+const M = (1n << 256n);
+const word = (v) => ((BigInt(v) % M + M) % M).toString(16).padStart(64, "0");
+// ABI encode (int[] inputs, uint[12], bytes, uint width, int[] scales, int[] bias, uint8 act)
+function encode(inputs, gg, kernelHex, width, scales, bias, act) {
+  const headWords = 1 + 12 + 1 + 1 + 1 + 1 + 1;
+  let head = [], tail = "";
+  const off = () => word(headWords * 32 + tail.length / 2);
+  const arr = (a) => word(a.length) + a.map(word).join("");
+  head.push(off()); tail += arr(inputs);
+  for (const x of gg) head.push(word(x));
+  head.push(off()); { const b = kernelHex; const padded = b + "0".repeat((64 - (b.length % 64)) % 64); tail += word(b.length / 2) + padded; }
+  head.push(word(width));
+  head.push(off()); tail += arr(scales);
+  head.push(off()); tail += arr(bias);
+  head.push(word(act));
+  return head.join("") + tail;
+}
+function toSigned(h) { let v = BigInt("0x" + h); if (v >= 1n << 255n) v -= M; return v; }
+let seed = 12345;
+const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+const sar = (v, n) => v >> BigInt(n);
+function reference(inp, g, q, scales, bias) {
+  const [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl] = g;
+  const out = [];
+  for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) for (let fi = 0; fi < f; fi++) {
+    let s = 0n;
+    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < cin; ci++) {
+      const iy = oy * sh + ky - pt, ix = ox * sw + kx - pl;
+      if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+      s += inp[(iy * w + ix) * cin + ci] * BigInt(q[((ky * kw + kx) * cin + ci) * f + fi]);
+    }
+    out.push(sar(s * scales[fi] + (bias[fi] << 32n), 32));
+  }
+  return out;
+}
+async function main() {
+  const [acct] = await rpc("eth_accounts", []);
+  const tx = await rpc("eth_sendTransaction", [{ from: acct, data: "0x" + c.evm.bytecode.object, gas: "0x3000000" }]);
+  let rc; for (;;) { rc = await rpc("eth_getTransactionReceipt", [tx]); if (rc) break; await new Promise((r) => setTimeout(r, 100)); }
+  if (rc.status !== "0x1") throw new Error("deploy failed");
+  const addr = rc.contractAddress;
+  const cases = JSON.parse(process.argv[2] || "null") || [
+    ["conv2 int8", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 1],
+    ["conv2 int16", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 2],
+    ["conv1 int8", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 1],
+    ["conv1 int16", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 2],
+  ];
+  for (const [name, g, width] of cases) {
+    const [h, w, cin, f, kh, kw] = g;
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 32)));
+    const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
+    const n = kh * kw * cin * f;
+    const q = Array.from({ length: n }, () => Math.round((rnd() * 2 - 1) * qmax));
+    const kernelHex = q.map((v) => ((BigInt(v) + (1n << BigInt(8 * width))) % (1n << BigInt(8 * width))).toString(16).padStart(2 * width, "0")).join("");
+    const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
+    const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));
+    const want = reference(inp, g, q, scales, bias);
+    for (const act of [1, 4]) {
+      const data = "0x" + sel + encode(inp, g, kernelHex, width, width == 4 ? [] : scales, bias, act);
+      if (process.env.PROFILE) {
+        if (act != 1) continue;
+        const t = await rpc("debug_traceCall", [{ to: addr, data, gas: "0x3b9aca00" }, "latest", { disableStack: true, disableMemory: true, disableStorage: true }]);
+        const byOp = {}; const byPc = {}; const cnt = {};
+        for (const l of t.structLogs) { if (l.depth !== 1) continue; byOp[l.op] = (byOp[l.op] || 0) + l.gasCost; byPc[l.pc + l.op] = (byPc[l.pc + l.op] || 0) + l.gasCost; cnt[l.pc + l.op] = (cnt[l.pc + l.op] || 0) + 1; }
+        console.log(name, "total", t.gas, Object.entries(byOp).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => k + ":" + v).join(" "));
+        const pcs = Object.entries(byPc).sort((a, b) => b[1] - a[1]).slice(0, +(process.env.TOP || 40));
+        console.log(pcs.map(([k, v]) => k + ":" + v + "x" + cnt[k]).join(" "));
+        continue;
+      }
+      const r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
+      const hex = r.slice(2);
+      const used = BigInt("0x" + hex.slice(0, 64));
+      const len = Number(BigInt("0x" + hex.slice(128, 192)));
+      const got = []; for (let i = 0; i < len; i++) got.push(toSigned(hex.slice(192 + 64 * i, 256 + 64 * i)));
+      let ok = "";
+      if (act == 1) { let bad = 0; for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) bad++; ok = (len === want.length && bad === 0) ? "EXACT" : `MISMATCH ${bad}/${want.length} len ${len}`; }
+      console.log(`${name} act=${act}: ${used} gas ${ok}`);
+    }
+  }
+}
+let sel;
+// Selectors from solc's methodIdentifiers (node's crypto has no keccak256).
+const ids = JSON.parse(solc.compile(JSON.stringify({ ...input, settings: { ...input.settings, viaIR: false, optimizer: { enabled: false }, outputSelection: { "scripts/bench-conv-kernel/ConvBench.sol": { ConvBench: ["evm.methodIdentifiers"] } } } }), { import: findImports }));
+sel = ids.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench.evm.methodIdentifiers["bench(int256[],uint256[12],bytes,uint256,int256[],int256[],uint8)"];
+main().then(() => anvil.kill(), (e) => { console.error(e); anvil.kill(); process.exit(1); });
