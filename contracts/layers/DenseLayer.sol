@@ -202,8 +202,9 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
                 let v := calldataload(p)
                 sx := add(sx, v)
-                if slt(v, 0) { v := sub(0, v) }
-                sa := add(sa, v)
+                // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
+                let sgn := sar(255, v)
+                sa := add(sa, sub(xor(v, sgn), sgn))
             }
         }
     }
@@ -410,19 +411,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
-    /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32.
+    /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32
+    ///      (`WeightCodec.scaled`: Σ << up, or Σ · scale_k).
     function _finish(int256[] memory out, uint256 at, uint256 units, Raw memory kernel, int256[] memory bias)
         internal
         pure
     {
-        for (uint256 k; k < units; ++k) {
-            int256 b = bias.length == 0 ? int256(0) : bias[k] << 32;
-            int256 acc = _scaled(kernel, k, out[at + k]);
-            int256 y;
-            assembly ("memory-safe") {
-                y := sar(32, add(acc, b))
+        uint256 up = kernel.up;
+        uint256 scales = kernel.scales;
+        uint256 bp = bias.length == 0 ? 0 : _ptr(bias);
+        assembly ("memory-safe") {
+            let p := add(add(out, 0x20), shl(5, at))
+            for { let k := 0 } lt(k, units) { k := add(k, 1) } {
+                let acc := mload(p)
+                switch scales
+                case 0 { acc := shl(up, acc) }
+                default { acc := mul(acc, mload(add(scales, shl(5, k)))) }
+                if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
+                mstore(p, sar(32, acc))
+                p := add(p, 0x20)
             }
-            out[at + k] = y;
         }
     }
 }
