@@ -198,14 +198,18 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     /// @dev (Σ_i |x[from + i]|, Σ_i x[from + i]) for i < n.
     function _sums(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (uint256 sa, int256 sx) {
         assembly ("memory-safe") {
+            let a := 0
+            let t := 0
             let p := add(inputs.offset, shl(5, from))
             for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
                 let v := calldataload(p)
-                sx := add(sx, v)
+                t := add(t, v)
                 // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
                 let sgn := sar(255, v)
-                sa := add(sa, sub(xor(v, sgn), sgn))
+                a := add(a, sub(xor(v, sgn), sgn))
             }
+            sa := a
+            sx := t
         }
     }
 
@@ -287,6 +291,8 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     }
 
     /// @dev int8 rows of `_lanesBlock`: accumulator k sums x · (byte lanes shifted right by 8k).
+    ///      The mask is a variable (times 1 = stride ≠ 0, which the optimizer cannot fold): as
+    ///      a constant used eight times, the optimizer reads it with CODECOPY at every use.
     function _loop8(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
         assembly ("memory-safe") {
             let a0 := 0
@@ -298,8 +304,11 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             let a6 := 0
             let a7 := 0
             let m := mul(0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff, iszero(iszero(stride)))
-            let end := add(xp, shl(5, n))
-            for {} lt(xp, end) {} {
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
                 let x := calldataload(xp)
                 let w := xor(mload(wp), 0x8080808080808080808080808080808080808080808080808080808080808080)
                 a0 := add(a0, mul(x, and(w, m)))
@@ -310,8 +319,6 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 a5 := add(a5, mul(x, and(shr(40, w), m)))
                 a6 := add(a6, mul(x, and(shr(48, w), m)))
                 a7 := add(a7, mul(x, and(shr(56, w), m)))
-                xp := add(xp, 0x20)
-                wp := add(wp, stride)
             }
             mstore(add(acc, 0x0), a0)
             mstore(add(acc, 0x20), a1)
@@ -331,16 +338,16 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             let a1 := 0
             let a2 := 0
             let a3 := 0
-            let end := add(xp, shl(5, n))
-            for {} lt(xp, end) {} {
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
                 let x := calldataload(xp)
                 let w := xor(mload(wp), 0x8000800080008000800080008000800080008000800080008000800080008000)
                 a0 := add(a0, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
                 a1 := add(a1, mul(x, and(shr(16, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
                 a2 := add(a2, mul(x, and(shr(32, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
                 a3 := add(a3, mul(x, and(shr(48, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
-                xp := add(xp, 0x20)
-                wp := add(wp, stride)
             }
             mstore(add(acc, 0x0), a0)
             mstore(add(acc, 0x20), a1)
@@ -356,16 +363,16 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             let a1 := 0
             let a2 := 0
             let a3 := 0
-            let end := add(xp, shl(5, n))
-            for {} lt(xp, end) {} {
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
                 let x := calldataload(xp)
                 let w := xor(mload(wp), 0x8000000080000000800000008000000080000000800000008000000080000000)
                 a0 := add(a0, mul(x, and(w, 0xffffffff000000000000000000000000ffffffff)))
                 a1 := add(a1, mul(x, and(shr(32, w), 0xffffffff000000000000000000000000ffffffff)))
                 a2 := add(a2, mul(x, and(shr(64, w), 0xffffffff000000000000000000000000ffffffff)))
                 a3 := add(a3, mul(x, and(shr(96, w), 0xffffffff000000000000000000000000ffffffff)))
-                xp := add(xp, 0x20)
-                wp := add(wp, stride)
             }
             mstore(add(acc, 0x0), a0)
             mstore(add(acc, 0x20), a1)
