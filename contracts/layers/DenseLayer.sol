@@ -148,7 +148,10 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 limit = c.inputUnits < 2 ** 30 ? _laneLimit(kernel.width) : 0;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
-            (uint256 sa, int256 sx) = _sums(inputs, r * c.inputUnits, c.inputUnits);
+            uint256 sa;
+            int256 sx;
+            // No lanes (limit 0): no sums to read.
+            if (limit != 0) (sa, sx) = _sums(inputs, r * c.inputUnits, c.inputUnits);
             if (sa < limit) {
                 // Σ x·q = Σ x·u − 2^(8w−1)·Σx, u = q + 2^(8w−1) (see `_lanesBlock`).
                 int256 corr = sx << (8 * kernel.width - 1);
@@ -187,11 +190,13 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     /// @dev The bound on Σ|x| of a row under which `_lanesBlock` is exact for stored integers of
     ///      `width` bytes (every lane sum |Σ x·u| ≤ Σ|x|·2^(8w) must stay below half its lane):
     ///      128-bit lanes for int32 (2^(127−32)), 64-bit lanes for int16 (2^(63−16)) and int8
-    ///      (2^(63−8)); 0 (never) for Q32.32 and the int24 of small tensors.
+    ///      (2^(63−8)), 128-bit lanes for Q32.32 (2^(127−64)); 0 (never) for the int24 of small
+    ///      tensors.
     function _laneLimit(uint256 width) internal pure returns (uint256) {
         if (width == 4) return 2 ** 95;
         if (width == 2) return 2 ** 47;
         if (width == 1) return 2 ** 55;
+        if (width == 8) return 2 ** 63;
         return 0;
     }
 
@@ -219,12 +224,13 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     ///      buffer's spare word and are never written). XOR with 2^(8w−1) in every value makes it
     ///      u = q + 2^(8w−1) ∈ [0, 2^(8w)); a right shift and one AND put the u of several columns
     ///      at the bottom of wide lanes, and one MUL by x adds x·u to each lane (two's complement,
-    ///      mod 2^256): int32 two 128-bit lanes (4 MULs a word, columns g and g + 4 in
+    ///      mod 2^256): Q32.32 two 128-bit lanes (2 MULs a word, columns g and g + 2 in
+    ///      accumulator 1 − g), int32 two 128-bit lanes (4 MULs a word, columns g and g + 4 in
     ///      accumulator 3 − g), int16 four 64-bit lanes (4 MULs a word, columns g, g + 4, g + 8,
     ///      g + 12 in accumulator 3 − g), int8 four 64-bit lanes (8 MULs a word, columns g, g + 8,
     ///      g + 16, g + 24 in accumulator 7 − g). Exact while every |Σ x·u| is below half a lane,
     ///      which Σ|x| < `_laneLimit(width)` guarantees (the caller checks it); `corr` is
-    ///      2^(8w−1)·Σx, so Σ x·u − corr = Σ x·q. Rows go two at a time.
+    ///      2^(8w−1)·Σx, so Σ x·u − corr = Σ x·q.
     function _lanesBlock(
         int256[] calldata inputs,
         uint256 from,
@@ -253,6 +259,11 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             _loop8(xp, n, wp, stride, acc);
             for (uint256 k; k < 8; ++k) {
                 _put(_word(acc, k), 7 - k, 8, 64, count, dst, corr);
+            }
+        } else if (width == 8) {
+            _loop64(xp, n, wp, stride, acc);
+            for (uint256 k; k < 2; ++k) {
+                _put(_word(acc, k), 1 - k, 2, 128, count, dst, corr);
             }
         } else {
             if (width == 2) _loop16(xp, n, wp, stride, acc);
@@ -287,6 +298,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 let col := add(g, mul(step, sub(sub(lanes, 1), l)))
                 if lt(col, count) { mstore(add(dst, shl(5, col)), sub(v, corr)) }
             }
+        }
+    }
+
+    /// @dev Q32.32 rows of `_lanesBlock`: accumulator k sums x · (64-bit values at bits 0 and 128 of
+    ///      the word shifted right by 64k): columns 3 − k and 1 − k.
+    function _loop64(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let a0 := 0
+            let a1 := 0
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8000000000000000800000000000000080000000000000008000000000000000)
+                a0 := add(a0, mul(x, and(w, 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
+                a1 := add(a1, mul(x, and(shr(64, w), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
         }
     }
 
