@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x664802ce54cce44233d2cb265434cabbc18deb3174203260b1a21c2fefff8393;
+    bytes32 internal constant MODEL = 0x8265fad8e8357f125c902a889b251e1a24b67b145505b08781ce0e4d3ca2eb3b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xd58b62e868c9d60b413bd4afda71d7dec127a0b62c96c984dd270b172e2a12e3;
+    bytes32 internal constant DENSE = 0xc3faba5f07cc91b998cbfb4ef5e438e6917d44cfe33573046a58967e896eb90d;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
@@ -33,7 +33,7 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x83bad3b1bdabcdee656b05c4a77881ca50bd4cd1d03eac1ee83fe980a24d4b28;
+    bytes32 internal constant SIMPLE_RNN = 0xd3cbae2543e6b2c58ea4b56f476f4804b0e9943b32e58d4b82f24938e4029ec1;
     /// @dev LSTMLayer, kind 10.
     bytes32 internal constant LSTM = 0x4f129236fc2984dff4bb55ef076c45a02f80e988622abae66abaa01a063bf029;
     /// @dev SoftmaxLayer, kind 11.
