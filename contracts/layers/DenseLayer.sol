@@ -144,27 +144,39 @@ contract DenseLayer is LayerBase, ISliceableLayer {
 
     /// @dev x · kernel + bias for every row of x ([rows, c.inputUnits] in calldata), before the
     ///      activation; `kernel` is [c.inputUnits, c.units] as stored, `bias` has c.units values or none.
+    ///      Per row, when Σ|x| is small enough (`_laneLimit`), every column's Σ x·q comes from
+    ///      `_lanesBlock` (several columns per MUL); else from `_dot`, one column at a time.
     function _dense(int256[] calldata inputs, Job memory job) internal pure returns (int256[] memory out) {
         Config memory c = job.c;
         Raw memory kernel = job.kernel;
         int256[] memory bias = job.bias;
         uint256 rows = inputs.length / c.inputUnits;
         out = new int256[](rows * c.units);
-        // Two columns per multiplication (see `_dot8`) needs every |x| < 2^64.
-        bool paired = kernel.width == 4 && c.inputUnits < 2 ** 30 && _maxAbs(inputs) < 2 ** 64;
-        // INT16/INT8: four columns per multiplication (see `_narrowRow`) when Σ|x| is small enough.
-        bool narrow = (kernel.width == 2 || kernel.width == 1) && c.inputUnits < 2 ** 30;
+        uint256 limit = c.inputUnits < 2 ** 30 ? _laneLimit(kernel.width) : 0;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
-            if (paired) {
-                int256 sx = _sum(inputs, r * c.inputUnits, c.inputUnits);
-                for (; j < c.units; j += 8) {
-                    uint256 count = c.units - j < 8 ? c.units - j : 8;
-                    _dot8(inputs, r * c.inputUnits, c.inputUnits, kernel, j, c.units, sx, count, _ptr(out) + (r * c.units + j) * 32);
+            uint256 sa;
+            int256 sx;
+            // No lanes (limit 0): no sums to read.
+            if (limit != 0) (sa, sx) = _sums(inputs, r * c.inputUnits, c.inputUnits);
+            if (sa < limit) {
+                // Σ x·q = Σ x·u − 2^(8w−1)·Σx, u = q + 2^(8w−1) (see `_lanesBlock`).
+                int256 corr = sx << (8 * kernel.width - 1);
+                uint256 cols = 32 / kernel.width;
+                uint256 dst = _ptr(out) + r * c.units * 32;
+                for (; j < c.units; j += cols) {
+                    _lanesBlock(
+                        inputs,
+                        r * c.inputUnits,
+                        c.inputUnits,
+                        kernel,
+                        j,
+                        c.units,
+                        corr,
+                        dst + j * 32,
+                        c.units - j < cols ? c.units - j : cols
+                    );
                 }
-                _finish(out, r * c.units, c.units, kernel, bias);
-            } else if (narrow && _sumAbs(inputs, r * c.inputUnits, c.inputUnits) < 2 ** (63 - 8 * kernel.width)) {
-                _narrowRow(inputs, r * c.inputUnits, c.inputUnits, kernel, c.units, _ptr(out) + r * c.units * 32);
                 _finish(out, r * c.units, c.units, kernel, bias);
                 j = c.units;
             }
@@ -179,6 +191,231 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 }
                 out[r * c.units + j] = y;
             }
+        }
+    }
+
+    /// @dev The bound on Σ|x| of a row under which `_lanesBlock` is exact for stored integers of
+    ///      `width` bytes (every lane sum |Σ x·u| ≤ Σ|x|·2^(8w) must stay below half its lane):
+    ///      128-bit lanes for int32 (2^(127−32)), 64-bit lanes for int16 (2^(63−16)) and int8
+    ///      (2^(63−8)), 128-bit lanes for Q32.32 (2^(127−64)); 0 (never) for the int24 of small
+    ///      tensors.
+    function _laneLimit(uint256 width) internal pure returns (uint256) {
+        if (width == 4) return 2 ** 95;
+        if (width == 2) return 2 ** 47;
+        if (width == 1) return 2 ** 55;
+        if (width == 8) return 2 ** 63;
+        return 0;
+    }
+
+    /// @dev (Σ_i |x[from + i]|, Σ_i x[from + i]) for i < n.
+    function _sums(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (uint256 sa, int256 sx) {
+        assembly ("memory-safe") {
+            let a := 0
+            let t := 0
+            let p := add(inputs.offset, shl(5, from))
+            for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
+                let v := calldataload(p)
+                t := add(t, v)
+                // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
+                let sgn := sar(255, v)
+                a := add(a, sub(xor(v, sgn), sgn))
+            }
+            sa := a
+            sx := t
+        }
+    }
+
+    /// @dev Σ_i x[from + i] · q[i · units + j + k] − corr for k < count (count ≤ 32 / width),
+    ///      written (unscaled) to the words at memory `dst`: one 32-byte kernel word per input row
+    ///      (kernel.ptr + (i · units + j)·width; values past `units` read the next row or the
+    ///      buffer's spare word and are never written). XOR with 2^(8w−1) in every value makes it
+    ///      u = q + 2^(8w−1) ∈ [0, 2^(8w)); a right shift and one AND put the u of several columns
+    ///      at the bottom of wide lanes, and one MUL by x adds x·u to each lane (two's complement,
+    ///      mod 2^256): Q32.32 two 128-bit lanes (2 MULs a word, columns g and g + 2 in
+    ///      accumulator 1 − g), int32 two 128-bit lanes (4 MULs a word, columns g and g + 4 in
+    ///      accumulator 3 − g), int16 four 64-bit lanes (4 MULs a word, columns g, g + 4, g + 8,
+    ///      g + 12 in accumulator 3 − g), int8 four 64-bit lanes (8 MULs a word, columns g, g + 8,
+    ///      g + 16, g + 24 in accumulator 7 − g). Exact while every |Σ x·u| is below half a lane,
+    ///      which Σ|x| < `_laneLimit(width)` guarantees (the caller checks it); `corr` is
+    ///      2^(8w−1)·Σx, so Σ x·u − corr = Σ x·q.
+    function _lanesBlock(
+        int256[] calldata inputs,
+        uint256 from,
+        uint256 n,
+        Raw memory kernel,
+        uint256 j,
+        uint256 units,
+        int256 corr,
+        uint256 dst,
+        uint256 count
+    ) internal pure {
+        uint256 width = kernel.width;
+        uint256 wp = kernel.ptr + j * width;
+        uint256 stride = units * width;
+        uint256 xp;
+        assembly ("memory-safe") {
+            xp := add(inputs.offset, shl(5, from))
+        }
+        // The accumulators, stored by the loop: accumulator k at acc + 32k.
+        uint256 acc;
+        assembly ("memory-safe") {
+            acc := mload(0x40)
+            mstore(0x40, add(acc, 0x100))
+        }
+        if (width == 1) {
+            _loop8(xp, n, wp, stride, acc);
+            for (uint256 k; k < 8; ++k) {
+                _put(_word(acc, k), 7 - k, 8, 64, count, dst, corr);
+            }
+        } else if (width == 8) {
+            _loop64(xp, n, wp, stride, acc);
+            for (uint256 k; k < 2; ++k) {
+                _put(_word(acc, k), 1 - k, 2, 128, count, dst, corr);
+            }
+        } else {
+            if (width == 2) _loop16(xp, n, wp, stride, acc);
+            else _loop32(xp, n, wp, stride, acc);
+            uint256 bits = width == 2 ? 64 : 128;
+            for (uint256 k; k < 4; ++k) {
+                _put(_word(acc, k), 3 - k, 4, bits, count, dst, corr);
+            }
+        }
+    }
+
+    /// @dev The int256 word at memory p + 32k.
+    function _word(uint256 p, uint256 k) internal pure returns (int256 v) {
+        assembly ("memory-safe") {
+            v := mload(add(p, shl(5, k)))
+        }
+    }
+
+    /// @dev Writes the lanes of `acc` (`bits` wide, counted from the least significant) minus
+    ///      `corr` to the words at dst + 32·column, lane l holding column g + step·(L − 1 − l)
+    ///      (L = 256 / bits lanes), for columns < count.
+    function _put(int256 acc, uint256 g, uint256 step, uint256 bits, uint256 count, uint256 dst, int256 corr)
+        internal
+        pure
+    {
+        assembly ("memory-safe") {
+            let lanes := div(256, bits)
+            let se := sub(shr(3, bits), 1)
+            for { let l := 0 } lt(l, lanes) { l := add(l, 1) } {
+                let v := signextend(se, acc)
+                acc := sar(bits, sub(acc, v))
+                let col := add(g, mul(step, sub(sub(lanes, 1), l)))
+                if lt(col, count) { mstore(add(dst, shl(5, col)), sub(v, corr)) }
+            }
+        }
+    }
+
+    /// @dev Q32.32 rows of `_lanesBlock`: accumulator k sums x · (64-bit values at bits 0 and 128 of
+    ///      the word shifted right by 64k): columns 3 − k and 1 − k.
+    function _loop64(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let a0 := 0
+            let a1 := 0
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8000000000000000800000000000000080000000000000008000000000000000)
+                a0 := add(a0, mul(x, and(w, 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
+                a1 := add(a1, mul(x, and(shr(64, w), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+        }
+    }
+
+    /// @dev int8 rows of `_lanesBlock`: accumulator k sums x · (byte lanes shifted right by 8k).
+    ///      The mask is a variable (times 1 = stride ≠ 0, which the optimizer cannot fold): as
+    ///      a constant used eight times, the optimizer reads it with CODECOPY at every use.
+    function _loop8(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            let m := mul(0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff, iszero(iszero(stride)))
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8080808080808080808080808080808080808080808080808080808080808080)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+                a4 := add(a4, mul(x, and(shr(32, w), m)))
+                a5 := add(a5, mul(x, and(shr(40, w), m)))
+                a6 := add(a6, mul(x, and(shr(48, w), m)))
+                a7 := add(a7, mul(x, and(shr(56, w), m)))
+            }
+            mstore(add(acc, 0x0), a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+        }
+    }
+
+    /// @dev int16 rows of `_lanesBlock`: accumulator k sums x · (16-bit lanes shifted right by 16k).
+    function _loop16(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8000800080008000800080008000800080008000800080008000800080008000)
+                a0 := add(a0, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                a1 := add(a1, mul(x, and(shr(16, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                a2 := add(a2, mul(x, and(shr(32, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+                a3 := add(a3, mul(x, and(shr(48, w), 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
+            }
+            mstore(add(acc, 0x0), a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+        }
+    }
+
+    /// @dev int32 rows of `_lanesBlock`: accumulator k sums x · (32-bit lanes shifted right by 32k).
+    function _loop32(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            for { let end := add(xp, shl(5, n)) } lt(xp, end) {
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := calldataload(xp)
+                let w := xor(mload(wp), 0x8000000080000000800000008000000080000000800000008000000080000000)
+                a0 := add(a0, mul(x, and(w, 0xffffffff000000000000000000000000ffffffff)))
+                a1 := add(a1, mul(x, and(shr(32, w), 0xffffffff000000000000000000000000ffffffff)))
+                a2 := add(a2, mul(x, and(shr(64, w), 0xffffffff000000000000000000000000ffffffff)))
+                a3 := add(a3, mul(x, and(shr(96, w), 0xffffffff000000000000000000000000ffffffff)))
+            }
+            mstore(add(acc, 0x0), a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
         }
     }
 
@@ -219,210 +456,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
-    /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32.
+    /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32
+    ///      (`WeightCodec.scaled`: Σ << up, or Σ · scale_k).
     function _finish(int256[] memory out, uint256 at, uint256 units, Raw memory kernel, int256[] memory bias)
         internal
         pure
     {
-        for (uint256 k; k < units; ++k) {
-            int256 b = bias.length == 0 ? int256(0) : bias[k] << 32;
-            int256 acc = _scaled(kernel, k, out[at + k]);
-            int256 y;
-            assembly ("memory-safe") {
-                y := sar(32, add(acc, b))
-            }
-            out[at + k] = y;
-        }
-    }
-
-    /// @dev Σ_i |x[from + i]| for i < n.
-    function _sumAbs(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (uint256 s) {
+        uint256 up = kernel.up;
+        uint256 scales = kernel.scales;
+        uint256 bp = bias.length == 0 ? 0 : _ptr(bias);
         assembly ("memory-safe") {
-            let p := add(inputs.offset, shl(5, from))
-            for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
-                let v := calldataload(p)
-                if slt(v, 0) { v := sub(0, v) }
-                s := add(s, v)
+            let p := add(add(out, 0x20), shl(5, at))
+            for { let k := 0 } lt(k, units) { k := add(k, 1) } {
+                let acc := mload(p)
+                switch scales
+                case 0 { acc := shl(up, acc) }
+                default { acc := mul(acc, mload(add(scales, shl(5, k)))) }
+                if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
+                mstore(p, sar(32, acc))
+                p := add(p, 0x20)
             }
-        }
-    }
-
-    /// @dev INT16/INT8 (width w = 2 or 1): for one row x of n inputs from `from`, Σ_i x_i ·
-    ///      q[i · units + col] for every column col < units, written unscaled to the words at
-    ///      dst0 + 32·col. Per block of 32 / w columns j.. (one kernel word per row) and per p0 in
-    ///      0, 4, .. < per = 8 / w (values per 64-bit lane), `_lanes` sums 16 columns l·per + p
-    ///      (lane l < 4, p in [p0, p0 + 4)) with four multiplications per input; columns past
-    ///      `units` read the next row or the buffer's spare word and are never written.
-    ///      Exact while every |Σ x·u| < 2^63, which Σ|x| < 2^(63 − 8w) guarantees (the caller
-    ///      checks it); then Σ x·q = Σ x·u − 2^(8w−1)·Σx.
-    function _narrowRow(
-        int256[] calldata inputs,
-        uint256 from,
-        uint256 n,
-        Raw memory kernel,
-        uint256 units,
-        uint256 dst0
-    ) internal pure {
-        int256 c = _sum(inputs, from, n) << (8 * kernel.width - 1);
-        uint256 cols = 32 / kernel.width;
-        uint256 per = 8 / kernel.width;
-        uint256 xp;
-        assembly ("memory-safe") {
-            xp := add(inputs.offset, shl(5, from))
-        }
-        for (uint256 j; j < units; j += cols) {
-            uint256 count = units - j < cols ? units - j : cols;
-            uint256 dst = dst0 + j * 32;
-            for (uint256 p0; p0 < per; p0 += 4) {
-                (int256 a0, int256 a1, int256 a2, int256 a3) =
-                    _lanes(xp, n, kernel.ptr + j * kernel.width, units * kernel.width, kernel.width, p0);
-                _putLanes(a0, p0, per, count, dst, c);
-                _putLanes(a1, p0 + 1, per, count, dst, c);
-                _putLanes(a2, p0 + 2, per, count, dst, c);
-                _putLanes(a3, p0 + 3, per, count, dst, c);
-            }
-        }
-    }
-
-    /// @dev The four accumulators of `_narrowRow`: for each of n inputs (calldata words from
-    ///      `xp`) and kernel words (memory from `wp`, `stride` bytes apart), XOR with 2^(8w−1) in
-    ///      every value makes it u = q + 2^(8w−1) ∈ [0, 2^(8w)); a right shift by
-    ///      8w·(per − 1 − p) and one AND leave u of columns l·per + p at the bottom of the four
-    ///      64-bit lanes, and one MUL by x adds x·u to each lane (two's complement, mod 2^256).
-    ///      a_k holds p = p0 + k.
-    function _lanes(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 width, uint256 p0)
-        internal
-        pure
-        returns (int256 a0, int256 a1, int256 a2, int256 a3)
-    {
-        // The smallest shift: that of p = p0 + 3.
-        uint256 low = 8 * width * (8 / width - 4 - p0);
-        assembly ("memory-safe") {
-            let end := add(xp, shl(5, n))
-            switch width
-            case 2 {
-                for {} lt(xp, end) {
-                    xp := add(xp, 0x20)
-                    wp := add(wp, stride)
-                } {
-                    let x := calldataload(xp)
-                    let w := xor(mload(wp), 0x8000800080008000800080008000800080008000800080008000800080008000)
-                    a3 := add(a3, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
-                    w := shr(16, w)
-                    a2 := add(a2, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
-                    w := shr(16, w)
-                    a1 := add(a1, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
-                    w := shr(16, w)
-                    a0 := add(a0, mul(x, and(w, 0x000000000000ffff000000000000ffff000000000000ffff000000000000ffff)))
-                }
-            }
-            default {
-                for {} lt(xp, end) {
-                    xp := add(xp, 0x20)
-                    wp := add(wp, stride)
-                } {
-                    let x := calldataload(xp)
-                    let w := shr(low, xor(mload(wp), 0x8080808080808080808080808080808080808080808080808080808080808080))
-                    a3 := add(a3, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
-                    w := shr(8, w)
-                    a2 := add(a2, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
-                    w := shr(8, w)
-                    a1 := add(a1, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
-                    w := shr(8, w)
-                    a0 := add(a0, mul(x, and(w, 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)))
-                }
-            }
-        }
-    }
-
-    /// @dev Writes the four 64-bit lanes of `acc` (lane l, counted from the most significant,
-    ///      is column l·per + p) minus `c` to the words at dst + 32·column, for columns < count.
-    function _putLanes(int256 acc, uint256 p, uint256 per, uint256 count, uint256 dst, int256 c) internal pure {
-        assembly ("memory-safe") {
-            for { let l := 3 } 1 { l := sub(l, 1) } {
-                let v := signextend(7, acc)
-                acc := sar(64, sub(acc, v))
-                let col := add(mul(l, per), p)
-                if lt(col, count) { mstore(add(dst, shl(5, col)), sub(v, c)) }
-                if iszero(l) { break }
-            }
-        }
-    }
-
-    /// @dev max |x| over `inputs`.
-    function _maxAbs(int256[] calldata inputs) internal pure returns (uint256 m) {
-        assembly ("memory-safe") {
-            let end := add(inputs.offset, shl(5, inputs.length))
-            for { let p := inputs.offset } lt(p, end) { p := add(p, 0x20) } {
-                let v := calldataload(p)
-                if slt(v, 0) { v := sub(0, v) }
-                if gt(v, m) { m := v }
-            }
-        }
-    }
-
-    /// @dev Σ_i x[from + i] for i < n (|x| < 2^64, n < 2^30: no overflow).
-    function _sum(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (int256 s) {
-        assembly ("memory-safe") {
-            let p := add(inputs.offset, shl(5, from))
-            for { let end := add(p, shl(5, n)) } lt(p, end) { p := add(p, 0x20) } {
-                s := add(s, calldataload(p))
-            }
-        }
-    }
-
-    /// @dev Σ_i x[from + i] · q[i · units + j + k] for k < count (≤ 8), written (unshifted) to
-    ///      the words at memory `dst`; `sx` = Σ_i x[from + i]. INT32_SHIFTED only, every |x| < 2^64
-    ///      and n < 2^30. The 32 bytes at kernel.ptr + (i · units + j)·4 are the eight big-endian
-    ///      int32 of row i, columns j..j+7 (lane k is bits [224 − 32k, 256 − 32k); lanes past
-    ///      `units` read the next row or the buffer's spare word and are never written). XOR with
-    ///      2^31 in every lane makes each one u = q + 2^31 ∈ [0, 2^32), so one AND picks columns
-    ///      k and k + 4 as u_k · 2^128 + u_(k+4), and one MUL by x adds x·u_k and x·u_(k+4) to the
-    ///      two 128-bit halves of an accumulator (two's complement, mod 2^256: exact while every
-    ///      |Σ x·u| < 2^127, which |x| < 2^64, u < 2^32 and n < 2^30 guarantee). At the end
-    ///      Σ x·q = Σ x·u − 2^31 · sx.
-    function _dot8(
-        int256[] calldata inputs,
-        uint256 from,
-        uint256 n,
-        Raw memory kernel,
-        uint256 j,
-        uint256 units,
-        int256 sx,
-        uint256 count,
-        uint256 dst
-    ) internal pure {
-        uint256 wp = kernel.ptr + j * 4;
-        uint256 stride = units * 4;
-        assembly ("memory-safe") {
-            let xp := add(inputs.offset, shl(5, from))
-            let end := add(xp, shl(5, n))
-            let a0 := 0
-            let a1 := 0
-            let a2 := 0
-            let a3 := 0
-            for {} lt(xp, end) {
-                xp := add(xp, 0x20)
-                wp := add(wp, stride)
-            } {
-                let x := calldataload(xp)
-                let w := xor(mload(wp), 0x8000000080000000800000008000000080000000800000008000000080000000)
-                a0 := add(a0, mul(x, and(shr(96, w), 0xffffffff000000000000000000000000ffffffff)))
-                a1 := add(a1, mul(x, and(shr(64, w), 0xffffffff000000000000000000000000ffffffff)))
-                a2 := add(a2, mul(x, and(shr(32, w), 0xffffffff000000000000000000000000ffffffff)))
-                a3 := add(a3, mul(x, and(w, 0xffffffff000000000000000000000000ffffffff)))
-            }
-            let c := shl(31, sx)
-            // Accumulator k: column k in the high half, column k + 4 in the low half.
-            function put(acc, k, n_, p_, c_) {
-                let lo := signextend(15, acc)
-                if lt(k, n_) { mstore(add(p_, shl(5, k)), sub(sar(128, sub(acc, lo)), c_)) }
-                if lt(add(k, 4), n_) { mstore(add(p_, shl(5, add(k, 4))), sub(lo, c_)) }
-            }
-            put(a0, 0, count, dst, c)
-            put(a1, 1, count, dst, c)
-            put(a2, 2, count, dst, c)
-            put(a3, 3, count, dst, c)
         }
     }
 
@@ -507,17 +560,17 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         returns (int256[] memory out)
     {
         out = new int256[](units);
-        uint256 dst = _ptr(out);
-        if (kernel.width == 4 && n < 2 ** 30 && _maxAbsOf(inputs, n) < 2 ** 64) {
-            int256 sx = _sum(inputs, 0, n);
-            for (uint256 j; j < units; j += 8) {
-                _dot8(inputs, 0, n, kernel, j, units, sx, units - j < 8 ? units - j : 8, dst + j * 32);
+        uint256 limit = n < 2 ** 30 ? _laneLimit(kernel.width) : 0;
+        uint256 sa;
+        int256 sx;
+        if (limit != 0) (sa, sx) = _sums(inputs, 0, n);
+        if (sa < limit) {
+            int256 corr = sx << (8 * kernel.width - 1);
+            uint256 cols = 32 / kernel.width;
+            uint256 dst = _ptr(out);
+            for (uint256 j; j < units; j += cols) {
+                _lanesBlock(inputs, 0, n, kernel, j, units, corr, dst + j * 32, units - j < cols ? units - j : cols);
             }
-        } else if (
-            (kernel.width == 2 || kernel.width == 1) && n < 2 ** 30
-                && _sumAbs(inputs, 0, n) < 2 ** (63 - 8 * kernel.width)
-        ) {
-            _narrowRow(inputs, 0, n, kernel, units, dst);
         } else {
             for (uint256 j; j < units; ++j) {
                 out[j] = _dot(inputs, 0, n, kernel, j, units);
@@ -526,18 +579,6 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         if (inputs.length > n) {
             for (uint256 j; j < units; ++j) {
                 out[j] += inputs[n + j];
-            }
-        }
-    }
-
-    /// @dev max |x| over inputs[0, n).
-    function _maxAbsOf(int256[] calldata inputs, uint256 n) internal pure returns (uint256 m) {
-        assembly ("memory-safe") {
-            let end := add(inputs.offset, shl(5, n))
-            for { let p := inputs.offset } lt(p, end) { p := add(p, 0x20) } {
-                let v := calldataload(p)
-                if slt(v, 0) { v := sub(0, v) }
-                if gt(v, m) { m := v }
             }
         }
     }

@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x1e3323682fc7bdf4eaaa712df12e32d8bbeafef14f264b4fe46d53740cdd15b2;
+    bytes32 internal constant MODEL = 0x424d7bc6734751267c072e17534cdc4e9875584f4c22e90e3b5cec0ce7052b17;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xd0a11334f8d87049d416df670e4711f25c34e46744553df1bb87d722001927b9;
+    bytes32 internal constant DENSE = 0x97f3336795abdf534d982b94786bd4bb0457e88a5a76225f8b1d41682aa9e9c1;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.

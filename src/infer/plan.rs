@@ -1000,10 +1000,12 @@ pub struct GasModel {
     pub grouped_mac: f64,
     /// Grouped and depthwise convolution, per output value (window set-up, bias, store).
     pub grouped_out: u64,
-    /// Dense, per multiply-accumulate, counted in whole blocks of eight columns (one `_dot8`
-    /// pass over the inputs per block: ≈ 225 gas per input row and block, measured on
-    /// cnn_15m's fc1).
+    /// Dense, per multiply-accumulate, counted in whole blocks of `dense_block` columns (one
+    /// pass of `DenseLayer._lanesBlock` over the inputs per block, one 32-byte kernel word a
+    /// row: 8 int32 columns, 16 int16, 32 int8, 4 Q32.32).
     pub dense_mac: f64,
+    /// Dense, columns per block of `DenseLayer._lanesBlock` (one kernel word per input row).
+    pub dense_block: u64,
     /// Dense slice, per kernel row read on its own (`_rawColumns`: ≈ 8.2M for 4,096 rows
     /// whatever the slice's width, measured on cnn_15m's fc1).
     pub dense_row: u64,
@@ -1027,7 +1029,8 @@ impl Default for GasModel {
             conv_out: 90,
             grouped_mac: 150.0,
             grouped_out: 1_000,
-            dense_mac: 28.0,
+            dense_mac: 31.0,
+            dense_block: 8,
             dense_row: 1_950,
             pool_value: 45,
             per_value: 12,
@@ -1040,20 +1043,23 @@ impl Default for GasModel {
 impl GasModel {
     /// The model for weights stored in `format`: each weight value takes the format's width
     /// (8, 4, 2 or 1 bytes), which sets the bytes read and the chunks touched, and Dense's
-    /// rate per MAC follows its kernel path — two columns per MUL in compact, one in exact,
-    /// four in int16/int8 (fashion_mnist's 784→70 Dense inside `predict`: 1.99M compact,
-    /// 4.86M exact, 1.27M int16, 1.46M int8 gas; BENCHMARKS.md, "Weight formats on chain").
+    /// rate per MAC and block width follow its lane kernel (one kernel word per input row and
+    /// block: 4 Q32.32, 8 int32, 16 int16 or 32 int8 columns). Fitted to fashion_mnist's
+    /// 784→70 Dense inside `predict` (1.87M compact, 3.00M exact, 1.10M int16, 1.20M int8
+    /// gas; BENCHMARKS.md, "Dense lane kernels in every format").
     pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
         use crate::chain::WeightFormat as F;
         let base = GasModel::default();
+        let (dense_mac, dense_block) = match format {
+            F::Compact => (base.dense_mac, 8),
+            F::Exact => (50.0, 4),
+            F::Int16 => (16.0, 16),
+            F::Int8 => (14.5, 32),
+        };
         GasModel {
             weight_width: format.width() as u64,
-            dense_mac: match format {
-                F::Compact => base.dense_mac,
-                F::Exact => base.dense_mac * 2.5,
-                F::Int16 => base.dense_mac * 0.65,
-                F::Int8 => base.dense_mac * 0.75,
-            },
+            dense_mac,
+            dense_block,
             ..base
         }
     }
@@ -1164,8 +1170,8 @@ impl GasModel {
                 };
                 let rows_in = *input_units as u64;
                 let kernel_values = rows_in * cols;
-                // `_dot8` walks every input row once per block of eight columns.
-                let macs = in_values * cols.div_ceil(8) * 8;
+                // `_lanesBlock` walks every input row once per block of columns.
+                let macs = in_values * cols.div_ceil(self.dense_block) * self.dense_block;
                 gas += (self.dense_mac * macs as f64) as u64
                     + out_values * activation_gas(*activation)
                     + 3 * (kernel_values * self.weight_width).div_ceil(32)
