@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xf06e1a0f23b9a21c9e956aea39f87d311bc46ab0cb68cca208640cc73653fb15;
+    bytes32 internal constant MODEL = 0xc58dec8bccb359bddf6742c7ad8a220566111a9b0081417529234e1c8e64adb7;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xf3605263dcaa75a0847e62f8a11af2c6c86d3cb28deb54d8e67f969f8ff381c3;
+    bytes32 internal constant CONV_2D = 0x48d28a4689b01424555bd6df40d5d6ea72daaba3b236e00a50c7321073917669;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -57,9 +57,9 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xb21fa4ea9278daaf87d97b89f1c54cdba6d147551f390edfeec6863fa29dcb5a;
+    bytes32 internal constant GRU = 0xf1b4dda9b119be6b41d769e6fa92cad1662077d562a1d0e3d18e8362120f88e1;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x1844eaefac873360b5e2b4453138aed53d013149d97ceb774dff29bac11a1434;
+    bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x52c95b25609cfd69d925b1ab4ee4be6034f307853761afb14876ce42aba63467;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x646accbbd32f907e6d4694cbc6e76272eed619b657598541d57579329347745f;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x5b1d727ed0483d25b27e9831bfeb9c0e3a6550d0dbf6eaddbe6ad9517e4e7ecd;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xbfed410f048e8648f2a6d2a259ea8dd51381ee5fd903d1db9da8a3b5256070d4;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x949e1618bb9c0f1349224d281d500caad01c91ccc20c833f74fda3949a104143;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x0497f9c8caafeccb2e8a6ba759c68cff7b4e4df5747a676a426f1e044acab96f;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x4976111eab0115c30252c0becc34e2f123825be7cbceb3b3c56552358c23e34a;
 
