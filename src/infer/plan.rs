@@ -869,6 +869,10 @@ const CONV_MUL: u64 = 34;
 /// pointer jumps and an odd tap): fitted on fashion_mnist's two 5×5 convolutions
 /// (BENCHMARKS.md, "Cheaper convolution kernels").
 const CONV_ROW: u64 = 270;
+/// The same by three pixels (`ConvBase._byPixel`: short windows of few filters): ≈ 620 gas
+/// fitted on fashion_mnist's first convolution (2.64M gas in `predict`), whose five-tap rows pay
+/// an odd tap each and whose outputs cost more per window row.
+const CONV_ROW_PIXEL: u64 = 620;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`).
 const UNPACK_GAS: u64 = 30;
@@ -1133,8 +1137,9 @@ impl GasModel {
                 // Each real window row of each block of up to six accumulators is one pass of
                 // `_pixels`'s dot loop.
                 let window_rows = accumulators * kernel[0] as u64 * per_block.div_ceil(6);
+                let row_gas = if by_pixel { CONV_ROW_PIXEL } else { CONV_ROW };
                 gas += CONV_MUL * muls
-                    + CONV_ROW * window_rows
+                    + row_gas * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
                     // weight, measured on MobileNetV2's 1×1 convolutions at 1×1 spatial
