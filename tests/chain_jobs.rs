@@ -59,6 +59,10 @@ pub(crate) fn calls(plan: &JobPlan) -> Vec<(String, eternalize::chain::calls::Ca
     out
 }
 
+/// A step budget under fashion_mnist's one-call predict gas (~13.6M), so its job takes several
+/// steps.
+const JOB_SPLIT_GAS: u64 = 10_000_000;
+
 /// Plans the job of `sample`, checks every state against the reference, sends it pipelined and
 /// checks the result and the gas of every transaction. Returns (transactions, largest, total).
 async fn run_job(
@@ -190,11 +194,11 @@ async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_c
         &graph,
         &samples[..1],
         "fashion_mnist",
-        TX_GAS_CAP,
+        JOB_SPLIT_GAS,
     )
     .await;
-    // Its predict needs ~15.7M gas in one call; with a job's own costs (state calldata, the
-    // commitment, the result) the layers do not fit one step under the cap: the job splits them.
+    // Its predict needs ~13.6M gas in one call: under a 10M step budget the job splits its
+    // layers over steps.
     assert!(txs >= 3, "fashion_mnist ran in {txs} transactions");
     assert!(largest <= TX_GAS_CAP);
     assert!(total > largest, "{total} gas in {txs} transactions");
@@ -234,7 +238,11 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
     let rpc = Rpc::connect(&node.url()).unwrap();
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
-    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], TxBudget::DEFAULT)
+    let split = TxBudget {
+        gas: JOB_SPLIT_GAS,
+        ..TxBudget::DEFAULT
+    };
+    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], split)
         .await
         .unwrap();
     assert!(plan.steps.len() >= 2);
@@ -416,7 +424,17 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
 /// transaction from the sender in any block).
 #[tokio::test]
 async fn predict_send_killed_mid_job_finishes_on_a_second_run_without_repeating_a_step() {
-    let node = crate::chain_support::anvil();
+    // A block gas limit of JOB_SPLIT_GAS caps the job's steps (fashion_mnist's ~13.6M predict
+    // would otherwise fit one step, and there would be no "mid-job").
+    let path = eternalize::tools::Tools::in_repo()
+        .anvil()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let limit = JOB_SPLIT_GAS.to_string();
+    let node = eternalize::tools::AnvilProcess::spawn(
+        &path,
+        &["--enable-tx-gas-limit", "--gas-limit", limit.as_str()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let chain = crate::chain_support::connect(&node, 0);
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
