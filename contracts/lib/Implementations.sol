@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x741aaf4eb6ff99755a2a7ca4ac5da539819bc36a3fb8f74b6629e180f824c997;
+    bytes32 internal constant MODEL = 0xbfaca43147e1ec59c984d9a82a90d32f6665976e2e4179b62b9df13b478cf3a9;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xd0a11334f8d87049d416df670e4711f25c34e46744553df1bb87d722001927b9;
+    bytes32 internal constant DENSE = 0x97f3336795abdf534d982b94786bd4bb0457e88a5a76225f8b1d41682aa9e9c1;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
@@ -27,15 +27,15 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x7cda85ffa399de1deb5c3b89b3e8b96b7276cc735958e484c9df6ae2a132aa34;
+    bytes32 internal constant CONV_2D = 0x48d28a4689b01424555bd6df40d5d6ea72daaba3b236e00a50c7321073917669;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0xd3cbae2543e6b2c58ea4b56f476f4804b0e9943b32e58d4b82f24938e4029ec1;
+    bytes32 internal constant SIMPLE_RNN = 0xbd1fbc6e4094f4bb9f8ef24a0652621f8741dbdb160457638aaa52e610934020;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x132ad58be037744a0547fc2b766c2c2c43884b587c9ffef705dd92e64118dd36;
+    bytes32 internal constant LSTM = 0xffc3e842dad65f2f6b039ada770add1250eb16d372996bb692e51808d18c48fc;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,9 +57,9 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xf1b4dda9b119be6b41d769e6fa92cad1662077d562a1d0e3d18e8362120f88e1;
+    bytes32 internal constant GRU = 0x7b18c675a990bc2df38cc2f8b5355209f072634606b918d680e4e537ebd96fc3;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x4536786478768309c2cb7211c2c01d0f50a8ca16909ac70ddfd75303f1ed9f10;
+    bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,23 +99,23 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x52c95b25609cfd69d925b1ab4ee4be6034f307853761afb14876ce42aba63467;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x8f3912ca6ff43f45155e0b03718cc8131862eb24700498b85b9b9257459f2c31;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x5b1d727ed0483d25b27e9831bfeb9c0e3a6550d0dbf6eaddbe6ad9517e4e7ecd;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x4df291b45ba99db816de6f65b9e01e6f5a63802e47f90dd89ae9c3cbcd309d8a;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x949e1618bb9c0f1349224d281d500caad01c91ccc20c833f74fda3949a104143;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
     bytes32 internal constant ELU = 0xad4fea950820ce579b46cbf664eef1c6259b2f61b425a48d221c5fc70b420d0f;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x23104ea3c719bb3411891aa069ce8dbc770f4b656cf687e3b6b0f423765645cb;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0xfb6d86dba52c5ef064a505acc5b1d324d7ceb32e682c4dd88a96b49b5cdf4872;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xe77834892e91e0c0d6fc613fbfa6d7771e16a3c044abb22f9cd40e62f2c48a61;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x4976111eab0115c30252c0becc34e2f123825be7cbceb3b3c56552358c23e34a;
+    bytes32 internal constant BIDIRECTIONAL = 0x494a665144c5a87fc8ac5de963f02f00365d1c37bc2e8b456244ce6f39d76155;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
