@@ -59,6 +59,10 @@ pub(crate) fn calls(plan: &JobPlan) -> Vec<(String, eternalize::chain::calls::Ca
     out
 }
 
+/// A step budget under fashion_mnist's one-call predict gas (~13.6M), so its job takes several
+/// steps.
+const JOB_SPLIT_GAS: u64 = 10_000_000;
+
 /// Plans the job of `sample`, checks every state against the reference, sends it pipelined and
 /// checks the result and the gas of every transaction. Returns (transactions, largest, total).
 async fn run_job(
@@ -190,13 +194,13 @@ async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_c
         &graph,
         &samples[..1],
         "fashion_mnist",
-        8_000_000,
+        JOB_SPLIT_GAS,
     )
     .await;
-    // With main's convolution and Dense kernels the whole job fits one step under the cap
-    // (≈ 13.8M gas); held to 8M a transaction the job splits the layers.
+    // Its predict needs ~13.6M gas in one call: under a 10M step budget the job splits its
+    // layers over steps.
     assert!(txs >= 3, "fashion_mnist ran in {txs} transactions");
-    assert!(largest <= 8_000_000, "{largest}");
+    assert!(largest <= TX_GAS_CAP);
     assert!(total > largest, "{total} gas in {txs} transactions");
 
     // A graph with branches and two outputs, under a small budget so that it takes several
@@ -234,12 +238,11 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
     let rpc = Rpc::connect(&node.url()).unwrap();
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
-    // Held to 8M gas a transaction, so that it takes several steps (the cap takes one).
-    let eight = TxBudget {
-        gas: 8_000_000,
+    let split = TxBudget {
+        gas: JOB_SPLIT_GAS,
         ..TxBudget::DEFAULT
     };
-    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], eight)
+    let plan = job::plan(&rpc, chain.sender(), fm, &[&samples[0]], split)
         .await
         .unwrap();
     assert!(plan.steps.len() >= 2);
@@ -421,7 +424,17 @@ async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
 /// transaction from the sender in any block).
 #[tokio::test]
 async fn predict_send_killed_mid_job_finishes_on_a_second_run_without_repeating_a_step() {
-    let node = crate::chain_support::anvil();
+    // A block gas limit of JOB_SPLIT_GAS caps the job's steps (fashion_mnist's ~13.6M predict
+    // would otherwise fit one step, and there would be no "mid-job").
+    let path = eternalize::tools::Tools::in_repo()
+        .anvil()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let limit = JOB_SPLIT_GAS.to_string();
+    let node = eternalize::tools::AnvilProcess::spawn(
+        &path,
+        &["--enable-tx-gas-limit", "--gas-limit", limit.as_str()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let chain = crate::chain_support::connect(&node, 0);
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
@@ -466,9 +479,7 @@ async fn predict_send_killed_mid_job_finishes_on_a_second_run_without_repeating_
         sent_before,
     );
 
-    // Killed right after the start is broadcast: fashion_mnist's job is one step under the cap
-    // since main's faster kernels, so the second run has that step left to send.
-    let first = eternalize(data.path(), &args, &[("ETERNALIZE_TEST_CRASH_AFTER", "1")]);
+    let first = eternalize(data.path(), &args, &[("ETERNALIZE_TEST_CRASH_AFTER", "2")]);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         first.status.signal(),

@@ -477,10 +477,11 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      filters per accumulator: up to six filters (one block of accumulators), f per three
     ///      pixels (⌈ow / 3⌉ per row) against ⌈f / 3⌉ groups per pixel, a pixel's two groups
     ///      (4–6 filters) weighted 4/3 for their short loops (measured with
-    ///      scripts/bench-conv-kernel). Strided rows only with one input channel: packing costs
-    ///      per input word, sw·cin of them per output pixel.
+    ///      scripts/bench-conv-kernel). Only for windows of at least 4·sh·sw taps a channel:
+    ///      packing costs per input word, sh·sw·cin of them per output pixel, and the saving is
+    ///      per tap, kh·kw·cin (a 1×1 or a strided 3×3 convolution loses).
     function _byPixel(Geometry memory g) internal pure returns (bool) {
-        return g.f <= 6 && (g.sw == 1 || g.cin == 1)
+        return g.f <= 6 && g.kh * g.kw >= 4 * g.sh * g.sw
             && ((g.ow + 2) / 3) * g.f * 3 < g.ow * ((g.f + 2) / 3) * (g.f > 3 ? 4 : 3);
     }
 

@@ -929,12 +929,17 @@ pub fn calldata_gas(values: &[i128]) -> u64 {
 /// all included, `tests/mobilenet_v2.rs`).
 const CONV_WEIGHT: u64 = 150;
 /// Conv2D/Conv1D, per EVM multiplication of `_pixels`'s dot loops (three lanes each): ≈ 29.5
-/// gas in fashion_mnist's second convolution (BENCHMARKS.md, "Cheaper convolution kernels").
-const CONV_MUL: u64 = 30;
+/// gas inside the loop body in fashion_mnist's second convolution, 34 with the loop's tests
+/// (BENCHMARKS.md, "Cheaper convolution kernels").
+const CONV_MUL: u64 = 34;
 /// Convolution, per window row and block of up to six accumulators (the dot loop's set-up, its
 /// pointer jumps and an odd tap): fitted on fashion_mnist's two 5×5 convolutions
 /// (BENCHMARKS.md, "Cheaper convolution kernels").
 const CONV_ROW: u64 = 270;
+/// The same by three pixels (`ConvBase._byPixel`: short windows of few filters): ≈ 620 gas
+/// fitted on fashion_mnist's first convolution (2.64M gas in `predict`), whose five-tap rows pay
+/// an odd tap each and whose outputs cost more per window row.
+const CONV_ROW_PIXEL: u64 = 620;
 
 /// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
 /// index's fixed part (`NormalizationBase._normalize`).
@@ -1219,7 +1224,7 @@ impl GasModel {
                 // three output pixels of a row.
                 let ow = out.get(*rank - 1).copied().unwrap_or(1) as u64;
                 let by_pixel = f <= 6
-                    && (strides[1] == 1 || *cin == 1)
+                    && kernel[0] * kernel[1] >= 4 * strides[0] * strides[1]
                     && ow.div_ceil(3) * f * 3 < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 };
                 let (accumulators, per_block) = if by_pixel {
                     (positions / ow.max(1) * ow.div_ceil(3), f)
@@ -1231,8 +1236,9 @@ impl GasModel {
                 // Each real window row of each block of up to six accumulators is one pass of
                 // `_pixels`'s dot loop.
                 let window_rows = accumulators * kernel[0] as u64 * per_block.div_ceil(6);
+                let row_gas = if by_pixel { CONV_ROW_PIXEL } else { CONV_ROW };
                 gas += CONV_MUL * muls
-                    + CONV_ROW * window_rows
+                    + row_gas * window_rows
                     + out_values * (self.conv_out + activation_gas(*activation))
                     // reading and packing the kernel, per tap and filter: ≈ 175 gas per
                     // weight, measured on MobileNetV2's 1×1 convolutions at 1×1 spatial
