@@ -89,15 +89,8 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
             );
         }
     }
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
     let all = calls(&plan);
     // Up to the second block of the Conv2D's second row: its state carries the row's first
     // block as the channel-block entry.
@@ -336,15 +329,8 @@ async fn a_64x64x8_input_starts_a_job_by_its_row_hashes() {
             gas,
         )
     };
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
     let started = send(vec![tx("start", start, 2_000_000)]).await.unwrap();
     let contract = EternalJobs::new(jobs_at, chain.provider().clone());
     let info = contract.job(job_id).call().await.unwrap();

@@ -10,8 +10,7 @@ use crate::chain_jobs::{calls, deploy};
 use alloy::primitives::{Address, Bytes, I256, U256};
 use alloy::sol_types::SolCall;
 use eternalize::chain::jobs::jobs_address;
-use eternalize::chain::{EternalJobs, EternalModel, Rpc, WeightFormat, packed, signer_from_hex};
-use eternalize::engine::plan::current_fees;
+use eternalize::chain::{EternalJobs, EternalModel, Rpc, WeightFormat, packed};
 use eternalize::infer::{Graph, Tensor};
 use eternalize::usecase::chained::{ChainModel, Runner};
 use eternalize::usecase::job::{self, TX_GAS_CAP, TxBudget};
@@ -157,15 +156,8 @@ async fn wide_dense_runs_in_input_row_parts_in_chained_calls_and_jobs() {
         }
     }
     let all = calls(&plan);
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
     // Up to the first part that is given partial sums (calls[0] is startJob).
     let k = plan
         .steps

@@ -43,6 +43,44 @@ pub(crate) fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {
     (model, graph, samples)
 }
 
+/// Sends job transactions pipelined from the first dev account (one place for the fees, chain
+/// id and signer every job test needs).
+pub(crate) struct JobSender<'a> {
+    rpc: &'a Rpc,
+    signer: alloy::signers::local::PrivateKeySigner,
+    chain_id: u64,
+    fees: eternalize::engine::plan::Fees,
+    timeout: Duration,
+}
+
+impl<'a> JobSender<'a> {
+    pub(crate) async fn new(rpc: &'a Rpc, timeout: Duration) -> Self {
+        let (fees, _) = current_fees(rpc, None).await.unwrap();
+        JobSender {
+            rpc,
+            signer: signer_from_hex(KEY0).unwrap(),
+            chain_id: rpc.chain_id().await.unwrap(),
+            fees,
+            timeout,
+        }
+    }
+
+    pub(crate) async fn send(
+        &self,
+        calls: Vec<(String, eternalize::chain::calls::Call, u64)>,
+    ) -> anyhow::Result<job::Sent> {
+        job::send_pipelined(
+            self.rpc,
+            &self.signer,
+            self.chain_id,
+            &self.fees,
+            &calls,
+            self.timeout,
+        )
+        .await
+    }
+}
+
 /// All of a plan's transactions, as `send_pipelined` takes them.
 pub(crate) fn calls(plan: &JobPlan) -> Vec<(String, eternalize::chain::calls::Call, u64)> {
     let mut out = Vec::new();
@@ -279,16 +317,9 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
         )) && narrow.ends_with("a layer of its kind is never cut into slices"),
         "{narrow}"
     );
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(KEY0).unwrap();
     let all = calls(&plan);
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(60)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(60)).await;
+    let send = |c| sender.send(c);
     // Start, then step 0 twice in a row (both signed up front, pipelined): the second is refused.
     send(all[..2].to_vec()).await.unwrap();
     let again = send(vec![all[1].clone()]).await.unwrap_err().to_string();

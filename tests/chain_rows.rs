@@ -90,15 +90,8 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let address = deploy(&chain, &model, 2).await;
     let x = image(20, 4);
     let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
     let start = TxBudget {
         gas: 3_000_000,
         bytes: DEFAULT_MAX_TX_BYTES,

@@ -12,8 +12,7 @@ use crate::chain_jobs::{calls, deploy};
 use alloy::primitives::{Bytes, U256};
 use alloy::sol_types::SolCall;
 use eternalize::chain::jobs::{self, jobs_address};
-use eternalize::chain::{EternalJobs, Rpc, signer_from_hex};
-use eternalize::engine::plan::current_fees;
+use eternalize::chain::{EternalJobs, Rpc};
 use eternalize::infer::Tensor;
 use eternalize::infer::plan::DEFAULT_CALL_GAS;
 use eternalize::usecase::chained::{ChainModel, Runner};
@@ -85,15 +84,8 @@ async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_cal
         }
     }
     let all = calls(&plan);
-    let (fees, _) = current_fees(&rpc, None).await.unwrap();
-    let chain_id = rpc.chain_id().await.unwrap();
-    let signer = signer_from_hex(crate::deploy_support::KEY0).unwrap();
-    let send = |c: Vec<(String, eternalize::chain::calls::Call, u64)>| {
-        let (rpc, signer, fees) = (&rpc, &signer, &fees);
-        async move {
-            job::send_pipelined(rpc, signer, chain_id, fees, &c, Duration::from_secs(120)).await
-        }
-    };
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
     // Up to a slice that carries a partial output (calls[0] is startJob).
     let k = plan
         .steps
