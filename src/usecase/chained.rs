@@ -218,10 +218,9 @@ pub struct Runner<'a> {
     pub measure_all: bool,
     /// Every call made so far.
     pub calls: Vec<Call>,
-    /// The partial sums a Dense's row part returned, for the next part of its units.
-    carried: Vec<i128>,
-    /// The recurrent state a step slice starts from (h, and an LSTM's cell state): zeros at
-    /// the layer's first step, then what the last slice returned after its outputs.
+    /// What the last slice of the layer under way hands to the next: a recurrent layer's state
+    /// (h, and an LSTM's cell state; zeros at its first step), or the partial sums of a Dense's
+    /// row part for the next part of its units (empty before the first).
     carry: Vec<i128>,
 }
 
@@ -281,7 +280,6 @@ impl<'a> Runner<'a> {
             calibration: Calibration::default(),
             measure_all: false,
             calls: Vec::new(),
-            carried: Vec::new(),
             carry: Vec::new(),
         }
     }
@@ -465,7 +463,7 @@ impl<'a> Runner<'a> {
                                 // A Dense's row part before the last: its units' partial sums,
                                 // for the next part.
                                 None if rows.is_some_and(|r| !r.last()) => {
-                                    self.carried = part.data;
+                                    self.carry = part.data;
                                 }
                                 None if carry.is_some() => {
                                     // The steps' outputs, then the state after the last.
@@ -743,7 +741,7 @@ impl<'a> Runner<'a> {
                             inputs.extend_from_slice(part);
                         }
                         if r.first > 0 {
-                            inputs.extend_from_slice(&self.carried);
+                            inputs.extend_from_slice(&self.carry);
                         }
                     }
                     None => {
