@@ -2573,6 +2573,29 @@ mod tests {
     }
 
     /// Plans the whole model, feeding each step the reference's tensors; returns the steps.
+    /// The slices of `layer` among `steps`, asserted to cover its `of` positions once, in order.
+    fn covered(steps: &[Step], layer: usize, of: usize) -> Vec<&Step> {
+        let mut at = 0;
+        let mut mine = Vec::new();
+        for s in steps {
+            if let Segment::Slice {
+                layer: l,
+                from,
+                count,
+                of: o,
+                ..
+            } = s.segment
+                && l == layer
+            {
+                assert_eq!((from, o), (at, of), "layer {layer}: {steps:#?}");
+                at += count;
+                mine.push(s);
+            }
+        }
+        assert_eq!(at, of, "layer {layer} is not cut into slices: {steps:#?}");
+        mine
+    }
+
     fn plan_all(ops: &[LayerOp], graph: &Graph, budget: u64) -> Vec<Step> {
         let outputs = graph.outputs.clone();
         let planner = Planner {
@@ -2700,23 +2723,7 @@ mod tests {
         assert!(steps.iter().all(|s| s.estimate <= target), "{steps:#?}");
         // InputLayer, BatchNormalization, PReLU, Add, Maximum: their rows, covered once, in order.
         for layer in [0, 1, 2, 4, 5] {
-            let mut at = 0;
-            for s in &steps {
-                if let Segment::Slice {
-                    layer: l,
-                    from,
-                    count,
-                    of,
-                    channels: None,
-                    ..
-                } = s.segment
-                    && l == layer
-                {
-                    assert_eq!((from, of), (at, 64), "layer {layer}: {steps:#?}");
-                    at += count;
-                }
-            }
-            assert_eq!(at, 64, "layer {layer} in row slices: {steps:#?}");
+            covered(&steps, layer, 64);
         }
         // A merge's slice is sent the same rows of both inputs; a window op's, of its one input.
         let all = graph.run_all(&[input_of(&graph)[&0].clone()]).unwrap();
@@ -2778,22 +2785,7 @@ mod tests {
         let steps = plan_all(&ops, &graph, budget);
         assert!(steps.iter().all(|s| s.estimate <= budget), "{steps:#?}");
         for layer in [1, 2, 3, 4, 6] {
-            let mut at = 0;
-            for s in &steps {
-                if let Segment::Slice {
-                    layer: l,
-                    from,
-                    count,
-                    of,
-                    ..
-                } = s.segment
-                    && l == layer
-                {
-                    assert_eq!((from, of), (at, 24), "layer {layer}: {steps:#?}");
-                    at += count;
-                }
-            }
-            assert_eq!(at, 24, "layer {layer} in row slices: {steps:#?}");
+            covered(&steps, layer, 24);
         }
         // Under 1.5M, one row of GroupNormalization (given the whole input) does not fit: the
         // refusal names the layer, the numbers and why.
@@ -3083,23 +3075,9 @@ mod tests {
         // The LSTMs and the GRU are cut into step slices covering their 12 steps in order (the
         // 4-unit SimpleRNN fits one call).
         for layer in [1, 2, 4] {
-            let mut next = 0;
-            for s in &steps {
-                if let Segment::Slice {
-                    layer: l,
-                    from,
-                    count,
-                    of,
-                    ..
-                } = s.segment
-                    && l == layer
-                {
-                    assert_eq!((from, of), (next, 12), "layer {layer}");
-                    assert!(s.estimate <= budget - budget / 10, "layer {layer}: {s:?}");
-                    next = from + count;
-                }
+            for s in covered(&steps, layer, 12) {
+                assert!(s.estimate <= budget - budget / 10, "layer {layer}: {s:?}");
             }
-            assert_eq!(next, 12, "layer {layer} is not cut: {steps:?}");
         }
         // The go_backwards GRU reads its steps from the last input row.
         assert_eq!(ops[2].slice_rows(&[12, 6], 0, 3), Some((9, 12)));
