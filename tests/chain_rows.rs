@@ -38,6 +38,45 @@ fn image(side: usize, seed: u64) -> Tensor {
 /// The row-local layers of both fixtures: InputLayer, BatchNormalization, PReLU, Add, Maximum.
 const ROW_LOCAL: [usize; 5] = [0, 1, 2, 4, 5];
 
+/// Every layer of `graph` (deployed as `chained`) run on `x` through chained calls under
+/// `budget`: each equals the reference, every call is sent with the budget as its gas and
+/// accepted, and each layer of `sliced` runs in two or more row slices. What the calls added up to.
+/// `ETERNALIZE_ROWS_MEASURE=1`: every call confirmed by eth_estimateGas (BENCHMARKS.md).
+async fn in_row_slices(
+    rpc: &Rpc,
+    chained: &ChainModel,
+    graph: &eternalize::infer::Graph,
+    x: &Tensor,
+    budget: u64,
+    sliced: &[usize],
+) -> eternalize::usecase::chained::CallStats {
+    let all: Vec<usize> = (0..graph.nodes.len()).collect();
+    let mut runner = Runner::new(rpc, chained, all, budget);
+    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
+    let got = runner.run(std::slice::from_ref(x)).await.unwrap();
+    let want = graph.run_all(std::slice::from_ref(x)).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "layer {i} through chained calls");
+    }
+    for c in &runner.calls {
+        eprintln!(
+            "  {:<50} estimate {:>10}  measured {:>10?}",
+            c.what, c.estimate, c.measured
+        );
+        assert!(c.measured.unwrap_or(0) <= budget, "{c:?}");
+    }
+    for i in sliced {
+        let slices = runner
+            .calls
+            .iter()
+            .filter(|c| c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows "))
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} row slices");
+    }
+    runner.stats()
+}
+
 #[tokio::test]
 async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let started = Instant::now();
@@ -50,36 +89,17 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let address = deploy(&chain, &model, 1).await;
     let state = rpc.model_state(address).await.unwrap();
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
-    let all: Vec<usize> = (0..graph.nodes.len()).collect();
-    let mut runner = Runner::new(&rpc, &chained, all, DEFAULT_CALL_GAS);
-    // `ETERNALIZE_ROWS_MEASURE=1`: every call confirmed by eth_estimateGas (BENCHMARKS.md).
-    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
-    let x = image(64, 3);
-    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
-    let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
-    assert_eq!(got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(g, w, "layer {i} through chained calls");
-    }
-    for c in &runner.calls {
-        eprintln!(
-            "  {:<50} estimate {:>10}  measured {:>10?}",
-            c.what, c.estimate, c.measured
-        );
-        // Every call is sent with the budget as its gas, and accepted.
-        assert!(c.measured.unwrap_or(0) <= DEFAULT_CALL_GAS, "{c:?}");
-    }
-    for i in ROW_LOCAL {
-        let slices = runner
-            .calls
-            .iter()
-            .filter(|c| c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows "))
-            .count();
-        assert!(slices >= 2, "layer {i}: {slices} row slices");
-    }
+    let stats = in_row_slices(
+        &rpc,
+        &chained,
+        &graph,
+        &image(64, 3),
+        DEFAULT_CALL_GAS,
+        &ROW_LOCAL,
+    )
+    .await;
     eprintln!(
-        "rowslice_fn chained: {}; after {:?}",
-        runner.stats(),
+        "rowslice_fn chained: {stats}; after {:?}",
         started.elapsed()
     );
 
@@ -302,34 +322,9 @@ async fn normalizations_run_in_row_slices_in_chained_calls_and_jobs() {
     let address = deploy(&chain, &model, 1).await;
     let state = rpc.model_state(address).await.unwrap();
     let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
-    let all: Vec<usize> = (0..graph.nodes.len()).collect();
-    let mut runner = Runner::new(&rpc, &chained, all, budget);
-    runner.measure_all = std::env::var_os("ETERNALIZE_ROWS_MEASURE").is_some();
-    let x = norm_input(5);
-    let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
-    let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
-    assert_eq!(got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(g, w, "layer {i} through chained calls");
-    }
-    for c in &runner.calls {
-        eprintln!(
-            "  {:<50} estimate {:>10}  measured {:>10?}",
-            c.what, c.estimate, c.measured
-        );
-        assert!(c.measured.unwrap_or(0) <= budget, "{c:?}");
-    }
-    for i in NORMS {
-        let slices = runner
-            .calls
-            .iter()
-            .filter(|c| c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows "))
-            .count();
-        assert!(slices >= 2, "layer {i}: {slices} row slices");
-    }
+    let stats = in_row_slices(&rpc, &chained, &graph, &norm_input(5), budget, &NORMS).await;
     eprintln!(
-        "normrows_fn chained at {budget}: {}; after {:?}",
-        runner.stats(),
+        "normrows_fn chained at {budget}: {stats}; after {:?}",
         started.elapsed()
     );
 
