@@ -759,10 +759,7 @@ impl<'a> Runner<'a> {
                     (None, Some(r)) => (r.first, r.count),
                     (None, None) => (0, 0),
                 };
-                let (from, count) = (
-                    U256::from(*from) | (U256::from(c0) << 128),
-                    U256::from(*count) | (U256::from(cc) << 128),
-                );
+                let (from, count) = crate::usecase::job::part_words((*from, *count), (c0, cc));
                 if *direct {
                     // Q32.32 values are far inside int256.
                     let call = IForwardLayer::forwardSliceCall {

@@ -20,7 +20,7 @@
 //! Owns: planning, sending and reading back a job. Must not touch: the terminal (questions come
 //! in as a callback), the deployment engine's state.
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
 use serde::Serialize;
@@ -227,15 +227,11 @@ impl StepPlan {
 /// The job's commitment between a Dense's row parts: keccak256(abi.encode(state commitment,
 /// keccak256 of the sums as int256 words, units from | rows done << 128, units count)).
 pub fn rows_hash(state: B256, sums: &[i128], from: usize, rows_done: usize, count: usize) -> B256 {
-    let words: Vec<u8> = sums
+    let words: Vec<u8> = int_words(sums)
         .iter()
-        .flat_map(|&v| {
-            alloy::primitives::I256::try_from(v)
-                .unwrap_or_default()
-                .to_be_bytes::<32>()
-        })
+        .flat_map(|v| v.to_be_bytes::<32>())
         .collect();
-    let at = U256::from(from) | (U256::from(rows_done) << 128);
+    let (at, _) = part_words((from, 0), (rows_done, 0));
     keccak256((state, keccak256(&words), at, U256::from(count)).abi_encode())
 }
 
@@ -263,14 +259,24 @@ impl Channels {
 /// A slice's `from` and `count` as `stepSlice` takes them: a channel block carries its first
 /// channel and its channel count in the high 128 bits.
 pub fn slice_words(from: usize, count: usize, channels: Option<Channels>) -> (U256, U256) {
-    let high = |x: usize| U256::from(x) << 128;
-    match channels {
-        None => (U256::from(from), U256::from(count)),
-        Some(c) => (
-            U256::from(from) | high(c.first),
-            U256::from(count) | high(c.count),
-        ),
-    }
+    let (first, of) = channels.map_or((0, 0), |c| (c.first, c.count));
+    part_words((from, count), (first, of))
+}
+
+/// `from` and `count` as `forwardSlice`, `stepSlice` and `stepRows` take them: the positions
+/// in the low 128 bits, a second range (a Conv2D's channel block, a Dense's input rows) in the
+/// high 128 bits.
+pub fn part_words((from, count): (usize, usize), (first, n): (usize, usize)) -> (U256, U256) {
+    let word = |low: usize, high: usize| U256::from(low) | (U256::from(high) << 128);
+    (word(from, first), word(count, n))
+}
+
+/// Values as the int256 words a contract takes (an i128 always fits).
+pub fn int_words(values: &[i128]) -> Vec<I256> {
+    values
+        .iter()
+        .map(|&v| I256::try_from(v).unwrap_or_default())
+        .collect()
 }
 
 /// Everything a job of one sample will send, before anything is sent.
@@ -611,19 +617,18 @@ pub async fn plan(
 /// The `step` (or `stepSlice`) transaction of a planned step.
 pub fn step_call(plan: &JobPlan, s: &StepPlan) -> Call {
     let data = match (s.slice, s.rows) {
-        (Some((from, count)), Some((first, rows))) => EternalJobs::stepRowsCall {
-            jobId: plan.job_id,
-            stepIndex: U256::from(s.index),
-            state: s.carried.clone(),
-            carried: s
-                .sums
-                .iter()
-                .map(|&v| alloy::primitives::I256::try_from(v).unwrap_or_default())
-                .collect(),
-            from: U256::from(from) | (U256::from(first) << 128),
-            count: U256::from(count) | (U256::from(rows) << 128),
+        (Some(units), Some(rows)) => {
+            let (from, count) = part_words(units, rows);
+            EternalJobs::stepRowsCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state: s.carried.clone(),
+                carried: int_words(&s.sums),
+                from,
+                count,
+            }
+            .abi_encode()
         }
-        .abi_encode(),
         (None, _) => EternalJobs::stepCall {
             jobId: plan.job_id,
             stepIndex: U256::from(s.index),
@@ -1044,7 +1049,6 @@ async fn plan_rows(
     state: &Bytes,
     room: &impl Fn(usize, usize) -> u64,
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
-    use alloy::primitives::I256;
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
     let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
     let config = rpc
@@ -1084,20 +1088,16 @@ async fn plan_rows(
     // Rank-1 tensors travel open; the rest of rank ≥ 2 by their row hashes.
     let sent =
         |state: &Bytes| -> anyhow::Result<Bytes> { Ok(Bytes::from(jobs::carry(state, |_| None)?)) };
-    let words = |sums: &[i128]| -> Vec<I256> {
-        sums.iter()
-            .map(|&v| I256::try_from(v).unwrap_or_default())
-            .collect()
-    };
     let call =
         |state: &Bytes, sums: &[i128], from: usize, count: usize, first: usize, rows: usize| {
+            let (from, count) = part_words((from, count), (first, rows));
             EternalJobs::advanceRowsCall {
                 model,
                 cursor: U256::from(c),
                 state: state.clone(),
-                carried: words(sums),
-                from: U256::from(from) | (U256::from(first) << 128),
-                count: U256::from(count) | (U256::from(rows) << 128),
+                carried: int_words(sums),
+                from,
+                count,
             }
         };
     let gas_of = |state: &Bytes, count: usize, rows: usize| {
