@@ -75,6 +75,28 @@ async fn recurrent_layers_run_in_time_step_slices_in_chained_calls_in_every_form
     eprintln!("chain_rnn_steps: {:.1} s", started.elapsed().as_secs_f64());
 }
 
+/// The truth's first sample of the model at `path`, else a deterministic one of its input's
+/// shape.
+fn sample_of(path: &std::path::Path, graph: &Graph) -> Tensor {
+    match std::fs::read_to_string(path.with_extension("keras.truth.json")) {
+        Ok(t) => {
+            let truth: serde_json::Value = serde_json::from_str(&t).unwrap();
+            crate::common::truth_inputs(&truth, graph)[0][0].clone()
+        }
+        Err(_) => {
+            let shape: Vec<usize> = graph.input_shapes()[0][1..]
+                .iter()
+                .map(|d| d.unwrap())
+                .collect();
+            let n: usize = shape.iter().product();
+            let data = (0..n as u64)
+                .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 32 >> 10)
+                .collect();
+            Tensor { shape, data }
+        }
+    }
+}
+
 /// Benchmarks (BENCHMARKS.md, "Recurrent layers in time-step slices"), not run by `cargo test`:
 /// keras3_4/embedding_lstm.keras under decreasing budgets, and `lstm_long_fn` (LSTM(128) over
 /// 200 steps of 32 features; `generate.py --only lstm_long_fn --out DIR`, the file named by
@@ -107,24 +129,7 @@ async fn bench_recurrent_time_step_slices() {
         .await;
         let state = rpc.model_state(address).await.unwrap();
         let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
-        // The truth's first sample, else a deterministic one of the input's shape.
-        let x = match std::fs::read_to_string(path.with_extension("keras.truth.json")) {
-            Ok(t) => {
-                let truth: serde_json::Value = serde_json::from_str(&t).unwrap();
-                crate::common::truth_inputs(&truth, &graph)[0][0].clone()
-            }
-            Err(_) => {
-                let shape: Vec<usize> = graph.input_shapes()[0][1..]
-                    .iter()
-                    .map(|d| d.unwrap())
-                    .collect();
-                let n: usize = shape.iter().product();
-                let data = (0..n as u64)
-                    .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 32 >> 10)
-                    .collect();
-                Tensor { shape, data }
-            }
-        };
+        let x = sample_of(&path, &graph);
         let want = graph.run(std::slice::from_ref(&x)).unwrap();
         eprintln!("{} (deploy {deploy_gas} gas)", path.display());
         for budget in budgets {
@@ -150,6 +155,229 @@ async fn bench_recurrent_time_step_slices() {
                 }
                 Err(e) => eprintln!("  budget {budget:>10}: {e}"),
             }
+        }
+    }
+}
+
+/// Gas per job transaction: both LSTMs and the GRU of rnn_steps_fn are over it whole (a step
+/// may use ≈ 441k of it; one time step of the LSTM(6) ≈ 363k); the SimpleRNN(4) fits (≈ 322k).
+const JOB_GAS: u64 = 600_000;
+
+/// rnn_steps_fn as a job under `JOB_GAS` a transaction: the LSTM and the backward GRU returning
+/// their sequences and the LSTM returning its last h run as several `stepRows` parts of consecutive time steps, the carry (h, and an LSTM's cell state) carried
+/// as calldata against the job's commitment; every state before a layer is the reference's and
+/// the result is the reference's bit for bit, in the compact and the int8 format. A forged carry
+/// and a skipped part are refused.
+#[tokio::test]
+async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
+    use alloy::primitives::{Bytes, I256, U256};
+    use alloy::sol_types::SolCall;
+    use eternalize::chain::EternalJobs;
+    use eternalize::usecase::job::{self, TxBudget};
+    use std::time::Duration;
+
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain.deploy_jobs().await.unwrap();
+    let (model, _) = crate::common::load_fixture("generated/rnn_steps_fn.keras");
+    let x = sequence();
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let send = |c| sender.send(c);
+    for (salt, format) in [WeightFormat::Compact, WeightFormat::Int8]
+        .into_iter()
+        .enumerate()
+    {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let (address, _, _) =
+            crate::chain_support::deploy_model_in(&chain, &model, 20 + salt as u64, format).await;
+        let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+        let limits = TxBudget {
+            gas: JOB_GAS,
+            ..TxBudget::DEFAULT
+        };
+        let plan = job::plan(&rpc, chain.sender(), address, &[&x], limits)
+            .await
+            .unwrap();
+        for name in ["lstm_seq", "gru_back_seq", "lstm_last"] {
+            let layer = graph.nodes.iter().position(|n| n.name == name).unwrap();
+            let parts = plan
+                .steps
+                .iter()
+                .filter(|s| s.cursor == layer && s.rows.is_some())
+                .count();
+            assert!(parts >= 2, "{format}: {name}: {parts} time-step parts");
+        }
+        for s in &plan.steps {
+            assert!(s.gas_limit <= JOB_GAS, "step {}", s.index);
+            assert_eq!(job::step_call(&plan, s).data.len(), s.tx_bytes());
+            if s.rows.is_none_or(|(first, _)| first == 0) {
+                assert_eq!(
+                    s.state.as_ref(),
+                    want[s.cursor].as_slice(),
+                    "{format}: before #{}",
+                    s.cursor
+                );
+            }
+        }
+        let all = crate::chain_jobs::calls(&plan);
+        // Up to the first part given a carry (calls[0] is startJob).
+        let k = plan
+            .steps
+            .iter()
+            .position(|s| s.rows.is_some_and(|(first, _)| first > 0))
+            .unwrap();
+        let mut sent = send(all[..k + 1].to_vec()).await.unwrap();
+        if salt == 0 {
+            let s = &plan.steps[k];
+            let (from, count) = job::part_words(s.slice.unwrap(), s.rows.unwrap());
+            let mut forged = job::int_words(&s.sums);
+            forged[0] += I256::ONE;
+            let forged = EternalJobs::stepRowsCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state: s.carried.clone(),
+                carried: forged,
+                from,
+                count,
+            };
+            // The part after it, sent in its place: its state and carry are not the job's yet.
+            let after = &plan.steps[k + 1];
+            let (from, count) = job::part_words(after.slice.unwrap(), after.rows.unwrap());
+            let skipped = EternalJobs::stepRowsCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state: after.carried.clone(),
+                carried: job::int_words(&after.sums),
+                from,
+                count,
+            };
+            for (what, data) in [
+                ("forged carry", forged.abi_encode()),
+                ("skipped part", skipped.abi_encode()),
+            ] {
+                let call = eternalize::chain::calls::Call {
+                    to: plan.jobs,
+                    data: Bytes::from(data),
+                    value: U256::ZERO,
+                };
+                let e = send(vec![(what.into(), call, s.gas_limit)])
+                    .await
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains("StateMismatch"), "{what}: {e}");
+            }
+        }
+        let rest = send(all[k + 1..].to_vec()).await.unwrap();
+        sent.each.extend(rest.each);
+        let largest = sent.each.iter().copied().max().unwrap();
+        assert!(largest <= JOB_GAS, "{format}: {largest}");
+        let jobs = EternalJobs::new(
+            eternalize::chain::jobs::jobs_address().unwrap(),
+            chain.provider().clone(),
+        );
+        let stored = jobs.resultState(plan.job_id).call().await.unwrap();
+        assert_eq!(stored.as_ref(), want.last().unwrap().as_slice(), "{format}");
+        eprintln!(
+            "rnn_steps_fn job ({format}): {} transactions ({} steps), largest {largest} gas, total {} gas",
+            sent.each.len(),
+            plan.steps.len(),
+            sent.each.iter().sum::<u64>(),
+        );
+    }
+    eprintln!(
+        "rnn_steps_fn jobs: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Benchmarks (BENCHMARKS.md, "Recurrent layers in jobs"), not run by `cargo test`: the
+/// recurrent fixtures as jobs under falling step budgets — transactions, largest, total (every
+/// result equal to the reference), or the planner's refusal. `cargo test --test all
+/// chain_rnn_steps::bench_recurrent_jobs -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn bench_recurrent_jobs() {
+    use eternalize::usecase::job::{self, TxBudget};
+    use std::time::Duration;
+
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain.deploy_jobs().await.unwrap();
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(300)).await;
+    let fixtures = crate::common::fixtures();
+    let cases = [
+        (
+            fixtures.join("keras3_4/embedding_lstm.keras"),
+            vec![16_777_216, 2_000_000, 1_000_000, 700_000, 500_000],
+        ),
+        (
+            fixtures.join("generated/rnn_steps_fn.keras"),
+            vec![16_777_216, 2_000_000, 1_000_000, 700_000, 500_000],
+        ),
+        (
+            fixtures.join("generated/keras3_15/audio_cnn_fn.keras"),
+            vec![16_777_216, 2_000_000, 1_000_000],
+        ),
+        (
+            fixtures.join("generated/keras3_15/seq_wrappers_fn.keras"),
+            vec![16_777_216, 4_000_000, 2_000_000],
+        ),
+    ];
+    for (salt, (path, budgets)) in cases.into_iter().enumerate() {
+        let model = eternalize::keras::load(&path).unwrap();
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        let x = if path.ends_with("rnn_steps_fn.keras") {
+            sequence()
+        } else {
+            sample_of(&path, &graph)
+        };
+        let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+        eprintln!("{}", path.display());
+        for (i, budget) in budgets.into_iter().enumerate() {
+            let limits = TxBudget {
+                gas: budget,
+                ..TxBudget::DEFAULT
+            };
+            // A job is named by its sender, model and input: one model a budget.
+            let (address, _, _) = crate::chain_support::deploy_model_in(
+                &chain,
+                &model,
+                200 + 10 * salt as u64 + i as u64,
+                WeightFormat::Compact,
+            )
+            .await;
+            let plan = match job::plan(&rpc, chain.sender(), address, &[&x], limits).await {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("  budget {budget:>10}: refused: {e}");
+                    continue;
+                }
+            };
+            let sent = sender.send(crate::chain_jobs::calls(&plan)).await.unwrap();
+            let jobs = eternalize::chain::EternalJobs::new(
+                eternalize::chain::jobs::jobs_address().unwrap(),
+                chain.provider().clone(),
+            );
+            let info = jobs.job(plan.job_id).call().await.unwrap();
+            assert!(info.done, "budget {budget}");
+            assert_eq!(
+                eternalize::chain::jobs::commitment(want.last().unwrap()).unwrap(),
+                info.stateHash,
+                "budget {budget}"
+            );
+            let parts = plan.steps.iter().filter(|s| s.rows.is_some()).count();
+            eprintln!(
+                "  budget {budget:>10}: {} transactions ({} steps, {parts} time-step parts), largest {}, total {}",
+                sent.each.len(),
+                plan.steps.len(),
+                sent.each.iter().max().unwrap_or(&0),
+                sent.each.iter().sum::<u64>()
+            );
         }
     }
 }
