@@ -381,3 +381,119 @@ async fn bench_recurrent_jobs() {
         }
     }
 }
+
+/// `eternalize predict --send` of rnn_steps_fn under a block gas limit of `JOB_GAS` (set after
+/// the deployment), killed (kill -9) in the middle of the first LSTM's time-step parts: a
+/// second run resumes from the job's commitment (a part's, with its carry) and finishes without
+/// sending any step twice; the result is the reference's.
+#[tokio::test]
+async fn predict_send_killed_between_time_step_parts_resumes() {
+    use crate::deploy_support::{KEY0, eternalize};
+    use alloy::providers::Provider;
+    use eternalize::chain::EternalJobs;
+    use eternalize::chain::jobs::jobs_address;
+
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    chain.deploy_factory().await.unwrap();
+    chain.deploy_jobs().await.unwrap();
+    let (model, graph) = crate::common::load_fixture("generated/rnn_steps_fn.keras");
+    let (address, _, _) =
+        crate::chain_support::deploy_model_in(&chain, &model, 30, WeightFormat::Compact).await;
+    let provider = chain.provider();
+    let _: bool = provider
+        .raw_request("evm_setBlockGasLimit".into(), (format!("{JOB_GAS:#x}"),))
+        .await
+        .unwrap();
+    // A block under the new limit: what the CLI reads the step budget from.
+    let _: String = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    let x = sequence();
+    let data = tempfile::tempdir().unwrap();
+    let input = data.path().join("x.json");
+    let rows: Vec<Vec<f64>> = x
+        .data
+        .chunks(5)
+        .map(|r| {
+            r.iter()
+                .map(|&v| eternalize::infer::fixed::to_f64(v))
+                .collect()
+        })
+        .collect();
+    std::fs::write(&input, serde_json::to_string(&vec![rows]).unwrap()).unwrap();
+    let (url, address) = (node.url(), format!("{address:#x}"));
+    let input = input.display().to_string();
+    let args = [
+        "predict",
+        address.as_str(),
+        "--input",
+        input.as_str(),
+        "--send",
+        "--rpc-url",
+        url.as_str(),
+        "--private-key",
+        KEY0,
+        "--yes",
+        "--json",
+    ];
+    // startJob, the InputLayer, two parts of the LSTM(6): killed before its third.
+    let first = eternalize(data.path(), &args, &[("ETERNALIZE_TEST_CRASH_AFTER", "4")]);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        first.status.signal(),
+        Some(9),
+        "the first run was not killed: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = eternalize(data.path(), &args, &[]);
+    let out = String::from_utf8_lossy(&second.stdout).to_string();
+    assert!(
+        second.status.success(),
+        "{}\n{out}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let reference = graph.run(std::slice::from_ref(&x)).unwrap();
+    let want: Vec<f64> = reference[0]
+        .data
+        .iter()
+        .map(|&v| eternalize::infer::fixed::to_f64(v))
+        .collect();
+    let want: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&want).unwrap()).unwrap();
+    assert_eq!(report["values"], want);
+    // Every job transaction succeeded (none repeated), each within the block's gas.
+    let head = provider.get_block_number().await.unwrap();
+    let mut sent = 0;
+    for n in 0..=head {
+        for r in provider
+            .get_block_receipts(n.into())
+            .await
+            .unwrap()
+            .unwrap_or_default()
+        {
+            if r.to == Some(jobs_address().unwrap()) {
+                assert!(
+                    r.status(),
+                    "a job transaction reverted: {:?}",
+                    r.transaction_hash
+                );
+                assert!(r.gas_used <= JOB_GAS, "{}", r.gas_used);
+                sent += 1;
+            }
+        }
+    }
+    let id: alloy::primitives::U256 = report["job"].as_str().unwrap().parse().unwrap();
+    let info = EternalJobs::new(jobs_address().unwrap(), provider.clone())
+        .job(id)
+        .call()
+        .await
+        .unwrap();
+    assert!(info.done);
+    // More steps than layers: some ran in parts.
+    assert!(
+        info.steps.to::<usize>() > graph.nodes.len(),
+        "{}",
+        info.steps
+    );
+    assert_eq!(sent, info.steps.to::<usize>() + 1, "start + each step once");
+}

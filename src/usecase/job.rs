@@ -481,6 +481,10 @@ pub async fn plan(
                 };
                 let planned = if is_recurrent(kinds[c]) {
                     plan_steps(&layer, &states[c], &room).await
+                } else if kinds[c] == crate::chain::LayerKind::Bidirectional as u16 {
+                    Err(fail(
+                        "a Bidirectional is not cut in a job: both directions and their merge run in one step",
+                    ))
                 } else {
                     plan_slices(&layer, &states[c], &room).await
                 };
