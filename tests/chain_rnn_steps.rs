@@ -325,7 +325,7 @@ async fn bench_recurrent_jobs() {
         ),
         (
             fixtures.join("generated/keras3_15/seq_wrappers_fn.keras"),
-            vec![16_777_216, 4_000_000, 2_000_000],
+            vec![16_777_216, 2_000_000, 1_000_000],
         ),
     ];
     for (salt, (path, budgets)) in cases.into_iter().enumerate() {
