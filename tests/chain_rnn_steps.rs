@@ -166,8 +166,9 @@ const JOB_GAS: u64 = 600_000;
 /// rnn_steps_fn as a job under `JOB_GAS` a transaction: the LSTM and the backward GRU returning
 /// their sequences and the LSTM returning its last h run as several `stepRows` parts of consecutive time steps, the carry (h, and an LSTM's cell state) carried
 /// as calldata against the job's commitment; every state before a layer is the reference's and
-/// the result is the reference's bit for bit, in the compact and the int8 format. A forged carry
-/// and a skipped part are refused.
+/// the result is the reference's bit for bit, in the compact and the int8 format; the SimpleRNN,
+/// whole under the budget, in two parts by hand too. A forged carry and a skipped part are
+/// refused.
 #[tokio::test]
 async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
     use alloy::primitives::{Bytes, I256, U256};
@@ -221,6 +222,14 @@ async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
                     s.cursor
                 );
             }
+        }
+        if salt == 0 {
+            let rnn = graph
+                .nodes
+                .iter()
+                .position(|n| n.name == "rnn_seq")
+                .unwrap();
+            simple_rnn_in_two_parts(&rpc, address, rnn, &want).await;
         }
         let all = crate::chain_jobs::calls(&plan);
         // Up to the first part given a carry (calls[0] is startJob).
@@ -380,6 +389,63 @@ async fn bench_recurrent_jobs() {
             );
         }
     }
+}
+
+/// The SimpleRNN(4) of rnn_steps_fn (whole under `JOB_GAS`) as two time-step parts by hand,
+/// through the job contract's `advanceRows` on the reference state before it: the first part's
+/// carry and commitment, then the state after the second, are the reference's.
+async fn simple_rnn_in_two_parts(
+    rpc: &Rpc,
+    model: alloy::primitives::Address,
+    rnn: usize,
+    want: &[Vec<u8>],
+) {
+    use alloy::primitives::{Bytes, U256};
+    use eternalize::chain::jobs::{self, jobs_address};
+    use eternalize::chain::{EternalJobs, EternalModel};
+    use eternalize::usecase::job;
+
+    let links: Vec<Vec<usize>> = rpc
+        .sol_call(model, &EternalModel::layersCall {}, None, || {
+            "layers".into()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.inputs.iter().map(|&i| usize::from(i)).collect())
+        .collect();
+    let call = |state: &[u8], carry: &[i128], first: usize, steps: usize| {
+        let (from, count) = job::part_words((first, steps), (first, steps));
+        EternalJobs::advanceRowsCall {
+            model,
+            cursor: U256::from(rnn),
+            state: Bytes::copy_from_slice(state),
+            carried: job::int_words(carry),
+            from,
+            count,
+        }
+    };
+    let jobs = jobs_address().unwrap();
+    let before = &want[rnn];
+    let a = rpc
+        .sol_call(jobs, &call(before, &[], 0, 5), None, || "part 1".into())
+        .await
+        .unwrap();
+    let carry: Vec<i128> = a.sums.iter().map(|v| i128::try_from(*v).unwrap()).collect();
+    assert_eq!(carry.len(), 4, "SimpleRNN(4): h");
+    let mid = job::next_slice_state(&links, rnn, before, &a.part, false, false).unwrap();
+    assert_eq!(
+        job::rows_hash(jobs::commitment(&mid).unwrap(), &carry, 5, 5),
+        a.nextHash
+    );
+    let b = rpc
+        .sol_call(jobs, &call(&mid, &carry, 5, 7), None, || "part 2".into())
+        .await
+        .unwrap();
+    assert!(b.sums.is_empty());
+    let after = job::next_slice_state(&links, rnn, &mid, &b.part, true, false).unwrap();
+    assert_eq!(after, want[rnn + 1], "SimpleRNN in two parts");
+    assert_eq!(jobs::commitment(&after).unwrap(), b.nextHash);
 }
 
 /// `eternalize predict --send` of rnn_steps_fn under a block gas limit of `JOB_GAS` (set after
