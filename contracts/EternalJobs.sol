@@ -79,6 +79,10 @@ interface IConv2DFilters {
 ///      Dense carries sums; a layer returning its sequence appends each part's steps as a
 ///      slice does, so the commitment is then the grown state's.
 contract EternalJobs {
+    /// @dev The kinds `stepRows` runs (bit `kind`): Dense by input rows, SimpleRNN, LSTM and GRU by
+    ///      time steps.
+    uint256 internal constant _PARTED_KINDS =
+        (1 << LayerKind.DENSE) | (1 << LayerKind.SIMPLE_RNN) | (1 << LayerKind.LSTM) | (1 << LayerKind.GRU);
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
     /// @dev Tag bit of a layer output computed in part (see the slices in the contract's notes).
@@ -1024,6 +1028,9 @@ contract EternalJobs {
         }
         address layer = links[cursor].layer;
         if (channels != 0 && links[cursor].kind != LayerKind.CONV_2D) revert NotSliceable(cursor);
+        // Row parts are a Dense's input rows or a recurrent layer's time steps: another kind
+        // would read the high bits otherwise (a Conv2D: as a channel block the job never merges).
+        if (rows.count != 0 && (_PARTED_KINDS >> links[cursor].kind) & 1 == 0) revert NotSliceable(cursor);
         (uint256 values, uint256 outShape) = _runSlice(layer, cursor, state, inAt, from, count, r, rows);
         if (r.sums != 0) {
             // A part before the last: the positions it completed, if any, join the partial entry.

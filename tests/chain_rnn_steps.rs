@@ -168,7 +168,7 @@ const JOB_GAS: u64 = 600_000;
 /// as calldata against the job's commitment; every state before a layer is the reference's and
 /// the result is the reference's bit for bit, in the compact and the int8 format; the SimpleRNN,
 /// whole under the budget, in two parts by hand too. A forged carry and a skipped part are
-/// refused.
+/// refused, and so is a row part of a kind that takes none.
 #[tokio::test]
 async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
     use alloy::primitives::{Bytes, I256, U256};
@@ -238,7 +238,33 @@ async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
             .iter()
             .position(|s| s.rows.is_some_and(|(first, _)| first > 0))
             .unwrap();
-        let mut sent = send(all[..k + 1].to_vec()).await.unwrap();
+        let mut sent = send(all[..1].to_vec()).await.unwrap();
+        if salt == 0 {
+            // stepRows on the InputLayer (a kind that takes no row parts): refused.
+            let s = &plan.steps[0];
+            let (from, count) = job::part_words((0, 12), (0, 12));
+            let data = EternalJobs::stepRowsCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state: s.carried.clone(),
+                carried: Vec::new(),
+                from,
+                count,
+            }
+            .abi_encode();
+            let call = eternalize::chain::calls::Call {
+                to: plan.jobs,
+                data: Bytes::from(data),
+                value: U256::ZERO,
+            };
+            let e = send(vec![("row part of an InputLayer".into(), call, JOB_GAS)])
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("NotSliceable"), "{e}");
+        }
+        sent.each
+            .extend(send(all[1..k + 1].to_vec()).await.unwrap().each);
         if salt == 0 {
             let s = &plan.steps[k];
             let (from, count) = job::part_words(s.slice.unwrap(), s.rows.unwrap());
