@@ -589,3 +589,72 @@ async fn predict_send_killed_between_time_step_parts_resumes() {
     );
     assert_eq!(sent, info.steps.to::<usize>() + 1, "start + each step once");
 }
+
+/// Bidirectional layers cut by direction and time steps in chained calls: each direction runs
+/// its steps in slices from its own carry, then one call merges the two
+/// (`BidirectionalLayer._forwardSlice`). keras3_15/audio_cnn_fn (LSTM concat returning
+/// sequences, GRU sum returning the last h) and bidir_steps_fn (SimpleRNN mul returning
+/// sequences, LSTM ave returning the last h) under 400,000 gas a call, in every weight format: every layer's output
+/// the reference's bit for bit, every Bidirectional in several calls.
+#[tokio::test]
+async fn bidirectional_layers_run_by_direction_and_time_steps_in_chained_calls() {
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    let formats = [
+        WeightFormat::Compact,
+        WeightFormat::Exact,
+        WeightFormat::Int16,
+        WeightFormat::Int8,
+    ];
+    let fixtures = [
+        ("generated/keras3_15/audio_cnn_fn.keras", 400_000),
+        ("generated/bidir_steps_fn.keras", 400_000),
+    ];
+    for (m, (name, budget)) in fixtures.into_iter().enumerate() {
+        let path = crate::common::fixtures().join(name);
+        let model = eternalize::keras::load(&path).unwrap();
+        for (salt, format) in formats.into_iter().enumerate() {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let x = sample_of(&path, &graph);
+            let (address, _, _) = crate::chain_support::deploy_model_in(
+                &chain,
+                &model,
+                40 + 10 * m as u64 + salt as u64,
+                format,
+            )
+            .await;
+            let state = rpc.model_state(address).await.unwrap();
+            let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+            let all: Vec<usize> = (0..graph.nodes.len()).collect();
+            let mut runner = Runner::new(&rpc, &chained, all, budget);
+            let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+            let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g, w, "{name} {format}: layer {i}");
+            }
+            for c in &runner.calls {
+                assert!(c.measured.unwrap_or(0) <= budget, "{c:?}");
+            }
+            for (i, n) in graph.nodes.iter().enumerate() {
+                if n.class_name != "Bidirectional" {
+                    continue;
+                }
+                let calls: Vec<&str> = runner
+                    .calls
+                    .iter()
+                    .map(|c| c.what.as_str())
+                    .filter(|w| w.starts_with(&format!("layer {i} (")))
+                    .collect();
+                assert!(calls.len() >= 3, "{name} {format}: layer {i}: {calls:?}");
+            }
+            eprintln!("{name} {format}: {}", runner.stats());
+        }
+    }
+    eprintln!(
+        "bidirectional chained: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

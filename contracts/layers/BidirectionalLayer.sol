@@ -76,6 +76,45 @@ contract BidirectionalLayer is RecurrentBase {
         shape = _shape(steps, width, seq);
     }
 
+    /// @dev Output rows [from, from + count) by default (`LayerBase`: the whole pass, cut);
+    ///      with a direction or the merge in the high 128 bits of `count`, the layer in parts,
+    ///      so a Bidirectional too big for one call runs as several: 1 (forward) or 2 (backward)
+    ///      runs that direction's steps [from, from + count) (in its reading order) from a carry,
+    ///      framed as a SimpleRNN/LSTM/GRU slice (`RecurrentBase._forwardSteps`: the carry, then
+    ///      the input rows the steps read; answers the steps' h when the sequence is returned,
+    ///      then the carry); 3 merges the two directions' outputs — `inputs` = the forward
+    ///      direction's (every step's h, or its last h) then the backward direction's, each in
+    ///      its reading order — into the layer's output, as `_forward` does. The steps run the
+    ///      very loops of the whole pass, so the parts equal it bit for bit.
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        uint256 mode = count >> 128;
+        if (mode == 0 || mode > 3) return super._forwardSlice(inputs, shapes, ranks, from, count, m, cfg, list);
+        Config memory c = _decode(cfg);
+        uint256 steps = _steps(shapes, ranks, c.forward.inputUnits);
+        uint256 units = c.forward.units;
+        bool seq = c.forward.returnSequences;
+        if (mode == 3) {
+            uint256 half = (seq ? steps : 1) * units;
+            if (inputs.length != 2 * half) revert InputShapeMismatch(0);
+            out = _merge(_sliceI(inputs, 0, half), _sliceI(inputs, half, half), c.mergeMode, units, seq ? steps : 1);
+            return (out, _shape(steps, c.mergeMode == 0 ? 2 * units : units, seq));
+        }
+        uint256 per = list.length / 2;
+        _requireConfig(per * 2 == list.length && per >= 2);
+        Cell memory d = mode == 1 ? c.forward : c.backward;
+        CellWeights memory p = _cellWeights(d, m, list, mode == 1 ? 0 : per, per);
+        return _cellSteps(c.kind, d, p, inputs, steps, from, uint128(count), false);
+    }
+
     /// @dev Row r of the result from row r of `a` and row rows − 1 − r of `b` (the backward
     ///      sequence comes in reading order, last step first: this turns it back), `units`
     ///      values a row: concat [a, b], sum a + b, mul `Fixed.mul(a, b)`, ave (a + b) >> 1.

@@ -62,17 +62,16 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         st.cell = new int256[](units);
     }
 
-    /// @dev `count` steps of this contract's own kind on `rows`, from `st` (left in it after).
+    /// @dev `count` steps of recurrent `kind` (this contract's own constant for a single layer,
+    ///      so only its loop is compiled in) on `rows`, from `st` (left in it after).
     function _runSteps(
+        uint16 kind,
         Cell memory c,
-        address m,
-        WeightTensor[] memory list,
+        CellWeights memory p,
         int256[] calldata rows,
         uint256 count,
         Carry memory st
-    ) internal view returns (int256[] memory seq) {
-        CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
-        uint16 kind = layerKind();
+    ) internal pure returns (int256[] memory seq) {
         if (kind == LayerKind.SIMPLE_RNN) seq = _runSimple(c, p, rows, count, st);
         else if (kind == LayerKind.LSTM) seq = _runLstm(c, p, rows, count, st);
         else seq = _runGru(c, p, rows, count, st);
@@ -349,11 +348,26 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         uint16 kind = layerKind();
         Cell memory c = _decodeCell(kind, cfg);
         uint256 n = _steps(shapes, ranks, c.inputUnits);
-        uint256 units = c.units;
-        uint256 k = kind == LayerKind.LSTM ? 2 : 1;
         bool part = count >> 128 != 0;
         if (part) (from, count) = _partSteps(c, n, from, count);
-        else _checkSlice(from, count, n);
+        return _cellSteps(kind, c, _cellWeights(c, m, list, 0, list.length), inputs, n, from, count, part);
+    }
+
+    /// @dev `_forwardSteps` of one cell (`kind`, `c`, its weights `p`) over an input of `n`
+    ///      steps: steps [from, from + count), `part` for a job's framing.
+    function _cellSteps(
+        uint16 kind,
+        Cell memory c,
+        CellWeights memory p,
+        int256[] calldata inputs,
+        uint256 n,
+        uint256 from,
+        uint256 count,
+        bool part
+    ) internal pure returns (int256[] memory out, uint256[] memory shape) {
+        uint256 units = c.units;
+        uint256 k = kind == LayerKind.LSTM ? 2 : 1;
+        _checkSlice(from, count, n);
         uint256 rowValues = count * c.inputUnits;
         // Where the carry is: before the rows (chained calls), after them (a job's part, none at
         // its first step).
@@ -367,7 +381,7 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
             if (k == 2) st.cell = _sliceI(inputs, carryAt + units, units);
         }
         uint256 rowsAt = part ? 0 : carried;
-        int256[] memory seq = _runSteps(c, m, list, inputs[rowsAt:rowsAt + rowValues], count, st);
+        int256[] memory seq = _runSteps(kind, c, p, inputs[rowsAt:rowsAt + rowValues], count, st);
         // Rows of h the answer starts with, and whether the carry follows.
         uint256 r = c.returnSequences ? count : 0;
         bool carry = true;

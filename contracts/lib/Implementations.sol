@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xca347139246bc00a5897820167859c429cbf76313d1e6b10733b6292a8b7d536;
+    bytes32 internal constant MODEL = 0xc31acad33041b0776e889e6b2c72d5951e3d32f9193c6479277e91467b84d7d0;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x135cb8b11a606562b52991abeea8298d26929125ea38854806ab4325116134ab;
+    bytes32 internal constant SIMPLE_RNN = 0x74b71e12ea3ff5754953d583cc29d7242e750b7ffee918dd7b4aa9989d94fc52;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x7b37352f1ea5719618689f9680cc113733cf00982f7cfa802fb7b509568bf424;
+    bytes32 internal constant LSTM = 0x7f72af9df95bf14d0af9087a26a63386f114d490eb3cf1ce1b2d21194f5cf388;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x7a03ad45ec9e8a54884d8fb4850d3e010f0b9a4ed43ecbefb4ea233c1aed8ea1;
+    bytes32 internal constant GRU = 0x5756d77f62e6fe22a8ea4830dc63aaeed704b0ec75290160196d7e01801a359d;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -115,7 +115,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x120963a50d23fe1b1cf96cd233e1f2ee09689512e33adc8bd2b7e76e92126d24;
+    bytes32 internal constant BIDIRECTIONAL = 0x3fb4d52ce549ad003ead905689e65de4c7c3272d2f11b30a28387e0f78d5fcd2;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
