@@ -328,9 +328,9 @@ async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
     );
 }
 
-/// Benchmarks (BENCHMARKS.md, "Recurrent layers in jobs"), not run by `cargo test`: the
-/// recurrent fixtures as jobs under falling step budgets — transactions, largest, total (every
-/// result equal to the reference), or the planner's refusal. `cargo test --test all
+/// Benchmarks (BENCHMARKS.md, "Recurrent layers in jobs, Bidirectional in chained calls"), not
+/// run by `cargo test`: the recurrent fixtures as jobs under falling step budgets —
+/// transactions, largest, total (every result equal to the reference), or the planner's refusal. `cargo test --test all
 /// chain_rnn_steps::bench_recurrent_jobs -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore]
