@@ -79,10 +79,10 @@ interface IConv2DFilters {
 ///      Dense carries sums; a layer returning its sequence appends each part's steps as a
 ///      slice does, so the commitment is then the grown state's.
 contract EternalJobs {
-    /// @dev The kinds `stepRows` runs (bit `kind`): Dense by input rows, SimpleRNN, LSTM and GRU by
-    ///      time steps.
-    uint256 internal constant _PARTED_KINDS =
-        (1 << LayerKind.DENSE) | (1 << LayerKind.SIMPLE_RNN) | (1 << LayerKind.LSTM) | (1 << LayerKind.GRU);
+    /// @dev The kinds `stepRows` runs (bit `kind`): Dense by input rows, SimpleRNN, LSTM, GRU and
+    ///      Bidirectional by time steps.
+    uint256 internal constant _PARTED_KINDS = (1 << LayerKind.DENSE) | (1 << LayerKind.SIMPLE_RNN)
+        | (1 << LayerKind.LSTM) | (1 << LayerKind.GRU) | (1 << LayerKind.BIDIRECTIONAL);
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
     /// @dev Tag bit of a layer output computed in part (see the slices in the contract's notes).
@@ -1205,10 +1205,11 @@ contract EternalJobs {
             }
         }
         (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, from, count);
-        if (rows.count != 0 && rows.from + rows.count < shapes[0]) _carryOn(r, values, outShape, cursor);
+        if (rows.count != 0) _carryOn(r, values, outShape, cursor);
     }
 
-    /// @dev A row part before the last answers the output positions it completes (`outShape`:
+    /// @dev A row part answers the output positions it completes (`outShape`; the layer's rest
+    ///      at its last part, which carries nothing on) — before the last (`outShape`:
     ///      none for a Dense, a recurrent layer's steps when it returns its sequence) followed by
     ///      what the next part is given (a Dense's sums, a recurrent layer's carry): the latter
     ///      moved to a new array, `r.sums`, and `values` cut to the former.
@@ -1222,6 +1223,8 @@ contract EternalJobs {
             len := mload(values)
         }
         if (size > len) revert NotSliceable(cursor);
+        // Nothing carried on: the part was the last.
+        if (size == len) return;
         uint256 sums;
         assembly ("memory-safe") {
             let tail := sub(len, size)

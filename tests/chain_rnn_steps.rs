@@ -658,3 +658,92 @@ async fn bidirectional_layers_run_by_direction_and_time_steps_in_chained_calls()
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Bidirectional layers in jobs: each direction's steps in `stepRows` parts, the carry and the
+/// directions' outputs carried as calldata against the job's commitment, the last part merging
+/// (`BidirectionalLayer._jobPart`). audio_cnn_fn under 1,000,000 gas a step and bidir_steps_fn
+/// under 600,000, in the compact and int8 formats: every Bidirectional in several parts, every
+/// state before a layer and the result the reference's bit for bit.
+#[tokio::test]
+async fn bidirectional_layers_run_in_time_step_parts_in_jobs() {
+    use eternalize::chain::EternalJobs;
+    use eternalize::usecase::job::{self, TxBudget};
+    use std::time::Duration;
+
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    chain.deploy_jobs().await.unwrap();
+    let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;
+    let fixtures = [
+        ("generated/keras3_15/audio_cnn_fn.keras", 1_000_000),
+        ("generated/bidir_steps_fn.keras", 600_000),
+    ];
+    for (m, (name, budget)) in fixtures.into_iter().enumerate() {
+        let path = crate::common::fixtures().join(name);
+        let model = eternalize::keras::load(&path).unwrap();
+        for (salt, format) in [WeightFormat::Compact, WeightFormat::Int8]
+            .into_iter()
+            .enumerate()
+        {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let x = sample_of(&path, &graph);
+            let (address, _, _) = crate::chain_support::deploy_model_in(
+                &chain,
+                &model,
+                60 + 10 * m as u64 + salt as u64,
+                format,
+            )
+            .await;
+            let want = job::reference_states(&graph, std::slice::from_ref(&x)).unwrap();
+            let limits = TxBudget {
+                gas: budget,
+                ..TxBudget::DEFAULT
+            };
+            let plan = job::plan(&rpc, chain.sender(), address, &[&x], limits)
+                .await
+                .unwrap();
+            for (i, n) in graph.nodes.iter().enumerate() {
+                if n.class_name == "Bidirectional" {
+                    let parts = plan.steps.iter().filter(|s| s.cursor == i).count();
+                    assert!(parts >= 2, "{name} {format}: layer {i}: {parts} parts");
+                }
+            }
+            for s in &plan.steps {
+                assert!(s.gas_limit <= budget, "step {}", s.index);
+                if s.rows.is_none_or(|(first, _)| first == 0) {
+                    assert_eq!(
+                        s.state.as_ref(),
+                        want[s.cursor].as_slice(),
+                        "{name} {format}"
+                    );
+                }
+            }
+            let sent = sender.send(crate::chain_jobs::calls(&plan)).await.unwrap();
+            let largest = sent.each.iter().copied().max().unwrap();
+            assert!(largest <= budget, "{name} {format}: {largest}");
+            let jobs = EternalJobs::new(
+                eternalize::chain::jobs::jobs_address().unwrap(),
+                chain.provider().clone(),
+            );
+            let stored = jobs.resultState(plan.job_id).call().await.unwrap();
+            assert_eq!(
+                stored.as_ref(),
+                want.last().unwrap().as_slice(),
+                "{name} {format}"
+            );
+            eprintln!(
+                "{name} job ({format}): {} transactions ({} steps), largest {largest} gas, total {} gas",
+                sent.each.len(),
+                plan.steps.len(),
+                sent.each.iter().sum::<u64>(),
+            );
+        }
+    }
+    eprintln!(
+        "bidirectional jobs: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

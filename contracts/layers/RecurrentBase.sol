@@ -426,6 +426,7 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
     function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
         external
         view
+        virtual
         returns (uint256 length, uint256 first, uint256 last)
     {
         Cell memory c = _decodeCell(layerKind(), configData());

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xc31acad33041b0776e889e6b2c72d5951e3d32f9193c6479277e91467b84d7d0;
+    bytes32 internal constant MODEL = 0xa6e0ae28bb1bba3b8e35be6ee219778f9a25f1ad0d896054a4c09bbc27c4d88b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -115,7 +115,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x3fb4d52ce549ad003ead905689e65de4c7c3272d2f11b30a28387e0f78d5fcd2;
+    bytes32 internal constant BIDIRECTIONAL = 0xf3ea0b7dc806b68e5c52be2c227e09e6ccf7b63531464dd1800dd2937b406de3;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

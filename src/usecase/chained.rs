@@ -806,7 +806,7 @@ impl<'a> Runner<'a> {
                     .and_then(|t| layers[*layer].bidirectional_steps(&t.shape))
                 {
                     // A Bidirectional: its direction (1, 2) or the merge (3) in the high bits of
-                    // `count`, `from` that direction's step.
+                    // `from`, the low bits that direction's step.
                     Some(n) => {
                         let (f, mode) = match *from {
                             f if f < n => (f, 1u8),
@@ -814,8 +814,8 @@ impl<'a> Runner<'a> {
                             _ => (0, 3),
                         };
                         (
-                            U256::from(f),
-                            U256::from(*count) | (U256::from(mode) << 128),
+                            U256::from(f) | (U256::from(mode) << 128),
+                            U256::from(*count),
                         )
                     }
                     None => crate::usecase::job::part_words((*from, *count), (c0, cc)),

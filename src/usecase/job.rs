@@ -481,10 +481,6 @@ pub async fn plan(
                 };
                 let planned = if is_recurrent(kinds[c]) {
                     plan_steps(&layer, &states[c], &room).await
-                } else if kinds[c] == crate::chain::LayerKind::Bidirectional as u16 {
-                    Err(fail(
-                        "a Bidirectional is not cut in a job: both directions and their merge run in one step",
-                    ))
                 } else {
                     plan_slices(&layer, &states[c], &room).await
                 };
@@ -1237,12 +1233,13 @@ async fn plan_rows(
     Ok((state, steps))
 }
 
-/// Whether layer kind `kind` is SimpleRNN, LSTM or GRU: cut by time steps (`plan_steps`).
+/// Whether layer kind `kind` is SimpleRNN, LSTM, GRU or Bidirectional: cut by time steps
+/// (`plan_steps`).
 fn is_recurrent(kind: u16) -> bool {
     use crate::chain::LayerKind;
     matches!(
         LayerKind::from_code(kind),
-        Some(LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru)
+        Some(LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru | LayerKind::Bidirectional)
     )
 }
 
@@ -1250,7 +1247,10 @@ fn is_recurrent(kind: u16) -> bool {
 /// on `state` (`EternalJobs.stepRows`): consecutive steps in reading order, each part given the
 /// carry the one before returned (h, and an LSTM's cell state) as a Dense's row part is given
 /// its sums; a layer returning its sequence appends each part's steps as a slice does, one
-/// returning its last h appends it at the last part. Each part is as many steps as the gas of
+/// returning its last h appends it at the last part. A Bidirectional's parts run the forward
+/// direction's steps, then the backward's (never both in one part), carrying the directions'
+/// outputs too, and its last part appends the merged output
+/// (`BidirectionalLayer._jobPart`). Each part is as many steps as the gas of
 /// one and two steps (`eth_estimateGas` of `advanceRows`) leaves room for, confirmed by an
 /// `eth_call` given only the gas a step may use (fewer steps until it runs); each commitment is
 /// rebuilt here and checked against the chain's. Returns the state after the layer and the
@@ -1272,12 +1272,21 @@ async fn plan_steps(
         )
         .await
         .map_err(|e| too_big(e.to_string()))?;
+    // A Bidirectional: (uint16 kind, uint8 mergeMode, bytes forward, bytes backward).
+    let bidirectional = l.kind == LayerKind::Bidirectional as u16;
+    let (kind, merge, config) = if bidirectional {
+        let (kind, merge, forward, _) = <(U256, U256, Bytes, Bytes)>::abi_decode_params(&config)
+            .map_err(|e| too_big(format!("its Bidirectional config does not decode: {e}")))?;
+        (kind.saturating_to::<u16>(), merge, forward)
+    } else {
+        (l.kind, U256::ZERO, config)
+    };
     // RecurrentBase.Cell's encodings: units and returnSequences by kind, one more word when
     // go_backwards.
-    let (units_at, sequences_at, lstm) = match LayerKind::from_code(l.kind) {
-        Some(LayerKind::SimpleRnn) => (1, 3, false),
-        Some(LayerKind::Lstm) => (2, 4, true),
-        _ => (2, 5, false),
+    let (units_at, sequences_at) = match LayerKind::from_code(kind) {
+        Some(LayerKind::SimpleRnn) => (1, 3),
+        Some(LayerKind::Lstm) => (2, 4),
+        _ => (2, 5),
     };
     let word = |i: usize| {
         config
@@ -1286,7 +1295,7 @@ async fn plan_steps(
             .ok_or_else(|| too_big(format!("its config has {} bytes", config.len())))
     };
     let (units, sequences) = (word(units_at)?, word(sequences_at)? == 1);
-    let backwards = config.len() == 32 * (sequences_at + 2);
+    let backwards = !bidirectional && config.len() == 32 * (sequences_at + 2);
     let input = match l.links[c].as_slice() {
         [j] => *j as u32,
         _ => return Err(too_big("a recurrent layer reads one input".into())),
@@ -1300,19 +1309,26 @@ async fn plan_steps(
             )));
         }
     };
+    // A Bidirectional's width, and its positions: both directions' steps.
+    let width = if bidirectional && merge.is_zero() {
+        2 * units
+    } else {
+        units
+    };
+    let total = if bidirectional { 2 * n } else { n };
     // The output positions a part names (`RecurrentBase._partSteps`): its steps, or every unit
-    // of the last h.
-    let positions = |first: usize, steps: usize| {
-        if sequences {
-            (first, steps)
-        } else {
-            (0, units)
-        }
+    // of the last h; a Bidirectional's, the whole output (`BidirectionalLayer._part`).
+    let positions = |first: usize, steps: usize| match (bidirectional, sequences) {
+        (false, true) => (first, steps),
+        (false, false) => (0, units),
+        (true, true) => (0, n),
+        (true, false) => (0, width),
     };
     // The input rows the steps read open, everything else of rank ≥ 2 by its row hashes.
     let sent = |state: &Bytes, first: usize, steps: usize| -> anyhow::Result<Bytes> {
-        let rows = if backwards {
-            (n - first - steps, n - first)
+        let rows = if backwards || first >= n {
+            let s = first % n;
+            (n - s - steps, n - s)
         } else {
             (first, first + steps)
         };
@@ -1343,9 +1359,9 @@ async fn plan_steps(
             .cloned()
             .collect();
         let shape = if sequences {
-            vec![n, units]
+            vec![n, width]
         } else {
-            vec![units]
+            vec![width]
         };
         live.push(jobs::entry(
             c as u32,
@@ -1376,14 +1392,15 @@ async fn plan_steps(
             .saturating_sub(one)
             .max(1),
     };
-    let carry_len = units * if lstm { 2 } else { 1 };
     let mut state = state.clone();
     let (mut first, mut carry) = (0usize, Vec::<i128>::new());
     let mut steps = Vec::new();
-    while first < n {
-        // The carry costs calldata: a part after the first is priced a little higher.
+    while first < total {
+        // The carry costs calldata: a part after the first is priced a little higher. A
+        // Bidirectional's part stays within its direction.
         let spare = limit.saturating_sub(one + 40 * carry.len() as u64);
-        let mut count = ((spare / per) as usize + 1).min(n - first);
+        let boundary = if first < n { n } else { total };
+        let mut count = ((spare / per) as usize + 1).min(boundary - first);
         let answer = loop {
             let s = sent(&state, first, count)?;
             match rpc
@@ -1421,24 +1438,24 @@ async fn plan_steps(
         let next = if answer.part.is_empty() {
             state.to_vec()
         } else {
-            next_slice_state(l.links, c, &state, &answer.part, end == n, false)
+            next_slice_state(l.links, c, &state, &answer.part, end == total, false)
                 .map_err(|e| fail(format!("layer #{c}: {e}")))?
         };
         let commit = jobs::commitment(&next)?;
-        let expected = if end < n {
+        let expected = if end < total {
             carry = answer
                 .sums
                 .iter()
                 .map(|v| i128::try_from(*v))
                 .collect::<Result<_, _>>()
                 .map_err(|_| too_big("a carried value is beyond int128".into()))?;
-            if carry.len() != carry_len {
+            if carry.is_empty() {
                 return Err(too_big(format!(
-                    "time steps {first}..{end} carried {} values, not {carry_len}",
-                    carry.len()
+                    "time steps {first}..{end} carried nothing on"
                 )));
             }
-            rows_hash(commit, &carry, positions(end, 0).0, end)
+            let done = if sequences && !bidirectional { end } else { 0 };
+            rows_hash(commit, &carry, done, end)
         } else {
             commit
         };
