@@ -73,9 +73,16 @@ interface IConv2DFilters {
 ///      kernel's rows) and carrying the units' exact partial sums Σ x·q (int256, as the step's
 ///      `carried` calldata) to the next. Between the parts the state is unchanged and the job
 ///      commits to keccak256(abi.encode(state commitment, keccak256 of the sums, the next
-///      part's `from`, the units' count)), so forged sums are refused like forged activations;
-///      the last part's units are appended as a slice's are.
+///      part's `from`)), so forged sums are refused like forged activations; the last part's
+///      units are appended as a slice's are. A SimpleRNN, LSTM or GRU runs the same way by
+///      time steps (the steps in the high bits), carrying h (and an LSTM's cell state) where a
+///      Dense carries sums; a layer returning its sequence appends each part's steps as a
+///      slice does, so the commitment is then the grown state's.
 contract EternalJobs {
+    /// @dev The kinds `stepRows` runs (bit `kind`): Dense by input rows, SimpleRNN, LSTM, GRU and
+    ///      Bidirectional by time steps.
+    uint256 internal constant _PARTED_KINDS = (1 << LayerKind.DENSE) | (1 << LayerKind.SIMPLE_RNN)
+        | (1 << LayerKind.LSTM) | (1 << LayerKind.GRU) | (1 << LayerKind.BIDIRECTIONAL);
     /// @dev Tag bit of a model input waiting for its InputLayer.
     uint256 internal constant INPUT_TAG = 1 << 31;
     /// @dev Tag bit of a layer output computed in part (see the slices in the contract's notes).
@@ -404,17 +411,19 @@ contract EternalJobs {
         (nextHash, done, length, part,) = _advancePart(model, cursor, state, Rows(0, 0, new int256[](0)), from, count);
     }
 
-    /// @notice Runs a row part of job `jobId`'s next layer, a Dense on a vector (see the row
-    ///         parts in the contract's notes): units [from, from + count) on input rows
+    /// @notice Runs a row part of job `jobId`'s next layer (see the row parts in the
+    ///         contract's notes): a Dense on a vector, units [from, from + count) on input rows
     ///         [from >> 128, (from >> 128) + (count >> 128)) — the rows in the high 128 bits of
-    ///         `from` and `count`. Anyone may call it.
+    ///         `from` and `count`; a SimpleRNN, LSTM or GRU, those time steps (the low bits the
+    ///         same steps when it returns its sequence, else [0, units)). Anyone may call it.
     /// @param jobId The job.
     /// @param stepIndex The job's next step.
     /// @param state The live tensors (unchanged by the parts before the last); with `carried`,
     ///        must hash to the commitment.
-    /// @param carried The units' partial sums from the parts before (none for the first part).
-    /// @param from Units done so far (low 128 bits), input rows done so far (high).
-    /// @param count Units of the block (low), input rows of this part (high, ≥ 1).
+    /// @param carried The units' partial sums (a recurrent layer's carry) from the parts before
+    ///        (none for the first part).
+    /// @param from Units done so far (low 128 bits), input rows (time steps) done so far (high).
+    /// @param count Units of the block (low), input rows (time steps) of this part (high, ≥ 1).
     /// @return done Whether this step ran the model's last layer to its end.
     function stepRows(
         uint256 jobId,
@@ -461,10 +470,11 @@ contract EternalJobs {
         }
     }
 
-    /// @notice What `stepRows` computes, without a job: the next commitment, the units done
-    ///         after the part and the layer's unit count; a part before the last returns its
-    ///         new partial sums (`sums`, `part` empty), the last its units' values as
-    ///         `advanceSlice` returns a slice (`part`, `sums` empty).
+    /// @notice What `stepRows` computes, without a job: the next commitment, the positions done
+    ///         after the part and the axis length; a part before the last returns what it
+    ///         carries on (`sums`: a Dense's partial sums, a recurrent layer's carry), and any
+    ///         part the positions it completes as `advanceSlice` returns a slice (`part`; empty
+    ///         for a Dense's part before the last).
     function advanceRows(
         address model,
         uint256 cursor,
@@ -497,15 +507,14 @@ contract EternalJobs {
         Sliced memory r;
         (r, nextHash) = _rows(IEternalModel(model).layers(), cursor, state, rows, from, count, 0, 0);
         length = r.length;
-        if (r.sums != 0) {
-            uint256 p = r.sums;
+        done = r.at + r.rows;
+        if (r.sums == 0 || r.rows != 0) part = _lastPart(r, cursor, uint128(count));
+        uint256 p = r.sums;
+        if (p != 0) {
             assembly ("memory-safe") {
                 sums := p
             }
-            return (nextHash, r.at, length, part, sums);
         }
-        done = r.at + r.rows;
-        part = _lastPart(r, cursor, uint128(count));
     }
 
     /// @notice A packed state as `predict`'s three arrays (values, shapes, ranks), in entry order.
@@ -961,8 +970,8 @@ contract EternalJobs {
         uint256 end;
         uint256 done;
         uint256 rows;
-        /// Memory pointer to a row part's new partial sums (int256[]): 0 once the part is the
-        /// last (its units' values went into `next`).
+        /// Memory pointer to what a row part carries on (int256[]: a Dense's partial sums, a
+        /// recurrent layer's carry): 0 once the part is the last.
         uint256 sums;
     }
 
@@ -1019,8 +1028,22 @@ contract EternalJobs {
         }
         address layer = links[cursor].layer;
         if (channels != 0 && links[cursor].kind != LayerKind.CONV_2D) revert NotSliceable(cursor);
+        // Row parts are a Dense's input rows or a recurrent layer's time steps: another kind
+        // would read the high bits otherwise (a Conv2D: as a channel block the job never merges).
+        if (rows.count != 0 && (_PARTED_KINDS >> links[cursor].kind) & 1 == 0) revert NotSliceable(cursor);
         (uint256 values, uint256 outShape) = _runSlice(layer, cursor, state, inAt, from, count, r, rows);
-        if (r.sums != 0) return r;
+        if (r.sums != 0) {
+            // A part before the last: the positions it completed, if any, join the partial entry.
+            uint256 done;
+            assembly ("memory-safe") {
+                done := mload(add(outShape, 0x20))
+            }
+            if (done != 0) {
+                r.rows = done;
+                _append(r, state, values, outShape, done, cursor);
+            }
+            return r;
+        }
         if (channels != 0) {
             (, , uint256 filters,,,,) = IConv2DFilters(layer).config();
             values = _merge(r, state, values, outShape, cursor);
@@ -1182,7 +1205,36 @@ contract EternalJobs {
             }
         }
         (values, outShape) = LayerCall.forwardSlice(cursor, layer, srcData, srcDims, from, count);
-        if (rows.count != 0 && rows.from + rows.count < shapes[0]) r.sums = values;
+        if (rows.count != 0) _carryOn(r, values, outShape, cursor);
+    }
+
+    /// @dev A row part answers the output positions it completes (`outShape`; the layer's rest
+    ///      at its last part, which carries nothing on) — before the last (`outShape`:
+    ///      none for a Dense, a recurrent layer's steps when it returns its sequence) followed by
+    ///      what the next part is given (a Dense's sums, a recurrent layer's carry): the latter
+    ///      moved to a new array, `r.sums`, and `values` cut to the former.
+    function _carryOn(Sliced memory r, uint256 values, uint256 outShape, uint256 cursor) internal pure {
+        uint256 size = 1;
+        uint256 len;
+        assembly ("memory-safe") {
+            for { let d := 0 } lt(d, mload(outShape)) { d := add(d, 1) } {
+                size := mul(size, mload(add(outShape, shl(5, add(d, 1)))))
+            }
+            len := mload(values)
+        }
+        if (size > len) revert NotSliceable(cursor);
+        // Nothing carried on: the part was the last.
+        if (size == len) return;
+        uint256 sums;
+        assembly ("memory-safe") {
+            let tail := sub(len, size)
+            sums := mload(0x40)
+            mstore(sums, tail)
+            mcopy(add(sums, 0x20), add(add(values, 0x20), shl(5, size)), shl(5, tail))
+            mstore(0x40, add(add(sums, 0x20), shl(5, tail)))
+            mstore(values, size)
+        }
+        r.sums = sums;
     }
 
     /// @dev Rows [first, last) of the entry at byte `at`, decoded (open rows only, else
@@ -1380,7 +1432,8 @@ contract EternalJobs {
     /// @dev A slice, a channel block or a row part (see `stepRows`: `rows`, from the high 128
     ///      bits of `from` and `count`; none for a slice or a block) of layer `cursor`, its state checked against `expected`
     ///      unless that is zero: `_slice` with the rows and sums passed on, then the commitment
-    ///      after it (the state's with the new sums' before a row part's last).
+    ///      after it (before a row part's last: the next state's with what it carries on, and
+    ///      the positions and rows done).
     function _rows(
         LayerLink[] memory links,
         uint256 cursor,
@@ -1396,9 +1449,8 @@ contract EternalJobs {
         bytes32 stateHash;
         if (expected != 0 || rc != 0) stateHash = _commitment(true, _calldataOffset(state), state.length);
         if (expected != 0) {
-            bytes32 given = rf == 0
-                ? stateHash
-                : keccak256(abi.encode(stateHash, keccak256(abi.encodePacked(rows.carried)), from, uint128(count)));
+            bytes32 given =
+                rf == 0 ? stateHash : keccak256(abi.encode(stateHash, keccak256(abi.encodePacked(rows.carried)), from));
             if (given != expected) revert StateMismatch(jobId, expected, given);
         }
         r = _slice(links, cursor, state, from, count, rows, jobId);
@@ -1411,7 +1463,9 @@ contract EternalJobs {
         assembly ("memory-safe") {
             h := keccak256(add(p, 0x20), shl(5, mload(p)))
         }
-        nextHash = keccak256(abi.encode(stateHash, h, uint128(from) | ((rf + rc) << 128), uint128(count)));
+        // The state after the part: unchanged by a Dense's, grown by a recurrent layer's steps.
+        if (r.rows != 0) stateHash = _commitment(false, _memoryOffset(r.next), r.next.length);
+        nextHash = keccak256(abi.encode(stateHash, h, (r.at + r.rows) | ((rf + rc) << 128)));
     }
 
     /// @dev Dimension `d` of the entry at byte `at` of `state` (its header already checked).

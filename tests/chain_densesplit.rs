@@ -57,7 +57,9 @@ async fn row_part(
         .sol_call(model, &call, None, || "row part".into())
         .await
         .unwrap();
-    assert_eq!(r.outputShape, vec![U256::from(count)]);
+    // A part before the last completes no unit: its answer is the sums only.
+    let done = if first + rows == x.len() { count } else { 0 };
+    assert_eq!(r.outputShape, vec![U256::from(done)]);
     r.output
         .iter()
         .map(|v| i128::try_from(*v).unwrap())

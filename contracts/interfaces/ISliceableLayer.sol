@@ -5,7 +5,8 @@ pragma solidity 0.8.30;
 /// @notice What a job (`EternalJobs.stepSlice`) asks a layer before running part of its output:
 ///         the layers that compute a slice for a part of the cost (Conv2D, Conv1D,
 ///         DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, the 2D
-///         poolings, ZeroPadding2D, Dense on a vector, and the row-local kinds of `RowSliceBase`: InputLayer,
+///         poolings, ZeroPadding2D, Dense on a vector, SimpleRNN/LSTM/GRU (time-step parts only,
+///         see `RecurrentBase._partSteps`), and the row-local kinds of `RowSliceBase`: InputLayer,
 ///         BatchNormalization, the activation layers, PReLU, Rescaling, Dropout, the same-shape
 ///         merges) say how long their slice axis is and which input rows a slice reads, so the
 ///         job decodes and sends only those rows.

@@ -487,7 +487,8 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     ///      inputs are x[rf, rf + rc), then, unless rf = 0, the `count` partial sums carried from
     ///      the parts before: Σ_{i < rf} x_i·q_ij, exact integers of the stored kernel values q
     ///      (before the format's shift or scale). A part before the last returns the carried
-    ///      sums plus its own; the last (rf + rc = inputUnits) returns the units' values, scaled,
+    ///      sums plus its own, as a part that completes no unit (shape [0]) and carries them on;
+    ///      the last (rf + rc = inputUnits) returns the units' values, scaled,
     ///      biased and activated as `forward` does: Σ x·q is the same integer however it is
     ///      summed, so the result is bit for bit the unsplit layer's.
     function _forwardRows(
@@ -511,8 +512,10 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         if (inputs.length != rc + (rf == 0 ? 0 : uint128(count))) revert InputShapeMismatch(0);
         Raw memory kernel = _rawBlock(m, list[0], c.units, from, count);
         out = _partSums(inputs, rc, kernel, uint128(count));
-        shape[0] = uint128(count);
-        if (rf + rc < c.inputUnits) return (out, shape);
+        // A part before the last completes no unit (shape [0]): its answer is only the sums
+        // carried on.
+        shape[0] = rf + rc < c.inputUnits ? 0 : uint128(count);
+        if (shape[0] == 0) return (out, shape);
         _finishRows(out, kernel, m, list, c, uint128(from));
     }
 

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -10,7 +11,7 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 ///         recurrence of each cell, in the reference's arithmetic (`recurrent` in
 ///         src/infer/forward.rs). Each runner is an internal function, so a layer contract holds
 ///         only the runners it calls.
-abstract contract RecurrentBase is LayerBase {
+abstract contract RecurrentBase is LayerBase, ISliceableLayer {
     /// @notice A recurrent layer's config, any of the three kinds.
     /// @dev Encodings (contracts/README.md), each optionally followed by one word `goBackwards`
     ///      (written only when true, so forward layers keep the encoding they always had):
@@ -61,17 +62,16 @@ abstract contract RecurrentBase is LayerBase {
         st.cell = new int256[](units);
     }
 
-    /// @dev `count` steps of this contract's own kind on `rows`, from `st` (left in it after).
+    /// @dev `count` steps of recurrent `kind` (this contract's own constant for a single layer,
+    ///      so only its loop is compiled in) on `rows`, from `st` (left in it after).
     function _runSteps(
+        uint16 kind,
         Cell memory c,
-        address m,
-        WeightTensor[] memory list,
+        CellWeights memory p,
         int256[] calldata rows,
         uint256 count,
         Carry memory st
-    ) internal view returns (int256[] memory seq) {
-        CellWeights memory p = _cellWeights(c, m, list, 0, list.length);
-        uint16 kind = layerKind();
+    ) internal pure returns (int256[] memory seq) {
         if (kind == LayerKind.SIMPLE_RNN) seq = _runSimple(c, p, rows, count, st);
         else if (kind == LayerKind.LSTM) seq = _runLstm(c, p, rows, count, st);
         else seq = _runGru(c, p, rows, count, st);
@@ -330,6 +330,11 @@ abstract contract RecurrentBase is LayerBase {
     ///      `returnSequences`) and then the carry after the last step: [count + k, units] or
     ///      [k, units] (k = 2 for an LSTM, else 1). The steps run exactly as in `_forwardCell`,
     ///      so the parts put together equal the whole pass bit for bit.
+    ///      A job's part (`EternalJobs.stepRows`: the steps in the high 128 bits, see
+    ///      `_partSteps`) is framed as a Dense's row part is: the input rows first, then the
+    ///      carry (none at the first step); the answer is the output positions the part
+    ///      completes (its shape: the steps' h, or the last h at the end of a layer that returns
+    ///      only that, else none) followed by the carry the next part needs (none after the last).
     function _forwardSteps(
         int256[] calldata inputs,
         uint256[] calldata shapes,
@@ -343,25 +348,92 @@ abstract contract RecurrentBase is LayerBase {
         uint16 kind = layerKind();
         Cell memory c = _decodeCell(kind, cfg);
         uint256 n = _steps(shapes, ranks, c.inputUnits);
-        _checkSlice(from, count, n);
+        bool part = count >> 128 != 0;
+        if (part) (from, count) = _partSteps(c, n, from, count);
+        return _cellSteps(kind, c, _cellWeights(c, m, list, 0, list.length), inputs, n, from, count, part);
+    }
+
+    /// @dev `_forwardSteps` of one cell (`kind`, `c`, its weights `p`) over an input of `n`
+    ///      steps: steps [from, from + count), `part` for a job's framing.
+    function _cellSteps(
+        uint16 kind,
+        Cell memory c,
+        CellWeights memory p,
+        int256[] calldata inputs,
+        uint256 n,
+        uint256 from,
+        uint256 count,
+        bool part
+    ) internal pure returns (int256[] memory out, uint256[] memory shape) {
         uint256 units = c.units;
         uint256 k = kind == LayerKind.LSTM ? 2 : 1;
-        if (inputs.length != k * units + count * c.inputUnits) revert InputShapeMismatch(0);
-        Carry memory st;
-        st.h = _sliceI(inputs, 0, units);
-        st.cell = k == 2 ? _sliceI(inputs, units, units) : new int256[](0);
-        int256[] memory seq = _runSteps(c, m, list, inputs[k * units:], count, st);
+        _checkSlice(from, count, n);
+        uint256 rowValues = count * c.inputUnits;
+        // Where the carry is: before the rows (chained calls), after them (a job's part, none at
+        // its first step).
+        uint256 carryAt = part ? rowValues : 0;
+        uint256 carried = part && from == 0 ? 0 : k * units;
+        if (inputs.length != carried + rowValues) revert InputShapeMismatch(0);
+        // The steps' h, or (a layer returning only the last h) that h.
+        Carry memory st = _zeroCarry(units);
+        if (carried != 0) {
+            st.h = _sliceI(inputs, carryAt, units);
+            if (k == 2) st.cell = _sliceI(inputs, carryAt + units, units);
+        }
+        uint256 rowsAt = part ? 0 : carried;
+        int256[] memory seq = _runSteps(kind, c, p, inputs[rowsAt:rowsAt + rowValues], count, st);
+        // Rows of h the answer starts with, and whether the carry follows.
         uint256 r = c.returnSequences ? count : 0;
-        out = new int256[]((r + k) * units);
+        bool carry = true;
+        shape = new uint256[](2);
+        if (part) {
+            carry = from + count < n;
+            if (!carry && r == 0) (r, shape) = (1, new uint256[](1));
+        }
+        out = new int256[]((r + (carry ? k : 0)) * units);
         for (uint256 i; i < r * units; ++i) {
             out[i] = seq[i];
         }
-        for (uint256 j; j < units; ++j) {
-            out[r * units + j] = st.h[j];
-            if (k == 2) out[(r + 1) * units + j] = st.cell[j];
+        if (carry) {
+            for (uint256 j; j < units; ++j) {
+                out[r * units + j] = st.h[j];
+                if (k == 2) out[(r + 1) * units + j] = st.cell[j];
+            }
         }
-        shape = new uint256[](2);
-        (shape[0], shape[1]) = (r + k, units);
+        if (shape.length == 1) shape[0] = units;
+        else (shape[0], shape[1]) = (part ? r : r + k, units);
+    }
+
+    /// @dev A job's part: steps [from >> 128, +count >> 128) in the high 128 bits; the low bits
+    ///      name the output positions as the job counts them — the same steps when the layer
+    ///      returns its sequence, else every unit of the last h ([0, units)). Returns the steps.
+    function _partSteps(Cell memory c, uint256 n, uint256 from, uint256 count)
+        internal
+        pure
+        returns (uint256 first, uint256 steps)
+    {
+        (first, steps) = (from >> 128, count >> 128);
+        _checkSlice(first, steps, n);
+        (uint256 f, uint256 k) = c.returnSequences ? (first, steps) : (0, c.units);
+        if (uint128(from) != f || uint128(count) != k) revert OutputSliceOutOfRange(from, count, n);
+    }
+
+    /// @inheritdoc ISliceableLayer
+    /// @dev A job's part only (steps in the high 128 bits of `from` and `count`, see
+    ///      `_partSteps`): the output axis's length (the steps when the layer returns its
+    ///      sequence, else its units) and the input rows the steps read. Plain slices (chained calls) take their carry from the caller, which a job cannot
+    ///      vouch for: `sliceInput` names only parts.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        view
+        virtual
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        Cell memory c = _decodeCell(layerKind(), configData());
+        uint256 n = _steps(shapes, ranks, c.inputUnits);
+        (uint256 f, uint256 steps) = _partSteps(c, n, from, count);
+        first = c.goBackwards ? n - f - steps : f;
+        return (c.returnSequences ? n : c.units, first, first + steps);
     }
 
     /// @dev z_j = (bias_j << 32 + Σ_i x_i · W[i, j] + Σ_i h_i · U[i, j]) >> 32 for j < n, where W

@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xc3d250dddc4862aa922d5c27922550c3b28e48e716e3d9fae54862a5ea0ec72e;
+    bytes32 internal constant MODEL = 0xa6e0ae28bb1bba3b8e35be6ee219778f9a25f1ad0d896054a4c09bbc27c4d88b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x97f3336795abdf534d982b94786bd4bb0457e88a5a76225f8b1d41682aa9e9c1;
+    bytes32 internal constant DENSE = 0xbba3093bd4a7f91a4f40db8cc6c323e574982888f2332177abda9b790e1d3aad;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0xbd1fbc6e4094f4bb9f8ef24a0652621f8741dbdb160457638aaa52e610934020;
+    bytes32 internal constant SIMPLE_RNN = 0x74b71e12ea3ff5754953d583cc29d7242e750b7ffee918dd7b4aa9989d94fc52;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0xffc3e842dad65f2f6b039ada770add1250eb16d372996bb692e51808d18c48fc;
+    bytes32 internal constant LSTM = 0x7f72af9df95bf14d0af9087a26a63386f114d490eb3cf1ce1b2d21194f5cf388;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x7b18c675a990bc2df38cc2f8b5355209f072634606b918d680e4e537ebd96fc3;
+    bytes32 internal constant GRU = 0x5756d77f62e6fe22a8ea4830dc63aaeed704b0ec75290160196d7e01801a359d;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -115,7 +115,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x1e326c29bb6445efede7aba8082394b104f4d801ce2c190595671a27c7e202ef;
+    bytes32 internal constant BIDIRECTIONAL = 0xf3ea0b7dc806b68e5c52be2c227e09e6ccf7b63531464dd1800dd2937b406de3;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

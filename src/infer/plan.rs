@@ -812,25 +812,45 @@ impl LayerOp {
         .filter(|&n| n > 1)
     }
 
-    /// The time steps a SimpleRNN, LSTM or GRU (not a Bidirectional) on an input of shape
-    /// `input` is cut into: its `forwardSlice` runs steps [from, from + count) from a carried
-    /// state (`RecurrentBase._forwardSteps`). `None` for every other layer.
+    /// The positions a SimpleRNN, LSTM or GRU on an input of shape `input` is cut into: its
+    /// time steps, which its `forwardSlice` runs [from, from + count) from a carried state
+    /// (`RecurrentBase._forwardSteps`). A Bidirectional's n steps are 2n + 1 positions: the
+    /// forward direction's steps [0, n), the backward direction's [n, 2n) (each from its own
+    /// carry; `BidirectionalLayer._forwardSlice`), then the merge of the two at 2n. `None` for
+    /// every other layer.
     pub fn time_steps(&self, input: &[usize]) -> Option<usize> {
         match (&self.op, input) {
             (Op::Recurrent { directions: 1, .. }, [steps, _]) if *steps > 1 => Some(*steps),
+            (Op::Recurrent { directions: 2, .. }, [steps, _]) if *steps > 1 => Some(2 * steps + 1),
             _ => None,
         }
     }
 
-    /// The values a recurrent step slice carries in and out (h, and an LSTM's cell state).
+    /// The steps of a Bidirectional on `input` (`None` for another layer).
+    pub fn bidirectional_steps(&self, input: &[usize]) -> Option<usize> {
+        match (&self.op, input) {
+            (Op::Recurrent { directions: 2, .. }, [steps, _]) if *steps > 1 => Some(*steps),
+            _ => None,
+        }
+    }
+
+    /// Where a run of slices from position `start` of `of` must stop: a Bidirectional's
+    /// direction (or its merge) ends there, its carry starting afresh.
+    pub fn slice_end(&self, input: &[usize], start: usize, of: usize) -> usize {
+        match self.bidirectional_steps(input) {
+            Some(n) if start < n => n,
+            Some(n) if start < 2 * n => 2 * n,
+            _ => of,
+        }
+    }
+
+    /// The values a recurrent step slice carries in and out (h, and an LSTM's cell state; a
+    /// Bidirectional's: one direction's).
     pub fn carry_len(&self) -> Option<usize> {
         match &self.op {
-            Op::Recurrent {
-                units,
-                gates,
-                directions: 1,
-                ..
-            } => Some(if *gates == 4 { 2 * units } else { *units }),
+            Op::Recurrent { units, gates, .. } => {
+                Some(if *gates == 4 { 2 * units } else { *units })
+            }
             _ => None,
         }
     }
@@ -840,6 +860,15 @@ impl LayerOp {
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
         if self.row_local() {
             return Some((from, from + count));
+        }
+        if let Some(n) = self.bidirectional_steps(input) {
+            // Forward steps in reading order, backward steps from the end, no rows to merge.
+            return match from {
+                f if f + count <= n => Some((f, f + count)),
+                f if f >= n && f + count <= 2 * n => Some((2 * n - f - count, 2 * n - f)),
+                f if f == 2 * n && count == 1 => Some((0, 0)),
+                _ => None,
+            };
         }
         if let (Some(n), Op::Recurrent { backwards, .. }) = (self.time_steps(input), &self.op) {
             // Steps [from, from + count) in reading order: from the end when `go_backwards`.
@@ -1432,8 +1461,9 @@ impl GasModel {
                         frame_words: words,
                     };
                 };
-                // A step slice runs `count` steps (`RecurrentBase._forwardSteps`).
+                // A step slice runs `count` steps of one direction (`RecurrentBase._forwardSteps`).
                 let steps = slice.map_or(*steps, |(_, count)| count);
+                let directions = if slice.is_some() { &1 } else { directions };
                 let (t, f, u, g) = (steps as u64, *features as u64, *units as u64, *gates as u64);
                 let weights = g * u * (f + u + 2);
                 // Per step: every gate's Σ over input and state, then its activation (and
@@ -2120,6 +2150,11 @@ impl Planner<'_> {
                 return Ok(steps);
             }
             return Err(too_big(0, "alone"));
+        };
+        // A Bidirectional's direction, or its merge, at a time.
+        let of = match self.sources(i).first().and_then(|j| known.get(j)) {
+            Some(x) => self.layers[i].slice_end(&x.shape, start, of),
+            None => of,
         };
         let left = of.saturating_sub(start);
         // The largest slice that fits anywhere along the rest (edges read fewer rows).

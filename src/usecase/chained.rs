@@ -432,11 +432,14 @@ impl<'a> Runner<'a> {
         let mut parts = Vec::new();
         // A recurrent layer cut by time steps: the state each slice starts from.
         let op = &self.model.layers[layer];
-        let steps_of = known
-            .get(op.inputs.first().unwrap_or(&layer))
-            .and_then(|t| op.time_steps(&t.shape));
+        let input = known.get(op.inputs.first().unwrap_or(&layer));
+        let steps_of = input.and_then(|t| op.time_steps(&t.shape));
         let carry = steps_of.and(op.carry_len());
         self.carry = vec![0; carry.unwrap_or(0)];
+        // A Bidirectional's steps; its forward direction's outputs (every step's h, or its last
+        // h) once that direction is done.
+        let bidirectional = input.and_then(|t| op.bidirectional_steps(&t.shape));
+        let mut forward: Vec<i128> = Vec::new();
         // Channel blocks of the row under way (a Conv2D row too big for one call).
         let mut blocks: Vec<Tensor> = Vec::new();
         let mut done = 0;
@@ -465,6 +468,11 @@ impl<'a> Runner<'a> {
                                 None if rows.is_some_and(|r| !r.last()) => {
                                     self.carry = part.data;
                                 }
+                                // A Bidirectional's merge: the layer's output.
+                                None if bidirectional.is_some_and(|n| from == 2 * n) => {
+                                    done = from + count;
+                                    parts = vec![part];
+                                }
                                 None if carry.is_some() => {
                                     // The steps' outputs, then the state after the last.
                                     let (out, state) = split_carry(part, carry.unwrap_or(0))
@@ -475,6 +483,31 @@ impl<'a> Runner<'a> {
                                     self.carry = state;
                                     done = from + count;
                                     parts.extend(out);
+                                    if let Some(n) = bidirectional
+                                        && (done == n || done == 2 * n)
+                                    {
+                                        // A direction done: its outputs put by, the next starts
+                                        // from zeros; after both, the merge is given them.
+                                        let (units, sequences) = match &op.op {
+                                            Op::Recurrent {
+                                                units,
+                                                return_sequences,
+                                                ..
+                                            } => (*units, *return_sequences),
+                                            _ => (0, false),
+                                        };
+                                        let outputs: Vec<i128> = match sequences {
+                                            true => parts.drain(..).flat_map(|t| t.data).collect(),
+                                            false => self.carry[..units].to_vec(),
+                                        };
+                                        if done == n {
+                                            forward = outputs;
+                                            self.carry = vec![0; carry.unwrap_or(0)];
+                                        } else {
+                                            self.carry = std::mem::take(&mut forward);
+                                            self.carry.extend(outputs);
+                                        }
+                                    }
                                 }
                                 None => {
                                     done = from + count;
@@ -609,6 +642,15 @@ impl<'a> Runner<'a> {
                 .collect()
         };
         let one = |output: &[I256], shape: &[U256]| -> Result<Tensor, Refused> {
+            // A row part that completes no position (a Dense's before its last, shape [0])
+            // answers only the sums it carries on.
+            if shape == [U256::ZERO] {
+                let data = values(output)?;
+                return Ok(Tensor {
+                    shape: vec![data.len()],
+                    data,
+                });
+            }
             let rank = U256::from(shape.len());
             let mut got = split(&values(output)?, shape, &[rank]).map_err(failed)?;
             got.pop().ok_or_else(|| failed("no tensor returned".into()))
@@ -759,7 +801,25 @@ impl<'a> Runner<'a> {
                     (None, Some(r)) => (r.first, r.count),
                     (None, None) => (0, 0),
                 };
-                let (from, count) = crate::usecase::job::part_words((*from, *count), (c0, cc));
+                let (from, count) = match ins
+                    .first()
+                    .and_then(|t| layers[*layer].bidirectional_steps(&t.shape))
+                {
+                    // A Bidirectional: its direction (1, 2) or the merge (3) in the high bits of
+                    // `from`, the low bits that direction's step.
+                    Some(n) => {
+                        let (f, mode) = match *from {
+                            f if f < n => (f, 1u8),
+                            f if f < 2 * n => (f - n, 2),
+                            _ => (0, 3),
+                        };
+                        (
+                            U256::from(f) | (U256::from(mode) << 128),
+                            U256::from(*count),
+                        )
+                    }
+                    None => crate::usecase::job::part_words((*from, *count), (c0, cc)),
+                };
                 if *direct {
                     // Q32.32 values are far inside int256.
                     let call = IForwardLayer::forwardSliceCall {

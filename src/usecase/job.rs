@@ -211,28 +211,30 @@ impl StepPlan {
         }
     }
 
-    /// The commitment the job holds before this step: the state's, or, after a Dense's first
-    /// row part, the state's with the carried sums' (`EternalJobs._rows`).
+    /// The commitment the job holds before this step: the state's, or, after a row part's
+    /// first (a Dense's, a recurrent layer's), the state's with the carried sums' or carry's
+    /// (`EternalJobs._rows`).
     pub fn expected_hash(&self) -> Result<B256, jobs::StateError> {
         let state = jobs::commitment(&self.state)?;
         match (self.slice, self.rows) {
-            (Some((from, count)), Some((first, _))) if first > 0 => {
-                Ok(rows_hash(state, &self.sums, from, first, count))
+            (Some((from, _)), Some((first, _))) if first > 0 => {
+                Ok(rows_hash(state, &self.sums, from, first))
             }
             _ => Ok(state),
         }
     }
 }
 
-/// The job's commitment between a Dense's row parts: keccak256(abi.encode(state commitment,
-/// keccak256 of the sums as int256 words, units from | rows done << 128, units count)).
-pub fn rows_hash(state: B256, sums: &[i128], from: usize, rows_done: usize, count: usize) -> B256 {
+/// The job's commitment between row parts (a Dense's, a recurrent layer's):
+/// keccak256(abi.encode(state commitment, keccak256 of the sums or carry as int256 words,
+/// positions done | rows done << 128)). The sums' length binds the units' count.
+pub fn rows_hash(state: B256, sums: &[i128], from: usize, rows_done: usize) -> B256 {
     let words: Vec<u8> = int_words(sums)
         .iter()
         .flat_map(|v| v.to_be_bytes::<32>())
         .collect();
     let (at, _) = part_words((from, 0), (rows_done, 0));
-    keccak256((state, keccak256(&words), at, U256::from(count)).abi_encode())
+    keccak256((state, keccak256(&words), at).abi_encode())
 }
 
 /// Calldata bytes of a `step` (or `stepSlice`) carrying `state_len` bytes of state: selector,
@@ -477,7 +479,12 @@ pub async fn plan(
                     c,
                     limits,
                 };
-                let (next, steps) = match plan_slices(&layer, &states[c], &room).await {
+                let planned = if is_recurrent(kinds[c]) {
+                    plan_steps(&layer, &states[c], &room).await
+                } else {
+                    plan_slices(&layer, &states[c], &room).await
+                };
+                let (next, steps) = match planned {
                     Ok(done) => done,
                     // A Dense too wide even one unit a step: parts of its input rows.
                     Err(e) if kinds[c] == crate::chain::LayerKind::Dense as u16 => {
@@ -1174,7 +1181,7 @@ async fn plan_rows(
             let expected = if first == 0 {
                 commit
             } else {
-                rows_hash(commit, &sums, from, first, count)
+                rows_hash(commit, &sums, from, first)
             };
             let step = StepPlan {
                 index: 0,
@@ -1201,7 +1208,7 @@ async fn plan_rows(
                     .map(|v| i128::try_from(*v))
                     .collect::<Result<_, _>>()
                     .map_err(|_| too_big("a partial sum is beyond int128".into()))?;
-                if rows_hash(commit, &sums, from, first, count) != answer.nextHash {
+                if rows_hash(commit, &sums, from, first) != answer.nextHash {
                     anyhow::bail!(
                         "layer #{c} of {model}: the commitment after input rows ..{first} of units {from}..{} differs from the chain's",
                         from + count
@@ -1222,6 +1229,243 @@ async fn plan_rows(
             break;
         }
         from += count;
+    }
+    Ok((state, steps))
+}
+
+/// Whether layer kind `kind` is SimpleRNN, LSTM, GRU or Bidirectional: cut by time steps
+/// (`plan_steps`).
+fn is_recurrent(kind: u16) -> bool {
+    use crate::chain::LayerKind;
+    matches!(
+        LayerKind::from_code(kind),
+        Some(LayerKind::SimpleRnn | LayerKind::Lstm | LayerKind::Gru | LayerKind::Bidirectional)
+    )
+}
+
+/// The time-step parts of recurrent layer `c` (SimpleRNN, LSTM, GRU; forwards or backwards)
+/// on `state` (`EternalJobs.stepRows`): consecutive steps in reading order, each part given the
+/// carry the one before returned (h, and an LSTM's cell state) as a Dense's row part is given
+/// its sums; a layer returning its sequence appends each part's steps as a slice does, one
+/// returning its last h appends it at the last part. A Bidirectional's parts run the forward
+/// direction's steps, then the backward's (never both in one part), carrying the directions'
+/// outputs too, and its last part appends the merged output
+/// (`BidirectionalLayer._jobPart`). Each part is as many steps as the gas of
+/// one and two steps (`eth_estimateGas` of `advanceRows`) leaves room for, confirmed by an
+/// `eth_call` given only the gas a step may use (fewer steps until it runs); each commitment is
+/// rebuilt here and checked against the chain's. Returns the state after the layer and the
+/// steps.
+async fn plan_steps(
+    l: &Slicing<'_>,
+    state: &Bytes,
+    room: &impl Fn(usize, usize) -> u64,
+) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
+    use crate::chain::LayerKind;
+    let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
+    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let config = rpc
+        .sol_call(
+            l.layer,
+            &crate::chain::bindings::ILayer::configDataCall {},
+            None,
+            || format!("read the config of layer #{c}"),
+        )
+        .await
+        .map_err(|e| too_big(e.to_string()))?;
+    // A Bidirectional: (uint16 kind, uint8 mergeMode, bytes forward, bytes backward).
+    let bidirectional = l.kind == LayerKind::Bidirectional as u16;
+    let (kind, merge, config) = if bidirectional {
+        let (kind, merge, forward, _) = <(U256, U256, Bytes, Bytes)>::abi_decode_params(&config)
+            .map_err(|e| too_big(format!("its Bidirectional config does not decode: {e}")))?;
+        (kind.saturating_to::<u16>(), merge, forward)
+    } else {
+        (l.kind, U256::ZERO, config)
+    };
+    // RecurrentBase.Cell's encodings: units and returnSequences by kind, one more word when
+    // go_backwards.
+    let (units_at, sequences_at) = match LayerKind::from_code(kind) {
+        Some(LayerKind::SimpleRnn) => (1, 3),
+        Some(LayerKind::Lstm) => (2, 4),
+        _ => (2, 5),
+    };
+    let word = |i: usize| {
+        config
+            .get(32 * i..32 * i + 32)
+            .map(|w| U256::from_be_slice(w).saturating_to::<usize>())
+            .ok_or_else(|| too_big(format!("its config has {} bytes", config.len())))
+    };
+    let (units, sequences) = (word(units_at)?, word(sequences_at)? == 1);
+    let backwards = !bidirectional && config.len() == 32 * (sequences_at + 2);
+    let input = match l.links[c].as_slice() {
+        [j] => *j as u32,
+        _ => return Err(too_big("a recurrent layer reads one input".into())),
+    };
+    let entries = jobs::decode(state)?;
+    let n = match entries.iter().find(|e| e.tag == input) {
+        Some(e) if e.shape.len() == 2 => e.shape[0],
+        _ => {
+            return Err(too_big(format!(
+                "its input (tensor {input}) is not a [steps, features] sequence in the state"
+            )));
+        }
+    };
+    // A Bidirectional's width, and its positions: both directions' steps.
+    let width = if bidirectional && merge.is_zero() {
+        2 * units
+    } else {
+        units
+    };
+    let total = if bidirectional { 2 * n } else { n };
+    // The output positions a part names (`RecurrentBase._partSteps`): its steps, or every unit
+    // of the last h; a Bidirectional's, the whole output (`BidirectionalLayer._part`).
+    let positions = |first: usize, steps: usize| match (bidirectional, sequences) {
+        (false, true) => (first, steps),
+        (false, false) => (0, units),
+        (true, true) => (0, n),
+        (true, false) => (0, width),
+    };
+    // The input rows the steps read open, everything else of rank ≥ 2 by its row hashes.
+    let sent = |state: &Bytes, first: usize, steps: usize| -> anyhow::Result<Bytes> {
+        let rows = if backwards || first >= n {
+            let s = first % n;
+            (n - s - steps, n - s)
+        } else {
+            (first, first + steps)
+        };
+        Ok(Bytes::from(jobs::carry(state, |t| {
+            (t == input).then_some(rows)
+        })?))
+    };
+    let call = |state: &Bytes, carry: &[i128], first: usize, steps: usize| {
+        let (from, count) = part_words(positions(first, steps), (first, steps));
+        EternalJobs::advanceRowsCall {
+            model,
+            cursor: U256::from(c),
+            state: state.clone(),
+            carried: int_words(carry),
+            from,
+            count,
+        }
+    };
+    let gas_of = |state: &Bytes, steps: usize| {
+        let data = Bytes::from(call(&sent(state, 0, steps)?, &[], 0, steps).abi_encode());
+        anyhow::Ok(async move { rpc.estimate_gas(l.from, l.jobs, &data).await })
+    };
+    // The state after the layer, whose length prices the result when the layer is the last.
+    let after = {
+        let mut live: Vec<Entry> = entries
+            .iter()
+            .filter(|e| still_live(l.links, e.tag, c + 1))
+            .cloned()
+            .collect();
+        let shape = if sequences {
+            vec![n, width]
+        } else {
+            vec![width]
+        };
+        live.push(jobs::entry(
+            c as u32,
+            &shape,
+            &vec![0; shape.iter().product()],
+        )?);
+        jobs::encode(&live)?.len()
+    };
+    let limit = room(c + 1, after);
+    let one = match gas_of(state, 1)?.await {
+        Ok(g) if g <= limit => g,
+        r => {
+            let why = match r {
+                Ok(g) => format!("{} gas", crate::units::thousands(g)),
+                Err(e) => e.message(),
+            };
+            return Err(too_big(format!(
+                "one time step does not fit the {} gas a step may use ({why})",
+                crate::units::thousands(limit)
+            )));
+        }
+    };
+    let per = match n {
+        1 => 1,
+        _ => gas_of(state, 2)?
+            .await
+            .unwrap_or(u64::MAX)
+            .saturating_sub(one)
+            .max(1),
+    };
+    let mut state = state.clone();
+    let (mut first, mut carry) = (0usize, Vec::<i128>::new());
+    let mut steps = Vec::new();
+    while first < total {
+        // The carry costs calldata: a part after the first is priced a little higher. A
+        // Bidirectional's part stays within its direction.
+        let spare = limit.saturating_sub(one + 40 * carry.len() as u64);
+        let boundary = if first < n { n } else { total };
+        let mut count = ((spare / per) as usize + 1).min(boundary - first);
+        let answer = loop {
+            let s = sent(&state, first, count)?;
+            match rpc
+                .sol_call(l.jobs, &call(&s, &carry, first, count), Some(limit), || {
+                    format!("compute time steps of layer #{c}")
+                })
+                .await
+            {
+                Ok(a) => break (a, s),
+                Err(_) if count > 1 => count -= (count / 8).max(1),
+                Err(e) => {
+                    return Err(too_big(format!(
+                        "time steps {first}.. do not run within the {} gas a step may use: {e}",
+                        crate::units::thousands(limit)
+                    )));
+                }
+            }
+        };
+        let (answer, s) = answer;
+        let step = StepPlan {
+            index: 0,
+            cursor: c,
+            count: 1,
+            slice: Some(positions(first, count)),
+            channels: None,
+            rows: Some((first, count)),
+            sums: carry.clone(),
+            estimate: (one + per * (count as u64 - 1)).min(limit),
+            gas_limit: with_margin(limit + STEP_OVERHEAD).min(budget),
+            state: state.clone(),
+            carried: s,
+        };
+        steps.push(step);
+        let end = first + count;
+        let next = if answer.part.is_empty() {
+            state.to_vec()
+        } else {
+            next_slice_state(l.links, c, &state, &answer.part, end == total, false)
+                .map_err(|e| fail(format!("layer #{c}: {e}")))?
+        };
+        let commit = jobs::commitment(&next)?;
+        let expected = if end < total {
+            carry = answer
+                .sums
+                .iter()
+                .map(|v| i128::try_from(*v))
+                .collect::<Result<_, _>>()
+                .map_err(|_| too_big("a carried value is beyond int128".into()))?;
+            if carry.is_empty() {
+                return Err(too_big(format!(
+                    "time steps {first}..{end} carried nothing on"
+                )));
+            }
+            let done = if sequences && !bidirectional { end } else { 0 };
+            rows_hash(commit, &carry, done, end)
+        } else {
+            commit
+        };
+        if expected != answer.nextHash {
+            anyhow::bail!(
+                "layer #{c} of {model}: the commitment after time steps ..{end} differs from the chain's"
+            );
+        }
+        state = Bytes::from(next);
+        first = end;
     }
     Ok((state, steps))
 }
