@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xc3d250dddc4862aa922d5c27922550c3b28e48e716e3d9fae54862a5ea0ec72e;
+    bytes32 internal constant MODEL = 0xa422b95f43e252a244e42b7076eb513b60fd0d71def6416caaa74c1123742254;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -111,7 +111,7 @@ library Implementations {
     /// @dev GroupNormalizationLayer, kind 47.
     bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
