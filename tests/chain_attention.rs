@@ -1,0 +1,248 @@
+//! MultiHeadAttention cut by query rows on a real anvil enforcing the EIP-7825 cap:
+//! generated/keras3_15/attention_norm_fn.keras — self-attention on x [6, 8] (query = value)
+//! and cross-attention of [6, 8] over ctx [4, 8] with a key [4, 5] —
+//! - predicts through chained calls under a budget below either attention layer whole, so that
+//!   both run as `forwardSlice`s of query rows (each given the whole value and key), in every
+//!   weight format, every layer's output bit for bit the unsplit reference's;
+//! - runs as a job whose steps are held under the same kind of budget, both attention layers in
+//!   `stepSlice`s (`sliceInput`'s `WHOLE_REST`: the query's rows open, the value and key
+//!   whole), every state and the result the reference's; a slice step with one forged value row
+//!   is refused (`StateMismatch`), and one that carries the value by its row hashes only is
+//!   refused (`RowsNotCarried`).
+
+use crate::chain_jobs::{JobSender, calls, deploy};
+use alloy::primitives::{Bytes, U256};
+use alloy::sol_types::SolCall;
+use eternalize::chain::jobs;
+use eternalize::chain::{EternalJobs, Rpc, WeightFormat};
+use eternalize::infer::plan::Op;
+use eternalize::infer::{Graph, Tensor};
+use eternalize::usecase::chained::{ChainModel, Runner};
+use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, TxBudget};
+use std::time::{Duration, Instant};
+
+const FIXTURE: &str = "generated/keras3_15/attention_norm_fn.keras";
+
+/// Under both attention layers whole (≈ 0.50M and 0.42M gas a call), over a slice of one
+/// query row.
+const BUDGET: u64 = 500_000;
+
+/// A step also carries and checks the state: each transaction of the job is held to this.
+const STEP_BUDGET: u64 = 760_000;
+
+/// A deterministic tensor for each model input, signed values in (−1, 1).
+fn inputs(graph: &Graph, seed: u64) -> Vec<Tensor> {
+    graph
+        .input_shapes()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let shape: Vec<usize> = s[1..].iter().map(|d| d.unwrap()).collect();
+            let n = shape.iter().product::<usize>() as u64;
+            let data = (0..n)
+                .map(|i| ((((i * 7919 + (seed + k as u64) * 104_729) % 2000) as i128) - 1000) << 22)
+                .collect();
+            Tensor { shape, data }
+        })
+        .collect()
+}
+
+/// The attention layers of a model read from the chain.
+fn attention_layers(chained: &ChainModel) -> Vec<usize> {
+    (0..chained.layers.len())
+        .filter(|&i| matches!(chained.layers[i].op, Op::Attention { .. }))
+        .collect()
+}
+
+#[tokio::test]
+async fn attention_runs_in_query_row_slices_in_chained_calls_in_every_format() {
+    let started = Instant::now();
+    let budget: u64 = std::env::var("ETERNALIZE_MHA_BUDGET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(BUDGET);
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    let (model, _) = crate::common::load_fixture(FIXTURE);
+    let formats = [
+        WeightFormat::Compact,
+        WeightFormat::Exact,
+        WeightFormat::Int16,
+        WeightFormat::Int8,
+    ];
+    for (salt, format) in formats.into_iter().enumerate() {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let x = inputs(&graph, salt as u64);
+        let (address, _, _) =
+            crate::chain_support::deploy_model_in(&chain, &model, salt as u64 + 1, format).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, budget);
+        let got = runner.run(&x).await.unwrap();
+        let want = graph.run_all(&x).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{format}: layer {i} through chained calls");
+        }
+        for c in &runner.calls {
+            eprintln!(
+                "  {format:<8} {:<44} estimate {:>9}  measured {:>9?}",
+                c.what, c.estimate, c.measured
+            );
+            assert!(c.measured.unwrap_or(0) <= budget, "{c:?}");
+        }
+        for i in attention_layers(&chained) {
+            let slices = runner
+                .calls
+                .iter()
+                .filter(|c| {
+                    c.what.starts_with(&format!("layer {i} (")) && c.what.contains(" rows ")
+                })
+                .count();
+            assert!(
+                slices >= 2,
+                "{format}: layer {i}: {slices} query-row slices"
+            );
+        }
+        eprintln!("  {format}: {}", runner.stats());
+    }
+    eprintln!(
+        "chain_attention chained: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn attention_runs_in_query_row_slices_in_a_job() {
+    let started = Instant::now();
+    let budget: u64 = std::env::var("ETERNALIZE_MHA_STEP_BUDGET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STEP_BUDGET);
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (model, graph) = crate::common::load_fixture(FIXTURE);
+    let address = deploy(&chain, &model, 1).await;
+    let state = rpc.model_state(address).await.unwrap();
+    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+    let attention = attention_layers(&chained);
+    assert_eq!(attention.len(), 2);
+    let x = inputs(&graph, 7);
+    let refs: Vec<&Tensor> = x.iter().collect();
+    let want = job::reference_states(&graph, &x).unwrap();
+    let limits = TxBudget {
+        gas: budget,
+        bytes: DEFAULT_MAX_TX_BYTES,
+    };
+    let plan = job::plan(&rpc, chain.sender(), address, &refs, limits)
+        .await
+        .unwrap();
+    for s in &plan.steps {
+        eprintln!(
+            "  step {:>3} layer {} {:<12} estimate {:>9} limit {:>9} bytes {:>6}",
+            s.index,
+            s.cursor,
+            s.slice
+                .map_or(format!("+{}", s.count), |(f, c)| format!("{f}..{}", f + c)),
+            s.estimate,
+            s.gas_limit,
+            s.tx_bytes()
+        );
+        assert!(s.gas_limit <= budget, "step {}", s.index);
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "the state before layer #{}",
+                s.cursor
+            );
+        }
+    }
+    for &i in &attention {
+        let slices = plan
+            .steps
+            .iter()
+            .filter(|s| s.cursor == i && s.slice.is_some())
+            .count();
+        assert!(slices >= 2, "layer {i}: {slices} slice steps");
+    }
+    let all = calls(&plan);
+    let sender = JobSender::new(&rpc, Duration::from_secs(120)).await;
+    // Up to the cross-attention's second slice: its value (ctx) and key rows are carried open.
+    let cross = attention[1];
+    let k = plan
+        .steps
+        .iter()
+        .position(|s| s.cursor == cross && s.slice.is_some_and(|(from, _)| from > 0))
+        .unwrap();
+    let mut sent = sender.send(all[..=k].to_vec()).await.unwrap();
+    let s = &plan.steps[k];
+    let (from, count) = s.slice.unwrap();
+    let refused = |state: Bytes, what: &'static str| {
+        let call = eternalize::chain::calls::Call {
+            to: plan.jobs,
+            data: EternalJobs::stepSliceCall {
+                jobId: plan.job_id,
+                stepIndex: U256::from(s.index),
+                state,
+                from: U256::from(from),
+                count: U256::from(count),
+            }
+            .abi_encode()
+            .into(),
+            value: U256::ZERO,
+        };
+        let sender = &sender;
+        async move {
+            sender
+                .send(vec![(what.into(), call, s.gas_limit)])
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    let windows = jobs::carried_entries(&s.carried).unwrap();
+    let as_sent = |tag: u32| {
+        windows
+            .iter()
+            .find(|(t, _, _)| *t == tag)
+            .map(|(_, _, w)| w.unwrap_or((0, usize::MAX)))
+    };
+    // The value: every row open, none of them the query's.
+    let value = chained.layers[cross].inputs[1] as u32;
+    assert_eq!(as_sent(value), Some((0, usize::MAX)), "{windows:?}");
+    // Its last row, one value changed: the commitment says no.
+    let mut forged = jobs::decode(&s.state).unwrap();
+    let e = forged.iter_mut().find(|e| e.tag == value).unwrap();
+    let n = e.values.len();
+    e.values[n - 1] += 1;
+    let forged = jobs::carry(&jobs::encode(&forged).unwrap(), as_sent).unwrap();
+    let e = refused(forged.into(), "forged value row").await;
+    assert!(e.contains("StateMismatch"), "{e}");
+    // The value carried by its row hashes only (as a slice of a kind without `WHOLE_REST`
+    // would send it): the slice needs its rows.
+    let hashed = jobs::carry(&s.state, |t| if t == value { None } else { as_sent(t) }).unwrap();
+    let e = refused(hashed.into(), "value rows as hashes").await;
+    assert!(e.contains("RowsNotCarried"), "{e}");
+    // The rest as planned.
+    let rest = sender.send(all[k + 1..].to_vec()).await.unwrap();
+    sent.each.extend(rest.each);
+    assert!(sent.each.iter().all(|&g| g <= budget), "{:?}", sent.each);
+    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+        .await
+        .unwrap();
+    let reference = graph.run(&x).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
+    eprintln!(
+        "attention_norm_fn job at {budget}: {} transactions, largest {} gas, total {} gas; after {:?}",
+        sent.each.len(),
+        sent.each.iter().max().unwrap(),
+        sent.each.iter().sum::<u64>(),
+        started.elapsed()
+    );
+}
