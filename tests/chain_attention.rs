@@ -246,3 +246,108 @@ async fn attention_runs_in_query_row_slices_in_a_job() {
         started.elapsed()
     );
 }
+
+/// Benchmarks (BENCHMARKS.md, "mharows"), not run by `cargo test`: for generated/
+/// attention_rows_fn.keras (self-attention over 64 tokens: over 2^24 whole), keras3_15/
+/// attention_norm_fn.keras and transformer_encoder.keras, each attention layer whole
+/// (`eth_estimateGas` of `forwardPacked` on an anvil without the cap, 300M block gas) and the
+/// model through chained calls under each budget (every call measured) and as a job under 2^24
+/// a transaction, each bit for bit the reference.
+/// `cargo test --test all chain_attention::bench -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn bench_attention_query_row_slices() {
+    use eternalize::infer::plan::Calibration;
+    use std::collections::BTreeMap;
+    let path = eternalize::tools::Tools::in_repo().anvil().unwrap();
+    let uncapped =
+        eternalize::tools::AnvilProcess::spawn(&path, &["--gas-limit", "300000000"]).unwrap();
+    let node = crate::chain_support::anvil();
+    let mut cases: Vec<(String, Vec<u64>)> = vec![
+        (
+            "generated/attention_rows_fn.keras".into(),
+            vec![16_777_216, 8_000_000, 6_000_000],
+        ),
+        (
+            "generated/keras3_15/attention_norm_fn.keras".into(),
+            vec![500_000],
+        ),
+        (
+            "generated/transformer_encoder.keras".into(),
+            vec![1_600_000],
+        ),
+    ];
+    // attention_long_fn (`generate.py --only attention_long_fn --out DIR`), by its path.
+    if let Some(p) = std::env::var_os("ETERNALIZE_MHA_LONG") {
+        cases.push((p.to_string_lossy().into_owned(), vec![16_777_216]));
+    }
+    for (salt, (file, budgets)) in cases.into_iter().enumerate() {
+        let (model, graph) = crate::common::load_fixture(&file);
+        let x = inputs(&graph, 3);
+        let all = graph.run_all(&x).unwrap();
+        let want = graph.run(&x).unwrap();
+        eprintln!("{file}");
+        // Each attention layer whole, where no cap holds it.
+        {
+            let chain = crate::chain_support::connect(&uncapped, 0);
+            let rpc = Rpc::connect(&uncapped.url()).unwrap();
+            let address = deploy(&chain, &model, 50 + salt as u64).await;
+            let state = rpc.model_state(address).await.unwrap();
+            let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+            let runner = Runner::new(&rpc, &chained, graph.outputs.clone(), 300_000_000);
+            let mut known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+            known.extend(graph.inputs.iter().copied().zip(x.iter().cloned()));
+            for i in attention_layers(&chained) {
+                let step = runner
+                    .planner()
+                    .range(i, i + 1, &known, &Calibration::default())
+                    .unwrap();
+                let (to, data) = runner.encode(&step, &known);
+                let gas = rpc
+                    .estimate_gas(alloy::primitives::Address::ZERO, to, &data)
+                    .await
+                    .unwrap();
+                eprintln!("  layer {i} whole: {gas} gas (planned {})", step.estimate);
+            }
+        }
+        let chain = crate::chain_support::connect(&node, 0);
+        let rpc = Rpc::connect(&node.url()).unwrap();
+        let address = deploy(&chain, &model, 60 + salt as u64).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        for budget in budgets {
+            let mut runner = Runner::new(&rpc, &chained, graph.outputs.clone(), budget);
+            runner.measure_all = true;
+            let got = runner.run(&x).await.unwrap();
+            assert_eq!(got, want, "budget {budget}");
+            eprintln!("  chained at {budget}: {}", runner.stats());
+            for c in &runner.calls {
+                eprintln!(
+                    "      {:<48} estimate {:>10}  measured {:>10?}",
+                    c.what, c.estimate, c.measured
+                );
+            }
+        }
+        let refs: Vec<&Tensor> = x.iter().collect();
+        let limits = TxBudget {
+            gas: 16_777_216,
+            bytes: DEFAULT_MAX_TX_BYTES,
+        };
+        let plan = job::plan(&rpc, chain.sender(), address, &refs, limits)
+            .await
+            .unwrap();
+        let sender = JobSender::new(&rpc, Duration::from_secs(300)).await;
+        let sent = sender.send(calls(&plan)).await.unwrap();
+        let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+            .await
+            .unwrap();
+        assert_eq!(got[0].1, want[0].data, "the job's outputs");
+        let slices = plan.steps.iter().filter(|s| s.slice.is_some()).count();
+        eprintln!(
+            "  job at 2^24: {} transactions ({slices} slice steps), largest {}, total {}",
+            sent.each.len(),
+            sent.each.iter().max().unwrap(),
+            sent.each.iter().sum::<u64>()
+        );
+    }
+}
