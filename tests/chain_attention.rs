@@ -6,9 +6,9 @@
 //!   weight format, every layer's output bit for bit the unsplit reference's;
 //! - runs as a job whose steps are held under the same kind of budget, both attention layers in
 //!   `stepSlice`s (`sliceInput`'s `WHOLE_REST`: the query's rows open, the value and key
-//!   whole), every state and the result the reference's; a slice step with one forged value row
-//!   is refused (`StateMismatch`), and one that carries the value by its row hashes only is
-//!   refused (`RowsNotCarried`).
+//!   whole), in every weight format, every state and the result the reference's; a slice step
+//!   with one forged value row is refused (`StateMismatch`), and one that carries the value by
+//!   its row hashes only is refused (`RowsNotCarried`).
 
 use crate::chain_jobs::{JobSender, calls, deploy};
 use alloy::primitives::{Bytes, U256};
@@ -27,8 +27,19 @@ const FIXTURE: &str = "generated/keras3_15/attention_norm_fn.keras";
 /// query row.
 const BUDGET: u64 = 500_000;
 
-/// A step also carries and checks the state: each transaction of the job is held to this.
-const STEP_BUDGET: u64 = 760_000;
+/// A step also carries and checks the state: each transaction of the job is held to this
+/// (between one query row and the whole layer in a step); int16 and int8 decode their weights
+/// on top (one row of the self-attention ≈ 590k in a step).
+fn step_budget(format: WeightFormat) -> u64 {
+    let base = std::env::var("ETERNALIZE_MHA_STEP_BUDGET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(760_000);
+    match format {
+        WeightFormat::Int16 | WeightFormat::Int8 => base + 40_000,
+        _ => base,
+    }
+}
 
 /// A deterministic tensor for each model input, signed values in (−1, 1).
 fn inputs(graph: &Graph, seed: u64) -> Vec<Tensor> {
@@ -115,30 +126,26 @@ async fn attention_runs_in_query_row_slices_in_chained_calls_in_every_format() {
     );
 }
 
-#[tokio::test]
-async fn attention_runs_in_query_row_slices_in_a_job() {
-    let started = Instant::now();
-    let budget: u64 = std::env::var("ETERNALIZE_MHA_STEP_BUDGET")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(STEP_BUDGET);
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
-    let (model, graph) = crate::common::load_fixture(FIXTURE);
-    let address = deploy(&chain, &model, 1).await;
+/// The job of `graph` (deployed at `address`) on `x` under `budget` a step, planned: every
+/// step within the budget, every state before a layer the reference's, both attention layers
+/// (returned) in two or more slice steps.
+async fn job_plan(
+    rpc: &Rpc,
+    chain: &eternalize::chain::Chain,
+    address: alloy::primitives::Address,
+    graph: &Graph,
+    x: &[Tensor],
+    budget: u64,
+) -> (job::JobPlan, Vec<usize>) {
     let state = rpc.model_state(address).await.unwrap();
-    let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
-    let attention = attention_layers(&chained);
-    assert_eq!(attention.len(), 2);
-    let x = inputs(&graph, 7);
-    let refs: Vec<&Tensor> = x.iter().collect();
-    let want = job::reference_states(&graph, &x).unwrap();
+    let chained = ChainModel::read(rpc, address, &state).await.unwrap();
+    let want = job::reference_states(graph, x).unwrap();
     let limits = TxBudget {
         gas: budget,
         bytes: DEFAULT_MAX_TX_BYTES,
     };
-    let plan = job::plan(&rpc, chain.sender(), address, &refs, limits)
+    let refs: Vec<&Tensor> = x.iter().collect();
+    let plan = job::plan(rpc, chain.sender(), address, &refs, limits)
         .await
         .unwrap();
     for s in &plan.steps {
@@ -162,6 +169,8 @@ async fn attention_runs_in_query_row_slices_in_a_job() {
             );
         }
     }
+    let attention = attention_layers(&chained);
+    assert_eq!(attention.len(), 2);
     for &i in &attention {
         let slices = plan
             .steps
@@ -170,6 +179,20 @@ async fn attention_runs_in_query_row_slices_in_a_job() {
             .count();
         assert!(slices >= 2, "layer {i}: {slices} slice steps");
     }
+    (plan, attention)
+}
+
+#[tokio::test]
+async fn attention_runs_in_query_row_slices_in_a_job_in_every_format() {
+    let started = Instant::now();
+    let budget = step_budget(WeightFormat::Compact);
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (model, graph) = crate::common::load_fixture(FIXTURE);
+    let address = deploy(&chain, &model, 1).await;
+    let x = inputs(&graph, 7);
+    let (plan, attention) = job_plan(&rpc, &chain, address, &graph, &x, budget).await;
     let all = calls(&plan);
     let sender = JobSender::new(&rpc, Duration::from_secs(120)).await;
     // Up to the cross-attention's second slice: its value (ctx) and key rows are carried open.
@@ -213,7 +236,12 @@ async fn attention_runs_in_query_row_slices_in_a_job() {
             .map(|(_, _, w)| w.unwrap_or((0, usize::MAX)))
     };
     // The value: every row open, none of them the query's.
-    let value = chained.layers[cross].inputs[1] as u32;
+    let links = eternalize::chain::EternalModel::new(address, chain.provider().clone())
+        .layers()
+        .call()
+        .await
+        .unwrap();
+    let value = links[cross].inputs[1] as u32;
     assert_eq!(as_sent(value), Some((0, usize::MAX)), "{windows:?}");
     // Its last row, one value changed: the commitment says no.
     let mut forged = jobs::decode(&s.state).unwrap();
@@ -231,20 +259,36 @@ async fn attention_runs_in_query_row_slices_in_a_job() {
     // The rest as planned.
     let rest = sender.send(all[k + 1..].to_vec()).await.unwrap();
     sent.each.extend(rest.each);
-    assert!(sent.each.iter().all(|&g| g <= budget), "{:?}", sent.each);
-    let got = job::read_result(&rpc, plan.jobs, plan.job_id)
-        .await
-        .unwrap();
-    let reference = graph.run(&x).unwrap();
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1, reference[0].data, "the job's outputs");
-    eprintln!(
-        "attention_norm_fn job at {budget}: {} transactions, largest {} gas, total {} gas; after {:?}",
-        sent.each.len(),
-        sent.each.iter().max().unwrap(),
-        sent.each.iter().sum::<u64>(),
-        started.elapsed()
-    );
+    let mut jobs_sent = vec![(WeightFormat::Compact, plan, sent)];
+    // The other formats, as planned.
+    for (salt, format) in [WeightFormat::Exact, WeightFormat::Int16, WeightFormat::Int8]
+        .into_iter()
+        .enumerate()
+    {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let (address, _, _) =
+            crate::chain_support::deploy_model_in(&chain, &model, salt as u64 + 2, format).await;
+        let (plan, _) = job_plan(&rpc, &chain, address, &graph, &x, step_budget(format)).await;
+        let sent = sender.send(calls(&plan)).await.unwrap();
+        jobs_sent.push((format, plan, sent));
+    }
+    for (format, plan, sent) in jobs_sent {
+        let budget = step_budget(format);
+        assert!(sent.each.iter().all(|&g| g <= budget), "{:?}", sent.each);
+        let got = job::read_result(&rpc, plan.jobs, plan.job_id)
+            .await
+            .unwrap();
+        let reference = Graph::from_model(&model, format).unwrap().run(&x).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1, reference[0].data, "{format}: the job's outputs");
+        eprintln!(
+            "attention_norm_fn job in {format} at {budget}: {} transactions, largest {} gas, total {} gas",
+            sent.each.len(),
+            sent.each.iter().max().unwrap(),
+            sent.each.iter().sum::<u64>(),
+        );
+    }
+    eprintln!("chain_attention job: {:?}", started.elapsed());
 }
 
 /// Benchmarks (BENCHMARKS.md, "mharows"), not run by `cargo test`: for generated/
