@@ -1677,6 +1677,7 @@ impl Step {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
                     Op::Conv { rank: 1, .. } | Op::Recurrent { .. } => "steps",
+                    Op::Attention { .. } => "query rows",
                     _ => "rows",
                 };
                 let mut part = match channels {
@@ -2899,6 +2900,31 @@ mod tests {
         for i in [selfish, cross] {
             assert!(covered(&steps, i, 6).len() >= 2, "layer {i}: {steps:#?}");
         }
+        // Under one query row (its call projects the whole value and key), once the chain has
+        // priced the layer: refused, naming the layer, the numbers and why.
+        let planner = Planner {
+            budget: row,
+            ..planner
+        };
+        let mut cal = Calibration::default();
+        let key = CostKey {
+            layer: selfish,
+            sliced: true,
+            rows: false,
+        };
+        cal.record(key, 1, 1);
+        let e = planner.next(selfish, &given, &cal).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "layer {selfish} (MultiHeadAttention) needs about "
+            )) && e.contains(
+                "even one query row per call (each call is given the whole value and key"
+            ) && e.contains(&format!(
+                "over the budget of {} gas per call",
+                crate::units::thousands(row)
+            )),
+            "{e}"
+        );
     }
 
     #[test]
