@@ -746,16 +746,21 @@ async fn plan_slices(
             })
         }
     };
-    let low = |x: U256| (x & U256::from(u128::MAX)).to::<usize>();
+    let rows = |r: &ISliceableLayer::sliceInputReturn| {
+        let last = r.last & U256::from(u128::MAX);
+        (
+            r.length.to::<usize>(),
+            r.first.to::<usize>(),
+            last.to::<usize>(),
+        )
+    };
     let rows_read = |at: usize, count: usize| {
         let answer = ask(at, count);
-        async move {
-            answer
-                .await
-                .map(|r| (r.length.to::<usize>(), r.first.to::<usize>(), low(r.last)))
-        }
+        async move { answer.await.map(|r| rows(&r)) }
     };
-    let whole_rest = ask(0, 1).await?.last >> 128 != U256::ZERO;
+    let first = ask(0, 1).await?;
+    let whole_rest = first.last >> 128 != U256::ZERO;
+    let (length, f1, l1) = rows(&first);
     // The inputs' rows [first, last) open (with `whole_rest`, the first input's, the others
     // whole: a self-attention's one tensor whole), a Conv2D row's channel block (if any) whole.
     let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
@@ -770,7 +775,6 @@ async fn plan_slices(
     let mut state = state.clone();
     let mut steps = Vec::new();
     let mut at = 0usize;
-    let (length, f1, l1) = rows_read(0, 1).await?;
     // The gas of the layer's first position and of each one more (from the first slices).
     let (mut one, mut per) = (0u64, 1u64);
     loop {
