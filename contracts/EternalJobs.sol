@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {IEternalModel} from "./interfaces/IEternalModel.sol";
 import {IForwardLayer} from "./interfaces/IForwardLayer.sol";
-import {ISliceableLayer} from "./interfaces/ISliceableLayer.sol";
+import {ISliceableLayer, WHOLE_REST} from "./interfaces/ISliceableLayer.sol";
 import {LayerCall} from "./lib/LayerCall.sol";
 import {LayerKind, LayerLink} from "./lib/Types.sol";
 
@@ -1197,9 +1197,13 @@ contract EternalJobs {
         } catch (bytes memory reason) {
             revert LayerFailed(cursor, reason);
         }
+        // `WHOLE_REST` (MultiHeadAttention): those rows of the first input, the others whole.
+        bool wholeRest = last & WHOLE_REST != 0;
+        last = uint128(last);
         if (first > last || r.at + positions > r.length) revert NotSliceable(cursor);
         for (uint256 k; k < m; ++k) {
-            int256[] memory open = _openRows(state, inAt[k], first, last, cursor, rows.carried);
+            (uint256 a, uint256 b) = k != 0 && wholeRest ? (0, _dim(state, inAt[k], 0)) : (first, last);
+            int256[] memory open = _openRows(state, inAt[k], a, b, cursor, rows.carried);
             assembly ("memory-safe") {
                 mstore(add(srcData, shl(5, add(k, 1))), open)
             }

@@ -19,6 +19,7 @@ mod activations;
 mod artifacts;
 mod bad_input;
 mod chain_activations;
+mod chain_attention;
 mod chain_blocks;
 mod chain_chained;
 mod chain_convs;

@@ -417,9 +417,16 @@ async fn gas_model_of_slices_against_estimate_gas() {
     let rpc = Rpc::connect(&node.url()).unwrap();
     let only = std::env::var("ETERNALIZE_GAS_FIXTURES").ok();
     let mut kinds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (salt, name) in ["rowslice_fn", "normrows_fn", "cnn_500k", "cnn_15m"]
-        .into_iter()
-        .enumerate()
+    for (salt, name) in [
+        "rowslice_fn",
+        "normrows_fn",
+        "cnn_500k",
+        "cnn_15m",
+        "attention_rows_fn",
+        "keras3_15/attention_norm_fn",
+    ]
+    .into_iter()
+    .enumerate()
     {
         if only
             .as_ref()
@@ -431,20 +438,23 @@ async fn gas_model_of_slices_against_estimate_gas() {
         let address = deploy(&chain, &model, salt as u64 + 10).await;
         let state = rpc.model_state(address).await.unwrap();
         let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
-        let shape: Vec<usize> = graph.input_shapes()[0][1..]
+        let xs: Vec<Tensor> = graph
+            .input_shapes()
             .iter()
-            .map(|d| d.unwrap())
+            .map(|s| {
+                let shape: Vec<usize> = s[1..].iter().map(|d| d.unwrap()).collect();
+                let n: usize = shape.iter().product();
+                Tensor {
+                    data: (0..n as i128)
+                        .map(|i| ((i * 7919 % 2000) - 1000) << 22)
+                        .collect(),
+                    shape,
+                }
+            })
             .collect();
-        let n: usize = shape.iter().product();
-        let x = Tensor {
-            data: (0..n as i128)
-                .map(|i| ((i * 7919 % 2000) - 1000) << 22)
-                .collect(),
-            shape,
-        };
-        let all = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        let all = graph.run_all(&xs).unwrap();
         let mut known: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
-        known.insert(graph.inputs[0], x.clone());
+        known.extend(graph.inputs.iter().copied().zip(xs.iter().cloned()));
         // `ETERNALIZE_GAS_BUDGET`: plan under a lower budget (more, smaller slices).
         let budget = std::env::var("ETERNALIZE_GAS_BUDGET")
             .ok()

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
+import {ISliceableLayer, WHOLE_REST} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
 import {LayerKind, WeightTensor} from "../lib/Types.sol";
 
@@ -15,7 +16,11 @@ import {LayerKind, WeightTensor} from "../lib/Types.sol";
 ///      Every projection is a dot product shifted once; the query is scaled by
 ///      Fixed.rsqrt(keyDim · ONE); scores (Σ q·k) >> 32; softmax over the keys (`Fixed.softmaxAt`);
 ///      (Σ p·v) >> 32; output projection. The reference's `infer::attention::mha`.
-contract MultiHeadAttentionLayer is LayerBase {
+///      Output row t depends on query row t and on every key and value row, so a slice is cut
+///      by query rows: `forwardSlice` is given query rows [from, from + count) and the whole
+///      value (and key), and runs the very same pass on them (each slice recomputes the key and
+///      value projections).
+contract MultiHeadAttentionLayer is LayerBase, ISliceableLayer {
     /// @notice The decoded config.
     struct Config {
         /// Number of heads.
@@ -68,6 +73,7 @@ contract MultiHeadAttentionLayer is LayerBase {
     function _dims(uint256[] calldata shapes, uint256[] calldata ranks) internal pure returns (Dims memory d) {
         uint256 k = ranks.length;
         if (k != 2 && k != 3) revert InputCountMismatch(2, k);
+        if (shapes.length != 2 * k) revert InputShapeMismatch(k);
         for (uint256 j; j < k; ++j) {
             if (ranks[j] != 2) revert InputShapeMismatch(j);
         }
@@ -82,6 +88,41 @@ contract MultiHeadAttentionLayer is LayerBase {
         }
     }
 
+    /// @inheritdoc ISliceableLayer
+    /// @dev Output rows [from, from + count) read query rows [from, from + count) and every row
+    ///      of the value and key: `last`'s high 128 bits (`WHOLE_REST`) say so to a job.
+    function sliceInput(uint256[] calldata shapes, uint256[] calldata ranks, uint256 from, uint256 count)
+        external
+        pure
+        returns (uint256 length, uint256 first, uint256 last)
+    {
+        length = _dims(shapes, ranks).tq;
+        _checkSlice(from, count, length);
+        return (length, from, (from + count) | WHOLE_REST);
+    }
+
+    /// @dev Output rows [from, from + count), given those query rows and the whole value (and
+    ///      key), `shapes` the whole inputs': the pass of `_forward` over `count` query rows,
+    ///      which equals those rows of the whole pass bit for bit (no value of a row depends on
+    ///      another query row).
+    function _forwardSlice(
+        int256[] calldata inputs,
+        uint256[] calldata shapes,
+        uint256[] calldata ranks,
+        uint256 from,
+        uint256 count,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        Dims memory d = _dims(shapes, ranks);
+        _checkSlice(from, count, d.tq);
+        d.tq = count;
+        uint256 given = count * d.dq + d.tk * d.dv + (ranks.length == 3 ? d.tk * d.dk : 0);
+        if (inputs.length != given) revert InputShapeMismatch(ranks.length);
+        return _attention(inputs, ranks.length, d, m, cfg, list);
+    }
+
     /// @dev The forward pass (see `IForwardLayer.forward`).
     function _forward(
         int256[] calldata inputs,
@@ -91,16 +132,28 @@ contract MultiHeadAttentionLayer is LayerBase {
         bytes memory cfg,
         WeightTensor[] memory list
     ) internal view override returns (int256[] memory out, uint256[] memory shape) {
+        return _attention(inputs, ranks.length, _dims(shapes, ranks), m, cfg, list);
+    }
+
+    /// @dev Attention of `d.tq` query rows over the keys: `inputs` are those query rows, then
+    ///      the value, then (of `n` = 3 inputs) the key.
+    function _attention(
+        int256[] calldata inputs,
+        uint256 n,
+        Dims memory d,
+        address m,
+        bytes memory cfg,
+        WeightTensor[] memory list
+    ) internal view returns (int256[] memory out, uint256[] memory shape) {
         Config memory c = _decode(cfg);
         _check(c);
-        Dims memory d = _dims(shapes, ranks);
         uint256 per = c.useBias ? 2 : 1;
         if (list.length != 4 * per) revert InvalidConfig(LayerKind.MULTI_HEAD_ATTENTION);
         uint256 hk = c.heads * c.keyDim;
         uint256 hv = c.heads * c.valueDim;
         int256[] memory q = _project(_sliceI(inputs, 0, d.tq * d.dq), d.dq, m, list, 0, per, hk);
         uint256 valueAt = d.tq * d.dq;
-        uint256 keyAt = ranks.length == 3 ? valueAt + d.tk * d.dv : valueAt;
+        uint256 keyAt = n == 3 ? valueAt + d.tk * d.dv : valueAt;
         int256[] memory k = _project(_sliceI(inputs, keyAt, d.tk * d.dk), d.dk, m, list, per, per, hk);
         int256[] memory v = _project(_sliceI(inputs, valueAt, d.tk * d.dv), d.dv, m, list, 2 * per, per, hv);
         int256 s = Fixed.rsqrt(int256(c.keyDim) << 32);

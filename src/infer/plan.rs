@@ -807,6 +807,8 @@ impl LayerOp {
             }
             // Not row-local: each slice reads the whole input for the statistics.
             Op::Normalize { .. } => out.first().copied().filter(|_| out.len() >= 2),
+            // By query rows: each slice reads its query rows and the whole value and key.
+            Op::Attention { .. } => out.first().copied(),
             _ => None,
         }
         .filter(|&n| n > 1)
@@ -856,7 +858,9 @@ impl LayerOp {
     }
 
     /// The input rows (first axis) a slice reads, or `None` when it reads the whole input. A
-    /// row-local kind reads these rows of every input; the others have one input.
+    /// row-local kind reads these rows of every input; MultiHeadAttention these rows of its
+    /// query (`input`) and every other input whole (`ISliceableLayer`'s `WHOLE_REST`); the
+    /// others have one input.
     pub fn slice_rows(&self, input: &[usize], from: usize, count: usize) -> Option<(usize, usize)> {
         if self.row_local() {
             return Some((from, from + count));
@@ -869,6 +873,9 @@ impl LayerOp {
                 f if f == 2 * n && count == 1 => Some((0, 0)),
                 _ => None,
             };
+        }
+        if let Op::Attention { .. } = &self.op {
+            return (from + count <= *input.first()?).then_some((from, from + count));
         }
         if let (Some(n), Op::Recurrent { backwards, .. }) = (self.time_steps(input), &self.op) {
             // Steps [from, from + count) in reading order: from the end when `go_backwards`.
@@ -1121,13 +1128,16 @@ pub fn one_call_estimate(
         .map(|s| s.estimate)
 }
 
-/// MultiHeadAttention, per multiply-accumulate (projections, scores, weighted values), fitted
-/// with [`ATTENTION_WEIGHT`] to the three attention layers of the transformer fixtures, rounded
-/// up (148–214 gas per MAC all included; BENCHMARKS.md).
-const ATTENTION_MAC: u64 = 70;
-/// MultiHeadAttention, per weight value read and widened into memory (`_tensorValues`): at
-/// these sizes the larger part of the layer's gas.
-const ATTENTION_WEIGHT: u64 = 650;
+/// MultiHeadAttention, per multiply-accumulate of a projection (query, key, value, output:
+/// `_project`'s dot per output value), fitted with [`ATTENTION_MAC`] and [`ATTENTION_WEIGHT`]
+/// to query-row slices of attention_rows_fn (self-attention over 64 rows: 4.37M fixed — the
+/// key and value projections and the weights — and 352k a query row; over 8 rows of context:
+/// 1.0M and 103k; BENCHMARKS.md, "mharows").
+const ATTENTION_PROJECTION_MAC: u64 = 120;
+/// … per multiply-accumulate of the scores and the weighted values (`_attend`).
+const ATTENTION_MAC: u64 = 115;
+/// MultiHeadAttention, per weight value read and widened into memory (`_tensorValues`).
+const ATTENTION_WEIGHT: u64 = 400;
 
 /// Gas per multiply-accumulate of a recurrent layer (SimpleRNN, LSTM, GRU, and each direction
 /// of a Bidirectional), set high: calibration brings it down after the layer's first call.
@@ -1179,12 +1189,18 @@ impl GasModel {
             (Some((_, count)), Some(axis)) => out_all / axis.max(1) as u64 * count as u64,
             _ => out_all,
         };
-        // A row-local or padding slice is given (about) its rows of each input only.
+        // A row-local or padding slice is given (about) its rows of each input only; an
+        // attention slice its rows of the query, the value and key whole.
         let cut = layer.row_local() || matches!(layer.op, Op::ZeroPad { .. });
+        let query = matches!(layer.op, Op::Attention { .. });
         let in_values = match slice {
-            Some((_, count)) if cut => ins
+            Some((_, count)) if cut || query => ins
                 .iter()
-                .map(|s| prod(s) / s.first().map_or(1, |&n| n.max(1) as u64) * count as u64)
+                .enumerate()
+                .map(|(k, s)| match cut || k == 0 {
+                    true => prod(s) / s.first().map_or(1, |&n| n.max(1) as u64) * count as u64,
+                    false => prod(s),
+                })
                 .sum(),
             _ => in_values,
         };
@@ -1434,16 +1450,17 @@ impl GasModel {
                     s.and_then(|s| s.get(a)).map_or(1, |&d| d as u64)
                 };
                 let (tq, dq) = (dim(ins.first(), 0), dim(ins.first(), 1));
+                // A slice's query rows; the key and value projections are whole in each.
+                let tq = slice.map_or(tq, |(_, count)| count as u64);
                 let (tk, dvi) = (dim(ins.get(1), 0), dim(ins.get(1), 1));
                 let dki = ins
                     .get(2)
                     .map_or(dvi, |s| s.get(1).map_or(1, |&d| d as u64));
                 let weights = (dq + dki) * h * dk + dvi * h * dv + h * dv * o;
-                let macs = tq * dq * h * dk
-                    + tk * (dki * h * dk + dvi * h * dv)
-                    + h * tq * tk * (dk + dv)
-                    + tq * h * dv * o;
-                gas += ATTENTION_MAC * macs
+                let projections =
+                    tq * dq * h * dk + tk * (dki * h * dk + dvi * h * dv) + tq * h * dv * o;
+                gas += ATTENTION_PROJECTION_MAC * projections
+                    + ATTENTION_MAC * h * tq * tk * (dk + dv)
                     + h * tq * tk * 480
                     + weights * ATTENTION_WEIGHT
                     + self.per_chunk * chunks(weights);
@@ -1690,6 +1707,7 @@ impl Step {
                 let what = match layers[*layer].op {
                     Op::Dense { .. } => "units",
                     Op::Conv { rank: 1, .. } | Op::Recurrent { .. } => "steps",
+                    Op::Attention { .. } => "query rows",
                     _ => "rows",
                 };
                 let mut part = match channels {
@@ -2196,6 +2214,9 @@ impl Planner<'_> {
                 Op::Normalize { row_local: false } => {
                     "one row per call (each row's call is given the whole input: the statistics span every row)"
                 }
+                Op::Attention { .. } => {
+                    "one query row per call (each call is given the whole value and key and projects them)"
+                }
                 _ => "one position per call",
             };
             return Err(too_big(need, what));
@@ -2448,8 +2469,9 @@ impl Planner<'_> {
 }
 
 /// The values a slice [from, from + count) of `l` is sent, input by input: the input rows it
-/// reads (of its one input for the window ops, of every input for the row-local kinds), or the
-/// whole inputs. `None` when the rows are not there (or the inputs' first axes differ).
+/// reads (of its one input for the window ops, of every input for the row-local kinds, of the
+/// query for MultiHeadAttention, whose value and key follow whole), or the whole inputs. `None`
+/// when the rows are not there (or the inputs' first axes differ).
 pub fn slice_parts<'t>(
     l: &LayerOp,
     ins: &[&'t Tensor],
@@ -2460,15 +2482,14 @@ pub fn slice_parts<'t>(
     match l.slice_rows(&first.shape, from, count) {
         Some((a, b)) => {
             let cut = if l.row_local() { ins.len() } else { 1 };
-            ins[..cut]
-                .iter()
-                .map(|t| {
-                    if t.shape.first() != first.shape.first() {
-                        return None;
-                    }
-                    let row = prod(t.shape.get(1..)?) as usize;
-                    t.data.get(a * row..b * row)
-                })
+            let rows = ins[..cut].iter().map(|t| {
+                if t.shape.first() != first.shape.first() {
+                    return None;
+                }
+                let row = prod(t.shape.get(1..)?) as usize;
+                t.data.get(a * row..b * row)
+            });
+            rows.chain(ins[cut..].iter().map(|t| Some(t.data.as_slice())))
                 .collect()
         }
         None => Some(ins.iter().map(|t| t.data.as_slice()).collect()),
@@ -2595,16 +2616,23 @@ mod tests {
         assert_eq!(window_rows(0, 1, 3, 1, 2, 10), (0, 1));
     }
 
+    /// A deterministic tensor for each model input, by its InputLayer.
     fn input_of(graph: &Graph) -> BTreeMap<usize, Tensor> {
-        let shape: Vec<usize> = graph.input_shapes()[0][1..]
+        let tensor = |shape: &[Option<usize>]| {
+            let shape: Vec<usize> = shape[1..].iter().map(|d| d.unwrap()).collect();
+            let n: usize = shape.iter().product();
+            let data = (0..n)
+                .map(|i| ((i * 7919) % 1000) as i128 * (1 << 22))
+                .collect();
+            Tensor { shape, data }
+        };
+        let shapes = graph.input_shapes();
+        graph
+            .inputs
             .iter()
-            .map(|d| d.unwrap())
-            .collect();
-        let n: usize = shape.iter().product();
-        let data = (0..n)
-            .map(|i| ((i * 7919) % 1000) as i128 * (1 << 22))
-            .collect();
-        BTreeMap::from([(graph.inputs[0], Tensor { shape, data })])
+            .zip(&shapes)
+            .map(|(&i, s)| (i, tensor(s)))
+            .collect()
     }
 
     /// Plans the whole model, feeding each step the reference's tensors; returns the steps.
@@ -2640,7 +2668,8 @@ mod tests {
             model: GasModel::default(),
         };
         let mut known = input_of(graph);
-        let all = graph.run_all(&[known[&graph.inputs[0]].clone()]).unwrap();
+        let ins: Vec<Tensor> = graph.inputs.iter().map(|i| known[i].clone()).collect();
+        let all = graph.run_all(&ins).unwrap();
         let cal = Calibration::default();
         let mut steps = Vec::new();
         let mut next = 0;
@@ -2847,6 +2876,88 @@ mod tests {
             e.starts_with("layer 2 (GroupNormalization) needs about ")
                 && e.contains("even one row per call (each row's call is given the whole input")
                 && e.contains("over the budget of 1,500,000 gas per call"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn attention_is_cut_by_query_rows_given_the_whole_value_and_key() {
+        let (ops, graph) = fixture("generated/keras3_15/attention_norm_fn.keras");
+        let known = input_of(&graph);
+        let ins: Vec<Tensor> = graph.inputs.iter().map(|i| known[i].clone()).collect();
+        let all = graph.run_all(&ins).unwrap();
+        let attention: Vec<usize> = (0..ops.len())
+            .filter(|&i| matches!(ops[i].op, Op::Attention { .. }))
+            .collect();
+        // Self-attention on x [6, 8] (query = value), cross-attention of [6, 8] over ctx
+        // [4, 8] with key [4, 5].
+        let [selfish, cross] = attention[..] else {
+            panic!("{attention:?}")
+        };
+        let tensor = |j: usize| known.get(&j).unwrap_or(&all[j]);
+        let sources =
+            |i: usize| -> Vec<&Tensor> { ops[i].inputs.iter().map(|&j| tensor(j)).collect() };
+        assert_eq!(sources(selfish)[0], sources(selfish)[1]);
+        assert_eq!(sources(cross).len(), 3);
+        for i in [selfish, cross] {
+            assert_eq!(ops[i].slice_axis(&[6, 8]), Some(6), "layer {i}");
+            assert_eq!(ops[i].slice_rows(&[6, 8], 2, 3), Some((2, 5)), "layer {i}");
+            assert_eq!(ops[i].slice_rows(&[6, 8], 4, 3), None, "layer {i}");
+            // The query's rows, then every other input whole.
+            let ins = sources(i);
+            let mut want = vec![&ins[0].data[2 * 8..5 * 8]];
+            want.extend(ins[1..].iter().map(|t| t.data.as_slice()));
+            assert_eq!(slice_parts(&ops[i], &ins, 2, 3).unwrap(), want, "layer {i}");
+        }
+        // Under a budget between a one-row slice and the whole layer, both are cut into query
+        // rows, covered once, in order, every slice priced within the budget.
+        let outputs = graph.outputs.clone();
+        let planner = Planner {
+            layers: &ops,
+            outputs: &outputs,
+            budget: DEFAULT_CALL_GAS,
+            model: GasModel::default(),
+        };
+        let mut given: BTreeMap<usize, Tensor> = all.iter().cloned().enumerate().collect();
+        given.extend(known.clone());
+        let cal = Calibration::default();
+        let cost = |i: usize, whole: bool| match whole {
+            true => planner.range(i, i + 1, &given, &cal).unwrap().estimate,
+            false => planner.slice(i, 0, 1, &given, &cal).unwrap().estimate,
+        };
+        let row = cost(selfish, false).max(cost(cross, false));
+        let whole = cost(selfish, true).min(cost(cross, true));
+        assert!(row < whole, "one query row {row}, whole {whole}");
+        // The target (nine tenths of the budget) halfway between.
+        let budget = (row + whole) / 2 * 10 / 9;
+        let steps = plan_all(&ops, &graph, budget);
+        assert!(steps.iter().all(|s| s.estimate <= budget), "{steps:#?}");
+        for i in [selfish, cross] {
+            assert!(covered(&steps, i, 6).len() >= 2, "layer {i}: {steps:#?}");
+        }
+        // Under one query row (its call projects the whole value and key), once the chain has
+        // priced the layer: refused, naming the layer, the numbers and why.
+        let planner = Planner {
+            budget: row,
+            ..planner
+        };
+        let mut cal = Calibration::default();
+        let key = CostKey {
+            layer: selfish,
+            sliced: true,
+            rows: false,
+        };
+        cal.record(key, 1, 1);
+        let e = planner.next(selfish, &given, &cal).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "layer {selfish} (MultiHeadAttention) needs about "
+            )) && e.contains(
+                "even one query row per call (each call is given the whole value and key"
+            ) && e.contains(&format!(
+                "over the budget of {} gas per call",
+                crate::units::thousands(row)
+            )),
             "{e}"
         );
     }

@@ -729,8 +729,10 @@ async fn plan_slices(
         shapes.extend(input.shape.iter().map(|&d| U256::from(d)));
         ranks.push(U256::from(input.shape.len()));
     }
-    // The axis length and the input rows positions [at, at + count) read, by the layer itself.
-    let rows_read = |at: usize, count: usize| {
+    // The layer's own answer for positions [at, at + count): the axis length and the input
+    // rows they read, `last`'s high bits `WHOLE_REST` (MultiHeadAttention: the rows are the
+    // query's, the value and key are read whole).
+    let ask = |at: usize, count: usize| {
         let q = ISliceableLayer::sliceInputCall {
             shapes: shapes.clone(),
             ranks: ranks.clone(),
@@ -742,13 +744,6 @@ async fn plan_slices(
                 format!("ask layer #{c} which rows a slice reads")
             })
             .await
-            .map(|r| {
-                (
-                    r.length.to::<usize>(),
-                    r.first.to::<usize>(),
-                    r.last.to::<usize>(),
-                )
-            })
             .map_err(|e| match e.revert() {
                 // No `sliceInput` at all: a kind never cut (Flatten, the recurrent layers…).
                 Some(Revert::Other(data)) if data.is_empty() => {
@@ -758,10 +753,26 @@ async fn plan_slices(
             })
         }
     };
-    // The inputs' rows [first, last) open, a Conv2D row's channel block (if any) whole.
+    let rows = |r: &ISliceableLayer::sliceInputReturn| {
+        let last = r.last & U256::from(u128::MAX);
+        (
+            r.length.to::<usize>(),
+            r.first.to::<usize>(),
+            last.to::<usize>(),
+        )
+    };
+    let rows_read = |at: usize, count: usize| {
+        let answer = ask(at, count);
+        async move { answer.await.map(|r| rows(&r)) }
+    };
+    let first = ask(0, 1).await?;
+    let whole_rest = first.last >> 128 != U256::ZERO;
+    let (length, f1, l1) = rows(&first);
+    // The inputs' rows [first, last) open (with `whole_rest`, the first input's, the others
+    // whole: a self-attention's one tensor whole), a Conv2D row's channel block (if any) whole.
     let carry = |state: &Bytes, first: usize, last: usize| -> anyhow::Result<Bytes> {
         let open = |tag: u32| {
-            if tag & jobs::BLOCK_TAG != 0 {
+            if tag & jobs::BLOCK_TAG != 0 || (whole_rest && input_tags[1..].contains(&tag)) {
                 return Some((0, usize::MAX));
             }
             input_tags.contains(&tag).then_some((first, last))
@@ -771,7 +782,6 @@ async fn plan_slices(
     let mut state = state.clone();
     let mut steps = Vec::new();
     let mut at = 0usize;
-    let (length, f1, l1) = rows_read(0, 1).await?;
     // The gas of the layer's first position and of each one more (from the first slices).
     let (mut one, mut per) = (0u64, 1u64);
     loop {
