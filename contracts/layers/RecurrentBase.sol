@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {LayerBase} from "./LayerBase.sol";
 import {Fixed} from "../lib/Fixed.sol";
+import {Lanes} from "../lib/Lanes.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title RecurrentBase
@@ -301,27 +302,28 @@ abstract contract RecurrentBase is LayerBase {
         for (uint256 j; j < units; ++j) {
             rh[j] = Fixed.mul(zr[units + j], prev[j]);
         }
+        // (r · h)·U_h: the candidate's columns [2 · units, n) of U.
+        int256[] memory hc = new int256[](units);
+        _addColumns(hc, rh, p.u, n, 2 * units);
         h = new int256[](units);
         for (uint256 j; j < units; ++j) {
-            h[j] = _gruUnitBefore(c, p, xw, zr, rh, prev[j], j);
+            h[j] = _gruUnitBefore(c, p.tbl, xw, zr, hc, prev[j], j);
         }
     }
 
-    /// @dev Unit `j` of `_gruStepBefore`: candidate act(xw_h + ((r · h)·U_h) >> 32), then
-    ///      z · h + (ONE − z) · candidate (a function of its own for the EVM's stack, as
-    ///      `_gruUnitAfter`).
+    /// @dev Unit `j` of `_gruStepBefore`: candidate act(xw_h + (hc_j >> 32)) (hc: (r · h)·U_h
+    ///      before the shift), then z · h + (ONE − z) · candidate (a function of its own for the
+    ///      EVM's stack, as `_gruUnitAfter`).
     function _gruUnitBefore(
         Cell memory c,
-        CellWeights memory p,
+        uint256 tbl,
         int256[] memory xw,
         int256[] memory zr,
-        int256[] memory rh,
+        int256[] memory hc,
         int256 prev,
         uint256 j
     ) private pure returns (int256) {
-        uint256 col = 2 * c.units + j;
-        int256 acc = _scaled(p.u, col, _column(rh, p.u, col, 3 * c.units));
-        int256 hh = _act(c.activation, xw[col] + (acc >> 32), p.tbl);
+        int256 hh = _act(c.activation, xw[2 * c.units + j] + (hc[j] >> 32), tbl);
         return Fixed.mul(zr[j], prev) + Fixed.mul(Fixed.ONE - zr[j], hh);
     }
 
@@ -393,10 +395,7 @@ abstract contract RecurrentBase is LayerBase {
     /// @dev z_j = (bias_j << 32 + Σ_i x_i · W[i, j] + Σ_i h_i · U[i, j]) >> 32 for j < n, where W
     ///      (`p.w`) is [x.length, n] and U (`p.u`) is [h.length, n], both row-major and stored
     ///      (`Raw`, shapes checked by `_cellWeights`); bias_j is p.b[biasStart + j] for
-    ///      j < biasCount, else 0. Column j's Σ x·q of
-    ///      stored integers is scaled once (`_scaled`: << up, or times column j's scale, j being
-    ///      the output channel), which equals Σ x·a of the Q32.32 values a exactly; one SAR per
-    ///      output, after the exact sum.
+    ///      j < biasCount, else 0. One SAR per output, after the exact sum.
     function _gates(
         int256[] memory x,
         int256[] memory h,
@@ -406,15 +405,73 @@ abstract contract RecurrentBase is LayerBase {
         uint256 n
     ) internal pure returns (int256[] memory z) {
         z = new int256[](n);
-        Raw memory w = p.w;
-        Raw memory u = p.u;
-        uint256 xl = x.length;
-        uint256 hl = h.length;
-        for (uint256 j; j < n; ++j) {
-            int256 acc = j < biasCount ? p.b[biasStart + j] << 32 : int256(0);
-            if (xl != 0) acc += _scaled(w, j, _column(x, w, j, n));
-            if (hl != 0) acc += _scaled(u, j, _column(h, u, j, n));
-            z[j] = acc >> 32;
+        for (uint256 j; j < biasCount && j < n; ++j) {
+            z[j] = p.b[biasStart + j] << 32;
+        }
+        _addColumns(z, x, p.w, n, 0);
+        _addColumns(z, h, p.u, n, 0);
+        assembly ("memory-safe") {
+            for { let q := add(z, 0x20) let end := add(q, shl(5, n)) } lt(q, end) { q := add(q, 0x20) } {
+                mstore(q, sar(32, mload(q)))
+            }
+        }
+    }
+
+    /// @dev z[k] += Σ_i x_i · W[i, first + k] for k < z.length, W (`w`) [x.length, n] as stored:
+    ///      each column's Σ x·q of stored integers scaled once (`_scaled`: << up, or times the
+    ///      column's scale, the column being the output channel), which equals Σ x·a of the
+    ///      Q32.32 values a exactly. Several columns per MUL (`Lanes`) when Σ|x| is below their
+    ///      bound, else one column at a time (`_column`); the same integers either way.
+    function _addColumns(int256[] memory z, int256[] memory x, Raw memory w, uint256 n, uint256 first) internal pure {
+        uint256 len = x.length;
+        if (len == 0) return;
+        uint256 width = w.width;
+        uint256 cols = z.length;
+        (uint256 sa, int256 sx) = Lanes.sums(_ptr(x), len);
+        if (len >= 2 ** 30 || sa >= Lanes.limit(width)) {
+            for (uint256 j; j < cols; ++j) {
+                z[j] += _scaled(w, first + j, _column(x, w, first + j, n));
+            }
+            return;
+        }
+        // Blocks of 32 / width columns (one kernel word a row), the last one maybe shorter.
+        uint256 per = 32 / width;
+        int256 corr = sx << (8 * width - 1);
+        uint256 k;
+        for (; k + per <= cols; k += per) {
+            _laneBlock(z, x, w, n, first, k, per, corr);
+        }
+        if (k < cols) _laneBlock(z, x, w, n, first, k, cols - k, corr);
+    }
+
+    /// @dev z[k + q] += the scaled Σ_i x_i · W[i, first + k + q] for q < count (count ≤ 32 /
+    ///      width), by `Lanes.columns` (the caller checked Σ|x|; `corr` = 2^(8w−1)·Σx).
+    function _laneBlock(
+        int256[] memory z,
+        int256[] memory x,
+        Raw memory w,
+        uint256 n,
+        uint256 first,
+        uint256 k,
+        uint256 count,
+        int256 corr
+    ) private pure {
+        uint256 width = w.width;
+        // The block's lane sums (`count` words), then its 8 accumulators: scratch past the free
+        // memory pointer, not allocated (nothing below allocates), so steps do not grow memory.
+        uint256 part;
+        assembly ("memory-safe") {
+            part := mload(0x40)
+        }
+        Lanes.columns(
+            _ptr(x), x.length, w.ptr + (first + k) * width, width, n * width, corr, part, count, part + 32 * count
+        );
+        for (uint256 q; q < count; ++q) {
+            int256 sum;
+            assembly ("memory-safe") {
+                sum := mload(add(part, shl(5, q)))
+            }
+            z[k + q] += _scaled(w, first + k + q, sum);
         }
     }
 

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x71c26d72d246481c0d924dce8d32d4c15b99f411c51cbc3be7d6b0f6f58fe46b;
+    bytes32 internal constant MODEL = 0xdb5dfd32228060a640fafa638f8bd6d077070eaa99e086825a5cbbc25f52ce19;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x230be5ab9b059529f16503beb50dcaa7eb9295ed1888c25b7dbb3d995524ff73;
+    bytes32 internal constant SIMPLE_RNN = 0xff298c1bbcdc7535fc0d57cbb36343c623721f5b0463653fe85b35975321e671;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x88d8663b08df66544a49b4cf5d82ba606b7dc5fa4b5e955d49baf78b60312111;
+    bytes32 internal constant LSTM = 0xea0bb343e4ab718444f781248c68a3aabc10fef8c81378bba33dc4e8a18d44ff;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,7 +57,7 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xf8caa244f524eee00316fcb5e5a30c0f02e78573a8a685ea91d2d9182175bfb5;
+    bytes32 internal constant GRU = 0x10b97db14fb438cc8c2263343fda66c7ebb90b3405ced049fa2c4f3926f09d4e;
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
@@ -115,7 +115,7 @@ library Implementations {
     /// @dev TimeDistributedLayer, kind 49.
     bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0xe6f8632ac5e3886d430d55eece1704e357ba19d37e9948138553cde842c3dd6c;
+    bytes32 internal constant BIDIRECTIONAL = 0x912dcdd433b0f0a85043adcb6bfe37407faffbca7d31476c37d95f39b0efa00b;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
