@@ -3,7 +3,8 @@
 //! its last state; 12 steps) predicts through chained calls under a budget of 400,000 gas a call,
 //! so that both LSTMs and the GRU run as several `forwardSlice`s, each from the state the last
 //! one returned — in every weight format, every layer's output bit for bit the unsplit
-//! reference's.
+//! reference's. And an LSTM(128), whose steps fit a call only since its kernels are read in
+//! their stored form (generated/lstm128_fn.keras, under the 2^24 cap).
 
 use eternalize::chain::{Rpc, WeightFormat};
 use eternalize::infer::{Graph, Tensor};
@@ -95,6 +96,53 @@ fn sample_of(path: &std::path::Path, graph: &Graph) -> Tensor {
             Tensor { shape, data }
         }
     }
+}
+
+/// A recurrent layer of real size: generated/lstm128_fn.keras (LSTM(128) over 6 steps of 8
+/// features, 69,632 kernel values, beside a GRU(16) without reset_after, then Dense(3))
+/// predicts through chained calls under the 2^24 cap in every format, every layer bit for bit
+/// the reference's. With its kernels widened to a
+/// word each in memory, one step of this LSTM cost more than 2^24 gas and it could not run in
+/// any plan; read in their stored form, its steps fit a call.
+#[tokio::test]
+async fn an_lstm_of_128_units_runs_under_the_cap_in_every_format() {
+    const CAP: u64 = 16_777_216;
+    let started = Instant::now();
+    let node = crate::chain_support::anvil();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    let (model, _) = crate::common::load_fixture("generated/lstm128_fn.keras");
+    let x = Tensor {
+        shape: vec![6, 8],
+        data: (0..48u64)
+            .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 32 >> 10)
+            .collect(),
+    };
+    for (salt, format) in WeightFormat::ALL.into_iter().enumerate() {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let (address, _, _) =
+            crate::chain_support::deploy_model_in(&chain, &model, salt as u64 + 1, format).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, CAP);
+        runner.measure_all = true;
+        let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+        let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{format}: layer {i} through chained calls");
+        }
+        for c in &runner.calls {
+            eprintln!("  {format:<8} {:<40} measured {:>9?}", c.what, c.measured);
+            assert!(c.measured.is_some_and(|g| g <= CAP), "{format}: {c:?}");
+        }
+    }
+    eprintln!(
+        "chain_rnn_steps lstm128: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Benchmarks (BENCHMARKS.md, "Recurrent layers in time-step slices"), not run by `cargo test`:
@@ -746,4 +794,113 @@ async fn bidirectional_layers_run_in_time_step_parts_in_jobs() {
         "bidirectional jobs: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The recurrent kernels' own gas (BENCHMARKS.md, branch `rnnpacked`), not run by `cargo test`:
+/// every SimpleRNN, LSTM and GRU of the models named by `ETERNALIZE_RNN_BENCH` (several joined
+/// like PATH; `generate.py --only rnn_bench32_fn rnn_bench64_fn --out DIR`: each kind at units
+/// 32/64/128 on 4 steps of 32 or 64 features) in every format, called directly on its clone:
+/// `forwardSlice` of one step and of two from zeros (their difference is a step's own cost,
+/// the rest what a call pays before its first step) and `forward` of the whole layer, by
+/// `eth_estimateGas` on an anvil without the 2^24 cap; the whole layer's output checked bit
+/// for bit against the reference.
+#[tokio::test]
+#[ignore = "a measurement for BENCHMARKS.md, not a check"]
+async fn bench_recurrent_kernel_gas() {
+    use alloy::primitives::{Address, Bytes, I256, U256};
+    use alloy::sol_types::SolCall;
+    use eternalize::chain::bindings::IForwardLayer;
+    let Some(paths) = std::env::var_os("ETERNALIZE_RNN_BENCH") else {
+        eprintln!("ETERNALIZE_RNN_BENCH names no model: nothing measured");
+        return;
+    };
+    let anvil = crate::deploy_support::anvil_path();
+    let node =
+        eternalize::tools::AnvilProcess::spawn(&anvil, &["--gas-limit", "1000000000"]).unwrap();
+    let chain = crate::chain_support::connect(&node, 0);
+    let rpc = Rpc::connect(&node.url()).unwrap();
+    chain.deploy_factory().await.unwrap();
+    let words =
+        |t: &[i128]| -> Vec<I256> { t.iter().map(|&v| I256::try_from(v).unwrap()).collect() };
+    let mut salt = 200u64;
+    for path in std::env::split_paths(&paths) {
+        let model = eternalize::keras::load(&path).unwrap();
+        for format in WeightFormat::ALL {
+            salt += 1;
+            let graph = Graph::from_model(&model, format).unwrap();
+            let (address, _, _) =
+                crate::chain_support::deploy_model_in(&chain, &model, salt, format).await;
+            let state = rpc.model_state(address).await.unwrap();
+            let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+            let [steps, features] = graph.input_shapes()[0][1..] else {
+                panic!("a [steps, features] input")
+            };
+            let (steps, features) = (steps.unwrap(), features.unwrap());
+            let x = Tensor {
+                shape: vec![steps, features],
+                data: (0..(steps * features) as u64)
+                    .map(|i| ((((i * 7919) % 2000) as i128) - 1000) << 32 >> 10)
+                    .collect(),
+            };
+            let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+            let shapes = vec![U256::from(steps), U256::from(features)];
+            let ranks = vec![U256::from(2)];
+            for (i, n) in graph.nodes.iter().enumerate() {
+                if !matches!(n.class_name.as_str(), "SimpleRNN" | "LSTM" | "GRU") {
+                    continue;
+                }
+                let units = want[i].data.len();
+                let carry = if n.class_name == "LSTM" {
+                    2 * units
+                } else {
+                    units
+                };
+                let clone = chained.clones[i];
+                let gas = |data: Vec<u8>| {
+                    let rpc = &rpc;
+                    async move {
+                        rpc.estimate_gas(Address::ZERO, clone, &Bytes::from(data))
+                            .await
+                            .unwrap()
+                    }
+                };
+                let slice = |count: usize| {
+                    let mut inputs = vec![0i128; carry];
+                    inputs.extend_from_slice(&x.data[..count * features]);
+                    IForwardLayer::forwardSliceCall {
+                        inputs: words(&inputs),
+                        shapes: shapes.clone(),
+                        ranks: ranks.clone(),
+                        from: U256::ZERO,
+                        count: U256::from(count),
+                    }
+                    .abi_encode()
+                };
+                let whole = IForwardLayer::forwardCall {
+                    inputs: words(&x.data),
+                    shapes: shapes.clone(),
+                    ranks: ranks.clone(),
+                }
+                .abi_encode();
+                let answer = rpc
+                    .call_with_gas(clone, &Bytes::from(whole.clone()), 1_000_000_000)
+                    .await
+                    .unwrap();
+                let r = IForwardLayer::forwardCall::abi_decode_returns(&answer).unwrap();
+                let got: Vec<i128> = r
+                    .output
+                    .iter()
+                    .map(|v| i128::try_from(*v).unwrap())
+                    .collect();
+                assert_eq!(got, want[i].data, "{format}: {}", n.name);
+                let (one, two, all) = (gas(slice(1)).await, gas(slice(2)).await, gas(whole).await);
+                eprintln!(
+                    "| {} | {features} | {format} | {one} | {} | {} | {all} |",
+                    n.name,
+                    two - one,
+                    2 * one - two,
+                );
+            }
+        }
+    }
 }

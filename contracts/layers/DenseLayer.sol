@@ -5,6 +5,7 @@ import {LayerBase} from "./LayerBase.sol";
 import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {Fixed} from "../lib/Fixed.sol";
+import {Lanes} from "../lib/Lanes.sol";
 import {WeightCodec} from "../lib/WeightCodec.sol";
 import {Activation, LayerKind, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
@@ -144,7 +145,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
 
     /// @dev x · kernel + bias for every row of x ([rows, c.inputUnits] in calldata), before the
     ///      activation; `kernel` is [c.inputUnits, c.units] as stored, `bias` has c.units values or none.
-    ///      Per row, when Σ|x| is small enough (`_laneLimit`), every column's Σ x·q comes from
+    ///      Per row, when Σ|x| is small enough (`Lanes.limit`), every column's Σ x·q comes from
     ///      `_lanesBlock` (several columns per MUL); else from `_dot`, one column at a time.
     function _dense(int256[] calldata inputs, Job memory job) internal pure returns (int256[] memory out) {
         Config memory c = job.c;
@@ -152,7 +153,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         int256[] memory bias = job.bias;
         uint256 rows = inputs.length / c.inputUnits;
         out = new int256[](rows * c.units);
-        uint256 limit = c.inputUnits < 2 ** 30 ? _laneLimit(kernel.width) : 0;
+        uint256 limit = c.inputUnits < 2 ** 30 ? Lanes.limit(kernel.width) : 0;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
             uint256 sa;
@@ -194,19 +195,6 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
-    /// @dev The bound on Σ|x| of a row under which `_lanesBlock` is exact for stored integers of
-    ///      `width` bytes (every lane sum |Σ x·u| ≤ Σ|x|·2^(8w) must stay below half its lane):
-    ///      128-bit lanes for int32 (2^(127−32)), 64-bit lanes for int16 (2^(63−16)) and int8
-    ///      (2^(63−8)), 128-bit lanes for Q32.32 (2^(127−64)); 0 (never) for the int24 of small
-    ///      tensors.
-    function _laneLimit(uint256 width) internal pure returns (uint256) {
-        if (width == 4) return 2 ** 95;
-        if (width == 2) return 2 ** 47;
-        if (width == 1) return 2 ** 55;
-        if (width == 8) return 2 ** 63;
-        return 0;
-    }
-
     /// @dev (Σ_i |x[from + i]|, Σ_i x[from + i]) for i < n.
     function _sums(int256[] calldata inputs, uint256 from, uint256 n) internal pure returns (uint256 sa, int256 sx) {
         assembly ("memory-safe") {
@@ -236,7 +224,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     ///      accumulator 3 − g), int16 four 64-bit lanes (4 MULs a word, columns g, g + 4, g + 8,
     ///      g + 12 in accumulator 3 − g), int8 four 64-bit lanes (8 MULs a word, columns g, g + 8,
     ///      g + 16, g + 24 in accumulator 7 − g). Exact while every |Σ x·u| is below half a lane,
-    ///      which Σ|x| < `_laneLimit(width)` guarantees (the caller checks it); `corr` is
+    ///      which Σ|x| < `Lanes.limit(width)` guarantees (the caller checks it); `corr` is
     ///      2^(8w−1)·Σx, so Σ x·u − corr = Σ x·q.
     function _lanesBlock(
         int256[] calldata inputs,
@@ -265,19 +253,19 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         if (width == 1) {
             _loop8(xp, n, wp, stride, acc);
             for (uint256 k; k < 8; ++k) {
-                _put(_word(acc, k), 7 - k, 8, 64, count, dst, corr);
+                Lanes.put(_word(acc, k), 7 - k, 8, 64, count, dst, corr);
             }
         } else if (width == 8) {
             _loop64(xp, n, wp, stride, acc);
             for (uint256 k; k < 2; ++k) {
-                _put(_word(acc, k), 1 - k, 2, 128, count, dst, corr);
+                Lanes.put(_word(acc, k), 1 - k, 2, 128, count, dst, corr);
             }
         } else {
             if (width == 2) _loop16(xp, n, wp, stride, acc);
             else _loop32(xp, n, wp, stride, acc);
             uint256 bits = width == 2 ? 64 : 128;
             for (uint256 k; k < 4; ++k) {
-                _put(_word(acc, k), 3 - k, 4, bits, count, dst, corr);
+                Lanes.put(_word(acc, k), 3 - k, 4, bits, count, dst, corr);
             }
         }
     }
@@ -286,25 +274,6 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     function _word(uint256 p, uint256 k) internal pure returns (int256 v) {
         assembly ("memory-safe") {
             v := mload(add(p, shl(5, k)))
-        }
-    }
-
-    /// @dev Writes the lanes of `acc` (`bits` wide, counted from the least significant) minus
-    ///      `corr` to the words at dst + 32·column, lane l holding column g + step·(L − 1 − l)
-    ///      (L = 256 / bits lanes), for columns < count.
-    function _put(int256 acc, uint256 g, uint256 step, uint256 bits, uint256 count, uint256 dst, int256 corr)
-        internal
-        pure
-    {
-        assembly ("memory-safe") {
-            let lanes := div(256, bits)
-            let se := sub(shr(3, bits), 1)
-            for { let l := 0 } lt(l, lanes) { l := add(l, 1) } {
-                let v := signextend(se, acc)
-                acc := sar(bits, sub(acc, v))
-                let col := add(g, mul(step, sub(sub(lanes, 1), l)))
-                if lt(col, count) { mstore(add(dst, shl(5, col)), sub(v, corr)) }
-            }
         }
     }
 
@@ -563,7 +532,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         returns (int256[] memory out)
     {
         out = new int256[](units);
-        uint256 limit = n < 2 ** 30 ? _laneLimit(kernel.width) : 0;
+        uint256 limit = n < 2 ** 30 ? Lanes.limit(kernel.width) : 0;
         uint256 sa;
         int256 sx;
         if (limit != 0) (sa, sx) = _sums(inputs, 0, n);

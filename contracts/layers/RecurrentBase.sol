@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {LayerBase} from "./LayerBase.sol";
 import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
+import {Lanes} from "../lib/Lanes.sol";
 import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 
 /// @title RecurrentBase
@@ -38,10 +39,13 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         bool goBackwards;
     }
 
-    /// @dev The weights of one cell and how a GRU bias splits.
+    /// @dev The weights of one cell and how a GRU bias splits. The kernel and the recurrent
+    ///      kernel stay in their stored form (`Raw`: a few bytes a value, scaled per column sum
+    ///      in `_gates`): widened to a word each, an LSTM(128)'s would cost more memory gas than
+    ///      a call may spend before its first step.
     struct CellWeights {
-        int256[] w;
-        int256[] u;
+        Raw w;
+        Raw u;
         int256[] b;
         uint256 inCount;
         uint256 recStart;
@@ -113,16 +117,24 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev The weights of a cell: tensors `first`, `first + 1`, `first + 2` (kernel, recurrent
-    ///      kernel, bias if any) of `list`.
+    ///      kernel, bias if any) of `list`; the kernels copied as stored, the bias as Q32.32.
     function _cellWeights(Cell memory c, address m, WeightTensor[] memory list, uint256 first, uint256 count)
         internal
         view
         returns (CellWeights memory p)
     {
-        p.w = _tensorValues(m, list, first);
-        p.u = _tensorValues(m, list, first + 1);
+        _requireConfig(count >= 2 && first + count <= list.length);
+        p.w = _raw(m, list[first]);
+        p.u = _raw(m, list[first + 1]);
         if (count > 2) p.b = _tensorValues(m, list, first + 2);
         p.tbl = Fixed.expTable();
+        // Every gate's columns: [inputUnits, n] and [units, n], scaled per column if at all.
+        uint256 gates = c.kind == LayerKind.LSTM ? 4 : c.kind == LayerKind.GRU ? 3 : 1;
+        uint256 cols = gates * c.units;
+        _requireConfig(
+            p.w.length == c.inputUnits * cols && p.u.length == c.units * cols
+                && (p.w.channels == 0 || p.w.channels == cols) && (p.u.channels == 0 || p.u.channels == cols)
+        );
         uint256 n = 3 * c.units;
         // GRU reset_after keeps two bias rows (input, recurrent); otherwise one.
         if (c.kind == LayerKind.GRU && c.resetAfter && p.b.length == 2 * n) (p.inCount, p.recStart, p.recCount) = (n, n, n);
@@ -196,9 +208,11 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         returns (int256[] memory out)
     {
         out = new int256[](c.returnSequences ? steps * c.units : c.units);
+        // Called through a pointer: both steps inlined here would not fit the EVM's stack.
+        function(Cell memory, CellWeights memory, int256[] memory, int256[] memory) internal pure returns (int256[] memory)
+            step = c.resetAfter ? _gruStepAfter : _gruStepBefore;
         for (uint256 s; s < steps; ++s) {
-            int256[] memory x = _row(c, inputs, s, steps);
-            st.h = c.resetAfter ? _gruStepAfter(c, p, x, st.h) : _gruStepBefore(c, p, x, st.h);
+            st.h = step(c, p, _row(c, inputs, s, steps), st.h);
             _keep(c, out, st.h, s);
         }
         if (!c.returnSequences) out = st.h;
@@ -210,7 +224,7 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         pure
         returns (int256[] memory h)
     {
-        h = _gates(x, p.w, prev, p.u, p.b, 0, p.b.length, c.units);
+        h = _gates(x, prev, p, 0, p.b.length, c.units);
         for (uint256 j; j < c.units; ++j) {
             h[j] = _act(c.activation, h[j], p.tbl);
         }
@@ -223,7 +237,7 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         pure
     {
         uint256 units = c.units;
-        int256[] memory z = _gates(x, p.w, h, p.u, p.b, 0, p.b.length, 4 * units);
+        int256[] memory z = _gates(x, h, p, 0, p.b.length, 4 * units);
         for (uint256 j; j < units; ++j) {
             int256 ig = _act(c.recurrentActivation, z[j], p.tbl);
             int256 fg = _act(c.recurrentActivation, z[units + j], p.tbl);
@@ -244,8 +258,8 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         uint256 units = c.units;
         uint256 n = 3 * units;
         int256[] memory none = new int256[](0);
-        int256[] memory xw = _gates(x, p.w, none, p.u, p.b, 0, p.inCount, n);
-        int256[] memory hu = _gates(none, p.w, prev, p.u, p.b, p.recStart, p.recCount, n);
+        int256[] memory xw = _gates(x, none, p, 0, p.inCount, n);
+        int256[] memory hu = _gates(none, prev, p, p.recStart, p.recCount, n);
         h = new int256[](units);
         for (uint256 j; j < units; ++j) {
             h[j] = _gruUnitAfter(c, p.tbl, xw, hu, prev[j], j);
@@ -278,8 +292,8 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         uint256 units = c.units;
         uint256 n = 3 * units;
         int256[] memory none = new int256[](0);
-        int256[] memory xw = _gates(x, p.w, none, p.u, p.b, 0, p.inCount, n);
-        int256[] memory hu = _gates(none, p.w, prev, p.u, none, 0, 0, n);
+        int256[] memory xw = _gates(x, none, p, 0, p.inCount, n);
+        int256[] memory hu = _gates(none, prev, p, 0, 0, n);
         int256[] memory zr = new int256[](2 * units);
         for (uint256 j; j < 2 * units; ++j) {
             zr[j] = _act(c.recurrentActivation, xw[j] + hu[j], p.tbl);
@@ -288,15 +302,29 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         for (uint256 j; j < units; ++j) {
             rh[j] = Fixed.mul(zr[units + j], prev[j]);
         }
+        // (r · h)·U_h: the candidate's columns [2 · units, n) of U.
+        int256[] memory hc = new int256[](units);
+        _addColumns(hc, rh, p.u, n, 2 * units);
         h = new int256[](units);
         for (uint256 j; j < units; ++j) {
-            int256 acc;
-            for (uint256 i; i < units; ++i) {
-                acc += rh[i] * p.u[i * n + 2 * units + j];
-            }
-            int256 hh = _act(c.activation, xw[2 * units + j] + (acc >> 32), p.tbl);
-            h[j] = Fixed.mul(zr[j], prev[j]) + Fixed.mul(Fixed.ONE - zr[j], hh);
+            h[j] = _gruUnitBefore(c, p.tbl, xw, zr, hc, prev[j], j);
         }
+    }
+
+    /// @dev Unit `j` of `_gruStepBefore`: candidate act(xw_h + (hc_j >> 32)) (hc: (r · h)·U_h
+    ///      before the shift), then z · h + (ONE − z) · candidate (a function of its own for the
+    ///      EVM's stack, as `_gruUnitAfter`).
+    function _gruUnitBefore(
+        Cell memory c,
+        uint256 tbl,
+        int256[] memory xw,
+        int256[] memory zr,
+        int256[] memory hc,
+        int256 prev,
+        uint256 j
+    ) private pure returns (int256) {
+        int256 hh = _act(c.activation, xw[2 * c.units + j] + (hc[j] >> 32), tbl);
+        return Fixed.mul(zr[j], prev) + Fixed.mul(Fixed.ONE - zr[j], hh);
     }
 
     /// @dev A recurrent layer of its own kind: decode, run, shape.
@@ -437,39 +465,120 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev z_j = (bias_j << 32 + Σ_i x_i · W[i, j] + Σ_i h_i · U[i, j]) >> 32 for j < n, where W
-    ///      is [x.length, n] and U is [h.length, n], both row-major; a missing bias entry is 0.
-    ///      One SAR per output, after the exact sum.
+    ///      (`p.w`) is [x.length, n] and U (`p.u`) is [h.length, n], both row-major and stored
+    ///      (`Raw`, shapes checked by `_cellWeights`); bias_j is p.b[biasStart + j] for
+    ///      j < biasCount, else 0. One SAR per output, after the exact sum.
     function _gates(
         int256[] memory x,
-        int256[] memory w,
         int256[] memory h,
-        int256[] memory u,
-        int256[] memory bias,
+        CellWeights memory p,
         uint256 biasStart,
         uint256 biasCount,
         uint256 n
     ) internal pure returns (int256[] memory z) {
         z = new int256[](n);
-        uint256 xl = x.length;
-        uint256 hl = h.length;
-        if (w.length < xl * n || u.length < hl * n) revert InvalidConfig(layerKind());
-        for (uint256 j; j < n; ++j) {
-            int256 acc = j < biasCount ? bias[biasStart + j] << 32 : int256(0);
-            assembly ("memory-safe") {
-                // Strided walk down column j of W, then of U (row length n words).
-                let stride := shl(5, n)
-                let wp := add(add(w, 0x20), shl(5, j))
-                for { let i := 0 } lt(i, xl) { i := add(i, 1) } {
-                    acc := add(acc, mul(mload(add(x, shl(5, add(i, 1)))), mload(wp)))
-                    wp := add(wp, stride)
-                }
-                let up := add(add(u, 0x20), shl(5, j))
-                for { let i := 0 } lt(i, hl) { i := add(i, 1) } {
-                    acc := add(acc, mul(mload(add(h, shl(5, add(i, 1)))), mload(up)))
-                    up := add(up, stride)
-                }
+        for (uint256 j; j < biasCount && j < n; ++j) {
+            z[j] = p.b[biasStart + j] << 32;
+        }
+        _addColumns(z, x, p.w, n, 0);
+        _addColumns(z, h, p.u, n, 0);
+        assembly ("memory-safe") {
+            for { let q := add(z, 0x20) let end := add(q, shl(5, n)) } lt(q, end) { q := add(q, 0x20) } {
+                mstore(q, sar(32, mload(q)))
             }
-            z[j] = acc >> 32;
+        }
+    }
+
+    /// @dev z[k] += Σ_i x_i · W[i, first + k] for k < z.length, W (`w`) [x.length, n] as stored:
+    ///      each column's Σ x·q of stored integers scaled once (`_scaled`: << up, or times the
+    ///      column's scale, the column being the output channel), which equals Σ x·a of the
+    ///      Q32.32 values a exactly. Several columns per MUL (`Lanes`) when Σ|x| is below their
+    ///      bound, else one column at a time (`_column`); the same integers either way.
+    function _addColumns(int256[] memory z, int256[] memory x, Raw memory w, uint256 n, uint256 first) internal pure {
+        uint256 len = x.length;
+        if (len == 0) return;
+        uint256 width = w.width;
+        uint256 cols = z.length;
+        (uint256 sa, int256 sx) = Lanes.sums(_ptr(x), len);
+        if (len >= 2 ** 30 || sa >= Lanes.limit(width)) {
+            for (uint256 j; j < cols; ++j) {
+                z[j] += _scaled(w, first + j, _column(x, w, first + j, n));
+            }
+            return;
+        }
+        // Blocks of 32 / width columns (one kernel word a row), the last one maybe shorter.
+        uint256 per = 32 / width;
+        int256 corr = sx << (8 * width - 1);
+        uint256 k;
+        for (; k + per <= cols; k += per) {
+            _laneBlock(z, x, w, n, first, k, per, corr);
+        }
+        if (k < cols) _laneBlock(z, x, w, n, first, k, cols - k, corr);
+    }
+
+    /// @dev z[k + q] += the scaled Σ_i x_i · W[i, first + k + q] for q < count (count ≤ 32 /
+    ///      width), by `Lanes.columns` (the caller checked Σ|x|; `corr` = 2^(8w−1)·Σx).
+    function _laneBlock(
+        int256[] memory z,
+        int256[] memory x,
+        Raw memory w,
+        uint256 n,
+        uint256 first,
+        uint256 k,
+        uint256 count,
+        int256 corr
+    ) private pure {
+        uint256 width = w.width;
+        // The block's lane sums (`count` words), then its 8 accumulators: scratch past the free
+        // memory pointer, not allocated (nothing below allocates), so steps do not grow memory.
+        uint256 part;
+        assembly ("memory-safe") {
+            part := mload(0x40)
+        }
+        Lanes.columns(
+            _ptr(x), x.length, w.ptr + (first + k) * width, width, n * width, corr, part, count, part + 32 * count
+        );
+        for (uint256 q; q < count; ++q) {
+            int256 sum;
+            assembly ("memory-safe") {
+                sum := mload(add(part, shl(5, q)))
+            }
+            z[k + q] += _scaled(w, first + k + q, sum);
+        }
+    }
+
+    /// @dev Σ_i x_i · q[i · n + j] for i < x.length: column j of the stored [x.length, n] matrix
+    ///      `w` (value k the big-endian `width`-byte integer at w.ptr + k · width, read with a
+    ///      full-word MLOAD: `_raw` leaves a spare word after the last), x in memory. Four
+    ///      products per iteration, as `DenseLayer._dot` (which reads x from calldata).
+    function _column(int256[] memory x, Raw memory w, uint256 j, uint256 n) internal pure returns (int256 acc) {
+        uint256 width = w.width;
+        uint256 wp = w.ptr;
+        assembly ("memory-safe") {
+            wp := add(wp, mul(j, width))
+            let stride := mul(n, width)
+            let se := sub(width, 1)
+            let sh := sub(256, shl(3, width))
+            let len := mload(x)
+            let xp := add(x, 0x20)
+            let end := add(xp, shl(5, len))
+            let end4 := add(xp, shl(5, and(len, not(3))))
+            let s2 := add(stride, stride)
+            let s3 := add(s2, stride)
+            let s4 := add(s3, stride)
+            for {} lt(xp, end4) {} {
+                acc := add(acc, mul(mload(xp), signextend(se, shr(sh, mload(wp)))))
+                acc := add(acc, mul(mload(add(xp, 0x20)), signextend(se, shr(sh, mload(add(wp, stride))))))
+                acc := add(acc, mul(mload(add(xp, 0x40)), signextend(se, shr(sh, mload(add(wp, s2))))))
+                acc := add(acc, mul(mload(add(xp, 0x60)), signextend(se, shr(sh, mload(add(wp, s3))))))
+                xp := add(xp, 0x80)
+                wp := add(wp, s4)
+            }
+            for {} lt(xp, end) {} {
+                acc := add(acc, mul(mload(xp), signextend(se, shr(sh, mload(wp)))))
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            }
         }
     }
 

@@ -1139,9 +1139,30 @@ const ATTENTION_MAC: u64 = 115;
 /// MultiHeadAttention, per weight value read and widened into memory (`_tensorValues`).
 const ATTENTION_WEIGHT: u64 = 400;
 
-/// Gas per multiply-accumulate of a recurrent layer (SimpleRNN, LSTM, GRU, and each direction
-/// of a Bidirectional), set high: calibration brings it down after the layer's first call.
-const RECURRENT_MAC: u64 = 60;
+/// Gas per multiply-accumulate of a recurrent layer's gates (SimpleRNN, LSTM, GRU, and each
+/// direction of a Bidirectional) with its kernels stored `width` bytes a value: several
+/// columns per MUL (`Lanes`: 4 columns a word in Q32.32, 8 in int32, 16 in int16, 32 in int8).
+/// Fitted to the measured steps of SimpleRNN/LSTM/GRU at units 32–128 on 32 or 64 features
+/// (BENCHMARKS.md, branch `rnnpacked`: 27.0, 36.6, 13.4 and 12.4 gas), rounded up by about 10 %.
+fn recurrent_mac(width: u64) -> u64 {
+    match width {
+        8 => 40,
+        2 => 15,
+        1 => 14,
+        _ => 30,
+    }
+}
+/// Gas per gate column per step (each column's two sums scaled and added, a block's lanes
+/// read out; fitted 3,480–3,920).
+const RECURRENT_COLUMN: u64 = 4_000;
+/// Gas per unit per step (its activations and state update; fitted 380–420).
+const RECURRENT_UNIT: u64 = 450;
+/// Gas per 32-byte word of a recurrent layer's stored kernels, copied into memory once a call
+/// (fitted 26–74, the larger in int16/int8), besides the memory itself.
+const RECURRENT_WEIGHT_WORD: u64 = 60;
+/// Gas per gate column once a call: its bias read and widened, and in int16/int8 the kernels'
+/// scales (fitted 450–800).
+const RECURRENT_COLUMN_LOAD: u64 = 800;
 
 /// The activation a pooling applies after pooling (`crate::infer::fuse`): the config's word
 /// after its `words` fields, linear when there is none.
@@ -1483,13 +1504,18 @@ impl GasModel {
                 let directions = if slice.is_some() { &1 } else { directions };
                 let (t, f, u, g) = (steps as u64, *features as u64, *units as u64, *gates as u64);
                 let weights = g * u * (f + u + 2);
-                // Per step: every gate's Σ over input and state, then its activation (and
-                // the cell's tanh): the recurrent kernels are not packed, so priced high.
+                let weight_words = (weights * self.weight_width).div_ceil(32);
+                // Per step: every gate's Σ over input and state (the kernels read as stored),
+                // each column's sums scaled, the activations and state; per call: the kernels
+                // copied, the bias (and scales) read.
                 gas += *directions as u64
-                    * (t * (RECURRENT_MAC * g * u * (f + u) + 520 * (g + 1) * u)
-                        + 3 * (weights * self.weight_width).div_ceil(32)
+                    * (t * (recurrent_mac(self.weight_width) * g * u * (f + u)
+                        + RECURRENT_COLUMN * g * u
+                        + RECURRENT_UNIT * u)
+                        + RECURRENT_WEIGHT_WORD * weight_words
+                        + RECURRENT_COLUMN_LOAD * g * u
                         + self.per_chunk * chunks(weights));
-                words += in_values + (weights * self.weight_width).div_ceil(32) + 4 * g * u;
+                words += in_values + weight_words + 4 * g * u;
             }
             Op::Embedding { output_dim } => {
                 let rows = (*output_dim as u64 * self.weight_width).div_ceil(32);
