@@ -1,7 +1,8 @@
-// node scripts/bench-conv-kernel/run.mjs ['[["name", [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl], width], …]']
+// node scripts/bench-conv-kernel/run.mjs ['[["name", [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl], width, bits?], …]']
 // Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolve) with solc-js,
 // runs each convolution on a fresh anvil with random weights (width 1/2 bytes with scales, 4 as
-// compact: no scales) and Q32.32 inputs in [-1, 1], checks the linear output against a BigInt
+// compact: no scales) and Q32.32 inputs in [-1, 1] (or in ±2^bits: an input narrowed as a plain
+// Conv2D's in int16/int8, 2^(32 − e), which takes the 8- or 5-lane paths), checks the linear output against a BigInt
 // reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons.
@@ -79,9 +80,9 @@ async function main() {
     ["conv1 int8", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 1],
     ["conv1 int16", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 2],
   ];
-  for (const [name, g, width] of cases) {
+  for (const [name, g, width, bits = 32] of cases) {
     const [h, w, cin, f, kh, kw] = g;
-    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 32)));
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** bits)));
     const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
     const n = kh * kw * cin * f;
     const q = Array.from({ length: n }, () => Math.round((rnd() * 2 - 1) * qmax));
