@@ -103,8 +103,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 hp = (g.oh - 1) * g.sh + g.kh;
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         int256[] memory x = new int256[](hp * wp * g.cin);
-        uint256 maxX = _padInto(inputs, g, x, hp, wp);
-        if (e != 0) maxX = _narrow(x, e);
+        uint256 maxX = e == 0 ? _padInto(inputs, g, x, hp, wp) : _padNarrowed(inputs, g, x, hp, wp, e);
         out = _convolvePadded(x, maxX, g, kernel, bias, act, f0, e);
     }
 
@@ -117,21 +116,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 taps = g.kh * g.kw * g.cin;
         for (uint256 t = taps - 1; t != 0; t >>= 1) ++e;
         if (kernel.width == 1) e += 8;
-    }
-
-    /// @dev Every word of `x` replaced by (x + 2^(e−1)) >> e (arithmetic: round half up, as
-    ///      the reference's `quant::narrow`); returns the new max |x| (e ≥ 1).
-    function _narrow(int256[] memory x, uint256 e) internal pure returns (uint256 maxX) {
-        assembly ("memory-safe") {
-            let h := shl(sub(e, 1), 1)
-            let p := add(x, 0x20)
-            for { let end := add(p, shl(5, mload(x))) } lt(p, end) { p := add(p, 0x20) } {
-                let v := sar(e, add(mload(p), h))
-                mstore(p, v)
-                if slt(v, 0) { v := sub(0, v) }
-                if gt(v, maxX) { maxX := v }
-            }
-        }
     }
 
     /// @dev `_convolve` of an input already in memory and padded: `x` is [hp, wp, cin] with
@@ -150,12 +134,18 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 e
     ) internal pure returns (int256[] memory out) {
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
-        uint256 lanes = _lanes(kernel, g, maxX);
-        uint256 bits = lanes == 8 ? 32 : (lanes == 5 ? 48 : 80);
+        uint256 lanes = _lanes(kernel, g, maxX, e);
         // The lanes: of filters (the kernel packed, each input word read once per filter
         // group), or of adjacent output pixels of a row (`pixels`: the input packed, each
         // stored weight read once per `pixels` pixels) where that takes fewer multiplications.
         uint256 pixels = lanes > 1 && _byPixel(g, lanes) ? lanes : 0;
+        // Up to six filters by filters: two groups of three beat one of eight or five (their
+        // packing, and their emit, run in loops; measured on conv1d_gap1d's second Conv1D).
+        if (pixels == 0 && lanes > 3 && g.f <= 6) {
+            lanes = 3;
+            if (_byPixel(g, 3)) pixels = 3;
+        }
+        uint256 bits = lanes == 8 ? 32 : (lanes == 5 ? 48 : 80);
         if (pixels != 0) {
             _packPixels(x, g, wp, pixels, bits);
             lanes = 1;
@@ -541,21 +531,60 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         }
     }
 
+    /// @dev `_padInto` with every value narrowed on the way, x' = (x + 2^(e−1)) >> e (arithmetic:
+    ///      round half up, as the reference's `quant::narrow`; e ≥ 1); returns max |x'| of the
+    ///      values copied (the only ones a window reads).
+    function _padNarrowed(
+        int256[] calldata inputs,
+        Geometry memory g,
+        int256[] memory x,
+        uint256 hp,
+        uint256 wp,
+        uint256 e
+    ) internal pure returns (uint256 maxX) {
+        uint256 cols = g.pl >= wp ? 0 : (g.w < wp - g.pl ? g.w : wp - g.pl);
+        uint256 x0 = _ptr(x);
+        uint256 half = 1 << (e - 1);
+        for (uint256 y; y < g.h; ++y) {
+            uint256 iy = y + g.pt;
+            if (iy >= hp) break;
+            uint256 dst = x0 + (iy * wp + g.pl) * g.cin * 32;
+            uint256 src = y * g.w * g.cin;
+            uint256 len = cols * g.cin * 32;
+            assembly ("memory-safe") {
+                let at := add(inputs.offset, shl(5, src))
+                for { let end := add(dst, len) } lt(dst, end) {
+                    dst := add(dst, 0x20)
+                    at := add(at, 0x20)
+                } {
+                    let v := sar(e, add(calldataload(at), half))
+                    mstore(dst, v)
+                    if slt(v, 0) { v := sub(0, v) }
+                    if gt(v, maxX) { maxX := v }
+                }
+            }
+        }
+    }
+
     /// @dev Repacks the kernel for `_pixels`: group gr holds filters gr·lanes + l (l < lanes) in
     ///      lanes of `bits` bits, Σ_l q_l · 2^(bits·l) (two's complement, mod 2^256). Groups come
     ///      in blocks of six, then the rest as a block of three and a block of what is left; the
     ///      word of group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps +
-    ///      t·B + k. The lanes: the most of those the format can use (three; eight in INT8, five
-    ///      in INT16, for narrowed inputs) whose sums cannot reach the lane's sign bit
+    ///      t·B + k. The lanes: the most of those the call can use (three; eight in INT8, five
+    ///      in INT16, for inputs narrowed by e > 0) whose sums cannot reach the lane's sign bit
     ///      (max|x| · max|q| · kh·kw·cin < 2^79, 2^47, 2^31), else one. Only filters [f0, f0 +
     ///      g.f) of the stored kernel's F are packed (a slice of output channels); the stored
     ///      values are F to a tap.
-    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX) internal pure returns (uint256 lanes) {
+    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 e)
+        internal
+        pure
+        returns (uint256 lanes)
+    {
         uint256 taps = g.kh * g.kw * g.cin;
         if (maxX >= 2 ** 100 || taps >= 2 ** 64) return 1;
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
-        uint256 most = kernel.scales == 0 ? 3 : (width == 1 ? 8 : 5);
+        uint256 most = e == 0 ? 3 : (width == 1 ? 8 : 5);
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
         // bound may be too loose (the result is the same either way, only slower): for three
         // lanes whenever it fails, for more only when half of it would pass.

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x98f0bafd2ee103754ac103021a4b1adaf88933dde6a94a16c88cd7472112208a;
+    bytes32 internal constant MODEL = 0xc3afca224891964b25cc2ffc0b7bb6ee2356f9452f90f36690f9c22c0d238352;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xb2c3ce85d74c37cf376db431c421d2c21408a81be27888086b5706d15a8194c5;
+    bytes32 internal constant CONV_2D = 0xe1bcbb33d372b7687e795070455bfd97d1613b8ee3c70ed822b7ceaac235356c;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x7b18c675a990bc2df38cc2f8b5355209f072634606b918d680e4e537ebd96fc3;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xde6efe9dfd8b30b2222376055e759dfebe2df1ca4a1e7b706e9e2ee6230932e3;
+    bytes32 internal constant CONV_1D = 0xfbc1da677f9a8ba1664f120f2523cdafaa0715cc8f96f4cd9092c185e795fad0;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x9853f25f04871d24ae1cf757825286c9b8832e04b1efc77c8e0f56c51624b83b;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xecfc15af1581441d41d4482e9fe41232ee3432d1a2b4c18e9fd6c38b6e1e7134;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x04b9a1de2d696b8b89667247b03372341cf7626645380e08bcff198ad327e41d;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x28a7a1fa56e280572da52aa2b772e2a35c68ed2dac30249108754911607d4f56;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x3453d18c1d6ff313ecc29d6f7136e0f29e63d8478be92869b642d1e9f428f0b6;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xbe264ecfb829eed5010802d5c16cf9bf6ee0cb309f18e7264633fc71ee6eadb2;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x1e326c29bb6445efede7aba8082394b104f4d801ce2c190595671a27c7e202ef;
 

@@ -1228,15 +1228,24 @@ impl GasModel {
                 // and group of filters of each output pixel, or per tap and filter of each group
                 // of pixels of a row.
                 let ow = out.get(*rank - 1).copied().unwrap_or(1) as u64;
-                let lanes = self.conv_lanes;
-                let by_pixel = kernel[0] * kernel[1] >= 4 * strides[0] * strides[1]
-                    && if lanes == 3 {
-                        f <= 6
-                            && ow.div_ceil(3) * f * 3
-                                < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 }
-                    } else {
-                        ow.div_ceil(lanes) * f <= ow * f.div_ceil(lanes)
-                    };
+                let window = kernel[0] * kernel[1] >= 4 * strides[0] * strides[1];
+                let pixels_pay = |lanes: u64| {
+                    window
+                        && if lanes == 3 {
+                            f <= 6
+                                && ow.div_ceil(3) * f * 3
+                                    < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 }
+                        } else {
+                            ow.div_ceil(lanes) * f <= ow * f.div_ceil(lanes)
+                        }
+                };
+                let mut lanes = self.conv_lanes;
+                let mut by_pixel = pixels_pay(lanes);
+                // Up to six filters by filters: in groups of three (`ConvBase`'s rule).
+                if !by_pixel && lanes > 3 && f <= 6 {
+                    lanes = 3;
+                    by_pixel = pixels_pay(3);
+                }
                 let (accumulators, per_block) = if by_pixel {
                     (positions / ow.max(1) * ow.div_ceil(lanes), f)
                 } else {
