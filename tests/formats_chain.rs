@@ -199,6 +199,63 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
     );
 }
 
+/// A plain Conv2D in int8/int16 multiplies its narrowed input by eight (five) filters at once
+/// (`ConvBase`, rule in `quant::input_shift`). generated/lane_bound_conv's 4×4×1 window has 16
+/// taps (a power of two: no slack in ⌈log2 K⌉) and every weight at ±qmax, so inputs of ±1 make
+/// each lane sum K·2^(32−e)·qmax = qmax·2^24 (int8; qmax·2^32 in int16): within a factor
+/// 128/127 of the lane's sign bit, with neighbouring lanes of opposite signs. A shift one
+/// smaller, or lanes taken for inputs of 3, would overflow and differ from the reference.
+#[tokio::test]
+async fn narrowed_convolution_lanes_hold_at_the_bound() {
+    let started = std::time::Instant::now();
+    let (_anvil, chain) = anvil_with_model().await;
+    let path = fixtures().join("generated/lane_bound_conv.keras");
+    let model = keras::load(&path).unwrap();
+    let one = 1i128 << 32;
+    let image = |f: &dyn Fn(usize) -> i128| Tensor {
+        shape: vec![6, 6, 1],
+        data: (0..36).map(f).collect(),
+    };
+    let samples = [
+        image(&|_| one),
+        image(&|_| -one),
+        image(&|i| if i < 18 { one } else { -one }),
+        image(&|i| 3 * one - i as i128),
+    ];
+    for (salt, (format, lane_bits, qmax)) in [
+        (WeightFormat::Int8, 31, 127i128),
+        (WeightFormat::Int16, 47, 32_767),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let conv = &graph.nodes[graph.outputs[0]];
+        let e = conv.input_shift;
+        assert_eq!(
+            e,
+            if qmax == 127 { 12 } else { 4 },
+            "{format}: ⌈log2 16⌉ (+ 8)"
+        );
+        let sum = 16 * ((one + (1 << (e - 1))) >> e) * qmax;
+        assert!(
+            sum < 1 << lane_bits && 2 * sum >= 1 << lane_bits,
+            "{format}: {sum}"
+        );
+        let (address, _, _) = deploy_model_in(&chain, &model, 900 + salt as u64, format).await;
+        for (b, x) in samples.iter().enumerate() {
+            let want = graph.run(std::slice::from_ref(x)).unwrap();
+            assert!(
+                want[0].data.iter().any(|&v| v.abs() > one),
+                "{format} {b}: {want:?}"
+            );
+            let got = predict_on_chain(&chain, address, &graph, std::slice::from_ref(x)).await;
+            assert_eq!(got, want, "{format}, sample {b}");
+        }
+    }
+    eprintln!("lane bound on chain: {:?}", started.elapsed());
+}
+
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be
 /// from `eth_estimateGas` of one `predict` call: it is an estimate for choosing a format.
 const PREDICT_ESTIMATE_TOLERANCE: f64 = 0.15;

@@ -128,6 +128,6 @@ contract Conv1DLayer is ConvBase {
         returns (int256[] memory)
     {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation, 0);
+        return _convolveNarrowed(inputs, g, _raw(m, list[0]), bias, c.activation, 0);
     }
 }

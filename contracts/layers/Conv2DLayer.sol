@@ -148,6 +148,6 @@ contract Conv2DLayer is ConvBase {
         uint256 f0
     ) internal view returns (int256[] memory) {
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        return _convolve(inputs, g, _raw(m, list[0]), bias, c.activation, f0);
+        return _convolveNarrowed(inputs, g, _raw(m, list[0]), bias, c.activation, f0);
     }
 }

@@ -166,7 +166,7 @@ contract Conv2DTransposeLayer is GroupedConvBase {
         Raw memory kernel = _raw(m, list[0]);
         if (kernel.scales != 0) maxX = _scaleInput(x, kernel, g.cin, maxX);
         int256[] memory bias = c.useBias ? _values(_raw(m, list[1])) : new int256[](0);
-        out = _convolvePadded(x, maxX, g, _flipped(kernel, g), bias, c.activation, 0);
+        out = _convolvePadded(x, maxX, g, _flipped(kernel, g), bias, c.activation, 0, 0);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, g.f);
     }

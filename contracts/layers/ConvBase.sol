@@ -18,6 +18,10 @@ import {Fixed} from "../lib/Fixed.sol";
 ///      lanes are separated at the end by sign-extension (signextend(9, ·)) and an exact SAR —
 ///      correct whenever every |S_l| < 2^79, which `_lanes` checks up front from max|x|, max|q|
 ///      and the window size; otherwise one filter per word is used (plain int256 products).
+///      (3) A plain Conv2D/Conv1D in INT16/INT8 first narrows its input to x' = (x + 2^(e−1))
+///      >> e, e fixed by the format and the window (`_inputShift`, the reference's
+///      `quant::input_shift`), and multiplies by scale · 2^e at the end: then eight filters or
+///      output pixels (INT8, 32-bit lanes) or five (INT16, 48-bit lanes) share a multiplication.
 abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev Geometry of one convolution (channels last, dilation 1).
     struct Geometry {
@@ -70,17 +74,55 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint8 act,
         uint256 f0
     ) internal pure returns (int256[] memory out) {
+        out = _convolveShifted(inputs, g, kernel, bias, act, f0, 0);
+    }
+
+    /// @dev `_convolve` of a plain Conv2D or Conv1D: in INT16/INT8 its input narrowed by
+    ///      `_inputShift` first (the reference rounds it likewise).
+    function _convolveNarrowed(
+        int256[] calldata inputs,
+        Geometry memory g,
+        Raw memory kernel,
+        int256[] memory bias,
+        uint8 act,
+        uint256 f0
+    ) internal pure returns (int256[] memory out) {
+        out = _convolveShifted(inputs, g, kernel, bias, act, f0, _inputShift(kernel, g));
+    }
+
+    function _convolveShifted(
+        int256[] calldata inputs,
+        Geometry memory g,
+        Raw memory kernel,
+        int256[] memory bias,
+        uint8 act,
+        uint256 f0,
+        uint256 e
+    ) private pure returns (int256[] memory out) {
         // Rows and columns the windows reach: the padded input.
         uint256 hp = (g.oh - 1) * g.sh + g.kh;
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         int256[] memory x = new int256[](hp * wp * g.cin);
-        uint256 maxX = _padInto(inputs, g, x, hp, wp);
-        out = _convolvePadded(x, maxX, g, kernel, bias, act, f0);
+        uint256 maxX = e == 0 ? _padInto(inputs, g, x, hp, wp) : _padNarrowed(inputs, g, x, hp, wp, e);
+        out = _convolvePadded(x, maxX, g, kernel, bias, act, f0, e);
+    }
+
+    /// @dev The input shift e of a plain convolution (the reference's `quant::input_shift`):
+    ///      with c = ⌈log2 K⌉, K = kh·kw·cin taps, c + 8 in INT8, c in INT16, 0 otherwise. Then
+    ///      |x| ≤ 1 (2^32) gives |x'| ≤ 2^(32−e), so every lane sum of eight INT8 filters stays
+    ///      below 2^31 (K·2^(24−c)·127) and of five INT16 filters below 2^47.
+    function _inputShift(Raw memory kernel, Geometry memory g) internal pure returns (uint256 e) {
+        if (kernel.scales == 0 || kernel.width > 2) return 0;
+        uint256 taps = g.kh * g.kw * g.cin;
+        for (uint256 t = taps - 1; t != 0; t >>= 1) ++e;
+        if (kernel.width == 1) e += 8;
     }
 
     /// @dev `_convolve` of an input already in memory and padded: `x` is [hp, wp, cin] with
     ///      hp = (oh − 1)·sh + kh and wp = (ow − 1)·sw + kw, rows [pt, pt + h) real (the others
     ///      are skipped as padding), and max|x| ≤ `maxX`; filters [f0, f0 + g.f) as `_convolve`.
+    ///      `x` holds x' = x >> e (narrowed, see `_inputShift`; e = 0: as is), so each filter's
+    ///      multiplier is its scale << e.
     function _convolvePadded(
         int256[] memory x,
         uint256 maxX,
@@ -88,34 +130,42 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         Raw memory kernel,
         int256[] memory bias,
         uint8 act,
-        uint256 f0
+        uint256 f0,
+        uint256 e
     ) internal pure returns (int256[] memory out) {
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
-        uint256 lanes = _lanes(kernel, g, maxX);
-        // Three lanes: of three filters (the kernel packed, each input word read once per
-        // filter group), or of three output pixels of a row (`byPixel`: the input packed, each
-        // stored weight read once per three pixels) where that takes fewer multiplications.
-        bool byPixel = lanes == 3 && _byPixel(g);
-        if (byPixel) {
-            _packPixels(x, g, wp);
+        uint256 lanes = _lanes(kernel, g, maxX, e);
+        // The lanes: of filters (the kernel packed, each input word read once per filter
+        // group), or of adjacent output pixels of a row (`pixels`: the input packed, each
+        // stored weight read once per `pixels` pixels) where that takes fewer multiplications.
+        uint256 pixels = lanes > 1 && _byPixel(g, lanes) ? lanes : 0;
+        // Up to six filters by filters: two groups of three beat one of eight or five (their
+        // packing, and their emit, run in loops; measured on conv1d_gap1d's second Conv1D).
+        if (pixels == 0 && lanes > 3 && g.f <= 6) {
+            lanes = 3;
+            if (_byPixel(g, 3)) pixels = 3;
+        }
+        uint256 bits = lanes == 8 ? 32 : (lanes == 5 ? 48 : 80);
+        if (pixels != 0) {
+            _packPixels(x, g, wp, pixels, bits);
             lanes = 1;
         }
-        int256[] memory packed = _pack(kernel, g, lanes, f0);
-        // Spare words after the output and the bias: `_pixels` writes all three lanes of a
-        // group, so a last group with fewer filters spills into the next pixel (written over
-        // later) or, at the last pixel, into the spare words; it reads bias words likewise.
+        int256[] memory packed = _pack(kernel, g, lanes, bits, f0);
+        // Spare words after the output and the bias: `_pixels` writes all lanes of a group, so
+        // a last group with fewer filters spills into the next pixel (written over later) or,
+        // at the last pixel, into the spare words (up to seven); it reads bias words likewise.
         // By pixel, the last pixels of a row spill likewise into the next row (at the last
-        // row: two pixels of spare words).
+        // row: up to seven pixels of spare words).
         uint256 outLen = g.oh * g.ow * g.f;
-        out = new int256[](outLen + 2 * g.f + 2);
+        out = new int256[](outLen + (pixels > 1 ? (pixels - 1) * g.f : 0) + 8);
         assembly ("memory-safe") {
             mstore(out, outLen)
         }
         // Per filter i, two words: the multiplier m_i that takes a sum of stored integers to the
         // values' terms (2^up, or filter f0 + i's scale in INT16/INT8) and bias << 32, so an
-        // output is (S · m_i + bias << 32) >> 32 (S << up and S · 2^up are the same bits). Two
+        // output is (S · m_i + bias << 32) >> 32 (S << up and S · 2^up are the same bits). Seven
         // spare filters of zeros for the lanes of a last group that spill past g.f.
-        int256[] memory terms = new int256[](2 * g.f + 4);
+        int256[] memory terms = new int256[](2 * g.f + 16);
         {
             uint256 t = _ptr(terms);
             uint256 sc = kernel.scales;
@@ -126,7 +176,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     let at := add(t, shl(6, i))
                     switch sc
                     case 0 { mstore(at, shl(up, 1)) }
-                    default { mstore(at, mload(add(sc, shl(5, add(f0, i))))) }
+                    default { mstore(at, shl(e, mload(add(sc, shl(5, add(f0, i)))))) }
                     mstore(add(at, 0x20), b)
                 }
             }
@@ -145,14 +195,15 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             groupBytes: g.kh * runBytes,
             f: g.f,
             lanes: lanes,
-            byPixel: byPixel ? 1 : 0,
+            byPixel: pixels,
             bias0: _ptr(terms),
             span: 0,
             skip: 0,
             pt: g.pt,
             h: g.h,
             sh: g.sh,
-            kh: g.kh
+            kh: g.kh,
+            bits: bits
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
@@ -172,7 +223,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 groupBytes;
         uint256 f;
         uint256 lanes;
-        // 1: the three lanes of an accumulator are three adjacent output pixels of one filter
+        // n > 0: the n lanes of an accumulator are n adjacent output pixels of one filter
         // (`_packPixels`), `lanes` is then 1 (one filter per kernel word).
         uint256 byPixel;
         uint256 bias0;
@@ -184,6 +235,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 h;
         uint256 sh;
         uint256 kh;
+        // Bits of a lane: 80 (three lanes), 48 (five), 32 (eight).
+        uint256 bits;
     }
 
     /// @dev Every output pixel, every filter, written from `outp` on (f words per pixel, filter
@@ -308,7 +361,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             function emit(acc, fi, outp, s) {
                 let t := add(mload(add(s, 0x180)), shl(6, fi))
                 let o := add(outp, shl(5, fi))
-                if mload(add(s, 0x160)) {
+                // The two three-lane cases (compact and exact) take the fewest tests.
+                let pixels := mload(add(s, 0x160))
+                if eq(pixels, 3) {
                     // Lanes of pixels ox, ox + 1, ox + 2, filter fi: outputs f words apart.
                     let po := shl(5, mload(add(s, 0x120)))
                     let m := mload(t)
@@ -321,15 +376,48 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     mstore(add(o, shl(1, po)), sar(32, add(mul(sar(80, sub(acc, v)), m), bb)))
                     leave
                 }
-                switch mload(add(s, 0x140))
-                case 1 { mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20))))) }
-                default {
+                let lanes := mload(add(s, 0x140))
+                switch lanes
+                case 3 {
+                    // Lanes of filters fi, fi + 1, fi + 2: outputs one word apart.
                     let v := signextend(9, acc)
                     mstore(o, sar(32, add(mul(v, mload(t)), mload(add(t, 0x20)))))
                     acc := sar(80, sub(acc, v))
                     v := signextend(9, acc)
                     mstore(add(o, 0x20), sar(32, add(mul(v, mload(add(t, 0x40))), mload(add(t, 0x60)))))
                     mstore(add(o, 0x40), sar(32, add(mul(sar(80, sub(acc, v)), mload(add(t, 0x80))), mload(add(t, 0xa0)))))
+                }
+                case 1 {
+                    switch pixels
+                    case 0 { mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20))))) }
+                    default {
+                        // Five or eight pixels, in a loop.
+                        let po := shl(5, mload(add(s, 0x120)))
+                        let m := mload(t)
+                        let bb := mload(add(t, 0x20))
+                        let bits := mload(add(s, 0x260))
+                        let b := sub(shr(3, bits), 1)
+                        for { let end := add(o, mul(sub(pixels, 1), po)) } lt(o, end) { o := add(o, po) } {
+                            let v := signextend(b, acc)
+                            mstore(o, sar(32, add(mul(v, m), bb)))
+                            acc := sar(bits, sub(acc, v))
+                        }
+                        mstore(o, sar(32, add(mul(acc, m), bb)))
+                    }
+                }
+                default {
+                    // Five filters in 48-bit lanes or eight in 32-bit ones, in a loop.
+                    let bits := mload(add(s, 0x260))
+                    let b := sub(shr(3, bits), 1)
+                    for { let end := add(o, shl(5, sub(lanes, 1))) } lt(o, end) {
+                        o := add(o, 0x20)
+                        t := add(t, 0x40)
+                    } {
+                        let v := signextend(b, acc)
+                        mstore(o, sar(32, add(mul(v, mload(t)), mload(add(t, 0x20)))))
+                        acc := sar(bits, sub(acc, v))
+                    }
+                    mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20)))))
                 }
             }
             function pixel(xp, outp, s) {
@@ -396,12 +484,13 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 let xp := add(add(x0, mul(oy, mload(add(pass, 0x80)))), mul(ky0, add(run, mload(add(pass, 0x40)))))
                 let ox := 0
                 outp := add(out0, mul(mul(oy, mload(add(pass, 0xa0))), pixOut))
-                // Three pixels per accumulator: a row in steps of three.
-                if mload(add(pass, 0x160)) {
-                    for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 3) } {
+                // n pixels per accumulator: a row in steps of n.
+                let n := mload(add(pass, 0x160))
+                if n {
+                    for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, n) } {
                         pixel(xp, outp, pass)
-                        xp := add(xp, mul(3, mload(add(pass, 0x60))))
-                        outp := add(outp, mul(3, pixOut))
+                        xp := add(xp, mul(n, mload(add(pass, 0x60))))
+                        outp := add(outp, mul(n, pixOut))
                     }
                 }
                 for {} lt(ox, mload(add(pass, 0xa0))) { ox := add(ox, 1) } {
@@ -442,22 +531,67 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         }
     }
 
+    /// @dev `_padInto` with every value narrowed on the way, x' = (x + 2^(e−1)) >> e (arithmetic:
+    ///      round half up, as the reference's `quant::narrow`; e ≥ 1); returns max |x'| of the
+    ///      values copied (the only ones a window reads).
+    function _padNarrowed(
+        int256[] calldata inputs,
+        Geometry memory g,
+        int256[] memory x,
+        uint256 hp,
+        uint256 wp,
+        uint256 e
+    ) internal pure returns (uint256 maxX) {
+        uint256 cols = g.pl >= wp ? 0 : (g.w < wp - g.pl ? g.w : wp - g.pl);
+        uint256 x0 = _ptr(x);
+        uint256 half = 1 << (e - 1);
+        for (uint256 y; y < g.h; ++y) {
+            uint256 iy = y + g.pt;
+            if (iy >= hp) break;
+            uint256 dst = x0 + (iy * wp + g.pl) * g.cin * 32;
+            uint256 src = y * g.w * g.cin;
+            uint256 len = cols * g.cin * 32;
+            assembly ("memory-safe") {
+                let at := add(inputs.offset, shl(5, src))
+                for { let end := add(dst, len) } lt(dst, end) {
+                    dst := add(dst, 0x20)
+                    at := add(at, 0x20)
+                } {
+                    let v := sar(e, add(calldataload(at), half))
+                    mstore(dst, v)
+                    if slt(v, 0) { v := sub(0, v) }
+                    if gt(v, maxX) { maxX := v }
+                }
+            }
+        }
+    }
+
     /// @dev Repacks the kernel for `_pixels`: group gr holds filters gr·lanes + l (l < lanes) in
-    ///      80-bit lanes, Σ_l q_l · 2^(80 l) (two's complement, mod 2^256). Groups come in blocks
-    ///      of six, then the rest as a block of three and a block of what is left; the word of
-    ///      group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps + t·B + k.
-    ///      Three lanes when no lane sum can reach 2^79 (max|x| · max|q| · kh·kw·cin < 2^79),
-    ///      else one. Only filters [f0, f0 + g.f) of the stored kernel's F are packed (a slice
-    ///      of output channels); the stored values are F to a tap.
-    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX) internal pure returns (uint256 lanes) {
+    ///      lanes of `bits` bits, Σ_l q_l · 2^(bits·l) (two's complement, mod 2^256). Groups come
+    ///      in blocks of six, then the rest as a block of three and a block of what is left; the
+    ///      word of group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps +
+    ///      t·B + k. The lanes: the most of those the call can use (three; eight in INT8, five
+    ///      in INT16, for inputs narrowed by e > 0) whose sums cannot reach the lane's sign bit
+    ///      (max|x| · max|q| · kh·kw·cin < 2^79, 2^47, 2^31), else one. Only filters [f0, f0 +
+    ///      g.f) of the stored kernel's F are packed (a slice of output channels); the stored
+    ///      values are F to a tap.
+    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 e)
+        internal
+        pure
+        returns (uint256 lanes)
+    {
         uint256 taps = g.kh * g.kw * g.cin;
+        if (maxX >= 2 ** 100 || taps >= 2 ** 64) return 1;
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
+        uint256 most = e == 0 ? 3 : (width == 1 ? 8 : 5);
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
-        // bound is too loose for three lanes (the result is the same either way, only slower).
-        uint256 maxQ = 1 << (8 * width - 1);
-        if (!(maxX < 2 ** 100 && taps < 2 ** 64 && maxX * maxQ * taps < 2 ** 79)) {
-            maxQ = 0;
+        // bound may be too loose (the result is the same either way, only slower): for three
+        // lanes whenever it fails, for more only when half of it would pass.
+        uint256 bound = maxX * (1 << (8 * width - 1)) * taps;
+        lanes = _fit(bound, most);
+        if (lanes < most && (most == 3 || _fit(bound >> 1, most) > lanes)) {
+            uint256 maxQ;
             uint256 n = kernel.length;
             assembly ("memory-safe") {
                 // Value i is the big-endian `width`-byte integer at ptr + i·width.
@@ -469,28 +603,47 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     if gt(q, maxQ) { maxQ := q }
                 }
             }
+            lanes = _fit(maxX * maxQ * taps, most);
         }
-        lanes = (maxX < 2 ** 100 && taps < 2 ** 64 && maxX * maxQ * taps < 2 ** 79) ? 3 : 1;
     }
 
-    /// @dev Whether three output pixels per accumulator (`_packPixels`) are cheaper than three
-    ///      filters per accumulator: up to six filters (one block of accumulators), f per three
-    ///      pixels (⌈ow / 3⌉ per row) against ⌈f / 3⌉ groups per pixel, a pixel's two groups
-    ///      (4–6 filters) weighted 4/3 for their short loops (measured with
-    ///      scripts/bench-conv-kernel). Only for windows of at least 4·sh·sw taps a channel:
-    ///      packing costs per input word, sh·sw·cin of them per output pixel, and the saving is
-    ///      per tap, kh·kw·cin (a 1×1 or a strided 3×3 convolution loses).
-    function _byPixel(Geometry memory g) internal pure returns (bool) {
-        return g.f <= 6 && g.kh * g.kw >= 4 * g.sh * g.sw
-            && ((g.ow + 2) / 3) * g.f * 3 < g.ow * ((g.f + 2) / 3) * (g.f > 3 ? 4 : 3);
+    /// @dev The most lanes, up to `most`, whose sums stay below their sign bit when every
+    ///      |S| ≤ `bound`: eight of 32 bits, five of 48, three of 80, else one.
+    function _fit(uint256 bound, uint256 most) internal pure returns (uint256) {
+        if (most >= 8 && bound < 2 ** 31) return 8;
+        if (most >= 5 && bound < 2 ** 47) return 5;
+        return bound < 2 ** 79 ? 3 : 1;
     }
 
-    /// @dev The padded input `x` ([hp, wp, cin]) rewritten in place for three pixels per
-    ///      accumulator: word (r, c, ci) becomes Σ_j x(r, c + j·sw, ci) · 2^(80 j), j < 3 (a
-    ///      column past wp counts 0), so a window of output pixel ox multiplies, in lane j, the
-    ///      window of pixel ox + j. Ascending order reads only words not yet rewritten. Only
-    ///      rows on real input (the padding rows are zeros and skipped by `_pixels`).
-    function _packPixels(int256[] memory x, Geometry memory g, uint256 wp) internal pure {
+    /// @dev Whether `lanes` output pixels per accumulator (`_packPixels`) are cheaper than
+    ///      `lanes` filters per accumulator. Three lanes: up to six filters (one block of
+    ///      accumulators), f per three pixels (⌈ow / 3⌉ per row) against ⌈f / 3⌉ groups per
+    ///      pixel, a pixel's two groups (4–6 filters) weighted 4/3 for their short loops
+    ///      (measured with scripts/bench-conv-kernel). Five or eight lanes (narrowed inputs):
+    ///      any filter count, when it takes no more multiplications — the pixels run in blocks
+    ///      of six accumulators where the filters' one to four groups run in shorter loops
+    ///      (fashion_mnist in int8: conv1 3.6M by filters, 2.1M by pixels; conv2, 32 against
+    ///      28 multiplications a tap and row, 4.4M by pixels, 4.1M by filters). Only for windows of at least
+    ///      4·sh·sw taps a channel: packing costs per input word, sh·sw·cin of them per output
+    ///      pixel, and the saving is per tap, kh·kw·cin (a 1×1 or a strided 3×3 convolution loses).
+    function _byPixel(Geometry memory g, uint256 lanes) internal pure returns (bool) {
+        if (g.kh * g.kw < 4 * g.sh * g.sw) return false;
+        if (lanes == 3) {
+            return g.f <= 6 && ((g.ow + 2) / 3) * g.f * 3 < g.ow * ((g.f + 2) / 3) * (g.f > 3 ? 4 : 3);
+        }
+        return ((g.ow + lanes - 1) / lanes) * g.f <= g.ow * ((g.f + lanes - 1) / lanes);
+    }
+
+    /// @dev The padded input `x` ([hp, wp, cin]) rewritten in place for `lanes` pixels per
+    ///      accumulator: word (r, c, ci) becomes Σ_j x(r, c + j·sw, ci) · 2^(bits·j), j < lanes
+    ///      (a column past wp counts 0), so a window of output pixel ox multiplies, in lane j,
+    ///      the window of pixel ox + j. Three lanes: ascending order reads only words not yet
+    ///      rewritten. Only rows on real input (the padding rows are zeros and skipped by
+    ///      `_pixels`).
+    function _packPixels(int256[] memory x, Geometry memory g, uint256 wp, uint256 lanes, uint256 bits)
+        internal
+        pure
+    {
         uint256 rowW = wp * g.cin;
         uint256 st = g.sw * g.cin;
         uint256 r0 = g.pt * rowW;
@@ -500,23 +653,48 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             let p := add(x, 0x20)
             let one := shl(5, st)
             let two := shl(1, one)
-            for { let r := r0 } lt(r, r1) { r := add(r, rowW) } {
-                let at := add(p, shl(5, r))
-                let rowEnd := add(at, shl(5, rowW))
-                // Both other lanes in the row, then one, then none.
-                for { let e := sub(rowEnd, two) } lt(at, e) { at := add(at, 0x20) } {
-                    mstore(at, add(mload(at), add(shl(80, mload(add(at, one))), shl(160, mload(add(at, two))))))
+            switch gt(lanes, 3)
+            case 1 {
+                // Right to left, each word from the one a pixel step to its right (already
+                // packed): w(c) = x(c) + w(c + st) << bits − x(c + lanes·st) << (lanes·bits),
+                // the last term being lane 0 of a packed word (|x| < 2^(bits − 1) under the
+                // lanes' bound), and 0 when lanes·bits = 256 (eight lanes of 32 bits).
+                let top := mul(lanes, bits)
+                let b := sub(shr(3, bits), 1)
+                let far := mul(lanes, one)
+                for { let r := r0 } lt(r, r1) { r := add(r, rowW) } {
+                    let rowStart := add(p, shl(5, r))
+                    let rowEnd := add(rowStart, shl(5, rowW))
+                    for { let at := rowEnd } gt(at, rowStart) {} {
+                        at := sub(at, 0x20)
+                        let v := mload(at)
+                        if lt(add(at, one), rowEnd) {
+                            v := add(v, shl(bits, mload(add(at, one))))
+                            if lt(add(at, far), rowEnd) { v := sub(v, shl(top, signextend(b, mload(add(at, far))))) }
+                        }
+                        mstore(at, v)
+                    }
                 }
-                for { let e := sub(rowEnd, one) } lt(at, e) { at := add(at, 0x20) } {
-                    mstore(at, add(mload(at), shl(80, mload(add(at, one)))))
+            }
+            default {
+                for { let r := r0 } lt(r, r1) { r := add(r, rowW) } {
+                    let at := add(p, shl(5, r))
+                    let rowEnd := add(at, shl(5, rowW))
+                    // Both other lanes in the row, then one, then none.
+                    for { let e := sub(rowEnd, two) } lt(at, e) { at := add(at, 0x20) } {
+                        mstore(at, add(mload(at), add(shl(80, mload(add(at, one))), shl(160, mload(add(at, two))))))
+                    }
+                    for { let e := sub(rowEnd, one) } lt(at, e) { at := add(at, 0x20) } {
+                        mstore(at, add(mload(at), shl(80, mload(add(at, one)))))
+                    }
                 }
             }
         }
     }
 
-    /// @dev The kernel packed for `_pixels` in `lanes` lanes (see `_lanes`): filters [f0, f0 +
-    ///      g.f) of the stored F.
-    function _pack(Raw memory kernel, Geometry memory g, uint256 lanes, uint256 f0)
+    /// @dev The kernel packed for `_pixels` in `lanes` lanes of `bits` (see `_lanes`): filters
+    ///      [f0, f0 + g.f) of the stored F.
+    function _pack(Raw memory kernel, Geometry memory g, uint256 lanes, uint256 bits, uint256 f0)
         internal
         pure
         returns (int256[] memory packed)
@@ -555,8 +733,15 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         let word := signextend(se, shr(sh, w))
                         // Two's complement lane add: a negative q borrows from the lanes above,
                         // and the extraction in `_pixels` gives it back exactly.
-                        if gt(lanes, 1) {
+                        switch lanes
+                        case 3 {
                             word := add(word, add(shl(80, signextend(se, shr(sh1, w))), shl(160, signextend(se, shr(sub(shl(1, sh1), sh), w)))))
+                        }
+                        case 1 {}
+                        default {
+                            for { let l := 1 } lt(l, lanes) { l := add(l, 1) } {
+                                word := add(word, shl(mul(l, bits), signextend(se, shr(sub(sh, mul(l, shl(3, width))), w))))
+                            }
                         }
                         mstore(at, word)
                         at := add(at, 0x20)

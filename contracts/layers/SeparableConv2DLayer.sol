@@ -111,7 +111,7 @@ contract SeparableConv2DLayer is GroupedConvBase {
         (p.h, p.w, p.cin, p.f) = (g.oh, g.ow, g.f, c.filters);
         (p.kh, p.kw, p.sh, p.sw, p.oh, p.ow) = (1, 1, 1, 1, g.oh, g.ow);
         int256[] memory bias = c.useBias ? _values(_raw(m, list[2])) : new int256[](0);
-        out = _convolvePadded(y, maxY, p, _raw(m, list[1]), bias, c.activation, 0);
+        out = _convolvePadded(y, maxY, p, _raw(m, list[1]), bias, c.activation, 0, 0);
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (g.oh, g.ow, c.filters);
     }

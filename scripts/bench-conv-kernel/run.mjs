@@ -1,10 +1,12 @@
 // node scripts/bench-conv-kernel/run.mjs ['[["name", [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl], width], …]']
-// Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolve) with solc-js,
+// Compiles ConvBench (a Conv2DLayer exposing ConvBase._convolveNarrowed: int16/int8 narrow their
+// input as a plain Conv2D does) with solc-js,
 // runs each convolution on a fresh anvil with random weights (width 1/2 bytes with scales, 4 as
 // compact: no scales) and Q32.32 inputs in [-1, 1], checks the linear output against a BigInt
 // reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
-// another checkout) for before/after comparisons.
+// another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
+// BENCH_FILE=a ConvBench.sol calling `_convolve`).
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -53,6 +55,15 @@ function toSigned(h) { let v = BigInt("0x" + h); if (v >= 1n << 255n) v -= M; re
 let seed = 12345;
 const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 const sar = (v, n) => v >> BigInt(n);
+// The reference's `quant::input_shift` and `narrow`: int16/int8 round the input to 2^e.
+function narrowed(inp, g, width) {
+  const [, , cin, , kh, kw] = g;
+  if (width > 2) return inp;
+  let e = 0; for (let t = kh * kw * cin - 1; t > 0; t >>= 1) e++;
+  if (width == 1) e += 8;
+  const E = BigInt(e);
+  return e == 0 ? inp : inp.map((x) => ((x + (1n << (E - 1n))) >> E) << E);
+}
 function reference(inp, g, q, scales, bias) {
   const [h, w, cin, f, kh, kw, sh, sw, oh, ow, pt, pl] = g;
   const out = [];
@@ -88,7 +99,7 @@ async function main() {
     const kernelHex = q.map((v) => ((BigInt(v) + (1n << BigInt(8 * width))) % (1n << BigInt(8 * width))).toString(16).padStart(2 * width, "0")).join("");
     const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
     const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));
-    const want = reference(inp, g, q, scales, bias);
+    const want = reference(narrowed(inp, g, width), g, q, scales, bias);
     for (const act of [1, 4]) {
       const data = "0x" + sel + encode(inp, g, kernelHex, width, width == 4 ? [] : scales, bias, act);
       if (process.env.PROFILE) {

@@ -27,6 +27,22 @@
 //! summed exactly before its one `>> 32`, `Σ (q_i·s)·x_i = s·Σ q_i·x_i`: a kernel that multiplies
 //! by the scale once per output channel gets the same bits.
 //!
+//! **Narrowed convolution inputs.** A plain Conv2D (groups 1) or Conv1D in int16/int8 rounds
+//! its *input* to a multiple of `2^e` before the sum: `x̃ = ((x + 2^(e−1)) >> e) << e` (round
+//! half up, arithmetic shift; `x̃ = x` when `e = 0`), with `e` fixed by the layer's format and
+//! window alone ([`input_shift`]): `e = ceil(log2 K) + 8` in int8 and `ceil(log2 K)` in int16,
+//! `K = kh·kw·cin` the taps of a window. A function of one value and of the layer's shape, so
+//! a row slice, a channel block or a job step rounds every value it reads as the whole layer
+//! does. Why: the contract multiplies a word holding the stored integers of eight (int8, 32-bit
+//! lanes) or five (int16, 48-bit lanes) filters by `x' = x̃ >> e`, or a word holding `x'` of
+//! eight (five) adjacent output pixels' windows by one stored integer, and every lane sum
+//! `Σ x'·q` fits its lane (`|S| < 2^31` resp. `2^47`) whenever `|x| ≤ 1`: `|x'| ≤ 2^(32−e)`,
+//! so `K·|x'|·qmax ≤ 2^(24 + 7)·(127/128)` (int8), `2^(32 + 15)·(32767/32768)` (int16). A
+//! larger input is still computed exactly (fewer, wider lanes), only at the old gas. The cost
+//! is an absolute input step of `2^(e−32)`: 2^-16 for a 5×5×6 window in int8, 2^-24 in int16.
+//! Since the sum is exact, `Σ x̃·(q·s) = 2^e·s·Σ x'·q`: the contract's per-filter multiplier
+//! is `scale_c << e`.
+//!
 //! The chain stores what these rules produce (`weights::WeightBlob`'s int16/int8 records) and
 //! the reference in `infer` computes with it; both use this one module.
 //!
@@ -41,6 +57,25 @@ pub fn qmax(format: WeightFormat) -> Option<i64> {
         WeightFormat::Int8 => Some(i64::from(i8::MAX)),
         WeightFormat::Compact | WeightFormat::Exact => None,
     }
+}
+
+/// The input shift `e` of a plain Conv2D/Conv1D whose windows have `taps` taps in `format`
+/// (module docs): `ceil(log2 taps) + 8` in int8, `ceil(log2 taps)` in int16, 0 otherwise.
+pub fn input_shift(format: WeightFormat, taps: usize) -> u32 {
+    let bits = usize::BITS - taps.saturating_sub(1).leading_zeros();
+    match format {
+        WeightFormat::Int8 => bits + 8,
+        WeightFormat::Int16 => bits,
+        WeightFormat::Compact | WeightFormat::Exact => 0,
+    }
+}
+
+/// `x` rounded half up to a multiple of `2^e` (module docs): `((x + 2^(e−1)) >> e) << e`.
+pub fn narrow(x: i128, e: u32) -> i128 {
+    if e == 0 {
+        return x;
+    }
+    ((x + (1 << (e - 1))) >> e) << e
 }
 
 /// Bytes of one stored scale: the u16 `(e << 10) | m` of the scale `m << e` ([`scale_code`]).
@@ -297,6 +332,38 @@ mod tests {
             apply(&[(1 << 23) + 1, -3], &[2], WeightFormat::Int16),
             Some(vec![1 << 23, -4])
         );
+    }
+
+    #[test]
+    fn narrowed_inputs_round_half_up_and_fit_the_lanes() {
+        // ceil(log2 K): 5×5×1 = 25 taps -> 5, 5×5×6 = 150 -> 8, 784 -> 10, 1 -> 0, 256 -> 8.
+        assert_eq!(input_shift(WeightFormat::Int8, 25), 13);
+        assert_eq!(input_shift(WeightFormat::Int8, 150), 16);
+        assert_eq!(input_shift(WeightFormat::Int16, 150), 8);
+        assert_eq!(input_shift(WeightFormat::Int16, 256), 8);
+        assert_eq!(input_shift(WeightFormat::Int16, 257), 9);
+        assert_eq!(input_shift(WeightFormat::Int8, 1), 8);
+        assert_eq!(input_shift(WeightFormat::Compact, 150), 0);
+        assert_eq!(input_shift(WeightFormat::Exact, 150), 0);
+        // Half up: 1.5 steps -> 2, −1.5 -> −1, 1.49.. -> 1; e = 0 keeps x.
+        assert_eq!(narrow(3 << 3, 4), 2 << 4);
+        assert_eq!(narrow(-(3 << 3), 4), -(1 << 4));
+        assert_eq!(narrow((3 << 3) - 1, 4), 1 << 4);
+        assert_eq!(narrow(-7, 0), -7);
+        // The lane bound at |x| = 1 with K a power of two (the tightest case).
+        for (format, lane, qmax) in [
+            (WeightFormat::Int8, 31, 127i128),
+            (WeightFormat::Int16, 47, 32_767),
+        ] {
+            for taps in [1usize, 25, 150, 256, 784, 4096] {
+                let e = input_shift(format, taps);
+                let x = narrow(i128::from(ONE), e) >> e;
+                assert!(
+                    x * qmax * (taps as i128) < 1i128 << lane,
+                    "{format:?} K={taps}"
+                );
+            }
+        }
     }
 
     #[test]

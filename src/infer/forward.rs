@@ -413,7 +413,25 @@ pub fn pad_before(
     ((out - 1) * stride + span).saturating_sub(len) / 2
 }
 
+/// The input a convolution sums: `t` rounded to multiples of `2^node.input_shift` (see
+/// [`super::quant`]), borrowed as is when the shift is 0.
+fn narrowed<'a>(node: &Node, t: &'a Tensor) -> std::borrow::Cow<'a, Tensor> {
+    if node.input_shift == 0 {
+        return std::borrow::Cow::Borrowed(t);
+    }
+    let data = t
+        .data
+        .iter()
+        .map(|&x| super::quant::narrow(x, node.input_shift))
+        .collect();
+    std::borrow::Cow::Owned(Tensor {
+        shape: t.shape.clone(),
+        data,
+    })
+}
+
 fn conv2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
+    let t = &*narrowed(node, t);
     let c = ctx(node);
     let k = weight(node, 0)?;
     let (kh, kw, cg, f) = (k.shape[0], k.shape[1], k.shape[2], k.shape[3]);
@@ -447,6 +465,7 @@ pub struct Window<'a> {
 }
 
 fn conv1d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
+    let t = &*narrowed(node, t);
     let c = ctx(node);
     let k = weight(node, 0)?;
     let (kl, cin, f) = (k.shape[0], k.shape[1], k.shape[2]);

@@ -5,7 +5,10 @@
 //! bundle's Q32.32 as-is; `compact` is `(a >> (32 - s)) << (32 - s)` with one shift per tensor
 //! (floor); `int16`/`int8` quantize per output channel with round-half-to-even and keep biases
 //! in Q32.32 — the rules are in [`quant`]. Everything after that is the same integer arithmetic
-//! in every format, so every layer kind runs deterministically in each.
+//! in every format, so every layer kind runs deterministically in each — except that a plain
+//! Conv2D/Conv1D in `int16`/`int8` first rounds its input to a step fixed by its window
+//! ([`Node::input_shift`], rule in [`quant`]), which lets its contract put 8 or 5 filters in one
+//! multiplication.
 //!
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
@@ -49,6 +52,9 @@ pub struct Node {
     pub input_shapes: Vec<Shape>,
     pub output_shape: Shape,
     pub weights: Vec<Weight>,
+    /// The `e` a plain Conv2D/Conv1D in int16/int8 rounds its input to a multiple of `2^e` by
+    /// ([`crate::chain::quant::input_shift`], set by [`Graph::narrow_inputs`]); 0: the input as is.
+    pub input_shift: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +138,7 @@ impl Graph {
                 input_shapes: l.input_shapes.clone(),
                 output_shape: l.output_shape.clone(),
                 weights,
+                input_shift: 0,
             });
         }
         let mut g = Graph {
@@ -140,7 +147,22 @@ impl Graph {
             outputs: model.outputs.clone(),
         };
         g.fuse_pool_activations();
+        g.narrow_inputs(format);
         Ok(g)
+    }
+
+    /// Sets each plain Conv2D's and Conv1D's [`Node::input_shift`] for `format` (the rule is
+    /// [`crate::chain::quant`]'s): the layers whose contracts multiply narrowed inputs by
+    /// eight or five filters at a time. Grouped convolutions run on another contract, unchanged.
+    fn narrow_inputs(&mut self, format: WeightFormat) {
+        for n in &mut self.nodes {
+            let plain = matches!(n.class_name.as_str(), "Conv2D" | "Conv1D")
+                && n.config.get("groups").and_then(Value::as_u64).unwrap_or(1) == 1;
+            if let (true, Some(k)) = (plain, n.weights.first()) {
+                let taps = k.shape.iter().rev().skip(1).product();
+                n.input_shift = quant::input_shift(format, taps);
+            }
+        }
     }
 
     /// From a bundle's own section (for a bundle eai wrote, the one rebuilt from its graph:
@@ -213,6 +235,7 @@ impl Graph {
                     .and_then(parse_shape)
                     .ok_or_else(|| at("has no output shape"))?,
                 weights,
+                input_shift: 0,
             });
         }
         let mut g = Graph {
@@ -226,6 +249,7 @@ impl Graph {
             }
         }
         g.fuse_pool_activations();
+        g.narrow_inputs(format);
         Ok(g)
     }
 

@@ -1056,6 +1056,9 @@ pub struct GasModel {
     pub per_value: u64,
     /// Bytes per stored weight value (4 in the default format, 8 in Q32_32).
     pub weight_width: u64,
+    /// Conv2D/Conv1D, filters per EVM multiplication: 3, or 8 (int8) and 5 (int16) on their
+    /// narrowed inputs (`ConvBase._inputShift`), which also rule out three pixels a lane set.
+    pub conv_lanes: u64,
     /// Bytes per chunk contract.
     pub chunk_bytes: u64,
 }
@@ -1076,6 +1079,7 @@ impl Default for GasModel {
             pool_value: 45,
             per_value: 12,
             weight_width: 4,
+            conv_lanes: 3,
             chunk_bytes: 24_544,
         }
     }
@@ -1091,16 +1095,17 @@ impl GasModel {
     pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
         use crate::chain::WeightFormat as F;
         let base = GasModel::default();
-        let (dense_mac, dense_block) = match format {
-            F::Compact => (base.dense_mac, 8),
-            F::Exact => (50.0, 4),
-            F::Int16 => (16.0, 16),
-            F::Int8 => (14.5, 32),
+        let (dense_mac, dense_block, conv_lanes) = match format {
+            F::Compact => (base.dense_mac, 8, 3),
+            F::Exact => (50.0, 4, 3),
+            F::Int16 => (16.0, 16, 5),
+            F::Int8 => (14.5, 32, 8),
         };
         GasModel {
             weight_width: format.width() as u64,
             dense_mac,
             dense_block,
+            conv_lanes,
             ..base
         }
     }
@@ -1284,18 +1289,33 @@ impl GasModel {
                     }
                     _ => 1.0,
                 };
-                // `_pixels` puts three filters or three adjacent output pixels in the lanes of
-                // one accumulator (`ConvBase._byPixel`): an EVM multiplication per tap and
-                // group of three filters of each output pixel, or per tap and filter of each
-                // three output pixels of a row.
+                // `_pixels` puts `conv_lanes` filters or as many adjacent output pixels in the
+                // lanes of one accumulator (`ConvBase._byPixel`): an EVM multiplication per tap
+                // and group of filters of each output pixel, or per tap and filter of each group
+                // of pixels of a row.
                 let ow = out.get(*rank - 1).copied().unwrap_or(1) as u64;
-                let by_pixel = f <= 6
-                    && kernel[0] * kernel[1] >= 4 * strides[0] * strides[1]
-                    && ow.div_ceil(3) * f * 3 < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 };
+                let window = kernel[0] * kernel[1] >= 4 * strides[0] * strides[1];
+                let pixels_pay = |lanes: u64| {
+                    window
+                        && if lanes == 3 {
+                            f <= 6
+                                && ow.div_ceil(3) * f * 3
+                                    < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 }
+                        } else {
+                            ow.div_ceil(lanes) * f <= ow * f.div_ceil(lanes)
+                        }
+                };
+                let mut lanes = self.conv_lanes;
+                let mut by_pixel = pixels_pay(lanes);
+                // Up to six filters by filters: in groups of three (`ConvBase`'s rule).
+                if !by_pixel && lanes > 3 && f <= 6 {
+                    lanes = 3;
+                    by_pixel = pixels_pay(3);
+                }
                 let (accumulators, per_block) = if by_pixel {
-                    (positions / ow.max(1) * ow.div_ceil(3), f)
+                    (positions / ow.max(1) * ow.div_ceil(lanes), f)
                 } else {
-                    (positions, f.div_ceil(3))
+                    (positions, f.div_ceil(lanes))
                 };
                 let accumulators = (accumulators as f64 * real) as u64;
                 let muls = accumulators * taps * per_block;

@@ -38,6 +38,7 @@ pub(super) fn time_distributed(node: &Node, t: &Tensor) -> R<Vec<i128>> {
         input_shapes: node.input_shapes.iter().map(step_shape).collect(),
         output_shape: step_shape(&node.output_shape),
         weights: node.weights.clone(),
+        input_shift: 0,
     };
     let per_in = t.data.len() / steps.max(1);
     let mut out = Vec::new();
@@ -80,6 +81,7 @@ pub(super) fn bidirectional(node: &Node, t: &Tensor) -> R<Vec<i128>> {
             input_shapes: node.input_shapes.clone(),
             output_shape: Vec::new(),
             weights: node.weights[which * per..(which + 1) * per].to_vec(),
+            input_shift: 0,
         };
         let mut y = recurrent(&inner, t)?;
         if which == 1 && seq {
