@@ -28,6 +28,11 @@ contract BidirectionalLayer is RecurrentBase {
         Cell backward;
     }
 
+    /// @dev One column per MUL: with the lane kernels this contract is over EIP-170's limit.
+    function _lanes() internal pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc LayerBase
     function layerKind() public pure override returns (uint16) {
         return LayerKind.BIDIRECTIONAL;
@@ -158,27 +163,27 @@ contract BidirectionalLayer is RecurrentBase {
         int256[] calldata kept = inputs[head:];
         uint256 hLen = seq ? rc * units : 0;
         if (back && s0 + rc == n) {
+            // The backward direction's outputs: those carried (past the forward's), then `o`.
             int256[] memory b = new int256[](kept.length - fLen + o.length);
-            for (uint256 i = fLen; i < kept.length; ++i) {
-                b[i - fLen] = kept[i];
-            }
-            for (uint256 i; i < o.length; ++i) {
-                b[kept.length - fLen + i] = o[i];
+            assembly ("memory-safe") {
+                let bytesKept := shl(5, sub(kept.length, fLen))
+                calldatacopy(add(b, 0x20), add(kept.offset, shl(5, fLen)), bytesKept)
+                mcopy(add(add(b, 0x20), bytesKept), add(o, 0x20), shl(5, mload(o)))
             }
             out = _merge(_sliceI(inputs, head, fLen), b, c.mergeMode, units, seq ? n : 1);
             return (out, _shape(n, c.mergeMode == 0 ? 2 * units : units, seq));
         }
         // Carried on: the carry (what `o` holds past its h), the outputs so far, the part's h.
+        // (Copied word for word: loops of checked indexing would not fit EIP-170's limit.)
         out = new int256[](o.length + kept.length);
-        uint256 w;
-        for (uint256 i = hLen; i < o.length; ++i) {
-            out[w++] = o[i];
-        }
-        for (uint256 i; i < kept.length; ++i) {
-            out[w++] = kept[i];
-        }
-        for (uint256 i; i < hLen; ++i) {
-            out[w++] = o[i];
+        assembly ("memory-safe") {
+            let at := add(out, 0x20)
+            let h := shl(5, hLen)
+            let rest := sub(shl(5, mload(o)), h)
+            mcopy(at, add(add(o, 0x20), h), rest)
+            at := add(at, rest)
+            calldatacopy(at, kept.offset, shl(5, kept.length))
+            mcopy(add(at, shl(5, kept.length)), add(o, 0x20), h)
         }
         shape = new uint256[](1);
     }

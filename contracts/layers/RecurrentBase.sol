@@ -489,6 +489,21 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         }
     }
 
+    /// @dev Whether `_addColumns` may take several columns per MUL (`Lanes`). A layer whose code
+    ///      would exceed EIP-170's 24,576 bytes with the lane kernels linked in (Bidirectional,
+    ///      which holds both directions' slice and job paths) answers false, and the optimizer
+    ///      drops them: its columns go one at a time, the same integers at more gas.
+    function _lanes() internal pure virtual returns (bool) {
+        return true;
+    }
+
+    /// @dev `_addColumns` one column at a time (`_column`).
+    function _addEach(int256[] memory z, int256[] memory x, Raw memory w, uint256 n, uint256 first) private pure {
+        for (uint256 j; j < z.length; ++j) {
+            z[j] += _scaled(w, first + j, _column(x, w, first + j, n));
+        }
+    }
+
     /// @dev z[k] += Σ_i x_i · W[i, first + k] for k < z.length, W (`w`) [x.length, n] as stored:
     ///      each column's Σ x·q of stored integers scaled once (`_scaled`: << up, or times the
     ///      column's scale, the column being the output channel), which equals Σ x·a of the
@@ -499,13 +514,9 @@ abstract contract RecurrentBase is LayerBase, ISliceableLayer {
         if (len == 0) return;
         uint256 width = w.width;
         uint256 cols = z.length;
+        if (!_lanes()) return _addEach(z, x, w, n, first);
         (uint256 sa, int256 sx) = Lanes.sums(_ptr(x), len);
-        if (len >= 2 ** 30 || sa >= Lanes.limit(width)) {
-            for (uint256 j; j < cols; ++j) {
-                z[j] += _scaled(w, first + j, _column(x, w, first + j, n));
-            }
-            return;
-        }
+        if (len >= 2 ** 30 || sa >= Lanes.limit(width)) return _addEach(z, x, w, n, first);
         // Blocks of 32 / width columns (one kernel word a row), the last one maybe shorter.
         uint256 per = 32 / width;
         int256 corr = sx << (8 * width - 1);

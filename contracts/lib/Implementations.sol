@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xa6e0ae28bb1bba3b8e35be6ee219778f9a25f1ad0d896054a4c09bbc27c4d88b;
+    bytes32 internal constant MODEL = 0xb7048b18f6970e800a3d3b5c5d2f6778bb1de1711309adb0628d0c5926ca91b3;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -27,15 +27,15 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x48d28a4689b01424555bd6df40d5d6ea72daaba3b236e00a50c7321073917669;
+    bytes32 internal constant CONV_2D = 0xe1bcbb33d372b7687e795070455bfd97d1613b8ee3c70ed822b7ceaac235356c;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x74b71e12ea3ff5754953d583cc29d7242e750b7ffee918dd7b4aa9989d94fc52;
+    bytes32 internal constant SIMPLE_RNN = 0x9043f021f9dd012caedaef0895f293299712b706d5d753d8da0e621fc99d1203;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x7f72af9df95bf14d0af9087a26a63386f114d490eb3cf1ce1b2d21194f5cf388;
+    bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -57,9 +57,9 @@ library Implementations {
     /// @dev TanhLayer, kind 20.
     bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x5756d77f62e6fe22a8ea4830dc63aaeed704b0ec75290160196d7e01801a359d;
+    bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x51066fb7b9c0ca9a971032ae3e7efedcde128b3ab93037aea071ea4966eb4e21;
+    bytes32 internal constant CONV_1D = 0xfbc1da677f9a8ba1664f120f2523cdafaa0715cc8f96f4cd9092c185e795fad0;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x72c5c9ea94029d904a946a45fb0e3c24ebe61d74fe1509791226baa0f455c0c6;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xecfc15af1581441d41d4482e9fe41232ee3432d1a2b4c18e9fd6c38b6e1e7134;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xabfcf1930cabf40d1b56dcd6761dd8c837ff4b2cd4639cef3eae8050685e29ff;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x28a7a1fa56e280572da52aa2b772e2a35c68ed2dac30249108754911607d4f56;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
@@ -111,11 +111,11 @@ library Implementations {
     /// @dev GroupNormalizationLayer, kind 47.
     bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xbc883679ef872a0f3075c106c491414a426ef0258a2e7095242fbf89f61fcacc;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x652d6e7e0b2ae5b78fc4cc4d8c9befa735a1d12472445f6cb947bf1f93607cc9;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xbe264ecfb829eed5010802d5c16cf9bf6ee0cb309f18e7264633fc71ee6eadb2;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0xf3ea0b7dc806b68e5c52be2c227e09e6ccf7b63531464dd1800dd2937b406de3;
+    bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
