@@ -686,6 +686,21 @@ struct Slicing<'a> {
     limits: TxBudget,
 }
 
+impl Slicing<'_> {
+    /// The layer's `configData()`.
+    async fn config(&self) -> Result<Bytes, ChainError> {
+        let c = self.c;
+        self.rpc
+            .sol_call(
+                self.layer,
+                &crate::chain::bindings::ILayer::configDataCall {},
+                None,
+                || format!("read the config of layer #{c}"),
+            )
+            .await
+    }
+}
+
 /// The slices of layer `c` on `state`, each step's gas within `room(end, result bytes)` and its
 /// calldata within the byte budget, and the state after the last. Each slice sends its input's
 /// rows the layer's `sliceInput` names, every other tensor of rank ≥ 2 (the partial output
@@ -1068,15 +1083,7 @@ async fn plan_rows(
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
     let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
-    let config = rpc
-        .sol_call(
-            l.layer,
-            &crate::chain::bindings::ILayer::configDataCall {},
-            None,
-            || format!("read the config of layer #{c}"),
-        )
-        .await
-        .map_err(|e| too_big(e.to_string()))?;
+    let config = l.config().await.map_err(|e| too_big(e.to_string()))?;
     let (activation, units, inputs, _) = <(U256, U256, U256, bool)>::abi_decode(&config)
         .map_err(|e| too_big(format!("its Dense config does not decode: {e}")))?;
     let activation = activation.saturating_to::<u8>();
@@ -1273,15 +1280,7 @@ async fn plan_steps(
     use crate::chain::LayerKind;
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
     let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
-    let config = rpc
-        .sol_call(
-            l.layer,
-            &crate::chain::bindings::ILayer::configDataCall {},
-            None,
-            || format!("read the config of layer #{c}"),
-        )
-        .await
-        .map_err(|e| too_big(e.to_string()))?;
+    let config = l.config().await.map_err(|e| too_big(e.to_string()))?;
     // A Bidirectional: (uint16 kind, uint8 mergeMode, bytes forward, bytes backward).
     let bidirectional = l.kind == LayerKind::Bidirectional as u16;
     let (kind, merge, config) = if bidirectional {
