@@ -809,14 +809,11 @@ impl<'a> Runner<'a> {
                     // `from`, the low bits that direction's step.
                     Some(n) => {
                         let (f, mode) = match *from {
-                            f if f < n => (f, 1u8),
+                            f if f < n => (f, 1),
                             f if f < 2 * n => (f - n, 2),
                             _ => (0, 3),
                         };
-                        (
-                            U256::from(f) | (U256::from(mode) << 128),
-                            U256::from(*count),
-                        )
+                        crate::usecase::job::part_words((f, *count), (mode, 0))
                     }
                     None => crate::usecase::job::part_words((*from, *count), (c0, cc)),
                 };
