@@ -273,6 +273,12 @@ pub fn part_words((from, count): (usize, usize), (first, n): (usize, usize)) -> 
     (word(from, first), word(count, n))
 }
 
+/// The int256 words a row part carries on (sums, or a recurrent carry) as the i128 values the
+/// next part is given: the inverse of [`int_words`], failing on a word beyond int128.
+fn carried_values(words: &[I256]) -> Result<Vec<i128>, alloy::primitives::BigIntConversionError> {
+    words.iter().map(|v| i128::try_from(*v)).collect()
+}
+
 /// Values as the int256 words a contract takes (an i128 always fits).
 pub fn int_words(values: &[i128]) -> Vec<I256> {
     values
@@ -1219,11 +1225,7 @@ async fn plan_rows(
             steps.push(step);
             first += rows;
             if first < n {
-                sums = answer
-                    .sums
-                    .iter()
-                    .map(|v| i128::try_from(*v))
-                    .collect::<Result<_, _>>()
+                sums = carried_values(&answer.sums)
                     .map_err(|_| too_big("a partial sum is beyond int128".into()))?;
                 if rows_hash(commit, &sums, from, first) != answer.nextHash {
                     anyhow::bail!(
@@ -1452,11 +1454,7 @@ async fn plan_steps(
         };
         let commit = jobs::commitment(&next)?;
         let expected = if end < total {
-            carry = answer
-                .sums
-                .iter()
-                .map(|v| i128::try_from(*v))
-                .collect::<Result<_, _>>()
+            carry = carried_values(&answer.sums)
                 .map_err(|_| too_big("a carried value is beyond int128".into()))?;
             if carry.is_empty() {
                 return Err(too_big(format!(
