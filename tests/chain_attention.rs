@@ -148,27 +148,7 @@ async fn job_plan(
     let plan = job::plan(rpc, chain.sender(), address, &refs, limits)
         .await
         .unwrap();
-    for s in &plan.steps {
-        eprintln!(
-            "  step {:>3} layer {} {:<12} estimate {:>9} limit {:>9} bytes {:>6}",
-            s.index,
-            s.cursor,
-            s.slice
-                .map_or(format!("+{}", s.count), |(f, c)| format!("{f}..{}", f + c)),
-            s.estimate,
-            s.gas_limit,
-            s.tx_bytes()
-        );
-        assert!(s.gas_limit <= budget, "step {}", s.index);
-        if s.slice.is_none_or(|(from, _)| from == 0) {
-            assert_eq!(
-                s.state.as_ref(),
-                want[s.cursor].as_slice(),
-                "the state before layer #{}",
-                s.cursor
-            );
-        }
-    }
+    crate::chain_jobs::check_steps(&plan, budget, &want);
     let attention = attention_layers(&chained);
     assert_eq!(attention.len(), 2);
     for &i in &attention {

@@ -43,6 +43,32 @@ pub(crate) fn fashion_mnist() -> (keras::model::Model, Graph, Vec<Tensor>) {
     (model, graph, samples)
 }
 
+/// Prints `plan`'s steps and checks each: its gas limit within `budget`, and the state before a
+/// layer's first step (a whole layer's, or its first slice's) the reference's `want[layer]`.
+pub(crate) fn check_steps(plan: &JobPlan, budget: u64, want: &[Vec<u8>]) {
+    for s in &plan.steps {
+        eprintln!(
+            "  step {:>3} layer {} {:<12} estimate {:>9} limit {:>9} bytes {:>6}",
+            s.index,
+            s.cursor,
+            s.slice
+                .map_or(format!("+{}", s.count), |(f, c)| format!("{f}..{}", f + c)),
+            s.estimate,
+            s.gas_limit,
+            s.tx_bytes()
+        );
+        assert!(s.gas_limit <= budget, "step {}", s.index);
+        if s.slice.is_none_or(|(from, _)| from == 0) {
+            assert_eq!(
+                s.state.as_ref(),
+                want[s.cursor].as_slice(),
+                "the state before layer #{}",
+                s.cursor
+            );
+        }
+    }
+}
+
 /// Sends job transactions pipelined from the first dev account (one place for the fees, chain
 /// id and signer every job test needs).
 pub(crate) struct JobSender<'a> {
