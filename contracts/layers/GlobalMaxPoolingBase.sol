@@ -33,11 +33,15 @@ abstract contract GlobalMaxPoolingBase is LayerBase {
         assembly ("memory-safe") {
             let chBytes := shl(5, ch)
             let end := add(inputs.offset, shl(5, inputs.length))
-            for { let at := add(inputs.offset, chBytes) } lt(at, end) { at := add(at, chBytes) } {
-                for { let i := 0 } lt(i, chBytes) { i := add(i, 0x20) } {
-                    let v := calldataload(add(at, i))
-                    let d := add(o, i)
-                    if sgt(v, mload(d)) { mstore(d, v) }
+            let oEnd := add(o, chBytes)
+            for { let at := add(inputs.offset, chBytes) } lt(at, end) {} {
+                // One position: channel d − o's running maximum against its value, without a
+                // branch (m ^ ((m ^ v) · (v > m)) is max(m, v)).
+                for { let d := o } lt(d, oEnd) { d := add(d, 0x20) } {
+                    let v := calldataload(at)
+                    let m := mload(d)
+                    mstore(d, xor(m, mul(xor(m, v), sgt(v, m))))
+                    at := add(at, 0x20)
                 }
             }
         }

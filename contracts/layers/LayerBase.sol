@@ -403,9 +403,16 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         }
     }
 
-    /// @dev A copy of `inputs` in memory.
+    /// @dev A copy of `inputs` in memory: one CALLDATACOPY into fresh, unzeroed memory (the
+    ///      compiler's `out = inputs` copies word by word, ≈ 60 gas a value).
     function _copy(int256[] calldata inputs) internal pure returns (int256[] memory out) {
-        out = inputs;
+        assembly ("memory-safe") {
+            out := mload(0x40)
+            let bytes_ := shl(5, inputs.length)
+            mstore(out, inputs.length)
+            calldatacopy(add(out, 0x20), inputs.offset, bytes_)
+            mstore(0x40, add(add(out, 0x20), bytes_))
+        }
     }
 
     /// @dev Memory address of element 0 of `a`.

@@ -248,25 +248,28 @@ library Fixed {
         if (code == Activation.LINEAR) return;
         if (code == Activation.RELU) {
             assembly ("memory-safe") {
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let at := add(ptr, shl(5, i))
-                    if slt(mload(at), 0) { mstore(at, 0) }
+                // x & ~(x >> 255): x, or 0 for x < 0; stored unconditionally (no branch).
+                let end := add(ptr, shl(5, n))
+                for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
+                    let v := mload(at)
+                    mstore(at, and(v, not(sar(255, v))))
                 }
             }
         } else if (code == Activation.RELU6) {
             assembly ("memory-safe") {
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let at := add(ptr, shl(5, i))
+                let end := add(ptr, shl(5, n))
+                for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
                     let v := mload(at)
-                    if slt(v, 0) { mstore(at, 0) }
+                    v := and(v, not(sar(255, v)))
                     // 6.0 in Q32.32
-                    if sgt(v, 0x600000000) { mstore(at, 0x600000000) }
+                    if sgt(v, 0x600000000) { v := 0x600000000 }
+                    mstore(at, v)
                 }
             }
         } else if (code == Activation.LEAKY_RELU) {
             assembly ("memory-safe") {
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let at := add(ptr, shl(5, i))
+                let end := add(ptr, shl(5, n))
+                for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
                     let v := mload(at)
                     if slt(v, 0) { mstore(at, sar(32, mul(v, LEAKY_RELU_SLOPE))) }
                 }
@@ -281,39 +284,43 @@ library Fixed {
                 // or ONE − s for y < 0; and for tanh (y = 2x) 2σ(y) − ONE = 2s − ONE, or its
                 // negation for x < 0. sg = 0 for x ≥ 0 and −1 (all ones) for x < 0, so
                 // (z ^ sg) − sg is z or −z without a branch.
+                // No clamp of a at 64: for every x of the reference's domain (|x| < 2^127, i128)
+                // a ≤ 2^128 and t = a · log2(e) < 2^194 does not wrap, and any a ≥ 64 gives
+                // k ≥ 92, a shift ≥ 184 that clears the 124-bit T[j] · p: the clamp's 0.
+                // The powers of two live on the stack (`one` is ONE): as literals the optimizer
+                // would rebuild each from a shift inside the loop.
                 let end := add(ptr, shl(5, n))
+                let one := shl(32, lt(ptr, end))
+                let c62 := shl(30, one)
+                let one2 := mul(one, one)
                 switch isTanh
                 case 0 {
                     for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
                         let v := mload(at)
                         let sg := sar(255, v)
-                        let a := sub(xor(v, sg), sg)
-                        if gt(a, 0x4000000000) { a := 0x4000000000 }
-                        let t := mul(a, 0x171547652b82fe177)
+                        let t := mul(sub(xor(v, sg), sg), 0x171547652b82fe177)
                         let g := and(shr(34, t), 0x3fffffffffffff)
                         let p := sub(1107849223398934356, shr(62, mul(255967521894832113, g)))
                         p := sub(3196577161300663915, shr(62, mul(p, g)))
-                        p := sub(0x4000000000000000, shr(62, mul(p, g)))
+                        p := sub(c62, shr(62, mul(p, g)))
                         let e := shr(add(92, shr(96, t)), mul(shr(192, mload(add(tbl, and(shr(85, t), 0x7f8)))), p))
-                        let y := div(0x10000000000000000, add(0x100000000, e))
+                        let y := div(one2, add(one, e))
                         // x < 0: ONE − s = (−s) + ONE, i.e. (s ^ sg) − sg + (ONE & sg).
-                        mstore(at, add(sub(xor(y, sg), sg), and(0x100000000, sg)))
+                        mstore(at, add(sub(xor(y, sg), sg), and(one, sg)))
                     }
                 }
                 default {
                     for { let at := ptr } lt(at, end) { at := add(at, 0x20) } {
                         let v := mload(at)
                         let sg := sar(255, v)
-                        let a := sub(xor(add(v, v), sg), sg)
-                        if gt(a, 0x4000000000) { a := 0x4000000000 }
-                        let t := mul(a, 0x171547652b82fe177)
+                        let t := mul(sub(xor(add(v, v), sg), sg), 0x171547652b82fe177)
                         let g := and(shr(34, t), 0x3fffffffffffff)
                         let p := sub(1107849223398934356, shr(62, mul(255967521894832113, g)))
                         p := sub(3196577161300663915, shr(62, mul(p, g)))
-                        p := sub(0x4000000000000000, shr(62, mul(p, g)))
+                        p := sub(c62, shr(62, mul(p, g)))
                         let e := shr(add(92, shr(96, t)), mul(shr(192, mload(add(tbl, and(shr(85, t), 0x7f8)))), p))
-                        let y := div(0x10000000000000000, add(0x100000000, e))
-                        y := sub(add(y, y), 0x100000000)
+                        let y := div(one2, add(one, e))
+                        y := sub(add(y, y), one)
                         mstore(at, sub(xor(y, sg), sg))
                     }
                 }

@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb7048b18f6970e800a3d3b5c5d2f6778bb1de1711309adb0628d0c5926ca91b3;
+    bytes32 internal constant MODEL = 0xcd073eab44bd04ce46db578ec8e5b943078cd510270a6034c04b03333c44085c;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
+    bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xbba3093bd4a7f91a4f40db8cc6c323e574982888f2332177abda9b790e1d3aad;
+    bytes32 internal constant DENSE = 0x729814d79f5781d9cea4f36e71823b9274e95a398d8e8aca512456de4693383d;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
+    bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x2c5dbb7d3c22fbef635babe9205cf9b7a4dc7ec92dcab92a7457e3ecf3f3d6e0;
+    bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xfe78fc94d2fc9e4cab15888e3a5a1fd4644b4830253c9a3617360b2703e42964;
+    bytes32 internal constant MAX_POOLING_2D = 0xaf203d11a65f8f60ccbbf92a0edbdc1714753cca39c48c8051bdb4663c3a6376;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xba6e48cad0b84940a05ae70c796df229758b2d1b826cae3bceec35eeafd1c611;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xe1bcbb33d372b7687e795070455bfd97d1613b8ee3c70ed822b7ceaac235356c;
+    bytes32 internal constant CONV_2D = 0xdf7e97efb3f8adb29bb0826379871a4c4339a9b8d0d935110ec925dc09b0b897;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -37,17 +37,17 @@ library Implementations {
     /// @dev LSTMLayer, kind 10.
     bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
+    bytes32 internal constant SOFTMAX = 0xcfeb34143070187aad919edf27aad05e4cbcab0ba4a30e1204baff16f901d1e3;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0xfec9de863dad3dfb7b38e1e248eae4d3acca3de8fe6bba7e30e0f6f830d9d116;
+    bytes32 internal constant SIGMOID = 0x415946c359399784e8f8802fbf9621569acc88be041fddb80cc2fe89df0b2e24;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x8f642e16ff4ac04f9b417d56578953b9217131b6e9444b9b11073a71df4578ec;
+    bytes32 internal constant RELU = 0xf528b0d27947261640e0eb4e3beacd341a63ed5be739194be17043a23cafef4b;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x009bc1dfb1844e71599f94a64f5e549e01f54ee95e0f00bd84094e053fad53b8;
+    bytes32 internal constant LINEAR = 0xe0b06e0be85e63d9cf1063b64e7aeaa8c498f300ff0124366b66874d7f5fb3d6;
     /// @dev AddLayer, kind 15.
     bytes32 internal constant ADD = 0x8bceccd18381f3adcf908dc4854d4f9086bc1f17cf9762a8d42ea25d001076a5;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x0f931991100e84ad0fe5c6a5293bba7e183b3af6b3dec7208a01af1d140b1ab2;
+    bytes32 internal constant DROPOUT = 0x44ffc55fdcd4692982c4c3a6d56f1374bfc1dcb670d4d56ba934265ca309d1bd;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x4d880e687423133d4adda714d29057e9fd9238029e068c61ce73bcc667829fac;
     /// @dev ZeroPadding2DLayer, kind 18.
@@ -55,25 +55,25 @@ library Implementations {
     /// @dev ConcatenateLayer, kind 19.
     bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x492d1c0f9e8602192ed0aebaf13ea0c140ab12991b37094cfb1d7e828750276a;
+    bytes32 internal constant TANH = 0xdedbf61be6482e94b6ec8b17cd49d39282c06b9c03b2dc98f72b4bf70284b1db;
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xfbc1da677f9a8ba1664f120f2523cdafaa0715cc8f96f4cd9092c185e795fad0;
+    bytes32 internal constant CONV_1D = 0xa5afa732a7c8ea927ff1b88474f8c6d30679ec856a7f7a3c132efe9bb394d1cd;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xeaa9e83afc21e1bb8862497db3342000ddd251b6919f31a6f680819b12edf8a7;
+    bytes32 internal constant RESHAPE = 0xa4912ad013f9878d349217be5ea2375f4909c122317ea868733019af157f1f69;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xe491938f6c634dc539d22e90c72bfa137bc7579cf4d85e4f77790b526d3e7b5a;
+    bytes32 internal constant MAX_POOLING_1D = 0xb7fb8b12161b1bc1ed3f9e5f8b8234fa8b444869b407dc00986ebc29cfffc218;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x7856b30777d5d4aac5f4c2da36809abbd06ceffef36fbadde763ec419073d49c;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xe47b2bd486d108f6aa05047ba0d06714034ec9f3623fd3249a6f0c89ce050503;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xcd2b4d7ed48d88f3b7db623e29cde2420b957c9cf1840a038ea9cb43b0d822b6;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa46d26661d92ef77c45b32248501966dfd8b9f4202ec17bcb75bbb261482aaa9;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x7df1ac4ae30287c1a772fc9279c48bd9703daaf7cad3af604a9f605ffc4c308a;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc293f3b10a8fed6565e692d09b044afb71d4d76bad185983e840d220b8800299;
     /// @dev UpSampling1DLayer, kind 30.
     bytes32 internal constant UP_SAMPLING_1D = 0xecdf7734677599fa0a12e9ca6c78c56f469301fed2a2f1137deb98eb2373be1b;
     /// @dev UpSampling2DLayer, kind 31.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xecfc15af1581441d41d4482e9fe41232ee3432d1a2b4c18e9fd6c38b6e1e7134;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xb36cf62ef49de7eda31c192775e6792f0f4dddc0ebac838da04145e8b000ac9e;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x28a7a1fa56e280572da52aa2b772e2a35c68ed2dac30249108754911607d4f56;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xf4c7d488a63c7b964aa623706b787ff3fbbc5673c91e59d29d90f9bbafba80ed;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
+    bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xad4fea950820ce579b46cbf664eef1c6259b2f61b425a48d221c5fc70b420d0f;
+    bytes32 internal constant ELU = 0xc16b0e82f3635f253aa9fd384a8e21d09ceb9738908177764488dd1eebcbd1f5;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xbe264ecfb829eed5010802d5c16cf9bf6ee0cb309f18e7264633fc71ee6eadb2;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x2b9f8dedadf0ff9bcd75b13f38e01dcc1ae06bdc224845e363e61ad91b2ef727;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 
