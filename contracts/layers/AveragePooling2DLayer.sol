@@ -13,6 +13,10 @@ contract AveragePooling2DLayer is Pooling2DBase {
         return LayerKind.AVERAGE_POOLING_2D;
     }
 
+    function _max() internal pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc Pooling2DBase
     function _pool(int256[] calldata inputs, Pool memory p, uint256 o) internal pure override {
         // Unchecked: see `_pool`'s bounds; checked arithmetic cost ~25% of the layer.

@@ -30,12 +30,22 @@ abstract contract GlobalAveragePoolingBase is LayerBase {
         int256 count = int256(inputs.length / ch);
         if (count == 0) count = 1;
         out = new int256[](ch);
-        for (uint256 i; i < inputs.length; ++i) {
-            out[i % ch] += inputs[i];
-        }
-        for (uint256 c; c < ch; ++c) {
-            // Truncating division (SDIV), as the reference.
-            out[c] = out[c] / count;
+        uint256 o = _ptr(out);
+        assembly ("memory-safe") {
+            // One position at a time (inputs.length is a multiple of ch: its shape's product),
+            // each channel's sum in memory; int256 sums of the reference's i128 values cannot
+            // wrap. Then the truncating division (SDIV), as the reference.
+            let oEnd := add(o, shl(5, ch))
+            let end := add(inputs.offset, shl(5, inputs.length))
+            for { let at := inputs.offset } lt(at, end) {} {
+                for { let d := o } lt(d, oEnd) { d := add(d, 0x20) } {
+                    mstore(d, add(mload(d), calldataload(at)))
+                    at := add(at, 0x20)
+                }
+            }
+            for { let d := o } lt(d, oEnd) { d := add(d, 0x20) } {
+                mstore(d, sdiv(mload(d), count))
+            }
         }
         shape = new uint256[](1);
         shape[0] = ch;

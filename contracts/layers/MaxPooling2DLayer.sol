@@ -26,17 +26,16 @@ contract MaxPooling2DLayer is Pooling2DBase {
     uint256 private constant _SY = 0x120;
     uint256 private constant _SX = 0x140;
 
+    function _max() internal pure override returns (bool) {
+        return true;
+    }
+
     /// @inheritdoc Pooling2DBase
-    /// @dev Each output value is the maximum over the window's real pixels of one channel. The
-    ///      usual pooling (2×2 windows, stride 2, no padding: `_pool2x2`) runs its own loop;
-    ///      other geometries keep a whole 2×2 window on the stack and store it once, and compare
-    ///      any other window in memory. An empty window (none of its pixels real) leaves the
-    ///      zero. Input pixel (y, x) channel c is the calldata word at (y·w + x)·ch + c.
+    /// @dev Each output value is the maximum over the window's real pixels of one channel. A whole
+    ///      2×2 window keeps it on the stack and stores it once; other windows compare in memory.
+    ///      An empty window (none of its pixels real) leaves the zero. Input pixel (y, x) channel
+    ///      c is the calldata word at (y·w + x)·ch + c.
     function _pool(int256[] calldata inputs, Pool memory p, uint256 o) internal pure override {
-        if (p.ky == 2 && p.kx == 2 && p.sy == 2 && p.sx == 2 && p.pt == 0 && p.pl == 0 && 2 * p.oh <= p.h && 2 * p.ow <= p.w) {
-            _pool2x2(inputs, p.w, p.ch, p.oh, p.ow, o);
-            return;
-        }
         assembly ("memory-safe") {
             // Real rows (or columns) [s, e) under a window starting at padded index `from`,
             // as `_span`.
@@ -105,36 +104,6 @@ contract MaxPooling2DLayer is Pooling2DBase {
                         }
                     }
                     o := next
-                }
-            }
-        }
-    }
-
-    /// @dev `_pool` for 2×2 windows at stride 2 that all lie inside the input (valid, or same
-    ///      on even sizes): output word o + k reads the four input words at in + k·(1 or 2) …
-    ///      kept as one running difference `d` between the input and output addresses, so the
-    ///      inner loop over a pixel's channels has four loads at fixed offsets from o + d.
-    function _pool2x2(int256[] calldata inputs, uint256 w, uint256 ch, uint256 oh, uint256 ow, uint256 o) private pure {
-        assembly ("memory-safe") {
-            let src := inputs.offset
-            let chBytes := shl(5, ch)
-            let rowBytes := mul(w, chBytes)
-            let diag := add(rowBytes, chBytes)
-            let outRow := mul(ow, chBytes)
-            for { let end := add(o, mul(oh, outRow)) } lt(o, end) { src := add(src, shl(1, rowBytes)) } {
-                // Output row: pixel ox starts at input src + 2·ox·chBytes, output o + ox·chBytes.
-                let d := sub(src, o)
-                for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
-                    for { let pixEnd := add(o, chBytes) } lt(o, pixEnd) { o := add(o, 0x20) } {
-                        let at := add(o, d)
-                        let m := calldataload(at)
-                        let v := calldataload(add(at, chBytes))
-                        m := xor(m, mul(xor(m, v), sgt(v, m)))
-                        v := calldataload(add(at, rowBytes))
-                        m := xor(m, mul(xor(m, v), sgt(v, m)))
-                        v := calldataload(add(at, diag))
-                        mstore(o, xor(m, mul(xor(m, v), sgt(v, m))))
-                    }
                 }
             }
         }

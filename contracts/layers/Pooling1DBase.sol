@@ -112,14 +112,20 @@ abstract contract Pooling1DBase is LayerBase {
                     let acc := 0
                     if count {
                         acc := calldataload(add(first, i))
-                        for { let at := add(add(first, chBytes), i) } lt(at, last) { at := add(at, chBytes) } {
-                            let v := calldataload(at)
-                            switch isMax
-                            case 1 { if sgt(v, acc) { acc := v } }
-                            default { acc := add(acc, v) }
+                        let at := add(add(first, chBytes), i)
+                        switch isMax
+                        case 1 {
+                            // max(acc, v) without a branch: acc ^ ((acc ^ v) · (v > acc)).
+                            for {} lt(at, last) { at := add(at, chBytes) } {
+                                let v := calldataload(at)
+                                acc := xor(acc, mul(xor(acc, v), sgt(v, acc)))
+                            }
                         }
-                        // Truncating division (SDIV), as the reference.
-                        if iszero(isMax) { acc := sdiv(acc, count) }
+                        default {
+                            for {} lt(at, last) { at := add(at, chBytes) } { acc := add(acc, calldataload(at)) }
+                            // Truncating division (SDIV), as the reference.
+                            acc := sdiv(acc, count)
+                        }
                     }
                     mstore(add(o, i), acc)
                 }

@@ -125,8 +125,62 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         shape = new uint256[](3);
         (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
         out = new int256[](p.oh * p.ow * p.ch);
-        _pool(inputs, p, _ptr(out));
+        if (p.ky == 2 && p.kx == 2 && p.sy == 2 && p.sx == 2 && p.pt == 0 && p.pl == 0 && 2 * p.oh <= p.h && 2 * p.ow <= p.w) {
+            _pool2x2(inputs, p.w, p.ch, p.oh, p.ow, _ptr(out));
+        } else {
+            _pool(inputs, p, _ptr(out));
+        }
         Fixed.activate(_ptr(out), out.length, act, p.ch);
+    }
+
+    /// @dev The window's maximum (MaxPooling2D) rather than its truncated mean.
+    function _max() internal pure virtual returns (bool);
+
+    /// @dev `_pool` for the usual pooling: 2×2 windows at stride 2 that all lie inside the input
+    ///      (valid, or same on even sizes), so every window has its four pixels. One output row
+    ///      at a time, one pixel at a time, its channels in an inner loop with four loads at
+    ///      fixed offsets from o + d (`d`, the input's address less the output's, grows by ch
+    ///      words a pixel). The maximum without a branch: m ^ ((m ^ v) · (v > m)) = max(m, v);
+    ///      the mean: the sum SDIV 4, as `_pool` (addition is exact, so its order is free).
+    function _pool2x2(int256[] calldata inputs, uint256 w, uint256 ch, uint256 oh, uint256 ow, uint256 o)
+        internal
+        pure
+    {
+        bool isMax = _max();
+        assembly ("memory-safe") {
+            let src := inputs.offset
+            let chBytes := shl(5, ch)
+            let rowBytes := mul(w, chBytes)
+            let diag := add(rowBytes, chBytes)
+            let outRow := mul(ow, chBytes)
+            for { let end := add(o, mul(oh, outRow)) } lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                let d := sub(src, o)
+                for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                    let pixEnd := add(o, chBytes)
+                    switch isMax
+                    case 1 {
+                        for {} lt(o, pixEnd) { o := add(o, 0x20) } {
+                            let at := add(o, d)
+                            let m := calldataload(at)
+                            let v := calldataload(add(at, chBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, rowBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, diag))
+                            mstore(o, xor(m, mul(xor(m, v), sgt(v, m))))
+                        }
+                    }
+                    default {
+                        for {} lt(o, pixEnd) { o := add(o, 0x20) } {
+                            let at := add(o, d)
+                            let sum := add(calldataload(at), calldataload(add(at, chBytes)))
+                            sum := add(sum, calldataload(add(at, rowBytes)))
+                            mstore(o, sdiv(add(sum, calldataload(add(at, diag))), 4))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// @dev Geometry of one pooling pass (a struct keeps the stack shallow).

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xcd073eab44bd04ce46db578ec8e5b943078cd510270a6034c04b03333c44085c;
+    bytes32 internal constant MODEL = 0x733e4d48ecb85444d8faac03a2b37eb799125d66f5840b5f3630489fa0d519a7;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
@@ -23,9 +23,9 @@ library Implementations {
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xaf203d11a65f8f60ccbbf92a0edbdc1714753cca39c48c8051bdb4663c3a6376;
+    bytes32 internal constant MAX_POOLING_2D = 0x8d021e0b5e43579b40da0b5f041d418e5c43053269ca52dff400eabbc2104e27;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xba6e48cad0b84940a05ae70c796df229758b2d1b826cae3bceec35eeafd1c611;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x33da11deb441840099bf94e471a228b8dd72adeb2b102f9a09c25e5800ece282;
     /// @dev Conv2DLayer, kind 6.
     bytes32 internal constant CONV_2D = 0xdf7e97efb3f8adb29bb0826379871a4c4339a9b8d0d935110ec925dc09b0b897;
     /// @dev BatchNormalizationLayer, kind 7.
@@ -49,7 +49,7 @@ library Implementations {
     /// @dev DropoutLayer, kind 16.
     bytes32 internal constant DROPOUT = 0x44ffc55fdcd4692982c4c3a6d56f1374bfc1dcb670d4d56ba934265ca309d1bd;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x4d880e687423133d4adda714d29057e9fd9238029e068c61ce73bcc667829fac;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x7b59b3721d931b3fff6bba8741ebcd07b721b624192f0267b17c235d1fc78c58;
     /// @dev ZeroPadding2DLayer, kind 18.
     bytes32 internal constant ZERO_PADDING_2D = 0xdcf3b210d8f5ca63511e56d66886de28d1d868a2f627c6d7d8c2a6753eb08a34;
     /// @dev ConcatenateLayer, kind 19.
@@ -61,13 +61,13 @@ library Implementations {
     /// @dev Conv1DLayer, kind 22.
     bytes32 internal constant CONV_1D = 0xa5afa732a7c8ea927ff1b88474f8c6d30679ec856a7f7a3c132efe9bb394d1cd;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
     /// @dev ReshapeLayer, kind 24.
     bytes32 internal constant RESHAPE = 0xa4912ad013f9878d349217be5ea2375f4909c122317ea868733019af157f1f69;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xb7fb8b12161b1bc1ed3f9e5f8b8234fa8b444869b407dc00986ebc29cfffc218;
+    bytes32 internal constant MAX_POOLING_1D = 0x140ac3a7d39eb8c721ffa9530f72b1364f1a2a7a004f72a6d9c5d190380e793c;
     /// @dev AveragePooling1DLayer, kind 27.
     bytes32 internal constant AVERAGE_POOLING_1D = 0xe47b2bd486d108f6aa05047ba0d06714034ec9f3623fd3249a6f0c89ce050503;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
