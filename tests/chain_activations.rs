@@ -3,7 +3,7 @@
 //! computes; and every elementwise-function layer of them (Activation(f), ELU, PReLU), called
 //! directly on a wide grid of inputs, returns the reference's `activate` bit for bit. Prints gas
 //! per value of each function (for BENCHMARKS.md), measured over a Rescaling layer of the same
-//! model on the same input.
+//! model on the same input. The in-place functions also at the edges of their domain.
 use crate::common::*;
 use alloy::primitives::{I256, U256};
 use eternalize::chain::EternalModel;
@@ -148,4 +148,86 @@ async fn every_activation_on_chain_equals_the_reference_bit_for_bit() {
         eprintln!("| {f} | {gas} | {per} |");
     }
     assert!(gas_rows.len() >= 14, "{}", gas_rows.len());
+}
+
+/// The elementwise functions `Fixed.activate` runs in place (tanh, sigmoid, relu) and ReLULayer's
+/// own (relu6, leaky_relu: graph class ReLU), each as an Activation layer called directly, at the
+/// edges of their domain: around 0, at e^x's cut-off (a = 64 in expNeg, which the loop no longer
+/// clamps), and out to |x| near 2^126 (tanh's 2x still fits the reference's i128). Every value the
+/// reference computes must come back bit for bit; a value it refuses (overflow) is left out.
+#[tokio::test]
+async fn elementwise_activations_at_the_edges_of_their_domain_equal_the_reference() {
+    let (_anvil, chain) =
+        crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
+    let one: i128 = 1 << 32;
+    let mut edges: Vec<i128> = vec![0, 1, one, 6 * one, 6 * one + 1, 22 * one, 32 * one - 1];
+    edges.extend([
+        32 * one,
+        32 * one + 1,
+        64 * one - 1,
+        64 * one,
+        64 * one + 1,
+        65 * one,
+    ]);
+    edges.extend([
+        1 << 40,
+        1 << 64,
+        1 << 100,
+        (1 << 125) + 12_345,
+        (1 << 126) - 1,
+    ]);
+    let values: Vec<i128> = edges.iter().flat_map(|&v| [v, -v]).collect();
+    let mut seen = Vec::new();
+    for (salt, name) in ["tanh_reshape_multiply.keras", "relu_functions_fn.keras"]
+        .into_iter()
+        .enumerate()
+    {
+        let model = keras::load(&fixtures().join("generated").join(name)).unwrap();
+        let (_, image) = crate::chain_support::deploy_model(&chain, &model, salt as u64 + 1).await;
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        for (i, node) in graph.nodes.iter().enumerate() {
+            let f = node.class_name.as_str();
+            if !matches!(f, "ReLU" | "Sigmoid" | "Tanh" | "LeakyReLU") {
+                continue;
+            }
+            let mut at_one = node.clone();
+            at_one.output_shape = vec![None, Some(1)];
+            // One value at a time through the reference: keep those it computes.
+            let kept: Vec<(i128, i128)> = values
+                .iter()
+                .filter_map(|&v| {
+                    let t = Tensor {
+                        shape: vec![1],
+                        data: vec![v],
+                    };
+                    forward::forward(&at_one, &[&t])
+                        .ok()
+                        .map(|y| (v, y.data[0]))
+                })
+                .collect();
+            assert!(
+                kept.len() >= 20,
+                "{name} {f}: the reference computed {}",
+                kept.len()
+            );
+            let layer = IForwardLayer::new(image.layers[i].address, chain.provider().clone());
+            let xs: Vec<i128> = kept.iter().map(|&(v, _)| v).collect();
+            let out = layer
+                .forward(words(&xs), dims(&[xs.len()]), vec![U256::from(1)])
+                .call()
+                .await
+                .unwrap();
+            let got: Vec<i128> = out
+                .output
+                .iter()
+                .map(|x| i128::try_from(*x).unwrap())
+                .collect();
+            let want: Vec<i128> = kept.iter().map(|&(_, y)| y).collect();
+            assert_eq!(got, want, "{name} {f} at {xs:?}");
+            seen.push(f.to_string());
+        }
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, ["ReLU", "Sigmoid", "Tanh"]);
 }

@@ -1050,7 +1050,9 @@ pub struct GasModel {
     /// Dense slice, per kernel row read on its own (`_rawColumns`: ≈ 8.2M for 4,096 rows
     /// whatever the slice's width, measured on cnn_15m's fc1).
     pub dense_row: u64,
-    /// Pooling, per window value compared or summed.
+    /// Pooling, per window value compared or summed: ≈ 38 in `Pooling2DBase._pool2x2` (four
+    /// loads and three branchless maxima, ≈ 150 gas an output of fashion_mnist's poolings), more
+    /// in the general windows; fitted with `POOL_INPUT` and the activation.
     pub pool_value: u64,
     /// Any layer, per input or output value moved (calldata copies, returns).
     pub per_value: u64,
@@ -1076,7 +1078,7 @@ impl Default for GasModel {
             dense_mac: 31.0,
             dense_block: 8,
             dense_row: 1_950,
-            pool_value: 45,
+            pool_value: 30,
             per_value: 12,
             weight_width: 4,
             conv_lanes: 3,
@@ -1187,8 +1189,8 @@ fn activation_gas(code: u8) -> u64 {
     match code {
         activation::LINEAR => 0,
         activation::RELU | activation::LEAKY_RELU => 20,
-        // ≈ 311 measured per tanh in fashion_mnist's poolings and convolutions.
-        activation::SIGMOID | activation::TANH => 320,
+        // ≈ 260 measured per tanh in fashion_mnist's poolings and Dense (`Fixed.activate`).
+        activation::SIGMOID | activation::TANH => 270,
         activation::SOFTMAX => 480,
         _ => 1_500,
     }
@@ -1556,23 +1558,28 @@ impl GasModel {
                 words += w.frame_words;
             }
             // The shape check and the copy: ≈ 8.5M for 16,384 values in a row slice, 2.2M over
-            // the model without it (tests/chain_rows.rs).
+            // the model without it (tests/chain_rows.rs), less the ≈ 62 a value the copy's
+            // word-by-word loop cost before `LayerBase._copy` became one CALLDATACOPY
+            // (fashion_mnist's InputLayer: 71,813 → 22,982 gas for 784 values).
             Op::Input { .. } => {
-                gas += in_values * 130;
+                gas += in_values * 70;
                 words += in_values;
             }
             // The sums over every position: a range of GlobalAveragePooling1D on [24, 128] and a
             // Dense(3) measured 2.26M (normrows_fn), of GlobalAveragePooling2D on 16×16×8 and a
-            // Dense(3) 1.42M (rowslice_fn); the model had no term for it (0.66M planned).
+            // Dense(3) 1.42M (rowslice_fn); the model had no term for it (0.66M planned). Since
+            // the sums are one unchecked pass, ≈ 330 less a value (6×6×8 in mobilenet_block_fn:
+            // 130,141 → 33,957 gas).
             Op::GlobalPool => {
-                gas += in_values * 450;
+                gas += in_values * 150;
                 words += in_values;
             }
             // The copy of every value into the output: measured 1.16M for Reshape on 3,072
             // values (normrows_fn) and 0.77M for Flatten on 2,048 (cnn_500k), 1.5–1.6 × the
-            // model without it.
+            // model without it; less ≈ 62 a value since `LayerBase._copy` is one CALLDATACOPY
+            // (fashion_mnist's Flatten: 70,350 → 21,519 gas for 784 values).
             Op::Flatten | Op::Reshape { .. } => {
-                gas += in_values * 130;
+                gas += in_values * 70;
                 words += in_values;
             }
             // Each output value written, padding too: MobileNetV2 96×96's paddings (a slice of
