@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb7048b18f6970e800a3d3b5c5d2f6778bb1de1711309adb0628d0c5926ca91b3;
+    bytes32 internal constant MODEL = 0x4534c2e8886ea8be0ca024d12b62e997051b1eb355c15335c5d97229abcc7553;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xe1bcbb33d372b7687e795070455bfd97d1613b8ee3c70ed822b7ceaac235356c;
+    bytes32 internal constant CONV_2D = 0x3abccabd503402363cea1d9f7fad78ca5f14a1c0cdc5e942bad15855b07998b6;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xfbc1da677f9a8ba1664f120f2523cdafaa0715cc8f96f4cd9092c185e795fad0;
+    bytes32 internal constant CONV_1D = 0x28ea306efd7396727eb52c707e980e627bba9de91ae032cb97547d92c59b38e3;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xecfc15af1581441d41d4482e9fe41232ee3432d1a2b4c18e9fd6c38b6e1e7134;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x0bbac71fd4f88c9995c658ad88d849b719527f66a991d938e18a1e16439ee111;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x28a7a1fa56e280572da52aa2b772e2a35c68ed2dac30249108754911607d4f56;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x1a928174bc1254a3602c198c584c9950f3aad83d95efe49619b5559743ff5b02;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xbe264ecfb829eed5010802d5c16cf9bf6ee0cb309f18e7264633fc71ee6eadb2;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x35f3d6519d62c7d93f7203b810e61cfb153f2590120861247697aafa942eafdc;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 
