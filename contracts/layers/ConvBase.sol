@@ -308,7 +308,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             }
             // Two accumulators (two filter groups of eight or five lanes: wide lanes leave few
             // groups) take four taps an iteration, so the loop's tests and pointer moves are
-            // shared by eight multiplications; the rest of a window row one tap at a time.
+            // shared by eight multiplications; the rest of a window row two taps, then one.
             function dot2(a, b, s) -> c0, c1 {
                 for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
@@ -329,13 +329,22 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         c0 := add(c0, mul(x, mload(add(b, 0xc0))))
                         c1 := add(c1, mul(x, mload(add(b, 0xe0))))
                     }
-                    for {} lt(a, e) {
-                        a := add(a, 0x20)
-                        b := add(b, 0x40)
-                    } {
+                    if lt(add(a, 0x20), e) {
                         let x := mload(a)
                         c0 := add(c0, mul(x, mload(b)))
                         c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0x40))))
+                        c1 := add(c1, mul(x, mload(add(b, 0x60))))
+                        a := add(a, 0x40)
+                        b := add(b, 0x80)
+                    }
+                    if lt(a, e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        a := add(a, 0x20)
+                        b := add(b, 0x40)
                     }
                 }
             }
@@ -645,17 +654,19 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev The widest lanes worth trying (`_lanes` may still take fewer): three, or on inputs
-    ///      narrowed by e > 0 eight (INT8) or five (INT16) when they take at most 3/5 of three
-    ///      lanes' multiplications (`_muls`) and, by filters, serve more than six filters.
-    ///      Wider lanes pay per accumulator (their packing and emit run in loops) what they
-    ///      save per multiplication: five lanes at 2/3 of three lanes' multiplications lost on
-    ///      every small convolution measured (conv1d_gap1d, batchnorm_seq_cnn, resnet_small_fn,
-    ///      mobilenet_block_fn: 3–16 %, scripts/bench-conv-kernel) and won at 0.6 and below
-    ///      (fashion_mnist's); up to six filters, two groups of three beat one of eight or five.
+    ///      narrowed by e > 0 eight (INT8) or five (INT16) when they take at most 2/3 (lanes
+    ///      of pixels) or 3/5 (of filters) of three lanes' multiplications (`_muls`), and by
+    ///      filters serve more than six. Wide lanes pay per accumulator (packing, emit, few
+    ///      groups in short dot loops) what they save per multiplication; measured with
+    ///      scripts/bench-conv-kernel: five filter lanes at 2/3 lost 9–10 % (conv1d_gap1d,
+    ///      mobilenet_block_fn), five pixel lanes at 2/3 tied (batchnorm_seq_cnn,
+    ///      resnet_small_fn) and won 8–17 % at 0.6–0.625 (fashion_mnist, lenet_cnn); up to six
+    ///      filters, two groups of three beat one of eight or five.
     function _widest(Geometry memory g, uint256 e, uint256 width) internal pure returns (uint256 wide) {
         if (e == 0) return 3;
         wide = width == 1 ? 8 : 5;
-        if (5 * _muls(g, wide) > 3 * _muls(g, 3) || (g.f <= 6 && !_byPixel(g, wide))) wide = 3;
+        bool px = _byPixel(g, wide);
+        if ((px ? 3 : 5) * _muls(g, wide) > (px ? 2 : 3) * _muls(g, 3) || (g.f <= 6 && !px)) wide = 3;
     }
 
     /// @dev Multiplications per tap and output row with `lanes` lanes (of pixels where

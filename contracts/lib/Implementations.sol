@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x4534c2e8886ea8be0ca024d12b62e997051b1eb355c15335c5d97229abcc7553;
+    bytes32 internal constant MODEL = 0xa95b882a197ee453c760d57ac5513a9d83e2c83c16f96dd78bbb674ee6533ed8;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -27,15 +27,15 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x3abccabd503402363cea1d9f7fad78ca5f14a1c0cdc5e942bad15855b07998b6;
+    bytes32 internal constant CONV_2D = 0x19373a1fe569a54f2391091fe01d03e97c852ff8a28b46ebd279ee52d3fe355a;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x9043f021f9dd012caedaef0895f293299712b706d5d753d8da0e621fc99d1203;
+    bytes32 internal constant SIMPLE_RNN = 0x5be513550d58fb6f36c7fe3d87b771f21b30bb1cbba1bae3bdf57db986a4ef5d;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
+    bytes32 internal constant LSTM = 0x09889c42a4e4486c1803eac1cfb322a209ba18b89d85e2b0e30d9755c3157e36;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x28ea306efd7396727eb52c707e980e627bba9de91ae032cb97547d92c59b38e3;
+    bytes32 internal constant CONV_1D = 0xbc2a7ab2f63421079e6ed221e1049c61fbb8f9b55c63d75a949771fd53467ecb;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x020c379842125030312dec3ab3904937e625efa1257ab5184604998d78b625e3;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x0bbac71fd4f88c9995c658ad88d849b719527f66a991d938e18a1e16439ee111;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x3cb751aa75c3c760a878ba4a9b557e077cd5c53f27669413349c3451c84a9339;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x1a928174bc1254a3602c198c584c9950f3aad83d95efe49619b5559743ff5b02;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x030c0cefced0672a008cc281d024de6664c3cecab3cbbfbd6a2385d08c6f0471;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0xec0db2742a84646e04d97a1013ae1cd08abf46b5e3ba6fe5ab2177b7c00502e6;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x35f3d6519d62c7d93f7203b810e61cfb153f2590120861247697aafa942eafdc;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x314347e700c2530ced5f8ef51a59c44e7b5ac8e440c694eb3b278b0ccd99bfb9;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 

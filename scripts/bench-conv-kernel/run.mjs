@@ -6,7 +6,9 @@
 // reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
-// BENCH_FILE=a ConvBench.sol calling `_convolve`).
+// BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
+// (relu-sized inputs: other lane choices); DUMP=FILE writes the bench contract's runtime code as
+// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run).
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";

@@ -1312,10 +1312,13 @@ impl GasModel {
                         ow * f.div_ceil(lanes)
                     }
                 };
-                // Wide lanes only where they take at most 3/5 of three lanes' multiplications
-                // and, by filters, serve more than six filters (`ConvBase._widest`).
+                // Wide lanes only where they take at most 2/3 (pixels) or 3/5 (filters) of three
+                // lanes' multiplications and, by filters, serve more than six filters
+                // (`ConvBase._widest`).
                 let mut lanes = self.conv_lanes;
-                if lanes > 3 && (5 * muls(lanes) > 3 * muls(3) || (f <= 6 && !pixels_pay(lanes))) {
+                let px = pixels_pay(lanes);
+                let (n, d) = if px { (2, 3) } else { (3, 5) };
+                if lanes > 3 && (d * muls(lanes) > n * muls(3) || (f <= 6 && !px)) {
                     lanes = 3;
                 }
                 let by_pixel = pixels_pay(lanes);
