@@ -205,52 +205,62 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
 /// each lane sum K·2^(32−e)·qmax = qmax·2^24 (int8; qmax·2^32 in int16): within a factor
 /// 128/127 of the lane's sign bit, with neighbouring lanes of opposite signs. A shift one
 /// smaller, or lanes taken for inputs of 3, would overflow and differ from the reference.
+/// Three layers cover the wide paths (`ConvBase._widest`): lane_bound_conv (8 filters, 3×3
+/// outputs) eight filter lanes in int8 and three in int16; lane_bound_filters (10 filters)
+/// eight lanes in int8 and five in int16 (two groups each, lanes past the filters);
+/// lane_bound_pixels (1 filter, 3×10 outputs) eight and five adjacent pixels a lane set.
 #[tokio::test]
 async fn narrowed_convolution_lanes_hold_at_the_bound() {
     let started = std::time::Instant::now();
     let (_anvil, chain) = anvil_with_model().await;
-    let path = fixtures().join("generated/lane_bound_conv.keras");
-    let model = keras::load(&path).unwrap();
     let one = 1i128 << 32;
-    let image = |f: &dyn Fn(usize) -> i128| Tensor {
-        shape: vec![6, 6, 1],
-        data: (0..36).map(f).collect(),
-    };
-    let samples = [
-        image(&|_| one),
-        image(&|_| -one),
-        image(&|i| if i < 18 { one } else { -one }),
-        image(&|i| 3 * one - i as i128),
-    ];
-    for (salt, (format, lane_bits, qmax)) in [
-        (WeightFormat::Int8, 31, 127i128),
-        (WeightFormat::Int16, 47, 32_767),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let graph = Graph::from_model(&model, format).unwrap();
-        let conv = &graph.nodes[graph.outputs[0]];
-        let e = conv.input_shift;
-        assert_eq!(
-            e,
-            if qmax == 127 { 12 } else { 4 },
-            "{format}: ⌈log2 16⌉ (+ 8)"
-        );
-        let sum = 16 * ((one + (1 << (e - 1))) >> e) * qmax;
-        assert!(
-            sum < 1 << lane_bits && 2 * sum >= 1 << lane_bits,
-            "{format}: {sum}"
-        );
-        let (address, _, _) = deploy_model_in(&chain, &model, 900 + salt as u64, format).await;
-        for (b, x) in samples.iter().enumerate() {
-            let want = graph.run(std::slice::from_ref(x)).unwrap();
-            assert!(
-                want[0].data.iter().any(|&v| v.abs() > one),
-                "{format} {b}: {want:?}"
+    let mut salt = 900;
+    for (name, width) in [
+        ("lane_bound_conv", 6),
+        ("lane_bound_filters", 6),
+        ("lane_bound_pixels", 13),
+    ] {
+        let model = keras::load(&fixtures().join(format!("generated/{name}.keras"))).unwrap();
+        let shape = vec![6, width, 1];
+        let n = 6 * width;
+        let image = |f: &dyn Fn(usize) -> i128| Tensor {
+            shape: shape.clone(),
+            data: (0..n).map(f).collect(),
+        };
+        let samples = [
+            image(&|_| one),
+            image(&|_| -one),
+            image(&|i| if i < n / 2 { one } else { -one }),
+            image(&|i| 3 * one - i as i128),
+        ];
+        for (format, lane_bits, qmax) in [
+            (WeightFormat::Int8, 31, 127i128),
+            (WeightFormat::Int16, 47, 32_767),
+        ] {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let conv = &graph.nodes[graph.outputs[0]];
+            let e = conv.input_shift;
+            assert_eq!(
+                e,
+                if qmax == 127 { 12 } else { 4 },
+                "{name} {format}: ⌈log2 16⌉ (+ 8)"
             );
-            let got = predict_on_chain(&chain, address, &graph, std::slice::from_ref(x)).await;
-            assert_eq!(got, want, "{format}, sample {b}");
+            let sum = 16 * ((one + (1 << (e - 1))) >> e) * qmax;
+            assert!(
+                sum < 1 << lane_bits && 2 * sum >= 1 << lane_bits,
+                "{name} {format}: {sum}"
+            );
+            salt += 1;
+            let (address, _, _) = deploy_model_in(&chain, &model, salt, format).await;
+            for (b, x) in samples.iter().enumerate() {
+                let want = graph.run(std::slice::from_ref(x)).unwrap();
+                assert!(
+                    want[0].data.iter().any(|&v| v.abs() > one),
+                    "{name} {format} {b}: {want:?}"
+                );
+                let got = predict_on_chain(&chain, address, &graph, std::slice::from_ref(x)).await;
+                assert_eq!(got, want, "{name} {format}, sample {b}");
+            }
         }
     }
     eprintln!("lane bound on chain: {:?}", started.elapsed());

@@ -134,17 +134,11 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 e
     ) internal pure returns (int256[] memory out) {
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
-        uint256 lanes = _lanes(kernel, g, maxX, e);
+        uint256 lanes = _lanes(kernel, g, maxX, _widest(g, e, kernel.width));
         // The lanes: of filters (the kernel packed, each input word read once per filter
         // group), or of adjacent output pixels of a row (`pixels`: the input packed, each
         // stored weight read once per `pixels` pixels) where that takes fewer multiplications.
         uint256 pixels = lanes > 1 && _byPixel(g, lanes) ? lanes : 0;
-        // Up to six filters by filters: two groups of three beat one of eight or five (their
-        // packing, and their emit, run in loops; measured on conv1d_gap1d's second Conv1D).
-        if (pixels == 0 && lanes > 3 && g.f <= 6) {
-            lanes = 3;
-            if (_byPixel(g, 3)) pixels = 3;
-        }
         uint256 bits = lanes == 8 ? 32 : (lanes == 5 ? 48 : 80);
         if (pixels != 0) {
             _packPixels(x, g, wp, pixels, bits);
@@ -174,9 +168,11 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 int256 b = f0 + i < bias.length ? bias[f0 + i] << 32 : int256(0);
                 assembly ("memory-safe") {
                     let at := add(t, shl(6, i))
-                    switch sc
-                    case 0 { mstore(at, shl(up, 1)) }
-                    default { mstore(at, shl(e, mload(add(sc, shl(5, add(f0, i)))))) }
+                    let m := shl(up, 1)
+                    if sc { m := shl(e, mload(add(sc, shl(5, add(f0, i))))) }
+                    mstore(at, m)
+                    // Wide lanes are read biased by half a lane (see `lane`): less h·m here.
+                    if lt(bits, 80) { b := sub(b, shl(sub(bits, 1), m)) }
                     mstore(add(at, 0x20), b)
                 }
             }
@@ -310,12 +306,15 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     }
                 }
             }
+            // Two accumulators (two filter groups of eight or five lanes: wide lanes leave few
+            // groups) take four taps an iteration, so the loop's tests and pointer moves are
+            // shared by eight multiplications; the rest of a window row two taps, then one.
             function dot2(a, b, s) -> c0, c1 {
                 for { let end := add(b, mul(2, mload(add(s, 0x1a0)))) } lt(b, end) { a := add(a, mload(add(s, 0x40))) } {
                     let e := add(a, mload(add(s, 0x20)))
-                    for { let e2 := sub(e, and(mload(add(s, 0x20)), 0x20)) } lt(a, e2) {
-                        a := add(a, 0x40)
-                        b := add(b, 0x80)
+                    for { let e4 := sub(e, and(mload(add(s, 0x20)), 0x60)) } lt(a, e4) {
+                        a := add(a, 0x80)
+                        b := add(b, 0x100)
                     } {
                         let x := mload(a)
                         c0 := add(c0, mul(x, mload(b)))
@@ -323,6 +322,22 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         x := mload(add(a, 0x20))
                         c0 := add(c0, mul(x, mload(add(b, 0x40))))
                         c1 := add(c1, mul(x, mload(add(b, 0x60))))
+                        x := mload(add(a, 0x40))
+                        c0 := add(c0, mul(x, mload(add(b, 0x80))))
+                        c1 := add(c1, mul(x, mload(add(b, 0xa0))))
+                        x := mload(add(a, 0x60))
+                        c0 := add(c0, mul(x, mload(add(b, 0xc0))))
+                        c1 := add(c1, mul(x, mload(add(b, 0xe0))))
+                    }
+                    if lt(add(a, 0x20), e) {
+                        let x := mload(a)
+                        c0 := add(c0, mul(x, mload(b)))
+                        c1 := add(c1, mul(x, mload(add(b, 0x20))))
+                        x := mload(add(a, 0x20))
+                        c0 := add(c0, mul(x, mload(add(b, 0x40))))
+                        c1 := add(c1, mul(x, mload(add(b, 0x60))))
+                        a := add(a, 0x40)
+                        b := add(b, 0x80)
                     }
                     if lt(a, e) {
                         let x := mload(a)
@@ -351,6 +366,64 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         a := add(a, 0x20)
                         b := add(b, 0x20)
                     }
+                }
+            }
+            // One lane of a wide accumulator biased by half a lane (every lane then holds
+            // S + h, h = 2^(bits − 1), in [0, 2^bits): no borrows between lanes): output
+            // (S · m + bias) >> 32 at o from the lane's bits u = and(acc, mask), as u · m +
+            // bb with bb = bias − h · m (so stored, see `_convolvePadded`).
+            function lane(acc, mask, o, m, bb) {
+                mstore(o, sar(32, add(mul(and(acc, mask), m), bb)))
+            }
+            // Half a lane in every lane: eight of 32 bits or five of 48.
+            function halves(bits) -> h {
+                h := 0x800000000000800000000000800000000000800000000000800000000000
+                if eq(bits, 32) { h := 0x8000000080000000800000008000000080000000800000008000000080000000 }
+            }
+            // Five or eight pixels of one filter (at o, o + po, …): unrolled.
+            function widePixels(acc, t, o, s, pixels) {
+                let po := shl(5, mload(add(s, 0x120)))
+                let m := mload(t)
+                let bb := mload(add(t, 0x20))
+                let bits := mload(add(s, 0x260))
+                let mask := sub(shl(bits, 1), 1)
+                acc := add(acc, halves(bits))
+                lane(acc, mask, o, m, bb)
+                acc := shr(bits, acc)
+                o := add(o, po)
+                lane(acc, mask, o, m, bb)
+                acc := shr(bits, acc)
+                o := add(o, po)
+                lane(acc, mask, o, m, bb)
+                acc := shr(bits, acc)
+                o := add(o, po)
+                lane(acc, mask, o, m, bb)
+                acc := shr(bits, acc)
+                o := add(o, po)
+                if eq(pixels, 8) {
+                    lane(acc, mask, o, m, bb)
+                    acc := shr(bits, acc)
+                    o := add(o, po)
+                    lane(acc, mask, o, m, bb)
+                    acc := shr(bits, acc)
+                    o := add(o, po)
+                    lane(acc, mask, o, m, bb)
+                    acc := shr(bits, acc)
+                    o := add(o, po)
+                }
+                lane(acc, mask, o, m, bb)
+            }
+            // Five filters in 48-bit lanes or eight in 32-bit ones (at o, o + 32, …).
+            function wideFilters(acc, t, o, s, lanes) {
+                let bits := mload(add(s, 0x260))
+                let mask := sub(shl(bits, 1), 1)
+                acc := add(acc, halves(bits))
+                for { let end := add(o, shl(5, lanes)) } lt(o, end) {
+                    o := add(o, 0x20)
+                    t := add(t, 0x40)
+                } {
+                    lane(acc, mask, o, mload(t), mload(add(t, 0x20)))
+                    acc := shr(bits, acc)
                 }
             }
             // y = (S · m + bias << 32) >> 32 for the `lanes` filters of one group accumulator
@@ -390,35 +463,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 case 1 {
                     switch pixels
                     case 0 { mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20))))) }
-                    default {
-                        // Five or eight pixels, in a loop.
-                        let po := shl(5, mload(add(s, 0x120)))
-                        let m := mload(t)
-                        let bb := mload(add(t, 0x20))
-                        let bits := mload(add(s, 0x260))
-                        let b := sub(shr(3, bits), 1)
-                        for { let end := add(o, mul(sub(pixels, 1), po)) } lt(o, end) { o := add(o, po) } {
-                            let v := signextend(b, acc)
-                            mstore(o, sar(32, add(mul(v, m), bb)))
-                            acc := sar(bits, sub(acc, v))
-                        }
-                        mstore(o, sar(32, add(mul(acc, m), bb)))
-                    }
+                    default { widePixels(acc, t, o, s, pixels) }
                 }
-                default {
-                    // Five filters in 48-bit lanes or eight in 32-bit ones, in a loop.
-                    let bits := mload(add(s, 0x260))
-                    let b := sub(shr(3, bits), 1)
-                    for { let end := add(o, shl(5, sub(lanes, 1))) } lt(o, end) {
-                        o := add(o, 0x20)
-                        t := add(t, 0x40)
-                    } {
-                        let v := signextend(b, acc)
-                        mstore(o, sar(32, add(mul(v, mload(t)), mload(add(t, 0x20)))))
-                        acc := sar(bits, sub(acc, v))
-                    }
-                    mstore(o, sar(32, add(mul(acc, mload(t)), mload(add(t, 0x20)))))
-                }
+                default { wideFilters(acc, t, o, s, lanes) }
             }
             function pixel(xp, outp, s) {
                 let groups := mload(add(s, 0xe0))
@@ -570,12 +617,12 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      lanes of `bits` bits, Σ_l q_l · 2^(bits·l) (two's complement, mod 2^256). Groups come
     ///      in blocks of six, then the rest as a block of three and a block of what is left; the
     ///      word of group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps +
-    ///      t·B + k. The lanes: the most of those the call can use (three; eight in INT8, five
-    ///      in INT16, for inputs narrowed by e > 0) whose sums cannot reach the lane's sign bit
-    ///      (max|x| · max|q| · kh·kw·cin < 2^79, 2^47, 2^31), else one. Only filters [f0, f0 +
+    ///      t·B + k. The lanes: the most of those up to `most` (`_widest`: three, or eight /
+    ///      five on narrowed inputs) whose sums cannot reach the lane's sign bit (max|x| ·
+    ///      max|q| · kh·kw·cin < 2^79, 2^47, 2^31), else one. Only filters [f0, f0 +
     ///      g.f) of the stored kernel's F are packed (a slice of output channels); the stored
     ///      values are F to a tap.
-    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 e)
+    function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 most)
         internal
         pure
         returns (uint256 lanes)
@@ -584,7 +631,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         if (maxX >= 2 ** 100 || taps >= 2 ** 64) return 1;
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
-        uint256 most = e == 0 ? 3 : (width == 1 ? 8 : 5);
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
         // bound may be too loose (the result is the same either way, only slower): for three
         // lanes whenever it fails, for more only when half of it would pass.
@@ -605,6 +651,29 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             }
             lanes = _fit(maxX * maxQ * taps, most);
         }
+    }
+
+    /// @dev The widest lanes worth trying (`_lanes` may still take fewer): three, or on inputs
+    ///      narrowed by e > 0 eight (INT8) or five (INT16) when they take at most 2/3 (lanes
+    ///      of pixels) or 3/5 (of filters) of three lanes' multiplications (`_muls`), and by
+    ///      filters serve more than six. Wide lanes pay per accumulator (packing, emit, few
+    ///      groups in short dot loops) what they save per multiplication; measured with
+    ///      scripts/bench-conv-kernel: five filter lanes at 2/3 lost 9–10 % (conv1d_gap1d,
+    ///      mobilenet_block_fn), five pixel lanes at 2/3 tied (batchnorm_seq_cnn,
+    ///      resnet_small_fn) and won 8–17 % at 0.6–0.625 (fashion_mnist, lenet_cnn); up to six
+    ///      filters, two groups of three beat one of eight or five.
+    function _widest(Geometry memory g, uint256 e, uint256 width) internal pure returns (uint256 wide) {
+        if (e == 0) return 3;
+        wide = width == 1 ? 8 : 5;
+        bool px = _byPixel(g, wide);
+        if ((px ? 3 : 5) * _muls(g, wide) > (px ? 2 : 3) * _muls(g, 3) || (g.f <= 6 && !px)) wide = 3;
+    }
+
+    /// @dev Multiplications per tap and output row with `lanes` lanes (of pixels where
+    ///      `_byPixel`, else of filters).
+    function _muls(Geometry memory g, uint256 lanes) internal pure returns (uint256) {
+        if (_byPixel(g, lanes)) return ((g.ow + lanes - 1) / lanes) * g.f;
+        return g.ow * ((g.f + lanes - 1) / lanes);
     }
 
     /// @dev The most lanes, up to `most`, whose sums stay below their sign bit when every

@@ -6,7 +6,9 @@
 // reference, and prints the gas of the kernel. Env: PROFILE=1 prints an opcode histogram
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
-// BENCH_FILE=a ConvBench.sol calling `_convolve`).
+// BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
+// (relu-sized inputs: other lane choices); DUMP=FILE writes the bench contract's runtime code as
+// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run).
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -29,6 +31,7 @@ const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports
 const errs = (out.errors || []).filter((e) => e.severity === "error");
 if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
 const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
+if (process.env.DUMP) (await import("node:fs")).writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
 console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
 const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
 const url = "http://127.0.0.1:18645";
@@ -92,7 +95,7 @@ async function main() {
   ];
   for (const [name, g, width] of cases) {
     const [h, w, cin, f, kh, kw] = g;
-    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 32)));
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
     const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
     const n = kh * kw * cin * f;
     const q = Array.from({ length: n }, () => Math.round((rnd() * 2 - 1) * qmax));

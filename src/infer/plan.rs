@@ -1059,7 +1059,7 @@ pub struct GasModel {
     /// Bytes per stored weight value (4 in the default format, 8 in Q32_32).
     pub weight_width: u64,
     /// Conv2D/Conv1D, filters per EVM multiplication: 3, or 8 (int8) and 5 (int16) on their
-    /// narrowed inputs (`ConvBase._inputShift`), which also rule out three pixels a lane set.
+    /// narrowed inputs (`ConvBase._inputShift`) where `ConvBase._widest` takes them.
     pub conv_lanes: u64,
     /// Bytes per chunk contract.
     pub chunk_bytes: u64,
@@ -1307,13 +1307,23 @@ impl GasModel {
                             ow.div_ceil(lanes) * f <= ow * f.div_ceil(lanes)
                         }
                 };
+                let muls = |lanes: u64| {
+                    if pixels_pay(lanes) {
+                        ow.div_ceil(lanes) * f
+                    } else {
+                        ow * f.div_ceil(lanes)
+                    }
+                };
+                // Wide lanes only where they take at most 2/3 (pixels) or 3/5 (filters) of three
+                // lanes' multiplications and, by filters, serve more than six filters
+                // (`ConvBase._widest`).
                 let mut lanes = self.conv_lanes;
-                let mut by_pixel = pixels_pay(lanes);
-                // Up to six filters by filters: in groups of three (`ConvBase`'s rule).
-                if !by_pixel && lanes > 3 && f <= 6 {
+                let px = pixels_pay(lanes);
+                let (n, d) = if px { (2, 3) } else { (3, 5) };
+                if lanes > 3 && (d * muls(lanes) > n * muls(3) || (f <= 6 && !px)) {
                     lanes = 3;
-                    by_pixel = pixels_pay(3);
                 }
+                let by_pixel = pixels_pay(lanes);
                 let (accumulators, per_block) = if by_pixel {
                     (positions / ow.max(1) * ow.div_ceil(lanes), f)
                 } else {
