@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x733e4d48ecb85444d8faac03a2b37eb799125d66f5840b5f3630489fa0d519a7;
+    bytes32 internal constant MODEL = 0x64fe4b78863ef1d085801ffbf593f8422db258d94d9ba75b01668ad0398fc61e;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x33da11deb441840099bf94e471a228b8dd72adeb2b102f9a09c25e5800ece282;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xdf7e97efb3f8adb29bb0826379871a4c4339a9b8d0d935110ec925dc09b0b897;
+    bytes32 internal constant CONV_2D = 0xe867eef2a543f979a4a9221a4632aa0e967cc9a81830eaf1fb2be15a569a71b4;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xa5afa732a7c8ea927ff1b88474f8c6d30679ec856a7f7a3c132efe9bb394d1cd;
+    bytes32 internal constant CONV_1D = 0x23350aa9391aaf067167d9c77f06d0ce68a05127e70cd6df164012d14f7c682f;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xb36cf62ef49de7eda31c192775e6792f0f4dddc0ebac838da04145e8b000ac9e;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x3ca10fbfcb5ab31fbf85847b60fdd5f0064316e1054138e216a53b52ecf66978;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xf4c7d488a63c7b964aa623706b787ff3fbbc5673c91e59d29d90f9bbafba80ed;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x7114f5c69199b2aa41e8d2beb130d0e7b7f2af57964fcb072f899a7b9706981e;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x2b9f8dedadf0ff9bcd75b13f38e01dcc1ae06bdc224845e363e61ad91b2ef727;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x400290354e3002ca9f8f49ff72c58ef2f6b59864767d4c0f460efe4c7dcb24b3;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 
