@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb7048b18f6970e800a3d3b5c5d2f6778bb1de1711309adb0628d0c5926ca91b3;
+    bytes32 internal constant MODEL = 0x0e9e41f76589b95e75bc92b225eab142a2a4148b2889813dc7aff8eaab83f65b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
@@ -33,9 +33,9 @@ library Implementations {
     /// @dev EmbeddingLayer, kind 8.
     bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x9043f021f9dd012caedaef0895f293299712b706d5d753d8da0e621fc99d1203;
+    bytes32 internal constant SIMPLE_RNN = 0x5be513550d58fb6f36c7fe3d87b771f21b30bb1cbba1bae3bdf57db986a4ef5d;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
+    bytes32 internal constant LSTM = 0x09889c42a4e4486c1803eac1cfb322a209ba18b89d85e2b0e30d9755c3157e36;
     /// @dev SoftmaxLayer, kind 11.
     bytes32 internal constant SOFTMAX = 0x142e636feeb7dce82b9f31dadace5ea502bcbc95ff07a4561110d50599dbde9e;
     /// @dev SigmoidLayer, kind 12.

@@ -942,6 +942,15 @@ impl LayerOp {
     }
 }
 
+/// The model's memory over a run of layers ([`Planner::model_frame`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Frame {
+    /// Most words its tensors (and a several-input layer's calldata) take at once.
+    peak: u64,
+    /// Words copied: given inputs, answers, several-input calldata.
+    copied: u64,
+}
+
 /// Gas of `words` 32-byte words of memory in one frame (3 per word plus the quadratic part).
 pub fn memory_gas(words: u64) -> u64 {
     3 * words + words * words / 512
@@ -1850,7 +1859,6 @@ impl Planner<'_> {
         let mut shapes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut reads = BTreeSet::new();
         let mut gas = 0f64;
-        let mut model_words = 0u64;
         let mut heaviest = (
             0f64,
             CostKey {
@@ -1883,16 +1891,12 @@ impl Planner<'_> {
                 heaviest = (g, key);
             }
             gas += g;
-            model_words += refs.iter().map(|s| prod(s)).sum::<u64>() + prod(&out) + 16;
             shapes.insert(i, out);
         }
         let keeps: Vec<usize> = (from..to)
             .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
-        // The given tensors are unpacked into the model's frame before the first layer is
-        // called with a copy of them as its calldata: both stay in memory.
-        model_words += given.iter().map(|t| t.data.len() as u64).sum::<u64>();
         // The given values travel packed (one stream), shapes and indices as ABI words.
         let (packed_gas, packed_bytes) =
             packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
@@ -1905,11 +1909,16 @@ impl Planner<'_> {
             .map(|s| prod(s))
             .sum();
         // One layer (`forwardPacked`): the model's frame holds only the layer's calldata, its
-        // answer and the returned copy; a run (`predictRangePacked`) keeps every tensor there.
+        // answer and the returned copy; a run (`predictRangePacked`) its tensors as they live.
         let model_memory = if to - from == 1 {
             memory_gas(given_values.max(returned) + returned + 64)
         } else {
-            memory_gas(model_words + 2 * returned) + 3 * model_words
+            let given: Vec<(usize, &[usize])> = reads
+                .iter()
+                .filter_map(|&j| known.get(&j).map(|t| (j, t.shape.as_slice())))
+                .collect();
+            let frame = self.model_frame(from, to, &given, &shapes, &keeps);
+            memory_gas(frame.peak + 5 * self.layers.len() as u64 + 2 * returned) + 3 * frame.copied
         };
         let estimate = gas as u64
             + self.model.per_call
@@ -1928,6 +1937,79 @@ impl Planner<'_> {
             key: heaviest.1,
             calldata_bytes,
         })
+    }
+
+    /// The model's memory during a run of layers [from, to) (`EternalModel.Run`): each tensor
+    /// in a slot of its values, its shape and six words, in the order they come; a slot is freed
+    /// once no layer of the run still reads it and it is not returned (`keeps`), or, a given
+    /// input, once its InputLayer ran, and each answer is copied over the freed slots on top. A
+    /// one-input layer's calldata is built around its input's slot; a layer of several inputs
+    /// has them copied together above the top.
+    fn model_frame(
+        &self,
+        from: usize,
+        to: usize,
+        given: &[(usize, &[usize])],
+        shapes: &BTreeMap<usize, Vec<usize>>,
+        keeps: &[usize],
+    ) -> Frame {
+        let slot = |s: &[usize]| prod(s) + s.len() as u64 + 6;
+        let mut left: BTreeMap<usize, usize> = BTreeMap::new();
+        for i in from..to {
+            for &j in &self.layers[i].inputs {
+                *left.entry(j).or_default() += 1;
+            }
+        }
+        // (tensor, words, a given input of an InputLayer in the run)
+        let mut stack: Vec<(usize, u64, bool)> = Vec::new();
+        let mut frame = Frame::default();
+        let mut top = 0u64;
+        for &(j, s) in given {
+            let pseudo = j >= from && self.layers[j].inputs.is_empty();
+            stack.push((j, slot(s), pseudo));
+            top += slot(s);
+            frame.copied += prod(s);
+        }
+        frame.peak = top;
+        for i in from..to {
+            let inputs = &self.layers[i].inputs;
+            if inputs.len() > 1 {
+                let words: u64 = inputs
+                    .iter()
+                    .filter_map(|j| match shapes.get(j) {
+                        Some(s) => Some(s.as_slice()),
+                        None => given.iter().find(|g| g.0 == *j).map(|g| g.1),
+                    })
+                    .map(slot)
+                    .sum();
+                frame.peak = frame.peak.max(top + words);
+                frame.copied += words;
+            }
+            for j in inputs {
+                if let Some(n) = left.get_mut(j) {
+                    *n -= 1;
+                }
+            }
+            while let Some(&(j, words, pseudo)) = stack.last() {
+                let live = if pseudo {
+                    j > i
+                } else {
+                    keeps.contains(&j) || left.get(&j).is_some_and(|&n| n > 0)
+                };
+                if live {
+                    break;
+                }
+                stack.pop();
+                top -= words;
+            }
+            if let Some(s) = shapes.get(&i) {
+                stack.push((i, slot(s), false));
+                top += slot(s);
+                frame.peak = frame.peak.max(top);
+                frame.copied += prod(s);
+            }
+        }
+        frame
     }
 
     /// The estimated gas of output positions [from, from + count) of layer `i` in one
