@@ -8,7 +8,10 @@ import {PackedValues} from "./PackedValues.sol";
 /// @title LayerCall
 /// @notice How a model (`EternalModel.predict`) and a job step (`EternalJobs.step`) run one layer:
 ///         the one STATICCALL of a layer clone's `forward` with its calldata built in place and
-///         its answer used in place. Internal, so inlined into each caller.
+///         its answer used in place. Internal, so inlined into each caller. A job step uses
+///         `forward`/`forwardSlice` (calldata at the free pointer, the answer copied over it); the
+///         model places its tensors itself (`EternalModel.Run`): `sendInPlace` or `sendCopy`, then
+///         `answer` at the address it chose.
 library LayerCall {
     /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
     ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape.

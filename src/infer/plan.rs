@@ -3111,6 +3111,60 @@ mod tests {
         }
     }
 
+    /// `EternalModel.Run`'s memory as the planner sees it: along a chain only one layer's input
+    /// and output are held at once, while a tensor still read (a residual) or returned keeps its
+    /// slot, and a two-input layer's calldata is copied above the top.
+    #[test]
+    fn the_model_frame_frees_dead_tensors_and_keeps_live_ones() {
+        let input = LayerOp {
+            kind: LayerKind::Input,
+            inputs: vec![],
+            op: Op::Input { shape: vec![100] },
+        };
+        let act = |from: Vec<usize>| LayerOp {
+            kind: LayerKind::Add,
+            inputs: from,
+            op: Op::Elementwise { per_value: 60 },
+        };
+        // 0 input -> 1 -> 2 -> 3 -> 4 = Add(3, 1): layer 1 is read again at the end.
+        let ops = vec![
+            input,
+            act(vec![0]),
+            act(vec![1]),
+            act(vec![2]),
+            act(vec![3, 1]),
+        ];
+        let planner = Planner {
+            layers: &ops,
+            outputs: &[4],
+            budget: DEFAULT_CALL_GAS,
+            model: GasModel::default(),
+        };
+        let shapes: BTreeMap<usize, Vec<usize>> = (0..5).map(|i| (i, vec![100])).collect();
+        let given: [(usize, &[usize]); 1] = [(0, &[100])];
+        let slot = 100 + 1 + 6;
+        // Given input, then each answer over the dead slots on top: 1 stays under 2 and 3.
+        let frame = planner.model_frame(0, 5, &given, &shapes, &[4]);
+        assert_eq!(
+            frame.peak,
+            4 * slot,
+            "1 and 3 held, the Add's calldata copied above them"
+        );
+        assert_eq!(frame.copied, 6 * 100 + 2 * slot);
+        // A plain chain (no residual): each answer over its dead input, one slot.
+        let chain = vec![ops[0].clone(), act(vec![0]), act(vec![1]), act(vec![2])];
+        let planner = Planner {
+            layers: &chain,
+            outputs: &[3],
+            ..planner
+        };
+        let frame = planner.model_frame(0, 4, &given, &shapes, &[3]);
+        assert_eq!(frame.peak, slot);
+        // Returning an inner layer keeps its slot under the rest.
+        let frame = planner.model_frame(0, 4, &given, &shapes, &[1, 3]);
+        assert_eq!(frame.peak, 2 * slot);
+    }
+
     /// A layer that cannot tell its shape (here an LSTM given a vector) runs alone at the
     /// whole target once; after a measured call it is planned, and so reported, at what that
     /// call took.
