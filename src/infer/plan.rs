@@ -1004,8 +1004,10 @@ const POOL_INPUT: u64 = 70;
 /// BatchNormalization, per parameter value read and widened into memory (`_tensorValues`).
 const BN_PARAM: u64 = 650;
 
-/// The model unpacking one given value into memory (`PackedValues.copyTo`).
-const UNPACK_GAS: u64 = 30;
+/// The model unpacking one given value into memory (`PackedValues.copyTo`): ≈ 103 gas a value
+/// in fashion_mnist's `predictRangePacked` (784 values; via-IR recomputes the shift and the
+/// bound in the loop), traced (BENCHMARKS.md, "modelmem").
+const UNPACK_GAS: u64 = 100;
 /// The model returning one value (the ABI copy of the layer's answer).
 const RETURN_GAS: u64 = 10;
 /// A slice through the model (`forwardSlicePacked`): its dispatch, the layer slot's storage
