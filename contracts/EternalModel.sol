@@ -330,17 +330,22 @@ contract EternalModel is IEternalModel {
         view
         returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks)
     {
-        (uint256[] memory data, uint256[] memory dims, bool[] memory read) = _run(inputs, shapes, ranks);
+        Run memory r = _start(ranks);
+        // The sinks: outputs no layer reads, returned.
         uint256 sinks;
-        for (uint256 i; i < read.length; ++i) {
-            if (!read[i]) ++sinks;
+        for (uint256 i; i < r.left.length; ++i) {
+            if (r.left[i] == 0) ++sinks;
         }
         uint256[] memory picked = new uint256[](sinks);
         uint256 k;
-        for (uint256 i; i < read.length; ++i) {
-            if (!read[i]) picked[k++] = i;
+        for (uint256 i; i < r.left.length; ++i) {
+            if (r.left[i] == 0) {
+                picked[k++] = i;
+                r.left[i] = _KEEP;
+            }
         }
-        return _gather(data, dims, picked);
+        _run(r, inputs, shapes, ranks);
+        return _gather(r.data, r.dims, picked);
     }
 
     /// @inheritdoc IEternalModel
@@ -350,12 +355,14 @@ contract EternalModel is IEternalModel {
         uint256[] calldata ranks,
         uint256[] calldata outputLayers
     ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
-        uint256 count = _layers.length;
+        Run memory r = _start(ranks);
+        uint256 count = r.left.length;
         for (uint256 k; k < outputLayers.length; ++k) {
             if (outputLayers[k] >= count) revert LayerIndexOutOfRange(outputLayers[k], count);
+            r.left[outputLayers[k]] |= _KEEP;
         }
-        (uint256[] memory data, uint256[] memory dims,) = _run(inputs, shapes, ranks);
-        return _gather(data, dims, outputLayers);
+        _run(r, inputs, shapes, ranks);
+        return _gather(r.data, r.dims, outputLayers);
     }
 
     /// @inheritdoc IEternalModel
@@ -368,15 +375,15 @@ contract EternalModel is IEternalModel {
         uint256[] calldata ranks,
         uint256[] calldata outputLayers
     ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
-        (uint256[] memory data, uint256[] memory dims) = _rangeStart(from, to, known, ranks);
         // Cursors into the given tensors: next tensor, its first value, its first shape entry.
         uint256[3] memory cursor;
+        Run memory r = _rangeStart(from, to, known, ranks, outputLayers);
         for (uint256 k; k < known.length; ++k) {
-            (data[known[k]], dims[known[k]]) = _modelInput(inputs, shapes, ranks, cursor);
+            _modelInput(r, known[k], inputs, shapes, ranks, cursor);
         }
         if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
-        _rangeRun(from, to, data, dims, outputLayers);
-        return _gather(data, dims, outputLayers);
+        _rangeRun(r, from, to, outputLayers);
+        return _gather(r.data, r.dims, outputLayers);
     }
 
     /// @inheritdoc IEternalModel
@@ -389,25 +396,20 @@ contract EternalModel is IEternalModel {
         uint256[] calldata ranks,
         uint256[] calldata outputLayers
     ) external view returns (int256[] memory outputs, uint256[] memory outputShapes, uint256[] memory outputRanks) {
-        (uint256[] memory data, uint256[] memory dims) = _rangeStart(from, to, known, ranks);
-        (uint256 width, uint256 total) = PackedValues.header(inputs);
         uint256[3] memory cursor;
+        Run memory r = _rangeStart(from, to, known, ranks, outputLayers);
+        (uint256 width, uint256 total) = PackedValues.header(inputs);
         for (uint256 k; k < known.length; ++k) {
-            uint256 j = known[k];
             uint256 at = cursor[2];
             uint256 size = _inputSize(shapes, ranks, cursor);
             if (cursor[1] + size > total) revert ModelInputShapeMismatch();
-            int256[] memory v = PackedValues.slice(inputs, width, cursor[1], size);
-            uint256[] memory sh = shapes[at:cursor[2]];
-            assembly ("memory-safe") {
-                mstore(add(data, shl(5, add(j, 1))), v)
-                mstore(add(dims, shl(5, add(j, 1))), sh)
-            }
+            uint256 values = _given(r, known[k], shapes, at, cursor[2], size);
+            PackedValues.copyTo(inputs, width, cursor[1], size, values + 0x20);
             cursor[1] += size;
         }
         if (cursor[1] != total || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
-        _rangeRun(from, to, data, dims, outputLayers);
-        return _gather(data, dims, outputLayers);
+        _rangeRun(r, from, to, outputLayers);
+        return _gather(r.data, r.dims, outputLayers);
     }
 
     /// @inheritdoc IEternalModel
@@ -455,12 +457,62 @@ contract EternalModel is IEternalModel {
         }
     }
 
-    /// @dev Checks a range call's bounds and given layers: empty tensor slots for every layer.
-    function _rangeStart(uint256 from, uint256 to, uint256[] calldata known, uint256[] calldata ranks)
-        internal
-        view
-        returns (uint256[] memory data, uint256[] memory dims)
-    {
+    /// @dev Where a run's tensors live. From the free pointer at its start (`_open`) memory holds
+    ///      one slot per tensor, in the order they came, each ending where the next begins (the
+    ///      topmost at `top`):
+    ///        base + 0x00  0x40 bytes of scratch
+    ///        base + 0x40  the layer's answer as returned: o1 (0x40) | o2 | n1 | values… | n2 | shape…
+    ///                     (a given tensor: two unused words, then the same two arrays)
+    ///      With the arrays adjacent, a one-input layer's calldata is built around its input's
+    ///      slot (`LayerCall.sendInPlace`: head over the scratch and the dead o1/o2, two words
+    ///      over the next slot's scratch), never copied. A slot dies when no layer still to run
+    ///      reads its tensor and the call does not return it (`left` 0), or when its InputLayer
+    ///      has run (a given input); after each call the dead slots on top are freed and the
+    ///      answer is copied over them — the calldata there is dead by then — so a chain of
+    ///      layers runs in about its largest layer's input and output, not in all of them.
+    ///      Nothing else may allocate memory during a run but temporaries above `top`.
+    struct Run {
+        /// Layer i's output values (pointer to the length word); before an InputLayer runs, its input.
+        uint256[] data;
+        /// Layer i's output shape.
+        uint256[] dims;
+        /// Start of the slot holding `data[i]`, `dims[i]`.
+        uint256[] base;
+        /// Reads of layer i's output by layers still to run, plus `_KEEP` if the call returns it.
+        uint256[] left;
+        /// The slots in memory order: `base << 16 | layer`.
+        uint256[] stack;
+        uint256 depth;
+        uint256 top;
+    }
+
+    /// @dev Added to `Run.left` of a tensor the call returns: never dead.
+    uint256 internal constant _KEEP = 1 << 128;
+    /// @dev Scratch bytes at the start of a slot (an in-place call's selector and first offset).
+    uint256 internal constant _SCRATCH = 0x40;
+    /// @dev Offset of the values in a slot holding a standard answer (after the scratch, o1, o2).
+    uint256 internal constant _VALUES = 0x80;
+    /// @dev Bit offsets of `LayerSlot.inputsStart` and `inputsCount` in its storage word.
+    uint256 internal constant _INPUTS_START_BIT = 176;
+    uint256 internal constant _INPUTS_COUNT_BIT = 208;
+
+    /// @dev A run of the whole model: checks it is ready and is given one input per InputLayer.
+    function _start(uint256[] calldata ranks) internal view returns (Run memory r) {
+        if (!_constructed || _received != _chunkCount) revert NotReady();
+        uint256 inputLayers;
+        (r, inputLayers) = _newRun(0, _layers.length, 0);
+        if (inputLayers != ranks.length) revert ModelInputCountMismatch(inputLayers, ranks.length);
+    }
+
+    /// @dev Checks a range call's bounds and given layers; a run of layers [from, to) returning
+    ///      `outputLayers`, its slots opened.
+    function _rangeStart(
+        uint256 from,
+        uint256 to,
+        uint256[] calldata known,
+        uint256[] calldata ranks,
+        uint256[] calldata outputLayers
+    ) internal view returns (Run memory r) {
         if (!_constructed || _received != _chunkCount) revert NotReady();
         uint256 n = _layers.length;
         if (from >= to || to > n) revert LayerIndexOutOfRange(to, n);
@@ -469,100 +521,201 @@ contract EternalModel is IEternalModel {
             uint256 j = known[k];
             if (j >= to || (j >= from && _layers[j].inputsCount != 0)) revert LayerIndexOutOfRange(j, to);
         }
-        data = new uint256[](n);
-        dims = new uint256[](n);
-    }
-
-    /// @dev Runs layers [from, to) on the tensors in `data`/`dims`; every layer in
-    ///      `outputLayers` must then have one.
-    function _rangeRun(
-        uint256 from,
-        uint256 to,
-        uint256[] memory data,
-        uint256[] memory dims,
-        uint256[] calldata outputLayers
-    ) internal view {
-        uint256 n = _layers.length;
-        for (uint256 i = from; i < to; ++i) {
-            LayerSlot memory slot = _layers[i];
-            uint256 count = slot.inputsCount == 0 ? 1 : slot.inputsCount;
-            uint256[] memory srcData = new uint256[](count);
-            uint256[] memory srcDims = new uint256[](count);
-            if (slot.inputsCount == 0) {
-                if (data[i] == 0) revert RangeInputMissing(i, i);
-                (srcData[0], srcDims[0]) = (data[i], dims[i]);
-            } else {
-                for (uint256 k; k < count; ++k) {
-                    uint256 j = _inputs[slot.inputsStart + k];
-                    if (data[j] == 0) revert RangeInputMissing(i, j);
-                    srcData[k] = data[j];
-                    srcDims[k] = dims[j];
-                }
-            }
-            (data[i], dims[i]) = LayerCall.forward(i, slot.layer, srcData, srcDims);
-        }
+        (r,) = _newRun(from, to, known.length);
         for (uint256 k; k < outputLayers.length; ++k) {
-            uint256 j = outputLayers[k];
-            if (j >= n || data[j] == 0) revert RangeInputMissing(n, j);
+            if (outputLayers[k] < n) r.left[outputLayers[k]] |= _KEEP;
         }
+        _open(r);
     }
 
-    /// @dev Evaluates every layer in order. `data[i]` and `dims[i]` are memory pointers to layer
-    ///      i's output values (int256[]) and shape (uint256[]); `read[i]` says whether a later
-    ///      layer takes it as input.
-    function _run(int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+    /// @dev A run of layers [from, to) given `given` tensors: `left` counts the reads of each
+    ///      output by those layers; also returns how many of them are InputLayers.
+    function _newRun(uint256 from, uint256 to, uint256 given)
         internal
         view
-        returns (uint256[] memory data, uint256[] memory dims, bool[] memory read)
+        returns (Run memory r, uint256 inputLayers)
     {
-        if (!_constructed || _received != _chunkCount) revert NotReady();
         uint256 n = _layers.length;
-        data = new uint256[](n);
-        dims = new uint256[](n);
-        read = new bool[](n);
-        uint256 inputLayers;
-        for (uint256 i; i < n; ++i) {
-            if (_layers[i].inputsCount == 0) ++inputLayers;
+        r.data = new uint256[](n);
+        r.dims = new uint256[](n);
+        r.base = new uint256[](n);
+        r.left = new uint256[](n);
+        for (uint256 i = from; i < to; ++i) {
+            (, uint256 start, uint256 count) = _link(i);
+            if (count == 0) ++inputLayers;
+            for (uint256 k = start; k < start + count; ++k) {
+                ++r.left[_input(k)];
+            }
         }
-        if (inputLayers != ranks.length) revert ModelInputCountMismatch(inputLayers, ranks.length);
+        r.stack = new uint256[](to - from + inputLayers + given);
+    }
+
+    /// @dev Starts the slots at the free pointer (after everything the call keeps besides them).
+    function _open(Run memory r) internal pure {
+        uint256 top;
+        assembly ("memory-safe") {
+            top := mload(0x40)
+        }
+        r.top = top;
+    }
+
+    /// @dev Runs layers [from, to); every layer in `outputLayers` must then have an output.
+    function _rangeRun(Run memory r, uint256 from, uint256 to, uint256[] calldata outputLayers) internal view {
+        for (uint256 i = from; i < to; ++i) {
+            _step(r, i);
+        }
+        uint256 n = r.data.length;
+        for (uint256 k; k < outputLayers.length; ++k) {
+            uint256 j = outputLayers[k];
+            if (j >= n || r.data[j] == 0) revert RangeInputMissing(n, j);
+        }
+    }
+
+    /// @dev Evaluates every layer in order, each InputLayer on the next model input.
+    function _run(Run memory r, int256[] calldata inputs, uint256[] calldata shapes, uint256[] calldata ranks)
+        internal
+        view
+    {
         // Cursors into the model inputs: next input, its first value, its first shape entry.
         uint256[3] memory cursor;
+        _open(r);
+        uint256 n = r.data.length;
         for (uint256 i; i < n; ++i) {
-            LayerSlot memory slot = _layers[i];
-            uint256 count = slot.inputsCount == 0 ? 1 : slot.inputsCount;
-            uint256[] memory srcData = new uint256[](count);
-            uint256[] memory srcDims = new uint256[](count);
-            if (slot.inputsCount == 0) {
-                (srcData[0], srcDims[0]) = _modelInput(inputs, shapes, ranks, cursor);
-            } else {
-                for (uint256 k; k < count; ++k) {
-                    uint256 j = _inputs[slot.inputsStart + k];
-                    srcData[k] = data[j];
-                    srcDims[k] = dims[j];
-                    read[j] = true;
-                }
-            }
-            (data[i], dims[i]) = LayerCall.forward(i, slot.layer, srcData, srcDims);
+            (,, uint256 count) = _link(i);
+            if (count == 0) _modelInput(r, i, inputs, shapes, ranks, cursor);
+            _step(r, i);
         }
         if (cursor[1] != inputs.length || cursor[2] != shapes.length) revert ModelInputShapeMismatch();
     }
 
-    /// @dev Copies the next model input and its shape into memory; advances `cursor`.
+    /// @dev Calls layer i on its inputs' tensors (an InputLayer: its given input), then frees the
+    ///      dead slots on top and keeps its answer in a slot there.
+    function _step(Run memory r, uint256 i) internal view {
+        (address layer, uint256 start, uint256 count) = _link(i);
+        uint256 k = count == 0 ? 1 : count;
+        uint256[] memory srcData = new uint256[](k);
+        uint256[] memory srcDims = new uint256[](k);
+        uint256 j = i;
+        for (uint256 m; m < k; ++m) {
+            if (count != 0) j = _input(start + m);
+            if (r.data[j] == 0) revert RangeInputMissing(i, j);
+            if (count != 0) --r.left[j];
+            srcData[m] = r.data[j];
+            srcDims[m] = r.dims[j];
+        }
+        if (k == 1 && _inPlace(r, j)) {
+            LayerCall.sendInPlace(i, layer, srcData[0], srcDims[0]);
+        } else {
+            LayerCall.sendCopy(i, layer, srcData, srcDims);
+        }
+
+        uint256 depth = r.depth;
+        uint256 top = r.top;
+        while (depth != 0) {
+            uint256 e = r.stack[depth - 1];
+            uint256 t = e & 0xffff;
+            uint256 b = e >> 16;
+            // Live: read later or returned, and still the tensor of its layer (an InputLayer's
+            // given input is not, once it has run: layer i is that InputLayer, or ran before).
+            if (t != i && b == r.base[t] && r.left[t] != 0) break;
+            --depth;
+            top = b;
+        }
+        (uint256 values, uint256 shape, uint256 end) = LayerCall.answer(i, top + _SCRATCH);
+        _push(r, i, values, shape, depth, top, end);
+    }
+
+    /// @dev Layer i's `LayerSlot` (i < `_layers.length`), read in one SLOAD: Solidity packs its
+    ///      fields from the low-order end of the word — layer (160 bits), kind (16), inputsStart
+    ///      (32), inputsCount (16).
+    function _link(uint256 i) internal view returns (address layer, uint256 start, uint256 count) {
+        assembly ("memory-safe") {
+            mstore(0, _layers.slot)
+            let word := sload(add(keccak256(0, 0x20), i))
+            layer := and(word, 0xffffffffffffffffffffffffffffffffffffffff)
+            start := and(shr(_INPUTS_START_BIT, word), 0xffffffff)
+            count := and(shr(_INPUTS_COUNT_BIT, word), 0xffff)
+        }
+    }
+
+    /// @dev `_inputs[k]` (k < `_inputs.length`, as every layer's window is): sixteen uint16 a
+    ///      slot, from the low-order end.
+    function _input(uint256 k) internal view returns (uint256 input) {
+        assembly ("memory-safe") {
+            mstore(0, _inputs.slot)
+            let word := sload(add(keccak256(0, 0x20), shr(4, k)))
+            input := and(shr(shl(4, and(k, 15)), word), 0xffff)
+        }
+    }
+
+    /// @dev Whether tensor `j`'s slot has its arrays where `LayerCall.sendInPlace` needs them: the
+    ///      values at `_VALUES` (so the 0x64 bytes before them are the slot's scratch and dead head)
+    ///      and the shape right after them (so the two words after it are the next slot's scratch
+    ///      or free memory).
+    function _inPlace(Run memory r, uint256 j) internal pure returns (bool adjacent) {
+        uint256 values = r.data[j];
+        uint256 shape = r.dims[j];
+        if (values != r.base[j] + _VALUES) return false;
+        assembly ("memory-safe") {
+            adjacent := eq(shape, add(add(values, 0x20), shl(5, mload(values))))
+        }
+    }
+
+    /// @dev Records tensor `j` (arrays at `values`, `shape`) in the slot [base, end), on top of
+    ///      the `depth` slots below it.
+    function _push(Run memory r, uint256 j, uint256 values, uint256 shape, uint256 depth, uint256 base, uint256 end)
+        internal
+        pure
+    {
+        r.data[j] = values;
+        r.dims[j] = shape;
+        r.base[j] = base;
+        r.stack[depth] = (base << 16) | j;
+        r.depth = depth + 1;
+        r.top = end;
+        assembly ("memory-safe") {
+            mstore(0x40, end)
+        }
+    }
+
+    /// @dev A new slot on top for given tensor `j` of `size` values and the shape `shapes[at:end]`
+    ///      (copied); returns its values pointer, for the caller to fill.
+    function _given(Run memory r, uint256 j, uint256[] calldata shapes, uint256 at, uint256 end, uint256 size)
+        internal
+        pure
+        returns (uint256 values)
+    {
+        uint256 base = r.top;
+        uint256 shape;
+        uint256 slotEnd;
+        assembly ("memory-safe") {
+            values := add(base, _VALUES)
+            mstore(values, size)
+            shape := add(add(values, 0x20), shl(5, size))
+            let rank := sub(end, at)
+            mstore(shape, rank)
+            calldatacopy(add(shape, 0x20), add(shapes.offset, shl(5, at)), shl(5, rank))
+            slotEnd := add(add(shape, 0x20), shl(5, rank))
+        }
+        _push(r, j, values, shape, r.depth, base, slotEnd);
+    }
+
+    /// @dev Copies the next model input and its shape into a slot for layer `j`; advances `cursor`.
     function _modelInput(
+        Run memory r,
+        uint256 j,
         int256[] calldata inputs,
         uint256[] calldata shapes,
         uint256[] calldata ranks,
         uint256[3] memory cursor
-    ) internal pure returns (uint256 values, uint256 shape) {
+    ) internal pure {
         uint256 at = cursor[2];
         uint256 size = _inputSize(shapes, ranks, cursor);
         uint256 from = cursor[1];
         if (from + size > inputs.length) revert ModelInputShapeMismatch();
-        int256[] memory v = inputs[from:from + size];
-        uint256[] memory s = shapes[at:cursor[2]];
+        uint256 values = _given(r, j, shapes, at, cursor[2], size);
         assembly ("memory-safe") {
-            values := v
-            shape := s
+            calldatacopy(add(values, 0x20), add(inputs.offset, shl(5, from)), shl(5, size))
         }
         cursor[1] = from + size;
     }

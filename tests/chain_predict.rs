@@ -547,3 +547,91 @@ async fn recurrent_wrappers_on_chain() {
         }
     }
 }
+
+/// The model's three arrays (`predict*`) as tensors.
+fn tensors(outputs: &[I256], shapes: &[U256], ranks: &[U256]) -> Vec<Tensor> {
+    let (mut at, mut sat) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for rank in ranks {
+        let shape: Vec<usize> = shapes[sat..sat + rank.to::<usize>()]
+            .iter()
+            .map(|d| d.to::<usize>())
+            .collect();
+        sat += shape.len();
+        let n: usize = shape.iter().product();
+        let data = outputs[at..at + n]
+            .iter()
+            .map(|x| i128::try_from(*x).unwrap())
+            .collect();
+        at += n;
+        out.push(Tensor { shape, data });
+    }
+    assert_eq!((at, sat), (outputs.len(), shapes.len()));
+    out
+}
+
+/// The model frees a tensor's memory after its last reader and copies the next answer over it,
+/// and builds a one-input layer's calldata around its input: neither may touch a tensor still
+/// read or returned. resnet_small_fn has both kinds of live tensor — the block's input read by
+/// its first convolution and by the skip Add, the pooled map read by two branches, the skip's
+/// output read by the pooling and by the last Add — and `predictLayers` here also asks for
+/// layers read only by the next one (the stem convolution, `res_a`, `up_n`), whose memory the
+/// next answer would take if they were not returned. `predictRange` runs the block on the given
+/// ReLU output (read twice) and returns two inner layers.
+#[tokio::test]
+async fn model_memory_reuse_keeps_live_and_returned_tensors() {
+    let (_anvil, chain) = crate::chain_support::anvil_with_model(&[]).await;
+    let path = fixtures().join("generated/resnet_small_fn.keras");
+    let (model, graph, samples) = with_truth_samples(&path);
+    let d = deploy(&chain, &model, 1).await;
+    let index = |name: &str| graph.nodes.iter().position(|n| n.name == name).unwrap();
+    let all = graph.run_all(&samples[..1]).unwrap();
+    let s = &samples[0];
+    let values: Vec<I256> = s.data.iter().map(|&v| I256::try_from(v).unwrap()).collect();
+    let shape: Vec<U256> = s.shape.iter().map(|&d| U256::from(d)).collect();
+    let rank = vec![U256::from(s.shape.len())];
+
+    let r = d.model.predict(values.clone(), shape.clone(), rank.clone());
+    let r = r.call().await.unwrap();
+    let got = tensors(&r.outputs, &r.outputShapes, &r.outputRanks);
+    assert_eq!(got, graph.run(&samples[..1]).unwrap(), "predict");
+
+    let last = graph.nodes.len() - 1;
+    let picked = [
+        index("stem"),
+        index("res_a"),
+        index("up_n"),
+        index("skip"),
+        last,
+    ];
+    let outputs = picked.iter().map(|&i| U256::from(i)).collect();
+    let r = d.model.predictLayers(values, shape, rank, outputs);
+    let r = r.call().await.unwrap();
+    let got = tensors(&r.outputs, &r.outputShapes, &r.outputRanks);
+    for (k, &i) in picked.iter().enumerate() {
+        assert_eq!(got[k], all[i], "predictLayers: {}", graph.nodes[i].name);
+    }
+
+    let (relu, skip) = (index("relu"), index("skip"));
+    assert_eq!(graph.nodes[skip].inputs, [relu, index("res_b")]);
+    let given = &all[relu];
+    let picked = [index("res_a"), index("merge_skip")];
+    let r = d.model.predictRange(
+        U256::from(relu + 1),
+        U256::from(index("crop")),
+        vec![U256::from(relu)],
+        given
+            .data
+            .iter()
+            .map(|&v| I256::try_from(v).unwrap())
+            .collect(),
+        given.shape.iter().map(|&d| U256::from(d)).collect(),
+        vec![U256::from(given.shape.len())],
+        picked.iter().map(|&i| U256::from(i)).collect(),
+    );
+    let r = r.call().await.unwrap();
+    let got = tensors(&r.outputs, &r.outputShapes, &r.outputRanks);
+    for (k, &i) in picked.iter().enumerate() {
+        assert_eq!(got[k], all[i], "predictRange: {}", graph.nodes[i].name);
+    }
+}

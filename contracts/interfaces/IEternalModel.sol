@@ -133,8 +133,9 @@ interface IEternalModel {
     ///         other layer reads), in layer order. Reverts with `NotReady` until every chunk is in.
     /// @dev Input k feeds the k-th InputLayer in layer order. Tensors are flat row-major Q32.32
     ///      (1.0 = 2^32), batch dimension dropped, shapes concatenated (see `IForwardLayer`).
-    ///      Each layer is evaluated by a STATICCALL to its clone's `forward`; intermediate tensors
-    ///      stay in memory. The result equals the Rust reference (`src/infer`) bit for bit.
+    ///      Each layer is evaluated by a STATICCALL to its clone's `forward`; a tensor stays in
+    ///      memory until its last reader has run, then its memory takes the next answer (a tensor
+    ///      returned stays to the end). The result equals the Rust reference (`src/infer`) bit for bit.
     /// @param inputs The inputs concatenated.
     /// @param shapes Each input's shape, concatenated.
     /// @param ranks Each input's rank.
@@ -166,8 +167,9 @@ interface IEternalModel {
     ///         range, and returns the outputs of the layers `outputLayers`: one step of a chained
     ///         inference, whose activations travel between calls off-chain.
     /// @dev Tensor k of `inputs` is the output of layer `known[k]` (a layer before `from`), or, for
-    ///      an InputLayer inside the range, the model input it takes. Intermediate tensors stay in
-    ///      memory as in `predict`, so a range costs the sum of its layers plus one call.
+    ///      an InputLayer inside the range, the model input it takes. Tensors live in memory as in
+    ///      `predict` (until their last reader in the range, or to the end when returned), so a
+    ///      range costs the sum of its layers plus one call.
     /// @param from First layer to run.
     /// @param to One past the last layer to run.
     /// @param known The layers whose tensors are given, in the order of `inputs`.

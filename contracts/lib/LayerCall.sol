@@ -8,7 +8,10 @@ import {PackedValues} from "./PackedValues.sol";
 /// @title LayerCall
 /// @notice How a model (`EternalModel.predict`) and a job step (`EternalJobs.step`) run one layer:
 ///         the one STATICCALL of a layer clone's `forward` with its calldata built in place and
-///         its answer used in place. Internal, so inlined into each caller.
+///         its answer used in place. Internal, so inlined into each caller. A job step uses
+///         `forward`/`forwardSlice` (calldata at the free pointer, the answer copied over it); the
+///         model places its tensors itself (`EternalModel.Run`): `sendInPlace` or `sendCopy`, then
+///         `answer` at the address it chose.
 library LayerCall {
     /// @dev STATICCALLs `layer.forward(inputs, shapes, ranks)` on the tensors at the memory
     ///      pointers `srcData`/`srcDims` and returns pointers to its output and shape.
@@ -50,7 +53,25 @@ library LayerCall {
         uint256 count
     ) private view returns (uint256 values, uint256 shape) {
         uint256 p;
-        uint256 q;
+        assembly ("memory-safe") {
+            p := mload(0x40)
+        }
+        uint256 q = _build(p, srcData, srcDims, forwardSelector, head, from, count);
+        return _send(index, layer, p, q);
+    }
+
+    /// @dev Writes the calldata of `forward` (or, with `head` 0xa0, of `forwardSlice`) on the
+    ///      tensors at the memory pointers `srcData`/`srcDims` at memory p (see `forward`);
+    ///      returns its end.
+    function _build(
+        uint256 p,
+        uint256[] memory srcData,
+        uint256[] memory srcDims,
+        bytes4 forwardSelector,
+        uint256 head,
+        uint256 from,
+        uint256 count
+    ) private pure returns (uint256 q) {
         assembly ("memory-safe") {
             let k := mload(srcData)
             let total := 0
@@ -59,7 +80,6 @@ library LayerCall {
                 total := add(total, mload(mload(add(srcData, shl(5, add(i, 1))))))
                 rankSum := add(rankSum, mload(mload(add(srcDims, shl(5, add(i, 1))))))
             }
-            p := mload(0x40)
             mstore(p, forwardSelector)
             let b := add(p, 4)
             let o2 := add(add(head, 0x20), shl(5, total))
@@ -93,7 +113,90 @@ library LayerCall {
                 q := add(q, 0x20)
             }
         }
-        return _send(index, layer, p, q);
+    }
+
+    // ------------------------------------------------------------ the model's calls (predict)
+    //
+    // `EternalModel` keeps each tensor where its layer's answer landed and places each answer
+    // itself (over dead tensors), so it sends and takes the answer separately: `sendCopy` or `sendInPlace`,
+    // then `answer` at the address it chose. `EternalJobs` keeps `forward`/`forwardSlice`.
+
+    /// @dev Sends `forward` on the tensors at `srcData`/`srcDims` with its calldata copied
+    ///      together at the free pointer (any number of inputs, any layout); the answer is left
+    ///      in the return buffer for `answer`.
+    function sendCopy(uint256 index, address layer, uint256[] memory srcData, uint256[] memory srcDims)
+        internal
+        view
+    {
+        uint256 p;
+        assembly ("memory-safe") {
+            p := mload(0x40)
+        }
+        uint256 q = _build(p, srcData, srcDims, IForwardLayer.forward.selector, 0x60, 0, 0);
+        _staticcall(index, layer, p, q);
+    }
+
+    /// @dev Sends `forward` on one tensor with its calldata built around it, nothing copied: the
+    ///      tensor's values array (length word at `values`) must be followed at once by its shape
+    ///      array (at `shape` = values + 0x20 + 32·length), and the 0x64 bytes before `values`
+    ///      and the 0x40 after the shape must be free to overwrite (a layer's answer received at
+    ///      `at` has the first two — its two head words and 0x24 bytes before `at` — when the
+    ///      caller left room, and the last when nothing live follows it). The calldata is then
+    ///        values - 0x64: selector | 0x60 | o2 | o3 | (values: total, values…) | (shape: rankSum, shape…) | 1 | rank
+    ///      `total` and `rankSum` being the arrays' own length words.
+    function sendInPlace(uint256 index, address layer, uint256 values, uint256 shape) internal view {
+        bytes4 selector = IForwardLayer.forward.selector;
+        uint256 p;
+        uint256 q;
+        assembly ("memory-safe") {
+            let rank := mload(shape)
+            let o2 := sub(shape, sub(values, 0x60))
+            p := sub(values, 0x64)
+            mstore(p, selector)
+            mstore(add(p, 0x04), 0x60)
+            mstore(add(p, 0x24), o2)
+            mstore(add(p, 0x44), add(add(o2, 0x20), shl(5, rank)))
+            q := add(add(shape, 0x20), shl(5, rank))
+            mstore(q, 1)
+            mstore(add(q, 0x20), rank)
+            q := add(q, 0x40)
+        }
+        _staticcall(index, layer, p, q);
+    }
+
+    /// @dev Copies the answer of the last call to memory `at` and returns pointers to its output
+    ///      and shape arrays (in place, see `forward`) and the end of the copy (word-aligned);
+    ///      reverts `BadLayerOutput` for layer `index` unless both arrays lie inside it. Does not
+    ///      move the free pointer.
+    function answer(uint256 index, uint256 at) internal pure returns (uint256 values, uint256 shape, uint256 end) {
+        bytes4 bad = IEternalModel.BadLayerOutput.selector;
+        assembly ("memory-safe") {
+            let rs := returndatasize()
+            returndatacopy(at, 0, rs)
+            // Both arrays must lie inside the returned data.
+            let valid := gt(rs, 0x3f)
+            if valid {
+                let o := mload(at)
+                let s := mload(add(at, 0x20))
+                valid := and(lt(o, rs), lt(s, rs))
+                if valid {
+                    let n1 := mload(add(at, o))
+                    let n2 := mload(add(at, s))
+                    valid := and(
+                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
+                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
+                    )
+                    values := add(at, o)
+                    shape := add(at, s)
+                }
+            }
+            if iszero(valid) {
+                mstore(at, bad)
+                mstore(add(at, 0x04), index)
+                revert(at, 0x24)
+            }
+            end := add(at, and(add(rs, 31), not(31)))
+        }
     }
 
     /// @dev As `forward`, on values packed as `PackedValues` (all inputs' values in one stream)
@@ -176,13 +279,21 @@ library LayerCall {
         view
         returns (uint256 values, uint256 shape)
     {
-        bytes4 failed = IEternalModel.LayerFailed.selector;
-        bytes4 bad = IEternalModel.BadLayerOutput.selector;
+        _staticcall(index, layer, p, q);
+        uint256 end;
+        (values, shape, end) = answer(index, p);
         assembly ("memory-safe") {
-            let ok := staticcall(gas(), layer, p, sub(q, p), 0, 0)
-            let rs := returndatasize()
-            if iszero(ok) {
-                // LayerFailed(index, reason)
+            mstore(0x40, end)
+        }
+    }
+
+    /// @dev STATICCALLs `layer` with the calldata in memory [p, q); on failure reverts
+    ///      `LayerFailed(index, reason)`, built over p.
+    function _staticcall(uint256 index, address layer, uint256 p, uint256 q) private view {
+        bytes4 failed = IEternalModel.LayerFailed.selector;
+        assembly ("memory-safe") {
+            if iszero(staticcall(gas(), layer, p, sub(q, p), 0, 0)) {
+                let rs := returndatasize()
                 mstore(p, failed)
                 mstore(add(p, 0x04), index)
                 mstore(add(p, 0x24), 0x40)
@@ -190,30 +301,6 @@ library LayerCall {
                 returndatacopy(add(p, 0x64), 0, rs)
                 revert(p, add(0x64, and(add(rs, 31), not(31))))
             }
-            returndatacopy(p, 0, rs)
-            // Both arrays must lie inside the returned data.
-            let valid := gt(rs, 0x3f)
-            if valid {
-                let o := mload(p)
-                let s := mload(add(p, 0x20))
-                valid := and(lt(o, rs), lt(s, rs))
-                if valid {
-                    let n1 := mload(add(p, o))
-                    let n2 := mload(add(p, s))
-                    valid := and(
-                        and(lt(n1, 0x100000000), lt(n2, 0x100000000)),
-                        and(iszero(gt(add(add(o, 0x20), shl(5, n1)), rs)), iszero(gt(add(add(s, 0x20), shl(5, n2)), rs)))
-                    )
-                    values := add(p, o)
-                    shape := add(p, s)
-                }
-            }
-            if iszero(valid) {
-                mstore(p, bad)
-                mstore(add(p, 0x04), index)
-                revert(p, 0x24)
-            }
-            mstore(0x40, add(p, and(add(rs, 31), not(31))))
         }
     }
 }

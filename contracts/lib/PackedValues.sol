@@ -39,18 +39,4 @@ library PackedValues {
             }
         }
     }
-
-    /// @dev Values [first, first + count) of `packed` as a new memory array.
-    function slice(bytes calldata packed, uint256 width, uint256 first, uint256 count)
-        internal
-        pure
-        returns (int256[] memory values)
-    {
-        values = new int256[](count);
-        uint256 dest;
-        assembly ("memory-safe") {
-            dest := add(values, 0x20)
-        }
-        copyTo(packed, width, first, count, dest);
-    }
 }

@@ -942,6 +942,15 @@ impl LayerOp {
     }
 }
 
+/// The model's memory over a run of layers ([`Planner::model_frame`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Frame {
+    /// Most words its tensors (and a several-input layer's calldata) take at once.
+    peak: u64,
+    /// Words copied: given inputs, answers, several-input calldata.
+    copied: u64,
+}
+
 /// Gas of `words` 32-byte words of memory in one frame (3 per word plus the quadratic part).
 pub fn memory_gas(words: u64) -> u64 {
     3 * words + words * words / 512
@@ -995,8 +1004,10 @@ const POOL_INPUT: u64 = 70;
 /// BatchNormalization, per parameter value read and widened into memory (`_tensorValues`).
 const BN_PARAM: u64 = 650;
 
-/// The model unpacking one given value into memory (`PackedValues.copyTo`).
-const UNPACK_GAS: u64 = 30;
+/// The model unpacking one given value into memory (`PackedValues.copyTo`): ≈ 103 gas a value
+/// in fashion_mnist's `predictRangePacked` (784 values; via-IR recomputes the shift and the
+/// bound in the loop), traced (BENCHMARKS.md, "modelmem").
+const UNPACK_GAS: u64 = 100;
 /// The model returning one value (the ABI copy of the layer's answer).
 const RETURN_GAS: u64 = 10;
 /// A slice through the model (`forwardSlicePacked`): its dispatch, the layer slot's storage
@@ -1867,7 +1878,6 @@ impl Planner<'_> {
         let mut shapes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut reads = BTreeSet::new();
         let mut gas = 0f64;
-        let mut model_words = 0u64;
         let mut heaviest = (
             0f64,
             CostKey {
@@ -1900,16 +1910,12 @@ impl Planner<'_> {
                 heaviest = (g, key);
             }
             gas += g;
-            model_words += refs.iter().map(|s| prod(s)).sum::<u64>() + prod(&out) + 16;
             shapes.insert(i, out);
         }
         let keeps: Vec<usize> = (from..to)
             .filter(|&i| self.outputs.contains(&i) || self.readers(i).any(|r| r >= to))
             .collect();
         let given: Vec<&Tensor> = reads.iter().filter_map(|j| known.get(j)).collect();
-        // The given tensors are unpacked into the model's frame before the first layer is
-        // called with a copy of them as its calldata: both stay in memory.
-        model_words += given.iter().map(|t| t.data.len() as u64).sum::<u64>();
         // The given values travel packed (one stream), shapes and indices as ABI words.
         let (packed_gas, packed_bytes) =
             packed::calldata_gas_of(given.iter().map(|t| t.data.as_slice()));
@@ -1922,11 +1928,16 @@ impl Planner<'_> {
             .map(|s| prod(s))
             .sum();
         // One layer (`forwardPacked`): the model's frame holds only the layer's calldata, its
-        // answer and the returned copy; a run (`predictRangePacked`) keeps every tensor there.
+        // answer and the returned copy; a run (`predictRangePacked`) its tensors as they live.
         let model_memory = if to - from == 1 {
             memory_gas(given_values.max(returned) + returned + 64)
         } else {
-            memory_gas(model_words + 2 * returned) + 3 * model_words
+            let given: Vec<(usize, &[usize])> = reads
+                .iter()
+                .filter_map(|&j| known.get(&j).map(|t| (j, t.shape.as_slice())))
+                .collect();
+            let frame = self.model_frame(from, to, &given, &shapes, &keeps);
+            memory_gas(frame.peak + 5 * self.layers.len() as u64 + 2 * returned) + 3 * frame.copied
         };
         let estimate = gas as u64
             + self.model.per_call
@@ -1945,6 +1956,79 @@ impl Planner<'_> {
             key: heaviest.1,
             calldata_bytes,
         })
+    }
+
+    /// The model's memory during a run of layers [from, to) (`EternalModel.Run`): each tensor
+    /// in a slot of its values, its shape and six words, in the order they come; a slot is freed
+    /// once no layer of the run still reads it and it is not returned (`keeps`), or, a given
+    /// input, once its InputLayer ran, and each answer is copied over the freed slots on top. A
+    /// one-input layer's calldata is built around its input's slot; a layer of several inputs
+    /// has them copied together above the top.
+    fn model_frame(
+        &self,
+        from: usize,
+        to: usize,
+        given: &[(usize, &[usize])],
+        shapes: &BTreeMap<usize, Vec<usize>>,
+        keeps: &[usize],
+    ) -> Frame {
+        let slot = |s: &[usize]| prod(s) + s.len() as u64 + 6;
+        let mut left: BTreeMap<usize, usize> = BTreeMap::new();
+        for i in from..to {
+            for &j in &self.layers[i].inputs {
+                *left.entry(j).or_default() += 1;
+            }
+        }
+        // (tensor, words, a given input of an InputLayer in the run)
+        let mut stack: Vec<(usize, u64, bool)> = Vec::new();
+        let mut frame = Frame::default();
+        let mut top = 0u64;
+        for &(j, s) in given {
+            let pseudo = j >= from && self.layers[j].inputs.is_empty();
+            stack.push((j, slot(s), pseudo));
+            top += slot(s);
+            frame.copied += prod(s);
+        }
+        frame.peak = top;
+        for i in from..to {
+            let inputs = &self.layers[i].inputs;
+            if inputs.len() > 1 {
+                let words: u64 = inputs
+                    .iter()
+                    .filter_map(|j| match shapes.get(j) {
+                        Some(s) => Some(s.as_slice()),
+                        None => given.iter().find(|g| g.0 == *j).map(|g| g.1),
+                    })
+                    .map(slot)
+                    .sum();
+                frame.peak = frame.peak.max(top + words);
+                frame.copied += words;
+            }
+            for j in inputs {
+                if let Some(n) = left.get_mut(j) {
+                    *n -= 1;
+                }
+            }
+            while let Some(&(j, words, pseudo)) = stack.last() {
+                let live = if pseudo {
+                    j > i
+                } else {
+                    keeps.contains(&j) || left.get(&j).is_some_and(|&n| n > 0)
+                };
+                if live {
+                    break;
+                }
+                stack.pop();
+                top -= words;
+            }
+            if let Some(s) = shapes.get(&i) {
+                stack.push((i, slot(s), false));
+                top += slot(s);
+                frame.peak = frame.peak.max(top);
+                frame.copied += prod(s);
+            }
+        }
+        frame
     }
 
     /// The estimated gas of output positions [from, from + count) of layer `i` in one
@@ -3044,6 +3128,60 @@ mod tests {
                 "{rel}"
             );
         }
+    }
+
+    /// `EternalModel.Run`'s memory as the planner sees it: along a chain only one layer's input
+    /// and output are held at once, while a tensor still read (a residual) or returned keeps its
+    /// slot, and a two-input layer's calldata is copied above the top.
+    #[test]
+    fn the_model_frame_frees_dead_tensors_and_keeps_live_ones() {
+        let input = LayerOp {
+            kind: LayerKind::Input,
+            inputs: vec![],
+            op: Op::Input { shape: vec![100] },
+        };
+        let act = |from: Vec<usize>| LayerOp {
+            kind: LayerKind::Add,
+            inputs: from,
+            op: Op::Elementwise { per_value: 60 },
+        };
+        // 0 input -> 1 -> 2 -> 3 -> 4 = Add(3, 1): layer 1 is read again at the end.
+        let ops = vec![
+            input,
+            act(vec![0]),
+            act(vec![1]),
+            act(vec![2]),
+            act(vec![3, 1]),
+        ];
+        let planner = Planner {
+            layers: &ops,
+            outputs: &[4],
+            budget: DEFAULT_CALL_GAS,
+            model: GasModel::default(),
+        };
+        let shapes: BTreeMap<usize, Vec<usize>> = (0..5).map(|i| (i, vec![100])).collect();
+        let given: [(usize, &[usize]); 1] = [(0, &[100])];
+        let slot = 100 + 1 + 6;
+        // Given input, then each answer over the dead slots on top: 1 stays under 2 and 3.
+        let frame = planner.model_frame(0, 5, &given, &shapes, &[4]);
+        assert_eq!(
+            frame.peak,
+            4 * slot,
+            "1 and 3 held, the Add's calldata copied above them"
+        );
+        assert_eq!(frame.copied, 6 * 100 + 2 * slot);
+        // A plain chain (no residual): each answer over its dead input, one slot.
+        let chain = vec![ops[0].clone(), act(vec![0]), act(vec![1]), act(vec![2])];
+        let planner = Planner {
+            layers: &chain,
+            outputs: &[3],
+            ..planner
+        };
+        let frame = planner.model_frame(0, 4, &given, &shapes, &[3]);
+        assert_eq!(frame.peak, slot);
+        // Returning an inner layer keeps its slot under the rest.
+        let frame = planner.model_frame(0, 4, &given, &shapes, &[1, 3]);
+        assert_eq!(frame.peak, 2 * slot);
     }
 
     /// A layer that cannot tell its shape (here an LSTM given a vector) runs alone at the
