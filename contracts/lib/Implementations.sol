@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x64fe4b78863ef1d085801ffbf593f8422db258d94d9ba75b01668ad0398fc61e;
+    bytes32 internal constant MODEL = 0xb10bba2a112f9a2f308d24b764535eb9e01dc59182219d9d4871d09dffd31115;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
