@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb7048b18f6970e800a3d3b5c5d2f6778bb1de1711309adb0628d0c5926ca91b3;
+    bytes32 internal constant MODEL = 0xc57cd73b80fec04f3bc058c57458a546ea503742fa71a819da52345c54bb473c;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x836bc468066990ae9b646eeaec38861ef9f9861f8eab262dc789a331046e74ed;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xbba3093bd4a7f91a4f40db8cc6c323e574982888f2332177abda9b790e1d3aad;
+    bytes32 internal constant DENSE = 0xea52c7ca9a3b58ebc7ea77a9c0dc142b724c11c4cb41383087acb1c12dd47a12;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x95affe9bf833c443fcaadc41e836dc7af64ab2d784b12d371f9e39e1bca2b70d;
     /// @dev RescalingLayer, kind 3.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbc7a9789ac57d5d984805b370821946425e91dca68008fde422bed9e6a7f9eec;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xe1bcbb33d372b7687e795070455bfd97d1613b8ee3c70ed822b7ceaac235356c;
+    bytes32 internal constant CONV_2D = 0x11f1c2cb294f20d0bf67db2b9094b3d190f5ba98c0293ed7973e50cac17852bc;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xfbc1da677f9a8ba1664f120f2523cdafaa0715cc8f96f4cd9092c185e795fad0;
+    bytes32 internal constant CONV_1D = 0x30fc42a5be7672e6d7618ae9b73aff08f318395e3d9eac899beecc2510c88529;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x844d96e07096907b60fa65811eab06154fede9887b9a66e4430cfe414e688a11;
     /// @dev ReshapeLayer, kind 24.
