@@ -26,13 +26,14 @@ use serde_json::Value;
 const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
 
 /// Fixtures with Keras samples that together hold every layer kind with weights.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "keras3_4/lenet_cnn.keras",         // Conv2D, Dense
     "keras2_15/batchnorm_seq_cnn.h5",   // BatchNormalization, Conv2D, Dense
     "generated/conv1d_gap1d.keras",     // Conv1D, Dense
     "keras2_15/embedding_simplernn.h5", // Embedding, SimpleRNN
     "keras3_4/embedding_lstm.keras",    // Embedding, LSTM
     "generated/gru_seq.keras",          // GRU
+    "generated/td_steps_fn.keras",      // TimeDistributed(Conv2D), TimeDistributed(Dense): narrowed
 ];
 
 async fn predict_on_chain(
@@ -317,6 +318,29 @@ async fn narrowed_dense_lanes_hold_at_the_bound() {
         }
     }
     eprintln!("dense lane bound on chain: {:?}", started.elapsed());
+}
+
+/// Which layers narrow their input (`Graph::narrow_inputs`): a Dense, also inside
+/// TimeDistributed (deployed as a `DenseLayer`), by ⌈log2 K⌉ (+ 8) of its input units in
+/// int16/int8 only; a TimeDistributed convolution (its own contract) never. The on-chain check of
+/// both is `int_formats_on_chain_equal_the_reference_per_layer_kind` (td_steps_fn).
+#[test]
+fn dense_and_time_distributed_dense_narrow_their_inputs_in_int_formats() {
+    let model = keras::load(&fixtures().join("generated/td_steps_fn.keras")).unwrap();
+    for format in WeightFormat::ALL {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let node = |name: &str| graph.nodes.iter().find(|n| n.name == name).unwrap();
+        let dense = node("td_dense");
+        let k = dense.weights[0].shape[0];
+        assert_eq!(
+            dense.input_shift,
+            eternalize::chain::quant::input_shift(format, k),
+            "{format}"
+        );
+        let int = matches!(format, WeightFormat::Int8 | WeightFormat::Int16);
+        assert_eq!(dense.input_shift > 0, int, "{format}: K = {k}");
+        assert_eq!(node("td_conv").input_shift, 0, "{format}");
+    }
 }
 
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be
