@@ -26,13 +26,14 @@ use serde_json::Value;
 const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
 
 /// Fixtures with Keras samples that together hold every layer kind with weights.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "keras3_4/lenet_cnn.keras",         // Conv2D, Dense
     "keras2_15/batchnorm_seq_cnn.h5",   // BatchNormalization, Conv2D, Dense
     "generated/conv1d_gap1d.keras",     // Conv1D, Dense
     "keras2_15/embedding_simplernn.h5", // Embedding, SimpleRNN
     "keras3_4/embedding_lstm.keras",    // Embedding, LSTM
     "generated/gru_seq.keras",          // GRU
+    "generated/td_steps_fn.keras",      // TimeDistributed(Conv2D), TimeDistributed(Dense): narrowed
 ];
 
 async fn predict_on_chain(
@@ -264,6 +265,92 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
         }
     }
     eprintln!("lane bound on chain: {:?}", started.elapsed());
+}
+
+/// A Dense in int8/int16 multiplies its narrowed input by eight (five) columns at once
+/// (`DenseLayer._narrowSums`, rule in `quant::input_shift`, K = input units).
+/// generated/lane_bound_dense has 16 input units (a power of two: no slack in ⌈log2 K⌉) and
+/// every weight at ±qmax, columns of alternating signs, 40 of them (an int8 block of 32 and one
+/// of 8; int16 blocks of 15, 15 and 10). Inputs of 1 − 2^(e−32) give x' = 2^(32−e) − 1 and lane
+/// sums of 16·x'·qmax, within 1/64 of the lane's sign bit: the one-pass lanes. At
+/// exactly ±1, Σ|x'| reaches the bound and the rows go in runs; inputs of 3 in several runs; an
+/// input of 2^20 alone beyond the bound, one column at a time. A shift one smaller or a looser
+/// bound would overflow a lane and differ from the reference.
+#[tokio::test]
+async fn narrowed_dense_lanes_hold_at_the_bound() {
+    let started = std::time::Instant::now();
+    let (_anvil, chain) = anvil_with_model().await;
+    let path = fixtures().join("generated/lane_bound_dense.keras");
+    let model = keras::load(&path).unwrap();
+    let one = 1i128 << 32;
+    let vector = |f: &dyn Fn(usize) -> i128| Tensor {
+        shape: vec![16],
+        data: (0..16).map(f).collect(),
+    };
+    for (salt, (format, lane_bits, qmax)) in [
+        (WeightFormat::Int8, 31, 127i128),
+        (WeightFormat::Int16, 47, 32_767),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let dense = &graph.nodes[graph.outputs[0]];
+        let e = dense.input_shift;
+        assert_eq!(
+            e,
+            if qmax == 127 { 12 } else { 4 },
+            "{format}: ⌈log2 16⌉ (+ 8)"
+        );
+        let below = one - (1 << e);
+        let sum = 16 * ((below + (1 << (e - 1))) >> e) * qmax;
+        assert!(
+            sum < 1 << lane_bits && 64 * sum > 63 << lane_bits,
+            "{format}: {sum}"
+        );
+        let samples = [
+            vector(&|_| below),
+            vector(&|_| -below),
+            vector(&|i| if i % 3 == 0 { -below } else { below }),
+            vector(&|i| if i % 4 == 0 { -one } else { one }),
+            vector(&|i| 3 * one - i as i128),
+            vector(&|i| if i == 5 { one << 20 } else { -one / 2 }),
+        ];
+        let (address, _, _) = deploy_model_in(&chain, &model, 910 + salt as u64, format).await;
+        for (b, x) in samples.iter().enumerate() {
+            let want = graph.run(std::slice::from_ref(x)).unwrap();
+            assert!(
+                want[0].data.iter().any(|&v| v.abs() > one),
+                "{format} {b}: {want:?}"
+            );
+            let got = predict_on_chain(&chain, address, &graph, std::slice::from_ref(x)).await;
+            assert_eq!(got, want, "{format}, sample {b}");
+        }
+    }
+    eprintln!("dense lane bound on chain: {:?}", started.elapsed());
+}
+
+/// Which layers narrow their input (`Graph::narrow_inputs`): a Dense, also inside
+/// TimeDistributed (deployed as a `DenseLayer`), by ⌈log2 K⌉ (+ 8) of its input units in
+/// int16/int8 only; a TimeDistributed convolution (its own contract) never. The on-chain check of
+/// both is `int_formats_on_chain_equal_the_reference_per_layer_kind` (td_steps_fn).
+#[test]
+fn dense_and_time_distributed_dense_narrow_their_inputs_in_int_formats() {
+    let model = keras::load(&fixtures().join("generated/td_steps_fn.keras")).unwrap();
+    for format in WeightFormat::ALL {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let node = |name: &str| graph.nodes.iter().find(|n| n.name == name).unwrap();
+        let dense = node("td_dense");
+        let k = dense.weights[0].shape[0];
+        assert_eq!(
+            dense.input_shift,
+            eternalize::chain::quant::input_shift(format, k),
+            "{format}"
+        );
+        let int = matches!(format, WeightFormat::Int8 | WeightFormat::Int16);
+        assert_eq!(dense.input_shift > 0, int, "{format}: K = {k}");
+        assert_eq!(node("td_conv").input_shift, 0, "{format}");
+    }
 }
 
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be

@@ -78,7 +78,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev `_convolve` of a plain Conv2D or Conv1D: in INT16/INT8 its input narrowed by
-    ///      `_inputShift` first (the reference rounds it likewise).
+    ///      `_inputShift` first, K = kh·kw·cin taps (the reference rounds it likewise). Then
+    ///      |x| ≤ 1 (2^32) gives |x'| ≤ 2^(32−e), so every lane sum of eight INT8 filters stays
+    ///      below 2^31 (K·2^(24−c)·127) and of five INT16 filters below 2^47.
     function _convolveNarrowed(
         int256[] calldata inputs,
         Geometry memory g,
@@ -87,7 +89,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint8 act,
         uint256 f0
     ) internal pure returns (int256[] memory out) {
-        out = _convolveShifted(inputs, g, kernel, bias, act, f0, _inputShift(kernel, g));
+        out = _convolveShifted(inputs, g, kernel, bias, act, f0, _inputShift(kernel, g.kh * g.kw * g.cin));
     }
 
     function _convolveShifted(
@@ -105,17 +107,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = e == 0 ? _padInto(inputs, g, x, hp, wp) : _padNarrowed(inputs, g, x, hp, wp, e);
         out = _convolvePadded(x, maxX, g, kernel, bias, act, f0, e);
-    }
-
-    /// @dev The input shift e of a plain convolution (the reference's `quant::input_shift`):
-    ///      with c = ⌈log2 K⌉, K = kh·kw·cin taps, c + 8 in INT8, c in INT16, 0 otherwise. Then
-    ///      |x| ≤ 1 (2^32) gives |x'| ≤ 2^(32−e), so every lane sum of eight INT8 filters stays
-    ///      below 2^31 (K·2^(24−c)·127) and of five INT16 filters below 2^47.
-    function _inputShift(Raw memory kernel, Geometry memory g) internal pure returns (uint256 e) {
-        if (kernel.scales == 0 || kernel.width > 2) return 0;
-        uint256 taps = g.kh * g.kw * g.cin;
-        for (uint256 t = taps - 1; t != 0; t >>= 1) ++e;
-        if (kernel.width == 1) e += 8;
     }
 
     /// @dev `_convolve` of an input already in memory and padded: `x` is [hp, wp, cin] with

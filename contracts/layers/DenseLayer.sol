@@ -147,12 +147,24 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     ///      activation; `kernel` is [c.inputUnits, c.units] as stored, `bias` has c.units values or none.
     ///      Per row, when Σ|x| is small enough (`Lanes.limit`), every column's Σ x·q comes from
     ///      `_lanesBlock` (several columns per MUL); else from `_dot`, one column at a time.
+    ///      In INT16/INT8 each row is narrowed first and summed by `_narrowSums`.
     function _dense(int256[] calldata inputs, Job memory job) internal pure returns (int256[] memory out) {
         Config memory c = job.c;
         Raw memory kernel = job.kernel;
         int256[] memory bias = job.bias;
         uint256 rows = inputs.length / c.inputUnits;
         out = new int256[](rows * c.units);
+        uint256 e = _inputShift(kernel, c.inputUnits);
+        if (e != 0) {
+            // One row's x' at a time.
+            uint256 xp = _ptr(new int256[](c.inputUnits));
+            for (uint256 r; r < rows; ++r) {
+                uint256 at = r * c.units;
+                _narrowSums(inputs, r * c.inputUnits, c.inputUnits, e, xp, kernel, c.units, _ptr(out) + at * 32);
+                _finish(out, at, c.units, kernel, bias, e);
+            }
+            return out;
+        }
         uint256 limit = c.inputUnits < 2 ** 30 ? Lanes.limit(kernel.width) : 0;
         for (uint256 r; r < rows; ++r) {
             uint256 j;
@@ -178,7 +190,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                         c.units - j < cols ? c.units - j : cols
                     );
                 }
-                _finish(out, r * c.units, c.units, kernel, bias);
+                _finish(out, r * c.units, c.units, kernel, bias, 0);
                 j = c.units;
             }
             for (; j < c.units; ++j) {
@@ -192,6 +204,237 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 }
                 out[r * c.units + j] = y;
             }
+        }
+    }
+
+    /// @dev Σ_i x'_i · q[i · units + j] for every column j < units of `kernel` ([n, units]),
+    ///      unscaled, added to the words at `dst` (zero before): x' = (x + 2^(e−1)) >> e of
+    ///      x = inputs[from, from + n), stored at memory `xp` first (`_narrowRow`). One MUL sums
+    ///      eight INT8 columns in 32-bit lanes or five INT16 columns in 48-bit lanes (`_lanes`),
+    ///      exact over rows whose Σ|x'| is below 2^24 (INT8) or 2^32 (INT16): every lane sum is
+    ///      then below its sign bit (|Σ x'·q| ≤ Σ|x'|·2^(8w−1) < 2^31, 2^47). With |x| ≤ 1,
+    ///      Σ|x'| ≤ n·2^(32−e) ≤ 2^24 (2^32), so all the rows go at once unless n is a power
+    ///      of two and every |x'| at its largest. Otherwise the rows go in runs each below the
+    ///      bound (`_run`), and a row whose |x'| alone reaches it one column at a time (`_addRow`).
+    function _narrowSums(
+        int256[] calldata inputs,
+        uint256 from,
+        uint256 n,
+        uint256 e,
+        uint256 xp,
+        Raw memory kernel,
+        uint256 units,
+        uint256 dst
+    ) internal pure {
+        uint256 width = kernel.width;
+        // Before `_narrowRow`: its stores hide from the optimizer what the loops read at k.
+        uint256 k = _constants(width);
+        (uint256 sa, int256 sx) = _narrowRow(inputs, from, n, e, xp);
+        uint256 bound = width == 1 ? 2 ** 24 : 2 ** 32;
+        if (sa < bound) return _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
+        uint256 stride = units * width;
+        for (uint256 i; i < n;) {
+            (uint256 len, int256 s) = _run(xp + i * 32, n - i, bound);
+            if (len == 0) {
+                _addRow(xp + i * 32, kernel.ptr + i * stride, width, units, dst);
+                len = 1;
+            } else {
+                _lanes(xp + i * 32, len, s, kernel.ptr + i * stride, width, units, dst, k);
+            }
+            i += len;
+        }
+    }
+
+    /// @dev Two new words in memory: the lane mask (0xff in each 32-bit lane for INT8, 0xffff in
+    ///      each 48-bit lane for INT16) and the XOR word (2^(8w−1) in every value) of `_narrow8`
+    ///      and `_narrow16`; returns their address.
+    function _constants(uint256 width) internal pure returns (uint256 k) {
+        assembly ("memory-safe") {
+            k := mload(0x40)
+            mstore(0x40, add(k, 0x40))
+            switch width
+            case 1 {
+                mstore(k, 0x000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff)
+                mstore(add(k, 0x20), 0x8080808080808080808080808080808080808080808080808080808080808080)
+            }
+            default {
+                mstore(k, 0x00000000ffff00000000ffff00000000ffff00000000ffff00000000ffff)
+                mstore(add(k, 0x20), 0x8000800080008000800080008000800080008000800080008000800080008000)
+            }
+        }
+    }
+
+    /// @dev The longest run of the n words x' at memory `p` whose Σ|x'| < `bound`: its length
+    ///      and Σx'.
+    function _run(uint256 p, uint256 n, uint256 bound) internal pure returns (uint256 len, int256 sx) {
+        assembly ("memory-safe") {
+            let sa := 0
+            for {} lt(len, n) { len := add(len, 1) } {
+                let v := mload(add(p, shl(5, len)))
+                let sgn := sar(255, v)
+                let a := sub(xor(v, sgn), sgn)
+                // a < bound first: sa + a cannot wrap.
+                if iszero(and(lt(a, bound), lt(add(sa, a), bound))) { break }
+                sa := add(sa, a)
+                sx := add(sx, v)
+            }
+        }
+    }
+
+    /// @dev out[j] += x' · q[j] for j < units: the row of `width`-byte integers at memory `wp`,
+    ///      x' the word at memory `xp`, out the words at `dst`.
+    function _addRow(uint256 xp, uint256 wp, uint256 width, uint256 units, uint256 dst) internal pure {
+        assembly ("memory-safe") {
+            let x := mload(xp)
+            let se := sub(width, 1)
+            let sh := sub(256, shl(3, width))
+            for { let j := 0 } lt(j, units) { j := add(j, 1) } {
+                let q := signextend(se, shr(sh, mload(add(wp, mul(j, width)))))
+                let p := add(dst, shl(5, j))
+                mstore(p, add(mload(p), mul(x, q)))
+            }
+        }
+    }
+
+    /// @dev Σ_i x'_i · q[i · units + j] for the n words x' at memory `xp` (Σx' = sx, Σ|x'| below
+    ///      `_narrowSums`'s bound) and every column j < units of the [n, units] rows at memory
+    ///      `wp`, added to the words at `dst`: blocks of 32 INT8 columns (`_narrow8`) or 15 INT16
+    ///      columns (`_narrow16`), a kernel word a row. The lanes hold u = q + 2^(8w−1) ≥ 0 (the
+    ///      XOR in the loops): each accumulator minus 2^(8w−1)·Σx' in every lane holds the
+    ///      lanes' Σ x'·q, each read with SIGNEXTEND and taken off before the next.
+    ///      `k`: the loops' constants (`_constants`).
+    function _lanes(
+        uint256 xp,
+        uint256 n,
+        int256 sx,
+        uint256 wp,
+        uint256 width,
+        uint256 units,
+        uint256 dst,
+        uint256 k
+    ) internal pure {
+        // Columns a block, bits a lane, accumulators.
+        (uint256 cols, uint256 bits, uint256 accs) = width == 1 ? (32, 32, 4) : (15, 48, 3);
+        uint256 stride = units * width;
+        // The accumulators, stored by the loops: accumulator k at acc + 32k.
+        uint256 acc;
+        int256 corr;
+        assembly ("memory-safe") {
+            acc := mload(0x40)
+            mstore(0x40, add(acc, 0x80))
+            // 2^(8w−1)·Σx' in each of the 256 / bits lanes (mod 2^256).
+            let ones := 0
+            for { let l := 0 } lt(add(l, bits), 257) { l := add(l, bits) } { ones := or(ones, shl(l, 1)) }
+            corr := mul(shl(sub(shl(3, width), 1), sx), ones)
+        }
+        for (uint256 j; j < units; j += cols) {
+            if (width == 1) _narrow8(xp, n, wp + j, stride, k, acc);
+            else _narrow16(xp, n, wp + 2 * j, stride, k, acc);
+            uint256 count = units - j < cols ? units - j : cols;
+            uint256 out = dst + j * 32;
+            assembly ("memory-safe") {
+                let lanes := div(256, bits)
+                let se := sub(shr(3, bits), 1)
+                for { let g := 0 } lt(g, accs) { g := add(g, 1) } {
+                    let a := sub(mload(add(acc, shl(5, g))), corr)
+                    // Lane l of accumulator g: column accs − 1 − g + accs·(lanes − 1 − l).
+                    let col := add(sub(sub(accs, 1), g), mul(accs, sub(lanes, 1)))
+                    for { let l := 0 } lt(l, lanes) { l := add(l, 1) } {
+                        let v := signextend(se, a)
+                        a := sar(bits, sub(a, v))
+                        if lt(col, count) {
+                            let p := add(out, shl(5, col))
+                            mstore(p, add(mload(p), v))
+                        }
+                        col := sub(col, accs)
+                    }
+                }
+            }
+        }
+    }
+
+    /// @dev Stores x' = (x + 2^(e−1)) >> e (arithmetic: round half up, the reference's
+    ///      `quant::narrow`; e ≥ 1) of x = inputs[from, from + n) at memory `xp`; returns
+    ///      (Σ|x'|, Σx').
+    function _narrowRow(int256[] calldata inputs, uint256 from, uint256 n, uint256 e, uint256 xp)
+        internal
+        pure
+        returns (uint256 sa, int256 sx)
+    {
+        assembly ("memory-safe") {
+            let half := shl(sub(e, 1), 1)
+            let p := add(inputs.offset, shl(5, from))
+            for { let end := add(p, shl(5, n)) } lt(p, end) {
+                p := add(p, 0x20)
+                xp := add(xp, 0x20)
+            } {
+                let v := sar(e, add(calldataload(p), half))
+                mstore(xp, v)
+                sx := add(sx, v)
+                // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
+                let sgn := sar(255, v)
+                sa := add(sa, sub(xor(v, sgn), sgn))
+            }
+        }
+    }
+
+    /// @dev INT8 rows of `_lanes`, a block of 32 columns: accumulator g sums x' · (the bytes
+    ///      4l + g from the bottom of the kernel word, l < 8, in 32-bit lanes), so lane l holds
+    ///      column 31 − 4l − g. The lane mask `m` and the XOR word `h` come from memory
+    ///      (`_constants`): as constants, or variables the optimizer can recompute from
+    ///      constants, every use reads them with CODECOPY. One row an iteration, the
+    ///      accumulators returned: unrolled, or storing them itself, it ran out of stack.
+    function _narrow8(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := xor(mload(wp), h)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+        }
+    }
+
+    /// @dev INT16 rows of `_lanes`, a block of 15 columns (the first 30 bytes of the kernel
+    ///      word, moved down by 16 bits): accumulator g sums x' · (the 16-bit values 3l + g from
+    ///      the bottom, l < 5, in 48-bit lanes), so lane l holds column 14 − 3l − g. As `_narrow8`.
+    function _narrow16(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := shr(16, xor(mload(wp), h))
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(16, w), m)))
+                a2 := add(a2, mul(x, and(shr(32, w), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
         }
     }
 
@@ -426,11 +669,16 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     }
 
     /// @dev out[at + k] (Σ x·q of column k, k < units) becomes (scaled Σ + bias << 32) >> 32
-    ///      (`WeightCodec.scaled`: Σ << up, or Σ · scale_k).
-    function _finish(int256[] memory out, uint256 at, uint256 units, Raw memory kernel, int256[] memory bias)
-        internal
-        pure
-    {
+    ///      (`WeightCodec.scaled`: Σ << up, or Σ · scale_k; Σ · scale_k << e for sums of
+    ///      inputs narrowed by e, `_narrowSums`).
+    function _finish(
+        int256[] memory out,
+        uint256 at,
+        uint256 units,
+        Raw memory kernel,
+        int256[] memory bias,
+        uint256 e
+    ) internal pure {
         uint256 up = kernel.up;
         uint256 scales = kernel.scales;
         uint256 bp = bias.length == 0 ? 0 : _ptr(bias);
@@ -440,7 +688,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 let acc := mload(p)
                 switch scales
                 case 0 { acc := shl(up, acc) }
-                default { acc := mul(acc, mload(add(scales, shl(5, k)))) }
+                default { acc := shl(e, mul(acc, mload(add(scales, shl(5, k))))) }
                 if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
                 mstore(p, sar(32, acc))
                 p := add(p, 0x20)
@@ -480,23 +728,27 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         (uint256 rf, uint256 rc) = _rowPart(c, from, count);
         if (inputs.length != rc + (rf == 0 ? 0 : uint128(count))) revert InputShapeMismatch(0);
         Raw memory kernel = _rawBlock(m, list[0], c.units, from, count);
-        out = _partSums(inputs, rc, kernel, uint128(count));
+        // The whole layer's shift: every part rounds each value as the unsplit layer does, and
+        // the sums carried are all Σ x'·q.
+        uint256 e = _inputShift(kernel, c.inputUnits);
+        out = _partSums(inputs, rc, kernel, uint128(count), e);
         // A part before the last completes no unit (shape [0]): its answer is only the sums
         // carried on.
         shape[0] = rf + rc < c.inputUnits ? 0 : uint128(count);
         if (shape[0] == 0) return (out, shape);
-        _finishRows(out, kernel, m, list, c, uint128(from));
+        _finishRows(out, kernel, m, list, c, uint128(from), e);
     }
 
-    /// @dev The last row part's units [from, from + out.length): `out` holds their whole sums;
-    ///      scaled, biased and activated in place as `forward` does.
+    /// @dev The last row part's units [from, from + out.length): `out` holds their whole sums
+    ///      (of inputs narrowed by e); scaled, biased and activated in place as `forward` does.
     function _finishRows(
         int256[] memory out,
         Raw memory kernel,
         address m,
         WeightTensor[] memory list,
         Config memory c,
-        uint256 from
+        uint256 from,
+        uint256 e
     ) internal view {
         uint256 count = out.length;
         int256[] memory bias = new int256[](0);
@@ -507,7 +759,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 bias[j] = _at(b, from + j);
             }
         }
-        _finish(out, 0, count, kernel, bias);
+        _finish(out, 0, count, kernel, bias, e);
         Fixed.activate(_ptr(out), count, c.activation, count);
     }
 
@@ -525,13 +777,18 @@ contract DenseLayer is LayerBase, ISliceableLayer {
 
     /// @dev Σ_{i < n} x_i · q[i · units + j] for every column j < units of `kernel` ([n, units]),
     ///      unscaled, plus inputs[n + j] when the inputs go on (the carried sums); x is
-    ///      inputs[0, n). The kernel paths of `_dense`, under the same conditions (each exact).
-    function _partSums(int256[] calldata inputs, uint256 n, Raw memory kernel, uint256 units)
+    ///      inputs[0, n), narrowed by e (x') when e > 0. The kernel paths of `_dense`, under the
+    ///      same conditions (each exact).
+    function _partSums(int256[] calldata inputs, uint256 n, Raw memory kernel, uint256 units, uint256 e)
         internal
         pure
         returns (int256[] memory out)
     {
         out = new int256[](units);
+        if (e != 0) {
+            _narrowSums(inputs, 0, n, e, _ptr(new int256[](n)), kernel, units, _ptr(out));
+            return _carry(out, inputs, n);
+        }
         uint256 limit = n < 2 ** 30 ? Lanes.limit(kernel.width) : 0;
         uint256 sa;
         int256 sx;
@@ -548,11 +805,18 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 out[j] = _dot(inputs, 0, n, kernel, j, units);
             }
         }
+        _carry(out, inputs, n);
+    }
+
+    /// @dev out[j] += inputs[n + j] for every j when the inputs go on past x (the sums carried
+    ///      from the row parts before); returns `out`.
+    function _carry(int256[] memory out, int256[] calldata inputs, uint256 n) internal pure returns (int256[] memory) {
         if (inputs.length > n) {
-            for (uint256 j; j < units; ++j) {
+            for (uint256 j; j < out.length; ++j) {
                 out[j] += inputs[n + j];
             }
         }
+        return out;
     }
 
     /// @dev Rows [rf, rf + rc), columns [from, from + count) of the kernel (`t`, [rows, cols]) as a

@@ -377,6 +377,17 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         return WeightCodec.scaled(acc, w.up, w.scales, c);
     }
 
+    /// @dev The input shift e of a layer whose sums have `terms` terms (a plain convolution's
+    ///      taps, a Dense's input units) on the stored kernel `w` (the reference's
+    ///      `quant::input_shift`): with c = ⌈log2 terms⌉, c + 8 in INT8, c in INT16, 0 otherwise.
+    ///      The layer rounds its input to x' = (x + 2^(e−1)) >> e and multiplies each output's sum
+    ///      by scale << e.
+    function _inputShift(Raw memory w, uint256 terms) internal pure returns (uint256 e) {
+        if (w.scales == 0 || w.width > 2) return 0;
+        for (uint256 t = terms - 1; t != 0; t >>= 1) ++e;
+        if (w.width == 1) e += 8;
+    }
+
     /// @dev Every value of `w` as Q32.32 (for small tensors: memory is quadratic in size).
     function _values(Raw memory w) internal pure returns (int256[] memory v) {
         v = new int256[](w.length);

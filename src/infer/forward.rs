@@ -313,6 +313,7 @@ pub fn activation_of<'a>(node: &'a Node, field: &str) -> &'a str {
 }
 
 fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
+    let t = &*narrowed(node, t);
     let k = weight(node, 0)?;
     let (n_in, units) = (k.shape[0], k.shape[1]);
     let bias = node.weights.get(1);
@@ -342,9 +343,10 @@ fn dense(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
 /// summed over input rows [first, first + x.len()) only (`x` those inputs), added to `carried`
 /// (the parts before; empty for the first). Before the last part (`last`: the rows end there)
 /// the result is those partial sums, exact; the last part adds the bias and activates, as
-/// [`forward`] does — Σ x·k is the same integer however its rows are grouped, so the parts
-/// together are the unsplit layer bit for bit (the chain's `DenseLayer._forwardRows`, whose
-/// sums are of the stored integers, scaled once at the end).
+/// [`forward`] does — Σ x̃·k (x̃ each input rounded by the layer's `input_shift`, which depends
+/// on no other value) is the same integer however its rows are grouped, so the parts together
+/// are the unsplit layer bit for bit (the chain's `DenseLayer._forwardRows`, whose sums are
+/// Σ x'·q of the shifted inputs x' = x̃ >> e and the stored integers, scaled once at the end).
 pub fn dense_part(
     node: &Node,
     x: &[i128],
@@ -365,6 +367,11 @@ pub fn dense_part(
             carried.len()
         ));
     }
+    // Each value rounded alone (`narrowed`): the parts sum what the whole layer sums.
+    let x: Vec<i128> = x
+        .iter()
+        .map(|&v| super::quant::narrow(v, node.input_shift))
+        .collect();
     let mut out = Vec::with_capacity(count);
     for j in from..from + count {
         let mut acc = carried.get(j - from).copied().unwrap_or(0);
@@ -413,7 +420,7 @@ pub fn pad_before(
     ((out - 1) * stride + span).saturating_sub(len) / 2
 }
 
-/// The input a convolution sums: `t` rounded to multiples of `2^node.input_shift` (see
+/// The input a convolution or a Dense sums: `t` rounded to multiples of `2^node.input_shift` (see
 /// [`super::quant`]), borrowed as is when the shift is 0.
 fn narrowed<'a>(node: &Node, t: &'a Tensor) -> std::borrow::Cow<'a, Tensor> {
     if node.input_shift == 0 {

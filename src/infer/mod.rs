@@ -6,9 +6,9 @@
 //! (floor); `int16`/`int8` quantize per output channel with round-half-to-even and keep biases
 //! in Q32.32 — the rules are in [`quant`]. Everything after that is the same integer arithmetic
 //! in every format, so every layer kind runs deterministically in each — except that a plain
-//! Conv2D/Conv1D in `int16`/`int8` first rounds its input to a step fixed by its window
-//! ([`Node::input_shift`], rule in [`quant`]), which lets its contract put 8 or 5 filters in one
-//! multiplication.
+//! Conv2D/Conv1D or a Dense in `int16`/`int8` first rounds its input to a step fixed by its
+//! window or its input units ([`Node::input_shift`], rule in [`quant`]), which lets its contract
+//! put 8 or 5 filters (columns) in one multiplication.
 //!
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
@@ -52,7 +52,8 @@ pub struct Node {
     pub input_shapes: Vec<Shape>,
     pub output_shape: Shape,
     pub weights: Vec<Weight>,
-    /// The `e` a plain Conv2D/Conv1D in int16/int8 rounds its input to a multiple of `2^e` by
+    /// The `e` a plain Conv2D/Conv1D or a Dense (TimeDistributed(Dense): its Dense's) in
+    /// int16/int8 rounds its input to a multiple of `2^e` by
     /// ([`crate::chain::quant::input_shift`], set by [`Graph::narrow_inputs`]); 0: the input as is.
     pub input_shift: u32,
 }
@@ -151,16 +152,34 @@ impl Graph {
         Ok(g)
     }
 
-    /// Sets each plain Conv2D's and Conv1D's [`Node::input_shift`] for `format` (the rule is
-    /// [`crate::chain::quant`]'s): the layers whose contracts multiply narrowed inputs by
-    /// eight or five filters at a time. Grouped convolutions run on another contract, unchanged.
+    /// Sets [`Node::input_shift`] for `format` (the rule is [`crate::chain::quant`]'s) on the
+    /// layers whose contracts multiply narrowed inputs by eight or five stored integers at a
+    /// time: each plain Conv2D and Conv1D (K = its window's taps) and each Dense, also inside
+    /// TimeDistributed, which deploys as a `DenseLayer` (K = its input units). Grouped
+    /// convolutions and TimeDistributed convolutions run on other contracts, unchanged.
     fn narrow_inputs(&mut self, format: WeightFormat) {
         for n in &mut self.nodes {
-            let plain = matches!(n.class_name.as_str(), "Conv2D" | "Conv1D")
-                && n.config.get("groups").and_then(Value::as_u64).unwrap_or(1) == 1;
+            let class = match n.class_name.as_str() {
+                "TimeDistributed" => n
+                    .config
+                    .get("layer")
+                    .and_then(|l| l.get("class_name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                c => c,
+            };
+            let plain = match class {
+                "Conv2D" | "Conv1D" => {
+                    n.class_name == class
+                        && n.config.get("groups").and_then(Value::as_u64).unwrap_or(1) == 1
+                }
+                "Dense" => true,
+                _ => false,
+            };
             if let (true, Some(k)) = (plain, n.weights.first()) {
-                let taps = k.shape.iter().rev().skip(1).product();
-                n.input_shift = quant::input_shift(format, taps);
+                // The terms of one sum: the kernel's shape but its last axis (output units).
+                let terms = k.shape.iter().rev().skip(1).product();
+                n.input_shift = quant::input_shift(format, terms);
             }
         }
     }

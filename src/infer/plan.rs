@@ -1053,10 +1053,10 @@ pub struct GasModel {
     /// Grouped and depthwise convolution, per output value (window set-up, bias, store).
     pub grouped_out: u64,
     /// Dense, per multiply-accumulate, counted in whole blocks of `dense_block` columns (one
-    /// pass of `DenseLayer._lanesBlock` over the inputs per block, one 32-byte kernel word a
-    /// row: 8 int32 columns, 16 int16, 32 int8, 4 Q32.32).
+    /// pass over the inputs per block, one 32-byte kernel word a row: `DenseLayer._lanesBlock`'s
+    /// 8 int32 columns or 4 Q32.32; on narrowed inputs `_lanes`'s 15 int16 or 32 int8).
     pub dense_mac: f64,
-    /// Dense, columns per block of `DenseLayer._lanesBlock` (one kernel word per input row).
+    /// Dense, columns per block (one kernel word per input row).
     pub dense_block: u64,
     /// Dense slice, per kernel row read on its own (`_rawColumns`: ≈ 8.2M for 4,096 rows
     /// whatever the slice's width, measured on cnn_15m's fc1).
@@ -1102,17 +1102,20 @@ impl GasModel {
     /// The model for weights stored in `format`: each weight value takes the format's width
     /// (8, 4, 2 or 1 bytes), which sets the bytes read and the chunks touched, and Dense's
     /// rate per MAC and block width follow its lane kernel (one kernel word per input row and
-    /// block: 4 Q32.32, 8 int32, 16 int16 or 32 int8 columns). Fitted to fashion_mnist's
-    /// 784→70 Dense inside `predict` (1.87M compact, 3.00M exact, 1.10M int16, 1.20M int8
-    /// gas; BENCHMARKS.md, "Dense lane kernels in every format").
+    /// block: 4 Q32.32, 8 int32, or on narrowed inputs 15 int16 or 32 int8 columns). Fitted to
+    /// fashion_mnist's 784→70 Dense inside `predict` (1.87M compact, 3.00M exact; int16 1.07M
+    /// and int8 0.79M on its tanh outputs, within ±1: BENCHMARKS.md, "Dense lane kernels in
+    /// every format" and `densenarrow`). A Dense whose inputs reach beyond the narrowed lanes'
+    /// bound (`DenseLayer._narrowSums`: larger than ±1 on average) costs more; calibration
+    /// corrects it.
     pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
         use crate::chain::WeightFormat as F;
         let base = GasModel::default();
         let (dense_mac, dense_block, conv_lanes) = match format {
             F::Compact => (base.dense_mac, 8, 3),
             F::Exact => (50.0, 4, 3),
-            F::Int16 => (16.0, 16, 5),
-            F::Int8 => (14.5, 32, 8),
+            F::Int16 => (16.5, 15, 5),
+            F::Int8 => (9.0, 32, 8),
         };
         GasModel {
             weight_width: format.width() as u64,

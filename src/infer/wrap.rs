@@ -38,7 +38,8 @@ pub(super) fn time_distributed(node: &Node, t: &Tensor) -> R<Vec<i128>> {
         input_shapes: node.input_shapes.iter().map(step_shape).collect(),
         output_shape: step_shape(&node.output_shape),
         weights: node.weights.clone(),
-        input_shift: 0,
+        // A wrapped Dense's (`Graph::narrow_inputs`); 0 for a convolution.
+        input_shift: node.input_shift,
     };
     let per_in = t.data.len() / steps.max(1);
     let mut out = Vec::new();
