@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb10bba2a112f9a2f308d24b764535eb9e01dc59182219d9d4871d09dffd31115;
+    bytes32 internal constant MODEL = 0x49059d9261a9b7644246688c49767353a692d0cb11a27e4fdf7644daedd5d787;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x729814d79f5781d9cea4f36e71823b9274e95a398d8e8aca512456de4693383d;
+    bytes32 internal constant DENSE = 0xbf5c940ef8c1e3b2fb0f7938fe525c08842d2d95eaa943e97d7c4b25a5562012;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x33da11deb441840099bf94e471a228b8dd72adeb2b102f9a09c25e5800ece282;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xe867eef2a543f979a4a9221a4632aa0e967cc9a81830eaf1fb2be15a569a71b4;
+    bytes32 internal constant CONV_2D = 0x29a7f8c543737c759b12a15cc9637a60d33da4baa2b1f35060b37105999ea918;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x23350aa9391aaf067167d9c77f06d0ce68a05127e70cd6df164012d14f7c682f;
+    bytes32 internal constant CONV_1D = 0xa72b7a4959cecb6792cb8edfa9b8385a7798ecaac46ace6bad471e37e31aaf09;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
     /// @dev ReshapeLayer, kind 24.
