@@ -43,7 +43,8 @@ library Fixed {
     ///      (T[j] · p) >> (92 + k). Within 1.1 ulp (1.1 · 2^-32) of e^x, exactly ONE at 0, never
     ///      negative or above ONE; 0 once e^x < 2^-32 (x below about −22.2). Mirrored by
     ///      `exp_neg` in src/infer/fixed.rs, constant for constant. The loops of `activate` and
-    ///      `softmaxAt` repeat these steps inline.
+    ///      `softmaxAt` repeat these steps inline (the sigmoid/tanh loops without the clamp,
+    ///      which changes no result for an input of the reference's i128 domain).
     function expNeg(int256 x, uint256 tbl) internal pure returns (int256 y) {
         assembly ("memory-safe") {
             if sgt(x, 0) { x := 0 }
