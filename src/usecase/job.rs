@@ -97,6 +97,20 @@ fn fail(message: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::msg(message.to_string())
 }
 
+/// Why layer `c` of `model` cannot run as a job (`what`).
+fn cannot_run(c: usize, model: Address, what: String) -> anyhow::Error {
+    fail(format!("layer #{c} of {model} cannot run as a job: {what}"))
+}
+
+/// `what` (e.g. "time steps 3..", with its verb) did not run in an `eth_call` given only the
+/// gas a step may use (`limit`), failing with `e`.
+fn over_step(what: String, limit: u64, e: &impl std::fmt::Display) -> String {
+    format!(
+        "{what} within the {} gas a step may use: {e}",
+        crate::units::thousands(limit)
+    )
+}
+
 // ------------------------------------------------------------------ the reference
 
 /// The state before each cursor `0..=n` of a job of `graph` on one sample (`inputs` in the
@@ -722,7 +736,7 @@ async fn plan_slices(
     room: &impl Fn(usize, usize) -> u64,
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let too_big = |what: String| cannot_run(c, model, what);
     let call = |state: &Bytes, at: usize, count: usize| EternalJobs::advanceSliceCall {
         model,
         cursor: U256::from(c),
@@ -887,9 +901,10 @@ async fn plan_slices(
                     return Ok((next, steps));
                 }
                 Err(e) => {
-                    return Err(too_big(format!(
-                        "position {at} does not run within the {} gas a step may use: {e}",
-                        crate::units::thousands(limit)
+                    return Err(too_big(over_step(
+                        format!("position {at} does not run"),
+                        limit,
+                        &e,
                     )));
                 }
             }
@@ -947,7 +962,7 @@ where
     K: Fn(&Bytes, usize, usize) -> anyhow::Result<Bytes>,
 {
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let too_big = |what: String| cannot_run(c, model, what);
     let of = rpc
         .sol_call(l.layer, &IConv2DFilters::configCall {}, None, || {
             format!("read the filters of layer #{c}")
@@ -1037,9 +1052,10 @@ where
                     Ok(a) => break (a, ch),
                     Err(_) if count > 1 => count -= (count / 4).max(1),
                     Err(e) => {
-                        return Err(too_big(format!(
-                            "output row {at}, channel {f0}, does not run within the {} gas a step may use: {e}",
-                            crate::units::thousands(limit)
+                        return Err(too_big(over_step(
+                            format!("output row {at}, channel {f0}, does not run"),
+                            limit,
+                            &e,
                         )));
                     }
                 }
@@ -1088,7 +1104,7 @@ async fn plan_rows(
     room: &impl Fn(usize, usize) -> u64,
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let too_big = |what: String| cannot_run(c, model, what);
     let config = l.config().await.map_err(|e| too_big(e.to_string()))?;
     let (activation, units, inputs, _) = <(U256, U256, U256, bool)>::abi_decode(&config)
         .map_err(|e| too_big(format!("its Dense config does not decode: {e}")))?;
@@ -1193,9 +1209,10 @@ async fn plan_rows(
                     Ok(a) => break a,
                     Err(_) if rows > 1 => rows -= (rows / 8).max(1),
                     Err(e) => {
-                        return Err(too_big(format!(
-                            "units {from}.. rows {first}.. do not run within the {} gas a step may use: {e}",
-                            crate::units::thousands(limit)
+                        return Err(too_big(over_step(
+                            format!("units {from}.. rows {first}.. do not run"),
+                            limit,
+                            &e,
                         )));
                     }
                 }
@@ -1281,7 +1298,7 @@ async fn plan_steps(
 ) -> anyhow::Result<(Bytes, Vec<StepPlan>)> {
     use crate::chain::LayerKind;
     let (rpc, c, model, budget) = (l.rpc, l.c, l.model, l.limits.gas);
-    let too_big = |what: String| fail(format!("layer #{c} of {model} cannot run as a job: {what}"));
+    let too_big = |what: String| cannot_run(c, model, what);
     let config = l.config().await.map_err(|e| too_big(e.to_string()))?;
     // A Bidirectional: (uint16 kind, uint8 mergeMode, bytes forward, bytes backward).
     let bidirectional = l.kind == LayerKind::Bidirectional as u16;
@@ -1423,9 +1440,10 @@ async fn plan_steps(
                 Ok(a) => break (a, s),
                 Err(_) if count > 1 => count -= (count / 8).max(1),
                 Err(e) => {
-                    return Err(too_big(format!(
-                        "time steps {first}.. do not run within the {} gas a step may use: {e}",
-                        crate::units::thousands(limit)
+                    return Err(too_big(over_step(
+                        format!("time steps {first}.. do not run"),
+                        limit,
+                        &e,
                     )));
                 }
             }
