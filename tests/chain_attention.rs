@@ -72,9 +72,7 @@ async fn attention_runs_in_query_row_slices_in_chained_calls_in_every_format() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(BUDGET);
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     let (model, _) = crate::common::load_fixture(FIXTURE);
     let formats = [
@@ -166,9 +164,7 @@ async fn job_plan(
 async fn attention_runs_in_query_row_slices_in_a_job_in_every_format() {
     let started = Instant::now();
     let budget = step_budget(WeightFormat::Compact);
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph) = crate::common::load_fixture(FIXTURE);
     let address = deploy(&chain, &model, 1).await;
     let x = inputs(&graph, 7);

@@ -15,7 +15,7 @@ use crate::chain_jobs::{calls, deploy};
 use alloy::primitives::{Bytes, U256};
 use alloy::sol_types::SolCall;
 use eternalize::chain::jobs::{self, jobs_address};
-use eternalize::chain::{EternalJobs, Rpc, signer_from_hex};
+use eternalize::chain::{EternalJobs, signer_from_hex};
 use eternalize::engine::plan::current_fees;
 use eternalize::infer::Tensor;
 use eternalize::usecase::job::{self, DEFAULT_MAX_TX_BYTES, JobPlan, TX_GAS_CAP, TxBudget};
@@ -53,9 +53,7 @@ fn describe(plan: &JobPlan) {
 #[tokio::test]
 async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph) = crate::common::load_fixture("generated/rowslice_small_fn.keras");
     let address = deploy(&chain, &model, 1).await;
     let x = image([20, 20, 8], 4);
@@ -201,9 +199,7 @@ async fn conv2d_rows_run_in_channel_blocks_in_jobs_started_from_row_hashes() {
 /// least two row slices; every state before a layer and the result are the reference's.
 async fn sliced_job(fixture: &str, shape: [usize; 3], gas: u64, sliced: &[usize]) {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph) = crate::common::load_fixture(fixture);
     let address = deploy(&chain, &model, 1).await;
     let x = image(shape, 2);
@@ -294,9 +290,7 @@ async fn transposed_and_grouped_convolutions_run_in_row_slices_in_jobs() {
 /// input value is refused.
 #[tokio::test]
 async fn a_64x64x8_input_starts_a_job_by_its_row_hashes() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, _) = crate::common::load_fixture("generated/rowslice_fn.keras");
     let address = deploy(&chain, &model, 1).await;
     let x = image([64, 64, 8], 3);

@@ -69,9 +69,7 @@ async fn row_part(
 #[tokio::test]
 async fn wide_dense_runs_in_input_row_parts_in_chained_calls_and_jobs() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph) = crate::common::load_fixture("generated/wide_dense_fn.keras");
     let job_model = deploy(&chain, &model, 1).await;
     let wide = graph.nodes.iter().position(|n| n.name == "wide").unwrap();
@@ -257,9 +255,7 @@ async fn wide_dense_runs_in_input_row_parts_in_chained_calls_and_jobs() {
 #[tokio::test]
 #[ignore]
 async fn dense_row_parts_gas() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph, samples) = crate::chain_jobs::fashion_mnist();
     let address = deploy(&chain, &model, 1).await;
     let state = rpc.model_state(address).await.unwrap();

@@ -245,9 +245,7 @@ async fn run_job(
 
 #[tokio::test]
 async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_cap() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
 
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
@@ -297,9 +295,7 @@ async fn jobs_equal_the_reference_bit_for_bit_with_every_transaction_under_the_c
 
 #[tokio::test]
 async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
     let split = TxBudget {
@@ -396,9 +392,7 @@ async fn forged_activations_and_a_step_sent_twice_are_refused_on_chain() {
 
 #[tokio::test]
 async fn the_example_consumer_starts_a_job_and_reads_its_result_on_chain() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph, samples) = fashion_mnist();
     let fm = deploy(&chain, &model, 1).await;
     let jobs_at = jobs_address().unwrap();

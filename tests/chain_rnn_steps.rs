@@ -28,9 +28,7 @@ fn sequence() -> Tensor {
 #[tokio::test]
 async fn recurrent_layers_run_in_time_step_slices_in_chained_calls_in_every_format() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     let (model, _) = crate::common::load_fixture("generated/rnn_steps_fn.keras");
     let x = sequence();
@@ -108,9 +106,7 @@ fn sample_of(path: &std::path::Path, graph: &Graph) -> Tensor {
 async fn an_lstm_of_128_units_runs_under_the_cap_in_every_format() {
     const CAP: u64 = 16_777_216;
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     let (model, _) = crate::common::load_fixture("generated/lstm128_fn.keras");
     let x = Tensor {
@@ -152,9 +148,7 @@ async fn an_lstm_of_128_units_runs_under_the_cap_in_every_format() {
 #[tokio::test]
 #[ignore]
 async fn bench_recurrent_time_step_slices() {
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     let mut cases: Vec<(std::path::PathBuf, Vec<u64>)> = vec![(
         crate::common::fixtures().join("keras3_4/embedding_lstm.keras"),
@@ -226,9 +220,7 @@ async fn recurrent_layers_run_in_time_step_parts_in_jobs() {
     use std::time::Duration;
 
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     chain.deploy_jobs().await.unwrap();
     let (model, _) = crate::common::load_fixture("generated/rnn_steps_fn.keras");
@@ -386,9 +378,7 @@ async fn bench_recurrent_jobs() {
     use eternalize::usecase::job::{self, TxBudget};
     use std::time::Duration;
 
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     chain.deploy_jobs().await.unwrap();
     let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(300)).await;
@@ -647,9 +637,7 @@ async fn predict_send_killed_between_time_step_parts_resumes() {
 #[tokio::test]
 async fn bidirectional_layers_run_by_direction_and_time_steps_in_chained_calls() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     let formats = [
         WeightFormat::Compact,
@@ -719,9 +707,7 @@ async fn bidirectional_layers_run_in_time_step_parts_in_jobs() {
     use std::time::Duration;
 
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     chain.deploy_factory().await.unwrap();
     chain.deploy_jobs().await.unwrap();
     let sender = crate::chain_jobs::JobSender::new(&rpc, Duration::from_secs(120)).await;

@@ -80,9 +80,7 @@ async fn in_row_slices(
 #[tokio::test]
 async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
 
     // ---- rowslice_fn through chained calls, every layer's output wanted.
     let (model, graph) = crate::common::load_fixture("generated/rowslice_fn.keras");
@@ -243,9 +241,7 @@ async fn row_local_layers_run_in_row_slices_in_chained_calls_and_jobs() {
 #[ignore]
 async fn mobilenet_v2_96_predicts_through_chained_calls() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let path = crate::common::fixtures().join("generated/apps/mobilenet_v2.keras");
     let (model, graph, samples) = crate::chain_predict::with_truth_samples(&path);
     chain.deploy_factory().await.unwrap();
@@ -315,9 +311,7 @@ async fn normalizations_run_in_row_slices_in_chained_calls_and_jobs() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3_000_000);
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let (model, graph) = crate::common::load_fixture("generated/normrows_fn.keras");
     let address = deploy(&chain, &model, 1).await;
     let state = rpc.model_state(address).await.unwrap();
@@ -392,9 +386,7 @@ async fn normalizations_run_in_row_slices_in_chained_calls_and_jobs() {
 async fn gas_model_of_slices_against_estimate_gas() {
     use eternalize::infer::plan::{Calibration, Segment, Step};
     use std::collections::BTreeMap;
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
     let only = std::env::var("ETERNALIZE_GAS_FIXTURES").ok();
     let mut kinds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (salt, name) in [

@@ -11,8 +11,8 @@
 use crate::chain_jobs::{calls, deploy};
 use alloy::primitives::{Bytes, U256};
 use alloy::sol_types::SolCall;
+use eternalize::chain::EternalJobs;
 use eternalize::chain::jobs::{self, jobs_address};
-use eternalize::chain::{EternalJobs, Rpc};
 use eternalize::infer::Tensor;
 use eternalize::infer::plan::DEFAULT_CALL_GAS;
 use eternalize::usecase::chained::{ChainModel, Runner};
@@ -33,9 +33,7 @@ fn image(seed: u64) -> Tensor {
 #[tokio::test]
 async fn layers_over_the_cap_run_in_slices_in_jobs_and_by_channel_in_chained_calls() {
     let started = Instant::now();
-    let node = crate::chain_support::anvil();
-    let chain = crate::chain_support::connect(&node, 0);
-    let rpc = Rpc::connect(&node.url()).unwrap();
+    let (_node, chain, rpc) = crate::chain_support::anvil_connected();
 
     // ---- cnn_15m as a job.
     let (model, graph) = crate::common::load_fixture("generated/cnn_15m.keras");

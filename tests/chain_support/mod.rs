@@ -13,6 +13,14 @@ pub fn anvil() -> AnvilProcess {
     AnvilProcess::spawn(&path, &["--enable-tx-gas-limit"]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A fresh `anvil()`, a connection as dev account 0 (it deploys) and a read-only RPC to it.
+pub fn anvil_connected() -> (AnvilProcess, Chain, eternalize::chain::Rpc) {
+    let node = anvil();
+    let chain = connect(&node, 0);
+    let rpc = eternalize::chain::Rpc::connect(&node.url()).unwrap();
+    (node, chain, rpc)
+}
+
 /// A fresh anvil started with `args`, with the factory and the model implementation deployed
 /// by dev account 0 (the layer implementations come with each model that needs them).
 pub async fn anvil_with_model(args: &[&str]) -> (AnvilProcess, Chain) {
