@@ -17,7 +17,7 @@ use crate::common::{array, fixtures, read_json, sidecar};
 use crate::deploy_support::{anvil_path, done_line, eternalize, fixture, text};
 use alloy::primitives::{I256, U256};
 use eternalize::bundle::Bundle;
-use eternalize::chain::{Chain, EternalModel, ModelSpec};
+use eternalize::chain::{Chain, EternalModel, ModelSpec, quant};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
@@ -200,16 +200,17 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
     );
 }
 
-/// A plain Conv2D in int8/int16 multiplies its narrowed input by eight (five) filters at once
+/// A plain Conv2D in int8/int16 multiplies its narrowed input by eight (six) filters at once
 /// (`ConvBase`, rule in `quant::input_shift`). generated/lane_bound_conv's 4×4×1 window has 16
 /// taps (a power of two: no slack in ⌈log2 K⌉) and every weight at ±qmax, so inputs of ±1 make
-/// each lane sum K·2^(32−e)·qmax = qmax·2^24 (int8; qmax·2^32 in int16): within a factor
-/// 128/127 of the lane's sign bit, with neighbouring lanes of opposite signs. A shift one
-/// smaller, or lanes taken for inputs of 3, would overflow and differ from the reference.
-/// Three layers cover the wide paths (`ConvBase._widest`): lane_bound_conv (8 filters, 3×3
-/// outputs) eight filter lanes in int8 and three in int16; lane_bound_filters (10 filters)
-/// eight lanes in int8 and five in int16 (two groups each, lanes past the filters);
-/// lane_bound_pixels (1 filter, 3×10 outputs) eight and five adjacent pixels a lane set.
+/// each lane sum K·2^(32−e)·qmax = qmax·2^24 (int8; qmax·2^26 in int16's 42-bit lanes): within
+/// a factor 128/127 (32768/32767) of the lane's sign bit, with neighbouring lanes of opposite
+/// signs. A shift one smaller, lanes taken for inputs of 3, or a lane bound (`ConvBase._fit`)
+/// one bit looser would overflow and differ from the reference. Three layers cover the wide
+/// paths (`ConvBase._widest`): lane_bound_conv (8 filters, 3×3 outputs) eight filter lanes in
+/// int8 and three in int16; lane_bound_filters (10 filters) eight lanes in int8 and six in
+/// int16 (two groups each, lanes past the filters); lane_bound_pixels (1 filter, 3×10 outputs)
+/// eight and six adjacent pixels a lane set.
 #[tokio::test]
 async fn narrowed_convolution_lanes_hold_at_the_bound() {
     let started = std::time::Instant::now();
@@ -236,15 +237,15 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
         ];
         for (format, lane_bits, qmax) in [
             (WeightFormat::Int8, 31, 127i128),
-            (WeightFormat::Int16, 47, 32_767),
+            (WeightFormat::Int16, 41, 32_767),
         ] {
             let graph = Graph::from_model(&model, format).unwrap();
             let conv = &graph.nodes[graph.outputs[0]];
             let e = conv.input_shift;
             assert_eq!(
                 e,
-                if qmax == 127 { 12 } else { 4 },
-                "{name} {format}: ⌈log2 16⌉ (+ 8)"
+                if qmax == 127 { 12 } else { 10 },
+                "{name} {format}: ⌈log2 16⌉ + 8 (+ 6)"
             );
             let sum = 16 * ((one + (1 << (e - 1))) >> e) * qmax;
             assert!(
@@ -344,7 +345,7 @@ fn dense_and_time_distributed_dense_narrow_their_inputs_in_int_formats() {
         let k = dense.weights[0].shape[0];
         assert_eq!(
             dense.input_shift,
-            eternalize::chain::quant::input_shift(format, k),
+            quant::input_shift(format, quant::Sums::Units, k),
             "{format}"
         );
         let int = matches!(format, WeightFormat::Int8 | WeightFormat::Int16);

@@ -19,9 +19,9 @@ import {Fixed} from "../lib/Fixed.sol";
 ///      correct whenever every |S_l| < 2^79, which `_lanes` checks up front from max|x|, max|q|
 ///      and the window size; otherwise one filter per word is used (plain int256 products).
 ///      (3) A plain Conv2D/Conv1D in INT16/INT8 first narrows its input to x' = (x + 2^(e−1))
-///      >> e, e fixed by the format and the window (`_inputShift`, the reference's
+///      >> e, e fixed by the format and the window (`_windowShift`, the reference's
 ///      `quant::input_shift`), and multiplies by scale · 2^e at the end: then eight filters or
-///      output pixels (INT8, 32-bit lanes) or five (INT16, 48-bit lanes) share a multiplication.
+///      output pixels (INT8, 32-bit lanes) or six (INT16, 42-bit lanes) share a multiplication.
 abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev Geometry of one convolution (channels last, dilation 1).
     struct Geometry {
@@ -78,9 +78,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev `_convolve` of a plain Conv2D or Conv1D: in INT16/INT8 its input narrowed by
-    ///      `_inputShift` first, K = kh·kw·cin taps (the reference rounds it likewise). Then
+    ///      `_windowShift` first, K = kh·kw·cin taps (the reference rounds it likewise). Then
     ///      |x| ≤ 1 (2^32) gives |x'| ≤ 2^(32−e), so every lane sum of eight INT8 filters stays
-    ///      below 2^31 (K·2^(24−c)·127) and of five INT16 filters below 2^47.
+    ///      below 2^31 (K·2^(24−c)·127) and of six INT16 filters below 2^41 (K·2^(26−c)·32767).
     function _convolveNarrowed(
         int256[] calldata inputs,
         Geometry memory g,
@@ -89,7 +89,16 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint8 act,
         uint256 f0
     ) internal pure returns (int256[] memory out) {
-        out = _convolveShifted(inputs, g, kernel, bias, act, f0, _inputShift(kernel, g.kh * g.kw * g.cin));
+        out = _convolveShifted(inputs, g, kernel, bias, act, f0, _windowShift(kernel, g.kh * g.kw * g.cin));
+    }
+
+    /// @dev The input shift of a plain convolution whose windows have `taps` taps (the
+    ///      reference's `quant::input_shift` with `Sums::Window`): `_inputShift`'s, six more in
+    ///      INT16 so that six filters or pixels share a multiplication in 42-bit lanes (a Dense's
+    ///      INT16 columns keep 48-bit lanes, which line up with its 16-bit stored values).
+    function _windowShift(Raw memory kernel, uint256 taps) internal pure returns (uint256 e) {
+        if (kernel.scales == 0 || kernel.width > 2) return 0;
+        e = _inputShift(kernel, taps) + (kernel.width == 2 ? 6 : 0);
     }
 
     function _convolveShifted(
@@ -130,7 +139,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         // group), or of adjacent output pixels of a row (`pixels`: the input packed, each
         // stored weight read once per `pixels` pixels) where that takes fewer multiplications.
         uint256 pixels = lanes > 1 && _byPixel(g, lanes) ? lanes : 0;
-        uint256 bits = lanes == 8 ? 32 : (lanes == 5 ? 48 : 80);
+        uint256 bits = lanes == 8 ? 32 : (lanes == 6 ? 42 : 80);
         if (pixels != 0) {
             _packPixels(x, g, wp, pixels, bits);
             lanes = 1;
@@ -222,7 +231,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 h;
         uint256 sh;
         uint256 kh;
-        // Bits of a lane: 80 (three lanes), 48 (five), 32 (eight).
+        // Bits of a lane: 80 (three lanes), 42 (six), 32 (eight).
         uint256 bits;
     }
 
@@ -297,7 +306,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                     }
                 }
             }
-            // Two accumulators (two filter groups of eight or five lanes: wide lanes leave few
+            // Two accumulators (two filter groups of eight or six lanes: wide lanes leave few
             // groups) take four taps an iteration, so the loop's tests and pointer moves are
             // shared by eight multiplications; the rest of a window row two taps, then one.
             function dot2(a, b, s) -> c0, c1 {
@@ -366,12 +375,12 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             function lane(acc, mask, o, m, bb) {
                 mstore(o, sar(32, add(mul(and(acc, mask), m), bb)))
             }
-            // Half a lane in every lane: eight of 32 bits or five of 48.
+            // Half a lane in every lane: eight of 32 bits or six of 42.
             function halves(bits) -> h {
-                h := 0x800000000000800000000000800000000000800000000000800000000000
+                h := 0x800000000020000000000800000000020000000000800000000020000000000
                 if eq(bits, 32) { h := 0x8000000080000000800000008000000080000000800000008000000080000000 }
             }
-            // Five or eight pixels of one filter (at o, o + po, …): unrolled.
+            // Six or eight pixels of one filter (at o, o + po, …): unrolled.
             function widePixels(acc, t, o, s, pixels) {
                 let po := shl(5, mload(add(s, 0x120)))
                 let m := mload(t)
@@ -391,10 +400,10 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 lane(acc, mask, o, m, bb)
                 acc := shr(bits, acc)
                 o := add(o, po)
+                lane(acc, mask, o, m, bb)
+                acc := shr(bits, acc)
+                o := add(o, po)
                 if eq(pixels, 8) {
-                    lane(acc, mask, o, m, bb)
-                    acc := shr(bits, acc)
-                    o := add(o, po)
                     lane(acc, mask, o, m, bb)
                     acc := shr(bits, acc)
                     o := add(o, po)
@@ -404,7 +413,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 }
                 lane(acc, mask, o, m, bb)
             }
-            // Five filters in 48-bit lanes or eight in 32-bit ones (at o, o + 32, …).
+            // Six filters in 42-bit lanes or eight in 32-bit ones (at o, o + 32, …).
             function wideFilters(acc, t, o, s, lanes) {
                 let bits := mload(add(s, 0x260))
                 let mask := sub(shl(bits, 1), 1)
@@ -609,8 +618,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      in blocks of six, then the rest as a block of three and a block of what is left; the
     ///      word of group gr0 + k of a block of B at tap t = (ky·kw + kx)·cin + ci is gr0·taps +
     ///      t·B + k. The lanes: the most of those up to `most` (`_widest`: three, or eight /
-    ///      five on narrowed inputs) whose sums cannot reach the lane's sign bit (max|x| ·
-    ///      max|q| · kh·kw·cin < 2^79, 2^47, 2^31), else one. Only filters [f0, f0 +
+    ///      six on narrowed inputs) whose sums cannot reach the lane's sign bit (max|x| ·
+    ///      max|q| · kh·kw·cin < 2^79, 2^41, 2^31), else one. Only filters [f0, f0 +
     ///      g.f) of the stored kernel's F are packed (a slice of output channels); the stored
     ///      values are F to a tap.
     function _lanes(Raw memory kernel, Geometry memory g, uint256 maxX, uint256 most)
@@ -645,7 +654,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev The widest lanes worth trying (`_lanes` may still take fewer): three, or on inputs
-    ///      narrowed by e > 0 eight (INT8) or five (INT16) when they take at most 2/3 (lanes
+    ///      narrowed by e > 0 eight (INT8) or six (INT16) when they take at most 2/3 (lanes
     ///      of pixels) or 3/5 (of filters) of three lanes' multiplications (`_muls`), and by
     ///      filters serve more than six. Wide lanes pay per accumulator (packing, emit, few
     ///      groups in short dot loops) what they save per multiplication; measured with
@@ -655,7 +664,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      filters, two groups of three beat one of eight or five.
     function _widest(Geometry memory g, uint256 e, uint256 width) internal pure returns (uint256 wide) {
         if (e == 0) return 3;
-        wide = width == 1 ? 8 : 5;
+        wide = width == 1 ? 8 : 6;
         bool px = _byPixel(g, wide);
         if ((px ? 3 : 5) * _muls(g, wide) > (px ? 2 : 3) * _muls(g, 3) || (g.f <= 6 && !px)) wide = 3;
     }
@@ -668,10 +677,10 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev The most lanes, up to `most`, whose sums stay below their sign bit when every
-    ///      |S| ≤ `bound`: eight of 32 bits, five of 48, three of 80, else one.
+    ///      |S| ≤ `bound`: eight of 32 bits, six of 42, three of 80, else one.
     function _fit(uint256 bound, uint256 most) internal pure returns (uint256) {
         if (most >= 8 && bound < 2 ** 31) return 8;
-        if (most >= 5 && bound < 2 ** 47) return 5;
+        if (most >= 6 && bound < 2 ** 41) return 6;
         return bound < 2 ** 79 ? 3 : 1;
     }
 
@@ -679,19 +688,24 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      `lanes` filters per accumulator. Three lanes: up to six filters (one block of
     ///      accumulators), f per three pixels (⌈ow / 3⌉ per row) against ⌈f / 3⌉ groups per
     ///      pixel, a pixel's two groups (4–6 filters) weighted 4/3 for their short loops
-    ///      (measured with scripts/bench-conv-kernel). Five or eight lanes (narrowed inputs):
+    ///      (measured with scripts/bench-conv-kernel). Six or eight lanes (narrowed inputs):
     ///      any filter count, when it takes no more multiplications — the pixels run in blocks
     ///      of six accumulators where the filters' one to four groups run in shorter loops
     ///      (fashion_mnist in int8: conv1 3.6M by filters, 2.1M by pixels; conv2, 32 against
-    ///      28 multiplications a tap and row, 4.4M by pixels, 4.1M by filters). Only for windows of at least
-    ///      4·sh·sw taps a channel: packing costs per input word, sh·sw·cin of them per output
-    ///      pixel, and the saving is per tap, kh·kw·cin (a 1×1 or a strided 3×3 convolution loses).
+    ///      28 multiplications a tap and row, 4.4M by pixels, 4.1M by filters) — or up to 8/7
+    ///      of them when the filters fit one group, whose `dot1` loop is the slowest
+    ///      (fashion_mnist's conv1 in int16, six filters: 30 against 28). Only for windows of
+    ///      at least 4·sh·sw taps a channel: packing costs per input word, sh·sw·cin of them per
+    ///      output pixel, and the saving is per tap, kh·kw·cin (a 1×1 or a strided 3×3
+    ///      convolution loses).
     function _byPixel(Geometry memory g, uint256 lanes) internal pure returns (bool) {
         if (g.kh * g.kw < 4 * g.sh * g.sw) return false;
         if (lanes == 3) {
             return g.f <= 6 && ((g.ow + 2) / 3) * g.f * 3 < g.ow * ((g.f + 2) / 3) * (g.f > 3 ? 4 : 3);
         }
-        return ((g.ow + lanes - 1) / lanes) * g.f <= g.ow * ((g.f + lanes - 1) / lanes);
+        uint256 px = ((g.ow + lanes - 1) / lanes) * g.f;
+        uint256 byFilter = g.ow * ((g.f + lanes - 1) / lanes);
+        return g.f > lanes ? px <= byFilter : 7 * px <= 8 * byFilter;
     }
 
     /// @dev The padded input `x` ([hp, wp, cin]) rewritten in place for `lanes` pixels per
@@ -716,11 +730,11 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             switch gt(lanes, 3)
             case 1 {
                 // Right to left, each word from the one a pixel step to its right (already
-                // packed): w(c) = x(c) + w(c + st) << bits − x(c + lanes·st) << (lanes·bits),
-                // the last term being lane 0 of a packed word (|x| < 2^(bits − 1) under the
-                // lanes' bound), and 0 when lanes·bits = 256 (eight lanes of 32 bits).
+                // packed): w(c) = x(c) + w(c + st) << bits − x(c + lanes·st) << (lanes·bits)
+                // (mod 2^256). The last term keeps only the low 256 − lanes·bits bits of
+                // x(c + lanes·st), the low bits of its packed word (the lanes above lane 0 are
+                // multiples of 2^bits): four bits for six lanes of 42, none (0) for eight of 32.
                 let top := mul(lanes, bits)
-                let b := sub(shr(3, bits), 1)
                 let far := mul(lanes, one)
                 for { let r := r0 } lt(r, r1) { r := add(r, rowW) } {
                     let rowStart := add(p, shl(5, r))
@@ -730,7 +744,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                         let v := mload(at)
                         if lt(add(at, one), rowEnd) {
                             v := add(v, shl(bits, mload(add(at, one))))
-                            if lt(add(at, far), rowEnd) { v := sub(v, shl(top, signextend(b, mload(add(at, far))))) }
+                            if lt(add(at, far), rowEnd) { v := sub(v, shl(top, mload(add(at, far)))) }
                         }
                         mstore(at, v)
                     }

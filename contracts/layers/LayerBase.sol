@@ -379,7 +379,8 @@ abstract contract LayerBase is ILayer, IForwardLayer {
 
     /// @dev The input shift e of a layer whose sums have `terms` terms (a plain convolution's
     ///      taps, a Dense's input units) on the stored kernel `w` (the reference's
-    ///      `quant::input_shift`): with c = ⌈log2 terms⌉, c + 8 in INT8, c in INT16, 0 otherwise.
+    ///      `quant::input_shift`): with c = ⌈log2 terms⌉, c + 8 in INT8, c in INT16 (a
+    ///      convolution's window takes six more: `ConvBase._windowShift`), 0 otherwise.
     ///      The layer rounds its input to x' = (x + 2^(e−1)) >> e and multiplies each output's sum
     ///      by scale << e.
     function _inputShift(Raw memory w, uint256 terms) internal pure returns (uint256 e) {

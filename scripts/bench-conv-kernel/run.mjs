@@ -64,6 +64,7 @@ function narrowed(inp, g, width) {
   if (width > 2) return inp;
   let e = 0; for (let t = kh * kw * cin - 1; t > 0; t >>= 1) e++;
   if (width == 1) e += 8;
+  else e += 6;
   const E = BigInt(e);
   return e == 0 ? inp : inp.map((x) => ((x + (1n << (E - 1n))) >> E) << E);
 }

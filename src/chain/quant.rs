@@ -30,27 +30,30 @@
 //! **Narrowed convolution inputs.** A plain Conv2D (groups 1) or Conv1D in int16/int8 rounds
 //! its *input* to a multiple of `2^e` before the sum: `x̃ = ((x + 2^(e−1)) >> e) << e` (round
 //! half up, arithmetic shift; `x̃ = x` when `e = 0`), with `e` fixed by the layer's format and
-//! window alone ([`input_shift`]): `e = ceil(log2 K) + 8` in int8 and `ceil(log2 K)` in int16,
-//! `K = kh·kw·cin` the taps of a window. A function of one value and of the layer's shape, so
-//! a row slice, a channel block or a job step rounds every value it reads as the whole layer
-//! does. Why: the contract multiplies a word holding the stored integers of eight (int8, 32-bit
-//! lanes) or five (int16, 48-bit lanes) filters by `x' = x̃ >> e`, or a word holding `x'` of
-//! eight (five) adjacent output pixels' windows by one stored integer, and every lane sum
-//! `Σ x'·q` fits its lane (`|S| < 2^31` resp. `2^47`) whenever `|x| ≤ 1`: `|x'| ≤ 2^(32−e)`,
-//! so `K·|x'|·qmax ≤ 2^(24 + 7)·(127/128)` (int8), `2^(32 + 15)·(32767/32768)` (int16). A
-//! larger input is still computed exactly (fewer, wider lanes), only at the old gas. The cost
-//! is an absolute input step of `2^(e−32)`: 2^-16 for a 5×5×6 window in int8, 2^-24 in int16.
-//! Since the sum is exact, `Σ x̃·(q·s) = 2^e·s·Σ x'·q`: the contract's per-filter multiplier
-//! is `scale_c << e`.
+//! window alone ([`input_shift`] with [`Sums::Window`]): `e = ceil(log2 K) + 8` in int8 and
+//! `ceil(log2 K) + 6` in int16, `K = kh·kw·cin` the taps of a window. A function of one value
+//! and of the layer's shape, so a row slice, a channel block or a job step rounds every value it
+//! reads as the whole layer does. Why: the contract multiplies a word holding the stored
+//! integers of eight (int8, 32-bit lanes) or six (int16, 42-bit lanes: 252 of the word's 256
+//! bits) filters by `x' = x̃ >> e`, or a word holding `x'` of eight (six) adjacent output
+//! pixels' windows by one stored integer, and every lane sum `Σ x'·q` fits its lane
+//! (`|S| < 2^31` resp. `2^41`) whenever `|x| ≤ 1`: `|x'| ≤ 2^(32−e)`, so
+//! `K·|x'|·qmax ≤ 2^(24 + 7)·(127/128)` (int8), `2^(26 + 15)·(32767/32768)` (int16). A larger
+//! input is still computed exactly (fewer, wider lanes), only at the old gas. The cost is an
+//! absolute input step of `2^(e−32)`: 2^-16 for a 5×5×6 window in int8, 2^-18 in int16 (2^-21
+//! for a 5×5×1 one). Since the sum is exact, `Σ x̃·(q·s) = 2^e·s·Σ x'·q`: the contract's
+//! per-filter multiplier is `scale_c << e`.
 //!
 //! **Narrowed Dense inputs.** A Dense in int16/int8 (also inside TimeDistributed, which
 //! deploys as a Dense) rounds its input by the same rule with `K` its input units, the terms of
-//! one column's sum: `e = ceil(log2 K) + 8` (int8), `ceil(log2 K)` (int16). Its contract puts
-//! eight int8 columns in 32-bit lanes (five int16 columns in 48-bit lanes) of one multiplication
-//! by `x'`, and the bound is the convolutions': `Σ|x'|·qmax < 2^31` (`2^47`), which `|x| ≤ 1`
-//! guarantees. The step depends on the whole layer's `K`, so a row part (input units split
-//! across calls, partial sums `Σ x'·q` carried) rounds each value as the whole layer does.
-//! fashion_mnist's 784→70 Dense: `e = 18` in int8 (a step of 2^-14), 10 in int16 (2^-22).
+//! one column's sum ([`Sums::Units`]): `e = ceil(log2 K) + 8` (int8), `ceil(log2 K)` (int16:
+//! its kernel words hold 16-bit values 16 bits apart, which line up with 48-bit lanes, not
+//! 42-bit ones). Its contract puts eight int8 columns in 32-bit lanes (five int16 columns in
+//! 48-bit lanes) of one multiplication by `x'`, and the bound is `Σ|x'|·qmax < 2^31` (`2^47`),
+//! which `|x| ≤ 1` guarantees. The step depends on the whole layer's `K`, so a row part (input
+//! units split across calls, partial sums `Σ x'·q` carried) rounds each value as the whole
+//! layer does. fashion_mnist's 784→70 Dense: `e = 18` in int8 (a step of 2^-14), 10 in int16
+//! (2^-22).
 //!
 //! The chain stores what these rules produce (`weights::WeightBlob`'s int16/int8 records) and
 //! the reference in `infer` computes with it; both use this one module.
@@ -68,15 +71,26 @@ pub fn qmax(format: WeightFormat) -> Option<i64> {
     }
 }
 
-/// The input shift `e` of a plain Conv2D/Conv1D whose windows have `taps` taps, or of a Dense
-/// of `taps` input units, in `format` (module docs): `ceil(log2 taps) + 8` in int8,
-/// `ceil(log2 taps)` in int16, 0 otherwise.
-pub fn input_shift(format: WeightFormat, taps: usize) -> u32 {
+/// What the terms of a narrowed layer's sums are: the lanes (and so `e`) differ in int16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sums {
+    /// A plain Conv2D/Conv1D's window taps: six 42-bit lanes in int16.
+    Window,
+    /// A Dense's input units: five 48-bit lanes in int16.
+    Units,
+}
+
+/// The input shift `e` of a plain Conv2D/Conv1D whose windows have `taps` taps
+/// ([`Sums::Window`]), or of a Dense of `taps` input units ([`Sums::Units`]), in `format`
+/// (module docs): `ceil(log2 taps) + 8` in int8, `ceil(log2 taps) + 6` (window) or
+/// `ceil(log2 taps)` (units) in int16, 0 otherwise.
+pub fn input_shift(format: WeightFormat, sums: Sums, taps: usize) -> u32 {
     let bits = usize::BITS - taps.saturating_sub(1).leading_zeros();
-    match format {
-        WeightFormat::Int8 => bits + 8,
-        WeightFormat::Int16 => bits,
-        WeightFormat::Compact | WeightFormat::Exact => 0,
+    match (format, sums) {
+        (WeightFormat::Int8, _) => bits + 8,
+        (WeightFormat::Int16, Sums::Window) => bits + 6,
+        (WeightFormat::Int16, Sums::Units) => bits,
+        (WeightFormat::Compact | WeightFormat::Exact, _) => 0,
     }
 }
 
@@ -347,31 +361,42 @@ mod tests {
     #[test]
     fn narrowed_inputs_round_half_up_and_fit_the_lanes() {
         // ceil(log2 K): 5×5×1 = 25 taps -> 5, 5×5×6 = 150 -> 8, 784 -> 10, 1 -> 0, 256 -> 8.
-        assert_eq!(input_shift(WeightFormat::Int8, 25), 13);
-        assert_eq!(input_shift(WeightFormat::Int8, 150), 16);
-        assert_eq!(input_shift(WeightFormat::Int16, 150), 8);
-        assert_eq!(input_shift(WeightFormat::Int16, 256), 8);
-        assert_eq!(input_shift(WeightFormat::Int16, 257), 9);
-        assert_eq!(input_shift(WeightFormat::Int8, 1), 8);
-        assert_eq!(input_shift(WeightFormat::Compact, 150), 0);
-        assert_eq!(input_shift(WeightFormat::Exact, 150), 0);
+        let (w, u) = (Sums::Window, Sums::Units);
+        assert_eq!(input_shift(WeightFormat::Int8, w, 25), 13);
+        assert_eq!(input_shift(WeightFormat::Int8, w, 150), 16);
+        assert_eq!(input_shift(WeightFormat::Int8, u, 150), 16);
+        assert_eq!(input_shift(WeightFormat::Int16, w, 25), 11);
+        assert_eq!(input_shift(WeightFormat::Int16, w, 150), 14);
+        assert_eq!(input_shift(WeightFormat::Int16, u, 150), 8);
+        assert_eq!(input_shift(WeightFormat::Int16, w, 256), 14);
+        assert_eq!(input_shift(WeightFormat::Int16, w, 257), 15);
+        assert_eq!(input_shift(WeightFormat::Int16, u, 256), 8);
+        assert_eq!(input_shift(WeightFormat::Int16, u, 257), 9);
+        assert_eq!(input_shift(WeightFormat::Int8, u, 1), 8);
+        assert_eq!(input_shift(WeightFormat::Int16, w, 1), 6);
+        assert_eq!(input_shift(WeightFormat::Compact, w, 150), 0);
+        assert_eq!(input_shift(WeightFormat::Exact, u, 150), 0);
         // Half up: 1.5 steps -> 2, −1.5 -> −1, 1.49.. -> 1; e = 0 keeps x.
         assert_eq!(narrow(3 << 3, 4), 2 << 4);
         assert_eq!(narrow(-(3 << 3), 4), -(1 << 4));
         assert_eq!(narrow((3 << 3) - 1, 4), 1 << 4);
         assert_eq!(narrow(-7, 0), -7);
-        // The lane bound at |x| = 1 with K a power of two (the tightest case).
-        for (format, lane, qmax) in [
-            (WeightFormat::Int8, 31, 127i128),
-            (WeightFormat::Int16, 47, 32_767),
+        // The lane bound at |x| = 1 with K a power of two (the tightest case): each lane sum
+        // below its sign bit, and within a factor 2 of it (the shift is no larger than needed).
+        for (format, sums, lane, qmax) in [
+            (WeightFormat::Int8, w, 31, 127i128),
+            (WeightFormat::Int8, u, 31, 127),
+            (WeightFormat::Int16, w, 41, 32_767),
+            (WeightFormat::Int16, u, 47, 32_767),
         ] {
             for taps in [1usize, 25, 150, 256, 784, 4096] {
-                let e = input_shift(format, taps);
+                let e = input_shift(format, sums, taps);
                 let x = narrow(i128::from(ONE), e) >> e;
-                assert!(
-                    x * qmax * (taps as i128) < 1i128 << lane,
-                    "{format:?} K={taps}"
-                );
+                let sum = x * qmax * (taps as i128);
+                assert!(sum < 1i128 << lane, "{format:?} {sums:?} K={taps}");
+                if taps.is_power_of_two() {
+                    assert!(2 * sum >= 1i128 << lane, "{format:?} {sums:?} K={taps}");
+                }
             }
         }
     }

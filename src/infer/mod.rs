@@ -8,7 +8,7 @@
 //! in every format, so every layer kind runs deterministically in each — except that a plain
 //! Conv2D/Conv1D or a Dense in `int16`/`int8` first rounds its input to a step fixed by its
 //! window or its input units ([`Node::input_shift`], rule in [`quant`]), which lets its contract
-//! put 8 or 5 filters (columns) in one multiplication.
+//! put 8 filters (columns) in one multiplication in int8, 6 filters or 5 columns in int16.
 //!
 //! Owns: the graph as inference sees it, and every layer's forward pass. Must not touch: the
 //! chain, the screen.
@@ -153,8 +153,8 @@ impl Graph {
     }
 
     /// Sets [`Node::input_shift`] for `format` (the rule is [`crate::chain::quant`]'s) on the
-    /// layers whose contracts multiply narrowed inputs by eight or five stored integers at a
-    /// time: each plain Conv2D and Conv1D (K = its window's taps) and each Dense, also inside
+    /// layers whose contracts multiply narrowed inputs by eight, six or five stored integers at
+    /// a time: each plain Conv2D and Conv1D (K = its window's taps) and each Dense, also inside
     /// TimeDistributed, which deploys as a `DenseLayer` (K = its input units). Grouped
     /// convolutions and TimeDistributed convolutions run on other contracts, unchanged.
     fn narrow_inputs(&mut self, format: WeightFormat) {
@@ -168,18 +168,20 @@ impl Graph {
                     .unwrap_or(""),
                 c => c,
             };
-            let plain = match class {
-                "Conv2D" | "Conv1D" => {
-                    n.class_name == class
-                        && n.config.get("groups").and_then(Value::as_u64).unwrap_or(1) == 1
+            let sums = match class {
+                "Conv2D" | "Conv1D"
+                    if n.class_name == class
+                        && n.config.get("groups").and_then(Value::as_u64).unwrap_or(1) == 1 =>
+                {
+                    Some(quant::Sums::Window)
                 }
-                "Dense" => true,
-                _ => false,
+                "Dense" => Some(quant::Sums::Units),
+                _ => None,
             };
-            if let (true, Some(k)) = (plain, n.weights.first()) {
+            if let (Some(sums), Some(k)) = (sums, n.weights.first()) {
                 // The terms of one sum: the kernel's shape but its last axis (output units).
                 let terms = k.shape.iter().rev().skip(1).product();
-                n.input_shift = quant::input_shift(format, terms);
+                n.input_shift = quant::input_shift(format, sums, terms);
             }
         }
     }

@@ -1069,7 +1069,7 @@ pub struct GasModel {
     pub per_value: u64,
     /// Bytes per stored weight value (4 in the default format, 8 in Q32_32).
     pub weight_width: u64,
-    /// Conv2D/Conv1D, filters per EVM multiplication: 3, or 8 (int8) and 5 (int16) on their
+    /// Conv2D/Conv1D, filters per EVM multiplication: 3, or 8 (int8) and 6 (int16) on their
     /// narrowed inputs (`ConvBase._inputShift`) where `ConvBase._widest` takes them.
     pub conv_lanes: u64,
     /// Bytes per chunk contract.
@@ -1114,7 +1114,7 @@ impl GasModel {
         let (dense_mac, dense_block, conv_lanes) = match format {
             F::Compact => (base.dense_mac, 8, 3),
             F::Exact => (50.0, 4, 3),
-            F::Int16 => (16.5, 15, 5),
+            F::Int16 => (16.5, 15, 6),
             F::Int8 => (9.0, 32, 8),
         };
         GasModel {
@@ -1318,7 +1318,12 @@ impl GasModel {
                                 && ow.div_ceil(3) * f * 3
                                     < ow * f.div_ceil(3) * if f > 3 { 4 } else { 3 }
                         } else {
-                            ow.div_ceil(lanes) * f <= ow * f.div_ceil(lanes)
+                            let (px, by_filter) = (ow.div_ceil(lanes) * f, ow * f.div_ceil(lanes));
+                            if f > lanes {
+                                px <= by_filter
+                            } else {
+                                7 * px <= 8 * by_filter
+                            }
                         }
                 };
                 let muls = |lanes: u64| {
