@@ -234,6 +234,9 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
             image(&|_| -one),
             image(&|i| if i < n / 2 { one } else { -one }),
             image(&|i| 3 * one - i as i128),
+            // ±1.5: every lane sum 1.5 times the lane's bound, max|x'|·max|q|·K within twice it,
+            // so a bound one bit looser would take the lanes and overflow them.
+            image(&|_| one + one / 2),
         ];
         for (format, lane_bits, qmax) in [
             (WeightFormat::Int8, 31, 127i128),
