@@ -1002,7 +1002,7 @@ const NORM_PARAM: u64 = 200;
 const POOL_INPUT: u64 = 70;
 
 /// A 2×2 max pooling's fused sigmoid/tanh, per output value, under `activation_gas`'s pass:
-/// 660,213 → 595,493 and 426,533 → 383,373 gas on fashion_mnist's two poolings (1,176 and 784
+/// 660,213 → 595,493 and 424,033 → 380,873 gas on fashion_mnist's two poolings (1,176 and 784
 /// outputs), ≈ 55 a value (BENCHMARKS.md, "poolfuse").
 const POOL_FUSED_SAVING: u64 = 55;
 
