@@ -231,3 +231,87 @@ async fn elementwise_activations_at_the_edges_of_their_domain_equal_the_referenc
     seen.dedup();
     assert_eq!(seen, ["ReLU", "Sigmoid", "Tanh"]);
 }
+
+/// The activations a 2×2 max pooling applies inside its loop (`Pooling2DBase._pool2x2`: linear,
+/// relu, sigmoid, tanh, each on the window's maximum before its one store) against the
+/// reference's pooling, bit for bit: fashion_mnist with its convolutions' tanh/tanh and with
+/// them set to sigmoid/relu and linear/linear (the planner moves each onto its pooling), every
+/// MaxPooling2D called directly on windows whose maximum is each edge value of the test above
+/// (the three other pixels far below it, the maximum's place and channel varying) and on random
+/// windows over [−16, 16).
+#[tokio::test]
+async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
+    let (_anvil, chain) =
+        crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
+    let one: i128 = 1 << 32;
+    let mut edges: Vec<i128> = vec![0, 1, one, 6 * one, 11 * one, 12 * one, 22 * one, 32 * one];
+    edges.extend([64 * one, 65 * one, 1 << 64, 1 << 100, (1 << 124) - 1]);
+    let mut maxima: Vec<i128> = edges.iter().flat_map(|&v| [v, -v]).collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        ((seed >> 11) as i128 % (32 * one)) - 16 * one
+    };
+    maxima.extend((0..40).map(|_| next()));
+    // [2, 2·ow, 3]: output pixel x, channel c is window (x, c); the maximum at one of its four
+    // pixels, the others at the floor, below every edge (the reference also sums each window:
+    // four values of 2^124 still fit its i128).
+    let floor: i128 = -(1 << 124);
+    let ow = maxima.len().div_ceil(3);
+    let (h, w, ch) = (2, 2 * ow, 3);
+    let mut data = vec![floor; h * w * ch];
+    for (i, &m) in maxima.iter().enumerate() {
+        let (x, c) = (i / 3, i % 3);
+        let (dy, dx) = ((i / 2) % 2, i % 2);
+        data[(dy * w + 2 * x + dx) * ch + c] = m;
+    }
+    // Random windows: every pixel random.
+    let random: Vec<i128> = (0..h * 16 * ch).map(|_| next()).collect();
+    let mut seen = Vec::new();
+    let variants = [["tanh", "tanh"], ["sigmoid", "relu"], ["linear", "linear"]];
+    for (salt, acts) in variants.into_iter().enumerate() {
+        let mut model = keras::load(&fixtures().join("eai_example/fashion_mnist.keras")).unwrap();
+        let convs = model.layers.iter_mut().filter(|l| l.class_name == "Conv2D");
+        for (layer, act) in convs.zip(acts) {
+            layer
+                .config
+                .insert("activation".into(), serde_json::Value::from(act));
+        }
+        let (_, image) = crate::chain_support::deploy_model(&chain, &model, salt as u64 + 1).await;
+        let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+        for (i, node) in graph.nodes.iter().enumerate() {
+            if node.class_name != "MaxPooling2D" {
+                continue;
+            }
+            // Absent for linear/linear (nothing to move): the config without the word.
+            let act = forward::activation_of(node, "activation").to_string();
+            let layer = IForwardLayer::new(image.layers[i].address, chain.provider().clone());
+            for (input, width) in [(&data, w), (&random, 16)] {
+                let t = Tensor {
+                    shape: vec![h, width, ch],
+                    data: input.clone(),
+                };
+                let mut at = node.clone();
+                at.output_shape = vec![None, Some(1), Some(width / 2), Some(ch)];
+                let want = forward::forward(&at, &[&t]).unwrap();
+                let out = layer
+                    .forward(words(&t.data), dims(&t.shape), vec![U256::from(3)])
+                    .call()
+                    .await
+                    .unwrap();
+                let got: Vec<i128> = out
+                    .output
+                    .iter()
+                    .map(|x| i128::try_from(*x).unwrap())
+                    .collect();
+                assert_eq!(got, want.data, "MaxPooling2D + {act} on {:?}", t.shape);
+            }
+            seen.push(act);
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["linear", "linear", "relu", "sigmoid", "tanh", "tanh"]
+    );
+}

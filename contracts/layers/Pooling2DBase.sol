@@ -116,7 +116,9 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev Every output pixel of the geometry `p` over the [h, w, ch] input in calldata, then
-    ///      activation `act` on each (softmax-like codes over the channels).
+    ///      activation `act` on each (softmax-like codes over the channels). The usual 2×2
+    ///      pooling applies the element-wise activations it knows inside its loop (`_pool2x2`);
+    ///      any other pooling or activation runs `Fixed.activate` over the output after it.
     function _run(int256[] calldata inputs, Pool memory p, uint8 act)
         internal
         pure
@@ -126,7 +128,7 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
         (shape[0], shape[1], shape[2]) = (p.oh, p.ow, p.ch);
         out = new int256[](p.oh * p.ow * p.ch);
         if (p.ky == 2 && p.kx == 2 && p.sy == 2 && p.sx == 2 && p.pt == 0 && p.pl == 0 && 2 * p.oh <= p.h && 2 * p.ow <= p.w) {
-            _pool2x2(inputs, p.w, p.ch, p.oh, p.ow, _ptr(out));
+            if (_pool2x2(inputs, p.w, p.ch, p.oh, p.ow, _ptr(out), act)) return (out, shape);
         } else {
             _pool(inputs, p, _ptr(out));
         }
@@ -142,23 +144,48 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
     ///      fixed offsets from o + d (`d`, the input's address less the output's, grows by ch
     ///      words a pixel). The maximum without a branch: m ^ ((m ^ v) · (v > m)) = max(m, v);
     ///      the mean: the sum SDIV 4, as `_pool` (addition is exact, so its order is free).
-    function _pool2x2(int256[] calldata inputs, uint256 w, uint256 ch, uint256 oh, uint256 ow, uint256 o)
+    ///      The maximum is activated before its one MSTORE (no second pass over the output) for
+    ///      linear, relu, sigmoid and tanh, and the result is then true; otherwise (the mean, or
+    ///      another activation) the values are stored as pooled and the result is false (the
+    ///      caller activates them). One Yul function per kind, each with its own loop nest, so the
+    ///      kind is picked once rather than per pixel (≈ 115 gas a pixel), and each repeats the
+    ///      window's steps inline (via-IR inlines nothing into functions this size: a shared
+    ///      helper was a jump per value). sigmoid/tanh are `Fixed.activate`'s loop bodies step
+    ///      for step (same constants and roundings, so the same bits as `Fixed.sigmoid`/
+    ///      `Fixed.tanh` and the reference).
+    function _pool2x2(int256[] calldata inputs, uint256 w, uint256 ch, uint256 oh, uint256 ow, uint256 dst, uint8 act)
         internal
         pure
+        returns (bool fused)
     {
-        bool isMax = _max();
+        // 0: the mean; 1: the maximum, stored as pooled; 2: relu; 3: sigmoid; 4: tanh.
+        uint256 kind;
+        if (_max()) {
+            kind = act == Activation.RELU ? 2 : act == Activation.SIGMOID ? 3 : act == Activation.TANH ? 4 : 1;
+            fused = kind > 1 || act == Activation.LINEAR;
+        }
+        // The exp table only for sigmoid/tanh (≈ 1.2k gas); never read otherwise.
+        uint256 table = kind > 2 ? Fixed.expTable() : 0;
         assembly ("memory-safe") {
-            let src := inputs.offset
-            let chBytes := shl(5, ch)
-            let rowBytes := mul(w, chBytes)
-            let diag := add(rowBytes, chBytes)
-            let outRow := mul(ow, chBytes)
-            for { let end := add(o, mul(oh, outRow)) } lt(o, end) { src := add(src, shl(1, rowBytes)) } {
-                let d := sub(src, o)
-                for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
-                    let pixEnd := add(o, chBytes)
-                    switch isMax
-                    case 1 {
+            function meanOf(o, end, src, chBytes, rowBytes, diag, outRow) {
+                for {} lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                    let d := sub(src, o)
+                    for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                        let pixEnd := add(o, chBytes)
+                        for {} lt(o, pixEnd) { o := add(o, 0x20) } {
+                            let at := add(o, d)
+                            let sum := add(calldataload(at), calldataload(add(at, chBytes)))
+                            sum := add(sum, calldataload(add(at, rowBytes)))
+                            mstore(o, sdiv(add(sum, calldataload(add(at, diag))), 4))
+                        }
+                    }
+                }
+            }
+            function maxOf(o, end, src, chBytes, rowBytes, diag, outRow) {
+                for {} lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                    let d := sub(src, o)
+                    for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                        let pixEnd := add(o, chBytes)
                         for {} lt(o, pixEnd) { o := add(o, 0x20) } {
                             let at := add(o, d)
                             let m := calldataload(at)
@@ -170,16 +197,105 @@ abstract contract Pooling2DBase is LayerBase, ISliceableLayer {
                             mstore(o, xor(m, mul(xor(m, v), sgt(v, m))))
                         }
                     }
-                    default {
+                }
+            }
+            function reluOf(o, end, src, chBytes, rowBytes, diag, outRow) {
+                for {} lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                    let d := sub(src, o)
+                    for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                        let pixEnd := add(o, chBytes)
+                        // relu(max) = max(0, the four): the first compared with 0 as
+                        // `Fixed.activate` does (m & ~(m >> 255)).
                         for {} lt(o, pixEnd) { o := add(o, 0x20) } {
                             let at := add(o, d)
-                            let sum := add(calldataload(at), calldataload(add(at, chBytes)))
-                            sum := add(sum, calldataload(add(at, rowBytes)))
-                            mstore(o, sdiv(add(sum, calldataload(add(at, diag))), 4))
+                            let m := calldataload(at)
+                            m := and(m, not(sar(255, m)))
+                            let v := calldataload(add(at, chBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, rowBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, diag))
+                            mstore(o, xor(m, mul(xor(m, v), sgt(v, m))))
                         }
                     }
                 }
             }
+            function sigmoidOf(o, end, src, chBytes, rowBytes, diag, outRow, tbl, one, c62, one2) {
+                for {} lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                    let d := sub(src, o)
+                    for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                        let pixEnd := add(o, chBytes)
+                        // σ(m) = s = 2^64 / (ONE + e^−|m|), or ONE − s = (s ^ sg) − sg + (ONE & sg)
+                        // for m < 0.
+                        for {} lt(o, pixEnd) { o := add(o, 0x20) } {
+                            let at := add(o, d)
+                            let m := calldataload(at)
+                            let v := calldataload(add(at, chBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, rowBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, diag))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            let sg := sar(255, m)
+                            let t := mul(sub(xor(m, sg), sg), 0x171547652b82fe177)
+                            let g := and(shr(34, t), 0x3fffffffffffff)
+                            let p := sub(1107849223398934356, shr(62, mul(255967521894832113, g)))
+                            p := sub(3196577161300663915, shr(62, mul(p, g)))
+                            p := sub(c62, shr(62, mul(p, g)))
+                            let e := shr(add(92, shr(96, t)), mul(shr(192, mload(add(tbl, and(shr(85, t), 0x7f8)))), p))
+                            let y := div(one2, add(one, e))
+                            mstore(o, add(sub(xor(y, sg), sg), and(one, sg)))
+                        }
+                    }
+                }
+            }
+            function tanhOf(o, end, src, chBytes, rowBytes, diag, outRow, tbl, one, c62, one2) {
+                for {} lt(o, end) { src := add(src, shl(1, rowBytes)) } {
+                    let d := sub(src, o)
+                    for { let rowEnd := add(o, outRow) } lt(o, rowEnd) { d := add(d, chBytes) } {
+                        let pixEnd := add(o, chBytes)
+                        // tanh(m) = 2s − ONE with s of 2m, negated for m < 0; |2m| · log2(e) as
+                        // |m| · (2 · ⌊log2(e) · 2^64⌉), the same product.
+                        for {} lt(o, pixEnd) { o := add(o, 0x20) } {
+                            let at := add(o, d)
+                            let m := calldataload(at)
+                            let v := calldataload(add(at, chBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, rowBytes))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            v := calldataload(add(at, diag))
+                            m := xor(m, mul(xor(m, v), sgt(v, m)))
+                            let sg := sar(255, m)
+                            let t := mul(sub(xor(m, sg), sg), 0x2e2a8eca5705fc2ee)
+                            let g := and(shr(34, t), 0x3fffffffffffff)
+                            let p := sub(1107849223398934356, shr(62, mul(255967521894832113, g)))
+                            p := sub(3196577161300663915, shr(62, mul(p, g)))
+                            p := sub(c62, shr(62, mul(p, g)))
+                            let e := shr(add(92, shr(96, t)), mul(shr(192, mload(add(tbl, and(shr(85, t), 0x7f8)))), p))
+                            let y := div(one2, add(one, e))
+                            y := sub(add(y, y), one)
+                            mstore(o, sub(xor(y, sg), sg))
+                        }
+                    }
+                }
+            }
+            let src := inputs.offset
+            let chBytes := shl(5, ch)
+            let rowBytes := mul(w, chBytes)
+            let diag := add(rowBytes, chBytes)
+            let outRow := mul(ow, chBytes)
+            // ONE, 2^62 and 2^64 on the stack (as literals the optimizer would rebuild each from
+            // a shift inside the loop).
+            let one := shl(32, iszero(iszero(chBytes)))
+            let c62 := shl(30, one)
+            let one2 := mul(one, one)
+            let end := add(dst, mul(oh, outRow))
+            switch kind
+            case 0 { meanOf(dst, end, src, chBytes, rowBytes, diag, outRow) }
+            case 1 { maxOf(dst, end, src, chBytes, rowBytes, diag, outRow) }
+            case 2 { reluOf(dst, end, src, chBytes, rowBytes, diag, outRow) }
+            case 3 { sigmoidOf(dst, end, src, chBytes, rowBytes, diag, outRow, table, one, c62, one2) }
+            default { tanhOf(dst, end, src, chBytes, rowBytes, diag, outRow, table, one, c62, one2) }
         }
     }
 

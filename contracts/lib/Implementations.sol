@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x07929374cf780e198ba8f090d342ef8c2881b0d112589c53cf7982e7e9f31c7a;
+    bytes32 internal constant MODEL = 0xcb23722d3bfd186c9a57d427c1190a96b100a6851e3272009328912514dc3087;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
@@ -23,9 +23,9 @@ library Implementations {
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x8d021e0b5e43579b40da0b5f041d418e5c43053269ca52dff400eabbc2104e27;
+    bytes32 internal constant MAX_POOLING_2D = 0xf4fb478636df970ac2460ca65f8b90f20a7f665573bc56ea2c05cecce3de82f0;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x33da11deb441840099bf94e471a228b8dd72adeb2b102f9a09c25e5800ece282;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xbfea009fb1eeb5c170b605ab308134dbc730278215707d4cc53937b80a099cdb;
     /// @dev Conv2DLayer, kind 6.
     bytes32 internal constant CONV_2D = 0x350ead58ddebd83517cae4195768558ca2f6ab4543082f20139b476d5c57e4cd;
     /// @dev BatchNormalizationLayer, kind 7.

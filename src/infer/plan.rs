@@ -1001,6 +1001,11 @@ const NORM_PARAM: u64 = 200;
 /// "Gas model of slices").
 const POOL_INPUT: u64 = 70;
 
+/// A 2×2 max pooling's fused sigmoid/tanh, per output value, under `activation_gas`'s pass:
+/// 660,213 → 595,493 and 424,033 → 380,873 gas on fashion_mnist's two poolings (1,176 and 784
+/// outputs), ≈ 55 a value (BENCHMARKS.md, "poolfuse").
+const POOL_FUSED_SAVING: u64 = 55;
+
 /// BatchNormalization, per parameter value read and widened into memory (`_tensorValues`).
 const BN_PARAM: u64 = 650;
 
@@ -1207,6 +1212,26 @@ fn activation_gas(code: u8) -> u64 {
         activation::SIGMOID | activation::TANH => 270,
         activation::SOFTMAX => 480,
         _ => 1_500,
+    }
+}
+
+/// Gas per output value of the activation a 2-D pooling applies. The usual 2×2 pooling at
+/// stride 2 activates each maximum inside its loop before the one store
+/// (`Pooling2DBase._pool2x2`): linear, relu, sigmoid and tanh then cost [`POOL_FUSED_SAVING`]
+/// less than `Fixed.activate`'s pass over the output (any padding or pooling kind is taken as
+/// fused: an estimate).
+fn pool_activation_gas(code: u8, size: [usize; 2], strides: [usize; 2]) -> u64 {
+    let fused = size == [2, 2]
+        && strides == [2, 2]
+        && matches!(
+            code,
+            activation::LINEAR | activation::RELU | activation::SIGMOID | activation::TANH
+        );
+    let gas = activation_gas(code);
+    if fused {
+        gas.saturating_sub(POOL_FUSED_SAVING)
+    } else {
+        gas
     }
 }
 
@@ -1444,7 +1469,10 @@ impl GasModel {
                 words += padded + weights + (weights * self.weight_width).div_ceil(32);
             }
             Op::Pool {
-                size, activation, ..
+                size,
+                strides,
+                activation,
+                ..
             } => {
                 // The input rows it is given, copied into its frame (a slice: the rows its
                 // windows reach).
@@ -1457,7 +1485,8 @@ impl GasModel {
                     _ => in_values,
                 };
                 gas += out_values
-                    * ((size[0] * size[1]) as u64 * self.pool_value + activation_gas(*activation))
+                    * ((size[0] * size[1]) as u64 * self.pool_value
+                        + pool_activation_gas(*activation, *size, *strides))
                     + POOL_INPUT * read;
                 words += read;
             }
