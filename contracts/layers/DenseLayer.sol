@@ -299,10 +299,13 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     /// @dev Σ_i x'_i · q[i · units + j] for the n words x' at memory `xp` (Σx' = sx, Σ|x'| below
     ///      `_narrowSums`'s bound) and every column j < units of the [n, units] rows at memory
     ///      `wp`, added to the words at `dst`: blocks of 32 INT8 columns (`_narrow8`) or 15 INT16
-    ///      columns (`_narrow16`), a kernel word a row. The lanes hold u = q + 2^(8w−1) ≥ 0 (the
-    ///      XOR in the loops): each accumulator minus 2^(8w−1)·Σx' in every lane holds the
-    ///      lanes' Σ x'·q, each read with SIGNEXTEND and taken off before the next.
-    ///      `k`: the loops' constants (`_constants`).
+    ///      columns (`_narrow16`), a kernel word a row; INT16 takes two blocks a pass while more
+    ///      than one is left (`_narrow16x2`: the pass, not its MULs, is the cost). The lanes
+    ///      hold u = q + 2^(8w−1) ≥ 0 (the XOR in the loops): each accumulator minus
+    ///      2^(8w−1)·Σx' in every lane holds the lanes' Σ x'·q, each read with SIGNEXTEND and
+    ///      taken off before the next (`_extract`). `k`: the loops' constants (`_constants`).
+    ///      The last block is a call of its own: with two call sites via-IR keeps `_narrow8` a
+    ///      function of its own, whose loop is cheaper than inlined here (12k less on a 784→70).
     function _lanes(
         uint256 xp,
         uint256 n,
@@ -321,33 +324,52 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         int256 corr;
         assembly ("memory-safe") {
             acc := mload(0x40)
-            mstore(0x40, add(acc, 0x80))
+            mstore(0x40, add(acc, 0xc0))
             // 2^(8w−1)·Σx' in each of the 256 / bits lanes (mod 2^256).
             let ones := 0
             for { let l := 0 } lt(add(l, bits), 257) { l := add(l, bits) } { ones := or(ones, shl(l, 1)) }
             corr := mul(shl(sub(shl(3, width), 1), sx), ones)
         }
-        for (uint256 j; j < units; j += cols) {
+        uint256 j;
+        // The blocks with columns after them (INT16 two at once, the second in accumulators
+        // 3..5), then the last block.
+        for (; j < units && units - j > cols; j += cols) {
+            uint256 out = dst + j * 32;
+            if (width == 1) {
+                _narrow8(xp, n, wp + j, stride, k, acc);
+            } else {
+                uint256 rest = units - j - cols;
+                _narrow16x2(xp, n, wp + 2 * j, stride, k, acc);
+                _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
+                j += cols;
+            }
+            _extract(acc, accs, bits, cols, corr, out);
+        }
+        if (j < units) {
             if (width == 1) _narrow8(xp, n, wp + j, stride, k, acc);
             else _narrow16(xp, n, wp + 2 * j, stride, k, acc);
-            uint256 count = units - j < cols ? units - j : cols;
-            uint256 out = dst + j * 32;
-            assembly ("memory-safe") {
-                let lanes := div(256, bits)
-                let se := sub(shr(3, bits), 1)
-                for { let g := 0 } lt(g, accs) { g := add(g, 1) } {
-                    let a := sub(mload(add(acc, shl(5, g))), corr)
-                    // Lane l of accumulator g: column accs − 1 − g + accs·(lanes − 1 − l).
-                    let col := add(sub(sub(accs, 1), g), mul(accs, sub(lanes, 1)))
-                    for { let l := 0 } lt(l, lanes) { l := add(l, 1) } {
-                        let v := signextend(se, a)
-                        a := sar(bits, sub(a, v))
-                        if lt(col, count) {
-                            let p := add(out, shl(5, col))
-                            mstore(p, add(mload(p), v))
-                        }
-                        col := sub(col, accs)
+            _extract(acc, accs, bits, units - j, corr, dst + j * 32);
+        }
+    }
+
+    /// @dev Adds the lane sums of the `accs` accumulators at memory `acc` (each minus `corr`,
+    ///      lanes of `bits` bits) to the words at `out`: columns [0, count) of a block.
+    function _extract(uint256 acc, uint256 accs, uint256 bits, uint256 count, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            let lanes := div(256, bits)
+            let se := sub(shr(3, bits), 1)
+            for { let g := 0 } lt(g, accs) { g := add(g, 1) } {
+                let a := sub(mload(add(acc, shl(5, g))), corr)
+                // Lane l of accumulator g: column accs − 1 − g + accs·(lanes − 1 − l).
+                let col := add(sub(sub(accs, 1), g), mul(accs, sub(lanes, 1)))
+                for { let l := 0 } lt(l, lanes) { l := add(l, 1) } {
+                    let v := signextend(se, a)
+                    a := sar(bits, sub(a, v))
+                    if lt(col, count) {
+                        let p := add(out, shl(5, col))
+                        mstore(p, add(mload(p), v))
                     }
+                    col := sub(col, accs)
                 }
             }
         }
@@ -355,7 +377,8 @@ contract DenseLayer is LayerBase, ISliceableLayer {
 
     /// @dev Stores x' = (x + 2^(e−1)) >> e (arithmetic: round half up, the reference's
     ///      `quant::narrow`; e ≥ 1) of x = inputs[from, from + n) at memory `xp`; returns
-    ///      (Σ|x'|, Σx').
+    ///      (Σ|x'|, Σx'). Two values an iteration: 24k less on 784 inputs than one (four
+    ///      measured dearer: the optimizer keeps them apart no better).
     function _narrowRow(int256[] calldata inputs, uint256 from, uint256 n, uint256 e, uint256 xp)
         internal
         pure
@@ -364,14 +387,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         assembly ("memory-safe") {
             let half := shl(sub(e, 1), 1)
             let p := add(inputs.offset, shl(5, from))
-            for { let end := add(p, shl(5, n)) } lt(p, end) {
-                p := add(p, 0x20)
-                xp := add(xp, 0x20)
+            for { let end := add(p, shl(5, and(n, not(1)))) } lt(p, end) {
+                p := add(p, 0x40)
+                xp := add(xp, 0x40)
             } {
                 let v := sar(e, add(calldataload(p), half))
                 mstore(xp, v)
                 sx := add(sx, v)
                 // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
+                let sgn := sar(255, v)
+                sa := add(sa, sub(xor(v, sgn), sgn))
+                v := sar(e, add(calldataload(add(p, 0x20)), half))
+                mstore(add(xp, 0x20), v)
+                sx := add(sx, v)
+                sgn := sar(255, v)
+                sa := add(sa, sub(xor(v, sgn), sgn))
+            }
+            if and(n, 1) {
+                let v := sar(e, add(calldataload(p), half))
+                mstore(xp, v)
+                sx := add(sx, v)
                 let sgn := sar(255, v)
                 sa := add(sa, sub(xor(v, sgn), sgn))
             }
@@ -435,6 +470,44 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(acc, a0)
             mstore(add(acc, 0x20), a1)
             mstore(add(acc, 0x40), a2)
+        }
+    }
+
+    /// @dev INT16 rows of `_lanes`, two blocks of 15 columns: `_narrow16` on the kernel word at
+    ///      `wp` (accumulators 0..2) and on the one 30 bytes on (3..5), one row an iteration.
+    ///      Its 14 variables fit the stack; INT8's two words (eight accumulators, 16 variables)
+    ///      were spilled to memory and cost more than the passes they save.
+    function _narrow16x2(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := shr(16, xor(mload(wp), h))
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(16, w), m)))
+                a2 := add(a2, mul(x, and(shr(32, w), m)))
+                w := shr(16, xor(mload(add(wp, 30)), h))
+                a3 := add(a3, mul(x, and(w, m)))
+                a4 := add(a4, mul(x, and(shr(16, w), m)))
+                a5 := add(a5, mul(x, and(shr(32, w), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
         }
     }
 

@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x49059d9261a9b7644246688c49767353a692d0cb11a27e4fdf7644daedd5d787;
+    bytes32 internal constant MODEL = 0xcf8aa5c6826185f7d02679f7216ae31ac8a9532e6d93376c1fabc8faf032a0b8;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xbf5c940ef8c1e3b2fb0f7938fe525c08842d2d95eaa943e97d7c4b25a5562012;
+    bytes32 internal constant DENSE = 0x7fd9775cfe8250b36164038a56230d03c06b1a904ef2db72fdbec7ec4816abdb;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.
