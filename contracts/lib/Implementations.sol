@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xcf8aa5c6826185f7d02679f7216ae31ac8a9532e6d93376c1fabc8faf032a0b8;
+    bytes32 internal constant MODEL = 0xb941fb76374bc016e4885b9a51dfc671824c2f300bd06ad64d6d86c4e58cfc45;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x7fd9775cfe8250b36164038a56230d03c06b1a904ef2db72fdbec7ec4816abdb;
+    bytes32 internal constant DENSE = 0x0b395a0612f9a134e221c9be1af8911650fd45e2d3610194954856989fd02edb;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.

@@ -1104,7 +1104,7 @@ impl GasModel {
     /// rate per MAC and block width follow its lane kernel (one kernel word per input row and
     /// block: 4 Q32.32, 8 int32, or on narrowed inputs 15 int16 or 32 int8 columns; int16 runs
     /// two blocks a pass, which its lower rate stands for). Fitted to fashion_mnist's 784→70
-    /// Dense inside `predict` (1.87M compact, 3.00M exact; int16 0.93M and int8 0.75M on its
+    /// Dense inside `predict` (1.87M compact, 3.00M exact; int16 0.92M and int8 0.73M on its
     /// tanh outputs, within ±1: BENCHMARKS.md, "Dense lane kernels in every format",
     /// `densenarrow` and `densecost`). A Dense whose inputs reach beyond the narrowed lanes'
     /// bound (`DenseLayer._narrowSums`: larger than ±1 on average) costs more; calibration
@@ -1115,8 +1115,8 @@ impl GasModel {
         let (dense_mac, dense_block, conv_lanes) = match format {
             F::Compact => (base.dense_mac, 8, 3),
             F::Exact => (50.0, 4, 3),
-            F::Int16 => (14.3, 15, 5),
-            F::Int8 => (8.5, 32, 8),
+            F::Int16 => (14.0, 15, 5),
+            F::Int8 => (8.3, 32, 8),
         };
         GasModel {
             weight_width: format.width() as u64,
