@@ -4,7 +4,10 @@
 //! the gas of each layer call and `eth_estimateGas` the whole `predict`:
 //! `cargo test --test all kernel_gas:: -- --ignored --nocapture`. fashion_mnist on its sample
 //! by default; `KERNEL_GAS_MODEL=generated/cnn_500k.keras` (a fixture with a truth file) on its
-//! first Keras sample; `KERNEL_GAS_FORMATS=compact,int8` to pick formats.
+//! first Keras sample; `KERNEL_GAS_FORMATS=compact,int8` to pick formats. For a profile of one
+//! layer's opcodes (`scripts/profile-layer.py`): `KERNEL_GAS_DUMP=DIR` writes DIR/FORMAT.json
+//! (the node's URL, the model, the `predictLayers` calldata) and keeps anvil up for
+//! `KERNEL_GAS_HOLD` seconds (default 600) once every format is measured.
 
 use crate::chain_support::deploy_model_in;
 use crate::common::{array, fixtures, read_json, sidecar};
@@ -43,6 +46,9 @@ async fn fashion_mnist_layer_gas_per_format() {
             .collect(),
         Err(_) => WeightFormat::ALL.to_vec(),
     };
+    let dump = std::env::var("KERNEL_GAS_DUMP")
+        .ok()
+        .map(std::path::PathBuf::from);
     for (salt, format) in formats.into_iter().enumerate() {
         let graph = Graph::from_model(&model, format).unwrap();
         let sample = input::samples(&arr, &graph.input_shapes()[0]).unwrap()[0].clone();
@@ -82,6 +88,14 @@ async fn fashion_mnist_layer_gas_per_format() {
             .await
             .unwrap();
         let call = m.predictLayers(values, shapes, ranks, outputs);
+        if let Some(dir) = &dump {
+            let call = serde_json::json!({
+                "url": anvil.url(),
+                "to": address,
+                "data": alloy::primitives::hex::encode_prefixed(&call.calldata()[..]),
+            });
+            std::fs::write(dir.join(format!("{format}.json")), call.to_string()).unwrap();
+        }
         let (_, used) =
             crate::chain_support::trace_layer_gas(chain.provider(), address, &call.calldata()[..])
                 .await;
@@ -94,5 +108,10 @@ async fn fashion_mnist_layer_gas_per_format() {
             "{name} {format}: predict {predict_gas} gas; {}",
             layers.join(", ")
         );
+    }
+    if let Some(dir) = dump {
+        let hold = std::env::var("KERNEL_GAS_HOLD").map_or(600, |s| s.parse().unwrap());
+        eprintln!("calls in {}; anvil up for {hold} s", dir.display());
+        tokio::time::sleep(std::time::Duration::from_secs(hold)).await;
     }
 }

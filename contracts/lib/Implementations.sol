@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xcb23722d3bfd186c9a57d427c1190a96b100a6851e3272009328912514dc3087;
+    bytes32 internal constant MODEL = 0xd7644721806cc62dbca55ba2bcf0fa9889cb31fce35ddc2c2fa319d659a2536c;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xbf5c940ef8c1e3b2fb0f7938fe525c08842d2d95eaa943e97d7c4b25a5562012;
+    bytes32 internal constant DENSE = 0x0b395a0612f9a134e221c9be1af8911650fd45e2d3610194954856989fd02edb;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.

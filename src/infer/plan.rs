@@ -1107,10 +1107,11 @@ impl GasModel {
     /// The model for weights stored in `format`: each weight value takes the format's width
     /// (8, 4, 2 or 1 bytes), which sets the bytes read and the chunks touched, and Dense's
     /// rate per MAC and block width follow its lane kernel (one kernel word per input row and
-    /// block: 4 Q32.32, 8 int32, or on narrowed inputs 15 int16 or 32 int8 columns). Fitted to
-    /// fashion_mnist's 784→70 Dense inside `predict` (1.87M compact, 3.00M exact; int16 1.07M
-    /// and int8 0.79M on its tanh outputs, within ±1: BENCHMARKS.md, "Dense lane kernels in
-    /// every format" and `densenarrow`). A Dense whose inputs reach beyond the narrowed lanes'
+    /// block: 4 Q32.32, 8 int32, or on narrowed inputs 15 int16 or 32 int8 columns; int16 runs
+    /// two blocks a pass, which its lower rate stands for). Fitted to fashion_mnist's 784→70
+    /// Dense inside `predict` (1.87M compact, 3.00M exact; int16 0.92M and int8 0.73M on its
+    /// tanh outputs, within ±1: BENCHMARKS.md, "Dense lane kernels in every format",
+    /// `densenarrow` and `densecost`). A Dense whose inputs reach beyond the narrowed lanes'
     /// bound (`DenseLayer._narrowSums`: larger than ±1 on average) costs more; calibration
     /// corrects it.
     pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
@@ -1119,8 +1120,8 @@ impl GasModel {
         let (dense_mac, dense_block, conv_lanes) = match format {
             F::Compact => (base.dense_mac, 8, 3),
             F::Exact => (50.0, 4, 3),
-            F::Int16 => (16.5, 15, 6),
-            F::Int8 => (9.0, 32, 8),
+            F::Int16 => (14.0, 15, 6),
+            F::Int8 => (8.3, 32, 8),
         };
         GasModel {
             weight_width: format.width() as u64,
