@@ -539,8 +539,18 @@ fn pool2d(node: &Node, t: &Tensor, shape: &[usize]) -> R<Vec<i128>> {
                             continue;
                         }
                         let v = t.data[((iy - pt) * w + (ix - pl)) * ch + ci];
-                        best = best.max(v);
-                        sum += v;
+                        if max {
+                            best = best.max(v);
+                        } else {
+                            // The chain sums in 256 bits; a window whose sum leaves i128 is
+                            // refused here, never wrapped (nor a panic in a debug build).
+                            sum = sum.checked_add(v).ok_or_else(|| {
+                                format!(
+                                    "the average of window ({oy}, {ox}) channel {ci} sums past \
+                                     i128 (a value of {v} in Q32.32)"
+                                )
+                            })?;
+                        }
                         n += 1;
                     }
                 }
@@ -746,4 +756,55 @@ pub fn recurrent_steps(
         }
     }
     Ok((out, h, cell))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// fashion_mnist's first pooling (28×28×6 → 14×14×6, 2×2 stride 2) as `class`, no activation.
+    fn pooling(class: &str) -> Node {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/eai_example/fashion_mnist.keras");
+        let model = crate::keras::load(&path).unwrap();
+        let graph =
+            super::super::Graph::from_model(&model, crate::chain::WeightFormat::Compact).unwrap();
+        let mut node = graph
+            .nodes
+            .into_iter()
+            .find(|n| n.class_name == "MaxPooling2D")
+            .unwrap();
+        node.class_name = class.into();
+        node.config.remove("activation");
+        node
+    }
+
+    #[test]
+    fn pooling_windows_at_the_ends_of_i128_neither_panic_nor_wrap() {
+        let (max, avg) = (pooling("MaxPooling2D"), pooling("AveragePooling2D"));
+        let input = |v: i128| Tensor {
+            shape: vec![28, 28, 6],
+            data: (0..28 * 28 * 6)
+                .map(|i| if i % 7 == 0 { v } else { v - 1 })
+                .collect(),
+        };
+        // The maximum of four values near i128::MAX never sums them.
+        let out = pool2d(&max, &input(i128::MAX), &[14, 14, 6]).unwrap();
+        assert!(out.iter().all(|&v| v == i128::MAX || v == i128::MAX - 1));
+        assert!(out.contains(&i128::MAX));
+        let out = pool2d(&max, &input(i128::MIN + 1), &[14, 14, 6]).unwrap();
+        assert!(out.iter().all(|&v| v == i128::MIN + 1 || v == i128::MIN));
+        // An average whose window sum leaves i128 is refused with the window named.
+        let err = pool2d(&avg, &input(i128::MAX), &[14, 14, 6]).unwrap_err();
+        assert!(
+            err.contains("window (0, 0) channel 0 sums past i128"),
+            "{err}"
+        );
+        // Inside the range the average is exact: four values 2^124 (and 2^124 − 1).
+        let out = pool2d(&avg, &input(1 << 124), &[14, 14, 6]).unwrap();
+        assert!(out.iter().all(|&v| v == (1 << 124) - 1 || v == 1 << 124));
+        // Window (0, 0) channel 0: pixels 0, 1, 28, 29, i.e. values 0, 6, 168, 174: 2^124 at 0
+        // and 168, truncated (4·2^124 − 2) / 4.
+        assert_eq!(out[0], ((1i128 << 124) * 4 - 2) / 4);
+    }
 }
