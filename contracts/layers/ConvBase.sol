@@ -663,8 +663,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      mobilenet_block_fn), five pixel lanes at 2/3 tied (batchnorm_seq_cnn,
     ///      resnet_small_fn) and won 8–17 % at 0.6–0.625 (fashion_mnist, lenet_cnn); up to six
     ///      filters, two groups of three beat one of eight or five. With the groups' filters
-    ///      spread evenly (`_pack`) one wide group of four to six filters won 2–8 % on 3×3×8
-    ///      windows but lost 4–8 % on short ones (1×1×8, a Conv1D's 3×4 and 5×8): kept.
+    ///      spread evenly (`_pack`), wide lanes wherever they take fewer groups won 2–8 % on
+    ///      3×3 windows (4–8 filters) but lost 4–8 % on short ones (1×1, a Conv1D's 3 or 5
+    ///      taps; 6–8 filters): this rule kept (BENCHMARKS.md, `lanepick`).
     function _widest(Geometry memory g, uint256 e, uint256 width) internal pure returns (uint256 wide) {
         if (e == 0) return 3;
         wide = width == 1 ? 8 : 6;
