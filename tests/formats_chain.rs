@@ -209,7 +209,8 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
 /// one bit looser would overflow and differ from the reference. Three layers cover the wide
 /// paths (`ConvBase._widest`): lane_bound_conv (8 filters, 3×3 outputs) eight filter lanes in
 /// int8 and three in int16; lane_bound_filters (10 filters) eight lanes in int8 and six in
-/// int16 (two groups each, lanes past the filters); lane_bound_pixels (1 filter, 3×10 outputs)
+/// int16 (two groups each, five filters a group: `ConvBase._pack` spreads them evenly);
+/// lane_bound_pixels (1 filter, 3×10 outputs)
 /// eight and six adjacent pixels a lane set.
 #[tokio::test]
 async fn narrowed_convolution_lanes_hold_at_the_bound() {

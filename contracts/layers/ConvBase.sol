@@ -144,7 +144,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             _packPixels(x, g, wp, pixels, bits);
             lanes = 1;
         }
-        int256[] memory packed = _pack(kernel, g, lanes, bits, f0);
+        int256[] memory packed;
+        (packed, lanes) = _pack(kernel, g, lanes, bits, f0);
         // Spare words after the output and the bias: `_pixels` writes all lanes of a group, so
         // a last group with fewer filters spills into the next pixel (written over later) or,
         // at the last pixel, into the spare words (up to seven); it reads bias words likewise.
@@ -661,7 +662,10 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     ///      scripts/bench-conv-kernel: five filter lanes at 2/3 lost 9–10 % (conv1d_gap1d,
     ///      mobilenet_block_fn), five pixel lanes at 2/3 tied (batchnorm_seq_cnn,
     ///      resnet_small_fn) and won 8–17 % at 0.6–0.625 (fashion_mnist, lenet_cnn); up to six
-    ///      filters, two groups of three beat one of eight or five.
+    ///      filters, two groups of three beat one of eight or five. With the groups' filters
+    ///      spread evenly (`_pack`), wide lanes wherever they take fewer groups won 2–8 % on
+    ///      3×3 windows (4–8 filters) but lost 4–8 % on short ones (1×1, a Conv1D's 3 or 5
+    ///      taps; 6–8 filters): this rule kept (BENCHMARKS.md, `lanepick`).
     function _widest(Geometry memory g, uint256 e, uint256 width) internal pure returns (uint256 wide) {
         if (e == 0) return 3;
         wide = width == 1 ? 8 : 6;
@@ -767,11 +771,11 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     }
 
     /// @dev The kernel packed for `_pixels` in `lanes` lanes of `bits` (see `_lanes`): filters
-    ///      [f0, f0 + g.f) of the stored F.
+    ///      [f0, f0 + g.f) of the stored F. Returns it and the lanes a group really uses.
     function _pack(Raw memory kernel, Geometry memory g, uint256 lanes, uint256 bits, uint256 f0)
         internal
         pure
-        returns (int256[] memory packed)
+        returns (int256[] memory packed, uint256)
     {
         uint256 taps = g.kh * g.kw * g.cin;
         uint256 f = g.f;
@@ -782,6 +786,12 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 groups = (f + lanes - 1) / lanes;
         packed = new int256[](groups * taps);
         assembly ("memory-safe") {
+            // Wide lanes (of 42 or 32 bits): as many groups, the filters spread evenly over
+            // them, ⌈f / groups⌉ a group (8 filters in six lanes: two groups of four, not six
+            // and two), so no lane is packed and emitted for nothing (mobilenet_block_fn's int8
+            // stem: 337,757 → 305,938 gas, scripts/bench-conv-kernel INSCALE=3). Never three
+            // (`_widest` sends up to six filters to three lanes of 80), one by pixels.
+            if lt(bits, 80) { lanes := div(add(f, sub(groups, 1)), groups) }
             // Word by word in the packed order: block by block (six groups, then the rest as three
             // and what is left: the blocks `_pixels` walks), tap by tap, group by group. The
             // stored values of filters fi.. at tap t start at ptr + (t·F + f0 + fi)·width, so one MLOAD
@@ -824,5 +834,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
                 gr0 := add(gr0, blockGroups)
             }
         }
+        return (packed, lanes);
     }
 }

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xd7644721806cc62dbca55ba2bcf0fa9889cb31fce35ddc2c2fa319d659a2536c;
+    bytes32 internal constant MODEL = 0xf1f768eb77ce264978ed066d8ab71b15b18272f0e595c2bf8a51c1a64085d0a8;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xbfea009fb1eeb5c170b605ab308134dbc730278215707d4cc53937b80a099cdb;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x350ead58ddebd83517cae4195768558ca2f6ab4543082f20139b476d5c57e4cd;
+    bytes32 internal constant CONV_2D = 0xf41d688db643e2819c6cc13232e1127ee512f893e292556be8a15565532a2bec;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x10645f1a8b33e36e1f205045821f90c21369c3a7245381d8af163447e26497eb;
+    bytes32 internal constant CONV_1D = 0x0614c2e4c422093c75cc2ea1724f6f82bbf9355cfade06dd115d312a771a74e0;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x81a5fb84d75c63b6525ef86f69f6fac2f9836b8f82d59974f61d18d2a92d806c;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xcc240934627ba7d9e00d521c47fe1f7d3f922c76dda9e7fb523996ea204ef700;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x0eebc9e385c7d34d394f4a1b0c6ee8e21f40e6359f092cd5283bcc3a4ec41ff1;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3fcad8cd4fa316c33e1c87f616081894bbfac66640508633a17a40a492eed99;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x7c0584bc84020757117d749338b6a0d90d7bb95c012873414d81c4319b68e241;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x910fc99e3a4744456e58a4615f25fae5b2d522f173014563c5373358d2b05511;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 

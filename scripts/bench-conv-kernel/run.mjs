@@ -33,8 +33,8 @@ if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n"))
 const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
 if (process.env.DUMP) (await import("node:fs")).writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
 console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
-const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
-const url = "http://127.0.0.1:18645";
+const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", process.env.PORT || "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
+const url = `http://127.0.0.1:${process.env.PORT || "18645"}`;
 let id = 0;
 async function rpc(method, params) { for (let i = 0; ; i++) { try { const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) }); const j = await r.json(); if (j.error) throw new Error(JSON.stringify(j.error)); return j.result; } catch (e) { if (i > 50 || !String(e).includes("fetch failed")) throw e; await new Promise((r) => setTimeout(r, 200)); } } }
 const M = (1n << 256n);
