@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x07929374cf780e198ba8f090d342ef8c2881b0d112589c53cf7982e7e9f31c7a;
+    bytes32 internal constant MODEL = 0x503b9df667471fe4aa1e7ba71e70b97ae9e225962a27b1139fa38b1d4a579518;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
