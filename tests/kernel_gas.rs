@@ -1,7 +1,8 @@
 //! A model's predict gas per layer in every weight format (BENCHMARKS.md, "Padded columns
 //! skipped"): deployed in each format on anvil, the first sample's `predictLayers` checked bit
 //! for bit against `Graph::from_model(.., format)`, then `debug_traceCall` (call tracer) gives
-//! the gas of each layer call and `eth_estimateGas` the whole `predict`:
+//! the gas of each layer call and `eth_estimateGas` the whole `predict` (and the CLI's
+//! `predictRangePacked` of the same sample):
 //! `cargo test --test all kernel_gas:: -- --ignored --nocapture`. fashion_mnist on its sample
 //! by default; `KERNEL_GAS_MODEL=generated/cnn_500k.keras` (a fixture with a truth file) on its
 //! first Keras sample; `KERNEL_GAS_FORMATS=compact,int8` to pick formats. For a profile of one
@@ -13,7 +14,7 @@ use crate::chain_support::deploy_model_in;
 use crate::common::{array, fixtures, read_json, sidecar};
 use crate::deploy_support::anvil_path;
 use alloy::primitives::{I256, U256};
-use eternalize::chain::{Chain, EternalModel, Implementation, signer_from_hex};
+use eternalize::chain::{Chain, EternalModel, Implementation, packed, signer_from_hex};
 use eternalize::infer::{Graph, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
@@ -87,6 +88,20 @@ async fn fashion_mnist_layer_gas_per_format() {
             .estimate_gas()
             .await
             .unwrap();
+        // The CLI's call: the same predict with the input packed (`PackedValues`).
+        let packed_gas = m
+            .predictRangePacked(
+                U256::ZERO,
+                U256::from(graph.nodes.len()),
+                vec![U256::ZERO],
+                packed::pack(&sample.data).into(),
+                shapes.clone(),
+                ranks.clone(),
+                outputs.clone(),
+            )
+            .estimate_gas()
+            .await
+            .unwrap();
         let call = m.predictLayers(values, shapes, ranks, outputs);
         if let Some(dir) = &dump {
             let call = serde_json::json!({
@@ -105,7 +120,7 @@ async fn fashion_mnist_layer_gas_per_format() {
             .map(|(g, n)| format!("{} {g}", n.class_name))
             .collect();
         eprintln!(
-            "{name} {format}: predict {predict_gas} gas; {}",
+            "{name} {format}: predict {predict_gas} gas, packed {packed_gas}; {}",
             layers.join(", ")
         );
     }

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xf1f768eb77ce264978ed066d8ab71b15b18272f0e595c2bf8a51c1a64085d0a8;
+    bytes32 internal constant MODEL = 0x8ddf944fe6f7d2bfe130779c9e5cc0ab0b11d0c762d0e1e09937b617a8fe66c3;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.

@@ -24,17 +24,40 @@ library PackedValues {
     }
 
     /// @dev Writes values [first, first + count) of `packed` (width `width`, checked by
-    ///      `header`) as 32-byte words at memory `dest`.
+    ///      `header`) as 32-byte words at memory `dest`: eight values a pass, each at a constant
+    ///      offset from `dest`, counted down in passes, then the rest one by one. The shift lives
+    ///      in scratch word 0: via-IR, short of stack slots in the model's `predictRangePacked`,
+    ///      recomputed it from `width` on every value when it was a variable (98 gas a value there
+    ///      as a plain loop, 43 now; BENCHMARKS.md "unpack"). A pass bound kept live across the
+    ///      passes, or sixteen values a pass, made via-IR move EternalModel's variables to memory.
     function copyTo(bytes calldata packed, uint256 width, uint256 first, uint256 count, uint256 dest)
         internal
         pure
     {
         assembly ("memory-safe") {
-            let shift := sub(256, shl(3, width))
+            mstore(0, shl(3, sub(32, width)))
             let src := add(add(packed.offset, 1), mul(first, width))
-            let end := add(dest, shl(5, count))
-            for {} lt(dest, end) { dest := add(dest, 0x20) } {
-                mstore(dest, sar(shift, calldataload(src)))
+            for { let passes := shr(3, count) } passes { passes := sub(passes, 1) } {
+                mstore(dest, sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0x20), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0x40), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0x60), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0x80), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0xa0), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0xc0), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                mstore(add(dest, 0xe0), sar(mload(0), calldataload(src)))
+                src := add(src, width)
+                dest := add(dest, 0x100)
+            }
+            for { let end := add(dest, shl(5, and(count, 7))) } lt(dest, end) { dest := add(dest, 0x20) } {
+                mstore(dest, sar(mload(0), calldataload(src)))
                 src := add(src, width)
             }
         }
