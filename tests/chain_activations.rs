@@ -24,6 +24,23 @@ fn dims(s: &[usize]) -> Vec<U256> {
     s.iter().map(|&d| U256::from(d)).collect()
 }
 
+/// `layer.forward` of one input, `values` of shape `shape`, on chain.
+async fn forward_on_chain<P: alloy::providers::Provider>(
+    layer: &IForwardLayer::IForwardLayerInstance<P>,
+    values: &[i128],
+    shape: &[usize],
+) -> Vec<i128> {
+    let out = layer
+        .forward(words(values), dims(shape), vec![U256::from(shape.len())])
+        .call()
+        .await
+        .unwrap();
+    out.output
+        .iter()
+        .map(|x| i128::try_from(*x).unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_activation_on_chain_equals_the_reference_bit_for_bit() {
     let (_anvil, chain) =
@@ -212,16 +229,7 @@ async fn elementwise_activations_at_the_edges_of_their_domain_equal_the_referenc
             );
             let layer = IForwardLayer::new(image.layers[i].address, chain.provider().clone());
             let xs: Vec<i128> = kept.iter().map(|&(v, _)| v).collect();
-            let out = layer
-                .forward(words(&xs), dims(&[xs.len()]), vec![U256::from(1)])
-                .call()
-                .await
-                .unwrap();
-            let got: Vec<i128> = out
-                .output
-                .iter()
-                .map(|x| i128::try_from(*x).unwrap())
-                .collect();
+            let got = forward_on_chain(&layer, &xs, &[xs.len()]).await;
             let want: Vec<i128> = kept.iter().map(|&(_, y)| y).collect();
             assert_eq!(got, want, "{name} {f} at {xs:?}");
             seen.push(f.to_string());
@@ -294,16 +302,7 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
                 let mut at = node.clone();
                 at.output_shape = vec![None, Some(1), Some(width / 2), Some(ch)];
                 let want = forward::forward(&at, &[&t]).unwrap();
-                let out = layer
-                    .forward(words(&t.data), dims(&t.shape), vec![U256::from(3)])
-                    .call()
-                    .await
-                    .unwrap();
-                let got: Vec<i128> = out
-                    .output
-                    .iter()
-                    .map(|x| i128::try_from(*x).unwrap())
-                    .collect();
+                let got = forward_on_chain(&layer, &t.data, &t.shape).await;
                 assert_eq!(got, want.data, "MaxPooling2D + {act} on {:?}", t.shape);
             }
             seen.push(act);
