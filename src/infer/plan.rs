@@ -1010,8 +1010,9 @@ const POOL_FUSED_SAVING: u64 = 55;
 const BN_PARAM: u64 = 650;
 
 /// The model unpacking one given value into memory (`PackedValues.copyTo`): ≈ 103 gas a value
-/// in fashion_mnist's `predictRangePacked` (784 values; via-IR recomputes the shift and the
-/// bound in the loop), traced (BENCHMARKS.md, "modelmem").
+/// in fashion_mnist's `predictRangePacked` when traced for "modelmem", ≈ 43 since `unpack`
+/// (eight values a pass; BENCHMARKS.md). Kept at 100 until the planner's terms are refitted
+/// together: an overestimate only makes chained steps a little smaller, never over the cap.
 const UNPACK_GAS: u64 = 100;
 /// The model returning one value (the ABI copy of the layer's answer).
 const RETURN_GAS: u64 = 10;
