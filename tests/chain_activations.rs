@@ -246,7 +246,7 @@ async fn elementwise_activations_at_the_edges_of_their_domain_equal_the_referenc
 /// them set to sigmoid/relu and linear/linear (the planner moves each onto its pooling), every
 /// MaxPooling2D called directly on windows whose maximum is each edge value of the test above
 /// (the three other pixels far below it, the maximum's place and channel varying) and on random
-/// windows over [−16, 16).
+/// windows over [−16, 16), with three channels and with four (tanh's two-channel loop).
 #[tokio::test]
 async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
     let (_anvil, chain) =
@@ -261,20 +261,31 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
         ((seed >> 11) as i128 % (32 * one)) - 16 * one
     };
     maxima.extend((0..40).map(|_| next()));
-    // [2, 2·ow, 3]: output pixel x, channel c is window (x, c); the maximum at one of its four
+    // [2, 2·ow, ch]: output pixel x, channel c is window (x, c); the maximum at one of its four
     // pixels, the others at the floor, below every edge (the reference also sums each window:
-    // four values of 2^124 still fit its i128).
+    // four values of 2^124 still fit its i128). Three channels and four: tanh takes two
+    // channels an iteration when their count is even (`tanhOf2`), one otherwise. Then random
+    // windows: every pixel random.
     let floor: i128 = -(1 << 124);
-    let ow = maxima.len().div_ceil(3);
-    let (h, w, ch) = (2, 2 * ow, 3);
-    let mut data = vec![floor; h * w * ch];
-    for (i, &m) in maxima.iter().enumerate() {
-        let (x, c) = (i / 3, i % 3);
-        let (dy, dx) = ((i / 2) % 2, i % 2);
-        data[(dy * w + 2 * x + dx) * ch + c] = m;
+    let mut inputs = Vec::new();
+    for ch in [3, 4] {
+        let ow = maxima.len().div_ceil(ch);
+        let (h, w) = (2, 2 * ow);
+        let mut data = vec![floor; h * w * ch];
+        for (i, &m) in maxima.iter().enumerate() {
+            let (x, c) = (i / ch, i % ch);
+            let (dy, dx) = ((i / 2) % 2, i % 2);
+            data[(dy * w + 2 * x + dx) * ch + c] = m;
+        }
+        inputs.push(Tensor {
+            shape: vec![h, w, ch],
+            data,
+        });
+        inputs.push(Tensor {
+            shape: vec![h, 16, ch],
+            data: (0..h * 16 * ch).map(|_| next()).collect(),
+        });
     }
-    // Random windows: every pixel random.
-    let random: Vec<i128> = (0..h * 16 * ch).map(|_| next()).collect();
     let mut seen = Vec::new();
     let variants = [["tanh", "tanh"], ["sigmoid", "relu"], ["linear", "linear"]];
     for (salt, acts) in variants.into_iter().enumerate() {
@@ -294,14 +305,10 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
             // Absent for linear/linear (nothing to move): the config without the word.
             let act = forward::activation_of(node, "activation").to_string();
             let layer = IForwardLayer::new(image.layers[i].address, chain.provider().clone());
-            for (input, width) in [(&data, w), (&random, 16)] {
-                let t = Tensor {
-                    shape: vec![h, width, ch],
-                    data: input.clone(),
-                };
+            for t in &inputs {
                 let mut at = node.clone();
-                at.output_shape = vec![None, Some(1), Some(width / 2), Some(ch)];
-                let want = forward::forward(&at, &[&t]).unwrap();
+                at.output_shape = vec![None, Some(1), Some(t.shape[1] / 2), Some(t.shape[2])];
+                let want = forward::forward(&at, &[t]).unwrap();
                 let got = forward_on_chain(&layer, &t.data, &t.shape).await;
                 assert_eq!(got, want.data, "MaxPooling2D + {act} on {:?}", t.shape);
             }

@@ -275,8 +275,9 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
 /// A Dense in int8/int16 multiplies its narrowed input by eight (five) columns at once
 /// (`DenseLayer._narrowSums`, rule in `quant::input_shift`, K = input units).
 /// generated/lane_bound_dense has 16 input units (a power of two: no slack in ⌈log2 K⌉) and
-/// every weight at ±qmax, columns of alternating signs, 40 of them (an int8 block of 32 and one
-/// of 8; int16 blocks of 15, 15 and 10). Inputs of 1 − 2^(e−32) give x' = 2^(32−e) − 1 and lane
+/// every weight at ±qmax, columns of alternating signs, 40 of them (an int8 block of 32 whose
+/// pass carries the last 8 in a fifth accumulator, `DenseLayer._narrow8t`, every one of its
+/// lanes used; int16 blocks of 15, 15 and 10). Inputs of 1 − 2^(e−32) give x' = 2^(32−e) − 1 and lane
 /// sums of 16·x'·qmax, within 1/64 of the lane's sign bit: the one-pass lanes. At
 /// exactly ±1, Σ|x'| reaches the bound and the rows go in runs; inputs of 3 in several runs; an
 /// input of 2^20 alone beyond the bound, one column at a time. A shift one smaller or a looser

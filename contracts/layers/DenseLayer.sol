@@ -66,8 +66,9 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         if (list.length != (c.useBias ? 2 : 1) || list[0].length != c.inputUnits * c.units) {
             revert InvalidConfig(LayerKind.DENSE);
         }
-        Raw memory kernel = _raw(m, list[0]);
-        int256[] memory bias = c.useBias ? _bias(_raw(m, list[1]), 0, c.units) : new int256[](0);
+        WeightLayout memory layout = IEternalModel(m).weightLayout();
+        Raw memory kernel = _raw(m, layout, list[0]);
+        int256[] memory bias = c.useBias ? _bias(_raw(m, layout, list[1]), 0, c.units) : new int256[](0);
         out = _dense(inputs, Job(c, kernel, bias));
         shape[shape.length - 1] = c.units;
         Fixed.activate(_ptr(out), out.length, c.activation, c.units);
@@ -175,7 +176,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 e = _inputShift(kernel, c.inputUnits);
         if (e != 0) {
             // One row's x' at a time.
-            uint256 xp = _ptr(new int256[](c.inputUnits));
+            uint256 xp = _scratch(c.inputUnits);
             for (uint256 r; r < rows; ++r) {
                 uint256 at = r * c.units;
                 _narrowSums(inputs, r * c.inputUnits, c.inputUnits, e, xp, kernel, c.units, _ptr(out) + at * 32);
@@ -260,6 +261,15 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 _lanes(xp + i * 32, len, s, kernel.ptr + i * stride, width, units, dst, k);
             }
             i += len;
+        }
+    }
+
+    /// @dev n words of new memory, not zeroed (`_narrowRow` writes each before it is read);
+    ///      returns their address.
+    function _scratch(uint256 n) internal pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(0x40, add(p, shl(5, n)))
         }
     }
 
@@ -354,7 +364,15 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         for (; j < units && units - j > cols; j += cols) {
             uint256 out = dst + j * 32;
             if (width == 1) {
-                _narrow8(xp, n, wp + j, stride, k, acc);
+                uint256 rest = units - j - cols;
+                if (rest > 8) {
+                    _narrow8(xp, n, wp + j, stride, k, acc);
+                } else {
+                    // The last 1..8 columns ride along this block's pass (`_narrow8t`).
+                    _narrow8t(xp, n, wp + j, stride, k, acc);
+                    _extractTail(acc + 0x80, rest, corr, out + cols * 32);
+                    j += rest;
+                }
             } else {
                 uint256 rest = units - j - cols;
                 _narrow16x2(xp, n, wp + 2 * j, stride, k, acc);
@@ -461,6 +479,64 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(add(acc, 0x20), a1)
             mstore(add(acc, 0x40), a2)
             mstore(add(acc, 0x60), a3)
+        }
+    }
+
+    /// @dev `_narrow8` plus the next 1..8 columns (the first 8 bytes of the kernel word 32 bytes
+    ///      on, v) in a fifth accumulator: byte 4i + g from the bottom of v (i < 2, g < 4) moved to
+    ///      the 32-bit lane 2g + i, so one MUL sums them all, the same lanes and bound as the
+    ///      block's (`_extractTail` reads them). A third INT8 pass over every row for the 6
+    ///      columns of 70 (32 + 32 + 6) cost ≈ 210 gas a row; the tail here ≈ 85.
+    function _narrow8t(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := xor(mload(wp), h)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+                // Four copies of v, 56 bits apart, OR-ed (no carries): byte b of copy c lies at
+                // bit 8b + 56c, on a lane's bottom byte (32l) only for b = c, c + 4; the mask
+                // keeps those.
+                w := shr(192, xor(mload(add(wp, 0x20)), h))
+                w := or(w, shl(56, w))
+                a4 := add(a4, mul(x, and(or(w, shl(112, w)), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+        }
+    }
+
+    /// @dev Adds the lane sums of `_narrow8t`'s fifth accumulator (at memory `acc`, minus `corr`)
+    ///      to the words at `out`: columns [0, count) of the tail, lane 2g + i holding column
+    ///      7 − 4i − g.
+    function _extractTail(uint256 acc, uint256 count, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            let a := sub(mload(acc), corr)
+            for { let l := 0 } lt(l, 8) { l := add(l, 1) } {
+                let v := signextend(3, a)
+                a := sar(32, sub(a, v))
+                let col := sub(7, add(shr(1, l), shl(2, and(l, 1))))
+                if lt(col, count) {
+                    let p := add(out, shl(5, col))
+                    mstore(p, add(mload(p), v))
+                }
+            }
         }
     }
 
@@ -870,7 +946,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     {
         out = new int256[](units);
         if (e != 0) {
-            _narrowSums(inputs, 0, n, e, _ptr(new int256[](n)), kernel, units, _ptr(out));
+            _narrowSums(inputs, 0, n, e, _scratch(n), kernel, units, _ptr(out));
             return _carry(out, inputs, n);
         }
         uint256 limit = n < 2 ** 30 ? Lanes.limit(kernel.width) : 0;

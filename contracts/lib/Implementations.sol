@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x8ddf944fe6f7d2bfe130779c9e5cc0ab0b11d0c762d0e1e09937b617a8fe66c3;
+    bytes32 internal constant MODEL = 0x773753e21b04c6f148e86ebfb7a6673cc3ab7de0fa2ff002971155af71f7a688;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
+    bytes32 internal constant INPUT_LAYER = 0x9085e48e808ac56bd08b54e45804d7cfc0d6baee9ac2cacc7da27eb8d7205029;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x0b395a0612f9a134e221c9be1af8911650fd45e2d3610194954856989fd02edb;
+    bytes32 internal constant DENSE = 0xa6d0863a4968c2131099e574aacfc72cc3061871552f89db5193ddd20ed254f1;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
+    bytes32 internal constant FLATTEN = 0x9f33e04c80aaf0a1905b3834700c301f3cf8f53e3bb3a50e92fd3842dbe6dc15;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
+    bytes32 internal constant RESCALING = 0xd79029cd2ccb931908a3161d2927c5754ac67e7df515e249008699e78aaa37df;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xf4fb478636df970ac2460ca65f8b90f20a7f665573bc56ea2c05cecce3de82f0;
+    bytes32 internal constant MAX_POOLING_2D = 0x95ba76005a0ea9370fa672c076d95107ef693d3ccb9490f6252d62922f9f998e;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xbfea009fb1eeb5c170b605ab308134dbc730278215707d4cc53937b80a099cdb;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x55e7da2432c5c73bcb44ba66e26dd659fa61aaa7f6220b4493b6700f7a33931a;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xf41d688db643e2819c6cc13232e1127ee512f893e292556be8a15565532a2bec;
+    bytes32 internal constant CONV_2D = 0x774ea58be3dac8d475cb7ff6c1d649e1493de8ad9c4ad31b9e58e918bad5b98f;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x4c29e082069ef69e1dc960fc008fc95c66d6bfd85dfec12fdb37571b948d6ff0;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
+    bytes32 internal constant EMBEDDING = 0x44db61711ae7a5fb2a07fab4c8f17a7c7b0792565c2ba973162bb590860dbeff;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x9043f021f9dd012caedaef0895f293299712b706d5d753d8da0e621fc99d1203;
+    bytes32 internal constant SIMPLE_RNN = 0xb1aad306575f97fc5501ed84cee6d6df51f668cc88952cf862c5d5ecd165301e;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
+    bytes32 internal constant LSTM = 0x0b9fcdbe5a50b841bebac9059885437514e04f8884496834d6d3d56e8376ed2a;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xcfeb34143070187aad919edf27aad05e4cbcab0ba4a30e1204baff16f901d1e3;
+    bytes32 internal constant SOFTMAX = 0x7c8462de6039b546a1c97d77b1524c4e93b50d8c7b0002f9e7eb9466762304ca;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x415946c359399784e8f8802fbf9621569acc88be041fddb80cc2fe89df0b2e24;
+    bytes32 internal constant SIGMOID = 0xa28bd7726976a26dff49658c5d2fa3073a79865111bd932fb70b050b4779a0f3;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xf528b0d27947261640e0eb4e3beacd341a63ed5be739194be17043a23cafef4b;
+    bytes32 internal constant RELU = 0xde8764ce01481f02ae07181ed00a44da4ae1e6ca0d3521cff6b59101ba57ac5e;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xe0b06e0be85e63d9cf1063b64e7aeaa8c498f300ff0124366b66874d7f5fb3d6;
+    bytes32 internal constant LINEAR = 0xd998bee4ad25bd64c3321dfa865efcb92edca50a0b3fa413c7991cef13025ac9;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x8bceccd18381f3adcf908dc4854d4f9086bc1f17cf9762a8d42ea25d001076a5;
+    bytes32 internal constant ADD = 0xd3c64e01f59bf2ede3ad4856665feb6afabf2c34a3bd899664af83fcef346177;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x44ffc55fdcd4692982c4c3a6d56f1374bfc1dcb670d4d56ba934265ca309d1bd;
+    bytes32 internal constant DROPOUT = 0x1140a0b4a3e26fd84fab49eaa97d2b0ccd161b1a980b7ea6453bf73ceaec9c30;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x7b59b3721d931b3fff6bba8741ebcd07b721b624192f0267b17c235d1fc78c58;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x74c3ae7f198f8b8922dd3303f5ef3cd8f9ce1b118c94e56e41200aec6d42130c;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0xdcf3b210d8f5ca63511e56d66886de28d1d868a2f627c6d7d8c2a6753eb08a34;
+    bytes32 internal constant ZERO_PADDING_2D = 0x203288161002d67414e42ef97934b4cf32fb644eec59807e53cc2c7a1a3a7b3b;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
+    bytes32 internal constant CONCATENATE = 0x09fe702fa2186d5bc2bb966b311adc19f10108d5eb457d330bc5a2ad917c4477;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xdedbf61be6482e94b6ec8b17cd49d39282c06b9c03b2dc98f72b4bf70284b1db;
+    bytes32 internal constant TANH = 0x6363b9ca31236fac5b93aeeb1ce17ab138fcdb56a01cc0f3c69c0b87e93c3a11;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
+    bytes32 internal constant GRU = 0x8397eebbe35506a349692e90a65dcf7dee9d2e9e173285d176f87b5c60862b2f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x0614c2e4c422093c75cc2ea1724f6f82bbf9355cfade06dd115d312a771a74e0;
+    bytes32 internal constant CONV_1D = 0xace489522794cabb28e89630f9b8462617014cbac47031c321f5daebe55cf162;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xbb81c23cd45b0d39119d999c631a02fa963f96d65a0ca79c8bcc0d5ed8268cd7;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xa4912ad013f9878d349217be5ea2375f4909c122317ea868733019af157f1f69;
+    bytes32 internal constant RESHAPE = 0xf8b973eabc289c9c43d1eb6c8bc735ed0476d56b9102bf4ebe68d821ab0cd5fb;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
+    bytes32 internal constant MULTIPLY = 0xd36dc8f97fd8ab03c9d94fcc183ee051083b78c6e92cb2764faece81cc0d8216;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x140ac3a7d39eb8c721ffa9530f72b1364f1a2a7a004f72a6d9c5d190380e793c;
+    bytes32 internal constant MAX_POOLING_1D = 0xbc143118db41ef53d815c2085e8ded7841746957cc351d6d50f4a723fdd2f2d6;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xe47b2bd486d108f6aa05047ba0d06714034ec9f3623fd3249a6f0c89ce050503;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x4a11fc283d93be26de222873b0fb92840565222543f608af17ce64f99342a5ad;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa46d26661d92ef77c45b32248501966dfd8b9f4202ec17bcb75bbb261482aaa9;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa8c91f9b0734b53558a05e0331641e69ce87278984c45b3c498fbd8da0c24774;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc293f3b10a8fed6565e692d09b044afb71d4d76bad185983e840d220b8800299;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x727edb163d4cc902dd29233d984ac5f525d6089a9baf5300b36e75437171e010;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0xecdf7734677599fa0a12e9ca6c78c56f469301fed2a2f1137deb98eb2373be1b;
+    bytes32 internal constant UP_SAMPLING_1D = 0x74b72ccdec5a47a678c8604d7f722d2e189971a69b79f3ea569d8843de1b29ce;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x1ff64f282edf4fda584f19be7b21081334ed0b3f29d7f905b6cad852a6be93b9;
+    bytes32 internal constant UP_SAMPLING_2D = 0x2c9b82ab8ec1f254140eb5071aee1b00902a1edf9d6ccf154eec680339eb8533;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x1abf0ac61777736d6ed5abee0d233d148bbe1058b55603aacb85a2e9c0a99491;
+    bytes32 internal constant CROPPING_1D = 0x1ebf3addeda7f3dcdce0fb6b30b5aeaccef56435e5d4e4e4f214205727741c3e;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x9ffb32241ceef0d6c306f6290013ba74211342010d65ce0364c351d042b5cdfe;
+    bytes32 internal constant CROPPING_2D = 0xb1c8da48b2f486e69faeb803a60a9799715dcaaf481fb6bf312f580a44236d91;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x83cf845c19b49d40893c28ff6be581a95f31c11d911ec2a66d33c45c712ca825;
+    bytes32 internal constant ZERO_PADDING_1D = 0xcacb5a5aa67a21bca70209622ebc2e055477909104026d299b343a29b35667c7;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x6697ca132ea25c737ce69e1a6a31f64cf5bee3a612652c726664a11da2e9627c;
+    bytes32 internal constant PERMUTE = 0x2a94edc3cc79599949374878b171de9cb105fd7f9a76e150897c82c86a549988;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0xd42e202fe587170cf1c8979807889b803f6e85629079ccc397ec0b141bedc907;
+    bytes32 internal constant REPEAT_VECTOR = 0xe6bdb7f166bd857adcba8509672e02033f00586a3814019636e8f9f27ad1f8a1;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0xd7d1868606522af4d2656e31c0ef15ad9e786c015f135e35f3f21cb3880caf67;
+    bytes32 internal constant SUBTRACT = 0x79f54da62195adde9bed6acafd2cd4de1fc31950c1409f4ede0465fb1eacbe6f;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xc2efb055a15b9d856ea6222292dac112d3e76977229e289ec7290419ee0bf8bf;
+    bytes32 internal constant AVERAGE = 0xaf14e8a8aa5188156bab5af6cff353460edceb8df4de8db164c0d1edc27a281b;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0x586e17801e574ede255940fc8cdafbfcc34a1467424e24576002eda044248fab;
+    bytes32 internal constant MAXIMUM = 0xf7e32a95dd58ce19688381e19a9ae1ff827d8397488b8115e22252d8b5fce201;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
+    bytes32 internal constant MINIMUM = 0x45913e89fd035751ea3f4b911d2c5439dde20063b42cfb6acad168dcf09aaf96;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x5dfdb7bc98b4c751edfd5c91ccd7ae04c3234fba23e4aa13c9b12354fa7a6331;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xcc240934627ba7d9e00d521c47fe1f7d3f922c76dda9e7fb523996ea204ef700;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xa11cbd8726ad241f7f96edb5de470b00655b7dd231b5148e9e2b74ece3d2fa65;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3fcad8cd4fa316c33e1c87f616081894bbfac66640508633a17a40a492eed99;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xd99ef2ac2d474835ad469a365fe03079ad6396925fa3b3ec88f0e2362200938e;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
+    bytes32 internal constant PRELU = 0x540fae0ac980252397d096392f07b32377517f72f707f4e6986aaa2d8a953cb8;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xc16b0e82f3635f253aa9fd384a8e21d09ceb9738908177764488dd1eebcbd1f5;
+    bytes32 internal constant ELU = 0xbae17fae77ea3b00fda67c19712fcf11ceb7145801c8195b196900e00de6a9fe;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x2466b7eb5471c16cdcf84dfdce6a4feb5fc32a359998809fc8603198530b392a;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x45c6a922686ea34c07ebe4023cf640a5d0bf375c1d6da2226c41314f1db687b3;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x69b6d5e93fa326d15fa6dc65e7bf55aba76305ff227f1107754f6ce61d6a351e;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x910fc99e3a4744456e58a4615f25fae5b2d522f173014563c5373358d2b05511;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xf3d013167e9afa323dba529540b89e9078b53c1bd7ea026d70ee2e98dc2284eb;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
+    bytes32 internal constant BIDIRECTIONAL = 0xff594285c0301b7aeef943038bab08f9a41a451a518416905ff5c0f436060ab4;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

@@ -1134,6 +1134,20 @@ impl GasModel {
     }
 }
 
+impl GasModel {
+    /// Dense columns as the kernel pays for them: whole blocks of `dense_block`, except that in
+    /// int8 the last 1..8 columns after a whole block ride along its pass
+    /// (`DenseLayer._narrow8t`), ≈ 16 columns' worth (fashion_mnist's 784→70: 730,551 → 621,664
+    /// gas with 6 columns so carried, BENCHMARKS.md "densepool").
+    pub fn dense_columns(&self, cols: u64) -> u64 {
+        let tail = cols % self.dense_block;
+        if self.dense_block == 32 && cols > 32 && (1..=8).contains(&tail) {
+            return cols - tail + 16;
+        }
+        cols.div_ceil(self.dense_block) * self.dense_block
+    }
+}
+
 /// The planner's estimate of one `predict` call of the whole model (every layer in one call, no
 /// calibration yet): `layers` and `inputs` (the InputLayers' tensors, by layer position) as
 /// the chain has them, weights in `format`. `None` when a shape cannot be followed.
@@ -1290,7 +1304,7 @@ impl GasModel {
                 let rows_in = *input_units as u64;
                 let kernel_values = rows_in * cols;
                 // `_lanesBlock` walks every input row once per block of columns.
-                let macs = in_values * cols.div_ceil(self.dense_block) * self.dense_block;
+                let macs = in_values * self.dense_columns(cols);
                 gas += (self.dense_mac * macs as f64) as u64
                     + out_values * activation_gas(*activation)
                     + 3 * (kernel_values * self.weight_width).div_ceil(32)
