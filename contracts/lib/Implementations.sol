@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x8ddf944fe6f7d2bfe130779c9e5cc0ab0b11d0c762d0e1e09937b617a8fe66c3;
+    bytes32 internal constant MODEL = 0x5102e756f558b211dcf198263d5b32bf091bf449581e9906929aa92cf8c10ba1;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x0b395a0612f9a134e221c9be1af8911650fd45e2d3610194954856989fd02edb;
+    bytes32 internal constant DENSE = 0xb1706807ea8dbf5e42f44763e0cf9730e7477a8898e80eae261fd8590fe23717;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xf4fb478636df970ac2460ca65f8b90f20a7f665573bc56ea2c05cecce3de82f0;
+    bytes32 internal constant MAX_POOLING_2D = 0x27efd4d22ff7c834a7238da592151f507e011e937734c9f4f80cf0b08390db24;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xbfea009fb1eeb5c170b605ab308134dbc730278215707d4cc53937b80a099cdb;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x1650510b91a6fcf918b490bb714ca99869f8e8aff9e1fc32e734dac90e419d64;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xf41d688db643e2819c6cc13232e1127ee512f893e292556be8a15565532a2bec;
+    bytes32 internal constant CONV_2D = 0x42e6bdcc2dccfd5ab5f16e5da0555d0b63143f6a20790287785dc5d3acf7c0f8;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x0614c2e4c422093c75cc2ea1724f6f82bbf9355cfade06dd115d312a771a74e0;
+    bytes32 internal constant CONV_1D = 0x293ef5b5925161fcba997689ad8e5e751a5c2576bcd9f9e2953385fdce64a254;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
     /// @dev ReshapeLayer, kind 24.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x140ac3a7d39eb8c721ffa9530f72b1364f1a2a7a004f72a6d9c5d190380e793c;
+    bytes32 internal constant MAX_POOLING_1D = 0xcca218ce4b7c8ee3cca4a739c5f84c978732a9e67603edd24e661a05d6c08518;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xe47b2bd486d108f6aa05047ba0d06714034ec9f3623fd3249a6f0c89ce050503;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xa1530609ef77733b46056aefed94eec84fba8aeb6f653ee2d7477276197f8146;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa46d26661d92ef77c45b32248501966dfd8b9f4202ec17bcb75bbb261482aaa9;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x2711466f7d25c5d791479058a1d416dd362b6c3ae3e491fb06fac51a74929d91;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xcc240934627ba7d9e00d521c47fe1f7d3f922c76dda9e7fb523996ea204ef700;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x4596539134f7891c9e9efb6e2ace4c0555231f86767bfe7e1afa759383099491;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3fcad8cd4fa316c33e1c87f616081894bbfac66640508633a17a40a492eed99;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xbffe4af2f13633aa4849b66a31ef34be533c962ee273af1236891c13b3f8f365;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xc16b0e82f3635f253aa9fd384a8e21d09ceb9738908177764488dd1eebcbd1f5;
+    bytes32 internal constant ELU = 0xc853bc3cf45200d4ac20fdbe2767bf25dcaddc7aab1532e6cf0115c5beea8acd;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x910fc99e3a4744456e58a4615f25fae5b2d522f173014563c5373358d2b05511;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xe938ac3184337fa01e3392c07d140c7c79c3789e72a3f9e019d88b90bffe21a2;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
 

@@ -26,8 +26,8 @@ pub mod step;
 pub mod weights;
 
 pub use bindings::{
-    CREATE2_DEPLOYER, EternalFactory, EternalJobs, EternalModel, ILayer, Implementation,
-    factory_address,
+    ActivationsMissing, CREATE2_DEPLOYER, EternalActivations, EternalFactory, EternalJobs,
+    EternalModel, ILayer, Implementation, activations_address, factory_address,
 };
 pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
@@ -37,8 +37,8 @@ pub use rpc::{Rpc, RpcFailure, redact_url};
 pub use step::Step;
 pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
 
-use alloy::primitives::{B256, Bytes};
-use alloy::sol_types::SolInterface;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::{SolError, SolInterface};
 
 /// A revert, decoded against every contract's custom errors.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,12 +47,40 @@ pub enum Revert {
     Jobs(EternalJobs::EternalJobsErrors),
     Factory(EternalFactory::EternalFactoryErrors),
     Layer(ILayer::ILayerErrors),
+    /// A layer (`layer`, its index, when the model or a job step called it) needs the rare
+    /// activations' contract, which has no code at `activations` on this chain.
+    ActivationsMissing {
+        layer: Option<U256>,
+        activations: Address,
+    },
     /// Revert data no contract of ours produces (or none at all).
     Other(Bytes),
 }
 
 impl Revert {
     pub fn decode(data: &[u8]) -> Revert {
+        let missing = |layer: Option<U256>, reason: &[u8]| {
+            ActivationsMissing::abi_decode(reason)
+                .ok()
+                .map(|e| Revert::ActivationsMissing {
+                    layer,
+                    activations: e.activations,
+                })
+        };
+        let wrapped = match EternalModel::EternalModelErrors::abi_decode(data) {
+            Ok(EternalModel::EternalModelErrors::LayerFailed(f)) => {
+                missing(Some(f.index), &f.reason)
+            }
+            _ => match EternalJobs::EternalJobsErrors::abi_decode(data) {
+                Ok(EternalJobs::EternalJobsErrors::LayerFailed(f)) => {
+                    missing(Some(f.index), &f.reason)
+                }
+                _ => missing(None, data),
+            },
+        };
+        if let Some(r) = wrapped {
+            return r;
+        }
         if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
             return Revert::Model(e);
         }
@@ -76,6 +104,16 @@ impl std::fmt::Display for Revert {
             Revert::Factory(e) => write!(f, "{e:?}"),
             Revert::Jobs(e) => write!(f, "{e:?}"),
             Revert::Layer(e) => write!(f, "{e:?}"),
+            Revert::ActivationsMissing { layer, activations } => {
+                match layer {
+                    Some(i) => write!(f, "layer #{i} ")?,
+                    None => f.write_str("the layer ")?,
+                }
+                write!(
+                    f,
+                    "needs the activations contract (EternalActivations, the rare activations elu … log_softmax) at {activations}, which has no code on this chain; `eternalize deploy` places it"
+                )
+            }
             Revert::Other(data) if data.is_empty() => write!(f, "a revert without data"),
             Revert::Other(data) => write!(f, "unknown revert data {data}"),
         }
