@@ -467,17 +467,30 @@ async fn a_missing_activations_contract_is_named_by_predict_and_verify() {
 }
 
 /// Gas of every rare-activation layer of activations_mlp.keras (an Activation(f) / ELU layer
-/// called directly) on 1,000 values over [−12, 12): `forward` as deployed (the STATICCALL to
-/// EternalActivations), and — when `OLD_ELU_ARTIFACT` names an ELULayer artifact of an earlier
-/// build (`git show db737cb:artifacts/ELULayer.json > old.json`) — the same clone delegating to
-/// that implementation instead (placed with anvil_setCode), on the same chain and input: the
-/// before → after of BENCHMARKS.md "rareacts". Outputs must agree.
+/// called directly) on 1,000 values over [−12, 12): the implementation's frame under the clone
+/// (`debug_traceCall`, call tracer: the DELEGATECALL's gasUsed, so neither the calldata pricing
+/// nor EIP-7623's calldata floor, which a 32 KB direct call hits, hides the work), as deployed
+/// (the STATICCALL to EternalActivations included), and — when `OLD_ELU_ARTIFACT` names an
+/// ELULayer artifact of an earlier build (`git show db737cb:artifacts/ELULayer.json > old.json`)
+/// — the same clone delegating to that implementation instead (placed with anvil_setCode), on
+/// the same chain and input: the before → after of BENCHMARKS.md "rareacts". Outputs must agree.
 #[tokio::test]
 #[ignore = "gas harness: cargo test --test all -- chain_activations::rare_activation_gas --ignored --nocapture"]
 async fn rare_activation_gas_on_1000_values() {
-    use alloy::primitives::Address;
+    use alloy::primitives::{Address, Bytes};
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolCall;
     let (node, chain) = crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     let rpc = eternalize::chain::Rpc::connect(&node.url()).unwrap();
+    let set_code = |at: Address, code: String| {
+        let rpc = &rpc;
+        async move {
+            let _: serde_json::Value = rpc
+                .request("anvil_setCode", serde_json::json!([at, code]))
+                .await
+                .unwrap();
+        }
+    };
     let name = "generated/activations_mlp.keras";
     let model = keras::load(&fixtures().join(name)).unwrap();
     let (_, image) = crate::chain_support::deploy_model(&chain, &model, 1).await;
@@ -488,13 +501,7 @@ async fn rare_activation_gas_on_1000_values() {
             let a: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             let imp = Address::repeat_byte(0xe1);
-            let _: serde_json::Value = rpc
-                .request(
-                    "anvil_setCode",
-                    serde_json::json!([imp, a["deployedBytecode"]]),
-                )
-                .await
-                .unwrap();
+            set_code(imp, a["deployedBytecode"].as_str().unwrap().to_string()).await;
             Some(imp)
         }
         Err(_) => None,
@@ -503,46 +510,57 @@ async fn rare_activation_gas_on_1000_values() {
         .map(|i| ((i - 500) as i128) * (3 << 26) / 2)
         .collect();
     let shape = vec![1000usize];
-    eprintln!("| layer | before (inline) | after (STATICCALL) |");
+    let calldata: Bytes = IForwardLayer::forwardCall {
+        inputs: words(&values),
+        shapes: dims(&shape),
+        ranks: vec![U256::from(1)],
+    }
+    .abi_encode()
+    .into();
+    // The implementation's frame of a call to the clone at `to`, and the output.
+    let measure = |to: Address| {
+        let calldata = calldata.clone();
+        let provider = chain.provider().clone();
+        let (values, shape) = (values.clone(), shape.clone());
+        async move {
+            let tx = serde_json::json!({"to": to, "data": calldata, "gas": "0x3b9aca00"});
+            let trace: serde_json::Value = provider
+                .raw_request(
+                    "debug_traceCall".into(),
+                    (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+                )
+                .await
+                .unwrap();
+            let used = trace["calls"][0]["gasUsed"].as_str().unwrap();
+            let gas = u64::from_str_radix(used.trim_start_matches("0x"), 16).unwrap();
+            let layer = IForwardLayer::new(to, provider);
+            (gas, forward_on_chain(&layer, &values, &shape).await)
+        }
+    };
+    eprintln!("| layer (1,000 values) | before (inline) | after (STATICCALL) |");
     eprintln!("|---|---:|---:|");
     for (i, node) in graph.nodes.iter().enumerate() {
         if node.class_name != "Activation" && node.class_name != "ELU" {
             continue;
         }
-        let f = forward::activation_of(node, "activation").to_string();
+        let f = match node.class_name.as_str() {
+            "ELU" => "ELU(alpha) layer".to_string(),
+            _ => forward::activation_of(node, "activation").to_string(),
+        };
         let at = image.layers[i].address;
-        let layer = IForwardLayer::new(at, chain.provider().clone());
-        let call = layer.forward(words(&values), dims(&shape), vec![U256::from(1)]);
-        let after = call.estimate_gas().await.unwrap();
-        let got = forward_on_chain(&layer, &values, &shape).await;
+        let (after, got) = measure(at).await;
         let before = match old {
             Some(imp) => {
-                let code = rpc.code_at(at).await.unwrap();
-                let mut swapped = code.to_vec();
-                swapped[10..30].copy_from_slice(imp.as_slice());
+                let mut twin_code = rpc.code_at(at).await.unwrap().to_vec();
+                twin_code[10..30].copy_from_slice(imp.as_slice());
                 let twin = Address::repeat_byte(0xe2);
-                let _: serde_json::Value = rpc
-                    .request(
-                        "anvil_setCode",
-                        serde_json::json!([
-                            twin,
-                            alloy::primitives::hex::encode_prefixed(&swapped)
-                        ]),
-                    )
-                    .await
-                    .unwrap();
-                let old_layer = IForwardLayer::new(twin, chain.provider().clone());
-                let call = old_layer.forward(words(&values), dims(&shape), vec![U256::from(1)]);
-                let gas = call.estimate_gas().await.unwrap();
-                assert_eq!(
-                    forward_on_chain(&old_layer, &values, &shape).await,
-                    got,
-                    "{f}"
-                );
+                set_code(twin, alloy::primitives::hex::encode_prefixed(&twin_code)).await;
+                let (gas, out) = measure(twin).await;
+                assert_eq!(out, got, "{f}");
                 gas.to_string()
             }
             None => "–".into(),
         };
-        eprintln!("| {f} ({}) | {before} | {after} |", node.name);
+        eprintln!("| {f} | {before} | {after} |");
     }
 }
