@@ -59,26 +59,7 @@ pub enum Revert {
 
 impl Revert {
     pub fn decode(data: &[u8]) -> Revert {
-        let missing = |layer: Option<U256>, reason: &[u8]| {
-            ActivationsMissing::abi_decode(reason)
-                .ok()
-                .map(|e| Revert::ActivationsMissing {
-                    layer,
-                    activations: e.activations,
-                })
-        };
-        let wrapped = match EternalModel::EternalModelErrors::abi_decode(data) {
-            Ok(EternalModel::EternalModelErrors::LayerFailed(f)) => {
-                missing(Some(f.index), &f.reason)
-            }
-            _ => match EternalJobs::EternalJobsErrors::abi_decode(data) {
-                Ok(EternalJobs::EternalJobsErrors::LayerFailed(f)) => {
-                    missing(Some(f.index), &f.reason)
-                }
-                _ => missing(None, data),
-            },
-        };
-        if let Some(r) = wrapped {
+        if let Some(r) = Revert::activations_missing(data) {
             return r;
         }
         if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
@@ -94,6 +75,25 @@ impl Revert {
             return Revert::Layer(e);
         }
         Revert::Other(Bytes::copy_from_slice(data))
+    }
+}
+
+impl Revert {
+    /// `Fixed.ActivationsMissing` from a layer called directly, or wrapped in the model's or a
+    /// job step's `LayerFailed` (then with the layer's index).
+    fn activations_missing(data: &[u8]) -> Option<Revert> {
+        let (layer, reason) = match EternalModel::EternalModelErrors::abi_decode(data) {
+            Ok(EternalModel::EternalModelErrors::LayerFailed(f)) => (Some(f.index), f.reason),
+            _ => match EternalJobs::EternalJobsErrors::abi_decode(data) {
+                Ok(EternalJobs::EternalJobsErrors::LayerFailed(f)) => (Some(f.index), f.reason),
+                _ => (None, Bytes::copy_from_slice(data)),
+            },
+        };
+        let e = ActivationsMissing::abi_decode(&reason).ok()?;
+        Some(Revert::ActivationsMissing {
+            layer,
+            activations: e.activations,
+        })
     }
 }
 
@@ -182,5 +182,50 @@ impl ChainError {
             ChainError::Reverted { revert, .. } => Some(revert.as_ref()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::address;
+
+    /// A layer's `ActivationsMissing` is named alone, inside the model's `LayerFailed` and
+    /// inside a job step's.
+    #[test]
+    fn a_missing_activations_contract_is_decoded_wherever_it_is_wrapped() {
+        let at = address!("5a84831a4cc794bbee5d96a4e00dd9c6c72316fe");
+        let reason = Bytes::from(ActivationsMissing { activations: at }.abi_encode());
+        let index = U256::from(9);
+        let model = EternalModel::LayerFailed {
+            index,
+            reason: reason.clone(),
+        }
+        .abi_encode();
+        let job = EternalJobs::LayerFailed {
+            index,
+            reason: reason.clone(),
+        }
+        .abi_encode();
+        for (data, layer) in [
+            (&model, Some(index)),
+            (&job, Some(index)),
+            (&reason.to_vec(), None),
+        ] {
+            let r = Revert::decode(data);
+            assert_eq!(
+                r,
+                Revert::ActivationsMissing {
+                    layer,
+                    activations: at
+                }
+            );
+            assert!(r.to_string().contains("EternalActivations"), "{r}");
+        }
+        assert!(
+            Revert::decode(&model)
+                .to_string()
+                .starts_with("layer #9 needs the activations contract")
+        );
     }
 }
