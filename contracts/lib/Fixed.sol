@@ -345,10 +345,9 @@ library Fixed {
     }
 
     /// @notice Codes 7..19 of the `n` words at `ptr`, in place (log_softmax over groups of
-    ///         `last`), by one STATICCALL to
-    ///         `EternalActivations` (raw calldata: `code | last << 8`, then the words; the answer
-    ///         is the words). Reverts with the callee's revert data (`ActivationDomain`, …), or
-    ///         `ActivationsMissing` when the address has no code.
+    ///         `last`), by one STATICCALL to `EternalActivations` (raw calldata: `code | last <<
+    ///         8`, then the words; the answer is the words). Reverts with the callee's revert
+    ///         data (`ActivationDomain`, …), or `ActivationsMissing` when the address has no code.
     /// @dev The header goes in the word before `ptr` (an array's length word), saved and put
     ///      back, so nothing is copied in memory: the call reads the words where they are and
     ///      writes the answer over them.
@@ -382,9 +381,10 @@ library Fixed {
         }
     }
 
-    /// @dev `_activateRare` as a pure function (the function-pointer cast forge-std's console uses): `EternalActivations` is stateless code at an
-    ///      address fixed by that code (CREATE2), so its answer is a function of the arguments
-    ///      alone, and `activate` stays pure for its many pure callers.
+    /// @dev `_activateRare` as a pure function (the function-pointer cast forge-std's console
+    ///      uses): `EternalActivations` is stateless code at an address fixed by that code
+    ///      (CREATE2), so its answer is a function of the arguments alone, and `activate` stays
+    ///      pure for its many pure callers.
     function _asPure(function(uint256, uint256, uint8, uint256) view f)
         private
         pure
