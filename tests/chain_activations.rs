@@ -321,3 +321,253 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
         ["linear", "linear", "relu", "sigmoid", "tanh", "tanh"]
     );
 }
+
+/// `eternalize predict --json` of `sample` (one input row) on the model at `address`.
+fn predict_cli(
+    data: &std::path::Path,
+    url: &str,
+    address: &str,
+    sample: &[f64],
+) -> std::process::Output {
+    let input = data.join("input.json");
+    std::fs::write(&input, serde_json::to_string(&[sample]).unwrap()).unwrap();
+    let input = input.display().to_string();
+    crate::deploy_support::eternalize(
+        data,
+        &[
+            "predict",
+            address,
+            "--input",
+            &input,
+            "--rpc-url",
+            url,
+            "--json",
+        ],
+        &[],
+    )
+}
+
+/// The rare activations live in one contract (`EternalActivations`), which `eternalize deploy`
+/// places on a fresh chain (its own step) before the layers that call it: a model of every such
+/// function then predicts what the reference computes.
+#[test]
+fn a_fresh_deploy_places_the_activations_contract_and_predicts_the_reference() {
+    use crate::deploy_support::{KEY0, anvil, deploy_json, done_line, text};
+    let node = anvil(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let url = node.url();
+    let name = "generated/activations_mlp.keras";
+    let o = deploy_json(
+        data.path(),
+        name,
+        &url,
+        8192,
+        &[("ETERNALIZE_PRIVATE_KEY", KEY0)],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let planned = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "planned")
+        .unwrap();
+    assert!(
+        planned["steps"].to_string().contains("\"activations\""),
+        "{planned}"
+    );
+    let address = done_line(&o)["model_address"].as_str().unwrap().to_string();
+    let rpc = eternalize::chain::Rpc::connect(&url).unwrap();
+    let code = crate::deploy_support::runtime()
+        .block_on(rpc.code_at(eternalize::chain::activations_address()))
+        .unwrap();
+    assert_eq!(
+        code,
+        eternalize::chain::EternalActivations::DEPLOYED_BYTECODE
+    );
+
+    let model = keras::load(&fixtures().join(name)).unwrap();
+    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+    let truth = read_json(&sidecar(&fixtures().join(name), ".truth.json"));
+    let samples = input::samples(
+        &array(&truth["predict"]["inputs"][0]),
+        &graph.input_shapes()[0],
+    )
+    .unwrap();
+    let s = &samples[0];
+    let moved = graph.nodes.iter().filter(|n| {
+        matches!(
+            forward::activation_of(n, "activation"),
+            "elu"
+                | "selu"
+                | "gelu"
+                | "silu"
+                | "swish"
+                | "softplus"
+                | "softsign"
+                | "mish"
+                | "exponential"
+                | "log_softmax"
+                | "hard_silu"
+                | "hard_sigmoid"
+        )
+    });
+    assert!(moved.count() >= 5, "the fixture uses the moved codes");
+    let want = &graph.run(std::slice::from_ref(s)).unwrap()[0].data;
+    let sample: Vec<f64> = s
+        .data
+        .iter()
+        .map(|&v| eternalize::infer::fixed::to_f64(v))
+        .collect();
+    let o = predict_cli(data.path(), &url, &address, &sample);
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Back to Q32.32 (exact: every output is far below 2^21), bit for bit.
+    let got: Vec<i128> = report["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v.as_f64().unwrap() * 4294967296.0).round() as i128)
+        .collect();
+    assert_eq!(&got, want, "{report}");
+}
+
+/// Without the activations contract on chain (its code removed), a layer that needs it fails
+/// with a message naming the contract and its address, and `verify` names it too.
+#[tokio::test]
+async fn a_missing_activations_contract_is_named_by_predict_and_verify() {
+    let (node, chain) = crate::chain_support::anvil_with_model(&[]).await;
+    let name = "generated/activations_mlp.keras";
+    let model = keras::load(&fixtures().join(name)).unwrap();
+    let (address, _) = crate::chain_support::deploy_model(&chain, &model, 1).await;
+    let at = eternalize::chain::activations_address();
+    let _: serde_json::Value = eternalize::chain::Rpc::connect(&node.url())
+        .unwrap()
+        .request("anvil_setCode", serde_json::json!([at, "0x"]))
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let address = format!("{address:#x}");
+    let o = predict_cli(data.path(), &node.url(), &address, &[0.5; 8]);
+    let err = crate::deploy_support::text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("needs the activations contract (EternalActivations")
+            && err.contains(&at.to_string())
+            && err.contains("has no code on this chain"),
+        "{err}"
+    );
+    let o = crate::deploy_support::eternalize(
+        data.path(),
+        &[
+            "verify",
+            &address,
+            &fixtures().join(name).display().to_string(),
+            "--rpc-url",
+            &node.url(),
+            "--json",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", crate::deploy_support::text(&o)));
+    assert_eq!(v["graph"]["ok"], false, "{v}");
+    assert!(v["graph"].to_string().contains("EternalActivations"), "{v}");
+}
+
+/// Gas of every rare-activation layer of activations_mlp.keras (an Activation(f) / ELU layer
+/// called directly) on 1,000 values over [−12, 12): the implementation's frame under the clone
+/// (`debug_traceCall`, call tracer: the DELEGATECALL's gasUsed, so neither the calldata pricing
+/// nor EIP-7623's calldata floor, which a 32 KB direct call hits, hides the work), as deployed
+/// (the STATICCALL to EternalActivations included), and — when `OLD_ELU_ARTIFACT` names an
+/// ELULayer artifact of an earlier build (`git show db737cb:artifacts/ELULayer.json > old.json`)
+/// — the same clone delegating to that implementation instead (placed with anvil_setCode), on
+/// the same chain and input: the before → after of BENCHMARKS.md "rareacts". Outputs must agree.
+#[tokio::test]
+#[ignore = "gas harness: cargo test --test all -- chain_activations::rare_activation_gas --ignored --nocapture"]
+async fn rare_activation_gas_on_1000_values() {
+    use alloy::primitives::{Address, Bytes};
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolCall;
+    let (node, chain) = crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
+    let rpc = eternalize::chain::Rpc::connect(&node.url()).unwrap();
+    let set_code = |at: Address, code: String| {
+        let rpc = &rpc;
+        async move {
+            let _: serde_json::Value = rpc
+                .request("anvil_setCode", serde_json::json!([at, code]))
+                .await
+                .unwrap();
+        }
+    };
+    let name = "generated/activations_mlp.keras";
+    let model = keras::load(&fixtures().join(name)).unwrap();
+    let (_, image) = crate::chain_support::deploy_model(&chain, &model, 1).await;
+    let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
+    // The earlier implementation, at an address of its own.
+    let old = match std::env::var("OLD_ELU_ARTIFACT") {
+        Ok(path) => {
+            let a: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let imp = Address::repeat_byte(0xe1);
+            set_code(imp, a["deployedBytecode"].as_str().unwrap().to_string()).await;
+            Some(imp)
+        }
+        Err(_) => None,
+    };
+    let values: Vec<i128> = (0..1000)
+        .map(|i| ((i - 500) as i128) * (3 << 26) / 2)
+        .collect();
+    let shape = vec![1000usize];
+    let calldata: Bytes = IForwardLayer::forwardCall {
+        inputs: words(&values),
+        shapes: dims(&shape),
+        ranks: vec![U256::from(1)],
+    }
+    .abi_encode()
+    .into();
+    // The implementation's frame of a call to the clone at `to`, and the output.
+    let measure = |to: Address| {
+        let calldata = calldata.clone();
+        let provider = chain.provider().clone();
+        let (values, shape) = (values.clone(), shape.clone());
+        async move {
+            let tx = serde_json::json!({"to": to, "data": calldata, "gas": "0x3b9aca00"});
+            let trace: serde_json::Value = provider
+                .raw_request(
+                    "debug_traceCall".into(),
+                    (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+                )
+                .await
+                .unwrap();
+            let used = trace["calls"][0]["gasUsed"].as_str().unwrap();
+            let gas = u64::from_str_radix(used.trim_start_matches("0x"), 16).unwrap();
+            let layer = IForwardLayer::new(to, provider);
+            (gas, forward_on_chain(&layer, &values, &shape).await)
+        }
+    };
+    eprintln!("| layer (1,000 values) | before (inline) | after (STATICCALL) |");
+    eprintln!("|---|---:|---:|");
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if node.class_name != "Activation" && node.class_name != "ELU" {
+            continue;
+        }
+        let f = match node.class_name.as_str() {
+            "ELU" => "ELU(alpha) layer".to_string(),
+            _ => forward::activation_of(node, "activation").to_string(),
+        };
+        let at = image.layers[i].address;
+        let (after, got) = measure(at).await;
+        let before = match old {
+            Some(imp) => {
+                let mut twin_code = rpc.code_at(at).await.unwrap().to_vec();
+                twin_code[10..30].copy_from_slice(imp.as_slice());
+                let twin = Address::repeat_byte(0xe2);
+                set_code(twin, alloy::primitives::hex::encode_prefixed(&twin_code)).await;
+                let (gas, out) = measure(twin).await;
+                assert_eq!(out, got, "{f}");
+                gas.to_string()
+            }
+            None => "–".into(),
+        };
+        eprintln!("| {f} | {before} | {after} |");
+    }
+}

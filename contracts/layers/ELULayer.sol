@@ -14,7 +14,8 @@ import {Activation, LayerKind, WeightTensor} from "../lib/Types.sol";
 ///         rare functions cost one implementation, not one each.
 /// @dev Config: `abi.encode(uint8 code, int64 alpha)`, `code` an `Activation` in 7..19; `alpha`
 ///      (Q32.32) is ELU's and ONE for every other function. log_softmax runs over the last axis.
-///      Weight tensors: none.
+///      Weight tensors: none. Every function but ELU's runs in `EternalActivations`
+///      (`Fixed.activateRare`, one STATICCALL per forward).
 contract ELULayer is RowSliceBase {
     /// @notice The decoded config.
     struct Config {
@@ -61,15 +62,16 @@ contract ELULayer is RowSliceBase {
         Config memory c = _decode(cfg);
         _check(c);
         out = _copy(inputs);
-        uint256 tbl = Fixed.expTable();
         if (c.code == Activation.ELU) {
+            // Inline: `alpha` is the layer's own, which EternalActivations (elu with ONE) has not.
             int256 alpha = c.alpha;
+            uint256 tbl = Fixed.expTable();
             for (uint256 i; i < out.length; ++i) {
                 out[i] = Activations.elu(out[i], alpha, tbl);
             }
         } else {
             uint256 last = shape.length == 0 ? 1 : shape[shape.length - 1];
-            Activations.activate(_ptr(out), out.length, c.code, last, tbl);
+            Fixed.activateRare(_ptr(out), out.length, c.code, last);
         }
     }
 }

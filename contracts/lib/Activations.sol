@@ -14,6 +14,9 @@ import {Activation} from "./Types.sol";
 ///      `exp` (any x) = 2^k · expNeg(x − k·ln2), k = ⌊x / ln2⌋ + 1; `lnGe1` (y ≥ 1) =
 ///      k·ln2 + 2·atanh(s), y = 2^k·m, m ∈ [1, 2), s = (m − 1)/(m + 1), the series to s^21 in
 ///      Q62. Products round toward −∞ (SAR), divisions truncate toward zero (SDIV), as in `Fixed`.
+///      Linked whole into `EternalActivations` only, which every layer's `Fixed.activate`
+///      STATICCALLs for these codes; `apply1` stays inline in `Fixed.activate1` (the recurrent
+///      layers, per value) and `elu` in ELULayer (its own alpha).
 library Activations {
     /// @notice e^x left int256's safe range (x above about 44), or a logarithm of a value below 1.
     error ActivationDomain(uint8 code);

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Activation} from "./Types.sol";
 import {Activations} from "./Activations.sol";
+import {ActivationsAddress} from "./ActivationsAddress.sol";
 
 /// @title Fixed
 /// @notice The signed Q32.32 arithmetic of on-chain inference, held in int256. It is mirrored
@@ -20,6 +21,9 @@ library Fixed {
     error FixedPointDomain();
     /// @notice The activation code has no fixed-point implementation (leaky_relu).
     error UnsupportedActivation(uint8 code);
+    /// @notice The rare activations' contract (`EternalActivations`, codes 7..19) has no code
+    ///         at `activations` on this chain: deploy it (`eternalize deploy` places it).
+    error ActivationsMissing(address activations);
 
     /// @dev 1.0 in Q32.32.
     int256 internal constant ONE = 1 << 32;
@@ -242,9 +246,10 @@ library Fixed {
     /// @notice Applies activation `code` elementwise to the `n` words at memory `ptr`; softmax runs
     ///         over consecutive groups of `last` values (the last axis).
     /// @dev linear: identity; relu: max(x, 0); relu6: min(max(x, 0), 6); leaky_relu: x for x > 0,
-    ///      else mul(LEAKY_RELU_SLOPE, x); sigmoid, tanh, softmax as above; codes 7..19 in
-    ///      `Activations` (its own pass, with the exp table). Any other code
-    ///      reverts with `UnsupportedActivation`, like the reference.
+    ///      else mul(LEAKY_RELU_SLOPE, x); sigmoid, tanh, softmax as above; codes 7..19
+    ///      (`Activations`) by one STATICCALL to `EternalActivations` (`activateRare`): inlined,
+    ///      they cost every layer that activates ≈ 2 KB of code. Any other code reverts with
+    ///      `UnsupportedActivation`, like the reference.
     function activate(uint256 ptr, uint256 n, uint8 code, uint256 last) internal pure {
         if (code == Activation.LINEAR) return;
         if (code == Activation.RELU) {
@@ -333,14 +338,69 @@ library Fixed {
                 softmaxAt(ptr + o * 32, last, tbl);
             }
         } else if (code < Activation.COUNT) {
-            Activations.activate(ptr, n, code, last, expTable());
+            activateRare(ptr, n, code, last);
         } else {
             revert UnsupportedActivation(code);
         }
     }
 
+    /// @notice Codes 7..19 of the `n` words at `ptr`, in place (log_softmax over groups of
+    ///         `last`), by one STATICCALL to `EternalActivations` (raw calldata: `code | last <<
+    ///         8`, then the words; the answer is the words). Reverts with the callee's revert
+    ///         data (`ActivationDomain`, …), or `ActivationsMissing` when the address has no code.
+    /// @dev The header goes in the word before `ptr` (an array's length word), saved and put
+    ///      back, so nothing is copied in memory: the call reads the words where they are and
+    ///      writes the answer over them.
+    function activateRare(uint256 ptr, uint256 n, uint8 code, uint256 last) internal pure {
+        _asPure(_activateRare)(ptr, n, code, last);
+    }
+
+    /// @dev `activateRare`'s call, declared view as the compiler sees a STATICCALL.
+    function _activateRare(uint256 ptr, uint256 n, uint8 code, uint256 last) private view {
+        if (n == 0) return;
+        address target = ActivationsAddress.ACTIVATIONS;
+        bool ok;
+        assembly ("memory-safe") {
+            let head := sub(ptr, 0x20)
+            let saved := mload(head)
+            mstore(head, or(code, shl(8, last)))
+            let size := shl(5, n)
+            ok := staticcall(gas(), target, head, add(size, 0x20), ptr, size)
+            // After the call: Yul evaluates arguments right to left.
+            ok := and(ok, eq(returndatasize(), size))
+            mstore(head, saved)
+            if and(iszero(ok), gt(returndatasize(), 0)) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
+        if (!ok) {
+            // No answer and no revert data: no code there, or the call ran out of gas.
+            if (target.code.length == 0) revert ActivationsMissing(target);
+            revert();
+        }
+    }
+
+    /// @dev `_activateRare` as a pure function (the function-pointer cast forge-std's console
+    ///      uses): `EternalActivations` is stateless code at an address fixed by that code
+    ///      (CREATE2), so its answer is a function of the arguments alone, and `activate` stays
+    ///      pure for its many pure callers.
+    function _asPure(function(uint256, uint256, uint8, uint256) view f)
+        private
+        pure
+        returns (function(uint256, uint256, uint8, uint256) pure g)
+    {
+        assembly ("memory-safe") {
+            g := f
+        }
+    }
+
     /// @notice Activation `code` of one value (softmax of a single value is ONE), with the
     ///         table `expTable` returned at memory `tbl`.
+    /// @dev Every code inline, `Activations.apply1` included: the recurrent layers call it per
+    ///      value and gate, where a STATICCALL each would cost more than the function (Keras 2
+    ///      LSTMs default to hard_sigmoid), and they have the room (inlining codes 7..19 costs
+    ///      BidirectionalLayer 1,261 bytes of its 22,645).
     function activate1(int256 x, uint8 code, uint256 tbl) internal pure returns (int256) {
         if (code == Activation.LINEAR) return x;
         if (code == Activation.RELU) return x > 0 ? x : int256(0);

@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x773753e21b04c6f148e86ebfb7a6673cc3ab7de0fa2ff002971155af71f7a688;
+    bytes32 internal constant MODEL = 0xff746d3fbe2cc16448fcf40d24c65568402671849163548fe9531a4951d71d52;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x9085e48e808ac56bd08b54e45804d7cfc0d6baee9ac2cacc7da27eb8d7205029;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xa6d0863a4968c2131099e574aacfc72cc3061871552f89db5193ddd20ed254f1;
+    bytes32 internal constant DENSE = 0x0951cb69594e6d3f7ac7949785b8b620f1794cdbf62c718daa39416980294d21;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x9f33e04c80aaf0a1905b3834700c301f3cf8f53e3bb3a50e92fd3842dbe6dc15;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0xd79029cd2ccb931908a3161d2927c5754ac67e7df515e249008699e78aaa37df;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x95ba76005a0ea9370fa672c076d95107ef693d3ccb9490f6252d62922f9f998e;
+    bytes32 internal constant MAX_POOLING_2D = 0xb8df5bee81f0a6701e7c4861e0b3c7c3743c602c55bd0d7f75d5ef421e4f1116;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x55e7da2432c5c73bcb44ba66e26dd659fa61aaa7f6220b4493b6700f7a33931a;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xa7461828a20369d1677552653ee4bbe1b8892a112224d043fdf589ec4f490364;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x774ea58be3dac8d475cb7ff6c1d649e1493de8ad9c4ad31b9e58e918bad5b98f;
+    bytes32 internal constant CONV_2D = 0xa7da81f5594658962efb518d7a3782a42a7193775c8e8516b8184fc245f0e2a1;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x4c29e082069ef69e1dc960fc008fc95c66d6bfd85dfec12fdb37571b948d6ff0;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0x8397eebbe35506a349692e90a65dcf7dee9d2e9e173285d176f87b5c60862b2f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xace489522794cabb28e89630f9b8462617014cbac47031c321f5daebe55cf162;
+    bytes32 internal constant CONV_1D = 0x94f096cc5c837f55e29ba46b4719e8dd631cc701939597d0a46a218d60ce300a;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xbb81c23cd45b0d39119d999c631a02fa963f96d65a0ca79c8bcc0d5ed8268cd7;
     /// @dev ReshapeLayer, kind 24.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xd36dc8f97fd8ab03c9d94fcc183ee051083b78c6e92cb2764faece81cc0d8216;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xbc143118db41ef53d815c2085e8ded7841746957cc351d6d50f4a723fdd2f2d6;
+    bytes32 internal constant MAX_POOLING_1D = 0xc37e9b672d2d57b4e4d4d478f7e08de93c93c360da2e8c3c2f037a20953d2444;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x4a11fc283d93be26de222873b0fb92840565222543f608af17ce64f99342a5ad;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x6594ca9d08ea74b6cb151724f2411e7f7797a680921c39d45253711f71565a38;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa8c91f9b0734b53558a05e0331641e69ce87278984c45b3c498fbd8da0c24774;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0x45913e89fd035751ea3f4b911d2c5439dde20063b42cfb6acad168dcf09aaf96;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x5dfdb7bc98b4c751edfd5c91ccd7ae04c3234fba23e4aa13c9b12354fa7a6331;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0xd430e4291cef7ad57e801d94a50a7265933cef734cb79957d8769f0f54a5ada7;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xa11cbd8726ad241f7f96edb5de470b00655b7dd231b5148e9e2b74ece3d2fa65;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x8f84f2498bda55e100acce1cbf6de6897476c01fa5b4cef23d91fcdfcdb8d82e;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xd99ef2ac2d474835ad469a365fe03079ad6396925fa3b3ec88f0e2362200938e;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3c81b3ec085da74b62d0d18593c15cefe1526ccf581bdc6e3d66ba1071824ca;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x540fae0ac980252397d096392f07b32377517f72f707f4e6986aaa2d8a953cb8;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xbae17fae77ea3b00fda67c19712fcf11ceb7145801c8195b196900e00de6a9fe;
+    bytes32 internal constant ELU = 0x94646e955ab1fb1bc714f9ff77499cd0c6101fb0c8233fff8993982f4006885c;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x2466b7eb5471c16cdcf84dfdce6a4feb5fc32a359998809fc8603198530b392a;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x69b6d5e93fa326d15fa6dc65e7bf55aba76305ff227f1107754f6ce61d6a351e;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xf3d013167e9afa323dba529540b89e9078b53c1bd7ea026d70ee2e98dc2284eb;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x093b512169792f2c839361bde62bd3b656738b104a3177c57892b4202e5a4e51;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xff594285c0301b7aeef943038bab08f9a41a451a518416905ff5c0f436060ab4;
 

@@ -34,6 +34,20 @@ sol!(
 );
 
 sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    EternalActivations,
+    "artifacts/EternalActivations.json"
+);
+
+sol! {
+    /// `Fixed.ActivationsMissing`: a layer's rare activation (codes 7..19) found no code at
+    /// [`activations_address`]. Declared in a library, so no interface artifact carries it; a
+    /// test finds the same declaration in every activating layer's artifact.
+    #[derive(Debug, PartialEq, Eq)]
+    error ActivationsMissing(address activations);
+}
+
+sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
     ILayer,
@@ -352,6 +366,18 @@ pub fn jobs_address() -> Address {
     )
 }
 
+/// The rare activations' contract (`EternalActivations`, codes 7..19 of every layer) on every
+/// chain that has the CREATE2 deployer: `create2(0x4e59…, 0, keccak256(bytecode))`. Placed like
+/// the job contract; the build writes the same address into `contracts/lib/ActivationsAddress.sol`,
+/// where every layer reads it.
+pub fn activations_address() -> Address {
+    create2_address(
+        CREATE2_DEPLOYER,
+        B256::ZERO,
+        keccak256(&EternalActivations::BYTECODE),
+    )
+}
+
 /// The factory's address on every chain that has the CREATE2 deployer:
 /// `create2(0x4e59…, 0, keccak256(EternalFactory.bytecode))`.
 pub fn factory_address() -> Address {
@@ -374,5 +400,32 @@ mod tests {
         }
         assert!(Implementation::Model.bytecode().unwrap().len() > 1000);
         assert!(!EternalFactory::BYTECODE.is_empty());
+    }
+
+    /// The address the build wrote for the layers is the one the client deploys to.
+    #[test]
+    fn layers_call_the_activations_contract_the_client_places() {
+        let source = include_str!("../../contracts/lib/ActivationsAddress.sol");
+        let literal = format!("activations = {:#x};", activations_address());
+        assert!(
+            source.to_lowercase().contains(&literal),
+            "{literal} not in ActivationsAddress.sol"
+        );
+    }
+
+    /// `ActivationsMissing` as bound here is the error a layer's artifact declares.
+    #[test]
+    fn activations_missing_is_the_layers_error() {
+        use alloy::sol_types::SolError;
+        let artifact: serde_json::Value =
+            serde_json::from_str(include_str!("../../artifacts/Conv2DLayer.json")).unwrap();
+        let declared = artifact["abi"].as_array().unwrap().iter().any(|e| {
+            e["type"] == "error"
+                && e["name"] == "ActivationsMissing"
+                && e["inputs"][0]["type"] == "address"
+                && e["inputs"].as_array().map(Vec::len) == Some(1)
+        });
+        assert!(declared);
+        assert_eq!(ActivationsMissing::SIGNATURE, "ActivationsMissing(address)");
     }
 }

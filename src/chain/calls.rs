@@ -9,7 +9,8 @@ use alloy::sol_types::{SolCall, SolValue};
 use super::ChainError;
 use super::Step;
 use super::bindings::{
-    CREATE2_DEPLOYER, EternalFactory, EternalModel, Implementation, factory_address,
+    CREATE2_DEPLOYER, EternalActivations, EternalFactory, EternalModel, Implementation,
+    activations_address, factory_address,
 };
 use super::image::{ModelImage, ModelSpec};
 
@@ -36,10 +37,10 @@ pub fn model_salt_of(graph_hash: B256, weights_hash: B256, format_code: u8) -> B
     keccak256((graph_hash, weights_hash, U256::from(format_code)).abi_encode_params())
 }
 
-/// Every step of deploying `spec` as `image`, in nonce order: factory, implementations, model,
-/// layer batches, construct, chunks.
+/// Every step of deploying `spec` as `image`, in nonce order: factory, activations contract,
+/// implementations, model, layer batches, construct, chunks.
 pub fn all_steps(spec: &ModelSpec, image: &ModelImage) -> Vec<Step> {
-    let mut steps = vec![Step::Factory];
+    let mut steps = vec![Step::Factory, Step::Activations];
     for i in spec.implementations() {
         steps.push(Step::Implementation {
             contract: i.contract_name().to_string(),
@@ -78,11 +79,8 @@ pub fn call_for(
 ) -> Result<Call, ChainError> {
     let factory = factory_address();
     let (to, data) = match step {
-        Step::Factory => {
-            let mut data = vec![0u8; 32];
-            data.extend_from_slice(&EternalFactory::BYTECODE);
-            (CREATE2_DEPLOYER, data)
-        }
+        Step::Factory => create2_placement(&EternalFactory::BYTECODE),
+        Step::Activations => create2_placement(&EternalActivations::BYTECODE),
         Step::Implementation { contract } => {
             let imp = implementation_named(spec, contract)?;
             let call = EternalFactory::deployImplementationCall {
@@ -142,6 +140,13 @@ pub fn call_for(
     })
 }
 
+/// The deterministic CREATE2 deployer's input placing `initcode` at salt 0.
+fn create2_placement(initcode: &[u8]) -> (Address, Vec<u8>) {
+    let mut data = vec![0u8; 32];
+    data.extend_from_slice(initcode);
+    (CREATE2_DEPLOYER, data)
+}
+
 /// Gas of the calldata as charged before execution (EIP-2028: 16 per non-zero byte, 4 per zero).
 pub fn calldata_gas(data: &[u8]) -> u64 {
     data.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
@@ -157,7 +162,9 @@ pub fn gas_bound(step: &Step, call: &Call, spec: &ModelSpec, image: &ModelImage)
     let words = |n: usize| n.div_ceil(32) as u64;
     match step {
         // initcode hashing and copying (≈ 15 per word), deposit of the runtime (≤ initcode).
-        Step::Factory => base + 32_000 + 215 * (call.data.len() as u64) + 80_000,
+        Step::Factory | Step::Activations => {
+            base + 32_000 + 215 * (call.data.len() as u64) + 80_000
+        }
         Step::Implementation { .. } => {
             let n = call.data.len();
             base + 32_000 + 204 * n as u64 + 16 * words(n) + 80_000
@@ -216,6 +223,7 @@ pub fn decode_addresses(ret: &[u8]) -> Option<Vec<Address>> {
 pub fn step_address(step: &Step, spec: &ModelSpec, image: &ModelImage) -> Option<Vec<Address>> {
     match step {
         Step::Factory => Some(vec![factory_address()]),
+        Step::Activations => Some(vec![activations_address()]),
         Step::Implementation { contract } => implementation_named(spec, contract)
             .and_then(|i| i.address())
             .ok()

@@ -222,6 +222,17 @@ impl Chain {
         .await
     }
 
+    /// Places the rare activations' contract (`EternalActivations`) through the CREATE2 deployer
+    /// unless it is there: every layer with an activation of codes 7..19 calls it.
+    pub async fn deploy_activations(&self) -> Result<Deployed, ChainError> {
+        self.deploy_by_create2_deployer(
+            &super::bindings::EternalActivations::BYTECODE,
+            super::bindings::activations_address(),
+            "the activations contract",
+        )
+        .await
+    }
+
     /// Sends `bytecode` to the CREATE2 deployer with salt 0 unless `address` has code already.
     async fn deploy_by_create2_deployer(
         &self,
@@ -460,6 +471,7 @@ impl Chain {
 #[derive(Clone, Debug, Default)]
 pub struct Prepared {
     pub factory: Option<Sent>,
+    pub activations: Option<Sent>,
     /// Implementations sent now (already deployed ones are absent).
     pub implementations: Vec<(Implementation, Sent)>,
     pub model: Option<Sent>,
@@ -468,9 +480,9 @@ pub struct Prepared {
 }
 
 impl Chain {
-    /// Steps 1–5 of the deployment sequence for `spec`: factory and implementations (when
-    /// missing), the model clone for `salt`, its layer clones, `constructModel`. What remains is
-    /// storing the image's chunks.
+    /// Steps 1–5 of the deployment sequence for `spec`: factory, activations contract and
+    /// implementations (when missing), the model clone for `salt`, its layer clones,
+    /// `constructModel`. What remains is storing the image's chunks.
     pub async fn prepare(
         &self,
         spec: &super::ModelSpec,
@@ -480,6 +492,7 @@ impl Chain {
     ) -> Result<(ModelImage, Prepared), ChainError> {
         let mut done = Prepared {
             factory: self.deploy_factory().await?.sent,
+            activations: self.deploy_activations().await?.sent,
             ..Prepared::default()
         };
         for implementation in spec.implementations() {

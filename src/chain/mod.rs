@@ -26,8 +26,8 @@ pub mod step;
 pub mod weights;
 
 pub use bindings::{
-    CREATE2_DEPLOYER, EternalFactory, EternalJobs, EternalModel, ILayer, Implementation,
-    factory_address,
+    ActivationsMissing, CREATE2_DEPLOYER, EternalActivations, EternalFactory, EternalJobs,
+    EternalModel, ILayer, Implementation, activations_address, factory_address,
 };
 pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
@@ -37,8 +37,8 @@ pub use rpc::{Rpc, RpcFailure, redact_url};
 pub use step::Step;
 pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
 
-use alloy::primitives::{B256, Bytes};
-use alloy::sol_types::SolInterface;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::{SolError, SolInterface};
 
 /// A revert, decoded against every contract's custom errors.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,12 +47,21 @@ pub enum Revert {
     Jobs(EternalJobs::EternalJobsErrors),
     Factory(EternalFactory::EternalFactoryErrors),
     Layer(ILayer::ILayerErrors),
+    /// A layer (`layer`, its index, when the model or a job step called it) needs the rare
+    /// activations' contract, which has no code at `activations` on this chain.
+    ActivationsMissing {
+        layer: Option<U256>,
+        activations: Address,
+    },
     /// Revert data no contract of ours produces (or none at all).
     Other(Bytes),
 }
 
 impl Revert {
     pub fn decode(data: &[u8]) -> Revert {
+        if let Some(r) = Revert::activations_missing(data) {
+            return r;
+        }
         if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
             return Revert::Model(e);
         }
@@ -69,6 +78,25 @@ impl Revert {
     }
 }
 
+impl Revert {
+    /// `Fixed.ActivationsMissing` from a layer called directly, or wrapped in the model's or a
+    /// job step's `LayerFailed` (then with the layer's index).
+    fn activations_missing(data: &[u8]) -> Option<Revert> {
+        let (layer, reason) = match EternalModel::EternalModelErrors::abi_decode(data) {
+            Ok(EternalModel::EternalModelErrors::LayerFailed(f)) => (Some(f.index), f.reason),
+            _ => match EternalJobs::EternalJobsErrors::abi_decode(data) {
+                Ok(EternalJobs::EternalJobsErrors::LayerFailed(f)) => (Some(f.index), f.reason),
+                _ => (None, Bytes::copy_from_slice(data)),
+            },
+        };
+        let e = ActivationsMissing::abi_decode(&reason).ok()?;
+        Some(Revert::ActivationsMissing {
+            layer,
+            activations: e.activations,
+        })
+    }
+}
+
 impl std::fmt::Display for Revert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -76,6 +104,16 @@ impl std::fmt::Display for Revert {
             Revert::Factory(e) => write!(f, "{e:?}"),
             Revert::Jobs(e) => write!(f, "{e:?}"),
             Revert::Layer(e) => write!(f, "{e:?}"),
+            Revert::ActivationsMissing { layer, activations } => {
+                match layer {
+                    Some(i) => write!(f, "layer #{i} ")?,
+                    None => f.write_str("the layer ")?,
+                }
+                write!(
+                    f,
+                    "needs the activations contract (EternalActivations, the rare activations elu … log_softmax) at {activations}, which has no code on this chain; `eternalize deploy` places it"
+                )
+            }
             Revert::Other(data) if data.is_empty() => write!(f, "a revert without data"),
             Revert::Other(data) => write!(f, "unknown revert data {data}"),
         }
@@ -144,5 +182,50 @@ impl ChainError {
             ChainError::Reverted { revert, .. } => Some(revert.as_ref()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::address;
+
+    /// A layer's `ActivationsMissing` is named alone, inside the model's `LayerFailed` and
+    /// inside a job step's.
+    #[test]
+    fn a_missing_activations_contract_is_decoded_wherever_it_is_wrapped() {
+        let at = address!("5a84831a4cc794bbee5d96a4e00dd9c6c72316fe");
+        let reason = Bytes::from(ActivationsMissing { activations: at }.abi_encode());
+        let index = U256::from(9);
+        let model = EternalModel::LayerFailed {
+            index,
+            reason: reason.clone(),
+        }
+        .abi_encode();
+        let job = EternalJobs::LayerFailed {
+            index,
+            reason: reason.clone(),
+        }
+        .abi_encode();
+        for (data, layer) in [
+            (&model, Some(index)),
+            (&job, Some(index)),
+            (&reason.to_vec(), None),
+        ] {
+            let r = Revert::decode(data);
+            assert_eq!(
+                r,
+                Revert::ActivationsMissing {
+                    layer,
+                    activations: at
+                }
+            );
+            assert!(r.to_string().contains("EternalActivations"), "{r}");
+        }
+        assert!(
+            Revert::decode(&model)
+                .to_string()
+                .starts_with("layer #9 needs the activations contract")
+        );
     }
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum Step {
     /// The factory, once per chain.
     Factory,
+    /// The rare activations' contract (`EternalActivations`), once per chain, before any layer
+    /// that calls it.
+    Activations,
     /// A layer or model implementation, once per chain and contract.
     Implementation { contract: String },
     /// The model contract (a clone).
@@ -27,6 +30,7 @@ impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Step::Factory => f.write_str("the factory"),
+            Step::Activations => f.write_str("the activations contract"),
             Step::Implementation { contract } => write!(f, "the {contract} implementation"),
             Step::Model => f.write_str("the model clone"),
             Step::Layers { first, count } => {

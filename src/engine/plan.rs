@@ -436,7 +436,7 @@ pub async fn plan(
         .await
         .map_err(rpc_err(rpc, "read what is already deployed"))?;
     let is_done = |s: &Step| steps.iter().position(|x| x == s).is_some_and(|i| done[i]);
-    if !is_done(&Step::Factory) {
+    if !is_done(&Step::Factory) || !is_done(&Step::Activations) {
         let c = rpc
             .code(CREATE2_DEPLOYER)
             .await
@@ -458,7 +458,7 @@ pub async fn plan(
         let bound = calls::gas_bound(step, &call, spec, &image);
         let estimable = !d
             && match step {
-                Step::Factory => true,
+                Step::Factory | Step::Activations => true,
                 Step::Implementation { .. } => factory_there,
                 Step::Model | Step::Layers { .. } => factory_there && imps_there,
                 Step::Construct => false,

@@ -959,23 +959,37 @@ pub async fn check_graph(
             "readable".into(),
         ),
     }
-    for imp in spec.implementations() {
+    // And the rare activations' contract every activating layer STATICCALLs: a predict depends
+    // on it as on the implementations.
+    let activations = (
+        "EternalActivations (the activations contract) code".to_string(),
+        crate::chain::activations_address(),
+        &crate::chain::EternalActivations::DEPLOYED_BYTECODE[..],
+    );
+    let implementations = spec.implementations().into_iter().filter_map(|imp| {
         let (Ok(at), Ok(want)) = (imp.address(), imp.runtime_code()) else {
-            continue;
+            return None;
         };
+        Some((
+            format!("{} implementation code", imp.contract_name()),
+            at,
+            want.as_ref(),
+        ))
+    });
+    for (what, at, want) in implementations.chain(std::iter::once(activations)) {
         match chain.code_at(at).await {
             Ok(code) if same_but_factory(&code, want) => {}
             Ok(code) => mismatch(
                 None,
                 "",
-                &format!("{} implementation code at {at}", imp.contract_name()),
+                &format!("{what} at {at}"),
                 format!("{} bytes, keccak {}", code.len(), keccak256(&code)),
                 format!("{} bytes, keccak {}", want.len(), keccak256(want)),
             ),
             Err(e) => mismatch(
                 None,
                 "",
-                &format!("{} implementation code at {at}", imp.contract_name()),
+                &format!("{what} at {at}"),
                 format!("unreadable ({e})"),
                 "readable".into(),
             ),
