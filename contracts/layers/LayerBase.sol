@@ -22,12 +22,7 @@ abstract contract LayerBase is ILayer, IForwardLayer {
 
     /// @inheritdoc ILayer
     function model() public view returns (address m) {
-        _argsSize();
-        assembly ("memory-safe") {
-            // The first argument word is the model address.
-            extcodecopy(address(), 0x00, 45, 0x20)
-            m := mload(0x00)
-        }
+        (m,,) = _decodeArgs();
     }
 
     /// @inheritdoc ILayer
@@ -79,22 +74,40 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         if (!ok) revert InvalidConfig(layerKind());
     }
 
-    /// @dev Size of the immutable arguments; reverts when called on the implementation itself.
-    function _argsSize() internal view returns (uint256 size) {
-        uint256 code;
+    /// @dev The clone whose code holds the layer's arguments, and their size. Through the clone
+    ///      (its proxy DELEGATECALLs here) that is `address()`, whose code starts with the EIP-1167
+    ///      proxy, never like this implementation's. Called directly (`address()` is this
+    ///      implementation: its code starts like CODECOPY's), it is the clone named by the last
+    ///      calldata word (`LayerCall` appends it, ERC-2771 style), accepted only if its code
+    ///      starts with the EIP-1167 runtime of this very implementation: a direct call then
+    ///      computes exactly what the same call through that clone would (contracts/README.md,
+    ///      "Direct layer calls"). Reverts `NotAClone` otherwise, or when there are no arguments.
+    function _home() internal view returns (address home, uint256 size) {
+        bytes4 notAClone = NotAClone.selector;
         assembly ("memory-safe") {
-            code := extcodesize(address())
+            home := address()
+            extcodecopy(home, 0x00, 0, 0x20)
+            codecopy(0x20, 0, 0x20)
+            if eq(mload(0x00), mload(0x20)) {
+                home := shr(96, calldataload(sub(calldatasize(), 20)))
+                // An EIP-1167 proxy starts 363d3d373d3d3d363d73 ‖ implementation.
+                extcodecopy(home, 0x00, 0, 0x20)
+                if iszero(eq(shr(16, mload(0x00)), or(shl(160, 0x363d3d373d3d3d363d73), address()))) {
+                    mstore(0x00, notAClone)
+                    mstore(0x04, home)
+                    revert(0x00, 0x24)
+                }
+            }
+            size := sub(extcodesize(home), 45)
         }
-        if (code <= CodeStore.CLONE_RUNTIME_BYTES) revert NotAClone();
-        size = code - CodeStore.CLONE_RUNTIME_BYTES;
     }
 
-    /// @dev The clone's immutable arguments, copied from its own code.
+    /// @dev The clone's immutable arguments, copied from its code (`_home`).
     function _args() internal view returns (bytes memory args) {
-        uint256 size = _argsSize();
+        (address home, uint256 size) = _home();
         args = new bytes(size);
         assembly ("memory-safe") {
-            extcodecopy(address(), add(args, 0x20), 45, size)
+            extcodecopy(home, add(args, 0x20), 45, size)
         }
     }
 

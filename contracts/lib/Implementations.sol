@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x8ddf944fe6f7d2bfe130779c9e5cc0ab0b11d0c762d0e1e09937b617a8fe66c3;
+    bytes32 internal constant MODEL = 0x0eda1aad4cdc9f21419bd0d74ec11faca220bcf14a434595f0d5d92380812598;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x64951d34c40bcd2bfb833844aa66b6556a2a87db7c9670bf7e0332124e099c84;
+    bytes32 internal constant INPUT_LAYER = 0x2a5e0bf533524bb17b8c3a712ef3adf36b098af0b384e475ce369e932190e7d1;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x0b395a0612f9a134e221c9be1af8911650fd45e2d3610194954856989fd02edb;
+    bytes32 internal constant DENSE = 0xbc3d98ac5fbeca4023f3e9f159ab2edec4414e76c5ee482b02f42b96800b2787;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x8db111b5a3f6e611eac5ad1c74b8befcd2d25b3a7d2febd9f0272e423214a9d2;
+    bytes32 internal constant FLATTEN = 0x2a71b0b9eee4af11c2d9ee5072344ee13f3156029259f8b80f504a471179caf9;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x80b8d24aaf79bc25b73daafe5d4fa08ee66e0f162488ed8520c683b89d12f8f9;
+    bytes32 internal constant RESCALING = 0x1b854a257e7cda8c59694b80eb1c8454f4260d922fdabae7fde8e405de278950;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xf4fb478636df970ac2460ca65f8b90f20a7f665573bc56ea2c05cecce3de82f0;
+    bytes32 internal constant MAX_POOLING_2D = 0x046139daa51a166694206d6536f71d7d67f1676c9640001059b9f75fa3529085;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xbfea009fb1eeb5c170b605ab308134dbc730278215707d4cc53937b80a099cdb;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xf0aa69b041e7cd49d496c1d8927d8eaf93114ddd290923edf4a7848d9a14a5dd;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xf41d688db643e2819c6cc13232e1127ee512f893e292556be8a15565532a2bec;
+    bytes32 internal constant CONV_2D = 0x8f9ce18bca439a7f9754d54ff1f1e2e2ec23f4e34c1af6f4f01ae257edb6f411;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x83fc6274161821bf92819642ba0b293f570c5a4beba91c16c786683528ba84e9;
+    bytes32 internal constant BATCH_NORMALIZATION = 0xf5730fb0cc8f3b67c481368313546d174a132daa519dc8c909d0252233d65d5a;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x46a2750e8321d7af4905a92f0e40aededfabfcff0028f630bf5c47d40ef21d0f;
+    bytes32 internal constant EMBEDDING = 0x46616601addd839717d2b6a24d7245564deca3cc153c1cbc8f2837f76ad0ae79;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x9043f021f9dd012caedaef0895f293299712b706d5d753d8da0e621fc99d1203;
+    bytes32 internal constant SIMPLE_RNN = 0x9633ef12573ff897bda66324c7184a69679df169a0c890da4950fb6a1d440e7f;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x241bcb8b9327310acec062fd901c8b74051416d3b3d2bb23eed4651931a1044b;
+    bytes32 internal constant LSTM = 0x633ea4c73ff707501147c6cd9c9c961ddd0c2821504903127b22937628dec1b8;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xcfeb34143070187aad919edf27aad05e4cbcab0ba4a30e1204baff16f901d1e3;
+    bytes32 internal constant SOFTMAX = 0x35fe205511211eebb341f80bd6188f73172d29bf7253a41e643745a68130db43;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x415946c359399784e8f8802fbf9621569acc88be041fddb80cc2fe89df0b2e24;
+    bytes32 internal constant SIGMOID = 0x1bfdf274612519618d2ea930bf5501c61e9b73128c676d96aa07870fd5384c2c;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xf528b0d27947261640e0eb4e3beacd341a63ed5be739194be17043a23cafef4b;
+    bytes32 internal constant RELU = 0x208702ca36be815faed79ecae3e31036c87466a52eb7c0ebe14b5087ddde3e96;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xe0b06e0be85e63d9cf1063b64e7aeaa8c498f300ff0124366b66874d7f5fb3d6;
+    bytes32 internal constant LINEAR = 0x67be7bb6b1d9b5f453be929eb34ea4f0e57e45abf36781652dd4130dac0a1960;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x8bceccd18381f3adcf908dc4854d4f9086bc1f17cf9762a8d42ea25d001076a5;
+    bytes32 internal constant ADD = 0x2a722c401699c9328d02c4e49ba6432a7b7e565c8d4a2db9a2c50773ea36d94c;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x44ffc55fdcd4692982c4c3a6d56f1374bfc1dcb670d4d56ba934265ca309d1bd;
+    bytes32 internal constant DROPOUT = 0x7e9bfa583568168cd32db2baef7341a444cc7392069a214b61fdc821bce67027;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x7b59b3721d931b3fff6bba8741ebcd07b721b624192f0267b17c235d1fc78c58;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x088503fbb9f448621d0fb8270c6e58ad0046f4a6d75263ce01f82a8574824d2e;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0xdcf3b210d8f5ca63511e56d66886de28d1d868a2f627c6d7d8c2a6753eb08a34;
+    bytes32 internal constant ZERO_PADDING_2D = 0x18a0bae844c08df4861e2ed2f53a1b076fff73682dbcdc285a23c80b44213290;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x765eeae0e4766e315e1328c2d92bd2bb41dc8b4b898ab0763f3bb534129bd687;
+    bytes32 internal constant CONCATENATE = 0xbce62244e90db0b9663ddcbe053d86d8c322cdc2b65dcd7e303502b1b9641724;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0xdedbf61be6482e94b6ec8b17cd49d39282c06b9c03b2dc98f72b4bf70284b1db;
+    bytes32 internal constant TANH = 0xaec303e47c51d9c1bb32330ff974edc939ea3b01fdded8447b1b84f4c5640f04;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x8750be1ab45eb36a480ccdb91cd15d075397f584d932c3ec4c37f22340832000;
+    bytes32 internal constant GRU = 0x0a7a902f1efd390533a1ebcbf67716a8966ad5145cb76c633f67986bdb3321b6;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x0614c2e4c422093c75cc2ea1724f6f82bbf9355cfade06dd115d312a771a74e0;
+    bytes32 internal constant CONV_1D = 0x153517d6e9554628d383ce6f295ea6b5709baa10c8dfcda77efda049216d0f20;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xccf8186da0c6a063720631a02caacd985f4bdaba36c278cb40a8aef5d0a0ef03;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x238e35945a43c0006de50396eed219fbd4fa9c57579bb400b8a5f9c197bb3fae;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xa4912ad013f9878d349217be5ea2375f4909c122317ea868733019af157f1f69;
+    bytes32 internal constant RESHAPE = 0xa62df421e3553fd8a2dc788f3e7dcba057428b98d853803f9d79f4c150d1a798;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0xf9ad18fb317f5a8a9131d093911f12c8da33e93d67fc03217b0d0c504b65d07f;
+    bytes32 internal constant MULTIPLY = 0x0400fc63c652419f712663afc1cdd6f12c48492e58bde392c15f8ba776911747;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x140ac3a7d39eb8c721ffa9530f72b1364f1a2a7a004f72a6d9c5d190380e793c;
+    bytes32 internal constant MAX_POOLING_1D = 0xe09f0c063d548b5e4566f0f1f370873069ea4ce46810cd2b63f2aca4413343c1;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xe47b2bd486d108f6aa05047ba0d06714034ec9f3623fd3249a6f0c89ce050503;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x0f0b1d53cfa6f4c63a73b6f56cdff5fff55d93fae37febcbe5cd9c7db50ddb3c;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa46d26661d92ef77c45b32248501966dfd8b9f4202ec17bcb75bbb261482aaa9;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x079a16bb30cf33ad2c4b8d774fa70129047e11922e0106187eb361d941991b80;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc293f3b10a8fed6565e692d09b044afb71d4d76bad185983e840d220b8800299;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x7a54cc6be692238d8f10f0b7c4af953b2c88318f38fe60f50e312c864d56f745;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0xecdf7734677599fa0a12e9ca6c78c56f469301fed2a2f1137deb98eb2373be1b;
+    bytes32 internal constant UP_SAMPLING_1D = 0x4a0da2d145c4b53502b74d8cc441631e9084364d4d646d8b370c6aab2920532d;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x1ff64f282edf4fda584f19be7b21081334ed0b3f29d7f905b6cad852a6be93b9;
+    bytes32 internal constant UP_SAMPLING_2D = 0x0cd9042d1efbae3d70be3bcca942f796d32b70fba565946d87c1211200313f0b;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x1abf0ac61777736d6ed5abee0d233d148bbe1058b55603aacb85a2e9c0a99491;
+    bytes32 internal constant CROPPING_1D = 0xb7dc8feb4d2ff99df77b46847c07513cbb824d3c32e325a0728d80fc3ad592df;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x9ffb32241ceef0d6c306f6290013ba74211342010d65ce0364c351d042b5cdfe;
+    bytes32 internal constant CROPPING_2D = 0xb762e889ea7473d0aef3f1ff75b80ce19b2a0dd6e5b74978a4de77a0ebb36adc;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x83cf845c19b49d40893c28ff6be581a95f31c11d911ec2a66d33c45c712ca825;
+    bytes32 internal constant ZERO_PADDING_1D = 0x078dcea4822671ddfb04f4fd1e6aad1570d7e9ea22fd68b2049a5a5d36bef1f2;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x6697ca132ea25c737ce69e1a6a31f64cf5bee3a612652c726664a11da2e9627c;
+    bytes32 internal constant PERMUTE = 0x9cb60efa739848174ac8bc691fbd0fd2dca8e3b0800ae6e6cf35cc910b6092d8;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0xd42e202fe587170cf1c8979807889b803f6e85629079ccc397ec0b141bedc907;
+    bytes32 internal constant REPEAT_VECTOR = 0x7402306d1261d6d2536ced670ac6b0158a32fb894d16da36ed37c817fb90896f;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0xd7d1868606522af4d2656e31c0ef15ad9e786c015f135e35f3f21cb3880caf67;
+    bytes32 internal constant SUBTRACT = 0xece63ac0c487548170de687ac383efedbc3380b60d949682f2fd2093532b52c3;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xc2efb055a15b9d856ea6222292dac112d3e76977229e289ec7290419ee0bf8bf;
+    bytes32 internal constant AVERAGE = 0xfd60def82235952c1f925d3646c4e3b1fc4b217535d2f3ce2c7642452b9e36d5;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0x586e17801e574ede255940fc8cdafbfcc34a1467424e24576002eda044248fab;
+    bytes32 internal constant MAXIMUM = 0x37817eda6c7cecc568d6608b1cfabd344ece845bd5a80a3343426cd4ee08c94b;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x1a367d53050909289e4e04f14ea5e0062e10e7289d986cd8f2305ed8cfeeaf40;
+    bytes32 internal constant MINIMUM = 0x97acb3de456b69c789d603c637a963a577c535f8d818b8d85933c1cf4ef8bdba;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x98ca03aa5f284fece9332641d46d9f17ed82ab25b520c183f7cfbbd44a88a8e9;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x47539f6856852a2b5d765950cdee305b6bc3bddbe50077f49a0271682a0a8842;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xcc240934627ba7d9e00d521c47fe1f7d3f922c76dda9e7fb523996ea204ef700;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xb0a3c1babb2fbc0a0c65d55498e9233290569cfb7df75e2aed650dfebd479b9c;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3fcad8cd4fa316c33e1c87f616081894bbfac66640508633a17a40a492eed99;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xf1b31a707e504250b481c58ee8afc63e23e617130a9d1327757c6835f185ea97;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x3314ce63fcd662ccf64d7a31ee6a55eeb506c7dd94ef09ec1ed73427b38a7d2f;
+    bytes32 internal constant PRELU = 0xde8f4975c8848c35b508e674341c063b0320a7a21be13ec2fcba018551dd30e5;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xc16b0e82f3635f253aa9fd384a8e21d09ceb9738908177764488dd1eebcbd1f5;
+    bytes32 internal constant ELU = 0xb1e459d0165728db284ce73982b6638164c4f0b9005e28abdd32e0d8fa941a1d;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x383290788414a4089ee4da7436eec9e92cb36f40e35fbf7b27c1de885cdb821a;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x64d1ea6862f36edb4909ad271b357f68380ce6939383a9f9ae6f9c8c5d01cf57;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x3f40327d6edcf9f157aa74396f73165ece637eb093a5f3d3ec97a1a7c4903028;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x9f6eacb55dc56c80dee118a3b1ab859365b98497987efe4a52dbf80eb531703e;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x163ccd80c2df99825db08abceae01812e7857651bfa1ed5f0cf969d414a5738c;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xaffe4d9ba336939be468706e1b7fef2562bb59559ea34a81d7e8c6d336984d6d;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x910fc99e3a4744456e58a4615f25fae5b2d522f173014563c5373358d2b05511;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xa5af245e03431f61e1e938395691f47d45df6b79031fdb3aebfb3751807c2b19;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x2dcad305123ac88470dfc1e16b01d96be8143709a589b82afe2086f4e620504b;
+    bytes32 internal constant BIDIRECTIONAL = 0x268301bf25c025b5fce6fc1455060d4305f6102b1eeb164c96bc0a2cd781b43c;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
