@@ -15,7 +15,8 @@ import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 /// @dev A layer is an EIP-1167 clone (`CodeStore.cloneInitcode`) whose code ends with
 ///      `abi.encode(address model, bytes config, WeightTensor[] tensors)`, starting at code offset 45.
 ///      Implementations have no storage and no constructor state, so one implementation per kind
-///      serves every layer of that kind on the chain.
+///      serves every layer of that kind on the chain. It is called through the clone, or directly
+///      with the clone named at the end of the calldata (`_home`, `LayerCall`).
 abstract contract LayerBase is ILayer, IForwardLayer {
     /// @inheritdoc ILayer
     function layerKind() public pure virtual returns (uint16);
