@@ -4,7 +4,6 @@ pragma solidity 0.8.30;
 import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {IForwardLayer} from "../interfaces/IForwardLayer.sol";
 import {ILayer} from "../interfaces/ILayer.sol";
-import {CodeStore} from "../lib/CodeStore.sol";
 import {WeightCodec} from "../lib/WeightCodec.sol";
 import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
@@ -82,7 +81,9 @@ abstract contract LayerBase is ILayer, IForwardLayer {
     ///      calldata word (`LayerCall` appends it, ERC-2771 style), accepted only if its code
     ///      starts with the EIP-1167 runtime of this very implementation: a direct call then
     ///      computes exactly what the same call through that clone would (contracts/README.md,
-    ///      "Direct layer calls"). Reverts `NotAClone` otherwise, or when there are no arguments.
+    ///      "Direct layer calls"). Reverts `NotAClone` otherwise. The arguments start at code
+    ///      offset 45, after the proxy (a named account that starts like one and is shorter
+    ///      underflows `size`: the allocation then fails).
     function _home() internal view returns (address home, uint256 size) {
         bytes4 notAClone = NotAClone.selector;
         assembly ("memory-safe") {

@@ -299,6 +299,8 @@ library LayerCall {
         bytes4 failed = IEternalModel.LayerFailed.selector;
         assembly ("memory-safe") {
             mstore(q, layer)
+            // The implementation into the low 20 bytes of scratch word 0 (the CALL family reads
+            // its address operand modulo 2^160, so the word's top 12 bytes do not matter).
             extcodecopy(layer, 0x0c, 10, 20)
             if iszero(staticcall(gas(), mload(0x00), p, add(sub(q, p), 0x20), 0, 0)) {
                 let rs := returndatasize()
