@@ -464,8 +464,8 @@ contract EternalModel is IEternalModel {
     ///        base + 0x40  the layer's answer as returned: o1 (0x40) | o2 | n1 | values… | n2 | shape…
     ///                     (a given tensor: two unused words, then the same two arrays)
     ///      With the arrays adjacent, a one-input layer's calldata is built around its input's
-    ///      slot (`LayerCall.sendInPlace`: head over the scratch and the dead o1/o2, two words
-    ///      over the next slot's scratch), never copied. A slot dies when no layer still to run
+    ///      slot (`LayerCall.sendInPlace`: head over the scratch and the dead o1/o2, three words
+    ///      over the next slot's scratch and dead o1), never copied. A slot dies when no layer still to run
     ///      reads its tensor and the call does not return it (`left` 0), or when its InputLayer
     ///      has run (a given input); after each call the dead slots on top are freed and the
     ///      answer is copied over them — the calldata there is dead by then — so a chain of
@@ -650,8 +650,8 @@ contract EternalModel is IEternalModel {
 
     /// @dev Whether tensor `j`'s slot has its arrays where `LayerCall.sendInPlace` needs them: the
     ///      values at `_VALUES` (so the 0x64 bytes before them are the slot's scratch and dead head)
-    ///      and the shape right after them (so the two words after it are the next slot's scratch
-    ///      or free memory).
+    ///      and the shape right after them (so the three words after it are the next slot's scratch
+    ///      and dead o1, or free memory).
     function _inPlace(Run memory r, uint256 j) internal pure returns (bool adjacent) {
         uint256 values = r.data[j];
         uint256 shape = r.dims[j];

@@ -4,15 +4,17 @@
 //! checked with `eth_call` from the account that would send it, next to the same call with our
 //! own code succeeding, so the only difference is the foreign part.
 
-use crate::chain_support::{anvil, connect, runtime, spec};
+use crate::chain_support::{anvil, anvil_with_model, connect, deploy_model, runtime, spec};
+use crate::common::fixtures;
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::SolValue;
+use alloy::sol_types::{SolCall, SolValue};
 use eternalize::chain::EternalFactory::EternalFactoryErrors as F;
 use eternalize::chain::EternalModel::EternalModelErrors as M;
-use eternalize::chain::bindings::{EternalFactory, EternalModel, factory_address};
+use eternalize::chain::ILayer::ILayerErrors as L;
+use eternalize::chain::bindings::{EternalFactory, EternalModel, IForwardLayer, factory_address};
 use eternalize::chain::weights::clone_initcode;
 use eternalize::chain::{
     Chain, Implementation, LayerKind, MAX_CHUNK_BYTES, ModelImage, Revert, WeightFormat,
@@ -259,5 +261,137 @@ fn a_model_links_only_layers_its_factory_cloned() {
             ),
             other => panic!("{other:?}"),
         }
+    });
+}
+
+/// mlp_basic deployed whole (InputLayer [16], then Dense 16 -> 24 first), its image, and the
+/// `forward` calldata of that Dense on 16 values.
+async fn dense_on_chain() -> (eternalize::tools::AnvilProcess, Chain, ModelImage, Vec<u8>) {
+    let (node, chain) = anvil_with_model(&[]).await;
+    let model = eternalize::keras::load(&fixtures().join("keras3_4/mlp_basic.keras")).unwrap();
+    let (_, image) = deploy_model(&chain, &model, 1).await;
+    assert_eq!(image.layers[0].kind, LayerKind::Input);
+    let forward = IForwardLayer::forwardCall {
+        inputs: (-8..8i64)
+            .map(|k| I256::try_from(k << 29).unwrap())
+            .collect(),
+        shapes: vec![U256::from(16)],
+        ranks: vec![U256::from(1)],
+    }
+    .abi_encode();
+    (node, chain, image, forward)
+}
+
+/// mlp_basic's first Dense layer.
+fn first_dense(image: &ModelImage) -> &eternalize::chain::LayerImage {
+    image
+        .layers
+        .iter()
+        .find(|l| l.kind == LayerKind::Dense)
+        .expect("mlp_basic has a Dense layer")
+}
+
+/// `eth_call` of `data` to `to`.
+async fn call_raw(
+    chain: &Chain,
+    to: Address,
+    data: Vec<u8>,
+) -> Result<Bytes, alloy::transports::TransportError> {
+    chain
+        .provider()
+        .call(TransactionRequest::default().with_to(to).with_input(data))
+        .await
+}
+
+/// `data` with `account` appended as one more word: a direct call of an implementation naming
+/// the clone whose arguments it should read (`LayerCall._staticcall`).
+fn naming(data: &[u8], account: Address) -> Vec<u8> {
+    [data, account.into_word().as_slice()].concat()
+}
+
+/// Models and jobs call a layer's implementation directly, the clone's address appended
+/// (`LayerCall._staticcall`): `forward` called so answers byte for byte what the call through
+/// the clone (its proxy's DELEGATECALL) answers, and so do the views.
+#[test]
+fn a_direct_layer_call_answers_as_the_call_through_its_clone() {
+    runtime().block_on(async {
+        let (_node, chain, image, forward) = dense_on_chain().await;
+        let dense = first_dense(&image);
+        let through = call_raw(&chain, dense.address, forward.clone())
+            .await
+            .unwrap();
+        let direct = call_raw(
+            &chain,
+            dense.implementation,
+            naming(&forward, dense.address),
+        )
+        .await
+        .unwrap();
+        assert_eq!(direct, through);
+        let out = IForwardLayer::forwardCall::abi_decode_returns(&direct).unwrap();
+        assert_eq!(out.outputShape, vec![U256::from(24)]);
+        assert_eq!(out.output.len(), 24);
+        assert!(
+            out.output.iter().any(|v| !v.is_zero()),
+            "a Dense answering zeros proves nothing"
+        );
+        let view = eternalize::chain::ILayer::modelCall {}.abi_encode();
+        let model = call_raw(&chain, dense.implementation, naming(&view, dense.address))
+            .await
+            .unwrap();
+        assert_eq!(model, call_raw(&chain, dense.address, view).await.unwrap());
+        assert_eq!(model.as_ref(), image.model.into_word().as_slice());
+    });
+}
+
+/// The implementation reads the arguments of the account named in a direct call only if its
+/// code is an EIP-1167 proxy of this very implementation (`LayerBase._home`): a clone of another
+/// implementation — even one with the same code — or no clone at all reverts `NotAClone`
+/// naming the account, and so does a direct call naming nothing.
+#[test]
+fn a_direct_layer_call_reads_only_a_clone_of_its_own_implementation() {
+    runtime().block_on(async {
+        let (_node, chain, image, forward) = dense_on_chain().await;
+        let dense = first_dense(&image);
+        let impl_copy = deploy_by_hand(
+            &chain,
+            Implementation::Layer(LayerKind::Dense)
+                .bytecode()
+                .unwrap()
+                .to_vec(),
+        )
+        .await;
+        let copy_clone =
+            deploy_by_hand(&chain, clone_initcode(impl_copy, &dense.args).unwrap()).await;
+        let refused = [
+            (
+                naming(&forward, image.layers[0].address),
+                "the InputLayer's clone",
+            ),
+            (naming(&forward, copy_clone), "a clone of a copy of Dense"),
+            (
+                naming(&forward, image.model),
+                "the model (a clone of EternalModel)",
+            ),
+            (naming(&forward, chain.sender()), "an account without code"),
+            // The last word is then `ranks`' 1: account 0x…01, a precompile without code.
+            (forward.clone(), "nothing appended"),
+        ];
+        for (data, what) in refused {
+            let named = Address::from_slice(&data[data.len() - 20..]);
+            let e = call_raw(&chain, dense.implementation, data)
+                .await
+                .expect_err(what);
+            let revert = e
+                .as_error_resp()
+                .and_then(|r| r.as_revert_data())
+                .unwrap_or_else(|| panic!("{what}: no revert data: {e}"));
+            match Revert::decode(&revert) {
+                Revert::Layer(L::NotAClone(r)) => assert_eq!(r.account, named, "{what}"),
+                other => panic!("{what}: {other}"),
+            }
+        }
+        // The same clone of the copy answers through itself: only the naming is refused.
+        call_raw(&chain, copy_clone, forward).await.unwrap();
     });
 }

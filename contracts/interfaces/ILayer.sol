@@ -6,8 +6,10 @@ import {WeightTensor} from "../lib/Types.sol";
 /// @title ILayer
 /// @notice What every layer contract (a clone of a per-kind implementation) answers.
 interface ILayer {
-    /// @notice The contract was called directly instead of through a clone carrying arguments.
-    error NotAClone();
+    /// @notice `account` is not a clone of this implementation carrying arguments: the called
+    ///         contract itself, or in a direct call of the implementation the clone named by the
+    ///         last calldata word (contracts/README.md, "Direct layer calls").
+    error NotAClone(address account);
     /// @notice Tensor `index` does not exist: the layer has `count` tensors.
     error TensorIndexOutOfRange(uint256 index, uint256 count);
     /// @notice A slice `[start, start + count)` past the end of tensor `index` (`length` values).

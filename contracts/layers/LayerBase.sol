@@ -4,7 +4,6 @@ pragma solidity 0.8.30;
 import {IEternalModel} from "../interfaces/IEternalModel.sol";
 import {IForwardLayer} from "../interfaces/IForwardLayer.sol";
 import {ILayer} from "../interfaces/ILayer.sol";
-import {CodeStore} from "../lib/CodeStore.sol";
 import {WeightCodec} from "../lib/WeightCodec.sol";
 import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 
@@ -15,19 +14,15 @@ import {WeightFormat, WeightLayout, WeightTensor} from "../lib/Types.sol";
 /// @dev A layer is an EIP-1167 clone (`CodeStore.cloneInitcode`) whose code ends with
 ///      `abi.encode(address model, bytes config, WeightTensor[] tensors)`, starting at code offset 45.
 ///      Implementations have no storage and no constructor state, so one implementation per kind
-///      serves every layer of that kind on the chain.
+///      serves every layer of that kind on the chain. It is called through the clone, or directly
+///      with the clone named at the end of the calldata (`_home`, `LayerCall`).
 abstract contract LayerBase is ILayer, IForwardLayer {
     /// @inheritdoc ILayer
     function layerKind() public pure virtual returns (uint16);
 
     /// @inheritdoc ILayer
     function model() public view returns (address m) {
-        _argsSize();
-        assembly ("memory-safe") {
-            // The first argument word is the model address.
-            extcodecopy(address(), 0x00, 45, 0x20)
-            m := mload(0x00)
-        }
+        (m,,) = _decodeArgs();
     }
 
     /// @inheritdoc ILayer
@@ -79,22 +74,42 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         if (!ok) revert InvalidConfig(layerKind());
     }
 
-    /// @dev Size of the immutable arguments; reverts when called on the implementation itself.
-    function _argsSize() internal view returns (uint256 size) {
-        uint256 code;
+    /// @dev The clone whose code holds the layer's arguments, and their size. Through the clone
+    ///      (its proxy DELEGATECALLs here) that is `address()`, whose code starts with the EIP-1167
+    ///      proxy, never like this implementation's. Called directly (`address()` is this
+    ///      implementation: its code starts like CODECOPY's), it is the clone named by the last
+    ///      calldata word (`LayerCall` appends it, ERC-2771 style), accepted only if its code
+    ///      starts with the EIP-1167 runtime of this very implementation: a direct call then
+    ///      computes exactly what the same call through that clone would (contracts/README.md,
+    ///      "Direct layer calls"). Reverts `NotAClone` otherwise. The arguments start at code
+    ///      offset 45, after the proxy (a named account that starts like one and is shorter
+    ///      underflows `size`: the allocation then fails).
+    function _home() internal view returns (address home, uint256 size) {
+        bytes4 notAClone = NotAClone.selector;
         assembly ("memory-safe") {
-            code := extcodesize(address())
+            home := address()
+            extcodecopy(home, 0x00, 0, 0x20)
+            codecopy(0x20, 0, 0x20)
+            if eq(mload(0x00), mload(0x20)) {
+                home := shr(96, calldataload(sub(calldatasize(), 20)))
+                // An EIP-1167 proxy starts 363d3d373d3d3d363d73 ‖ implementation.
+                extcodecopy(home, 0x00, 0, 0x20)
+                if iszero(eq(shr(16, mload(0x00)), or(shl(160, 0x363d3d373d3d3d363d73), address()))) {
+                    mstore(0x00, notAClone)
+                    mstore(0x04, home)
+                    revert(0x00, 0x24)
+                }
+            }
+            size := sub(extcodesize(home), 45)
         }
-        if (code <= CodeStore.CLONE_RUNTIME_BYTES) revert NotAClone();
-        size = code - CodeStore.CLONE_RUNTIME_BYTES;
     }
 
-    /// @dev The clone's immutable arguments, copied from its own code.
+    /// @dev The clone's immutable arguments, copied from its code (`_home`).
     function _args() internal view returns (bytes memory args) {
-        uint256 size = _argsSize();
+        (address home, uint256 size) = _home();
         args = new bytes(size);
         assembly ("memory-safe") {
-            extcodecopy(address(), add(args, 0x20), 45, size)
+            extcodecopy(home, add(args, 0x20), 45, size)
         }
     }
 

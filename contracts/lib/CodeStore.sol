@@ -47,8 +47,9 @@ library CodeStore {
     /// @notice Initcode of an EIP-1167 clone of `implementation` with `args` appended to its code.
     /// @dev Runtime (45 + args.length bytes):
     ///      363d3d373d3d3d363d73 <implementation, 20 bytes> 5af43d82803e903d91602b57fd5bf3 | args
-    ///      The proxy forwards calldata unchanged; the implementation, running in the clone's
-    ///      context, reads `args` with EXTCODECOPY(address(), ..., 45, ...).
+    ///      The proxy forwards calldata unchanged; the implementation reads `args` with
+    ///      EXTCODECOPY(clone, ..., 45, ...): `address()` in the clone's context, or the clone
+    ///      a direct call names (`LayerBase._home`).
     function cloneInitcode(address implementation, bytes memory args) internal pure returns (bytes memory initcode) {
         uint256 runtime = CLONE_RUNTIME_BYTES + args.length;
         if (runtime > MAX_RUNTIME_BYTES) revert RuntimeSizeOutOfRange(runtime);

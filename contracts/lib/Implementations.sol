@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xff746d3fbe2cc16448fcf40d24c65568402671849163548fe9531a4951d71d52;
+    bytes32 internal constant MODEL = 0x46cb487b2674ed7d6782b709391a60f014fb8a600ffacbabff49a7d5939999eb;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x9085e48e808ac56bd08b54e45804d7cfc0d6baee9ac2cacc7da27eb8d7205029;
+    bytes32 internal constant INPUT_LAYER = 0x9b6cd1991ddfec8c790316492e324f7154e9c46d85b088c2349cacc076db7faf;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x0951cb69594e6d3f7ac7949785b8b620f1794cdbf62c718daa39416980294d21;
+    bytes32 internal constant DENSE = 0x4de5dead5fe3d652a82bf5000f254f27a6330e9e6f3a7a016b8fbe976c3e0e57;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x9f33e04c80aaf0a1905b3834700c301f3cf8f53e3bb3a50e92fd3842dbe6dc15;
+    bytes32 internal constant FLATTEN = 0x8609bd13c9a11949052f47c57dd42880ac78fd85e57af32d94a1be2b1db708e9;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0xd79029cd2ccb931908a3161d2927c5754ac67e7df515e249008699e78aaa37df;
+    bytes32 internal constant RESCALING = 0xde1068c5591021329e31fcfe630349d6899000806043af0bb02f16e933cbbe46;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xb8df5bee81f0a6701e7c4861e0b3c7c3743c602c55bd0d7f75d5ef421e4f1116;
+    bytes32 internal constant MAX_POOLING_2D = 0xbe562ea6ddf7ef209c23cf4422baca5af4695da339ac62a36babc93a3c0ffabb;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xa7461828a20369d1677552653ee4bbe1b8892a112224d043fdf589ec4f490364;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x5394bc58ddae13832ff70d0311f4110ef10e3d1ff03820a1f7d36927dd68bdee;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xa7da81f5594658962efb518d7a3782a42a7193775c8e8516b8184fc245f0e2a1;
+    bytes32 internal constant CONV_2D = 0xc6ba4ea04a789de7ef2f3d631c94cbf333dc8c13f40901bd7bb51772d70f6334;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x4c29e082069ef69e1dc960fc008fc95c66d6bfd85dfec12fdb37571b948d6ff0;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x338f989ca29aed6af85eefcb99fd6242f52dcc00169a294c3bd5c3783f980be1;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x44db61711ae7a5fb2a07fab4c8f17a7c7b0792565c2ba973162bb590860dbeff;
+    bytes32 internal constant EMBEDDING = 0x57667c1b295fa077b9f5ef1edc1a2dd9fe8ea376f3b5c85bf1f082ad83a5d468;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0xb1aad306575f97fc5501ed84cee6d6df51f668cc88952cf862c5d5ecd165301e;
+    bytes32 internal constant SIMPLE_RNN = 0x2f05b360e1924156755b90031ff3f0f9f9ca909e9d9cb01ac032220d4bc9fd2a;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x0b9fcdbe5a50b841bebac9059885437514e04f8884496834d6d3d56e8376ed2a;
+    bytes32 internal constant LSTM = 0x9694aa0af182ab946ef743238595092ddb1215df180a706acd895382757b092b;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x7c8462de6039b546a1c97d77b1524c4e93b50d8c7b0002f9e7eb9466762304ca;
+    bytes32 internal constant SOFTMAX = 0x11524bc8ff5669581ac7d65d4cc092439d7b6f0500680959f9afe270bf8a1177;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0xa28bd7726976a26dff49658c5d2fa3073a79865111bd932fb70b050b4779a0f3;
+    bytes32 internal constant SIGMOID = 0x2e957d615ae85805955ede2f5226abb75cbac8e0b47b59d2085c1e9d69fd27e7;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xde8764ce01481f02ae07181ed00a44da4ae1e6ca0d3521cff6b59101ba57ac5e;
+    bytes32 internal constant RELU = 0xe2c3abfc0fe12f8957132714d68cd7b3f5d67cfe6bfa55eb1a371e3aaface224;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xd998bee4ad25bd64c3321dfa865efcb92edca50a0b3fa413c7991cef13025ac9;
+    bytes32 internal constant LINEAR = 0xba2df4f8f98be249bf1ad5031d5b1cd5f58de04b6403117e623d5c19f773a2b8;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0xd3c64e01f59bf2ede3ad4856665feb6afabf2c34a3bd899664af83fcef346177;
+    bytes32 internal constant ADD = 0x0002845554b6a9a0bbe6493e8f85ae337543282543d7f3f2facc469e9073c2a1;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x1140a0b4a3e26fd84fab49eaa97d2b0ccd161b1a980b7ea6453bf73ceaec9c30;
+    bytes32 internal constant DROPOUT = 0x4a91e3477da9948fcba5ec2b393924068156a1a155cd8fae76e86c8bdc808f32;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x74c3ae7f198f8b8922dd3303f5ef3cd8f9ce1b118c94e56e41200aec6d42130c;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x0dce15bf236edb9b7fc089dbb432432f371228abd699eea491541a6651ca549a;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x203288161002d67414e42ef97934b4cf32fb644eec59807e53cc2c7a1a3a7b3b;
+    bytes32 internal constant ZERO_PADDING_2D = 0x590f26b45e57791fba52629cd674f258f00402c3927582edb417225bf87dbb34;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x09fe702fa2186d5bc2bb966b311adc19f10108d5eb457d330bc5a2ad917c4477;
+    bytes32 internal constant CONCATENATE = 0xd5648099a55ec0ca226ebc8d22c17b591a64f436ae523d05c040c2dbaa401167;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x6363b9ca31236fac5b93aeeb1ce17ab138fcdb56a01cc0f3c69c0b87e93c3a11;
+    bytes32 internal constant TANH = 0x599a10c42d7beebde23af9e2823081ee9755460311e58df28f1fa2f2de856bee;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0x8397eebbe35506a349692e90a65dcf7dee9d2e9e173285d176f87b5c60862b2f;
+    bytes32 internal constant GRU = 0xd288c6adf1d60a5e8e5cd9f78129b24b9794a58b5b09f27f136c95f6597f186d;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x94f096cc5c837f55e29ba46b4719e8dd631cc701939597d0a46a218d60ce300a;
+    bytes32 internal constant CONV_1D = 0x824308e29e6b9809e0dfb3c8639b53fc5700704110682b53426e601f8622a114;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0xbb81c23cd45b0d39119d999c631a02fa963f96d65a0ca79c8bcc0d5ed8268cd7;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x52622e73170e2ff0edad663ab9c9b86950d878c87bb1cb7e15e2db6fea418d93;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xf8b973eabc289c9c43d1eb6c8bc735ed0476d56b9102bf4ebe68d821ab0cd5fb;
+    bytes32 internal constant RESHAPE = 0xe241c49a26f0c6dd8ebd1cc147b39503134d232b24d04f579ae7d9960f28aa54;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0xd36dc8f97fd8ab03c9d94fcc183ee051083b78c6e92cb2764faece81cc0d8216;
+    bytes32 internal constant MULTIPLY = 0xdb59f7c95943ed9372b2b9128e12a8543090a802b4be5a80559970d7c90f7107;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xc37e9b672d2d57b4e4d4d478f7e08de93c93c360da2e8c3c2f037a20953d2444;
+    bytes32 internal constant MAX_POOLING_1D = 0xba4f0c98cca5cf9c8cf5a778b15f09e85cb79fb0f0dcec91d271e3c8dac7a5c5;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x6594ca9d08ea74b6cb151724f2411e7f7797a680921c39d45253711f71565a38;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xd5c1e26a96dec2ed841d353f18d00e837276c5b43a8a8d6ab8f60ac0e4545992;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xa8c91f9b0734b53558a05e0331641e69ce87278984c45b3c498fbd8da0c24774;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xbde18069dfa8c8b507a0c03329b0c5755b42afe090d753f59d963102c4449b34;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x727edb163d4cc902dd29233d984ac5f525d6089a9baf5300b36e75437171e010;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x9f91252d0cfb1da4dbfb95d7f3a160d6bb10e0d8149464d1560c7131b367b78c;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0x74b72ccdec5a47a678c8604d7f722d2e189971a69b79f3ea569d8843de1b29ce;
+    bytes32 internal constant UP_SAMPLING_1D = 0x54a98aea422d2167e42cf76df50df08c517a969055629b8f83045090da5f7f16;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x2c9b82ab8ec1f254140eb5071aee1b00902a1edf9d6ccf154eec680339eb8533;
+    bytes32 internal constant UP_SAMPLING_2D = 0x9eff66ba9e39f091206c18617db6589cbd1d7162484f0245959f1dd4a7db04ea;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0x1ebf3addeda7f3dcdce0fb6b30b5aeaccef56435e5d4e4e4f214205727741c3e;
+    bytes32 internal constant CROPPING_1D = 0xddd517d81f8860512f228307848d41ba79ad6bd2beb93cba1cf2538b494e5200;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0xb1c8da48b2f486e69faeb803a60a9799715dcaaf481fb6bf312f580a44236d91;
+    bytes32 internal constant CROPPING_2D = 0xa517a62225bb22e8e35f6163efe84a4265a46635e94a4980d4ceb64b547a1c92;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0xcacb5a5aa67a21bca70209622ebc2e055477909104026d299b343a29b35667c7;
+    bytes32 internal constant ZERO_PADDING_1D = 0x4c8b4f322d69d4bf31dd456b0557d83515964ab3e7cb4abf44187a2fadbb3bcf;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x2a94edc3cc79599949374878b171de9cb105fd7f9a76e150897c82c86a549988;
+    bytes32 internal constant PERMUTE = 0x06d68b2c4a8054e172d0c6f8c70e8ca42ec38f7a812735e5f3671372d7abf36c;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0xe6bdb7f166bd857adcba8509672e02033f00586a3814019636e8f9f27ad1f8a1;
+    bytes32 internal constant REPEAT_VECTOR = 0x8d640ce91f76cb55beeba391aeef2e8bb826507be714a9958c6b18f595c65eed;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0x79f54da62195adde9bed6acafd2cd4de1fc31950c1409f4ede0465fb1eacbe6f;
+    bytes32 internal constant SUBTRACT = 0xc6f480701de275826c8340bdcc81cb96e6b268683a5951d4ad70f4bc0511104e;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xaf14e8a8aa5188156bab5af6cff353460edceb8df4de8db164c0d1edc27a281b;
+    bytes32 internal constant AVERAGE = 0x712faf368da8161b34af896b5803b9140aac7dc8e4e5ed3302f3aabf553e62ba;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0xf7e32a95dd58ce19688381e19a9ae1ff827d8397488b8115e22252d8b5fce201;
+    bytes32 internal constant MAXIMUM = 0xb1e01e7363e2e0e3af379164a38544cf908ed46ac84e6aefa73ddd8c96fbde0a;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x45913e89fd035751ea3f4b911d2c5439dde20063b42cfb6acad168dcf09aaf96;
+    bytes32 internal constant MINIMUM = 0x29cd1537913c63673436dbe9b7ddb2e3af9ff2a9621cca0243f26427894a4f2e;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0xd430e4291cef7ad57e801d94a50a7265933cef734cb79957d8769f0f54a5ada7;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x0f988b74c61fd5aebd683e8fb7702ecbdd401cc275cbbe95c14ef9f551163925;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x8f84f2498bda55e100acce1cbf6de6897476c01fa5b4cef23d91fcdfcdb8d82e;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x099af4b27bf84b989534700c0865a45ee4ebe03b2270a7c36b1c866afe5f5f61;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xa3c81b3ec085da74b62d0d18593c15cefe1526ccf581bdc6e3d66ba1071824ca;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x5d774a2c05b9143ed9dc3dc9385ce1c35bba26e8393d3176ab4fcdf423494a76;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x540fae0ac980252397d096392f07b32377517f72f707f4e6986aaa2d8a953cb8;
+    bytes32 internal constant PRELU = 0x4d2f924042dce309ac02e766ac25449d4e87818a3142d087d8642653d45a7b6b;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x94646e955ab1fb1bc714f9ff77499cd0c6101fb0c8233fff8993982f4006885c;
+    bytes32 internal constant ELU = 0x77dd7c4c7d5ea6f5d9813f47993ee6814545126a2dcb7082a2990f969bafe7a4;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x2466b7eb5471c16cdcf84dfdce6a4feb5fc32a359998809fc8603198530b392a;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x7bec4b70564b628dcf0afbc2a5bd7931b33b5cf737488ebabfbfef0bd4a4290b;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x45c6a922686ea34c07ebe4023cf640a5d0bf375c1d6da2226c41314f1db687b3;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x4bdfcede3ecc0102c5a0d4ce515f6d36f7cdb310e71aa2331ae416a8fc10536a;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x69b6d5e93fa326d15fa6dc65e7bf55aba76305ff227f1107754f6ce61d6a351e;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x5b583495084e6cdb7277184c947338d0159be2fca2d24486d74e58a64e8364f6;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x093b512169792f2c839361bde62bd3b656738b104a3177c57892b4202e5a4e51;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xe227493140804e165343d44d731b6e6c145b4c1aac62f2188acbcaba5ec07c0e;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0xff594285c0301b7aeef943038bab08f9a41a451a518416905ff5c0f436060ab4;
+    bytes32 internal constant BIDIRECTIONAL = 0x9c7d210d3c6f503f910c71458e721d0fe130bde28bebfc236934fde1857507b9;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.

@@ -139,11 +139,12 @@ library LayerCall {
     /// @dev Sends `forward` on one tensor with its calldata built around it, nothing copied: the
     ///      tensor's values array (length word at `values`) must be followed at once by its shape
     ///      array (at `shape` = values + 0x20 + 32·length), and the 0x64 bytes before `values`
-    ///      and the 0x40 after the shape must be free to overwrite (a layer's answer received at
+    ///      and the 0x60 after the shape must be free to overwrite (a layer's answer received at
     ///      `at` has the first two — its two head words and 0x24 bytes before `at` — when the
     ///      caller left room, and the last when nothing live follows it). The calldata is then
     ///        values - 0x64: selector | 0x60 | o2 | o3 | (values: total, values…) | (shape: rankSum, shape…) | 1 | rank
-    ///      `total` and `rankSum` being the arrays' own length words.
+    ///      `total` and `rankSum` being the arrays' own length words, then the clone's address
+    ///      (`_staticcall`).
     function sendInPlace(uint256 index, address layer, uint256 values, uint256 shape) internal view {
         bytes4 selector = IForwardLayer.forward.selector;
         uint256 p;
@@ -287,12 +288,21 @@ library LayerCall {
         }
     }
 
-    /// @dev STATICCALLs `layer` with the calldata in memory [p, q); on failure reverts
+    /// @dev Runs clone `layer` on the calldata in memory [p, q): STATICCALLs its implementation
+    ///      (the address in the clone's code at bytes 10..30) directly, with the clone's address
+    ///      appended as one more word at q (which must be free to overwrite), so the implementation
+    ///      reads the clone's arguments (`LayerBase._home`). Calling the clone would run its proxy
+    ///      frame too: a copy of all the calldata, a DELEGATECALL, a copy of the whole answer, each
+    ///      with its own memory (contracts/README.md, "Direct layer calls"). On failure reverts
     ///      `LayerFailed(index, reason)`, built over p.
     function _staticcall(uint256 index, address layer, uint256 p, uint256 q) private view {
         bytes4 failed = IEternalModel.LayerFailed.selector;
         assembly ("memory-safe") {
-            if iszero(staticcall(gas(), layer, p, sub(q, p), 0, 0)) {
+            mstore(q, layer)
+            // The implementation into the low 20 bytes of scratch word 0 (the CALL family reads
+            // its address operand modulo 2^160, so the word's top 12 bytes do not matter).
+            extcodecopy(layer, 0x0c, 10, 20)
+            if iszero(staticcall(gas(), mload(0x00), p, add(sub(q, p), 0x20), 0, 0)) {
                 let rs := returndatasize()
                 mstore(p, failed)
                 mstore(add(p, 0x04), index)

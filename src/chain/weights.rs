@@ -443,6 +443,12 @@ pub fn data_initcode(data: &[u8]) -> Result<Vec<u8>, ChainError> {
 /// The EIP-1167 runtime up to the implementation's address (which is `PUSH20`'s argument).
 pub const CLONE_PREFIX: [u8; 10] = [0x36, 0x3d, 0x3d, 0x37, 0x3d, 0x3d, 0x3d, 0x36, 0x3d, 0x73];
 
+/// The implementation an EIP-1167 clone's code delegates to (bytes 10..30, after
+/// [`CLONE_PREFIX`]); `None` when `code` does not start like a clone.
+pub fn clone_implementation(code: &[u8]) -> Option<Address> {
+    (code.len() >= 30 && code[..10] == CLONE_PREFIX).then(|| Address::from_slice(&code[10..30]))
+}
+
 /// Initcode of an EIP-1167 clone of `implementation` with `args` appended to its runtime.
 pub fn clone_initcode(implementation: Address, args: &[u8]) -> Result<Vec<u8>, ChainError> {
     let runtime = CLONE_RUNTIME_BYTES + args.len();

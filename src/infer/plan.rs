@@ -1017,7 +1017,7 @@ const UNPACK_GAS: u64 = 100;
 /// The model returning one value (the ABI copy of the layer's answer).
 const RETURN_GAS: u64 = 10;
 /// A slice through the model (`forwardSlicePacked`): its dispatch, the layer slot's storage
-/// reads and the call to the clone, over a direct call of the clone.
+/// reads and the call to the layer, over a direct call of the layer's implementation.
 const SLICE_HOP: u64 = 12_000;
 
 /// A Dense row part, per partial sum carried in (its packed word, unpacking, the addition):
@@ -1071,7 +1071,10 @@ pub struct GasModel {
     /// loads and three branchless maxima, ≈ 150 gas an output of fashion_mnist's poolings), more
     /// in the general windows; fitted with `POOL_INPUT` and the activation.
     pub pool_value: u64,
-    /// Any layer, per input or output value moved (calldata copies, returns).
+    /// Any layer, per input or output value moved: the layer's copy of its input, the caller's
+    /// RETURNDATACOPY of the answer (3 a word each). 12 while every call went through the
+    /// clone's proxy, whose frame copied both once more and paid memory for them (≈ 11 a value
+    /// over fashion_mnist's 23,670 values in and out: BENCHMARKS.md, "directcall").
     pub per_value: u64,
     /// Bytes per stored weight value (4 in the default format, 8 in Q32_32).
     pub weight_width: u64,
@@ -1096,7 +1099,7 @@ impl Default for GasModel {
             dense_block: 8,
             dense_row: 1_950,
             pool_value: 30,
-            per_value: 12,
+            per_value: 3,
             weight_width: 4,
             conv_lanes: 3,
             chunk_bytes: 24_544,
@@ -1755,8 +1758,9 @@ pub enum Segment {
     },
     /// Output positions [from, from + count) of `layer`'s slice axis (of `of`); for a Conv2D
     /// whose single output row is too much for one call, only output channels
-    /// `[first, first + count)` of `of` (`channels`). `direct`: sent to the layer's clone as
-    /// ABI `int256` words (`forwardSlice`) rather than packed through the model
+    /// `[first, first + count)` of `of` (`channels`). `direct`: sent to the layer's
+    /// implementation, naming its clone, as ABI `int256` words (`forwardSlice`) rather than
+    /// packed through the model
     /// (`forwardSlicePacked`), when the planner prices that lower.
     Slice {
         layer: usize,
@@ -2232,7 +2236,7 @@ impl Planner<'_> {
             + memory_gas(model_frame)
             + UNPACK_GAS * values
             + RETURN_GAS * returned;
-        // Straight to the clone as ABI words when that prices lower (a slice that returns more
+        // Straight to the layer as ABI words when that prices lower (a slice that returns more
         // than it is sent: cnn_15m's conv slices) and fits a request.
         let direct_bytes = 32 * values;
         let direct = words + 2_000 < packed && direct_bytes <= MAX_CALLDATA_BYTES;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use crate::chain::bindings::IForwardLayer;
 use crate::chain::packed;
 use crate::chain::read::read_error;
+use crate::chain::weights::clone_implementation;
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
 use crate::infer::plan::{
     Calibration, DEFAULT_CALL_GAS, GasModel, LayerOp, Op, PlanError, Planner, Segment, Step,
@@ -29,6 +30,10 @@ pub struct ChainModel {
     pub address: Address,
     pub layers: Vec<LayerOp>,
     pub clones: Vec<Address>,
+    /// Each clone's implementation (from its code): a direct slice calls it with the clone's
+    /// address appended, as the model calls layers (contracts/README.md, "Direct layer calls"),
+    /// so no proxy frame copies the slice's input and answer.
+    pub implementations: Vec<Address>,
     /// The weights' format on chain (`weightLayout().format`), for the gas model; compact when
     /// the code is unknown.
     pub format: WeightFormat,
@@ -36,10 +41,12 @@ pub struct ChainModel {
 }
 
 impl ChainModel {
-    /// Reads every layer's config from its clone (one `eth_call` each).
+    /// Reads every layer's config and code from its clone (one `eth_call` and one
+    /// `eth_getCode` each).
     pub async fn read(rpc: &Rpc, address: Address, state: &ModelState) -> Result<Self, String> {
         let mut layers = Vec::with_capacity(state.layers.len());
         let mut clones = Vec::with_capacity(state.layers.len());
+        let mut implementations = Vec::with_capacity(state.layers.len());
         for (i, link) in state.layers.iter().enumerate() {
             let kind = LayerKind::from_code(link.kind)
                 .ok_or_else(|| format!("layer #{i} has kind code {}, unknown", link.kind))?;
@@ -55,12 +62,26 @@ impl ChainModel {
                 inputs: link.inputs.iter().map(|&j| usize::from(j)).collect(),
                 op,
             });
+            let code = rpc
+                .code(link.layer)
+                .await
+                .map_err(|e| format!("layer #{i}: {e}"))?;
+            let implementation = clone_implementation(&code).ok_or_else(|| {
+                format!(
+                    "layer #{i} ({}) at {}: not an EIP-1167 clone ({} bytes of code)",
+                    kind.class_name(),
+                    link.layer,
+                    code.len()
+                )
+            })?;
             clones.push(link.layer);
+            implementations.push(implementation);
         }
         Ok(ChainModel {
             address,
             layers,
             clones,
+            implementations,
             format: WeightFormat::from_code(state.layout.format).unwrap_or_default(),
             chunk_bytes: u64::from(state.layout.chunkBytes).max(32),
         })
@@ -829,7 +850,9 @@ impl<'a> Runner<'a> {
                         from,
                         count,
                     };
-                    return (self.model.clones[*layer], call.abi_encode().into());
+                    let mut data = call.abi_encode();
+                    data.extend_from_slice(self.model.clones[*layer].into_word().as_slice());
+                    return (self.model.implementations[*layer], data.into());
                 }
                 let call = EternalModel::forwardSlicePackedCall {
                     layer: U256::from(*layer),

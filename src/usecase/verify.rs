@@ -16,7 +16,7 @@ use super::chained::{self, ChainModel, RunError, Runner};
 use super::predict::{self, Output, Prediction};
 use crate::bundle::file::ModelFile;
 use crate::chain::read::read_error;
-use crate::chain::weights::{CLONE_PREFIX, CLONE_RUNTIME_BYTES, clone_runtime};
+use crate::chain::weights::{CLONE_RUNTIME_BYTES, clone_implementation, clone_runtime};
 use crate::chain::{
     EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState, Rpc,
     WeightFormat, redact_url,
@@ -349,9 +349,7 @@ fn same_but_factory(code: &[u8], want: &[u8]) -> bool {
 /// What a clone's code on chain is, for a mismatch message: the implementation it delegates
 /// to when it is an EIP-1167 clone, and its length.
 fn describe_clone(code: &[u8], want_len: usize) -> String {
-    let delegate = (code.len() >= 30 && code[..10] == CLONE_PREFIX)
-        .then(|| Address::from_slice(&code[10..30]));
-    match delegate {
+    match clone_implementation(code) {
         Some(imp) if code.len() == want_len => {
             format!("a clone of {imp} ({} bytes)", code.len())
         }
