@@ -68,7 +68,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
         WeightLayout memory layout = IEternalModel(m).weightLayout();
         Raw memory kernel = _raw(m, layout, list[0]);
-        int256[] memory bias = c.useBias ? _bias(_raw(m, layout, list[1]), 0, c.units) : new int256[](0);
+        int256[] memory bias = c.useBias ? _valuesFrom(_raw(m, layout, list[1]), 0, c.units) : new int256[](0);
         out = _dense(inputs, Job(c, kernel, bias));
         shape[shape.length - 1] = c.units;
         Fixed.activate(_ptr(out), out.length, c.activation, c.units);
@@ -101,7 +101,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             revert OutputSliceOutOfRange(from, count, c.units);
         }
         Raw memory kernel = _rawColumns(m, list[0], c.inputUnits, c.units, from, count);
-        int256[] memory bias = c.useBias ? _bias(_raw(m, list[1]), from, count) : new int256[](0);
+        int256[] memory bias = c.useBias ? _valuesFrom(_raw(m, list[1]), from, count) : new int256[](0);
         // The kernel read is [inputUnits, count]: the slice is a Dense of `count` units.
         c.units = count;
         out = _dense(inputs, Job(c, kernel, bias));
@@ -127,31 +127,6 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         _checkSlice(from, count, c.units);
         if (c.activation == Activation.SOFTMAX && count != c.units) revert OutputSliceOutOfRange(from, count, c.units);
         return (c.units, 0, s[0]);
-    }
-
-    /// @dev Values [from, from + count) of the bias `b` as Q32.32: `_at` of each, in one loop
-    ///      (through `_at` a value cost ≈ 340 gas, 24k for 70 units).
-    function _bias(Raw memory b, uint256 from, uint256 count) internal pure returns (int256[] memory v) {
-        v = new int256[](count);
-        uint256 width = b.width;
-        uint256 ptr = b.ptr;
-        uint256 up = b.up;
-        uint256 scales = b.scales;
-        uint256 channels = b.channels;
-        assembly ("memory-safe") {
-            let se := sub(width, 1)
-            let sh := sub(256, shl(3, width))
-            let out := add(v, 0x20)
-            for { let k := 0 } lt(k, count) { k := add(k, 1) } {
-                let i := add(from, k)
-                // `WeightCodec.q`, then `WeightCodec.scaled` (channel i mod channels).
-                let q := signextend(se, shr(sh, mload(add(ptr, mul(i, width)))))
-                switch scales
-                case 0 { q := shl(up, q) }
-                default { q := mul(q, mload(add(scales, shl(5, mod(i, channels))))) }
-                mstore(add(out, shl(5, k)), q)
-            }
-        }
     }
 
     /// @dev What `_dense` multiplies: one memory pointer, so its loop variables are locals
@@ -918,7 +893,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 e
     ) internal view {
         uint256 count = out.length;
-        int256[] memory bias = c.useBias ? _bias(_raw(m, list[1]), from, count) : new int256[](0);
+        int256[] memory bias = c.useBias ? _valuesFrom(_raw(m, list[1]), from, count) : new int256[](0);
         _finish(out, 0, count, kernel, bias, e);
         Fixed.activate(_ptr(out), count, c.activation, count);
     }

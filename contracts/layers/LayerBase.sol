@@ -128,12 +128,7 @@ abstract contract LayerBase is ILayer, IForwardLayer {
     {
         WeightLayout memory layout = m.weightLayout();
         if (WeightFormat.perChannel(layout.format)) {
-            Raw memory w = _raw(address(m), t);
-            values = new int256[](n);
-            for (uint256 i; i < n; ++i) {
-                values[i] = _at(w, start + i);
-            }
-            return values;
+            return _valuesFrom(_raw(address(m), layout, t), start, n);
         }
         uint256 width = WeightFormat.width(layout.format);
         bytes memory raw = m.weightBytes((uint256(t.offset) + start) * width, n * width);
@@ -415,10 +410,32 @@ abstract contract LayerBase is ILayer, IForwardLayer {
     }
 
     /// @dev Every value of `w` as Q32.32 (for small tensors: memory is quadratic in size).
-    function _values(Raw memory w) internal pure returns (int256[] memory v) {
-        v = new int256[](w.length);
-        for (uint256 i; i < v.length; ++i) {
-            v[i] = _at(w, i);
+    function _values(Raw memory w) internal pure returns (int256[] memory) {
+        return _valuesFrom(w, 0, w.length);
+    }
+
+    /// @dev Values [from, from + count) of `w` as Q32.32: `_at` of each, in one loop (through
+    ///      `_at` a value costs ≈ 340 gas, 24k for a 70-unit bias).
+    function _valuesFrom(Raw memory w, uint256 from, uint256 count) internal pure returns (int256[] memory v) {
+        v = new int256[](count);
+        uint256 width = w.width;
+        uint256 ptr = w.ptr;
+        uint256 up = w.up;
+        uint256 scales = w.scales;
+        uint256 channels = w.channels;
+        assembly ("memory-safe") {
+            let se := sub(width, 1)
+            let sh := sub(256, shl(3, width))
+            let out := add(v, 0x20)
+            for { let k := 0 } lt(k, count) { k := add(k, 1) } {
+                let i := add(from, k)
+                // `WeightCodec.q`, then `WeightCodec.scaled` (channel i mod channels).
+                let q := signextend(se, shr(sh, mload(add(ptr, mul(i, width)))))
+                switch scales
+                case 0 { q := shl(up, q) }
+                default { q := mul(q, mload(add(scales, shl(5, mod(i, channels))))) }
+                mstore(add(out, shl(5, k)), q)
+            }
         }
     }
 

@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x46cb487b2674ed7d6782b709391a60f014fb8a600ffacbabff49a7d5939999eb;
+    bytes32 internal constant MODEL = 0x621bf2fd2e2edc3a32e3cfa1dd77413a0ce9b46de9239d24ecd50e6a6d8f9e44;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x9b6cd1991ddfec8c790316492e324f7154e9c46d85b088c2349cacc076db7faf;
+    bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x4de5dead5fe3d652a82bf5000f254f27a6330e9e6f3a7a016b8fbe976c3e0e57;
+    bytes32 internal constant DENSE = 0x1480d43804b043e8dfd5dc45c1316329b44027a179c76f0d9b6707a364f19109;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0x8609bd13c9a11949052f47c57dd42880ac78fd85e57af32d94a1be2b1db708e9;
+    bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0xde1068c5591021329e31fcfe630349d6899000806043af0bb02f16e933cbbe46;
+    bytes32 internal constant RESCALING = 0x237ba82fe00bed8fc5fe62136d427a9f7ee9e7524c24712c70cf7f09ac9c5d38;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xbe562ea6ddf7ef209c23cf4422baca5af4695da339ac62a36babc93a3c0ffabb;
+    bytes32 internal constant MAX_POOLING_2D = 0x0c5ae7034249277bdf575934ba95890ba8e8db0dc6a008b5da27eaa9fb9533eb;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x5394bc58ddae13832ff70d0311f4110ef10e3d1ff03820a1f7d36927dd68bdee;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xf966a50d37d968018ae05038abcbad488b6b40f7542306f22540b805bbd4d3a1;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xc6ba4ea04a789de7ef2f3d631c94cbf333dc8c13f40901bd7bb51772d70f6334;
+    bytes32 internal constant CONV_2D = 0xe5b317000d75c9eb63c55450dbd2d438c1290206709f979d90ca78957e317816;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x338f989ca29aed6af85eefcb99fd6242f52dcc00169a294c3bd5c3783f980be1;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x57667c1b295fa077b9f5ef1edc1a2dd9fe8ea376f3b5c85bf1f082ad83a5d468;
+    bytes32 internal constant EMBEDDING = 0x16151d3da65c551cee9f99276b7d9575acb06f7ae09d4adca63f220cf1a9bff2;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x2f05b360e1924156755b90031ff3f0f9f9ca909e9d9cb01ac032220d4bc9fd2a;
+    bytes32 internal constant SIMPLE_RNN = 0x6db2b62a6e2a4f2c46400d1764668c606ec32d0c45925d4a80a680a1fec2b140;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0x9694aa0af182ab946ef743238595092ddb1215df180a706acd895382757b092b;
+    bytes32 internal constant LSTM = 0xc4a7113609177bbc494c37d6c3a478826b8d619973a83e2802a722a9adcf5a2a;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x11524bc8ff5669581ac7d65d4cc092439d7b6f0500680959f9afe270bf8a1177;
+    bytes32 internal constant SOFTMAX = 0xed5a2a55c5c1d8b9a807dad1013804afa5aa236a82db449d809430b8f6395829;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x2e957d615ae85805955ede2f5226abb75cbac8e0b47b59d2085c1e9d69fd27e7;
+    bytes32 internal constant SIGMOID = 0x563a34b3ec066b0f05cd1d1093e8c737f0f91ced72d9392e3670eb83b513fd08;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0xe2c3abfc0fe12f8957132714d68cd7b3f5d67cfe6bfa55eb1a371e3aaface224;
+    bytes32 internal constant RELU = 0x4912d0168eb8c25a621e8a36e20ed92ead8915808c1d3dc80e48be27ce0f9ebe;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xba2df4f8f98be249bf1ad5031d5b1cd5f58de04b6403117e623d5c19f773a2b8;
+    bytes32 internal constant LINEAR = 0x44a30429d9268b4f10c092509eb2d100de64a928c1a222058c161211fb36b949;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x0002845554b6a9a0bbe6493e8f85ae337543282543d7f3f2facc469e9073c2a1;
+    bytes32 internal constant ADD = 0x997727a71403ca5c9510e028624b6ccaf568955e1ea0495ca013204626df4859;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x4a91e3477da9948fcba5ec2b393924068156a1a155cd8fae76e86c8bdc808f32;
+    bytes32 internal constant DROPOUT = 0x022ab0a020a9281f1d71b89468954c4f34fcd105086c15bb7d1e7ee2edf8fd79;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x0dce15bf236edb9b7fc089dbb432432f371228abd699eea491541a6651ca549a;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x8f21851293faaf6436091c99555d81bbab750138838894129bf84a969f86f455;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x590f26b45e57791fba52629cd674f258f00402c3927582edb417225bf87dbb34;
+    bytes32 internal constant ZERO_PADDING_2D = 0x89ff6b9868ca667635c861cb835ad1a9fb83f4d44ae6ceedb59910752bf3011f;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0xd5648099a55ec0ca226ebc8d22c17b591a64f436ae523d05c040c2dbaa401167;
+    bytes32 internal constant CONCATENATE = 0x096899a36e4f496c6b6381243a312b31251a512a1f4897c8ff5d0bce1b08a553;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x599a10c42d7beebde23af9e2823081ee9755460311e58df28f1fa2f2de856bee;
+    bytes32 internal constant TANH = 0x5eb06774db5e7cedb6ce1af52cdd429eba8d7fbd43d65f9b6bf767d302e4c8d8;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xd288c6adf1d60a5e8e5cd9f78129b24b9794a58b5b09f27f136c95f6597f186d;
+    bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x824308e29e6b9809e0dfb3c8639b53fc5700704110682b53426e601f8622a114;
+    bytes32 internal constant CONV_1D = 0x0d8ad3aeeb45c330ca49dd8e8a637cbfe004d14c2dd21e0afd45429363295a8b;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x52622e73170e2ff0edad663ab9c9b86950d878c87bb1cb7e15e2db6fea418d93;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xe241c49a26f0c6dd8ebd1cc147b39503134d232b24d04f579ae7d9960f28aa54;
+    bytes32 internal constant RESHAPE = 0x479bd9bc3e0a9b0c8053e4eabf87355466af54bf9ccb3f353e2a9ec29663ae01;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0xdb59f7c95943ed9372b2b9128e12a8543090a802b4be5a80559970d7c90f7107;
+    bytes32 internal constant MULTIPLY = 0x9be1ebc88a939b8866530a9226bd324b0c8250a55cb36695c2adfc474834a282;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xba4f0c98cca5cf9c8cf5a778b15f09e85cb79fb0f0dcec91d271e3c8dac7a5c5;
+    bytes32 internal constant MAX_POOLING_1D = 0xa57771e022d87f9a6f31ef4eb84498c855476dee931a613d7c1d2283c6e56eb5;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xd5c1e26a96dec2ed841d353f18d00e837276c5b43a8a8d6ab8f60ac0e4545992;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x88cd48aef7973263e6776b43b2949650d51cf78a0e3f288f44d2031069c6fc47;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xbde18069dfa8c8b507a0c03329b0c5755b42afe090d753f59d963102c4449b34;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xfa65a33d427603ad2aa940704ca3cb9420ac2d811c5dfc32d87bca5443cd06f0;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0x9f91252d0cfb1da4dbfb95d7f3a160d6bb10e0d8149464d1560c7131b367b78c;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc026d332f330f8a578efa4915124b91d4932ed248234b5588ad80d0e8afd0d11;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0x54a98aea422d2167e42cf76df50df08c517a969055629b8f83045090da5f7f16;
+    bytes32 internal constant UP_SAMPLING_1D = 0x9330c959d6e74ff1f94108c27bb3bc0e95440b3d693ff0d310cbd3d04297478a;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x9eff66ba9e39f091206c18617db6589cbd1d7162484f0245959f1dd4a7db04ea;
+    bytes32 internal constant UP_SAMPLING_2D = 0x920a4f3674e2051cc25b7dbbcd79f2bb12b81eb761eb581452849b856e7ea91d;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0xddd517d81f8860512f228307848d41ba79ad6bd2beb93cba1cf2538b494e5200;
+    bytes32 internal constant CROPPING_1D = 0xde56442dd56c10d7006b98d7132eb5fa1b7dd1fdb960df8483a31207d3c2b127;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0xa517a62225bb22e8e35f6163efe84a4265a46635e94a4980d4ceb64b547a1c92;
+    bytes32 internal constant CROPPING_2D = 0x3ff812dd22a9737b4150ee6689420e7cfa5c9f619f02afc26548001ceba759a2;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x4c8b4f322d69d4bf31dd456b0557d83515964ab3e7cb4abf44187a2fadbb3bcf;
+    bytes32 internal constant ZERO_PADDING_1D = 0x6b51e7f3dec5819ac82f914e353a42db43b9d78f94a8010928435d45eb3cb121;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x06d68b2c4a8054e172d0c6f8c70e8ca42ec38f7a812735e5f3671372d7abf36c;
+    bytes32 internal constant PERMUTE = 0x5af7668e4600377b2228ee1d45b201aaf2d07dbb6671af09be80ba407325b912;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0x8d640ce91f76cb55beeba391aeef2e8bb826507be714a9958c6b18f595c65eed;
+    bytes32 internal constant REPEAT_VECTOR = 0x101d275edc1ab0b6127e4be8cf635e7933495f0921514bf3a2cd2a7469fd47bd;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0xc6f480701de275826c8340bdcc81cb96e6b268683a5951d4ad70f4bc0511104e;
+    bytes32 internal constant SUBTRACT = 0x269320bcb37c870ad9802905612a830c0fae1856f5011fe19a5e7da674a6c873;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0x712faf368da8161b34af896b5803b9140aac7dc8e4e5ed3302f3aabf553e62ba;
+    bytes32 internal constant AVERAGE = 0xedca45a89871045593b7c33acc3fdffa952d73a2a02da754e10322c7e1fd977e;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0xb1e01e7363e2e0e3af379164a38544cf908ed46ac84e6aefa73ddd8c96fbde0a;
+    bytes32 internal constant MAXIMUM = 0x835c44e2a2766652ba646a181d0dcd8e040e7e721b6434123d10dfedcb82c066;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0x29cd1537913c63673436dbe9b7ddb2e3af9ff2a9621cca0243f26427894a4f2e;
+    bytes32 internal constant MINIMUM = 0xce470c4f695cf7fe3d139957e8498e7d395e22c433f9031a9e49c05831945ebb;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x0f988b74c61fd5aebd683e8fb7702ecbdd401cc275cbbe95c14ef9f551163925;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x9c546c50735bb21e4cf74c23f9a4590df9fce77fb5089ccfedca649548f5e435;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x099af4b27bf84b989534700c0865a45ee4ebe03b2270a7c36b1c866afe5f5f61;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xe87964cefe0e2791f8b42310c7636dfccfb836720037bf2f83ac715d7c9a38ff;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x5d774a2c05b9143ed9dc3dc9385ce1c35bba26e8393d3176ab4fcdf423494a76;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xe718c5295b16794f0966d8d9bdd85e1c7d98c96fb2ea44b500d4c874526d4bb8;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x4d2f924042dce309ac02e766ac25449d4e87818a3142d087d8642653d45a7b6b;
+    bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x77dd7c4c7d5ea6f5d9813f47993ee6814545126a2dcb7082a2990f969bafe7a4;
+    bytes32 internal constant ELU = 0x81673a3ba2bd6839978ad6a1b228def8d4972fa080302c682c554e408516ec08;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x7bec4b70564b628dcf0afbc2a5bd7931b33b5cf737488ebabfbfef0bd4a4290b;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x8249e08a1e160ec22ff273553edb5ecf6d5374570109af48be3318a0e2a5acce;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x4bdfcede3ecc0102c5a0d4ce515f6d36f7cdb310e71aa2331ae416a8fc10536a;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x927317243aba54edd30df36bf7b7f4c89cf7e575c99478d5d7baf5c46d45bcbc;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x5b583495084e6cdb7277184c947338d0159be2fca2d24486d74e58a64e8364f6;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xe227493140804e165343d44d731b6e6c145b4c1aac62f2188acbcaba5ec07c0e;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x67b165bfe203dbb9884a0eec931bdf682c2afd0072ff385db1e03e9a4a90d47c;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0x9c7d210d3c6f503f910c71458e721d0fe130bde28bebfc236934fde1857507b9;
+    bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
