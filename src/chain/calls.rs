@@ -140,8 +140,9 @@ pub fn call_for(
     })
 }
 
-/// The deterministic CREATE2 deployer's input placing `initcode` at salt 0.
-fn create2_placement(initcode: &[u8]) -> (Address, Vec<u8>) {
+/// The deterministic CREATE2 deployer's input placing `initcode` at salt 0 (the factory, the
+/// activations contract, the job contract).
+pub fn create2_placement(initcode: &[u8]) -> (Address, Vec<u8>) {
     let mut data = vec![0u8; 32];
     data.extend_from_slice(initcode);
     (CREATE2_DEPLOYER, data)

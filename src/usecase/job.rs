@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use super::predict::{Output, Prediction};
 use super::verify::{Reader, split_outputs};
-use crate::chain::bindings::{CREATE2_DEPLOYER, EternalJobs};
-use crate::chain::calls::Call;
+use crate::chain::bindings::EternalJobs;
+use crate::chain::calls::{Call, create2_placement};
 use crate::chain::jobs::{self, Entry, INPUT_TAG, still_live};
 use crate::chain::{ChainError, Revert, Rpc};
 use crate::engine::plan::{Fees, current_fees};
@@ -340,10 +340,9 @@ fn rpc_fail(action: &str) -> impl FnOnce(ChainError) -> anyhow::Error + '_ {
 /// Places the job contract through the deterministic CREATE2 deployer (salt 0), as the factory
 /// itself is placed: once per chain, anyone may, the address is the same for everyone.
 pub fn placement_call() -> Result<Call, ChainError> {
-    let mut data = vec![0u8; 32];
-    data.extend_from_slice(&EternalJobs::BYTECODE);
+    let (to, data) = create2_placement(&EternalJobs::BYTECODE);
     Ok(Call {
-        to: CREATE2_DEPLOYER,
+        to,
         data: data.into(),
         value: U256::ZERO,
     })
