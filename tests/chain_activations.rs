@@ -485,7 +485,6 @@ async fn a_missing_activations_contract_is_named_by_predict_and_verify() {
 #[ignore = "gas harness: cargo test --test all -- chain_activations::rare_activation_gas --ignored --nocapture"]
 async fn rare_activation_gas_on_1000_values() {
     use alloy::primitives::{Address, Bytes};
-    use alloy::providers::Provider;
     use alloy::sol_types::SolCall;
     let (node, chain) = crate::chain_support::anvil_with_model(&["--gas-limit", "500000000"]).await;
     let rpc = eternalize::chain::Rpc::connect(&node.url()).unwrap();
@@ -530,16 +529,8 @@ async fn rare_activation_gas_on_1000_values() {
         let provider = chain.provider().clone();
         let (values, shape) = (values.clone(), shape.clone());
         async move {
-            let tx = serde_json::json!({"to": to, "data": calldata, "gas": "0x3b9aca00"});
-            let trace: serde_json::Value = provider
-                .raw_request(
-                    "debug_traceCall".into(),
-                    (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-                )
-                .await
-                .unwrap();
-            let used = trace["calls"][0]["gasUsed"].as_str().unwrap();
-            let gas = u64::from_str_radix(used.trim_start_matches("0x"), 16).unwrap();
+            let trace = crate::chain_support::trace_call(&provider, to, &calldata).await;
+            let gas = crate::chain_support::traced_gas(&trace["calls"][0]["gasUsed"]);
             let layer = IForwardLayer::new(to, provider);
             (gas, forward_on_chain(&layer, &values, &shape).await)
         }

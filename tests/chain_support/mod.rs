@@ -235,6 +235,31 @@ pub async fn deploy_model_in(
     (address, image, gas)
 }
 
+/// The call tracer's tree of a call to `to` with `calldata` (`debug_traceCall`, 1e9 gas).
+pub async fn trace_call<P: alloy::providers::Provider>(
+    provider: &P,
+    to: alloy::primitives::Address,
+    calldata: &[u8],
+) -> serde_json::Value {
+    let tx = serde_json::json!({
+        "to": to,
+        "data": alloy::primitives::hex::encode_prefixed(calldata),
+        "gas": "0x3b9aca00",
+    });
+    provider
+        .raw_request(
+            "debug_traceCall".into(),
+            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
+        )
+        .await
+        .unwrap()
+}
+
+/// A call tracer's hex `gasUsed` (or any hex quantity) as a number.
+pub fn traced_gas(v: &serde_json::Value) -> u64 {
+    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
 /// Gas of a model call by `debug_traceCall` (call tracer, 1e9 gas): what the whole call used,
 /// and what each layer call inside it used (`calls[0].calls`: the model's `predictLayers`
 /// calling each layer) — a layer's work without the calldata pricing of a direct call.
@@ -243,26 +268,12 @@ pub async fn trace_layer_gas<P: alloy::providers::Provider>(
     to: alloy::primitives::Address,
     calldata: &[u8],
 ) -> (u64, Vec<u64>) {
-    let tx = serde_json::json!({
-        "to": to,
-        "data": alloy::primitives::hex::encode_prefixed(calldata),
-        "gas": "0x3b9aca00",
-    });
-    let trace: serde_json::Value = provider
-        .raw_request(
-            "debug_traceCall".into(),
-            (tx, "latest", serde_json::json!({"tracer": "callTracer"})),
-        )
-        .await
-        .unwrap();
-    let gas = |v: &serde_json::Value| {
-        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    };
+    let trace = trace_call(provider, to, calldata).await;
     let layers = trace["calls"][0]["calls"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| gas(&c["gasUsed"]))
+        .map(|c| traced_gas(&c["gasUsed"]))
         .collect();
-    (gas(&trace["gasUsed"]), layers)
+    (traced_gas(&trace["gasUsed"]), layers)
 }
