@@ -205,14 +205,7 @@ fn a_model_links_only_layers_its_factory_cloned() {
         // a clone of a hand-deployed copy of the Dense implementation (which could be any code),
         // and a hand-deployed clone of the real Dense implementation with the very same bytes as
         // the factory's clone.
-        let impl_copy = deploy_by_hand(
-            &chain,
-            Implementation::Layer(LayerKind::Dense)
-                .bytecode()
-                .unwrap()
-                .to_vec(),
-        )
-        .await;
+        let impl_copy = dense_copy_by_hand(&chain).await;
         let foreign_clone =
             deploy_by_hand(&chain, clone_initcode(impl_copy, &dense.args).unwrap()).await;
         let hand_clone = deploy_by_hand(
@@ -283,6 +276,13 @@ async fn dense_on_chain() -> (eternalize::tools::AnvilProcess, Chain, ModelImage
 }
 
 /// mlp_basic's first Dense layer.
+/// A hand-deployed copy of the Dense implementation: the same code as the factory's, at an
+/// address the factory did not make.
+async fn dense_copy_by_hand(chain: &Chain) -> Address {
+    let code = Implementation::Layer(LayerKind::Dense).bytecode().unwrap();
+    deploy_by_hand(chain, code.to_vec()).await
+}
+
 fn first_dense(image: &ModelImage) -> &eternalize::chain::LayerImage {
     image
         .layers
@@ -353,14 +353,7 @@ fn a_direct_layer_call_reads_only_a_clone_of_its_own_implementation() {
     runtime().block_on(async {
         let (_node, chain, image, forward) = dense_on_chain().await;
         let dense = first_dense(&image);
-        let impl_copy = deploy_by_hand(
-            &chain,
-            Implementation::Layer(LayerKind::Dense)
-                .bytecode()
-                .unwrap()
-                .to_vec(),
-        )
-        .await;
+        let impl_copy = dense_copy_by_hand(&chain).await;
         let copy_clone =
             deploy_by_hand(&chain, clone_initcode(impl_copy, &dense.args).unwrap()).await;
         let refused = [
