@@ -26,7 +26,7 @@ function compile(file, name, viaIR) {
   const input = { language: "Solidity", sources: { [file]: { content: readFileSync(join(here, file), "utf8") } }, settings: { evmVersion: "cancun", metadata: { appendCBOR: false, bytecodeHash: "none" }, optimizer: { enabled: true, runs: 200 }, viaIR, outputSelection: { [file]: { [name]: ["evm.bytecode.object", "evm.deployedBytecode.object"] } } } };
   const out = JSON.parse(solc.compile(JSON.stringify(input)));
   const errs = (out.errors || []).filter((e) => e.severity === "error");
-  if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
+  if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); anvil.kill(); process.exit(1); }
   return out.contracts[file][name].evm;
 }
 const port = process.env.PORT || "18646";
@@ -160,7 +160,7 @@ function compileYul(src) {
   const input = { language: "Yul", sources: { "k.yul": { content: src } }, settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 200 }, outputSelection: { "k.yul": { "*": ["evm.bytecode.object", "evm.deployedBytecode.object"] } } } };
   const out = JSON.parse(solc.compile(JSON.stringify(input)));
   const errs = (out.errors || []).filter((e) => e.severity === "error");
-  if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
+  if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); anvil.kill(); process.exit(1); }
   return Object.values(out.contracts["k.yul"])[0].evm;
 }
 async function main() {
