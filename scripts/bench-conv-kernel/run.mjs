@@ -8,7 +8,8 @@
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
 // BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
 // (relu-sized inputs: other lane choices); DUMP=FILE writes the bench contract's runtime code as
-// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run).
+// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
+// checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -33,6 +34,15 @@ if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n"))
 const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
 if (process.env.DUMP) (await import("node:fs")).writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
 console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
+// EternalConvKernel (where the checkout has it), placed by anvil_setCode at the address
+// contracts/lib/ConvKernelAddress.sol names, so the hosted path is measured and checked too.
+let kernelCode = null, kernelAt = null;
+if (sources["contracts/EternalConvKernel.sol"]) {
+  const k = "contracts/EternalConvKernel.sol";
+  const ko = JSON.parse(solc.compile(JSON.stringify({ ...input, sources: { [k]: sources[k] }, settings: { ...input.settings, outputSelection: { [k]: { EternalConvKernel: ["evm.deployedBytecode.object"] } } } })));
+  kernelCode = "0x" + ko.contracts[k].EternalConvKernel.evm.deployedBytecode.object;
+  kernelAt = readFileSync(join(src, "contracts/lib/ConvKernelAddress.sol"), "utf8").match(/CONV_KERNEL = (0x[0-9a-fA-F]{40})/)[1];
+}
 const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", process.env.PORT || "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
 const url = `http://127.0.0.1:${process.env.PORT || "18645"}`;
 let id = 0;
@@ -88,6 +98,7 @@ async function main() {
   let rc; for (;;) { rc = await rpc("eth_getTransactionReceipt", [tx]); if (rc) break; await new Promise((r) => setTimeout(r, 100)); }
   if (rc.status !== "0x1") throw new Error("deploy failed");
   const addr = rc.contractAddress;
+  if (kernelCode && !process.env.NO_KERNEL) await rpc("anvil_setCode", [kernelAt, kernelCode]);
   const cases = JSON.parse(process.argv[2] || "null") || [
     ["conv2 int8", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 1],
     ["conv2 int16", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 2],
