@@ -126,34 +126,51 @@ contract EternalConvKernel {
                     a := add(a, mload(0x420))
                 }
             }
-            // `_polyInput`'s words at d (memory, zeros before): the raw Q32.32 inputs (calldata
-            // from X0, [h, w, cin]) narrowed, x' = (x + 2^(e−1)) >> e, lanes j < L of the padded
-            // columns gi·Q + j (past the padded row or off the input: 0), real rows only.
-            function packInput(d) {
-                // Scratch: 0x380 the padded row's columns, 0x3a0 half of 2^e, 0x3c0 the groups.
-                mstore(0x380, add(sub(mload(0xe0), 1), mload(0x2c0)))
-                mstore(0x3a0, shl(sub(mload(0x220), 1), 1))
-                mstore(0x3c0, div(add(mload(0xe0), sub(mload(0x80), 1)), mload(0x80)))
-                let pt := mload(0x100)
-                for { let gi := 0 } lt(gi, mload(0x3c0)) { gi := add(gi, 1) } {
-                    for { let y := pt } lt(y, add(pt, mload(0x120))) { y := add(y, 1) } {
-                        for { let ci := 0 } lt(ci, mload(0x160)) { ci := add(ci, 1) } {
-                            mstore(add(d, shl(5, add(mul(add(mul(gi, mload(0x180)), y), mload(0x160)), ci))), packed(mul(gi, mload(0x80)), sub(y, pt), ci))
+            // `_polyInput`'s words at d: the raw Q32.32 inputs (calldata from X0, [h, w, cin])
+            // narrowed once, x' = (x + 2^(e−1)) >> e, into rows of Wb = groups·Q + L padded
+            // columns at p (fresh memory: zeros around the input, so a lane past the padded row
+            // or off the input reads 0), then each word's L lanes from there, real rows only.
+            function packInput(d, p) {
+                let cs := shl(5, mload(0x160))
+                let q := mload(0x80)
+                let groups := div(add(mload(0xe0), sub(q, 1)), q)
+                let rowBytes := mul(add(mul(groups, q), mload(0x2e0)), cs)
+                {
+                    let e := mload(0x220)
+                    let half := shl(sub(e, 1), 1)
+                    let n := mul(mload(0x240), cs)
+                    let src := mload(0x300)
+                    let dst := add(p, mul(mload(0x360), cs))
+                    for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) {} {
+                        for { let k := 0 } lt(k, n) { k := add(k, 0x20) } {
+                            mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
                         }
+                        src := add(src, n)
+                        dst := add(dst, rowBytes)
                     }
                 }
+                let o := add(d, mul(mload(0x100), cs))
+                for { let gi := 0 } lt(gi, groups) { gi := add(gi, 1) } {
+                    packGroup(add(p, mul(gi, mul(q, cs))), add(o, mul(gi, mul(mload(0x180), cs))), cs, rowBytes)
+                }
             }
-            // The word of input row iy, channel ci, padded columns c0 … c0 + L − 1.
-            function packed(c0, iy, ci) -> v {
-                let rowAt := add(mload(0x300), shl(5, add(mul(mul(iy, mload(0x240)), mload(0x160)), ci)))
-                for { let j := mload(0x2e0) } j { } {
-                    j := sub(j, 1)
-                    v := shl(mload(0x20), v)
-                    let col := add(c0, j)
-                    let ix := sub(col, mload(0x360))
-                    if and(lt(ix, mload(0x240)), lt(col, mload(0x380))) {
-                        v := add(v, sar(mload(0x220), add(calldataload(add(rowAt, shl(5, mul(ix, mload(0x160))))), mload(0x3a0))))
+            // One group's words of every real row: from narrowed rows at a (rowBytes apart) to
+            // words at o (cs = a pixel's bytes apart a row), lane j the pixel j columns on.
+            function packGroup(a, o, cs, rowBytes) {
+                let b := mload(0x20)
+                let top := mul(sub(mload(0x2e0), 1), cs)
+                for { let end := add(o, mul(mload(0x120), cs)) } lt(o, end) {} {
+                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } {
+                        let first := add(a, c)
+                        let v := 0
+                        for { let at := add(first, top) } 1 { at := sub(at, cs) } {
+                            v := add(shl(b, v), mload(at))
+                            if eq(at, first) { break }
+                        }
+                        mstore(add(o, c), v)
                     }
+                    o := add(o, cs)
+                    a := add(a, rowBytes)
                 }
             }
             // `_polyKernel`'s words at d: from the raw stored values (calldata from K0, [kh, kw,
@@ -161,22 +178,25 @@ contract EternalConvKernel {
             // shifting the word up a lane (taps reversed).
             function packKernel(d) {
                 let cin := mload(0x160)
-                let kw := mload(0x2c0)
                 let rows := mul(mload(0x140), cin)
                 let width := mload(0x260)
-                let sh := sub(256, shl(3, width))
+                let stride := mul(mul(cin, mload(0x280)), width)
                 for { let r := 0 } lt(r, rows) { r := add(r, 1) } {
-                    let t0 := add(mul(mul(div(r, cin), kw), cin), mod(r, cin))
+                    let src := add(mload(0x320), mul(add(mul(add(mul(mul(div(r, cin), mload(0x2c0)), cin), mod(r, cin)), mload(0x280)), mload(0x2a0)), width))
+                    let dst := add(d, mul(r, 0xc0))
                     for { let fi := 0 } lt(fi, mload(0xa0)) { fi := add(fi, 1) } {
-                        let wv := 0
-                        let src := add(mload(0x320), mul(add(mul(t0, mload(0x280)), add(mload(0x2a0), fi)), width))
-                        let stride := mul(mul(cin, mload(0x280)), width)
-                        for { let kx := 0 } lt(kx, kw) { kx := add(kx, 1) } {
-                            wv := add(shl(mload(0x20), wv), signextend(sub(width, 1), shr(sh, calldataload(src))))
-                            src := add(src, stride)
-                        }
-                        mstore(add(d, shl(5, add(mul(add(mul(div(fi, 6), rows), r), 6), mod(fi, 6)))), wv)
+                        mstore(add(add(dst, mul(div(fi, 6), mul(rows, 0xc0))), shl(5, mod(fi, 6))), tapRow(src, stride, width))
+                        src := add(src, width)
                     }
+                }
+            }
+            // One filter's window row: kw stored values `stride` bytes apart from src.
+            function tapRow(src, stride, width) -> wv {
+                let b := mload(0x20)
+                let se := sub(width, 1)
+                let sh := sub(256, shl(3, width))
+                for { let end := add(src, mul(mload(0x2c0), stride)) } lt(src, end) { src := add(src, stride) } {
+                    wv := add(shl(b, wv), signextend(se, shr(sh, calldataload(src))))
                 }
             }
             // The header at memory 0 (28 words), scratch 0x400…0x4c0, the outputs from 0x500,
@@ -197,7 +217,8 @@ contract EternalConvKernel {
                     calldatacopy(wsMem, mload(0x1e0), mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0))
                 }
                 default {
-                    packInput(xsMem)
+                    let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
+                    packInput(xsMem, add(wsMem, wsBytes))
                     packKernel(wsMem)
                 }
                 mstore(0x1c0, xsMem)
