@@ -127,7 +127,15 @@ async function main() {
         console.log(pcs.map(([k, v]) => k + ":" + v + "x" + cnt[k]).join(" "));
         continue;
       }
-      const r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
+      let r;
+      try {
+        r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
+      } catch (e) {
+        // NO_KERNEL=1: the hosted cases revert (ConvKernelMissing), the others run as before.
+        if (!process.env.NO_KERNEL) throw e;
+        console.log(`${name} act=${act}: reverts ${String(e).match(/"data":"(0x[0-9a-f]{8})/)?.[1]}`);
+        continue;
+      }
       const hex = r.slice(2);
       const used = BigInt("0x" + hex.slice(0, 64));
       const len = Number(BigInt("0x" + hex.slice(128, 192)));
