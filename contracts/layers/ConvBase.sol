@@ -130,12 +130,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev Whether `_convolveHosted` takes this convolution: a narrowed one (e > 0: INT8 or
     ///      INT16 with scales) with stride 1 along the row and 2 ≤ kw ≤ L − 1 (L = 8 or 6
     ///      lanes: at least two pixels a group), whose lane sums stay below their sign bit
-    ///      (`_lanes` at L, from max|x'| of the narrowed inputs), and where it takes at most 3/5
+    ///      (`_lanes` at L, from max|x'| of the narrowed inputs), and where it takes at most 3/4
     ///      of the multiplications of this contract's own widest lanes (`_widest`, `_muls`), per
     ///      window row and output row: ⌈ow / Q⌉ groups of Q = L − kw + 1 pixels times the
-    ///      filters in blocks of six, against kw taps of `_muls`. The host's fixed costs (≈ 110
-    ///      gas an emitted value, ≈ 150 a packed lane or kernel value, 3k for the call) are what
-    ///      the margin pays for: fashion_mnist's conv1 in INT16 (0.56) measured −3 % in `convhost`.
+    ///      filters in blocks of six, against kw taps of `_muls`. Both cost ≈ 38 gas a
+    ///      multiplication with everything around it (fitted on 22 shapes of
+    ///      scripts/bench-conv-kernel, every one forced through the host): at 3/4 or less the
+    ///      host won 4–30 % on all but one (a Conv1D of 3 taps in INT8, +2 % at 0.56); above it
+    ///      lost (+3 … +26 %: one filter, 7 filters of 5 taps in INT16) but for a 3×3-output case.
     function _hosts(int256[] calldata inputs, Geometry memory g, Raw memory kernel, uint256 e)
         private
         pure
@@ -145,7 +147,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 lanes = kernel.width == 1 ? 8 : 6;
         if (g.kw < 2 || g.kw >= lanes) return false;
         uint256 hosted = ((g.ow + lanes - g.kw) / (lanes - g.kw + 1)) * ((g.f + 5) / 6) * 6;
-        if (5 * hosted > 3 * g.kw * _muls(g, _widest(g, e, kernel.width))) return false;
+        if (4 * hosted > 3 * g.kw * _muls(g, _widest(g, e, kernel.width))) return false;
         uint256 maxX;
         uint256 n = inputs.length;
         assembly ("memory-safe") {
