@@ -433,8 +433,8 @@ fn a_fresh_deploy_places_the_shared_contracts_and_predicts_the_reference() {
 
 /// Without a shared contract on chain (its code removed), a layer that needs it fails with a
 /// message naming the contract and its address, and `verify` names it too: the activations
-/// contract under activations_mlp.keras, the convolution kernel under lane_bound_conv.keras in
-/// int8 (a 4×4 Conv2D, which ConvBase hosts there). Each is put back before the next.
+/// contract under activations_mlp.keras, the convolution kernel under lane_bound_poly5.keras
+/// in int8 (a 2×5 Conv2D, which ConvBase hosts there). Each is put back before the next.
 #[tokio::test]
 async fn a_missing_shared_contract_is_named_by_predict_and_verify() {
     use eternalize::chain::WeightFormat as Format;
@@ -456,7 +456,7 @@ async fn a_missing_shared_contract_is_named_by_predict_and_verify() {
         ),
         (
             Shared::ConvKernel,
-            "generated/lane_bound_conv.keras",
+            "generated/lane_bound_poly5.keras",
             Format::Int8,
         ),
     ]
