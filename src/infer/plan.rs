@@ -1018,6 +1018,11 @@ const NORM_PARAM: u64 = 200;
 /// whole poolings measured 1.41–1.79 × the model without it (cnn_500k, rowslice_fn; BENCHMARKS.md
 /// "Gas model of slices").
 const POOL_INPUT: u64 = 70;
+/// The same for the 2×2 poolings at stride 2 (`Pooling2DBase._pool2x2`), cheaper since
+/// `densepool`/`rareacts`: fashion_mnist's two (4,704 and 3,136 values read, tanh fused) cost
+/// 500,495 and 328,719 gas in `kernel_gas`, where 70 a value made them 741k and 494k; 18 fits
+/// both within 1 % (BENCHMARKS.md, `convwire`).
+const POOL_2X2_INPUT: u64 = 18;
 
 /// A 2×2 max pooling's fused sigmoid/tanh, per output value, under `activation_gas`'s pass:
 /// 660,213 → 595,493 and 424,033 → 380,873 gas on fashion_mnist's two poolings (1,176 and 784
@@ -1558,10 +1563,15 @@ impl GasModel {
                         }),
                     _ => in_values,
                 };
+                let per_read = if *size == [2, 2] && *strides == [2, 2] {
+                    POOL_2X2_INPUT
+                } else {
+                    POOL_INPUT
+                };
                 gas += out_values
                     * ((size[0] * size[1]) as u64 * self.pool_value
                         + pool_activation_gas(*activation, *size, *strides))
-                    + POOL_INPUT * read;
+                    + per_read * read;
                 words += read;
             }
             Op::Pool1D {
