@@ -23,6 +23,10 @@ import {ConvKernelAddress} from "../lib/ConvKernelAddress.sol";
 ///      >> e, e fixed by the format and the window (`_windowShift`, the reference's
 ///      `quant::input_shift`), and multiplies by scale · 2^e at the end: then eight filters or
 ///      output pixels (INT8, 32-bit lanes) or six (INT16, 42-bit lanes) share a multiplication.
+///      (4) Where that narrowed convolution has stride 1 along the row, 2 ≤ kw ≤ L − 1 and it
+///      pays (`_hosts`), the shared `EternalConvKernel` does it instead, several taps a
+///      multiplication (a word of L adjacent input pixels times a window row's kw taps), by one
+///      STATICCALL (`_convolveHosted`).
 abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @notice `EternalConvKernel` has no code at its fixed address on this chain (deploy it).
     error ConvKernelMissing(address kernel);
