@@ -21,6 +21,7 @@ use eternalize::chain::{Chain, EternalModel, ModelSpec, quant};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
+use eternalize::usecase::chained::{ChainModel, Runner};
 use serde_json::Value;
 
 const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
@@ -361,6 +362,44 @@ fn dense_and_time_distributed_dense_narrow_their_inputs_in_int_formats() {
         assert_eq!(dense.input_shift > 0, int, "{format}: K = {k}");
         assert_eq!(node("td_conv").input_shift, 0, "{format}");
     }
+}
+
+/// The hosted convolutions (`ConvBase._convolveHosted`) in slices: fashion_mnist in int16 and
+/// int8 through chained calls of at most 700k gas, so both convolutions (1.4–3.4M whole) go in
+/// row slices — windows cut at a slice's first and last rows, the padding rows moved
+/// (`Conv2DLayer._windowRows` sets h and pt, which the host's header carries) — and every
+/// layer's output equals the reference's bit for bit.
+#[tokio::test]
+async fn hosted_convolutions_in_row_slices_equal_the_reference() {
+    let started = std::time::Instant::now();
+    let (anvil, chain) = anvil_with_model().await;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let path = fixtures().join("eai_example/fashion_mnist.keras");
+    let model = keras::load(&path).unwrap();
+    let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+    for (salt, format) in INT_FORMATS.into_iter().enumerate() {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let x = input::samples(&arr[0].1, &graph.input_shapes()[0]).unwrap()[0].clone();
+        let (address, _, _) = deploy_model_in(&chain, &model, 700 + salt as u64, format).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, 700_000);
+        let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+        let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        assert_eq!(got, want, "{format}: every layer through chained calls");
+        for conv in [1, 3] {
+            let slices = runner
+                .calls
+                .iter()
+                .filter(|c| {
+                    c.what.starts_with(&format!("layer {conv} (")) && c.what.contains(" rows ")
+                })
+                .count();
+            assert!(slices >= 2, "{format} layer {conv}: {slices} row slices");
+        }
+    }
+    eprintln!("hosted convolutions in row slices: {:?}", started.elapsed());
 }
 
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be
