@@ -10,9 +10,9 @@
 // all of them. contracts/lib/Implementations.sol is generated between the passes (it is committed
 // and, like artifacts/, checked by --check). Layers must not import it, and the model must not use
 // its own hash (`Implementations.MODEL`): either would make the hashes a fixed point to chase.
-// Before them, pass (0) compiles the shared contracts the layers call (`SHARED`: EternalActivations,
-// the rare activations, and EternalConvKernel, the narrowed convolutions' dot loop) and writes each
-// one's CREATE2 address (deployer 0x4e59…, salt 0) into its generated library
+// Before them, pass (0) compiles the shared contracts the layers call (`SHARED`:
+// EternalActivations, the rare activations, and EternalConvKernel, the narrowed convolutions' dot
+// loop) and writes each one's CREATE2 address (deployer 0x4e59…, salt 0) into its generated library
 // (contracts/lib/ActivationsAddress.sol, contracts/lib/ConvKernelAddress.sol: committed, checked by
 // --check like Implementations.sol), which the layers import. A shared contract must not use its
 // own address (it would be a fixed point as well).
@@ -432,9 +432,9 @@ async function compile() {
   const sharedJobs = SHARED.map((s) => {
     const found = jobs.filter((j) => j.name === s.name);
     if (found.length !== 1) fail(`need exactly one ${s.name}`);
-    const own = `${s.library}.${s.constant}`;
-    if (new RegExp(`${s.library}\\.${s.constant}\\b`).test(withoutComments(sources[found[0].sourceName].content))) {
-      fail(`${found[0].sourceName} uses its own address (${own})`);
+    const code = withoutComments(sources[found[0].sourceName].content);
+    if (new RegExp(`${s.library}\\.${s.constant}\\b`).test(code)) {
+      fail(`${found[0].sourceName} uses its own address (${s.library}.${s.constant})`);
     }
     return found[0];
   });

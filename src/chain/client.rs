@@ -489,8 +489,8 @@ pub struct Prepared {
 
 impl Chain {
     /// Steps 1–5 of the deployment sequence for `spec`: factory, shared contracts (activations,
-    /// convolution kernel) and implementations (when missing), the model clone for `salt`, its layer clones,
-    /// `constructModel`. What remains is storing the image's chunks.
+    /// convolution kernel) and implementations (when missing), the model clone for `salt`, its
+    /// layer clones, `constructModel`. What remains is storing the image's chunks.
     pub async fn prepare(
         &self,
         spec: &super::ModelSpec,
