@@ -7,7 +7,8 @@
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
 // BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
-// (relu-sized inputs: other lane choices); DUMP=FILE writes the bench contract's runtime code as
+// (relu-sized inputs: other lane choices); F0=k computes filters [k, f) only (an output-channel
+// slice, f0 = k); DUMP=FILE writes the bench contract's runtime code as
 // {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
 // checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
 import { createRequire } from "node:module";
@@ -114,9 +115,11 @@ async function main() {
     const kernelHex = q.map((v) => ((BigInt(v) + (1n << BigInt(8 * width))) % (1n << BigInt(8 * width))).toString(16).padStart(2 * width, "0")).join("");
     const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
     const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));
-    const want = reference(narrowed(inp, g, width), g, q, scales, bias);
+    // F0=k: the layer computes filters [k, f) of the stored f (an output-channel slice).
+    const f0 = +(process.env.F0 || 0);
+    const want = reference(narrowed(inp, g, width), g, q, scales, bias).filter((_, i) => i % f >= f0);
     for (const act of [1, 4]) {
-      const data = "0x" + sel + encode(inp, g, kernelHex, width, width == 4 ? [] : scales, bias, act);
+      const data = "0x" + sel + encode(inp, g, kernelHex, width | (f0 << 8), width == 4 ? [] : scales, bias, act);
       if (process.env.PROFILE) {
         if (act != 1) continue;
         const t = await rpc("debug_traceCall", [{ to: addr, data, gas: "0x3b9aca00" }, "latest", { disableStack: true, disableMemory: true, disableStorage: true }]);
