@@ -6,7 +6,7 @@
 //! model on the same input. The in-place functions also at the edges of their domain.
 use crate::common::*;
 use alloy::primitives::{I256, U256};
-use eternalize::chain::EternalModel;
+use eternalize::chain::{EternalModel, Shared};
 use eternalize::infer::{Graph, Tensor, WeightFormat, forward, input};
 use eternalize::keras;
 
@@ -322,16 +322,16 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
     );
 }
 
-/// `eternalize predict --json` of `sample` (one input row) on the model at `address`.
+/// `eternalize predict --json` of `input` (the input file's JSON) on the model at `address`.
 fn predict_cli(
     data: &std::path::Path,
     url: &str,
     address: &str,
-    sample: &[f64],
+    input: &serde_json::Value,
 ) -> std::process::Output {
-    let input = data.join("input.json");
-    std::fs::write(&input, serde_json::to_string(&[sample]).unwrap()).unwrap();
-    let input = input.display().to_string();
+    let input_file = data.join("input.json");
+    std::fs::write(&input_file, input.to_string()).unwrap();
+    let input = input_file.display().to_string();
     crate::deploy_support::eternalize(
         data,
         &[
@@ -348,10 +348,11 @@ fn predict_cli(
 }
 
 /// The rare activations live in one contract (`EternalActivations`), which `eternalize deploy`
-/// places on a fresh chain (its own step) before the layers that call it: a model of every such
-/// function then predicts what the reference computes.
+/// places on a fresh chain (its own step) before the layers that call it, as it places every
+/// shared contract (the convolution kernel too): a model of every such function then predicts
+/// what the reference computes.
 #[test]
-fn a_fresh_deploy_places_the_activations_contract_and_predicts_the_reference() {
+fn a_fresh_deploy_places_the_shared_contracts_and_predicts_the_reference() {
     use crate::deploy_support::{KEY0, anvil, deploy_json, done_line, text};
     let node = anvil(&[]);
     let data = tempfile::tempdir().unwrap();
@@ -370,19 +371,19 @@ fn a_fresh_deploy_places_the_activations_contract_and_predicts_the_reference() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|v| v["type"] == "planned")
         .unwrap();
-    assert!(
-        planned["steps"].to_string().contains("\"activations\""),
-        "{planned}"
-    );
     let address = done_line(&o)["model_address"].as_str().unwrap().to_string();
     let rpc = eternalize::chain::Rpc::connect(&url).unwrap();
-    let code = crate::deploy_support::runtime()
-        .block_on(rpc.code_at(eternalize::chain::activations_address()))
-        .unwrap();
-    assert_eq!(
-        code,
-        eternalize::chain::EternalActivations::DEPLOYED_BYTECODE
-    );
+    for shared in Shared::ALL {
+        let step = serde_json::to_value(shared.step()).unwrap();
+        assert!(
+            planned["steps"].to_string().contains(&step.to_string()),
+            "{step} not in {planned}"
+        );
+        let code = crate::deploy_support::runtime()
+            .block_on(rpc.code_at(shared.address()))
+            .unwrap();
+        assert_eq!(&code, shared.deployed_bytecode(), "{shared:?}");
+    }
 
     let model = keras::load(&fixtures().join(name)).unwrap();
     let graph = Graph::from_model(&model, WeightFormat::Compact).unwrap();
@@ -417,7 +418,7 @@ fn a_fresh_deploy_places_the_activations_contract_and_predicts_the_reference() {
         .iter()
         .map(|&v| eternalize::infer::fixed::to_f64(v))
         .collect();
-    let o = predict_cli(data.path(), &url, &address, &sample);
+    let o = predict_cli(data.path(), &url, &address, &serde_json::json!([sample]));
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     // Back to Q32.32 (exact: every output is far below 2^21), bit for bit.
@@ -430,47 +431,80 @@ fn a_fresh_deploy_places_the_activations_contract_and_predicts_the_reference() {
     assert_eq!(&got, want, "{report}");
 }
 
-/// Without the activations contract on chain (its code removed), a layer that needs it fails
-/// with a message naming the contract and its address, and `verify` names it too.
+/// Without a shared contract on chain (its code removed), a layer that needs it fails with a
+/// message naming the contract and its address, and `verify` names it too: the activations
+/// contract under activations_mlp.keras, the convolution kernel under lane_bound_poly5.keras
+/// in int8 (a 2×5 Conv2D, which ConvBase hosts there). Each is put back before the next.
 #[tokio::test]
-async fn a_missing_activations_contract_is_named_by_predict_and_verify() {
+async fn a_missing_shared_contract_is_named_by_predict_and_verify() {
+    use eternalize::chain::WeightFormat as Format;
     let (node, chain) = crate::chain_support::anvil_with_model(&[]).await;
-    let name = "generated/activations_mlp.keras";
-    let model = keras::load(&fixtures().join(name)).unwrap();
-    let (address, _) = crate::chain_support::deploy_model(&chain, &model, 1).await;
-    let at = eternalize::chain::activations_address();
-    let _: serde_json::Value = eternalize::chain::Rpc::connect(&node.url())
-        .unwrap()
-        .request("anvil_setCode", serde_json::json!([at, "0x"]))
-        .await
-        .unwrap();
+    let rpc = eternalize::chain::Rpc::connect(&node.url()).unwrap();
+    let set_code = async |at, code: &[u8]| {
+        let code = alloy::primitives::hex::encode_prefixed(code);
+        let _: serde_json::Value = rpc
+            .request("anvil_setCode", serde_json::json!([at, code]))
+            .await
+            .unwrap();
+    };
     let data = tempfile::tempdir().unwrap();
-    let address = format!("{address:#x}");
-    let o = predict_cli(data.path(), &node.url(), &address, &[0.5; 8]);
-    let err = crate::deploy_support::text(&o);
-    assert!(!o.status.success(), "{err}");
-    assert!(
-        err.contains("needs the activations contract (EternalActivations")
-            && err.contains(&at.to_string())
-            && err.contains("has no code on this chain"),
-        "{err}"
-    );
-    let o = crate::deploy_support::eternalize(
-        data.path(),
-        &[
-            "verify",
-            &address,
-            &fixtures().join(name).display().to_string(),
-            "--rpc-url",
-            &node.url(),
-            "--json",
-        ],
-        &[],
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", crate::deploy_support::text(&o)));
-    assert_eq!(v["graph"]["ok"], false, "{v}");
-    assert!(v["graph"].to_string().contains("EternalActivations"), "{v}");
+    for (salt, (shared, name, format)) in [
+        (
+            Shared::Activations,
+            "generated/activations_mlp.keras",
+            Format::Compact,
+        ),
+        (
+            Shared::ConvKernel,
+            "generated/lane_bound_poly5.keras",
+            Format::Int8,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = fixtures().join(name);
+        let model = keras::load(&path).unwrap();
+        let (address, _, _) =
+            crate::chain_support::deploy_model_in(&chain, &model, salt as u64 + 1, format).await;
+        let at = shared.address();
+        set_code(at, &[]).await;
+        let truth = read_json(&sidecar(&path, ".truth.json"));
+        let first = serde_json::json!([truth["predict"]["inputs"][0]["data"][0]]);
+        let address = format!("{address:#x}");
+        let o = predict_cli(data.path(), &node.url(), &address, &first);
+        let err = crate::deploy_support::text(&o);
+        assert!(!o.status.success(), "{err}");
+        let named = format!("needs {} ({}", shared.description(), shared.contract_name());
+        assert!(
+            err.contains(&named)
+                && err.contains(&at.to_string())
+                && err.contains("has no code on this chain"),
+            "{named:?} not in {err}"
+        );
+        let o = crate::deploy_support::eternalize(
+            data.path(),
+            &[
+                "verify",
+                &address,
+                &path.display().to_string(),
+                "--rpc-url",
+                &node.url(),
+                "--json",
+                "--format",
+                format.flag(),
+            ],
+            &[],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", crate::deploy_support::text(&o)));
+        assert_eq!(v["graph"]["ok"], false, "{v}");
+        assert!(
+            v["graph"].to_string().contains(shared.contract_name()),
+            "{v}"
+        );
+        set_code(at, shared.deployed_bytecode()).await;
+    }
 }
 
 /// Gas of every rare-activation layer of activations_mlp.keras (an Activation(f) / ELU layer

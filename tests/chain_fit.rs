@@ -354,22 +354,26 @@ fn deploying_again_with_another_chunk_size_reuses_the_chains_layout() {
     assert!(txs.iter().all(|t| t.2), "a transaction reverted");
 }
 
+/// The largest implementation `model` needs, by creation code (what the deployment checks
+/// against the chain's limit), and its contract's name: which one it is moves with the kernels.
+fn largest_implementation(model: &str) -> (usize, String) {
+    crate::chain_support::spec(model)
+        .implementations()
+        .into_iter()
+        .map(|i| (i.bytecode().unwrap().len(), i.contract_name().to_string()))
+        .max()
+        .unwrap()
+}
+
 #[test]
 fn a_smaller_contract_size_limit_gets_smaller_chunks() {
-    // Below 24,576 but above the largest implementation fashion_mnist needs (Conv2D, read from
-    // its artifact: its size moves with the kernels): only the chunks have to shrink.
-    let artifact: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/Conv2DLayer.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let conv = (artifact["deployedBytecode"].as_str().unwrap().len() - 2) / 2;
-    let limit = conv + 300;
+    // Below 24,576 but above the largest implementation fashion_mnist needs: only the chunks
+    // have to shrink.
+    let (largest, name) = largest_implementation(FASHION);
+    let limit = largest + 300;
     assert!(
         limit < 24_576,
-        "Conv2DLayer ({conv} bytes) leaves no room below 24,576"
+        "{name} ({largest} bytes) leaves no room below 24,576"
     );
     let node = anvil(&["--code-size-limit", &limit.to_string()]);
     let url = node.url();
@@ -397,10 +401,11 @@ fn a_chain_too_small_for_an_implementation_is_refused_before_any_transaction() {
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
+    let (_, name) = largest_implementation(LENET);
     assert!(
-        out.contains(
-            "this chain accepts contracts of at most 4,096 bytes; eternalize's Conv2DLayer is"
-        ),
+        out.contains(&format!(
+            "this chain accepts contracts of at most 4,096 bytes; eternalize's {name} is"
+        )),
         "{out}"
     );
     assert!(out.contains("nothing was sent"), "{out}");

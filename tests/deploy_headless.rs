@@ -113,7 +113,7 @@ fn a_terminal_gets_progress_bars_then_the_summary_and_a_pipe_gets_plain_lines() 
         256,
     );
     let done = format!(
-        "done: model {} is ready on chain 31337: 22 transactions",
+        "done: model {} is ready on chain 31337: 23 transactions",
         image.model.to_checksum(None)
     );
     assert!(end.contains(&done), "{done:?} missing from:\n{end}");

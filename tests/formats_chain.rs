@@ -21,6 +21,7 @@ use eternalize::chain::{Chain, EternalModel, ModelSpec, quant};
 use eternalize::infer::{Graph, Tensor, WeightFormat, input};
 use eternalize::keras;
 use eternalize::tools::{ANVIL_DEV_KEYS, AnvilProcess};
+use eternalize::usecase::chained::{ChainModel, Runner};
 use serde_json::Value;
 
 const INT_FORMATS: [WeightFormat; 2] = [WeightFormat::Int16, WeightFormat::Int8];
@@ -200,34 +201,41 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
     );
 }
 
-/// A plain Conv2D in int8/int16 multiplies its narrowed input by eight (six) filters at once
-/// (`ConvBase`, rule in `quant::input_shift`). generated/lane_bound_conv's 4×4×1 window has 16
-/// taps (a power of two: no slack in ⌈log2 K⌉) and every weight at ±qmax, so inputs of ±1 make
-/// each lane sum K·2^(32−e)·qmax = qmax·2^24 (int8; qmax·2^26 in int16's 42-bit lanes): within
-/// a factor 128/127 (32768/32767) of the lane's sign bit, with neighbouring lanes of opposite
-/// signs. A shift one smaller, lanes taken for inputs of 3, or a lane bound (`ConvBase._fit`)
-/// one bit looser would overflow and differ from the reference. Three layers cover the wide
-/// paths (`ConvBase._widest`): lane_bound_conv (8 filters, 3×3 outputs) eight filter lanes in
-/// int8 and three in int16; lane_bound_filters (10 filters) eight lanes in int8 and six in
-/// int16 (two groups each, five filters a group: `ConvBase._pack` spreads them evenly);
-/// lane_bound_pixels (1 filter, 3×10 outputs)
-/// eight and six adjacent pixels a lane set.
+/// A plain Conv2D in int8/int16 multiplies its narrowed input in lanes (`ConvBase`, rule in
+/// `quant::input_shift`): eight of 32 bits (int8) or six of 42 (int16), of filters or adjacent
+/// output pixels (`ConvBase._widest`), or — where `ConvBase._hosts` takes it — in
+/// `EternalConvKernel`, adjacent input pixels times a kernel word holding a window row's kw
+/// taps reversed (Q = L − kw + 1 output pixels a multiplication). Every weight is ±qmax and the
+/// inputs ±1, so every lane sum, the host's partial ones of the low lanes too, is as large as
+/// the format allows: K·2^(32−e)·qmax within a factor 2 of the lane's sign bit (exactly 128/127
+/// of it for the 16-tap windows of lane_bound_conv/filters/pixels, whose K is a power of two),
+/// with neighbouring filters of opposite signs. A shift one smaller, lanes taken for inputs of
+/// 3, or a lane bound (`ConvBase._fit`) one bit looser would overflow and differ from the
+/// reference. Which path each takes (`_hosts`'s rule; the 1.5 inputs fail its lane bound and
+/// take the layer's three lanes): lane_bound_conv (8 filters, 3×3 outputs) the layer's eight
+/// filter lanes in int8, the host in int16; lane_bound_filters (10 filters) the host in both;
+/// lane_bound_pixels (1 filter, 3×10 outputs) the layer's eight and six pixel lanes;
+/// lane_bound_poly5 (a 2×5 window, 7 filters: a block of six and one with five spare lanes, 11
+/// output columns) the host in int8 (groups of 4: Q does not divide them), the layer's lanes in
+/// int16; lane_bound_poly3 (a 3×3 window, same padding, 5 filters, 13 output columns) the host
+/// in both (int8 groups of 6, int16 of 4).
 #[tokio::test]
 async fn narrowed_convolution_lanes_hold_at_the_bound() {
     let started = std::time::Instant::now();
     let (_anvil, chain) = anvil_with_model().await;
     let one = 1i128 << 32;
     let mut salt = 900;
-    for (name, width) in [
-        ("lane_bound_conv", 6),
-        ("lane_bound_filters", 6),
-        ("lane_bound_pixels", 13),
+    for (name, shape, taps) in [
+        ("lane_bound_conv", [6, 6, 1], 16),
+        ("lane_bound_filters", [6, 6, 1], 16),
+        ("lane_bound_pixels", [6, 13, 1], 16),
+        ("lane_bound_poly5", [3, 15, 2], 20),
+        ("lane_bound_poly3", [4, 13, 2], 18),
     ] {
         let model = keras::load(&fixtures().join(format!("generated/{name}.keras"))).unwrap();
-        let shape = vec![6, width, 1];
-        let n = 6 * width;
+        let n = shape.iter().product::<usize>();
         let image = |f: &dyn Fn(usize) -> i128| Tensor {
-            shape: shape.clone(),
+            shape: shape.to_vec(),
             data: (0..n).map(f).collect(),
         };
         let samples = [
@@ -239,19 +247,16 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
             // so a bound one bit looser would take the lanes and overflow them.
             image(&|_| one + one / 2),
         ];
-        for (format, lane_bits, qmax) in [
-            (WeightFormat::Int8, 31, 127i128),
-            (WeightFormat::Int16, 41, 32_767),
+        let log2 = usize::BITS - (taps - 1usize).leading_zeros();
+        for (format, lane_bits, qmax, extra) in [
+            (WeightFormat::Int8, 31, 127i128, 8),
+            (WeightFormat::Int16, 41, 32_767, 6),
         ] {
             let graph = Graph::from_model(&model, format).unwrap();
             let conv = &graph.nodes[graph.outputs[0]];
             let e = conv.input_shift;
-            assert_eq!(
-                e,
-                if qmax == 127 { 12 } else { 10 },
-                "{name} {format}: ⌈log2 16⌉ + 8 (+ 6)"
-            );
-            let sum = 16 * ((one + (1 << (e - 1))) >> e) * qmax;
+            assert_eq!(e, log2 + extra, "{name} {format}: ⌈log2 {taps}⌉ + {extra}");
+            let sum = taps as i128 * ((one + (1 << (e - 1))) >> e) * qmax;
             assert!(
                 sum < 1 << lane_bits && 2 * sum >= 1 << lane_bits,
                 "{name} {format}: {sum}"
@@ -357,6 +362,44 @@ fn dense_and_time_distributed_dense_narrow_their_inputs_in_int_formats() {
         assert_eq!(dense.input_shift > 0, int, "{format}: K = {k}");
         assert_eq!(node("td_conv").input_shift, 0, "{format}");
     }
+}
+
+/// The hosted convolutions (`ConvBase._convolveHosted`) in slices: fashion_mnist in int16 and
+/// int8 through chained calls of at most 700k gas, so both convolutions (1.4–3.4M whole) go in
+/// row slices — windows cut at a slice's first and last rows, the padding rows moved
+/// (`Conv2DLayer._windowRows` sets h and pt, which the host's header carries) — and every
+/// layer's output equals the reference's bit for bit.
+#[tokio::test]
+async fn hosted_convolutions_in_row_slices_equal_the_reference() {
+    let started = std::time::Instant::now();
+    let (anvil, chain) = anvil_with_model().await;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let path = fixtures().join("eai_example/fashion_mnist.keras");
+    let model = keras::load(&path).unwrap();
+    let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+    for (salt, format) in INT_FORMATS.into_iter().enumerate() {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let x = input::samples(&arr[0].1, &graph.input_shapes()[0]).unwrap()[0].clone();
+        let (address, _, _) = deploy_model_in(&chain, &model, 700 + salt as u64, format).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, 700_000);
+        let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+        let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        assert_eq!(got, want, "{format}: every layer through chained calls");
+        for conv in [1, 3] {
+            let slices = runner
+                .calls
+                .iter()
+                .filter(|c| {
+                    c.what.starts_with(&format!("layer {conv} (")) && c.what.contains(" rows ")
+                })
+                .count();
+            assert!(slices >= 2, "{format} layer {conv}: {slices} row slices");
+        }
+    }
+    eprintln!("hosted convolutions in row slices: {:?}", started.elapsed());
 }
 
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be

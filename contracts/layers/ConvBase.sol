@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {LayerBase} from "./LayerBase.sol";
 import {ISliceableLayer} from "../interfaces/ISliceableLayer.sol";
 import {Fixed} from "../lib/Fixed.sol";
+import {ConvKernelAddress} from "../lib/ConvKernelAddress.sol";
 
 /// @title ConvBase
 /// @notice The convolution kernel shared by Conv2D and Conv1D (a Conv1D is a Conv2D with one
@@ -22,7 +23,14 @@ import {Fixed} from "../lib/Fixed.sol";
 ///      >> e, e fixed by the format and the window (`_windowShift`, the reference's
 ///      `quant::input_shift`), and multiplies by scale · 2^e at the end: then eight filters or
 ///      output pixels (INT8, 32-bit lanes) or six (INT16, 42-bit lanes) share a multiplication.
+///      (4) Where that narrowed convolution has stride 1 along the row, 2 ≤ kw ≤ L − 1 and it
+///      pays (`_hosts`), the shared `EternalConvKernel` does it instead, several taps a
+///      multiplication (a word of L adjacent input pixels times a window row's kw taps), by one
+///      STATICCALL (`_convolveHosted`).
 abstract contract ConvBase is LayerBase, ISliceableLayer {
+    /// @notice `EternalConvKernel` has no code at its fixed address on this chain (deploy it).
+    error ConvKernelMissing(address kernel);
+
     /// @dev Geometry of one convolution (channels last, dilation 1).
     struct Geometry {
         uint256 h;
@@ -110,12 +118,136 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 f0,
         uint256 e
     ) private pure returns (int256[] memory out) {
+        if (_hosts(inputs, g, kernel, e)) {
+            out = _convolveHosted(inputs, g, kernel, bias, f0, e);
+            Fixed.activate(_ptr(out), out.length, act, g.f);
+            return out;
+        }
         // Rows and columns the windows reach: the padded input.
         uint256 hp = (g.oh - 1) * g.sh + g.kh;
         uint256 wp = (g.ow - 1) * g.sw + g.kw;
         int256[] memory x = new int256[](hp * wp * g.cin);
         uint256 maxX = e == 0 ? _padInto(inputs, g, x, hp, wp) : _padNarrowed(inputs, g, x, hp, wp, e);
         out = _convolvePadded(x, maxX, g, kernel, bias, act, f0, e);
+    }
+
+    /// @dev Whether `_convolveHosted` takes this convolution: a narrowed one (e > 0: INT8 or
+    ///      INT16 with scales) with stride 1 along the row and 2 ≤ kw ≤ L − 1 (L = 8 or 6
+    ///      lanes: at least two pixels a group), whose lane sums stay below their sign bit
+    ///      (`_lanes` at L, from max|x'| of the narrowed inputs), and where it takes at most 3/4
+    ///      of the multiplications of this contract's own widest lanes (`_widest`, `_muls`), per
+    ///      window row and output row: ⌈ow / Q⌉ groups of Q = L − kw + 1 pixels times the
+    ///      filters in blocks of six, against kw taps of `_muls`. Both cost ≈ 38 gas a
+    ///      multiplication with everything around it (fitted on 22 shapes of
+    ///      scripts/bench-conv-kernel, every one forced through the host): at 3/4 or less the
+    ///      host won 4–30 % on all but one (a Conv1D of 3 taps in INT8, +2 % at 0.56); above it
+    ///      lost (+3 … +26 %: one filter, 7 filters of 5 taps in INT16) but for a 3×3-output case.
+    function _hosts(int256[] calldata inputs, Geometry memory g, Raw memory kernel, uint256 e)
+        private
+        pure
+        returns (bool)
+    {
+        if (e == 0 || g.sw != 1) return false;
+        uint256 lanes = kernel.width == 1 ? 8 : 6;
+        if (g.kw < 2 || g.kw >= lanes) return false;
+        uint256 hosted = ((g.ow + lanes - g.kw) / (lanes - g.kw + 1)) * ((g.f + 5) / 6) * 6;
+        if (4 * hosted > 3 * g.kw * _muls(g, _widest(g, e, kernel.width))) return false;
+        uint256 maxX;
+        uint256 n = inputs.length;
+        assembly ("memory-safe") {
+            let half := shl(sub(e, 1), 1)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let v := sar(e, add(calldataload(add(inputs.offset, shl(5, i))), half))
+                if slt(v, 0) { v := sub(0, v) }
+                if gt(v, maxX) { maxX := v }
+            }
+        }
+        return _lanes(kernel, g, maxX, lanes) == lanes;
+    }
+
+    /// @dev The convolution (before the activation) by one STATICCALL to `EternalConvKernel`
+    ///      (`ConvKernelAddress`), raw mode: its 28-word header (see EternalConvKernel.sol),
+    ///      `_terms` of ⌈f / 6⌉ blocks of six filters, the raw Q32.32 inputs and the stored
+    ///      kernel bytes in one zeroed buffer; the kernel narrows and packs them itself and
+    ///      returns the oh·ow·f outputs, copied straight into `out`. Reverts with the callee's
+    ///      revert data, or `ConvKernelMissing` when the address has no code.
+    function _convolveHosted(
+        int256[] calldata inputs,
+        Geometry memory g,
+        Raw memory kernel,
+        int256[] memory bias,
+        uint256 f0,
+        uint256 e
+    ) private pure returns (int256[] memory out) {
+        uint256 lanes = kernel.width == 1 ? 8 : 6;
+        uint256 b = lanes == 8 ? 32 : 42;
+        uint256 termsWords = 2 * ((g.f + 5) / 6) * 6;
+        uint256 kBytes = kernel.length * kernel.width;
+        uint256[] memory d = new uint256[](28 + termsWords + inputs.length + (kBytes + 31) / 32);
+        d[1] = b;
+        d[2] = b * (g.kw - 1);
+        for (uint256 l; l < lanes; ++l) {
+            d[3] |= 1 << (b * l + b - 1);
+        }
+        (d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11]) =
+            (lanes - g.kw + 1, g.f, g.oh, g.ow, g.pt, g.h, g.kh, g.cin);
+        (d[12], d[13], d[16], d[17], d[18], d[19]) = ((g.oh - 1) * g.sh + g.kh, g.sh, 28 * 32, e, g.w, kernel.width);
+        (d[20], d[21], d[22], d[23], d[26], d[27]) = (_stored(kernel, g, f0), f0, g.kw, lanes, 1, g.pl);
+        d[24] = (28 + termsWords) * 32;
+        d[25] = d[24] + inputs.length * 32;
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(d, 0x20)
+        }
+        _terms(kernel, bias, g.f, f0, e, b, p + 28 * 32);
+        uint256 kp = kernel.ptr;
+        assembly ("memory-safe") {
+            calldatacopy(add(p, mload(add(p, 0x300))), inputs.offset, shl(5, inputs.length))
+            mcopy(add(p, mload(add(p, 0x320))), kp, kBytes)
+        }
+        out = new int256[](g.oh * g.ow * g.f);
+        _asPure(_callKernel)(p, d.length * 32, _ptr(out), out.length * 32);
+    }
+
+    /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
+    ///      of answer written at `o`.
+    function _callKernel(uint256 p, uint256 size, uint256 o, uint256 outBytes) private view {
+        address target = ConvKernelAddress.CONV_KERNEL;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := staticcall(gas(), target, p, size, o, outBytes)
+            ok := and(ok, eq(returndatasize(), outBytes))
+            if and(iszero(ok), gt(returndatasize(), 0)) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
+        if (!ok) {
+            // No answer and no revert data: no code there, or the call ran out of gas.
+            if (target.code.length == 0) revert ConvKernelMissing(target);
+            revert();
+        }
+    }
+
+    /// @dev `_callKernel` as a pure function (as `Fixed._asPure`): `EternalConvKernel` is
+    ///      stateless code at an address fixed by that code (CREATE2), so its answer is a
+    ///      function of the arguments alone.
+    function _asPure(function(uint256, uint256, uint256, uint256) view f)
+        private
+        pure
+        returns (function(uint256, uint256, uint256, uint256) pure g)
+    {
+        assembly ("memory-safe") {
+            g := f
+        }
+    }
+
+    /// @dev The stored kernel's filters F (kernel [kh, kw, cin, F]); reverts unless the kernel
+    ///      is whole taps and holds filters [f0, f0 + g.f).
+    function _stored(Raw memory kernel, Geometry memory g, uint256 f0) private pure returns (uint256 stored) {
+        uint256 taps = g.kh * g.kw * g.cin;
+        stored = kernel.length / taps;
+        if (kernel.length != taps * stored || f0 + g.f > stored) revert InvalidConfig(layerKind());
     }
 
     /// @dev `_convolve` of an input already in memory and padded: `x` is [hp, wp, cin] with
@@ -156,28 +288,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         assembly ("memory-safe") {
             mstore(out, outLen)
         }
-        // Per filter i, two words: the multiplier m_i that takes a sum of stored integers to the
-        // values' terms (2^up, or filter f0 + i's scale in INT16/INT8) and bias << 32, so an
-        // output is (S · m_i + bias << 32) >> 32 (S << up and S · 2^up are the same bits). Seven
-        // spare filters of zeros for the lanes of a last group that spill past g.f.
+        // Seven spare filters of zeros for the lanes of a last group that spill past g.f.
         int256[] memory terms = new int256[](2 * g.f + 16);
-        {
-            uint256 t = _ptr(terms);
-            uint256 sc = kernel.scales;
-            uint256 up = kernel.up;
-            for (uint256 i; i < g.f; ++i) {
-                int256 b = f0 + i < bias.length ? bias[f0 + i] << 32 : int256(0);
-                assembly ("memory-safe") {
-                    let at := add(t, shl(6, i))
-                    let m := shl(up, 1)
-                    if sc { m := shl(e, mload(add(sc, shl(5, add(f0, i))))) }
-                    mstore(at, m)
-                    // Wide lanes are read biased by half a lane (see `lane`): less h·m here.
-                    if lt(bits, 80) { b := sub(b, shl(sub(bits, 1), m)) }
-                    mstore(add(at, 0x20), b)
-                }
-            }
-        }
+        _terms(kernel, bias, g.f, f0, e, bits, _ptr(terms));
         uint256 runBytes = g.kw * g.cin * 32;
         uint256 rowBytes = wp * g.cin * 32;
         Pass memory pass = Pass({
@@ -204,6 +317,37 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         });
         _pixels(pass, _ptr(x), _ptr(out));
         Fixed.activate(_ptr(out), out.length, act, g.f);
+    }
+
+    /// @dev Per filter i < f, two words from `t` on: the multiplier m_i that takes a sum of
+    ///      stored integers to the values' terms (2^up, or filter f0 + i's scale << e in
+    ///      INT16/INT8) and bias << 32, so an output is (S · m_i + bias << 32) >> 32 (S << up and
+    ///      S · 2^up are the same bits). Lanes narrower than 80 bits are read biased by half a
+    ///      lane (see `lane`): h·m less in the bias word. The caller's buffer holds spare filters
+    ///      of zeros past f for the lanes of a last group that spill past it.
+    function _terms(
+        Raw memory kernel,
+        int256[] memory bias,
+        uint256 f,
+        uint256 f0,
+        uint256 e,
+        uint256 bits,
+        uint256 t
+    ) private pure {
+        uint256 sc = kernel.scales;
+        uint256 up = kernel.up;
+        for (uint256 i; i < f; ++i) {
+            int256 b = f0 + i < bias.length ? bias[f0 + i] << 32 : int256(0);
+            assembly ("memory-safe") {
+                let at := add(t, shl(6, i))
+                let m := shl(up, 1)
+                if sc { m := shl(e, mload(add(sc, shl(5, add(f0, i))))) }
+                mstore(at, m)
+                // Wide lanes are read biased by half a lane (see `lane`): less h·m here.
+                if lt(bits, 80) { b := sub(b, shl(sub(bits, 1), m)) }
+                mstore(add(at, 0x20), b)
+            }
+        }
     }
 
     /// @dev Loop invariants of one convolution, read by `_pixels`'s assembly from memory
@@ -779,8 +923,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     {
         uint256 taps = g.kh * g.kw * g.cin;
         uint256 f = g.f;
-        uint256 stored = kernel.length / taps;
-        if (kernel.length != taps * stored || f0 + f > stored) revert InvalidConfig(layerKind());
+        uint256 stored = _stored(kernel, g, f0);
         uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
         uint256 groups = (f + lanes - 1) / lanes;

@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x621bf2fd2e2edc3a32e3cfa1dd77413a0ce9b46de9239d24ecd50e6a6d8f9e44;
+    bytes32 internal constant MODEL = 0xf02e3f8933bff06af03e569200ecca296626c6a86f46f54ec155de0b47222c2f;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0xf966a50d37d968018ae05038abcbad488b6b40f7542306f22540b805bbd4d3a1;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xe5b317000d75c9eb63c55450dbd2d438c1290206709f979d90ca78957e317816;
+    bytes32 internal constant CONV_2D = 0xbbc7b51bc14e49b754b06bdab8c16e2189057775f5f6ff6fde2fa447173cd331;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x0d8ad3aeeb45c330ca49dd8e8a637cbfe004d14c2dd21e0afd45429363295a8b;
+    bytes32 internal constant CONV_1D = 0x624daa1ebe43180782b6e9eca41d4d893f21a0a5bae9ff32c7d5d3a2459bcfec;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x9c546c50735bb21e4cf74c23f9a4590df9fce77fb5089ccfedca649548f5e435;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xe87964cefe0e2791f8b42310c7636dfccfb836720037bf2f83ac715d7c9a38ff;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xf614e3e60e64d3ffc33271083513a3df061b479c5f61928413e56c43d63f2ce4;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xe718c5295b16794f0966d8d9bdd85e1c7d98c96fb2ea44b500d4c874526d4bb8;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x8bc11463482ece1dd1a31bdc7a50d1b230ed9736e237332ced90a3da6acd5b11;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x67b165bfe203dbb9884a0eec931bdf682c2afd0072ff385db1e03e9a4a90d47c;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x4296e30e3fb1aa371d5948aa3ad0855dccf04d6f783a65d6b51774e2ac9ec839;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 

@@ -15,6 +15,10 @@ contract ConvBench is Conv2DLayer {
         uint8 act
     ) external view returns (uint256 used, int256[] memory out) {
         Geometry memory g = Geometry(gg[0], gg[1], gg[2], gg[3], gg[4], gg[5], gg[6], gg[7], gg[8], gg[9], gg[10], gg[11]);
+        // width | f0 << 8: filters [f0, gg[3]) of the stored kernel (an output-channel slice).
+        uint256 f0 = width >> 8;
+        width &= 0xff;
+        g.f -= f0;
         Raw memory w;
         bytes memory buf = new bytes(kernel.length + 32);
         uint256 dst;
@@ -32,7 +36,7 @@ contract ConvBench is Conv2DLayer {
         }
         int256[] memory b = bias;
         uint256 g0 = gasleft();
-        out = _convolveNarrowed(inputs, g, w, b, act, 0);
+        out = _convolveNarrowed(inputs, g, w, b, act, f0);
         used = g0 - gasleft();
     }
 }

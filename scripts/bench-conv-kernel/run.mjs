@@ -7,8 +7,10 @@
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
 // BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
-// (relu-sized inputs: other lane choices); DUMP=FILE writes the bench contract's runtime code as
-// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run).
+// (relu-sized inputs: other lane choices); F0=k computes filters [k, f) only (an output-channel
+// slice, f0 = k); DUMP=FILE writes the bench contract's runtime code as
+// {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
+// checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -33,6 +35,15 @@ if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n"))
 const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
 if (process.env.DUMP) (await import("node:fs")).writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
 console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
+// EternalConvKernel (where the checkout has it), placed by anvil_setCode at the address
+// contracts/lib/ConvKernelAddress.sol names, so the hosted path is measured and checked too.
+let kernelCode = null, kernelAt = null;
+if (sources["contracts/EternalConvKernel.sol"]) {
+  const k = "contracts/EternalConvKernel.sol";
+  const ko = JSON.parse(solc.compile(JSON.stringify({ ...input, sources: { [k]: sources[k] }, settings: { ...input.settings, outputSelection: { [k]: { EternalConvKernel: ["evm.deployedBytecode.object"] } } } })));
+  kernelCode = "0x" + ko.contracts[k].EternalConvKernel.evm.deployedBytecode.object;
+  kernelAt = readFileSync(join(src, "contracts/lib/ConvKernelAddress.sol"), "utf8").match(/CONV_KERNEL = (0x[0-9a-fA-F]{40})/)[1];
+}
 const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", process.env.PORT || "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
 const url = `http://127.0.0.1:${process.env.PORT || "18645"}`;
 let id = 0;
@@ -88,6 +99,7 @@ async function main() {
   let rc; for (;;) { rc = await rpc("eth_getTransactionReceipt", [tx]); if (rc) break; await new Promise((r) => setTimeout(r, 100)); }
   if (rc.status !== "0x1") throw new Error("deploy failed");
   const addr = rc.contractAddress;
+  if (kernelCode && !process.env.NO_KERNEL) await rpc("anvil_setCode", [kernelAt, kernelCode]);
   const cases = JSON.parse(process.argv[2] || "null") || [
     ["conv2 int8", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 1],
     ["conv2 int16", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 2],
@@ -103,9 +115,11 @@ async function main() {
     const kernelHex = q.map((v) => ((BigInt(v) + (1n << BigInt(8 * width))) % (1n << BigInt(8 * width))).toString(16).padStart(2 * width, "0")).join("");
     const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
     const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));
-    const want = reference(narrowed(inp, g, width), g, q, scales, bias);
+    // F0=k: the layer computes filters [k, f) of the stored f (an output-channel slice).
+    const f0 = +(process.env.F0 || 0);
+    const want = reference(narrowed(inp, g, width), g, q, scales, bias).filter((_, i) => i % f >= f0);
     for (const act of [1, 4]) {
-      const data = "0x" + sel + encode(inp, g, kernelHex, width, width == 4 ? [] : scales, bias, act);
+      const data = "0x" + sel + encode(inp, g, kernelHex, width | (f0 << 8), width == 4 ? [] : scales, bias, act);
       if (process.env.PROFILE) {
         if (act != 1) continue;
         const t = await rpc("debug_traceCall", [{ to: addr, data, gas: "0x3b9aca00" }, "latest", { disableStack: true, disableMemory: true, disableStorage: true }]);
@@ -116,7 +130,15 @@ async function main() {
         console.log(pcs.map(([k, v]) => k + ":" + v + "x" + cnt[k]).join(" "));
         continue;
       }
-      const r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
+      let r;
+      try {
+        r = await rpc("eth_call", [{ to: addr, data, gas: "0x3b9aca00" }, "latest"]);
+      } catch (e) {
+        // NO_KERNEL=1: the hosted cases revert (ConvKernelMissing), the others run as before.
+        if (!process.env.NO_KERNEL) throw e;
+        console.log(`${name} act=${act}: reverts ${String(e).match(/"data":"(0x[0-9a-f]{8})/)?.[1]}`);
+        continue;
+      }
       const hex = r.slice(2);
       const used = BigInt("0x" + hex.slice(0, 64));
       const len = Number(BigInt("0x" + hex.slice(128, 192)));

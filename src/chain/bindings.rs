@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use super::ChainError;
 use super::kind::LayerKind;
+use super::step::Step;
 use super::weights::create2_address;
 
 sol!(
@@ -39,12 +40,23 @@ sol!(
     "artifacts/EternalActivations.json"
 );
 
+sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    EternalConvKernel,
+    "artifacts/EternalConvKernel.json"
+);
+
 sol! {
     /// `Fixed.ActivationsMissing`: a layer's rare activation (codes 7..19) found no code at
     /// [`activations_address`]. Declared in a library, so no interface artifact carries it; a
     /// test finds the same declaration in every activating layer's artifact.
     #[derive(Debug, PartialEq, Eq)]
     error ActivationsMissing(address activations);
+
+    /// A narrowed int8/int16 convolution found no code at [`conv_kernel_address`]. A test finds
+    /// the same declaration in Conv2DLayer's artifact.
+    #[derive(Debug, PartialEq, Eq)]
+    error ConvKernelMissing(address kernel);
 }
 
 sol!(
@@ -366,16 +378,94 @@ pub fn jobs_address() -> Address {
     )
 }
 
-/// The rare activations' contract (`EternalActivations`, codes 7..19 of every layer) on every
-/// chain that has the CREATE2 deployer: `create2(0x4e59…, 0, keccak256(bytecode))`. Placed like
-/// the job contract; the build writes the same address into `contracts/lib/ActivationsAddress.sol`,
-/// where every layer reads it.
+/// A stateless contract the layers call, one per chain: placed like the job contract, through
+/// the CREATE2 deployer with salt 0, by every deployment before the layers (its own journal
+/// step). The build compiles it first and writes its address into `contracts/lib/*Address.sol`,
+/// where the layers read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shared {
+    /// `EternalActivations`: the rare activations (codes 7..19) of every layer.
+    Activations,
+    /// `EternalConvKernel`: the dot loop of the narrowed int8/int16 convolutions.
+    ConvKernel,
+}
+
+impl Shared {
+    /// In deployment order.
+    pub const ALL: [Shared; 2] = [Shared::Activations, Shared::ConvKernel];
+
+    /// The contract's name (its artifact's).
+    pub fn contract_name(self) -> &'static str {
+        match self {
+            Shared::Activations => "EternalActivations",
+            Shared::ConvKernel => "EternalConvKernel",
+        }
+    }
+
+    /// What it is, for messages ("the activations contract").
+    pub fn description(self) -> &'static str {
+        match self {
+            Shared::Activations => "the activations contract",
+            Shared::ConvKernel => "the convolution kernel contract",
+        }
+    }
+
+    /// What the layers call it for, for messages.
+    pub fn role(self) -> &'static str {
+        match self {
+            Shared::Activations => "the rare activations elu … log_softmax",
+            Shared::ConvKernel => "the narrowed int8/int16 convolutions' dot loop",
+        }
+    }
+
+    pub fn bytecode(self) -> &'static Bytes {
+        match self {
+            Shared::Activations => &EternalActivations::BYTECODE,
+            Shared::ConvKernel => &EternalConvKernel::BYTECODE,
+        }
+    }
+
+    pub fn deployed_bytecode(self) -> &'static Bytes {
+        match self {
+            Shared::Activations => &EternalActivations::DEPLOYED_BYTECODE,
+            Shared::ConvKernel => &EternalConvKernel::DEPLOYED_BYTECODE,
+        }
+    }
+
+    /// `create2(0x4e59…, 0, keccak256(bytecode))`, on every chain that has the CREATE2 deployer.
+    pub fn address(self) -> Address {
+        create2_address(CREATE2_DEPLOYER, B256::ZERO, keccak256(self.bytecode()))
+    }
+
+    /// The journal step placing it.
+    pub fn step(self) -> Step {
+        match self {
+            Shared::Activations => Step::Activations,
+            Shared::ConvKernel => Step::ConvKernel,
+        }
+    }
+
+    /// The layer error (`ActivationsMissing`, `ConvKernelMissing`) saying a shared contract has
+    /// no code on this chain: which one, and the address the layer called.
+    pub fn missing_in(revert: &[u8]) -> Option<(Shared, Address)> {
+        use alloy::sol_types::SolError;
+        if let Ok(e) = ActivationsMissing::abi_decode(revert) {
+            return Some((Shared::Activations, e.activations));
+        }
+        let e = ConvKernelMissing::abi_decode(revert).ok()?;
+        Some((Shared::ConvKernel, e.kernel))
+    }
+}
+
+/// The rare activations' contract (`EternalActivations`, codes 7..19 of every layer):
+/// `contracts/lib/ActivationsAddress.sol`.
 pub fn activations_address() -> Address {
-    create2_address(
-        CREATE2_DEPLOYER,
-        B256::ZERO,
-        keccak256(&EternalActivations::BYTECODE),
-    )
+    Shared::Activations.address()
+}
+
+/// The narrowed convolutions' kernel (`EternalConvKernel`): `contracts/lib/ConvKernelAddress.sol`.
+pub fn conv_kernel_address() -> Address {
+    Shared::ConvKernel.address()
 }
 
 /// The factory's address on every chain that has the CREATE2 deployer:
@@ -402,30 +492,66 @@ mod tests {
         assert!(!EternalFactory::BYTECODE.is_empty());
     }
 
-    /// The address the build wrote for the layers is the one the client deploys to.
-    #[test]
-    fn layers_call_the_activations_contract_the_client_places() {
-        let source = include_str!("../../contracts/lib/ActivationsAddress.sol");
-        let literal = format!("activations = {:#x};", activations_address());
-        assert!(
-            source.to_lowercase().contains(&literal),
-            "{literal} not in ActivationsAddress.sol"
-        );
+    /// The address library the build wrote for the layers, and the constant in it, of each
+    /// shared contract.
+    fn address_library(shared: Shared) -> (&'static str, &'static str) {
+        match shared {
+            Shared::Activations => (
+                include_str!("../../contracts/lib/ActivationsAddress.sol"),
+                "activations",
+            ),
+            Shared::ConvKernel => (
+                include_str!("../../contracts/lib/ConvKernelAddress.sol"),
+                "conv_kernel",
+            ),
+        }
     }
 
-    /// `ActivationsMissing` as bound here is the error a layer's artifact declares.
+    /// The address the build wrote for the layers is the one the client deploys to.
     #[test]
-    fn activations_missing_is_the_layers_error() {
+    fn layers_call_the_shared_contracts_the_client_places() {
+        for shared in Shared::ALL {
+            let (source, constant) = address_library(shared);
+            let literal = format!("{constant} = {:#x};", shared.address());
+            assert!(
+                source.to_lowercase().contains(&literal),
+                "{literal} not in {shared:?}'s address library"
+            );
+        }
+        assert_ne!(activations_address(), conv_kernel_address());
+    }
+
+    /// `ActivationsMissing` and `ConvKernelMissing` as bound here are the errors Conv2DLayer's
+    /// artifact declares, and each decodes to its contract.
+    #[test]
+    fn a_missing_shared_contract_is_the_layers_error() {
         use alloy::sol_types::SolError;
         let artifact: serde_json::Value =
             serde_json::from_str(include_str!("../../artifacts/Conv2DLayer.json")).unwrap();
-        let declared = artifact["abi"].as_array().unwrap().iter().any(|e| {
-            e["type"] == "error"
-                && e["name"] == "ActivationsMissing"
-                && e["inputs"][0]["type"] == "address"
-                && e["inputs"].as_array().map(Vec::len) == Some(1)
-        });
-        assert!(declared);
-        assert_eq!(ActivationsMissing::SIGNATURE, "ActivationsMissing(address)");
+        let declares = |name: &str| {
+            artifact["abi"].as_array().unwrap().iter().any(|e| {
+                e["type"] == "error"
+                    && e["name"] == name
+                    && e["inputs"][0]["type"] == "address"
+                    && e["inputs"].as_array().map(Vec::len) == Some(1)
+            })
+        };
+        let at = Address::repeat_byte(7);
+        for (shared, signature, revert) in [
+            (
+                Shared::Activations,
+                ActivationsMissing::SIGNATURE,
+                ActivationsMissing { activations: at }.abi_encode(),
+            ),
+            (
+                Shared::ConvKernel,
+                ConvKernelMissing::SIGNATURE,
+                ConvKernelMissing { kernel: at }.abi_encode(),
+            ),
+        ] {
+            let name = signature.trim_end_matches("(address)");
+            assert!(declares(name), "{name}");
+            assert_eq!(Shared::missing_in(&revert), Some((shared, at)));
+        }
     }
 }

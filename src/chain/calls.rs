@@ -9,8 +9,7 @@ use alloy::sol_types::{SolCall, SolValue};
 use super::ChainError;
 use super::Step;
 use super::bindings::{
-    CREATE2_DEPLOYER, EternalActivations, EternalFactory, EternalModel, Implementation,
-    activations_address, factory_address,
+    CREATE2_DEPLOYER, EternalFactory, EternalModel, Implementation, Shared, factory_address,
 };
 use super::image::{ModelImage, ModelSpec};
 
@@ -37,10 +36,11 @@ pub fn model_salt_of(graph_hash: B256, weights_hash: B256, format_code: u8) -> B
     keccak256((graph_hash, weights_hash, U256::from(format_code)).abi_encode_params())
 }
 
-/// Every step of deploying `spec` as `image`, in nonce order: factory, activations contract,
-/// implementations, model, layer batches, construct, chunks.
+/// Every step of deploying `spec` as `image`, in nonce order: factory, shared contracts
+/// (activations, convolution kernel), implementations, model, layer batches, construct, chunks.
 pub fn all_steps(spec: &ModelSpec, image: &ModelImage) -> Vec<Step> {
-    let mut steps = vec![Step::Factory, Step::Activations];
+    let mut steps = vec![Step::Factory];
+    steps.extend(Shared::ALL.map(Shared::step));
     for i in spec.implementations() {
         steps.push(Step::Implementation {
             contract: i.contract_name().to_string(),
@@ -80,7 +80,8 @@ pub fn call_for(
     let factory = factory_address();
     let (to, data) = match step {
         Step::Factory => create2_placement(&EternalFactory::BYTECODE),
-        Step::Activations => create2_placement(&EternalActivations::BYTECODE),
+        Step::Activations => create2_placement(Shared::Activations.bytecode()),
+        Step::ConvKernel => create2_placement(Shared::ConvKernel.bytecode()),
         Step::Implementation { contract } => {
             let imp = implementation_named(spec, contract)?;
             let call = EternalFactory::deployImplementationCall {
@@ -141,7 +142,7 @@ pub fn call_for(
 }
 
 /// The deterministic CREATE2 deployer's input placing `initcode` at salt 0 (the factory, the
-/// activations contract, the job contract).
+/// shared contracts, the job contract).
 pub fn create2_placement(initcode: &[u8]) -> (Address, Vec<u8>) {
     let mut data = vec![0u8; 32];
     data.extend_from_slice(initcode);
@@ -163,7 +164,7 @@ pub fn gas_bound(step: &Step, call: &Call, spec: &ModelSpec, image: &ModelImage)
     let words = |n: usize| n.div_ceil(32) as u64;
     match step {
         // initcode hashing and copying (≈ 15 per word), deposit of the runtime (≤ initcode).
-        Step::Factory | Step::Activations => {
+        Step::Factory | Step::Activations | Step::ConvKernel => {
             base + 32_000 + 215 * (call.data.len() as u64) + 80_000
         }
         Step::Implementation { .. } => {
@@ -224,7 +225,8 @@ pub fn decode_addresses(ret: &[u8]) -> Option<Vec<Address>> {
 pub fn step_address(step: &Step, spec: &ModelSpec, image: &ModelImage) -> Option<Vec<Address>> {
     match step {
         Step::Factory => Some(vec![factory_address()]),
-        Step::Activations => Some(vec![activations_address()]),
+        Step::Activations => Some(vec![Shared::Activations.address()]),
+        Step::ConvKernel => Some(vec![Shared::ConvKernel.address()]),
         Step::Implementation { contract } => implementation_named(spec, contract)
             .and_then(|i| i.address())
             .ok()

@@ -14,7 +14,7 @@ use alloy::sol_types::SolCall;
 use std::time::Duration;
 
 use super::bindings::{
-    CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, factory_address,
+    CREATE2_DEPLOYER, EternalFactory, EternalModel, ILayer, Implementation, Shared, factory_address,
 };
 use super::image::{ModelImage, model_address};
 use super::read::read_error;
@@ -222,15 +222,22 @@ impl Chain {
         .await
     }
 
-    /// Places the rare activations' contract (`EternalActivations`) through the CREATE2 deployer
-    /// unless it is there: every layer with an activation of codes 7..19 calls it.
+    /// Places a shared contract the layers call (`EternalActivations`, `EternalConvKernel`)
+    /// through the CREATE2 deployer unless it is there.
+    pub async fn deploy_shared(&self, shared: Shared) -> Result<Deployed, ChainError> {
+        self.deploy_by_create2_deployer(shared.bytecode(), shared.address(), shared.description())
+            .await
+    }
+
+    /// Places the rare activations' contract: every layer with an activation of codes 7..19
+    /// calls it.
     pub async fn deploy_activations(&self) -> Result<Deployed, ChainError> {
-        self.deploy_by_create2_deployer(
-            &super::bindings::EternalActivations::BYTECODE,
-            super::bindings::activations_address(),
-            "the activations contract",
-        )
-        .await
+        self.deploy_shared(Shared::Activations).await
+    }
+
+    /// Places the convolution kernel contract: every narrowed int8/int16 convolution calls it.
+    pub async fn deploy_conv_kernel(&self) -> Result<Deployed, ChainError> {
+        self.deploy_shared(Shared::ConvKernel).await
     }
 
     /// Sends `bytecode` to the CREATE2 deployer with salt 0 unless `address` has code already.
@@ -471,7 +478,8 @@ impl Chain {
 #[derive(Clone, Debug, Default)]
 pub struct Prepared {
     pub factory: Option<Sent>,
-    pub activations: Option<Sent>,
+    /// The shared contracts sent now (already deployed ones are absent).
+    pub shared: Vec<(Shared, Sent)>,
     /// Implementations sent now (already deployed ones are absent).
     pub implementations: Vec<(Implementation, Sent)>,
     pub model: Option<Sent>,
@@ -480,9 +488,9 @@ pub struct Prepared {
 }
 
 impl Chain {
-    /// Steps 1–5 of the deployment sequence for `spec`: factory, activations contract and
-    /// implementations (when missing), the model clone for `salt`, its layer clones,
-    /// `constructModel`. What remains is storing the image's chunks.
+    /// Steps 1–5 of the deployment sequence for `spec`: factory, shared contracts (activations,
+    /// convolution kernel) and implementations (when missing), the model clone for `salt`, its
+    /// layer clones, `constructModel`. What remains is storing the image's chunks.
     pub async fn prepare(
         &self,
         spec: &super::ModelSpec,
@@ -492,9 +500,13 @@ impl Chain {
     ) -> Result<(ModelImage, Prepared), ChainError> {
         let mut done = Prepared {
             factory: self.deploy_factory().await?.sent,
-            activations: self.deploy_activations().await?.sent,
             ..Prepared::default()
         };
+        for shared in Shared::ALL {
+            if let Some(sent) = self.deploy_shared(shared).await?.sent {
+                done.shared.push((shared, sent));
+            }
+        }
         for implementation in spec.implementations() {
             if let Some(sent) = self.deploy_implementation(implementation).await?.sent {
                 done.implementations.push((implementation, sent));

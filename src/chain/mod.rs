@@ -26,8 +26,9 @@ pub mod step;
 pub mod weights;
 
 pub use bindings::{
-    ActivationsMissing, CREATE2_DEPLOYER, EternalActivations, EternalFactory, EternalJobs,
-    EternalModel, ILayer, Implementation, activations_address, factory_address,
+    ActivationsMissing, CREATE2_DEPLOYER, ConvKernelMissing, EternalActivations, EternalConvKernel,
+    EternalFactory, EternalJobs, EternalModel, ILayer, Implementation, Shared, activations_address,
+    conv_kernel_address, factory_address,
 };
 pub use client::{Chain, Deployed, ModelState, Sent, signer_from_hex};
 pub use config::{LayerSource, Shape, encode_config};
@@ -38,7 +39,7 @@ pub use step::Step;
 pub use weights::{Chunks, MAX_CHUNK_BYTES, TensorSpan, WeightBlob, WeightFormat};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::sol_types::{SolError, SolInterface};
+use alloy::sol_types::SolInterface;
 
 /// A revert, decoded against every contract's custom errors.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,11 +48,13 @@ pub enum Revert {
     Jobs(EternalJobs::EternalJobsErrors),
     Factory(EternalFactory::EternalFactoryErrors),
     Layer(ILayer::ILayerErrors),
-    /// A layer (`layer`, its index, when the model or a job step called it) needs the rare
-    /// activations' contract, which has no code at `activations` on this chain.
-    ActivationsMissing {
+    /// A layer (`layer`, its index, when the model or a job step called it) needs a shared
+    /// contract (the rare activations', the convolution kernel), which has no code at `at` on
+    /// this chain.
+    SharedMissing {
         layer: Option<U256>,
-        activations: Address,
+        contract: Shared,
+        at: Address,
     },
     /// Revert data no contract of ours produces (or none at all).
     Other(Bytes),
@@ -59,7 +62,7 @@ pub enum Revert {
 
 impl Revert {
     pub fn decode(data: &[u8]) -> Revert {
-        if let Some(r) = Revert::activations_missing(data) {
+        if let Some(r) = Revert::shared_missing(data) {
             return r;
         }
         if let Ok(e) = EternalModel::EternalModelErrors::abi_decode(data) {
@@ -79,9 +82,9 @@ impl Revert {
 }
 
 impl Revert {
-    /// `Fixed.ActivationsMissing` from a layer called directly, or wrapped in the model's or a
-    /// job step's `LayerFailed` (then with the layer's index).
-    fn activations_missing(data: &[u8]) -> Option<Revert> {
+    /// `ActivationsMissing` or `ConvKernelMissing` from a layer called directly, or wrapped in
+    /// the model's or a job step's `LayerFailed` (then with the layer's index).
+    fn shared_missing(data: &[u8]) -> Option<Revert> {
         let (layer, reason) = match EternalModel::EternalModelErrors::abi_decode(data) {
             Ok(EternalModel::EternalModelErrors::LayerFailed(f)) => (Some(f.index), f.reason),
             _ => match EternalJobs::EternalJobsErrors::abi_decode(data) {
@@ -89,10 +92,11 @@ impl Revert {
                 _ => (None, Bytes::copy_from_slice(data)),
             },
         };
-        let e = ActivationsMissing::abi_decode(&reason).ok()?;
-        Some(Revert::ActivationsMissing {
+        let (contract, at) = Shared::missing_in(&reason)?;
+        Some(Revert::SharedMissing {
             layer,
-            activations: e.activations,
+            contract,
+            at,
         })
     }
 }
@@ -104,14 +108,21 @@ impl std::fmt::Display for Revert {
             Revert::Factory(e) => write!(f, "{e:?}"),
             Revert::Jobs(e) => write!(f, "{e:?}"),
             Revert::Layer(e) => write!(f, "{e:?}"),
-            Revert::ActivationsMissing { layer, activations } => {
+            Revert::SharedMissing {
+                layer,
+                contract,
+                at,
+            } => {
                 match layer {
                     Some(i) => write!(f, "layer #{i} ")?,
                     None => f.write_str("the layer ")?,
                 }
                 write!(
                     f,
-                    "needs the activations contract (EternalActivations, the rare activations elu … log_softmax) at {activations}, which has no code on this chain; `eternalize deploy` places it"
+                    "needs {} ({}, {}) at {at}, which has no code on this chain; `eternalize deploy` places it",
+                    contract.description(),
+                    contract.contract_name(),
+                    contract.role()
                 )
             }
             Revert::Other(data) if data.is_empty() => write!(f, "a revert without data"),
@@ -189,43 +200,55 @@ impl ChainError {
 mod tests {
     use super::*;
     use alloy::primitives::address;
+    use alloy::sol_types::SolError;
 
-    /// A layer's `ActivationsMissing` is named alone, inside the model's `LayerFailed` and
-    /// inside a job step's.
+    /// A layer's `ActivationsMissing` and `ConvKernelMissing` are named alone, inside the
+    /// model's `LayerFailed` and inside a job step's.
     #[test]
-    fn a_missing_activations_contract_is_decoded_wherever_it_is_wrapped() {
+    fn a_missing_shared_contract_is_decoded_wherever_it_is_wrapped() {
         let at = address!("5a84831a4cc794bbee5d96a4e00dd9c6c72316fe");
-        let reason = Bytes::from(ActivationsMissing { activations: at }.abi_encode());
-        let index = U256::from(9);
-        let model = EternalModel::LayerFailed {
-            index,
-            reason: reason.clone(),
-        }
-        .abi_encode();
-        let job = EternalJobs::LayerFailed {
-            index,
-            reason: reason.clone(),
-        }
-        .abi_encode();
-        for (data, layer) in [
-            (&model, Some(index)),
-            (&job, Some(index)),
-            (&reason.to_vec(), None),
+        for (contract, reason, starts) in [
+            (
+                Shared::Activations,
+                ActivationsMissing { activations: at }.abi_encode(),
+                "layer #9 needs the activations contract (EternalActivations",
+            ),
+            (
+                Shared::ConvKernel,
+                ConvKernelMissing { kernel: at }.abi_encode(),
+                "layer #9 needs the convolution kernel contract (EternalConvKernel",
+            ),
         ] {
-            let r = Revert::decode(data);
-            assert_eq!(
-                r,
-                Revert::ActivationsMissing {
-                    layer,
-                    activations: at
-                }
-            );
-            assert!(r.to_string().contains("EternalActivations"), "{r}");
+            let reason = Bytes::from(reason);
+            let index = U256::from(9);
+            let model = EternalModel::LayerFailed {
+                index,
+                reason: reason.clone(),
+            }
+            .abi_encode();
+            let job = EternalJobs::LayerFailed {
+                index,
+                reason: reason.clone(),
+            }
+            .abi_encode();
+            for (data, layer) in [
+                (&model, Some(index)),
+                (&job, Some(index)),
+                (&reason.to_vec(), None),
+            ] {
+                let r = Revert::decode(data);
+                assert_eq!(
+                    r,
+                    Revert::SharedMissing {
+                        layer,
+                        contract,
+                        at
+                    }
+                );
+                assert!(r.to_string().contains(contract.contract_name()), "{r}");
+            }
+            let named = Revert::decode(&model).to_string();
+            assert!(named.starts_with(starts), "{named}");
         }
-        assert!(
-            Revert::decode(&model)
-                .to_string()
-                .starts_with("layer #9 needs the activations contract")
-        );
     }
 }

@@ -13,6 +13,9 @@ pub enum Step {
     /// The rare activations' contract (`EternalActivations`), once per chain, before any layer
     /// that calls it.
     Activations,
+    /// The narrowed convolutions' kernel (`EternalConvKernel`), once per chain, before any layer
+    /// that calls it.
+    ConvKernel,
     /// A layer or model implementation, once per chain and contract.
     Implementation { contract: String },
     /// The model contract (a clone).
@@ -31,6 +34,7 @@ impl std::fmt::Display for Step {
         match self {
             Step::Factory => f.write_str("the factory"),
             Step::Activations => f.write_str("the activations contract"),
+            Step::ConvKernel => f.write_str("the convolution kernel contract"),
             Step::Implementation { contract } => write!(f, "the {contract} implementation"),
             Step::Model => f.write_str("the model clone"),
             Step::Layers { first, count } => {

@@ -17,8 +17,8 @@ use super::rpc::{Rpc, RpcFailure};
 use crate::bundle::file::{ModelFile, OpenError};
 use crate::chain::calls::{self, Call};
 use crate::chain::{
-    CREATE2_DEPLOYER, ChainError, MAX_CHUNK_BYTES, ModelImage, ModelSpec, Revert, WeightFormat,
-    model_address,
+    CREATE2_DEPLOYER, ChainError, MAX_CHUNK_BYTES, ModelImage, ModelSpec, Revert, Shared,
+    WeightFormat, model_address,
 };
 
 /// A model to deploy, read from a model file or a bundle.
@@ -436,7 +436,7 @@ pub async fn plan(
         .await
         .map_err(rpc_err(rpc, "read what is already deployed"))?;
     let is_done = |s: &Step| steps.iter().position(|x| x == s).is_some_and(|i| done[i]);
-    if !is_done(&Step::Factory) || !is_done(&Step::Activations) {
+    if !is_done(&Step::Factory) || Shared::ALL.iter().any(|s| !is_done(&s.step())) {
         let c = rpc
             .code(CREATE2_DEPLOYER)
             .await
@@ -458,7 +458,7 @@ pub async fn plan(
         let bound = calls::gas_bound(step, &call, spec, &image);
         let estimable = !d
             && match step {
-                Step::Factory | Step::Activations => true,
+                Step::Factory | Step::Activations | Step::ConvKernel => true,
                 Step::Implementation { .. } => factory_there,
                 Step::Model | Step::Layers { .. } => factory_there && imps_there,
                 Step::Construct => false,

@@ -986,6 +986,24 @@ const CONV_ROW: u64 = 270;
 /// an odd tap each and whose outputs cost more per window row.
 const CONV_ROW_PIXEL: u64 = 620;
 
+/// `EternalConvKernel` (a narrowed convolution hosted, `ConvBase._hosts`), fitted on 22 shapes
+/// of scripts/bench-conv-kernel forced through the host (±1 % on 5×5 and 3×3 windows of 4+
+/// filters; BENCHMARKS.md, `convwire`): per EVM multiplication of its dot loop (≈ 36.6 gas in
+/// `convhost`'s spike, the loop's set-up apart) …
+const HOST_MUL: f64 = 34.6;
+/// … per pass (a group of Q pixels and a block of six filters on one output row): the call,
+/// the lane shift and the emit loop's set-up …
+const HOST_PASS: f64 = 1273.0;
+/// … per output value: its lane, scale and bias, the store, the answer copied back …
+const HOST_OUT: u64 = 106;
+/// … per input value: the layer's lane-bound scan and copy into the call, narrowed into padded
+/// rows and packed into L-lane words (each value in ≈ L / Q of them) …
+const HOST_INPUT: u64 = 469;
+/// … per stored kernel value copied and packed (kw taps a word) …
+const HOST_WEIGHT: u64 = 166;
+/// … and per call (the cold STATICCALL, the buffers, the header and terms).
+const HOST_CALL: u64 = 17_500;
+
 /// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
 /// index's fixed part (`NormalizationBase._normalize`).
 const NORM_INDEX: u64 = 320;
@@ -1000,6 +1018,11 @@ const NORM_PARAM: u64 = 200;
 /// whole poolings measured 1.41–1.79 × the model without it (cnn_500k, rowslice_fn; BENCHMARKS.md
 /// "Gas model of slices").
 const POOL_INPUT: u64 = 70;
+/// The same for the 2×2 poolings at stride 2 (`Pooling2DBase._pool2x2`), cheaper since
+/// `densepool`/`rareacts`: fashion_mnist's two (4,704 and 3,136 values read, tanh fused) cost
+/// 500,495 and 328,719 gas in `kernel_gas`, where 70 a value made them 741k and 494k; 18 fits
+/// both within 1 % (BENCHMARKS.md, `convwire`).
+const POOL_2X2_INPUT: u64 = 18;
 
 /// A 2×2 max pooling's fused sigmoid/tanh, per output value, under `activation_gas`'s pass:
 /// 660,213 → 595,493 and 424,033 → 380,873 gas on fashion_mnist's two poolings (1,176 and 784
@@ -1386,6 +1409,43 @@ impl GasModel {
                 if lanes > 3 && (d * muls(lanes) > n * muls(3) || (f <= 6 && !px)) {
                     lanes = 3;
                 }
+                // `ConvBase._hosts`: the narrowed ones of stride 1 along the row with 2 ≤ kw ≤
+                // L − 1 go to `EternalConvKernel` where it takes at most 3/4 of the
+                // multiplications (its lane bound assumed to hold, as the wide lanes' above).
+                let kw = kernel[1] as u64;
+                let wide = self.conv_lanes;
+                let q = (wide + 1).saturating_sub(kw).max(1);
+                let hosted = ow.div_ceil(q) * 6 * f.div_ceil(6);
+                if wide > 3
+                    && strides[1] == 1
+                    && (2..wide).contains(&kw)
+                    && 4 * hosted <= 3 * kw * muls(lanes)
+                {
+                    let rows = positions / ow.max(1);
+                    let window_rows = rows as f64 * kernel[0] as f64 * real;
+                    let passes = (rows * ow.div_ceil(q) * f.div_ceil(6)) as f64;
+                    let inputs = ins.first().map_or(0, |s| {
+                        let rows = match slice {
+                            Some((from, count)) => layer
+                                .slice_rows(s, from, count)
+                                .map_or(s[0], |(a, b)| b - a),
+                            None => s[0],
+                        };
+                        (rows * s[1..].iter().product::<usize>()) as u64
+                    });
+                    gas += (HOST_MUL * window_rows * (*cin as u64 * hosted) as f64) as u64
+                        + (HOST_PASS * passes) as u64
+                        + out_values * (HOST_OUT + activation_gas(*activation))
+                        + HOST_INPUT * inputs
+                        + HOST_WEIGHT * taps * f
+                        + HOST_CALL
+                        + self.per_chunk * chunks(taps * f);
+                    // The call's buffer (header, terms, inputs, kernel) and the host's memory.
+                    return Work {
+                        gas,
+                        frame_words: words + inputs + (taps * f * self.weight_width).div_ceil(32),
+                    };
+                }
                 let by_pixel = pixels_pay(lanes);
                 let (accumulators, per_block) = if by_pixel {
                     (positions / ow.max(1) * ow.div_ceil(lanes), f)
@@ -1503,10 +1563,15 @@ impl GasModel {
                         }),
                     _ => in_values,
                 };
+                let per_read = if *size == [2, 2] && *strides == [2, 2] {
+                    POOL_2X2_INPUT
+                } else {
+                    POOL_INPUT
+                };
                 gas += out_values
                     * ((size[0] * size[1]) as u64 * self.pool_value
                         + pool_activation_gas(*activation, *size, *strides))
-                    + POOL_INPUT * read;
+                    + per_read * read;
                 words += read;
             }
             Op::Pool1D {

@@ -164,6 +164,7 @@ pub fn step_label(step: &Step, layer_names: &[String]) -> String {
     match step {
         Step::Factory => "factory".into(),
         Step::Activations => "activations".into(),
+        Step::ConvKernel => "conv kernel".into(),
         Step::Implementation { contract } => format!("impl {contract}"),
         Step::Model => "model".into(),
         Step::Layers { first, count: 1 } => layer_label(*first, layer_names),

@@ -957,13 +957,15 @@ pub async fn check_graph(
             "readable".into(),
         ),
     }
-    // And the rare activations' contract every activating layer STATICCALLs: a predict depends
-    // on it as on the implementations.
-    let activations = (
-        "EternalActivations (the activations contract) code".to_string(),
-        crate::chain::activations_address(),
-        &crate::chain::EternalActivations::DEPLOYED_BYTECODE[..],
-    );
+    // And the shared contracts the layers STATICCALL (the rare activations', the convolution
+    // kernel): a predict depends on them as on the implementations.
+    let shared = crate::chain::Shared::ALL.map(|s| {
+        (
+            format!("{} ({}) code", s.contract_name(), s.description()),
+            s.address(),
+            &s.deployed_bytecode()[..],
+        )
+    });
     let implementations = spec.implementations().into_iter().filter_map(|imp| {
         let (Ok(at), Ok(want)) = (imp.address(), imp.runtime_code()) else {
             return None;
@@ -974,7 +976,7 @@ pub async fn check_graph(
             want.as_ref(),
         ))
     });
-    for (what, at, want) in implementations.chain(std::iter::once(activations)) {
+    for (what, at, want) in implementations.chain(shared) {
         match chain.code_at(at).await {
             Ok(code) if same_but_factory(&code, want) => {}
             Ok(code) => mismatch(

@@ -182,8 +182,9 @@ pub async fn assert_on_chain(chain: &Chain, spec: &ModelSpec, image: &ModelImage
     }
 }
 
-/// Deploys `model` through `chain` at `salt` step by step (the activations contract and the
-/// implementations it needs, clone, layers, construct, every chunk) and returns the model's address and image, ready.
+/// Deploys `model` through `chain` at `salt` step by step (the shared contracts — activations,
+/// convolution kernel — and the implementations it needs, clone, layers, construct, every chunk)
+/// and returns the model's address and image, ready.
 pub async fn deploy_model(
     chain: &Chain,
     model: &eternalize::keras::model::Model,
@@ -205,7 +206,9 @@ pub async fn deploy_model_in(
     use alloy::primitives::{B256, U256};
     let bundle = Bundle::from_model(model).unwrap();
     let spec = ModelSpec::from_model(model, &bundle).unwrap();
-    chain.deploy_activations().await.unwrap();
+    for shared in eternalize::chain::Shared::ALL {
+        chain.deploy_shared(shared).await.unwrap();
+    }
     for implementation in spec.implementations() {
         chain.deploy_implementation(implementation).await.unwrap();
     }

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title EternalConvKernel
+/// @notice The dot loop and emit of a narrowed (int8/int16) convolution, several taps a
+///         multiplication (polykernel's `_convolvePoly`), hosted in a contract of its own so that
+///         Conv2DLayer/Conv1DLayer keep their other paths within EIP-170. Stateless; one shared
+///         instance at `ConvKernelAddress.CONV_KERNEL`, STATICCALLed by ConvBase. Measured in
+///         branch `convhost` (scripts/bench-conv-host): via-IR, no better under legacy codegen.
+/// @dev Calldata (no selector), words:
+///      0 reserved (0), 1 b (lane bits), 2 b·(kw − 1), 3 half a lane in every lane,
+///      4 Q (pixels a group), 5 f, 6 oh, 7 ow, 8 pt, 9 h, 10 kh, 11 cin, 12 hp, 13 sh,
+///      14 byte offset of the packed input xs, 15 of the kernel words ws, 16 of the terms,
+///      17 e (the input shift), 18 w, 19 width (bytes a stored value), 20 F (stored filters),
+///      21 f0, 22 kw, 23 L, 24 byte offset of the raw inputs, 25 of the raw kernel, 26 raw
+///      (0: xs and ws given, copied to memory; 1: packed here from the raw inputs and kernel),
+///      27 pl.
+///      xs: word (gi·hp + y)·cin + ci holds lanes j < L of x'(y, gi·Q + j, ci) (padded rows and
+///      columns, stride 1); ws: blocks of six filters, word (blk·kh·cin + ky·cin + ci)·6 + k is
+///      filter blk·6 + k's window row (ky, ci), taps reversed, b-bit lanes; terms: per filter
+///      (five spare filters of zeros past f) m and bias·2^32 − 2^(b−1)·m. Returns the
+///      oh·ow·f outputs (S·m + bias·2^32) >> 32, pixel-major.
+contract EternalConvKernel {
+    fallback() external {
+        assembly {
+            // Six accumulators over packed input words [xa, xe) (calldata), each word times six
+            // consecutive kernel words from wp: two words a pass after an odd one.
+            function dot(xa, xe, wp) -> c0, c1, c2, c3, c4, c5 {
+                if and(sub(xe, xa), 0x20) {
+                    let v := mload(xa)
+                    c0 := mul(v, mload(wp))
+                    c1 := mul(v, mload(add(wp, 0x20)))
+                    c2 := mul(v, mload(add(wp, 0x40)))
+                    c3 := mul(v, mload(add(wp, 0x60)))
+                    c4 := mul(v, mload(add(wp, 0x80)))
+                    c5 := mul(v, mload(add(wp, 0xa0)))
+                    xa := add(xa, 0x20)
+                    wp := add(wp, 0xc0)
+                }
+                for {} lt(xa, xe) {
+                    xa := add(xa, 0x40)
+                    wp := add(wp, 0x180)
+                } {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x80))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0xa0))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x140))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x160))))
+                }
+            }
+            // n pixels of six filters from the accumulators: lane kw − 1 moved down to lane 0
+            // with half a lane added to every lane, then per pixel one lane a filter, the next
+            // pixel a lane up. Outputs at op = mload(0x460), op + 32·f, …; terms from
+            // t = mload(0x440) (64 bytes a filter); n = mload(0x480) pixels.
+            function emit(c0, c1, c2, c3, c4, c5) {
+                let h := mload(0x60)
+                let low := mload(0x40)
+                c0 := shr(low, add(c0, h))
+                c1 := shr(low, add(c1, h))
+                c2 := shr(low, add(c2, h))
+                c3 := shr(low, add(c3, h))
+                c4 := shr(low, add(c4, h))
+                c5 := shr(low, add(c5, h))
+                let b := mload(0x20)
+                let mask := sub(shl(b, 1), 1)
+                let step := shl(5, mload(0xa0))
+                let t := mload(0x440)
+                let op := mload(0x460)
+                for { let end := add(op, mul(mload(0x480), step)) } lt(op, end) { op := add(op, step) } {
+                    mstore(op, sar(32, add(mul(and(c0, mask), calldataload(t)), calldataload(add(t, 0x20)))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(c1, mask), calldataload(add(t, 0x40))), calldataload(add(t, 0x60)))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(c2, mask), calldataload(add(t, 0x80))), calldataload(add(t, 0xa0)))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(c3, mask), calldataload(add(t, 0xc0))), calldataload(add(t, 0xe0)))))
+                    mstore(add(op, 0x80), sar(32, add(mul(and(c4, mask), calldataload(add(t, 0x100))), calldataload(add(t, 0x120)))))
+                    mstore(add(op, 0xa0), sar(32, add(mul(and(c5, mask), calldataload(add(t, 0x140))), calldataload(add(t, 0x160)))))
+                    c0 := shr(b, c0)
+                    c1 := shr(b, c1)
+                    c2 := shr(b, c2)
+                    c3 := shr(b, c3)
+                    c4 := shr(b, c4)
+                    c5 := shr(b, c5)
+                }
+            }
+            // One group of pixels (n = mload(0x480), outputs from op): the blocks of six filters,
+            // last first (its lanes past f land on the next pixel's first filters, written
+            // later), each one pass over the window's input words [a, a + span).
+            function group(a, span, w0, op) {
+                for { let blk := mload(0x4a0) } blk { } {
+                    blk := sub(blk, 1)
+                    mstore(0x440, add(mload(0x200), mul(blk, 0x180)))
+                    mstore(0x460, add(op, mul(blk, 0xc0)))
+                    let c0, c1, c2, c3, c4, c5 := dot(a, add(a, span), add(w0, mul(blk, mload(0x400))))
+                    emit(c0, c1, c2, c3, c4, c5)
+                }
+            }
+            // Output row oy: its window rows on real input [ky0, ky1), then group by group.
+            function row(oy) {
+                let top := mul(oy, mload(0x1a0))
+                let pt := mload(0x100)
+                let ky0 := 0
+                if gt(pt, top) { ky0 := sub(pt, top) }
+                let ky1 := 0
+                if gt(add(pt, mload(0x120)), top) { ky1 := sub(add(pt, mload(0x120)), top) }
+                if gt(ky1, mload(0x140)) { ky1 := mload(0x140) }
+                if lt(ky1, ky0) { ky1 := ky0 }
+                let rowBytes := mload(0x4c0)
+                let a := add(mload(0x1c0), mul(add(top, ky0), rowBytes))
+                let span := mul(sub(ky1, ky0), rowBytes)
+                let w0 := add(mload(0x1e0), mul(mul(ky0, rowBytes), 6))
+                let ow := mload(0xe0)
+                let q := mload(0x80)
+                for { let c := 0 } lt(c, ow) { c := add(c, q) } {
+                    let n := sub(ow, c)
+                    if gt(n, q) { n := q }
+                    mstore(0x480, n)
+                    group(a, span, w0, add(0x500, shl(5, mul(add(mul(oy, ow), c), mload(0xa0)))))
+                    a := add(a, mload(0x420))
+                }
+            }
+            // `_polyInput`'s words at d: the raw Q32.32 inputs (calldata from X0, [h, w, cin])
+            // narrowed once, x' = (x + 2^(e−1)) >> e, into rows of Wb = groups·Q + L padded
+            // columns at p (fresh memory: zeros around the input, so a lane past the padded row
+            // or off the input reads 0), then each word's L lanes from there, real rows only.
+            function packInput(d, p) {
+                let cs := shl(5, mload(0x160))
+                let q := mload(0x80)
+                let groups := div(add(mload(0xe0), sub(q, 1)), q)
+                let rowBytes := mul(add(mul(groups, q), mload(0x2e0)), cs)
+                {
+                    let e := mload(0x220)
+                    let half := shl(sub(e, 1), 1)
+                    let n := mul(mload(0x240), cs)
+                    let src := mload(0x300)
+                    let dst := add(p, mul(mload(0x360), cs))
+                    for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) {} {
+                        for { let k := 0 } lt(k, n) { k := add(k, 0x20) } {
+                            mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
+                        }
+                        src := add(src, n)
+                        dst := add(dst, rowBytes)
+                    }
+                }
+                let o := add(d, mul(mload(0x100), cs))
+                for { let gi := 0 } lt(gi, groups) { gi := add(gi, 1) } {
+                    packGroup(add(p, mul(gi, mul(q, cs))), add(o, mul(gi, mul(mload(0x180), cs))), cs, rowBytes)
+                }
+            }
+            // One group's words of every real row: from narrowed rows at a (rowBytes apart) to
+            // words at o (cs = a pixel's bytes apart a row), lane j the pixel j columns on.
+            function packGroup(a, o, cs, rowBytes) {
+                let b := mload(0x20)
+                let top := mul(sub(mload(0x2e0), 1), cs)
+                for { let end := add(o, mul(mload(0x120), cs)) } lt(o, end) {} {
+                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } {
+                        let first := add(a, c)
+                        let v := 0
+                        for { let at := add(first, top) } 1 { at := sub(at, cs) } {
+                            v := add(shl(b, v), mload(at))
+                            if eq(at, first) { break }
+                        }
+                        mstore(add(o, c), v)
+                    }
+                    o := add(o, cs)
+                    a := add(a, rowBytes)
+                }
+            }
+            // `_polyKernel`'s words at d: from the raw stored values (calldata from K0, [kh, kw,
+            // cin, F], `width` bytes big-endian), filters f0 + fi; kx ascending, each value
+            // shifting the word up a lane (taps reversed).
+            function packKernel(d) {
+                let cin := mload(0x160)
+                let rows := mul(mload(0x140), cin)
+                let width := mload(0x260)
+                let stride := mul(mul(cin, mload(0x280)), width)
+                for { let r := 0 } lt(r, rows) { r := add(r, 1) } {
+                    let src := add(mload(0x320), mul(add(mul(add(mul(mul(div(r, cin), mload(0x2c0)), cin), mod(r, cin)), mload(0x280)), mload(0x2a0)), width))
+                    let dst := add(d, mul(r, 0xc0))
+                    for { let fi := 0 } lt(fi, mload(0xa0)) { fi := add(fi, 1) } {
+                        mstore(add(add(dst, mul(div(fi, 6), mul(rows, 0xc0))), shl(5, mod(fi, 6))), tapRow(src, stride, width))
+                        src := add(src, width)
+                    }
+                }
+            }
+            // One filter's window row: kw stored values `stride` bytes apart from src.
+            function tapRow(src, stride, width) -> wv {
+                let b := mload(0x20)
+                let se := sub(width, 1)
+                let sh := sub(256, shl(3, width))
+                for { let end := add(src, mul(mload(0x2c0), stride)) } lt(src, end) { src := add(src, stride) } {
+                    wv := add(shl(b, wv), signextend(se, shr(sh, calldataload(src))))
+                }
+            }
+            // The header at memory 0 (28 words), scratch 0x400…0x4c0, the outputs from 0x500,
+            // then the packed input and kernel words.
+            calldatacopy(0, 0, 0x380)
+            let outLen := mul(mul(mload(0xc0), mload(0xe0)), mload(0xa0))
+            let out := 0x500
+            // A window row's input bytes; kernel bytes of a block of six filters; a group's input
+            // bytes; the blocks.
+            {
+                let q := mload(0x80)
+                let xsBytes := shl(5, mul(mul(div(add(mload(0xe0), sub(q, 1)), q), mload(0x180)), mload(0x160)))
+                let xsMem := add(out, shl(5, add(outLen, 8)))
+                let wsMem := add(xsMem, xsBytes)
+                switch mload(0x340)
+                case 0 {
+                    calldatacopy(xsMem, mload(0x1c0), xsBytes)
+                    calldatacopy(wsMem, mload(0x1e0), mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0))
+                }
+                default {
+                    let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
+                    packInput(xsMem, add(wsMem, wsBytes))
+                    packKernel(wsMem)
+                }
+                mstore(0x1c0, xsMem)
+                mstore(0x1e0, wsMem)
+            }
+            mstore(0x4c0, shl(5, mload(0x160)))
+            mstore(0x400, mul(mul(mload(0x140), mload(0x4c0)), 6))
+            mstore(0x420, mul(mload(0x180), mload(0x4c0)))
+            mstore(0x4a0, div(add(mload(0xa0), 5), 6))
+            for { let oy := 0 } lt(oy, mload(0xc0)) { oy := add(oy, 1) } { row(oy) }
+            return(out, shl(5, outLen))
+        }
+    }
+}
