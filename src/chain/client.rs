@@ -229,17 +229,6 @@ impl Chain {
             .await
     }
 
-    /// Places the rare activations' contract: every layer with an activation of codes 7..19
-    /// calls it.
-    pub async fn deploy_activations(&self) -> Result<Deployed, ChainError> {
-        self.deploy_shared(Shared::Activations).await
-    }
-
-    /// Places the convolution kernel contract: every narrowed int8/int16 convolution calls it.
-    pub async fn deploy_conv_kernel(&self) -> Result<Deployed, ChainError> {
-        self.deploy_shared(Shared::ConvKernel).await
-    }
-
     /// Sends `bytecode` to the CREATE2 deployer with salt 0 unless `address` has code already.
     async fn deploy_by_create2_deployer(
         &self,
