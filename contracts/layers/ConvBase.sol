@@ -212,21 +212,7 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
     ///      of answer written at `o`.
     function _callKernel(uint256 p, uint256 size, uint256 o, uint256 outBytes) private view {
-        address target = ConvKernelAddress.CONV_KERNEL;
-        bool ok;
-        assembly ("memory-safe") {
-            ok := staticcall(gas(), target, p, size, o, outBytes)
-            ok := and(ok, eq(returndatasize(), outBytes))
-            if and(iszero(ok), gt(returndatasize(), 0)) {
-                returndatacopy(0, 0, returndatasize())
-                revert(0, returndatasize())
-            }
-        }
-        if (!ok) {
-            // No answer and no revert data: no code there, or the call ran out of gas.
-            if (target.code.length == 0) revert ConvKernelMissing(target);
-            revert();
-        }
+        Fixed.callShared(ConvKernelAddress.CONV_KERNEL, p, size, o, outBytes, ConvKernelMissing.selector);
     }
 
     /// @dev `_callKernel` as a pure function (as `Fixed._asPure`): `EternalConvKernel` is

@@ -358,26 +358,48 @@ library Fixed {
     /// @dev `activateRare`'s call, declared view as the compiler sees a STATICCALL.
     function _activateRare(uint256 ptr, uint256 n, uint8 code, uint256 last) private view {
         if (n == 0) return;
-        address target = ActivationsAddress.ACTIVATIONS;
-        bool ok;
+        uint256 head = ptr - 0x20;
+        uint256 size = n << 5;
+        uint256 saved;
         assembly ("memory-safe") {
-            let head := sub(ptr, 0x20)
-            let saved := mload(head)
+            saved := mload(head)
             mstore(head, or(code, shl(8, last)))
-            let size := shl(5, n)
-            ok := staticcall(gas(), target, head, add(size, 0x20), ptr, size)
-            // After the call: Yul evaluates arguments right to left.
-            ok := and(ok, eq(returndatasize(), size))
-            mstore(head, saved)
-            if and(iszero(ok), gt(returndatasize(), 0)) {
-                returndatacopy(0, 0, returndatasize())
-                revert(0, returndatasize())
-            }
         }
-        if (!ok) {
-            // No answer and no revert data: no code there, or the call ran out of gas.
-            if (target.code.length == 0) revert ActivationsMissing(target);
-            revert();
+        callShared(ActivationsAddress.ACTIVATIONS, head, size + 0x20, ptr, size, ActivationsMissing.selector);
+        assembly ("memory-safe") {
+            mstore(head, saved)
+        }
+    }
+
+    /// @notice One STATICCALL to a shared contract (`EternalActivations`, `EternalConvKernel`):
+    ///         `inSize` bytes of calldata at `inPtr`, exactly `outSize` bytes of answer written at
+    ///         `outPtr`. A revert with data (or an answer of another size) is passed up as it is;
+    ///         no answer and no data reverts `missing(target)` when the address has no code, else
+    ///         bare (the call ran out of gas).
+    function callShared(
+        address target,
+        uint256 inPtr,
+        uint256 inSize,
+        uint256 outPtr,
+        uint256 outSize,
+        bytes4 missing
+    ) internal view {
+        assembly ("memory-safe") {
+            let ok := staticcall(gas(), target, inPtr, inSize, outPtr, outSize)
+            // After the call: Yul evaluates arguments right to left.
+            ok := and(ok, eq(returndatasize(), outSize))
+            if iszero(ok) {
+                if returndatasize() {
+                    returndatacopy(0, 0, returndatasize())
+                    revert(0, returndatasize())
+                }
+                if iszero(extcodesize(target)) {
+                    mstore(0, missing)
+                    mstore(4, target)
+                    revert(0, 0x24)
+                }
+                revert(0, 0)
+            }
         }
     }
 

@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xf02e3f8933bff06af03e569200ecca296626c6a86f46f54ec155de0b47222c2f;
+    bytes32 internal constant MODEL = 0xb67d40d1455007996984271a544246a14d6975083f4f278eca7cee1710551b2b;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x1480d43804b043e8dfd5dc45c1316329b44027a179c76f0d9b6707a364f19109;
+    bytes32 internal constant DENSE = 0x5bf9337a41e512abab194bb58a5fc45c424d700efb8db69f55bb072ddd64fb58;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x237ba82fe00bed8fc5fe62136d427a9f7ee9e7524c24712c70cf7f09ac9c5d38;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x0c5ae7034249277bdf575934ba95890ba8e8db0dc6a008b5da27eaa9fb9533eb;
+    bytes32 internal constant MAX_POOLING_2D = 0xde995c66ccfcc2f549371b8741c2870a973e856c4aac5e1cf60c88cfeaf7643f;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xf966a50d37d968018ae05038abcbad488b6b40f7542306f22540b805bbd4d3a1;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0xf2205490683662ead83a0a39f361e112ab0cc3c2bcc9f0da2c3e59cf17e37906;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xbbc7b51bc14e49b754b06bdab8c16e2189057775f5f6ff6fde2fa447173cd331;
+    bytes32 internal constant CONV_2D = 0x54ebb642126d98cd5775d92a08052d9f12b300458d27aeeaceb3dc869b711324;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x624daa1ebe43180782b6e9eca41d4d893f21a0a5bae9ff32c7d5d3a2459bcfec;
+    bytes32 internal constant CONV_1D = 0xa5ab8458ec01c04bbc4f0ee27b82a335e8d7ee5f60ba9e6bf30c457a0b43f08e;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x9be1ebc88a939b8866530a9226bd324b0c8250a55cb36695c2adfc474834a282;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0xa57771e022d87f9a6f31ef4eb84498c855476dee931a613d7c1d2283c6e56eb5;
+    bytes32 internal constant MAX_POOLING_1D = 0x52ad6c122d84c510466cbc74b26f42a31203886aa46efceb760b2b8e8f93c83a;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0x88cd48aef7973263e6776b43b2949650d51cf78a0e3f288f44d2031069c6fc47;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xce9090aa3c6e0e828f56e7fa1984e9e15a76e894610b1b963e37038d839b77d9;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xfa65a33d427603ad2aa940704ca3cb9420ac2d811c5dfc32d87bca5443cd06f0;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0xce470c4f695cf7fe3d139957e8498e7d395e22c433f9031a9e49c05831945ebb;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x9c546c50735bb21e4cf74c23f9a4590df9fce77fb5089ccfedca649548f5e435;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0xb9f5e7c4866154722802044729bd1da003cedbdce4a05f550e0c20e4915b3bf2;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xf614e3e60e64d3ffc33271083513a3df061b479c5f61928413e56c43d63f2ce4;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xb24d30dce01fc3f9d8ef00ccb01de3e4d9a97d4f1515ea005ce9d4c91cdad310;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x8bc11463482ece1dd1a31bdc7a50d1b230ed9736e237332ced90a3da6acd5b11;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xdc66dbcfd6ce6c59c1bd5c47c655769b4a53401ea66ed66ecd189619aa436a77;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x81673a3ba2bd6839978ad6a1b228def8d4972fa080302c682c554e408516ec08;
+    bytes32 internal constant ELU = 0xe1a6575b8cbf8a2d0c6960a6ab0b05947ab62564cff15dc4af30b0f80ee6688a;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x8249e08a1e160ec22ff273553edb5ecf6d5374570109af48be3318a0e2a5acce;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x4296e30e3fb1aa371d5948aa3ad0855dccf04d6f783a65d6b51774e2ac9ec839;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x3255f0769f8cede180ca03b701c55547e1bda05b6bbafeb413ed208894b6877e;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 
