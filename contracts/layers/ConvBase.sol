@@ -212,7 +212,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
     ///      of answer written at `o`.
     function _callKernel(uint256 p, uint256 size, uint256 o, uint256 outBytes) private view {
-        Fixed.callShared(ConvKernelAddress.CONV_KERNEL, p, size, o, outBytes, ConvKernelMissing.selector);
+        address target = ConvKernelAddress.CONV_KERNEL;
+        if (Fixed.callShared(target, p, size, o, outBytes)) revert ConvKernelMissing(target);
     }
 
     /// @dev `_callKernel` as a pure function (as `Fixed._asPure`): `EternalConvKernel` is

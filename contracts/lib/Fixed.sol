@@ -365,7 +365,8 @@ library Fixed {
             saved := mload(head)
             mstore(head, or(code, shl(8, last)))
         }
-        callShared(ActivationsAddress.ACTIVATIONS, head, size + 0x20, ptr, size, ActivationsMissing.selector);
+        address target = ActivationsAddress.ACTIVATIONS;
+        if (callShared(target, head, size + 0x20, ptr, size)) revert ActivationsMissing(target);
         assembly ("memory-safe") {
             mstore(head, saved)
         }
@@ -374,16 +375,14 @@ library Fixed {
     /// @notice One STATICCALL to a shared contract (`EternalActivations`, `EternalConvKernel`):
     ///         `inSize` bytes of calldata at `inPtr`, exactly `outSize` bytes of answer written at
     ///         `outPtr`. A revert with data (or an answer of another size) is passed up as it is;
-    ///         no answer and no data reverts `missing(target)` when the address has no code, else
-    ///         bare (the call ran out of gas).
-    function callShared(
-        address target,
-        uint256 inPtr,
-        uint256 inSize,
-        uint256 outPtr,
-        uint256 outSize,
-        bytes4 missing
-    ) internal view {
+    ///         no answer and no data is `missing` when the address has no code (the caller reverts
+    ///         with its own error, so that the layer's ABI declares it), else a bare revert (the
+    ///         call ran out of gas).
+    function callShared(address target, uint256 inPtr, uint256 inSize, uint256 outPtr, uint256 outSize)
+        internal
+        view
+        returns (bool missing)
+    {
         assembly ("memory-safe") {
             let ok := staticcall(gas(), target, inPtr, inSize, outPtr, outSize)
             // After the call: Yul evaluates arguments right to left.
@@ -393,12 +392,8 @@ library Fixed {
                     returndatacopy(0, 0, returndatasize())
                     revert(0, returndatasize())
                 }
-                if iszero(extcodesize(target)) {
-                    mstore(0, missing)
-                    mstore(4, target)
-                    revert(0, 0x24)
-                }
-                revert(0, 0)
+                missing := iszero(extcodesize(target))
+                if iszero(missing) { revert(0, 0) }
             }
         }
     }

@@ -13,21 +13,21 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xb67d40d1455007996984271a544246a14d6975083f4f278eca7cee1710551b2b;
+    bytes32 internal constant MODEL = 0x61d0deea94a22c7a131e3fdf211c16d45bf98759038c6122d7f945dccb69d0d0;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x5bf9337a41e512abab194bb58a5fc45c424d700efb8db69f55bb072ddd64fb58;
+    bytes32 internal constant DENSE = 0xba7cecab2e7253f05223d7afcdd9b56884895fdc82fd889cd9064dedb7ea6057;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x237ba82fe00bed8fc5fe62136d427a9f7ee9e7524c24712c70cf7f09ac9c5d38;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0xde995c66ccfcc2f549371b8741c2870a973e856c4aac5e1cf60c88cfeaf7643f;
+    bytes32 internal constant MAX_POOLING_2D = 0x732cd2e40a49a4c47f5c0c530d6f405721c540a8f211c77459d297a52b1ff7e6;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0xf2205490683662ead83a0a39f361e112ab0cc3c2bcc9f0da2c3e59cf17e37906;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x6076b727078a5a5648130f57184818bd44481744a956ec959584732e09c10531;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x54ebb642126d98cd5775d92a08052d9f12b300458d27aeeaceb3dc869b711324;
+    bytes32 internal constant CONV_2D = 0xbece2aee3f6dd2e0e73535d89481a4d4588baa0aa205ae06411a4a31bcc37df0;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xa5ab8458ec01c04bbc4f0ee27b82a335e8d7ee5f60ba9e6bf30c457a0b43f08e;
+    bytes32 internal constant CONV_1D = 0xf0d9915a21e533e8a47f1ab53ff95c7c4a495d548f744ce5440e8c119f60cccc;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0x9be1ebc88a939b8866530a9226bd324b0c8250a55cb36695c2adfc474834a282;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x52ad6c122d84c510466cbc74b26f42a31203886aa46efceb760b2b8e8f93c83a;
+    bytes32 internal constant MAX_POOLING_1D = 0x43b8810fc70f4455fbdbc501a12f4bcabc2e44b95f0168c857b2cd6974673143;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xce9090aa3c6e0e828f56e7fa1984e9e15a76e894610b1b963e37038d839b77d9;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xe126062ab26c2835812606d46f49896a06d8142a8d78744a98fbfbe626f15f6d;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xfa65a33d427603ad2aa940704ca3cb9420ac2d811c5dfc32d87bca5443cd06f0;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0xce470c4f695cf7fe3d139957e8498e7d395e22c433f9031a9e49c05831945ebb;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0xb9f5e7c4866154722802044729bd1da003cedbdce4a05f550e0c20e4915b3bf2;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x03dcb7a7c55d04dd778be1c83188671ebcf9b8272c58f7ad6fe3f825f6ba5715;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xb24d30dce01fc3f9d8ef00ccb01de3e4d9a97d4f1515ea005ce9d4c91cdad310;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x716953af2159983a1f86817eb5ee9f747eb71fcd6e129d8347dccfbc005a49ec;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0xdc66dbcfd6ce6c59c1bd5c47c655769b4a53401ea66ed66ecd189619aa436a77;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x7a01ccd94b9413cced100b9565c0ca3f8f2eaf387c46c07b24b9bbd0eb59cd72;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xe1a6575b8cbf8a2d0c6960a6ab0b05947ab62564cff15dc4af30b0f80ee6688a;
+    bytes32 internal constant ELU = 0xf689ee28ac78539e244dacded6933e2bc7567c41958cfc9066277c037c7d3503;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x8249e08a1e160ec22ff273553edb5ecf6d5374570109af48be3318a0e2a5acce;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x3255f0769f8cede180ca03b701c55547e1bda05b6bbafeb413ed208894b6877e;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x58c7d720aa281908d8c0c6bbe11125cfd976ce729d5bc10ea822ed9372938ee7;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 
