@@ -449,6 +449,26 @@ pub fn clone_implementation(code: &[u8]) -> Option<Address> {
     (code.len() >= 30 && code[..10] == CLONE_PREFIX).then(|| Address::from_slice(&code[10..30]))
 }
 
+/// A layer clone's immutable arguments, read from its code: `abi.encode(model, config,
+/// tensors)` after the EIP-1167 runtime — what `model()`, `configData()` and `tensors()` return;
+/// `None` when they do not decode.
+pub fn clone_args(
+    code: &[u8],
+) -> Option<(
+    Address,
+    alloy::primitives::Bytes,
+    Vec<super::ILayer::WeightTensor>,
+)> {
+    use alloy::sol_types::SolValue;
+    let args = code.get(CLONE_RUNTIME_BYTES..)?;
+    <(
+        Address,
+        alloy::primitives::Bytes,
+        Vec<super::ILayer::WeightTensor>,
+    )>::abi_decode_params(args)
+    .ok()
+}
+
 /// Initcode of an EIP-1167 clone of `implementation` with `args` appended to its runtime.
 pub fn clone_initcode(implementation: Address, args: &[u8]) -> Result<Vec<u8>, ChainError> {
     let runtime = CLONE_RUNTIME_BYTES + args.len();

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::chain::bindings::IForwardLayer;
 use crate::chain::packed;
 use crate::chain::read::read_error;
-use crate::chain::weights::clone_implementation;
+use crate::chain::weights::{clone_args, clone_implementation};
 use crate::chain::{ChainError, EternalModel, LayerKind, ModelState, Revert, Rpc, RpcFailure};
 use crate::infer::plan::{
     Calibration, DEFAULT_CALL_GAS, GasModel, LayerOp, Op, PlanError, Planner, Segment, Step,
@@ -41,8 +41,8 @@ pub struct ChainModel {
 }
 
 impl ChainModel {
-    /// Reads every layer's config and code from its clone (one `eth_call` and one
-    /// `eth_getCode` each).
+    /// Reads every layer's config and implementation from its clone's code (one `eth_getCode`
+    /// each: the config is the clone's immutable argument `configData()` would return).
     pub async fn read(rpc: &Rpc, address: Address, state: &ModelState) -> Result<Self, String> {
         let mut layers = Vec::with_capacity(state.layers.len());
         let mut clones = Vec::with_capacity(state.layers.len());
@@ -50,10 +50,20 @@ impl ChainModel {
         for (i, link) in state.layers.iter().enumerate() {
             let kind = LayerKind::from_code(link.kind)
                 .ok_or_else(|| format!("layer #{i} has kind code {}, unknown", link.kind))?;
-            let cfg = rpc
-                .layer_config(link.layer)
+            let code = rpc
+                .code(link.layer)
                 .await
                 .map_err(|e| format!("layer #{i}: {e}"))?;
+            let not_a_clone = || {
+                format!(
+                    "layer #{i} ({}) at {}: not an EIP-1167 clone with layer arguments ({} bytes of code)",
+                    kind.class_name(),
+                    link.layer,
+                    code.len()
+                )
+            };
+            let implementation = clone_implementation(&code).ok_or_else(not_a_clone)?;
+            let (_, cfg, _) = clone_args(&code).ok_or_else(not_a_clone)?;
             let op = Op::decode(kind, &cfg).map_err(|e| {
                 format!("layer #{i} ({}) at {}: {e}", kind.class_name(), link.layer)
             })?;
@@ -62,18 +72,6 @@ impl ChainModel {
                 inputs: link.inputs.iter().map(|&j| usize::from(j)).collect(),
                 op,
             });
-            let code = rpc
-                .code(link.layer)
-                .await
-                .map_err(|e| format!("layer #{i}: {e}"))?;
-            let implementation = clone_implementation(&code).ok_or_else(|| {
-                format!(
-                    "layer #{i} ({}) at {}: not an EIP-1167 clone ({} bytes of code)",
-                    kind.class_name(),
-                    link.layer,
-                    code.len()
-                )
-            })?;
             clones.push(link.layer);
             implementations.push(implementation);
         }

@@ -6,7 +6,7 @@
 //!
 //! Owns: what is compared and how a difference is named. Must not touch: the terminal.
 
-use alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
+use alloy::primitives::{Address, B256, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -16,10 +16,10 @@ use super::chained::{self, ChainModel, RunError, Runner};
 use super::predict::{self, Output, Prediction};
 use crate::bundle::file::ModelFile;
 use crate::chain::read::read_error;
-use crate::chain::weights::{CLONE_RUNTIME_BYTES, clone_implementation, clone_runtime};
+use crate::chain::weights::{clone_args, clone_implementation, clone_runtime};
 use crate::chain::{
-    EternalModel, ILayer, Implementation, LayerKind, ModelImage, ModelSpec, ModelState, Rpc,
-    WeightFormat, redact_url,
+    EternalModel, Implementation, LayerKind, ModelImage, ModelSpec, ModelState, Rpc, WeightFormat,
+    redact_url,
 };
 use crate::engine::Source;
 use crate::engine::network::{self, Config};
@@ -821,12 +821,7 @@ pub async fn check_graph(
         // appended to the EIP-1167 runtime) are what `configData()` and `tensors()` return.
         let code = chain.code_at(link.layer).await;
         let args = match &code {
-            Ok(c) => c
-                .get(CLONE_RUNTIME_BYTES..)
-                .and_then(|a| {
-                    <(Address, Bytes, Vec<ILayer::WeightTensor>)>::abi_decode_params(a).ok()
-                })
-                .ok_or_else(|| "the clone's arguments do not decode".to_string()),
+            Ok(c) => clone_args(c).ok_or_else(|| "the clone's arguments do not decode".to_string()),
             Err(e) => Err(e.to_string()),
         };
         let file_config = &spec.layers[i].config;
