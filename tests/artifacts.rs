@@ -30,3 +30,54 @@ fn artifacts_match_the_sources() {
         "artifacts/ differ from what contracts/ compiles to; run `node scripts/build-contracts.mjs` and commit:\n{text}"
     );
 }
+
+/// Every committed contract deploys on a chain with mainnet's limits: runtime code within
+/// EIP-170 (24,576 bytes) and creation code within EIP-3860 (49,152). The kernels grow with
+/// every speed-up and via-IR moves code between contracts that share libraries, so a contract
+/// nobody edited can cross the limit; this names it and its size before anvil refuses it.
+#[test]
+fn every_contract_fits_mainnet_code_limits() {
+    const MAX_INITCODE_BYTES: usize = 49_152;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let bytes = |field: &str| {
+            let hex = json[field].as_str().unwrap_or("");
+            hex.trim_start_matches("0x").len() / 2
+        };
+        let name = json["contractName"].as_str().unwrap().to_string();
+        sizes.push((bytes("deployedBytecode"), bytes("bytecode"), name));
+    }
+    sizes.sort();
+    assert!(
+        sizes.len() > 30,
+        "only {} artifacts in {}",
+        sizes.len(),
+        dir.display()
+    );
+    for (runtime, _, name) in sizes.iter().rev().take(5) {
+        println!(
+            "{name}: {runtime} bytes of runtime code, {} left",
+            eternalize::chain::weights::MAX_RUNTIME_BYTES.saturating_sub(*runtime)
+        );
+    }
+    let over: Vec<String> = sizes
+        .iter()
+        .filter(|(runtime, initcode, _)| {
+            *runtime > eternalize::chain::weights::MAX_RUNTIME_BYTES
+                || *initcode > MAX_INITCODE_BYTES
+        })
+        .map(|(runtime, initcode, name)| format!("{name} ({runtime} runtime, {initcode} creation)"))
+        .collect();
+    assert!(
+        over.is_empty(),
+        "over EIP-170/EIP-3860: {}",
+        over.join(", ")
+    );
+}
