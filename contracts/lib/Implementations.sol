@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xae6deddc966ba89990848e7ba5e8e58b661d26c05237d36b0453e9877f8ec895;
+    bytes32 internal constant MODEL = 0x7d83984e236907572e8b4598aabc79dc69e329e7c8cba973f94eace32f40d48c;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
