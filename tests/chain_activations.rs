@@ -246,7 +246,8 @@ async fn elementwise_activations_at_the_edges_of_their_domain_equal_the_referenc
 /// them set to sigmoid/relu and linear/linear (the planner moves each onto its pooling), every
 /// MaxPooling2D called directly on windows whose maximum is each edge value of the test above
 /// (the three other pixels far below it, the maximum's place and channel varying) and on random
-/// windows over [−16, 16), with three channels and with four (tanh's two-channel loop).
+/// windows over [−16, 16), with 3, 4, 6 and 16 channels (tanh's one-, two-, six- and
+/// sixteen-channel loops, and its two-pixel loop of 6 channels on rows of an even number).
 #[tokio::test]
 async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
     let (_anvil, chain) =
@@ -263,12 +264,13 @@ async fn fused_pooling_activations_at_the_edges_equal_the_reference() {
     maxima.extend((0..40).map(|_| next()));
     // [2, 2·ow, ch]: output pixel x, channel c is window (x, c); the maximum at one of its four
     // pixels, the others at the floor, below every edge (the reference also sums each window:
-    // four values of 2^124 still fit its i128). Three channels and four: tanh takes two
-    // channels an iteration when their count is even (`tanhOf2`), one otherwise. Then random
-    // windows: every pixel random.
+    // four values of 2^124 still fit its i128). 3, 4, 6 and 16 channels: tanh takes 16, 6 or 2
+    // channels an iteration when they divide the count, else one (`tanhOf16`, `tanhOf6`,
+    // `tanhOf2`, `tanhOf`), and two pixels of 6 channels when the row has an even number (the
+    // edge rows: 11 pixels of 6; the random ones 8). Then random windows: every pixel random.
     let floor: i128 = -(1 << 124);
     let mut inputs = Vec::new();
-    for ch in [3, 4] {
+    for ch in [3, 4, 6, 16] {
         let ow = maxima.len().div_ceil(ch);
         let (h, w) = (2, 2 * ow);
         let mut data = vec![floor; h * w * ch];

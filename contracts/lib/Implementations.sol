@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x61d0deea94a22c7a131e3fdf211c16d45bf98759038c6122d7f945dccb69d0d0;
+    bytes32 internal constant MODEL = 0x7d83984e236907572e8b4598aabc79dc69e329e7c8cba973f94eace32f40d48c;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
@@ -23,7 +23,7 @@ library Implementations {
     /// @dev RescalingLayer, kind 3.
     bytes32 internal constant RESCALING = 0x237ba82fe00bed8fc5fe62136d427a9f7ee9e7524c24712c70cf7f09ac9c5d38;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x732cd2e40a49a4c47f5c0c530d6f405721c540a8f211c77459d297a52b1ff7e6;
+    bytes32 internal constant MAX_POOLING_2D = 0x24f41edcc620db122641bd54e12da6f815029dd9f0695124e4d09250a6a29b12;
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x6076b727078a5a5648130f57184818bd44481744a956ec959584732e09c10531;
     /// @dev Conv2DLayer, kind 6.
