@@ -225,7 +225,12 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 k = _constants(width);
         (uint256 sa, int256 sx) = _narrowRow(inputs, from, n, e, xp);
         uint256 bound = width == 1 ? 2 ** 24 : 2 ** 32;
-        if (sa < bound) return _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
+        // INT8 with 64..72 columns: one pass over the rows (`_wide8`), else `_lanes`' blocks.
+        bool wide = width == 1 && units >= 64 && units <= 72;
+        if (sa < bound) {
+            if (wide) return _wide8(xp, n, sx, kernel.ptr, units, dst, k);
+            return _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
+        }
         uint256 stride = units * width;
         for (uint256 i; i < n;) {
             (uint256 len, int256 s) = _run(xp + i * 32, n - i, bound);
@@ -239,22 +244,23 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
-    /// @dev n words of new memory, not zeroed (`_narrowRow` writes each before it is read);
-    ///      returns their address.
+    /// @dev n + 1 words of new memory, not zeroed (`_narrowRow` writes the first n before they
+    ///      are read; `_wide8` puts its sentinel in the last); returns their address.
     function _scratch(uint256 n) internal pure returns (uint256 p) {
         assembly ("memory-safe") {
             p := mload(0x40)
-            mstore(0x40, add(p, shl(5, n)))
+            mstore(0x40, add(p, shl(5, add(n, 1))))
         }
     }
 
-    /// @dev Two new words in memory: the lane mask (0xff in each 32-bit lane for INT8, 0xffff in
-    ///      each 48-bit lane for INT16) and the XOR word (2^(8w−1) in every value) of `_narrow8`
-    ///      and `_narrow16`; returns their address.
+    /// @dev Three new words in memory: the lane mask (0xff in each 32-bit lane for INT8, 0xffff
+    ///      in each 48-bit lane for INT16), the XOR word (2^(8w−1) in every value) of `_narrow8`
+    ///      and `_narrow16`, and a third the INT16 `_lanes` sets to the row stride for
+    ///      `_narrow16x2`; returns their address.
     function _constants(uint256 width) internal pure returns (uint256 k) {
         assembly ("memory-safe") {
             k := mload(0x40)
-            mstore(0x40, add(k, 0x40))
+            mstore(0x40, add(k, 0x60))
             switch width
             case 1 {
                 mstore(k, 0x000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff)
@@ -322,6 +328,9 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         // Columns a block, bits a lane, accumulators.
         (uint256 cols, uint256 bits, uint256 accs) = width == 1 ? (32, 32, 4) : (15, 48, 3);
         uint256 stride = units * width;
+        assembly ("memory-safe") {
+            mstore(add(k, 0x40), stride)
+        }
         // The accumulators, stored by the loops: accumulator k at acc + 32k.
         uint256 acc;
         int256 corr;
@@ -350,7 +359,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 }
             } else {
                 uint256 rest = units - j - cols;
-                _narrow16x2(xp, n, wp + 2 * j, stride, k, acc);
+                _narrow16x2(xp, n, wp + 2 * j, k, acc);
                 _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
                 j += cols;
             }
@@ -360,6 +369,47 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             if (width == 1) _narrow8(xp, n, wp + j, stride, k, acc);
             else _narrow16(xp, n, wp + 2 * j, stride, k, acc);
             _extract(acc, accs, bits, units - j, corr, dst + j * 32);
+        }
+    }
+
+    /// @dev `_lanes` for INT8 and 64 ≤ units ≤ 72 (fashion_mnist's 784→70): every column in one
+    ///      pass over the n rows (`_narrow8x2t`: two kernel words and the 1..8 columns after
+    ///      them a row) instead of two passes of 32 (+ tail) columns: a pass costs its loop, its
+    ///      loads of x' and its stack shuffles again (≈ 200 gas a row). The pass ends at a
+    ///      sentinel (2^128, above any x' the lanes take: |x'| < 2^24) written after the n x'
+    ///      (the spare word of `_scratch`, or the next run's first x', restored after).
+    function _wide8(uint256 xp, uint256 n, int256 sx, uint256 wp, uint256 units, uint256 dst, uint256 k) internal pure {
+        uint256 j;
+        uint256 stride = units;
+        uint256 acc;
+        int256 corr;
+        assembly ("memory-safe") {
+            acc := mload(0x40)
+            mstore(0x40, add(acc, 0x120))
+            corr := mul(shl(7, sx), 0x0000000100000001000000010000000100000001000000010000000100000001)
+        }
+        uint256 end = xp + n * 32;
+        uint256 saved;
+        assembly ("memory-safe") {
+            saved := mload(end)
+            mstore(end, shl(128, 1))
+        }
+        while (units - j >= 64) {
+            uint256 left = units - j;
+            uint256 out = dst + j * 32;
+            if (left <= 72) {
+                _narrow8x2t(xp, wp + j, stride, k, acc);
+                if (left > 64) _extractTail(acc + 0x100, left - 64, corr, out + 64 * 32);
+                j = units;
+            } else {
+                _narrow8x2t(xp, wp + j, stride, k, acc);
+                j += 64;
+            }
+            _extract(acc + 0x80, 4, 32, 32, corr, out + 32 * 32);
+            _extract(acc, 4, 32, 32, corr, out);
+        }
+        assembly ("memory-safe") {
+            mstore(end, saved)
         }
     }
 
@@ -497,6 +547,62 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
+    /// @dev `_wide8`'s pass: columns 0..31 (kernel word at wp, accumulators 0..3) and 32..63 (word
+    ///      at wp + 32, 4..7) as `_narrow8` on each word, and the next 1..8 (the first 8 bytes of
+    ///      the word at wp + 64) as `_narrow8t`'s fifth accumulator, kept in scratch word 0x00;
+    ///      accumulators stored at `acc` (nine words). One row an iteration from the x' at xp
+    ///      until the sentinel (x' > 2^48). Thirteen variables fit the stack only so: the x' and
+    ///      kernel pointers share one word (kernel << 128 | x'; addresses are far below 2^24),
+    ///      advanced by one add of scratch word 0x20 (stride << 128 | 32). Not marked
+    ///      memory-safe (it only uses scratch space, which would be): with every block
+    ///      memory-safe, via-IR moved variables of this contract to memory (the StackLimitEvader)
+    ///      and spilled this loop's accumulators (≈ 130k more) and, before, the Q32.32 loops'.
+    function _narrow8x2t(uint256 xp, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            mstore(0, 0)
+            mstore(0x20, or(shl(128, stride), 0x20))
+            let p := or(shl(128, wp), xp)
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            for {} 1 {} {
+                let x := mload(and(p, 0xffffff))
+                if sgt(x, 0xffffffffffff) { break }
+                let wa := shr(128, p)
+                let w := xor(mload(wa), h)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+                w := xor(mload(add(wa, 0x20)), h)
+                a4 := add(a4, mul(x, and(w, m)))
+                a5 := add(a5, mul(x, and(shr(8, w), m)))
+                a6 := add(a6, mul(x, and(shr(16, w), m)))
+                a7 := add(a7, mul(x, and(shr(24, w), m)))
+                w := shr(192, xor(mload(add(wa, 0x40)), h))
+                w := or(w, shl(56, w))
+                mstore(0, add(mload(0), mul(x, and(or(w, shl(112, w)), m))))
+                p := add(p, mload(0x20))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+            mstore(add(acc, 0x100), mload(0))
+        }
+    }
+
     /// @dev Adds the lane sums of `_narrow8t`'s fifth accumulator (at memory `acc`, minus `corr`)
     ///      to the words at `out`: columns [0, count) of the tail, lane 2g + i holding column
     ///      7 − 4i − g.
@@ -543,13 +649,12 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     }
 
     /// @dev INT16 rows of `_lanes`, two blocks of 15 columns: `_narrow16` on the kernel word at
-    ///      `wp` (accumulators 0..2) and on the one 30 bytes on (3..5), one row an iteration.
-    ///      Its 14 variables fit the stack; INT8's two words (eight accumulators, 16 variables)
-    ///      were spilled to memory and cost more than the passes they save.
-    function _narrow16x2(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+    ///      `wp` (accumulators 0..2) and on the one 30 bytes on (3..5), one row an iteration. The
+    ///      XOR word and the row stride are read from memory (k + 32, k + 64) at each use: on the
+    ///      stack they took two of its sixteen places and the loop reordered it every row.
+    function _narrow16x2(uint256 xp, uint256 n, uint256 wp, uint256 k, uint256 acc) internal pure {
         assembly ("memory-safe") {
             let m := mload(k)
-            let h := mload(add(k, 0x20))
             let a0 := 0
             let a1 := 0
             let a2 := 0
@@ -559,14 +664,14 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             for {} n {
                 n := sub(n, 1)
                 xp := add(xp, 0x20)
-                wp := add(wp, stride)
+                wp := add(wp, mload(add(k, 0x40)))
             } {
                 let x := mload(xp)
-                let w := shr(16, xor(mload(wp), h))
+                let w := shr(16, xor(mload(wp), mload(add(k, 0x20))))
                 a0 := add(a0, mul(x, and(w, m)))
                 a1 := add(a1, mul(x, and(shr(16, w), m)))
                 a2 := add(a2, mul(x, and(shr(32, w), m)))
-                w := shr(16, xor(mload(add(wp, 30)), h))
+                w := shr(16, xor(mload(add(wp, 30)), mload(add(k, 0x20))))
                 a3 := add(a3, mul(x, and(w, m)))
                 a4 := add(a4, mul(x, and(shr(16, w), m)))
                 a5 := add(a5, mul(x, and(shr(32, w), m)))
