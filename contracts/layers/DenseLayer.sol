@@ -226,7 +226,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         (uint256 sa, int256 sx) = _narrowRow(inputs, from, n, e, xp);
         uint256 bound = width == 1 ? 2 ** 24 : 2 ** 32;
         // INT8 with 64..72 columns: one pass over the rows (`_wide8`), else `_lanes`' blocks.
-        bool wide = width == 1 && units >= 64 && units <= 72;
+        bool wide = width == 1 && units >= 64 && units <= 71;
         if (sa < bound) {
             if (wide) return _wide8(xp, n, sx, kernel.ptr, units, dst, k);
             return _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
@@ -397,9 +397,9 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         while (units - j >= 64) {
             uint256 left = units - j;
             uint256 out = dst + j * 32;
-            if (left <= 72) {
+            if (left <= 71) {
                 _narrow8x2t(xp, wp + j, stride, k, acc);
-                if (left > 64) _extractTail(acc + 0x100, left - 64, corr, out + 64 * 32);
+                if (left > 64) _extractTail7(acc + 0x100, left - 64, corr, out + 64 * 32);
                 j = units;
             } else {
                 _narrow8x2t(xp, wp + j, stride, k, acc);
@@ -586,9 +586,11 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 a5 := add(a5, mul(x, and(shr(8, w), m)))
                 a6 := add(a6, mul(x, and(shr(16, w), m)))
                 a7 := add(a7, mul(x, and(shr(24, w), m)))
-                w := shr(192, xor(mload(add(wa, 0x40)), h))
-                w := or(w, shl(56, w))
-                mstore(0, add(mload(0), mul(x, and(or(w, shl(112, w)), m))))
+                // Seven copies' worth: the top 7 bytes, 56 bits apart (no overlap, so the MUL is
+                // their OR): byte b from the bottom of copy c lies on a lane's bottom byte for
+                // b ≡ c (mod 4), lane 2b − 7·[b ≥ 4] (`_extractTail7`).
+                w := shr(200, xor(mload(add(wa, 0x40)), h))
+                mstore(0, add(mload(0), mul(x, and(mul(w, 0x1000000000000010000000000000100000000000001), m))))
                 p := add(p, mload(0x20))
             }
             mstore(acc, a0)
@@ -600,6 +602,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(add(acc, 0xc0), a6)
             mstore(add(acc, 0xe0), a7)
             mstore(add(acc, 0x100), mload(0))
+        }
+    }
+
+    /// @dev Adds the lane sums of `_narrow8x2t`'s ninth accumulator (at memory `acc`, minus `corr`)
+    ///      to the words at `out`: columns [0, count) of its 1..7 tail columns, lane l holding
+    ///      column 6 − b, b = (0, 4, 1, 5, 2, 6, 3)[l].
+    function _extractTail7(uint256 acc, uint256 count, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            let a := sub(mload(acc), corr)
+            // Column of lane l in nibble l (from the bottom).
+            let cols := 0x3041526
+            for { let l := 0 } lt(l, 7) { l := add(l, 1) } {
+                let v := signextend(3, a)
+                a := sar(32, sub(a, v))
+                let col := and(shr(shl(2, l), cols), 0xf)
+                if lt(col, count) {
+                    let p := add(out, shl(5, col))
+                    mstore(p, add(mload(p), v))
+                }
+            }
         }
     }
 
