@@ -336,7 +336,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         int256 corr;
         assembly ("memory-safe") {
             acc := mload(0x40)
-            mstore(0x40, add(acc, 0xc0))
+            mstore(0x40, add(acc, 0x120))
             // 2^(8w−1)·Σx' in each of the 256 / bits lanes (mod 2^256).
             let ones := 0
             for { let l := 0 } lt(add(l, bits), 257) { l := add(l, bits) } { ones := or(ones, shl(l, 1)) }
@@ -359,9 +359,18 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 }
             } else {
                 uint256 rest = units - j - cols;
-                _narrow16x2(xp, n, wp + 2 * j, k, acc);
-                _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
-                j += cols;
+                if (rest > cols) {
+                    // Three blocks a pass while more than two are left (`_narrow16x3`).
+                    _narrow16x3(xp, n, wp + 2 * j, k, acc);
+                    _extract(acc + 0x60, accs, bits, cols, corr, out + cols * 32);
+                    rest -= cols;
+                    _extract(acc + 0xc0, accs, bits, rest < cols ? rest : cols, corr, out + 2 * cols * 32);
+                    j += 2 * cols;
+                } else {
+                    _narrow16x2(xp, n, wp + 2 * j, k, acc);
+                    _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
+                    j += cols;
+                }
             }
             _extract(acc, accs, bits, cols, corr, out);
         }
@@ -667,6 +676,61 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(acc, a0)
             mstore(add(acc, 0x20), a1)
             mstore(add(acc, 0x40), a2)
+        }
+    }
+
+    /// @dev INT16 rows of `_lanes`, three blocks of 15 columns (kernel words at wp, wp + 30,
+    ///      wp + 60; accumulators 0..2, 3..5, 6..8, the last kept in scratch word 0x00): two
+    ///      passes over the rows for 70 columns instead of three. The x' and kernel pointers
+    ///      share one word and a sentinel (as `_wide8`'s) ends the rows, as in `_narrow8x2t`
+    ///      (the stride from k + 64, set by `_lanes`); the word the sentinel takes is kept in
+    ///      the ninth accumulator's place meanwhile.
+    function _narrow16x3(uint256 xp, uint256 n, uint256 wp, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let end := add(xp, shl(5, n))
+            mstore(add(acc, 0x100), mload(end))
+            mstore(end, shl(128, 1))
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            mstore(0, 0)
+            mstore(0x20, or(shl(128, mload(add(k, 0x40))), 0x20))
+            let p := or(shl(128, wp), xp)
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            for {} 1 {} {
+                let x := mload(and(p, 0xffffff))
+                if sgt(x, 0xffffffffffff) { break }
+                let wa := shr(128, p)
+                let w := shr(16, xor(mload(wa), h))
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(16, w), m)))
+                a2 := add(a2, mul(x, and(shr(32, w), m)))
+                w := shr(16, xor(mload(add(wa, 30)), h))
+                a3 := add(a3, mul(x, and(w, m)))
+                a4 := add(a4, mul(x, and(shr(16, w), m)))
+                a5 := add(a5, mul(x, and(shr(32, w), m)))
+                w := shr(16, xor(mload(add(wa, 60)), h))
+                a6 := add(a6, mul(x, and(w, m)))
+                a7 := add(a7, mul(x, and(shr(16, w), m)))
+                mstore(0, add(mload(0), mul(x, and(shr(32, w), m))))
+                p := add(p, mload(0x20))
+            }
+            mstore(and(p, 0xffffff), mload(add(acc, 0x100)))
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+            mstore(add(acc, 0x100), mload(0))
         }
     }
 
