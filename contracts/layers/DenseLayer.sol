@@ -456,25 +456,23 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     {
         assembly ("memory-safe") {
             let half := shl(sub(e, 1), 1)
-            let p := add(inputs.offset, shl(5, from))
-            for { let end := add(p, shl(5, and(n, not(1)))) } lt(p, end) {
-                p := add(p, 0x40)
-                xp := add(xp, 0x40)
-            } {
-                let v := sar(e, add(calldataload(p), half))
+            // x_i's calldata offset is x'_i's memory address plus d.
+            let d := sub(add(inputs.offset, shl(5, from)), xp)
+            for { let end := add(xp, shl(5, and(n, not(1)))) } lt(xp, end) { xp := add(xp, 0x40) } {
+                let v := sar(e, add(calldataload(add(xp, d)), half))
                 mstore(xp, v)
                 sx := add(sx, v)
                 // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
                 let sgn := sar(255, v)
                 sa := add(sa, sub(xor(v, sgn), sgn))
-                v := sar(e, add(calldataload(add(p, 0x20)), half))
+                v := sar(e, add(calldataload(add(add(xp, d), 0x20)), half))
                 mstore(add(xp, 0x20), v)
                 sx := add(sx, v)
                 sgn := sar(255, v)
                 sa := add(sa, sub(xor(v, sgn), sgn))
             }
             if and(n, 1) {
-                let v := sar(e, add(calldataload(p), half))
+                let v := sar(e, add(calldataload(add(xp, d)), half))
                 mstore(xp, v)
                 sx := add(sx, v)
                 let sgn := sar(255, v)
