@@ -414,11 +414,30 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 _narrow8x2t(xp, wp + j, stride, k, acc);
                 j += 64;
             }
-            _extract(acc + 0x80, 4, 32, 32, corr, out + 32 * 32);
-            _extract(acc, 4, 32, 32, corr, out);
+            _extract32(acc + 0x80, corr, out + 32 * 32);
+            _extract32(acc, corr, out);
         }
         assembly ("memory-safe") {
             mstore(end, saved)
+        }
+    }
+
+    /// @dev `_extract` of a whole INT8 block (four accumulators of eight 32-bit lanes, lane l of
+    ///      accumulator g holding column 31 − 4l − g), without its per-lane column test.
+    function _extract32(uint256 acc, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            for { let g := 0 } lt(g, 4) { g := add(g, 1) } {
+                let a := sub(mload(add(acc, shl(5, g))), corr)
+                let p := add(out, shl(5, sub(31, g)))
+                for { let l := 0 } lt(l, 8) {
+                    l := add(l, 1)
+                    p := sub(p, 0x80)
+                } {
+                    let v := signextend(3, a)
+                    a := sar(32, sub(a, v))
+                    mstore(p, add(mload(p), v))
+                }
+            }
         }
     }
 
@@ -1015,14 +1034,28 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 bp = bias.length == 0 ? 0 : _ptr(bias);
         assembly ("memory-safe") {
             let p := add(add(out, 0x20), shl(5, at))
-            for { let k := 0 } lt(k, units) { k := add(k, 1) } {
-                let acc := mload(p)
-                switch scales
-                case 0 { acc := shl(up, acc) }
-                default { acc := shl(e, mul(acc, mload(add(scales, shl(5, k))))) }
-                if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
-                mstore(p, sar(32, acc))
-                p := add(p, 0x20)
+            let end := add(p, shl(5, units))
+            // One loop per case (the per-value branches cost ≈ 100 gas a unit): scales and
+            // bias (INT16/INT8), else the general one.
+            switch and(iszero(iszero(scales)), iszero(iszero(bp)))
+            case 1 {
+                let d := sub(scales, p)
+                let db := sub(bp, p)
+                for {} lt(p, end) { p := add(p, 0x20) } {
+                    let acc := add(shl(e, mul(mload(p), mload(add(p, d)))), shl(32, mload(add(p, db))))
+                    mstore(p, sar(32, acc))
+                }
+            }
+            default {
+                for { let k := 0 } lt(k, units) { k := add(k, 1) } {
+                    let acc := mload(p)
+                    switch scales
+                    case 0 { acc := shl(up, acc) }
+                    default { acc := shl(e, mul(acc, mload(add(scales, shl(5, k))))) }
+                    if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
+                    mstore(p, sar(32, acc))
+                    p := add(p, 0x20)
+                }
             }
         }
     }
