@@ -375,9 +375,17 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             _extract(acc, accs, bits, cols, corr, out);
         }
         if (j < units) {
+            uint256 left = units - j;
+            if (width == 1 && left <= 14) {
+                // Up to 14 columns in two MULs a row, not four (`_narrow8n`).
+                _narrow8n(xp, n, wp + j, stride, k, acc);
+                _extractTail7(acc, left < 7 ? left : 7, corr, dst + j * 32);
+                if (left > 7) _extractTail7(acc + 0x20, left - 7, corr, dst + (j + 7) * 32);
+                return;
+            }
             if (width == 1) _narrow8(xp, n, wp + j, stride, k, acc);
             else _narrow16(xp, n, wp + 2 * j, stride, k, acc);
-            _extract(acc, accs, bits, units - j, corr, dst + j * 32);
+            _extract(acc, accs, bits, left, corr, dst + j * 32);
         }
     }
 
@@ -530,6 +538,32 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(add(acc, 0x20), a1)
             mstore(add(acc, 0x40), a2)
             mstore(add(acc, 0x60), a3)
+        }
+    }
+
+    /// @dev INT8 rows of `_lanes` for a last block of at most 14 columns (fashion_mnist's
+    ///      70→10): the first 7 bytes of the kernel word (accumulator 0) and the next 7
+    ///      (accumulator 1), each spread to 32-bit lanes by one MUL as `_narrow8x2t`'s tail
+    ///      (`_extractTail7` reads them): two MULs a row where `_narrow8` takes four.
+    function _narrow8n(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := xor(mload(wp), h)
+                a0 := add(a0, mul(x, and(mul(shr(200, w), 0x1000000000000010000000000000100000000000001), m)))
+                w := and(shr(144, w), 0xffffffffffffff)
+                a1 := add(a1, mul(x, and(mul(w, 0x1000000000000010000000000000100000000000001), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
         }
     }
 
