@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x61d0deea94a22c7a131e3fdf211c16d45bf98759038c6122d7f945dccb69d0d0;
+    bytes32 internal constant MODEL = 0xc66c6c3538587713018a684b40d3db03729da4f0c7138603105a5c0815529636;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xba7cecab2e7253f05223d7afcdd9b56884895fdc82fd889cd9064dedb7ea6057;
+    bytes32 internal constant DENSE = 0xa65a03d7ab1c1f9259e3f1db43c8f0c1156634a71cec4bd0ab1ae7d77e5f642c;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
