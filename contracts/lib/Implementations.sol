@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xc66c6c3538587713018a684b40d3db03729da4f0c7138603105a5c0815529636;
+    bytes32 internal constant MODEL = 0xa410504b1be03174117e242d9a615853400b3105cccc8253876a647168cf02bd;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xa65a03d7ab1c1f9259e3f1db43c8f0c1156634a71cec4bd0ab1ae7d77e5f642c;
+    bytes32 internal constant DENSE = 0xe5d90a1cf381cd1c289e0dd54a8616fc9ae597ae22759205fa2b7c98e6251b4d;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
