@@ -1138,7 +1138,7 @@ impl GasModel {
     /// two or three blocks a pass, which its lower rate stands for). Fitted to fashion_mnist's
     /// 784→70 Dense inside `predict` (1.87M compact; exact 3.01M → 2.72M and int16 0.90M →
     /// 0.86M in `dense8`, refitted there: exact 50 → 44.8 gas a MAC, its Q32.32 loop no longer
-    /// spilled to memory, int16 14 → 13.4, three blocks a pass; int8 0.54M on its tanh outputs,
+    /// spilled to memory, int16 14 → 13.4, three blocks a pass; int8 0.51M on its tanh outputs,
     /// within ±1: BENCHMARKS.md, "Dense lane kernels in every format", `densenarrow`,
     /// `densecost` and `dense8`). A Dense whose inputs reach beyond the narrowed lanes'
     /// bound (`DenseLayer._narrowSums`: larger than ±1 on average) costs more; calibration
@@ -1166,13 +1166,13 @@ impl GasModel {
     /// Dense columns as the kernel pays for them: whole blocks of `dense_block`, except in int8:
     /// the last 1..8 columns after a whole block ride along its pass (`DenseLayer._narrow8t`),
     /// ≈ 16 columns' worth (fashion_mnist's 784→70: 730,551 → 621,664 gas with 6 columns so
-    /// carried, BENCHMARKS.md "densepool"); 64..71 columns go in one pass (`_wide8`), 68
-    /// columns' worth (the 784→70 then 610,483 → 536,098 gas: (536,098 − 89,907 of the other
+    /// carried, BENCHMARKS.md "densepool"); 64..71 columns go in one pass (`_wide8c`), 65
+    /// columns' worth (the 784→70 then 610,483 → 511,108 gas: (511,108 − 89,907 of the other
     /// terms) / (784 · 8.3), BENCHMARKS.md "dense8"); at most 14 columns in two MULs a row
     /// (`_narrow8n`), 25 columns' worth (the 70→10 65,018 → 61,161 gas).
     pub fn dense_columns(&self, cols: u64) -> u64 {
         if self.dense_block == 32 && (64..=71).contains(&cols) {
-            return 68;
+            return 65;
         }
         if self.dense_block == 32 && cols <= 14 {
             return 25;
