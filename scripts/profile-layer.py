@@ -9,14 +9,16 @@ Dump the calls first (anvil stays up while the test sleeps):
 then, in another shell, with LAYER the layer's position in the model (fashion_mnist's 784→70
 Dense is 6):
 
-    python3 scripts/profile-layer.py /tmp/kg/int8.json LAYER [--phases GAS] [--pcs BYTES]
+    python3 scripts/profile-layer.py /tmp/kg/int8.json LAYER [--phases GAS] [--pcs BYTES] [--depth D]
 
 The layer call (from the model, as `predictLayers` makes it) is traced on its own. Printed: gas
-by opcode at each call depth (2 is the layer's implementation behind its clone; a CALL counts
-what its callee spends), the phases in execution order (runs of at least GAS gas whose busiest
-code is one 512-byte region: the kernel loops, the narrowing pass, the weight copies stand out),
-and with --pcs the costliest BYTES-wide code ranges of the implementation, to read with a
-disassembly of artifacts/NAME.json. Standard library only.
+by opcode at each call depth (1 is the layer's implementation, called directly since
+`directcall`; 2 what it calls, e.g. EternalConvKernel or the model; a CALL counts what its
+callee spends), the phases in execution order (runs of at least GAS gas whose busiest
+code is one 512-byte region: the kernel loops, the narrowing pass, the weight copies stand out)
+and with --pcs the costliest BYTES-wide code ranges, both at depth D (default 2: a hosted
+convolution's kernel; 1 for a layer's own loops, e.g. Dense), to read with a disassembly of
+artifacts/NAME.json. Standard library only.
 """
 
 import argparse
@@ -40,6 +42,8 @@ def main():
     ap.add_argument("layer", type=int, help="the layer's position in the model")
     ap.add_argument("--phases", type=int, default=3000, metavar="GAS")
     ap.add_argument("--pcs", type=int, default=0, metavar="BYTES")
+    ap.add_argument("--depth", type=int, default=2, metavar="D",
+                    help="the depth phases and code ranges are read at (1: the layer itself)")
     args = ap.parse_args()
     dump = json.load(open(args.dump))
     url = dump["url"]
@@ -68,7 +72,7 @@ def main():
     for depth in sorted(ops):
         top_ops = ", ".join(f"{op} {g}" for op, g in ops[depth].most_common(8))
         print(f"depth {depth}: {sum(ops[depth].values())} ({top_ops})")
-    print("phases (depth 2, in order):")
+    print(f"phases (depth {args.depth}, in order):")
     phases = []
     done = start = 0
     spent = collections.Counter()
@@ -83,7 +87,7 @@ def main():
             phases.append([region, start, done, spent.copy()])
 
     for step, gas in zip(logs, own):
-        if step["depth"] != 2:
+        if step["depth"] != args.depth:
             continue
         done += gas
         spent[step["op"]] += gas
@@ -100,9 +104,9 @@ def main():
     if args.pcs:
         ranges = collections.Counter()
         for step, gas in zip(logs, own):
-            if step["depth"] == 2:
+            if step["depth"] == args.depth:
                 ranges[step["pc"] // args.pcs * args.pcs] += gas
-        print(f"costliest {args.pcs}-byte code ranges (depth 2):")
+        print(f"costliest {args.pcs}-byte code ranges (depth {args.depth}):")
         for pc, gas in ranges.most_common(20):
             print(f"  {pc:>6} .. {pc + args.pcs - 1:>6} {gas:>9}")
 

@@ -150,11 +150,11 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         out = new int256[](rows * c.units);
         uint256 e = _inputShift(kernel, c.inputUnits);
         if (e != 0) {
-            // One row's x' at a time.
-            uint256 xp = _scratch(c.inputUnits);
+            // One row's x' at a time (in memory allocated when first needed: `_narrowSums`).
+            uint256 xp;
             for (uint256 r; r < rows; ++r) {
                 uint256 at = r * c.units;
-                _narrowSums(inputs, r * c.inputUnits, c.inputUnits, e, xp, kernel, c.units, _ptr(out) + at * 32);
+                xp = _narrowSums(inputs, r * c.inputUnits, c.inputUnits, e, xp, kernel, c.units, _ptr(out) + at * 32);
                 _finish(out, at, c.units, kernel, bias, e);
             }
             return out;
@@ -219,13 +219,25 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         Raw memory kernel,
         uint256 units,
         uint256 dst
-    ) internal pure {
+    ) internal pure returns (uint256) {
         uint256 width = kernel.width;
         // Before `_narrowRow`: its stores hide from the optimizer what the loops read at k.
         uint256 k = _constants(width);
+        // INT8 with 64..71 columns: one pass over the rows (`_wide8`), else `_lanes`' blocks;
+        // straight from calldata when the inputs are small enough (`_bounded8`).
+        bool wide = width == 1 && units >= 64 && units <= 71;
+        if (wide && _bounded8(inputs, from, n, e)) {
+            _wide8c(inputs, from, n, e, kernel.ptr, units, dst, k);
+            return xp;
+        }
+        if (xp == 0) xp = _scratch(n);
         (uint256 sa, int256 sx) = _narrowRow(inputs, from, n, e, xp);
         uint256 bound = width == 1 ? 2 ** 24 : 2 ** 32;
-        if (sa < bound) return _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
+        if (sa < bound) {
+            if (wide) _wide8(xp, n, sx, kernel.ptr, units, dst, k);
+            else _lanes(xp, n, sx, kernel.ptr, width, units, dst, k);
+            return xp;
+        }
         uint256 stride = units * width;
         for (uint256 i; i < n;) {
             (uint256 len, int256 s) = _run(xp + i * 32, n - i, bound);
@@ -237,24 +249,26 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             }
             i += len;
         }
+        return xp;
     }
 
-    /// @dev n words of new memory, not zeroed (`_narrowRow` writes each before it is read);
-    ///      returns their address.
+    /// @dev n + 1 words of new memory, not zeroed (`_narrowRow` writes the first n before they
+    ///      are read; `_wide8` puts its sentinel in the last); returns their address.
     function _scratch(uint256 n) internal pure returns (uint256 p) {
         assembly ("memory-safe") {
             p := mload(0x40)
-            mstore(0x40, add(p, shl(5, n)))
+            mstore(0x40, add(p, shl(5, add(n, 1))))
         }
     }
 
-    /// @dev Two new words in memory: the lane mask (0xff in each 32-bit lane for INT8, 0xffff in
-    ///      each 48-bit lane for INT16) and the XOR word (2^(8w−1) in every value) of `_narrow8`
-    ///      and `_narrow16`; returns their address.
+    /// @dev Three new words in memory: the lane mask (0xff in each 32-bit lane for INT8, 0xffff
+    ///      in each 48-bit lane for INT16), the XOR word (2^(8w−1) in every value) of `_narrow8`
+    ///      and `_narrow16`, and a third the INT16 `_lanes` sets to the row stride for
+    ///      `_narrow16x2`; returns their address.
     function _constants(uint256 width) internal pure returns (uint256 k) {
         assembly ("memory-safe") {
             k := mload(0x40)
-            mstore(0x40, add(k, 0x40))
+            mstore(0x40, add(k, 0x60))
             switch width
             case 1 {
                 mstore(k, 0x000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff)
@@ -322,12 +336,15 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         // Columns a block, bits a lane, accumulators.
         (uint256 cols, uint256 bits, uint256 accs) = width == 1 ? (32, 32, 4) : (15, 48, 3);
         uint256 stride = units * width;
+        assembly ("memory-safe") {
+            mstore(add(k, 0x40), stride)
+        }
         // The accumulators, stored by the loops: accumulator k at acc + 32k.
         uint256 acc;
         int256 corr;
         assembly ("memory-safe") {
             acc := mload(0x40)
-            mstore(0x40, add(acc, 0xc0))
+            mstore(0x40, add(acc, 0x120))
             // 2^(8w−1)·Σx' in each of the 256 / bits lanes (mod 2^256).
             let ones := 0
             for { let l := 0 } lt(add(l, bits), 257) { l := add(l, bits) } { ones := or(ones, shl(l, 1)) }
@@ -350,16 +367,212 @@ contract DenseLayer is LayerBase, ISliceableLayer {
                 }
             } else {
                 uint256 rest = units - j - cols;
-                _narrow16x2(xp, n, wp + 2 * j, stride, k, acc);
-                _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
-                j += cols;
+                if (rest > cols) {
+                    // Three blocks a pass while more than two are left (`_narrow16x3`).
+                    _narrow16x3(xp, n, wp + 2 * j, k, acc);
+                    _extract(acc + 0x60, accs, bits, cols, corr, out + cols * 32);
+                    rest -= cols;
+                    _extract(acc + 0xc0, accs, bits, rest < cols ? rest : cols, corr, out + 2 * cols * 32);
+                    j += 2 * cols;
+                } else {
+                    _narrow16x2(xp, n, wp + 2 * j, k, acc);
+                    _extract(acc + 0x60, accs, bits, rest < cols ? rest : cols, corr, out + cols * 32);
+                    j += cols;
+                }
             }
             _extract(acc, accs, bits, cols, corr, out);
         }
         if (j < units) {
+            uint256 left = units - j;
+            if (width == 1 && left <= 14) {
+                // Up to 14 columns in two MULs a row, not four (`_narrow8n`).
+                _narrow8n(xp, n, wp + j, stride, k, acc);
+                _extractTail7(acc, left < 7 ? left : 7, corr, dst + j * 32);
+                if (left > 7) _extractTail7(acc + 0x20, left - 7, corr, dst + (j + 7) * 32);
+                return;
+            }
             if (width == 1) _narrow8(xp, n, wp + j, stride, k, acc);
             else _narrow16(xp, n, wp + 2 * j, stride, k, acc);
-            _extract(acc, accs, bits, units - j, corr, dst + j * 32);
+            _extract(acc, accs, bits, left, corr, dst + j * 32);
+        }
+    }
+
+    /// @dev Whether Σ|x'| < 2^24 (the INT8 lanes' bound) follows from the inputs alone, x =
+    ///      inputs[from, from + n): with o the OR of every x XOR sign(x), |x| ≤ o + 1, so
+    ///      |x'| ≤ q = ((o + 1 + 2^(e−1)) >> e) + 1 and Σ|x'| ≤ n·q. Tanh outputs (|x| ≤ 1) pass
+    ///      for any n not a power of two. One OR an input where `_narrowRow` stores x' and sums.
+    function _bounded8(int256[] calldata inputs, uint256 from, uint256 n, uint256 e) internal pure returns (bool ok) {
+        assembly ("memory-safe") {
+            let o := 0
+            let p := add(inputs.offset, shl(5, from))
+            let end := add(p, shl(5, n))
+            // Four an iteration, then the rest.
+            for { let end4 := add(p, shl(5, and(n, not(3)))) } lt(p, end4) { p := add(p, 0x80) } {
+                let v := calldataload(p)
+                let u := calldataload(add(p, 0x20))
+                o := or(o, or(xor(v, sar(255, v)), xor(u, sar(255, u))))
+                v := calldataload(add(p, 0x40))
+                u := calldataload(add(p, 0x60))
+                o := or(o, or(xor(v, sar(255, v)), xor(u, sar(255, u))))
+            }
+            for {} lt(p, end) { p := add(p, 0x20) } {
+                let v := calldataload(p)
+                o := or(o, xor(v, sar(255, v)))
+            }
+            let q := add(shr(e, add(add(o, 1), shl(sub(e, 1), 1))), 1)
+            ok := and(lt(q, 0x1000000), lt(mul(q, n), 0x1000000))
+        }
+    }
+
+    /// @dev `_wide8` on the inputs in calldata (x = inputs[from, from + n), `_bounded8`): the
+    ///      pass narrows each x itself (`_narrow8x2c`) and sums Σx' in the tail's spare lane, so
+    ///      no x' is stored (`_narrowRow`: ≈ 95k on 784 inputs with its memory).
+    function _wide8c(
+        int256[] calldata inputs,
+        uint256 from,
+        uint256 n,
+        uint256 e,
+        uint256 wp,
+        uint256 units,
+        uint256 dst,
+        uint256 k
+    ) internal pure {
+        uint256 acc;
+        uint256 cp;
+        assembly ("memory-safe") {
+            acc := mload(0x40)
+            mstore(0x40, add(acc, 0x120))
+            cp := add(inputs.offset, shl(5, from))
+        }
+        _narrow8x2c(cp, n, e, wp, units, k, acc);
+        int256 corr;
+        assembly ("memory-safe") {
+            // Lane 7 of the ninth accumulator: Σx', plus one where the lanes below sum negative.
+            let a := mload(add(acc, 0x100))
+            let sx := add(sar(224, a), slt(signextend(27, a), 0))
+            corr := mul(shl(7, sx), 0x0000000100000001000000010000000100000001000000010000000100000001)
+        }
+        if (units > 64) _extractTail7(acc + 0x100, units - 64, corr, dst + 64 * 32);
+        _extract32(acc + 0x80, corr, dst + 32 * 32);
+        _extract32(acc, corr, dst);
+    }
+
+    /// @dev `_narrow8x2t` reading x from calldata at cp (n values) and narrowing it, x' =
+    ///      (x + 2^(e−1)) >> e, with lane 7 of the ninth accumulator (free: the tail has at most
+    ///      7 columns) summing x'·1 = Σx'. Its loop ends by a count in bits 96..127 of the
+    ///      pointer word (2^32 − n, one more a row: zero after n rows). e and 2^(e−1) are read
+    ///      from memory words 0x40 and 0x60 (the free memory pointer kept at acc + 0x100
+    ///      meanwhile, the zero word cleared after): on the stack they would not fit.
+    function _narrow8x2c(uint256 cp, uint256 n, uint256 e, uint256 wp, uint256 stride, uint256 k, uint256 acc)
+        internal
+        pure
+    {
+        assembly {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            mstore(add(acc, 0x100), mload(0x40))
+            mstore(0, 0)
+            mstore(0x20, or(or(shl(128, stride), shl(96, 1)), 0x20))
+            mstore(0x40, e)
+            mstore(0x60, shl(sub(e, 1), 1))
+            let p := or(or(shl(128, wp), shl(96, sub(0x100000000, n))), cp)
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            for {} and(shr(96, p), 0xffffffff) {} {
+                let x := sar(mload(0x40), add(calldataload(and(p, 0xffffff)), mload(0x60)))
+                let wa := shr(128, p)
+                let w := xor(mload(wa), h)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+                w := xor(mload(add(wa, 0x20)), h)
+                a4 := add(a4, mul(x, and(w, m)))
+                a5 := add(a5, mul(x, and(shr(8, w), m)))
+                a6 := add(a6, mul(x, and(shr(16, w), m)))
+                a7 := add(a7, mul(x, and(shr(24, w), m)))
+                w := shr(200, xor(mload(add(wa, 0x40)), h))
+                w := or(and(mul(w, 0x1000000000000010000000000000100000000000001), m), shl(224, 1))
+                mstore(0, add(mload(0), mul(x, w)))
+                p := add(p, mload(0x20))
+            }
+            mstore(0x40, mload(add(acc, 0x100)))
+            mstore(0x60, 0)
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+            mstore(add(acc, 0x100), mload(0))
+        }
+    }
+
+    /// @dev `_lanes` for INT8 and 64 ≤ units ≤ 72 (fashion_mnist's 784→70): every column in one
+    ///      pass over the n rows (`_narrow8x2t`: two kernel words and the 1..8 columns after
+    ///      them a row) instead of two passes of 32 (+ tail) columns: a pass costs its loop, its
+    ///      loads of x' and its stack shuffles again (≈ 200 gas a row). The pass ends at a
+    ///      sentinel (2^128, above any x' the lanes take: |x'| < 2^24) written after the n x'
+    ///      (the spare word of `_scratch`, or the next run's first x', restored after).
+    function _wide8(uint256 xp, uint256 n, int256 sx, uint256 wp, uint256 units, uint256 dst, uint256 k) internal pure {
+        uint256 j;
+        uint256 stride = units;
+        uint256 acc;
+        int256 corr;
+        assembly ("memory-safe") {
+            acc := mload(0x40)
+            mstore(0x40, add(acc, 0x120))
+            corr := mul(shl(7, sx), 0x0000000100000001000000010000000100000001000000010000000100000001)
+        }
+        uint256 end = xp + n * 32;
+        uint256 saved;
+        assembly ("memory-safe") {
+            saved := mload(end)
+            mstore(end, shl(128, 1))
+        }
+        while (units - j >= 64) {
+            uint256 left = units - j;
+            uint256 out = dst + j * 32;
+            if (left <= 71) {
+                _narrow8x2t(xp, wp + j, stride, k, acc);
+                if (left > 64) _extractTail7(acc + 0x100, left - 64, corr, out + 64 * 32);
+                j = units;
+            } else {
+                _narrow8x2t(xp, wp + j, stride, k, acc);
+                j += 64;
+            }
+            _extract32(acc + 0x80, corr, out + 32 * 32);
+            _extract32(acc, corr, out);
+        }
+        assembly ("memory-safe") {
+            mstore(end, saved)
+        }
+    }
+
+    /// @dev `_extract` of a whole INT8 block (four accumulators of eight 32-bit lanes, lane l of
+    ///      accumulator g holding column 31 − 4l − g), without its per-lane column test.
+    function _extract32(uint256 acc, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            for { let g := 0 } lt(g, 4) { g := add(g, 1) } {
+                let a := sub(mload(add(acc, shl(5, g))), corr)
+                let p := add(out, shl(5, sub(31, g)))
+                for { let l := 0 } lt(l, 8) {
+                    l := add(l, 1)
+                    p := sub(p, 0x80)
+                } {
+                    let v := signextend(3, a)
+                    a := sar(32, sub(a, v))
+                    mstore(p, add(mload(p), v))
+                }
+            }
         }
     }
 
@@ -397,25 +610,23 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     {
         assembly ("memory-safe") {
             let half := shl(sub(e, 1), 1)
-            let p := add(inputs.offset, shl(5, from))
-            for { let end := add(p, shl(5, and(n, not(1)))) } lt(p, end) {
-                p := add(p, 0x40)
-                xp := add(xp, 0x40)
-            } {
-                let v := sar(e, add(calldataload(p), half))
+            // x_i's calldata offset is x'_i's memory address plus d.
+            let d := sub(add(inputs.offset, shl(5, from)), xp)
+            for { let end := add(xp, shl(5, and(n, not(1)))) } lt(xp, end) { xp := add(xp, 0x40) } {
+                let v := sar(e, add(calldataload(add(xp, d)), half))
                 mstore(xp, v)
                 sx := add(sx, v)
                 // |v| without a branch: (v xor s) − s, s = 0 or −1 (v's sign).
                 let sgn := sar(255, v)
                 sa := add(sa, sub(xor(v, sgn), sgn))
-                v := sar(e, add(calldataload(add(p, 0x20)), half))
+                v := sar(e, add(calldataload(add(add(xp, d), 0x20)), half))
                 mstore(add(xp, 0x20), v)
                 sx := add(sx, v)
                 sgn := sar(255, v)
                 sa := add(sa, sub(xor(v, sgn), sgn))
             }
             if and(n, 1) {
-                let v := sar(e, add(calldataload(p), half))
+                let v := sar(e, add(calldataload(add(xp, d)), half))
                 mstore(xp, v)
                 sx := add(sx, v)
                 let sgn := sar(255, v)
@@ -457,6 +668,32 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
+    /// @dev INT8 rows of `_lanes` for a last block of at most 14 columns (fashion_mnist's
+    ///      70→10): the first 7 bytes of the kernel word (accumulator 0) and the next 7
+    ///      (accumulator 1), each spread to 32-bit lanes by one MUL as `_narrow8x2t`'s tail
+    ///      (`_extractTail7` reads them): two MULs a row where `_narrow8` takes four.
+    function _narrow8n(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            let a0 := 0
+            let a1 := 0
+            for {} n {
+                n := sub(n, 1)
+                xp := add(xp, 0x20)
+                wp := add(wp, stride)
+            } {
+                let x := mload(xp)
+                let w := xor(mload(wp), h)
+                a0 := add(a0, mul(x, and(mul(shr(200, w), 0x1000000000000010000000000000100000000000001), m)))
+                w := and(shr(144, w), 0xffffffffffffff)
+                a1 := add(a1, mul(x, and(mul(w, 0x1000000000000010000000000000100000000000001), m)))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+        }
+    }
+
     /// @dev `_narrow8` plus the next 1..8 columns (the first 8 bytes of the kernel word 32 bytes
     ///      on, v) in a fifth accumulator: byte 4i + g from the bottom of v (i < 2, g < 4) moved to
     ///      the 32-bit lane 2g + i, so one MUL sums them all, the same lanes and bound as the
@@ -494,6 +731,84 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             mstore(add(acc, 0x40), a2)
             mstore(add(acc, 0x60), a3)
             mstore(add(acc, 0x80), a4)
+        }
+    }
+
+    /// @dev `_wide8`'s pass: columns 0..31 (kernel word at wp, accumulators 0..3) and 32..63 (word
+    ///      at wp + 32, 4..7) as `_narrow8` on each word, and the next 1..8 (the first 8 bytes of
+    ///      the word at wp + 64) as `_narrow8t`'s fifth accumulator, kept in scratch word 0x00;
+    ///      accumulators stored at `acc` (nine words). One row an iteration from the x' at xp
+    ///      until the sentinel (x' > 2^48). Thirteen variables fit the stack only so: the x' and
+    ///      kernel pointers share one word (kernel << 128 | x'; addresses are far below 2^24),
+    ///      advanced by one add of scratch word 0x20 (stride << 128 | 32). Not marked
+    ///      memory-safe (it only uses scratch space, which would be): with every block
+    ///      memory-safe, via-IR moved variables of this contract to memory (the StackLimitEvader)
+    ///      and spilled this loop's accumulators (≈ 130k more) and, before, the Q32.32 loops'.
+    function _narrow8x2t(uint256 xp, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+        assembly {
+            let m := mload(k)
+            let h := mload(add(k, 0x20))
+            mstore(0, 0)
+            mstore(0x20, or(shl(128, stride), 0x20))
+            let p := or(shl(128, wp), xp)
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            for {} 1 {} {
+                let x := mload(and(p, 0xffffff))
+                if sgt(x, 0xffffffffffff) { break }
+                let wa := shr(128, p)
+                let w := xor(mload(wa), h)
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(8, w), m)))
+                a2 := add(a2, mul(x, and(shr(16, w), m)))
+                a3 := add(a3, mul(x, and(shr(24, w), m)))
+                w := xor(mload(add(wa, 0x20)), h)
+                a4 := add(a4, mul(x, and(w, m)))
+                a5 := add(a5, mul(x, and(shr(8, w), m)))
+                a6 := add(a6, mul(x, and(shr(16, w), m)))
+                a7 := add(a7, mul(x, and(shr(24, w), m)))
+                // Seven copies' worth: the top 7 bytes, 56 bits apart (no overlap, so the MUL is
+                // their OR): byte b from the bottom of copy c lies on a lane's bottom byte for
+                // b ≡ c (mod 4), lane 2b − 7·[b ≥ 4] (`_extractTail7`).
+                w := shr(200, xor(mload(add(wa, 0x40)), h))
+                mstore(0, add(mload(0), mul(x, and(mul(w, 0x1000000000000010000000000000100000000000001), m))))
+                p := add(p, mload(0x20))
+            }
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+            mstore(add(acc, 0x100), mload(0))
+        }
+    }
+
+    /// @dev Adds the lane sums of `_narrow8x2t`'s ninth accumulator (at memory `acc`, minus `corr`)
+    ///      to the words at `out`: columns [0, count) of its 1..7 tail columns, lane l holding
+    ///      column 6 − b, b = (0, 4, 1, 5, 2, 6, 3)[l].
+    function _extractTail7(uint256 acc, uint256 count, int256 corr, uint256 out) internal pure {
+        assembly ("memory-safe") {
+            let a := sub(mload(acc), corr)
+            // Column of lane l in nibble l (from the bottom).
+            let cols := 0x3041526
+            for { let l := 0 } lt(l, 7) { l := add(l, 1) } {
+                let v := signextend(3, a)
+                a := sar(32, sub(a, v))
+                let col := and(shr(shl(2, l), cols), 0xf)
+                if lt(col, count) {
+                    let p := add(out, shl(5, col))
+                    mstore(p, add(mload(p), v))
+                }
+            }
         }
     }
 
@@ -542,14 +857,68 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         }
     }
 
-    /// @dev INT16 rows of `_lanes`, two blocks of 15 columns: `_narrow16` on the kernel word at
-    ///      `wp` (accumulators 0..2) and on the one 30 bytes on (3..5), one row an iteration.
-    ///      Its 14 variables fit the stack; INT8's two words (eight accumulators, 16 variables)
-    ///      were spilled to memory and cost more than the passes they save.
-    function _narrow16x2(uint256 xp, uint256 n, uint256 wp, uint256 stride, uint256 k, uint256 acc) internal pure {
+    /// @dev INT16 rows of `_lanes`, three blocks of 15 columns (kernel words at wp, wp + 30,
+    ///      wp + 60; accumulators 0..2, 3..5, 6..8, the last kept in scratch word 0x00): two
+    ///      passes over the rows for 70 columns instead of three. The x' and kernel pointers
+    ///      share one word and a sentinel (as `_wide8`'s) ends the rows, as in `_narrow8x2t`
+    ///      (the stride from k + 64, set by `_lanes`); the word the sentinel takes is kept in
+    ///      the ninth accumulator's place meanwhile.
+    function _narrow16x3(uint256 xp, uint256 n, uint256 wp, uint256 k, uint256 acc) internal pure {
         assembly ("memory-safe") {
+            let end := add(xp, shl(5, n))
+            mstore(add(acc, 0x100), mload(end))
+            mstore(end, shl(128, 1))
             let m := mload(k)
             let h := mload(add(k, 0x20))
+            mstore(0, 0)
+            mstore(0x20, or(shl(128, mload(add(k, 0x40))), 0x20))
+            let p := or(shl(128, wp), xp)
+            let a0 := 0
+            let a1 := 0
+            let a2 := 0
+            let a3 := 0
+            let a4 := 0
+            let a5 := 0
+            let a6 := 0
+            let a7 := 0
+            for {} 1 {} {
+                let x := mload(and(p, 0xffffff))
+                if sgt(x, 0xffffffffffff) { break }
+                let wa := shr(128, p)
+                let w := shr(16, xor(mload(wa), h))
+                a0 := add(a0, mul(x, and(w, m)))
+                a1 := add(a1, mul(x, and(shr(16, w), m)))
+                a2 := add(a2, mul(x, and(shr(32, w), m)))
+                w := shr(16, xor(mload(add(wa, 30)), h))
+                a3 := add(a3, mul(x, and(w, m)))
+                a4 := add(a4, mul(x, and(shr(16, w), m)))
+                a5 := add(a5, mul(x, and(shr(32, w), m)))
+                w := shr(16, xor(mload(add(wa, 60)), h))
+                a6 := add(a6, mul(x, and(w, m)))
+                a7 := add(a7, mul(x, and(shr(16, w), m)))
+                mstore(0, add(mload(0), mul(x, and(shr(32, w), m))))
+                p := add(p, mload(0x20))
+            }
+            mstore(and(p, 0xffffff), mload(add(acc, 0x100)))
+            mstore(acc, a0)
+            mstore(add(acc, 0x20), a1)
+            mstore(add(acc, 0x40), a2)
+            mstore(add(acc, 0x60), a3)
+            mstore(add(acc, 0x80), a4)
+            mstore(add(acc, 0xa0), a5)
+            mstore(add(acc, 0xc0), a6)
+            mstore(add(acc, 0xe0), a7)
+            mstore(add(acc, 0x100), mload(0))
+        }
+    }
+
+    /// @dev INT16 rows of `_lanes`, two blocks of 15 columns: `_narrow16` on the kernel word at
+    ///      `wp` (accumulators 0..2) and on the one 30 bytes on (3..5), one row an iteration. The
+    ///      XOR word and the row stride are read from memory (k + 32, k + 64) at each use: on the
+    ///      stack they took two of its sixteen places and the loop reordered it every row.
+    function _narrow16x2(uint256 xp, uint256 n, uint256 wp, uint256 k, uint256 acc) internal pure {
+        assembly ("memory-safe") {
+            let m := mload(k)
             let a0 := 0
             let a1 := 0
             let a2 := 0
@@ -559,14 +928,14 @@ contract DenseLayer is LayerBase, ISliceableLayer {
             for {} n {
                 n := sub(n, 1)
                 xp := add(xp, 0x20)
-                wp := add(wp, stride)
+                wp := add(wp, mload(add(k, 0x40)))
             } {
                 let x := mload(xp)
-                let w := shr(16, xor(mload(wp), h))
+                let w := shr(16, xor(mload(wp), mload(add(k, 0x20))))
                 a0 := add(a0, mul(x, and(w, m)))
                 a1 := add(a1, mul(x, and(shr(16, w), m)))
                 a2 := add(a2, mul(x, and(shr(32, w), m)))
-                w := shr(16, xor(mload(add(wp, 30)), h))
+                w := shr(16, xor(mload(add(wp, 30)), mload(add(k, 0x20))))
                 a3 := add(a3, mul(x, and(w, m)))
                 a4 := add(a4, mul(x, and(shr(16, w), m)))
                 a5 := add(a5, mul(x, and(shr(32, w), m)))
@@ -826,14 +1195,28 @@ contract DenseLayer is LayerBase, ISliceableLayer {
         uint256 bp = bias.length == 0 ? 0 : _ptr(bias);
         assembly ("memory-safe") {
             let p := add(add(out, 0x20), shl(5, at))
-            for { let k := 0 } lt(k, units) { k := add(k, 1) } {
-                let acc := mload(p)
-                switch scales
-                case 0 { acc := shl(up, acc) }
-                default { acc := shl(e, mul(acc, mload(add(scales, shl(5, k))))) }
-                if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
-                mstore(p, sar(32, acc))
-                p := add(p, 0x20)
+            let end := add(p, shl(5, units))
+            // One loop per case (the per-value branches cost ≈ 100 gas a unit): scales and
+            // bias (INT16/INT8), else the general one.
+            switch and(iszero(iszero(scales)), iszero(iszero(bp)))
+            case 1 {
+                let d := sub(scales, p)
+                let db := sub(bp, p)
+                for {} lt(p, end) { p := add(p, 0x20) } {
+                    let acc := add(shl(e, mul(mload(p), mload(add(p, d)))), shl(32, mload(add(p, db))))
+                    mstore(p, sar(32, acc))
+                }
+            }
+            default {
+                for { let k := 0 } lt(k, units) { k := add(k, 1) } {
+                    let acc := mload(p)
+                    switch scales
+                    case 0 { acc := shl(up, acc) }
+                    default { acc := shl(e, mul(acc, mload(add(scales, shl(5, k))))) }
+                    if bp { acc := add(acc, shl(32, mload(add(bp, shl(5, k))))) }
+                    mstore(p, sar(32, acc))
+                    p := add(p, 0x20)
+                }
             }
         }
     }
@@ -921,7 +1304,7 @@ contract DenseLayer is LayerBase, ISliceableLayer {
     {
         out = new int256[](units);
         if (e != 0) {
-            _narrowSums(inputs, 0, n, e, _scratch(n), kernel, units, _ptr(out));
+            _narrowSums(inputs, 0, n, e, 0, kernel, units, _ptr(out));
             return _carry(out, inputs, n);
         }
         uint256 limit = n < 2 ** 30 ? Lanes.limit(kernel.width) : 0;

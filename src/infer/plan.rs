@@ -1141,10 +1141,12 @@ impl GasModel {
     /// (8, 4, 2 or 1 bytes), which sets the bytes read and the chunks touched, and Dense's
     /// rate per MAC and block width follow its lane kernel (one kernel word per input row and
     /// block: 4 Q32.32, 8 int32, or on narrowed inputs 15 int16 or 32 int8 columns; int16 runs
-    /// two blocks a pass, which its lower rate stands for). Fitted to fashion_mnist's 784→70
-    /// Dense inside `predict` (1.87M compact, 3.00M exact; int16 0.92M and int8 0.73M on its
-    /// tanh outputs, within ±1: BENCHMARKS.md, "Dense lane kernels in every format",
-    /// `densenarrow` and `densecost`). A Dense whose inputs reach beyond the narrowed lanes'
+    /// two or three blocks a pass, which its lower rate stands for). Fitted to fashion_mnist's
+    /// 784→70 Dense inside `predict` (1.87M compact; exact 3.01M → 2.72M and int16 0.90M →
+    /// 0.86M in `dense8`, refitted there: exact 50 → 44.8 gas a MAC, its Q32.32 loop no longer
+    /// spilled to memory, int16 14 → 13.4, three blocks a pass; int8 0.51M on its tanh outputs,
+    /// within ±1: BENCHMARKS.md, "Dense lane kernels in every format", `densenarrow`,
+    /// `densecost` and `dense8`). A Dense whose inputs reach beyond the narrowed lanes'
     /// bound (`DenseLayer._narrowSums`: larger than ±1 on average) costs more; calibration
     /// corrects it.
     pub fn for_format(format: crate::chain::WeightFormat) -> GasModel {
@@ -1152,8 +1154,8 @@ impl GasModel {
         let base = GasModel::default();
         let (dense_mac, dense_block, conv_lanes) = match format {
             F::Compact => (base.dense_mac, 8, 3),
-            F::Exact => (50.0, 4, 3),
-            F::Int16 => (14.0, 15, 6),
+            F::Exact => (44.8, 4, 3),
+            F::Int16 => (13.4, 15, 6),
             F::Int8 => (8.3, 32, 8),
         };
         GasModel {
@@ -1167,11 +1169,20 @@ impl GasModel {
 }
 
 impl GasModel {
-    /// Dense columns as the kernel pays for them: whole blocks of `dense_block`, except that in
-    /// int8 the last 1..8 columns after a whole block ride along its pass
-    /// (`DenseLayer._narrow8t`), ≈ 16 columns' worth (fashion_mnist's 784→70: 730,551 → 621,664
-    /// gas with 6 columns so carried, BENCHMARKS.md "densepool").
+    /// Dense columns as the kernel pays for them: whole blocks of `dense_block`, except in int8:
+    /// the last 1..8 columns after a whole block ride along its pass (`DenseLayer._narrow8t`),
+    /// ≈ 16 columns' worth (fashion_mnist's 784→70: 730,551 → 621,664 gas with 6 columns so
+    /// carried, BENCHMARKS.md "densepool"); 64..71 columns go in one pass (`_wide8c`), 65
+    /// columns' worth (the 784→70 then 610,483 → 511,108 gas: (511,108 − 89,907 of the other
+    /// terms) / (784 · 8.3), BENCHMARKS.md "dense8"); at most 14 columns in two MULs a row
+    /// (`_narrow8n`), 25 columns' worth (the 70→10 65,018 → 61,161 gas).
     pub fn dense_columns(&self, cols: u64) -> u64 {
+        if self.dense_block == 32 && (64..=71).contains(&cols) {
+            return 65;
+        }
+        if self.dense_block == 32 && cols <= 14 {
+            return 25;
+        }
         let tail = cols % self.dense_block;
         if self.dense_block == 32 && cols > 32 && (1..=8).contains(&tail) {
             return cols - tail + 16;
