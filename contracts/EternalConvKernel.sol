@@ -126,107 +126,191 @@ contract EternalConvKernel {
                     a := add(a, mload(0x420))
                 }
             }
-            // `_polyInput`'s words at d: the raw Q32.32 inputs (calldata from X0, [h, w, cin])
-            // narrowed once, x' = (x + 2^(e−1)) >> e, into rows of Wb = groups·Q + L padded
-            // columns at p (fresh memory: zeros around the input, so a lane past the padded row
-            // or off the input reads 0), then each word's L lanes from there, real rows only.
-            function packInput(d, p) {
+            // `_polyInput`'s words at d (word (gi·h + y)·cin + ci, real rows only): each input
+            // row (calldata from X0, [h, w, cin]) narrowed, x' = (x + 2^(e−1)) >> e, into one
+            // padded row at buf (pl zero columns on the left, zeros past the input; buf is fresh
+            // memory, only the input columns are ever written), then each channel's words from
+            // there (`slide`).
+            function packInput(d, buf) {
                 let cs := shl(5, mload(0x160))
-                let q := mload(0x80)
-                let groups := div(add(mload(0xe0), sub(q, 1)), q)
-                let rowBytes := mul(add(mul(groups, q), mload(0x2e0)), cs)
-                {
-                    let e := mload(0x220)
-                    let half := shl(sub(e, 1), 1)
-                    let n := mul(mload(0x240), cs)
-                    let src := mload(0x300)
-                    let dst := add(p, mul(mload(0x360), cs))
-                    for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) {} {
-                        for { let k := 0 } lt(k, n) { k := add(k, 0x20) } {
-                            mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
-                        }
-                        src := add(src, n)
-                        dst := add(dst, rowBytes)
-                    }
-                }
-                let o := add(d, mul(mload(0x100), cs))
-                for { let gi := 0 } lt(gi, groups) { gi := add(gi, 1) } {
-                    packGroup(add(p, mul(gi, mul(q, cs))), add(o, mul(gi, mul(mload(0x180), cs))), cs, rowBytes)
+                let n := mul(mload(0x240), cs)
+                let src := mload(0x300)
+                let at := add(buf, mul(mload(0x360), cs))
+                for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) { src := add(src, n) } {
+                    narrow(src, at, n)
+                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } { slide(add(buf, c), add(d, c)) }
+                    d := add(d, cs)
                 }
             }
-            // One group's words of every real row: from narrowed rows at a (rowBytes apart) to
-            // words at o (cs = a pixel's bytes apart a row), lane j the pixel j columns on.
-            function packGroup(a, o, cs, rowBytes) {
-                let b := mload(0x20)
-                let top := mul(sub(mload(0x2e0), 1), cs)
-                for { let end := add(o, mul(mload(0x120), cs)) } lt(o, end) {} {
-                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } {
-                        let first := add(a, c)
-                        let v := 0
-                        for { let at := add(first, top) } 1 { at := sub(at, cs) } {
-                            v := add(shl(b, v), mload(at))
-                            if eq(at, first) { break }
-                        }
-                        mstore(add(o, c), v)
+            // n bytes of raw inputs from calldata src narrowed to memory dst, four a pass.
+            function narrow(src, dst, n) {
+                let e := mload(0x220)
+                let half := shl(sub(e, 1), 1)
+                let k := 0
+                for { let odd := and(n, 0x60) } lt(k, odd) { k := add(k, 0x20) } {
+                    mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
+                }
+                for {} lt(k, n) { k := add(k, 0x80) } {
+                    let a := add(src, k)
+                    let t := add(dst, k)
+                    mstore(t, sar(e, add(calldataload(a), half)))
+                    mstore(add(t, 0x20), sar(e, add(calldataload(add(a, 0x20)), half)))
+                    mstore(add(t, 0x40), sar(e, add(calldataload(add(a, 0x40)), half)))
+                    mstore(add(t, 0x60), sar(e, add(calldataload(add(a, 0x60)), half)))
+                }
+            }
+            // One channel's words of one row: lane j of word gi is the padded row's column
+            // gi·Q + j (memory p + column·cs), stored at o + gi·h·cs. The words slide: word
+            // gi + 1 is word gi moved down Q lanes — sar of the word plus half of Q lanes, exact
+            // since the low lanes' sum is below half of Q lanes in size (|x'| < 2^(b−2) wherever
+            // the kernel is not all zeros, `_lanes`) — plus Q new lanes on top.
+            function slide(p, o) {
+                let cs := shl(5, mload(0x160))
+                let q := mload(0x80)
+                let step := mul(mload(0x120), cs)
+                let last := add(o, mul(div(add(mload(0xe0), sub(q, 1)), q), step))
+                switch or(shl(8, mload(0x2e0)), q)
+                case 0x804 {
+                    // eight lanes of 32 bits (int8), kw = 5
+                    let v := add(add(mload(p), shl(32, mload(add(p, cs)))), add(shl(64, mload(add(p, shl(1, cs)))), shl(96, mload(add(p, mul(3, cs))))))
+                    p := add(p, shl(2, cs))
+                    for {} lt(o, last) { o := add(o, step) } {
+                        let t := add(p, cs)
+                        v := add(add(v, shl(128, mload(p))), add(shl(160, mload(t)), add(shl(192, mload(add(t, cs))), shl(224, mload(add(t, shl(1, cs)))))))
+                        mstore(o, v)
+                        v := sar(128, add(v, shl(127, 1)))
+                        p := add(p, shl(2, cs))
                     }
-                    o := add(o, cs)
-                    a := add(a, rowBytes)
+                }
+                case 0x602 {
+                    // six lanes of 42 bits (int16), kw = 5
+                    let v := add(add(mload(p), shl(42, mload(add(p, cs)))), add(shl(84, mload(add(p, shl(1, cs)))), shl(126, mload(add(p, mul(3, cs))))))
+                    p := add(p, shl(2, cs))
+                    for {} lt(o, last) { o := add(o, step) } {
+                        v := add(v, add(shl(168, mload(p)), shl(210, mload(add(p, cs)))))
+                        mstore(o, v)
+                        v := sar(84, add(v, shl(83, 1)))
+                        p := add(p, shl(1, cs))
+                    }
+                }
+                default {
+                    let b := mload(0x20)
+                    let v := 0
+                    let s := 0
+                    for { let end := add(p, mul(sub(mload(0x2e0), q), cs)) } lt(p, end) { p := add(p, cs) } {
+                        v := add(v, shl(s, mload(p)))
+                        s := add(s, b)
+                    }
+                    let qb := mul(q, b)
+                    for {} lt(o, last) { o := add(o, step) } {
+                        let u := s
+                        for { let end := add(p, mul(q, cs)) } lt(p, end) { p := add(p, cs) } {
+                            v := add(v, shl(u, mload(p)))
+                            u := add(u, b)
+                        }
+                        mstore(o, v)
+                        v := sar(qb, add(v, shl(sub(qb, 1), 1)))
+                    }
                 }
             }
             // `_polyKernel`'s words at d: from the raw stored values (calldata from K0, [kh, kw,
-            // cin, F], `width` bytes big-endian), filters f0 + fi; kx ascending, each value
-            // shifting the word up a lane (taps reversed).
+            // cin, F], `width` bytes big-endian), filters f0 + fi; block by block, window row by
+            // window row, so the words come in order; filters past f stay zero (fresh memory).
+            // A value is the top `width` bytes of the calldata word at its offset.
             function packKernel(d) {
                 let cin := mload(0x160)
-                let rows := mul(mload(0x140), cin)
-                let width := mload(0x260)
-                let stride := mul(mul(cin, mload(0x280)), width)
-                for { let r := 0 } lt(r, rows) { r := add(r, 1) } {
-                    let src := add(mload(0x320), mul(add(mul(add(mul(mul(div(r, cin), mload(0x2c0)), cin), mod(r, cin)), mload(0x280)), mload(0x2a0)), width))
-                    let dst := add(d, mul(r, 0xc0))
-                    for { let fi := 0 } lt(fi, mload(0xa0)) { fi := add(fi, 1) } {
-                        mstore(add(add(dst, mul(div(fi, 6), mul(rows, 0xc0))), shl(5, mod(fi, 6))), tapRow(src, stride, width))
-                        src := add(src, width)
+                let f := mload(0xa0)
+                let fw := mul(mload(0x280), mload(0x260))
+                let kyBytes := mul(mul(mload(0x2c0), cin), fw)
+                let dst := d
+                for { let blk := 0 } lt(blk, f) { blk := add(blk, 6) } {
+                    let n := sub(f, blk)
+                    if gt(n, 6) { n := 6 }
+                    let src := add(mload(0x320), mul(add(mload(0x2a0), blk), mload(0x260)))
+                    for { let end := add(src, mul(mload(0x140), kyBytes)) } lt(src, end) { src := add(src, kyBytes) } {
+                        for { let a := src } lt(a, add(src, mul(cin, fw))) { a := add(a, fw) } {
+                            tapRows(dst, a, n)
+                            dst := add(dst, 0xc0)
+                        }
                     }
                 }
             }
-            // One filter's window row: kw stored values `stride` bytes apart from src.
-            function tapRow(src, stride, width) -> wv {
+            // Window row (ky, ci)'s words of n filters at dst, dst + 32, …: filter k's kw stored
+            // values cin·F·width bytes apart from a + k·width, taps reversed (kx = 0 in the top
+            // lane).
+            function tapRows(dst, a, n) {
                 let b := mload(0x20)
-                let se := sub(width, 1)
+                let width := mload(0x260)
                 let sh := sub(256, shl(3, width))
-                for { let end := add(src, mul(mload(0x2c0), stride)) } lt(src, end) { src := add(src, stride) } {
-                    wv := add(shl(b, wv), signextend(se, shr(sh, calldataload(src))))
+                let stride := mul(mload(0x160), mul(mload(0x280), width))
+                switch mload(0x2c0)
+                case 5 {
+                    for { let last := add(dst, shl(5, n)) } lt(dst, last) { dst := add(dst, 0x20) } {
+                        let t := a
+                        let wv := sar(sh, calldataload(t))
+                        t := add(t, stride)
+                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
+                        t := add(t, stride)
+                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
+                        t := add(t, stride)
+                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
+                        mstore(dst, add(shl(b, wv), sar(sh, calldataload(add(t, stride)))))
+                        a := add(a, width)
+                    }
+                }
+                default {
+                    let span := mul(mload(0x2c0), stride)
+                    for { let last := add(dst, shl(5, n)) } lt(dst, last) { dst := add(dst, 0x20) } {
+                        let wv := 0
+                        for { let t := a } lt(t, add(a, span)) { t := add(t, stride) } {
+                            wv := add(shl(b, wv), sar(sh, calldataload(t)))
+                        }
+                        mstore(dst, wv)
+                        a := add(a, width)
+                    }
                 }
             }
-            // The header at memory 0 (28 words), scratch 0x400…0x4c0, the outputs from 0x500,
-            // then the packed input and kernel words.
+            // The header at memory 0 (28 words), scratch 0x380…0x3a0 (packing) and 0x400…0x4c0,
+            // the outputs from 0x500, then the input words xs and the kernel words ws: all the
+            // memory there is (its cost grows with the square of the top).
             calldatacopy(0, 0, 0x380)
             let outLen := mul(mul(mload(0xc0), mload(0xe0)), mload(0xa0))
             let out := 0x500
-            // A window row's input bytes; kernel bytes of a block of six filters; a group's input
-            // bytes; the blocks.
             {
                 let q := mload(0x80)
-                let xsBytes := shl(5, mul(mul(div(add(mload(0xe0), sub(q, 1)), q), mload(0x180)), mload(0x160)))
+                let cs := shl(5, mload(0x160))
+                let groups := div(add(mload(0xe0), sub(q, 1)), q)
+                let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
                 let xsMem := add(out, shl(5, add(outLen, 8)))
-                let wsMem := add(xsMem, xsBytes)
                 switch mload(0x340)
                 case 0 {
+                    // given: hp rows a group
+                    let xsBytes := mul(mul(groups, mload(0x180)), cs)
                     calldatacopy(xsMem, mload(0x1c0), xsBytes)
-                    calldatacopy(wsMem, mload(0x1e0), mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0))
+                    calldatacopy(add(xsMem, xsBytes), mload(0x1e0), wsBytes)
+                    mstore(0x1c0, xsMem)
+                    mstore(0x1e0, add(xsMem, xsBytes))
+                    mstore(0x420, mul(mload(0x180), cs))
                 }
                 default {
-                    let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
-                    packInput(xsMem, add(wsMem, wsBytes))
-                    packKernel(wsMem)
+                    // packed here: the h real rows a group only (padding rows are never read),
+                    // addressed as if the pt rows above were there
+                    let xsBytes := mul(mul(groups, mload(0x120)), cs)
+                    // the padded row in the outputs' memory (written only later) where it fits,
+                    // else above ws
+                    let buf := out
+                    if gt(mul(add(mul(groups, q), sub(mload(0x2e0), q)), cs), shl(5, add(outLen, 8))) {
+                        buf := add(add(xsMem, xsBytes), wsBytes)
+                    }
+                    packInput(xsMem, buf)
+                    packKernel(add(xsMem, xsBytes))
+                    mstore(0x1c0, sub(xsMem, mul(mload(0x100), cs)))
+                    mstore(0x1e0, add(xsMem, xsBytes))
+                    mstore(0x420, mul(mload(0x120), cs))
                 }
-                mstore(0x1c0, xsMem)
-                mstore(0x1e0, wsMem)
             }
             mstore(0x4c0, shl(5, mload(0x160)))
             mstore(0x400, mul(mul(mload(0x140), mload(0x4c0)), 6))
-            mstore(0x420, mul(mload(0x180), mload(0x4c0)))
             mstore(0x4a0, div(add(mload(0xa0), 5), 6))
             for { let oy := 0 } lt(oy, mload(0xc0)) { oy := add(oy, 1) } { row(oy) }
             return(out, shl(5, outLen))
