@@ -16,7 +16,8 @@ pragma solidity 0.8.30;
 ///      (0: xs and ws given, copied to memory; 1: packed here from the raw inputs and kernel),
 ///      27 pl.
 ///      xs: word (gi·hp + y)·cin + ci holds lanes j < L of x'(y, gi·Q + j, ci) (padded rows and
-///      columns, stride 1); ws: blocks of six filters, word (blk·kh·cin + ky·cin + ci)·6 + k is
+///      columns, stride 1; packed here (raw 1): the h real rows only, word (gi·h + y − pt)·cin +
+///      ci, as padding rows are never read); ws: blocks of six filters, word (blk·kh·cin + ky·cin + ci)·6 + k is
 ///      filter blk·6 + k's window row (ky, ci), taps reversed, b-bit lanes; terms: per filter
 ///      (five spare filters of zeros past f) m and bias·2^32 − 2^(b−1)·m. Returns the
 ///      oh·ow·f outputs (S·m + bias·2^32) >> 32, pixel-major.
@@ -237,28 +238,48 @@ contract EternalConvKernel {
             }
             // Window row (ky, ci)'s words of n filters at dst, dst + 32, …: filter k's kw stored
             // values cin·F·width bytes apart from a + k·width, taps reversed (kx = 0 in the top
-            // lane).
+            // lane). kw = 5 of int8 or int16: the five calldata words of the six filters' values
+            // once, each value taken out biased (its sign bit flipped: v + 2^(8·width − 1)), the
+            // bias of five lanes (c) taken off the word; words past n zeroed again.
             function tapRows(dst, a, n) {
-                let b := mload(0x20)
-                let width := mload(0x260)
-                let sh := sub(256, shl(3, width))
-                let stride := mul(mload(0x160), mul(mload(0x280), width))
-                switch mload(0x2c0)
-                case 5 {
-                    for { let last := add(dst, shl(5, n)) } lt(dst, last) { dst := add(dst, 0x20) } {
-                        let t := a
-                        let wv := sar(sh, calldataload(t))
-                        t := add(t, stride)
-                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
-                        t := add(t, stride)
-                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
-                        t := add(t, stride)
-                        wv := add(shl(b, wv), sar(sh, calldataload(t)))
-                        mstore(dst, add(shl(b, wv), sar(sh, calldataload(add(t, stride)))))
-                        a := add(a, width)
-                    }
+                let stride := mul(mload(0x160), mul(mload(0x280), mload(0x260)))
+                switch or(shl(8, mload(0x260)), mload(0x2c0))
+                case 0x105 {
+                    let m := 0x8080808080808080808080808080808080808080808080808080808080808080
+                    let v0 := xor(calldataload(a), m)
+                    let v1 := xor(calldataload(add(a, stride)), m)
+                    let v2 := xor(calldataload(add(a, shl(1, stride))), m)
+                    let v3 := xor(calldataload(add(a, mul(3, stride))), m)
+                    let v4 := xor(calldataload(add(a, shl(2, stride))), m)
+                    let c := 0x8000000080000000800000008000000080
+                    mstore(dst, sub(add(add(add(add(shl(128, byte(0, v0)), shl(96, byte(0, v1))), shl(64, byte(0, v2))), shl(32, byte(0, v3))), byte(0, v4)), c))
+                    mstore(add(dst, 0x20), sub(add(add(add(add(shl(128, byte(1, v0)), shl(96, byte(1, v1))), shl(64, byte(1, v2))), shl(32, byte(1, v3))), byte(1, v4)), c))
+                    mstore(add(dst, 0x40), sub(add(add(add(add(shl(128, byte(2, v0)), shl(96, byte(2, v1))), shl(64, byte(2, v2))), shl(32, byte(2, v3))), byte(2, v4)), c))
+                    mstore(add(dst, 0x60), sub(add(add(add(add(shl(128, byte(3, v0)), shl(96, byte(3, v1))), shl(64, byte(3, v2))), shl(32, byte(3, v3))), byte(3, v4)), c))
+                    mstore(add(dst, 0x80), sub(add(add(add(add(shl(128, byte(4, v0)), shl(96, byte(4, v1))), shl(64, byte(4, v2))), shl(32, byte(4, v3))), byte(4, v4)), c))
+                    mstore(add(dst, 0xa0), sub(add(add(add(add(shl(128, byte(5, v0)), shl(96, byte(5, v1))), shl(64, byte(5, v2))), shl(32, byte(5, v3))), byte(5, v4)), c))
+                    for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
+                }
+                case 0x205 {
+                    let m := 0x8000800080008000800080008000800080008000800080008000800080008000
+                    let v0 := xor(calldataload(a), m)
+                    let v1 := xor(calldataload(add(a, stride)), m)
+                    let v2 := xor(calldataload(add(a, shl(1, stride))), m)
+                    let v3 := xor(calldataload(add(a, mul(3, stride))), m)
+                    let v4 := xor(calldataload(add(a, shl(2, stride))), m)
+                    let c := 0x8000000000200000000008000000000200000000008000
+                    mstore(dst, sub(add(add(add(add(shl(168, and(shr(240, v0), 0xffff)), shl(126, and(shr(240, v1), 0xffff))), shl(84, and(shr(240, v2), 0xffff))), shl(42, and(shr(240, v3), 0xffff))), and(shr(240, v4), 0xffff)), c))
+                    mstore(add(dst, 0x20), sub(add(add(add(add(shl(168, and(shr(224, v0), 0xffff)), shl(126, and(shr(224, v1), 0xffff))), shl(84, and(shr(224, v2), 0xffff))), shl(42, and(shr(224, v3), 0xffff))), and(shr(224, v4), 0xffff)), c))
+                    mstore(add(dst, 0x40), sub(add(add(add(add(shl(168, and(shr(208, v0), 0xffff)), shl(126, and(shr(208, v1), 0xffff))), shl(84, and(shr(208, v2), 0xffff))), shl(42, and(shr(208, v3), 0xffff))), and(shr(208, v4), 0xffff)), c))
+                    mstore(add(dst, 0x60), sub(add(add(add(add(shl(168, and(shr(192, v0), 0xffff)), shl(126, and(shr(192, v1), 0xffff))), shl(84, and(shr(192, v2), 0xffff))), shl(42, and(shr(192, v3), 0xffff))), and(shr(192, v4), 0xffff)), c))
+                    mstore(add(dst, 0x80), sub(add(add(add(add(shl(168, and(shr(176, v0), 0xffff)), shl(126, and(shr(176, v1), 0xffff))), shl(84, and(shr(176, v2), 0xffff))), shl(42, and(shr(176, v3), 0xffff))), and(shr(176, v4), 0xffff)), c))
+                    mstore(add(dst, 0xa0), sub(add(add(add(add(shl(168, and(shr(160, v0), 0xffff)), shl(126, and(shr(160, v1), 0xffff))), shl(84, and(shr(160, v2), 0xffff))), shl(42, and(shr(160, v3), 0xffff))), and(shr(160, v4), 0xffff)), c))
+                    for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
                 }
                 default {
+                    let b := mload(0x20)
+                    let width := mload(0x260)
+                    let sh := sub(256, shl(3, width))
                     let span := mul(mload(0x2c0), stride)
                     for { let last := add(dst, shl(5, n)) } lt(dst, last) { dst := add(dst, 0x20) } {
                         let wv := 0
