@@ -127,90 +127,167 @@ contract EternalConvKernel {
                     a := add(a, mload(0x420))
                 }
             }
-            // `_polyInput`'s words at d (word (gi·h + y)·cin + ci, real rows only): each input
-            // row (calldata from X0, [h, w, cin]) narrowed, x' = (x + 2^(e−1)) >> e, into one
-            // padded row at buf (pl zero columns on the left, zeros past the input; buf is fresh
-            // memory, only the input columns are ever written), then each channel's words from
-            // there (`slide`).
-            function packInput(d, buf) {
-                let cs := shl(5, mload(0x160))
-                let n := mul(mload(0x240), cs)
-                let src := mload(0x300)
-                let at := add(buf, mul(mload(0x360), cs))
-                for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) { src := add(src, n) } {
-                    narrow(src, at, n)
-                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } { slide(add(buf, c), add(d, c)) }
-                    d := add(d, cs)
+            // `_polyInput`'s words at d (word (gi·h + y)·cin + ci, real rows only): the raw
+            // Q32.32 inputs (calldata from X0, [h, w, cin]) narrowed, x' = (x + 2^(e−1)) >> e,
+            // straight into the words, group by group. Lane j of word (gi, y, ci) is padded
+            // column gi·Q + j, input column gi·Q + j − pl (0 off the input). Words slide: word
+            // gi is word gi − 1 (the group before, in memory) moved down Q lanes — sar of the
+            // word plus half of Q lanes, exact as the low lanes' sum is below half of Q lanes in
+            // size (|x'| < 2^(b−2) wherever the kernel is not all zeros, `_lanes`) — plus its
+            // new lanes [L − Q, L) (the first group: all L lanes). A group's lanes on the input
+            // are the same for all its words: loaded unchecked, unrolled where all Q are.
+            function packInput(d) {
+                let q := mload(0x80)
+                let L := mload(0x2e0)
+                let step := mul(mload(0x120), shl(5, mload(0x160)))
+                for { let gi := 0 } lt(gi, div(add(mload(0xe0), sub(q, 1)), q)) { gi := add(gi, 1) } {
+                    let j0 := 0
+                    if gi { j0 := sub(L, q) }
+                    // input column of lane 0 (signed); lanes [jlo, jhi) on the input
+                    let c := sub(mul(gi, q), mload(0x360))
+                    let jlo := j0
+                    if slt(add(c, jlo), 0) { jlo := sub(0, c) }
+                    let jhi := L
+                    if sgt(add(c, L), mload(0x240)) { jhi := sub(mload(0x240), c) }
+                    if slt(jhi, jlo) { jhi := jlo }
+                    let o := add(d, mul(gi, step))
+                    let fast := and(eq(jhi, L), or(eq(or(shl(8, L), q), 0x804), eq(or(shl(8, L), q), 0x602)))
+                    switch add(and(and(iszero(iszero(gi)), eq(jlo, j0)), fast), shl(1, and(and(iszero(gi), eq(jlo, 2)), and(eq(c, sub(0, 2)), fast))))
+                    case 1 { slideAll(o, add(mload(0x300), mul(add(c, j0), shl(5, mload(0x160))))) }
+                    case 2 { slideFirst(o) }
+                    default { slidePart(o, c, jlo, jhi) }
                 }
             }
-            // n bytes of raw inputs from calldata src narrowed to memory dst, four a pass.
-            function narrow(src, dst, n) {
+            // A group's words from o (the group before at o − h·cs), all Q new lanes on the
+            // input, L = 8, Q = 4 or L = 6, Q = 2: lane L − Q of word (y, ci) from calldata
+            // a + y·w·cs + ci·32, the next lanes cs on.
+            function slideAll(o, a) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let gap := sub(mul(mload(0x240), cs), cs)
+                if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
                 let e := mload(0x220)
                 let half := shl(sub(e, 1), 1)
-                let k := 0
-                for { let odd := and(n, 0x60) } lt(k, odd) { k := add(k, 0x20) } {
-                    mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
-                }
-                for {} lt(k, n) { k := add(k, 0x80) } {
-                    let a := add(src, k)
-                    let t := add(dst, k)
-                    mstore(t, sar(e, add(calldataload(a), half)))
-                    mstore(add(t, 0x20), sar(e, add(calldataload(add(a, 0x20)), half)))
-                    mstore(add(t, 0x40), sar(e, add(calldataload(add(a, 0x40)), half)))
-                    mstore(add(t, 0x60), sar(e, add(calldataload(add(a, 0x60)), half)))
-                }
-            }
-            // One channel's words of one row: lane j of word gi is the padded row's column
-            // gi·Q + j (memory p + column·cs), stored at o + gi·h·cs. The words slide: word
-            // gi + 1 is word gi moved down Q lanes — sar of the word plus half of Q lanes, exact
-            // since the low lanes' sum is below half of Q lanes in size (|x'| < 2^(b−2) wherever
-            // the kernel is not all zeros, `_lanes`) — plus Q new lanes on top.
-            function slide(p, o) {
-                let cs := shl(5, mload(0x160))
-                let q := mload(0x80)
-                let step := mul(mload(0x120), cs)
-                let last := add(o, mul(div(add(mload(0xe0), sub(q, 1)), q), step))
-                switch or(shl(8, mload(0x2e0)), q)
-                case 0x804 {
-                    // eight lanes of 32 bits (int8), kw = 5
-                    let v := add(add(mload(p), shl(32, mload(add(p, cs)))), add(shl(64, mload(add(p, shl(1, cs)))), shl(96, mload(add(p, mul(3, cs))))))
-                    p := add(p, shl(2, cs))
-                    for {} lt(o, last) { o := add(o, step) } {
-                        let t := add(p, cs)
-                        v := add(add(v, shl(128, mload(p))), add(shl(160, mload(t)), add(shl(192, mload(add(t, cs))), shl(224, mload(add(t, shl(1, cs)))))))
-                        mstore(o, v)
-                        v := sar(128, add(v, shl(127, 1)))
-                        p := add(p, shl(2, cs))
+                let end := add(o, step)
+                switch mload(0x2e0)
+                case 8 {
+                    switch cs
+                    case 0x20 {
+                        // one channel: a word a pixel, the next row w pixels on
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(sar(128, add(mload(sub(o, step)), shl(127, 1))), add(add(shl(128, sar(e, add(calldataload(a), half))), shl(160, sar(e, add(calldataload(t), half)))), add(shl(192, sar(e, add(calldataload(add(t, cs)), half))), shl(224, sar(e, add(calldataload(add(t, shl(1, cs))), half)))))))
+                            a := add(a, gap)
+                        }
                     }
-                }
-                case 0x602 {
-                    // six lanes of 42 bits (int16), kw = 5
-                    let v := add(add(mload(p), shl(42, mload(add(p, cs)))), add(shl(84, mload(add(p, shl(1, cs)))), shl(126, mload(add(p, mul(3, cs))))))
-                    p := add(p, shl(2, cs))
-                    for {} lt(o, last) { o := add(o, step) } {
-                        v := add(v, add(shl(168, mload(p)), shl(210, mload(add(p, cs)))))
-                        mstore(o, v)
-                        v := sar(84, add(v, shl(83, 1)))
-                        p := add(p, shl(1, cs))
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(sar(128, add(mload(sub(o, step)), shl(127, 1))), add(add(shl(128, sar(e, add(calldataload(a), half))), shl(160, sar(e, add(calldataload(t), half)))), add(shl(192, sar(e, add(calldataload(add(t, cs)), half))), shl(224, sar(e, add(calldataload(add(t, shl(1, cs))), half)))))))
+                                a := add(a, 0x20)
+                            }
+                        }
                     }
                 }
                 default {
-                    let b := mload(0x20)
-                    let v := 0
-                    let s := 0
-                    for { let end := add(p, mul(sub(mload(0x2e0), q), cs)) } lt(p, end) { p := add(p, cs) } {
-                        v := add(v, shl(s, mload(p)))
-                        s := add(s, b)
-                    }
-                    let qb := mul(q, b)
-                    for {} lt(o, last) { o := add(o, step) } {
-                        let u := s
-                        for { let end := add(p, mul(q, cs)) } lt(p, end) { p := add(p, cs) } {
-                            v := add(v, shl(u, mload(p)))
-                            u := add(u, b)
+                    switch cs
+                    case 0x20 {
+                        // one channel: a word a pixel, the next row w pixels on
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(sar(84, add(mload(sub(o, step)), shl(83, 1))), add(shl(168, sar(e, add(calldataload(a), half))), shl(210, sar(e, add(calldataload(t), half))))))
+                            a := add(a, gap)
                         }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(sar(84, add(mload(sub(o, step)), shl(83, 1))), add(shl(168, sar(e, add(calldataload(a), half))), shl(210, sar(e, add(calldataload(t), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // The first group's words from o where pl = 2 (kw = 5, "same") and lanes 2 … L − 1
+            // are on the input: input columns 0 … L − 3 of word (y, ci) from calldata
+            // X0 + y·w·cs + ci·32, cs apart.
+            function slideFirst(o) {
+                let cs := shl(5, mload(0x160))
+                let a := mload(0x300)
+                let gap := sub(mul(mload(0x240), cs), cs)
+                if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
+                let e := mload(0x220)
+                let half := shl(sub(e, 1), 1)
+                let end := add(o, mul(mload(0x120), cs))
+                switch mload(0x2e0)
+                case 8 {
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(add(add(shl(64, sar(e, add(calldataload(a), half))), shl(96, sar(e, add(calldataload(t), half)))), add(shl(128, sar(e, add(calldataload(add(t, cs)), half))), shl(160, sar(e, add(calldataload(add(t, shl(1, cs))), half))))), add(shl(192, sar(e, add(calldataload(add(t, mul(3, cs))), half))), shl(224, sar(e, add(calldataload(add(t, shl(2, cs))), half))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(add(add(shl(64, sar(e, add(calldataload(a), half))), shl(96, sar(e, add(calldataload(t), half)))), add(shl(128, sar(e, add(calldataload(add(t, cs)), half))), shl(160, sar(e, add(calldataload(add(t, shl(1, cs))), half))))), add(shl(192, sar(e, add(calldataload(add(t, mul(3, cs))), half))), shl(224, sar(e, add(calldataload(add(t, shl(2, cs))), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+                default {
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(add(shl(84, sar(e, add(calldataload(a), half))), shl(126, sar(e, add(calldataload(t), half)))), add(shl(168, sar(e, add(calldataload(add(t, cs)), half))), shl(210, sar(e, add(calldataload(add(t, shl(1, cs))), half))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(add(shl(84, sar(e, add(calldataload(a), half))), shl(126, sar(e, add(calldataload(t), half)))), add(shl(168, sar(e, add(calldataload(add(t, cs)), half))), shl(210, sar(e, add(calldataload(add(t, shl(1, cs))), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // A group's words from o, any lanes: lanes [jlo, jhi) from input columns c + jlo, …
+            // (c signed), two a pass; the lanes below from the group before where there is one.
+            function slidePart(o, c, jlo, jhi) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let b := mload(0x20)
+                let qb := mul(mload(0x80), b)
+                let first := eq(c, sub(0, mload(0x360)))
+                let a := add(mload(0x300), mul(add(c, jlo), cs))
+                let gap := sub(mul(mload(0x240), cs), cs)
+                let odd := and(sub(jhi, jlo), 1)
+                let span := mul(sub(sub(jhi, jlo), odd), cs)
+                let e := mload(0x220)
+                for { let end := add(o, step) } lt(o, end) { a := add(a, gap) } {
+                    for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                        let v := 0
+                        if iszero(first) { v := sar(qb, add(mload(sub(o, step)), shl(sub(qb, 1), 1))) }
+                        let s := mul(b, jlo)
+                        let t := a
+                        for {} lt(t, add(a, span)) { t := add(t, shl(1, cs)) } {
+                            v := add(v, add(shl(s, sar(e, add(calldataload(t), shl(sub(e, 1), 1)))), shl(add(s, b), sar(e, add(calldataload(add(t, cs)), shl(sub(e, 1), 1))))))
+                            s := add(s, shl(1, b))
+                        }
+                        if odd { v := add(v, shl(s, sar(e, add(calldataload(t), shl(sub(e, 1), 1))))) }
                         mstore(o, v)
-                        v := sar(qb, add(v, shl(sub(qb, 1), 1)))
+                        a := add(a, 0x20)
                     }
                 }
             }
@@ -317,13 +394,7 @@ contract EternalConvKernel {
                     // packed here: the h real rows a group only (padding rows are never read),
                     // addressed as if the pt rows above were there
                     let xsBytes := mul(mul(groups, mload(0x120)), cs)
-                    // the padded row in the outputs' memory (written only later) where it fits,
-                    // else above ws
-                    let buf := out
-                    if gt(mul(add(mul(groups, q), sub(mload(0x2e0), q)), cs), shl(5, add(outLen, 8))) {
-                        buf := add(add(xsMem, xsBytes), wsBytes)
-                    }
-                    packInput(xsMem, buf)
+                    packInput(xsMem)
                     packKernel(add(xsMem, xsBytes))
                     mstore(0x1c0, sub(xsMem, mul(mload(0x100), cs)))
                     mstore(0x1e0, add(xsMem, xsBytes))
