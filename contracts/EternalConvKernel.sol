@@ -155,7 +155,11 @@ contract EternalConvKernel {
                     switch add(and(and(iszero(iszero(gi)), eq(jlo, j0)), fast), shl(1, and(and(iszero(gi), eq(jlo, 2)), and(eq(c, sub(0, 2)), fast))))
                     case 1 { slideAll(o, add(mload(0x300), mul(add(c, j0), shl(5, mload(0x160))))) }
                     case 2 { slideFirst(o) }
-                    default { slidePart(o, c, jlo, jhi) }
+                    default {
+                        switch or(iszero(gi), gt(sub(jhi, jlo), 2))
+                        case 0 { slideFew(o, add(mload(0x300), mul(add(c, jlo), shl(5, mload(0x160)))), jlo, sub(jhi, jlo)) }
+                        default { slidePart(o, c, jlo, jhi) }
+                    }
                 }
             }
             // A group's words from o (the group before at o − h·cs), all Q new lanes on the
@@ -256,6 +260,44 @@ contract EternalConvKernel {
                             for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
                                 let t := add(a, cs)
                                 mstore(o, add(add(shl(84, sar(e, add(calldataload(a), half))), shl(126, sar(e, add(calldataload(t), half)))), add(shl(168, sar(e, add(calldataload(add(t, cs)), half))), shl(210, sar(e, add(calldataload(add(t, shl(1, cs))), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // A later group's words from o with n ≤ 2 new lanes on the input (lanes jlo, jlo + 1
+            // from calldata a + y·w·cs + ci·32 and cs on), the others off it (0).
+            function slideFew(o, a, jlo, n) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let qb := mul(mload(0x80), mload(0x20))
+                let hq := shl(sub(qb, 1), 1)
+                let end := add(o, step)
+                switch n
+                case 0 {
+                    for {} lt(o, end) { o := add(o, 0x20) } { mstore(o, sar(qb, add(mload(sub(o, step)), hq))) }
+                }
+                default {
+                    let gap := sub(mul(mload(0x240), cs), cs)
+                    if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
+                    let e := mload(0x220)
+                    let half := shl(sub(e, 1), 1)
+                    let s := mul(mload(0x20), jlo)
+                    // the second lane's value times 0 where n = 1
+                    let m := sub(n, 1)
+                    let s1 := add(s, mload(0x20))
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            mstore(o, add(sar(qb, add(mload(sub(o, step)), hq)), add(shl(s, sar(e, add(calldataload(a), half))), mul(m, shl(s1, sar(e, add(calldataload(add(a, cs)), half)))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                mstore(o, add(sar(qb, add(mload(sub(o, step)), hq)), add(shl(s, sar(e, add(calldataload(a), half))), mul(m, shl(s1, sar(e, add(calldataload(add(a, cs)), half)))))))
                                 a := add(a, 0x20)
                             }
                         }
