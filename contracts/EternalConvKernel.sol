@@ -358,8 +358,10 @@ contract EternalConvKernel {
             // Window row (ky, ci)'s words of n filters at dst, dst + 32, …: filter k's kw stored
             // values cin·F·width bytes apart from a + k·width, taps reversed (kx = 0 in the top
             // lane). kw = 5 of int8 or int16: the five calldata words of the six filters' values
-            // once, each value taken out biased (its sign bit flipped: v + 2^(8·width − 1)), the
-            // bias of five lanes (c) taken off the word; words past n zeroed again.
+            // once, biased (each value's sign bit flipped: v + 2^(8·width − 1), unsigned); the
+            // 32-bit fields of four (int8) or two (int16) filters moved into the five lanes at
+            // once (z), each filter's value masked out of its field, the bias of five lanes (c)
+            // taken off; words past n zeroed again.
             function tapRows(dst, a, n) {
                 let stride := mul(mload(0x160), mul(mload(0x280), mload(0x260)))
                 switch or(shl(8, mload(0x260)), mload(0x2c0))
@@ -371,12 +373,14 @@ contract EternalConvKernel {
                     let v3 := xor(calldataload(add(a, mul(3, stride))), m)
                     let v4 := xor(calldataload(add(a, shl(2, stride))), m)
                     let c := 0x8000000080000000800000008000000080
-                    mstore(dst, sub(add(add(add(add(shl(128, byte(0, v0)), shl(96, byte(0, v1))), shl(64, byte(0, v2))), shl(32, byte(0, v3))), byte(0, v4)), c))
-                    mstore(add(dst, 0x20), sub(add(add(add(add(shl(128, byte(1, v0)), shl(96, byte(1, v1))), shl(64, byte(1, v2))), shl(32, byte(1, v3))), byte(1, v4)), c))
-                    mstore(add(dst, 0x40), sub(add(add(add(add(shl(128, byte(2, v0)), shl(96, byte(2, v1))), shl(64, byte(2, v2))), shl(32, byte(2, v3))), byte(2, v4)), c))
-                    mstore(add(dst, 0x60), sub(add(add(add(add(shl(128, byte(3, v0)), shl(96, byte(3, v1))), shl(64, byte(3, v2))), shl(32, byte(3, v3))), byte(3, v4)), c))
-                    mstore(add(dst, 0x80), sub(add(add(add(add(shl(128, byte(4, v0)), shl(96, byte(4, v1))), shl(64, byte(4, v2))), shl(32, byte(4, v3))), byte(4, v4)), c))
-                    mstore(add(dst, 0xa0), sub(add(add(add(add(shl(128, byte(5, v0)), shl(96, byte(5, v1))), shl(64, byte(5, v2))), shl(32, byte(5, v3))), byte(5, v4)), c))
+                    let z0 := add(add(add(add(and(shr(96, v0), 0xffffffff00000000000000000000000000000000), and(shr(128, v1), 0xffffffff000000000000000000000000)), and(shr(160, v2), 0xffffffff0000000000000000)), and(shr(192, v3), 0xffffffff00000000)), and(shr(224, v4), 0xffffffff))
+                    let z1 := add(add(add(add(and(shr(64, v0), 0xffffffff00000000000000000000000000000000), and(shr(96, v1), 0xffffffff000000000000000000000000)), and(shr(128, v2), 0xffffffff0000000000000000)), and(shr(160, v3), 0xffffffff00000000)), and(shr(192, v4), 0xffffffff))
+                    mstore(dst, sub(and(shr(24, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x20), sub(and(shr(16, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x40), sub(and(shr(8, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x60), sub(and(z0, 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x80), sub(and(shr(24, z1), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0xa0), sub(and(shr(16, z1), 0xff000000ff000000ff000000ff000000ff), c))
                     for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
                 }
                 case 0x205 {
@@ -387,12 +391,15 @@ contract EternalConvKernel {
                     let v3 := xor(calldataload(add(a, mul(3, stride))), m)
                     let v4 := xor(calldataload(add(a, shl(2, stride))), m)
                     let c := 0x8000000000200000000008000000000200000000008000
-                    mstore(dst, sub(add(add(add(add(shl(168, and(shr(240, v0), 0xffff)), shl(126, and(shr(240, v1), 0xffff))), shl(84, and(shr(240, v2), 0xffff))), shl(42, and(shr(240, v3), 0xffff))), and(shr(240, v4), 0xffff)), c))
-                    mstore(add(dst, 0x20), sub(add(add(add(add(shl(168, and(shr(224, v0), 0xffff)), shl(126, and(shr(224, v1), 0xffff))), shl(84, and(shr(224, v2), 0xffff))), shl(42, and(shr(224, v3), 0xffff))), and(shr(224, v4), 0xffff)), c))
-                    mstore(add(dst, 0x40), sub(add(add(add(add(shl(168, and(shr(208, v0), 0xffff)), shl(126, and(shr(208, v1), 0xffff))), shl(84, and(shr(208, v2), 0xffff))), shl(42, and(shr(208, v3), 0xffff))), and(shr(208, v4), 0xffff)), c))
-                    mstore(add(dst, 0x60), sub(add(add(add(add(shl(168, and(shr(192, v0), 0xffff)), shl(126, and(shr(192, v1), 0xffff))), shl(84, and(shr(192, v2), 0xffff))), shl(42, and(shr(192, v3), 0xffff))), and(shr(192, v4), 0xffff)), c))
-                    mstore(add(dst, 0x80), sub(add(add(add(add(shl(168, and(shr(176, v0), 0xffff)), shl(126, and(shr(176, v1), 0xffff))), shl(84, and(shr(176, v2), 0xffff))), shl(42, and(shr(176, v3), 0xffff))), and(shr(176, v4), 0xffff)), c))
-                    mstore(add(dst, 0xa0), sub(add(add(add(add(shl(168, and(shr(160, v0), 0xffff)), shl(126, and(shr(160, v1), 0xffff))), shl(84, and(shr(160, v2), 0xffff))), shl(42, and(shr(160, v3), 0xffff))), and(shr(160, v4), 0xffff)), c))
+                    let z0 := add(add(add(add(and(shr(56, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(98, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(140, v2), 0xffffffff000000000000000000000)), and(shr(182, v3), 0x3fffffffc0000000000)), and(shr(224, v4), 0xffffffff))
+                    let z1 := add(add(add(add(and(shr(24, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(66, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(108, v2), 0xffffffff000000000000000000000)), and(shr(150, v3), 0x3fffffffc0000000000)), and(shr(192, v4), 0xffffffff))
+                    let z2 := add(add(add(add(and(shl(8, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(34, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(76, v2), 0xffffffff000000000000000000000)), and(shr(118, v3), 0x3fffffffc0000000000)), and(shr(160, v4), 0xffffffff))
+                    mstore(dst, sub(and(shr(16, z0), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x20), sub(and(z0, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x40), sub(and(shr(16, z1), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x60), sub(and(z1, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x80), sub(and(shr(16, z2), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0xa0), sub(and(z2, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
                     for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
                 }
                 default {
