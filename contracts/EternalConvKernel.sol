@@ -151,7 +151,9 @@ contract EternalConvKernel {
                     if sgt(add(c, L), mload(0x240)) { jhi := sub(mload(0x240), c) }
                     if slt(jhi, jlo) { jhi := jlo }
                     let o := add(d, mul(gi, step))
-                    let fast := and(eq(jhi, L), or(eq(or(shl(8, L), q), 0x804), eq(or(shl(8, L), q), 0x602)))
+                    // unrolled: eight lanes of 32 bits and Q = 4, or six of 42 and Q = 2 (kw = 5)
+                    let lq := or(or(shl(16, mload(0x20)), shl(8, L)), q)
+                    let fast := and(eq(jhi, L), or(eq(lq, 0x200804), eq(lq, 0x2a0602)))
                     switch add(and(and(iszero(iszero(gi)), eq(jlo, j0)), fast), shl(1, and(and(iszero(gi), eq(jlo, 2)), and(eq(c, sub(0, 2)), fast))))
                     case 1 { slideAll(o, add(mload(0x300), mul(add(c, j0), shl(5, mload(0x160))))) }
                     case 2 { slideFirst(o) }
@@ -357,15 +359,15 @@ contract EternalConvKernel {
             }
             // Window row (ky, ci)'s words of n filters at dst, dst + 32, …: filter k's kw stored
             // values cin·F·width bytes apart from a + k·width, taps reversed (kx = 0 in the top
-            // lane). kw = 5 of int8 or int16: the five calldata words of the six filters' values
+            // lane). kw = 5, int8 (32-bit lanes) or int16 (42): the five calldata words of the six filters' values
             // once, biased (each value's sign bit flipped: v + 2^(8·width − 1), unsigned); the
             // 32-bit fields of four (int8) or two (int16) filters moved into the five lanes at
             // once (z), each filter's value masked out of its field, the bias of five lanes (c)
             // taken off; words past n zeroed again.
             function tapRows(dst, a, n) {
                 let stride := mul(mload(0x160), mul(mload(0x280), mload(0x260)))
-                switch or(shl(8, mload(0x260)), mload(0x2c0))
-                case 0x105 {
+                switch or(or(shl(16, mload(0x20)), shl(8, mload(0x260))), mload(0x2c0))
+                case 0x200105 {
                     let m := 0x8080808080808080808080808080808080808080808080808080808080808080
                     let v0 := xor(calldataload(a), m)
                     let v1 := xor(calldataload(add(a, stride)), m)
@@ -383,7 +385,7 @@ contract EternalConvKernel {
                     mstore(add(dst, 0xa0), sub(and(shr(16, z1), 0xff000000ff000000ff000000ff000000ff), c))
                     for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
                 }
-                case 0x205 {
+                case 0x2a0205 {
                     let m := 0x8000800080008000800080008000800080008000800080008000800080008000
                     let v0 := xor(calldataload(a), m)
                     let v1 := xor(calldataload(add(a, stride)), m)
@@ -417,9 +419,9 @@ contract EternalConvKernel {
                     }
                 }
             }
-            // The header at memory 0 (28 words), scratch 0x380…0x3a0 (packing) and 0x400…0x4c0,
-            // the outputs from 0x500, then the input words xs and the kernel words ws: all the
-            // memory there is (its cost grows with the square of the top).
+            // The header at memory 0 (28 words), scratch 0x400…0x4c0, the outputs from 0x500,
+            // then the input words xs and the kernel words ws: all the memory there is (its cost
+            // grows with the square of the top).
             calldatacopy(0, 0, 0x380)
             let outLen := mul(mul(mload(0xc0), mload(0xe0)), mload(0xa0))
             let out := 0x500
