@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x06f62613020c07189750bbacba56d87928c9f82cdca65c1c131a56f88c56ed2d;
+    bytes32 internal constant MODEL = 0x882d66be498dbcedea9afb17e4a4a3cae722b7ff16fecb41ba7ecfc5d3baf082;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x6076b727078a5a5648130f57184818bd44481744a956ec959584732e09c10531;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xf53e09a9c1a428188fbed1bf84b2864c1b25fcaa7239eaf0fc7ad17e0f01a274;
+    bytes32 internal constant CONV_2D = 0x32260360397d7ddeccd38609660257501a5cf68b4140ea505f2e435454a5b4fb;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x6b52ff40a0a49b7f410e2483147fbc1553effa499462d5aed8fddf580b0a9814;
+    bytes32 internal constant CONV_1D = 0xafd3e2b817b41abf252c33f73875c0c68ddbe2391e5fcf0c42cfac53a18f60ea;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x8c17a909739e749669f214eb79d8427e68fb6e3978379c41c910c0b151f3a0cb;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x84e62e86f34441818edc7f10256ba1af3661d7d35e2505229c8eab943e04eea2;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 
