@@ -16,7 +16,8 @@ pragma solidity 0.8.30;
 ///      (0: xs and ws given, copied to memory; 1: packed here from the raw inputs and kernel),
 ///      27 pl.
 ///      xs: word (gi·hp + y)·cin + ci holds lanes j < L of x'(y, gi·Q + j, ci) (padded rows and
-///      columns, stride 1); ws: blocks of six filters, word (blk·kh·cin + ky·cin + ci)·6 + k is
+///      columns, stride 1; packed here (raw 1): the h real rows only, word (gi·h + y − pt)·cin +
+///      ci, as padding rows are never read); ws: blocks of six filters, word (blk·kh·cin + ky·cin + ci)·6 + k is
 ///      filter blk·6 + k's window row (ky, ci), taps reversed, b-bit lanes; terms: per filter
 ///      (five spare filters of zeros past f) m and bias·2^32 − 2^(b−1)·m. Returns the
 ///      oh·ow·f outputs (S·m + bias·2^32) >> 32, pixel-major.
@@ -126,107 +127,333 @@ contract EternalConvKernel {
                     a := add(a, mload(0x420))
                 }
             }
-            // `_polyInput`'s words at d: the raw Q32.32 inputs (calldata from X0, [h, w, cin])
-            // narrowed once, x' = (x + 2^(e−1)) >> e, into rows of Wb = groups·Q + L padded
-            // columns at p (fresh memory: zeros around the input, so a lane past the padded row
-            // or off the input reads 0), then each word's L lanes from there, real rows only.
-            function packInput(d, p) {
-                let cs := shl(5, mload(0x160))
+            // `_polyInput`'s words at d (word (gi·h + y)·cin + ci, real rows only): the raw
+            // Q32.32 inputs (calldata from X0, [h, w, cin]) narrowed, x' = (x + 2^(e−1)) >> e,
+            // straight into the words, group by group. Lane j of word (gi, y, ci) is padded
+            // column gi·Q + j, input column gi·Q + j − pl (0 off the input). Words slide: word
+            // gi is word gi − 1 (the group before, in memory) moved down Q lanes — sar of the
+            // word plus half of Q lanes, exact as the low lanes' sum is below half of Q lanes in
+            // size (|x'| < 2^(b−2) wherever the kernel is not all zeros, `_lanes`) — plus its
+            // new lanes [L − Q, L) (the first group: all L lanes). A group's lanes on the input
+            // are the same for all its words: loaded unchecked, unrolled where all Q are.
+            function packInput(d) {
                 let q := mload(0x80)
-                let groups := div(add(mload(0xe0), sub(q, 1)), q)
-                let rowBytes := mul(add(mul(groups, q), mload(0x2e0)), cs)
-                {
-                    let e := mload(0x220)
-                    let half := shl(sub(e, 1), 1)
-                    let n := mul(mload(0x240), cs)
-                    let src := mload(0x300)
-                    let dst := add(p, mul(mload(0x360), cs))
-                    for { let end := add(src, mul(mload(0x120), n)) } lt(src, end) {} {
-                        for { let k := 0 } lt(k, n) { k := add(k, 0x20) } {
-                            mstore(add(dst, k), sar(e, add(calldataload(add(src, k)), half)))
-                        }
-                        src := add(src, n)
-                        dst := add(dst, rowBytes)
+                let L := mload(0x2e0)
+                let step := mul(mload(0x120), shl(5, mload(0x160)))
+                for { let gi := 0 } lt(gi, div(add(mload(0xe0), sub(q, 1)), q)) { gi := add(gi, 1) } {
+                    let j0 := 0
+                    if gi { j0 := sub(L, q) }
+                    // input column of lane 0 (signed); lanes [jlo, jhi) on the input
+                    let c := sub(mul(gi, q), mload(0x360))
+                    let jlo := j0
+                    if slt(add(c, jlo), 0) { jlo := sub(0, c) }
+                    let jhi := L
+                    if sgt(add(c, L), mload(0x240)) { jhi := sub(mload(0x240), c) }
+                    if slt(jhi, jlo) { jhi := jlo }
+                    let o := add(d, mul(gi, step))
+                    // unrolled: eight lanes of 32 bits and Q = 4, or six of 42 and Q = 2 (kw = 5)
+                    let lq := or(or(shl(16, mload(0x20)), shl(8, L)), q)
+                    let fast := and(eq(jhi, L), or(eq(lq, 0x200804), eq(lq, 0x2a0602)))
+                    switch add(and(and(iszero(iszero(gi)), eq(jlo, j0)), fast), shl(1, and(and(iszero(gi), eq(jlo, 2)), and(eq(c, sub(0, 2)), fast))))
+                    case 1 { slideAll(o, add(mload(0x300), mul(add(c, j0), shl(5, mload(0x160))))) }
+                    case 2 { slideFirst(o) }
+                    default {
+                        switch or(iszero(gi), gt(sub(jhi, jlo), 2))
+                        case 0 { slideFew(o, add(mload(0x300), mul(add(c, jlo), shl(5, mload(0x160)))), jlo, sub(jhi, jlo)) }
+                        default { slidePart(o, c, jlo, jhi) }
                     }
-                }
-                let o := add(d, mul(mload(0x100), cs))
-                for { let gi := 0 } lt(gi, groups) { gi := add(gi, 1) } {
-                    packGroup(add(p, mul(gi, mul(q, cs))), add(o, mul(gi, mul(mload(0x180), cs))), cs, rowBytes)
                 }
             }
-            // One group's words of every real row: from narrowed rows at a (rowBytes apart) to
-            // words at o (cs = a pixel's bytes apart a row), lane j the pixel j columns on.
-            function packGroup(a, o, cs, rowBytes) {
-                let b := mload(0x20)
-                let top := mul(sub(mload(0x2e0), 1), cs)
-                for { let end := add(o, mul(mload(0x120), cs)) } lt(o, end) {} {
-                    for { let c := 0 } lt(c, cs) { c := add(c, 0x20) } {
-                        let first := add(a, c)
-                        let v := 0
-                        for { let at := add(first, top) } 1 { at := sub(at, cs) } {
-                            v := add(shl(b, v), mload(at))
-                            if eq(at, first) { break }
+            // A group's words from o (the group before at o − h·cs), all Q new lanes on the
+            // input, L = 8, Q = 4 or L = 6, Q = 2: lane L − Q of word (y, ci) from calldata
+            // a + y·w·cs + ci·32, the next lanes cs on.
+            function slideAll(o, a) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let gap := sub(mul(mload(0x240), cs), cs)
+                if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
+                let e := mload(0x220)
+                let half := shl(sub(e, 1), 1)
+                let end := add(o, step)
+                switch mload(0x2e0)
+                case 8 {
+                    switch cs
+                    case 0x20 {
+                        // one channel: a word a pixel, the next row w pixels on
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(sar(128, add(mload(sub(o, step)), shl(127, 1))), add(add(shl(128, sar(e, add(calldataload(a), half))), shl(160, sar(e, add(calldataload(t), half)))), add(shl(192, sar(e, add(calldataload(add(t, cs)), half))), shl(224, sar(e, add(calldataload(add(t, shl(1, cs))), half)))))))
+                            a := add(a, gap)
                         }
-                        mstore(add(o, c), v)
                     }
-                    o := add(o, cs)
-                    a := add(a, rowBytes)
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(sar(128, add(mload(sub(o, step)), shl(127, 1))), add(add(shl(128, sar(e, add(calldataload(a), half))), shl(160, sar(e, add(calldataload(t), half)))), add(shl(192, sar(e, add(calldataload(add(t, cs)), half))), shl(224, sar(e, add(calldataload(add(t, shl(1, cs))), half)))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+                default {
+                    switch cs
+                    case 0x20 {
+                        // one channel: a word a pixel, the next row w pixels on
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(sar(84, add(mload(sub(o, step)), shl(83, 1))), add(shl(168, sar(e, add(calldataload(a), half))), shl(210, sar(e, add(calldataload(t), half))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(sar(84, add(mload(sub(o, step)), shl(83, 1))), add(shl(168, sar(e, add(calldataload(a), half))), shl(210, sar(e, add(calldataload(t), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // The first group's words from o where pl = 2 (kw = 5, "same") and lanes 2 … L − 1
+            // are on the input: input columns 0 … L − 3 of word (y, ci) from calldata
+            // X0 + y·w·cs + ci·32, cs apart.
+            function slideFirst(o) {
+                let cs := shl(5, mload(0x160))
+                let a := mload(0x300)
+                let gap := sub(mul(mload(0x240), cs), cs)
+                if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
+                let e := mload(0x220)
+                let half := shl(sub(e, 1), 1)
+                let end := add(o, mul(mload(0x120), cs))
+                switch mload(0x2e0)
+                case 8 {
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(add(add(shl(64, sar(e, add(calldataload(a), half))), shl(96, sar(e, add(calldataload(t), half)))), add(shl(128, sar(e, add(calldataload(add(t, cs)), half))), shl(160, sar(e, add(calldataload(add(t, shl(1, cs))), half))))), add(shl(192, sar(e, add(calldataload(add(t, mul(3, cs))), half))), shl(224, sar(e, add(calldataload(add(t, shl(2, cs))), half))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(add(add(shl(64, sar(e, add(calldataload(a), half))), shl(96, sar(e, add(calldataload(t), half)))), add(shl(128, sar(e, add(calldataload(add(t, cs)), half))), shl(160, sar(e, add(calldataload(add(t, shl(1, cs))), half))))), add(shl(192, sar(e, add(calldataload(add(t, mul(3, cs))), half))), shl(224, sar(e, add(calldataload(add(t, shl(2, cs))), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+                default {
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            let t := add(a, cs)
+                            mstore(o, add(add(shl(84, sar(e, add(calldataload(a), half))), shl(126, sar(e, add(calldataload(t), half)))), add(shl(168, sar(e, add(calldataload(add(t, cs)), half))), shl(210, sar(e, add(calldataload(add(t, shl(1, cs))), half))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                let t := add(a, cs)
+                                mstore(o, add(add(shl(84, sar(e, add(calldataload(a), half))), shl(126, sar(e, add(calldataload(t), half)))), add(shl(168, sar(e, add(calldataload(add(t, cs)), half))), shl(210, sar(e, add(calldataload(add(t, shl(1, cs))), half))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // A later group's words from o with n ≤ 2 new lanes on the input (lanes jlo, jlo + 1
+            // from calldata a + y·w·cs + ci·32 and cs on), the others off it (0).
+            function slideFew(o, a, jlo, n) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let qb := mul(mload(0x80), mload(0x20))
+                let hq := shl(sub(qb, 1), 1)
+                let end := add(o, step)
+                switch n
+                case 0 {
+                    for {} lt(o, end) { o := add(o, 0x20) } { mstore(o, sar(qb, add(mload(sub(o, step)), hq))) }
+                }
+                default {
+                    let gap := sub(mul(mload(0x240), cs), cs)
+                    if eq(cs, 0x20) { gap := mul(mload(0x240), 0x20) }
+                    let e := mload(0x220)
+                    let half := shl(sub(e, 1), 1)
+                    let s := mul(mload(0x20), jlo)
+                    // the second lane's value times 0 where n = 1
+                    let m := sub(n, 1)
+                    let s1 := add(s, mload(0x20))
+                    switch cs
+                    case 0x20 {
+                        for {} lt(o, end) { o := add(o, 0x20) } {
+                            mstore(o, add(sar(qb, add(mload(sub(o, step)), hq)), add(shl(s, sar(e, add(calldataload(a), half))), mul(m, shl(s1, sar(e, add(calldataload(add(a, cs)), half)))))))
+                            a := add(a, gap)
+                        }
+                    }
+                    default {
+                        for {} lt(o, end) { a := add(a, gap) } {
+                            for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                                mstore(o, add(sar(qb, add(mload(sub(o, step)), hq)), add(shl(s, sar(e, add(calldataload(a), half))), mul(m, shl(s1, sar(e, add(calldataload(add(a, cs)), half)))))))
+                                a := add(a, 0x20)
+                            }
+                        }
+                    }
+                }
+            }
+            // A group's words from o, any lanes: lanes [jlo, jhi) from input columns c + jlo, …
+            // (c signed), two a pass; the lanes below from the group before where there is one.
+            function slidePart(o, c, jlo, jhi) {
+                let cs := shl(5, mload(0x160))
+                let step := mul(mload(0x120), cs)
+                let b := mload(0x20)
+                let qb := mul(mload(0x80), b)
+                let first := eq(c, sub(0, mload(0x360)))
+                let a := add(mload(0x300), mul(add(c, jlo), cs))
+                let gap := sub(mul(mload(0x240), cs), cs)
+                let odd := and(sub(jhi, jlo), 1)
+                let span := mul(sub(sub(jhi, jlo), odd), cs)
+                let e := mload(0x220)
+                for { let end := add(o, step) } lt(o, end) { a := add(a, gap) } {
+                    for { let rowEnd := add(o, cs) } lt(o, rowEnd) { o := add(o, 0x20) } {
+                        let v := 0
+                        if iszero(first) { v := sar(qb, add(mload(sub(o, step)), shl(sub(qb, 1), 1))) }
+                        let s := mul(b, jlo)
+                        let t := a
+                        for {} lt(t, add(a, span)) { t := add(t, shl(1, cs)) } {
+                            v := add(v, add(shl(s, sar(e, add(calldataload(t), shl(sub(e, 1), 1)))), shl(add(s, b), sar(e, add(calldataload(add(t, cs)), shl(sub(e, 1), 1))))))
+                            s := add(s, shl(1, b))
+                        }
+                        if odd { v := add(v, shl(s, sar(e, add(calldataload(t), shl(sub(e, 1), 1))))) }
+                        mstore(o, v)
+                        a := add(a, 0x20)
+                    }
                 }
             }
             // `_polyKernel`'s words at d: from the raw stored values (calldata from K0, [kh, kw,
-            // cin, F], `width` bytes big-endian), filters f0 + fi; kx ascending, each value
-            // shifting the word up a lane (taps reversed).
+            // cin, F], `width` bytes big-endian), filters f0 + fi; block by block, window row by
+            // window row, so the words come in order; filters past f stay zero (fresh memory).
+            // A value is the top `width` bytes of the calldata word at its offset.
             function packKernel(d) {
                 let cin := mload(0x160)
-                let rows := mul(mload(0x140), cin)
-                let width := mload(0x260)
-                let stride := mul(mul(cin, mload(0x280)), width)
-                for { let r := 0 } lt(r, rows) { r := add(r, 1) } {
-                    let src := add(mload(0x320), mul(add(mul(add(mul(mul(div(r, cin), mload(0x2c0)), cin), mod(r, cin)), mload(0x280)), mload(0x2a0)), width))
-                    let dst := add(d, mul(r, 0xc0))
-                    for { let fi := 0 } lt(fi, mload(0xa0)) { fi := add(fi, 1) } {
-                        mstore(add(add(dst, mul(div(fi, 6), mul(rows, 0xc0))), shl(5, mod(fi, 6))), tapRow(src, stride, width))
-                        src := add(src, width)
+                let f := mload(0xa0)
+                let fw := mul(mload(0x280), mload(0x260))
+                let kyBytes := mul(mul(mload(0x2c0), cin), fw)
+                let dst := d
+                for { let blk := 0 } lt(blk, f) { blk := add(blk, 6) } {
+                    let n := sub(f, blk)
+                    if gt(n, 6) { n := 6 }
+                    let src := add(mload(0x320), mul(add(mload(0x2a0), blk), mload(0x260)))
+                    for { let end := add(src, mul(mload(0x140), kyBytes)) } lt(src, end) { src := add(src, kyBytes) } {
+                        for { let a := src } lt(a, add(src, mul(cin, fw))) { a := add(a, fw) } {
+                            tapRows(dst, a, n)
+                            dst := add(dst, 0xc0)
+                        }
                     }
                 }
             }
-            // One filter's window row: kw stored values `stride` bytes apart from src.
-            function tapRow(src, stride, width) -> wv {
-                let b := mload(0x20)
-                let se := sub(width, 1)
-                let sh := sub(256, shl(3, width))
-                for { let end := add(src, mul(mload(0x2c0), stride)) } lt(src, end) { src := add(src, stride) } {
-                    wv := add(shl(b, wv), signextend(se, shr(sh, calldataload(src))))
+            // Window row (ky, ci)'s words of n filters at dst, dst + 32, …: filter k's kw stored
+            // values cin·F·width bytes apart from a + k·width, taps reversed (kx = 0 in the top
+            // lane). kw = 5, int8 (32-bit lanes) or int16 (42): the five calldata words of the six filters' values
+            // once, biased (each value's sign bit flipped: v + 2^(8·width − 1), unsigned); the
+            // 32-bit fields of four (int8) or two (int16) filters moved into the five lanes at
+            // once (z), each filter's value masked out of its field, the bias of five lanes (c)
+            // taken off; words past n zeroed again.
+            function tapRows(dst, a, n) {
+                let stride := mul(mload(0x160), mul(mload(0x280), mload(0x260)))
+                switch or(or(shl(16, mload(0x20)), shl(8, mload(0x260))), mload(0x2c0))
+                case 0x200105 {
+                    let m := 0x8080808080808080808080808080808080808080808080808080808080808080
+                    let v0 := xor(calldataload(a), m)
+                    let v1 := xor(calldataload(add(a, stride)), m)
+                    let v2 := xor(calldataload(add(a, shl(1, stride))), m)
+                    let v3 := xor(calldataload(add(a, mul(3, stride))), m)
+                    let v4 := xor(calldataload(add(a, shl(2, stride))), m)
+                    let c := 0x8000000080000000800000008000000080
+                    let z0 := add(add(add(add(and(shr(96, v0), 0xffffffff00000000000000000000000000000000), and(shr(128, v1), 0xffffffff000000000000000000000000)), and(shr(160, v2), 0xffffffff0000000000000000)), and(shr(192, v3), 0xffffffff00000000)), and(shr(224, v4), 0xffffffff))
+                    let z1 := add(add(add(add(and(shr(64, v0), 0xffffffff00000000000000000000000000000000), and(shr(96, v1), 0xffffffff000000000000000000000000)), and(shr(128, v2), 0xffffffff0000000000000000)), and(shr(160, v3), 0xffffffff00000000)), and(shr(192, v4), 0xffffffff))
+                    mstore(dst, sub(and(shr(24, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x20), sub(and(shr(16, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x40), sub(and(shr(8, z0), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x60), sub(and(z0, 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0x80), sub(and(shr(24, z1), 0xff000000ff000000ff000000ff000000ff), c))
+                    mstore(add(dst, 0xa0), sub(and(shr(16, z1), 0xff000000ff000000ff000000ff000000ff), c))
+                    for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
+                }
+                case 0x2a0205 {
+                    let m := 0x8000800080008000800080008000800080008000800080008000800080008000
+                    let v0 := xor(calldataload(a), m)
+                    let v1 := xor(calldataload(add(a, stride)), m)
+                    let v2 := xor(calldataload(add(a, shl(1, stride))), m)
+                    let v3 := xor(calldataload(add(a, mul(3, stride))), m)
+                    let v4 := xor(calldataload(add(a, shl(2, stride))), m)
+                    let c := 0x8000000000200000000008000000000200000000008000
+                    let z0 := add(add(add(add(and(shr(56, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(98, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(140, v2), 0xffffffff000000000000000000000)), and(shr(182, v3), 0x3fffffffc0000000000)), and(shr(224, v4), 0xffffffff))
+                    let z1 := add(add(add(add(and(shr(24, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(66, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(108, v2), 0xffffffff000000000000000000000)), and(shr(150, v3), 0x3fffffffc0000000000)), and(shr(192, v4), 0xffffffff))
+                    let z2 := add(add(add(add(and(shl(8, v0), 0xffffffff000000000000000000000000000000000000000000), and(shr(34, v1), 0x3fffffffc0000000000000000000000000000000)), and(shr(76, v2), 0xffffffff000000000000000000000)), and(shr(118, v3), 0x3fffffffc0000000000)), and(shr(160, v4), 0xffffffff))
+                    mstore(dst, sub(and(shr(16, z0), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x20), sub(and(z0, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x40), sub(and(shr(16, z1), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x60), sub(and(z1, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0x80), sub(and(shr(16, z2), 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    mstore(add(dst, 0xa0), sub(and(z2, 0xffff0000003fffc000000ffff0000003fffc000000ffff), c))
+                    for { let k := shl(5, n) } lt(k, 0xc0) { k := add(k, 0x20) } { mstore(add(dst, k), 0) }
+                }
+                default {
+                    let b := mload(0x20)
+                    let width := mload(0x260)
+                    let sh := sub(256, shl(3, width))
+                    let span := mul(mload(0x2c0), stride)
+                    for { let last := add(dst, shl(5, n)) } lt(dst, last) { dst := add(dst, 0x20) } {
+                        let wv := 0
+                        for { let t := a } lt(t, add(a, span)) { t := add(t, stride) } {
+                            wv := add(shl(b, wv), sar(sh, calldataload(t)))
+                        }
+                        mstore(dst, wv)
+                        a := add(a, width)
+                    }
                 }
             }
             // The header at memory 0 (28 words), scratch 0x400…0x4c0, the outputs from 0x500,
-            // then the packed input and kernel words.
+            // then the input words xs and the kernel words ws: all the memory there is (its cost
+            // grows with the square of the top).
             calldatacopy(0, 0, 0x380)
             let outLen := mul(mul(mload(0xc0), mload(0xe0)), mload(0xa0))
             let out := 0x500
-            // A window row's input bytes; kernel bytes of a block of six filters; a group's input
-            // bytes; the blocks.
             {
                 let q := mload(0x80)
-                let xsBytes := shl(5, mul(mul(div(add(mload(0xe0), sub(q, 1)), q), mload(0x180)), mload(0x160)))
+                let cs := shl(5, mload(0x160))
+                let groups := div(add(mload(0xe0), sub(q, 1)), q)
+                let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
                 let xsMem := add(out, shl(5, add(outLen, 8)))
-                let wsMem := add(xsMem, xsBytes)
                 switch mload(0x340)
                 case 0 {
+                    // given: hp rows a group
+                    let xsBytes := mul(mul(groups, mload(0x180)), cs)
                     calldatacopy(xsMem, mload(0x1c0), xsBytes)
-                    calldatacopy(wsMem, mload(0x1e0), mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0))
+                    calldatacopy(add(xsMem, xsBytes), mload(0x1e0), wsBytes)
+                    mstore(0x1c0, xsMem)
+                    mstore(0x1e0, add(xsMem, xsBytes))
+                    mstore(0x420, mul(mload(0x180), cs))
                 }
                 default {
-                    let wsBytes := mul(mul(div(add(mload(0xa0), 5), 6), mul(mload(0x140), mload(0x160))), 0xc0)
-                    packInput(xsMem, add(wsMem, wsBytes))
-                    packKernel(wsMem)
+                    // packed here: the h real rows a group only (padding rows are never read),
+                    // addressed as if the pt rows above were there
+                    let xsBytes := mul(mul(groups, mload(0x120)), cs)
+                    packInput(xsMem)
+                    packKernel(add(xsMem, xsBytes))
+                    mstore(0x1c0, sub(xsMem, mul(mload(0x100), cs)))
+                    mstore(0x1e0, add(xsMem, xsBytes))
+                    mstore(0x420, mul(mload(0x120), cs))
                 }
-                mstore(0x1c0, xsMem)
-                mstore(0x1e0, wsMem)
             }
             mstore(0x4c0, shl(5, mload(0x160)))
             mstore(0x400, mul(mul(mload(0x140), mload(0x4c0)), 6))
-            mstore(0x420, mul(mload(0x180), mload(0x4c0)))
             mstore(0x4a0, div(add(mload(0xa0), 5), 6))
             for { let oy := 0 } lt(oy, mload(0xc0)) { oy := add(oy, 1) } { row(oy) }
             return(out, shl(5, outLen))

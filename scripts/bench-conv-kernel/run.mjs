@@ -7,7 +7,8 @@
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
 // BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
-// (relu-sized inputs: other lane choices); F0=k computes filters [k, f) only (an output-channel
+// (relu-sized inputs: other lane choices); EXTREME=±1 sets every input to 1 and every weight
+// to ±qmax (lane sums at their bound); F0=k computes filters [k, f) only (an output-channel
 // slice, f0 = k); DUMP=FILE writes the bench contract's runtime code as
 // {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
 // checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
@@ -108,10 +109,12 @@ async function main() {
   ];
   for (const [name, g, width] of cases) {
     const [h, w, cin, f, kh, kw] = g;
-    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
+    // EXTREME=1 or -1: every input +1 and every weight ±qmax (lane sums at their bound).
+    const ext = +(process.env.EXTREME || 0);
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(ext ? 2 ** 32 : Math.round((rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
     const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
     const n = kh * kw * cin * f;
-    const q = Array.from({ length: n }, () => Math.round((rnd() * 2 - 1) * qmax));
+    const q = Array.from({ length: n }, () => (ext ? ext * qmax : Math.round((rnd() * 2 - 1) * qmax)));
     const kernelHex = q.map((v) => ((BigInt(v) + (1n << BigInt(8 * width))) % (1n << BigInt(8 * width))).toString(16).padStart(2 * width, "0")).join("");
     const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
     const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));

@@ -996,11 +996,14 @@ const HOST_MUL: f64 = 34.6;
 const HOST_PASS: f64 = 1273.0;
 /// … per output value: its lane, scale and bias, the store, the answer copied back …
 const HOST_OUT: u64 = 106;
-/// … per input value: the layer's lane-bound scan and copy into the call, narrowed into padded
-/// rows and packed into L-lane words (each value in ≈ L / Q of them) …
-const HOST_INPUT: u64 = 469;
+/// … per input value: the layer's lane-bound scan and copy into the call, narrowed straight
+/// into L-lane words sliding Q lanes a group (once per value) …
+/// (469 before branch `hostpack`; its kernel packs for 254–348 gas an input value less on
+/// fashion_mnist's two convolutions, scripts/bench-conv-kernel, int8 and int16: 469 − 290.)
+const HOST_INPUT: u64 = 179;
 /// … per stored kernel value copied and packed (kw taps a word) …
-const HOST_WEIGHT: u64 = 166;
+/// (166 before `hostpack`: 96–107 gas a weight less there, 166 − 100.)
+const HOST_WEIGHT: u64 = 66;
 /// … and per call (the cold STATICCALL, the buffers, the header and terms).
 const HOST_CALL: u64 = 17_500;
 
