@@ -23,9 +23,10 @@ pragma solidity 0.8.30;
 contract EternalConvKernel {
     fallback() external {
         assembly {
-            // Six accumulators over packed input words [xa, xe) (calldata), each word times six
-            // consecutive kernel words from wp: two words a pass after an odd one.
-            function dot(xa, xe, wp) -> c0, c1, c2, c3, c4, c5 {
+            // Accumulators of six (four, two) filters: packed input words [xa, xe) (memory),
+            // each times the filters' kernel words from wp (six a window row and input word,
+            // of which the first four or two are read): an odd word, two, four, then eight a pass.
+            function dot6(xa, xe, wp) -> c0, c1, c2, c3, c4, c5 {
                 if and(sub(xe, xa), 0x20) {
                     let v := mload(xa)
                     c0 := mul(v, mload(wp))
@@ -37,9 +38,59 @@ contract EternalConvKernel {
                     xa := add(xa, 0x20)
                     wp := add(wp, 0xc0)
                 }
-                for {} lt(xa, xe) {
+                if and(sub(xe, xa), 0x40) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x80))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0xa0))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x140))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x160))))
                     xa := add(xa, 0x40)
                     wp := add(wp, 0x180)
+                }
+                if and(sub(xe, xa), 0x80) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x80))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0xa0))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x140))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x160))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x1c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x1e0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x200))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x220))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x280))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x2a0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x2c0))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x2e0))))
+                    xa := add(xa, 0x80)
+                    wp := add(wp, 0x300)
+                }
+                for {} lt(xa, xe) {
+                    xa := add(xa, 0x100)
+                    wp := add(wp, 0x600)
                 } {
                     let v := mload(xa)
                     c0 := add(c0, mul(v, mload(wp)))
@@ -55,55 +106,356 @@ contract EternalConvKernel {
                     c3 := add(c3, mul(v, mload(add(wp, 0x120))))
                     c4 := add(c4, mul(v, mload(add(wp, 0x140))))
                     c5 := add(c5, mul(v, mload(add(wp, 0x160))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x1c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x1e0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x200))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x220))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x280))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x2a0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x2c0))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x2e0))))
+                    v := mload(add(xa, 0x80))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x300))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x320))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x340))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x360))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x380))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x3a0))))
+                    v := mload(add(xa, 0xa0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x3c0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x3e0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x400))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x420))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x440))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x460))))
+                    v := mload(add(xa, 0xc0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x480))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x4a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x4c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x4e0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x500))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x520))))
+                    v := mload(add(xa, 0xe0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x540))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x560))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x580))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x5a0))))
+                    c4 := add(c4, mul(v, mload(add(wp, 0x5c0))))
+                    c5 := add(c5, mul(v, mload(add(wp, 0x5e0))))
                 }
             }
-            // n pixels of six filters from the accumulators: lane kw − 1 moved down to lane 0
-            // with half a lane added to every lane, then per pixel one lane a filter, the next
-            // pixel a lane up. Outputs at op = mload(0x460), op + 32·f, …; terms from
-            // t = mload(0x440) (64 bytes a filter); n = mload(0x480) pixels.
-            function emit(c0, c1, c2, c3, c4, c5) {
+            function dot4(xa, xe, wp) -> c0, c1, c2, c3 {
+                if and(sub(xe, xa), 0x20) {
+                    let v := mload(xa)
+                    c0 := mul(v, mload(wp))
+                    c1 := mul(v, mload(add(wp, 0x20)))
+                    c2 := mul(v, mload(add(wp, 0x40)))
+                    c3 := mul(v, mload(add(wp, 0x60)))
+                    xa := add(xa, 0x20)
+                    wp := add(wp, 0xc0)
+                }
+                if and(sub(xe, xa), 0x40) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    xa := add(xa, 0x40)
+                    wp := add(wp, 0x180)
+                }
+                if and(sub(xe, xa), 0x80) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x1c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x1e0))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x280))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x2a0))))
+                    xa := add(xa, 0x80)
+                    wp := add(wp, 0x300)
+                }
+                for {} lt(xa, xe) {
+                    xa := add(xa, 0x100)
+                    wp := add(wp, 0x600)
+                } {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x40))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x60))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x100))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x120))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x1c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x1e0))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x280))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x2a0))))
+                    v := mload(add(xa, 0x80))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x300))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x320))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x340))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x360))))
+                    v := mload(add(xa, 0xa0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x3c0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x3e0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x400))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x420))))
+                    v := mload(add(xa, 0xc0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x480))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x4a0))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x4c0))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x4e0))))
+                    v := mload(add(xa, 0xe0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x540))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x560))))
+                    c2 := add(c2, mul(v, mload(add(wp, 0x580))))
+                    c3 := add(c3, mul(v, mload(add(wp, 0x5a0))))
+                }
+            }
+            function dot2(xa, xe, wp) -> c0, c1 {
+                if and(sub(xe, xa), 0x20) {
+                    let v := mload(xa)
+                    c0 := mul(v, mload(wp))
+                    c1 := mul(v, mload(add(wp, 0x20)))
+                    xa := add(xa, 0x20)
+                    wp := add(wp, 0xc0)
+                }
+                if and(sub(xe, xa), 0x40) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    xa := add(xa, 0x40)
+                    wp := add(wp, 0x180)
+                }
+                if and(sub(xe, xa), 0x80) {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    xa := add(xa, 0x80)
+                    wp := add(wp, 0x300)
+                }
+                for {} lt(xa, xe) {
+                    xa := add(xa, 0x100)
+                    wp := add(wp, 0x600)
+                } {
+                    let v := mload(xa)
+                    c0 := add(c0, mul(v, mload(wp)))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x20))))
+                    v := mload(add(xa, 0x20))
+                    c0 := add(c0, mul(v, mload(add(wp, 0xc0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0xe0))))
+                    v := mload(add(xa, 0x40))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x180))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x1a0))))
+                    v := mload(add(xa, 0x60))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x240))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x260))))
+                    v := mload(add(xa, 0x80))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x300))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x320))))
+                    v := mload(add(xa, 0xa0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x3c0))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x3e0))))
+                    v := mload(add(xa, 0xc0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x480))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x4a0))))
+                    v := mload(add(xa, 0xe0))
+                    c0 := add(c0, mul(v, mload(add(wp, 0x540))))
+                    c1 := add(c1, mul(v, mload(add(wp, 0x560))))
+                }
+            }
+            // n pixels of six (four, two) filters of a block from its accumulators: lane kw − 1
+            // moved down to lane 0 with half a lane added to every lane, then per pixel one lane
+            // a filter, the next pixel a lane up. Pixel j's filter k at op + j·32f + 32k; the
+            // terms of filter k at memory 0x220 + 64k (the block's, see below).
+            function emit6(c0, c1, c2, c3, c4, c5, op, n) {
                 let h := mload(0x60)
-                let low := mload(0x40)
-                c0 := shr(low, add(c0, h))
-                c1 := shr(low, add(c1, h))
-                c2 := shr(low, add(c2, h))
-                c3 := shr(low, add(c3, h))
-                c4 := shr(low, add(c4, h))
-                c5 := shr(low, add(c5, h))
+                c0 := add(c0, h)
+                c1 := add(c1, h)
+                c2 := add(c2, h)
+                c3 := add(c3, h)
+                c4 := add(c4, h)
+                c5 := add(c5, h)
                 let b := mload(0x20)
                 let mask := sub(shl(b, 1), 1)
                 let step := shl(5, mload(0xa0))
-                let t := mload(0x440)
-                let op := mload(0x460)
-                for { let end := add(op, mul(mload(0x480), step)) } lt(op, end) { op := add(op, step) } {
-                    mstore(op, sar(32, add(mul(and(c0, mask), calldataload(t)), calldataload(add(t, 0x20)))))
-                    mstore(add(op, 0x20), sar(32, add(mul(and(c1, mask), calldataload(add(t, 0x40))), calldataload(add(t, 0x60)))))
-                    mstore(add(op, 0x40), sar(32, add(mul(and(c2, mask), calldataload(add(t, 0x80))), calldataload(add(t, 0xa0)))))
-                    mstore(add(op, 0x60), sar(32, add(mul(and(c3, mask), calldataload(add(t, 0xc0))), calldataload(add(t, 0xe0)))))
-                    mstore(add(op, 0x80), sar(32, add(mul(and(c4, mask), calldataload(add(t, 0x100))), calldataload(add(t, 0x120)))))
-                    mstore(add(op, 0xa0), sar(32, add(mul(and(c5, mask), calldataload(add(t, 0x140))), calldataload(add(t, 0x160)))))
-                    c0 := shr(b, c0)
-                    c1 := shr(b, c1)
-                    c2 := shr(b, c2)
-                    c3 := shr(b, c3)
-                    c4 := shr(b, c4)
-                    c5 := shr(b, c5)
+                let s := mload(0x40)
+                let end := add(op, mul(n, step))
+                if and(n, 1) {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    mstore(add(op, 0x80), sar(32, add(mul(and(shr(s, c4), mask), mload(0x320)), mload(0x340))))
+                    mstore(add(op, 0xa0), sar(32, add(mul(and(shr(s, c5), mask), mload(0x360)), mload(0x380))))
+                    op := add(op, step)
+                    s := add(s, b)
+                }
+                for {} lt(op, end) {} {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    mstore(add(op, 0x80), sar(32, add(mul(and(shr(s, c4), mask), mload(0x320)), mload(0x340))))
+                    mstore(add(op, 0xa0), sar(32, add(mul(and(shr(s, c5), mask), mload(0x360)), mload(0x380))))
+                    op := add(op, step)
+                    s := add(s, b)
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    mstore(add(op, 0x80), sar(32, add(mul(and(shr(s, c4), mask), mload(0x320)), mload(0x340))))
+                    mstore(add(op, 0xa0), sar(32, add(mul(and(shr(s, c5), mask), mload(0x360)), mload(0x380))))
+                    op := add(op, step)
+                    s := add(s, b)
                 }
             }
-            // One group of pixels (n = mload(0x480), outputs from op): the blocks of six filters,
-            // last first (its lanes past f land on the next pixel's first filters, written
-            // later), each one pass over the window's input words [a, a + span).
-            function group(a, span, w0, op) {
-                for { let blk := mload(0x4a0) } blk { } {
-                    blk := sub(blk, 1)
-                    mstore(0x440, add(mload(0x200), mul(blk, 0x180)))
-                    mstore(0x460, add(op, mul(blk, 0xc0)))
-                    let c0, c1, c2, c3, c4, c5 := dot(a, add(a, span), add(w0, mul(blk, mload(0x400))))
-                    emit(c0, c1, c2, c3, c4, c5)
+            function emit4(c0, c1, c2, c3, op, n) {
+                let h := mload(0x60)
+                c0 := add(c0, h)
+                c1 := add(c1, h)
+                c2 := add(c2, h)
+                c3 := add(c3, h)
+                let b := mload(0x20)
+                let mask := sub(shl(b, 1), 1)
+                let step := shl(5, mload(0xa0))
+                let s := mload(0x40)
+                let end := add(op, mul(n, step))
+                if and(n, 1) {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    op := add(op, step)
+                    s := add(s, b)
+                }
+                for {} lt(op, end) {} {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    op := add(op, step)
+                    s := add(s, b)
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    mstore(add(op, 0x40), sar(32, add(mul(and(shr(s, c2), mask), mload(0x2a0)), mload(0x2c0))))
+                    mstore(add(op, 0x60), sar(32, add(mul(and(shr(s, c3), mask), mload(0x2e0)), mload(0x300))))
+                    op := add(op, step)
+                    s := add(s, b)
                 }
             }
-            // Output row oy: its window rows on real input [ky0, ky1), then group by group.
-            function row(oy) {
+            function emit2(c0, c1, op, n) {
+                let h := mload(0x60)
+                c0 := add(c0, h)
+                c1 := add(c1, h)
+                let b := mload(0x20)
+                let mask := sub(shl(b, 1), 1)
+                let step := shl(5, mload(0xa0))
+                let s := mload(0x40)
+                let end := add(op, mul(n, step))
+                if and(n, 1) {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    op := add(op, step)
+                    s := add(s, b)
+                }
+                for {} lt(op, end) {} {
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    op := add(op, step)
+                    s := add(s, b)
+                    mstore(op, sar(32, add(mul(and(shr(s, c0), mask), mload(0x220)), mload(0x240))))
+                    mstore(add(op, 0x20), sar(32, add(mul(and(shr(s, c1), mask), mload(0x260)), mload(0x280))))
+                    op := add(op, step)
+                    s := add(s, b)
+                }
+            }
+            // The groups of Q pixels of an output row (the last one maybe fewer), from the
+            // window's input words [a, a + span) of the first on (a group's words apart), the
+            // kernel words from w, the outputs from op (a group's outputs apart).
+            function groups6(a, span, w, op) {
+                for { let left := mload(0xe0) } left {} {
+                    let n := mload(0x80)
+                    if lt(left, n) { n := left }
+                    left := sub(left, n)
+                    let c0, c1, c2, c3, c4, c5 := dot6(a, add(a, span), w)
+                    emit6(c0, c1, c2, c3, c4, c5, op, n)
+                    a := add(a, mload(0x420))
+                    op := add(op, mload(0x4e0))
+                }
+            }
+            function groups4(a, span, w, op) {
+                for { let left := mload(0xe0) } left {} {
+                    let n := mload(0x80)
+                    if lt(left, n) { n := left }
+                    left := sub(left, n)
+                    let c0, c1, c2, c3 := dot4(a, add(a, span), w)
+                    emit4(c0, c1, c2, c3, op, n)
+                    a := add(a, mload(0x420))
+                    op := add(op, mload(0x4e0))
+                }
+            }
+            function groups2(a, span, w, op) {
+                for { let left := mload(0xe0) } left {} {
+                    let n := mload(0x80)
+                    if lt(left, n) { n := left }
+                    left := sub(left, n)
+                    let c0, c1 := dot2(a, add(a, span), w)
+                    emit2(c0, c1, op, n)
+                    a := add(a, mload(0x420))
+                    op := add(op, mload(0x4e0))
+                }
+            }
+            // Output row oy of a block of nf filters (its kernel words from wb, its first filter
+            // at ob among pixel 0's outputs): the window rows on real input [ky0, ky1), then
+            // group by group. A block of 5, 3 or 1 filters goes as one of 6, 4 or 2: its spare
+            // filter (zero kernel words and terms) writes 0 over the next pixel's filter 0, which
+            // the block after writes (see below).
+            function row(oy, wb, ob, nf) {
                 let top := mul(oy, mload(0x1a0))
                 let pt := mload(0x100)
                 let ky0 := 0
@@ -115,15 +467,14 @@ contract EternalConvKernel {
                 let rowBytes := mload(0x4c0)
                 let a := add(mload(0x1c0), mul(add(top, ky0), rowBytes))
                 let span := mul(sub(ky1, ky0), rowBytes)
-                let w0 := add(mload(0x1e0), mul(mul(ky0, rowBytes), 6))
-                let ow := mload(0xe0)
-                let q := mload(0x80)
-                for { let c := 0 } lt(c, ow) { c := add(c, q) } {
-                    let n := sub(ow, c)
-                    if gt(n, q) { n := q }
-                    mstore(0x480, n)
-                    group(a, span, w0, add(0x500, shl(5, mul(add(mul(oy, ow), c), mload(0xa0)))))
-                    a := add(a, mload(0x420))
+                let w := add(wb, mul(mul(ky0, rowBytes), 6))
+                let op := add(ob, mul(oy, mload(0x3c0)))
+                switch gt(nf, 4)
+                case 1 { groups6(a, span, w, op) }
+                default {
+                    switch gt(nf, 2)
+                    case 1 { groups4(a, span, w, op) }
+                    default { groups2(a, span, w, op) }
                 }
             }
             // `_polyInput`'s words at d: the raw Q32.32 inputs (calldata from X0, [h, w, cin])
@@ -227,8 +578,21 @@ contract EternalConvKernel {
             mstore(0x4c0, shl(5, mload(0x160)))
             mstore(0x400, mul(mul(mload(0x140), mload(0x4c0)), 6))
             mstore(0x420, mul(mload(0x180), mload(0x4c0)))
-            mstore(0x4a0, div(add(mload(0xa0), 5), 6))
-            for { let oy := 0 } lt(oy, mload(0xc0)) { oy := add(oy, 1) } { row(oy) }
+            // A group's output bytes; an output row's.
+            mstore(0x4e0, shl(5, mul(mload(0x80), mload(0xa0))))
+            mstore(0x3c0, shl(5, mul(mload(0xe0), mload(0xa0))))
+            // Block by block, the last first (its spare filter's zeros land on the first block's
+            // filter 0, or at the very last pixel on the spare words after the outputs), each
+            // block's twelve terms first copied to memory 0x220…0x39f: header words 17–28, which
+            // only the packing reads.
+            for { let blk := div(add(mload(0xa0), 5), 6) } blk {} {
+                blk := sub(blk, 1)
+                calldatacopy(0x220, add(mload(0x200), mul(blk, 0x180)), 0x180)
+                let wb := add(mload(0x1e0), mul(blk, mload(0x400)))
+                let ob := add(out, mul(blk, 0xc0))
+                let nf := sub(mload(0xa0), mul(blk, 6))
+                for { let oy := 0 } lt(oy, mload(0xc0)) { oy := add(oy, 1) } { row(oy, wb, ob, nf) }
+            }
             return(out, shl(5, outLen))
         }
     }
