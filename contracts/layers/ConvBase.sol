@@ -197,8 +197,8 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     /// @dev The convolution (before the activation) by one STATICCALL to `EternalConvKernel`
     ///      (`ConvKernelAddress`), raw mode: its 28-word header (see EternalConvKernel.sol),
     ///      `_terms` of ⌈f / 6⌉ blocks of six filters, the raw Q32.32 inputs and the stored
-    ///      kernel bytes in one zeroed buffer; the kernel narrows and packs them itself and
-    ///      returns the oh·ow·f outputs, copied straight into `out`. Reverts with the callee's
+    ///      kernel bytes in one buffer; the kernel narrows and packs them itself and returns the
+    ///      oh·ow·f outputs, copied straight into `out` over that buffer. Reverts with the callee's
     ///      revert data, or `ConvKernelMissing` when the address has no code.
     function _convolveHosted(
         int256[] calldata inputs,
@@ -212,7 +212,22 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 b = lanes == 8 ? 32 : 42;
         uint256 termsWords = 2 * ((g.f + 5) / 6) * 6;
         uint256 kBytes = kernel.length * kernel.width;
-        uint256[] memory d = new uint256[](28 + termsWords + inputs.length + (kBytes + 31) / 32);
+        uint256 outLen = g.oh * g.ow * g.f;
+        uint256 dLen = 28 + termsWords + inputs.length + (kBytes + 31) / 32;
+        // The call's buffer d is out's memory (the answer lands over it): one allocation of
+        // max(oh·ow·f, d's) words, neither zeroed but d's header and terms (the spare filters'
+        // terms read 0; a partial last kernel word's tail is never read as a value), with d's
+        // length in out's length word until the call.
+        uint256[] memory d;
+        assembly ("memory-safe") {
+            out := mload(0x40)
+            d := out
+            mstore(d, dLen)
+            let words := outLen
+            if gt(dLen, words) { words := dLen }
+            mstore(0x40, add(out, shl(5, add(words, 1))))
+            calldatacopy(add(d, 0x20), calldatasize(), shl(5, add(28, termsWords)))
+        }
         d[1] = b;
         d[2] = b * (g.kw - 1);
         for (uint256 l; l < lanes; ++l) {
@@ -233,9 +248,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         assembly ("memory-safe") {
             calldatacopy(add(p, mload(add(p, 0x300))), inputs.offset, shl(5, inputs.length))
             mcopy(add(p, mload(add(p, 0x320))), kp, kBytes)
+            mstore(out, outLen)
         }
-        out = new int256[](g.oh * g.ow * g.f);
-        _asPure(_callKernel)(p, d.length * 32, _ptr(out), out.length * 32);
+        _asPure(_callKernel)(p, dLen * 32, p, outLen * 32);
     }
 
     /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
