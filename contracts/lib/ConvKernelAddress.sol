@@ -6,5 +6,5 @@ pragma solidity 0.8.30;
 /// @notice Where `EternalConvKernel` (the narrowed convolutions' dot loop) is on every chain with
 ///         the deterministic CREATE2 deployer: `create2(0x4e59…, 0, keccak(bytecode))`.
 library ConvKernelAddress {
-    address internal constant CONV_KERNEL = 0x494aa75d1485afacb0131dd58681E6b8D49f6569;
+    address internal constant CONV_KERNEL = 0x949f6322354f912D8acaCFE5F9E2Aaa13a921711;
 }
