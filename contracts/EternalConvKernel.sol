@@ -828,13 +828,13 @@ contract EternalConvKernel {
             mstore(0x4c0, shl(5, mload(0x160)))
             mstore(0x400, mul(mul(mload(0x140), mload(0x4c0)), 6))
             mstore(0x420, mul(mload(0x180), mload(0x4c0)))
-            // A group's output bytes; an output row's.
+            // A group's output bytes (0x4e0); an output row's (0x3c0, header word 30).
             mstore(0x4e0, shl(5, mul(mload(0x80), mload(0xa0))))
             mstore(0x3c0, shl(5, mul(mload(0xe0), mload(0xa0))))
             // Block by block, the last first (its spare filter's zeros land on the first block's
-            // filter 0, or at the very last pixel on the spare words after the outputs), each
-            // block's twelve terms first copied to memory 0x220…0x39f: header words 17–28, which
-            // only the packing reads.
+            // filter 0, or at the very last pixel on the word after the outputs: one of the
+            // spare words before xs, which must stay), each block's twelve terms first copied to
+            // memory 0x220…0x39f: header words 17–28, which only the packing reads.
             for { let blk := div(add(mload(0xa0), 5), 6) } blk {} {
                 blk := sub(blk, 1)
                 calldatacopy(0x220, add(mload(0x200), mul(blk, 0x180)), 0x180)
