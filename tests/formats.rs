@@ -80,7 +80,7 @@ fn fashion_mnist_formats_json() {
     for r in [int8, int16] {
         assert_eq!(r["argmax_agree"], "1/1", "{r}");
         // The call planner's estimate of one predict call (tests/formats_chain.rs holds it to
-        // anvil's): fashion_mnist measures ≈ 5.1M (int8) to 13.9M (exact) gas.
+        // anvil's): fashion_mnist measures ≈ 4.3M (int8) to 13.9M (exact) gas.
         let predict = r["predict_gas"].as_u64().unwrap_or(0);
         assert!((3_000_000..20_000_000).contains(&predict), "{r}");
         assert_eq!(r["estimate"], false, "the real int16/int8 layout: {r}");

@@ -133,15 +133,21 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
 
     /// @dev Whether `_convolveHosted` takes this convolution: a narrowed one (e > 0: INT8 or
     ///      INT16 with scales) with stride 1 along the row and 2 ≤ kw ≤ L − 1 (L = 8 or 6
-    ///      lanes: at least two pixels a group), whose lane sums stay below their sign bit
-    ///      (`_lanes` at L, from max|x'| of the narrowed inputs), and where it takes at most 3/4
-    ///      of the multiplications of this contract's own widest lanes (`_widest`, `_muls`), per
-    ///      window row and output row: ⌈ow / Q⌉ groups of Q = L − kw + 1 pixels times the
-    ///      filters in blocks of six, against kw taps of `_muls`. Both cost ≈ 38 gas a
-    ///      multiplication with everything around it (fitted on 22 shapes of
-    ///      scripts/bench-conv-kernel, every one forced through the host): at 3/4 or less the
+    ///      lanes: at least two pixels a group), whose lane sums stay below their sign bit, and
+    ///      where it takes at most 3/4 of the multiplications of this contract's own widest
+    ///      lanes (`_widest`, `_muls`), per window row and output row: ⌈ow / Q⌉ groups of Q =
+    ///      L − kw + 1 pixels times the filters in blocks of six, against kw taps of `_muls`.
+    ///      Both cost ≈ 38 gas a multiplication with everything around it (fitted on 22 shapes
+    ///      of scripts/bench-conv-kernel, every one forced through the host): at 3/4 or less the
     ///      host won 4–30 % on all but one (a Conv1D of 3 taps in INT8, +2 % at 0.56); above it
     ///      lost (+3 … +26 %: one filter, 7 filters of 5 taps in INT16) but for a 3×3-output case.
+    ///      The lane bound is `_lanes`' at L (lane sums |S| ≤ max|x'| · max|q| · taps below
+    ///      2^(b−1), b = 32 or 42 bits), checked without the max|x'| itself: every |x'| within
+    ///      the bound of the stored width's max|q| (2^(8·width − 1), the common case: inputs up
+    ///      to ≈ 1.3), else within twice that and the kernel's real max|q| (`_lanes` scans the
+    ///      kernel likewise only when half the width's bound would pass). The one case where
+    ///      `_lanes` would say otherwise is a kernel of zeros with larger inputs (it may then
+    ///      take L lanes): it goes to the layer's own lanes, the same outputs.
     function _hosts(int256[] calldata inputs, Geometry memory g, Raw memory kernel, uint256 e)
         private
         pure
@@ -152,24 +158,47 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         if (g.kw < 2 || g.kw >= lanes) return false;
         uint256 hosted = ((g.ow + lanes - g.kw) / (lanes - g.kw + 1)) * ((g.f + 5) / 6) * 6;
         if (4 * hosted > 3 * g.kw * _muls(g, _widest(g, e, kernel.width))) return false;
-        uint256 maxX;
+        uint256 taps = g.kh * g.kw * g.cin;
+        if (taps >= 2 ** 64) return false;
+        uint256 top = lanes == 8 ? 2 ** 31 : 2 ** 41;
+        uint256 bound = (1 << (8 * kernel.width - 1)) * taps;
+        if (_narrowedWithin(inputs, e, (top - 1) / bound)) return true;
+        if (!_narrowedWithin(inputs, e, (2 * top - 1) / bound)) return false;
+        uint256 maxQ = _maxQ(kernel);
+        return maxQ == 0 || _narrowedWithin(inputs, e, (top - 1) / (maxQ * taps));
+    }
+
+    /// @dev Whether every narrowed input x' = (x + 2^(e−1)) >> e (e ≥ 1) has |x'| ≤ `x`
+    ///      (x < 2^64). One comparison a raw value, no narrowing: |x'| ≤ X iff x + 2^(e−1) + X·2^e
+    ///      (mod 2^256, as the narrowing wraps) ≤ (2X + 1)·2^e − 1, unsigned. ≈ 35 gas a value
+    ///      where a max|x'| scan took ≈ 170 (fashion_mnist int8: conv1 784 inputs, conv2 1,176).
+    function _narrowedWithin(int256[] calldata inputs, uint256 e, uint256 x) private pure returns (bool ok) {
+        uint256 shift = (1 << (e - 1)) + (x << e);
+        uint256 span = ((2 * x + 1) << e) - 1;
         uint256 n = inputs.length;
         assembly ("memory-safe") {
-            let half := shl(sub(e, 1), 1)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let v := sar(e, add(calldataload(add(inputs.offset, shl(5, i))), half))
-                if slt(v, 0) { v := sub(0, v) }
-                if gt(v, maxX) { maxX := v }
+            let p := inputs.offset
+            let end := add(p, shl(5, n))
+            let bad := 0
+            for { let end4 := add(p, shl(7, shr(2, n))) } lt(p, end4) { p := add(p, 0x80) } {
+                bad := or(
+                    bad,
+                    or(
+                        or(gt(add(calldataload(p), shift), span), gt(add(calldataload(add(p, 0x20)), shift), span)),
+                        or(gt(add(calldataload(add(p, 0x40)), shift), span), gt(add(calldataload(add(p, 0x60)), shift), span))
+                    )
+                )
             }
+            for {} lt(p, end) { p := add(p, 0x20) } { bad := or(bad, gt(add(calldataload(p), shift), span)) }
+            ok := iszero(bad)
         }
-        return _lanes(kernel, g, maxX, lanes) == lanes;
     }
 
     /// @dev The convolution (before the activation) by one STATICCALL to `EternalConvKernel`
     ///      (`ConvKernelAddress`), raw mode: its 28-word header (see EternalConvKernel.sol),
     ///      `_terms` of ⌈f / 6⌉ blocks of six filters, the raw Q32.32 inputs and the stored
-    ///      kernel bytes in one zeroed buffer; the kernel narrows and packs them itself and
-    ///      returns the oh·ow·f outputs, copied straight into `out`. Reverts with the callee's
+    ///      kernel bytes in one buffer; the kernel narrows and packs them itself and returns the
+    ///      oh·ow·f outputs, copied straight into `out` over that buffer. Reverts with the callee's
     ///      revert data, or `ConvKernelMissing` when the address has no code.
     function _convolveHosted(
         int256[] calldata inputs,
@@ -183,7 +212,22 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 b = lanes == 8 ? 32 : 42;
         uint256 termsWords = 2 * ((g.f + 5) / 6) * 6;
         uint256 kBytes = kernel.length * kernel.width;
-        uint256[] memory d = new uint256[](28 + termsWords + inputs.length + (kBytes + 31) / 32);
+        uint256 outLen = g.oh * g.ow * g.f;
+        uint256 dLen = 28 + termsWords + inputs.length + (kBytes + 31) / 32;
+        // The call's buffer d is out's memory (the answer lands over it): one allocation of
+        // max(oh·ow·f, d's) words, neither zeroed but d's header and terms (the spare filters'
+        // terms read 0; a partial last kernel word's tail is never read as a value), with d's
+        // length in out's length word until the call.
+        uint256[] memory d;
+        assembly ("memory-safe") {
+            out := mload(0x40)
+            d := out
+            mstore(d, dLen)
+            let words := outLen
+            if gt(dLen, words) { words := dLen }
+            mstore(0x40, add(out, shl(5, add(words, 1))))
+            calldatacopy(add(d, 0x20), calldatasize(), shl(5, add(28, termsWords)))
+        }
         d[1] = b;
         d[2] = b * (g.kw - 1);
         for (uint256 l; l < lanes; ++l) {
@@ -204,9 +248,9 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         assembly ("memory-safe") {
             calldatacopy(add(p, mload(add(p, 0x300))), inputs.offset, shl(5, inputs.length))
             mcopy(add(p, mload(add(p, 0x320))), kp, kBytes)
+            mstore(out, outLen)
         }
-        out = new int256[](g.oh * g.ow * g.f);
-        _asPure(_callKernel)(p, d.length * 32, _ptr(out), out.length * 32);
+        _asPure(_callKernel)(p, dLen * 32, p, outLen * 32);
     }
 
     /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
@@ -761,7 +805,6 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
     {
         uint256 taps = g.kh * g.kw * g.cin;
         if (maxX >= 2 ** 100 || taps >= 2 ** 64) return 1;
-        uint256 ptr = kernel.ptr;
         uint256 width = kernel.width;
         // max|q| < 2^(8·width − 1) always; scan the kernel for the real max|q| only when that
         // bound may be too loose (the result is the same either way, only slower): for three
@@ -769,19 +812,24 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 bound = maxX * (1 << (8 * width - 1)) * taps;
         lanes = _fit(bound, most);
         if (lanes < most && (most == 3 || _fit(bound >> 1, most) > lanes)) {
-            uint256 maxQ;
-            uint256 n = kernel.length;
-            assembly ("memory-safe") {
-                // Value i is the big-endian `width`-byte integer at ptr + i·width.
-                let se := sub(width, 1)
-                let sh := sub(256, shl(3, width))
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    let q := signextend(se, shr(sh, mload(add(ptr, mul(i, width)))))
-                    if slt(q, 0) { q := sub(0, q) }
-                    if gt(q, maxQ) { maxQ := q }
-                }
+            lanes = _fit(maxX * _maxQ(kernel) * taps, most);
+        }
+    }
+
+    /// @dev max|q| of the stored kernel's values.
+    function _maxQ(Raw memory kernel) internal pure returns (uint256 maxQ) {
+        uint256 ptr = kernel.ptr;
+        uint256 width = kernel.width;
+        uint256 n = kernel.length;
+        assembly ("memory-safe") {
+            // Value i is the big-endian `width`-byte integer at ptr + i·width.
+            let se := sub(width, 1)
+            let sh := sub(256, shl(3, width))
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let q := signextend(se, shr(sh, mload(add(ptr, mul(i, width)))))
+                if slt(q, 0) { q := sub(0, q) }
+                if gt(q, maxQ) { maxQ := q }
             }
-            lanes = _fit(maxX * maxQ * taps, most);
         }
     }
 

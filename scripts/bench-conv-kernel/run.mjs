@@ -7,9 +7,9 @@
 // instead (debug_traceCall; TOP=n program counters); SRC=DIR compiles DIR/contracts (e.g.
 // another checkout) for before/after comparisons (a checkout without `_convolveNarrowed` needs
 // BENCH_FILE=a ConvBench.sol calling `_convolve`); INSCALE=k draws the inputs from [-k, k]
-// (relu-sized inputs: other lane choices); EXTREME=±1 sets every input to 1 and every weight
-// to ±qmax (lane sums at their bound); F0=k computes filters [k, f) only (an output-channel
-// slice, f0 = k); DUMP=FILE writes the bench contract's runtime code as
+// (relu-sized inputs: other lane choices); F0=k computes filters [k, f) only (an output-channel
+// slice, f0 = k); EXTREME=1 or -1 every input +INSCALE and every weight ±qmax (the lane sums
+// at their bound); DUMP=FILE writes the bench contract's runtime code as
 // {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
 // checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
 import { createRequire } from "node:module";
@@ -109,9 +109,9 @@ async function main() {
   ];
   for (const [name, g, width] of cases) {
     const [h, w, cin, f, kh, kw] = g;
-    // EXTREME=1 or -1: every input +1 and every weight ±qmax (lane sums at their bound).
+    // EXTREME=1 or -1: every input +INSCALE and every weight ±qmax (lane sums at their bound).
     const ext = +(process.env.EXTREME || 0);
-    const inp = Array.from({ length: h * w * cin }, () => BigInt(ext ? 2 ** 32 : Math.round((rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((ext ? 1 : rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
     const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
     const n = kh * kw * cin * f;
     const q = Array.from({ length: n }, () => (ext ? ext * qmax : Math.round((rnd() * 2 - 1) * qmax)));
@@ -126,9 +126,27 @@ async function main() {
       if (process.env.PROFILE) {
         if (act != 1) continue;
         const t = await rpc("debug_traceCall", [{ to: addr, data, gas: "0x3b9aca00" }, "latest", { disableStack: true, disableMemory: true, disableStorage: true }]);
-        const byOp = {}; const byPc = {}; const cnt = {};
-        for (const l of t.structLogs) { if (l.depth !== 1) continue; byOp[l.op] = (byOp[l.op] || 0) + l.gasCost; byPc[l.pc + l.op] = (byPc[l.pc + l.op] || 0) + l.gasCost; cnt[l.pc + l.op] = (cnt[l.pc + l.op] || 0) + 1; }
-        console.log(name, "total", t.gas, Object.entries(byOp).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => k + ":" + v).join(" "));
+        // A step's own gas: the gas left before it minus before the next step at its depth (a
+        // call then counts what its callee spends), as scripts/profile-layer.py.
+        const logs = t.structLogs, own = new Array(logs.length);
+        let following = {};
+        for (let i = logs.length - 1; i >= 0; i--) {
+          const d = logs[i].depth, j = following[d];
+          own[i] = j !== undefined ? logs[i].gas - logs[j].gas : logs[i].gasCost;
+          for (const k of Object.keys(following)) if (+k > d) delete following[k];
+          following[d] = i;
+        }
+        // DEPTH=2: the kernel's side of a hosted convolution (EternalConvKernel); PCS=n: its
+        // gas in n-byte code ranges too, to read with a disassembly.
+        const depth = +(process.env.DEPTH || 1);
+        const byOp = {}; const byPc = {}; const cnt = {}; const ranges = {};
+        logs.forEach((l, i) => {
+          if (l.depth !== depth) return;
+          byOp[l.op] = (byOp[l.op] || 0) + own[i]; byPc[l.pc + l.op] = (byPc[l.pc + l.op] || 0) + own[i]; cnt[l.pc + l.op] = (cnt[l.pc + l.op] || 0) + 1;
+          if (process.env.PCS) { const r = l.pc - (l.pc % +process.env.PCS); ranges[r] = (ranges[r] || 0) + own[i]; }
+        });
+        console.log(name, "total", t.gas, "depth", depth, Object.values(byOp).reduce((a, b) => a + b, 0), Object.entries(byOp).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => k + ":" + v).join(" "));
+        if (process.env.PCS) console.log(Object.entries(ranges).sort((a, b) => +a[0] - +b[0]).map(([k, v]) => k + ":" + v).join(" "));
         const pcs = Object.entries(byPc).sort((a, b) => b[1] - a[1]).slice(0, +(process.env.TOP || 40));
         console.log(pcs.map(([k, v]) => k + ":" + v + "x" + cnt[k]).join(" "));
         continue;

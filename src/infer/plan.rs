@@ -986,26 +986,27 @@ const CONV_ROW: u64 = 270;
 /// an odd tap each and whose outputs cost more per window row.
 const CONV_ROW_PIXEL: u64 = 620;
 
-/// `EternalConvKernel` (a narrowed convolution hosted, `ConvBase._hosts`), fitted on 22 shapes
-/// of scripts/bench-conv-kernel forced through the host (±1 % on 5×5 and 3×3 windows of 4+
-/// filters; BENCHMARKS.md, `convwire`): per EVM multiplication of its dot loop (≈ 36.6 gas in
-/// `convhost`'s spike, the loop's set-up apart) …
-const HOST_MUL: f64 = 34.6;
-/// … per pass (a group of Q pixels and a block of six filters on one output row): the call,
-/// the lane shift and the emit loop's set-up …
-const HOST_PASS: f64 = 1273.0;
-/// … per output value: its lane, scale and bias, the store, the answer copied back …
-const HOST_OUT: u64 = 106;
-/// … per input value: the layer's lane-bound scan and copy into the call, narrowed straight
-/// into L-lane words sliding Q lanes a group (once per value) …
-/// (469 before branch `hostpack`; its kernel packs for 254–348 gas an input value less on
-/// fashion_mnist's two convolutions, scripts/bench-conv-kernel, int8 and int16: 469 − 290.)
-const HOST_INPUT: u64 = 179;
-/// … per stored kernel value copied and packed (kw taps a word) …
-/// (166 before `hostpack`: 96–107 gas a weight less there, 166 − 100.)
-const HOST_WEIGHT: u64 = 66;
-/// … and per call (the cold STATICCALL, the buffers, the header and terms).
-const HOST_CALL: u64 = 17_500;
+/// `EternalConvKernel` (a narrowed convolution hosted, `ConvBase._hosts`), fitted on 16 shapes
+/// of scripts/bench-conv-kernel (int8 and int16, 1–32 filters, 1×5 to 7×7 windows; least
+/// squares on the relative error, within ±4 %; the layer's memory, `memory_gas` of its frame,
+/// taken off first; BENCHMARKS.md, `hostdot`): per EVM multiplication of its dot loop (≈ 26
+/// gas of loads, MUL and ADD, sixteen input words a pass) …
+const HOST_MUL: f64 = 30.6;
+/// … per pass (a group of Q pixels and a block of six filters on one output row): the dot
+/// loop's set-up and odd words, the emit's set-up …
+const HOST_PASS: f64 = 905.0;
+/// … per output value: its lane, scale and bias, the store, the host's memory for it …
+const HOST_OUT: u64 = 69;
+/// … per input value: the layer's lane-bound check and copy into the call, narrowed straight
+/// into L-lane words sliding Q lanes a group (320 in `hostdot`'s fit with the old packing; its
+/// packing then cost 254–348 gas an input value more than `hostpack`'s, scripts/bench-conv-kernel
+/// on fashion_mnist's convolutions in int8 and int16: 320 − 290) …
+const HOST_INPUT: u64 = 30;
+/// … per stored kernel value copied and packed (kw taps a word; 147 in `hostdot`'s fit, less
+/// `hostpack`'s 96–107 gas a weight) …
+const HOST_WEIGHT: u64 = 47;
+/// … and per call (the cold STATICCALL, the header and terms).
+const HOST_CALL: u64 = 15_500;
 
 /// LayerNormalization / GroupNormalization, per value given: Σx and Σd² over it and its
 /// index's fixed part (`NormalizationBase._normalize`).
@@ -1443,6 +1444,16 @@ impl GasModel {
                     && (2..wide).contains(&kw)
                     && 4 * hosted <= 3 * kw * muls(lanes)
                 {
+                    // The multiplications themselves: a last block of 1–4 filters multiplies
+                    // two or four kernel words an input word, not six.
+                    let dot = ow.div_ceil(q)
+                        * (f / 6 * 6
+                            + match f % 6 {
+                                0 => 0,
+                                1 | 2 => 2,
+                                3 | 4 => 4,
+                                _ => 6,
+                            });
                     let rows = positions / ow.max(1);
                     let window_rows = rows as f64 * kernel[0] as f64 * real;
                     let passes = (rows * ow.div_ceil(q) * f.div_ceil(6)) as f64;
@@ -1455,17 +1466,22 @@ impl GasModel {
                         };
                         (rows * s[1..].iter().product::<usize>()) as u64
                     });
-                    gas += (HOST_MUL * window_rows * (*cin as u64 * hosted) as f64) as u64
+                    gas += (HOST_MUL * window_rows * (*cin as u64 * dot) as f64) as u64
                         + (HOST_PASS * passes) as u64
                         + out_values * (HOST_OUT + activation_gas(*activation))
                         + HOST_INPUT * inputs
                         + HOST_WEIGHT * taps * f
                         + HOST_CALL
                         + self.per_chunk * chunks(taps * f);
-                    // The call's buffer (header, terms, inputs, kernel) and the host's memory.
+                    // The call's buffer (header, terms, inputs, kernel) lives in the output's
+                    // memory: only what it needs beyond it.
+                    let buffer = 28
+                        + 12 * f.div_ceil(6)
+                        + inputs
+                        + (taps * f * self.weight_width).div_ceil(32);
                     return Work {
                         gas,
-                        frame_words: words + inputs + (taps * f * self.weight_width).div_ceil(32),
+                        frame_words: words + buffer.saturating_sub(out_values),
                     };
                 }
                 let by_pixel = pixels_pay(lanes);
