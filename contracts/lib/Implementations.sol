@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x7d83984e236907572e8b4598aabc79dc69e329e7c8cba973f94eace32f40d48c;
+    bytes32 internal constant MODEL = 0x3c407945900ccc7ccfdad63382e1196db23e71548e1688ed8721422280c6bb31;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xba7cecab2e7253f05223d7afcdd9b56884895fdc82fd889cd9064dedb7ea6057;
+    bytes32 internal constant DENSE = 0xe5d90a1cf381cd1c289e0dd54a8616fc9ae597ae22759205fa2b7c98e6251b4d;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
     /// @dev RescalingLayer, kind 3.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x6076b727078a5a5648130f57184818bd44481744a956ec959584732e09c10531;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xbece2aee3f6dd2e0e73535d89481a4d4588baa0aa205ae06411a4a31bcc37df0;
+    bytes32 internal constant CONV_2D = 0x47076cca7f5b1fc6afae5fc64482fd9f064f998ad49ea6d7bb41798461ba8918;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0xf0d9915a21e533e8a47f1ab53ff95c7c4a495d548f744ce5440e8c119f60cccc;
+    bytes32 internal constant CONV_1D = 0x90fc52826a6ceb122bb9a0d5223d8781ae69f64955a6af037b08601b5c342fd3;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
     /// @dev ReshapeLayer, kind 24.
@@ -99,9 +99,9 @@ library Implementations {
     /// @dev DepthwiseConv2DLayer, kind 41.
     bytes32 internal constant DEPTHWISE_CONV_2D = 0x03dcb7a7c55d04dd778be1c83188671ebcf9b8272c58f7ad6fe3f825f6ba5715;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x716953af2159983a1f86817eb5ee9f747eb71fcd6e129d8347dccfbc005a49ec;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x63559e7b52797bb463ed45661ca628144003ad451507fca1622193e700bef505;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x7a01ccd94b9413cced100b9565c0ca3f8f2eaf387c46c07b24b9bbd0eb59cd72;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x439bd720b81d58ad0614dc6d6db35e1a93b5e2517d110ae195239581f37356f7;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
     /// @dev ELULayer, kind 45.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x58c7d720aa281908d8c0c6bbe11125cfd976ce729d5bc10ea822ed9372938ee7;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x8178287715b0babcf7f3c0de79c3592f36bf6f8025d3f01939b49803b942c202;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
 
