@@ -554,7 +554,7 @@ fn fashion_mnist_in_int16_and_int8_through_the_cli() {
                 "predict", &model, "--input", &input, "--json", "--format", format,
             ],
         ));
-        for call_gas in [None, Some("5000000")] {
+        for call_gas in [None, Some("2500000")] {
             let mut args = vec![
                 "predict",
                 &address,
