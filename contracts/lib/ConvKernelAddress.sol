@@ -6,5 +6,5 @@ pragma solidity 0.8.30;
 /// @notice Where `EternalConvKernel` (the narrowed convolutions' dot loop) is on every chain with
 ///         the deterministic CREATE2 deployer: `create2(0x4e59…, 0, keccak(bytecode))`.
 library ConvKernelAddress {
-    address internal constant CONV_KERNEL = 0x7F23872E7f1a4D1245f7922A42970F4832FC4eb5;
+    address internal constant CONV_KERNEL = 0x5eca9F54d29D76B1c83600ab7f9B271575E0aa81;
 }
