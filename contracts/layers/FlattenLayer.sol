@@ -21,13 +21,14 @@ contract FlattenLayer is LayerBase {
     /// @dev The forward pass (see `IForwardLayer.forward`).
     function _forward(
         int256[] calldata inputs,
-        uint256[] calldata shapes,
+        uint256[] calldata,
         uint256[] calldata ranks,
         address,
         bytes memory,
         WeightTensor[] memory
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
-        _single(shapes, ranks);
+        // `_single`'s check, without its copy of `shapes` (unused here).
+        if (ranks.length != 1) revert InputCountMismatch(1, ranks.length);
         out = _copy(inputs);
         shape = new uint256[](1);
         shape[0] = out.length;

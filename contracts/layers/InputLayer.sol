@@ -57,11 +57,39 @@ contract InputLayer is RowSliceBase {
         WeightTensor[] memory
     ) internal pure override returns (int256[] memory out, uint256[] memory shape) {
         shape = _single(shapes, ranks);
-        uint256[] memory want = _decode(cfg).shape;
-        if (want.length != shape.length) revert InputShapeMismatch(0);
-        for (uint256 i; i < want.length; ++i) {
-            if (want[i] != shape[i]) revert InputShapeMismatch(0);
-        }
+        if (!_declares(cfg, shape)) revert InputShapeMismatch(0);
         out = _copy(inputs);
+    }
+
+    /// @dev Whether config `cfg` declares exactly `shape`: `_decode(cfg).shape == shape`, read
+    ///      where it lies. The decoder's checks are kept, in its order, so a malformed config
+    ///      reverts as `_decode` does (empty revert data; `Panic(0x41)` where its copy's
+    ///      allocation would fail, computed on the free pointer as it is now); only its copy is
+    ///      skipped (≈ 500 gas a call).
+    function _declares(bytes memory cfg, uint256[] memory shape) internal pure returns (bool same) {
+        assembly ("memory-safe") {
+            let max64 := 0xffffffffffffffff
+            let head := add(cfg, 0x20)
+            let end := add(head, mload(cfg))
+            if slt(sub(end, head), 0x20) { revert(0, 0) }
+            let o := mload(head)
+            if gt(o, max64) { revert(0, 0) }
+            let a := add(head, o)
+            if iszero(slt(add(a, 0x1f), end)) { revert(0, 0) }
+            let n := mload(a)
+            let free := mload(0x40)
+            let f := add(free, add(shl(5, n), 0x20))
+            if or(gt(n, max64), or(gt(f, max64), lt(f, free))) {
+                mstore(0x00, shl(224, 0x4e487b71))
+                mstore(0x04, 0x41)
+                revert(0x00, 0x24)
+            }
+            if gt(add(add(a, 0x20), shl(5, n)), end) { revert(0, 0) }
+            same := eq(n, mload(shape))
+            for { let i := 0 } and(same, lt(i, n)) { i := add(i, 1) } {
+                let at := shl(5, add(i, 1))
+                same := eq(mload(add(a, at)), mload(add(shape, at)))
+            }
+        }
     }
 }
