@@ -13,109 +13,109 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x3c407945900ccc7ccfdad63382e1196db23e71548e1688ed8721422280c6bb31;
+    bytes32 internal constant MODEL = 0xbb27819e0a44e8dc81d2641fcf5d1e061ae84d916079ea0e898601894615cbe2;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0x14ba8a2e879915927cd3b5f9be20799601949915c6945bc95bc597c1b684b5ca;
+    bytes32 internal constant INPUT_LAYER = 0xec74b5da6c3ff748fe1ac6c59185678db8083fc52aaa597092d470b2a5042819;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xe5d90a1cf381cd1c289e0dd54a8616fc9ae597ae22759205fa2b7c98e6251b4d;
+    bytes32 internal constant DENSE = 0xb417b2efce9e14594605df4459ffc400001e43623f4eab89894b53819521d5a1;
     /// @dev FlattenLayer, kind 2.
-    bytes32 internal constant FLATTEN = 0xacb52b52c967a31587f67de36bad2f754e8d1763f755bf222a0512557ed5d2d1;
+    bytes32 internal constant FLATTEN = 0x38e3c2b2515be1b6ff65994616c7d6fb7573d05c97cf6953151ac370f52c1c9c;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x237ba82fe00bed8fc5fe62136d427a9f7ee9e7524c24712c70cf7f09ac9c5d38;
+    bytes32 internal constant RESCALING = 0x12543fe1db235589c0709a0582d856f38b314fb3f5f00fb31da4ec6b7ce2b530;
     /// @dev MaxPooling2DLayer, kind 4.
-    bytes32 internal constant MAX_POOLING_2D = 0x24f41edcc620db122641bd54e12da6f815029dd9f0695124e4d09250a6a29b12;
+    bytes32 internal constant MAX_POOLING_2D = 0xf9525184547a10fabe7764d79dc500f74c2ab42c8a0b2d8e56cab545806e9e4b;
     /// @dev AveragePooling2DLayer, kind 5.
-    bytes32 internal constant AVERAGE_POOLING_2D = 0x6076b727078a5a5648130f57184818bd44481744a956ec959584732e09c10531;
+    bytes32 internal constant AVERAGE_POOLING_2D = 0x55394981a05351d269ad8d513ec89e12b6f9642f70cca07e3013df09612aa036;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x47076cca7f5b1fc6afae5fc64482fd9f064f998ad49ea6d7bb41798461ba8918;
+    bytes32 internal constant CONV_2D = 0x59ff1cf72342225d323d5f2982c83235382f4f939c5787941d33e4babdbfbfef;
     /// @dev BatchNormalizationLayer, kind 7.
-    bytes32 internal constant BATCH_NORMALIZATION = 0x484442b0e6a85020f1263e37a298f8fcdd35b150343aba2eb1e742804fd9b256;
+    bytes32 internal constant BATCH_NORMALIZATION = 0x92beb517c2d5b9440aaa7f32f514480927e8243f87d0825873ab979f5f345ea0;
     /// @dev EmbeddingLayer, kind 8.
-    bytes32 internal constant EMBEDDING = 0x16151d3da65c551cee9f99276b7d9575acb06f7ae09d4adca63f220cf1a9bff2;
+    bytes32 internal constant EMBEDDING = 0x61ed3d2903e80fbda68fb264d351660468ac9dc2e5de424d6203da7f138eb167;
     /// @dev SimpleRNNLayer, kind 9.
-    bytes32 internal constant SIMPLE_RNN = 0x6db2b62a6e2a4f2c46400d1764668c606ec32d0c45925d4a80a680a1fec2b140;
+    bytes32 internal constant SIMPLE_RNN = 0x6437bc51c63f069a6b5e2c22556d3352ed107862145d8fa855af2486b813b003;
     /// @dev LSTMLayer, kind 10.
-    bytes32 internal constant LSTM = 0xc4a7113609177bbc494c37d6c3a478826b8d619973a83e2802a722a9adcf5a2a;
+    bytes32 internal constant LSTM = 0x0500db584c60757dd6d507affabcefae7e835a14b2b2116e142fd3586a73cb81;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0xed5a2a55c5c1d8b9a807dad1013804afa5aa236a82db449d809430b8f6395829;
+    bytes32 internal constant SOFTMAX = 0x8f8830229e04b98dae6ac24255858fcbcf7de6eabba252e08eec37b0819505c8;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x563a34b3ec066b0f05cd1d1093e8c737f0f91ced72d9392e3670eb83b513fd08;
+    bytes32 internal constant SIGMOID = 0x5c12521182f6855be1a1cc6934c6d2f05b378509c6f106dd25777856abaae207;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x4912d0168eb8c25a621e8a36e20ed92ead8915808c1d3dc80e48be27ce0f9ebe;
+    bytes32 internal constant RELU = 0x7ecd2ef5c5559fb0bf05d30ab25da6b1b441bdb425cab5fad7930ed4dbb919f0;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0x44a30429d9268b4f10c092509eb2d100de64a928c1a222058c161211fb36b949;
+    bytes32 internal constant LINEAR = 0xcfd543093c7499aa1b6709534d616271623a3db409507342d97aa885a4a13838;
     /// @dev AddLayer, kind 15.
-    bytes32 internal constant ADD = 0x997727a71403ca5c9510e028624b6ccaf568955e1ea0495ca013204626df4859;
+    bytes32 internal constant ADD = 0xb7215f86e43b92c4468555a55ecb7f53016c4e7996f1e1bd8312801f43985e06;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x022ab0a020a9281f1d71b89468954c4f34fcd105086c15bb7d1e7ee2edf8fd79;
+    bytes32 internal constant DROPOUT = 0x62c47250c892be7b23c2ac79502f780ba19f7b851e2e23de14ee524aa0d907e4;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x8f21851293faaf6436091c99555d81bbab750138838894129bf84a969f86f455;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x0ee4c6a85ecce3199cffd3f0d9a71f3bd1d79d9bb5b69cf6a3b0f9e19f0f617c;
     /// @dev ZeroPadding2DLayer, kind 18.
-    bytes32 internal constant ZERO_PADDING_2D = 0x89ff6b9868ca667635c861cb835ad1a9fb83f4d44ae6ceedb59910752bf3011f;
+    bytes32 internal constant ZERO_PADDING_2D = 0x94bdcd373b9469603a1c04f6dde791f70d29f4ceaf78cc1f97b65b1ed6b36471;
     /// @dev ConcatenateLayer, kind 19.
-    bytes32 internal constant CONCATENATE = 0x096899a36e4f496c6b6381243a312b31251a512a1f4897c8ff5d0bce1b08a553;
+    bytes32 internal constant CONCATENATE = 0x0e80c266310c3fb5baa4381bfd4907665934883e37293058935073586e2f6468;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x5eb06774db5e7cedb6ce1af52cdd429eba8d7fbd43d65f9b6bf767d302e4c8d8;
+    bytes32 internal constant TANH = 0x2da748fd91f786273ad70ef964c30614d30122f298d44c3ab90056248390ec11;
     /// @dev GRULayer, kind 21.
-    bytes32 internal constant GRU = 0xd9f8a12efed6daf30cbe4859aa173c35c38ff9f409d611a075a160a9e9bf670c;
+    bytes32 internal constant GRU = 0xd0470b6dbade994840e66b8261325efa442d751ec9625487770fc9fbd1f3ef0f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x90fc52826a6ceb122bb9a0d5223d8781ae69f64955a6af037b08601b5c342fd3;
+    bytes32 internal constant CONV_1D = 0x293e05a24f3da56b7fe8cc1be87c61729a1f6f9cc1024eca81506f2ca96d6008;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
-    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x6c82e85de8084097bc8655c3def2956c28a498bdf1e3f9472d73784585e5ce4b;
+    bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x9e7f51429f36fbe45b60ca28f4e6acc8b268a6c989d856ad641b5054dd01bd97;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0x479bd9bc3e0a9b0c8053e4eabf87355466af54bf9ccb3f353e2a9ec29663ae01;
+    bytes32 internal constant RESHAPE = 0xa30aced53c5454822b75002e8110e128d43f1841e04c808dc975403dc6af0ec8;
     /// @dev MultiplyLayer, kind 25.
-    bytes32 internal constant MULTIPLY = 0x9be1ebc88a939b8866530a9226bd324b0c8250a55cb36695c2adfc474834a282;
+    bytes32 internal constant MULTIPLY = 0xdcf795e42cf9fefae95c227fddfb5027096efec2bbb83bbb5d1c3b691a8c88db;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x43b8810fc70f4455fbdbc501a12f4bcabc2e44b95f0168c857b2cd6974673143;
+    bytes32 internal constant MAX_POOLING_1D = 0x82ad13b7e63fa91da334336742873a0cdc564dad390472b4ccb1153ed37e0588;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xe126062ab26c2835812606d46f49896a06d8142a8d78744a98fbfbe626f15f6d;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0xa32dccde15ae4c99e3110a74c5c6c28dd3656047ae0c9ea198dbc87dc2bd8e6c;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
-    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0xfa65a33d427603ad2aa940704ca3cb9420ac2d811c5dfc32d87bca5443cd06f0;
+    bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x895a1a15e0ee1357de735e841b32e8c1d5a5b1f4a226b0434a89faf4b1e5e760;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
-    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc026d332f330f8a578efa4915124b91d4932ed248234b5588ad80d0e8afd0d11;
+    bytes32 internal constant GLOBAL_MAX_POOLING_2D = 0xc0c32a81cff7ec64bf1fb40788afb200a37e648df7a96146b679b516b4117f67;
     /// @dev UpSampling1DLayer, kind 30.
-    bytes32 internal constant UP_SAMPLING_1D = 0x9330c959d6e74ff1f94108c27bb3bc0e95440b3d693ff0d310cbd3d04297478a;
+    bytes32 internal constant UP_SAMPLING_1D = 0xe3436dfc56e6c7d53e699ecee13c37e39ba4972cd499f5c10cc217e72926129c;
     /// @dev UpSampling2DLayer, kind 31.
-    bytes32 internal constant UP_SAMPLING_2D = 0x920a4f3674e2051cc25b7dbbcd79f2bb12b81eb761eb581452849b856e7ea91d;
+    bytes32 internal constant UP_SAMPLING_2D = 0xc8c61dda33609022f4ae4ac824e26b3d6a1fa4fd402584f8a9a74266b655e09a;
     /// @dev Cropping1DLayer, kind 32.
-    bytes32 internal constant CROPPING_1D = 0xde56442dd56c10d7006b98d7132eb5fa1b7dd1fdb960df8483a31207d3c2b127;
+    bytes32 internal constant CROPPING_1D = 0xf6ba81adc2be549381a4478eb21e6482402e3e72f2d622bb1a722c0e022b5456;
     /// @dev Cropping2DLayer, kind 33.
-    bytes32 internal constant CROPPING_2D = 0x3ff812dd22a9737b4150ee6689420e7cfa5c9f619f02afc26548001ceba759a2;
+    bytes32 internal constant CROPPING_2D = 0xb196a14f62ce8d86eea609ce32d197cab0883ad01a88adab153dbacfdbcf99e4;
     /// @dev ZeroPadding1DLayer, kind 34.
-    bytes32 internal constant ZERO_PADDING_1D = 0x6b51e7f3dec5819ac82f914e353a42db43b9d78f94a8010928435d45eb3cb121;
+    bytes32 internal constant ZERO_PADDING_1D = 0xf0d882792e68ab5de4c5210193d905a2cc9c117d078e428afb7e85873c3291e3;
     /// @dev PermuteLayer, kind 35.
-    bytes32 internal constant PERMUTE = 0x5af7668e4600377b2228ee1d45b201aaf2d07dbb6671af09be80ba407325b912;
+    bytes32 internal constant PERMUTE = 0x6e931d394d859f0420a8f10b4ce3645152c5a3afc67011fd571efeabc1a8bdb6;
     /// @dev RepeatVectorLayer, kind 36.
-    bytes32 internal constant REPEAT_VECTOR = 0x101d275edc1ab0b6127e4be8cf635e7933495f0921514bf3a2cd2a7469fd47bd;
+    bytes32 internal constant REPEAT_VECTOR = 0xca2f2bf98462fcff55d25a8f74de5816e3298bf693352ca2abc4bfbf3ebd687b;
     /// @dev SubtractLayer, kind 37.
-    bytes32 internal constant SUBTRACT = 0x269320bcb37c870ad9802905612a830c0fae1856f5011fe19a5e7da674a6c873;
+    bytes32 internal constant SUBTRACT = 0x86bb2e199beee58ecb240bf36e9d26aac0c323058f8af6f302eeb869bd84fa48;
     /// @dev AverageLayer, kind 38.
-    bytes32 internal constant AVERAGE = 0xedca45a89871045593b7c33acc3fdffa952d73a2a02da754e10322c7e1fd977e;
+    bytes32 internal constant AVERAGE = 0x6d7a56a353ff89838723b2ed79cee71bf8c867bb9ae980f84d945b416c7166c1;
     /// @dev MaximumLayer, kind 39.
-    bytes32 internal constant MAXIMUM = 0x835c44e2a2766652ba646a181d0dcd8e040e7e721b6434123d10dfedcb82c066;
+    bytes32 internal constant MAXIMUM = 0x1f46e010396880d91159fdc8f6b45562d3c55473efbfe31b3e5713801c4bdaa1;
     /// @dev MinimumLayer, kind 40.
-    bytes32 internal constant MINIMUM = 0xce470c4f695cf7fe3d139957e8498e7d395e22c433f9031a9e49c05831945ebb;
+    bytes32 internal constant MINIMUM = 0xd932c91b4b6f7ae93b9a2b7e474770d8ad13c086d83c18ee5b39dbbce4f704e8;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x03dcb7a7c55d04dd778be1c83188671ebcf9b8272c58f7ad6fe3f825f6ba5715;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x29505daa93992eb4f9968b7d33baaf2f7dc4344e9b289b6a3f2c56445b2eb707;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0x63559e7b52797bb463ed45661ca628144003ad451507fca1622193e700bef505;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0xb3b509c96ed3adab061885822bc38bebd61d39510db0e3c27de25fcc46a9f418;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x439bd720b81d58ad0614dc6d6db35e1a93b5e2517d110ae195239581f37356f7;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x6983b6acd656a999a628af6c6f64547d4b657e458d2db3908bcb77a969694e9a;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0x2e8ccfdf07b92b2525157813cb43b9cf856a01f2a51ef587e5f89ca930d14238;
+    bytes32 internal constant PRELU = 0xf3e930271deb2a480244554372797644c76a66ae991e6f8e0bcf30482ffeee8d;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xf689ee28ac78539e244dacded6933e2bc7567c41958cfc9066277c037c7d3503;
+    bytes32 internal constant ELU = 0xb92f4dba7a95ef97e7cbe0214fd5138c830c601533b31bac341769ac5d2700f6;
     /// @dev LayerNormalizationLayer, kind 46.
-    bytes32 internal constant LAYER_NORMALIZATION = 0x8249e08a1e160ec22ff273553edb5ecf6d5374570109af48be3318a0e2a5acce;
+    bytes32 internal constant LAYER_NORMALIZATION = 0x1e2af39d8bc1bb7d86e2861a21df01cec52025f89ecc111eeb8c32b0072cc623;
     /// @dev GroupNormalizationLayer, kind 47.
-    bytes32 internal constant GROUP_NORMALIZATION = 0x927317243aba54edd30df36bf7b7f4c89cf7e575c99478d5d7baf5c46d45bcbc;
+    bytes32 internal constant GROUP_NORMALIZATION = 0x53e87ad43f58c263f0755d2d8facc5078c576ad59a0e4e16bff61b77d6051e7a;
     /// @dev MultiHeadAttentionLayer, kind 48.
-    bytes32 internal constant MULTI_HEAD_ATTENTION = 0xd06dfb976648856d18b4b06a647c6d5d2d97a239de9b354a886c24ee44c6d7cc;
+    bytes32 internal constant MULTI_HEAD_ATTENTION = 0x762f83df5420e5a8128eb123174c74ca295b8d1e2698f780d7a3545f2c42b48a;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x8178287715b0babcf7f3c0de79c3592f36bf6f8025d3f01939b49803b942c202;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xc7940f608af2ceaa3a80947d82c95503e38c0bd3b87ec0d8125f956136cf81da;
     /// @dev BidirectionalLayer, kind 50.
-    bytes32 internal constant BIDIRECTIONAL = 0xa8227eceec18e7c8c483bb6487b997b43e1e64435ea1275727e6120098087c3e;
+    bytes32 internal constant BIDIRECTIONAL = 0xb69f6fc3ce648025a020d2c7948e8735550b984e6be42d3da9dcec154d0b4b8b;
 
     /// @notice The creation-code hash of the implementation of layer kind `kind`, or zero when
     ///         there is no such kind.
