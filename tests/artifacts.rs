@@ -81,3 +81,23 @@ fn every_contract_fits_mainnet_code_limits() {
         over.join(", ")
     );
 }
+
+/// The unrolled MaxPooling2D + tanh loops in contracts/layers/Pooling2DBase.sol are what
+/// scripts/gen-pool-tanh.py writes between its markers: an edit by hand, or to the generator
+/// without rewriting, would compile and pass every shape the tests happen to use.
+#[test]
+fn generated_pooling_loops_match_their_generator() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(root.join("scripts/gen-pool-tanh.py"))
+        .arg("--check")
+        .current_dir(root)
+        .output()
+        .expect("run python3 scripts/gen-pool-tanh.py --check");
+    assert!(
+        out.status.success(),
+        "contracts/layers/Pooling2DBase.sol's POOL_TANH section differs from what scripts/gen-pool-tanh.py writes; run it and rebuild the artifacts:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
