@@ -361,13 +361,11 @@ abstract contract LayerBase is ILayer, IForwardLayer {
         returns (uint256[] memory shape)
     {
         if (ranks.length != 1) revert InputCountMismatch(1, ranks.length);
+        uint256 offset;
         assembly ("memory-safe") {
-            shape := mload(0x40)
-            let bytes_ := shl(5, shapes.length)
-            mstore(shape, shapes.length)
-            calldatacopy(add(shape, 0x20), shapes.offset, bytes_)
-            mstore(0x40, add(add(shape, 0x20), bytes_))
+            offset := shapes.offset
         }
+        shape = _words(offset, shapes.length);
     }
 
     /// @dev ABI-returns `(out, shape)` directly, without copying `out`: the two head words
@@ -542,12 +540,25 @@ abstract contract LayerBase is ILayer, IForwardLayer {
     /// @dev A copy of `inputs` in memory: one CALLDATACOPY into fresh, unzeroed memory (the
     ///      compiler's `out = inputs` copies word by word, ≈ 60 gas a value).
     function _copy(int256[] calldata inputs) internal pure returns (int256[] memory out) {
+        uint256 offset;
         assembly ("memory-safe") {
-            out := mload(0x40)
-            let bytes_ := shl(5, inputs.length)
-            mstore(out, inputs.length)
-            calldatacopy(add(out, 0x20), inputs.offset, bytes_)
-            mstore(0x40, add(add(out, 0x20), bytes_))
+            offset := inputs.offset
+        }
+        uint256[] memory words = _words(offset, inputs.length);
+        assembly ("memory-safe") {
+            out := words
+        }
+    }
+
+    /// @dev A new memory array of the `n` calldata words at `offset`: its length word, then one
+    ///      CALLDATACOPY into fresh, unzeroed memory (`_copy`, `_single`).
+    function _words(uint256 offset, uint256 n) private pure returns (uint256[] memory p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            let bytes_ := shl(5, n)
+            mstore(p, n)
+            calldatacopy(add(p, 0x20), offset, bytes_)
+            mstore(0x40, add(add(p, 0x20), bytes_))
         }
     }
 

@@ -13,15 +13,15 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xbb27819e0a44e8dc81d2641fcf5d1e061ae84d916079ea0e898601894615cbe2;
+    bytes32 internal constant MODEL = 0xc3311e72eff0911dd6d935aed7e6b3f82a43aae78a7dbe629d532f2f74203efa;
     /// @dev InputLayer, kind 0.
-    bytes32 internal constant INPUT_LAYER = 0xec74b5da6c3ff748fe1ac6c59185678db8083fc52aaa597092d470b2a5042819;
+    bytes32 internal constant INPUT_LAYER = 0xbb194e76f0b130689e1bf9a12b750f7ba47d150abf86dd0e472153eeada67ce7;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0xb417b2efce9e14594605df4459ffc400001e43623f4eab89894b53819521d5a1;
+    bytes32 internal constant DENSE = 0x7bca599486474c363963de192730adeee42ca311f7764219864cfa3729fc45a4;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x38e3c2b2515be1b6ff65994616c7d6fb7573d05c97cf6953151ac370f52c1c9c;
     /// @dev RescalingLayer, kind 3.
-    bytes32 internal constant RESCALING = 0x12543fe1db235589c0709a0582d856f38b314fb3f5f00fb31da4ec6b7ce2b530;
+    bytes32 internal constant RESCALING = 0x21b42141872d84b7b9f711b77a60ef57f0ad3b259f8131cee4b2de052a72034f;
     /// @dev MaxPooling2DLayer, kind 4.
     bytes32 internal constant MAX_POOLING_2D = 0xf9525184547a10fabe7764d79dc500f74c2ab42c8a0b2d8e56cab545806e9e4b;
     /// @dev AveragePooling2DLayer, kind 5.
@@ -37,17 +37,17 @@ library Implementations {
     /// @dev LSTMLayer, kind 10.
     bytes32 internal constant LSTM = 0x0500db584c60757dd6d507affabcefae7e835a14b2b2116e142fd3586a73cb81;
     /// @dev SoftmaxLayer, kind 11.
-    bytes32 internal constant SOFTMAX = 0x8f8830229e04b98dae6ac24255858fcbcf7de6eabba252e08eec37b0819505c8;
+    bytes32 internal constant SOFTMAX = 0xf1bfe68fee10ced13e71c1f36011e992690e4f5dd6e1c392fa62f77e11546e63;
     /// @dev SigmoidLayer, kind 12.
-    bytes32 internal constant SIGMOID = 0x5c12521182f6855be1a1cc6934c6d2f05b378509c6f106dd25777856abaae207;
+    bytes32 internal constant SIGMOID = 0x96a7fb93403c1f9e7b4b780786699bc6abf2aee992c18cad7af0753c8d8c354b;
     /// @dev ReLULayer, kind 13.
-    bytes32 internal constant RELU = 0x7ecd2ef5c5559fb0bf05d30ab25da6b1b441bdb425cab5fad7930ed4dbb919f0;
+    bytes32 internal constant RELU = 0x41905869fa53888a7365ac33275cdc66f43768275dbd67ffcb42a9c73a25ad77;
     /// @dev LinearLayer, kind 14.
-    bytes32 internal constant LINEAR = 0xcfd543093c7499aa1b6709534d616271623a3db409507342d97aa885a4a13838;
+    bytes32 internal constant LINEAR = 0xd64ac79ccf62f48bf2b2c129c1e09e28a5e80ec6f572886b947203df87a1c5f1;
     /// @dev AddLayer, kind 15.
     bytes32 internal constant ADD = 0xb7215f86e43b92c4468555a55ecb7f53016c4e7996f1e1bd8312801f43985e06;
     /// @dev DropoutLayer, kind 16.
-    bytes32 internal constant DROPOUT = 0x62c47250c892be7b23c2ac79502f780ba19f7b851e2e23de14ee524aa0d907e4;
+    bytes32 internal constant DROPOUT = 0x3166f9909e91afe58298a0bbed9ed583b2339a27462694d0564c59b9c3cad859;
     /// @dev GlobalAveragePooling2DLayer, kind 17.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_2D = 0x0ee4c6a85ecce3199cffd3f0d9a71f3bd1d79d9bb5b69cf6a3b0f9e19f0f617c;
     /// @dev ZeroPadding2DLayer, kind 18.
@@ -55,7 +55,7 @@ library Implementations {
     /// @dev ConcatenateLayer, kind 19.
     bytes32 internal constant CONCATENATE = 0x0e80c266310c3fb5baa4381bfd4907665934883e37293058935073586e2f6468;
     /// @dev TanhLayer, kind 20.
-    bytes32 internal constant TANH = 0x2da748fd91f786273ad70ef964c30614d30122f298d44c3ab90056248390ec11;
+    bytes32 internal constant TANH = 0x48d5953f98e726b7e9f98beefea64ea7dce554b6273b20f880b89dc0f0824a89;
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd0470b6dbade994840e66b8261325efa442d751ec9625487770fc9fbd1f3ef0f;
     /// @dev Conv1DLayer, kind 22.
@@ -63,7 +63,7 @@ library Implementations {
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x9e7f51429f36fbe45b60ca28f4e6acc8b268a6c989d856ad641b5054dd01bd97;
     /// @dev ReshapeLayer, kind 24.
-    bytes32 internal constant RESHAPE = 0xa30aced53c5454822b75002e8110e128d43f1841e04c808dc975403dc6af0ec8;
+    bytes32 internal constant RESHAPE = 0xe3c3d8a422ddb46d99149dd40d2350cf857f284812d4b42dc084dd65ff2bc9e2;
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xdcf795e42cf9fefae95c227fddfb5027096efec2bbb83bbb5d1c3b691a8c88db;
     /// @dev MaxPooling1DLayer, kind 26.
@@ -101,11 +101,11 @@ library Implementations {
     /// @dev SeparableConv2DLayer, kind 42.
     bytes32 internal constant SEPARABLE_CONV_2D = 0xb3b509c96ed3adab061885822bc38bebd61d39510db0e3c27de25fcc46a9f418;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x6983b6acd656a999a628af6c6f64547d4b657e458d2db3908bcb77a969694e9a;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0x70551bba0f90301ff172372848119588d993cec9d91ce66937869f8e53ce8e74;
     /// @dev PReLULayer, kind 44.
-    bytes32 internal constant PRELU = 0xf3e930271deb2a480244554372797644c76a66ae991e6f8e0bcf30482ffeee8d;
+    bytes32 internal constant PRELU = 0x548e5aa30154531ae021c6fb7c935e71927ab6f96c6e967e364b880ec51a2957;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0xb92f4dba7a95ef97e7cbe0214fd5138c830c601533b31bac341769ac5d2700f6;
+    bytes32 internal constant ELU = 0x051872c89d340d367f24633530e91b7ad18a4d48d3d0f7d298e23eabc5102150;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x1e2af39d8bc1bb7d86e2861a21df01cec52025f89ecc111eeb8c32b0072cc623;
     /// @dev GroupNormalizationLayer, kind 47.
