@@ -12,6 +12,7 @@
 // at their bound); DUMP=FILE writes the bench contract's runtime code as
 // {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
 // checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
+// SEED=n: another draw of the random inputs and weights (default 12345).
 // Each case's act=1 line says "hosted" when a debug_traceCall (call tracer) shows the STATICCALL
 // to that address, else "own lanes"; HOSTED=1 (or a case's {"host": true}) makes any case not
 // hosted a failure (HOSTED=0 / {"host": false}: any hosted one). The cases may be a file
