@@ -405,10 +405,12 @@ async fn hosted_convolutions_in_row_slices_equal_the_reference() {
 /// The hosted convolutions (`ConvBase._convolveHosted`) in output-channel blocks, the twin of
 /// [`hosted_convolutions_in_row_slices_equal_the_reference`]: fashion_mnist's two convolutions
 /// (conv1 28×28×1 → 6, conv2 14×14×6 → 16, both 5×5 same) in int16 and int8, called as the
-/// chained calls and jobs call a Conv2D too big for one call (`forwardSlicePacked` with the
-/// first channel and the channel count in the high 128 bits of `from`/`count`: the layer
+/// chained calls and jobs call a Conv2D row too big for one call (`forwardSlicePacked` with
+/// the first channel and the channel count in the high 128 bits of `from`/`count`: the layer
 /// computes filters [f0, f0 + n) of the stored kernel, f0 > 0 here), on the whole height and on
-/// row slices. Every block equals those channels of the reference's output bit for bit, and
+/// row slices. First the chained runner itself under 400k gas a call, which cuts conv2's rows
+/// into channel blocks (of 8: channels 8–15 the second) and must give every layer's reference
+/// output; then each block below by hand, traced. Every block equals those channels of the reference's output bit for bit, and
 /// the call tracer shows the block's STATICCALL to `EternalConvKernel` where `ConvBase._hosts`
 /// takes the block (the host, not the layer's own lanes, computed it) and none where it does
 /// not. Its rule depends on the block's filter count n (ow and the 5×5 window fixed): at most
@@ -427,7 +429,8 @@ async fn hosted_convolutions_in_channel_blocks_equal_the_reference() {
     let model = keras::load(&path).unwrap();
     let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
     // (layer, [(first channel, channels)], [(first row, rows)])
-    let cases: [(usize, &[(usize, usize)], &[(usize, usize)]); 2] = [
+    type Ranges = &'static [(usize, usize)];
+    let cases: [(usize, Ranges, Ranges); 2] = [
         (
             1,
             &[(1, 5), (2, 4), (3, 3), (4, 2)],
@@ -436,6 +439,8 @@ async fn hosted_convolutions_in_channel_blocks_equal_the_reference() {
         (
             3,
             &[
+                (8, 8),
+                (11, 5),
                 (6, 6),
                 (6, 10),
                 (10, 6),
@@ -463,6 +468,27 @@ async fn hosted_convolutions_in_channel_blocks_equal_the_reference() {
         let (address, _, _) = deploy_model_in(&chain, &model, 720 + salt as u64, format).await;
         let state = rpc.model_state(address).await.unwrap();
         let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        // Chained calls of at most 400k gas: a conv2 row (≈ 400k int8, 720k int16 as one call,
+        // the kernel packed whole each time) goes in blocks of its channels, the second of each
+        // row from channel 8 (or so). Should a conv2 row come to fit 400k, lower the budget
+        // (below ≈ 340k a block of one channel no longer fits).
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, 400_000);
+        let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+        assert_eq!(got, want, "{format}: every layer through chained calls");
+        let later = runner
+            .calls
+            .iter()
+            .filter(|c| {
+                c.what.starts_with("layer 3 (")
+                    && c.what.contains(" channels ")
+                    && !c.what.contains(" channels 0–")
+            })
+            .count();
+        assert!(
+            later >= 14,
+            "{format}: {later} conv2 channel blocks past channel 0"
+        );
         for (layer, channels, rows) in cases {
             let ins = &want[layer - 1];
             let out = &want[layer];
