@@ -45,6 +45,19 @@ const shapes = [
   ["k3 f13 w5", 5, 5, 2, 13, 3, 3, 1, "same"],
   ["k6 f6 same", 3, 11, 3, 6, 3, 6, 1, "same"],
   ["k5 f20 w9", 6, 9, 2, 20, 5, 5, 1, "same"],
+  // last groups the shapes above miss
+  ["k7 valid ow13", 4, 19, 2, 12, 2, 7, 1, "valid"],
+  ["k6 same w12", 3, 12, 2, 16, 2, 6, 1, "same"],
+  ["k6 same w13", 4, 13, 1, 18, 3, 6, 1, "same"],
+  ["k5 same w16", 5, 16, 2, 12, 5, 5, 1, "same"],
+  ["k4 same w11", 4, 11, 3, 14, 2, 4, 1, "same"],
+  ["k3 same w14", 5, 14, 2, 9, 3, 3, 1, "same"],
+  ["k2 same w8", 4, 8, 2, 12, 2, 2, 1, "same"],
+  ["k2 same w9", 3, 9, 3, 16, 3, 2, 1, "same"],
+  ["k2 same w11 f17", 4, 11, 1, 17, 2, 2, 1, "same"],
+  ["k2 valid ow13", 3, 14, 2, 11, 1, 2, 1, "valid"],
+  ["k2 same w16 f18", 3, 16, 2, 18, 2, 2, 1, "same"],
+  ["k2 same w20 f18", 2, 20, 3, 18, 2, 2, 1, "same"],
 ];
 function geometry([, h, w, cin, f, kh, kw, sh, padding]) {
   if (padding === "valid") return [h, w, cin, f, kh, kw, sh, 1, Math.floor((h - kh) / sh) + 1, w - kw + 1, 0, 0];
