@@ -7,7 +7,7 @@
 // the kernel; INSCALE cases are left unmarked (their lane bound may send them to the layer's
 // own lanes: run.mjs reports which — at 2 every one, at 1.5 those whose taps are at most ≈ 0.56
 // of a power of two, the lane sums then within ≈ 12 % of the sign bit). Shapes cover kw 2…7, kh 1…5, cin 1…8, f 1…20 (every f
-// mod 6), valid and same padding, last groups of 0…Q−1 pixels, stride 2 along the height,
+// mod 6), valid, same and causal padding, last groups of 0…Q−1 pixels, stride 2 along the height,
 // one-row outputs and Conv1D-like h = 1.
 const shapes = [
   // [name, h, w, cin, f, kh, kw, sh, padding]
@@ -58,8 +58,14 @@ const shapes = [
   ["k2 valid ow13", 3, 14, 2, 11, 1, 2, 1, "valid"],
   ["k2 same w16 f18", 3, 16, 2, 18, 2, 2, 1, "same"],
   ["k2 same w20 f18", 2, 20, 3, 18, 2, 2, 1, "same"],
+  // Conv1D causal (h = 1, all kw − 1 padding columns on the left: pl = kw − 1)
+  ["conv1d causal k2 f5 (conv1d_causal_strided)", 1, 6, 4, 5, 1, 2, 1, "causal"],
+  ["conv1d causal k3 f12", 1, 17, 2, 12, 1, 3, 1, "causal"],
+  ["conv1d causal k5 f16", 1, 13, 3, 16, 1, 5, 1, "causal"],
+  ["conv1d causal k7 f18", 1, 22, 2, 18, 1, 7, 1, "causal"],
 ];
 function geometry([, h, w, cin, f, kh, kw, sh, padding]) {
+  if (padding === "causal") return [h, w, cin, f, kh, kw, sh, 1, h, w, 0, kw - 1];
   if (padding === "valid") return [h, w, cin, f, kh, kw, sh, 1, Math.floor((h - kh) / sh) + 1, w - kw + 1, 0, 0];
   const oh = Math.ceil(h / sh);
   return [h, w, cin, f, kh, kw, sh, 1, oh, w, Math.floor(Math.max((oh - 1) * sh + kh - h, 0) / 2), Math.floor((kw - 1) / 2)];
