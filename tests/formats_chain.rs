@@ -555,6 +555,85 @@ async fn hosted_convolutions_in_channel_blocks_equal_the_reference() {
     );
 }
 
+/// Conv1D layers through `ConvBase._convolveHosted` (h = 1 geometries, causal padding's
+/// pl = kw − 1 among them): conv1d_gap1d and conv1d_causal_strided in int16 and int8 on inputs
+/// in [-1, 1], each Conv1D called alone (`forwardPacked`) on the reference's input to it. Its
+/// output equals the reference's bit for bit, and the call tracer shows the STATICCALL to
+/// `EternalConvKernel` exactly for the layers `_hosts` takes: conv1d_gap1d's first (8 filters,
+/// kernel 3, same, 20 steps) in int16 only (in int8, groups of Q = 6 save too little against
+/// eight filter lanes), and conv1d_causal_strided's second (5 filters, kernel 2, causal: the
+/// one padding column on the left) in both; the others have a stride of 2 or 3 (the host
+/// takes stride 1 along the row only).
+#[tokio::test]
+async fn hosted_conv1d_layers_equal_the_reference() {
+    use alloy::sol_types::SolCall;
+    let (anvil, chain) = anvil_with_model().await;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let kernel = eternalize::chain::bindings::conv_kernel_address();
+    let (mut salt, mut hosted) = (740, 0);
+    for name in ["conv1d_gap1d", "conv1d_causal_strided"] {
+        let model = keras::load(&fixtures().join(format!("generated/{name}.keras"))).unwrap();
+        for format in INT_FORMATS {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let shape: Vec<usize> = graph.input_shapes()[0].iter().flatten().copied().collect();
+            let n: usize = shape.iter().product();
+            let x = Tensor {
+                shape: shape.clone(),
+                data: (0..n as i128)
+                    .map(|i| ((i * 7919 % 2001) - 1000) * (1i128 << 32) / 1000)
+                    .collect(),
+            };
+            let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+            salt += 1;
+            let (address, _, _) = deploy_model_in(&chain, &model, salt, format).await;
+            let state = rpc.model_state(address).await.unwrap();
+            let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+            for (i, l) in chained.layers.iter().enumerate() {
+                if l.kind.class_name() != "Conv1D" {
+                    continue;
+                }
+                let ins: Vec<&Tensor> = l.inputs.iter().map(|&j| &want[j]).collect();
+                let values: Vec<i128> = ins.iter().flat_map(|t| t.data.iter().copied()).collect();
+                let call = EternalModel::forwardPackedCall {
+                    layer: U256::from(i),
+                    inputs: eternalize::chain::packed::pack(&values).into(),
+                    shapes: ins
+                        .iter()
+                        .flat_map(|t| t.shape.iter().map(|&d| U256::from(d)))
+                        .collect(),
+                    ranks: ins.iter().map(|t| U256::from(t.shape.len())).collect(),
+                };
+                let data: alloy::primitives::Bytes = call.abi_encode().into();
+                let answer = rpc
+                    .call_with_gas(address, &data, 1_000_000_000)
+                    .await
+                    .unwrap();
+                let r = EternalModel::forwardPackedCall::abi_decode_returns(&answer).unwrap();
+                let got: Vec<i128> = r
+                    .output
+                    .iter()
+                    .map(|v| i128::try_from(*v).unwrap())
+                    .collect();
+                assert_eq!(got, want[i].data, "{name} {format} layer {i}");
+                let trace =
+                    crate::chain_support::trace_call(chain.provider(), address, &data).await;
+                let host = match (name, i) {
+                    ("conv1d_gap1d", 1) => format == WeightFormat::Int16,
+                    ("conv1d_causal_strided", 2) => true,
+                    _ => false,
+                };
+                assert_eq!(
+                    static_calls_to(&trace, kernel),
+                    host,
+                    "{name} {format} layer {i}: hosted (a STATICCALL to {kernel}) expected: {host}"
+                );
+                hosted += usize::from(host);
+            }
+        }
+    }
+    assert_eq!(hosted, 3, "hosted Conv1D calls");
+}
+
 /// Whether a call tracer's tree holds a STATICCALL to `to`.
 fn static_calls_to(call: &Value, to: alloy::primitives::Address) -> bool {
     let here = call["type"] == "STATICCALL"
