@@ -1,14 +1,17 @@
 // node scripts/bench-conv-kernel/sweep-cases.mjs > scripts/bench-conv-kernel/sweep.json
 // The session-13 sweep of the merged EternalConvKernel (hostpack + hostdot) for run.mjs: the
 // shapes below, each in int8 and int16 (where kw ≤ L − 1: L = 8 / 6 lanes), under default
-// inputs, F0=1 and F0=3 (where f allows), EXTREME=1, EXTREME=-1, INSCALE=2 and INSCALE=1.5. A case that
-// ConvBase._hosts' geometric rule (ported below; the lane bound holds for inputs in [-1, 1])
-// takes is marked {"host": true}, so run.mjs fails unless the trace shows the STATICCALL to
-// the kernel; INSCALE cases are left unmarked (their lane bound may send them to the layer's
-// own lanes: run.mjs reports which — at 2 every one, at 1.5 those whose taps are at most ≈ 0.56
-// of a power of two, the lane sums then within ≈ 12 % of the sign bit). Shapes cover kw 2…7, kh 1…5, cin 1…8, f 1…20 (every f
-// mod 6), valid, same and causal padding, last groups of 0…Q−1 pixels, stride 2 along the height,
-// one-row outputs and Conv1D-like h = 1.
+// inputs, F0=1 and F0=3 (where f allows), EXTREME=1, EXTREME=-1, INSCALE=2 and INSCALE=1.5.
+// A case that ConvBase._hosts' geometric rule (ported below; the lane bound holds for inputs
+// in [-1, 1]) takes is marked {"host": true}, so run.mjs fails unless the trace shows the
+// STATICCALL to the kernel; the cases it does not take are left out (listed on stderr).
+// INSCALE cases are left unmarked: their lane bound may send them to the layer's own lanes
+// (run.mjs reports which — at 2 every one, at 1.5 those whose taps are at most ≈ 0.56 of a
+// power of two, the lane sums then within ≈ 12 % of the sign bit). The shapes cover kw 2…7,
+// kh 1…5, cin 1…8, f 2…20 (every f mod 6), valid, same and causal padding, a row slice's
+// padding above or below only, last groups of 0…Q−1 pixels for every Q, stride 2 along the
+// height, one-row outputs and Conv1D-like h = 1. Should _hosts' rule change, port it here
+// and write sweep.json again.
 const shapes = [
   // [name, h, w, cin, f, kh, kw, sh, padding]
   ["k3 same f6", 8, 13, 2, 6, 3, 3, 1, "same"],
@@ -63,9 +66,22 @@ const shapes = [
   ["conv1d causal k3 f12", 1, 17, 2, 12, 1, 3, 1, "causal"],
   ["conv1d causal k5 f16", 1, 13, 3, 16, 1, 5, 1, "causal"],
   ["conv1d causal k7 f18", 1, 22, 2, 18, 1, 7, 1, "causal"],
+  // row slices of a same-padded Conv2D (Conv2DLayer._windowRows): the top slice (padding rows
+  // above only) and the bottom one (below only)
+  ["top slice k5 f16", 6, 14, 6, 16, 5, 5, 1, "top"],
+  ["bottom slice k5 f16", 6, 14, 6, 16, 5, 5, 1, "bottom"],
+  ["top slice k3 f8 sh2", 7, 13, 2, 8, 3, 3, 2, "top"],
+  ["bottom slice k4 f12 sh2", 8, 11, 3, 12, 4, 4, 2, "bottom"],
+  ["top slice k5 f6 (conv1-like)", 4, 28, 1, 6, 5, 5, 1, "top"],
+  ["bottom slice k5 f6 (conv1-like)", 4, 28, 1, 6, 5, 5, 1, "bottom"],
 ];
 function geometry([, h, w, cin, f, kh, kw, sh, padding]) {
   if (padding === "causal") return [h, w, cin, f, kh, kw, sh, 1, h, w, 0, kw - 1];
+  if (padding === "top" || padding === "bottom") {
+    const pt = padding === "top" ? Math.floor((kh - 1) / 2) : 0;
+    const below = padding === "bottom" ? kh - 1 - Math.floor((kh - 1) / 2) : 0;
+    return [h, w, cin, f, kh, kw, sh, 1, Math.floor((h + pt + below - kh) / sh) + 1, w, pt, Math.floor((kw - 1) / 2)];
+  }
   if (padding === "valid") return [h, w, cin, f, kh, kw, sh, 1, Math.floor((h - kh) / sh) + 1, w - kw + 1, 0, 0];
   const oh = Math.ceil(h / sh);
   return [h, w, cin, f, kh, kw, sh, 1, oh, w, Math.floor(Math.max((oh - 1) * sh + kh - h, 0) / 2), Math.floor((kw - 1) / 2)];
