@@ -19,8 +19,9 @@
 // (an argument not starting with "["), and a case's optional fourth element overrides the env
 // for it: {"f0": k, "extreme": ±1, "inscale": k, "host": bool}. The exit status is 1 when any
 // case is not EXACT or breaks its host expectation. The sweep of the merged kernel (session 13:
-// 585 cases, 53 shapes × int8/int16 × default, F0=1, F0=3, EXTREME=±1, INSCALE=2 and 1.5;
-// 15–30 s, all EXACT, 438 hosted — every last-group size 0…Q−1 of every Q in both widths):
+// 702 cases, 56 shapes × int8/int16 × default, F0=1, F0=3, EXTREME=±1, INSCALE=2 and 1.5;
+// 15–30 s, all EXACT, 438 hosted as marked, 87 marked not hosted — every last-group size
+// 0…Q−1 of every Q in both widths):
 //   node scripts/bench-conv-kernel/run.mjs scripts/bench-conv-kernel/sweep.json
 // (sweep.json is written by scripts/bench-conv-kernel/sweep-cases.mjs, which says which shapes.)
 import { createRequire } from "node:module";
