@@ -402,6 +402,250 @@ async fn hosted_convolutions_in_row_slices_equal_the_reference() {
     eprintln!("hosted convolutions in row slices: {:?}", started.elapsed());
 }
 
+/// The hosted convolutions (`ConvBase._convolveHosted`) in output-channel blocks, the twin of
+/// [`hosted_convolutions_in_row_slices_equal_the_reference`]: fashion_mnist's two convolutions
+/// (conv1 28×28×1 → 6, conv2 14×14×6 → 16, both 5×5 same) in int16 and int8, called as the
+/// chained calls and jobs call a Conv2D row too big for one call (`forwardSlicePacked` with
+/// the first channel and the channel count in the high 128 bits of `from`/`count`: the layer
+/// computes filters [f0, f0 + n) of the stored kernel, f0 > 0 here), on the whole height and on
+/// row slices. First the chained runner itself under 400k gas a call, which cuts conv2's rows
+/// into channel blocks (of 8: channels 8–15 the second) and must give every layer's reference
+/// output; then each block below by hand, traced. Every block equals those channels of the reference's output bit for bit, and
+/// the call tracer shows the block's STATICCALL to `EternalConvKernel` where `ConvBase._hosts`
+/// takes the block (the host, not the layer's own lanes, computed it) and none where it does
+/// not. Its rule depends on the block's filter count n (ow and the 5×5 window fixed): at most
+/// 3/4 of the layer's own multiplications — conv1 (Q = 4 pixels a group in int8, 2 in int16)
+/// from n = 3 in int8 and n = 5 in int16; conv2 from n = 4 in both but n = 7 in int16 (two
+/// blocks of six for seven filters). The blocks: of six starting past 0, with 1–5 spare lanes
+/// in their last six-filter block, and small ones the layer keeps.
+#[tokio::test]
+async fn hosted_convolutions_in_channel_blocks_equal_the_reference() {
+    use alloy::sol_types::SolCall;
+    let started = std::time::Instant::now();
+    let (anvil, chain) = anvil_with_model().await;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let kernel = eternalize::chain::bindings::conv_kernel_address();
+    let path = fixtures().join("eai_example/fashion_mnist.keras");
+    let model = keras::load(&path).unwrap();
+    let arr = input::read(&fixtures().join("eai_example/fashion_mnist_input.npy")).unwrap();
+    // (layer, [(first channel, channels)], [(first row, rows)])
+    type Ranges = &'static [(usize, usize)];
+    let cases: [(usize, Ranges, Ranges); 2] = [
+        (
+            1,
+            &[(1, 5), (2, 4), (3, 3), (4, 2)],
+            &[(0, 28), (0, 3), (13, 2), (27, 1)],
+        ),
+        (
+            3,
+            &[
+                (8, 8),
+                (11, 5),
+                (6, 6),
+                (6, 10),
+                (10, 6),
+                (1, 15),
+                (3, 7),
+                (9, 7),
+                (5, 11),
+                (12, 4),
+                (13, 3),
+            ],
+            &[(0, 14), (0, 2), (6, 3), (13, 1)],
+        ),
+    ];
+    let hosts = |format: WeightFormat, layer: usize, n: usize| match (layer, format) {
+        (1, WeightFormat::Int8) => n >= 3,
+        (1, _) => n >= 5,
+        (_, WeightFormat::Int8) => n >= 4,
+        _ => n >= 4 && n != 7,
+    };
+    let (mut blocks, mut hosted) = (0, 0);
+    for (salt, format) in INT_FORMATS.into_iter().enumerate() {
+        let graph = Graph::from_model(&model, format).unwrap();
+        let x = input::samples(&arr[0].1, &graph.input_shapes()[0]).unwrap()[0].clone();
+        let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+        let (address, _, _) = deploy_model_in(&chain, &model, 720 + salt as u64, format).await;
+        let state = rpc.model_state(address).await.unwrap();
+        let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+        // Chained calls of at most 400k gas: a conv2 row (≈ 400k int8, 720k int16 as one call,
+        // the kernel packed whole each time) goes in blocks of its channels, the second of each
+        // row from channel 8 (or so). Should a conv2 row come to fit 400k, lower the budget
+        // (below ≈ 340k a block of one channel no longer fits).
+        let all: Vec<usize> = (0..graph.nodes.len()).collect();
+        let mut runner = Runner::new(&rpc, &chained, all, 400_000);
+        let got = runner.run(std::slice::from_ref(&x)).await.unwrap();
+        assert_eq!(got, want, "{format}: every layer through chained calls");
+        let later = runner
+            .calls
+            .iter()
+            .filter(|c| {
+                c.what.starts_with("layer 3 (")
+                    && c.what.contains(" channels ")
+                    && !c.what.contains(" channels 0–")
+            })
+            .count();
+        assert!(
+            later >= 14,
+            "{format}: {later} conv2 channel blocks past channel 0"
+        );
+        for (layer, channels, rows) in cases {
+            let ins = &want[layer - 1];
+            let out = &want[layer];
+            let [_, ow, f] = out.shape[..] else {
+                panic!("layer {layer}: output {:?}", out.shape)
+            };
+            for &(from, count) in rows {
+                let parts = eternalize::infer::plan::slice_parts(
+                    &chained.layers[layer],
+                    &[ins],
+                    from,
+                    count,
+                )
+                .unwrap();
+                let values: Vec<i128> = parts.concat();
+                for &(c0, cc) in channels {
+                    let what =
+                        format!("{format} layer {layer} rows {from}+{count} channels {c0}+{cc}");
+                    let (from_w, count_w) =
+                        eternalize::usecase::job::part_words((from, count), (c0, cc));
+                    let call = EternalModel::forwardSlicePackedCall {
+                        layer: U256::from(layer),
+                        inputs: eternalize::chain::packed::pack(&values).into(),
+                        shapes: ins.shape.iter().map(|&d| U256::from(d)).collect(),
+                        ranks: vec![U256::from(ins.shape.len())],
+                        from: from_w,
+                        count: count_w,
+                    };
+                    let data: alloy::primitives::Bytes = call.abi_encode().into();
+                    let answer = rpc
+                        .call_with_gas(address, &data, 1_000_000_000)
+                        .await
+                        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+                    let r =
+                        EternalModel::forwardSlicePackedCall::abi_decode_returns(&answer).unwrap();
+                    let shape: Vec<usize> = r.outputShape.iter().map(|d| d.to::<usize>()).collect();
+                    assert_eq!(shape, [count, ow, cc], "{what}");
+                    let got: Vec<i128> = r
+                        .output
+                        .iter()
+                        .map(|v| i128::try_from(*v).unwrap())
+                        .collect();
+                    let expected: Vec<i128> = (from * ow..(from + count) * ow)
+                        .flat_map(|p| out.data[p * f + c0..p * f + c0 + cc].iter().copied())
+                        .collect();
+                    assert_eq!(got, expected, "{what}");
+                    let trace =
+                        crate::chain_support::trace_call(chain.provider(), address, &data).await;
+                    let host = hosts(format, layer, cc);
+                    assert_eq!(
+                        static_calls_to(&trace, kernel),
+                        host,
+                        "{what}: a STATICCALL to EternalConvKernel at {kernel} (hosted) expected: {host}"
+                    );
+                    blocks += 1;
+                    hosted += usize::from(host);
+                }
+            }
+        }
+    }
+    eprintln!(
+        "hosted convolutions in channel blocks: {blocks} blocks, {hosted} hosted, {:?}",
+        started.elapsed()
+    );
+}
+
+/// Conv1D layers through `ConvBase._convolveHosted` (h = 1 geometries, causal padding's
+/// pl = kw − 1 among them): conv1d_gap1d and conv1d_causal_strided in int16 and int8 on inputs
+/// in [-1, 1], each Conv1D called alone (`forwardPacked`) on the reference's input to it. Its
+/// output equals the reference's bit for bit, and the call tracer shows the STATICCALL to
+/// `EternalConvKernel` exactly for the layers `_hosts` takes: conv1d_gap1d's first (8 filters,
+/// kernel 3, same, 20 steps) in int16 only (in int8, groups of Q = 6 save too little against
+/// eight filter lanes), and conv1d_causal_strided's second (5 filters, kernel 2, causal: the
+/// one padding column on the left) in both; the others have a stride of 2 or 3 (the host
+/// takes stride 1 along the row only).
+#[tokio::test]
+async fn hosted_conv1d_layers_equal_the_reference() {
+    use alloy::sol_types::SolCall;
+    let (anvil, chain) = anvil_with_model().await;
+    let rpc = eternalize::chain::Rpc::connect(&anvil.url()).unwrap();
+    let kernel = eternalize::chain::bindings::conv_kernel_address();
+    let (mut salt, mut hosted) = (740, 0);
+    for name in ["conv1d_gap1d", "conv1d_causal_strided"] {
+        let model = keras::load(&fixtures().join(format!("generated/{name}.keras"))).unwrap();
+        for format in INT_FORMATS {
+            let graph = Graph::from_model(&model, format).unwrap();
+            let shape: Vec<usize> = graph.input_shapes()[0].iter().flatten().copied().collect();
+            let n: usize = shape.iter().product();
+            let x = Tensor {
+                shape: shape.clone(),
+                data: (0..n as i128)
+                    .map(|i| ((i * 7919 % 2001) - 1000) * (1i128 << 32) / 1000)
+                    .collect(),
+            };
+            let want = graph.run_all(std::slice::from_ref(&x)).unwrap();
+            salt += 1;
+            let (address, _, _) = deploy_model_in(&chain, &model, salt, format).await;
+            let state = rpc.model_state(address).await.unwrap();
+            let chained = ChainModel::read(&rpc, address, &state).await.unwrap();
+            for (i, l) in chained.layers.iter().enumerate() {
+                if l.kind.class_name() != "Conv1D" {
+                    continue;
+                }
+                let ins: Vec<&Tensor> = l.inputs.iter().map(|&j| &want[j]).collect();
+                let values: Vec<i128> = ins.iter().flat_map(|t| t.data.iter().copied()).collect();
+                let call = EternalModel::forwardPackedCall {
+                    layer: U256::from(i),
+                    inputs: eternalize::chain::packed::pack(&values).into(),
+                    shapes: ins
+                        .iter()
+                        .flat_map(|t| t.shape.iter().map(|&d| U256::from(d)))
+                        .collect(),
+                    ranks: ins.iter().map(|t| U256::from(t.shape.len())).collect(),
+                };
+                let data: alloy::primitives::Bytes = call.abi_encode().into();
+                let answer = rpc
+                    .call_with_gas(address, &data, 1_000_000_000)
+                    .await
+                    .unwrap();
+                let r = EternalModel::forwardPackedCall::abi_decode_returns(&answer).unwrap();
+                let got: Vec<i128> = r
+                    .output
+                    .iter()
+                    .map(|v| i128::try_from(*v).unwrap())
+                    .collect();
+                assert_eq!(got, want[i].data, "{name} {format} layer {i}");
+                let trace =
+                    crate::chain_support::trace_call(chain.provider(), address, &data).await;
+                let host = match (name, i) {
+                    ("conv1d_gap1d", 1) => format == WeightFormat::Int16,
+                    ("conv1d_causal_strided", 2) => true,
+                    _ => false,
+                };
+                assert_eq!(
+                    static_calls_to(&trace, kernel),
+                    host,
+                    "{name} {format} layer {i}: hosted (a STATICCALL to {kernel}) expected: {host}"
+                );
+                hosted += usize::from(host);
+            }
+        }
+    }
+    assert_eq!(hosted, 3, "hosted Conv1D calls");
+}
+
+/// Whether a call tracer's tree holds a STATICCALL to `to`.
+fn static_calls_to(call: &Value, to: alloy::primitives::Address) -> bool {
+    let here = call["type"] == "STATICCALL"
+        && call["to"]
+            .as_str()
+            .and_then(|a| a.parse::<alloy::primitives::Address>().ok())
+            == Some(to);
+    here || call["calls"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| static_calls_to(c, to)))
+}
+
 /// How far `inspect --formats`'s predict gas (the call planner's model, uncalibrated) may be
 /// from `eth_estimateGas` of one `predict` call: it is an estimate for choosing a format.
 const PREDICT_ESTIMATE_TOLERANCE: f64 = 0.15;

@@ -12,6 +12,18 @@
 // at their bound); DUMP=FILE writes the bench contract's runtime code as
 // {"deployedBytecode": …} (to disassemble next to a PROFILE=1 run). EternalConvKernel, where the
 // checkout has it, is placed at its constant address (NO_KERNEL=1: not, to see the layer revert).
+// SEED=n: another draw of the random inputs and weights (default 12345).
+// Each case's act=1 line says "hosted" when a debug_traceCall (call tracer) shows the STATICCALL
+// to that address, else "own lanes"; HOSTED=1 (or a case's {"host": true}) makes any case not
+// hosted a failure (HOSTED=0 / {"host": false}: any hosted one). The cases may be a file
+// (an argument not starting with "["), and a case's optional fourth element overrides the env
+// for it: {"f0": k, "extreme": ±1, "inscale": k, "host": bool}. The exit status is 1 when any
+// case is not EXACT or breaks its host expectation. The sweep of the merged kernel (session 13:
+// 702 cases, 56 shapes × int8/int16 × default, F0=1, F0=3, EXTREME=±1, INSCALE=2 and 1.5;
+// 15–30 s, all EXACT, 438 hosted as marked, 87 marked not hosted — every last-group size
+// 0…Q−1 of every Q in both widths):
+//   node scripts/bench-conv-kernel/run.mjs scripts/bench-conv-kernel/sweep.json
+// (sweep.json is written by scripts/bench-conv-kernel/sweep-cases.mjs, which says which shapes.)
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -67,7 +79,7 @@ function encode(inputs, gg, kernelHex, width, scales, bias, act) {
   return head.join("") + tail;
 }
 function toSigned(h) { let v = BigInt("0x" + h); if (v >= 1n << 255n) v -= M; return v; }
-let seed = 12345;
+let seed = +(process.env.SEED || 12345);
 const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 const sar = (v, n) => v >> BigInt(n);
 // The reference's `quant::input_shift` and `narrow`: int16/int8 round the input to 2^e.
@@ -101,17 +113,22 @@ async function main() {
   if (rc.status !== "0x1") throw new Error("deploy failed");
   const addr = rc.contractAddress;
   if (kernelCode && !process.env.NO_KERNEL) await rpc("anvil_setCode", [kernelAt, kernelCode]);
-  const cases = JSON.parse(process.argv[2] || "null") || [
+  const arg = process.argv[2];
+  const cases = JSON.parse(arg && !arg.startsWith("[") ? readFileSync(arg, "utf8") : arg || "null") || [
     ["conv2 int8", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 1],
     ["conv2 int16", [14, 14, 6, 16, 5, 5, 1, 1, 14, 14, 2, 2], 2],
     ["conv1 int8", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 1],
     ["conv1 int16", [28, 28, 1, 6, 5, 5, 1, 1, 28, 28, 2, 2], 2],
   ];
-  for (const [name, g, width] of cases) {
+  let failed = 0, hostedCount = 0, checked = 0;
+  const envHost = process.env.HOSTED === undefined ? undefined : process.env.HOSTED === "1";
+  for (const [name, g, width, opt = {}] of cases) {
     const [h, w, cin, f, kh, kw] = g;
     // EXTREME=1 or -1: every input +INSCALE and every weight ±qmax (lane sums at their bound).
-    const ext = +(process.env.EXTREME || 0);
-    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((ext ? 1 : rnd() * 2 - 1) * 2 ** 32 * +(process.env.INSCALE || 1))));
+    const ext = +(opt.extreme ?? process.env.EXTREME ?? 0);
+    const inscale = +(opt.inscale ?? process.env.INSCALE ?? 1);
+    const expectHost = opt.host ?? envHost;
+    const inp = Array.from({ length: h * w * cin }, () => BigInt(Math.round((ext ? 1 : rnd() * 2 - 1) * 2 ** 32 * inscale)));
     const qmax = width == 1 ? 127 : width == 2 ? 32767 : 2 ** 30;
     const n = kh * kw * cin * f;
     const q = Array.from({ length: n }, () => (ext ? ext * qmax : Math.round((rnd() * 2 - 1) * qmax)));
@@ -119,7 +136,7 @@ async function main() {
     const scales = width == 4 ? Array.from({ length: f }, () => 1n) : Array.from({ length: f }, () => BigInt(Math.round(rnd() * 2 ** 24) + 1));
     const bias = Array.from({ length: f }, () => BigInt(Math.round((rnd() * 2 - 1) * 2 ** 30)));
     // F0=k: the layer computes filters [k, f) of the stored f (an output-channel slice).
-    const f0 = +(process.env.F0 || 0);
+    const f0 = +(opt.f0 ?? process.env.F0 ?? 0);
     const want = reference(narrowed(inp, g, width), g, q, scales, bias).filter((_, i) => i % f >= f0);
     for (const act of [1, 4]) {
       const data = "0x" + sel + encode(inp, g, kernelHex, width | (f0 << 8), width == 4 ? [] : scales, bias, act);
@@ -165,10 +182,27 @@ async function main() {
       const len = Number(BigInt("0x" + hex.slice(128, 192)));
       const got = []; for (let i = 0; i < len; i++) got.push(toSigned(hex.slice(192 + 64 * i, 256 + 64 * i)));
       let ok = "";
-      if (act == 1) { let bad = 0; for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) bad++; ok = (len === want.length && bad === 0) ? "EXACT" : `MISMATCH ${bad}/${want.length} len ${len}`; }
+      if (act == 1) {
+        let bad = 0; for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) bad++;
+        ok = (len === want.length && bad === 0) ? "EXACT" : `MISMATCH ${bad}/${want.length} len ${len}`;
+        if (ok !== "EXACT") failed++;
+        checked++;
+        // Hosted: the call tracer shows a STATICCALL to EternalConvKernel's address.
+        let hosted = false;
+        if (kernelAt && !process.env.NO_KERNEL) {
+          const t = await rpc("debug_traceCall", [{ to: addr, data, gas: "0x3b9aca00" }, "latest", { tracer: "callTracer" }]);
+          const walk = (c) => { if (c.type === "STATICCALL" && c.to?.toLowerCase() === kernelAt.toLowerCase()) hosted = true; (c.calls || []).forEach(walk); };
+          walk(t);
+        }
+        if (hosted) hostedCount++;
+        ok += hosted ? " hosted" : " own lanes";
+        if (expectHost !== undefined && hosted !== expectHost) { failed++; ok += ` (expected ${expectHost ? "hosted" : "own lanes"})`; }
+      }
       console.log(`${name} act=${act}: ${used} gas ${ok}`);
     }
   }
+  if (!process.env.PROFILE) console.log(`${checked} cases: ${failed ? failed + " FAILED" : "all EXACT"}, ${hostedCount} hosted`);
+  if (failed) process.exitCode = 1;
 }
 let sel;
 // Selectors from solc's methodIdentifiers (node's crypto has no keccak256).
