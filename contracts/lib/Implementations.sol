@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xbb27819e0a44e8dc81d2641fcf5d1e061ae84d916079ea0e898601894615cbe2;
+    bytes32 internal constant MODEL = 0x927ad756ae240f6d6a6df176d6d64ab048c7fa246b34ee81daed52e0257a38ec;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xec74b5da6c3ff748fe1ac6c59185678db8083fc52aaa597092d470b2a5042819;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x55394981a05351d269ad8d513ec89e12b6f9642f70cca07e3013df09612aa036;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x59ff1cf72342225d323d5f2982c83235382f4f939c5787941d33e4babdbfbfef;
+    bytes32 internal constant CONV_2D = 0x27c768b832b3fed200ae864e6dbafd3779a44cabea2054ada965e484c1d99547;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x92beb517c2d5b9440aaa7f32f514480927e8243f87d0825873ab979f5f345ea0;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd0470b6dbade994840e66b8261325efa442d751ec9625487770fc9fbd1f3ef0f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x293e05a24f3da56b7fe8cc1be87c61729a1f6f9cc1024eca81506f2ca96d6008;
+    bytes32 internal constant CONV_1D = 0x3cb60f370deb24281896ac9e24cc3490356f8896cf9ce9a33e63beae94e44b8d;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x9e7f51429f36fbe45b60ca28f4e6acc8b268a6c989d856ad641b5054dd01bd97;
     /// @dev ReshapeLayer, kind 24.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x762f83df5420e5a8128eb123174c74ca295b8d1e2698f780d7a3545f2c42b48a;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xc7940f608af2ceaa3a80947d82c95503e38c0bd3b87ec0d8125f956136cf81da;
+    bytes32 internal constant TIME_DISTRIBUTED = 0xbde19270c5cd984888e57caa20e5ca22057689b05efd226f345f68fca2d3a322;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xb69f6fc3ce648025a020d2c7948e8735550b984e6be42d3da9dcec154d0b4b8b;
 
