@@ -211,14 +211,17 @@ async fn grouped_and_transposed_convolutions_in_int_formats_equal_the_reference(
 /// of it for the 16-tap windows of lane_bound_conv/filters/pixels, whose K is a power of two),
 /// with neighbouring filters of opposite signs. A shift one smaller, lanes taken for inputs of
 /// 3, or a lane bound (`ConvBase._fit`) one bit looser would overflow and differ from the
-/// reference. Which path each takes (`_hosts`'s rule; the 1.5 inputs fail its lane bound and
-/// take the layer's three lanes): lane_bound_conv (8 filters, 3×3 outputs) the layer's eight
-/// filter lanes in int8, the host in int16; lane_bound_filters (10 filters) the host in both;
-/// lane_bound_pixels (1 filter, 3×10 outputs) the layer's eight and six pixel lanes;
-/// lane_bound_poly5 (a 2×5 window, 7 filters: a block of six and one with five spare lanes, 11
-/// output columns) the host in int8 (groups of 4: Q does not divide them), the layer's lanes in
-/// int16; lane_bound_poly3 (a 3×3 window, same padding, 5 filters, 13 output columns) the host
-/// in both (int8 groups of 6, int16 of 4).
+/// reference. Which path each takes (`_hosts`'s rule; the 1.5 inputs fail its lane bound and take
+/// the layer's three lanes): lane_bound_conv (8 filters, 3×3 outputs) the layer's eight filter
+/// lanes in int8, the host in int16; lane_bound_filters (10 filters) the host in both;
+/// lane_bound_pixels (1 filter, 3×10 outputs) the host in both; lane_bound_poly5 (a 2×5 window, 7
+/// filters: a block of six and one with five spare lanes, 11 output columns) the host in both (int8
+/// groups of 4: Q does not divide them; int16 of 2); lane_bound_poly3 (a 3×3 window, same padding,
+/// 5 filters, 13 output columns) the host in both (int8 groups of 6, int16 of 4). The `_s2` three
+/// are the first three with stride 2 along the row, which the host never takes, so the layer's own
+/// lanes stay tested at the bound whatever `_hosts`' rule: lane_bound_conv_s2 eight filter lanes in
+/// int8 (three in int16: `_widest`), lane_bound_filters_s2 eight and six filter lanes,
+/// lane_bound_pixels_s2 eight and six pixel lanes.
 #[tokio::test]
 async fn narrowed_convolution_lanes_hold_at_the_bound() {
     let started = std::time::Instant::now();
@@ -231,6 +234,9 @@ async fn narrowed_convolution_lanes_hold_at_the_bound() {
         ("lane_bound_pixels", [6, 13, 1], 16),
         ("lane_bound_poly5", [3, 15, 2], 20),
         ("lane_bound_poly3", [4, 13, 2], 18),
+        ("lane_bound_conv_s2", [6, 8, 1], 16),
+        ("lane_bound_filters_s2", [6, 8, 1], 16),
+        ("lane_bound_pixels_s2", [6, 23, 1], 16),
     ] {
         let model = keras::load(&fixtures().join(format!("generated/{name}.keras"))).unwrap();
         let n = shape.iter().product::<usize>();

@@ -131,16 +131,23 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         out = _convolvePadded(x, maxX, g, kernel, bias, act, f0, e);
     }
 
-    /// @dev Whether `_convolveHosted` takes this convolution: a narrowed one (e > 0: INT8 or
-    ///      INT16 with scales) with stride 1 along the row and 2 ≤ kw ≤ L − 1 (L = 8 or 6
-    ///      lanes: at least two pixels a group), whose lane sums stay below their sign bit, and
-    ///      where it takes at most 3/4 of the multiplications of this contract's own widest
-    ///      lanes (`_widest`, `_muls`), per window row and output row: ⌈ow / Q⌉ groups of Q =
-    ///      L − kw + 1 pixels times the filters in blocks of six, against kw taps of `_muls`.
-    ///      Both cost ≈ 38 gas a multiplication with everything around it (fitted on 22 shapes
-    ///      of scripts/bench-conv-kernel, every one forced through the host): at 3/4 or less the
-    ///      host won 4–30 % on all but one (a Conv1D of 3 taps in INT8, +2 % at 0.56); above it
-    ///      lost (+3 … +26 %: one filter, 7 filters of 5 taps in INT16) but for a 3×3-output case.
+    /// @dev Whether `_convolveHosted` takes this convolution: a narrowed one (e > 0: INT8 or INT16
+    ///      with scales) with stride 1 along the row and 2 ≤ kw ≤ L − 1 (L = 8 or 6 lanes: at
+    ///      least two pixels a group), whose lane sums stay below their sign bit, and where it
+    ///      takes at most 3/4 of the multiplications of this contract's own widest lanes
+    ///      (`_widest`, `_muls`), per window row and output row: ⌈ow / Q⌉ groups of Q = L − kw + 1
+    ///      pixels times the filters in blocks of six, against kw taps of `_muls`; or, above that,
+    ///      with at least 2k output columns and 16k of the layer's own multiplications in all
+    ///      (kw·`_muls`·oh·kh·cin), k = 1 for up to six filters (one block), else 2. Measured with
+    ///      scripts/bench-conv-kernel, host forced against layer forced: at 3/4 or less the host
+    ///      won 4–30 % on 22 shapes but one (a Conv1D of 3 taps in INT8, +2 % at 0.56). Of 496
+    ///      shapes above it (4·hosted / 3·own 1.07–8, 1–19 filters, kh 1–5, kw 2–7, ow 1–16, both
+    ///      widths) the second clause takes 181, every one cheaper (−2 … −59 %, median −30 %). The
+    ///      host would win on 235 of the 315 it leaves, but not on layers of ≤ 12 own
+    ///      multiplications (+1 … +22 %: the call's fixed cost), one output column with kw = 2 (Q
+    ///      − 1 of a group's Q pixels idle: +5 … +19 % at 3–6 filters, growing with size), nor
+    ///      7–19 filters over 1–3 columns, which the layer's eight lanes take in one to three
+    ///      multiplications a tap (+0 … +19 %; +11 % for 16 filters of 2 columns and 16 channels).
     ///      The lane bound is `_lanes`' at L (lane sums |S| ≤ max|x'| · max|q| · taps below
     ///      2^(b−1), b = 32 or 42 bits), checked without the max|x'| itself: every |x'| within
     ///      the bound of the stored width's max|q| (2^(8·width − 1), the common case: inputs up
@@ -157,7 +164,15 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
         uint256 lanes = kernel.width == 1 ? 8 : 6;
         if (g.kw < 2 || g.kw >= lanes) return false;
         uint256 hosted = ((g.ow + lanes - g.kw) / (lanes - g.kw + 1)) * ((g.f + 5) / 6) * 6;
-        if (4 * hosted > 3 * g.kw * _muls(g, _widest(g, e, kernel.width))) return false;
+        uint256 own = g.kw * _muls(g, _widest(g, e, kernel.width));
+        if (4 * hosted > 3 * own) {
+            uint256 k = g.f > 6 ? 2 : 1;
+            if (g.ow < 2 * k) return false;
+            // Only which path computes: both give the same outputs (a wrapped product too).
+            unchecked {
+                if (own * g.oh * g.kh * g.cin < 16 * k) return false;
+            }
+        }
         uint256 taps = g.kh * g.kw * g.cin;
         if (taps >= 2 ** 64) return false;
         uint256 top = lanes == 8 ? 2 ** 31 : 2 ** 41;

@@ -1434,15 +1434,20 @@ impl GasModel {
                 }
                 // `ConvBase._hosts`: the narrowed ones of stride 1 along the row with 2 ≤ kw ≤
                 // L − 1 go to `EternalConvKernel` where it takes at most 3/4 of the
-                // multiplications (its lane bound assumed to hold, as the wide lanes' above).
+                // multiplications, or else with 2k output columns or more and 16k or more of the
+                // layer's own multiplications in all, k = 1 up to six filters, else 2 (its lane
+                // bound assumed to hold, as the wide lanes' above).
                 let kw = kernel[1] as u64;
                 let wide = self.conv_lanes;
                 let q = (wide + 1).saturating_sub(kw).max(1);
                 let hosted = ow.div_ceil(q) * 6 * f.div_ceil(6);
+                let own = kw * muls(lanes);
+                let own_all = own * (positions / ow.max(1)) * kernel[0] as u64 * *cin as u64;
+                let k = if f > 6 { 2 } else { 1 };
                 if wide > 3
                     && strides[1] == 1
                     && (2..wide).contains(&kw)
-                    && 4 * hosted <= 3 * kw * muls(lanes)
+                    && (4 * hosted <= 3 * own || (ow >= 2 * k && own_all >= 16 * k))
                 {
                     // The multiplications themselves: a last block of 1–4 filters multiplies
                     // two or four kernel words an input word, not six.
