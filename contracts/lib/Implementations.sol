@@ -13,7 +13,7 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0xc3311e72eff0911dd6d935aed7e6b3f82a43aae78a7dbe629d532f2f74203efa;
+    bytes32 internal constant MODEL = 0x728faf0b5cd3540d96a3633d3e980bbb33c6864602dd5774509463de222bd955;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xbb194e76f0b130689e1bf9a12b750f7ba47d150abf86dd0e472153eeada67ce7;
     /// @dev DenseLayer, kind 1.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x55394981a05351d269ad8d513ec89e12b6f9642f70cca07e3013df09612aa036;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0x59ff1cf72342225d323d5f2982c83235382f4f939c5787941d33e4babdbfbfef;
+    bytes32 internal constant CONV_2D = 0xc66edcefada1e534ad3e6f2030ea2b4230f3a007fe788c43f5a061da80810b92;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x92beb517c2d5b9440aaa7f32f514480927e8243f87d0825873ab979f5f345ea0;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd0470b6dbade994840e66b8261325efa442d751ec9625487770fc9fbd1f3ef0f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x293e05a24f3da56b7fe8cc1be87c61729a1f6f9cc1024eca81506f2ca96d6008;
+    bytes32 internal constant CONV_1D = 0x5e7794fbe7384f0dd27157ac759b85d36afb8b242d0cdc22d1dbd9f12b1e3f1c;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x9e7f51429f36fbe45b60ca28f4e6acc8b268a6c989d856ad641b5054dd01bd97;
     /// @dev ReshapeLayer, kind 24.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x762f83df5420e5a8128eb123174c74ca295b8d1e2698f780d7a3545f2c42b48a;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0xc7940f608af2ceaa3a80947d82c95503e38c0bd3b87ec0d8125f956136cf81da;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x33f621315141f6b62115b3134edafed4afc9a8a6d0cabe3a4dee1c442f19a8bc;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xb69f6fc3ce648025a020d2c7948e8735550b984e6be42d3da9dcec154d0b4b8b;
 
