@@ -615,11 +615,10 @@ async fn hosted_conv1d_layers_equal_the_reference() {
                 assert_eq!(got, want[i].data, "{name} {format} layer {i}");
                 let trace =
                     crate::chain_support::trace_call(chain.provider(), address, &data).await;
-                let host = match (name, i) {
-                    ("conv1d_gap1d", 1) => true,
-                    ("conv1d_causal_strided", 2) => true,
-                    _ => false,
-                };
+                let host = matches!(
+                    (name, i),
+                    ("conv1d_gap1d", 1) | ("conv1d_causal_strided", 2)
+                );
                 assert_eq!(
                     static_calls_to(&trace, kernel),
                     host,
