@@ -24,45 +24,22 @@
 // 0…Q−1 of every Q in both widths):
 //   node scripts/bench-conv-kernel/run.mjs scripts/bench-conv-kernel/sweep.json
 // (sweep.json is written by scripts/bench-conv-kernel/sweep-cases.mjs, which says which shapes.)
-import { createRequire } from "node:module";
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const src = process.env.SRC || root;
-const solc = createRequire(join(root, "tools/package.json"))("solc");
-function files(dir) { const o = []; for (const e of readdirSync(dir, { withFileTypes: true })) { const p = join(dir, e.name); if (e.isDirectory()) o.push(...files(p)); else if (p.endsWith(".sol")) o.push(p); } return o; }
-const sources = {};
-for (const f of files(join(src, "contracts"))) sources[relative(src, f)] = { content: readFileSync(f, "utf8") };
-sources["scripts/bench-conv-kernel/ConvBench.sol"] = { content: readFileSync(process.env.BENCH_FILE || join(root, "scripts/bench-conv-kernel/ConvBench.sol"), "utf8") };
-// only what ConvBench needs: let solc resolve
-const want = {};
-want["scripts/bench-conv-kernel/ConvBench.sol"] = sources["scripts/bench-conv-kernel/ConvBench.sol"];
-function findImports(p) { const k = p.replace(/^\.\//, ""); if (sources[k]) return { contents: sources[k].content }; return { error: "nf " + p }; }
-const t0 = Date.now();
-const input = { language: "Solidity", sources: want, settings: { evmVersion: "cancun", metadata: { appendCBOR: false, bytecodeHash: "none" }, optimizer: { enabled: true, runs: 200 }, viaIR: true, outputSelection: { "scripts/bench-conv-kernel/ConvBench.sol": { ConvBench: ["evm.bytecode.object", "evm.deployedBytecode.object"] } } } };
-const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
-const errs = (out.errors || []).filter((e) => e.severity === "error");
-if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
-const c = out.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench;
-if (process.env.DUMP) (await import("node:fs")).writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
-console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { anvil as startAnvil, compile, deploy, root, sources, src, toSigned, word } from "../bench-support.mjs";
+const BENCH = "scripts/bench-conv-kernel/ConvBench.sol";
+const c = compile(BENCH, "ConvBench", ["evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"], process.env.BENCH_FILE || join(root, BENCH));
+const sel = c.evm.methodIdentifiers["bench(int256[],uint256[12],bytes,uint256,int256[],int256[],uint8)"];
+if (process.env.DUMP) writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
 // EternalConvKernel (where the checkout has it), placed by anvil_setCode at the address
 // contracts/lib/ConvKernelAddress.sol names, so the hosted path is measured and checked too.
 let kernelCode = null, kernelAt = null;
 if (sources["contracts/EternalConvKernel.sol"]) {
-  const k = "contracts/EternalConvKernel.sol";
-  const ko = JSON.parse(solc.compile(JSON.stringify({ ...input, sources: { [k]: sources[k] }, settings: { ...input.settings, outputSelection: { [k]: { EternalConvKernel: ["evm.deployedBytecode.object"] } } } })));
-  kernelCode = "0x" + ko.contracts[k].EternalConvKernel.evm.deployedBytecode.object;
+  kernelCode = "0x" + compile("contracts/EternalConvKernel.sol", "EternalConvKernel", ["evm.deployedBytecode.object"], null).evm.deployedBytecode.object;
   kernelAt = readFileSync(join(src, "contracts/lib/ConvKernelAddress.sol"), "utf8").match(/CONV_KERNEL = (0x[0-9a-fA-F]{40})/)[1];
 }
-const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", process.env.PORT || "18645", "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
-const url = `http://127.0.0.1:${process.env.PORT || "18645"}`;
-let id = 0;
-async function rpc(method, params) { for (let i = 0; ; i++) { try { const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) }); const j = await r.json(); if (j.error) throw new Error(JSON.stringify(j.error)); return j.result; } catch (e) { if (i > 50 || !String(e).includes("fetch failed")) throw e; await new Promise((r) => setTimeout(r, 200)); } } }
-const M = (1n << 256n);
-const word = (v) => ((BigInt(v) % M + M) % M).toString(16).padStart(64, "0");
+const anvil = startAnvil(process.env.PORT || "18645");
+const rpc = anvil.rpc;
 // ABI encode (int[] inputs, uint[12], bytes, uint width, int[] scales, int[] bias, uint8 act)
 function encode(inputs, gg, kernelHex, width, scales, bias, act) {
   const headWords = 1 + 12 + 1 + 1 + 1 + 1 + 1;
@@ -78,7 +55,6 @@ function encode(inputs, gg, kernelHex, width, scales, bias, act) {
   head.push(word(act));
   return head.join("") + tail;
 }
-function toSigned(h) { let v = BigInt("0x" + h); if (v >= 1n << 255n) v -= M; return v; }
 let seed = +(process.env.SEED || 12345);
 const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 const sar = (v, n) => v >> BigInt(n);
@@ -107,11 +83,7 @@ function reference(inp, g, q, scales, bias) {
   return out;
 }
 async function main() {
-  const [acct] = await rpc("eth_accounts", []);
-  const tx = await rpc("eth_sendTransaction", [{ from: acct, data: "0x" + c.evm.bytecode.object, gas: "0x3000000" }]);
-  let rc; for (;;) { rc = await rpc("eth_getTransactionReceipt", [tx]); if (rc) break; await new Promise((r) => setTimeout(r, 100)); }
-  if (rc.status !== "0x1") throw new Error("deploy failed");
-  const addr = rc.contractAddress;
+  const addr = await deploy(rpc, c.evm.bytecode.object);
   if (kernelCode && !process.env.NO_KERNEL) await rpc("anvil_setCode", [kernelAt, kernelCode]);
   const arg = process.argv[2];
   const cases = JSON.parse(arg && !arg.startsWith("[") ? readFileSync(arg, "utf8") : arg || "null") || [
@@ -204,8 +176,4 @@ async function main() {
   if (!process.env.PROFILE) console.log(`${checked} cases: ${failed ? failed + " FAILED" : "all EXACT"}, ${hostedCount} hosted`);
   if (failed) process.exitCode = 1;
 }
-let sel;
-// Selectors from solc's methodIdentifiers (node's crypto has no keccak256).
-const ids = JSON.parse(solc.compile(JSON.stringify({ ...input, settings: { ...input.settings, viaIR: false, optimizer: { enabled: false }, outputSelection: { "scripts/bench-conv-kernel/ConvBench.sol": { ConvBench: ["evm.methodIdentifiers"] } } } }), { import: findImports }));
-sel = ids.contracts["scripts/bench-conv-kernel/ConvBench.sol"].ConvBench.evm.methodIdentifiers["bench(int256[],uint256[12],bytes,uint256,int256[],int256[],uint8)"];
 main().then(() => anvil.kill(), (e) => { console.error(e); anvil.kill(); process.exit(1); });

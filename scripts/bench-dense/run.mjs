@@ -6,37 +6,14 @@
 // of int8/int16 included) and prints the gas of `_dense`. Env: SRC=DIR compiles DIR/contracts
 // (another checkout, for before/after); PROFILE=1 prints the costliest program counters
 // (TOP=n) and DUMP=FILE writes the runtime code to disassemble; SEED=k other random values.
-import { createRequire } from "node:module";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const src = process.env.SRC || root;
-const solc = createRequire(join(root, "tools/package.json"))("solc");
-function files(dir) { const o = []; for (const e of readdirSync(dir, { withFileTypes: true })) { const p = join(dir, e.name); if (e.isDirectory()) o.push(...files(p)); else if (p.endsWith(".sol")) o.push(p); } return o; }
-const sources = {};
-for (const f of files(join(src, "contracts"))) sources[relative(src, f)] = { content: readFileSync(f, "utf8") };
+import { writeFileSync } from "node:fs";
+import { anvil as startAnvil, compile, deploy, toSigned, word } from "../bench-support.mjs";
 const BENCH = "scripts/bench-dense/DenseBench.sol";
-sources[BENCH] = { content: readFileSync(join(root, BENCH), "utf8") };
-function findImports(p) { const k = p.replace(/^\.\//, ""); if (sources[k]) return { contents: sources[k].content }; return { error: "nf " + p }; }
-const t0 = Date.now();
-const settings = { evmVersion: "cancun", metadata: { appendCBOR: false, bytecodeHash: "none" }, optimizer: { enabled: true, runs: 200 }, viaIR: true };
-const input = { language: "Solidity", sources: { [BENCH]: sources[BENCH] }, settings: { ...settings, outputSelection: { [BENCH]: { DenseBench: ["evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"] } } } };
-const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
-const errs = (out.errors || []).filter((e) => e.severity === "error");
-if (errs.length) { console.error(errs.map((e) => e.formattedMessage).join("\n")); process.exit(1); }
-const c = out.contracts[BENCH].DenseBench;
+const c = compile(BENCH, "DenseBench", ["evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]);
 if (process.env.DUMP) writeFileSync(process.env.DUMP, JSON.stringify({ deployedBytecode: c.evm.deployedBytecode.object }));
-console.error(`compiled in ${(Date.now() - t0) / 1000}s, runtime ${c.evm.deployedBytecode.object.length / 2} bytes`);
 const sel = c.evm.methodIdentifiers["bench(int256[],bytes,uint256,uint256,int256[],int256[],uint256,uint256)"];
-const port = process.env.PORT || "18655";
-const anvil = spawn(join(root, "tools/node_modules/.bin/anvil"), ["--port", port, "--gas-limit", "1000000000", "--code-size-limit", "100000"], { stdio: "ignore" });
-const url = `http://127.0.0.1:${port}`;
-let id = 0;
-async function rpc(method, params) { for (let i = 0; ; i++) { try { const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) }); const j = await r.json(); if (j.error) throw new Error(JSON.stringify(j.error)); return j.result; } catch (e) { if (i > 50 || !String(e).includes("fetch failed")) throw e; await new Promise((r) => setTimeout(r, 200)); } } }
-const M = 1n << 256n;
-const word = (v) => ((BigInt(v) % M + M) % M).toString(16).padStart(64, "0");
+const anvil = startAnvil(process.env.PORT || "18655");
+const rpc = anvil.rpc;
 function encode(inputs, kernelHex, width, up, scales, bias, n, units) {
   const headWords = 8;
   const head = [];
@@ -51,7 +28,6 @@ function encode(inputs, kernelHex, width, up, scales, bias, n, units) {
   head.push(word(n), word(units));
   return head.join("") + tail;
 }
-const toSigned = (h) => { let v = BigInt("0x" + h); if (v >= 1n << 255n) v -= M; return v; };
 let seed = +(process.env.SEED || 12345);
 const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 // quant::input_shift (Sums::Units) and quant::narrow (as x', before the << e).
@@ -72,11 +48,7 @@ function reference(x, q, n, units, width, up, scales, bias) {
   return o;
 }
 async function main() {
-  const [acct] = await rpc("eth_accounts", []);
-  const tx = await rpc("eth_sendTransaction", [{ from: acct, data: "0x" + c.evm.bytecode.object, gas: "0x3000000" }]);
-  let rc; for (;;) { rc = await rpc("eth_getTransactionReceipt", [tx]); if (rc) break; await new Promise((r) => setTimeout(r, 100)); }
-  if (rc.status !== "0x1") throw new Error("deploy failed");
-  const addr = rc.contractAddress;
+  const addr = await deploy(rpc, c.evm.bytecode.object);
   const cases = JSON.parse(process.argv[2] || "null") || [
     ["784x70 int8", 784, 70, 1, 1, 1],
     ["70x10 int8", 70, 10, 1, 1, 1],
