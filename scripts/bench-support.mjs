@@ -24,6 +24,8 @@ function files(dir) {
 /// Every source of `src`'s contracts/, by path relative to it.
 export const sources = {};
 for (const f of files(join(src, "contracts"))) sources[relative(src, f)] = { content: readFileSync(f, "utf8") };
+/// What the bench contracts share (`benchRaw`), always this checkout's.
+sources["scripts/BenchRaw.sol"] = { content: readFileSync(join(root, "scripts/BenchRaw.sol"), "utf8") };
 
 /// scripts/build-contracts.mjs's settings.
 export const settings = { evmVersion: "cancun", metadata: { appendCBOR: false, bytecodeHash: "none" }, optimizer: { enabled: true, runs: 200 }, viaIR: true };

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Conv2DLayer} from "../../contracts/layers/Conv2DLayer.sol";
 import {Fixed} from "../../contracts/lib/Fixed.sol";
+import {benchRaw} from "../BenchRaw.sol";
 
 contract ConvBench is Conv2DLayer {
     function bench(
@@ -19,21 +20,7 @@ contract ConvBench is Conv2DLayer {
         uint256 f0 = width >> 8;
         width &= 0xff;
         g.f -= f0;
-        Raw memory w;
-        bytes memory buf = new bytes(kernel.length + 32);
-        uint256 dst;
-        assembly ("memory-safe") {
-            dst := add(buf, 0x20)
-            calldatacopy(dst, kernel.offset, kernel.length)
-        }
-        w.ptr = dst;
-        w.width = width;
-        w.length = kernel.length / width;
-        w.channels = scales.length;
-        if (scales.length != 0) {
-            int256[] memory s = scales;
-            w.scales = _ptr(s);
-        }
+        Raw memory w = benchRaw(kernel, width, 0, scales);
         int256[] memory b = bias;
         uint256 g0 = gasleft();
         out = _convolveNarrowed(inputs, g, w, b, act, f0);

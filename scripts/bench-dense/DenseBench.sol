@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {DenseLayer} from "../../contracts/layers/DenseLayer.sol";
+import {benchRaw} from "../BenchRaw.sol";
 
 /// @dev DenseLayer's `_dense` on a kernel passed in calldata (scripts/bench-dense/run.mjs).
 contract DenseBench is DenseLayer {
@@ -15,22 +16,7 @@ contract DenseBench is DenseLayer {
         uint256 inputUnits,
         uint256 units
     ) external view returns (uint256 used, int256[] memory out) {
-        Raw memory w;
-        bytes memory buf = new bytes(kernel.length + 32);
-        uint256 dst;
-        assembly ("memory-safe") {
-            dst := add(buf, 0x20)
-            calldatacopy(dst, kernel.offset, kernel.length)
-        }
-        w.ptr = dst;
-        w.width = width;
-        w.up = up;
-        w.length = kernel.length / width;
-        w.channels = scales.length;
-        if (scales.length != 0) {
-            int256[] memory s = scales;
-            w.scales = _ptr(s);
-        }
+        Raw memory w = benchRaw(kernel, width, up, scales);
         int256[] memory b = bias;
         Config memory c = Config(0, units, inputUnits, bias.length != 0);
         uint256 g0 = gasleft();
