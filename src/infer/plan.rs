@@ -1442,7 +1442,8 @@ impl GasModel {
                 let q = (wide + 1).saturating_sub(kw).max(1);
                 let hosted = ow.div_ceil(q) * 6 * f.div_ceil(6);
                 let own = kw * muls(lanes);
-                let own_all = own * (positions / ow.max(1)) * kernel[0] as u64 * *cin as u64;
+                let rows = positions / ow.max(1);
+                let own_all = own * rows * kernel[0] as u64 * *cin as u64;
                 let k = if f > 6 { 2 } else { 1 };
                 if wide > 3
                     && strides[1] == 1
@@ -1459,7 +1460,6 @@ impl GasModel {
                                 3 | 4 => 4,
                                 _ => 6,
                             });
-                    let rows = positions / ow.max(1);
                     let window_rows = rows as f64 * kernel[0] as f64 * real;
                     let passes = (rows * ow.div_ceil(q) * f.div_ceil(6)) as f64;
                     let inputs = ins.first().map_or(0, |s| {
