@@ -265,27 +265,14 @@ abstract contract ConvBase is LayerBase, ISliceableLayer {
             mcopy(add(p, mload(add(p, 0x320))), kp, kBytes)
             mstore(out, outLen)
         }
-        _asPure(_callKernel)(p, dLen * 32, p, outLen * 32);
+        _callKernel(p, dLen * 32, p, outLen * 32);
     }
 
     /// @dev `_convolveHosted`'s STATICCALL: `size` bytes of calldata at `p`, exactly `outBytes`
     ///      of answer written at `o`.
-    function _callKernel(uint256 p, uint256 size, uint256 o, uint256 outBytes) private view {
+    function _callKernel(uint256 p, uint256 size, uint256 o, uint256 outBytes) private pure {
         address target = ConvKernelAddress.CONV_KERNEL;
         if (Fixed.callShared(target, p, size, o, outBytes)) revert ConvKernelMissing(target);
-    }
-
-    /// @dev `_callKernel` as a pure function (as `Fixed._asPure`): `EternalConvKernel` is
-    ///      stateless code at an address fixed by that code (CREATE2), so its answer is a
-    ///      function of the arguments alone.
-    function _asPure(function(uint256, uint256, uint256, uint256) view f)
-        private
-        pure
-        returns (function(uint256, uint256, uint256, uint256) pure g)
-    {
-        assembly ("memory-safe") {
-            g := f
-        }
     }
 
     /// @dev The stored kernel's filters F (kernel [kh, kw, cin, F]); reverts unless the kernel

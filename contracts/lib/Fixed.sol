@@ -352,11 +352,6 @@ library Fixed {
     ///      back, so nothing is copied in memory: the call reads the words where they are and
     ///      writes the answer over them.
     function activateRare(uint256 ptr, uint256 n, uint8 code, uint256 last) internal pure {
-        _asPure(_activateRare)(ptr, n, code, last);
-    }
-
-    /// @dev `activateRare`'s call, declared view as the compiler sees a STATICCALL.
-    function _activateRare(uint256 ptr, uint256 n, uint8 code, uint256 last) private view {
         if (n == 0) return;
         uint256 head = ptr - 0x20;
         uint256 size = n << 5;
@@ -378,8 +373,20 @@ library Fixed {
     ///         no answer and no data is `missing` when the address has no code (the caller reverts
     ///         with its own error, so that the layer's ABI declares it), else a bare revert (the
     ///         call ran out of gas).
+    /// @dev Pure to its callers (`_asPure`): a shared contract is stateless code at an address
+    ///      fixed by that code (CREATE2), so its answer is a function of the arguments alone, and
+    ///      `activate` and the convolutions stay pure for their many pure callers.
     function callShared(address target, uint256 inPtr, uint256 inSize, uint256 outPtr, uint256 outSize)
         internal
+        pure
+        returns (bool missing)
+    {
+        missing = _asPure(_staticcall)(target, inPtr, inSize, outPtr, outSize);
+    }
+
+    /// @dev `callShared`'s call, declared view as the compiler sees a STATICCALL.
+    function _staticcall(address target, uint256 inPtr, uint256 inSize, uint256 outPtr, uint256 outSize)
+        private
         view
         returns (bool missing)
     {
@@ -398,14 +405,12 @@ library Fixed {
         }
     }
 
-    /// @dev `_activateRare` as a pure function (the function-pointer cast forge-std's console
-    ///      uses): `EternalActivations` is stateless code at an address fixed by that code
-    ///      (CREATE2), so its answer is a function of the arguments alone, and `activate` stays
-    ///      pure for its many pure callers.
-    function _asPure(function(uint256, uint256, uint8, uint256) view f)
+    /// @dev `_staticcall` as a pure function (the function-pointer cast forge-std's console
+    ///      uses; see `callShared`).
+    function _asPure(function(address, uint256, uint256, uint256, uint256) view returns (bool) f)
         private
         pure
-        returns (function(uint256, uint256, uint8, uint256) pure g)
+        returns (function(address, uint256, uint256, uint256, uint256) pure returns (bool) g)
     {
         assembly ("memory-safe") {
             g := f

@@ -13,11 +13,11 @@ library Implementations {
     /// @dev Number of layer kinds (`LayerKind` 0 .. LAYER_KINDS - 1).
     uint256 internal constant LAYER_KINDS = 51;
     /// @dev EternalModel.
-    bytes32 internal constant MODEL = 0x728faf0b5cd3540d96a3633d3e980bbb33c6864602dd5774509463de222bd955;
+    bytes32 internal constant MODEL = 0xb152436731bd29191116759c4fd0f25e6a248a239e9411ad5a431f54499c5491;
     /// @dev InputLayer, kind 0.
     bytes32 internal constant INPUT_LAYER = 0xbb194e76f0b130689e1bf9a12b750f7ba47d150abf86dd0e472153eeada67ce7;
     /// @dev DenseLayer, kind 1.
-    bytes32 internal constant DENSE = 0x7bca599486474c363963de192730adeee42ca311f7764219864cfa3729fc45a4;
+    bytes32 internal constant DENSE = 0xa062bc62a513fc0f682570b8cfa20f6712db2534031a0d160073d503aec2b63f;
     /// @dev FlattenLayer, kind 2.
     bytes32 internal constant FLATTEN = 0x38e3c2b2515be1b6ff65994616c7d6fb7573d05c97cf6953151ac370f52c1c9c;
     /// @dev RescalingLayer, kind 3.
@@ -27,7 +27,7 @@ library Implementations {
     /// @dev AveragePooling2DLayer, kind 5.
     bytes32 internal constant AVERAGE_POOLING_2D = 0x55394981a05351d269ad8d513ec89e12b6f9642f70cca07e3013df09612aa036;
     /// @dev Conv2DLayer, kind 6.
-    bytes32 internal constant CONV_2D = 0xc66edcefada1e534ad3e6f2030ea2b4230f3a007fe788c43f5a061da80810b92;
+    bytes32 internal constant CONV_2D = 0x471a97748bea638a225fccaf34cfa9a4c7bdc5852a6d4959b11d39726fa841a9;
     /// @dev BatchNormalizationLayer, kind 7.
     bytes32 internal constant BATCH_NORMALIZATION = 0x92beb517c2d5b9440aaa7f32f514480927e8243f87d0825873ab979f5f345ea0;
     /// @dev EmbeddingLayer, kind 8.
@@ -59,7 +59,7 @@ library Implementations {
     /// @dev GRULayer, kind 21.
     bytes32 internal constant GRU = 0xd0470b6dbade994840e66b8261325efa442d751ec9625487770fc9fbd1f3ef0f;
     /// @dev Conv1DLayer, kind 22.
-    bytes32 internal constant CONV_1D = 0x5e7794fbe7384f0dd27157ac759b85d36afb8b242d0cdc22d1dbd9f12b1e3f1c;
+    bytes32 internal constant CONV_1D = 0xfbf073ba60d3611bb325fe61ef81b0fcba5dfa5ede275ce585fc0b2eb1978bc9;
     /// @dev GlobalAveragePooling1DLayer, kind 23.
     bytes32 internal constant GLOBAL_AVERAGE_POOLING_1D = 0x9e7f51429f36fbe45b60ca28f4e6acc8b268a6c989d856ad641b5054dd01bd97;
     /// @dev ReshapeLayer, kind 24.
@@ -67,9 +67,9 @@ library Implementations {
     /// @dev MultiplyLayer, kind 25.
     bytes32 internal constant MULTIPLY = 0xdcf795e42cf9fefae95c227fddfb5027096efec2bbb83bbb5d1c3b691a8c88db;
     /// @dev MaxPooling1DLayer, kind 26.
-    bytes32 internal constant MAX_POOLING_1D = 0x82ad13b7e63fa91da334336742873a0cdc564dad390472b4ccb1153ed37e0588;
+    bytes32 internal constant MAX_POOLING_1D = 0xcd5a4b8d062eb554dc7ece83e6fb1ccff790ffba963f6ff6931a795de358af51;
     /// @dev AveragePooling1DLayer, kind 27.
-    bytes32 internal constant AVERAGE_POOLING_1D = 0xa32dccde15ae4c99e3110a74c5c6c28dd3656047ae0c9ea198dbc87dc2bd8e6c;
+    bytes32 internal constant AVERAGE_POOLING_1D = 0x9107ef87851f526c141bcca2e7fc0b606fe85f685f695876ff81e8ba28d36fad;
     /// @dev GlobalMaxPooling1DLayer, kind 28.
     bytes32 internal constant GLOBAL_MAX_POOLING_1D = 0x895a1a15e0ee1357de735e841b32e8c1d5a5b1f4a226b0434a89faf4b1e5e760;
     /// @dev GlobalMaxPooling2DLayer, kind 29.
@@ -97,15 +97,15 @@ library Implementations {
     /// @dev MinimumLayer, kind 40.
     bytes32 internal constant MINIMUM = 0xd932c91b4b6f7ae93b9a2b7e474770d8ad13c086d83c18ee5b39dbbce4f704e8;
     /// @dev DepthwiseConv2DLayer, kind 41.
-    bytes32 internal constant DEPTHWISE_CONV_2D = 0x29505daa93992eb4f9968b7d33baaf2f7dc4344e9b289b6a3f2c56445b2eb707;
+    bytes32 internal constant DEPTHWISE_CONV_2D = 0x4c14e8a931e5b11f0b0ef043f6fc2e94856f0460312688700cbba265ca700662;
     /// @dev SeparableConv2DLayer, kind 42.
-    bytes32 internal constant SEPARABLE_CONV_2D = 0xb3b509c96ed3adab061885822bc38bebd61d39510db0e3c27de25fcc46a9f418;
+    bytes32 internal constant SEPARABLE_CONV_2D = 0x322c52227988645b25793df21de70cb6c3c71815d60312b7cab1618a28249a9d;
     /// @dev Conv2DTransposeLayer, kind 43.
-    bytes32 internal constant CONV_2D_TRANSPOSE = 0x70551bba0f90301ff172372848119588d993cec9d91ce66937869f8e53ce8e74;
+    bytes32 internal constant CONV_2D_TRANSPOSE = 0xb6459692fe361f3ad43c028f3b50f6aa6f72857f711ff002fa67e6e5985572ce;
     /// @dev PReLULayer, kind 44.
     bytes32 internal constant PRELU = 0x548e5aa30154531ae021c6fb7c935e71927ab6f96c6e967e364b880ec51a2957;
     /// @dev ELULayer, kind 45.
-    bytes32 internal constant ELU = 0x051872c89d340d367f24633530e91b7ad18a4d48d3d0f7d298e23eabc5102150;
+    bytes32 internal constant ELU = 0x7a5b36919b0e9911a59f73225eff895937836699bf356a4030fd36c99cc98176;
     /// @dev LayerNormalizationLayer, kind 46.
     bytes32 internal constant LAYER_NORMALIZATION = 0x1e2af39d8bc1bb7d86e2861a21df01cec52025f89ecc111eeb8c32b0072cc623;
     /// @dev GroupNormalizationLayer, kind 47.
@@ -113,7 +113,7 @@ library Implementations {
     /// @dev MultiHeadAttentionLayer, kind 48.
     bytes32 internal constant MULTI_HEAD_ATTENTION = 0x762f83df5420e5a8128eb123174c74ca295b8d1e2698f780d7a3545f2c42b48a;
     /// @dev TimeDistributedLayer, kind 49.
-    bytes32 internal constant TIME_DISTRIBUTED = 0x33f621315141f6b62115b3134edafed4afc9a8a6d0cabe3a4dee1c442f19a8bc;
+    bytes32 internal constant TIME_DISTRIBUTED = 0x38239e0b9d66279392c46101c5068e13ef1370907c82a8424527f0284315c1a2;
     /// @dev BidirectionalLayer, kind 50.
     bytes32 internal constant BIDIRECTIONAL = 0xb69f6fc3ce648025a020d2c7948e8735550b984e6be42d3da9dcec154d0b4b8b;
 
